@@ -1,0 +1,136 @@
+"""The Policy: everything an Application Entity negotiates with, as plain data.
+
+A Policy is built from a conformance profile (``conformance/*.toml``) by
+:mod:`dicomnet.conformance`, or in code. Nothing here does I/O. Negotiation
+(:mod:`dicomnet.negotiation`) is a set of pure functions over a Policy and a
+received A-ASSOCIATE-RQ/AC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+__all__ = [
+    "AETitlePolicy",
+    "AcceptedContext",
+    "LimitMode",
+    "Policy",
+    "ProposedContext",
+    "Timers",
+    "TransferSyntaxPreference",
+    "WrongCalledAE",
+]
+
+VERIFICATION_SOP_CLASS = "1.2.840.10008.1.1"
+
+
+class TransferSyntaxPreference(Enum):
+    """Whose order picks the transfer syntax of an accepted context."""
+
+    REQUESTOR = "requestor"  # first of the proposed ones that we accept (the usual default)
+    ACCEPTOR = "acceptor"  # first of our list that was proposed (e.g. Kodak: BE > LE > implicit)
+
+
+class WrongCalledAE(Enum):
+    """What to do when the called AE title is not ours."""
+
+    REJECT = "reject"  # A-ASSOCIATE-RJ (1, 1, 7) called-AE-title-not-recognized
+    VERIFICATION_ONLY = "verification-only"  # accept, but only the Verification context (LifeSys)
+
+
+class LimitMode(Enum):
+    """What happens to a connection beyond the association limit."""
+
+    REJECT = "reject"  # A-ASSOCIATE-RJ (2, 3, 2) transient, local-limit-exceeded
+    QUEUE = "queue"  # hold the connection until a slot frees (DicomArk "block")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AETitlePolicy:
+    """AE-title rules of an acceptor.
+
+    ``called_ae_titles`` lists the titles we answer to; ``"*"`` matches any.
+    ``calling_ae_titles`` is an allow list; ``None`` accepts any calling AE.
+    """
+
+    called_ae_titles: tuple[str, ...] = ("*",)
+    calling_ae_titles: tuple[str, ...] | None = None
+    wrong_called_ae: WrongCalledAE = WrongCalledAE.REJECT
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcceptedContext:
+    """One abstract syntax an acceptor accepts, with its transfer syntaxes.
+
+    ``transfer_syntaxes`` is in our preference order. ``scu_role``/``scp_role``
+    are the roles *this* AE can play for the SOP class (PS3.7 D.3.3.4); an
+    acceptor normally plays SCP only.
+    """
+
+    abstract_syntax: str
+    transfer_syntaxes: tuple[str, ...]
+    scu_role: bool = False
+    scp_role: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProposedContext:
+    """One presentation context a requestor proposes.
+
+    ``scu_role``/``scp_role`` are the roles *this* AE proposes to play; a role
+    selection sub-item is sent only when they differ from the default
+    (SCU only).
+    """
+
+    abstract_syntax: str
+    transfer_syntaxes: tuple[str, ...]
+    scu_role: bool = True
+    scp_role: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Timers:
+    """Timers in seconds; ``None`` means wait forever (PS3.8 §9.1.5 ARTIM; the rest local)."""
+
+    artim: float = 5.0  # waiting for A-ASSOCIATE-RQ, or for the close after RP/RJ/ABORT
+    associate: float | None = 30.0  # SCU waiting for A-ASSOCIATE-AC/RJ
+    dimse: float | None = 60.0  # waiting for a DIMSE response (SCU) or next request (SCP)
+    connect: float | None = 30.0  # TCP connect
+    release: float | None = 5.0  # waiting for A-RELEASE-RP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Policy:
+    """What one Application Entity negotiates with.
+
+    Defaults are those of the seed statements: 16 KB PDUs both ways, ARTIM 5 s,
+    synchronous operation, command and data set in separate PDUs.
+    """
+
+    ae_title: str
+    ae_titles: AETitlePolicy = field(default_factory=AETitlePolicy)
+    accepted_contexts: tuple[AcceptedContext, ...] = ()
+    proposed_contexts: tuple[ProposedContext, ...] = ()
+    transfer_syntax_preference: TransferSyntaxPreference = TransferSyntaxPreference.REQUESTOR
+    max_pdu_receive: int = 16384  # what we announce (0 = unlimited)
+    max_pdu_send: int = 16384  # cap on what we send, below the peer's announced value (0 = none)
+    max_operations_invoked: int = 1  # async window we propose/accept (0 = unlimited)
+    max_operations_performed: int = 1
+    max_associations: int = 0  # 0 = unlimited
+    on_association_limit: LimitMode = LimitMode.REJECT
+    timers: Timers = field(default_factory=Timers)
+    implementation_class_uid: str = "2.25.101256110695524707673615620948783894353"
+    implementation_version_name: str = "DICOMNET_010"
+    pack_command_and_data: bool = False
+    max_pdvs_per_pdu: int = 0  # 0 = as many as fit
+    tcp_nodelay: bool = True
+    #: Free-form facts from the conformance statement kept for rendering (not behaviour).
+    info: tuple[tuple[str, str], ...] = ()
+
+    def accepted(self, abstract_syntax: str) -> AcceptedContext | None:
+        """The accepted-context rule for ``abstract_syntax``, if any."""
+        for rule in self.accepted_contexts:
+            if rule.abstract_syntax == abstract_syntax:
+                return rule
+        return None
