@@ -1,0 +1,435 @@
+"""The only place dicomnet touches sockets: an asyncio protocol around a sans-IO ULConnection.
+
+:class:`ULProtocol` is an :class:`asyncio.BufferedProtocol`: asyncio reads into
+one preallocated buffer (``get_buffer``/``buffer_updated``), and the bytes go
+straight to the Upper Layer core. After every input (bytes, timer, local
+request) the protocol *transmits*: it writes what the core produced with
+``writelines`` (PDV headers and payload slices are never joined), closes the
+transport when the core says so, and re-arms the single timer handle for the
+core's ARTIM deadline (see :mod:`dicomnet.timers`). Upper Layer events go to a
+:class:`LinkListener` (the association), which never sees the socket.
+
+Also here: TLS context helpers (PS3.15 Annex B, secure transport connection
+profile), TCP_NODELAY, dual-stack listening, client connect with a timeout,
+and :func:`run`, which uses uvloop when it is installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import ssl as ssl_module
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from typing import Any, Protocol, TypeVar
+
+from dicomnet_pdu.pdus import PDU
+
+from .errors import TimeoutExpired
+from .flow import FlowControl
+from .timers import ARTIM, Deadlines
+
+__all__ = [
+    "LinkListener",
+    "ULConnectionLike",
+    "ULProtocol",
+    "client_tls_context",
+    "connect",
+    "listen",
+    "run",
+    "server_tls_context",
+]
+
+_log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+#: Size of the preallocated receive buffer handed to asyncio.
+RECEIVE_BUFFER_SIZE = 256 * 1024
+
+
+
+class ULConnectionLike(Protocol):
+    """What the transport needs from :class:`dicomnet_pdu.connection.ULConnection`."""
+
+    @property
+    def should_close(self) -> bool: ...
+
+    def connection_made(self, now: float) -> None: ...
+    def receive_data(self, data: bytes, now: float) -> None: ...
+    def next_event(self) -> Any: ...
+    def send(self, pdu: PDU, now: float) -> None: ...
+    def send_pdata_segments(self, segments: list[bytes | memoryview]) -> None: ...
+    def data_to_send(self) -> list[bytes | memoryview]: ...
+    def get_timer(self) -> float | None: ...
+    def handle_timer(self, now: float) -> None: ...
+
+
+class LinkListener(Protocol):
+    """Receiver of everything that happens on one connection (the association)."""
+
+    def ul_event(self, event: object) -> None:
+        """An Upper Layer event from ``ULConnection.next_event()``."""
+
+    def timer_expired(self, name: str, seconds: float) -> None:
+        """A named deadline passed; for ``artim`` the core handles it right after."""
+
+    def link_lost(self, exc: BaseException | None) -> None:
+        """The transport is gone (after the core saw it close)."""
+
+
+class ULProtocol(asyncio.BufferedProtocol):
+    """Drives one :class:`ULConnection` over one asyncio transport.
+
+    A requestor's connection is started at ``connection_made`` (``autostart``);
+    an acceptor's is started by the server with :meth:`start`, which lets a
+    server *hold* a connection past its association limit without reading it
+    and without running ARTIM (see :mod:`dicomnet.ae`).
+    """
+
+    def __init__(
+        self,
+        conn: ULConnectionLike,
+        *,
+        listener: LinkListener | None = None,
+        artim_seconds: float = 5.0,
+        tcp_nodelay: bool = True,
+        autostart: bool = True,
+        on_connected: Callable[[ULProtocol], None] | None = None,
+        buffer_size: int = RECEIVE_BUFFER_SIZE,
+    ) -> None:
+        self.conn = conn
+        self.listener = listener
+        self.artim_seconds = artim_seconds
+        self._tcp_nodelay = tcp_nodelay
+        self._autostart = autostart
+        self._on_connected = on_connected
+        self._buffer = bytearray(buffer_size)
+        self._view = memoryview(self._buffer)
+        self._transport: asyncio.Transport | None = None
+        self._flow: FlowControl | None = None
+        self._timers: Deadlines | None = None
+        self._started = False
+        self._pending = bytearray()  # bytes read before start() (should not happen)
+        self._eof_fed = False
+        self._lost = False
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.peername: tuple[Any, ...] | None = None
+
+    # -- properties ----------------------------------------------------------------
+
+    @property
+    def flow(self) -> FlowControl:
+        """The flow-control object (only valid once connected)."""
+        if self._flow is None:
+            raise RuntimeError("not connected")
+        return self._flow
+
+    @property
+    def timers(self) -> Deadlines:
+        """The connection's deadlines (only valid once connected)."""
+        if self._timers is None:
+            raise RuntimeError("not connected")
+        return self._timers
+
+    @property
+    def is_lost(self) -> bool:
+        """Whether the transport has gone."""
+        return self._lost
+
+    def extra(self, name: str) -> Any:
+        """``transport.get_extra_info(name)`` (e.g. ``peercert``, ``sockname``)."""
+        return None if self._transport is None else self._transport.get_extra_info(name)
+
+    # -- asyncio callbacks ---------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        self.peername = transport.get_extra_info("peername")
+        self._flow = FlowControl(transport)
+        self._timers = Deadlines(asyncio.get_running_loop(), self._timer_fired)
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            # Small PDUs (RSP, RELEASE) must not wait for Nagle's delayed ACK.
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, int(self._tcp_nodelay))
+        if self._on_connected is not None:
+            self._on_connected(self)
+        if self._autostart:
+            self.start()
+
+    def start(self) -> None:
+        """Tell the core the transport is up (Evt2 requestor / Evt5 acceptor)."""
+        if self._started or self._lost:
+            return
+        self._started = True
+        self._guard(lambda: self.conn.connection_made(self.timers.now()))
+        if self._pending:
+            data, self._pending = bytes(self._pending), bytearray()
+            self._feed(data)
+
+    def hold(self) -> None:
+        """Stop reading until :meth:`release_hold` (a queued connection)."""
+        self.flow.pause_reading("held")
+
+    def release_hold(self) -> None:
+        """Resume reading a held connection and start its core."""
+        self.start()
+        if self._flow is not None:
+            self._flow.resume_reading("held")
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        # The core keeps its own buffer, so this slice is copied exactly once there.
+        data = bytes(self._view[:nbytes])
+        if not self._started:
+            self._pending += data
+            return
+        self._feed(data)
+
+    def eof_received(self) -> bool | None:
+        if self._started and not self._eof_fed:
+            self._eof_fed = True
+            self._feed(b"")
+        return False  # close our side too: DICOM has no half-closed state
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        if self._lost:
+            return
+        if self._started and not self._eof_fed:
+            self._eof_fed = True
+            self._feed(b"")
+        self._lost = True
+        if self._flow is not None:
+            self._flow.connection_lost()
+        if self._timers is not None:
+            self._timers.close()
+        if self.listener is not None:
+            try:
+                self.listener.link_lost(exc)
+            except Exception:
+                _log.exception("error while handling a lost connection")
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def pause_writing(self) -> None:
+        self.flow.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.flow.resume_writing()
+
+    # -- input to the core ---------------------------------------------------------
+
+    def _feed(self, data: bytes) -> None:
+        self._guard(lambda: self.conn.receive_data(data, self.timers.now()))
+
+    def _timer_fired(self, name: str, seconds: float) -> None:
+        if self.listener is not None:
+            self.listener.timer_expired(name, seconds)
+        if name == ARTIM:
+            self._guard(lambda: self.conn.handle_timer(self.timers.now()))
+
+    def _guard(self, step: Callable[[], None]) -> None:
+        """Run one input on the core, deliver its events, transmit; never raise."""
+        try:
+            step()
+            self._deliver()
+        except Exception:
+            # A bug below us must cost this connection, never the server.
+            _log.exception("internal error on connection %s; closing it", self.peername)
+            self.abort_transport()
+            return
+        self.transmit()
+
+    def _deliver(self) -> None:
+        while (event := self.conn.next_event()) is not None:
+            if self.listener is not None:
+                self.listener.ul_event(event)
+
+    # -- output --------------------------------------------------------------------
+
+    def transmit(self) -> None:
+        """Write what the core produced, close if it asks, re-arm the ARTIM deadline."""
+        if self._transport is None or self._lost:
+            return
+        data = self.conn.data_to_send()
+        if data:
+            self._transport.writelines(data)
+        if self.conn.should_close and not self._transport.is_closing():
+            self._transport.close()
+        if self._timers is not None:
+            self._timers.set_at(ARTIM, self.conn.get_timer(), self.artim_seconds)
+
+    def send_pdu(self, pdu: PDU) -> None:
+        """Give one PDU to the core and transmit it (raises ``LocalProtocolError`` on misuse)."""
+        if self._lost:
+            raise ConnectionResetError("connection lost")
+        self.conn.send(pdu, self.timers.now())
+        self._deliver()
+        self.transmit()
+
+    async def send_pdata(self, pdus: Iterable[list[bytes | memoryview]]) -> None:
+        """Send already framed P-DATA-TF PDUs, awaiting the write buffer between them."""
+        for segments in pdus:
+            if self._lost:
+                raise ConnectionResetError("connection lost")
+            self.conn.send_pdata_segments(segments)
+            self.transmit()
+            await self.flow.drain()
+
+    def abort_transport(self) -> None:
+        """Drop the TCP connection at once (no PDU)."""
+        if self._transport is not None and not self._lost:
+            self._transport.abort()
+
+
+# ---------------------------------------------------------------------------------
+# Connecting and listening
+# ---------------------------------------------------------------------------------
+
+
+async def connect(
+    protocol_factory: Callable[[], ULProtocol],
+    host: str,
+    port: int,
+    *,
+    ssl: ssl_module.SSLContext | None = None,
+    server_hostname: str | None = None,
+    timeout: float | None = None,
+    family: int = 0,
+) -> ULProtocol:
+    """Open a TCP (or TLS) connection; ``TimeoutExpired("connect")`` after ``timeout``."""
+    loop = asyncio.get_running_loop()
+    kwargs: dict[str, Any] = {"family": family}
+    if ssl is not None:
+        kwargs["ssl"] = ssl
+        kwargs["server_hostname"] = server_hostname if server_hostname is not None else host
+    try:
+        async with asyncio.timeout(timeout):
+            _, protocol = await loop.create_connection(protocol_factory, host, port, **kwargs)
+    except TimeoutError:
+        raise TimeoutExpired("connect", timeout or 0.0, f"{host}:{port}") from None
+    return protocol
+
+
+async def listen(
+    protocol_factory: Callable[[], asyncio.BaseProtocol],
+    host: str | None,
+    port: int,
+    *,
+    ssl: ssl_module.SSLContext | None = None,
+    backlog: int = 100,
+) -> list[asyncio.Server]:
+    """Listen on ``host``; ``None``/``""`` means every interface, IPv6 (``::``) and IPv4.
+
+    With port 0 and no host, the IPv6 socket picks the port and the IPv4 one
+    binds the same number, so the server has a single port to report.
+    """
+    loop = asyncio.get_running_loop()
+    if host:
+        return [await loop.create_server(protocol_factory, host, port, ssl=ssl, backlog=backlog)]
+    servers: list[asyncio.Server] = []
+    try:
+        servers.append(
+            await loop.create_server(
+                protocol_factory, "::", port, ssl=ssl, backlog=backlog, family=socket.AF_INET6
+            )
+        )
+        port = servers[0].sockets[0].getsockname()[1]
+    except OSError:
+        pass  # no IPv6 on this host
+    try:
+        servers.append(
+            await loop.create_server(
+                protocol_factory, "0.0.0.0", port, ssl=ssl, backlog=backlog, family=socket.AF_INET
+            )
+        )
+    except OSError:
+        if not servers:
+            raise
+    return servers
+
+
+# ---------------------------------------------------------------------------------
+# TLS
+# ---------------------------------------------------------------------------------
+
+
+def server_tls_context(
+    cert: str,
+    key: str,
+    ca: str | None = None,
+    require_client_cert: bool = False,
+) -> ssl_module.SSLContext:
+    """A server-side TLS context (PS3.15 B.1/B.9 profiles use TLS 1.2 or later).
+
+    ``ca`` is the bundle client certificates are verified against; with
+    ``require_client_cert`` a client without a valid certificate is refused
+    during the handshake.
+    """
+    ctx = ssl_module.SSLContext(ssl_module.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl_module.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert, key)
+    if ca is not None:
+        ctx.load_verify_locations(cafile=ca)
+        ctx.verify_mode = (
+            ssl_module.CERT_REQUIRED if require_client_cert else ssl_module.CERT_OPTIONAL
+        )
+    elif require_client_cert:
+        ctx.load_default_certs(ssl_module.Purpose.CLIENT_AUTH)
+        ctx.verify_mode = ssl_module.CERT_REQUIRED
+    return ctx
+
+
+def client_tls_context(
+    ca: str | None = None,
+    cert: str | None = None,
+    key: str | None = None,
+    *,
+    verify: bool = True,
+) -> ssl_module.SSLContext:
+    """A client-side TLS context: verifies the server against ``ca`` (or the system store).
+
+    ``cert``/``key`` present a client certificate. ``verify=False`` disables
+    certificate and host name checks (testing only).
+    """
+    ctx = ssl_module.create_default_context(ssl_module.Purpose.SERVER_AUTH, cafile=ca)
+    ctx.minimum_version = ssl_module.TLSVersion.TLSv1_2
+    if cert is not None:
+        ctx.load_cert_chain(cert, key)
+    if not verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl_module.CERT_NONE
+    return ctx
+
+
+# ---------------------------------------------------------------------------------
+# Running
+# ---------------------------------------------------------------------------------
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop  # noqa: PLC0415  (optional speed-up, imported only when running)
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+def run(main: Coroutine[Any, Any, _T] | Awaitable[_T], *, use_uvloop: bool = True) -> _T:
+    """Run ``main`` to completion on a new loop, uvloop's when installed.
+
+    Nothing is installed globally: the loop factory is used for this run only.
+    """
+    factory = _loop_factory() if use_uvloop else None
+
+    async def _wrap() -> _T:
+        return await main
+
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(_wrap())
