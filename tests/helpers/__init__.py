@@ -1,0 +1,1 @@
+"""Test helpers: throwaway TLS certificates, silent TCP peers, free ports."""
