@@ -49,7 +49,6 @@ _T = TypeVar("_T")
 RECEIVE_BUFFER_SIZE = 256 * 1024
 
 
-
 class ULConnectionLike(Protocol):
     """What the transport needs from :class:`dicomnet_pdu.connection.ULConnection`."""
 
@@ -280,6 +279,11 @@ class ULProtocol(asyncio.BufferedProtocol):
             self.conn.send_pdata_segments(segments)
             self.transmit()
             await self.flow.drain()
+
+    def close_transport(self) -> None:
+        """Close the TCP connection after what is buffered has been written."""
+        if self._transport is not None and not self._lost:
+            self._transport.close()
 
     def abort_transport(self) -> None:
         """Drop the TCP connection at once (no PDU)."""

@@ -83,3 +83,34 @@ async def wait_port_open(host: str, port: int, *, attempts: int = 200) -> None:
         await writer.wait_closed()
         return
     raise TimeoutError(f"nothing listens on {host}:{port}: {last}")
+
+
+def dcmtk_program(name: str) -> str:
+    """Path of DCMTK's ``name``; skip locally / fail in CI when it is missing.
+
+    pynetdicom installs console scripts with the same names (``echoscu``,
+    ``storescp``) that may come first on PATH, so each candidate is asked for
+    its version and only DCMTK's is taken.
+    """
+    import os
+    import subprocess
+
+    import pytest
+    from conftest import require_program
+
+    require_program(name)
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        candidate = os.path.join(directory, name)
+        if not os.access(candidate, os.X_OK):
+            continue
+        try:
+            out = subprocess.run(
+                [candidate, "--version"], capture_output=True, text=True, timeout=20, check=False
+            ).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if "dcmtk" in out.lower():
+            return candidate
+    if os.environ.get("CI"):
+        pytest.fail(f"DCMTK's {name} is required in CI but only other programs of that name exist")
+    pytest.skip(f"DCMTK's {name} not installed")

@@ -1,0 +1,370 @@
+"""The Application Entity: a Policy plus handlers, serving and requesting associations.
+
+``AE.serve()`` listens as an association acceptor (SCP side) and
+``AE.associate()`` opens one as requestor (SCU side). Both return objects
+usable with ``async with``.
+
+Association limit (``Policy.max_associations``), past it
+(``Policy.on_association_limit``):
+
+* ``REJECT``: the A-ASSOCIATE-RQ is read and answered with A-ASSOCIATE-RJ
+  (2 transient, 3 service-provider presentation, 2 local-limit-exceeded),
+  PS3.8 Table 9-21.
+* ``QUEUE``: the TCP connection is accepted but *held*: not read, and its
+  Upper Layer not started, so ARTIM (PS3.8 §9.1.5, started by Evt5 when the
+  transport connection is accepted) does not run while it waits. When a slot
+  frees, the oldest held connection is started: ARTIM starts then, and the
+  A-ASSOCIATE-RQ the peer sent meanwhile is read from the socket buffer. The
+  peer's own association timer is what bounds the wait.
+
+A server never dies of one connection: every per-connection error is caught,
+logged and costs only that connection (see :class:`dicomnet.transport.ULProtocol`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import ssl as ssl_module
+from collections import deque
+from collections.abc import Generator, Iterable, Sequence
+from dataclasses import replace
+from types import TracebackType
+from typing import Any
+
+from dicomnet_pdu.connection import Role, ULConnection
+
+from . import negotiation
+from .association import Association
+from .policy import (
+    VERIFICATION_SOP_CLASS,
+    AcceptedContext,
+    LimitMode,
+    Policy,
+    ProposedContext,
+)
+from .services.base import Binding, HandlerRegistry, Service
+from .services.verification import VerificationService
+from .transport import ULProtocol, connect, listen
+
+__all__ = ["AE", "AssociateCall", "Server"]
+
+_log = logging.getLogger("dicomnet.ae")
+
+# Used only when no Policy is given: Verification with the two little-endian
+# syntaxes every DICOM implementation supports (PS3.5 §10.1 and §A.2).
+_DEFAULT_SYNTAXES = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
+
+
+def default_policy(title: str) -> Policy:
+    """A Verification-only Policy (SCU and SCP) for ``title``."""
+    return Policy(
+        ae_title=title,
+        accepted_contexts=(
+            AcceptedContext(
+                abstract_syntax=VERIFICATION_SOP_CLASS, transfer_syntaxes=_DEFAULT_SYNTAXES
+            ),
+        ),
+        proposed_contexts=(
+            ProposedContext(
+                abstract_syntax=VERIFICATION_SOP_CLASS, transfer_syntaxes=_DEFAULT_SYNTAXES
+            ),
+        ),
+    )
+
+
+class AE:
+    """An Application Entity: ``title``, its :class:`~dicomnet.policy.Policy`, its handlers.
+
+    The Verification SCP is registered by default; :meth:`add_handler` adds
+    (or overrides) services.
+    """
+
+    def __init__(
+        self,
+        title: str,
+        policy: Policy | None = None,
+        *,
+        handlers: Iterable[Service | Binding] = (),
+    ) -> None:
+        if policy is None:
+            policy = default_policy(title)
+        elif policy.ae_title != title:
+            policy = replace(policy, ae_title=title)
+        self.title = title
+        self.policy = policy
+        self.registry = HandlerRegistry([VerificationService(), *handlers])
+        self._numbers = itertools.count(1)
+
+    def add_handler(self, service: Service | Binding) -> None:
+        """Register a service (every binding it has) or a single binding."""
+        self.registry.add(service)
+
+    def next_number(self) -> int:
+        """The number of the next association (used in log records)."""
+        return next(self._numbers)
+
+    async def serve(
+        self,
+        host: str | None = None,
+        port: int = 11112,
+        *,
+        ssl: ssl_module.SSLContext | None = None,
+        handlers: Iterable[Service | Binding] = (),
+        backlog: int = 100,
+    ) -> Server:
+        """Listen for associations (``host`` None/"" = every IPv4 and IPv6 interface)."""
+        registry = self.registry.copy()
+        for service in handlers:
+            registry.add(service)
+        server = Server(self, registry)
+        server.listeners = await listen(
+            server.protocol_factory, host, port, ssl=ssl, backlog=backlog
+        )
+        _log.info("%s listening on %s", self.title, ", ".join(map(str, server.addresses)))
+        return server
+
+    def associate(
+        self,
+        host: str,
+        port: int,
+        *,
+        called_ae: str = "ANY-SCP",
+        contexts: Sequence[ProposedContext] | None = None,
+        ssl: ssl_module.SSLContext | None = None,
+        server_hostname: str | None = None,
+        family: int = 0,
+        **request_options: Any,
+    ) -> AssociateCall:
+        """Request an association; ``await`` it or use it with ``async with``.
+
+        ``contexts`` overrides the Policy's proposed contexts;
+        ``request_options`` (``user_identity``, ``extended``,
+        ``common_extended``) go to :func:`dicomnet.negotiation.build_request`.
+        Raises :class:`~dicomnet.errors.AssociationRejected`,
+        :class:`~dicomnet.errors.AssociationAborted` or
+        :class:`~dicomnet.errors.TimeoutExpired` (``connect``, ``associate``).
+        """
+        return AssociateCall(
+            self._open(
+                host, port, called_ae, contexts, ssl, server_hostname, family, request_options
+            )
+        )
+
+    async def _open(
+        self,
+        host: str,
+        port: int,
+        called_ae: str,
+        contexts: Sequence[ProposedContext] | None,
+        ssl: ssl_module.SSLContext | None,
+        server_hostname: str | None,
+        family: int,
+        request_options: dict[str, Any],
+    ) -> Association:
+        policy = self.policy
+        rq = negotiation.build_request(
+            policy,
+            called_ae_title=called_ae,
+            contexts=None if contexts is None else tuple(contexts),
+            **request_options,
+        )
+        conn = ULConnection(
+            Role.REQUESTOR,
+            max_pdu_receive=policy.max_pdu_receive,
+            artim_timeout=policy.timers.artim,
+        )
+        conn.connect(rq)
+        association = Association(
+            policy=policy,
+            registry=self.registry,
+            requestor=True,
+            number=self.next_number(),
+            request=rq,
+        )
+
+        def factory() -> ULProtocol:
+            return ULProtocol(
+                conn,
+                listener=association,
+                artim_seconds=policy.timers.artim,
+                tcp_nodelay=policy.tcp_nodelay,
+                on_connected=association.attach,
+            )
+
+        protocol = await connect(
+            factory,
+            host,
+            port,
+            ssl=ssl,
+            server_hostname=server_hostname,
+            timeout=policy.timers.connect,
+            family=family,
+        )
+        try:
+            await association.wait_established()
+        except BaseException:
+            protocol.abort_transport()
+            raise
+        return association
+
+
+class AssociateCall:
+    """What :meth:`AE.associate` returns: awaitable, or an async context manager."""
+
+    def __init__(self, opening: Any) -> None:
+        self._opening = opening
+        self._association: Association | None = None
+
+    def __await__(self) -> Generator[Any, None, Association]:
+        return self._opening.__await__()  # type: ignore[no-any-return]
+
+    async def __aenter__(self) -> Association:
+        self._association = await self._opening
+        return self._association
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._association is not None:
+            await self._association.__aexit__(exc_type, exc, tb)
+
+
+class Server:
+    """A listening acceptor returned by :meth:`AE.serve`.
+
+    ``port`` is the bound port (one number even when listening on both IPv4
+    and IPv6). ``close()`` stops listening and aborts live associations;
+    ``async with server`` does both and waits.
+    """
+
+    def __init__(self, ae: AE, registry: HandlerRegistry) -> None:
+        self.ae = ae
+        self.policy = ae.policy
+        self.registry = registry
+        self.listeners: list[asyncio.Server] = []
+        #: Associations being served (counted against ``max_associations``).
+        self.active: set[Association] = set()
+        self._held: deque[tuple[ULProtocol, Association]] = deque()
+        self._protocols: set[ULProtocol] = set()
+        self._closing = False
+
+    # -- introspection -------------------------------------------------------------
+
+    @property
+    def sockets(self) -> list[Any]:
+        """Listening sockets."""
+        return [sock for listener in self.listeners for sock in listener.sockets]
+
+    @property
+    def addresses(self) -> list[tuple[Any, ...]]:
+        """Bound addresses of the listening sockets."""
+        return [sock.getsockname() for sock in self.sockets]
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port."""
+        port: int = self.sockets[0].getsockname()[1]
+        return port
+
+    @property
+    def held(self) -> int:
+        """Connections waiting for a slot (QUEUE mode)."""
+        return len(self._held)
+
+    # -- connections ---------------------------------------------------------------
+
+    def protocol_factory(self) -> ULProtocol:
+        """A protocol for one accepted connection (asyncio calls this)."""
+        policy = self.policy
+        conn = ULConnection(
+            Role.ACCEPTOR,
+            max_pdu_receive=policy.max_pdu_receive,
+            artim_timeout=policy.timers.artim,
+        )
+        return ULProtocol(
+            conn,
+            artim_seconds=policy.timers.artim,
+            tcp_nodelay=policy.tcp_nodelay,
+            autostart=False,
+            on_connected=self._connected,
+        )
+
+    def _connected(self, protocol: ULProtocol) -> None:
+        policy = self.policy
+        limit = policy.max_associations
+        over = bool(limit) and len(self.active) + len(self._held) >= limit
+        queue = over and policy.on_association_limit is LimitMode.QUEUE
+        association = Association(
+            policy=policy,
+            registry=self.registry,
+            requestor=False,
+            number=self.ae.next_number(),
+            reject_for_limit=over and not queue,
+            on_end=self._ended,
+        )
+        protocol.listener = association
+        association.attach(protocol)
+        self._protocols.add(protocol)
+        protocol.closed.add_done_callback(lambda _: self._protocols.discard(protocol))
+        if self._closing:
+            protocol.abort_transport()
+        elif queue:
+            association.log.info("association limit (%d) reached: connection held", limit)
+            protocol.hold()
+            self._held.append((protocol, association))
+        else:
+            if not over:
+                self.active.add(association)
+            protocol.start()
+
+    def _ended(self, association: Association) -> None:
+        self.active.discard(association)
+        for item in list(self._held):
+            if item[1] is association:
+                self._held.remove(item)
+        limit = self.policy.max_associations
+        while self._held and not self._closing and (not limit or len(self.active) < limit):
+            protocol, waiting = self._held.popleft()
+            waiting.log.info("slot free: serving held connection")
+            self.active.add(waiting)
+            protocol.release_hold()
+
+    # -- shutdown ------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop listening and drop every connection (live associations are aborted)."""
+        self._closing = True
+        for listener in self.listeners:
+            listener.close()
+        for protocol in list(self._protocols):
+            association = protocol.listener
+            if isinstance(association, Association) and association.is_established:
+                association.abort_nowait("server closing")
+                protocol.close_transport()  # flushes the A-ABORT first
+            else:
+                protocol.abort_transport()
+
+    async def wait_closed(self) -> None:
+        """Wait until the listeners and every connection are closed."""
+        for listener in self.listeners:
+            await listener.wait_closed()
+        pending = [p.closed for p in self._protocols if not p.closed.done()]
+        if pending:
+            await asyncio.gather(*pending)
+
+    async def __aenter__(self) -> Server:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+        await self.wait_closed()

@@ -1,0 +1,729 @@
+"""The association: the object users hold (PS3.8 §7, PS3.7 §7 and §9-10).
+
+One :class:`Association` sits on one connection. It listens to the Upper
+Layer events the transport delivers (:class:`dicomnet.transport.LinkListener`),
+negotiates (acceptor) or checks the answer (requestor), turns P-DATA into DIMSE
+messages, matches responses to our requests by Message ID Being Responded To,
+hands incoming requests to the :class:`~dicomnet.association.dispatch.Dispatcher`,
+and runs the local timers.
+
+Theory of operation: everything that changes state happens in callbacks from
+the transport (``ul_event``, ``timer_expired``, ``link_lost``), synchronously;
+coroutines only wait on futures those callbacks resolve. When the association
+ends, for whatever reason, :meth:`_end` runs exactly once and fails every
+waiter with the one exception that says why (``AssociationRejected``,
+``AssociationAborted``, ``TimeoutExpired``, ``PeerProtocolError``), or with
+nothing when it was released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from dicomnet_pdu import events as ul
+from dicomnet_pdu.codes import AbortReason, AbortSource
+from dicomnet_pdu.errors import LocalProtocolError, RemoteProtocolError
+from dicomnet_pdu.pdus import AAbort, AAssociateRQ, AReleaseRP, AReleaseRQ, PDataTF
+from dicomnet_pdu.pdv import Reassembler, fragment_message
+
+from dicomnet import negotiation
+from dicomnet.dimse import commands as cmd
+from dicomnet.dimse.codec import decode_command, encode_command
+from dicomnet.dimse.errors import CommandSetError
+from dicomnet.dimse.responses import failure_response
+from dicomnet.dimse.status import DimseStatus
+from dicomnet.errors import (
+    AssociationAborted,
+    AssociationRejected,
+    DicomNetError,
+    LocalError,
+    NegotiationError,
+    PeerProtocolError,
+    TimeoutExpired,
+)
+from dicomnet.log import AssociationLogger, association_label
+from dicomnet.policy import VERIFICATION_SOP_CLASS, Policy
+from dicomnet.services.base import DataStream, HandlerRegistry, IncomingRequest
+from dicomnet.timers import ARTIM
+
+from .dispatch import Dispatcher
+from .requests import MessageIds, Response, ResponseStream, Window
+
+if TYPE_CHECKING:
+    from dicomnet.negotiation import Negotiated, NegotiatedContext
+    from dicomnet.transport import ULProtocol
+
+__all__ = ["Association"]
+
+_logger = logging.getLogger("dicomnet.association")
+
+BytesLike = bytes | bytearray | memoryview
+
+
+class _IncomingResponse:
+    """A response whose data set is still arriving."""
+
+    __slots__ = ("message", "parts")
+
+    def __init__(self, message: cmd.DimseResponse) -> None:
+        self.message = message
+        self.parts: list[bytes] = []
+
+
+class Association:
+    """One DICOM association, requestor or acceptor side.
+
+    Use it as an async context manager: leaving the block releases the
+    association (A-RELEASE, PS3.8 §7.2), or aborts it (A-ABORT, §7.3) when the
+    block raised. Created by :meth:`dicomnet.ae.AE.associate` (requestor) and
+    by :meth:`dicomnet.ae.AE.serve` (acceptor), never directly.
+    """
+
+    def __init__(
+        self,
+        *,
+        policy: Policy,
+        registry: HandlerRegistry,
+        requestor: bool,
+        number: int,
+        request: AAssociateRQ | None = None,
+        reject_for_limit: bool = False,
+        on_end: Callable[[Association], None] | None = None,
+    ) -> None:
+        self.policy = policy
+        self.registry = registry
+        self.is_requestor = requestor
+        self.number = number
+        self._request = request
+        self._reject_for_limit = reject_for_limit
+        self._on_end = on_end
+        loop = asyncio.get_running_loop()
+        peer = request.called_ae_title if request is not None else ""
+        self.log = AssociationLogger(
+            _logger, association_label(number, policy.ae_title, peer, requestor=requestor)
+        )
+        self._protocol: ULProtocol | None = None
+        self._negotiated: Negotiated | None = None
+        self._established: asyncio.Future[None] = loop.create_future()
+        self._release_done: asyncio.Future[None] | None = None
+        self._ended = False
+        self._ended_evt = asyncio.Event()
+        self._released = False
+        self._release_collision = False
+        self._artim_expired = False
+        self.error: BaseException | None = None
+        self._reassembler = Reassembler()
+        self._ids = MessageIds()
+        self._window = Window(0)
+        self._outstanding: dict[int, ResponseStream] = {}
+        self._receiving: dict[int, DataStream | _IncomingResponse] = {}
+        self._send_lock = asyncio.Lock()
+        self._senders: set[asyncio.Task[None]] = set()
+        self.dispatcher = Dispatcher(self, self.log)
+        self.peer_address: tuple[Any, ...] | None = None
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def negotiated(self) -> Negotiated:
+        """The negotiation outcome (only once established)."""
+        if self._negotiated is None:
+            raise LocalError("the association is not established")
+        return self._negotiated
+
+    @property
+    def contexts(self) -> tuple[NegotiatedContext, ...]:
+        """The accepted presentation contexts."""
+        return tuple(self.negotiated.contexts)
+
+    @property
+    def local_ae_title(self) -> str:
+        """Our AE title on this association."""
+        if self._negotiated is not None:
+            return self._negotiated.local_ae_title
+        return self.policy.ae_title
+
+    @property
+    def peer_ae_title(self) -> str:
+        """The peer's AE title (called AE for a requestor, calling AE for an acceptor)."""
+        if self._negotiated is not None:
+            return self._negotiated.peer_ae_title
+        return self._request.called_ae_title if self._request is not None else ""
+
+    @property
+    def is_established(self) -> bool:
+        """Whether DIMSE messages can be exchanged now."""
+        return self._negotiated is not None and not self._ended and not self._released
+
+    @property
+    def is_ended(self) -> bool:
+        """Whether the association is over (released, aborted, rejected or lost)."""
+        return self._ended
+
+    # ------------------------------------------------------------------ link
+
+    def attach(self, protocol: ULProtocol) -> None:
+        """Bind to the transport protocol (called at connection time)."""
+        self._protocol = protocol
+        self.peer_address = protocol.peername
+        if self.is_requestor:
+            protocol.timers.start("associate", self.policy.timers.associate)
+
+    @property
+    def protocol(self) -> ULProtocol:
+        """The transport protocol (once connected)."""
+        if self._protocol is None:
+            raise LocalError("not connected")
+        return self._protocol
+
+    def ul_event(self, event: object) -> None:
+        """Handle one Upper Layer event (see :class:`dicomnet.transport.LinkListener`)."""
+        if isinstance(event, ul.DataIndication):
+            self._on_pdata(event.pdata)
+        elif isinstance(event, ul.AssociateIndication):
+            self._on_associate_rq(event.rq)
+        elif isinstance(event, ul.AssociateAccepted):
+            self._on_associate_ac(event)
+        elif isinstance(event, ul.AssociateRejected):
+            rj = event.rj
+            self.log.info(
+                "rejected: result %d source %d reason %d", rj.result, rj.source, rj.reason
+            )
+            self._end(AssociationRejected(rj.result, rj.source, rj.reason))
+        elif isinstance(event, ul.ReleaseIndication):
+            self._on_release_rq(event.collision)
+        elif isinstance(event, ul.ReleaseConfirmation):
+            self._on_release_rp()
+        elif isinstance(event, ul.AbortIndication):
+            self._on_abort(event)
+        elif isinstance(event, ul.TransportClosed):
+            self._on_transport_closed()
+
+    def timer_expired(self, name: str, seconds: float) -> None:
+        """A deadline passed: ARTIM is closed by the core; the others abort (PS3.8 §9.1.5)."""
+        self.log.warning("%s timer expired after %g s", name, seconds)
+        error = TimeoutExpired(name, seconds)
+        if name == ARTIM:
+            self._artim_expired = True
+            self.error = self.error or error
+            return
+        self._abort_with(AAbort(source=AbortSource.SERVICE_USER), error)
+
+    def link_lost(self, exc: BaseException | None) -> None:
+        """The transport is gone."""
+        if not self._ended:
+            self._on_transport_closed()
+
+    # ------------------------------------------------------------------ negotiation
+
+    def _on_associate_rq(self, rq: AAssociateRQ) -> None:
+        self._request = rq
+        self.log.relabel(
+            association_label(self.number, rq.called_ae_title, rq.calling_ae_title, requestor=False)
+        )
+        if self._reject_for_limit:
+            rj = negotiation.rejection_for_limit()
+            self.log.warning("association limit reached: rejecting")
+            self.protocol.send_pdu(rj)
+            self._end(None)
+            return
+        outcome = negotiation.evaluate_request(self.policy, rq)
+        if not isinstance(outcome, tuple):
+            self.log.info(
+                "rejecting: result %d source %d reason %d",
+                outcome.result,
+                outcome.source,
+                outcome.reason,
+            )
+            self.protocol.send_pdu(outcome)
+            self._end(None)
+            return
+        ac, negotiated = outcome
+        self.protocol.send_pdu(ac)
+        self._established_with(negotiated)
+
+    def _on_associate_ac(self, event: ul.AssociateAccepted) -> None:
+        self.protocol.timers.stop("associate")
+        assert self._request is not None
+        try:
+            negotiated = negotiation.evaluate_accept(self.policy, self._request, event.ac)
+        except DicomNetError as exc:
+            self.log.error("unusable A-ASSOCIATE-AC: %s", exc)
+            self._abort_with(AAbort(source=AbortSource.SERVICE_USER), exc)
+            return
+        self._established_with(negotiated)
+
+    def _established_with(self, negotiated: Negotiated) -> None:
+        self._negotiated = negotiated
+        self._window = Window(negotiated.max_operations_invoked)
+        self.dispatcher.set_limit(negotiated.max_operations_performed)
+        self.log.info(
+            "established: %d context(s), max PDU send %d, window %d/%d",
+            len(negotiated.contexts),
+            negotiated.max_pdu_send,
+            negotiated.max_operations_invoked,
+            negotiated.max_operations_performed,
+        )
+        if not self._established.done():
+            self._established.set_result(None)
+        self._update_dimse_timer()
+
+    async def wait_established(self) -> None:
+        """Wait for A-ASSOCIATE-AC (requestor); raises why it failed otherwise."""
+        await asyncio.shield(self._established)
+
+    # ------------------------------------------------------------------ receiving
+
+    def _on_pdata(self, pdata: PDataTF) -> None:
+        if self._negotiated is None:
+            return
+        try:
+            for item in self._reassembler.feed(pdata):
+                if self._ended:
+                    return
+                self._on_reassembled(item)
+        except RemoteProtocolError as exc:
+            self.log.error("bad P-DATA: %s", exc)
+            self._abort_with(
+                AAbort(source=exc.abort_source, reason=exc.abort_reason),
+                PeerProtocolError(str(exc)),
+            )
+
+    def _on_reassembled(self, item: Any) -> None:
+        context_id: int = item.context_id
+        if item.is_command:
+            self._on_command(context_id, bytes(item.data))
+            return
+        target = self._receiving.get(context_id)
+        if target is None:
+            raise RemoteProtocolError("data set fragment without a command")
+        data = bytes(item.data)
+        if isinstance(target, DataStream):
+            if self._protocol is not None and not self._protocol.is_lost:
+                self.protocol.flow.add_backlog(len(data))
+            target.feed(data)
+            if item.is_last:
+                target.finish()
+        else:
+            target.parts.append(data)
+        if item.is_last:
+            del self._receiving[context_id]
+            if isinstance(target, _IncomingResponse):
+                self._deliver(context_id, target.message, b"".join(target.parts))
+
+    def _on_command(self, context_id: int, data: bytes) -> None:
+        self._touch_dimse_timer()
+        try:
+            message = decode_command(data)
+        except CommandSetError as exc:
+            self._on_bad_command(context_id, exc)
+            return
+        if isinstance(message, cmd.DimseResponse):
+            if message.has_dataset:
+                self._receiving[context_id] = _IncomingResponse(message)
+            else:
+                self._deliver(context_id, message, None)
+        elif isinstance(message, cmd.CCancelRQ):
+            mid = message.message_id_being_responded_to
+            if not self.dispatcher.cancel_request(mid):
+                self.log.debug("C-CANCEL for request %d, which is not running", mid)
+        elif isinstance(message, cmd.DimseRequest):
+            self._on_request(context_id, message)
+
+    def _on_request(self, context_id: int, message: cmd.DimseRequest) -> None:
+        context = self.negotiated.context_by_id(context_id)
+        stream: DataStream | None = None
+        if message.has_dataset:
+            flow = self.protocol.flow
+            stream = DataStream(on_consumed=flow.consume_backlog)
+            self._receiving[context_id] = stream
+        sop_class = getattr(message, "affected_sop_class_uid", None) or getattr(
+            message, "requested_sop_class_uid", None
+        )
+        if context is None:
+            handler = None
+            self.log.error("request %d on unknown context %d", message.message_id, context_id)
+            return
+        handler = self.registry.find(message.command_field, sop_class)
+        request = IncomingRequest(association=self, message=message, context=context, data=stream)
+        self.log.debug("received %s (id %d)", type(message).__name__, message.message_id)
+        self.dispatcher.submit(request, handler)
+        self._update_dimse_timer()
+
+    def _on_bad_command(self, context_id: int, exc: CommandSetError) -> None:
+        """PS3.7 §9.1.1/§7.5: answer with a failure when the request is known, else abort."""
+        self.log.error("undecodable command set: %s", exc)
+        response = failure_response(exc)
+        if response is None:
+            self._abort_with(
+                AAbort(
+                    source=AbortSource.SERVICE_PROVIDER,
+                    reason=AbortReason.INVALID_PDU_PARAMETER_VALUE,
+                ),
+                PeerProtocolError(f"undecodable command set: {exc}"),
+            )
+            return
+        self._spawn(self.send_message(context_id, response, None))
+
+    def _deliver(self, context_id: int, message: cmd.DimseResponse, data: bytes | None) -> None:
+        mid = message.message_id_being_responded_to
+        stream = self._outstanding.get(mid)
+        if stream is None:
+            self.log.warning("response to unknown request %d ignored", mid)
+            return
+        response = Response(message=message, dataset=data, context_id=context_id)
+        stream.deliver(response)
+        if not response.is_pending:
+            del self._outstanding[mid]
+            self._ids.release(mid)
+            self._window.release()
+            self._update_dimse_timer()
+
+    # ------------------------------------------------------------------ sending
+
+    async def send_message(
+        self,
+        context_id: int,
+        message: cmd.Message,
+        dataset: BytesLike | Iterable[BytesLike] | None = None,
+    ) -> None:
+        """Send one DIMSE message on ``context_id`` (command, then data set fragments).
+
+        Messages are sent whole, one at a time; between P-DATA-TF PDUs the
+        sender waits for the transport's write buffer (flow control).
+        """
+        if not self.is_established and not (
+            self._release_collision and isinstance(message, cmd.DimseResponse)
+        ):
+            raise self._closed_error()
+        negotiated = self.negotiated
+        command = encode_command(message)
+        pdus = fragment_message(
+            context_id,
+            command,
+            dataset,
+            max_pdu_length=negotiated.max_pdu_send,
+            pack_command_and_data=self.policy.pack_command_and_data,
+            max_pdvs_per_pdu=self.policy.max_pdvs_per_pdu,
+        )
+        async with self._send_lock:
+            if self._ended:
+                raise self._closed_error()
+            await self.protocol.send_pdata(pdus)
+
+    def context_for(
+        self, sop_class_uid: str, context: int | NegotiatedContext | None = None
+    ) -> NegotiatedContext:
+        """The accepted context to send a request for ``sop_class_uid`` on (we are SCU)."""
+        negotiated = self.negotiated
+        if isinstance(context, int):
+            found = negotiated.context_by_id(context)
+            if found is None:
+                raise NegotiationError(f"no accepted presentation context with ID {context}")
+            return found
+        if context is not None:
+            return context
+        found = negotiated.context_for(sop_class_uid, role="scu")
+        if found is None:
+            raise NegotiationError(f"no accepted presentation context for {sop_class_uid}")
+        return found
+
+    def send_request(
+        self,
+        message: cmd.DimseRequest,
+        dataset: BytesLike | Iterable[BytesLike] | None = None,
+        *,
+        context: int | NegotiatedContext | None = None,
+    ) -> ResponseStream:
+        """Send a request; its responses come through the returned :class:`ResponseStream`.
+
+        The Message ID of ``message`` is replaced by a fresh one. When the
+        invoked window (PS3.7 D.3.3.3) is full, the request waits for a slot.
+        ``context`` defaults to the accepted context for the request's SOP
+        class in which we are SCU.
+        """
+        stream = ResponseStream(self._send_cancel)
+        task = asyncio.get_running_loop().create_task(
+            self._issue(stream, message, dataset, context)
+        )
+        stream.sender = task
+        self._senders.add(task)
+        task.add_done_callback(self._senders.discard)
+        return stream
+
+    async def _issue(
+        self,
+        stream: ResponseStream,
+        message: cmd.DimseRequest,
+        dataset: BytesLike | Iterable[BytesLike] | None,
+        context: int | NegotiatedContext | None,
+    ) -> None:
+        acquired = False
+        mid = 0
+        try:
+            if not self.is_established:
+                raise self._closed_error()
+            sop_class = str(
+                getattr(message, "affected_sop_class_uid", None)
+                or getattr(message, "requested_sop_class_uid", "")
+            )
+            chosen = self.context_for(sop_class, context)
+            await self._until_ended(self._window.acquire())
+            acquired = True
+            mid = self._ids.allocate()
+            stream.message_id = mid
+            stream.context_id = chosen.context_id
+            self._outstanding[mid] = stream
+            self._update_dimse_timer()
+            await self.send_message(chosen.context_id, replace(message, message_id=mid), dataset)
+        except BaseException as exc:
+            if acquired and self._outstanding.pop(mid, None) is not None:
+                self._ids.release(mid)
+                self._window.release()
+            elif acquired and not mid:
+                self._window.release()
+            stream.fail(exc if isinstance(exc, Exception) else self._closed_error())
+            if not isinstance(exc, Exception):
+                raise
+
+    async def _send_cancel(self, stream: ResponseStream) -> None:
+        if stream.sender is not None and not stream.sender.done():
+            await asyncio.shield(stream.sender)
+        if stream.done or not stream.message_id:
+            return
+        cancel = cmd.CCancelRQ(message_id_being_responded_to=stream.message_id)
+        await self.send_message(stream.context_id, cancel)
+
+    async def echo(self, *, context: int | NegotiatedContext | None = None) -> DimseStatus:
+        """C-ECHO (PS3.7 §9.1.5): the Verification service's status (0x0000 = success)."""
+        request = cmd.CEchoRQ(message_id=1, affected_sop_class_uid=VERIFICATION_SOP_CLASS)
+        response = await self.send_request(request, context=context)
+        return response.dimse_status
+
+    def _spawn(self, coroutine: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coroutine)
+        self._senders.add(task)
+        task.add_done_callback(self._senders.discard)
+        task.add_done_callback(_log_task_error(self.log))
+
+    async def _until_ended(self, awaitable: Any) -> None:
+        """Await ``awaitable`` unless the association ends first (then raise why)."""
+        waiter = asyncio.ensure_future(awaitable)
+        ended = asyncio.ensure_future(self._ended_evt.wait())
+        try:
+            done, _ = await asyncio.wait({waiter, ended}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ended.cancel()
+        if waiter in done:
+            waiter.result()
+            return
+        waiter.cancel()
+        raise self._closed_error()
+
+    # ------------------------------------------------------------------ timers
+
+    def _wants_dimse_timer(self) -> bool:
+        if not self.is_established:
+            return False
+        if self._outstanding:
+            return True
+        # An idle acceptor waits for the next request for at most the DIMSE timeout.
+        return not self.is_requestor and not self.dispatcher.busy
+
+    def _update_dimse_timer(self) -> None:
+        if self._protocol is None or self._protocol.is_lost:
+            return
+        timers = self._protocol.timers
+        if self._wants_dimse_timer():
+            if not timers.is_running("dimse"):
+                timers.start("dimse", self.policy.timers.dimse)
+        else:
+            timers.stop("dimse")
+
+    def _touch_dimse_timer(self) -> None:
+        """Any message from the peer restarts the DIMSE timer."""
+        if self._protocol is not None and not self._protocol.is_lost:
+            self._protocol.timers.stop("dimse")
+        self._update_dimse_timer()
+
+    def dispatcher_idle_changed(self) -> None:
+        """Called by the dispatcher when a handler finishes."""
+        self._update_dimse_timer()
+
+    # ------------------------------------------------------------------ release / abort
+
+    async def release(self) -> None:
+        """A-RELEASE (PS3.8 §7.2): wait for the peer's A-RELEASE-RP and the close."""
+        if self._ended or self._negotiated is None:
+            return
+        if self._release_done is None:
+            self._release_done = asyncio.get_running_loop().create_future()
+            self._released = True
+            self.protocol.timers.stop("dimse")
+            self.protocol.timers.start("release", self.policy.timers.release)
+            self.log.info("releasing")
+            try:
+                self.protocol.send_pdu(AReleaseRQ())
+            except LocalProtocolError as exc:
+                self._abort_with(AAbort(), PeerProtocolError(str(exc)))
+        await asyncio.shield(self._release_done)
+        await self.wait_closed()
+
+    def _on_release_rq(self, collision: bool) -> None:
+        self._released = True
+        self.dispatcher.stop_all(
+            AssociationAborted(AbortSource.SERVICE_USER, AbortReason.NOT_SPECIFIED, "released")
+        )
+        if self._protocol is not None:
+            self._protocol.timers.stop("dimse")
+        if not collision:
+            self.log.info("peer released")
+            self.protocol.send_pdu(AReleaseRP())
+            self._end(None)
+            return
+        # PS3.8 §7.2 release collision: the requestor answers first (AR-9, Sta9 -> Sta11);
+        # the acceptor answers after the peer's RP arrives (AR-10, Sta10 -> Sta12 -> AR-4).
+        self.log.info("release collision")
+        self._release_collision = True
+        if self.is_requestor:
+            self.protocol.send_pdu(AReleaseRP())
+
+    def _on_release_rp(self) -> None:
+        if self._release_collision and not self.is_requestor:
+            self.protocol.send_pdu(AReleaseRP())
+        self.protocol.timers.stop("release")
+        self.log.info("released")
+        self._end(None)
+
+    async def abort(self) -> None:
+        """A-ABORT (PS3.8 §7.3): send A-ABORT and drop the association."""
+        self.abort_nowait()
+        await self.wait_closed()
+
+    def abort_nowait(self, why: str = "local") -> None:
+        """Send A-ABORT (service-user) and end the association without waiting."""
+        self._abort_with(
+            AAbort(source=AbortSource.SERVICE_USER),
+            AssociationAborted(AbortSource.SERVICE_USER, AbortReason.NOT_SPECIFIED, why),
+        )
+
+    def _abort_with(self, pdu: AAbort, error: BaseException) -> None:
+        if self._ended:
+            return
+        if self._protocol is not None and not self._protocol.is_lost:
+            try:
+                self._protocol.send_pdu(pdu)
+            except LocalProtocolError:
+                self._protocol.abort_transport()
+        self._end(error)
+
+    def _on_abort(self, event: ul.AbortIndication) -> None:
+        who = "peer" if event.from_peer else "provider"
+        self.log.warning("aborted by %s: source %d reason %d", who, event.source, event.reason)
+        if self._artim_expired and self.error is not None:
+            self._end(self.error)
+            return
+        self._end(AssociationAborted(event.source, event.reason, f"A-ABORT from {who}"))
+
+    def _on_transport_closed(self) -> None:
+        if self._ended:
+            return
+        if self._artim_expired and self.error is not None:
+            self._end(self.error)
+        elif self._release_done is not None or (self._released and not self._release_collision):
+            self._end(None)
+        else:
+            self._end(
+                AssociationAborted(
+                    AbortSource.SERVICE_PROVIDER,
+                    AbortReason.NOT_SPECIFIED,
+                    "connection closed by peer",
+                )
+            )
+
+    def _closed_error(self) -> BaseException:
+        if self.error is not None:
+            return self.error
+        if self._ended or self._released:
+            return AssociationAborted(
+                AbortSource.SERVICE_USER, AbortReason.NOT_SPECIFIED, "association released"
+            )
+        return LocalError("the association is not established")
+
+    def _end(self, error: BaseException | None) -> None:
+        """Finish exactly once: resolve or fail every waiter with ``error``."""
+        if self._ended:
+            return
+        self._ended = True
+        if error is not None:
+            self.error = error
+        self._ended_evt.set()
+        failure = self._closed_error()
+        if not self._established.done():
+            if error is not None:
+                self._established.set_exception(error)
+                self._established.exception()  # retrieved here; re-raised to waiters
+            else:
+                self._established.set_exception(failure)
+                self._established.exception()
+        if self._release_done is not None and not self._release_done.done():
+            if error is None:
+                self._release_done.set_result(None)
+            else:
+                self._release_done.set_exception(error)
+                self._release_done.exception()
+        for stream in list(self._outstanding.values()):
+            stream.fail(failure)
+        self._outstanding.clear()
+        for target in self._receiving.values():
+            if isinstance(target, DataStream):
+                target.fail(failure)
+        self._receiving.clear()
+        self.dispatcher.stop_all(failure)
+        if self._protocol is not None and not self._protocol.is_lost:
+            self._protocol.timers.stop("dimse")
+            self._protocol.timers.stop("associate")
+            self._protocol.timers.stop("release")
+        if error is None:
+            self.log.info("ended")
+        else:
+            self.log.info("ended: %s", error)
+        if self._on_end is not None:
+            self._on_end(self)
+
+    async def wait_closed(self) -> None:
+        """Wait until the connection is closed."""
+        if self._protocol is not None:
+            await asyncio.shield(self._protocol.closed)
+
+    # ------------------------------------------------------------------ context manager
+
+    async def __aenter__(self) -> Association:
+        await self.wait_established()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            await self.release()
+            if self.error is not None and not isinstance(self.error, AssociationAborted):
+                raise self.error
+        else:
+            await self.abort()
+
+
+def _log_task_error(log: AssociationLogger) -> Callable[[asyncio.Task[None]], None]:
+    def callback(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("background send failed: %s", task.exception())
+
+    return callback

@@ -1,0 +1,177 @@
+"""Running incoming requests: one task per request, at most max-performed at once.
+
+PS3.7 D.3.3.3: the acceptor of an association announces how many operations
+it performs at once. A peer that sends more than that while they are all
+still running breaks the window; we do not abort for it but *queue* the extra
+requests (their handlers start as slots free, in arrival order) and log a
+warning: the requests stay correct, only slower, and peers that miscount by
+one are common. Queued requests' data sets still count against the read
+high-water mark, so a flood of them pauses reading instead of filling memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from dicomnet.dimse import commands as cmd
+from dicomnet.dimse.responses import build_response
+from dicomnet.dimse.status import Status
+from dicomnet.errors import DicomNetError
+from dicomnet.services.base import Handler, IncomingRequest, Reply
+
+if TYPE_CHECKING:
+    from dicomnet.log import AssociationLogger
+
+    from .core import Association
+
+__all__ = ["Dispatcher", "response_for"]
+
+_PENDING = frozenset({0xFF00, 0xFF01})
+
+
+def response_for(
+    request: cmd.DimseRequest, status: int, *, has_dataset: bool = False, **extra: Any
+) -> cmd.DimseResponse:
+    """The response message answering ``request`` with ``status`` and ``extra`` fields."""
+    return build_response(request, status, has_dataset=has_dataset, **extra)
+
+
+class Dispatcher:
+    """Incoming requests of one association: queueing, tasks, cancellation, replies."""
+
+    def __init__(self, association: Association, log: AssociationLogger) -> None:
+        self._association = association
+        self._log = log
+        self._limit = 0  # set when the association is established
+        self._running: dict[int, IncomingRequest] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._queued: deque[tuple[IncomingRequest, Handler | None]] = deque()
+
+    def set_limit(self, max_performed: int) -> None:
+        """Max operations performed, from negotiation (0 = unlimited)."""
+        self._limit = max_performed
+
+    @property
+    def busy(self) -> bool:
+        """Whether any request is running or queued."""
+        return bool(self._running or self._queued)
+
+    @property
+    def running(self) -> int:
+        """How many handlers run now."""
+        return len(self._running)
+
+    def submit(self, request: IncomingRequest, handler: Handler | None) -> None:
+        """Start the handler for ``request`` now, or queue it past the window."""
+        mid = request.message.message_id
+        if mid in self._running or any(q.message.message_id == mid for q, _ in self._queued):
+            # PS3.7 Annex C: 0210H duplicate invocation, the Message ID is still in use.
+            self._log.warning("duplicate invocation of Message ID %d", mid)
+            self._start(request, _duplicate)
+            return
+        if self._limit and len(self._running) >= self._limit:
+            self._log.warning(
+                "peer exceeded the operations window (%d running); request %d queued",
+                self._limit,
+                mid,
+            )
+            self._queued.append((request, handler))
+            return
+        self._start(request, handler)
+
+    def cancel_request(self, message_id: int) -> bool:
+        """Flag the request ``message_id`` as cancelled (C-CANCEL-RQ); False if unknown."""
+        request = self._running.get(message_id)
+        if request is None:
+            for queued, _ in self._queued:
+                if queued.message.message_id == message_id:
+                    request = queued
+                    break
+        if request is None:
+            return False
+        request.cancelled.set()
+        return True
+
+    def stop_all(self, exc: BaseException) -> None:
+        """The association ended: fail data streams and cancel every handler."""
+        for request, _ in self._queued:
+            if request.data is not None:
+                request.data.fail(exc)
+        self._queued.clear()
+        for request in self._running.values():
+            if request.data is not None:
+                request.data.fail(exc)
+        for task in list(self._tasks):
+            task.cancel()
+
+    def _start(self, request: IncomingRequest, handler: Handler | None) -> None:
+        self._running[request.message.message_id] = request
+        task = asyncio.get_running_loop().create_task(self._run(request, handler))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, request: IncomingRequest, handler: Handler | None) -> None:
+        final_sent = False
+        try:
+            if handler is None:
+                await self._send(request, Reply(status=Status.UNRECOGNIZED_OPERATION))
+                final_sent = True
+                return
+            result = handler(request)
+            if isinstance(result, AsyncIterator):
+                async for reply in result:
+                    await self._send(request, reply)
+                    if reply.status not in _PENDING:
+                        final_sent = True
+                        break
+            else:
+                outcome = await result
+                reply = outcome if isinstance(outcome, Reply) else Reply(status=int(outcome))
+                await self._send(request, reply)
+                final_sent = reply.status not in _PENDING
+            if not final_sent:
+                raise DicomNetError("handler ended without a final (non-pending) response")
+        except asyncio.CancelledError:
+            raise
+        except (DicomNetError, ConnectionError) as exc:
+            if self._association.is_established and not final_sent:
+                self._log.error("request %d failed: %s", request.message.message_id, exc)
+                await self._try_failure(request, str(exc))
+        except Exception as exc:
+            self._log.exception("handler for request %d raised", request.message.message_id)
+            if not final_sent:
+                await self._try_failure(request, f"{type(exc).__name__}: {exc}")
+        finally:
+            self._finish(request)
+
+    async def _try_failure(self, request: IncomingRequest, comment: str) -> None:
+        try:
+            await self._send(
+                request,
+                Reply(status=Status.PROCESSING_FAILURE, fields={"error_comment": comment[:64]}),
+            )
+        except Exception as exc:  # the association may be gone; nothing more to do
+            self._log.debug("could not send the failure response: %s", exc)
+
+    async def _send(self, request: IncomingRequest, reply: Reply) -> None:
+        message = response_for(
+            request.message, reply.status, has_dataset=reply.dataset is not None, **reply.fields
+        )
+        await self._association.send_message(request.context.context_id, message, reply.dataset)
+
+    def _finish(self, request: IncomingRequest) -> None:
+        self._running.pop(request.message.message_id, None)
+        if request.data is not None:
+            # Unread fragments (and any still to come) must not hold back reading.
+            request.data.discard_rest()
+        while self._queued and (not self._limit or len(self._running) < self._limit):
+            queued, handler = self._queued.popleft()
+            self._start(queued, handler)
+        self._association.dispatcher_idle_changed()
+
+
+async def _duplicate(request: IncomingRequest) -> Reply:
+    return Reply(status=Status.DUPLICATE_INVOCATION)

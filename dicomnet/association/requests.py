@@ -1,0 +1,158 @@
+"""Bookkeeping for requests we invoke: Message IDs, the invoked window, response streams.
+
+PS3.7 §9.1.1: a Message ID identifies a request among those outstanding on an
+association; responses name it in Message ID Being Responded To. PS3.7 D.3.3.3:
+the asynchronous operations window bounds how many requests an invoker may
+have outstanding (0 means unlimited).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from dataclasses import dataclass
+
+from dicomnet.dimse.commands import DimseResponse
+from dicomnet.dimse.status import DimseStatus
+from dicomnet.errors import LocalError
+
+__all__ = ["MessageIds", "Response", "ResponseStream", "Window"]
+
+_PENDING = frozenset({0xFF00, 0xFF01})
+
+
+class MessageIds:
+    """Allocates Message IDs 1..65535, wrapping, never one still in use."""
+
+    def __init__(self) -> None:
+        self._next = 1
+        self._in_use: set[int] = set()
+
+    def allocate(self) -> int:
+        """The next free ID (raises :class:`LocalError` if all 65535 are outstanding)."""
+        for _ in range(0xFFFF):
+            candidate = self._next
+            self._next = 1 if candidate == 0xFFFF else candidate + 1
+            if candidate not in self._in_use:
+                self._in_use.add(candidate)
+                return candidate
+        raise LocalError("every Message ID is in use")
+
+    def release(self, message_id: int) -> None:
+        """Make ``message_id`` available again."""
+        self._in_use.discard(message_id)
+
+    def __contains__(self, message_id: object) -> bool:
+        return message_id in self._in_use
+
+
+class Window:
+    """A fair counting limit for outstanding operations; ``limit == 0`` is unlimited."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_use = 0
+        self._semaphore = asyncio.Semaphore(limit) if limit > 0 else None
+
+    async def acquire(self) -> None:
+        """Wait for a free slot."""
+        if self._semaphore is not None:
+            await self._semaphore.acquire()
+        self.in_use += 1
+
+    def release(self) -> None:
+        """Free a slot taken by :meth:`acquire`."""
+        self.in_use -= 1
+        if self._semaphore is not None:
+            self._semaphore.release()
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """One DIMSE response received for a request we sent."""
+
+    message: DimseResponse
+    dataset: bytes | None
+    context_id: int
+
+    @property
+    def status(self) -> int:
+        """The Status (0000,0900) code."""
+        return self.message.status
+
+    @property
+    def dimse_status(self) -> DimseStatus:
+        """The status with its PS3.7 Annex C detail fields."""
+        return self.message.dimse_status
+
+    @property
+    def is_pending(self) -> bool:
+        """Whether more responses follow (0xFF00/0xFF01)."""
+        return self.message.status in _PENDING
+
+
+class ResponseStream:
+    """The responses to one request, returned at once by ``Association.send_request``.
+
+    ``await stream`` gives the final response; ``async for rsp in stream``
+    yields every response, pending ones first, ending with the final one.
+    :meth:`cancel` sends C-CANCEL-RQ (PS3.7 §9.3.2.3) for a C-FIND/C-GET/C-MOVE.
+    The request itself is sent by a task started when the stream is created.
+    """
+
+    def __init__(self, cancel: Callable[[ResponseStream], Awaitable[None]]) -> None:
+        loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[Response | BaseException] = asyncio.Queue()
+        self._final: asyncio.Future[Response] = loop.create_future()
+        self._cancel = cancel
+        self._iterating = False
+        #: The Message ID allocated to the request (0 until it is sent).
+        self.message_id = 0
+        #: The presentation context ID the request went on (0 until it is sent).
+        self.context_id = 0
+        self.sender: asyncio.Task[None] | None = None
+
+    @property
+    def done(self) -> bool:
+        """Whether the final response (or an error) arrived."""
+        return self._final.done()
+
+    def deliver(self, response: Response) -> None:
+        """Hand over one response (called by the association)."""
+        if self._final.done():
+            return
+        self._queue.put_nowait(response)
+        if not response.is_pending:
+            self._final.set_result(response)
+
+    def fail(self, exc: BaseException) -> None:
+        """End the stream with an error (association gone, send failed, ...)."""
+        if self._final.done():
+            return
+        self._final.set_exception(exc)
+        # The exception is also raised through the iterator; mark it retrieved so an
+        # awaited-only stream does not warn about it.
+        self._final.exception()
+        self._queue.put_nowait(exc)
+
+    def __await__(self) -> Generator[object, None, Response]:
+        return self._final.__await__()
+
+    def __aiter__(self) -> AsyncIterator[Response]:
+        if self._iterating:
+            raise RuntimeError("a response stream can be iterated only once")
+        self._iterating = True
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Response]:
+        while True:
+            item = await self._queue.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            if not item.is_pending:
+                return
+
+    async def cancel(self) -> None:
+        """Ask the peer to cancel this request (C-CANCEL-RQ); responses keep coming."""
+        await self._cancel(self)

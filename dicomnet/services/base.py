@@ -1,0 +1,221 @@
+"""The handler registry: how DIMSE services plug into an association.
+
+A *service* is any object with a ``bindings()`` method returning
+:class:`Binding` values; each binding routes one request Command Field
+(optionally only for some SOP classes) to a *handler*. A handler is an async
+callable that receives an :class:`IncomingRequest` and either
+
+* returns a :class:`Reply` (or a bare status ``int``): one response; or
+* is an async generator yielding :class:`Reply` values: every pending response
+  (C-FIND, C-GET, C-MOVE; status 0xFF00/0xFF01) and then the final one.
+
+The association runs each incoming request as its own task (PS3.7 §10.2: the
+asynchronous operations window bounds how many run at once), builds the
+response command from the request and the reply, and sends it. The request's
+data set is a :class:`DataStream` that fills while the handler already runs, so a
+C-STORE handler can write fragments to a sink as they arrive; unread data
+counts against the connection's read high-water mark.
+
+Services never touch sockets and never know which transport carries them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+
+from dicomnet.dimse.commands import DimseRequest
+
+if TYPE_CHECKING:
+    from dicomnet.association import Association
+    from dicomnet.negotiation import NegotiatedContext
+
+__all__ = [
+    "Binding",
+    "DataStream",
+    "Handler",
+    "HandlerRegistry",
+    "IncomingRequest",
+    "Reply",
+    "Service",
+]
+
+BytesLike: TypeAlias = bytes | bytearray | memoryview
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reply:
+    """One response from a handler.
+
+    ``dataset`` is the encoded data set (in the presentation context's
+    transfer syntax) or an iterable of byte chunks; ``fields`` sets further
+    response elements by their dataclass field names (for example
+    ``affected_sop_instance_uid``, ``number_of_remaining_suboperations``,
+    ``error_comment``).
+    """
+
+    status: int = 0x0000
+    dataset: BytesLike | Iterable[BytesLike] | None = None
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+HandlerResult: TypeAlias = Awaitable[Reply | int] | AsyncIterator[Reply]
+Handler: TypeAlias = Callable[["IncomingRequest"], HandlerResult]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Binding:
+    """Route requests with ``command_field`` (and, if given, these SOP classes) to ``handler``."""
+
+    command_field: int
+    handler: Handler
+    sop_classes: frozenset[str] | None = None
+
+
+class Service(Protocol):
+    """Anything that can be added to an AE with ``add_handler``."""
+
+    def bindings(self) -> Iterable[Binding]:
+        """The request types this service answers."""
+        ...
+
+
+class HandlerRegistry:
+    """Bindings by Command Field; the most specific (SOP-class-bound) one wins."""
+
+    def __init__(self, services: Iterable[Service | Binding] = ()) -> None:
+        self._specific: dict[tuple[int, str], Handler] = {}
+        self._generic: dict[int, Handler] = {}
+        for service in services:
+            self.add(service)
+
+    def add(self, service: Service | Binding) -> None:
+        """Register a service (all its bindings) or one binding; later ones override."""
+        bindings = [service] if isinstance(service, Binding) else list(service.bindings())
+        for binding in bindings:
+            if binding.sop_classes is None:
+                self._generic[binding.command_field] = binding.handler
+            else:
+                for uid in binding.sop_classes:
+                    self._specific[(binding.command_field, uid)] = binding.handler
+
+    def find(self, command_field: int, sop_class: str | None) -> Handler | None:
+        """The handler for a request, or ``None`` (the request is answered 0x0211)."""
+        if sop_class is not None:
+            handler = self._specific.get((command_field, sop_class))
+            if handler is not None:
+                return handler
+        return self._generic.get(command_field)
+
+    def copy(self) -> HandlerRegistry:
+        """An independent copy (an AE's registry is copied per server)."""
+        other = HandlerRegistry()
+        other._specific = dict(self._specific)
+        other._generic = dict(self._generic)
+        return other
+
+
+class DataStream:
+    """The data set of one incoming message, as its fragments arrive.
+
+    Iterate it (``async for chunk in stream``) to consume fragments in order
+    without holding the whole data set, or ``await read()`` for all of it.
+    ``on_consumed(n)`` is told how many bytes left the buffer so the
+    connection can resume reading (see :class:`dicomnet.flow.FlowControl`).
+    """
+
+    def __init__(self, on_consumed: Callable[[int], None] | None = None) -> None:
+        self._chunks: deque[bytes] = deque()
+        self._ready = asyncio.Event()
+        self._done = False
+        self._error: BaseException | None = None
+        self._on_consumed = on_consumed
+        self._taken = False
+        self._discarding = False
+        #: Total bytes received so far.
+        self.received = 0
+
+    @property
+    def complete(self) -> bool:
+        """Whether the last fragment has arrived."""
+        return self._done
+
+    def feed(self, chunk: bytes) -> None:
+        """Append a fragment (called by the association)."""
+        if self._discarding:
+            self.received += len(chunk)
+            self._release(len(chunk))
+            return
+        if chunk:
+            self._chunks.append(chunk)
+            self.received += len(chunk)
+            self._ready.set()
+
+    def finish(self) -> None:
+        """The last fragment arrived."""
+        self._done = True
+        self._ready.set()
+
+    def fail(self, exc: BaseException) -> None:
+        """The association ended before the data set was complete."""
+        if not self._done:
+            self._error = exc
+            self._done = True
+            self._ready.set()
+
+    def discard_rest(self) -> None:
+        """Drop buffered fragments and every later one (nobody will read them)."""
+        self._discarding = True
+        self._release(sum(len(c) for c in self._chunks))
+        self._chunks.clear()
+
+    def _release(self, nbytes: int) -> None:
+        if nbytes and self._on_consumed is not None:
+            self._on_consumed(nbytes)
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._taken:
+            raise RuntimeError("a data stream can be read only once")
+        self._taken = True
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[bytes]:
+        while True:
+            while self._chunks:
+                chunk = self._chunks.popleft()
+                self._release(len(chunk))
+                yield chunk
+            if self._error is not None:
+                raise self._error
+            if self._done:
+                return
+            self._ready.clear()
+            await self._ready.wait()
+
+    async def read(self) -> bytes:
+        """Wait for the whole data set and return it."""
+        parts = [chunk async for chunk in self]
+        return b"".join(parts)
+
+
+@dataclass(slots=True, kw_only=True)
+class IncomingRequest:
+    """One request received on an association, as a handler sees it."""
+
+    association: Association
+    message: DimseRequest
+    context: NegotiatedContext
+    data: DataStream | None
+    cancelled: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def is_cancelled(self) -> bool:
+        """Whether a C-CANCEL-RQ for this request arrived (PS3.7 §9.3.2.3)."""
+        return self.cancelled.is_set()
+
+    async def dataset_bytes(self) -> bytes | None:
+        """The whole data set (``None`` when the request has none)."""
+        return None if self.data is None else await self.data.read()
