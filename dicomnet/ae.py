@@ -148,7 +148,14 @@ class AE:
         """
         return AssociateCall(
             self._open(
-                host, port, called_ae, contexts, ssl, server_hostname, family, request_options
+                host,
+                port,
+                called_ae=called_ae,
+                contexts=contexts,
+                ssl=ssl,
+                server_hostname=server_hostname,
+                family=family,
+                request_options=request_options,
             )
         )
 
@@ -156,6 +163,7 @@ class AE:
         self,
         host: str,
         port: int,
+        *,
         called_ae: str,
         contexts: Sequence[ProposedContext] | None,
         ssl: ssl_module.SSLContext | None,

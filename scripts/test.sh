@@ -2,7 +2,7 @@
 # Install the project with its test extra (and DCMTK when root), then run lint, types and tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v storescp >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+if ! dpkg -s dcmtk >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dcmtk >/dev/null
 fi
 python -m pip install -q -e '.[test]'

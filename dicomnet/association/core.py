@@ -25,10 +25,6 @@ from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from dicomnet_pdu import events as ul
-from dicomnet_pdu.codes import AbortReason, AbortSource
-from dicomnet_pdu.errors import LocalProtocolError, RemoteProtocolError
-from dicomnet_pdu.pdus import AAbort, AAssociateRQ, AReleaseRP, AReleaseRQ, PDataTF
 from dicomnet_pdu.pdv import Reassembler, fragment_message
 
 from dicomnet import negotiation
@@ -50,6 +46,10 @@ from dicomnet.log import AssociationLogger, association_label
 from dicomnet.policy import VERIFICATION_SOP_CLASS, Policy
 from dicomnet.services.base import DataStream, HandlerRegistry, IncomingRequest
 from dicomnet.timers import ARTIM
+from dicomnet_pdu import events as ul
+from dicomnet_pdu.codes import AbortReason, AbortSource
+from dicomnet_pdu.errors import LocalProtocolError, RemoteProtocolError
+from dicomnet_pdu.pdus import AAbort, AAssociateRQ, AReleaseRP, AReleaseRQ, PDataTF
 
 from .dispatch import Dispatcher
 from .requests import MessageIds, Response, ResponseStream, Window

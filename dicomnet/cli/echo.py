@@ -13,8 +13,6 @@ import sys
 from dataclasses import replace
 from typing import Any
 
-from dicomnet_pdu.pdus import AAssociateRJ
-
 from dicomnet.ae import AE, default_policy
 from dicomnet.errors import (
     AssociationAborted,
@@ -24,6 +22,7 @@ from dicomnet.errors import (
 )
 from dicomnet.policy import Timers
 from dicomnet.transport import client_tls_context, run
+from dicomnet_pdu.pdus import AAssociateRJ
 
 __all__ = ["register", "run_echo"]
 

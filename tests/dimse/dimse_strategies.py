@@ -66,10 +66,17 @@ def value_strategy(name: str) -> st.SearchStrategy[Any]:
 def messages(
     cls: type[c.DimseMessage], overrides: dict[str, st.SearchStrategy[Any]] | None = None
 ) -> st.SearchStrategy[c.DimseMessage]:
-    """Instances of ``cls``; optional fields are sometimes left at their default."""
+    """Instances of ``cls``; optional fields are sometimes left at their default.
+
+    ``overrides`` replaces the strategy of the named fields outright.
+    """
+    overrides = overrides or {}
     kwargs: dict[str, st.SearchStrategy[Any]] = {}
     for field in dataclasses.fields(cls):
-        strategy = (overrides or {}).get(field.name) or value_strategy(field.name)
+        if field.name in overrides:
+            kwargs[field.name] = overrides[field.name]
+            continue
+        strategy = value_strategy(field.name)
         if field.default is None:
             strategy = st.none() | strategy
         elif field.default == ():

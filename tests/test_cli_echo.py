@@ -1,0 +1,80 @@
+"""``dicomnet echo``: argument parsing, output and exit codes (run in-process)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from helpers.peers import SilentPeer, free_port
+from helpers.policies import make_policy
+
+from dicomnet.ae import AE
+from dicomnet.cli import echo as cli_echo
+from dicomnet.cli.main import build_parser
+from dicomnet.policy import AETitlePolicy
+
+
+async def run_cli(*argv: str) -> int:
+    args = build_parser().parse_args(["echo", *argv])
+    assert args.handler is cli_echo.run_echo
+    # The handler starts its own loop; inside a test the coroutine is awaited instead.
+    return await cli_echo._echo(args)
+
+
+def test_parser_defaults_mirror_echoscu() -> None:
+    args = build_parser().parse_args(["echo", "pacs", "104"])
+    assert (args.aetitle, args.call, args.max_pdu, args.repeat) == ("ECHOSCU", "ANY-SCP", 16384, 1)
+    args = build_parser().parse_args(
+        [
+            "echo",
+            "-aet",
+            "ME",
+            "-aec",
+            "YOU",
+            "-pdu",
+            "32768",
+            "-to",
+            "1",
+            "-ta",
+            "2",
+            "-td",
+            "3",
+            "-6",
+            "--tls",
+            "--no-verify",
+            "h",
+            "1",
+        ]
+    )
+    assert (args.aetitle, args.call, args.max_pdu) == ("ME", "YOU", 32768)
+    assert (args.timeout, args.acse_timeout, args.dimse_timeout) == (1, 2, 3)
+    assert args.ipv6 and args.tls and args.no_verify
+
+
+async def test_success_prints_each_response(capsys: pytest.CaptureFixture[str]) -> None:
+    async with await AE("ANY-SCP").serve("127.0.0.1", 0) as server:
+        code = await run_cli("--repeat", "3", "127.0.0.1", str(server.port))
+    assert code == 0
+    assert capsys.readouterr().out.count("C-ECHO response: 0x0000 (Success)") == 3
+
+
+async def test_rejection_is_printed_like_echoscu(capsys: pytest.CaptureFixture[str]) -> None:
+    policy = make_policy("SCP", ae_titles=AETitlePolicy(called_ae_titles=("SCP",)))
+    async with await AE("SCP", policy).serve("127.0.0.1", 0) as server:
+        code = await run_cli("-aec", "WRONG", "127.0.0.1", str(server.port))
+    assert code == cli_echo.EXIT_REJECTED
+    err = capsys.readouterr().err
+    assert "Association Rejected" in err
+    assert "Result: Rejected Permanent (1), Source: Service User (1)" in err
+    assert "Reason: Called AE Title Not Recognized (7)" in err
+
+
+async def test_connection_refused_and_timeout_exit_codes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert await run_cli("127.0.0.1", str(free_port())) == cli_echo.EXIT_NETWORK
+    async with SilentPeer() as peer:
+        code = await run_cli("-ta", "0.2", "127.0.0.1", str(peer.port))
+        await asyncio.wait_for(peer.closed.wait(), 5)
+    assert code == cli_echo.EXIT_TIMEOUT
+    assert "associate timeout expired" in capsys.readouterr().err
