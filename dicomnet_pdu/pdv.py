@@ -1,0 +1,320 @@
+"""PDV framing: cutting a DIMSE message into P-DATA-TF PDUs, and putting it back together.
+
+Sending (:func:`fragment_message`): a message is a command set and an optional
+data set. Each is cut into presentation data value (PDV) fragments (PS3.8
+§9.3.5 and Annex E) and the fragments are packed into P-DATA-TF PDUs whose
+PDU-length field never exceeds the peer's Maximum Length Received. Every PDU
+comes out as a list of buffers ready for ``transport.writelines``: PDU and PDV
+headers are small new ``bytes``, payloads are memoryview slices of the caller's
+buffers (never copied).
+
+Receiving (:class:`Reassembler`): P-DATA-TF PDUs go in, :class:`Fragment` values
+come out. A command set is handed over once, whole; a data set is handed over
+fragment by fragment as it arrives (streaming), without copying. The message
+sequence rules of PS3.8 Annex E are enforced and violations raise
+:class:`~dicomnet_pdu.errors.RemoteProtocolError`.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from .codes import AbortReason
+from .errors import LocalProtocolError, RemoteProtocolError
+from .pdus import PDataTF
+
+__all__ = [
+    "PDU_HEADER_LENGTH",
+    "PDV_HEADER_LENGTH",
+    "UNLIMITED_PDU_LENGTH",
+    "Fragment",
+    "Reassembler",
+    "fragment_message",
+]
+
+BytesLike: TypeAlias = bytes | bytearray | memoryview
+Segment: TypeAlias = bytes | memoryview
+
+PDU_HEADER_LENGTH = 6
+"""PDU type, reserved byte and 4-byte PDU length."""
+
+PDV_HEADER_LENGTH = 6
+"""4-byte item length, presentation context ID and message control header."""
+
+UNLIMITED_PDU_LENGTH = 4 * 1024 * 1024
+"""PDU-length used when the peer sets no limit (Maximum Length Received of 0).
+
+The standard allows a single PDV of any size then, but one huge PDU would hold
+a whole data set as one write and one receive; 4 MiB keeps PDUs large enough
+for throughput and small enough for flow control to act between them.
+"""
+
+_MAX_LENGTH_FIELD = 0xFFFFFFFF
+_P_DATA_TF = 0x04
+_COMMAND_BIT = 0x01
+_LAST_BIT = 0x02
+
+_pack_pdu_header = struct.Struct(">BBI").pack
+_pack_pdv_header = struct.Struct(">IBB").pack
+_EMPTY = memoryview(b"")
+
+
+def _as_bytes_view(chunk: BytesLike) -> memoryview:
+    view = memoryview(chunk)
+    if view.ndim != 1 or view.format != "B":
+        view = view.cast("B")
+    return view
+
+
+class _Source:
+    """Bytes drawn from a sequence of chunks, pulled one chunk at a time."""
+
+    __slots__ = ("_chunks", "_current", "_pos")
+
+    def __init__(self, chunks: Iterator[BytesLike]) -> None:
+        self._chunks = chunks
+        self._current = _EMPTY
+        self._pos = 0
+
+    def _has_more(self) -> bool:
+        """Whether unread bytes remain, pulling chunks (skipping empty ones) as needed."""
+        while self._pos >= len(self._current):
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return False
+            self._current = _as_bytes_view(chunk)
+            self._pos = 0
+        return True
+
+    def take(self, limit: int, out: list[Segment]) -> int:
+        """Append up to ``limit`` bytes to ``out`` as slices; return how many were taken.
+
+        Stops as soon as ``limit`` is reached, so it never pulls a chunk it does
+        not need.
+        """
+        taken = 0
+        while taken < limit and self._has_more():
+            current = self._current
+            pos = self._pos
+            count = min(len(current) - pos, limit - taken)
+            out.append(current if count == len(current) else current[pos : pos + count])
+            self._pos = pos + count
+            taken += count
+        return taken
+
+    def exhausted(self) -> bool:
+        """True when no bytes remain (looks ahead by at most one chunk)."""
+        return not self._has_more()
+
+
+def fragment_message(
+    context_id: int,
+    command: BytesLike,
+    dataset: BytesLike | Iterable[BytesLike] | None,
+    *,
+    max_pdu_length: int,
+    pack_command_and_data: bool = False,
+    max_pdvs_per_pdu: int = 0,
+) -> Iterator[list[Segment]]:
+    """Cut one DIMSE message into P-DATA-TF PDUs, each yielded as a list of buffers.
+
+    Each list is the complete wire form of one P-DATA-TF: its 6-byte header,
+    then for every PDV a 6-byte PDV header followed by one or more memoryview
+    slices of the caller's buffers (a PDV may span several data set chunks).
+
+    ``max_pdu_length`` is the peer's Maximum Length Received: the PDU-length
+    field of every PDU is at most this value. ``0`` means no limit, in which
+    case :data:`UNLIMITED_PDU_LENGTH` is used so that large data sets are still
+    cut. A value that leaves no room for one payload byte (below 7) is refused.
+
+    The command is always sent, in as many fragments as it needs. ``dataset``
+    ``None`` means the message has no data set. Otherwise it is a buffer or an
+    iterable of buffers (for instance a file read in pieces); the iterable is
+    consumed lazily as PDUs are taken from the generator, never more than one
+    chunk ahead of what has been yielded (that look-ahead is how the last
+    fragment is recognised). Consecutive small chunks share one PDV. An empty
+    data set (``b""`` or an empty iterable) is sent as one last data fragment
+    of length 0, so the receiver still sees where the message ends.
+
+    Each data stream fills a PDU with a single PDV, so several PDVs share a PDU
+    only when ``pack_command_and_data`` is true: the last command fragment and
+    the first data fragment then travel in one PDU if the first data fragment
+    gets at least one byte of room. ``max_pdvs_per_pdu`` caps the PDVs in one
+    PDU (``0`` = as many as fit); ``1`` therefore disables packing.
+
+    Raises :class:`LocalProtocolError` (at call time, not on iteration) for an
+    invalid context ID, PDU length or PDV count.
+    """
+    if not 1 <= context_id <= 255 or not context_id & 1:
+        raise LocalProtocolError(f"presentation context ID must be odd, 1..255: {context_id}")
+    if max_pdu_length < 0 or 0 < max_pdu_length <= PDV_HEADER_LENGTH:
+        raise LocalProtocolError(f"maximum PDU length too small: {max_pdu_length}")
+    if max_pdvs_per_pdu < 0:
+        raise LocalProtocolError(f"maximum PDVs per PDU must not be negative: {max_pdvs_per_pdu}")
+    limit = min(max_pdu_length or UNLIMITED_PDU_LENGTH, _MAX_LENGTH_FIELD)
+    streams: list[tuple[int, _Source]] = [(_COMMAND_BIT, _Source(iter((command,))))]
+    if dataset is not None:
+        if isinstance(dataset, bytes | bytearray | memoryview):
+            chunks: Iterator[BytesLike] = iter((dataset,))
+        else:
+            chunks = iter(dataset)
+        streams.append((0, _Source(chunks)))
+    pack = pack_command_and_data and max_pdvs_per_pdu != 1
+    return _pdus(context_id, streams, limit, pack, max_pdvs_per_pdu)
+
+
+def _pdus(
+    context_id: int,
+    streams: list[tuple[int, _Source]],
+    limit: int,
+    pack: bool,
+    max_pdvs: int,
+) -> Iterator[list[Segment]]:
+    segments: list[Segment] = [b""]  # slot 0 becomes the PDU header
+    used = 0  # the PDU-length value so far
+    pdvs = 0
+    for control, source in streams:
+        while True:
+            if pdvs and (limit - used <= PDV_HEADER_LENGTH or (max_pdvs and pdvs >= max_pdvs)):
+                segments[0] = _pack_pdu_header(_P_DATA_TF, 0, used)
+                yield segments
+                segments, used, pdvs = [b""], 0, 0
+            header_at = len(segments)
+            segments.append(b"")
+            count = source.take(limit - used - PDV_HEADER_LENGTH, segments)
+            last = source.exhausted()
+            segments[header_at] = _pack_pdv_header(
+                count + 2, context_id, (control | _LAST_BIT) if last else control
+            )
+            used += PDV_HEADER_LENGTH + count
+            pdvs += 1
+            if last:
+                break
+            segments[0] = _pack_pdu_header(_P_DATA_TF, 0, used)
+            yield segments
+            segments, used, pdvs = [b""], 0, 0
+        if not pack:
+            segments[0] = _pack_pdu_header(_P_DATA_TF, 0, used)
+            yield segments
+            segments, used, pdvs = [b""], 0, 0
+    if pdvs:
+        segments[0] = _pack_pdu_header(_P_DATA_TF, 0, used)
+        yield segments
+
+
+@dataclass(frozen=True, slots=True)
+class Fragment:
+    """What the :class:`Reassembler` hands over: a whole command set or one data fragment.
+
+    ``data`` is the received buffer itself for data set fragments (often a
+    memoryview into the receive buffer: consume or copy it before the next
+    PDU is read) and a ``bytes`` object for a command set.
+    """
+
+    context_id: int
+    is_command: bool
+    is_last: bool
+    data: BytesLike
+
+
+class Reassembler:
+    """Rebuilds DIMSE messages from received P-DATA-TF PDUs (PS3.8 Annex E).
+
+    Command fragments are collected and emitted once, as a single
+    ``Fragment(is_command=True, is_last=True)`` holding the whole command set.
+    Data set fragments are emitted as they arrive, ``is_last`` on the final one.
+
+    Sequence rules enforced, each violation raising :class:`RemoteProtocolError`:
+
+    * the presentation context ID must be odd (1..255); otherwise the reason is
+      ``INVALID_PDU_PARAMETER_VALUE`` (6);
+    * a data fragment must follow a complete command on the same context, with
+      no other command in between, and a data set must not continue after its
+      last fragment;
+    * no command fragment may arrive while a data set is incomplete;
+    * while a command or data set is incomplete, fragments on any other
+      presentation context are refused (messages are not interleaved).
+
+    The sequence errors carry reason ``UNEXPECTED_PDU_PARAMETER`` (5): each
+    field is valid on its own but not at that point of the exchange.
+
+    Whether a command announces a data set is a DIMSE matter, left to the
+    caller: after a complete command, a data set on its context is allowed but
+    not required.
+    """
+
+    __slots__ = ("_after_command", "_command_parts", "_open", "_open_is_command")
+
+    def __init__(self) -> None:
+        self._open = 0  # context ID of the incomplete command or data set, 0 if none
+        self._open_is_command = False
+        self._command_parts: list[bytes] = []
+        self._after_command = 0  # context whose command ended and whose data set may follow
+
+    @property
+    def in_message(self) -> bool:
+        """True while a command set or data set has been started but not finished."""
+        return self._open != 0
+
+    def feed(self, pdata: PDataTF) -> Iterator[Fragment]:
+        """Check the PDVs of one P-DATA-TF and yield what they complete, in order.
+
+        Raises :class:`RemoteProtocolError` when the PDVs break the sequence rules.
+        """
+        for pdv in pdata.pdvs:
+            context_id = pdv.context_id
+            if not context_id & 1 or not 1 <= context_id <= 255:
+                raise RemoteProtocolError(
+                    f"presentation context ID must be odd, 1..255: {context_id}",
+                    abort_reason=AbortReason.INVALID_PDU_PARAMETER_VALUE,
+                )
+            if self._open and self._open != context_id:
+                raise _unexpected(
+                    f"fragment on presentation context {context_id} while a message on"
+                    f" context {self._open} is incomplete"
+                )
+            if pdv.is_command:
+                if self._open and not self._open_is_command:
+                    raise _unexpected(
+                        f"command fragment while a data set on context {context_id} is incomplete"
+                    )
+                if pdv.is_last:
+                    parts = self._command_parts
+                    if parts:
+                        parts.append(bytes(pdv.data))
+                        command = b"".join(parts)
+                        self._command_parts = []
+                    else:
+                        command = bytes(pdv.data)
+                    self._open = 0
+                    self._after_command = context_id
+                    yield Fragment(context_id, True, True, command)
+                else:
+                    self._command_parts.append(bytes(pdv.data))
+                    self._open = context_id
+                    self._open_is_command = True
+                    self._after_command = 0
+            else:
+                if self._open:
+                    if self._open_is_command:
+                        raise _unexpected(
+                            f"data fragment while the command on context {context_id} is incomplete"
+                        )
+                elif self._after_command != context_id:
+                    raise _unexpected(
+                        f"data fragment on presentation context {context_id} without a command"
+                    )
+                if pdv.is_last:
+                    self._open = 0
+                    self._after_command = 0
+                else:
+                    self._open = context_id
+                    self._open_is_command = False
+                yield Fragment(context_id, False, pdv.is_last, pdv.data)
+
+
+def _unexpected(message: str) -> RemoteProtocolError:
+    return RemoteProtocolError(message, abort_reason=AbortReason.UNEXPECTED_PDU_PARAMETER)
