@@ -1,0 +1,244 @@
+"""Decoding rules of PS3.8 beyond the happy path: reasons for malformed input, AE titles,
+UID tolerance, unknown sub-items, reserved fields, maximum length 0."""
+
+from __future__ import annotations
+
+import pytest
+
+from dicomnet_pdu.codec import decode_pdu, encode_pdu
+from dicomnet_pdu.codes import AbortReason, AbortSource
+from dicomnet_pdu.errors import LocalProtocolError, RemoteProtocolError
+from dicomnet_pdu.items import MaximumLength, PresentationContextRQ, UserInformation
+from dicomnet_pdu.pdus import PDV, AAbort, AAssociateAC, AAssociateRQ, AReleaseRQ, PDataTF
+
+h = bytes.fromhex
+APP = b"1.2.840.10008.3.1.1.1"
+
+
+def _pdu(pdu_type: int, body: bytes) -> bytes:
+    return bytes([pdu_type, 0]) + len(body).to_bytes(4, "big") + body
+
+
+def _item(item_type: int, value: bytes) -> bytes:
+    return bytes([item_type, 0]) + len(value).to_bytes(2, "big") + value
+
+
+def _pc_rq(context_id: int = 1, *subs: bytes) -> bytes:
+    if not subs:
+        subs = (_item(0x30, b"1.2.840.10008.1.1"), _item(0x40, b"1.2.840.10008.1.2"))
+    return _item(0x20, bytes([context_id, 0, 0, 0]) + b"".join(subs))
+
+
+def _rq_body(
+    called: bytes = b"SCP".ljust(16),
+    calling: bytes = b"SCU".ljust(16),
+    items: bytes | None = None,
+    user_info: bytes = b"",
+) -> bytes:
+    if items is None:
+        items = _item(0x10, APP) + _pc_rq() + _item(0x50, user_info)
+    return h("0001 0000") + called + calling + bytes(32) + items
+
+
+def _expect(data: bytes, reason: AbortReason) -> RemoteProtocolError:
+    with pytest.raises(RemoteProtocolError) as info:
+        decode_pdu(data)
+    assert info.value.abort_source == AbortSource.SERVICE_PROVIDER
+    assert info.value.abort_reason == reason, info.value
+    return info.value
+
+
+def test_unknown_pdu_type_is_unrecognized_pdu() -> None:
+    _expect(h("08 00 00000004 00000000"), AbortReason.UNRECOGNIZED_PDU)
+    _expect(h("00 00 00000000"), AbortReason.UNRECOGNIZED_PDU)
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        b"",
+        h("05 00 0000"),  # truncated header
+        h("05 00 00000004 000000"),  # body shorter than announced
+        h("05 00 00000004 0000000000"),  # body longer than announced
+        h("05 00 00000002 0000"),  # release with length 2
+        h("07 00 00000006 000000000000"),  # abort with length 6
+        h("03 00 00000005 0001010100"),  # reject with length 5
+        h("01 00 00000010") + bytes(16),  # associate shorter than its fixed fields
+        h("04 00 00000000"),  # P-DATA-TF without PDV
+        h("04 00 00000006 00000001 0100"),  # PDV item length 1
+        h("04 00 00000006 00000009 0100"),  # PDV past the PDU
+        h("04 00 00000003 000000"),  # truncated PDV header
+        h("04 00 00000007 00000003 000000"),  # presentation context ID 0
+        h("03 00 00000004 00 03 01 01"),  # reject result 3
+        h("03 00 00000004 00 01 04 01"),  # reject source 4
+        h("07 00 00000004 0000 03 00"),  # abort source 3
+        h("07 00 00000004 0000 02 09"),  # provider abort reason 9
+    ],
+)
+def test_bad_lengths_and_values_are_invalid_parameter_value(wire: bytes) -> None:
+    _expect(wire, AbortReason.INVALID_PDU_PARAMETER_VALUE)
+
+
+def test_reserved_fields_are_not_tested() -> None:
+    assert decode_pdu(h("05 ff 00000004 ffffffff")) == AReleaseRQ()
+    assert decode_pdu(h("07 ff 00000004 ffff 00 00")) == AAbort()
+    pdata = decode_pdu(h("04 00 00000007 00000003 01 fe 61"))
+    assert isinstance(pdata, PDataTF)
+    # reserved bits of the message control header are ignored
+    assert pdata.pdvs == (PDV(context_id=1, is_command=False, is_last=True, data=b"a"),)
+    body = bytearray(_rq_body())
+    body[2:4] = b"\xff\xff"  # reserved after the protocol version
+    body[36:68] = b"\xaa" * 32  # 32 reserved bytes
+    rq = decode_pdu(_pdu(1, bytes(body)))
+    assert isinstance(rq, AAssociateRQ)
+    assert rq.called_ae_title == "SCP"
+
+
+def test_user_reason_of_user_abort_is_not_significant() -> None:
+    assert decode_pdu(h("07 00 00000004 0000 00 63")) == AAbort(
+        source=AbortSource.SERVICE_USER, reason=AbortReason.NOT_SPECIFIED
+    )
+
+
+def test_unknown_item_in_associate_rq_is_unrecognized_parameter() -> None:
+    items = _item(0x10, APP) + _pc_rq() + _item(0x99, b"zz") + _item(0x50, b"")
+    _expect(_pdu(1, _rq_body(items=items)), AbortReason.UNRECOGNIZED_PDU_PARAMETER)
+    bad_pc = _item(0x20, b"\x01\x00\x00\x00" + _item(0x30, b"1.2") + _item(0x77, b""))
+    items = _item(0x10, APP) + bad_pc + _item(0x50, b"")
+    _expect(_pdu(1, _rq_body(items=items)), AbortReason.UNRECOGNIZED_PDU_PARAMETER)
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        _item(0x10, APP) + _item(0x10, APP) + _pc_rq() + _item(0x50, b""),  # two app contexts
+        _item(0x10, APP) + _pc_rq() + _item(0x50, b"") + _item(0x50, b""),  # two user infos
+        _item(0x10, APP) + _item(0x21, h("01000000")) + _item(0x50, b""),  # AC context in RQ
+        _item(0x10, APP) + _pc_rq() + _item(0x40, b"1.2") + _item(0x50, b""),  # stray sub-item
+    ],
+)
+def test_misplaced_items_are_unexpected_parameter(items: bytes) -> None:
+    _expect(_pdu(1, _rq_body(items=items)), AbortReason.UNEXPECTED_PDU_PARAMETER)
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        _pc_rq() + _item(0x50, b""),  # no application context
+        _item(0x10, APP) + _item(0x50, b""),  # no presentation context
+        _item(0x10, APP) + _pc_rq(2) + _item(0x50, b""),  # even context ID
+        _item(0x10, APP) + _pc_rq(1, _item(0x30, b"1.2")) + _item(0x50, b""),  # no transfer syntax
+        _item(0x10, APP) + _pc_rq(1, _item(0x40, b"1.2")) + _item(0x50, b""),  # no abstract syntax
+        _item(0x10, b"") + _pc_rq() + _item(0x50, b""),  # empty application context name
+        _item(0x10, b"1.2.\xff") + _pc_rq() + _item(0x50, b""),  # non-ASCII UID
+        _item(0x10, b"1" * 65) + _pc_rq() + _item(0x50, b""),  # UID too long
+        _item(0x10, APP) + _pc_rq() + _item(0x50, _item(0x51, b"\x00\x00")),  # short max length
+        _item(0x10, APP) + _pc_rq() + _item(0x50, _item(0x55, b"")),  # empty version name
+        _item(0x10, APP) + _pc_rq() + _item(0x50, _item(0x58, h("09 00 0000 0000"))),  # id type 9
+        _item(0x10, APP) + _pc_rq() + b"\x50\x00",  # truncated item header
+        _item(0x10, APP) + _pc_rq() + h("50 00 0010"),  # item past the PDU
+    ],
+)
+def test_invalid_rq_contents_are_invalid_parameter_value(items: bytes) -> None:
+    _expect(_pdu(1, _rq_body(items=items)), AbortReason.INVALID_PDU_PARAMETER_VALUE)
+
+
+def test_unknown_user_information_sub_item_is_skipped() -> None:
+    user_info = _item(0x51, h("00004000")) + _item(0x5F, b"vendor data") + _item(0x6A, b"")
+    rq = decode_pdu(_pdu(1, _rq_body(user_info=user_info)))
+    assert isinstance(rq, AAssociateRQ)
+    assert rq.user_information == UserInformation(items=(MaximumLength(maximum_length=16384),))
+
+
+def test_uid_trailing_nul_or_space_is_tolerated() -> None:
+    pc = _pc_rq(1, _item(0x30, b"1.2.840.10008.1.1\x00"), _item(0x40, b"1.2.840.10008.1.2 "))
+    items = _item(0x10, APP + b"\x00") + pc + _item(0x50, _item(0x52, b"1.2.3\x00"))
+    rq = decode_pdu(_pdu(1, _rq_body(items=items)))
+    assert isinstance(rq, AAssociateRQ)
+    assert rq.application_context_name == APP.decode()
+    assert rq.presentation_contexts == (
+        PresentationContextRQ(
+            context_id=1,
+            abstract_syntax="1.2.840.10008.1.1",
+            transfer_syntaxes=("1.2.840.10008.1.2",),
+        ),
+    )
+    assert rq.user_information.implementation_class_uid == "1.2.3"
+    # and the encoder sends them unpadded
+    assert b"1.2.840.10008.1.1\x00" not in encode_pdu(rq)
+    assert _item(0x40, b"1.2.840.10008.1.2") in encode_pdu(rq)
+
+
+def test_maximum_length_zero_means_unlimited_and_round_trips() -> None:
+    rq = decode_pdu(_pdu(1, _rq_body(user_info=_item(0x51, bytes(4)))))
+    assert isinstance(rq, AAssociateRQ)
+    assert rq.user_information.maximum_length == 0
+    assert decode_pdu(encode_pdu(rq)) == rq
+
+
+def test_ae_titles_are_space_padded_and_stripped() -> None:
+    rq = decode_pdu(_pdu(1, _rq_body(called=b"  SCP  ".ljust(16), calling=b"A B".ljust(16))))
+    assert isinstance(rq, AAssociateRQ)
+    assert (rq.called_ae_title, rq.calling_ae_title) == ("SCP", "A B")
+    wire = encode_pdu(rq)
+    assert wire[10:26] == b"SCP             "
+    assert wire[26:42] == b"A B             "
+    # a full 16-character title takes the whole field
+    rq16 = AAssociateRQ(
+        called_ae_title="ABCDEFGHIJKLMNOP",
+        calling_ae_title=" X ",
+        presentation_contexts=rq.presentation_contexts,
+    )
+    assert rq16.calling_ae_title == "X"
+    assert encode_pdu(rq16)[10:26] == b"ABCDEFGHIJKLMNOP"
+
+
+@pytest.mark.parametrize(
+    ("called", "calling"),
+    [
+        (b" " * 16, b"SCU".ljust(16)),
+        (b"SCP".ljust(16), b" " * 16),
+        (b"SC\\P".ljust(16), b"SCU".ljust(16)),
+        (b"SC\x01P".ljust(16), b"SCU".ljust(16)),
+        (b"SC\xe9P".ljust(16), b"SCU".ljust(16)),
+    ],
+)
+def test_bad_ae_titles_in_rq_are_refused(called: bytes, calling: bytes) -> None:
+    _expect(_pdu(1, _rq_body(called, calling)), AbortReason.INVALID_PDU_PARAMETER_VALUE)
+
+
+@pytest.mark.parametrize("title", ["", "    ", "A" * 17, "caf\u00e9", "a\\b"])
+def test_bad_ae_titles_are_refused_on_build(title: str) -> None:
+    with pytest.raises(LocalProtocolError):
+        AAssociateRQ(called_ae_title=title, calling_ae_title="SCU", presentation_contexts=())
+
+
+def test_ac_ae_title_fields_are_echoed_and_not_tested() -> None:
+    rq_body = _rq_body()
+    ac_body = h("0001 0000") + b" " * 16 + b"\xff" * 16 + bytes(32) + _item(0x10, APP)
+    ac = decode_pdu(_pdu(2, ac_body + _item(0x50, b"")))
+    assert isinstance(ac, AAssociateAC)
+    assert (ac.called_ae_title, ac.calling_ae_title) == ("", "")
+    echoed = AAssociateAC(called_ae_title="SCP", calling_ae_title="SCU", presentation_contexts=())
+    assert encode_pdu(echoed)[10:42] == rq_body[4:36]
+
+
+def test_ac_rejected_context_transfer_syntax_not_tested() -> None:
+    pc = _item(0x21, h("01 00 03 00") + _item(0x40, b"\xff\xfe"))
+    ac_body = h("0001 0000") + b"SCP".ljust(16) + b"SCU".ljust(16) + bytes(32)
+    ac = decode_pdu(_pdu(2, ac_body + _item(0x10, APP) + pc + _item(0x50, b"")))
+    assert isinstance(ac, AAssociateAC)
+    assert ac.presentation_contexts[0].transfer_syntax == ""
+    accepted = _item(0x21, h("01 00 00 00") + _item(0x40, b"\xff\xfe"))
+    _expect(
+        _pdu(2, ac_body + _item(0x10, APP) + accepted + _item(0x50, b"")),
+        AbortReason.INVALID_PDU_PARAMETER_VALUE,
+    )
+
+
+def test_protocol_version_is_kept_for_the_acceptor_to_judge() -> None:
+    body = bytearray(_rq_body())
+    body[0:2] = b"\x00\x02"
+    rq = decode_pdu(_pdu(1, bytes(body)))
+    assert isinstance(rq, AAssociateRQ)
+    assert rq.protocol_version == 2
