@@ -5,6 +5,7 @@ This package imports nothing outside the standard library and performs no I/O.
 
 from __future__ import annotations
 
+from .codec import decode_pdu, encode_pdata_segments, encode_pdu
 from .codes import (
     DEFAULT_APPLICATION_CONTEXT,
     AbortReason,
@@ -21,6 +22,7 @@ from .codes import (
     UserIdentityType,
 )
 from .errors import LocalProtocolError, ProtocolError, RemoteProtocolError
+from .framer import PDUFramer
 from .items import (
     AsynchronousOperationsWindow,
     ImplementationClassUID,
@@ -66,6 +68,7 @@ __all__ = [
     "ItemType",
     "LocalProtocolError",
     "MaximumLength",
+    "PDUFramer",
     "PDUType",
     "PDataTF",
     "PresentationContextAC",
@@ -85,6 +88,9 @@ __all__ = [
     "SubItemType",
     "UserIdentityAC",
     "UserIdentityRQ",
-    "UserInformation",
     "UserIdentityType",
+    "UserInformation",
+    "decode_pdu",
+    "encode_pdata_segments",
+    "encode_pdu",
 ]

@@ -1,0 +1,154 @@
+"""Incremental PDU framing: bytes from the network in any split, whole PDUs out.
+
+The framer keeps one ``bytearray`` and a read offset; consumed bytes are dropped
+from the front only now and then, so the cost of framing is linear in the bytes
+received. Size limits are checked on the 6-byte PDU header, before the body is
+waited for, so a peer announcing a huge PDU is refused at once.
+"""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+from .codec import ASSOCIATE_FIXED_LENGTH, PDU_HEADER, PDU_HEADER_LENGTH, decode_pdu
+from .codes import AbortReason, PDUType
+from .errors import LocalProtocolError, RemoteProtocolError
+from .pdus import PDU
+
+__all__ = ["PDUFramer"]
+
+BytesLike: TypeAlias = bytes | bytearray | memoryview
+
+_MAX_U32 = 0xFFFFFFFF
+#: Consumed bytes at the front of the buffer are dropped once there are this many
+#: and they are at least half of the buffer.
+_COMPACT_THRESHOLD = 1 << 16
+_FIXED_FOUR = frozenset(
+    {PDUType.ASSOCIATE_RJ, PDUType.RELEASE_RQ, PDUType.RELEASE_RP, PDUType.ABORT}
+)
+_ASSOCIATE = frozenset({PDUType.ASSOCIATE_RQ, PDUType.ASSOCIATE_AC})
+
+
+def _check_limit(value: int, what: str) -> int:
+    if not 0 <= value <= _MAX_U32:
+        raise LocalProtocolError(f"{what} must be in [0, 4294967295], got {value}")
+    return value
+
+
+class PDUFramer:
+    """Split a byte stream into PDUs (PS3.8 §9.3.1 header: type, reserved, length).
+
+    ``max_pdata_length`` is the Maximum Length Received we announced: the
+    PDU-length of a P-DATA-TF may not exceed it (0 means no limit).
+    ``max_associate_length`` bounds the other PDUs, which carry no payload.
+
+    After a :class:`RemoteProtocolError` the framer is broken: every later call
+    raises the same error (the association is to be aborted).
+    """
+
+    __slots__ = ("_buffer", "_error", "_max_associate", "_max_pdata", "_offset")
+
+    def __init__(
+        self, *, max_pdata_length: int = 16384, max_associate_length: int = 1 << 20
+    ) -> None:
+        self._max_pdata = _check_limit(max_pdata_length, "max_pdata_length")
+        self._max_associate = _check_limit(max_associate_length, "max_associate_length")
+        self._buffer = bytearray()
+        self._offset = 0
+        self._error: RemoteProtocolError | None = None
+
+    @property
+    def buffered(self) -> int:
+        """Number of received bytes held that are not yet returned as a PDU."""
+        return len(self._buffer) - self._offset
+
+    @property
+    def max_pdata_length(self) -> int:
+        """Current limit on the P-DATA-TF PDU-length (0: no limit)."""
+        return self._max_pdata
+
+    def set_max_pdata_length(self, length: int) -> None:
+        """Change the P-DATA-TF limit (e.g. once the association is negotiated)."""
+        self._max_pdata = _check_limit(length, "max_pdata_length")
+
+    def feed(self, data: BytesLike) -> None:
+        """Append received bytes.
+
+        Raises:
+            RemoteProtocolError: if the header of the next PDU is complete and
+                breaks a limit; nothing more is kept in that case.
+        """
+        if self._error is not None:
+            raise self._error
+        if data:
+            self._buffer += data
+            self._peek_length()
+
+    def next_pdu(self) -> PDU | None:
+        """The next complete PDU, or None until all of its bytes have been fed.
+
+        Raises:
+            RemoteProtocolError: malformed or over-limit PDU (abort source 2 and
+                the PS3.8 reason to send).
+        """
+        if self._error is not None:
+            raise self._error
+        total = self._peek_length()
+        if total is None:
+            return None
+        start = self._offset
+        end = start + total
+        if len(self._buffer) < end:
+            return None
+        with memoryview(self._buffer) as view:
+            # One copy of just this PDU: PDVs decoded from it stay valid whatever
+            # is fed afterwards.
+            chunk = bytes(view[start:end])
+        self._consume(end)
+        try:
+            return decode_pdu(chunk)
+        except RemoteProtocolError as exc:
+            self._fail(exc)
+            raise
+
+    def _consume(self, end: int) -> None:
+        if end == len(self._buffer):
+            self._buffer.clear()
+            self._offset = 0
+        elif end >= _COMPACT_THRESHOLD and end * 2 >= len(self._buffer):
+            del self._buffer[:end]
+            self._offset = 0
+        else:
+            self._offset = end
+
+    def _fail(self, exc: RemoteProtocolError) -> None:
+        self._error = exc
+        self._buffer = bytearray()
+        self._offset = 0
+
+    def _peek_length(self) -> int | None:
+        """Whole length of the PDU at the read offset, once its header is in; limits checked."""
+        if len(self._buffer) - self._offset < PDU_HEADER_LENGTH:
+            return None
+        pdu_type, length = PDU_HEADER.unpack_from(self._buffer, self._offset)
+        problem: str | None = None
+        reason = AbortReason.INVALID_PDU_PARAMETER_VALUE
+        if pdu_type == PDUType.P_DATA_TF:
+            if self._max_pdata and length > self._max_pdata:
+                problem = f"P-DATA-TF of {length} bytes exceeds our maximum of {self._max_pdata}"
+        elif pdu_type in _ASSOCIATE:
+            if length > self._max_associate:
+                problem = f"A-ASSOCIATE PDU of {length} bytes exceeds {self._max_associate}"
+            elif length < ASSOCIATE_FIXED_LENGTH:
+                problem = f"A-ASSOCIATE PDU of {length} bytes is shorter than its fixed fields"
+        elif pdu_type in _FIXED_FOUR:
+            if length != 4:
+                problem = f"PDU type 0x{pdu_type:02X} must have length 4, not {length}"
+        else:
+            problem = f"unknown PDU type 0x{pdu_type:02X}"
+            reason = AbortReason.UNRECOGNIZED_PDU
+        if problem is not None:
+            exc = RemoteProtocolError(problem, abort_reason=reason)
+            self._fail(exc)
+            raise exc
+        return PDU_HEADER_LENGTH + int(length)
