@@ -1,0 +1,390 @@
+"""Instances to send with C-STORE: a Part 10 file on disk, or a pydicom Dataset.
+
+For a DICOM file (PS3.10 §7.1: 128-byte preamble, ``DICM``, File Meta
+Information group 0002 in Explicit VR Little Endian) only the preamble and
+the meta group are parsed here, by hand, to learn the SOP Class and Instance
+UIDs (Media Storage SOP Class/Instance UID), the Transfer Syntax UID and
+where the data set starts. The data set itself is then read from disk in
+chunks while it is sent, never as a whole.
+
+Files without preamble or meta information (older or hand-made files) are
+read with pydicom instead and encoded in the transfer syntax pydicom finds;
+they are held in memory.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from dicomnet.dimse.dataset import (
+    EXPLICIT_VR_BIG_ENDIAN,
+    EXPLICIT_VR_LITTLE_ENDIAN,
+    IMPLICIT_VR_LITTLE_ENDIAN,
+    decode_dataset,
+    encode_dataset,
+)
+from dicomnet.dimse.errors import DatasetError
+from dicomnet.errors import LocalError
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "FileMeta",
+    "InstanceSource",
+    "SourceError",
+    "read_file_meta",
+]
+
+#: Bytes read from disk at a time while a data set is sent.
+DEFAULT_CHUNK_SIZE: Final = 256 * 1024
+
+_PREAMBLE: Final = 128
+_MAGIC: Final = b"DICM"
+# Explicit VRs with a 2-byte reserved field and a 4-byte length (PS3.5 §7.1.2).
+_LONG_VRS: Final = frozenset(
+    {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+)
+# A File Meta element longer than this is not a real one; stop instead of reading it.
+_MAX_META_VALUE: Final = 1 << 20
+_MEDIA_SOP_CLASS: Final = 0x0002
+_MEDIA_SOP_INSTANCE: Final = 0x0003
+_TRANSFER_SYNTAX: Final = 0x0010
+_GROUP_LENGTH: Final = 0x0000
+
+
+class SourceError(LocalError):
+    """An instance cannot be read; the message names the file."""
+
+    def __init__(self, message: str, *, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = None if path is None else os.fspath(path)
+        super().__init__(f"{self.path}: {message}" if self.path else message)
+
+
+@dataclass(frozen=True, slots=True)
+class FileMeta:
+    """What the File Meta Information of a Part 10 file says.
+
+    ``dataset_offset`` is where the data set starts in the file.
+    """
+
+    sop_class_uid: str
+    sop_instance_uid: str
+    transfer_syntax_uid: str
+    dataset_offset: int
+
+
+class _NoMeta(Exception):
+    """The file has no preamble/``DICM``/usable meta group (fall back to pydicom)."""
+
+
+def _uid(value: bytes) -> str:
+    return value.rstrip(b"\0 ").decode("ascii", errors="replace").strip()
+
+
+def _read_exact(fh: io.BufferedReader, size: int) -> bytes:
+    data = fh.read(size)
+    if len(data) != size:
+        raise _NoMeta("file meta information is truncated")
+    return data
+
+
+def _parse_meta(fh: io.BufferedReader) -> FileMeta:
+    head = fh.read(_PREAMBLE + len(_MAGIC))
+    if len(head) < _PREAMBLE + len(_MAGIC) or head[_PREAMBLE:] != _MAGIC:
+        raise _NoMeta("no preamble and DICM prefix")
+    values: dict[int, bytes] = {}
+    position = _PREAMBLE + len(_MAGIC)
+    end: int | None = None
+    while end is None or position < end:
+        header = fh.read(8)
+        if len(header) < 8:
+            break  # end of file: the data set is empty
+        group, element = struct.unpack_from("<HH", header)
+        if group != 0x0002:
+            break
+        vr = header[4:6]
+        if vr in _LONG_VRS:
+            length = struct.unpack("<I", _read_exact(fh, 4))[0]
+            position += 12
+        elif vr.isalpha() and vr.isupper():
+            length = struct.unpack_from("<H", header, 6)[0]
+            position += 8
+        else:  # some writers put the meta group in Implicit VR; tolerate it
+            length = struct.unpack_from("<I", header, 4)[0]
+            position += 8
+        if length > _MAX_META_VALUE:
+            raise _NoMeta(f"file meta element (0002,{element:04X}) is {length} bytes long")
+        value = _read_exact(fh, length)
+        position += length
+        values[element] = value
+        if element == _GROUP_LENGTH and length == 4 and end is None:
+            end = position + struct.unpack("<I", value)[0]
+    missing = [
+        name
+        for element, name in (
+            (_MEDIA_SOP_CLASS, "Media Storage SOP Class UID"),
+            (_MEDIA_SOP_INSTANCE, "Media Storage SOP Instance UID"),
+            (_TRANSFER_SYNTAX, "Transfer Syntax UID"),
+        )
+        if not _uid(values.get(element, b""))
+    ]
+    if missing:
+        raise _NoMeta("file meta information lacks " + ", ".join(missing))
+    return FileMeta(
+        sop_class_uid=_uid(values[_MEDIA_SOP_CLASS]),
+        sop_instance_uid=_uid(values[_MEDIA_SOP_INSTANCE]),
+        transfer_syntax_uid=_uid(values[_TRANSFER_SYNTAX]),
+        dataset_offset=position,
+    )
+
+
+def read_file_meta(path: str | os.PathLike[str]) -> FileMeta | None:
+    """Parse the preamble and File Meta Information of ``path`` (PS3.10 §7.1).
+
+    Returns ``None`` when the file has no usable meta information (no
+    ``DICM`` prefix, or a mandatory meta element missing). Raises
+    :class:`SourceError` when the file cannot be opened.
+    """
+    try:
+        with open(path, "rb") as fh:
+            return _parse_meta(fh)
+    except _NoMeta:
+        return None
+    except OSError as exc:
+        raise SourceError(exc.strerror or str(exc), path=path) from exc
+
+
+def _syntax_of(ds: Dataset) -> str:
+    """The transfer syntax a Dataset was read in, or Explicit VR Little Endian."""
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None and "TransferSyntaxUID" in meta:
+        return str(meta.TransferSyntaxUID)
+    implicit, little = ds.original_encoding
+    if implicit:
+        return IMPLICIT_VR_LITTLE_ENDIAN
+    if little is False:
+        return EXPLICIT_VR_BIG_ENDIAN
+    return EXPLICIT_VR_LITTLE_ENDIAN
+
+
+def _without_meta(ds: Dataset) -> Dataset:
+    """``ds`` without group 0002 elements (a shallow copy only if it has any)."""
+    # keys(), not iteration: iterating a Dataset decodes every raw element.
+    if not any(tag.group == 0x0002 for tag in ds.keys()):  # noqa: SIM118
+        return ds
+    copy = Dataset()
+    for tag in ds.keys():  # noqa: SIM118
+        if tag.group != 0x0002:
+            copy[tag] = ds.get_item(tag)
+    implicit, little = ds.original_encoding
+    copy.set_original_encoding(implicit, little, ds.original_character_set)
+    return copy
+
+
+class InstanceSource:
+    """One SOP instance to store: its UIDs, transfer syntax and data set bytes.
+
+    Build one with :meth:`from_path`, :meth:`from_dataset` or
+    :meth:`from_bytes`. :meth:`chunks` yields the data set as encoded in
+    :attr:`transfer_syntax_uid`; for a Part 10 file these are the file's own
+    bytes, read lazily.
+    """
+
+    __slots__ = (
+        "_data",
+        "_dataset",
+        "label",
+        "offset",
+        "path",
+        "size",
+        "sop_class_uid",
+        "sop_instance_uid",
+        "transfer_syntax_uid",
+    )
+
+    def __init__(
+        self,
+        *,
+        sop_class_uid: str,
+        sop_instance_uid: str,
+        transfer_syntax_uid: str,
+        path: Path | None = None,
+        offset: int = 0,
+        size: int | None = None,
+        data: bytes | None = None,
+        dataset: Dataset | None = None,
+        label: str | None = None,
+    ) -> None:
+        if path is None and data is None:
+            raise LocalError("an instance source needs a file or encoded bytes")
+        self.sop_class_uid = sop_class_uid
+        self.sop_instance_uid = sop_instance_uid
+        self.transfer_syntax_uid = transfer_syntax_uid
+        #: The file the data set is read from (``None`` for in-memory sources).
+        self.path = path
+        #: Where the data set starts in :attr:`path`.
+        self.offset = offset
+        #: Length of the encoded data set in bytes.
+        self.size = len(data) if data is not None else (size or 0)
+        self._data = data
+        self._dataset = dataset
+        #: What to call this instance in messages: the path, or the SOP Instance UID.
+        self.label = label or (str(path) if path is not None else sop_instance_uid)
+
+    def __repr__(self) -> str:
+        return (
+            f"InstanceSource({self.label!r}, sop_class={self.sop_class_uid},"
+            f" transfer_syntax={self.transfer_syntax_uid}, size={self.size})"
+        )
+
+    # ---------------------------------------------------------------- constructors
+
+    @classmethod
+    def from_path(cls, path: str | os.PathLike[str]) -> InstanceSource:
+        """A source for the DICOM file at ``path``.
+
+        Part 10 files are not read beyond their meta information here. Files
+        without meta information are read whole with pydicom. Raises
+        :class:`SourceError` naming the file when it is unreadable or not DICOM.
+        """
+        file = Path(path)
+        meta = read_file_meta(file)
+        if meta is None:
+            return cls._from_file_without_meta(file)
+        try:
+            total = file.stat().st_size
+        except OSError as exc:
+            raise SourceError(exc.strerror or str(exc), path=file) from exc
+        return cls(
+            sop_class_uid=meta.sop_class_uid,
+            sop_instance_uid=meta.sop_instance_uid,
+            transfer_syntax_uid=meta.transfer_syntax_uid,
+            path=file,
+            offset=meta.dataset_offset,
+            size=total - meta.dataset_offset,
+        )
+
+    @classmethod
+    def _from_file_without_meta(cls, file: Path) -> InstanceSource:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ds = dcmread(file, force=True)
+        except OSError as exc:
+            raise SourceError(exc.strerror or str(exc), path=file) from exc
+        except (InvalidDicomError, ValueError, TypeError, KeyError, EOFError, struct.error) as exc:
+            raise SourceError(f"not a DICOM file: {exc}", path=file) from exc
+        if len(ds) == 0 or "SOPClassUID" not in ds or "SOPInstanceUID" not in ds:
+            raise SourceError("not a DICOM file (no SOP Class/Instance UID found)", path=file)
+        source = cls.from_dataset(ds, label=str(file))
+        source.path = file
+        return source
+
+    @classmethod
+    def from_dataset(
+        cls,
+        ds: Dataset,
+        transfer_syntax_uid: str | None = None,
+        *,
+        label: str | None = None,
+    ) -> InstanceSource:
+        """A source for a pydicom Dataset, encoded now in ``transfer_syntax_uid``.
+
+        The syntax defaults to the dataset's File Meta Transfer Syntax UID,
+        else the encoding it was read in, else Explicit VR Little Endian.
+        For an encapsulated syntax Pixel Data must already be compressed.
+        Raises :class:`SourceError` when the dataset lacks its UIDs or cannot
+        be encoded.
+        """
+        syntax = transfer_syntax_uid or _syntax_of(ds)
+        name = label or str(ds.get("SOPInstanceUID", "dataset"))
+        try:
+            sop_class = str(ds.SOPClassUID)
+            sop_instance = str(ds.SOPInstanceUID)
+        except AttributeError as exc:
+            raise SourceError("data set has no SOP Class/Instance UID", path=name) from exc
+        body = _without_meta(ds)
+        try:
+            data = encode_dataset(body, syntax)
+        except DatasetError as exc:
+            raise SourceError(str(exc), path=name) from exc
+        return cls(
+            sop_class_uid=sop_class,
+            sop_instance_uid=sop_instance,
+            transfer_syntax_uid=syntax,
+            data=data,
+            dataset=body,
+            label=label,
+        )
+
+    @classmethod
+    def from_bytes(
+        cls,
+        data: bytes,
+        *,
+        sop_class_uid: str,
+        sop_instance_uid: str,
+        transfer_syntax_uid: str,
+        label: str | None = None,
+    ) -> InstanceSource:
+        """A source for a data set already encoded in ``transfer_syntax_uid``."""
+        return cls(
+            sop_class_uid=sop_class_uid,
+            sop_instance_uid=sop_instance_uid,
+            transfer_syntax_uid=transfer_syntax_uid,
+            data=bytes(data),
+            label=label,
+        )
+
+    # ---------------------------------------------------------------- data
+
+    @property
+    def in_memory(self) -> bool:
+        """Whether the encoded data set is held in memory (not read from a file)."""
+        return self._data is not None
+
+    def chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
+        """Yield the encoded data set in pieces of at most ``size`` bytes.
+
+        A file is opened on the first ``next()`` and read one piece at a time;
+        it is closed when the iterator ends or is closed. Read errors raise
+        :class:`SourceError`.
+        """
+        if size <= 0:
+            raise LocalError("chunk size must be positive")
+        if self._data is not None:
+            view = memoryview(self._data)
+            for start in range(0, len(view), size):
+                yield bytes(view[start : start + size])
+            return
+        assert self.path is not None
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(self.offset)
+                while piece := fh.read(size):
+                    yield piece
+        except OSError as exc:
+            raise SourceError(exc.strerror or str(exc), path=self.path) from exc
+
+    def read(self) -> bytes:
+        """The whole encoded data set (for transcoding; avoid on the normal path)."""
+        return b"".join(self.chunks())
+
+    def dataset(self) -> Dataset:
+        """The data set decoded with pydicom (raises :class:`SourceError`)."""
+        if self._dataset is not None:
+            return self._dataset
+        try:
+            return decode_dataset(self.read(), self.transfer_syntax_uid)
+        except DatasetError as exc:
+            raise SourceError(str(exc), path=self.label) from exc

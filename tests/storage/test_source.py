@@ -1,0 +1,194 @@
+"""InstanceSource: hand-parsed File Meta Information against pydicom, lazy chunked reads."""
+
+from __future__ import annotations
+
+import builtins
+import io
+from pathlib import Path
+from typing import Any
+
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+from dicomnet.dimse.dataset import decode_dataset, encode_dataset
+from dicomnet.storage.source import InstanceSource, SourceError, read_file_meta
+
+NATIVE_FILES = {
+    "MR_small_implicit.dcm": "1.2.840.10008.1.2",
+    "MR_small.dcm": "1.2.840.10008.1.2.1",
+    "MR_small_bigendian.dcm": "1.2.840.10008.1.2.2",
+    "image_dfl.dcm": "1.2.840.10008.1.2.1.99",
+    "SC_rgb_jpeg_dcmtk.dcm": "1.2.840.10008.1.2.4.50",
+    "rtplan.dcm": "1.2.840.10008.1.2",
+}
+
+
+def data_file(name: str) -> Path:
+    path = get_testdata_file(name)
+    assert path is not None, name
+    return Path(path)
+
+
+def pydicom_offset(path: Path) -> int:
+    """Where pydicom's own reader finds the end of the File Meta Information."""
+    with path.open("rb") as fh:
+        pydicom.filereader.read_preamble(fh, False)
+        pydicom.filereader._read_file_meta_info(fh)
+        return fh.tell()
+
+
+@pytest.mark.parametrize(("name", "syntax"), sorted(NATIVE_FILES.items()))
+def test_meta_matches_pydicom(name: str, syntax: str) -> None:
+    path = data_file(name)
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    source = InstanceSource.from_path(path)
+    assert source.transfer_syntax_uid == syntax == ds.file_meta.TransferSyntaxUID
+    assert source.sop_class_uid == ds.file_meta.MediaStorageSOPClassUID == ds.SOPClassUID
+    assert source.sop_instance_uid == ds.file_meta.MediaStorageSOPInstanceUID
+    assert source.offset == pydicom_offset(path)
+    assert source.size == path.stat().st_size - source.offset
+    assert not source.in_memory
+    assert source.label == str(path)
+
+
+MR_FILES = ["MR_small_implicit.dcm", "MR_small.dcm", "MR_small_bigendian.dcm"]
+
+
+@pytest.mark.parametrize("name", MR_FILES)
+def test_chunks_are_the_file_data_set_and_decode_like_pydicom(name: str) -> None:
+    path = data_file(name)
+    source = InstanceSource.from_path(path)
+    chunks = list(source.chunks(1000))
+    assert all(len(c) == 1000 for c in chunks[:-1])
+    data = b"".join(chunks)
+    assert data == path.read_bytes()[source.offset :]
+    decoded = decode_dataset(data, source.transfer_syntax_uid)
+    reference = pydicom.dcmread(path)
+    assert decoded.PatientName == reference.PatientName
+    assert decoded.PixelData == reference.PixelData
+
+
+def test_chunks_read_lazily_never_the_whole_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A 1 MiB Pixel Data file; record every read() size made while chunking.
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.SOPInstanceUID = generate_uid()
+    ds.PixelData = bytes(1 << 20)
+    ds["PixelData"].VR = "OB"
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    path = tmp_path / "big.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    source = InstanceSource.from_path(path)
+
+    reads: list[int] = []
+    real_open = builtins.open
+
+    class Spy:
+        """Delegates to the real file and records the size of each read."""
+
+        def __init__(self, handle: io.BufferedReader) -> None:
+            self.handle = handle
+
+        def read(self, size: int = -1) -> bytes:
+            reads.append(size)
+            return self.handle.read(size)
+
+        def seek(self, offset: int) -> int:
+            return self.handle.seek(offset)
+
+        def __enter__(self) -> Spy:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.handle.close()
+
+    def spy_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        handle = real_open(file, mode, *args, **kwargs)
+        if mode == "rb" and Path(file) == path:
+            return Spy(handle)
+        return handle
+
+    monkeypatch.setattr(builtins, "open", spy_open)
+    iterator = source.chunks(64 * 1024)
+    assert reads == []  # nothing read before the first chunk is asked for
+    first = next(iterator)
+    assert len(first) == 64 * 1024
+    assert reads == [64 * 1024]
+    rest = list(iterator)
+    assert len(first) + sum(map(len, rest)) == source.size
+    assert len(reads) >= 16
+    assert all(0 < r <= 64 * 1024 for r in reads)
+
+
+def test_dataset_source_encodes_in_its_syntax_and_drops_meta() -> None:
+    ds = pydicom.dcmread(data_file("MR_small_bigendian.dcm"))
+    source = InstanceSource.from_dataset(ds)
+    assert source.transfer_syntax_uid == "1.2.840.10008.1.2.2"
+    assert source.in_memory
+    assert source.sop_instance_uid == ds.SOPInstanceUID
+    assert source.label == ds.SOPInstanceUID
+    data = source.read()
+    assert data == encode_dataset(ds, "1.2.840.10008.1.2.2")
+    implicit = InstanceSource.from_dataset(ds, "1.2.840.10008.1.2")
+    assert decode_dataset(implicit.read(), "1.2.840.10008.1.2").PatientName == ds.PatientName
+
+
+def test_dataset_source_without_uids_is_refused() -> None:
+    ds = Dataset()
+    ds.PatientName = "NO^UID"
+    with pytest.raises(SourceError, match="no SOP Class/Instance UID"):
+        InstanceSource.from_dataset(ds, "1.2.840.10008.1.2")
+
+
+def test_file_without_meta_falls_back_to_pydicom() -> None:
+    path = data_file("ExplVR_BigEndNoMeta.dcm")
+    assert read_file_meta(path) is None
+    source = InstanceSource.from_path(path)
+    assert source.transfer_syntax_uid == "1.2.840.10008.1.2.2"
+    assert source.in_memory
+    assert source.label == str(path)
+    reference = pydicom.dcmread(path, force=True)
+    assert source.sop_instance_uid == reference.SOPInstanceUID
+    assert decode_dataset(source.read(), "1.2.840.10008.1.2.2").SOPClassUID == reference.SOPClassUID
+
+
+def test_meta_with_group_length_and_no_preamble_data(tmp_path: Path) -> None:
+    # A file that has only meta information: the data set is empty.
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = "1.2.3"
+    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4"
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    path = tmp_path / "empty.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    source = InstanceSource.from_path(path)
+    assert (source.sop_class_uid, source.sop_instance_uid) == ("1.2.3", "1.2.3.4")
+    assert source.size == 0
+    assert list(source.chunks()) == []
+
+
+def test_errors_name_the_file(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.dcm"
+    with pytest.raises(SourceError, match=r"missing\.dcm"):
+        InstanceSource.from_path(missing)
+    junk = tmp_path / "junk.txt"
+    junk.write_bytes(b"this is not DICOM at all\n" * 10)
+    with pytest.raises(SourceError, match=r"junk\.txt: not a DICOM file"):
+        InstanceSource.from_path(junk)
+    with pytest.raises(SourceError, match=r"no_meta\.dcm"):
+        InstanceSource.from_path(data_file("no_meta.dcm"))
+
+
+def test_file_removed_after_parsing_raises_when_read(tmp_path: Path) -> None:
+    path = tmp_path / "gone.dcm"
+    path.write_bytes(data_file("MR_small.dcm").read_bytes())
+    source = InstanceSource.from_path(path)
+    path.unlink()
+    with pytest.raises(SourceError, match=r"gone\.dcm"):
+        list(source.chunks())
