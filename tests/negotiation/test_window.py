@@ -12,9 +12,10 @@ import pytest
 
 from dicomnet.negotiation import build_request, evaluate_accept, evaluate_request
 from dicomnet.policy import Policy
+from dicomnet_pdu.codes import PresentationContextResult
 from dicomnet_pdu.items import AsynchronousOperationsWindow, PresentationContextAC, UserInformation
 from dicomnet_pdu.pdus import AAssociateAC
-from negotiation.builders import acceptor_policy, request
+from negotiation.builders import IMPLICIT_LE, acceptor_policy, request
 
 
 def _window(invoked: int, performed: int) -> AsynchronousOperationsWindow:
@@ -70,7 +71,11 @@ def _requestor_sees(ours: tuple[int, int], answer: tuple[int, int] | None) -> tu
         called_ae_title="SCP",
         calling_ae_title="SCU",
         presentation_contexts=(
-            PresentationContextAC(context_id=1, result=0, transfer_syntax="1.2.840.10008.1.2"),
+            PresentationContextAC(
+                context_id=1,
+                result=PresentationContextResult.ACCEPTANCE,
+                transfer_syntax=IMPLICIT_LE,
+            ),
         ),
         user_information=UserInformation(items=() if answer is None else (_window(*answer),)),
     )
