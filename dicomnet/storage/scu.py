@@ -1,0 +1,419 @@
+"""Storage SCU: C-STORE instances over an established association (PS3.4 Annex B, PS3.7 §9.1.1).
+
+* :func:`proposed_contexts_for` builds the presentation contexts to propose
+  for a set of instances: each SOP class with the instances' own transfer
+  syntaxes first, then fallbacks.
+* :func:`store` sends one instance on the best accepted context: the one
+  whose transfer syntax is the instance's own (the bytes go out as read from
+  disk), else one it can be transcoded to.
+* :func:`store_many` keeps several C-STORE requests in flight when the peer
+  granted an asynchronous operations window (PS3.7 D.3.3.3) and yields the
+  results as they complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from pydicom.dataset import Dataset
+
+from dicomnet.dimse.commands import CStoreRQ, Priority
+from dicomnet.dimse.dataset import EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN
+from dicomnet.dimse.status import StatusCategory, category, describe
+from dicomnet.errors import LocalError, NegotiationError
+from dicomnet.policy import ProposedContext
+
+from .source import DEFAULT_CHUNK_SIZE, InstanceSource, SourceError
+from .transcode import NATIVE_SYNTAXES, TranscodeError, can_transcode, is_native, transcode
+
+if TYPE_CHECKING:
+    from dicomnet.association import Association
+
+__all__ = [
+    "MAX_CONTEXTS",
+    "StoreResult",
+    "as_source",
+    "batches",
+    "choose_context",
+    "collect_files",
+    "proposed_contexts_for",
+    "store",
+    "store_all",
+    "store_many",
+    "window_for",
+]
+
+_log = logging.getLogger("dicomnet.storage.scu")
+
+#: Presentation contexts one A-ASSOCIATE-RQ can carry (odd IDs 1-255, PS3.8 §9.3.2.2).
+MAX_CONTEXTS: Final = 128
+#: In-flight requests when the peer granted an unlimited window (0).
+UNLIMITED_WINDOW_CAP: Final = 64
+
+Storable = InstanceSource | str | os.PathLike[str] | Dataset
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    """The outcome of one C-STORE.
+
+    ``status`` is ``None`` when the request was never sent (unreadable file,
+    no usable presentation context, impossible transcoding); ``error`` then
+    says why. Warnings count as stored (:attr:`ok`), with the status kept.
+    """
+
+    label: str
+    sop_class_uid: str
+    sop_instance_uid: str
+    status: int | None
+    category: StatusCategory
+    error_comment: str | None = None
+    transfer_syntax: str | None = None
+    bytes_sent: int = 0
+    transcoded: bool = False
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the instance was stored (success or warning status)."""
+        return self.category in (StatusCategory.SUCCESS, StatusCategory.WARNING)
+
+    def describe(self) -> str:
+        """One line for a person: label, status and its meaning."""
+        if self.status is None:
+            return f"{self.label}: not sent: {self.error}"
+        text = f"{self.label}: 0x{self.status:04X} {describe(self.status, 0x0001)}"
+        if self.error_comment:
+            text += f" ({self.error_comment})"
+        return text
+
+
+def as_source(item: Storable) -> InstanceSource:
+    """An :class:`InstanceSource` for a source, a file path or a pydicom Dataset."""
+    if isinstance(item, InstanceSource):
+        return item
+    if isinstance(item, Dataset):
+        return InstanceSource.from_dataset(item)
+    return InstanceSource.from_path(item)
+
+
+# ---------------------------------------------------------------- proposing
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+def _fallbacks(syntax: str, extra: Sequence[str]) -> list[str]:
+    """What a peer may accept instead of ``syntax`` that we can convert to."""
+    options = list(extra)
+    if not is_native(syntax) and EXPLICIT_VR_LITTLE_ENDIAN not in options:
+        # A compressed instance can always be sent decompressed (if a decoder exists).
+        options.append(EXPLICIT_VR_LITTLE_ENDIAN)
+    return [ts for ts in options if can_transcode(syntax, ts)]
+
+
+def proposed_contexts_for(
+    sources: Iterable[InstanceSource],
+    extra_syntaxes: Sequence[str] = (IMPLICIT_VR_LITTLE_ENDIAN,),
+    *,
+    only_extra: bool = False,
+) -> list[ProposedContext]:
+    """Presentation contexts to propose for storing ``sources``.
+
+    One context per (SOP class, transfer syntax of an instance), listing that
+    syntax first and then ``extra_syntaxes`` the instance can be transcoded
+    to. When that exceeds :data:`MAX_CONTEXTS`, one context per SOP class
+    lists all its instances' syntaxes. ``only_extra`` proposes exactly
+    ``extra_syntaxes`` for every SOP class (the files are transcoded as
+    needed). Raises :class:`~dicomnet.errors.LocalError` when the SOP classes
+    alone are more than :data:`MAX_CONTEXTS` (see :func:`batches`).
+    """
+    by_class: dict[str, list[str]] = {}
+    for source in sources:
+        syntaxes = by_class.setdefault(source.sop_class_uid, [])
+        if source.transfer_syntax_uid not in syntaxes:
+            syntaxes.append(source.transfer_syntax_uid)
+    if len(by_class) > MAX_CONTEXTS:
+        raise LocalError(
+            f"{len(by_class)} SOP classes do not fit in one association"
+            f" (at most {MAX_CONTEXTS} presentation contexts); split them with batches()"
+        )
+    if only_extra:
+        if not extra_syntaxes:
+            raise LocalError("no transfer syntaxes to propose")
+        return [
+            ProposedContext(abstract_syntax=sop_class, transfer_syntaxes=_unique(extra_syntaxes))
+            for sop_class in by_class
+        ]
+    separate = [
+        ProposedContext(
+            abstract_syntax=sop_class,
+            transfer_syntaxes=_unique([syntax, *_fallbacks(syntax, extra_syntaxes)]),
+        )
+        for sop_class, syntaxes in by_class.items()
+        for syntax in syntaxes
+    ]
+    if len(separate) <= MAX_CONTEXTS:
+        return separate
+    merged: list[ProposedContext] = []
+    for sop_class, syntaxes in by_class.items():
+        listed = list(syntaxes)
+        for syntax in syntaxes:
+            listed.extend(_fallbacks(syntax, extra_syntaxes))
+        merged.append(ProposedContext(abstract_syntax=sop_class, transfer_syntaxes=_unique(listed)))
+    return merged
+
+
+def batches(
+    sources: Iterable[InstanceSource], limit: int = MAX_CONTEXTS
+) -> list[list[InstanceSource]]:
+    """Split ``sources`` into groups of at most ``limit`` SOP classes, order kept per class.
+
+    Each group can be stored on one association.
+    """
+    groups: list[list[InstanceSource]] = []
+    classes: list[set[str]] = []
+    for source in sources:
+        for group, seen in zip(groups, classes, strict=True):
+            if source.sop_class_uid in seen or len(seen) < limit:
+                seen.add(source.sop_class_uid)
+                group.append(source)
+                break
+        else:
+            groups.append([source])
+            classes.append({source.sop_class_uid})
+    return groups
+
+
+# ---------------------------------------------------------------- choosing
+
+
+def _accepted_for(assoc: Association, sop_class_uid: str) -> list[Any]:
+    return [
+        ctx
+        for ctx in assoc.negotiated.contexts
+        if ctx.abstract_syntax == sop_class_uid and getattr(ctx, "scu_role", True)
+    ]
+
+
+def choose_context(assoc: Association, source: InstanceSource) -> Any:
+    """The accepted context to store ``source`` on (a ``NegotiatedContext``).
+
+    Preference: the instance's own transfer syntax; then native syntaxes
+    (Explicit VR LE, Implicit VR LE, Deflated, Explicit VR BE); then any other
+    it can be converted to. Raises :class:`~dicomnet.errors.NegotiationError`
+    when the SOP class was not accepted and :class:`TranscodeError` when no
+    accepted syntax is reachable.
+    """
+    contexts = _accepted_for(assoc, source.sop_class_uid)
+    if not contexts:
+        raise NegotiationError(
+            f"{source.label}: no accepted presentation context for SOP class {source.sop_class_uid}"
+        )
+    own = source.transfer_syntax_uid
+    for ctx in contexts:
+        if ctx.transfer_syntax == own:
+            return ctx
+    ranked = sorted(
+        contexts,
+        key=lambda ctx: (
+            NATIVE_SYNTAXES.index(ctx.transfer_syntax)
+            if ctx.transfer_syntax in NATIVE_SYNTAXES
+            else len(NATIVE_SYNTAXES)
+        ),
+    )
+    for ctx in ranked:
+        if can_transcode(own, ctx.transfer_syntax):
+            return ctx
+    raise TranscodeError(own, ranked[0].transfer_syntax, "no accepted transfer syntax is reachable")
+
+
+# ---------------------------------------------------------------- storing
+
+
+class _Counted:
+    """Iterates data set chunks and counts the bytes that went out."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self.count = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            self.count += len(chunk)
+            yield chunk
+
+
+def _not_sent(source: InstanceSource, error: BaseException) -> StoreResult:
+    return StoreResult(
+        label=source.label,
+        sop_class_uid=source.sop_class_uid,
+        sop_instance_uid=source.sop_instance_uid,
+        status=None,
+        category=StatusCategory.FAILURE,
+        error=str(error),
+    )
+
+
+async def store(
+    assoc: Association,
+    item: Storable,
+    *,
+    priority: int = Priority.MEDIUM,
+    move_originator: tuple[str, int] | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> StoreResult:
+    """C-STORE one instance and return the peer's answer.
+
+    ``item`` is an :class:`InstanceSource`, a file path or a pydicom
+    Dataset. ``move_originator`` is ``(AE title, Message ID)`` of the C-MOVE
+    this store is a sub-operation of. A non-success status is returned, not
+    raised. Raises :class:`SourceError`, :class:`TranscodeError` or
+    :class:`~dicomnet.errors.NegotiationError` before anything is sent, and
+    the association's errors (abort, timeout) when it fails meanwhile.
+    """
+    source = as_source(item)
+    ctx = choose_context(assoc, source)
+    syntax: str = ctx.transfer_syntax
+    transcoded = syntax != source.transfer_syntax_uid
+    if transcoded:
+        _log.debug("%s: transcoding %s -> %s", source.label, source.transfer_syntax_uid, syntax)
+        data = transcode(source, syntax)
+        chunks = _Counted(iter([data]))
+    else:
+        chunks = _Counted(source.chunks(chunk_size))
+    request = CStoreRQ(
+        message_id=1,
+        affected_sop_class_uid=source.sop_class_uid,
+        affected_sop_instance_uid=source.sop_instance_uid,
+        priority=priority,
+        move_originator_ae_title=None if move_originator is None else move_originator[0],
+        move_originator_message_id=None if move_originator is None else move_originator[1],
+    )
+    try:
+        response = await assoc.send_request(request, chunks, context=ctx)
+    except SourceError:
+        # The command and part of the data set may be out: the peer cannot recover.
+        if assoc.is_established:
+            assoc.abort_nowait("instance unreadable while sending")
+        raise
+    message = response.message
+    return StoreResult(
+        label=source.label,
+        sop_class_uid=source.sop_class_uid,
+        sop_instance_uid=source.sop_instance_uid,
+        status=message.status,
+        category=category(message.status),
+        error_comment=message.error_comment,
+        transfer_syntax=syntax,
+        bytes_sent=chunks.count,
+        transcoded=transcoded,
+    )
+
+
+async def _store_or_report(
+    assoc: Association, item: Storable, priority: int, chunk_size: int
+) -> StoreResult:
+    try:
+        source = as_source(item)
+    except SourceError as exc:
+        label = os.fspath(item) if isinstance(item, str | os.PathLike) else "dataset"
+        return StoreResult(
+            label=label,
+            sop_class_uid="",
+            sop_instance_uid="",
+            status=None,
+            category=StatusCategory.FAILURE,
+            error=str(exc),
+        )
+    try:
+        return await store(assoc, source, priority=priority, chunk_size=chunk_size)
+    except (TranscodeError, NegotiationError) as exc:
+        return _not_sent(source, exc)
+    except SourceError as exc:
+        if not assoc.is_established:
+            raise
+        return _not_sent(source, exc)
+
+
+def window_for(assoc: Association, window: int | None = None) -> int:
+    """How many C-STOREs to keep in flight: ``window`` capped by what the peer granted."""
+    granted = int(assoc.negotiated.max_operations_invoked)
+    limit = granted if granted > 0 else UNLIMITED_WINDOW_CAP
+    if window is not None:
+        limit = min(limit, max(1, window))
+    return max(1, limit)
+
+
+async def store_many(
+    assoc: Association,
+    items: Iterable[Storable],
+    *,
+    window: int | None = None,
+    priority: int = Priority.MEDIUM,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> AsyncIterator[StoreResult]:
+    """C-STORE every item; yield a :class:`StoreResult` per item as each completes.
+
+    Up to ``window`` requests (default and cap: the negotiated asynchronous
+    operations window; 1 without one) are outstanding at a time, so results
+    may come out of order. Per-instance problems (unreadable file, SOP class
+    not accepted, impossible transcoding) become results with ``status``
+    ``None``; an association failure is raised.
+    """
+    limit = window_for(assoc, window)
+    pending: set[asyncio.Task[StoreResult]] = set()
+    iterator = iter(items)
+    exhausted = False
+    try:
+        while True:
+            while not exhausted and len(pending) < limit:
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    exhausted = True
+                    break
+                pending.add(
+                    asyncio.ensure_future(_store_or_report(assoc, item, priority, chunk_size))
+                )
+            if not pending:
+                return
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                yield task.result()
+    finally:
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def store_all(
+    assoc: Association,
+    items: Iterable[Storable],
+    *,
+    window: int | None = None,
+    priority: int = Priority.MEDIUM,
+) -> list[StoreResult]:
+    """:func:`store_many` collected into a list (completion order)."""
+    return [r async for r in store_many(assoc, items, window=window, priority=priority)]
+
+
+def collect_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+    """Every file named in ``paths``, directories walked recursively in name order."""
+    for entry in paths:
+        path = Path(entry)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    yield Path(root) / name
+        else:
+            yield path
