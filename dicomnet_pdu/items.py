@@ -39,6 +39,7 @@ def check_uid(uid: str, what: str, *, allow_empty: bool = False) -> str:
 
     The check is deliberately lenient on the character set (peers in the field
     send private UIDs that break PS3.5 §9.1), but strict on length and ASCII.
+    Spaces are refused: a trailing space is padding on the wire, not part of a UID.
     """
     if not uid:
         if allow_empty:
@@ -46,8 +47,8 @@ def check_uid(uid: str, what: str, *, allow_empty: bool = False) -> str:
         raise LocalProtocolError(f"{what}: empty UID")
     if len(uid) > _MAX_UID_LENGTH:
         raise LocalProtocolError(f"{what}: UID longer than 64 characters: {uid!r}")
-    if not uid.isascii() or not uid.isprintable():
-        raise LocalProtocolError(f"{what}: UID is not printable ASCII: {uid!r}")
+    if not uid.isascii() or not uid.isprintable() or " " in uid:
+        raise LocalProtocolError(f"{what}: UID is not printable ASCII without spaces: {uid!r}")
     return uid
 
 
