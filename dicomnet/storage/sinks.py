@@ -1,0 +1,149 @@
+"""Where received instances go: the sink and store interfaces and their values.
+
+A *store* (:class:`InstanceStore`) opens one *sink* (:class:`StorageSink`) per
+C-STORE request. The C-STORE-RQ command set carries the SOP Class and
+Instance UIDs before the data set, so the sink is opened with the complete
+:class:`InstanceInfo` and may write the file meta information first; the data
+set fragments are then written as they arrive, and :meth:`StorageSink.commit`
+makes the instance visible at once, or :meth:`StorageSink.discard` drops it
+without a trace. A store never exposes a partly received instance.
+
+Errors: an :class:`OSError` from a sink means the instance could not be kept
+(disk full, permissions); :class:`DuplicateRefused` means the store's
+:class:`Duplicate` policy refuses a second copy of an instance UID.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Final, Protocol
+
+from dicomnet.errors import DicomNetError
+from dicomnet.policy import Policy
+
+__all__ = [
+    "DroppingSink",
+    "Duplicate",
+    "DuplicateRefused",
+    "InstanceInfo",
+    "InstanceStore",
+    "Outcome",
+    "StorageError",
+    "StorageSink",
+    "StoredInstance",
+]
+
+_POLICY_DEFAULTS: Final = Policy(ae_title="")
+
+
+class Duplicate(Enum):
+    """What a store does with an instance whose SOP Instance UID it already holds."""
+
+    KEEP_FIRST = "keep-first"  # keep the stored copy, drop the new one (and report success)
+    REPLACE = "replace"  # the new copy replaces the stored one
+    REFUSE = "refuse"  # drop the new copy and report a failure
+
+
+class Outcome(Enum):
+    """What a commit did."""
+
+    STORED = "stored"  # a new instance
+    REPLACED = "replaced"  # an earlier copy was overwritten (Duplicate.REPLACE)
+    DUPLICATE_KEPT = "duplicate-kept"  # the earlier copy was kept, this one dropped
+
+
+class StorageError(DicomNetError):
+    """A store cannot take an instance for a reason other than an OS error."""
+
+
+class DuplicateRefused(StorageError):
+    """The instance UID is already stored and the store's policy is :attr:`Duplicate.REFUSE`."""
+
+    def __init__(self, sop_instance_uid: str) -> None:
+        self.sop_instance_uid = sop_instance_uid
+        super().__init__(f"SOP Instance {sop_instance_uid!r} is already stored")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstanceInfo:
+    """What is known of an instance before its data set arrives.
+
+    ``transfer_syntax_uid`` is the one negotiated for the presentation
+    context (the data set is kept as received, in that syntax);
+    ``source_ae_title`` is the calling peer's AE title; the implementation
+    class UID and version name are *ours* (PS3.10 §7.1: the implementation
+    that wrote the file).
+    """
+
+    sop_class_uid: str
+    sop_instance_uid: str
+    transfer_syntax_uid: str
+    source_ae_title: str = ""
+    implementation_class_uid: str = _POLICY_DEFAULTS.implementation_class_uid
+    implementation_version_name: str = _POLICY_DEFAULTS.implementation_version_name
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredInstance:
+    """A committed instance: where it is and what the commit did.
+
+    ``path`` is ``None`` for stores that are not files; ``size`` is the length
+    of the data set in bytes (without file meta information). For
+    :attr:`Outcome.DUPLICATE_KEPT` the path is that of the copy kept.
+    """
+
+    info: InstanceInfo
+    location: str
+    size: int
+    outcome: Outcome = Outcome.STORED
+    path: Path | None = None
+
+
+class StorageSink(Protocol):
+    """One instance being received."""
+
+    async def write(self, chunk: bytes | memoryview) -> None:
+        """Append a fragment of the data set."""
+        ...
+
+    async def commit(self, info: InstanceInfo) -> StoredInstance:
+        """The data set is complete: make the instance visible (atomically)."""
+        ...
+
+    async def discard(self) -> None:
+        """Drop everything written; safe to call more than once and after a failed commit."""
+        ...
+
+
+class InstanceStore(Protocol):
+    """Something that keeps received instances (a folder, memory, a database...)."""
+
+    async def open_sink(self, info: InstanceInfo) -> StorageSink:
+        """A sink for one instance; may raise :class:`DuplicateRefused` or :class:`OSError`."""
+        ...
+
+
+class DroppingSink:
+    """A sink that keeps nothing: the answer for a duplicate the store does not keep.
+
+    It counts the bytes it is given and commits to the ``kept`` instance
+    (the copy the store already has).
+    """
+
+    def __init__(self, kept: StoredInstance) -> None:
+        self.kept = kept
+        #: Bytes of the data set received (and dropped).
+        self.size = 0
+
+    async def write(self, chunk: bytes | memoryview) -> None:
+        """Count and drop ``chunk``."""
+        self.size += len(chunk)
+
+    async def commit(self, info: InstanceInfo) -> StoredInstance:
+        """The instance already stored (outcome :attr:`Outcome.DUPLICATE_KEPT`)."""
+        return self.kept
+
+    async def discard(self) -> None:
+        """Nothing to drop."""

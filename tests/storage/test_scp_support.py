@@ -1,0 +1,119 @@
+"""Data sets and stand-ins shared by the storage SCP tests (no tests here).
+
+Import as ``from storage.test_scp_support import ...``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydicom.dataset import Dataset
+from pydicom.uid import generate_uid
+
+from dicomnet.dimse.commands import CStoreRQ
+from dicomnet.dimse.dataset import encode_dataset
+from dicomnet.policy import Policy
+from dicomnet.services.base import DataStream, IncomingRequest
+
+CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
+SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
+IMPLICIT_LE = "1.2.840.10008.1.2"
+EXPLICIT_LE = "1.2.840.10008.1.2.1"
+EXPLICIT_BE = "1.2.840.10008.1.2.2"
+DEFLATED = "1.2.840.10008.1.2.1.99"
+JPEG_BASELINE = "1.2.840.10008.1.2.4.50"
+NATIVE_SYNTAXES = (IMPLICIT_LE, EXPLICIT_LE, EXPLICIT_BE, DEFLATED)
+
+
+def make_dataset(
+    *,
+    sop_class: str = CT_IMAGE_STORAGE,
+    sop_instance: str | None = None,
+    pixels: int = 4096,
+) -> Dataset:
+    """A small image data set with ``pixels`` bytes of 8-bit pixel data."""
+    ds = Dataset()
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.ImageType = ["ORIGINAL", "PRIMARY"]
+    ds.SOPClassUID = sop_class
+    ds.SOPInstanceUID = sop_instance or generate_uid()
+    ds.Modality = "OT"
+    ds.PatientName = "Test^Patient"
+    ds.PatientID = "ID-1"
+    ds.StudyInstanceUID = generate_uid()
+    ds.SeriesInstanceUID = generate_uid()
+    side = max(2, int(pixels**0.5) & ~1)
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.Rows = side
+    ds.Columns = side
+    ds.BitsAllocated = 8
+    ds.BitsStored = 8
+    ds.HighBit = 7
+    ds.PixelRepresentation = 0
+    ds.PixelData = bytes(i & 0xFF for i in range(side * side))
+    return ds
+
+
+def encoded(ds: Dataset, transfer_syntax: str) -> bytes:
+    """``ds`` as a DIMSE data set in ``transfer_syntax``."""
+    return encode_dataset(ds, transfer_syntax)
+
+
+def chunked(data: bytes, size: int) -> list[bytes]:
+    """``data`` cut into pieces of ``size`` bytes."""
+    return [data[i : i + size] for i in range(0, len(data), size)] or [b""]
+
+
+def explicit_element(tag: int, vr: bytes, value: bytes, *, little: bool = True) -> bytes:
+    """One Explicit VR element (short-form VR) for hand-made data sets."""
+    order = "<" if little else ">"
+    return struct.pack(order + "HH2sH", tag >> 16, tag & 0xFFFF, vr, len(value)) + value
+
+
+@dataclass
+class StubAssociation:
+    """The parts of an Association that the storage service reads."""
+
+    peer_ae_title: str = "STORESCU"
+    policy: Policy = field(default_factory=lambda: Policy(ae_title="SCP"))
+    log: logging.LoggerAdapter[logging.Logger] = field(
+        default_factory=lambda: logging.LoggerAdapter(logging.getLogger("dicomnet.test"), {})
+    )
+
+
+@dataclass
+class StubContext:
+    """The parts of a negotiated presentation context that the service reads."""
+
+    transfer_syntax: str
+    context_id: int = 1
+    abstract_syntax: str = CT_IMAGE_STORAGE
+
+
+def store_request(
+    sop_class: str, sop_instance: str, transfer_syntax: str, **association: Any
+) -> IncomingRequest:
+    """An IncomingRequest for C-STORE with an empty (unfed) data stream."""
+    return IncomingRequest(
+        association=StubAssociation(**association),  # type: ignore[arg-type]
+        message=CStoreRQ(
+            message_id=7, affected_sop_class_uid=sop_class, affected_sop_instance_uid=sop_instance
+        ),
+        context=StubContext(transfer_syntax),  # type: ignore[arg-type]
+        data=DataStream(),
+    )
+
+
+async def feed(stream: DataStream, chunks: Iterable[bytes], *, finish: bool = True) -> None:
+    """Feed ``chunks`` one per loop iteration (so the consumer runs in between)."""
+    for chunk in chunks:
+        stream.feed(chunk)
+        await asyncio.sleep(0)
+    if finish:
+        stream.finish()
