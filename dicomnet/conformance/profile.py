@@ -1,0 +1,548 @@
+"""Profiles: one Application Entity's conformance facts, read from ``conformance/profiles``.
+
+A :class:`Profile` keeps the facts of the document as read (names, roles,
+groups, statuses, query keys, notes); :meth:`Profile.policy` turns the
+negotiation-relevant part into a :class:`dicomnet.policy.Policy`. The TOML
+schema is described in ``conformance/README.md``; every error raised while
+loading is a :class:`~dicomnet.errors.ConfigurationError` naming the file, the
+key and the problem.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dicomnet.errors import ConfigurationError
+from dicomnet.policy import (
+    AcceptedContext,
+    AETitlePolicy,
+    LimitMode,
+    Policy,
+    ProposedContext,
+    Timers,
+    TransferSyntaxPreference,
+    WrongCalledAE,
+)
+
+from .locate import profiles_dir
+from .registry import Registry, load_registry
+from .tomlcheck import Section, load_toml
+
+__all__ = [
+    "MATCHING_TYPES",
+    "ContextRule",
+    "Parameter",
+    "Profile",
+    "QueryKey",
+    "StatusRule",
+    "list_profiles",
+    "load_profile",
+]
+
+ROLES = ("scu", "scp", "scu+scp")
+MATCHING_TYPES = ("S", "*", "U", "R", "L", "NONE")
+STATUS_CATEGORIES = ("Success", "Pending", "Cancel", "Warning", "Failure", "Refused", "Error", "*")
+APPLICATION_CONTEXT = "1.2.840.10008.3.1.1.1"
+_TAG = re.compile(r"^[0-9A-F]{4},[0-9A-F]{4}$")
+_VR = re.compile(r"^[A-Z]{2}$")
+_STATUS_CODE = re.compile(r"^([0-9A-F*x]{4}(-[0-9A-F]{4})?|Other|Others|Any)$")
+_AE_TITLE_MAX = 16
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContextRule:
+    """One row (or group of rows) of a presentation context table.
+
+    ``abstract_syntaxes`` are resolved UIDs (explicit ones, then those of
+    ``sop_class_group``); ``transfer_syntaxes`` are resolved from the list or
+    from ``transfer_syntax_group``. ``role`` is the role *this* AE plays.
+    """
+
+    abstract_syntaxes: tuple[str, ...]
+    transfer_syntaxes: tuple[str, ...]
+    role: str
+    sop_class_group: str | None = None
+    transfer_syntax_group: str | None = None
+    alternative_groups: tuple[str, ...] = ()
+    extended_negotiation: str = "None"
+    #: The instance's own transfer syntax is proposed ahead of the listed ones (DicomArk).
+    instance_transfer_syntax_first: bool = False
+    note: str = ""
+
+    @property
+    def scu(self) -> bool:
+        """This AE plays SCU."""
+        return "scu" in self.role
+
+    @property
+    def scp(self) -> bool:
+        """This AE plays SCP."""
+        return "scp" in self.role
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusRule:
+    """A status this AE returns (``direction="returned"``) or how it handles one received."""
+
+    direction: str
+    service: str
+    status: str
+    code: str
+    meaning: str = ""
+    behaviour: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueryKey:
+    """A supported query key and its matching types (LifeSys Tables 1.32, 1.33, 1.45)."""
+
+    model: str
+    level: str
+    name: str
+    tag: str
+    vr: str
+    #: Subset of S, *, U, R, L, NONE; empty when the document does not say.
+    matching: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Parameter:
+    """A configurable parameter and its default, as the document lists it."""
+
+    name: str
+    configurable: bool
+    default: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Profile:
+    """One Application Entity's conformance facts (see ``conformance/README.md``)."""
+
+    name: str
+    path: Path
+    system: str
+    application_entity: str
+    document: str
+    summary: str
+    # AE titles
+    ae_title: str
+    called_ae_titles: tuple[str, ...]
+    calling_ae_titles: tuple[str, ...] | None
+    calling_allow_list_configurable: bool
+    wrong_called_ae: WrongCalledAE
+    # association
+    association_role: str
+    application_context: str
+    max_pdu_receive: int
+    max_pdu_send: int
+    max_operations_invoked: int
+    max_operations_performed: int
+    max_associations: int
+    on_association_limit: LimitMode
+    association_limit_note: str
+    transfer_syntax_preference: TransferSyntaxPreference
+    pack_command_and_data: bool
+    max_pdvs_per_pdu: int
+    tcp_nodelay: bool
+    tls: str
+    # implementation
+    implementation_class_uid: str | None
+    implementation_version_name: str | None
+    document_implementation_class_uid: str
+    document_implementation_version_name: str
+    timers: Timers
+    timer_notes: tuple[tuple[str, str], ...]
+    character_sets: tuple[str, ...]
+    accepted: tuple[ContextRule, ...]
+    proposed: tuple[ContextRule, ...]
+    statuses: tuple[StatusRule, ...]
+    query_keys: tuple[QueryKey, ...]
+    parameters: tuple[Parameter, ...]
+    info: tuple[tuple[str, str], ...]
+    registry: Registry = field(repr=False, compare=False)
+
+    # ------------------------------------------------------------------ derived views
+
+    def sop_class_roles(self) -> tuple[tuple[str, bool, bool], ...]:
+        """(SOP class UID, SCU, SCP) for every abstract syntax of either table, first-seen order."""
+        roles: dict[str, tuple[bool, bool]] = {}
+        for rule in (*self.accepted, *self.proposed):
+            for uid in rule.abstract_syntaxes:
+                scu, scp = roles.get(uid, (False, False))
+                roles[uid] = (scu or rule.scu, scp or rule.scp)
+        return tuple((uid, scu, scp) for uid, (scu, scp) in roles.items())
+
+    def policy(self, transfer_syntax_groups: Mapping[str, str] | None = None) -> Policy:
+        """The :class:`~dicomnet.policy.Policy` of this AE.
+
+        ``transfer_syntax_groups`` picks one of a rule's ``alternative_groups``
+        instead of its default group (Flux Store SCU: ``{"native": "flux-rle"}``).
+        Accepted rules naming the same abstract syntax are merged (transfer
+        syntaxes in first-seen order); proposed rules stay separate contexts.
+        """
+        choices = dict(transfer_syntax_groups or {})
+        accepted: dict[str, AcceptedContext] = {}
+        for rule in self.accepted:
+            syntaxes = self._syntaxes(rule, choices)
+            for uid in rule.abstract_syntaxes:
+                old = accepted.get(uid)
+                if old is None:
+                    accepted[uid] = AcceptedContext(
+                        abstract_syntax=uid,
+                        transfer_syntaxes=syntaxes,
+                        scu_role=rule.scu,
+                        scp_role=rule.scp,
+                    )
+                else:
+                    merged = old.transfer_syntaxes + tuple(
+                        ts for ts in syntaxes if ts not in old.transfer_syntaxes
+                    )
+                    accepted[uid] = AcceptedContext(
+                        abstract_syntax=uid,
+                        transfer_syntaxes=merged,
+                        scu_role=old.scu_role or rule.scu,
+                        scp_role=old.scp_role or rule.scp,
+                    )
+        proposed = tuple(
+            ProposedContext(
+                abstract_syntax=uid,
+                transfer_syntaxes=self._syntaxes(rule, choices),
+                scu_role=rule.scu,
+                scp_role=rule.scp,
+            )
+            for rule in self.proposed
+            for uid in rule.abstract_syntaxes
+        )
+        unused = set(choices) - {r.transfer_syntax_group for r in (*self.accepted, *self.proposed)}
+        if unused:
+            raise ConfigurationError(
+                f"{self.path}: no context of profile {self.name!r} uses group {sorted(unused)[0]!r}"
+            )
+        implementation: dict[str, str] = {}
+        if self.implementation_class_uid is not None:
+            implementation["implementation_class_uid"] = self.implementation_class_uid
+        if self.implementation_version_name is not None:
+            implementation["implementation_version_name"] = self.implementation_version_name
+        return Policy(
+            ae_title=self.ae_title,
+            ae_titles=AETitlePolicy(
+                called_ae_titles=self.called_ae_titles,
+                calling_ae_titles=self.calling_ae_titles,
+                wrong_called_ae=self.wrong_called_ae,
+            ),
+            accepted_contexts=tuple(accepted.values()),
+            proposed_contexts=proposed,
+            transfer_syntax_preference=self.transfer_syntax_preference,
+            max_pdu_receive=self.max_pdu_receive,
+            max_pdu_send=self.max_pdu_send,
+            max_operations_invoked=self.max_operations_invoked,
+            max_operations_performed=self.max_operations_performed,
+            max_associations=self.max_associations,
+            on_association_limit=self.on_association_limit,
+            timers=self.timers,
+            pack_command_and_data=self.pack_command_and_data,
+            max_pdvs_per_pdu=self.max_pdvs_per_pdu,
+            tcp_nodelay=self.tcp_nodelay,
+            info=self._policy_info(),
+            **implementation,
+        )
+
+    def _syntaxes(self, rule: ContextRule, choices: Mapping[str, str]) -> tuple[str, ...]:
+        group = rule.transfer_syntax_group
+        if group is None or group not in choices:
+            return rule.transfer_syntaxes
+        chosen = choices[group]
+        if chosen != group and chosen not in rule.alternative_groups:
+            raise ConfigurationError(
+                f"{self.path}: group {chosen!r} is not an alternative to {group!r}"
+                f" (alternatives: {', '.join(rule.alternative_groups) or 'none'})"
+            )
+        return self.registry.transfer_syntax_group(chosen)
+
+    def _policy_info(self) -> tuple[tuple[str, str], ...]:
+        facts = [
+            ("profile", self.name),
+            ("system", self.system),
+            ("application_entity", self.application_entity),
+            ("document", self.document),
+            ("application_context", self.application_context),
+            ("tls", self.tls),
+            ("character_sets", ", ".join(self.character_sets) or "default repertoire"),
+        ]
+        if self.document_implementation_class_uid:
+            facts.append(
+                ("document_implementation_class_uid", self.document_implementation_class_uid)
+            )
+        if self.document_implementation_version_name:
+            facts.append(
+                ("document_implementation_version_name", self.document_implementation_version_name)
+            )
+        if self.calling_allow_list_configurable:
+            facts.append(("calling_allow_list_configurable", "true"))
+        if self.association_limit_note:
+            facts.append(("association_limit", self.association_limit_note))
+        facts.extend(self.timer_notes)
+        facts.extend(self.info)
+        return tuple(facts)
+
+
+# ---------------------------------------------------------------------- loading
+
+
+def list_profiles(data_dir: Path | None = None) -> tuple[str, ...]:
+    """Names (file stems) of the profiles under ``data_dir`` (default: the repository's)."""
+    return tuple(sorted(path.stem for path in profiles_dir(data_dir).glob("*.toml")))
+
+
+def load_profile(
+    name_or_path: str | Path, *, data_dir: Path | None = None, registry: Registry | None = None
+) -> Profile:
+    """Load a profile by name (``"lifesys-storage"``) or by path to a TOML file.
+
+    SOP classes, transfer syntaxes and groups are resolved against ``registry``
+    (default: the registry under ``data_dir``).
+    """
+    path = Path(name_or_path)
+    if path.suffix != ".toml":
+        path = profiles_dir(data_dir) / f"{name_or_path}.toml"
+        if not path.is_file():
+            known = ", ".join(list_profiles(data_dir))
+            raise ConfigurationError(f"unknown profile {str(name_or_path)!r} (known: {known})")
+    reg = registry if registry is not None else load_registry(data_dir)
+    return _ProfileReader(load_toml(path), reg).read()
+
+
+class _ProfileReader:
+    def __init__(self, top: Section, registry: Registry) -> None:
+        self.top = top
+        self.registry = registry
+
+    def read(self) -> Profile:
+        top = self.top
+        head = top.table("profile", required=True)
+        titles = top.table("ae_title", required=True)
+        assoc = top.table("association")
+        impl = top.table("implementation")
+        timers = top.table("timers")
+        charsets = top.table("character_sets")
+        query = top.table("query")
+
+        ae_title = self._ae_title(titles, "title")
+        called = titles.strings("called", (ae_title,))
+        for index, title in enumerate(called):
+            if title != "*":
+                self._check_ae_title(titles, f"called[{index}]", title)
+        calling: tuple[str, ...] | None = None
+        if titles.has("calling") and titles.data["calling"] != "any":
+            calling = titles.strings("calling")
+            for index, title in enumerate(calling):
+                self._check_ae_title(titles, f"calling[{index}]", title)
+        else:
+            titles.optional_string("calling")
+
+        defaults = Policy(ae_title=ae_title)
+        profile = Profile(
+            name=top.path.stem,
+            path=top.path,
+            system=head.string("system"),
+            application_entity=head.string("application_entity"),
+            document=head.string("document"),
+            summary=head.string("summary", ""),
+            ae_title=ae_title,
+            called_ae_titles=called,
+            calling_ae_titles=calling,
+            calling_allow_list_configurable=titles.boolean(
+                "calling_allow_list_configurable", False
+            ),
+            wrong_called_ae=WrongCalledAE(
+                titles.choice("wrong_called_ae", [m.value for m in WrongCalledAE], "reject")
+            ),
+            association_role=assoc.choice("role", ("acceptor", "requestor", "acceptor+requestor")),
+            application_context=assoc.uid("application_context", APPLICATION_CONTEXT),
+            max_pdu_receive=assoc.integer("max_pdu_receive", defaults.max_pdu_receive),
+            max_pdu_send=assoc.integer("max_pdu_send", defaults.max_pdu_send),
+            max_operations_invoked=assoc.integer(
+                "max_operations_invoked", defaults.max_operations_invoked, high=65535
+            ),
+            max_operations_performed=assoc.integer(
+                "max_operations_performed", defaults.max_operations_performed, high=65535
+            ),
+            max_associations=assoc.integer("max_associations", 0),
+            on_association_limit=LimitMode(
+                assoc.choice("on_association_limit", [m.value for m in LimitMode], "reject")
+            ),
+            association_limit_note=assoc.string("association_limit_note", ""),
+            transfer_syntax_preference=TransferSyntaxPreference(
+                assoc.choice(
+                    "transfer_syntax_preference",
+                    [m.value for m in TransferSyntaxPreference],
+                    "requestor",
+                )
+            ),
+            pack_command_and_data=assoc.boolean("pack_command_and_data", False),
+            max_pdvs_per_pdu=assoc.integer("max_pdvs_per_pdu", 0),
+            tcp_nodelay=assoc.boolean("tcp_nodelay", True),
+            tls=assoc.choice("tls", ("none", "optional", "required"), "none"),
+            implementation_class_uid=(impl.uid("class_uid") if impl.has("class_uid") else None),
+            implementation_version_name=impl.optional_string("version_name"),
+            document_implementation_class_uid=self._document_uid(impl),
+            document_implementation_version_name=impl.string("document_version_name", ""),
+            timers=Timers(
+                artim=self._artim(timers),
+                associate=timers.seconds("associate", defaults.timers.associate),
+                dimse=timers.seconds("dimse", defaults.timers.dimse),
+                connect=timers.seconds("connect", defaults.timers.connect),
+                release=timers.seconds("release", defaults.timers.release),
+            ),
+            timer_notes=timers.string_map("notes"),
+            character_sets=charsets.strings("supported", ()),
+            accepted=tuple(self._context(s, "scp") for s in top.tables("accepted")),
+            proposed=tuple(self._context(s, "scu") for s in top.tables("proposed")),
+            statuses=tuple(self._status(s) for s in top.tables("status")),
+            query_keys=tuple(self._query_key(s) for s in query.tables("keys")),
+            parameters=tuple(self._parameter(s) for s in top.tables("parameter")),
+            info=top.string_map("info"),
+            registry=self.registry,
+        )
+        if impl.has("version_name") and profile.implementation_version_name is not None:
+            version = profile.implementation_version_name
+            if not 1 <= len(version) <= _AE_TITLE_MAX:
+                raise impl.error("version_name", "must be 1 to 16 characters (PS3.7 D.3.3.2)")
+        for section in (head, titles, assoc, impl, timers, charsets, query, top):
+            section.done()
+        if not profile.accepted and not profile.proposed:
+            raise top.error("accepted", "a profile needs [[accepted]] or [[proposed]] contexts")
+        return profile
+
+    # ------------------------------------------------------------------ pieces
+
+    def _check_ae_title(self, section: Section, key: str, title: str) -> None:
+        if not 1 <= len(title) <= _AE_TITLE_MAX or title != title.strip() or "\\" in title:
+            raise section.error(key, f"{title!r} is not a valid AE title (1-16 characters)")
+
+    def _ae_title(self, section: Section, key: str) -> str:
+        title = section.string(key)
+        self._check_ae_title(section, key, title)
+        return title
+
+    def _artim(self, timers: Section) -> float:
+        value = timers.seconds("artim", 5.0)
+        if value is None:
+            raise timers.error("artim", "ARTIM must be a number of seconds (PS3.8 §9.1.5)")
+        return value
+
+    def _document_uid(self, impl: Section) -> str:
+        value = impl.string("document_class_uid", "")
+        if value:
+            impl.check_uid("document_class_uid", value)
+        return value
+
+    def _context(self, section: Section, default_role: str) -> ContextRule:
+        explicit = section.uids("sop_classes", ())
+        for index, uid in enumerate(explicit):
+            if uid not in self.registry.sop_classes:
+                raise section.error(f"sop_classes[{index}]", f"{uid} is not a registered SOP class")
+        sop_group = section.optional_string("sop_class_group")
+        grouped: tuple[str, ...] = ()
+        if sop_group is not None:
+            if sop_group not in self.registry.sop_class_groups:
+                raise section.error("sop_class_group", f"unknown SOP class group {sop_group!r}")
+            grouped = self.registry.sop_class_group(sop_group)
+        abstract = explicit + tuple(uid for uid in grouped if uid not in explicit)
+        if not abstract:
+            raise section.error("sop_classes", "missing (give sop_classes or sop_class_group)")
+
+        ts_group = section.optional_string("transfer_syntax_group")
+        if section.has("transfer_syntaxes") == (ts_group is not None):
+            raise section.error(
+                "transfer_syntaxes", "give exactly one of transfer_syntaxes, transfer_syntax_group"
+            )
+        if ts_group is not None:
+            syntaxes = self._group(section, "transfer_syntax_group", ts_group)
+        else:
+            syntaxes = section.uids("transfer_syntaxes")
+            for index, uid in enumerate(syntaxes):
+                if uid not in self.registry.transfer_syntaxes:
+                    raise section.error(
+                        f"transfer_syntaxes[{index}]", f"{uid} is not a registered transfer syntax"
+                    )
+            if not syntaxes:
+                raise section.error("transfer_syntaxes", "at least one transfer syntax is needed")
+        alternatives = section.strings("alternative_groups", ())
+        for index, ident in enumerate(alternatives):
+            self._group(section, f"alternative_groups[{index}]", ident)
+        rule = ContextRule(
+            abstract_syntaxes=abstract,
+            transfer_syntaxes=syntaxes,
+            role=section.choice("role", ROLES, default_role),
+            sop_class_group=sop_group,
+            transfer_syntax_group=ts_group,
+            alternative_groups=alternatives,
+            extended_negotiation=section.string("extended_negotiation", "None"),
+            instance_transfer_syntax_first=section.boolean("instance_transfer_syntax_first", False),
+            note=section.string("note", ""),
+        )
+        section.done()
+        return rule
+
+    def _group(self, section: Section, key: str, ident: str) -> tuple[str, ...]:
+        if ident not in self.registry.transfer_syntax_groups:
+            raise section.error(key, f"unknown transfer syntax group {ident!r}")
+        return self.registry.transfer_syntax_group(ident)
+
+    def _status(self, section: Section) -> StatusRule:
+        code = section.string("code")
+        if not _STATUS_CODE.match(code):
+            raise section.error(
+                "code", f"{code!r} is not a status code (e.g. 0000, B00x, A700-A7FF)"
+            )
+        rule = StatusRule(
+            direction=section.choice("direction", ("returned", "received")),
+            service=section.string("service"),
+            status=section.choice("status", STATUS_CATEGORIES),
+            code=code,
+            meaning=section.string("meaning", ""),
+            behaviour=section.string("behaviour", ""),
+        )
+        section.done()
+        return rule
+
+    def _query_key(self, section: Section) -> QueryKey:
+        model = section.uid("model")
+        sop = self.registry.sop_classes.get(model)
+        if sop is None or sop.kind not in ("qr", "mwl"):
+            raise section.error("model", f"{model} is not a registered Q/R or worklist SOP class")
+        tag = section.string("tag")
+        if not _TAG.match(tag):
+            raise section.error("tag", f"{tag!r} is not a tag (gggg,eeee in upper-case hex)")
+        vr = section.string("vr")
+        if not _VR.match(vr):
+            raise section.error("vr", f"{vr!r} is not a VR")
+        matching = section.strings("matching")
+        for index, kind in enumerate(matching):
+            if kind not in MATCHING_TYPES:
+                raise section.error(
+                    f"matching[{index}]", f"{kind!r} is not one of {', '.join(MATCHING_TYPES)}"
+                )
+        key = QueryKey(
+            model=model,
+            level=section.string("level"),
+            name=section.string("name"),
+            tag=tag,
+            vr=vr,
+            matching=matching,
+        )
+        section.done()
+        return key
+
+    def _parameter(self, section: Section) -> Parameter:
+        parameter = Parameter(
+            name=section.string("name"),
+            configurable=section.boolean("configurable", True),
+            default=section.string("default", ""),
+        )
+        section.done()
+        return parameter
