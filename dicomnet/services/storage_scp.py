@@ -331,16 +331,12 @@ class DatasetStartCheck:
                 return None
             group, element = self._tag.unpack_from(buf, offset)
             tag = group << 16 | element
-            if tag <= self._last_tag:
+            if tag <= self._last_tag or group == 0xFFFE:
                 return self._fail(
                     Status.CANNOT_UNDERSTAND,
-                    f"element ({group:04X},{element:04X}) out of order",
+                    f"element ({group:04X},{element:04X}) out of place",
                     tag,
                 )
-            self._last_tag = tag
-            if tag > _SOP_INSTANCE_TAG:
-                self.done = True
-                return None
             if self._explicit:
                 vr = bytes(buf[offset + 4 : offset + 6])
                 if _VR_RE.fullmatch(vr) is None:
@@ -355,6 +351,9 @@ class DatasetStartCheck:
                     length, header = self._u16.unpack_from(buf, offset + 6)[0], 8
             else:
                 length, header = self._u32.unpack_from(buf, offset + 4)[0], 8
+            if tag > _SOP_INSTANCE_TAG:
+                self.done = True
+                return None
             end = offset + header + length
             if length == _UNDEFINED or end > self.LIMIT:
                 self.done = True  # cannot skip it within the bytes kept: no opinion
@@ -376,6 +375,7 @@ class DatasetStartCheck:
                         tag,
                     )
             self._offset = end
+            self._last_tag = tag
 
 
 def _long_vr(buf: bytearray, offset: int) -> bool:
