@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dicomnet_pdu.codec import decode_pdu, encode_pdata_segments
 from dicomnet_pdu.errors import LocalProtocolError
 from dicomnet_pdu.pdus import PDV, PDataTF
 from dicomnet_pdu.pdv import UNLIMITED_PDU_LENGTH, Reassembler, fragment_message
@@ -299,8 +300,14 @@ def test_fragmentation_properties(
         assert [c & 2 for c, _ in data] == [0] * (len(data) - 1) + [2]
         assert all(p for _, p in data) or len(data) == 1
 
+    decoded = [decode_pdu(pdu) for pdu in wire]
+    assert all(isinstance(d, PDataTF) for d in decoded)
+    pdatas = [d for d in decoded if isinstance(d, PDataTF)]
+    assert pdatas == [to_pdata(pdu) for pdu in wire]
+    assert [b"".join(encode_pdata_segments(d)) for d in pdatas] == wire
+
     reassembler = Reassembler()
-    fragments = [f for pdu in wire for f in reassembler.feed(to_pdata(pdu))]
+    fragments = [f for pdu in pdatas for f in reassembler.feed(pdu)]
     assert fragments[0].is_command
     assert fragments[0].is_last
     assert fragments[0].context_id == context_id
