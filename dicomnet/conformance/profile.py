@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dicomnet.errors import ConfigurationError
@@ -70,6 +70,8 @@ class ContextRule:
     extended_negotiation: str = "None"
     #: The instance's own transfer syntax is proposed ahead of the listed ones (DicomArk).
     instance_transfer_syntax_first: bool = False
+    #: The rule covers only abstract syntaxes that no other rule of its table lists.
+    unlisted_only: bool = False
     note: str = ""
 
     @property
@@ -292,6 +294,17 @@ class Profile:
 # ---------------------------------------------------------------------- loading
 
 
+def _only_unlisted(rules: tuple[ContextRule, ...]) -> tuple[ContextRule, ...]:
+    """Drop from ``unlisted_only`` rules the abstract syntaxes other rules of the table list."""
+    listed = {uid for rule in rules if not rule.unlisted_only for uid in rule.abstract_syntaxes}
+    return tuple(
+        replace(rule, abstract_syntaxes=tuple(u for u in rule.abstract_syntaxes if u not in listed))
+        if rule.unlisted_only
+        else rule
+        for rule in rules
+    )
+
+
 def list_profiles(data_dir: Path | None = None) -> tuple[str, ...]:
     """Names (file stems) of the profiles under ``data_dir`` (default: the repository's)."""
     return tuple(sorted(path.stem for path in profiles_dir(data_dir).glob("*.toml")))
@@ -399,8 +412,8 @@ class _ProfileReader:
             ),
             timer_notes=timers.string_map("notes"),
             character_sets=charsets.strings("supported", ()),
-            accepted=tuple(self._context(s, "scp") for s in top.tables("accepted")),
-            proposed=tuple(self._context(s, "scu") for s in top.tables("proposed")),
+            accepted=_only_unlisted(tuple(self._context(s, "scp") for s in top.tables("accepted"))),
+            proposed=_only_unlisted(tuple(self._context(s, "scu") for s in top.tables("proposed"))),
             statuses=tuple(self._status(s) for s in top.tables("status")),
             query_keys=tuple(self._query_key(s) for s in query.tables("keys")),
             parameters=tuple(self._parameter(s) for s in top.tables("parameter")),
@@ -483,6 +496,7 @@ class _ProfileReader:
             alternative_groups=alternatives,
             extended_negotiation=section.string("extended_negotiation", "None"),
             instance_transfer_syntax_first=section.boolean("instance_transfer_syntax_first", False),
+            unlisted_only=section.boolean("unlisted_only", False),
             note=section.string("note", ""),
         )
         section.done()
