@@ -1,0 +1,209 @@
+"""``dicomnet serve``: a Verification and Storage SCP that files what it receives.
+
+Every storage SOP class pydicom knows is accepted with the native transfer
+syntaxes (Implicit VR LE, Explicit VR LE, Explicit VR BE, Deflated Explicit VR
+LE) and every encapsulated one; data sets are stored as received, as Part 10
+files named after their SOP Instance UID in the output folder (``--profile``
+takes the presentation contexts and AE rules from a conformance profile
+instead). Prints ``listening on PORT`` once ready and runs until SIGINT or
+SIGTERM, then stops listening, aborts live associations and exits 0.
+
+Exit codes: 0 stopped by a signal; 2 bad options (profile, TLS files, output
+folder); 6 the port cannot be bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from dicomnet.ae import AE, Server
+from dicomnet.errors import ConfigurationError
+from dicomnet.policy import Policy
+from dicomnet.services.storage_scp import StorageService, storage_policy
+from dicomnet.storage.folder import FolderStore
+from dicomnet.storage.sinks import Duplicate
+from dicomnet.transport import run, server_tls_context
+
+__all__ = ["build_parser", "main", "register", "run_serve", "serve"]
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_NETWORK = 6
+
+DEFAULT_AE_TITLE = "DICOMNET"
+
+_log = logging.getLogger("dicomnet.cli.serve")
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=11112, help="TCP port (11112; 0 = any free)")
+    parser.add_argument("--host", default=None, help="address to listen on (all interfaces)")
+    parser.add_argument(
+        "--aet", default=None, help=f"our AE title ({DEFAULT_AE_TITLE}, or the profile's)"
+    )
+    parser.add_argument(
+        "--output", "-o", default="dicomnet-store", metavar="DIR", help="folder (./dicomnet-store)"
+    )
+    parser.add_argument("--profile", metavar="NAME", help="conformance profile name or TOML path")
+    parser.add_argument(
+        "--duplicates",
+        choices=[d.value for d in Duplicate],
+        default=Duplicate.KEEP_FIRST.value,
+        help="an instance UID already stored: keep the first copy, replace it, or refuse",
+    )
+    parser.add_argument("--max-pdu", type=int, default=None, help="maximum PDU we receive")
+    parser.add_argument("--no-fsync", action="store_true", help="do not fsync each stored file")
+    parser.add_argument(
+        "--uvloop",
+        action="store_true",
+        help="run on uvloop (when installed) instead of asyncio's loop",
+    )
+    tls = parser.add_argument_group("TLS (PS3.15 Annex B)")
+    tls.add_argument("--tls-cert", metavar="FILE", help="our certificate (PEM); enables TLS")
+    tls.add_argument("--tls-key", metavar="FILE", help="our private key (PEM)")
+    tls.add_argument("--tls-ca", metavar="FILE", help="CA bundle to verify clients with")
+    tls.add_argument(
+        "--require-client-cert", action="store_true", help="refuse clients without a certificate"
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        dest="serve_verbose",
+        action="count",
+        default=0,
+        help="more logging (-v: each instance, -vv: debug)",
+    )
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``serve`` sub-command."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "serve",
+        help="Storage and Verification SCP writing Part 10 files to a folder",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_arguments(parser)
+    parser.set_defaults(handler=run_serve)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """A stand-alone parser (``python -m dicomnet.cli.serve``)."""
+    parser = argparse.ArgumentParser(
+        prog="dicomnet serve",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_arguments(parser)
+    parser.set_defaults(handler=run_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and serve; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    return run_serve(args)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Run the sub-command; returns the exit code."""
+    verbose = max(getattr(args, "verbose", 0), args.serve_verbose)
+    if verbose:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("dicomnet").setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+    return run(serve(args), use_uvloop=args.uvloop)
+
+
+def _profile_policy(name: str) -> Policy:
+    try:
+        module = importlib.import_module("dicomnet.conformance")
+        load = getattr(module, "load_profile", None)
+        if load is None:
+            load = importlib.import_module("dicomnet.conformance.profile").load_profile
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(f"conformance profiles are not available: {exc}") from exc
+    policy: Policy = load(name).policy()
+    return policy
+
+
+def build_policy(args: argparse.Namespace) -> Policy:
+    """The Policy the options ask for (raises ConfigurationError)."""
+    if args.profile:
+        policy = _profile_policy(args.profile)
+        if args.aet:
+            policy = replace(policy, ae_title=args.aet)
+    else:
+        policy = storage_policy(args.aet or DEFAULT_AE_TITLE)
+    if args.max_pdu is not None:
+        if args.max_pdu < 0:
+            raise ConfigurationError("--max-pdu must be 0 (unlimited) or positive")
+        policy = replace(policy, max_pdu_receive=args.max_pdu)
+    return policy
+
+
+async def serve(
+    args: argparse.Namespace,
+    *,
+    ready: Callable[[Server], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Serve until ``stop`` is set, or SIGINT/SIGTERM (when ``stop`` is not given).
+
+    ``ready`` is called with the listening server after ``listening on PORT``
+    has been printed.
+    """
+    try:
+        policy = build_policy(args)
+        ssl = None
+        if args.tls_cert or args.tls_key:
+            if not (args.tls_cert and args.tls_key):
+                raise ConfigurationError("--tls-cert and --tls-key go together")
+            ssl = server_tls_context(
+                args.tls_cert, args.tls_key, args.tls_ca, args.require_client_cert
+            )
+        store = FolderStore(
+            args.output, duplicates=Duplicate(args.duplicates), fsync=not args.no_fsync
+        )
+    except (ConfigurationError, OSError, ValueError) as exc:
+        print(f"dicomnet serve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    ae = AE(policy.ae_title, policy, handlers=[StorageService(store)])
+    try:
+        server = await ae.serve(args.host, args.port, ssl=ssl)
+    except OSError as exc:
+        print(f"dicomnet serve: cannot listen on port {args.port}: {exc}", file=sys.stderr)
+        return EXIT_NETWORK
+    loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
+    if stop is None:
+        stop = asyncio.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, stop.set)
+            except (NotImplementedError, RuntimeError):  # no signal support here
+                continue
+            handled.append(signum)
+    try:
+        async with server:
+            print(f"listening on {server.port}", flush=True)
+            _log.info("%s storing into %s", policy.ae_title, store.root.resolve())
+            if ready is not None:
+                ready(server)
+            await stop.wait()
+            _log.info("stopping")
+    finally:
+        for signum in handled:
+            loop.remove_signal_handler(signum)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
