@@ -8,7 +8,9 @@ delivered, and both sides get ``receive_data(b"")``, as a TCP close would give.
 
 from __future__ import annotations
 
-from dicomnet_pdu.codec import encode_pdu
+import struct
+
+from dicomnet_pdu.codec import decode_pdu, encode_pdu
 from dicomnet_pdu.codes import PresentationContextResult
 from dicomnet_pdu.connection import Role, ULConnection
 from dicomnet_pdu.events import ULEvent
@@ -56,6 +58,17 @@ def make_pdata(payload: bytes = b"\x01\x02\x03", *, is_command: bool = True) -> 
 def wire(pdu: PDU) -> bytes:
     """The encoded bytes of one PDU."""
     return encode_pdu(pdu)
+
+
+def sent_pdus(conn: ULConnection) -> list[PDU]:
+    """Drain and decode everything ``conn`` queued for the peer."""
+    data = b"".join(conn.data_to_send())
+    pdus = []
+    while data:
+        (length,) = struct.unpack(">I", data[2:6])
+        pdus.append(decode_pdu(data[: 6 + length]))
+        data = data[6 + length :]
+    return pdus
 
 
 def drain(conn: ULConnection) -> list[ULEvent]:

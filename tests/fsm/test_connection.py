@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import struct
-
 import pytest
 
-from dicomnet_pdu.codec import decode_pdu, encode_pdata_segments
+from dicomnet_pdu.codec import encode_pdata_segments
 from dicomnet_pdu.codes import (
     AbortReason,
     AbortSource,
@@ -36,19 +34,7 @@ from dicomnet_pdu.pdus import (
     AReleaseRQ,
 )
 
-from .pair import Pair, drain, make_ac, make_pdata, make_rq, wire
-
-
-def sent_pdus(conn: ULConnection) -> list[PDU]:
-    """Decode what ``conn`` queued (one PDU per ``encode_pdu`` chunk or P-DATA segment run)."""
-    data = b"".join(conn.data_to_send())
-    pdus = []
-    while data:
-        (length,) = struct.unpack(">I", data[2:6])
-        pdus.append(decode_pdu(data[: 6 + length]))
-        data = data[6 + length :]
-    return pdus
-
+from .pair import Pair, drain, make_ac, make_pdata, make_rq, sent_pdus, wire
 
 # -- establishment -------------------------------------------------------------------
 
