@@ -156,6 +156,8 @@ class Profile:
     document_implementation_class_uid: str
     document_implementation_version_name: str
     timers: Timers
+    #: The timers the document states (the others keep dicomnet's defaults).
+    timers_stated: tuple[str, ...]
     timer_notes: tuple[tuple[str, str], ...]
     character_sets: tuple[str, ...]
     accepted: tuple[ContextRule, ...]
@@ -409,6 +411,11 @@ class _ProfileReader:
                 dimse=timers.seconds("dimse", defaults.timers.dimse),
                 connect=timers.seconds("connect", defaults.timers.connect),
                 release=timers.seconds("release", defaults.timers.release),
+            ),
+            timers_stated=tuple(
+                key
+                for key in ("artim", "associate", "dimse", "connect", "release")
+                if timers.has(key)
             ),
             timer_notes=timers.string_map("notes"),
             character_sets=charsets.strings("supported", ()),

@@ -1,0 +1,149 @@
+"""``dicomnet conformance list|render|check``: the conformance profiles of conformance/.
+
+* ``list``: every profile with its system and Application Entity.
+* ``render PROFILE [--format md|html] [-o FILE]``: the PS3.2-style statement.
+* ``check PROFILE --host H --port P [--called-ae AE]``: propose the profile's
+  presentation contexts to a live peer and print which it accepted, with the
+  transfer syntax.
+
+PROFILE is a profile name (``dicomnet conformance list``) or a path to a TOML
+file. Exit codes: 0 success (for ``check``: every context accepted); 1 some
+context rejected; 2 bad profile or option; 3 association rejected; 4 aborted;
+5 a timer expired; 6 the connection could not be made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from dicomnet.conformance import FORMATS, list_profiles, load_profile, load_registry, render
+from dicomnet.errors import (
+    AssociationAborted,
+    AssociationRejected,
+    ConfigurationError,
+    DicomNetError,
+    TimeoutExpired,
+)
+
+__all__ = ["register", "run_check", "run_list", "run_render"]
+
+EXIT_OK = 0
+EXIT_REJECTED_CONTEXT = 1
+EXIT_CONFIG = 2
+EXIT_REJECTED = 3
+EXIT_ABORTED = 4
+EXIT_TIMEOUT = 5
+EXIT_NETWORK = 6
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``conformance`` sub-command and its own sub-commands."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "conformance",
+        help="list, render or check the conformance profiles",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="conformance data directory (default: conformance/ of the source tree)",
+    )
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    listing = actions.add_parser("list", help="list the profiles")
+    listing.set_defaults(handler=run_list)
+
+    rendering = actions.add_parser("render", help="render a profile as a conformance statement")
+    rendering.add_argument("profile", help="profile name or path to a TOML file")
+    rendering.add_argument("--format", choices=FORMATS, default="md", help="output format (md)")
+    rendering.add_argument("-o", "--output", type=Path, help="write to FILE instead of stdout")
+    rendering.set_defaults(handler=run_render)
+
+    checking = actions.add_parser("check", help="propose a profile's contexts to a live peer")
+    checking.add_argument("profile", help="profile name or path to a TOML file")
+    checking.add_argument("--host", required=True, help="host name or address of the peer")
+    checking.add_argument("--port", type=int, required=True, help="TCP port of the peer")
+    checking.add_argument("--called-ae", default="ANY-SCP", help="called AE title (ANY-SCP)")
+    checking.add_argument("--calling-ae", help="calling AE title (default: the profile's)")
+    checking.set_defaults(handler=run_check)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """Print one line per profile: name, system, Application Entity."""
+    try:
+        registry = load_registry(args.data)
+        rows = []
+        for name in list_profiles(args.data):
+            profile = load_profile(name, data_dir=args.data, registry=registry)
+            rows.append((name, profile.system, profile.application_entity))
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    width = max((len(name) for name, _, _ in rows), default=0)
+    for name, system, entity in rows:
+        print(f"{name:<{width}}  {system}: {entity}")
+    return EXIT_OK
+
+
+def run_render(args: argparse.Namespace) -> int:
+    """Render a profile to stdout or ``--output``."""
+    try:
+        text = render(load_profile(args.profile, data_dir=args.data), args.format)
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text, encoding="utf-8")
+    return EXIT_OK
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Run ``check`` in its own event loop; returns the exit code."""
+    from dicomnet.transport import run  # noqa: PLC0415 (the network stack only for check)
+
+    return run(check(args))
+
+
+async def check(args: argparse.Namespace) -> int:
+    """The ``check`` sub-command as a coroutine (tests await it directly)."""
+    from dicomnet.conformance.check import check_profile  # noqa: PLC0415
+
+    try:
+        profile = load_profile(args.profile, data_dir=args.data)
+        results = await check_profile(
+            profile, args.host, args.port, called_ae=args.called_ae, calling_ae=args.calling_ae
+        )
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except AssociationRejected as exc:
+        print(f"Association Rejected: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    except AssociationAborted as exc:
+        print(f"Association Aborted: {exc}", file=sys.stderr)
+        return EXIT_ABORTED
+    except TimeoutExpired as exc:
+        print(f"Timeout: {exc}", file=sys.stderr)
+        return EXIT_TIMEOUT
+    except (OSError, DicomNetError) as exc:
+        print(f"Association Request Failed: {exc}", file=sys.stderr)
+        return EXIT_NETWORK
+    registry = profile.registry
+    for item in results:
+        name = registry.name_of(item.abstract_syntax)
+        if item.accepted:
+            syntax = registry.name_of(item.transfer_syntax)
+            print(f"accepted  {name} ({item.abstract_syntax}): {syntax} ({item.transfer_syntax})")
+        else:
+            print(f"rejected  {name} ({item.abstract_syntax}): {item.result_name}")
+    accepted = sum(item.accepted for item in results)
+    print(f"{accepted} of {len(results)} presentation contexts accepted")
+    return EXIT_OK if accepted == len(results) else EXIT_REJECTED_CONTEXT
