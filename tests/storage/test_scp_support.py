@@ -117,3 +117,19 @@ async def feed(stream: DataStream, chunks: Iterable[bytes], *, finish: bool = Tr
         await asyncio.sleep(0)
     if finish:
         stream.finish()
+
+
+def part10_dataset_bytes(raw: bytes) -> bytes:
+    """The data set of a Part 10 file: everything after the file meta group."""
+    assert raw[128:132] == b"DICM", "not a Part 10 file"
+    # (0002,0000) UL comes first: 8-byte header, then the 4-byte group length.
+    group_length = int.from_bytes(raw[140:144], "little")
+    return raw[144 + group_length :]
+
+
+def jpeg_baseline_file() -> str | None:
+    """pydicom's JPEG Baseline test file (SC_rgb_jpeg_dcmtk.dcm), if installed."""
+    from pydicom.data import get_testdata_file
+
+    path = get_testdata_file("SC_rgb_jpeg_dcmtk.dcm")
+    return None if path is None else str(path)
