@@ -23,6 +23,7 @@ _MAX_U32 = 0xFFFFFFFF
 #: Consumed bytes at the front of the buffer are dropped once there are this many
 #: and they are at least half of the buffer.
 _COMPACT_THRESHOLD = 1 << 16
+_PDV_HEADER_LENGTH = 6  # item-length, context ID, message control header
 _FIXED_FOUR = frozenset(
     {PDUType.ASSOCIATE_RJ, PDUType.RELEASE_RQ, PDUType.RELEASE_RP, PDUType.ABORT}
 )
@@ -136,6 +137,8 @@ class PDUFramer:
         if pdu_type == PDUType.P_DATA_TF:
             if self._max_pdata and length > self._max_pdata:
                 problem = f"P-DATA-TF of {length} bytes exceeds our maximum of {self._max_pdata}"
+            elif length < _PDV_HEADER_LENGTH:
+                problem = f"P-DATA-TF of {length} bytes cannot hold a PDV"
         elif pdu_type in _ASSOCIATE:
             if length > self._max_associate:
                 problem = f"A-ASSOCIATE PDU of {length} bytes exceeds {self._max_associate}"

@@ -150,7 +150,7 @@ def mutated(draw: st.DrawFn) -> bytes:
     return bytes(base)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(mutated())
 def test_mutated_pdus_only_raise_remote_errors(data: bytes) -> None:
     _decode_only_remote_errors(data)
@@ -166,8 +166,8 @@ def test_framer_refuses_over_limit_header_before_the_body(
     header = struct.pack(">BxL", pdu_type, length)
     fixed = pdu_type in (3, 5, 6, 7)
     too_big = (length != 4) if fixed else (limit != 0 or pdu_type != 4) and length > limit
-    if pdu_type in (1, 2) and length < 68:
-        too_big = True
+    if (pdu_type in (1, 2) and length < 68) or (pdu_type == 4 and length < 6):
+        too_big = True  # too short to hold the fixed fields / one PDV
     if too_big:
         with pytest.raises(RemoteProtocolError):
             framer.feed(header)
@@ -176,3 +176,70 @@ def test_framer_refuses_over_limit_header_before_the_body(
         framer.feed(header)
         assert framer.next_pdu() is None
         assert framer.buffered == 6
+
+
+def _rq_wire_with_user_info(value: bytes) -> bytes:
+    wire = bytearray(encode_pdu(_rq_with(UserInformation())))
+    assert wire[-4:] == b"\x50\x00\x00\x00"
+    wire[-2:] = len(value).to_bytes(2, "big")
+    wire += value
+    wire[2:6] = (len(wire) - 6).to_bytes(4, "big")
+    return bytes(wire)
+
+
+@settings(max_examples=250, deadline=None)
+@given(st.integers(0x50, 0x5A), st.binary(max_size=60), st.binary(max_size=8))
+def test_random_sub_item_values_only_raise_remote_errors(
+    item_type: int, value: bytes, after: bytes
+) -> None:
+    sub = bytes([item_type, 0]) + len(value).to_bytes(2, "big") + value
+    _decode_only_remote_errors(_rq_wire_with_user_info(sub + after))
+
+
+@st.composite
+def length_prefixed_fields(draw: st.DrawFn) -> bytes:
+    """Sub-item bodies made of 2-byte-length fields, some of them lying about their length."""
+    out = b""
+    for _ in range(draw(st.integers(0, 4))):
+        field = draw(st.sampled_from([b"", b"1.2.3", b"1.2.840.10008.1.1", b"\xff\x00"]))
+        length = draw(st.one_of(st.just(len(field)), st.integers(0, 70)))
+        out += length.to_bytes(2, "big") + field
+    return out + draw(st.binary(max_size=3))
+
+
+@settings(max_examples=250, deadline=None)
+@given(
+    st.sampled_from([0x54, 0x56, 0x57, 0x58, 0x59]), st.binary(max_size=2), length_prefixed_fields()
+)
+def test_structured_sub_item_values_only_raise_remote_errors(
+    item_type: int, prefix: bytes, value: bytes
+) -> None:
+    value = prefix + value
+    sub = bytes([item_type, 0]) + len(value).to_bytes(2, "big") + value
+    _decode_only_remote_errors(_rq_wire_with_user_info(sub))
+
+
+@st.composite
+def context_items(draw: st.DrawFn) -> bytes:
+    """A presentation context item (RQ or AC form) with random sub-items."""
+    item_type = draw(st.sampled_from([0x20, 0x21]))
+    header = bytes([draw(st.integers(0, 255)), 0, draw(st.integers(0, 6)), 0])
+    subs = b""
+    for _ in range(draw(st.integers(0, 4))):
+        kind = draw(st.sampled_from([0x30, 0x40, 0x10, 0x21, 0x51, 0x99]))
+        field = draw(st.sampled_from([b"", b"1.2.840.10008.1.2", b"\xfe\xff", b"1.2 "]))
+        subs += bytes([kind, 0]) + len(field).to_bytes(2, "big") + field
+    value = draw(st.one_of(st.just(header), st.binary(max_size=4))) + subs
+    return bytes([item_type, 0]) + len(value).to_bytes(2, "big") + value
+
+
+@settings(max_examples=250, deadline=None)
+@given(st.sampled_from([1, 2]), context_items(), context_items())
+def test_random_context_items_only_raise_remote_errors(
+    pdu_type: int, first: bytes, second: bytes
+) -> None:
+    fixed = b"\x00\x01\x00\x00" + b"SCP".ljust(16) + b"SCU".ljust(16) + bytes(32)
+    app = b"\x10\x00\x00\x15" + b"1.2.840.10008.3.1.1.1"
+    body = fixed + app + first + second + b"\x50\x00\x00\x00"
+    wire = bytes([pdu_type, 0]) + len(body).to_bytes(4, "big") + body
+    _decode_only_remote_errors(wire)

@@ -242,3 +242,86 @@ def test_protocol_version_is_kept_for_the_acceptor_to_judge() -> None:
     rq = decode_pdu(_pdu(1, bytes(body)))
     assert isinstance(rq, AAssociateRQ)
     assert rq.protocol_version == 2
+
+
+def test_missing_user_information_decodes_as_empty() -> None:
+    rq = decode_pdu(_pdu(1, _rq_body(items=_item(0x10, APP) + _pc_rq())))
+    assert isinstance(rq, AAssociateRQ)
+    assert rq.user_information == UserInformation()
+
+
+@pytest.mark.parametrize(
+    "pc",
+    [
+        _item(0x20, b"\x01\x00"),  # shorter than its 4 fixed bytes
+        _pc_rq(1, _item(0x30, b"1.2"), _item(0x30, b"1.3"), _item(0x40, b"1.2")),
+        _pc_rq(1, _item(0x30, b"1.2"), _item(0x40, b"1.2"), _item(0x99, b"")),
+    ],
+    ids=["short", "two-abstract", "unknown-sub-item"],
+)
+def test_bad_rq_presentation_context(pc: bytes) -> None:
+    with pytest.raises(RemoteProtocolError) as info:
+        decode_pdu(_pdu(1, _rq_body(items=_item(0x10, APP) + pc + _item(0x50, b""))))
+    assert info.value.abort_reason in (
+        AbortReason.INVALID_PDU_PARAMETER_VALUE,
+        AbortReason.UNEXPECTED_PDU_PARAMETER,
+        AbortReason.UNRECOGNIZED_PDU_PARAMETER,
+    )
+
+
+@pytest.mark.parametrize(
+    ("pc", "reason"),
+    [
+        (_item(0x21, b"\x01\x00"), AbortReason.INVALID_PDU_PARAMETER_VALUE),
+        (
+            _item(0x21, h("01 00 07 00") + _item(0x40, b"1.2")),
+            AbortReason.INVALID_PDU_PARAMETER_VALUE,
+        ),
+        (
+            _item(0x21, h("01 00 00 00") + _item(0x40, b"1.2") + _item(0x40, b"1.3")),
+            AbortReason.UNEXPECTED_PDU_PARAMETER,
+        ),
+        (_item(0x21, h("01 00 00 00") + _item(0x99, b"")), AbortReason.UNRECOGNIZED_PDU_PARAMETER),
+        (_item(0x21, h("01 00 00 00") + _item(0x30, b"1.2")), AbortReason.UNEXPECTED_PDU_PARAMETER),
+    ],
+    ids=["short", "result-7", "two-transfer-syntaxes", "unknown-sub-item", "abstract-in-ac"],
+)
+def test_bad_ac_presentation_context(pc: bytes, reason: AbortReason) -> None:
+    body = h("0001 0000") + b"SCP".ljust(16) + b"SCU".ljust(16) + bytes(32)
+    _expect(_pdu(2, body + _item(0x10, APP) + pc + _item(0x50, b"")), reason)
+
+
+def test_encoder_refuses_items_that_do_not_fit_16_bit_lengths() -> None:
+    from dicomnet_pdu.items import SOPClassExtendedNegotiation
+
+    big = SOPClassExtendedNegotiation(
+        sop_class_uid="1.2", service_class_application_information=bytes(70_000)
+    )
+    rq = AAssociateRQ(
+        called_ae_title="SCP",
+        calling_ae_title="SCU",
+        presentation_contexts=(
+            PresentationContextRQ(context_id=1, abstract_syntax="1.2", transfer_syntaxes=("1.2",)),
+        ),
+        user_information=UserInformation(items=(big,)),
+    )
+    with pytest.raises(LocalProtocolError):
+        encode_pdu(rq)
+
+
+def test_encoder_refuses_non_pdus() -> None:
+    with pytest.raises(LocalProtocolError):
+        encode_pdu("not a PDU")  # type: ignore[arg-type]
+
+
+def test_non_byte_memoryviews_are_handled_as_bytes() -> None:
+    from array import array
+
+    words = array("H", [0x0102, 0x0304])
+    pdata = PDataTF(
+        pdvs=(PDV(context_id=1, is_command=False, is_last=True, data=memoryview(words)),)
+    )
+    wire = encode_pdu(pdata)
+    assert wire[12:] == words.tobytes()
+    assert decode_pdu(memoryview(array("B", wire))) == pdata
+    assert decode_pdu(memoryview(wire).cast("B", (2, len(wire) // 2))) == pdata

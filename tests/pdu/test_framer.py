@@ -80,6 +80,23 @@ def test_large_stream_is_compacted() -> None:
     assert framer.buffered == 0
 
 
+def test_buffer_is_compacted_when_never_empty() -> None:
+    """A stream that never ends on a PDU boundary still keeps the buffer bounded."""
+    pdata = PDataTF(pdvs=(PDV(context_id=1, is_command=False, is_last=False, data=bytes(16378)),))
+    wire = encode_pdu(pdata)
+    stream = wire * 64
+    framer = PDUFramer()
+    count = 0
+    for start in range(0, len(stream), 10_000):
+        framer.feed(stream[start : start + 10_000])
+        count += len(_drain(framer))
+        assert framer.buffered < len(wire)
+        # the consumed front is dropped now and then: storage stays near a few PDUs
+        assert len(framer._buffer) < 6 * len(wire)
+    assert count == 64
+    assert framer.buffered == 0
+
+
 def _expect(framer: PDUFramer, data: bytes, reason: AbortReason) -> None:
     with pytest.raises(RemoteProtocolError) as info:
         framer.feed(data)
@@ -131,7 +148,14 @@ def test_unlimited_pdata_length() -> None:
 
 @pytest.mark.parametrize(
     "header",
-    ["05 00 00000005", "06 00 00000003", "07 00 00000000", "03 00 00000008", "01 00 00000010"],
+    [
+        "04 00 00000005",
+        "05 00 00000005",
+        "06 00 00000003",
+        "07 00 00000000",
+        "03 00 00000008",
+        "01 00 00000010",
+    ],
 )
 def test_fixed_size_pdus_with_wrong_length(header: str) -> None:
     _expect(PDUFramer(), bytes.fromhex(header), AbortReason.INVALID_PDU_PARAMETER_VALUE)
