@@ -24,7 +24,9 @@ VALID_PDUS = [
 ]
 
 chunks = st.lists(
-    st.one_of(st.binary(min_size=1, max_size=40), st.sampled_from(VALID_PDUS)), min_size=1, max_size=8
+    st.one_of(st.binary(min_size=1, max_size=40), st.sampled_from(VALID_PDUS)),
+    min_size=1,
+    max_size=8,
 )
 
 
