@@ -285,42 +285,51 @@ class UserInformation:
 
     @property
     def maximum_length(self) -> int | None:
+        """Maximum length received (0: unlimited), or None if not sent."""
         item = self._first(MaximumLength)
         return item.maximum_length if isinstance(item, MaximumLength) else None
 
     @property
     def implementation_class_uid(self) -> str | None:
+        """Implementation class UID, or None if not sent."""
         item = self._first(ImplementationClassUID)
         return item.uid if isinstance(item, ImplementationClassUID) else None
 
     @property
     def implementation_version_name(self) -> str | None:
+        """Implementation version name, or None if not sent."""
         item = self._first(ImplementationVersionName)
         return item.name if isinstance(item, ImplementationVersionName) else None
 
     @property
     def asynchronous_operations_window(self) -> AsynchronousOperationsWindow | None:
+        """Asynchronous operations window, or None if not sent (no asynchrony)."""
         item = self._first(AsynchronousOperationsWindow)
         return item if isinstance(item, AsynchronousOperationsWindow) else None
 
     @property
     def role_selections(self) -> tuple[RoleSelection, ...]:
+        """Every SCP/SCU role selection sub-item, in wire order."""
         return tuple(i for i in self.items if isinstance(i, RoleSelection))
 
     @property
     def sop_class_extended(self) -> tuple[SOPClassExtendedNegotiation, ...]:
+        """Every SOP class extended negotiation sub-item, in wire order."""
         return tuple(i for i in self.items if isinstance(i, SOPClassExtendedNegotiation))
 
     @property
     def sop_class_common_extended(self) -> tuple[SOPClassCommonExtendedNegotiation, ...]:
+        """Every SOP class common extended negotiation sub-item, in wire order."""
         return tuple(i for i in self.items if isinstance(i, SOPClassCommonExtendedNegotiation))
 
     @property
     def user_identity_rq(self) -> UserIdentityRQ | None:
+        """User identity request sub-item, or None if not sent."""
         item = self._first(UserIdentityRQ)
         return item if isinstance(item, UserIdentityRQ) else None
 
     @property
     def user_identity_ac(self) -> UserIdentityAC | None:
+        """User identity response sub-item, or None if not sent."""
         item = self._first(UserIdentityAC)
         return item if isinstance(item, UserIdentityAC) else None

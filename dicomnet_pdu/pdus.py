@@ -152,6 +152,7 @@ class PDV:
 
     @property
     def control_header(self) -> int:
+        """Message control header byte: bit 0 command, bit 1 last fragment (Annex E.2)."""
         return (0x01 if self.is_command else 0x00) | (0x02 if self.is_last else 0x00)
 
     def __eq__(self, other: object) -> bool:
