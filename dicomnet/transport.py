@@ -22,7 +22,7 @@ import logging
 import socket
 import ssl as ssl_module
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from dicomnet_pdu.pdus import PDU
 
@@ -144,7 +144,8 @@ class ULProtocol(asyncio.BufferedProtocol):
     # -- asyncio callbacks ---------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # uvloop's transports implement the interface without subclassing asyncio.Transport.
+        transport = cast(asyncio.Transport, transport)
         self._transport = transport
         self.peername = transport.get_extra_info("peername")
         self._flow = FlowControl(transport)

@@ -381,7 +381,10 @@ async def test_exception_in_block_aborts() -> None:
     ],
 )
 async def test_malformed_bytes_get_abort_and_server_keeps_serving(garbage: bytes) -> None:
-    async with await AE("SCP").serve("127.0.0.1", 0) as server:
+    # After the A-ABORT the acceptor waits in Sta13 for the peer to close, at most ARTIM
+    # (PS3.8 AA-1/AA-8); a short ARTIM makes the close come quickly.
+    policy = make_policy("SCP", timers={"artim": 0.3})
+    async with await AE("SCP", policy).serve("127.0.0.1", 0) as server:
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
         writer.write(garbage)
         data = await asyncio.wait_for(read_until_eof(reader), 5)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 from pathlib import Path
 
@@ -36,13 +35,14 @@ async def run_program(*argv: str, timeout: float = 30) -> tuple[int, str]:
     return process.returncode, out.decode(errors="replace")
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
-async def test_echoscu_to_dicomnet(host: str) -> None:
+async def test_echoscu_to_dicomnet() -> None:
+    # Debian's DCMTK 3.6.7 client refuses IPv6 literals ("Illegal service parameter"), so
+    # IPv6 interop is shown with pynetdicom (test_echo_pynetdicom.py) instead.
     echoscu = dcmtk_program("echoscu")
-    if ":" in host and not socket.has_ipv6:
-        pytest.skip("no IPv6")
-    async with await AE("DICOMNET").serve(host, 0) as server:
-        code, out = await run_program(echoscu, "-aec", "DICOMNET", "-v", host, str(server.port))
+    async with await AE("DICOMNET").serve("127.0.0.1", 0) as server:
+        code, out = await run_program(
+            echoscu, "-aec", "DICOMNET", "-v", "127.0.0.1", str(server.port)
+        )
     assert code == 0, out
     assert "Received Echo Response (Success)" in out
 

@@ -27,15 +27,15 @@ VERIFICATION = "1.2.840.10008.1.1"
 SCU_SCRIPT = """
 import sys, ssl
 from pynetdicom import AE
-port, use_tls = int(sys.argv[1]), sys.argv[2] == "tls"
+host, port, use_tls = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "tls"
 kwargs = {}
 if use_tls:
-    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=sys.argv[3])
-    ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=sys.argv[4])
+    ctx.load_cert_chain(sys.argv[5], sys.argv[6])
     kwargs["tls_args"] = (ctx, "localhost")
 ae = AE(ae_title="PYNETDICOM")
 ae.add_requested_context("1.2.840.10008.1.1")
-assoc = ae.associate("127.0.0.1", port, ae_title="DICOMNET", **kwargs)
+assoc = ae.associate(host, port, ae_title="DICOMNET", **kwargs)
 if not assoc.is_established:
     print("not established")
     sys.exit(2)
@@ -65,10 +65,11 @@ def certs(tmp_path: Path) -> CertSet:
     return make_certs(tmp_path)
 
 
-async def test_pynetdicom_scu_to_dicomnet() -> None:
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+async def test_pynetdicom_scu_to_dicomnet(host: str) -> None:
     require_module("pynetdicom")
-    async with await AE("DICOMNET").serve("127.0.0.1", 0) as server:
-        code, out = await run_scu(str(server.port), "tcp")
+    async with await AE("DICOMNET").serve(host, 0) as server:
+        code, out = await run_scu(host, str(server.port), "tcp")
     assert code == 0, out
     assert "status 0x0" in out
 
@@ -80,6 +81,7 @@ async def test_pynetdicom_scu_to_dicomnet_over_tls(certs: CertSet) -> None:
     )
     async with await AE("DICOMNET").serve("127.0.0.1", 0, ssl=ctx) as server:
         code, out = await run_scu(
+            "127.0.0.1",
             str(server.port),
             "tls",
             str(certs.ca),
@@ -89,22 +91,25 @@ async def test_pynetdicom_scu_to_dicomnet_over_tls(certs: CertSet) -> None:
     assert code == 0, out
 
 
-def _pynetdicom_scp(ssl_context: ssl.SSLContext | None = None) -> Iterator[tuple[Any, int]]:
+def _pynetdicom_scp(
+    ssl_context: ssl.SSLContext | None = None, host: str = "127.0.0.1"
+) -> Iterator[tuple[Any, int]]:
     from pynetdicom import AE as PynetdicomAE
 
     ae = PynetdicomAE(ae_title="PYSCP")
     ae.add_supported_context(VERIFICATION)
-    server = ae.start_server(("127.0.0.1", 0), block=False, ssl_context=ssl_context)
+    server = ae.start_server((host, 0), block=False, ssl_context=ssl_context)
     try:
         yield server, server.server_address[1]
     finally:
         server.shutdown()
 
 
-async def test_dicomnet_scu_to_pynetdicom() -> None:
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+async def test_dicomnet_scu_to_pynetdicom(host: str) -> None:
     require_module("pynetdicom")
-    for _, port in _pynetdicom_scp():
-        async with AE("DICOMNET").associate("127.0.0.1", port, called_ae="PYSCP") as assoc:
+    for _, port in _pynetdicom_scp(host=host):
+        async with AE("DICOMNET").associate(host, port, called_ae="PYSCP") as assoc:
             assert assoc.peer_ae_title == "PYSCP"
             status = await assoc.echo()
             assert status.is_success

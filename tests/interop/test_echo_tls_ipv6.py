@@ -10,6 +10,7 @@ import pytest
 from helpers.certs import make_certs
 
 from dicomnet.ae import AE
+from dicomnet.errors import AssociationAborted
 from dicomnet.transport import client_tls_context, server_tls_context
 
 
@@ -25,7 +26,7 @@ async def test_tls_with_required_client_certificate(tmp_path: Path) -> None:
             assert assoc.protocol.extra("peercert") is not None
         # Without a client certificate the handshake fails: the server refuses us.
         anonymous = client_tls_context(str(certs.ca))
-        with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
+        with pytest.raises((ssl.SSLError, ConnectionError, OSError, AssociationAborted)):
             async with AE("SCU").associate("localhost", server.port, ssl=anonymous) as assoc:
                 await assoc.echo()
 
