@@ -25,7 +25,7 @@ from pdu.vectors.captured import ECHOSCU_DCMTK_367_RQ, PYNETDICOM_304_RQ
 from pdu.vectors.golden import GOLDEN
 
 SEEDS = [wire for _, _, wire in GOLDEN] + [ECHOSCU_DCMTK_367_RQ, PYNETDICOM_304_RQ]
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _rq_with(info: UserInformation) -> AAssociateRQ:
@@ -112,14 +112,14 @@ def _frame_only_remote_errors(data: bytes, limit: int = 1024) -> None:
         assert framer.buffered == 0
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=300))
 def test_random_bytes_only_raise_remote_errors(data: bytes) -> None:
     _decode_only_remote_errors(data)
     _frame_only_remote_errors(data)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.integers(1, 7), st.binary(max_size=300))
 def test_random_bodies_with_a_valid_header(pdu_type: int, body: bytes) -> None:
     wire = struct.pack(">BxL", pdu_type, len(body)) + body
@@ -150,7 +150,7 @@ def mutated(draw: st.DrawFn) -> bytes:
     return bytes(base)
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(mutated())
 def test_mutated_pdus_only_raise_remote_errors(data: bytes) -> None:
     _decode_only_remote_errors(data)
@@ -187,7 +187,7 @@ def _rq_wire_with_user_info(value: bytes) -> bytes:
     return bytes(wire)
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.integers(0x50, 0x5A), st.binary(max_size=60), st.binary(max_size=8))
 def test_random_sub_item_values_only_raise_remote_errors(
     item_type: int, value: bytes, after: bytes
@@ -207,7 +207,7 @@ def length_prefixed_fields(draw: st.DrawFn) -> bytes:
     return out + draw(st.binary(max_size=3))
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     st.sampled_from([0x54, 0x56, 0x57, 0x58, 0x59]), st.binary(max_size=2), length_prefixed_fields()
 )
@@ -233,7 +233,7 @@ def context_items(draw: st.DrawFn) -> bytes:
     return bytes([item_type, 0]) + len(value).to_bytes(2, "big") + value
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.sampled_from([1, 2]), context_items(), context_items())
 def test_random_context_items_only_raise_remote_errors(
     pdu_type: int, first: bytes, second: bytes
