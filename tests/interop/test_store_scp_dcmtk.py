@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,53 +34,60 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @dataclass
 class ServeProcess:
-    process: asyncio.subprocess.Process
+    process: subprocess.Popen[bytes]
     port: int
     output: Path
     log: Path
 
 
-@pytest.fixture
-async def dicomnet_serve(tmp_path: Path) -> AsyncIterator[ServeProcess]:
+@pytest.fixture(scope="module")
+def dicomnet_serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    """One ``dicomnet serve`` for the module (each test stores its own instances)."""
+    tmp_path = tmp_path_factory.mktemp("serve")
     output = tmp_path / "received"
     log = tmp_path / "serve.log"
     with log.open("wb") as log_file:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "dicomnet.cli.serve",
-            "--port",
-            "0",
-            "--host",
-            "127.0.0.1",
-            "--aet",
-            "DICOMNET",
-            "--output",
-            str(output),
-            "--no-fsync",
-            "-v",
-            stdout=asyncio.subprocess.PIPE,
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dicomnet.cli.serve",
+                "--port",
+                "0",
+                "--host",
+                "127.0.0.1",
+                "--aet",
+                "DICOMNET",
+                "--output",
+                str(output),
+                "--no-fsync",
+                "-v",
+            ],
+            stdout=subprocess.PIPE,
             stderr=log_file,
             cwd=ROOT,
         )
     assert process.stdout is not None
     try:
-        line = await asyncio.wait_for(process.stdout.readline(), 60)
+        line = process.stdout.readline()
         assert line.startswith(b"listening on "), line + log.read_bytes()
         yield ServeProcess(process, int(line.split()[-1]), output, log)
     finally:
-        if process.returncode is None:
+        if process.poll() is None:
             process.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(process.wait(), 30)
+        code = process.wait(30)
+        process.stdout.close()
     assert code == 0, log.read_text(errors="replace")
 
 
-async def storescu(*argv: str) -> tuple[int, str]:
+@pytest.fixture(scope="module")
+def storescu_path() -> str:
+    return dcmtk_program("storescu")
+
+
+async def run(*argv: str) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
-        dcmtk_program("storescu"),
-        *argv,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
     out, _ = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode is not None
@@ -96,13 +104,13 @@ SYNTAX_OPTIONS = {
 
 @pytest.mark.parametrize("ts", list(SYNTAX_OPTIONS))
 async def test_storescu_to_dicomnet_serve(
-    dicomnet_serve: ServeProcess, tmp_path: Path, ts: str
+    dicomnet_serve: ServeProcess, storescu_path: str, tmp_path: Path, ts: str
 ) -> None:
-    dcmtk_program("storescu")
     ds = make_dataset(pixels=64 * 64)
     path = tmp_path / "sent.dcm"
     sent = write_part10(ds, ts, str(path))
-    code, out = await storescu(
+    code, out = await run(
+        storescu_path,
         "-aec",
         "DICOMNET",
         SYNTAX_OPTIONS[ts],
@@ -124,13 +132,14 @@ async def test_storescu_to_dicomnet_serve(
         assert stored == sent
 
 
-async def test_storescu_jpeg_baseline_to_dicomnet_serve(dicomnet_serve: ServeProcess) -> None:
-    dcmtk_program("storescu")
+async def test_storescu_jpeg_baseline_to_dicomnet_serve(
+    dicomnet_serve: ServeProcess, storescu_path: str
+) -> None:
     jpeg = jpeg_baseline_file()
     if jpeg is None:
         pytest.skip("pydicom test data not installed")
-    code, out = await storescu(
-        "-aec", "DICOMNET", "-xy", "127.0.0.1", str(dicomnet_serve.port), jpeg
+    code, out = await run(
+        storescu_path, "-aec", "DICOMNET", "-xy", "127.0.0.1", str(dicomnet_serve.port), jpeg
     )
     assert code == 0, out
     uid = str(pydicom.dcmread(jpeg, stop_before_pixels=True).SOPInstanceUID)
@@ -142,25 +151,23 @@ async def test_storescu_jpeg_baseline_to_dicomnet_serve(dicomnet_serve: ServePro
 
 
 async def test_several_files_and_echo_on_one_server(
-    dicomnet_serve: ServeProcess, tmp_path: Path
+    dicomnet_serve: ServeProcess, storescu_path: str, tmp_path: Path
 ) -> None:
-    dcmtk_program("storescu")
-    paths = []
+    paths, uids = [], []
     for index in range(5):
+        ds = make_dataset(pixels=100 * 100)
         path = tmp_path / f"f{index}.dcm"
-        write_part10(make_dataset(pixels=100 * 100), EXPLICIT_LE, str(path))
+        write_part10(ds, EXPLICIT_LE, str(path))
         paths.append(str(path))
-    code, out = await storescu("-aec", "DICOMNET", "127.0.0.1", str(dicomnet_serve.port), *paths)
-    assert code == 0, out
-    assert len(list(dicomnet_serve.output.glob("*.dcm"))) == 5
-    process = await asyncio.create_subprocess_exec(
-        dcmtk_program("echoscu"),
-        "-aec",
-        "DICOMNET",
-        "127.0.0.1",
-        str(dicomnet_serve.port),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+        uids.append(str(ds.SOPInstanceUID))
+    code, out = await run(
+        storescu_path, "-aec", "DICOMNET", "127.0.0.1", str(dicomnet_serve.port), *paths
     )
-    out_bytes, _ = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, out_bytes
+    assert code == 0, out
+    for uid in uids:
+        assert (dicomnet_serve.output / instance_filename(uid)).is_file()
+    code, out = await run(
+        dcmtk_program("echoscu"), "-aec", "DICOMNET", "127.0.0.1", str(dicomnet_serve.port)
+    )
+    assert code == 0, out
+    assert not list((dicomnet_serve.output / ".incoming").iterdir())

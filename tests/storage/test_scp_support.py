@@ -133,3 +133,25 @@ def jpeg_baseline_file() -> str | None:
 
     path = get_testdata_file("SC_rgb_jpeg_dcmtk.dcm")
     return None if path is None else str(path)
+
+
+def write_part10(ds: Dataset, transfer_syntax: str, path: str) -> bytes:
+    """Save ``ds`` as a Part 10 file in ``transfer_syntax``; returns its data set bytes."""
+    from pydicom.dataset import FileMetaDataset
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    meta.TransferSyntaxUID = transfer_syntax
+    ds.file_meta = meta
+    ds.save_as(path, enforce_file_format=True)
+    with open(path, "rb") as handle:
+        return part10_dataset_bytes(handle.read())
+
+
+def inflated(data: bytes) -> bytes:
+    """A deflated data set (PS3.5 A.5) inflated."""
+    import zlib
+
+    inflater = zlib.decompressobj(wbits=-zlib.MAX_WBITS)
+    return inflater.decompress(data) + inflater.flush()
