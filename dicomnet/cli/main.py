@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 __all__ = ["main"]
 
 #: Sub-command modules, in the order ``--help`` lists them.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("echo",)
+SUBCOMMAND_MODULES: tuple[str, ...] = ("serve", "echo", "conformance")
 
 
 def build_parser() -> argparse.ArgumentParser:
