@@ -9,7 +9,7 @@ import pytest
 
 from dicomnet.ae import AE
 from dicomnet.cli import conformance as cli
-from dicomnet.conformance import list_profiles, load_profile
+from dicomnet.conformance import list_profiles, load_profile, load_registry
 from dicomnet.conformance.check import check_profile, contexts_to_check
 
 EBE = "1.2.840.10008.1.2.2"
@@ -110,3 +110,29 @@ async def test_lifesys_storage_wrong_called_ae_gets_verification_only() -> None:
     assert {r.abstract_syntax for r in wrong if r.accepted} == {"1.2.840.10008.1.1"}
     ct = [r for r in right if r.abstract_syntax == "1.2.840.10008.5.1.4.1.1.2"]
     assert ct and all(r.accepted for r in ct)
+
+
+async def test_more_than_128_contexts_are_checked_over_several_associations(
+    tmp_path: Path,
+) -> None:
+    registry = load_registry()
+    storage = [sop.uid for sop in registry.storage_sop_classes()]
+    assert len(storage) > 128
+    listed = ",\n".join(f'  "{uid}"' for uid in storage)
+    profile_path = tmp_path / "many.toml"
+    profile_path.write_text(
+        '[profile]\nsystem = "Test"\napplication_entity = "Many"\ndocument = "none"\n'
+        '[ae_title]\ntitle = "MANY"\n[association]\nrole = "requestor"\n'
+        f'[[proposed]]\nsop_classes = [\n{listed}\n]\ntransfer_syntaxes = ["{IVR}"]\n'
+    )
+    scp_policy = load_profile("dicomark-inbound").policy()
+    archived = {c.abstract_syntax for c in scp_policy.accepted_contexts}
+    scp = AE("DICOMARK", scp_policy)
+    async with await scp.serve("127.0.0.1", 0) as server:
+        results = await check_profile(
+            load_profile(profile_path, registry=registry), "127.0.0.1", server.port
+        )
+    assert [r.abstract_syntax for r in results] == storage
+    # Context IDs restart at 1 in the second association.
+    assert [r.context_id for r in results[:2]] == [1, 3] and results[128].context_id == 1
+    assert {r.abstract_syntax for r in results if r.accepted} == archived & set(storage)
