@@ -37,6 +37,7 @@ from dicomnet_pdu.connection import Role, ULConnection
 
 from . import negotiation
 from .association import Association
+from .negotiation import ExtendedCheck, IdentityCheck
 from .policy import (
     VERIFICATION_SOP_CLASS,
     AcceptedContext,
@@ -78,7 +79,12 @@ class AE:
     """An Application Entity: ``title``, its :class:`~dicomnet.policy.Policy`, its handlers.
 
     The Verification SCP is registered by default; :meth:`add_handler` adds
-    (or overrides) services.
+    (or overrides) services. ``identity_check`` and ``extended_check`` are the
+    acceptor's hooks for user identity and SOP class extended negotiation (see
+    :data:`dicomnet.negotiation.IdentityCheck` and
+    :data:`dicomnet.negotiation.ExtendedCheck`); without them a user identity
+    is accepted without a server response and extended negotiation is not
+    answered. A hook that raises refuses the association like ``False`` does.
     """
 
     def __init__(
@@ -87,6 +93,8 @@ class AE:
         policy: Policy | None = None,
         *,
         handlers: Iterable[Service | Binding] = (),
+        identity_check: IdentityCheck | None = None,
+        extended_check: ExtendedCheck | None = None,
     ) -> None:
         if policy is None:
             policy = default_policy(title)
@@ -95,6 +103,14 @@ class AE:
         self.title = title
         self.policy = policy
         self.registry = HandlerRegistry([VerificationService(), *handlers])
+        #: Decides on a requestor's user identity (PS3.7 D.3.3.7) when we accept:
+        #: False rejects the association (1, 1, 1), True/None accepts, bytes
+        #: accepts and is the server response (sent when the requestor asked).
+        self.identity_check = identity_check
+        #: Decides on SOP class extended negotiation (PS3.7 D.3.3.5) when we
+        #: accept: called with (SOP class UID, the requestor's application
+        #: information); the bytes to answer with, or None to leave it unanswered.
+        self.extended_check = extended_check
         self._numbers = itertools.count(1)
 
     def add_handler(self, service: Service | Binding) -> None:
@@ -218,6 +234,13 @@ class AE:
         return association
 
 
+def _address(peername: tuple[Any, ...] | None) -> str:
+    if not peername:
+        return "?"
+    host, port = peername[0], peername[1]
+    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+
+
 class AssociateCall:
     """What :meth:`AE.associate` returns: awaitable, or an async context manager."""
 
@@ -314,9 +337,12 @@ class Server:
             number=self.ae.next_number(),
             reject_for_limit=over and not queue,
             on_end=self._ended,
+            identity_check=self.ae.identity_check,
+            extended_check=self.ae.extended_check,
         )
         protocol.listener = association
         association.attach(protocol)
+        association.log.info("connection from %s", _address(protocol.peername))
         self._protocols.add(protocol)
         protocol.closed.add_done_callback(lambda _: self._protocols.discard(protocol))
         if self._closing:

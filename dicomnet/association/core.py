@@ -25,8 +25,6 @@ from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from dicomnet_pdu.pdv import Reassembler, fragment_message
-
 from dicomnet import negotiation
 from dicomnet.dimse import commands as cmd
 from dicomnet.dimse.codec import decode_command, encode_command
@@ -47,15 +45,31 @@ from dicomnet.policy import VERIFICATION_SOP_CLASS, Policy
 from dicomnet.services.base import DataStream, HandlerRegistry, IncomingRequest
 from dicomnet.timers import ARTIM
 from dicomnet_pdu import events as ul
-from dicomnet_pdu.codes import AbortReason, AbortSource
+from dicomnet_pdu.codes import (
+    AbortReason,
+    AbortSource,
+    RejectReasonUser,
+    RejectResult,
+    RejectSource,
+)
 from dicomnet_pdu.errors import LocalProtocolError, RemoteProtocolError
-from dicomnet_pdu.pdus import AAbort, AAssociateRQ, AReleaseRP, AReleaseRQ, PDataTF
+from dicomnet_pdu.items import SOPClassCommonExtendedNegotiation, UserIdentityRQ
+from dicomnet_pdu.pdus import (
+    AAbort,
+    AAssociateAC,
+    AAssociateRJ,
+    AAssociateRQ,
+    AReleaseRP,
+    AReleaseRQ,
+    PDataTF,
+)
+from dicomnet_pdu.pdv import Reassembler, fragment_message
 
 from .dispatch import Dispatcher
 from .requests import MessageIds, Response, ResponseStream, Window
 
 if TYPE_CHECKING:
-    from dicomnet.negotiation import Negotiated, NegotiatedContext
+    from dicomnet.negotiation import ExtendedCheck, IdentityCheck, Negotiated, NegotiatedContext
     from dicomnet.transport import ULProtocol
 
 __all__ = ["Association"]
@@ -94,6 +108,8 @@ class Association:
         request: AAssociateRQ | None = None,
         reject_for_limit: bool = False,
         on_end: Callable[[Association], None] | None = None,
+        identity_check: IdentityCheck | None = None,
+        extended_check: ExtendedCheck | None = None,
     ) -> None:
         self.policy = policy
         self.registry = registry
@@ -102,6 +118,9 @@ class Association:
         self._request = request
         self._reject_for_limit = reject_for_limit
         self._on_end = on_end
+        self._identity_check = identity_check
+        self._extended_check = extended_check
+        self._accept: AAssociateAC | None = None
         loop = asyncio.get_running_loop()
         peer = request.called_ae_title if request is not None else ""
         self.log = AssociationLogger(
@@ -154,6 +173,36 @@ class Association:
         if self._negotiated is not None:
             return self._negotiated.peer_ae_title
         return self._request.called_ae_title if self._request is not None else ""
+
+    @property
+    def request(self) -> AAssociateRQ | None:
+        """The A-ASSOCIATE-RQ (sent by us as requestor, received as acceptor)."""
+        return self._request
+
+    @property
+    def user_identity(self) -> UserIdentityRQ | None:
+        """The requestor's user identity (PS3.7 D.3.3.7), if it sent one."""
+        return None if self._request is None else self._request.user_information.user_identity_rq
+
+    @property
+    def identity_response(self) -> bytes | None:
+        """The server response of user identity negotiation in the A-ASSOCIATE-AC, if any."""
+        if self._accept is None:
+            return None
+        answer = self._accept.user_information.user_identity_ac
+        return None if answer is None else answer.server_response
+
+    @property
+    def extended(self) -> dict[str, bytes]:
+        """Agreed SOP class extended negotiation: SOP class UID -> application information."""
+        return dict(self.negotiated.extended)
+
+    @property
+    def common_extended(self) -> tuple[SOPClassCommonExtendedNegotiation, ...]:
+        """The requestor's SOP class common extended negotiation items (no answer exists)."""
+        if self._request is None:
+            return ()
+        return self._request.user_information.sop_class_common_extended
 
     @property
     def is_established(self) -> bool:
@@ -232,7 +281,7 @@ class Association:
             self.protocol.send_pdu(rj)
             self._end(None)
             return
-        outcome = negotiation.evaluate_request(self.policy, rq)
+        outcome = self._evaluate(rq)
         if not isinstance(outcome, tuple):
             self.log.info(
                 "rejecting: result %d source %d reason %d",
@@ -244,12 +293,31 @@ class Association:
             self._end(None)
             return
         ac, negotiated = outcome
+        self._accept = ac
         self.protocol.send_pdu(ac)
         self._established_with(negotiated)
+
+    def _evaluate(self, rq: AAssociateRQ) -> tuple[AAssociateAC, Negotiated] | AAssociateRJ:
+        """Negotiate with the AE's hooks; a hook that raises refuses the association."""
+        try:
+            return negotiation.evaluate_request(
+                self.policy,
+                rq,
+                identity_check=self._identity_check,
+                extended_check=self._extended_check,
+            )
+        except Exception:
+            self.log.exception("negotiation hook raised; rejecting")
+            return AAssociateRJ(
+                result=RejectResult.PERMANENT,
+                source=RejectSource.SERVICE_USER,
+                reason=RejectReasonUser.NO_REASON_GIVEN,
+            )
 
     def _on_associate_ac(self, event: ul.AssociateAccepted) -> None:
         self.protocol.timers.stop("associate")
         assert self._request is not None
+        self._accept = event.ac
         try:
             negotiated = negotiation.evaluate_accept(self.policy, self._request, event.ac)
         except DicomNetError as exc:
