@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 from types import TracebackType
 
@@ -90,16 +91,29 @@ def dcmtk_program(name: str) -> str:
 
     pynetdicom installs console scripts with the same names (``echoscu``,
     ``storescp``) that may come first on PATH, so each candidate is asked for
-    its version and only DCMTK's is taken.
+    its version and only DCMTK's is taken (the answer is remembered per run).
     """
     import os
-    import subprocess
 
     import pytest
     from conftest import require_program
 
     require_program(name)
-    for directory in os.environ.get("PATH", "").split(os.pathsep):
+    found = _find_dcmtk(name, os.environ.get("PATH", ""))
+    if found is not None:
+        return found
+    if os.environ.get("CI"):
+        pytest.fail(f"DCMTK's {name} is required in CI but only other programs of that name exist")
+    pytest.skip(f"DCMTK's {name} not installed")
+
+
+@functools.cache
+def _find_dcmtk(name: str, path: str) -> str | None:
+    """The first ``name`` on ``path`` whose ``--version`` says it is DCMTK's."""
+    import os
+    import subprocess
+
+    for directory in path.split(os.pathsep):
         candidate = os.path.join(directory, name)
         if not os.access(candidate, os.X_OK):
             continue
@@ -111,6 +125,4 @@ def dcmtk_program(name: str) -> str:
             continue
         if "dcmtk" in out.lower():
             return candidate
-    if os.environ.get("CI"):
-        pytest.fail(f"DCMTK's {name} is required in CI but only other programs of that name exist")
-    pytest.skip(f"DCMTK's {name} not installed")
+    return None
