@@ -1,9 +1,10 @@
 """Where the conformance data (``conformance/`` at the top of the repository) lives.
 
 The canonical TOML files are in the top-level ``conformance/`` directory of a
-source checkout. dicomnet is installed editable (``pip install -e``), so the
-package finds them two levels above itself: ``Path(__file__).parents[2]``.
-Every loader also accepts an explicit directory or file, for data kept
+source checkout. ``dicomnet/data/conformance`` is a symbolic link to it, which
+the wheel build follows, so an installed (non-editable) package carries a copy
+of the data at that place; a source checkout or an editable install reads the
+directory through the link. Every loader also accepts an explicit directory or file, for data kept
 elsewhere (a deployment's own profiles, tests).
 """
 
@@ -17,7 +18,10 @@ __all__ = ["default_data_dir", "profiles_dir", "registry_dir"]
 
 
 def default_data_dir() -> Path:
-    """The ``conformance/`` directory next to the ``dicomnet`` package."""
+    """``dicomnet/data/conformance`` (the repository's ``conformance/`` or its installed copy)."""
+    packaged = Path(__file__).resolve().parents[1] / "data" / "conformance"
+    if packaged.is_dir():
+        return packaged
     return Path(__file__).resolve().parents[2] / "conformance"
 
 
