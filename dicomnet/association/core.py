@@ -141,6 +141,9 @@ class Association:
         self._window = Window(0)
         self._outstanding: dict[int, ResponseStream] = {}
         self._receiving: dict[int, DataStream | _IncomingResponse] = {}
+        # Contexts whose last command was answered with a failure because it could not be
+        # decoded: the data set the peer sends after it is read and dropped.
+        self._discarding: set[int] = set()
         self._send_lock = asyncio.Lock()
         self._senders: set[asyncio.Task[None]] = set()
         self.dispatcher = Dispatcher(self, self.log)
@@ -365,9 +368,14 @@ class Association:
     def _on_reassembled(self, item: Any) -> None:
         context_id: int = item.context_id
         if item.is_command:
+            self._discarding.discard(context_id)
             self._on_command(context_id, bytes(item.data))
             return
         target = self._receiving.get(context_id)
+        if target is None and context_id in self._discarding:
+            if item.is_last:
+                self._discarding.discard(context_id)
+            return
         if target is None:
             raise RemoteProtocolError("data set fragment without a command")
         data = bytes(item.data)
@@ -405,6 +413,19 @@ class Association:
 
     def _on_request(self, context_id: int, message: cmd.DimseRequest) -> None:
         context = self.negotiated.context_by_id(context_id)
+        if context is None:
+            # PS3.8 §9.3.5: a PDV must name an accepted presentation context.
+            self._abort_with(
+                AAbort(
+                    source=AbortSource.SERVICE_PROVIDER,
+                    reason=AbortReason.INVALID_PDU_PARAMETER_VALUE,
+                ),
+                PeerProtocolError(
+                    f"request {message.message_id} on presentation context {context_id},"
+                    " which was not accepted"
+                ),
+            )
+            return
         stream: DataStream | None = None
         if message.has_dataset:
             flow = self.protocol.flow
@@ -413,10 +434,6 @@ class Association:
         sop_class = getattr(message, "affected_sop_class_uid", None) or getattr(
             message, "requested_sop_class_uid", None
         )
-        if context is None:
-            handler = None
-            self.log.error("request %d on unknown context %d", message.message_id, context_id)
-            return
         handler = self.registry.find(message.command_field, sop_class)
         request = IncomingRequest(association=self, message=message, context=context, data=stream)
         self.log.debug("received %s (id %d)", type(message).__name__, message.message_id)
@@ -436,6 +453,7 @@ class Association:
                 PeerProtocolError(f"undecodable command set: {exc}"),
             )
             return
+        self._discarding.add(context_id)
         self._spawn(self.send_message(context_id, response, None))
 
     def _deliver(self, context_id: int, message: cmd.DimseResponse, data: bytes | None) -> None:
