@@ -5,7 +5,9 @@ Information group 0002 in Explicit VR Little Endian) only the preamble and
 the meta group are parsed here, by hand, to learn the SOP Class and Instance
 UIDs (Media Storage SOP Class/Instance UID), the Transfer Syntax UID and
 where the data set starts. The data set itself is then read from disk in
-chunks while it is sent, never as a whole.
+chunks while it is sent, never as a whole. (A deflated data set stored with
+an odd length gets the NUL pad byte of PS3.5 A.5 when sent: PDV values must
+be of even length.)
 
 Files without preamble or meta information (older or hand-made files) are
 read with pydicom instead and encoded in the transfer syntax pydicom finds;
@@ -60,6 +62,11 @@ _MEDIA_SOP_CLASS: Final = 0x0002
 _MEDIA_SOP_INSTANCE: Final = 0x0003
 _TRANSFER_SYNTAX: Final = 0x0010
 _GROUP_LENGTH: Final = 0x0000
+# Deflated syntaxes (PS3.5 A.5): some files end the deflate stream on an odd
+# length; a data set sent in a message must be even, so a NUL is added.
+_DEFLATED: Final = frozenset(
+    {"1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.4.95", "1.2.840.10008.1.2.4.205"}
+)
 
 
 class SourceError(LocalError):
@@ -205,6 +212,7 @@ class InstanceSource:
         "_dataset",
         "label",
         "offset",
+        "pad",
         "path",
         "size",
         "sop_class_uid",
@@ -224,6 +232,7 @@ class InstanceSource:
         data: bytes | None = None,
         dataset: Dataset | None = None,
         label: str | None = None,
+        pad: bool = False,
     ) -> None:
         if path is None and data is None:
             raise LocalError("an instance source needs a file or encoded bytes")
@@ -234,8 +243,11 @@ class InstanceSource:
         self.path = path
         #: Where the data set starts in :attr:`path`.
         self.offset = offset
-        #: Length of the encoded data set in bytes.
-        self.size = len(data) if data is not None else (size or 0)
+        stored = len(data) if data is not None else (size or 0)
+        #: Whether a NUL byte is sent after the stored bytes to make their length even.
+        self.pad = pad and stored % 2 == 1
+        #: Length of the encoded data set in bytes, as sent (with the padding byte).
+        self.size = stored + self.pad
         self._data = data
         self._dataset = dataset
         #: What to call this instance in messages: the path, or the SOP Instance UID.
@@ -272,6 +284,7 @@ class InstanceSource:
             path=file,
             offset=meta.dataset_offset,
             size=total - meta.dataset_offset,
+            pad=meta.transfer_syntax_uid in _DEFLATED,
         )
 
     @classmethod
@@ -375,6 +388,8 @@ class InstanceSource:
                     yield piece
         except OSError as exc:
             raise SourceError(exc.strerror or str(exc), path=self.path) from exc
+        if self.pad:
+            yield b"\0"
 
     def read(self) -> bytes:
         """The whole encoded data set (for transcoding; avoid on the normal path)."""

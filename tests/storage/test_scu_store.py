@@ -128,7 +128,7 @@ async def test_file_bytes_go_out_as_read(name: str, everything: Server, received
     assert result.label == str(data_file(name))
     syntax, data = received.stored[source.sop_instance_uid]
     assert syntax == source.transfer_syntax_uid
-    assert data == data_file(name).read_bytes()[source.offset :]
+    assert data == data_file(name).read_bytes()[source.offset :] + b"\0" * source.pad
 
 
 async def test_transcodes_when_only_another_syntax_was_accepted(received: Received) -> None:

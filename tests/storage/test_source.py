@@ -15,6 +15,9 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from dicomnet.dimse.dataset import decode_dataset, encode_dataset
 from dicomnet.storage.source import InstanceSource, SourceError, read_file_meta
+from dicomnet.storage.synthetic import make_image, write_part10
+
+DEFLATED = "1.2.840.10008.1.2.1.99"
 
 NATIVE_FILES = {
     "MR_small_implicit.dcm": "1.2.840.10008.1.2",
@@ -49,7 +52,8 @@ def test_meta_matches_pydicom(name: str, syntax: str) -> None:
     assert source.sop_class_uid == ds.file_meta.MediaStorageSOPClassUID == ds.SOPClassUID
     assert source.sop_instance_uid == ds.file_meta.MediaStorageSOPInstanceUID
     assert source.offset == pydicom_offset(path)
-    assert source.size == path.stat().st_size - source.offset
+    assert source.size == path.stat().st_size - source.offset + source.pad
+    assert source.pad == (name == "image_dfl.dcm")  # its deflate stream has an odd length
     assert not source.in_memory
     assert source.label == str(path)
 
@@ -69,6 +73,22 @@ def test_chunks_are_the_file_data_set_and_decode_like_pydicom(name: str) -> None
     reference = pydicom.dcmread(path)
     assert decoded.PatientName == reference.PatientName
     assert decoded.PixelData == reference.PixelData
+
+
+def test_odd_deflated_data_set_is_padded_with_nul(tmp_path: Path) -> None:
+    for seed in range(64):  # find an image whose deflate stream has an odd length
+        ds = make_image(rows=8, columns=8, seed=seed, sop_instance_uid=f"1.2.3.{seed}")
+        path = write_part10(tmp_path / f"{seed}.dcm", ds, DEFLATED, unpadded=True)
+        source = InstanceSource.from_path(path)
+        if (path.stat().st_size - source.offset) % 2:
+            break
+    else:
+        pytest.fail("no odd-length deflate stream found")
+    assert source.pad
+    data = source.read()
+    assert len(data) == source.size
+    assert data == path.read_bytes()[source.offset :] + b"\0"
+    assert decode_dataset(data, DEFLATED).PixelData == ds.PixelData
 
 
 def test_chunks_read_lazily_never_the_whole_file(
