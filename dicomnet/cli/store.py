@@ -1,0 +1,362 @@
+"""``dicomnet store PEER PORT FILE|DIR...``: Storage SCU, in the manner of DCMTK's storescu.
+
+Directories are walked recursively. Files named on the command line that are
+not DICOM count as failures; such files found while walking a directory (and
+DICOMDIR files) are skipped with a notice. Each file's data set is sent as it
+is on disk when the peer accepts its transfer syntax, and transcoded when the
+peer accepted only another one.
+
+Exit codes: 0 every instance stored (success or warning status); 1 at least
+one instance failed or could not be sent; 2 usage error (no input files);
+3 the association could not be made or broke off (rejected, aborted, timer
+expired, network error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Final, TextIO
+
+from dicomnet.ae import AE, default_policy
+from dicomnet.dimse.commands import Priority
+from dicomnet.dimse.dataset import (
+    EXPLICIT_VR_BIG_ENDIAN,
+    EXPLICIT_VR_LITTLE_ENDIAN,
+    IMPLICIT_VR_LITTLE_ENDIAN,
+)
+from dicomnet.dimse.status import StatusCategory
+from dicomnet.errors import DicomNetError
+from dicomnet.policy import Timers
+from dicomnet.storage.scu import StoreResult, batches, proposed_contexts_for, store_many
+from dicomnet.storage.source import InstanceSource, SourceError
+from dicomnet.storage.transcode import DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN
+from dicomnet.transport import client_tls_context, run
+
+__all__ = ["register", "run_store"]
+
+EXIT_OK: Final = 0
+EXIT_FAILED: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_ASSOCIATION: Final = 3
+
+_MEDIA_STORAGE_DIRECTORY: Final = "1.2.840.10008.1.3.10"
+
+#: --propose-ts choices: (extra syntaxes, propose only those).
+_PROPOSALS: Final[dict[str, tuple[tuple[str, ...], bool]]] = {
+    "auto": ((EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN), False),
+    "orig": ((), False),
+    "implicit": ((IMPLICIT_VR_LITTLE_ENDIAN,), True),
+    "explicit": ((EXPLICIT_VR_LITTLE_ENDIAN,), True),
+    "big": ((EXPLICIT_VR_BIG_ENDIAN,), True),
+    "deflated": ((DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,), True),
+}
+_PRIORITIES: Final = {"low": Priority.LOW, "medium": Priority.MEDIUM, "high": Priority.HIGH}
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``store`` sub-command."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "store",
+        help="send files with C-STORE (Storage SCU), like storescu",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("peer", help="host name or address of the SCP")
+    parser.add_argument("port", type=int, help="TCP port of the SCP")
+    parser.add_argument("paths", nargs="+", metavar="FILE|DIR", help="files and directories")
+    parser.add_argument("-aet", "--aetitle", default="STORESCU", help="our AE title (STORESCU)")
+    parser.add_argument("-aec", "--call", default="ANY-SCP", help="called AE title (ANY-SCP)")
+    parser.add_argument(
+        "-pdu", "--max-pdu", type=int, default=16384, help="maximum PDU we receive (16384)"
+    )
+    parser.add_argument(
+        "--window",
+        type=int,
+        default=1,
+        metavar="N",
+        help="propose an asynchronous operations window of N outstanding C-STOREs (1)",
+    )
+    parser.add_argument(
+        "--propose-ts",
+        default="auto",
+        metavar="WHICH",
+        help=(
+            "transfer syntaxes to propose: auto (each file's own, then explicit and implicit"
+            " VR little endian), orig (each file's own only), implicit, explicit, big,"
+            " deflated (only that one; files are transcoded), or a transfer syntax UID"
+        ),
+    )
+    parser.add_argument(
+        "--priority", choices=sorted(_PRIORITIES), default="medium", help="C-STORE priority"
+    )
+    parser.add_argument("-to", "--timeout", type=float, default=30.0, help="connect timeout (s)")
+    parser.add_argument(
+        "-ta", "--acse-timeout", type=float, default=30.0, help="ACSE (association) timeout (s)"
+    )
+    parser.add_argument(
+        "-td", "--dimse-timeout", type=float, default=60.0, help="DIMSE response timeout (s)"
+    )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bar even on a terminal"
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS,
+        help="report every instance (and log more)",
+    )
+    family = parser.add_mutually_exclusive_group()
+    family.add_argument("-4", "--ipv4", action="store_true", help="connect over IPv4 only")
+    family.add_argument("-6", "--ipv6", action="store_true", help="connect over IPv6 only")
+    tls = parser.add_argument_group("TLS (PS3.15 Annex B)")
+    tls.add_argument("--tls", action="store_true", help="use TLS")
+    tls.add_argument("--tls-ca", metavar="FILE", help="CA bundle to verify the SCP with")
+    tls.add_argument("--tls-cert", metavar="FILE", help="our certificate (PEM)")
+    tls.add_argument("--tls-key", metavar="FILE", help="our private key (PEM)")
+    tls.add_argument("--no-verify", action="store_true", help="do not verify the SCP's certificate")
+    parser.set_defaults(handler=run_store)
+
+
+def run_store(args: argparse.Namespace) -> int:
+    """Run the sub-command; returns the exit code."""
+    proposal = _proposal(args.propose_ts)
+    if proposal is None:
+        print(f"dicomnet store: error: unknown --propose-ts {args.propose_ts!r}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.window < 0:
+        print("dicomnet store: error: --window must be 0 (unlimited) or more", file=sys.stderr)
+        return EXIT_USAGE
+    sources, unreadable, skipped = load_sources(args.paths, verbose=_verbosity(args) > 0)
+    if not sources and not unreadable:
+        print("dicomnet store: error: no DICOM files to send", file=sys.stderr)
+        return EXIT_USAGE
+    return run(_store(args, proposal, sources, unreadable, skipped))
+
+
+def _verbosity(args: argparse.Namespace) -> int:
+    return int(getattr(args, "verbose", 0) or 0)
+
+
+def _proposal(choice: str) -> tuple[tuple[str, ...], bool] | None:
+    if choice in _PROPOSALS:
+        return _PROPOSALS[choice]
+    if choice and all(part.isdigit() for part in choice.split(".")):
+        return (choice,), True
+    return None
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def _walk(paths: Iterable[str]) -> Iterator[tuple[Path, bool]]:
+    """Each file with whether it was named explicitly (not found by walking a directory)."""
+    for entry in paths:
+        path = Path(entry)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    yield Path(root) / name, False
+        else:
+            yield path, True
+
+
+def load_sources(
+    paths: Iterable[str], *, verbose: bool = False, err: TextIO | None = None
+) -> tuple[list[InstanceSource], list[StoreResult], int]:
+    """Parse every input: (sources to send, failures for unreadable named files, skipped count)."""
+    out = err if err is not None else sys.stderr
+    sources: list[InstanceSource] = []
+    unreadable: list[StoreResult] = []
+    skipped = 0
+    for path, named in _walk(paths):
+        try:
+            source = InstanceSource.from_path(path)
+        except SourceError as exc:
+            if named:
+                print(f"E: {exc}", file=out)
+                unreadable.append(
+                    StoreResult(
+                        label=str(path),
+                        sop_class_uid="",
+                        sop_instance_uid="",
+                        status=None,
+                        category=StatusCategory.FAILURE,
+                        error=str(exc),
+                    )
+                )
+            else:
+                skipped += 1
+                if verbose:
+                    print(f"I: skipping {exc}", file=out)
+            continue
+        if source.sop_class_uid == _MEDIA_STORAGE_DIRECTORY and not named:
+            skipped += 1
+            if verbose:
+                print(f"I: skipping DICOMDIR {path}", file=out)
+            continue
+        sources.append(source)
+    return sources, unreadable, skipped
+
+
+# ---------------------------------------------------------------- progress and summary
+
+
+@dataclass
+class Tally:
+    """Counts of what happened, for the summary and the exit code."""
+
+    total: int
+    done: int = 0
+    bytes_sent: int = 0
+    categories: Counter[str] = field(default_factory=Counter)
+    not_sent: int = 0
+    skipped: int = 0
+    association_failed: bool = False
+
+    def add(self, result: StoreResult) -> None:
+        """Count one result."""
+        self.done += 1
+        self.bytes_sent += result.bytes_sent
+        if result.status is None:
+            self.not_sent += 1
+        else:
+            self.categories[result.category.value] += 1
+
+    @property
+    def failed(self) -> int:
+        """Instances not stored (failure status, not sent, or never tried)."""
+        return self.total - self.categories["success"] - self.categories["warning"]
+
+    def summary(self) -> str:
+        """The closing report."""
+        parts = [
+            f"{self.categories[name]} {name}"
+            for name in ("success", "warning", "failure", "cancel", "pending")
+            if self.categories[name]
+        ]
+        if self.not_sent:
+            parts.append(f"{self.not_sent} not sent")
+        untried = self.total - self.done
+        if untried:
+            parts.append(f"{untried} not attempted")
+        if self.skipped:
+            parts.append(f"{self.skipped} skipped (not DICOM)")
+        stored = self.categories["success"] + self.categories["warning"]
+        detail = ", ".join(parts) if parts else "nothing sent"
+        return f"Stored {stored} of {self.total} instance(s), {_size(self.bytes_sent)}: {detail}"
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{count} B"  # pragma: no cover
+
+
+class Progress:
+    """A one-line progress bar on a terminal (does nothing when ``stream`` is not a tty)."""
+
+    WIDTH: Final = 30
+
+    def __init__(self, stream: TextIO, tally: Tally, *, enabled: bool = True) -> None:
+        self.stream = stream
+        self.tally = tally
+        self.enabled = enabled and stream.isatty()
+        self._shown = False
+
+    def update(self) -> None:
+        """Redraw the bar."""
+        if not self.enabled:
+            return
+        tally = self.tally
+        filled = self.WIDTH * tally.done // max(1, tally.total)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        self.stream.write(
+            f"\r[{bar}] {tally.done}/{tally.total}  {_size(tally.bytes_sent)}"
+            f"  failed {tally.done - tally.categories['success'] - tally.categories['warning']}"
+        )
+        self.stream.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        """Erase the bar so that a message can be printed."""
+        if self._shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._shown = False
+
+
+# ---------------------------------------------------------------- running
+
+
+def _report(result: StoreResult, verbose: bool) -> None:
+    if result.status is not None and result.category is StatusCategory.SUCCESS:
+        if verbose:
+            extra = f" (transcoded to {result.transfer_syntax})" if result.transcoded else ""
+            print(f"I: stored {result.label}{extra}", file=sys.stderr)
+        return
+    prefix = "W" if result.ok else "E"
+    print(f"{prefix}: {result.describe()}", file=sys.stderr)
+
+
+async def _store(
+    args: argparse.Namespace,
+    proposal: tuple[tuple[str, ...], bool],
+    sources: list[InstanceSource],
+    unreadable: list[StoreResult],
+    skipped: int,
+) -> int:
+    verbose = _verbosity(args) > 0
+    tally = Tally(total=len(sources) + len(unreadable), skipped=skipped)
+    for result in unreadable:
+        tally.add(result)
+    progress = Progress(sys.stderr, tally, enabled=not args.no_progress)
+    policy = replace(
+        default_policy(args.aetitle),
+        max_pdu_receive=args.max_pdu,
+        max_operations_invoked=args.window,
+        timers=Timers(connect=args.timeout, associate=args.acse_timeout, dimse=args.dimse_timeout),
+    )
+    ae = AE(args.aetitle, policy)
+    ssl = None
+    if args.tls or args.tls_ca or args.tls_cert:
+        ssl = client_tls_context(
+            args.tls_ca, args.tls_cert, args.tls_key, verify=not args.no_verify
+        )
+    family = socket.AF_INET6 if args.ipv6 else socket.AF_INET if args.ipv4 else 0
+    extra, only_extra = proposal
+    priority = _PRIORITIES[args.priority]
+    for group in batches(sources):
+        contexts = proposed_contexts_for(group, extra, only_extra=only_extra)
+        try:
+            async with ae.associate(
+                args.peer, args.port, called_ae=args.call, contexts=contexts, ssl=ssl, family=family
+            ) as assoc:
+                async for result in store_many(
+                    assoc, group, window=args.window or None, priority=priority
+                ):
+                    tally.add(result)
+                    progress.clear()
+                    _report(result, verbose)
+                    progress.update()
+        except (OSError, DicomNetError) as exc:
+            progress.clear()
+            print(f"E: association with {args.peer}:{args.port} failed: {exc}", file=sys.stderr)
+            tally.association_failed = True
+            break
+    progress.clear()
+    print(tally.summary())
+    if tally.association_failed:
+        return EXIT_ASSOCIATION
+    return EXIT_FAILED if tally.failed else EXIT_OK
