@@ -1,12 +1,14 @@
 """``dicomnet serve``: a Verification and Storage SCP that files what it receives.
 
-Every storage SOP class pydicom knows is accepted with the native transfer
-syntaxes (Implicit VR LE, Explicit VR LE, Explicit VR BE, Deflated Explicit VR
-LE) and every encapsulated one; data sets are stored as received, as Part 10
-files named after their SOP Instance UID in the output folder (``--profile``
-takes the presentation contexts and AE rules from a conformance profile
-instead). Prints ``listening on PORT`` once ready and runs until SIGINT or
-SIGTERM, then stops listening, aborts live associations and exits 0.
+By default it serves the ``dicomnet-serve`` conformance profile
+(``conformance/profiles/dicomnet-serve.toml``): every storage SOP class of the
+registry, accepted in the native transfer syntaxes, Deflated Explicit VR LE and
+every encapsulated one. Data sets are stored as received, as Part 10 files
+named after their SOP Instance UID in the output folder. ``--profile`` serves
+another profile (a seed AE such as ``lifesys-storage``, or a TOML path).
+Prints ``listening on PORT`` once ready and runs until SIGINT or SIGTERM, then
+stops listening, aborts live associations and exits 0. uvloop is used when
+installed (``--no-uvloop`` to keep asyncio's loop).
 
 Exit codes: 0 stopped by a signal; 2 bad options (profile, TLS files, output
 folder); 6 the port cannot be bound.
@@ -25,9 +27,10 @@ from dataclasses import replace
 from typing import Any
 
 from dicomnet.ae import AE, Server
+from dicomnet.conformance.defaults import storage_policy
 from dicomnet.errors import ConfigurationError
 from dicomnet.policy import Policy
-from dicomnet.services.storage_scp import StorageService, storage_policy
+from dicomnet.services.storage_scp import StorageService
 from dicomnet.storage.folder import FolderStore
 from dicomnet.storage.sinks import Duplicate
 from dicomnet.transport import run, server_tls_context
@@ -39,6 +42,9 @@ EXIT_USAGE = 2
 EXIT_NETWORK = 6
 
 DEFAULT_AE_TITLE = "DICOMNET"
+#: The profile served without --profile: Verification and every storage SOP class of the
+#: registry, in every network transfer syntax (conformance/profiles/dicomnet-serve.toml).
+DEFAULT_PROFILE = "dicomnet-serve"
 
 _log = logging.getLogger("dicomnet.cli.serve")
 
@@ -52,7 +58,12 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--output", "-o", default="dicomnet-store", metavar="DIR", help="folder (./dicomnet-store)"
     )
-    parser.add_argument("--profile", metavar="NAME", help="conformance profile name or TOML path")
+    parser.add_argument(
+        "--profile",
+        metavar="NAME",
+        default=DEFAULT_PROFILE,
+        help=f"conformance profile name or TOML path ({DEFAULT_PROFILE})",
+    )
     parser.add_argument(
         "--duplicates",
         choices=[d.value for d in Duplicate],
@@ -62,9 +73,10 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-pdu", type=int, default=None, help="maximum PDU we receive")
     parser.add_argument("--no-fsync", action="store_true", help="do not fsync each stored file")
     parser.add_argument(
-        "--uvloop",
-        action="store_true",
-        help="run on uvloop (when installed) instead of asyncio's loop",
+        "--no-uvloop",
+        dest="uvloop",
+        action="store_false",
+        help="run on asyncio's own loop even when uvloop is installed",
     )
     tls = parser.add_argument_group("TLS (PS3.15 Annex B)")
     tls.add_argument("--tls-cert", metavar="FILE", help="our certificate (PEM); enables TLS")
@@ -141,7 +153,7 @@ def build_policy(args: argparse.Namespace) -> Policy:
         if args.aet:
             policy = replace(policy, ae_title=args.aet)
     else:
-        policy = storage_policy(args.aet or DEFAULT_AE_TITLE)
+        policy = storage_policy(args.aet or DEFAULT_AE_TITLE)  # --profile "": built in code
     if args.max_pdu is not None:
         if args.max_pdu < 0:
             raise ConfigurationError("--max-pdu must be 0 (unlimited) or positive")

@@ -471,9 +471,21 @@ class _ProfileReader:
             if sop_group not in self.registry.sop_class_groups:
                 raise section.error("sop_class_group", f"unknown SOP class group {sop_group!r}")
             grouped = self.registry.sop_class_group(sop_group)
+        kind = section.optional_string("sop_class_kind")
+        if kind is not None:
+            try:
+                retired = section.boolean("include_retired", False)
+                of_kind = tuple(
+                    entry.uid for entry in self.registry.of_kind(kind, retired=retired)
+                )
+            except ValueError as exc:
+                raise section.error("sop_class_kind", str(exc)) from None
+            grouped += tuple(uid for uid in of_kind if uid not in grouped)
         abstract = explicit + tuple(uid for uid in grouped if uid not in explicit)
         if not abstract:
-            raise section.error("sop_classes", "missing (give sop_classes or sop_class_group)")
+            raise section.error(
+                "sop_classes", "missing (give sop_classes, sop_class_group or sop_class_kind)"
+            )
 
         ts_group = section.optional_string("transfer_syntax_group")
         if section.has("transfer_syntaxes") == (ts_group is not None):

@@ -41,10 +41,8 @@ If the association ends while the data set is still arriving, the sink is
 discarded: nothing partial is kept, and instances stored earlier are not
 touched.
 
-:func:`storage_policy` builds the Policy of a general purpose Storage SCP.
-Its SOP classes come from pydicom's UID dictionary (every "SOP Class" whose
-name ends in "Storage" under 1.2.840.10008.5.1, retired ones included), not
-from a list in this code.
+The Policy of a general purpose Storage SCP comes from the conformance data:
+:func:`dicomnet.conformance.defaults.storage_policy`.
 """
 
 from __future__ import annotations
@@ -56,19 +54,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import replace
 from typing import Final
 
-from pydicom._uid_dict import UID_dictionary  # the table behind pydicom.uid.UID_dictionary
-from pydicom.uid import UID
-
 from dicomnet.dimse.commands import CommandField, CStoreRQ
 from dicomnet.dimse.dataset import (
-    EXPLICIT_VR_BIG_ENDIAN,
-    EXPLICIT_VR_LITTLE_ENDIAN,
-    IMPLICIT_VR_LITTLE_ENDIAN,
     transfer_syntax_encoding,
 )
 from dicomnet.dimse.errors import DatasetError
 from dicomnet.dimse.status import Status
-from dicomnet.policy import VERIFICATION_SOP_CLASS, AcceptedContext, Policy, ProposedContext
 from dicomnet.storage.filenames import is_valid_uid
 from dicomnet.storage.sinks import (
     DuplicateRefused,
@@ -87,11 +78,7 @@ __all__ = [
     "DatasetStartCheck",
     "Decide",
     "StorageService",
-    "encapsulated_transfer_syntaxes",
     "instance_info",
-    "native_transfer_syntaxes",
-    "storage_policy",
-    "storage_sop_classes",
 ]
 
 _log = logging.getLogger("dicomnet.storage")
@@ -385,91 +372,3 @@ def _long_vr(buf: bytearray, offset: int) -> bool:
 # ------------------------------------------------------------------ policy
 
 
-def storage_sop_classes() -> tuple[str, ...]:
-    """Every storage SOP class pydicom knows (retired ones included), in UID order.
-
-    Taken from :data:`pydicom.uid.UID_dictionary`: entries of type "SOP Class"
-    whose name ends in "Storage", under 1.2.840.10008.5.1 (which leaves out
-    the Media Storage Directory, a file-set object never sent by C-STORE).
-    """
-    found = [
-        uid
-        for uid, entry in UID_dictionary.items()
-        if entry[1] == "SOP Class"
-        and entry[0].endswith("Storage")
-        and uid.startswith("1.2.840.10008.5.1.")
-    ]
-    return tuple(sorted(found, key=lambda uid: tuple(int(p) for p in uid.split("."))))
-
-
-def native_transfer_syntaxes() -> tuple[str, ...]:
-    """Implicit VR LE, Explicit VR LE, Explicit VR BE and Deflated Explicit VR LE."""
-    return (
-        EXPLICIT_VR_LITTLE_ENDIAN,
-        IMPLICIT_VR_LITTLE_ENDIAN,
-        DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
-        EXPLICIT_VR_BIG_ENDIAN,
-    )
-
-
-def encapsulated_transfer_syntaxes() -> tuple[str, ...]:
-    """Every encapsulated (compressed pixel data) transfer syntax pydicom knows.
-
-    From :data:`pydicom.uid.UID_dictionary`: standard transfer syntaxes under
-    1.2.840.10008.1.2 that pydicom calls encapsulated, less the retired ones
-    outside the JPEG family (MIME and XML encodings are not DICOM network
-    syntaxes).
-    """
-    found = []
-    for uid, entry in UID_dictionary.items():
-        if entry[1] != "Transfer Syntax" or not uid.startswith("1.2.840.10008.1.2."):
-            continue
-        if not UID(uid).is_encapsulated:
-            continue
-        if entry[3] == "Retired" and not uid.startswith("1.2.840.10008.1.2.4."):
-            continue
-        found.append(uid)
-    return tuple(found)
-
-
-def storage_policy(
-    title: str,
-    *,
-    base: Policy | None = None,
-    sop_classes: Iterable[str] | None = None,
-    transfer_syntaxes: Iterable[str] | None = None,
-) -> Policy:
-    """A Policy accepting Verification and storage (SCP role), data sets kept as received.
-
-    ``base`` supplies everything else (default: a Policy proposing Verification
-    only). ``sop_classes`` default to :func:`storage_sop_classes`;
-    ``transfer_syntaxes`` to the native ones followed by every encapsulated
-    one. Verification is accepted with the native syntaxes.
-    """
-    if base is None:
-        base = Policy(
-            ae_title=title,
-            proposed_contexts=(
-                ProposedContext(
-                    abstract_syntax=VERIFICATION_SOP_CLASS,
-                    transfer_syntaxes=native_transfer_syntaxes(),
-                ),
-            ),
-        )
-    classes = storage_sop_classes() if sop_classes is None else tuple(sop_classes)
-    syntaxes = (
-        native_transfer_syntaxes() + encapsulated_transfer_syntaxes()
-        if transfer_syntaxes is None
-        else tuple(transfer_syntaxes)
-    )
-    accepted = [
-        AcceptedContext(
-            abstract_syntax=VERIFICATION_SOP_CLASS, transfer_syntaxes=native_transfer_syntaxes()
-        )
-    ]
-    accepted += [
-        AcceptedContext(abstract_syntax=uid, transfer_syntaxes=syntaxes)
-        for uid in classes
-        if uid != VERIFICATION_SOP_CLASS
-    ]
-    return replace(base, ae_title=title, accepted_contexts=tuple(accepted))

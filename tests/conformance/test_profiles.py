@@ -41,7 +41,8 @@ def policy_of(name: str) -> Policy:
 
 
 def test_one_profile_per_seed_application_entity() -> None:
-    assert set(list_profiles()) == EXPECTED_PROFILES
+    # ... plus dicomnet's own default for `dicomnet serve`.
+    assert set(list_profiles()) == EXPECTED_PROFILES | {"dicomnet-serve"}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_PROFILES))

@@ -22,7 +22,8 @@ from storage.test_scp_support import (
 )
 
 from dicomnet.ae import AE
-from dicomnet.services.storage_scp import StorageService, storage_policy
+from dicomnet.conformance.defaults import storage_policy
+from dicomnet.services.storage_scp import StorageService
 from dicomnet.storage.folder import FolderStore
 
 pytestmark = pytest.mark.interop

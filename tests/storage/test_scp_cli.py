@@ -13,9 +13,9 @@ from helpers.certs import make_certs
 
 from dicomnet.ae import AE, Server
 from dicomnet.cli import serve as cli_serve
+from dicomnet.conformance.defaults import storage_sop_classes
 from dicomnet.dimse.commands import CStoreRQ
 from dicomnet.policy import ProposedContext
-from dicomnet.services.storage_scp import storage_sop_classes
 from dicomnet.transport import client_tls_context
 from storage.test_scp_support import CT_IMAGE_STORAGE, EXPLICIT_LE, encoded, make_dataset
 
@@ -27,7 +27,8 @@ def parse(*argv: str) -> argparse.Namespace:
 def test_defaults() -> None:
     args = parse()
     assert (args.port, args.host, args.aet, args.output) == (11112, None, None, "dicomnet-store")
-    assert (args.profile, args.duplicates, args.max_pdu) == (None, "keep-first", None)
+    assert (args.profile, args.duplicates, args.max_pdu) == ("dicomnet-serve", "keep-first", None)
+    assert args.uvloop
     assert not (args.tls_cert or args.tls_key or args.tls_ca or args.require_client_cert)
     assert args.handler is cli_serve.run_serve and args.serve_verbose == 0
 

@@ -13,11 +13,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from dicomnet.ae import AE, Server
+from dicomnet.conformance.defaults import storage_policy
 from dicomnet.dimse.codec import encode_command
 from dicomnet.dimse.commands import CStoreRQ
 from dicomnet.negotiation import build_request
 from dicomnet.policy import Policy, ProposedContext
-from dicomnet.services.storage_scp import StorageService, storage_policy
+from dicomnet.services.storage_scp import StorageService
 from dicomnet.storage.folder import FolderStore
 from dicomnet_pdu.codec import encode_pdu
 from dicomnet_pdu.pdv import fragment_message

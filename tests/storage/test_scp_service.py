@@ -11,17 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dicomnet.dimse.commands import CommandField
-from dicomnet.errors import AssociationAborted
-from dicomnet.services.base import IncomingRequest, Reply
-from dicomnet.services.storage_scp import (
-    DUPLICATE_REFUSED,
-    DatasetStartCheck,
-    StorageService,
+from dicomnet.conformance.defaults import (
     encapsulated_transfer_syntaxes,
     storage_policy,
     storage_sop_classes,
 )
+from dicomnet.dimse.commands import CommandField
+from dicomnet.errors import AssociationAborted
+from dicomnet.services.base import IncomingRequest, Reply
+from dicomnet.services.storage_scp import DUPLICATE_REFUSED, DatasetStartCheck, StorageService
 from dicomnet.storage.folder import FolderStore
 from dicomnet.storage.memory import MemoryStore
 from dicomnet.storage.sinks import Duplicate, InstanceInfo, Outcome, StoredInstance
@@ -266,7 +264,7 @@ def test_bindings() -> None:
     assert some.sop_classes == frozenset({CT_IMAGE_STORAGE})
 
 
-def test_policy_comes_from_pydicom_tables() -> None:
+def test_default_storage_policy_comes_from_the_registry() -> None:
     classes = storage_sop_classes()
     assert CT_IMAGE_STORAGE in classes and SECONDARY_CAPTURE in classes
     assert "1.2.840.10008.1.3.10" not in classes  # Media Storage Directory: not for C-STORE
