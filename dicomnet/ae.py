@@ -37,6 +37,7 @@ from dicomnet_pdu.connection import Role, ULConnection
 
 from . import negotiation
 from .association import Association
+from .log import association_label
 from .negotiation import ExtendedCheck, IdentityCheck
 from .policy import (
     VERIFICATION_SOP_CLASS,
@@ -342,7 +343,12 @@ class Server:
         )
         protocol.listener = association
         association.attach(protocol)
-        association.log.info("connection from %s", _address(protocol.peername))
+        peer = _address(protocol.peername)
+        # Until the A-ASSOCIATE-RQ names the calling AE, records name the peer's address.
+        association.log.relabel(
+            association_label(association.number, self.ae.title, peer, requestor=False)
+        )
+        association.log.info("connection from %s", peer)
         self._protocols.add(protocol)
         protocol.closed.add_done_callback(lambda _: self._protocols.discard(protocol))
         if self._closing:

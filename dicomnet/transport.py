@@ -24,6 +24,7 @@ import ssl as ssl_module
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any, Protocol, TypeVar, cast
 
+from dicomnet_pdu.fsm import State
 from dicomnet_pdu.pdus import PDU
 
 from .errors import TimeoutExpired
@@ -212,7 +213,7 @@ class ULProtocol(asyncio.BufferedProtocol):
             try:
                 self.listener.link_lost(exc)
             except Exception:
-                _log.exception("error while handling a lost connection")
+                self._log().exception("error while handling a lost connection")
         if not self.closed.done():
             self.closed.set_result(None)
 
@@ -222,10 +223,21 @@ class ULProtocol(asyncio.BufferedProtocol):
     def resume_writing(self) -> None:
         self.flow.resume_writing()
 
+    def _log(self) -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+        """The listener's logger when it has one (it names the association), else ours."""
+        log = getattr(self.listener, "log", None)
+        if isinstance(log, logging.LoggerAdapter):
+            return log
+        return _log
+
     # -- input to the core ---------------------------------------------------------
 
     def _feed(self, data: bytes) -> None:
+        before = getattr(self.conn, "state", None)
         self._guard(lambda: self.conn.receive_data(data, self.timers.now()))
+        if before is State.STA2 and getattr(self.conn, "state", None) is State.STA13:
+            # PS3.8 AA-1 in Sta2 aborts without an indication to the user: say it here.
+            self._log().warning("invalid data instead of an A-ASSOCIATE-RQ: A-ABORT sent")
 
     def _timer_fired(self, name: str, seconds: float) -> None:
         if self.listener is not None:
@@ -240,7 +252,7 @@ class ULProtocol(asyncio.BufferedProtocol):
             self._deliver()
         except Exception:
             # A bug below us must cost this connection, never the server.
-            _log.exception("internal error on connection %s; closing it", self.peername)
+            self._log().exception("internal error on connection %s; closing it", self.peername)
             self.abort_transport()
             return
         self.transmit()

@@ -1,0 +1,59 @@
+"""Every log record of an association names it: ``assoc#N LOCAL<-PEER`` / ``LOCAL->PEER``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+
+import pytest
+from helpers.peers import read_until_eof
+from helpers.policies import make_policy
+
+from dicomnet.ae import AE
+from dicomnet.errors import AssociationRejected
+from dicomnet.policy import AETitlePolicy
+
+LABEL = re.compile(r"^assoc#(\d+) (\S+)(<-|->)(\S+): ")
+
+
+async def test_every_record_names_the_association(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="dicomnet")
+    policy = make_policy(
+        "SCP", ae_titles=AETitlePolicy(called_ae_titles=("SCP",)), timers={"artim": 0.2}
+    )
+    async with await AE("SCP", policy).serve("127.0.0.1", 0) as server:
+        caplog.clear()  # the "listening on" record is the server's, not an association's
+        async with AE("SCU").associate("127.0.0.1", server.port, called_ae="SCP") as assoc:
+            assert (await assoc.echo()).is_success
+        with pytest.raises(AssociationRejected):
+            await AE("SCU").associate("127.0.0.1", server.port, called_ae="WRONG")
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"\xff" * 12)  # garbage: A-ABORT, then ARTIM closes
+        await asyncio.wait_for(read_until_eof(reader), 5)
+        writer.close()
+    records = [r for r in caplog.records if r.name.startswith("dicomnet")]
+    assert records
+    unlabelled = [r.getMessage() for r in records if not LABEL.match(r.getMessage())]
+    assert unlabelled == []
+    for record in records:
+        label = record.getMessage().split(": ", 1)[0]
+        assert getattr(record, "association", None) == label
+    server_side = [r.getMessage() for r in records if "<-" in r.getMessage().split(":")[0]]
+    # The accept path: connection (labelled by address until the RQ names the caller),
+    # then every later record labelled with both AE titles.
+    assert any(
+        re.match(r"assoc#\d+ SCP<-127\.0\.0\.1:\d+: connection from", m) for m in server_side
+    )
+    assert any(re.match(r"assoc#\d+ SCP<-SCU: established", m) for m in server_side)
+    assert any(
+        re.match(r"assoc#\d+ WRONG<-SCU: rejecting: result 1 source 1 reason 7", m)
+        for m in server_side
+    )
+    assert any(re.match(r"assoc#\d+ SCP<-SCU: peer released", m) for m in server_side)
+    # Requestor side too.
+    assert any(re.match(r"assoc#\d+ SCU->SCP: established", r.getMessage()) for r in records)
+    assert any(
+        re.match(r"assoc#\d+ SCP<-127\.0\.0\.1:\d+: invalid data instead of an A-ASSOCIATE-RQ", m)
+        for m in server_side
+    )

@@ -1,0 +1,70 @@
+"""The release timer: a peer that accepts but never answers A-RELEASE-RQ."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from helpers.policies import make_policy
+from helpers.raw_ul import fake_acceptor, read_pdu
+
+from dicomnet import negotiation
+from dicomnet.ae import AE
+from dicomnet.errors import TimeoutExpired
+from dicomnet_pdu.codec import encode_pdu
+from dicomnet_pdu.codes import AbortSource
+from dicomnet_pdu.pdus import PDU, AAbort, AAssociateRQ, AReleaseRQ
+
+
+async def test_release_timeout_aborts_and_names_the_timer() -> None:
+    received: list[PDU] = []
+    done = asyncio.Event()
+
+    async def accept_then_ignore_release(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        rq = await read_pdu(reader)
+        assert isinstance(rq, AAssociateRQ)
+        outcome = negotiation.evaluate_request(make_policy("DEAF"), rq)
+        assert isinstance(outcome, tuple)
+        writer.write(encode_pdu(outcome[0]))
+        try:
+            while not received or not isinstance(received[-1], AAbort):
+                # Read everything, answer nothing; close on A-ABORT as PS3.8 AA-3 says.
+                received.append(await read_pdu(reader, timeout=10))
+        finally:
+            writer.close()
+            done.set()
+
+    ae = AE("SCU", make_policy("SCU", timers={"release": 0.2}))
+    async with fake_acceptor(accept_then_ignore_release) as port:
+        assoc = await ae.associate("127.0.0.1", port, called_ae="DEAF")
+        with pytest.raises(TimeoutExpired) as info:
+            await assoc.release()
+        await asyncio.wait_for(done.wait(), 5)
+        await asyncio.wait_for(assoc.wait_closed(), 5)
+    assert info.value.timer == "release" and info.value.seconds == 0.2
+    assert assoc.is_ended and assoc.error is info.value
+    # What the deaf peer saw: the A-RELEASE-RQ, then the A-ABORT sent when the timer expired.
+    assert [type(pdu) for pdu in received] == [AReleaseRQ, AAbort]
+    abort = received[1]
+    assert isinstance(abort, AAbort) and abort.source == AbortSource.SERVICE_USER
+
+
+async def test_release_timeout_through_the_context_manager() -> None:
+    async def accept_then_ignore_release(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        rq = await read_pdu(reader)
+        assert isinstance(rq, AAssociateRQ)
+        outcome = negotiation.evaluate_request(make_policy("DEAF"), rq)
+        assert isinstance(outcome, tuple)
+        writer.write(encode_pdu(outcome[0]))
+        await reader.read()  # until the requestor closes
+
+    ae = AE("SCU", make_policy("SCU", timers={"release": 0.1}))
+    async with fake_acceptor(accept_then_ignore_release) as port:
+        with pytest.raises(TimeoutExpired) as info:
+            async with ae.associate("127.0.0.1", port, called_ae="DEAF") as assoc:
+                assert assoc.is_established
+    assert info.value.timer == "release"
