@@ -187,37 +187,45 @@ async def test_dicomark_inbound_storage_contexts_pynetdicom() -> None:
 # ---------------------------------------------------------------- LifeSys (003)
 
 
-async def test_lifesys_storage_rejects_the_eleventh_association() -> None:
-    # Table 1.49: at most 10 simultaneous associations; Table 1.8: past it
-    # 2 rejected-transient / service-provider (presentation) / 2 local-limit-exceeded.
+#: The three LifeSys SCP AEs with their default AE titles (Table 1.48).
+LIFESYS_SCPS = pytest.mark.parametrize(
+    ("profile", "called"),
+    [("lifesys-storage", "STORE_SCP"), ("lifesys-qr", "QR_SCP"), ("lifesys-mwl", "MWL_SCP")],
+)
+
+
+@LIFESYS_SCPS
+async def test_lifesys_rejects_the_eleventh_association(profile: str, called: str) -> None:
+    # Tables 1.49, 1.21 and 1.39: at most 10 simultaneous associations; Tables 1.8, 1.29
+    # and 1.42: past it 2 rejected-transient / service-provider / 2 local-limit-exceeded.
     echoscu = dcmtk("echoscu")
-    policy = policy_of("lifesys-storage")
+    policy = policy_of(profile)
     holder = AE("HOLDER")
     async with await serve(policy) as server:
         held: list[Association] = []
         try:
             held.extend(
                 [
-                    await holder.associate("127.0.0.1", server.port, called_ae="STORE_SCP")
+                    await holder.associate("127.0.0.1", server.port, called_ae=called)
                     for _ in range(10)
                 ]
             )
             assert len(server.active) == 10
             code, out = await run_program(
-                echoscu, "-v", "-aec", "STORE_SCP", "127.0.0.1", str(server.port)
+                echoscu, "-v", "-aec", called, "127.0.0.1", str(server.port)
             )
             assert code != 0, out
             assert "Rejected Transient" in out, out
             assert "Service Provider (Presentation Related)" in out, out
             assert "Local Limit Exceeded" in out, out
             with pytest.raises(AssociationRejected) as caught:
-                await holder.associate("127.0.0.1", server.port, called_ae="STORE_SCP")
+                await holder.associate("127.0.0.1", server.port, called_ae=called)
             rejection = caught.value
             assert (int(rejection.result), int(rejection.source), rejection.reason) == (2, 3, 2)
             # Transient: with one association gone, the same request succeeds.
             await held.pop().release()
             code, out = await run_program(
-                echoscu, "-v", "-aec", "STORE_SCP", "127.0.0.1", str(server.port)
+                echoscu, "-v", "-aec", called, "127.0.0.1", str(server.port)
             )
             assert code == 0, out
             assert "Received Echo Response (Success)" in out
@@ -226,22 +234,24 @@ async def test_lifesys_storage_rejects_the_eleventh_association() -> None:
                 await assoc.release()
 
 
-async def test_lifesys_storage_calling_ae_allow_list() -> None:
-    # §4.2.1 and Table 1.8: configured to accept only listed calling AEs, an unknown one
-    # gets 1 rejected-permanent / service-user / 3 calling-AE-title-not-recognized.
+@LIFESYS_SCPS
+async def test_lifesys_calling_ae_allow_list(profile: str, called: str) -> None:
+    # §4.2.1-4.2.3 and Tables 1.8, 1.29, 1.42: configured to accept only listed calling
+    # AEs, an unknown one gets 1 rejected-permanent / service-user / 3
+    # calling-AE-title-not-recognized.
     echoscu = dcmtk("echoscu")
-    policy = policy_of("lifesys-storage")
+    policy = policy_of(profile)
     policy = replace(policy, ae_titles=replace(policy.ae_titles, calling_ae_titles=("MODALITY1",)))
     async with await serve(policy) as server:
         port = str(server.port)
         stranger = await run_program(
-            echoscu, "-v", "-aet", "STRANGER", "-aec", "STORE_SCP", "127.0.0.1", port
+            echoscu, "-v", "-aet", "STRANGER", "-aec", called, "127.0.0.1", port
         )
         known = await run_program(
-            echoscu, "-v", "-aet", "MODALITY1", "-aec", "STORE_SCP", "127.0.0.1", port
+            echoscu, "-v", "-aet", "MODALITY1", "-aec", called, "127.0.0.1", port
         )
         with pytest.raises(AssociationRejected) as caught:
-            await AE("STRANGER").associate("127.0.0.1", server.port, called_ae="STORE_SCP")
+            await AE("STRANGER").associate("127.0.0.1", server.port, called_ae=called)
     code, out = stranger
     assert code != 0, out
     assert "Rejected Permanent" in out and "Service User" in out, out
