@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from conftest import require_module
 from helpers.policies import CT_IMAGE_STORAGE, IMPLICIT_LE, make_policy
-from helpers.pynetdicom_scu import run_pynetdicom_scu
+from helpers.pynetdicom_scu import run_pynetdicom_scu, run_pynetdicom_scus
 
 from dicomnet.ae import AE
 from dicomnet.policy import VERIFICATION_SOP_CLASS, AcceptedContext, AETitlePolicy, WrongCalledAE
@@ -39,62 +41,49 @@ class Directory:
         return b"welcome alice"
 
 
-@pytest.mark.parametrize(
-    ("identity_type", "primary", "secondary"), IDENTITIES, ids=lambda v: str(v)[:12]
-)
-async def test_pynetdicom_identity_accepted(
-    identity_type: UserIdentityType, primary: str, secondary: str
-) -> None:
+def identity_config(port: int, identity_type: int, primary: str, secondary: str) -> dict[str, Any]:
+    return {
+        "host": "127.0.0.1",
+        "port": port,
+        "identity": {"type": identity_type, "primary": primary, "secondary": secondary},
+    }
+
+
+async def test_pynetdicom_identity_of_each_type_accepted() -> None:
     require_module("pynetdicom")
     directory = Directory()
     async with await AE("DICOMNET", identity_check=directory).serve("127.0.0.1", 0) as server:
-        report = await run_pynetdicom_scu(
-            {
-                "host": "127.0.0.1",
-                "port": server.port,
-                "identity": {
-                    "type": int(identity_type),
-                    "primary": primary,
-                    "secondary": secondary,
-                },
-            }
+        reports = await run_pynetdicom_scus(
+            [identity_config(server.port, int(t), p, s) for t, p, s in IDENTITIES]
         )
-    assert report["established"], report
-    assert report["server_response"] == "welcome alice"
-    assert report["echo"] == 0
-    (seen,) = directory.seen
-    assert seen.identity_type == identity_type
-    assert seen.primary_field == primary.encode() and seen.secondary_field == secondary.encode()
-    assert seen.positive_response_requested
+    for (identity_type, primary, secondary), report, seen in zip(
+        IDENTITIES, reports, directory.seen, strict=True
+    ):
+        assert report["established"], (identity_type, report)
+        assert report["server_response"] == "welcome alice"
+        assert report["echo"] == 0
+        assert seen.identity_type == identity_type
+        assert seen.primary_field == primary.encode()
+        assert seen.secondary_field == secondary.encode()
+        assert seen.positive_response_requested
 
 
-@pytest.mark.parametrize(
-    ("identity_type", "primary", "secondary"),
-    [
+async def test_pynetdicom_identity_refused() -> None:
+    require_module("pynetdicom")
+    refused = [
         (UserIdentityType.USERNAME, "mallory", ""),
         (UserIdentityType.USERNAME_AND_PASSCODE, "alice", "wrong"),
+        (UserIdentityType.KERBEROS, "someone-elses-ticket", ""),
+        (UserIdentityType.SAML, "<saml:Assertion>eve</saml:Assertion>", ""),
         (UserIdentityType.JWT, "eyJ.bm9ib2R5.sig", ""),
-    ],
-    ids=["username", "passcode", "jwt"],
-)
-async def test_pynetdicom_identity_refused(
-    identity_type: UserIdentityType, primary: str, secondary: str
-) -> None:
-    require_module("pynetdicom")
+    ]
     async with await AE("DICOMNET", identity_check=Directory()).serve("127.0.0.1", 0) as server:
-        report = await run_pynetdicom_scu(
-            {
-                "host": "127.0.0.1",
-                "port": server.port,
-                "identity": {
-                    "type": int(identity_type),
-                    "primary": primary,
-                    "secondary": secondary,
-                },
-            }
+        reports = await run_pynetdicom_scus(
+            [identity_config(server.port, int(t), p, s) for t, p, s in refused]
         )
-    assert not report["established"]
-    assert report["rejected"] == [1, 1, 1]  # permanent, service-user, no-reason-given
+    for report in reports:
+        assert not report["established"]
+        assert report["rejected"] == [1, 1, 1]  # permanent, service-user, no-reason-given
 
 
 async def test_pynetdicom_wrong_called_ae_gets_verification_only() -> None:
@@ -113,13 +102,45 @@ async def test_pynetdicom_wrong_called_ae_gets_verification_only() -> None:
     )
     contexts = [VERIFICATION_SOP_CLASS, CT_IMAGE_STORAGE]
     async with await AE("DICOMNET", policy).serve("127.0.0.1", 0) as server:
-        wrong = await run_pynetdicom_scu(
-            {"host": "127.0.0.1", "port": server.port, "called": "NOBODY", "contexts": contexts}
-        )
-        right = await run_pynetdicom_scu(
-            {"host": "127.0.0.1", "port": server.port, "called": "DICOMNET", "contexts": contexts}
+        wrong, right = await run_pynetdicom_scus(
+            [
+                {"host": "127.0.0.1", "port": server.port, "called": called, "contexts": contexts}
+                for called in ("NOBODY", "DICOMNET")
+            ]
         )
     assert wrong["established"] and wrong["echo"] == 0
     # CT is refused with result 1 (user-rejection, PS3.8 Table 9-18), Verification accepted.
     assert wrong["contexts"] == {VERIFICATION_SOP_CLASS: 0, CT_IMAGE_STORAGE: 1}
     assert right["contexts"] == {VERIFICATION_SOP_CLASS: 0, CT_IMAGE_STORAGE: 0}
+
+
+async def test_pynetdicom_sees_each_rejection() -> None:
+    require_module("pynetdicom")
+    policy = make_policy(
+        "DICOMNET",
+        ae_titles=AETitlePolicy(called_ae_titles=("DICOMNET",), calling_ae_titles=("PYNETDICOM",)),
+    )
+    cases: list[tuple[dict[str, str], list[int] | None]] = [
+        ({"calling": "STRANGER"}, [1, 1, 3]),
+        ({"called": "NOBODY"}, [1, 1, 7]),
+        ({"application_context": "1.2.3.4"}, [1, 1, 2]),
+        ({}, None),  # and the server still accepts a proper request
+    ]
+    async with await AE("DICOMNET", policy).serve("127.0.0.1", 0) as server:
+        reports = await run_pynetdicom_scus(
+            [{"host": "127.0.0.1", "port": server.port, **config} for config, _ in cases]
+        )
+    for (config, expected), report in zip(cases, reports, strict=True):
+        assert report["rejected"] == expected, (config, report)
+        assert report["established"] is (expected is None)
+    assert reports[-1]["echo"] == 0
+
+
+async def test_pynetdicom_sees_the_transient_local_limit() -> None:
+    require_module("pynetdicom")
+    policy = make_policy("DICOMNET", max_associations=1)
+    async with await AE("DICOMNET", policy).serve("127.0.0.1", 0) as server:
+        async with AE("HOLDER").associate("127.0.0.1", server.port, called_ae="DICOMNET"):
+            report = await run_pynetdicom_scu({"host": "127.0.0.1", "port": server.port})
+    assert not report["established"]
+    assert report["rejected"] == [2, 3, 2]  # transient, provider (presentation), local limit
