@@ -118,3 +118,56 @@ async def test_dicomnet_echo_cli_to_storescp() -> None:
     finally:
         process.terminate()
         await process.wait()
+
+
+async def test_dicomnet_echo_cli_to_storescp_over_tls(tmp_path: Path) -> None:
+    storescp = dcmtk_program("storescp")
+    certs = make_certs(tmp_path)
+    port = free_port()
+    # storescp requires and verifies our client certificate by default (-rc).
+    process = await asyncio.create_subprocess_exec(
+        storescp,
+        "-aet",
+        "STORESCP",
+        "+tls",
+        str(certs.server_key),
+        str(certs.server_cert),
+        "+cf",
+        str(certs.ca),
+        str(port),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        await asyncio.wait_for(wait_port_open("127.0.0.1", port), 20)
+        tls = ["--tls-ca", str(certs.ca), "--tls-cert", str(certs.client_cert)]
+        code, out = await run_program(
+            sys.executable,
+            "-m",
+            "dicomnet.cli.main",
+            "echo",
+            "-aec",
+            "STORESCP",
+            *tls,
+            "--tls-key",
+            str(certs.client_key),
+            "localhost",
+            str(port),
+        )
+        assert code == 0, out
+        assert "C-ECHO response: 0x0000 (Success)" in out
+        # Without a client certificate storescp refuses the handshake: a network failure.
+        code, out = await run_program(
+            sys.executable,
+            "-m",
+            "dicomnet.cli.main",
+            "echo",
+            "--tls-ca",
+            str(certs.ca),
+            "localhost",
+            str(port),
+        )
+        assert code in (4, 6), out
+    finally:
+        process.terminate()
+        await process.wait()
