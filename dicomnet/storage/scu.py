@@ -14,12 +14,11 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from pydicom.dataset import Dataset
 
@@ -34,6 +33,7 @@ from .transcode import NATIVE_SYNTAXES, TranscodeError, can_transcode, is_native
 
 if TYPE_CHECKING:
     from dicomnet.association import Association
+    from dicomnet.negotiation import NegotiatedContext
 
 __all__ = [
     "MAX_CONTEXTS",
@@ -48,8 +48,6 @@ __all__ = [
     "store_many",
     "window_for",
 ]
-
-_log = logging.getLogger("dicomnet.storage.scu")
 
 #: Presentation contexts one A-ASSOCIATE-RQ can carry (odd IDs 1-255, PS3.8 §9.3.2.2).
 MAX_CONTEXTS: Final = 128
@@ -120,12 +118,12 @@ def _fallbacks(syntax: str, extra: Sequence[str]) -> list[str]:
 
 
 def proposed_contexts_for(
-    sources: Iterable[InstanceSource],
+    sources: Iterable[Storable],
     extra_syntaxes: Sequence[str] = (IMPLICIT_VR_LITTLE_ENDIAN,),
     *,
     only_extra: bool = False,
 ) -> list[ProposedContext]:
-    """Presentation contexts to propose for storing ``sources``.
+    """Presentation contexts to propose for storing ``sources`` (sources, paths or Datasets).
 
     One context per (SOP class, transfer syntax of an instance), listing that
     syntax first and then ``extra_syntaxes`` the instance can be transcoded
@@ -136,7 +134,7 @@ def proposed_contexts_for(
     alone are more than :data:`MAX_CONTEXTS` (see :func:`batches`).
     """
     by_class: dict[str, list[str]] = {}
-    for source in sources:
+    for source in map(as_source, sources):
         syntaxes = by_class.setdefault(source.sop_class_uid, [])
         if source.transfer_syntax_uid not in syntaxes:
             syntaxes.append(source.transfer_syntax_uid)
@@ -195,16 +193,16 @@ def batches(
 # ---------------------------------------------------------------- choosing
 
 
-def _accepted_for(assoc: Association, sop_class_uid: str) -> list[Any]:
+def _accepted_for(assoc: Association, sop_class_uid: str) -> list[NegotiatedContext]:
     return [
         ctx
         for ctx in assoc.negotiated.contexts
-        if ctx.abstract_syntax == sop_class_uid and getattr(ctx, "scu_role", True)
+        if ctx.abstract_syntax == sop_class_uid and ctx.scu_role
     ]
 
 
-def choose_context(assoc: Association, source: InstanceSource) -> Any:
-    """The accepted context to store ``source`` on (a ``NegotiatedContext``).
+def choose_context(assoc: Association, source: InstanceSource) -> NegotiatedContext:
+    """The accepted context to store ``source`` on.
 
     Preference: the instance's own transfer syntax; then native syntaxes
     (Explicit VR LE, Implicit VR LE, Deflated, Explicit VR BE); then any other
@@ -281,10 +279,12 @@ async def store(
     """
     source = as_source(item)
     ctx = choose_context(assoc, source)
-    syntax: str = ctx.transfer_syntax
+    syntax = ctx.transfer_syntax
     transcoded = syntax != source.transfer_syntax_uid
     if transcoded:
-        _log.debug("%s: transcoding %s -> %s", source.label, source.transfer_syntax_uid, syntax)
+        assoc.log.debug(
+            "%s: transcoding %s -> %s", source.label, source.transfer_syntax_uid, syntax
+        )
         data = transcode(source, syntax)
         chunks = _Counted(iter([data]))
     else:
