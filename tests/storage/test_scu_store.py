@@ -13,9 +13,10 @@ from helpers.policies import make_policy
 from pydicom.data import get_testdata_file
 
 from dicomnet.ae import AE, Server
-from dicomnet.dimse.commands import CommandField, CStoreRQ
+from dicomnet.dimse.commands import CommandField, CStoreRQ, Priority
 from dicomnet.dimse.dataset import decode_dataset
 from dicomnet.dimse.status import StatusCategory
+from dicomnet.errors import AssociationAborted
 from dicomnet.policy import AcceptedContext, ProposedContext
 from dicomnet.services.base import Binding, IncomingRequest, Reply
 from dicomnet.storage.scu import store, store_all, store_many
@@ -44,6 +45,8 @@ class Received:
     """What the recording SCP got: per SOP Instance UID, (transfer syntax, data set bytes)."""
 
     stored: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    requests: dict[str, CStoreRQ] = field(default_factory=dict)
+    abort_on: str | None = None
     order: list[str] = field(default_factory=list)
     status: dict[str, Reply] = field(default_factory=dict)
     gate: Callable[[str], asyncio.Event | None] = lambda uid: None
@@ -56,6 +59,10 @@ def recording_scp(received: Received) -> Binding:
         message = request.message
         assert isinstance(message, CStoreRQ)
         uid = message.affected_sop_instance_uid
+        received.requests[uid] = message
+        if uid == received.abort_on:
+            request.association.abort_nowait("test")
+            return Reply(status=0x0000)
         received.busy += 1
         received.most_busy = max(received.most_busy, received.busy)
         try:
@@ -260,3 +267,33 @@ async def test_window_of_one_is_sequential(received: Received) -> None:
             results = [r async for r in store_many(assoc, sources, window=1)]
     assert [r.sop_instance_uid for r in results] == [s.sop_instance_uid for s in sources]
     assert received.most_busy == 1
+
+
+async def test_priority_and_move_originator_are_sent(
+    everything: Server, received: Received
+) -> None:
+    source = InstanceSource.from_path(data_file("CT_small.dcm"))
+    contexts = propose((CT, (EXPLICIT_LE,)))
+    async with requestor().associate("127.0.0.1", everything.port, contexts=contexts) as assoc:
+        result = await store(assoc, source, priority=Priority.HIGH, move_originator=("MOVER", 7))
+    assert result.ok
+    request = received.requests[source.sop_instance_uid]
+    assert request.priority == Priority.HIGH
+    assert request.move_originator_ae_title == "MOVER"
+    assert request.move_originator_message_id == 7
+    assert request.affected_sop_class_uid == CT
+
+
+async def test_association_lost_midway_is_raised(everything: Server, received: Received) -> None:
+    names = ["MR_small.dcm", "CT_small.dcm", "MR_small_implicit.dcm"]
+    ct = InstanceSource.from_path(data_file("CT_small.dcm"))
+    received.abort_on = ct.sop_instance_uid
+    contexts = propose((MR, (EXPLICIT_LE, IMPLICIT_LE)), (CT, (EXPLICIT_LE,)))
+    results = []
+    assoc = await requestor().associate("127.0.0.1", everything.port, contexts=contexts)
+    with pytest.raises(AssociationAborted):
+        async for result in store_many(assoc, [data_file(n) for n in names]):
+            results.append(result)  # noqa: PERF401 (keeps results yielded before the abort)
+    await assoc.wait_closed()
+    assert [Path(r.label).name for r in results] == ["MR_small.dcm"]
+    assert assoc.is_ended
