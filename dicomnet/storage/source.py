@@ -16,14 +16,13 @@ they are held in memory.
 
 from __future__ import annotations
 
-import io
 import os
 import struct
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import BinaryIO, Final
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
@@ -44,6 +43,7 @@ __all__ = [
     "FileMeta",
     "InstanceSource",
     "SourceError",
+    "parse_file_meta",
     "read_file_meta",
 ]
 
@@ -98,14 +98,14 @@ def _uid(value: bytes) -> str:
     return value.rstrip(b"\0 ").decode("ascii", errors="replace").strip()
 
 
-def _read_exact(fh: io.BufferedReader, size: int) -> bytes:
+def _read_exact(fh: BinaryIO, size: int) -> bytes:
     data = fh.read(size)
     if len(data) != size:
         raise _NoMeta("file meta information is truncated")
     return data
 
 
-def _parse_meta(fh: io.BufferedReader) -> FileMeta:
+def _parse_meta(fh: BinaryIO) -> FileMeta:
     head = fh.read(_PREAMBLE + len(_MAGIC))
     if len(head) < _PREAMBLE + len(_MAGIC) or head[_PREAMBLE:] != _MAGIC:
         raise _NoMeta("no preamble and DICM prefix")
@@ -155,6 +155,18 @@ def _parse_meta(fh: io.BufferedReader) -> FileMeta:
     )
 
 
+def parse_file_meta(fh: BinaryIO) -> FileMeta | None:
+    """Parse a preamble and File Meta Information from the start of ``fh`` (PS3.10 §7.1).
+
+    Returns ``None`` when there is no usable meta information. ``fh`` is left
+    somewhere after the meta group.
+    """
+    try:
+        return _parse_meta(fh)
+    except _NoMeta:
+        return None
+
+
 def read_file_meta(path: str | os.PathLike[str]) -> FileMeta | None:
     """Parse the preamble and File Meta Information of ``path`` (PS3.10 §7.1).
 
@@ -164,9 +176,7 @@ def read_file_meta(path: str | os.PathLike[str]) -> FileMeta | None:
     """
     try:
         with open(path, "rb") as fh:
-            return _parse_meta(fh)
-    except _NoMeta:
-        return None
+            return parse_file_meta(fh)
     except OSError as exc:
         raise SourceError(exc.strerror or str(exc), path=path) from exc
 

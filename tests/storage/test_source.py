@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import builtins
 import io
+import struct
 from pathlib import Path
 from typing import Any
 
 import pydicom
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_file_meta_info
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from dicomnet.dimse.dataset import decode_dataset, encode_dataset
-from dicomnet.storage.source import InstanceSource, SourceError, read_file_meta
+from dicomnet.storage.source import InstanceSource, SourceError, parse_file_meta, read_file_meta
 from dicomnet.storage.synthetic import make_image, write_part10
 
 DEFLATED = "1.2.840.10008.1.2.1.99"
@@ -212,3 +217,76 @@ def test_file_removed_after_parsing_raises_when_read(tmp_path: Path) -> None:
     path.unlink()
     with pytest.raises(SourceError, match=r"gone\.dcm"):
         list(source.chunks())
+
+
+UIDS = (
+    st.lists(st.integers(min_value=0, max_value=10**12).map(str), min_size=2, max_size=8)
+    .map(".".join)
+    .filter(lambda uid: len(uid) <= 64)
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sop_class=UIDS,
+    sop_instance=UIDS,
+    syntax=st.sampled_from(["1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"]),
+    version=st.none() | st.text(alphabet="ABCDEFGHIJ0123456789_", min_size=1, max_size=16),
+    private=st.none() | st.binary(max_size=300),
+    body=st.binary(max_size=200),
+)
+def test_meta_parse_matches_pydicom_writer(
+    *,
+    sop_class: str,
+    sop_instance: str,
+    syntax: str,
+    version: str | None,
+    private: bytes | None,
+    body: bytes,
+) -> None:
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = sop_instance
+    meta.TransferSyntaxUID = syntax
+    meta.ImplementationClassUID = "1.2.3.4"
+    if version is not None:
+        meta.ImplementationVersionName = version
+    if private is not None:
+        meta.PrivateInformationCreatorUID = "1.2.3.5"
+        meta.PrivateInformation = private
+    fp = DicomBytesIO()
+    fp.is_little_endian, fp.is_implicit_VR = True, False
+    write_file_meta_info(fp, meta, enforce_standard=True)
+    header = b"\0" * 128 + b"DICM" + fp.getvalue()
+    # Data set bytes whose first element is not in group 0002.
+    data = b"\x08\x00\x16\x00" + body
+    parsed = parse_file_meta(io.BytesIO(header + data))
+    assert parsed is not None
+    assert parsed.sop_class_uid == sop_class
+    assert parsed.sop_instance_uid == sop_instance
+    assert parsed.transfer_syntax_uid == syntax
+    assert parsed.dataset_offset == len(header)
+
+
+def test_meta_without_group_length_ends_at_first_other_group(tmp_path: Path) -> None:
+    def element(number: int, vr: bytes, value: bytes) -> bytes:
+        if len(value) % 2:
+            value += b"\0"
+        if vr in (b"OB",):
+            return struct.pack("<HH2sHI", 2, number, vr, 0, len(value)) + value
+        return struct.pack("<HH2sH", 2, number, vr, len(value)) + value
+
+    meta = (
+        element(0x0001, b"OB", b"\0\1")
+        + element(0x0002, b"UI", b"1.2.840.10008.5.1.4.1.1.7")
+        + element(0x0003, b"UI", b"1.2.3.4.5")
+        + element(0x0010, b"UI", b"1.2.840.10008.1.2")
+    )
+    body = b"\x08\x00\x60\x00\x02\x00\x00\x00OT"  # (0008,0060) Modality, Implicit VR LE
+    path = tmp_path / "nolength.dcm"
+    path.write_bytes(b"\0" * 128 + b"DICM" + meta + body)
+    source = InstanceSource.from_path(path)
+    assert source.offset == 132 + len(meta)
+    assert source.sop_instance_uid == "1.2.3.4.5"
+    assert source.read() == body
+    assert decode_dataset(source.read(), source.transfer_syntax_uid).Modality == "OT"
