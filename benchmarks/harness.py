@@ -131,6 +131,8 @@ class SuiteResult:
     machine: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)  # extra artefacts (plots)
+    #: Ratios to print when the full list is too long to read (None: print them all).
+    printed_ratios: list[Ratio] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +262,9 @@ def _format_ratios(ratios: Iterable[Ratio]) -> str:
 def format_result(result: SuiteResult) -> str:
     """Every table, the ratios and the notes of ``result`` as printable text."""
     parts = [format_table(table) for table in result.tables]
-    ratios = _format_ratios(result.ratios)
+    ratios = _format_ratios(
+        result.ratios if result.printed_ratios is None else result.printed_ratios
+    )
     if ratios:
         parts.append(ratios)
     if result.notes:
@@ -325,6 +329,15 @@ def _version(distribution: str) -> str | None:
         return None
 
 
+def _is_script(path: str) -> bool:
+    """True for an interpreted script (DCMTK's programs are compiled executables)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(2) == b"#!"
+    except OSError:
+        return False
+
+
 def find_dcmtk(name: str) -> str | None:
     """Path of DCMTK's program ``name`` (not pynetdicom's script of the same name), or None."""
     candidates = [os.path.join(d, name) for d in os.environ.get("PATH", "").split(os.pathsep)]
@@ -334,6 +347,8 @@ def find_dcmtk(name: str) -> str | None:
         if candidate in seen or not os.access(candidate, os.X_OK):
             continue
         seen.add(candidate)
+        if _is_script(candidate):  # pynetdicom's console scripts (and shims) share the names
+            continue
         try:
             out = subprocess.run(
                 [candidate, "--version"], capture_output=True, text=True, timeout=20, check=False

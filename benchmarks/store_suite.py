@@ -1,0 +1,565 @@
+"""Suite ``store``: C-STORE on loopback, dicomnet beside pynetdicom and DCMTK, in one run.
+
+Pairs (SCU -> SCP): each implementation with itself, and dicomnet crossed
+with DCMTK and with pynetdicom both ways. Workloads (see
+:mod:`benchmarks.datasets`): (a) 200 x 0.5 MB CT, (b) 2000 small instances,
+(c) 5 x 64 MB. The SCP either discards what it receives or writes files.
+Extra dicomnet rows: 1 MB PDUs on (c), an asynchronous operations window of
+16 on (b), and on (a) writing with fsync and running on uvloop. A latency
+table sends a subset of (b) through :mod:`benchmarks.proxy` with 10 ms each
+way. The ceiling table pushes the same bytes through a bare asyncio socket.
+
+Every peer is its own process, started and stopped here, on an ephemeral
+port. Figures per row: instances/s and MB/s (file bytes, MB = 10**6),
+seconds, CPU seconds of each side, peak RSS of each side. Python SCUs time
+themselves from association request to release; DCMTK's storescu is timed
+from process start to exit. SCP CPU is the difference of /proc/<pid>/stat
+around the transfer; SCU CPU is what the SCU reports (Python) or its rusage
+(DCMTK); peak RSS is VmHWM (SCP, whole life) and ru_maxrss (SCU).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import processes
+from .datasets import WORKLOADS, InstanceSet, Workload, generate
+from .harness import Column, Options, Ratio, Row, SuiteResult, Table, machine_info, ratio
+from .store_peers import CHILD_CWD, Implementation, Variant, implementations
+
+__all__ = ["PAIRS", "Case", "plan", "run"]
+
+#: SCU -> SCP pairs of every workload, in table order.
+PAIRS: tuple[tuple[str, str], ...] = (
+    ("dicomnet", "dicomnet"),
+    ("pynetdicom", "pynetdicom"),
+    ("dcmtk", "dcmtk"),
+    ("dicomnet", "dcmtk"),
+    ("dcmtk", "dicomnet"),
+    ("dicomnet", "pynetdicom"),
+    ("pynetdicom", "dicomnet"),
+)
+_MODES = ("discard", "write")
+_LATENCY_DELAY = 0.010  # seconds, each direction
+_LATENCY_COUNT = 200
+_QUICK_COUNTS = {"ct": 20, "small": 200, "large": 1}
+_QUICK_LATENCY_COUNT = 40
+_LATENCY = "latency"
+
+_COLUMNS = [
+    Column("instances_per_second", "inst/s", ",.1f"),
+    Column("mb_per_second", "MB/s", ",.1f"),
+    Column("seconds", "s", ".2f"),
+    Column("scu_cpu_seconds", "CPU SCU s", ".2f"),
+    Column("scp_cpu_seconds", "CPU SCP s", ".2f"),
+    Column("scu_peak_rss_mb", "RSS SCU MB", ".0f"),
+    Column("scp_peak_rss_mb", "RSS SCP MB", ".0f"),
+]
+_CEILING_COLUMNS = [
+    Column("mb_per_second", "MB/s", ",.1f"),
+    Column("seconds", "s", ".3f"),
+    Column("sender_cpu_seconds", "CPU send s", ".2f"),
+    Column("sink_cpu_seconds", "CPU sink s", ".2f"),
+    Column("bytes", "bytes", ",d"),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One measured transfer: a workload from one SCU to one SCP."""
+
+    workload: str
+    scu: str
+    scp: str
+    mode: str  # "discard" or "write"
+    variant: Variant = field(default_factory=Variant)
+    delay: float = 0.0  # seconds each way through the latency proxy (0: direct)
+
+    @property
+    def label(self) -> str:
+        """Row label, unique within its table."""
+        return f"{self.scu} -> {self.scp}, {self.mode}{self.variant.suffix}"
+
+    @property
+    def table(self) -> str:
+        """Key of the table the row goes to (a workload, or the latency table)."""
+        return _LATENCY if self.delay else self.workload
+
+    @property
+    def key(self) -> str:
+        """Label with its table, as matched by ``--only``."""
+        return f"{self.table} {self.label}"
+
+
+def plan(quick: bool) -> tuple[dict[str, Workload], list[Case]]:
+    """The workloads (scaled down when ``quick``) and every case, in run order."""
+    workloads = {
+        name: workload.scaled(_QUICK_COUNTS[name]) if quick else workload
+        for name, workload in WORKLOADS.items()
+    }
+    latency_count = _QUICK_LATENCY_COUNT if quick else _LATENCY_COUNT
+    workloads[_LATENCY] = Workload(
+        _LATENCY,
+        latency_count,
+        WORKLOADS["small"].rows,
+        WORKLOADS["small"].columns,
+        f"{latency_count} small instances through a {_LATENCY_DELAY * 1000:.0f} ms each-way proxy",
+    )
+    cases: list[Case] = []
+    for name in WORKLOADS:
+        for mode in _MODES:
+            pairs = PAIRS
+            if quick:  # crosses on (a) only, writing on (a) only
+                if mode == "write" and name != "ct":
+                    continue
+                pairs = PAIRS if name == "ct" and mode == "discard" else PAIRS[:3]
+            cases.extend(Case(name, scu, scp, mode) for scu, scp in pairs)
+        dn = ("dicomnet", "dicomnet")
+        if name == "ct":
+            cases.append(Case(name, *dn, "discard", Variant(uvloop=True)))
+            if not quick:
+                cases.append(Case(name, *dn, "write", Variant(fsync=True)))
+        if name == "small":
+            cases.append(Case(name, *dn, "discard", Variant(window=16)))
+            if not quick:
+                cases.append(Case(name, *dn, "write", Variant(window=16)))
+        if name == "large":
+            cases.append(Case(name, *dn, "discard", Variant(max_pdu=1 << 20)))
+            if not quick:
+                cases.append(Case(name, *dn, "write", Variant(max_pdu=1 << 20)))
+    for scu, scp, variant in (
+        ("dicomnet", "dicomnet", Variant()),
+        ("dicomnet", "dicomnet", Variant(window=16)),
+        ("pynetdicom", "pynetdicom", Variant()),
+        ("dcmtk", "dcmtk", Variant()),
+    ):
+        cases.append(Case(_LATENCY, scu, scp, "discard", variant, delay=_LATENCY_DELAY))
+    return workloads, cases
+
+
+@dataclass(slots=True)
+class _Context:
+    """What every case of one run shares."""
+
+    options: Options
+    impls: dict[str, Implementation]
+    workdir: Path
+    timeout: float
+    logs: Path
+
+
+def _tail(path: Path, lines: int = 2, limit: int = 300) -> str:
+    """The last non-empty lines of a log (a traceback's last line names the error)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    last = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
+    return " | ".join(last)[-limit:]
+
+
+def _count_files(root: Path) -> int:
+    """Regular files under ``root``, not counting hidden files or hidden directories."""
+    count = 0
+    for _, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        count += sum(1 for f in files if not f.startswith("."))
+    return count
+
+
+def _read_report(path: Path) -> dict[str, Any] | None:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        if line.startswith("{"):
+            try:
+                report: dict[str, Any] = json.loads(line)
+            except json.JSONDecodeError:
+                return None
+            return report
+    return None
+
+
+def _wait_port_line(proc: Any, path: Path, timeout: float = 20.0) -> int:
+    """The port a child printed as ``PORT <n>`` on its stdout (a file)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            for line in path.read_text(encoding="ascii", errors="replace").splitlines():
+                if line.startswith("PORT "):
+                    return int(line.split()[1])
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"exited with status {proc.returncode} before printing its port")
+        time.sleep(0.02)
+    raise RuntimeError("no PORT line in time")
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text).strip("_")
+
+
+def _run_case(case: Case, instances: InstanceSet, ctx: _Context) -> Row:
+    scu_impl, scp_impl = ctx.impls[case.scu], ctx.impls[case.scp]
+    missing = scu_impl.unavailable() or scp_impl.unavailable()
+    if missing is not None:
+        return Row(case.label, unavailable=missing)
+
+    slug = _slug(case.key)
+    output = ctx.workdir / "received" / slug if case.mode == "write" else None
+    if output is not None:
+        output.mkdir(parents=True)
+    port = processes.free_port()
+    scp_cmd = scp_impl.scp(port, output, case.variant)
+    scp_log = ctx.logs / f"{slug}.scp.log"
+    scp = processes.start(scp_cmd.argv, log=scp_log, env=scp_cmd.env, cwd=CHILD_CWD)
+    proxy = None
+    try:
+        try:
+            processes.wait_listening(scp, port)
+        except RuntimeError as exc:
+            return Row(case.label, unavailable=f"SCP {exc}: {_tail(scp_log)}")
+        target = port
+        if case.delay:
+            proxy_out = ctx.logs / f"{slug}.proxy.out"
+            proxy = processes.start(
+                _proxy_argv("delay", str(port), "--delay", str(case.delay)),
+                log=ctx.logs / f"{slug}.proxy.log",
+                stdout=proxy_out,
+                cwd=CHILD_CWD,
+            )
+            target = _wait_port_line(proxy, proxy_out)
+        scu_cmd = scu_impl.scu(target, instances.directory, case.variant)
+        scu_out = ctx.logs / f"{slug}.scu.out"
+        scu_log = ctx.logs / f"{slug}.scu.log"
+        scp_cpu_before = processes.cpu_seconds(scp.pid)
+        started = time.perf_counter()
+        scu = processes.start(
+            scu_cmd.argv, log=scu_log, stdout=scu_out, env=scu_cmd.env, cwd=CHILD_CWD
+        )
+        end = processes.wait_with_rusage(scu, started, ctx.timeout)
+        scp_cpu_after = processes.cpu_seconds(scp.pid)
+        scp_rss = processes.peak_rss_bytes(scp.pid)
+    finally:
+        if proxy is not None:
+            processes.stop(proxy)
+        processes.stop(scp)
+
+    if end is None:
+        return Row(case.label, unavailable=f"SCU did not finish within {ctx.timeout:.0f} s")
+    report = _read_report(scu_out) if scu_cmd.reports_json else None
+    if end.returncode != 0 or (scu_cmd.reports_json and report is None):
+        detail = _tail(scu_out, 1) + " " + _tail(scu_log)
+        return Row(case.label, unavailable=f"SCU exit status {end.returncode}: {detail.strip()}")
+    stored = instances.count
+    if report is not None:
+        stored = int(report.get("sent", 0))
+    if output is not None:
+        stored = min(stored, _count_files(output))
+        shutil.rmtree(output, ignore_errors=True)
+    if stored != instances.count:
+        return Row(case.label, unavailable=f"only {stored} of {instances.count} stored")
+
+    seconds = float(report["seconds"]) if report is not None else end.wall_seconds
+    scu_cpu = float(report["cpu_seconds"]) if report is not None else end.cpu_seconds
+    scp_cpu = (
+        scp_cpu_after - scp_cpu_before
+        if scp_cpu_after is not None and scp_cpu_before is not None
+        else None
+    )
+    return Row(
+        case.label,
+        {
+            "instances": instances.count,
+            "file_bytes": instances.file_bytes,
+            "seconds": seconds,
+            "instances_per_second": instances.count / seconds,
+            "mb_per_second": instances.file_bytes / seconds / 1e6,
+            "scu_cpu_seconds": scu_cpu,
+            "scp_cpu_seconds": scp_cpu,
+            "scu_peak_rss_mb": end.peak_rss_bytes / 1e6,
+            "scp_peak_rss_mb": None if scp_rss is None else scp_rss / 1e6,
+            "scu_process_wall_seconds": end.wall_seconds,
+            "scu_process_cpu_seconds": end.cpu_seconds,
+            "timed_by": "SCU report" if report is not None else "SCU process lifetime",
+        },
+    )
+
+
+def _proxy_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "benchmarks.proxy", *args]
+
+
+def _run_ceiling(name: str, total: int, ctx: _Context) -> Row:
+    label = f"asyncio raw socket, {name}"
+    sink_out = ctx.logs / f"ceiling_{name}.sink.out"
+    sink = processes.start(
+        _proxy_argv("sink", "--total", str(total)),
+        log=ctx.logs / f"ceiling_{name}.sink.log",
+        stdout=sink_out,
+        cwd=CHILD_CWD,
+    )
+    try:
+        try:
+            port = _wait_port_line(sink, sink_out)
+        except RuntimeError as exc:
+            return Row(label, unavailable=f"sink {exc}")
+        send_out = ctx.logs / f"ceiling_{name}.send.out"
+        cpu_before = processes.cpu_seconds(sink.pid)
+        started = time.perf_counter()
+        sender = processes.start(
+            _proxy_argv("send", str(port), "--total", str(total), "--chunk", "16384"),
+            log=ctx.logs / f"ceiling_{name}.send.log",
+            stdout=send_out,
+            cwd=CHILD_CWD,
+        )
+        end = processes.wait_with_rusage(sender, started, ctx.timeout)
+        cpu_after = processes.cpu_seconds(sink.pid)
+    finally:
+        processes.stop(sink)
+    report = _read_report(send_out)
+    if end is None or end.returncode != 0 or report is None:
+        return Row(label, unavailable=f"sender failed: {_tail(send_out)}")
+    seconds = float(report["seconds"])
+    return Row(
+        label,
+        {
+            "bytes": total,
+            "seconds": seconds,
+            "mb_per_second": total / seconds / 1e6,
+            "sender_cpu_seconds": end.cpu_seconds,
+            "sink_cpu_seconds": (
+                None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+            ),
+        },
+    )
+
+
+#: (numerator pair, denominator pair, which side's CPU to compare)
+_COMPARISONS = (
+    ("dicomnet -> dicomnet", "pynetdicom -> pynetdicom", "both"),
+    ("dicomnet -> dicomnet", "dcmtk -> dcmtk", "both"),
+    ("dicomnet -> dcmtk", "dcmtk -> dcmtk", "scu"),
+    ("dcmtk -> dicomnet", "dcmtk -> dcmtk", "scp"),
+    ("dicomnet -> pynetdicom", "pynetdicom -> pynetdicom", "scu"),
+    ("pynetdicom -> dicomnet", "pynetdicom -> pynetdicom", "scp"),
+)
+
+
+def _value(table: Table, label: str, key: str) -> float | None:
+    row = table.row(label)
+    if row is None or not row.ok:
+        return None
+    value = row.values.get(key)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _cpu(table: Table, label: str, side: str) -> float | None:
+    if side == "both":
+        scu, scp = _value(table, label, "scu_cpu_seconds"), _value(table, label, "scp_cpu_seconds")
+        return None if scu is None or scp is None else scu + scp
+    return _value(table, label, f"{side}_cpu_seconds")
+
+
+def _comparison_label(top: str, bottom: str, side: str) -> str:
+    who = {"both": "both sides", "scu": "SCU", "scp": "SCP"}[side]
+    return f"{who}: {top} / {bottom}"
+
+
+def _ratio_tables(ratios: list[Ratio]) -> list[Table]:
+    """The pair comparisons as two grids: comparison x (workload, mode)."""
+    columns = [
+        Column(f"{name}_{mode}", f"{name} {mode}", ".2f") for name in WORKLOADS for mode in _MODES
+    ]
+    speed = Table("Ratios of instances/s (above 1: the first pair is faster)", columns)
+    cpu = Table("Ratios of CPU seconds on the side named (below 1: dicomnet uses less)", columns)
+    for top, bottom, side in _COMPARISONS:
+        label = _comparison_label(top, bottom, side)
+        speed_row, cpu_row = Row(label), Row(label)
+        for r in ratios:
+            name, _, rest = r.name.partition(": ")
+            if rest.startswith(top + ", ") and r.denominator.startswith(bottom + ", "):
+                mode = r.numerator.rsplit(", ", 1)[1]
+                target = cpu_row if r.lower_is_better else speed_row
+                target.values[f"{name}_{mode}"] = r.value
+        speed.rows.append(speed_row)
+        cpu.rows.append(cpu_row)
+    return [speed, cpu]
+
+
+def _pair_ratios(tables: dict[str, Table]) -> Iterator[Ratio]:
+    """Each comparison of :data:`_COMPARISONS` per workload and mode: speed and CPU."""
+    for name in WORKLOADS:
+        table = tables[name]
+        for mode in _MODES:
+            for top, bottom, side in _COMPARISONS:
+                num, den = f"{top}, {mode}", f"{bottom}, {mode}"
+                yield Ratio(
+                    f"{name}: {num} / {bottom}",
+                    "inst/s",
+                    num,
+                    den,
+                    ratio(
+                        _value(table, num, "instances_per_second"),
+                        _value(table, den, "instances_per_second"),
+                    ),
+                )
+                what = {"both": "CPU s both sides", "scu": "CPU s SCU", "scp": "CPU s SCP"}
+                yield Ratio(
+                    f"{name}: {num} / {bottom}",
+                    what[side],
+                    num,
+                    den,
+                    ratio(_cpu(table, num, side), _cpu(table, den, side)),
+                    lower_is_better=True,
+                )
+
+
+def _other_ratios(tables: dict[str, Table], ceilings: Table) -> Iterator[Ratio]:
+    """dicomnet against the raw-socket ceiling, and its variants against its defaults."""
+    for name in WORKLOADS:
+        table = tables[name]
+        ceiling = f"asyncio raw socket, {name}"
+        yield Ratio(
+            f"{name}: dicomnet -> dicomnet, discard / raw asyncio socket",
+            "MB/s",
+            "dicomnet -> dicomnet, discard",
+            ceiling,
+            ratio(
+                _value(table, "dicomnet -> dicomnet, discard", "mb_per_second"),
+                _value(ceilings, ceiling, "mb_per_second"),
+            ),
+        )
+    variants = (
+        ("large", "dicomnet -> dicomnet, discard (pdu 1024 KB)", "dicomnet -> dicomnet, discard"),
+        ("small", "dicomnet -> dicomnet, discard (window 16)", "dicomnet -> dicomnet, discard"),
+        ("ct", "dicomnet -> dicomnet, discard (uvloop)", "dicomnet -> dicomnet, discard"),
+        ("ct", "dicomnet -> dicomnet, write (fsync)", "dicomnet -> dicomnet, write"),
+        ("small", "dicomnet -> dicomnet, write (window 16)", "dcmtk -> dcmtk, write"),
+        (_LATENCY, "dicomnet -> dicomnet, discard (window 16)", "dicomnet -> dicomnet, discard"),
+        (
+            _LATENCY,
+            "dicomnet -> dicomnet, discard (window 16)",
+            "pynetdicom -> pynetdicom, discard",
+        ),
+        (_LATENCY, "dicomnet -> dicomnet, discard (window 16)", "dcmtk -> dcmtk, discard"),
+        (_LATENCY, "dicomnet -> dicomnet, discard", "dcmtk -> dcmtk, discard"),
+    )
+    for name, num, den in variants:
+        table = tables[name]
+        yield Ratio(
+            f"{name}: {num} / {den}",
+            "inst/s",
+            num,
+            den,
+            ratio(
+                _value(table, num, "instances_per_second"),
+                _value(table, den, "instances_per_second"),
+            ),
+        )
+
+
+def run(options: Options) -> SuiteResult:
+    """Generate the instances, run every selected case and the ceilings, plot, report."""
+    workloads, cases = plan(options.quick)
+    timeout = 120.0 if options.quick else 600.0
+    workdir = Path(tempfile.mkdtemp(prefix="dicomnet-bench-store-"))
+    logs = workdir / "logs"
+    logs.mkdir()
+    ctx = _Context(options, implementations(), workdir, timeout, logs)
+    tables = {
+        name: Table(
+            f"({letter}) {workload.description}" if name != _LATENCY else workload.description,
+            _COLUMNS,
+        )
+        for (name, workload), letter in zip(workloads.items(), "abcd", strict=True)
+    }
+    ceilings = Table("Ceiling: the same bytes through a bare asyncio socket", _CEILING_COLUMNS)
+    result = SuiteResult("store", tables=[*tables.values(), ceilings])
+    sets: dict[str, InstanceSet] = {}
+    try:
+        for case in cases:
+            if not options.selected(case.key):
+                continue
+            if case.workload not in sets:
+                sets[case.workload] = generate(
+                    workloads[case.workload], workdir / "data" / case.workload
+                )
+            if options.verbose:
+                print(f"... {case.key}", flush=True)
+            tables[case.table].rows.append(_run_case(case, sets[case.workload], ctx))
+        for name in WORKLOADS:
+            if name in sets and options.selected(f"ceiling {name}"):
+                ceilings.rows.append(_run_ceiling(name, sets[name].file_bytes, ctx))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    pair_ratios = list(_pair_ratios(tables))
+    other_ratios = list(_other_ratios(tables, ceilings))
+    result.ratios.extend(pair_ratios + other_ratios)
+    result.tables.extend(_ratio_tables(pair_ratios))
+    result.printed_ratios = other_ratios  # the pair ratios are printed as the grids above
+    result.settings.update(
+        {
+            "workloads": {
+                name: {
+                    "count": w.count,
+                    "rows": w.rows,
+                    "columns": w.columns,
+                    "file_bytes": sets[name].file_bytes if name in sets else None,
+                    "dataset_bytes": sets[name].dataset_bytes if name in sets else None,
+                }
+                for name, w in workloads.items()
+            },
+            "latency_delay_seconds_each_way": _LATENCY_DELAY,
+            "default_max_pdu": 16384,
+            "dcmtk_env": {"TCP_NODELAY": "1"},
+            "scu_timeout_seconds": timeout,
+        }
+    )
+    result.notes.extend(_notes(options))
+    from .plot import plot_store
+
+    result.machine = machine_info()
+    plotted = plot_store(result, options.output_dir / "store.png")
+    if plotted is None:
+        result.notes.append("plot skipped: matplotlib is not installed")
+    else:
+        result.files.append(str(plotted))
+    return result
+
+
+def _notes(options: Options) -> list[str]:
+    notes = [
+        "one run per row on loopback; every peer is its own process on an ephemeral port",
+        "MB/s counts Part 10 file bytes, MB = 10**6 bytes; CPU = user + system seconds",
+        "dicomnet and pynetdicom SCUs time association request to release (start-up "
+        "excluded); DCMTK storescu is timed from process start to exit",
+        "DCMTK with TCP_NODELAY=1 exported; storescp --ignore (discard) or "
+        "--bit-preserving (write); pynetdicom with TCP_NODELAY set on its sockets, SCP "
+        "handler returns 0000 without decoding (discard) or writes encoded_dataset()",
+        "dicomnet on the default asyncio loop unless a row says uvloop; its folder store "
+        "does not fsync unless a row says fsync (the other peers never do)",
+        "pynetdicom and DCMTK have no asynchronous operations window: they always run window 1",
+        f"latency table: {_LATENCY_COUNT if not options.quick else _QUICK_LATENCY_COUNT} "
+        f"small instances (a subset of (b), for time), {_LATENCY_DELAY * 1000:.0f} ms "
+        "each way through benchmarks.proxy",
+        "ceiling: benchmarks.proxy send -> sink, 16 KB writes, same byte count as the files",
+    ]
+    if options.quick:
+        notes.append(
+            "--quick: counts scaled down (ct 20, small 200, large 1), crosses and writing "
+            "on (a) only; figures are a smoke test, not a measurement"
+        )
+    return notes

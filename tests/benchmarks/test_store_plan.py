@@ -1,0 +1,109 @@
+"""The store suite's pure parts: the case matrix, report parsing and the ratio grids."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from benchmarks import store_suite
+from benchmarks.harness import Row, Table
+from benchmarks.store_peers import Variant, implementations
+
+
+@pytest.mark.parametrize("quick", [False, True])
+def test_plan_labels_are_unique_per_table(quick: bool) -> None:
+    workloads, cases = store_suite.plan(quick)
+    keys = Counter(case.key for case in cases)
+    assert keys and max(keys.values()) == 1
+    assert {case.workload for case in cases} <= set(workloads)
+
+
+def test_full_plan_covers_every_pair_mode_and_variant() -> None:
+    workloads, cases = store_suite.plan(quick=False)
+    assert workloads["ct"].count == 200 and workloads["latency"].count == 200
+    for name in ("ct", "small", "large"):
+        for mode in ("discard", "write"):
+            pairs = {(c.scu, c.scp) for c in cases if c.workload == name and c.mode == mode}
+            assert pairs >= set(store_suite.PAIRS)
+    labels = {case.key for case in cases}
+    assert "large dicomnet -> dicomnet, discard (pdu 1024 KB)" in labels
+    assert "small dicomnet -> dicomnet, discard (window 16)" in labels
+    latency = [case for case in cases if case.delay]
+    assert {case.variant.window for case in latency} == {1, 16}
+    assert {case.scu for case in latency} == {"dicomnet", "pynetdicom", "dcmtk"}
+
+
+def test_quick_plan_is_smaller() -> None:
+    full = store_suite.plan(quick=False)[1]
+    workloads, quick = store_suite.plan(quick=True)
+    assert len(quick) < len(full)
+    assert workloads["large"].count == 1
+
+
+def test_variant_suffix() -> None:
+    assert Variant().suffix == ""
+    assert Variant(max_pdu=1 << 20, window=16).suffix == " (pdu 1024 KB, window 16)"
+
+
+def test_peer_commands_carry_the_case_options(tmp_path: Path) -> None:
+    impls = implementations()
+    scu = impls["dicomnet"].scu(1234, tmp_path, Variant(window=16, max_pdu=1 << 20))
+    assert scu.reports_json
+    assert scu.argv[scu.argv.index("--window") + 1] == "16"
+    assert scu.argv[scu.argv.index("--max-pdu") + 1] == str(1 << 20)
+    dcmtk_scp = impls["dcmtk"].scp(1234, None, Variant())
+    assert "--ignore" in dcmtk_scp.argv and dcmtk_scp.argv[-1] == "1234"
+    assert dcmtk_scp.env == {"TCP_NODELAY": "1"}
+    writing = impls["pynetdicom"].scp(1234, tmp_path, Variant())
+    assert writing.argv[writing.argv.index("--output") + 1] == str(tmp_path)
+
+
+def test_report_is_the_last_json_line(tmp_path: Path) -> None:
+    path = tmp_path / "out"
+    path.write_text('noise\n{"sent": 1}\nmore noise\n{"sent": 2, "seconds": 0.5}\n')
+    assert store_suite._read_report(path) == {"sent": 2, "seconds": 0.5}
+    path.write_text("no report\n")
+    assert store_suite._read_report(path) is None
+
+
+def test_count_files_skips_hidden_temporaries(tmp_path: Path) -> None:
+    (tmp_path / ".incoming").mkdir()
+    (tmp_path / ".incoming" / "partial.dcm").write_bytes(b"x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.dcm").write_bytes(b"x")
+    (tmp_path / "sub" / "b.dcm").write_bytes(b"x")
+    assert store_suite._count_files(tmp_path) == 2
+
+
+def row(label: str, rate: float, scu_cpu: float, scp_cpu: float) -> Row:
+    values = {"instances_per_second": rate, "scu_cpu_seconds": scu_cpu, "scp_cpu_seconds": scp_cpu}
+    return Row(label, values)
+
+
+def test_pair_ratios_and_their_grid() -> None:
+    tables = {name: Table(name, []) for name in ("ct", "small", "large", "latency")}
+    tables["ct"].rows += [
+        row("dicomnet -> dicomnet, discard", 300.0, 1.0, 1.0),
+        row("pynetdicom -> pynetdicom, discard", 60.0, 4.0, 4.0),
+        row("dcmtk -> dicomnet, discard", 100.0, 0.5, 3.0),
+        row("dcmtk -> dcmtk, discard", 200.0, 0.5, 1.5),
+    ]
+    ratios = list(store_suite._pair_ratios(tables))
+    by_name = {(r.name, r.metric): r.value for r in ratios}
+    both = "ct: dicomnet -> dicomnet, discard / pynetdicom -> pynetdicom"
+    assert by_name[(both, "inst/s")] == pytest.approx(5.0)
+    assert by_name[(both, "CPU s both sides")] == pytest.approx(0.25)
+    scp = "ct: dcmtk -> dicomnet, discard / dcmtk -> dcmtk"
+    assert by_name[(scp, "inst/s")] == pytest.approx(0.5)
+    assert by_name[(scp, "CPU s SCP")] == pytest.approx(2.0)
+    assert by_name[("ct: dicomnet -> dicomnet, write / dcmtk -> dcmtk", "inst/s")] is None
+
+    speed, cpu = store_suite._ratio_tables(ratios)
+    first = speed.rows[0]
+    assert first.label == "both sides: dicomnet -> dicomnet / pynetdicom -> pynetdicom"
+    assert first.values["ct_discard"] == pytest.approx(5.0)
+    assert first.values["ct_write"] is None
+    scp_row = next(r for r in cpu.rows if r.label.startswith("SCP: dcmtk -> dicomnet"))
+    assert scp_row.values["ct_discard"] == pytest.approx(2.0)
