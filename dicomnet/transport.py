@@ -114,6 +114,7 @@ class ULProtocol(asyncio.BufferedProtocol):
         self._pending = bytearray()  # bytes read before start() (should not happen)
         self._eof_fed = False
         self._lost = False
+        self._delivered = 0  # events handed to the listener so far
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.peername: tuple[Any, ...] | None = None
 
@@ -234,8 +235,13 @@ class ULProtocol(asyncio.BufferedProtocol):
 
     def _feed(self, data: bytes) -> None:
         before = getattr(self.conn, "state", None)
+        delivered = self._delivered
         self._guard(lambda: self.conn.receive_data(data, self.timers.now()))
-        if before is State.STA2 and getattr(self.conn, "state", None) is State.STA13:
+        if (
+            before is State.STA2
+            and delivered == self._delivered
+            and getattr(self.conn, "state", None) is State.STA13
+        ):
             # PS3.8 AA-1 in Sta2 aborts without an indication to the user: say it here.
             self._log().warning("invalid data instead of an A-ASSOCIATE-RQ: A-ABORT sent")
 
@@ -259,6 +265,7 @@ class ULProtocol(asyncio.BufferedProtocol):
 
     def _deliver(self) -> None:
         while (event := self.conn.next_event()) is not None:
+            self._delivered += 1
             if self.listener is not None:
                 self.listener.ul_event(event)
 

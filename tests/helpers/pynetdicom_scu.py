@@ -22,22 +22,30 @@ from typing import Any
 
 CHILD = r"""
 import json, sys
-from pynetdicom import AE, evt
+from pynetdicom import AE
 from pynetdicom.pdu_primitives import UserIdentityNegotiation
 
 import pynetdicom.acse
+from pynetdicom.dul import DULServiceProvider
 STANDARD_CONTEXT = pynetdicom.acse.APPLICATION_CONTEXT_NAME
+ANSWERS = []
+_receive = DULServiceProvider.receive_pdu
+
+def _recording_receive(self, *args, **kwargs):
+    # The A-ASSOCIATE response primitive, seen in the thread that asked for it (an event
+    # handler could run after associate() has returned).
+    primitive = _receive(self, *args, **kwargs)
+    ANSWERS.append(primitive)
+    return primitive
+
+DULServiceProvider.receive_pdu = _recording_receive
 
 def run(cfg):
   # pynetdicom has no option for it; its ACSE reads this module global per request.
   pynetdicom.acse.APPLICATION_CONTEXT_NAME = cfg.get("application_context", STANDARD_CONTEXT)
   report = {"established": False, "rejected": None, "server_response": None,
             "contexts": {}, "echo": None}
-
-  def on_acse(event):
-      p = event.primitive
-      if getattr(p, "result", None) not in (None, 0):
-          report["rejected"] = [int(p.result), int(p.result_source), int(p.diagnostic)]
+  ANSWERS.clear()
 
   ae = AE(ae_title=cfg.get("calling", "PYNETDICOM"))
   for uid in cfg.get("contexts", ["1.2.840.10008.1.1"]):
@@ -53,7 +61,12 @@ def run(cfg):
       item.positive_response_requested = ident.get("response", True)
       ext_neg.append(item)
   assoc = ae.associate(cfg["host"], cfg["port"], ae_title=cfg.get("called", "DICOMNET"),
-                       ext_neg=ext_neg or None, evt_handlers=[(evt.EVT_ACSE_RECV, on_acse)])
+                       ext_neg=ext_neg or None)
+  for answer in ANSWERS[:1]:
+      if getattr(answer, "result", None) in (1, 2):
+          report["rejected"] = [
+              int(answer.result), int(answer.result_source), int(answer.diagnostic)
+          ]
   if assoc.is_established:
       report["established"] = True
       ui = assoc.acceptor.user_identity
