@@ -57,3 +57,5 @@ async def test_every_record_names_the_association(caplog: pytest.LogCaptureFixtu
         re.match(r"assoc#\d+ SCP<-127\.0\.0\.1:\d+: invalid data instead of an A-ASSOCIATE-RQ", m)
         for m in server_side
     )
+    # ...and only for that connection, not for the rejected or released ones.
+    assert sum("invalid data" in r.getMessage() for r in records) == 1
