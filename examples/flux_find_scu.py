@@ -1,0 +1,176 @@
+"""Flux DICOM Printer, Find SCU AE: Patient Root (or Modality Worklist) C-FIND, matches printed.
+
+Plays the Find SCU of the Flux conformance statement (seed
+``002_cc0c37f2cbde39de.txt``, §3.2.1) by configuration alone: the
+``flux-find-scu`` profile gives the AE title (``FLUX_FIND``), the two
+presentation contexts it proposes (Patient Root Query/Retrieve - FIND and
+Modality Worklist - FIND, each with Implicit VR LE, Explicit VR LE and
+Explicit VR BE), 16 KB PDUs, and its 1 s association and DIMSE timeouts.
+
+The query runs at one level (``--level``: PATIENT, STUDY - the statement's
+default -, SERIES or IMAGE). The identifier is a pydicom Dataset holding the
+level's usual return keys plus ``-k KEYWORD=VALUE`` matching keys; it is
+encoded in the transfer syntax the peer accepted, and each pending response's
+identifier is decoded and printed on one line (``Keyword=value`` pairs). As
+the statement says, a failure status makes the SCU abort the association.
+
+Run::
+
+    python examples/flux_find_scu.py --host pacs --port 104 --called-ae PACS \\
+        --level STUDY -k PatientName='DOE^*'
+    python examples/flux_find_scu.py --worklist -k Modality=CT ...
+    python examples/flux_find_scu.py --help
+
+Exit code 0 when the query completed (0x0000), 1 on a failure or cancel
+status, 3 when the association failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from common import add_common_arguments, configure_logging, profile_policy
+from pydicom.dataset import Dataset
+
+from dicomnet.ae import AE
+from dicomnet.dimse.commands import CFindRQ
+from dicomnet.dimse.dataset import decode_dataset, encode_dataset
+from dicomnet.dimse.status import StatusCategory, category
+from dicomnet.errors import DicomNetError
+from dicomnet.transport import run
+
+PROFILE = "flux-find-scu"
+PATIENT_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.1.1"
+MODALITY_WORKLIST_FIND = "1.2.840.10008.5.1.4.31"
+
+#: Return keys asked for at each Patient Root level (PS3.4 C.6.1.1.2-5), unique keys included.
+LEVEL_KEYS: dict[str, tuple[str, ...]] = {
+    "PATIENT": ("PatientName", "PatientID", "PatientBirthDate", "PatientSex"),
+    "STUDY": (
+        "PatientID",
+        "StudyInstanceUID",
+        "StudyDate",
+        "StudyTime",
+        "AccessionNumber",
+        "StudyID",
+    ),
+    "SERIES": ("PatientID", "StudyInstanceUID", "SeriesInstanceUID", "Modality", "SeriesNumber"),
+    "IMAGE": (
+        "PatientID",
+        "StudyInstanceUID",
+        "SeriesInstanceUID",
+        "SOPInstanceUID",
+        "SOPClassUID",
+        "InstanceNumber",
+    ),
+}
+#: Worklist keys outside the Scheduled Procedure Step Sequence, and inside it.
+WORKLIST_KEYS = ("PatientName", "PatientID", "AccessionNumber", "RequestedProcedureID")
+STEP_KEYS = (
+    "Modality",
+    "ScheduledStationAETitle",
+    "ScheduledProcedureStepStartDate",
+    "ScheduledProcedureStepID",
+)
+
+
+def parse_key(text: str) -> tuple[str, str]:
+    """``KEYWORD=VALUE`` (or ``KEYWORD``, a return key) from the command line."""
+    keyword, _, value = text.partition("=")
+    if not keyword.isidentifier():
+        raise argparse.ArgumentTypeError(f"not a DICOM keyword: {keyword!r}")
+    return keyword, value
+
+
+def build_identifier(level: str, worklist: bool, keys: list[tuple[str, str]]) -> Dataset:
+    """The C-FIND identifier: the usual return keys, then the matching keys given."""
+    identifier = Dataset()
+    if worklist:
+        step = Dataset()
+        for keyword in STEP_KEYS:
+            setattr(step, keyword, "")
+        for keyword in WORKLIST_KEYS:
+            setattr(identifier, keyword, "")
+        identifier.ScheduledProcedureStepSequence = [step]
+        for keyword, value in keys:
+            # Step attributes go inside the sequence, the others at the top.
+            setattr(step if keyword in STEP_KEYS else identifier, keyword, value)
+        return identifier
+    identifier.QueryRetrieveLevel = level
+    for keyword in LEVEL_KEYS[level]:
+        setattr(identifier, keyword, "")
+    for keyword, value in keys:
+        setattr(identifier, keyword, value)
+    return identifier
+
+
+def describe(ds: Dataset) -> str:
+    """One line: ``Keyword=value`` for each element (sequences as ``[...]``)."""
+    parts = []
+    for element in ds:
+        if element.VR == "SQ":
+            inner = "; ".join(describe(item) for item in element.value)
+            parts.append(f"{element.keyword}=[{inner}]")
+        else:
+            parts.append(f"{element.keyword}={element.value}")
+    return " ".join(parts)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_common_arguments(parser, port=104, aet="FLUX_FIND")
+    parser.add_argument("--called-ae", default="ANY-SCP", help="the SCP's AE title")
+    parser.add_argument("--level", choices=sorted(LEVEL_KEYS), default="STUDY", help="(STUDY)")
+    parser.add_argument(
+        "--worklist", action="store_true", help="Modality Worklist FIND instead of Patient Root"
+    )
+    parser.add_argument(
+        "-k",
+        "--key",
+        dest="keys",
+        action="append",
+        type=parse_key,
+        default=[],
+        metavar="KEYWORD[=VALUE]",
+        help="matching (or extra return) key, e.g. PatientName=DOE^*",
+    )
+    return parser
+
+
+async def main(args: argparse.Namespace) -> int:
+    """Query once and print the matches."""
+    policy = profile_policy(PROFILE, args.aet)
+    sop_class = MODALITY_WORKLIST_FIND if args.worklist else PATIENT_ROOT_FIND
+    identifier = build_identifier(args.level, args.worklist, args.keys)
+    ae = AE(policy.ae_title, policy)
+    matches = 0
+    try:
+        async with ae.associate(args.host, args.port, called_ae=args.called_ae) as assoc:
+            context = assoc.context_for(sop_class)
+            syntax = str(context.transfer_syntax)
+            request = CFindRQ(message_id=1, affected_sop_class_uid=sop_class)
+            stream = assoc.send_request(
+                request, encode_dataset(identifier, syntax), context=context
+            )
+            async for response in stream:
+                if response.is_pending and response.dataset is not None:
+                    matches += 1
+                    print(describe(decode_dataset(response.dataset, syntax)), flush=True)
+            status = response.status
+            if category(status) is StatusCategory.FAILURE:
+                await assoc.abort()  # the statement: a failure status aborts the association
+    except (OSError, DicomNetError) as exc:
+        print(f"association with {args.host}:{args.port} failed: {exc}", file=sys.stderr)
+        return 3
+    print(f"{matches} match(es), status 0x{status:04X}")
+    return 0 if category(status) is StatusCategory.SUCCESS else 1
+
+
+if __name__ == "__main__":
+    arguments = build_parser().parse_args()
+    configure_logging(arguments.verbose)
+    sys.exit(run(main(arguments)))

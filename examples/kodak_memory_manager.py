@@ -1,0 +1,114 @@
+"""Kodak DirectView Web Software, Memory-Manager AE: Study Root C-MOVE SCU.
+
+Plays the Memory-Manager of the Kodak DirectView conformance statement (seed
+``004_10981dd9c438091f.txt``, §2.2.4 and §3.4): it asks an archive to move
+whole studies to the Memory-Server (``--destination``, ``MEMORY_SERVER`` by
+default; see ``kodak_memory_server.py``). The ``kodak-memory-manager``
+profile gives the AE title (``MEMORY_MANAGER``) and the one context it
+proposes, Study Root Query/Retrieve - MOVE with the native transfer syntaxes.
+As the statement says, each transfer request gets its own association and the
+requests run in parallel: one association per ``--study`` UID.
+
+Run::
+
+    python examples/kodak_memory_manager.py --host archive --port 104 \\
+        --called-ae ARCHIVE --study 1.2.3.4 --study 1.2.3.5
+    python examples/kodak_memory_manager.py --help
+
+Prints the sub-operation counts of each pending response, then one line per
+study: ``STUDY_UID: status 0xNNNN, completed C, failed F, warning W``. Exit
+code 0 when every move succeeded, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from common import add_common_arguments, configure_logging, profile_policy
+from pydicom.dataset import Dataset
+
+from dicomnet.ae import AE
+from dicomnet.dimse.commands import CMoveRQ, CMoveRSP
+from dicomnet.dimse.dataset import encode_dataset
+from dicomnet.errors import DicomNetError
+from dicomnet.transport import run
+
+PROFILE = "kodak-memory-manager"
+STUDY_ROOT_MOVE = "1.2.840.10008.5.1.4.1.2.2.2"
+
+
+def counts(message: CMoveRSP) -> str:
+    """The sub-operation counts a C-MOVE-RSP carries."""
+    return (
+        f"remaining {message.number_of_remaining_suboperations or 0},"
+        f" completed {message.number_of_completed_suboperations or 0},"
+        f" failed {message.number_of_failed_suboperations or 0},"
+        f" warning {message.number_of_warning_suboperations or 0}"
+    )
+
+
+async def move_study(ae: AE, args: argparse.Namespace, study_uid: str) -> bool:
+    """Move one study on an association of its own; True when the final status is Success."""
+    identifier = Dataset()
+    identifier.QueryRetrieveLevel = "STUDY"
+    identifier.StudyInstanceUID = study_uid
+    final: CMoveRSP | None = None
+    try:
+        async with ae.associate(args.host, args.port, called_ae=args.called_ae) as assoc:
+            context = assoc.context_for(STUDY_ROOT_MOVE)
+            request = CMoveRQ(
+                message_id=1,
+                affected_sop_class_uid=STUDY_ROOT_MOVE,
+                move_destination=args.destination,
+            )
+            data = encode_dataset(identifier, str(context.transfer_syntax))
+            async for response in assoc.send_request(request, data, context=context):
+                message = response.message
+                assert isinstance(message, CMoveRSP)
+                if response.is_pending:
+                    print(f"{study_uid}: pending, {counts(message)}", flush=True)
+                else:
+                    final = message
+    except (OSError, DicomNetError) as exc:
+        print(f"{study_uid}: association failed: {exc}", flush=True)
+        return False
+    assert final is not None  # the stream ends with the final response
+    print(f"{study_uid}: status 0x{final.status:04X}, {counts(final)}", flush=True)
+    return final.status == 0x0000
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_common_arguments(parser, port=104, aet="MEMORY_MANAGER")
+    parser.add_argument("--called-ae", default="ANY-SCP", help="the archive's AE title")
+    parser.add_argument(
+        "--destination", default="MEMORY_SERVER", help="move destination AE (%(default)s)"
+    )
+    parser.add_argument(
+        "--study",
+        dest="studies",
+        action="append",
+        required=True,
+        metavar="UID",
+        help="Study Instance UID to move (repeat for several, moved in parallel)",
+    )
+    return parser
+
+
+async def main(args: argparse.Namespace) -> int:
+    """Move every study at once, one association each."""
+    policy = profile_policy(PROFILE, args.aet)
+    ae = AE(policy.ae_title, policy)
+    results = await asyncio.gather(*(move_study(ae, args, uid) for uid in args.studies))
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    arguments = build_parser().parse_args()
+    configure_logging(arguments.verbose)
+    sys.exit(run(main(arguments)))

@@ -1,0 +1,72 @@
+"""LifeSys PACS, Storage AE: Verification and Storage SCP keeping the first copy of each instance.
+
+Plays the Storage AE of the LifeSys conformance statement (seed
+``003_f5322d9008bf32ef.txt``) by configuration alone. From the
+``lifesys-storage`` profile:
+
+* AE title ``STORE_SCP``; an association calling any other AE title is
+  accepted for Verification only (every other presentation context is
+  refused), as §4.2.1 of the statement says;
+* at most 10 associations at once; past that, A-ASSOCIATE-RJ
+  (transient, local-limit-exceeded);
+* the storage SOP classes and transfer syntaxes of Table 1.9, maximum PDU
+  received 16352, synchronous operation.
+
+Instances are kept as Part 10 files; a duplicate of an instance already held
+does not overwrite it (the first copy wins, the sender still gets Success).
+(Storage Commitment, also in the statement, is not played here.)
+
+Run::
+
+    python examples/lifesys_storage.py --port 2350 --output ./lifesys-archive
+    python examples/lifesys_storage.py --help
+
+Prints ``listening on PORT`` when ready; stops on SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+
+from common import add_common_arguments, configure_logging, profile_policy, serve_until_signal
+
+from dicomnet.ae import AE
+from dicomnet.services.storage_scp import StorageService
+from dicomnet.storage.folder import FolderStore
+from dicomnet.storage.sinks import Duplicate
+from dicomnet.transport import run
+
+PROFILE = "lifesys-storage"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_common_arguments(parser, port=2350, aet="STORE_SCP")
+    parser.add_argument("--output", default="lifesys-archive", help="folder (%(default)s)")
+    parser.add_argument(
+        "--max-associations", type=int, default=None, help="associations at once (profile: 10)"
+    )
+    return parser
+
+
+async def main(args: argparse.Namespace) -> int:
+    """Serve until a signal."""
+    policy = profile_policy(PROFILE, args.aet)
+    if args.max_associations is not None:
+        policy = replace(policy, max_associations=args.max_associations)
+    store = FolderStore(args.output, duplicates=Duplicate.KEEP_FIRST)
+    ae = AE(policy.ae_title, policy, handlers=[StorageService(store)])
+    server = await ae.serve(args.host, args.port)
+    await serve_until_signal(server)
+    return 0
+
+
+if __name__ == "__main__":
+    arguments = build_parser().parse_args()
+    configure_logging(arguments.verbose)
+    sys.exit(run(main(arguments)))
