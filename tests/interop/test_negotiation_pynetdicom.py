@@ -1,7 +1,16 @@
-"""pynetdicom's SCU negotiating with a dicomnet SCP: user identity, wrong called AE."""
+"""Negotiation between pynetdicom and dicomnet.
+
+pynetdicom's SCU against a dicomnet SCP: user identity of every type accepted
+and refused, each rejection reason, Verification-only mode; and dicomnet's SCU
+against pynetdicom's SCP for the asynchronous operations window. pynetdicom
+cannot have several requests outstanding (its documentation says it does not
+support asynchronous operations), so the performed side of the window is shown
+dicomnet to dicomnet only (tests/association).
+"""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -144,3 +153,34 @@ async def test_pynetdicom_sees_the_transient_local_limit() -> None:
             report = await run_pynetdicom_scu({"host": "127.0.0.1", "port": server.port})
     assert not report["established"]
     assert report["rejected"] == [2, 3, 2]  # transient, provider (presentation), local limit
+
+
+async def test_dicomnet_scu_window_falls_back_to_one_with_pynetdicom() -> None:
+    # pynetdicom performs operations one at a time and does not answer the window item
+    # (PS3.7 D.3.3.3: no answer means 1/1); the SCU keeps to it even when asked for many.
+    require_module("pynetdicom")
+    from pynetdicom import AE as PynetdicomAE
+    from pynetdicom import evt
+
+    seen: list[int] = []
+
+    def on_echo(event: Any) -> int:
+        seen.append(event.request.MessageID)
+        return 0
+
+    scp = PynetdicomAE(ae_title="PYSCP")
+    scp.add_supported_context(VERIFICATION_SOP_CLASS)
+    server = scp.start_server(
+        ("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_C_ECHO, on_echo)]
+    )
+    assert server is not None
+    try:
+        port = server.server_address[1]
+        policy = make_policy("DICOMNET", max_operations_invoked=8, max_operations_performed=8)
+        async with AE("DICOMNET", policy).associate("127.0.0.1", port, called_ae="PYSCP") as assoc:
+            assert assoc.negotiated.max_operations_invoked == 1
+            statuses = await asyncio.gather(*(assoc.echo() for _ in range(10)))
+    finally:
+        server.shutdown()
+    assert [s.code for s in statuses] == [0] * 10
+    assert len(seen) == 10
