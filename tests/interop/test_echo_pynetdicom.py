@@ -99,6 +99,7 @@ def _pynetdicom_scp(
     ae = PynetdicomAE(ae_title="PYSCP")
     ae.add_supported_context(VERIFICATION)
     server = ae.start_server((host, 0), block=False, ssl_context=ssl_context)
+    assert server is not None  # not blocking: the server object is returned
     try:
         yield server, server.server_address[1]
     finally:
