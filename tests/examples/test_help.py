@@ -1,0 +1,40 @@
+"""Every example runs, and ``--help`` shows its docstring (which AE of which seed it plays)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from .support import EXAMPLES, run_example
+
+PROGRAMS = sorted(p.name for p in EXAMPLES.glob("*.py") if p.name not in {"common.py"})
+
+SEEDS = {
+    "dicomark_inbound_server.py": "DicomArk, Inbound Server",
+    "dicomark_send_queue.py": "DicomArk, Send Queue",
+    "meddream_storage_server.py": "MedDream DICOM Web Viewer, Storage Server",
+    "lifesys_storage.py": "LifeSys PACS, Storage AE",
+    "flux_find_scu.py": "Flux DICOM Printer, Find SCU",
+    "kodak_memory_server.py": "Kodak DirectView Web Software, Memory-Server",
+    "kodak_memory_manager.py": "Kodak DirectView Web Software, Memory-Manager",
+}
+
+
+def test_one_example_per_seed_system() -> None:
+    assert set(SEEDS) <= set(PROGRAMS)
+
+
+async def test_help_names_the_seed_ae() -> None:
+    # All at once: each run is mostly interpreter and import start-up.
+    names = sorted(SEEDS)
+    results = await asyncio.gather(*(run_example(name, "--help") for name in names))
+    for name, (code, out) in zip(names, results, strict=True):
+        assert code == 0, (name, out)
+        assert SEEDS[name] in out, name
+        for option in ("--host", "--port", "--aet", "--verbose"):
+            assert option in out, (name, option)
+
+
+async def test_echo_scu_usage() -> None:
+    code, out = await run_example("echo_scu.py")
+    assert code == 1
+    assert "C-ECHO a peer" in out

@@ -1,0 +1,151 @@
+"""Storage SCP examples (DicomArk Inbound, MedDream, LifeSys) against DCMTK and dicomnet peers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pydicom
+import pytest
+from helpers.peers import dcmtk_program
+
+from dicomnet.ae import AE
+from dicomnet.errors import AssociationRejected
+from dicomnet.storage.filenames import instance_filename
+
+from .support import (
+    DEFLATED,
+    EXPLICIT_BE,
+    EXPLICIT_LE,
+    IMPLICIT_LE,
+    make_dataset,
+    run_example,
+    run_program,
+    server_example,
+    write_instance,
+)
+
+pytestmark = pytest.mark.interop
+
+
+def stored(folder: Path, ds: pydicom.Dataset) -> pydicom.Dataset:
+    """The instance the server filed for ``ds``."""
+    return pydicom.dcmread(folder / instance_filename(str(ds.SOPInstanceUID)))
+
+
+async def test_dicomark_inbound_server_files_what_storescu_sends(tmp_path: Path) -> None:
+    storescu = dcmtk_program("storescu")
+    # (file syntax, storescu proposal option, syntax DicomArk's profile makes it land in):
+    # Explicit VR Big Endian is not in the DicomArk table, so DCMTK falls back to Explicit LE.
+    cases = [
+        (IMPLICIT_LE, "-xi", IMPLICIT_LE),
+        (EXPLICIT_LE, "-xd", DEFLATED),
+        (EXPLICIT_BE, "-xb", EXPLICIT_LE),
+    ]
+    inbox = tmp_path / "inbox"
+    sent = []
+    async with server_example(
+        "dicomark_inbound_server.py", "--output", inbox, log=tmp_path / "server.log"
+    ) as server:
+        for number, (syntax, option, _) in enumerate(cases):
+            ds = make_dataset(instance_number=number)
+            path = write_instance(ds, tmp_path / f"{number}.dcm", syntax)
+            sent.append(ds)
+            # Called AE "*" in the profile: any called AE title is answered.
+            code, out = await run_program(
+                storescu, option, "-aec", "WHATEVER", "127.0.0.1", str(server.port), path
+            )
+            assert code == 0, out
+        code, out = await run_example("echo_scu.py", "127.0.0.1", str(server.port), "DICOMARK")
+        assert code == 0, out
+        assert "C-ECHO status 0x0000" in out
+    assert server.exit_code == 0
+    for ds, (_, _, landed) in zip(sent, cases, strict=True):
+        copy = stored(inbox, ds)
+        assert copy.file_meta.TransferSyntaxUID == landed
+        assert copy.PixelData == ds.PixelData
+        assert copy.file_meta.SourceApplicationEntityTitle == "STORESCU"
+
+
+async def test_meddream_storage_server_answers_only_dcmrcv(tmp_path: Path) -> None:
+    storescu = dcmtk_program("storescu")
+    ds = make_dataset()
+    path = write_instance(ds, tmp_path / "a.dcm")
+    store = tmp_path / "store"
+    async with server_example(
+        "meddream_storage_server.py", "--output", store, log=tmp_path / "server.log"
+    ) as server:
+        port = str(server.port)
+        code, out = await run_program(storescu, "-aec", "OTHER", "127.0.0.1", port, path)
+        assert code != 0, out
+        assert not (store / instance_filename(str(ds.SOPInstanceUID))).exists()
+        code, out = await run_program(storescu, "-aec", "DCMRCV", "127.0.0.1", port, path)
+        assert code == 0, out
+    assert stored(store, ds).PatientName == ds.PatientName
+
+
+async def test_lifesys_wrong_called_ae_gets_verification_only(tmp_path: Path) -> None:
+    storescu = dcmtk_program("storescu")
+    echoscu = dcmtk_program("echoscu")
+    ds = make_dataset()
+    path = write_instance(ds, tmp_path / "a.dcm")
+    archive = tmp_path / "archive"
+    async with server_example(
+        "lifesys_storage.py", "--output", archive, log=tmp_path / "server.log"
+    ) as server:
+        port = str(server.port)
+        code, out = await run_program(echoscu, "-aec", "NOT_LIFESYS", "127.0.0.1", port)
+        assert code == 0, out
+        code, out = await run_program(storescu, "-aec", "NOT_LIFESYS", "127.0.0.1", port, path)
+        assert code != 0, out
+        assert not (archive / instance_filename(str(ds.SOPInstanceUID))).exists()
+        code, out = await run_program(storescu, "-aec", "STORE_SCP", "127.0.0.1", port, path)
+        assert code == 0, out
+    assert stored(archive, ds).SOPInstanceUID == ds.SOPInstanceUID
+
+
+async def test_lifesys_keeps_the_first_copy_of_a_duplicate(tmp_path: Path) -> None:
+    storescu = dcmtk_program("storescu")
+    first = make_dataset(patient_name="First^Copy")
+    second = make_dataset(patient_name="Second^Copy")
+    second.SOPInstanceUID = first.SOPInstanceUID
+    files = [
+        write_instance(first, tmp_path / "first.dcm"),
+        write_instance(second, tmp_path / "second.dcm"),
+    ]
+    archive = tmp_path / "archive"
+    async with server_example(
+        "lifesys_storage.py", "--output", archive, log=tmp_path / "server.log"
+    ) as server:
+        for path in files:
+            code, out = await run_program(
+                storescu, "-aec", "STORE_SCP", "127.0.0.1", str(server.port), path
+            )
+            assert code == 0, out  # the duplicate is answered with Success too
+    assert stored(archive, first).PatientName == "First^Copy"
+    assert len(list(archive.glob("*.dcm"))) == 1
+
+
+async def test_lifesys_rejects_the_eleventh_association(tmp_path: Path) -> None:
+    ae = AE("LOADER")
+    async with server_example(
+        "lifesys_storage.py", "--output", tmp_path / "archive", log=tmp_path / "server.log"
+    ) as server:
+        held = [
+            await ae.associate("127.0.0.1", server.port, called_ae="STORE_SCP") for _ in range(10)
+        ]
+        try:
+            with pytest.raises(AssociationRejected) as rejected:
+                await ae.associate("127.0.0.1", server.port, called_ae="STORE_SCP")
+            # PS3.8 Table 9-21: transient (2), service-provider presentation (3),
+            # local-limit-exceeded (2).
+            assert (rejected.value.result, rejected.value.source, rejected.value.reason) == (
+                2,
+                3,
+                2,
+            )
+        finally:
+            for assoc in held:
+                await assoc.release()
+        # A slot is free again.
+        async with ae.associate("127.0.0.1", server.port, called_ae="STORE_SCP") as assoc:
+            assert (await assoc.echo()).is_success
