@@ -1,8 +1,14 @@
-"""The release timer: a peer that accepts but never answers A-RELEASE-RQ."""
+"""Timers against peers that stop answering: release (no A-RELEASE-RP), connect (no SYN-ACK).
+
+The ARTIM, associate and DIMSE timers are shown in test_association.py.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+from collections.abc import Iterator
 
 import pytest
 from helpers.policies import make_policy
@@ -68,3 +74,37 @@ async def test_release_timeout_through_the_context_manager() -> None:
             async with ae.associate("127.0.0.1", port, called_ae="DEAF") as assoc:
                 assert assoc.is_established
     assert info.value.timer == "release"
+
+
+@pytest.fixture
+def unanswered_port() -> Iterator[int]:
+    """A loopback port whose listener never accepts and whose backlog is full.
+
+    With the accept queue full, the kernel drops further SYNs, so a new
+    connection attempt neither succeeds nor fails: only a timer ends it.
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port: int = listener.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    try:
+        yield port
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+
+
+async def test_connect_timeout_on_a_peer_that_never_answers_the_syn(unanswered_port: int) -> None:
+    ae = AE("SCU", make_policy("SCU", timers={"connect": 0.2}))
+    with pytest.raises(TimeoutExpired) as info:
+        await ae.associate("127.0.0.1", unanswered_port)
+    assert info.value.timer == "connect" and info.value.seconds == 0.2
+    assert f"127.0.0.1:{unanswered_port}" in str(info.value)
