@@ -19,7 +19,7 @@ from dicomnet.ae import AE
 from dicomnet.errors import TimeoutExpired
 from dicomnet_pdu.codec import encode_pdu
 from dicomnet_pdu.codes import AbortSource
-from dicomnet_pdu.pdus import PDU, AAbort, AAssociateRQ, AReleaseRQ
+from dicomnet_pdu.pdus import PDU, AAbort, AAssociateRQ, AReleaseRQ, PDataTF
 
 
 async def test_release_timeout_aborts_and_names_the_timer() -> None:
@@ -108,3 +108,29 @@ async def test_connect_timeout_on_a_peer_that_never_answers_the_syn(unanswered_p
         await ae.associate("127.0.0.1", unanswered_port)
     assert info.value.timer == "connect" and info.value.seconds == 0.2
     assert f"127.0.0.1:{unanswered_port}" in str(info.value)
+
+
+async def test_dimse_timeout_on_a_peer_that_accepts_and_then_says_nothing() -> None:
+    received: list[PDU] = []
+
+    async def accept_then_stay_silent(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        rq = await read_pdu(reader)
+        assert isinstance(rq, AAssociateRQ)
+        outcome = negotiation.evaluate_request(make_policy("MUTE"), rq)
+        assert isinstance(outcome, tuple)
+        writer.write(encode_pdu(outcome[0]))
+        while not received or not isinstance(received[-1], AAbort):
+            received.append(await read_pdu(reader, timeout=10))
+        writer.close()
+
+    ae = AE("SCU", make_policy("SCU", timers={"dimse": 0.2}))
+    async with fake_acceptor(accept_then_stay_silent) as port:
+        assoc = await ae.associate("127.0.0.1", port, called_ae="MUTE")
+        with pytest.raises(TimeoutExpired) as info:
+            await assoc.echo()
+        await asyncio.wait_for(assoc.wait_closed(), 5)
+    assert info.value.timer == "dimse" and info.value.seconds == 0.2
+    # The C-ECHO-RQ went out, then the A-ABORT when the timer expired.
+    assert [type(pdu) for pdu in received] == [PDataTF, AAbort]
