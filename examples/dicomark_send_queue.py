@@ -153,10 +153,8 @@ def report(entry: Entry) -> None:
     if entry.state is State.SENT:
         print(f"sent {entry.source.label}", flush=True)
     else:
-        print(
-            f"error {entry.source.label} after {entry.attempts} attempts: {entry.reason}",
-            flush=True,
-        )
+        tries = f" after {entry.attempts} attempts" if entry.attempts else ""
+        print(f"error {entry.source.label}{tries}: {entry.reason}", flush=True)
 
 
 def load_queue(paths: list[str], sop_classes: set[str]) -> list[Entry]:

@@ -1,0 +1,115 @@
+"""DicomArk Send Queue example -> DCMTK storescp: instances delivered, transcoded, retried."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pydicom
+import pytest
+from helpers.peers import dcmtk_program, free_port, wait_port_open
+
+from .support import (
+    EXPLICIT_BE,
+    EXPLICIT_LE,
+    IMPLICIT_LE,
+    TIMEOUT,
+    make_dataset,
+    run_example,
+    write_instance,
+)
+
+pytestmark = pytest.mark.interop
+
+
+@asynccontextmanager
+async def storescp(tmp_path: Path, *options: str) -> AsyncIterator[tuple[int, Path]]:
+    """DCMTK's storescp on a free loopback port; yields (port, output folder)."""
+    program = dcmtk_program("storescp")
+    output = tmp_path / "storescp"
+    output.mkdir()
+    port = free_port()
+    with (tmp_path / "storescp.log").open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            program, *options, "-od", str(output), str(port), stdout=log, stderr=log
+        )
+    try:
+        await wait_port_open("127.0.0.1", port)
+        yield port, output
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), TIMEOUT)
+
+
+def received(folder: Path) -> dict[str, pydicom.Dataset]:
+    """What storescp wrote, by SOP Instance UID."""
+    found = (pydicom.dcmread(path) for path in folder.iterdir() if path.is_file())
+    return {str(ds.SOPInstanceUID): ds for ds in found}
+
+
+async def test_send_queue_delivers_a_folder(tmp_path: Path) -> None:
+    outbox = tmp_path / "outbox"
+    sent = {}
+    for number, syntax in enumerate((IMPLICIT_LE, EXPLICIT_LE, EXPLICIT_BE)):
+        ds = make_dataset(instance_number=number)
+        write_instance(ds, outbox / f"sub{number}" / "instance.dcm", syntax)
+        sent[str(ds.SOPInstanceUID)] = ds
+    (outbox / "notes.txt").write_text("not DICOM: skipped")
+    async with storescp(tmp_path) as (port, output):
+        code, out = await run_example(
+            "dicomark_send_queue.py", "--port", str(port), "--called-ae", "STORESCP", outbox
+        )
+    assert code == 0, out
+    assert out.count("sent ") == 3, out
+    assert "3 sent, 0 in Error" in out
+    got = received(output)
+    assert set(got) == set(sent)
+    for uid, ds in sent.items():
+        assert got[uid].PixelData == ds.PixelData
+        assert got[uid].file_meta.SourceApplicationEntityTitle == "DICOMARK"
+
+
+async def test_send_queue_transcodes_to_implicit_le(tmp_path: Path) -> None:
+    # storescp +xi accepts Implicit VR LE only: the queue proposed it after the file's own
+    # syntax, and transcodes the Explicit VR LE instance on the fly.
+    ds = make_dataset()
+    path = write_instance(ds, tmp_path / "explicit.dcm", EXPLICIT_LE)
+    async with storescp(tmp_path, "+xi") as (port, output):
+        code, out = await run_example(
+            "dicomark_send_queue.py", "--port", str(port), "--called-ae", "STORESCP", path
+        )
+    assert code == 0, out
+    copy = received(output)[str(ds.SOPInstanceUID)]
+    assert copy.file_meta.TransferSyntaxUID == IMPLICIT_LE
+    assert copy.PixelData == ds.PixelData
+    assert copy.PatientName == ds.PatientName
+
+
+async def test_send_queue_retries_then_marks_error(tmp_path: Path) -> None:
+    path = write_instance(make_dataset(), tmp_path / "a.dcm")
+    port = free_port()  # nothing listens there
+    code, out = await run_example(
+        "dicomark_send_queue.py",
+        "--port",
+        str(port),
+        "--retries",
+        "2",
+        "--min-interval",
+        "0.05",
+        path,
+    )
+    assert code == 1, out
+    assert f"error {path} after 3 attempts" in out
+    assert "0 sent, 1 in Error" in out
+
+
+async def test_send_queue_refuses_sop_classes_outside_the_profile(tmp_path: Path) -> None:
+    # Segmentation Storage is not among the DicomArk storage SOP classes.
+    path = write_instance(
+        make_dataset(sop_class="1.2.840.10008.5.1.4.1.1.66.4"), tmp_path / "a.dcm"
+    )
+    code, out = await run_example("dicomark_send_queue.py", "--port", str(free_port()), path)
+    assert code == 1, out
+    assert f"error {path}: SOP class 1.2.840.10008.5.1.4.1.1.66.4 is not in the profile" in out
