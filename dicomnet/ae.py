@@ -37,6 +37,7 @@ from dicomnet_pdu.connection import Role, ULConnection
 
 from . import negotiation
 from .association import Association
+from .association.common_extended import CommonExtendedCheck
 from .log import association_label
 from .negotiation import ExtendedCheck, IdentityCheck
 from .policy import (
@@ -80,12 +81,15 @@ class AE:
     """An Application Entity: ``title``, its :class:`~dicomnet.policy.Policy`, its handlers.
 
     The Verification SCP is registered by default; :meth:`add_handler` adds
-    (or overrides) services. ``identity_check`` and ``extended_check`` are the
-    acceptor's hooks for user identity and SOP class extended negotiation (see
-    :data:`dicomnet.negotiation.IdentityCheck` and
-    :data:`dicomnet.negotiation.ExtendedCheck`); without them a user identity
-    is accepted without a server response and extended negotiation is not
-    answered. A hook that raises refuses the association like ``False`` does.
+    (or overrides) services. ``identity_check``, ``extended_check`` and
+    ``common_extended_check`` are the acceptor's hooks for user identity, SOP
+    class extended and SOP class common extended negotiation (see
+    :data:`dicomnet.negotiation.IdentityCheck`,
+    :data:`dicomnet.negotiation.ExtendedCheck` and
+    :data:`dicomnet.association.common_extended.CommonExtendedCheck`); without
+    them a user identity is accepted without a server response, extended
+    negotiation is not answered and common extended items are only recorded.
+    A hook that raises refuses the association (1, 1, 1).
     """
 
     def __init__(
@@ -96,6 +100,7 @@ class AE:
         handlers: Iterable[Service | Binding] = (),
         identity_check: IdentityCheck | None = None,
         extended_check: ExtendedCheck | None = None,
+        common_extended_check: CommonExtendedCheck | None = None,
     ) -> None:
         if policy is None:
             policy = default_policy(title)
@@ -112,6 +117,9 @@ class AE:
         #: accept: called with (SOP class UID, the requestor's application
         #: information); the bytes to answer with, or None to leave it unanswered.
         self.extended_check = extended_check
+        #: Decides on SOP class common extended negotiation (PS3.7 D.3.3.6) when
+        #: we accept: False refuses the SOP class's contexts (result 1).
+        self.common_extended_check = common_extended_check
         self._numbers = itertools.count(1)
 
     def add_handler(self, service: Service | Binding) -> None:
@@ -340,6 +348,7 @@ class Server:
             on_end=self._ended,
             identity_check=self.ae.identity_check,
             extended_check=self.ae.extended_check,
+            common_extended_check=self.ae.common_extended_check,
         )
         protocol.listener = association
         association.attach(protocol)

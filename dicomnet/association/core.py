@@ -65,6 +65,7 @@ from dicomnet_pdu.pdus import (
 )
 from dicomnet_pdu.pdv import Reassembler, fragment_message
 
+from .common_extended import CommonExtendedCheck, apply_common_extended
 from .dispatch import Dispatcher
 from .requests import MessageIds, Response, ResponseStream, Window
 
@@ -110,6 +111,7 @@ class Association:
         on_end: Callable[[Association], None] | None = None,
         identity_check: IdentityCheck | None = None,
         extended_check: ExtendedCheck | None = None,
+        common_extended_check: CommonExtendedCheck | None = None,
     ) -> None:
         self.policy = policy
         self.registry = registry
@@ -120,6 +122,7 @@ class Association:
         self._on_end = on_end
         self._identity_check = identity_check
         self._extended_check = extended_check
+        self._common_extended_check = common_extended_check
         self._accept: AAssociateAC | None = None
         loop = asyncio.get_running_loop()
         peer = request.called_ae_title if request is not None else ""
@@ -303,12 +306,15 @@ class Association:
     def _evaluate(self, rq: AAssociateRQ) -> tuple[AAssociateAC, Negotiated] | AAssociateRJ:
         """Negotiate with the AE's hooks; a hook that raises refuses the association."""
         try:
-            return negotiation.evaluate_request(
+            outcome = negotiation.evaluate_request(
                 self.policy,
                 rq,
                 identity_check=self._identity_check,
                 extended_check=self._extended_check,
             )
+            if isinstance(outcome, tuple) and self._common_extended_check is not None:
+                return apply_common_extended(rq, *outcome, self._common_extended_check)
+            return outcome
         except Exception:
             self.log.exception("negotiation hook raised; rejecting")
             return AAssociateRJ(

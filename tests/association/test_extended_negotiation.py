@@ -239,3 +239,48 @@ async def test_common_extended_reaches_the_acceptor() -> None:
                 VERIFICATION_SOP_CLASS,
                 CT_IMAGE_STORAGE,
             }
+
+
+@pytest.mark.parametrize("agree", [True, False])
+async def test_common_extended_check_accepts_or_refuses_the_sop_class(agree: bool) -> None:
+    item = SOPClassCommonExtendedNegotiation(
+        sop_class_uid=CT_IMAGE_STORAGE, service_class_uid="1.2.840.10008.4.2"
+    )
+    unrelated = SOPClassCommonExtendedNegotiation(
+        sop_class_uid=MR_IMAGE_STORAGE, service_class_uid="1.2.840.10008.4.2"
+    )
+    asked: list[SOPClassCommonExtendedNegotiation] = []
+
+    def common(proposal: SOPClassCommonExtendedNegotiation) -> bool:
+        asked.append(proposal)
+        return agree
+
+    ae = AE(
+        "SCP",
+        STORAGE_POLICY,
+        common_extended_check=common,
+        extended_check=lambda uid, info: info,
+    )
+    async with await ae.serve("127.0.0.1", 0) as server:
+        async with AE("SCU").associate(
+            "127.0.0.1",
+            server.port,
+            contexts=PROPOSED,
+            common_extended=[item, unrelated],
+            extended={CT_IMAGE_STORAGE: b"\x02"},
+        ) as assoc:
+            results = {r.context_id: int(r.result) for r in assoc.negotiated.results}
+            accepted = {c.abstract_syntax for c in assoc.contexts}
+            extended = assoc.negotiated.extended
+            (theirs,) = server.active
+            their_accepted = {c.abstract_syntax for c in theirs.contexts}
+            assert (await assoc.echo()).is_success
+    assert asked == [item]  # MR was not proposed as a context: not asked
+    if agree:
+        assert results == {1: 0, 3: 0}
+        assert accepted == their_accepted == {VERIFICATION_SOP_CLASS, CT_IMAGE_STORAGE}
+        assert extended == {CT_IMAGE_STORAGE: b"\x02"}
+    else:
+        assert results == {1: 0, 3: 1}  # CT: user-rejection
+        assert accepted == their_accepted == {VERIFICATION_SOP_CLASS}
+        assert extended == {}
