@@ -1,0 +1,154 @@
+"""Flux Find SCU and Kodak Memory-Manager/Memory-Server examples against DCMTK dcmqrscp."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .support import (
+    EXPLICIT_BE,
+    EXPLICIT_LE,
+    IMPLICIT_LE,
+    dcmqrscp_archive,
+    make_dataset,
+    run_example,
+    server_example,
+    write_instance,
+)
+
+pytestmark = pytest.mark.interop
+
+STUDY = "1.2.826.0.1.3680043.8.498.1001"
+SERIES = "1.2.826.0.1.3680043.8.498.1001.1"
+OTHER_STUDY = "1.2.826.0.1.3680043.8.498.2002"
+
+
+def archive_files(tmp_path: Path) -> tuple[list[Path], list[str]]:
+    """Two images of one study of PID-7 and one image of another patient's study."""
+    datasets = [
+        make_dataset(patient_id="PID-7", study_uid=STUDY, series_uid=SERIES, instance_number=1),
+        make_dataset(patient_id="PID-7", study_uid=STUDY, series_uid=SERIES, instance_number=2),
+        make_dataset(patient_id="PID-8", patient_name="Roe^Rick", study_uid=OTHER_STUDY),
+    ]
+    syntaxes = (EXPLICIT_LE, IMPLICIT_LE, EXPLICIT_LE)
+    files = [
+        write_instance(ds, tmp_path / "source" / f"{n}.dcm", ts)
+        for n, (ds, ts) in enumerate(zip(datasets, syntaxes, strict=True))
+    ]
+    return files, [str(ds.SOPInstanceUID) for ds in datasets]
+
+
+async def test_flux_find_scu_at_each_level(tmp_path: Path) -> None:
+    files, uids = archive_files(tmp_path)
+    async with dcmqrscp_archive(tmp_path, files) as archive:
+        port = str(archive.port)
+
+        async def find(*args: str) -> list[str]:
+            code, out = await run_example(
+                "flux_find_scu.py", "--port", port, "--called-ae", archive.title, *args
+            )
+            assert code == 0, out + archive.log.read_text(errors="replace")
+            return out.splitlines()
+
+        patients = await find("--level", "PATIENT")
+        studies = await find("-k", "PatientID=PID-7")  # STUDY, the statement's default level
+        series = await find(
+            "--level", "SERIES", "-k", "PatientID=PID-7", "-k", f"StudyInstanceUID={STUDY}"
+        )
+        images = await find(
+            "--level",
+            "IMAGE",
+            "-k",
+            "PatientID=PID-7",
+            "-k",
+            f"StudyInstanceUID={STUDY}",
+            "-k",
+            f"SeriesInstanceUID={SERIES}",
+        )
+        nothing = await find("-k", "PatientID=PID-7", "-k", "AccessionNumber=NO-SUCH")
+
+    assert patients[-1] == "2 match(es), status 0x0000"
+    assert any("PatientName=Doe^Jane" in line and "PatientID=PID-7" in line for line in patients)
+    assert any("PatientName=Roe^Rick" in line for line in patients)
+    assert studies[-1] == "1 match(es), status 0x0000"
+    assert f"StudyInstanceUID={STUDY}" in studies[0]
+    assert "QueryRetrieveLevel=STUDY" in studies[0]
+    assert series[-1] == "1 match(es), status 0x0000"
+    assert f"SeriesInstanceUID={SERIES}" in series[0]
+    assert "Modality=OT" in series[0]
+    assert images[-1] == "2 match(es), status 0x0000"
+    found = {
+        part.split("=", 1)[1]
+        for line in images[:-1]
+        for part in line.split()
+        if part.startswith("SOPInstanceUID=")
+    }
+    assert found == set(uids[:2])
+    assert nothing == ["0 match(es), status 0x0000"]
+
+
+async def test_flux_find_scu_needs_an_accepted_model(tmp_path: Path) -> None:
+    # dcmqrscp has no Modality Worklist: the context is refused and nothing is sent.
+    files, _ = archive_files(tmp_path)
+    async with dcmqrscp_archive(tmp_path, files) as archive:
+        code, out = await run_example(
+            "flux_find_scu.py",
+            "--port",
+            str(archive.port),
+            "--called-ae",
+            archive.title,
+            "--worklist",
+        )
+    assert code == 3, out
+    assert "no accepted presentation context for 1.2.840.10008.5.1.4.31" in out
+
+
+async def test_kodak_memory_manager_moves_studies_into_the_memory_server(tmp_path: Path) -> None:
+    files, uids = archive_files(tmp_path)
+    async with server_example("kodak_memory_server.py", log=tmp_path / "memory.log") as memory:
+        async with dcmqrscp_archive(
+            tmp_path, files, hosts={"MEMORY_SERVER": memory.port}
+        ) as archive:
+            code, out = await run_example(
+                "kodak_memory_manager.py",
+                "--port",
+                str(archive.port),
+                "--called-ae",
+                archive.title,
+                "--study",
+                STUDY,
+                "--study",
+                OTHER_STUDY,
+            )
+            assert code == 0, out + archive.log.read_text(errors="replace")
+    assert f"{STUDY}: status 0x0000, remaining 0, completed 2, failed 0, warning 0" in out
+    assert f"{OTHER_STUDY}: status 0x0000, remaining 0, completed 1, failed 0, warning 0" in out
+    assert memory.exit_code == 0
+    held = memory.output.splitlines()
+    assert held[0] == "holding 3 instance(s)"
+    by_uid = {line.split()[0]: line.split()[1:] for line in held[1:]}
+    assert set(by_uid) == set(uids)
+    for sop_class, syntax, _size in by_uid.values():
+        assert sop_class == "1.2.840.10008.5.1.4.1.1.7"
+        # The Memory-Server profile prefers Explicit VR Big Endian over what DCMTK lists first.
+        assert syntax == EXPLICIT_BE
+
+
+async def test_kodak_memory_manager_reports_a_refused_destination(tmp_path: Path) -> None:
+    files, _ = archive_files(tmp_path)
+    async with dcmqrscp_archive(tmp_path, files) as archive:
+        code, out = await run_example(
+            "kodak_memory_manager.py",
+            "--port",
+            str(archive.port),
+            "--called-ae",
+            archive.title,
+            "--destination",
+            "UNKNOWN_AE",
+            "--study",
+            STUDY,
+        )
+    # dcmqrscp does not know UNKNOWN_AE: Move Destination unknown (A801).
+    assert code == 1, out
+    assert f"{STUDY}: status 0xA801" in out
