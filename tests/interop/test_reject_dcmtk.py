@@ -13,7 +13,8 @@ from helpers.peers import dcmtk_program
 from helpers.policies import CT_IMAGE_STORAGE, IMPLICIT_LE, make_policy
 from helpers.programs import finish_program, run_program, start_program
 
-from dicomnet.ae import AE
+from dicomnet.ae import AE, Server
+from dicomnet.dimse.commands import CommandField
 from dicomnet.policy import (
     VERIFICATION_SOP_CLASS,
     AcceptedContext,
@@ -21,6 +22,7 @@ from dicomnet.policy import (
     LimitMode,
     WrongCalledAE,
 )
+from dicomnet.services.base import Binding, IncomingRequest
 
 pytestmark = pytest.mark.interop
 
@@ -80,12 +82,30 @@ async def test_queue_mode_serves_echoscu_once_the_slot_frees() -> None:
 async def test_two_echoscu_against_a_queue_of_one() -> None:
     echoscu = dcmtk_program("echoscu")
     policy = make_policy("DICOMNET", max_associations=1, on_association_limit=LimitMode.QUEUE)
-    async with await AE("DICOMNET", policy).serve("127.0.0.1", 0) as server:
+    servers: list[Server] = []
+    most_held = 0
+
+    async def echo_once_the_other_waits(request: IncomingRequest) -> int:
+        # The first association does not finish before the second echoscu is held.
+        nonlocal most_held
+        (server,) = servers
+        while server.held == 0 and most_held == 0:
+            await asyncio.sleep(0.01)
+        most_held = max(most_held, server.held)
+        return 0
+
+    ae = AE(
+        "DICOMNET",
+        policy,
+        handlers=[Binding(command_field=CommandField.C_ECHO_RQ, handler=echo_once_the_other_waits)],
+    )
+    async with await ae.serve("127.0.0.1", 0) as server:
+        servers.append(server)
         port = str(server.port)
-        # Each echoscu repeats its echo; the second one waits for the first to release.
         results = await asyncio.gather(
             *(run_program(echoscu, "-v", "--repeat", "3", "127.0.0.1", port) for _ in range(2))
         )
+    assert most_held == 1
     for code, out in results:
         assert code == 0, out
         assert out.count("Received Echo Response (Success)") == 3, out
