@@ -19,11 +19,12 @@ nothing when it was released.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from dicomnet import negotiation
 from dicomnet.dimse import commands as cmd
@@ -309,11 +310,12 @@ class Association:
             outcome = negotiation.evaluate_request(
                 self.policy,
                 rq,
-                identity_check=self._identity_check,
-                extended_check=self._extended_check,
+                identity_check=_synchronous(self._identity_check),
+                extended_check=_synchronous(self._extended_check),
             )
-            if isinstance(outcome, tuple) and self._common_extended_check is not None:
-                return apply_common_extended(rq, *outcome, self._common_extended_check)
+            common = _synchronous(self._common_extended_check)
+            if isinstance(outcome, tuple) and common is not None:
+                return apply_common_extended(rq, *outcome, common)
             return outcome
         except Exception:
             self.log.exception("negotiation hook raised; rejecting")
@@ -811,6 +813,29 @@ class Association:
                 raise self.error
         else:
             await self.abort()
+
+
+_Hook = TypeVar("_Hook", bound=Callable[..., Any])
+
+
+def _synchronous(hook: _Hook | None) -> _Hook | None:
+    """``hook``, made to raise if it returns an awaitable (negotiation cannot wait).
+
+    An ``async def`` check would otherwise return a coroutine, which is neither
+    ``False`` nor ``None`` and so would silently accept; failing closed rejects.
+    """
+    if hook is None:
+        return None
+
+    def checked(*args: Any) -> Any:
+        result = hook(*args)
+        if inspect.isawaitable(result):
+            if inspect.iscoroutine(result):
+                result.close()
+            raise TypeError(f"negotiation hook {hook!r} must not be asynchronous")
+        return result
+
+    return cast(_Hook, checked)
 
 
 def _log_task_error(log: AssociationLogger) -> Callable[[asyncio.Task[None]], None]:

@@ -284,3 +284,18 @@ async def test_common_extended_check_accepts_or_refuses_the_sop_class(agree: boo
         assert results == {1: 0, 3: 1}  # CT: user-rejection
         assert accepted == their_accepted == {VERIFICATION_SOP_CLASS}
         assert extended == {}
+
+
+async def test_an_asynchronous_identity_check_fails_closed() -> None:
+    async def deny(identity: UserIdentityRQ) -> bool:
+        return False  # would be a coroutine object, which must not count as "accept"
+
+    ae = AE("SCP", identity_check=deny)  # type: ignore[arg-type]
+    async with await ae.serve("127.0.0.1", 0) as server:
+        with pytest.raises(AssociationRejected) as info:
+            await AE("SCU").associate("127.0.0.1", server.port, user_identity=IDENTITIES[0])
+    assert (info.value.result, info.value.source, info.value.reason) == (
+        RejectResult.PERMANENT,
+        RejectSource.SERVICE_USER,
+        1,
+    )
