@@ -167,11 +167,12 @@ async def dcmqrscp_archive(
     *,
     title: str = "ARCHIVE",
     hosts: dict[str, int] | None = None,
+    options: tuple[str, ...] = (),
 ) -> AsyncIterator[Archive]:
     """Run DCMTK's Query/Retrieve SCP over ``files`` (indexed with ``dcmqridx``).
 
     ``hosts`` maps move destination AE titles to loopback ports (the
-    configuration file's HostTable).
+    configuration file's HostTable); ``options`` go to ``dcmqrscp``.
     """
     from helpers.peers import dcmtk_program, free_port, wait_port_open
 
@@ -213,7 +214,7 @@ AETable END
     with log.open("wb") as log_file:
         # Not --single-process: DCMTK 3.6.7 crashes after the first release in that mode.
         process = await asyncio.create_subprocess_exec(
-            dcmqrscp, "-c", str(config), "-v", str(port), stdout=log_file, stderr=log_file
+            dcmqrscp, "-c", str(config), "-v", *options, str(port), stdout=log_file, stderr=log_file
         )
     try:
         await wait_port_open("127.0.0.1", port)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
+from helpers.peers import dcmtk_program, free_port, wait_port_open
+from pydicom.dataset import Dataset
+from pydicom.uid import generate_uid
 
 from .support import (
     EXPLICIT_BE,
     EXPLICIT_LE,
     IMPLICIT_LE,
+    TIMEOUT,
     dcmqrscp_archive,
     make_dataset,
     run_example,
@@ -152,3 +157,79 @@ async def test_kodak_memory_manager_reports_a_refused_destination(tmp_path: Path
     # dcmqrscp does not know UNKNOWN_AE: Move Destination unknown (A801).
     assert code == 1, out
     assert f"{STUDY}: status 0xA801" in out
+
+
+async def test_flux_find_scu_aborts_on_a_failure_status(tmp_path: Path) -> None:
+    # dcmqrscp --check-find refuses a SERIES query whose Study Instance UID is universal
+    # (A900); the Flux statement says a failure status aborts the association.
+    files, _ = archive_files(tmp_path)
+    async with dcmqrscp_archive(tmp_path, files, options=("--check-find",)) as archive:
+        code, out = await run_example(
+            "flux_find_scu.py",
+            "-v",
+            "--port",
+            str(archive.port),
+            "--called-ae",
+            archive.title,
+            "--level",
+            "SERIES",
+        )
+    assert code == 1, out
+    assert "0 match(es), status 0xA900" in out
+    assert "association aborted: source=service_user" in out
+
+
+def worklist_item(path: Path, modality: str, patient: str, number: int) -> None:
+    """A worklist file for wlmscpfs (a data set with one Scheduled Procedure Step)."""
+    item = Dataset()
+    item.SpecificCharacterSet = "ISO_IR 100"
+    item.PatientName = patient
+    item.PatientID = f"PID-{number}"
+    item.AccessionNumber = f"ACC-{number}"
+    item.RequestedProcedureID = f"RP-{number}"
+    item.StudyInstanceUID = generate_uid()
+    step = Dataset()
+    step.Modality = modality
+    step.ScheduledStationAETitle = "FLUX"
+    step.ScheduledProcedureStepStartDate = "20240102"
+    step.ScheduledProcedureStepStartTime = "1000"
+    step.ScheduledProcedureStepID = f"SPS-{number}"
+    item.ScheduledProcedureStepSequence = [step]
+    item.SOPClassUID = "1.2.840.10008.5.1.4.31"
+    item.SOPInstanceUID = generate_uid()
+    write_instance(item, path, EXPLICIT_LE)
+
+
+async def test_flux_find_scu_queries_a_worklist(tmp_path: Path) -> None:
+    wlmscpfs = dcmtk_program("wlmscpfs")
+    folder = tmp_path / "worklists" / "WORKLIST"
+    folder.mkdir(parents=True)
+    (folder / "lockfile").touch()
+    worklist_item(folder / "ct.wl", "CT", "Doe^Jane", 1)
+    worklist_item(folder / "mr.wl", "MR", "Roe^Rick", 2)
+    port = free_port()
+    with (tmp_path / "wlmscpfs.log").open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            wlmscpfs, "-dfp", str(tmp_path / "worklists"), "-dfr", str(port), stdout=log, stderr=log
+        )
+    try:
+        await wait_port_open("127.0.0.1", port)
+        code, out = await run_example(
+            "flux_find_scu.py",
+            "--port",
+            str(port),
+            "--called-ae",
+            "WORKLIST",
+            "--worklist",
+            "-k",
+            "Modality=CT",
+        )
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), TIMEOUT)
+    assert code == 0, out
+    lines = out.splitlines()
+    assert lines[-1] == "1 match(es), status 0x0000"
+    assert "PatientName=Doe^Jane" in lines[0]
+    assert "ScheduledProcedureStepSequence=[Modality=CT" in lines[0]
+    assert "ScheduledProcedureStepID=SPS-1" in lines[0]
