@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import generate_uid
+from pydicom.uid import UID, generate_uid
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -73,7 +73,7 @@ def write_instance(ds: Dataset, path: Path, transfer_syntax: str = EXPLICIT_LE) 
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = ds.SOPClassUID
     meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    meta.TransferSyntaxUID = transfer_syntax
+    meta.TransferSyntaxUID = UID(transfer_syntax)
     ds.file_meta = meta
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from helpers.peers import free_port
+
 from .support import EXAMPLES, run_example
 
 PROGRAMS = sorted(p.name for p in EXAMPLES.glob("*.py") if p.name not in {"common.py"})
@@ -34,7 +36,10 @@ async def test_help_names_the_seed_ae() -> None:
             assert option in out, (name, option)
 
 
-async def test_echo_scu_usage() -> None:
+async def test_echo_scu_usage_and_unreachable_peer() -> None:
     code, out = await run_example("echo_scu.py")
-    assert code == 1
-    assert "C-ECHO a peer" in out
+    assert code == 2
+    assert "required: host, port" in out
+    code, out = await run_example("echo_scu.py", "127.0.0.1", str(free_port()))
+    assert code == 3
+    assert "association with 127.0.0.1" in out
