@@ -5,11 +5,14 @@ Plays the Inbound Server of the DicomArk conformance statement (seed
 contexts, AE-title rule (called AE ``*`` = any), 16 KB PDUs, asynchronous
 operations window and "block when capped" association limit all come from
 the ``dicomark-inbound`` conformance profile. Each instance is written as a
-Part 10 file named after its SOP Instance UID.
+Part 10 file named after its SOP Instance UID. As the statement says, an
+association is aborted when one of its instances cannot be stored, and TLS
+(server authentication only) can be turned on.
 
 Run::
 
     python examples/dicomark_inbound_server.py --port 11112 --output ./dicomark-inbox
+    python examples/dicomark_inbound_server.py --tls-cert server.pem --tls-key server.key
     python examples/dicomark_inbound_server.py --help
 
 Prints ``listening on PORT`` when ready; stops on SIGINT or SIGTERM.
@@ -19,16 +22,39 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 from dataclasses import replace
 
 from common import add_common_arguments, configure_logging, profile_policy, serve_until_signal
 
 from dicomnet.ae import AE
+from dicomnet.dimse.commands import CommandField
+from dicomnet.dimse.status import StatusCategory, category
+from dicomnet.services.base import Binding, IncomingRequest, Reply
 from dicomnet.services.storage_scp import StorageService
 from dicomnet.storage.folder import FolderStore
-from dicomnet.transport import run
+from dicomnet.transport import run, server_tls_context
 
 PROFILE = "dicomark-inbound"
+
+
+class AbortWhenNotStored:
+    """C-STORE SCP that aborts the association after any instance it could not store."""
+
+    def __init__(self, storage: StorageService) -> None:
+        self.storage = storage
+
+    def bindings(self) -> Iterable[Binding]:
+        """Every C-STORE-RQ."""
+        return (Binding(command_field=CommandField.C_STORE_RQ, handler=self.handle),)
+
+    async def handle(self, request: IncomingRequest) -> Reply:
+        """Store through :class:`StorageService`; abort on a failure status."""
+        reply = await self.storage.handle(request)
+        if category(reply.status) is StatusCategory.FAILURE:
+            request.association.log.error("instance not stored (0x%04X): aborting", reply.status)
+            request.association.abort_nowait("instance could not be stored")
+        return reply
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="answer only to our own AE title instead of the '*' wildcard",
     )
+    parser.add_argument("--tls-cert", metavar="FILE", help="our certificate (PEM): enables TLS")
+    parser.add_argument("--tls-key", metavar="FILE", help="our private key (PEM)")
     return parser
 
 
@@ -60,9 +88,10 @@ async def main(args: argparse.Namespace) -> int:
     if args.check_called_ae:
         titles = replace(policy.ae_titles, called_ae_titles=(policy.ae_title,))
         policy = replace(policy, ae_titles=titles)
-    store = FolderStore(args.output)
-    ae = AE(policy.ae_title, policy, handlers=[StorageService(store)])
-    server = await ae.serve(args.host, args.port)
+    ssl = server_tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
+    storage = StorageService(FolderStore(args.output))
+    ae = AE(policy.ae_title, policy, handlers=[AbortWhenNotStored(storage)])
+    server = await ae.serve(args.host, args.port, ssl=ssl)
     await serve_until_signal(server)
     return 0
 

@@ -13,7 +13,9 @@ Plays the Send Queue of the DicomArk conformance statement (seed
   on; an instance that never got through ends in the 'Error' state;
 * ``--min-interval`` seconds at least between the starts of two sends,
   ``--max-rate`` bytes per second at most, and ``--send-timeout`` seconds
-  before a send with no answer counts as hung (the association is aborted).
+  before a send with no answer counts as hung (the association is aborted);
+* TLS with ``--tls`` (``--tls-ca`` to verify the destination with,
+  ``--tls-ignore-errors`` for a self-signed destination certificate).
 
 Run::
 
@@ -44,7 +46,7 @@ from dicomnet.errors import DicomNetError
 from dicomnet.policy import Policy
 from dicomnet.storage.scu import batches, collect_files, proposed_contexts_for, store
 from dicomnet.storage.source import InstanceSource, SourceError
-from dicomnet.transport import run
+from dicomnet.transport import client_tls_context, run
 
 PROFILE = "dicomark-send-queue"
 
@@ -99,6 +101,11 @@ class SendQueue:
         self.ae = AE(policy.ae_title, policy)
         self.args = args
         self.pacer = Pacer(args.min_interval, args.max_rate)
+        self.ssl = (
+            client_tls_context(args.tls_ca, verify=not args.tls_ignore_errors)
+            if args.tls or args.tls_ca
+            else None
+        )
         self._association: Association | None = None
 
     async def _association_for(self, entries: list[Entry]) -> Association:
@@ -107,7 +114,11 @@ class SendQueue:
             return self._association
         contexts = proposed_contexts_for([e.source for e in entries], (IMPLICIT_VR_LITTLE_ENDIAN,))
         self._association = await self.ae.associate(
-            self.args.host, self.args.port, called_ae=self.args.called_ae, contexts=contexts
+            self.args.host,
+            self.args.port,
+            called_ae=self.args.called_ae,
+            contexts=contexts,
+            ssl=self.ssl,
         )
         return self._association
 
@@ -187,6 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-rate", type=float, default=None, help="bytes per second (no cap)")
     parser.add_argument(
         "--send-timeout", type=float, default=60.0, help="seconds to wait for an answer (60)"
+    )
+    parser.add_argument("--tls", action="store_true", help="connect with TLS")
+    parser.add_argument("--tls-ca", metavar="FILE", help="CA bundle to verify the destination")
+    parser.add_argument(
+        "--tls-ignore-errors",
+        action="store_true",
+        help="accept any destination certificate (self-signed ones)",
     )
     return parser
 

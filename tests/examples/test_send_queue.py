@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pydicom
 import pytest
+from helpers.certs import make_certs
 from helpers.peers import dcmtk_program, free_port, wait_port_open
+
+from dicomnet.storage.filenames import instance_filename
 
 from .support import (
     EXPLICIT_BE,
@@ -18,6 +21,7 @@ from .support import (
     TIMEOUT,
     make_dataset,
     run_example,
+    server_example,
     write_instance,
 )
 
@@ -113,3 +117,38 @@ async def test_send_queue_refuses_sop_classes_outside_the_profile(tmp_path: Path
     code, out = await run_example("dicomark_send_queue.py", "--port", str(free_port()), path)
     assert code == 1, out
     assert f"error {path}: SOP class 1.2.840.10008.5.1.4.1.1.66.4 is not in the profile" in out
+
+
+async def test_send_queue_over_tls_to_the_inbound_server(tmp_path: Path) -> None:
+    certs = make_certs(tmp_path)
+    ds = make_dataset()
+    path = write_instance(ds, tmp_path / "a.dcm")
+    inbox = tmp_path / "inbox"
+    async with server_example(
+        "dicomark_inbound_server.py",
+        "--output",
+        inbox,
+        "--tls-cert",
+        certs.server_cert,
+        "--tls-key",
+        certs.server_key,
+        log=tmp_path / "server.log",
+    ) as server:
+        port = str(server.port)
+        verified = await run_example(
+            "dicomark_send_queue.py", "--port", port, "--tls-ca", certs.ca, path
+        )
+        # A self-signed (here: unknown CA) destination, accepted on request only.
+        refused = await run_example(
+            "dicomark_send_queue.py", "--port", port, "--tls", "--retries", "0", path
+        )
+        ignored = await run_example(
+            "dicomark_send_queue.py", "--port", port, "--tls", "--tls-ignore-errors", path
+        )
+    assert verified[0] == 0, verified[1]
+    assert refused[0] == 1, refused[1]
+    assert "CERTIFICATE_VERIFY_FAILED" in refused[1]
+    assert ignored[0] == 0, ignored[1]  # the duplicate is kept once, answered with Success
+    stored = pydicom.dcmread(inbox / instance_filename(str(ds.SOPInstanceUID)))
+    assert stored.file_meta.SourceApplicationEntityTitle == "DICOMARK"
+    assert stored.PixelData == ds.PixelData

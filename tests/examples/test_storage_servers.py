@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pydicom
 import pytest
 from helpers.peers import dcmtk_program
+from pydicom.uid import generate_uid
 
-from dicomnet.ae import AE
-from dicomnet.errors import AssociationRejected
+from dicomnet.ae import AE, default_policy
+from dicomnet.dimse.commands import CStoreRQ
+from dicomnet.dimse.dataset import encode_dataset
+from dicomnet.errors import AssociationAborted, AssociationRejected
+from dicomnet.policy import ProposedContext
 from dicomnet.storage.filenames import instance_filename
 
 from .support import (
@@ -17,6 +22,7 @@ from .support import (
     EXPLICIT_BE,
     EXPLICIT_LE,
     IMPLICIT_LE,
+    SECONDARY_CAPTURE,
     make_dataset,
     run_example,
     run_program,
@@ -149,3 +155,39 @@ async def test_lifesys_rejects_the_eleventh_association(tmp_path: Path) -> None:
         # A slot is free again.
         async with ae.associate("127.0.0.1", server.port, called_ae="STORE_SCP") as assoc:
             assert (await assoc.echo()).is_success
+
+
+async def test_dicomark_inbound_server_aborts_when_an_instance_is_not_stored(
+    tmp_path: Path,
+) -> None:
+    ds = make_dataset()
+    ae = AE(
+        "SENDER",
+        replace(
+            default_policy("SENDER"),
+            proposed_contexts=(
+                ProposedContext(
+                    abstract_syntax=SECONDARY_CAPTURE, transfer_syntaxes=(EXPLICIT_LE,)
+                ),
+            ),
+        ),
+    )
+    # The command names another SOP Instance than the data set: A900, not stored.
+    request = CStoreRQ(
+        message_id=1,
+        affected_sop_class_uid=SECONDARY_CAPTURE,
+        affected_sop_instance_uid=generate_uid(),
+    )
+    inbox = tmp_path / "inbox"
+    async with server_example(
+        "dicomark_inbound_server.py", "--output", inbox, log=tmp_path / "server.log"
+    ) as server:
+        assoc = await ae.associate("127.0.0.1", server.port, called_ae="DICOMARK")
+        with pytest.raises(AssociationAborted):
+            await assoc.send_request(request, encode_dataset(ds, EXPLICIT_LE))
+        await assoc.wait_closed()
+        # The server goes on serving.
+        code, out = await run_example("echo_scu.py", "127.0.0.1", str(server.port))
+        assert code == 0, out
+    assert list(inbox.glob("*.dcm")) == []
+    assert "aborting" in (tmp_path / "server.log").read_text()
