@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from helpers.peers import dcmtk_program
 from pydicom.uid import generate_uid
 
 from dicomnet.ae import AE, default_policy
+from dicomnet.association import Association
 from dicomnet.dimse.commands import CStoreRQ
 from dicomnet.dimse.dataset import encode_dataset
 from dicomnet.errors import AssociationAborted, AssociationRejected
@@ -23,6 +25,7 @@ from .support import (
     EXPLICIT_LE,
     IMPLICIT_LE,
     SECONDARY_CAPTURE,
+    TIMEOUT,
     make_dataset,
     run_example,
     run_program,
@@ -191,3 +194,25 @@ async def test_dicomark_inbound_server_aborts_when_an_instance_is_not_stored(
         assert code == 0, out
     assert list(inbox.glob("*.dcm")) == []
     assert "aborting" in (tmp_path / "server.log").read_text()
+
+
+async def test_meddream_storage_server_serves_one_association_at_a_time(tmp_path: Path) -> None:
+    ae = AE("VIEWER")
+
+    async def associate() -> Association:
+        return await ae.associate("127.0.0.1", server.port, called_ae="DCMRCV")
+
+    async with server_example(
+        "meddream_storage_server.py", "--output", tmp_path / "store", log=tmp_path / "server.log"
+    ) as server:
+        first = await associate()
+        second = asyncio.ensure_future(associate())
+        # The second waits (its connection is held) while the first is open ...
+        done, _ = await asyncio.wait({second}, timeout=0.5)
+        assert not done
+        assert (await first.echo()).is_success
+        await first.release()
+        # ... and is served once the first has ended.
+        assoc = await asyncio.wait_for(second, TIMEOUT)
+        assert (await assoc.echo()).is_success
+        await assoc.release()
