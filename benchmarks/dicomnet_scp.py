@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -72,7 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-pdu", type=int, default=16384)
     parser.add_argument("--window", type=int, default=16, help="async window granted, at most")
     parser.add_argument("--no-uvloop", action="store_true", help="plain asyncio loop")
+    parser.add_argument("--log-level", default="WARNING", help="dicomnet log level (stderr)")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
 
     from dicomnet.transport import run
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import resource
 import sys
 import time
@@ -79,7 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=1, help="C-STOREs in flight")
     parser.add_argument("--called-ae", default="BENCH-SCP")
     parser.add_argument("--no-uvloop", action="store_true", help="plain asyncio loop")
+    parser.add_argument("--log-level", default="WARNING", help="dicomnet log level (stderr)")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     paths = sorted(args.folder.glob("*.dcm"))
 
     from dicomnet.transport import run

@@ -158,6 +158,11 @@ SUITES: Mapping[str, SuiteSpec] = {
             "benchmarks.store_suite",
             "C-STORE on loopback: dicomnet, pynetdicom and DCMTK SCU/SCP and their crosses",
         ),
+        SuiteSpec(
+            "echo",
+            "benchmarks.echo_suite",
+            "C-ECHO round trips per second on one association: dicomnet, pynetdicom, DCMTK",
+        ),
     )
 }
 
@@ -238,12 +243,19 @@ def format_table(table: Table) -> str:
     return "\n".join(lines)
 
 
+def _format_ratio(value: float | None) -> str:
+    """Two decimals, or three significant digits for small ratios (never a bare 0.00x)."""
+    if value is None:
+        return "-"
+    return f"{value:.2f}x" if value >= 0.1 else f"{value:.3g}x"
+
+
 def _format_ratios(ratios: Iterable[Ratio]) -> str:
     rows = [
         (
             r.name,
             r.metric,
-            "-" if r.value is None else f"{r.value:.2f}x",
+            _format_ratio(r.value),
             "lower is better" if r.lower_is_better else "",
         )
         for r in ratios

@@ -120,11 +120,11 @@ def _pynetdicom_rq_bytes() -> bytes:
     primitive.presentation_context_definition_list = contexts
     maximum = MaximumLengthNotification()
     maximum.maximum_length_received = PDATA_PDU_LENGTH
-    uid = ImplementationClassUIDNotification()
-    uid.implementation_class_uid = _IMPLEMENTATION_UID
-    name = ImplementationVersionNameNotification()
-    name.implementation_version_name = _IMPLEMENTATION_VERSION
-    primitive.user_information = [maximum, uid, name]
+    class_uid = ImplementationClassUIDNotification()
+    class_uid.implementation_class_uid = _IMPLEMENTATION_UID
+    version = ImplementationVersionNameNotification()
+    version.implementation_version_name = _IMPLEMENTATION_VERSION
+    primitive.user_information = [maximum, class_uid, version]
     pdu = A_ASSOCIATE_RQ()
     pdu.from_primitive(primitive)
     encoded: bytes = pdu.encode()
@@ -150,9 +150,9 @@ def _checked_dicomnet_cases(
     pdata: bytes,
     decode_pdu: Callable[[Any], Any],
     encode_pdu: Callable[[Any], bytes],
-    pdata_type: type,
+    pdata_type: type[Any],
 ) -> tuple[dict[str, _Case], bytes | None, str | None]:
-    decoded = decode_pdu(pdata)
+    decoded: Any = decode_pdu(pdata)
     if not isinstance(decoded, pdata_type) or len(decoded.pdvs) != 1:
         return {}, None, f"decode_pdu gave {type(decoded).__name__}, expected one-PDV PDataTF"
     if bytes(encode_pdu(decoded)) != pdata:

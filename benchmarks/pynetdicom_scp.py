@@ -19,7 +19,8 @@ from typing import Any
 
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, evt
-from pynetdicom.sop_class import Verification
+
+VERIFICATION = "1.2.840.10008.1.1"
 
 
 def set_nodelay(event: Any) -> None:
@@ -54,9 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     ae = AE(ae_title="BENCH-SCP")
     ae.maximum_pdu_size = args.max_pdu
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 120
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
     ae.add_supported_context(CTImageStorage, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
-    ae.add_supported_context(Verification)
+    ae.add_supported_context(VERIFICATION)
     handler = discard if args.output is None else writer(args.output)
     ae.start_server(
         ("127.0.0.1", args.port),

@@ -73,6 +73,10 @@ class Implementation:
         """The SCP on 127.0.0.1:``port``; writes into ``output``, or discards when None."""
         raise NotImplementedError
 
+    def echo_scu(self, port: int, count: int, variant: Variant) -> Command:
+        """The Verification SCU sending ``count`` C-ECHOs on one association."""
+        raise NotImplementedError
+
 
 def _python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
@@ -123,6 +127,10 @@ class Dicomnet(Implementation):
                 args.append("--fsync")
         return Command(_python_module("benchmarks.dicomnet_scp", *args))
 
+    def echo_scu(self, port: int, count: int, variant: Variant) -> Command:
+        args = [_HOST, str(port), "--count", str(count), *self._loop_args(variant)]
+        return Command(_python_module("benchmarks.dicomnet_echo", *args), reports_json=True)
+
 
 class Pynetdicom(Implementation):
     """pynetdicom through :mod:`benchmarks.pynetdicom_scu` / :mod:`benchmarks.pynetdicom_scp`."""
@@ -151,6 +159,10 @@ class Pynetdicom(Implementation):
             args += ["--output", str(output)]
         return Command(_python_module("benchmarks.pynetdicom_scp", *args))
 
+    def echo_scu(self, port: int, count: int, variant: Variant) -> Command:
+        args = [_HOST, str(port), "--count", str(count)]
+        return Command(_python_module("benchmarks.pynetdicom_echo", *args), reports_json=True)
+
 
 class Dcmtk(Implementation):
     """DCMTK's storescu and storescp (``--ignore`` to discard, ``+B`` to write as received)."""
@@ -164,7 +176,7 @@ class Dcmtk(Implementation):
     @property
     def _programs(self) -> dict[str, str | None]:
         if self._found is None:
-            self._found = {name: find_dcmtk(name) for name in ("storescu", "storescp")}
+            self._found = {name: find_dcmtk(name) for name in ("storescu", "storescp", "echoscu")}
         return self._found
 
     def unavailable(self) -> str | None:
@@ -199,6 +211,11 @@ class Dcmtk(Implementation):
             argv += ["--output-directory", str(output), "--bit-preserving"]
         argv.append(str(port))
         return Command(argv, env=dict(self._env))
+
+    def echo_scu(self, port: int, count: int, variant: Variant) -> Command:
+        program = self._programs["echoscu"] or "echoscu"
+        argv = [program, "-aet", _SCU_AE, "-aec", _SCP_AE, "--repeat", str(count), _HOST]
+        return Command([*argv, str(port)], env=dict(self._env))
 
 
 def implementations() -> dict[str, Implementation]:

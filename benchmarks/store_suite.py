@@ -20,20 +20,18 @@ around the transfer; SCU CPU is what the SCU reports (Python) or its rusage
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from . import processes
 from .datasets import WORKLOADS, InstanceSet, Workload, generate
 from .harness import Column, Options, Ratio, Row, SuiteResult, Table, machine_info, ratio
+from .pair_run import proxy_argv, read_report, run_pair, tail, wait_port_line
 from .store_peers import CHILD_CWD, Implementation, Variant, implementations
 
 __all__ = ["PAIRS", "Case", "plan", "run"]
@@ -157,16 +155,6 @@ class _Context:
     logs: Path
 
 
-def _tail(path: Path, lines: int = 2, limit: int = 300) -> str:
-    """The last non-empty lines of a log (a traceback's last line names the error)."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    last = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
-    return " | ".join(last)[-limit:]
-
-
 def _count_files(root: Path) -> int:
     """Regular files under ``root``, not counting hidden files or hidden directories."""
     count = 0
@@ -174,37 +162,6 @@ def _count_files(root: Path) -> int:
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         count += sum(1 for f in files if not f.startswith("."))
     return count
-
-
-def _read_report(path: Path) -> dict[str, Any] | None:
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
-    for line in reversed(lines):
-        if line.startswith("{"):
-            try:
-                report: dict[str, Any] = json.loads(line)
-            except json.JSONDecodeError:
-                return None
-            return report
-    return None
-
-
-def _wait_port_line(proc: Any, path: Path, timeout: float = 20.0) -> int:
-    """The port a child printed as ``PORT <n>`` on its stdout (a file)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            for line in path.read_text(encoding="ascii", errors="replace").splitlines():
-                if line.startswith("PORT "):
-                    return int(line.split()[1])
-        except OSError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError(f"exited with status {proc.returncode} before printing its port")
-        time.sleep(0.02)
-    raise RuntimeError("no PORT line in time")
 
 
 def _slug(text: str) -> str:
@@ -221,64 +178,31 @@ def _run_case(case: Case, instances: InstanceSet, ctx: _Context) -> Row:
     output = ctx.workdir / "received" / slug if case.mode == "write" else None
     if output is not None:
         output.mkdir(parents=True)
-    port = processes.free_port()
-    scp_cmd = scp_impl.scp(port, output, case.variant)
-    scp_log = ctx.logs / f"{slug}.scp.log"
-    scp = processes.start(scp_cmd.argv, log=scp_log, env=scp_cmd.env, cwd=CHILD_CWD)
-    proxy = None
     try:
-        try:
-            processes.wait_listening(scp, port)
-        except RuntimeError as exc:
-            return Row(case.label, unavailable=f"SCP {exc}: {_tail(scp_log)}")
-        target = port
-        if case.delay:
-            proxy_out = ctx.logs / f"{slug}.proxy.out"
-            proxy = processes.start(
-                _proxy_argv("delay", str(port), "--delay", str(case.delay)),
-                log=ctx.logs / f"{slug}.proxy.log",
-                stdout=proxy_out,
-                cwd=CHILD_CWD,
-            )
-            target = _wait_port_line(proxy, proxy_out)
-        scu_cmd = scu_impl.scu(target, instances.directory, case.variant)
-        scu_out = ctx.logs / f"{slug}.scu.out"
-        scu_log = ctx.logs / f"{slug}.scu.log"
-        scp_cpu_before = processes.cpu_seconds(scp.pid)
-        started = time.perf_counter()
-        scu = processes.start(
-            scu_cmd.argv, log=scu_log, stdout=scu_out, env=scu_cmd.env, cwd=CHILD_CWD
+        run = run_pair(
+            lambda port: scp_impl.scp(port, output, case.variant),
+            lambda port: scu_impl.scu(port, instances.directory, case.variant),
+            logs=ctx.logs,
+            slug=slug,
+            timeout=ctx.timeout,
+            delay=case.delay,
         )
-        end = processes.wait_with_rusage(scu, started, ctx.timeout)
-        scp_cpu_after = processes.cpu_seconds(scp.pid)
-        scp_rss = processes.peak_rss_bytes(scp.pid)
+        stored = _count_files(output) if output is not None else instances.count
     finally:
-        if proxy is not None:
-            processes.stop(proxy)
-        processes.stop(scp)
-
-    if end is None:
-        return Row(case.label, unavailable=f"SCU did not finish within {ctx.timeout:.0f} s")
-    report = _read_report(scu_out) if scu_cmd.reports_json else None
-    if end.returncode != 0 or (scu_cmd.reports_json and report is None):
-        detail = _tail(scu_out, 1) + " " + _tail(scu_log)
-        return Row(case.label, unavailable=f"SCU exit status {end.returncode}: {detail.strip()}")
-    stored = instances.count
+        if output is not None:
+            shutil.rmtree(output, ignore_errors=True)
+    if isinstance(run, str):
+        return Row(case.label, unavailable=run)
+    report = run.report
     if report is not None:
-        stored = int(report.get("sent", 0))
-    if output is not None:
-        stored = min(stored, _count_files(output))
-        shutil.rmtree(output, ignore_errors=True)
+        stored = min(stored, int(report.get("sent", 0)))
     if stored != instances.count:
         return Row(case.label, unavailable=f"only {stored} of {instances.count} stored")
 
+    end = run.scu
     seconds = float(report["seconds"]) if report is not None else end.wall_seconds
     scu_cpu = float(report["cpu_seconds"]) if report is not None else end.cpu_seconds
-    scp_cpu = (
-        scp_cpu_after - scp_cpu_before
-        if scp_cpu_after is not None and scp_cpu_before is not None
-        else None
-    )
+    scp_rss = run.scp_peak_rss_bytes
     return Row(
         case.label,
         {
@@ -288,7 +212,7 @@ def _run_case(case: Case, instances: InstanceSet, ctx: _Context) -> Row:
             "instances_per_second": instances.count / seconds,
             "mb_per_second": instances.file_bytes / seconds / 1e6,
             "scu_cpu_seconds": scu_cpu,
-            "scp_cpu_seconds": scp_cpu,
+            "scp_cpu_seconds": run.scp_cpu_seconds,
             "scu_peak_rss_mb": end.peak_rss_bytes / 1e6,
             "scp_peak_rss_mb": None if scp_rss is None else scp_rss / 1e6,
             "scu_process_wall_seconds": end.wall_seconds,
@@ -298,29 +222,25 @@ def _run_case(case: Case, instances: InstanceSet, ctx: _Context) -> Row:
     )
 
 
-def _proxy_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "benchmarks.proxy", *args]
-
-
 def _run_ceiling(name: str, total: int, ctx: _Context) -> Row:
     label = f"asyncio raw socket, {name}"
     sink_out = ctx.logs / f"ceiling_{name}.sink.out"
     sink = processes.start(
-        _proxy_argv("sink", "--total", str(total)),
+        proxy_argv("sink", "--total", str(total)),
         log=ctx.logs / f"ceiling_{name}.sink.log",
         stdout=sink_out,
         cwd=CHILD_CWD,
     )
     try:
         try:
-            port = _wait_port_line(sink, sink_out)
+            port = wait_port_line(sink, sink_out)
         except RuntimeError as exc:
             return Row(label, unavailable=f"sink {exc}")
         send_out = ctx.logs / f"ceiling_{name}.send.out"
         cpu_before = processes.cpu_seconds(sink.pid)
         started = time.perf_counter()
         sender = processes.start(
-            _proxy_argv("send", str(port), "--total", str(total), "--chunk", "16384"),
+            proxy_argv("send", str(port), "--total", str(total), "--chunk", "16384"),
             log=ctx.logs / f"ceiling_{name}.send.log",
             stdout=send_out,
             cwd=CHILD_CWD,
@@ -329,9 +249,9 @@ def _run_ceiling(name: str, total: int, ctx: _Context) -> Row:
         cpu_after = processes.cpu_seconds(sink.pid)
     finally:
         processes.stop(sink)
-    report = _read_report(send_out)
+    report = read_report(send_out)
     if end is None or end.returncode != 0 or report is None:
-        return Row(label, unavailable=f"sender failed: {_tail(send_out)}")
+        return Row(label, unavailable=f"sender failed: {tail(send_out)}")
     seconds = float(report["seconds"])
     return Row(
         label,

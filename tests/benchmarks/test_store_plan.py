@@ -9,6 +9,7 @@ import pytest
 
 from benchmarks import store_suite
 from benchmarks.harness import Row, Table
+from benchmarks.pair_run import read_report
 from benchmarks.store_peers import Variant, implementations
 
 
@@ -63,9 +64,9 @@ def test_peer_commands_carry_the_case_options(tmp_path: Path) -> None:
 def test_report_is_the_last_json_line(tmp_path: Path) -> None:
     path = tmp_path / "out"
     path.write_text('noise\n{"sent": 1}\nmore noise\n{"sent": 2, "seconds": 0.5}\n')
-    assert store_suite._read_report(path) == {"sent": 2, "seconds": 0.5}
+    assert read_report(path) == {"sent": 2, "seconds": 0.5}
     path.write_text("no report\n")
-    assert store_suite._read_report(path) is None
+    assert read_report(path) is None
 
 
 def test_count_files_skips_hidden_temporaries(tmp_path: Path) -> None:

@@ -1,0 +1,119 @@
+"""Suite ``echo``: C-ECHO round trips per second on one association.
+
+The same SCU -> SCP pairs as the store suite (each implementation with itself,
+dicomnet crossed with DCMTK and pynetdicom both ways), plus dicomnet on uvloop.
+Each SCU sends its C-ECHOs one after the other (a round trip each) on one
+association; DCMTK's echoscu does so with ``--repeat``. Python SCUs time
+association request to release; echoscu is timed from process start to exit.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from .harness import Column, Options, Ratio, Row, SuiteResult, Table, ratio
+from .pair_run import run_pair
+from .store_peers import Variant, implementations
+from .store_suite import PAIRS
+
+__all__ = ["run"]
+
+_COUNT = 2000
+_QUICK_COUNT = 200
+
+_COLUMNS = [
+    Column("echoes_per_second", "echo/s", ",.0f"),
+    Column("microseconds_per_echo", "us/echo", ",.0f"),
+    Column("seconds", "s", ".2f"),
+    Column("scu_cpu_seconds", "CPU SCU s", ".2f"),
+    Column("scp_cpu_seconds", "CPU SCP s", ".2f"),
+    Column("scu_peak_rss_mb", "RSS SCU MB", ".0f"),
+    Column("scp_peak_rss_mb", "RSS SCP MB", ".0f"),
+]
+
+_COMPARISONS = (
+    ("dicomnet -> dicomnet", "pynetdicom -> pynetdicom"),
+    ("dicomnet -> dicomnet", "dcmtk -> dcmtk"),
+    ("dicomnet -> dcmtk", "dcmtk -> dcmtk"),
+    ("dcmtk -> dicomnet", "dcmtk -> dcmtk"),
+    ("dicomnet -> pynetdicom", "pynetdicom -> pynetdicom"),
+    ("pynetdicom -> dicomnet", "pynetdicom -> pynetdicom"),
+    ("dicomnet -> dicomnet (uvloop)", "dicomnet -> dicomnet"),
+)
+
+
+def _measure(
+    scu: str, scp: str, variant: Variant, count: int, *, logs: Path, timeout: float
+) -> Row:
+    impls = implementations()
+    label = f"{scu} -> {scp}{variant.suffix}"
+    missing = impls[scu].unavailable() or impls[scp].unavailable()
+    if missing is not None:
+        return Row(label, unavailable=missing)
+    run = run_pair(
+        lambda port: impls[scp].scp(port, None, variant),
+        lambda port: impls[scu].echo_scu(port, count, variant),
+        logs=logs,
+        slug="".join(c if c.isalnum() else "_" for c in label),
+        timeout=timeout,
+    )
+    if isinstance(run, str):
+        return Row(label, unavailable=run)
+    report = run.report
+    if report is not None and int(report.get("sent", 0)) != count:
+        return Row(label, unavailable=f"only {report.get('sent')} of {count} echoes succeeded")
+    seconds = float(report["seconds"]) if report is not None else run.scu.wall_seconds
+    scu_cpu = float(report["cpu_seconds"]) if report is not None else run.scu.cpu_seconds
+    rss = run.scp_peak_rss_bytes
+    return Row(
+        label,
+        {
+            "echoes": count,
+            "seconds": seconds,
+            "echoes_per_second": count / seconds,
+            "microseconds_per_echo": seconds / count * 1e6,
+            "scu_cpu_seconds": scu_cpu,
+            "scp_cpu_seconds": run.scp_cpu_seconds,
+            "scu_peak_rss_mb": run.scu.peak_rss_bytes / 1e6,
+            "scp_peak_rss_mb": None if rss is None else rss / 1e6,
+            "timed_by": "SCU report" if report is not None else "SCU process lifetime",
+        },
+    )
+
+
+def run(options: Options) -> SuiteResult:
+    """Every pair once; ratios of echoes per second."""
+    count = _QUICK_COUNT if options.quick else _COUNT
+    timeout = 120.0 if options.quick else 300.0
+    table = Table(f"C-ECHO, {count} round trips on one association", _COLUMNS)
+    cases = [(scu, scp, Variant()) for scu, scp in PAIRS]
+    cases.append(("dicomnet", "dicomnet", Variant(uvloop=True)))
+    workdir = Path(tempfile.mkdtemp(prefix="dicomnet-bench-echo-"))
+    try:
+        for scu, scp, variant in cases:
+            if options.selected(f"{scu} -> {scp}{variant.suffix}"):
+                table.rows.append(_measure(scu, scp, variant, count, logs=workdir, timeout=timeout))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    def rate(label: str) -> float | None:
+        row = table.row(label)
+        return row.values.get("echoes_per_second") if row is not None and row.ok else None
+
+    result = SuiteResult("echo", tables=[table])
+    result.ratios.extend(
+        Ratio(f"{top} / {bottom}", "echo/s", top, bottom, ratio(rate(top), rate(bottom)))
+        for top, bottom in _COMPARISONS
+    )
+    result.settings.update({"echoes": count, "dcmtk_env": {"TCP_NODELAY": "1"}})
+    result.notes.extend(
+        [
+            "one run per row on loopback; every peer is its own process on an ephemeral port",
+            "association set-up and release are inside the timed span for every SCU",
+            "SCPs: benchmarks.dicomnet_scp, benchmarks.pynetdicom_scp, DCMTK storescp "
+            "(all answer C-ECHO); DCMTK with TCP_NODELAY=1, pynetdicom with TCP_NODELAY set",
+        ]
+    )
+    return result

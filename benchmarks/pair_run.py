@@ -1,0 +1,141 @@
+"""One SCU process against one SCP process: start, measure, stop.
+
+The SCP is started on a free port and waited for (LISTEN in /proc/net/tcp);
+optionally :mod:`benchmarks.proxy` is put in between; then the SCU runs to
+completion. Measured: the SCU's exit (wall, CPU, peak RSS), the JSON line it
+printed if it prints one, the SCP's CPU seconds during the SCU's run and its
+peak RSS. Both processes (and the proxy) are always stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import processes
+from .store_peers import CHILD_CWD, Command
+
+__all__ = ["PairRun", "proxy_argv", "read_report", "run_pair", "tail", "wait_port_line"]
+
+
+@dataclass(frozen=True, slots=True)
+class PairRun:
+    """What one SCU run against one SCP measured."""
+
+    scu: processes.ExitInfo
+    report: dict[str, Any] | None  # the SCU's JSON line, when it prints one
+    scp_cpu_seconds: float | None
+    scp_peak_rss_bytes: int | None
+    scu_output: Path
+    scu_log: Path
+
+
+def tail(path: Path, lines: int = 2, limit: int = 300) -> str:
+    """The last non-empty lines of a log (a traceback's last line names the error)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    last = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
+    return " | ".join(last)[-limit:]
+
+
+def read_report(path: Path) -> dict[str, Any] | None:
+    """The last line of ``path`` that is a JSON object, or None."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        if line.startswith("{"):
+            try:
+                report: dict[str, Any] = json.loads(line)
+            except json.JSONDecodeError:
+                return None
+            return report
+    return None
+
+
+def wait_port_line(proc: Any, path: Path, timeout: float = 20.0) -> int:
+    """The port a child printed as ``PORT <n>`` on its stdout (a file)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            for line in path.read_text(encoding="ascii", errors="replace").splitlines():
+                if line.startswith("PORT "):
+                    return int(line.split()[1])
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"exited with status {proc.returncode} before printing its port")
+        time.sleep(0.02)
+    raise RuntimeError("no PORT line in time")
+
+
+def proxy_argv(*args: str) -> list[str]:
+    """Command line of :mod:`benchmarks.proxy` with ``args``."""
+    return [sys.executable, "-m", "benchmarks.proxy", *args]
+
+
+def run_pair(
+    scp_for_port: Callable[[int], Command],
+    scu_for_port: Callable[[int], Command],
+    *,
+    logs: Path,
+    slug: str,
+    timeout: float,
+    delay: float = 0.0,
+) -> PairRun | str:
+    """Run the SCU against the SCP (through the delay proxy if ``delay``); a reason on failure."""
+    port = processes.free_port()
+    scp_cmd = scp_for_port(port)
+    scp_log = logs / f"{slug}.scp.log"
+    scp = processes.start(scp_cmd.argv, log=scp_log, env=scp_cmd.env, cwd=CHILD_CWD)
+    proxy = None
+    try:
+        try:
+            processes.wait_listening(scp, port)
+        except RuntimeError as exc:
+            return f"SCP {exc}: {tail(scp_log)}"
+        target = port
+        if delay:
+            proxy_out = logs / f"{slug}.proxy.out"
+            proxy = processes.start(
+                proxy_argv("delay", str(port), "--delay", str(delay)),
+                log=logs / f"{slug}.proxy.log",
+                stdout=proxy_out,
+                cwd=CHILD_CWD,
+            )
+            try:
+                target = wait_port_line(proxy, proxy_out)
+            except RuntimeError as exc:
+                return f"proxy {exc}"
+        scu_cmd = scu_for_port(target)
+        scu_out, scu_log = logs / f"{slug}.scu.out", logs / f"{slug}.scu.log"
+        scp_cpu_before = processes.cpu_seconds(scp.pid)
+        started = time.perf_counter()
+        scu = processes.start(
+            scu_cmd.argv, log=scu_log, stdout=scu_out, env=scu_cmd.env, cwd=CHILD_CWD
+        )
+        end = processes.wait_with_rusage(scu, started, timeout)
+        scp_cpu_after = processes.cpu_seconds(scp.pid)
+        scp_rss = processes.peak_rss_bytes(scp.pid)
+    finally:
+        if proxy is not None:
+            processes.stop(proxy)
+        processes.stop(scp)
+    if end is None:
+        return f"SCU did not finish within {timeout:.0f} s"
+    report = read_report(scu_out) if scu_cmd.reports_json else None
+    if end.returncode != 0 or (scu_cmd.reports_json and report is None):
+        detail = f"{tail(scu_out, 1)} {tail(scu_log)}".strip()
+        return f"SCU exit status {end.returncode}: {detail}"
+    scp_cpu = (
+        None if scp_cpu_before is None or scp_cpu_after is None else scp_cpu_after - scp_cpu_before
+    )
+    return PairRun(end, report, scp_cpu, scp_rss, scu_out, scu_log)
