@@ -12,6 +12,10 @@ import pytest
 from helpers.certs import make_certs
 from helpers.peers import dcmtk_program, free_port, wait_port_open
 
+from dicomnet.ae import AE
+from dicomnet.conformance import load_profile
+from dicomnet.dimse.commands import CommandField
+from dicomnet.services.base import Binding, IncomingRequest, Reply
 from dicomnet.storage.filenames import instance_filename
 
 from .support import (
@@ -152,3 +156,33 @@ async def test_send_queue_over_tls_to_the_inbound_server(tmp_path: Path) -> None
     stored = pydicom.dcmread(inbox / instance_filename(str(ds.SOPInstanceUID)))
     assert stored.file_meta.SourceApplicationEntityTitle == "DICOMARK"
     assert stored.PixelData == ds.PixelData
+
+
+async def test_send_queue_gives_up_on_a_hung_destination(tmp_path: Path) -> None:
+    # A destination that accepts the association but never answers a C-STORE.
+    never = asyncio.Event()
+
+    async def hang(request: IncomingRequest) -> Reply:
+        await never.wait()
+        return Reply()
+
+    ae = AE(
+        "HUNG",
+        load_profile("dicomark-inbound").policy(),
+        handlers=[Binding(command_field=CommandField.C_STORE_RQ, handler=hang)],
+    )
+    path = write_instance(make_dataset(), tmp_path / "a.dcm")
+    async with await ae.serve("127.0.0.1", 0) as server:
+        code, out = await run_example(
+            "dicomark_send_queue.py",
+            "--port",
+            str(server.port),
+            "--send-timeout",
+            "0.3",
+            "--retries",
+            "1",
+            path,
+        )
+    assert code == 1, out
+    assert f"error {path} after 2 attempts: " in out
+    assert "dimse" in out.lower()  # the timer that expired is named
