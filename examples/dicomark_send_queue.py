@@ -41,7 +41,6 @@ from common import add_common_arguments, configure_logging, profile_policy
 
 from dicomnet.ae import AE
 from dicomnet.association import Association
-from dicomnet.dimse.dataset import IMPLICIT_VR_LITTLE_ENDIAN
 from dicomnet.errors import DicomNetError
 from dicomnet.policy import Policy
 from dicomnet.storage.scu import batches, collect_files, proposed_contexts_for, store
@@ -99,6 +98,10 @@ class SendQueue:
 
     def __init__(self, policy: Policy, args: argparse.Namespace) -> None:
         self.ae = AE(policy.ae_title, policy)
+        # What the profile proposes after each instance's own syntax (Implicit VR LE).
+        self.fallbacks = tuple(
+            dict.fromkeys(ts for c in policy.proposed_contexts for ts in c.transfer_syntaxes)
+        )
         self.args = args
         self.pacer = Pacer(args.min_interval, args.max_rate)
         self.ssl = (
@@ -112,7 +115,7 @@ class SendQueue:
         """The open association, or a new one proposing what ``entries`` need."""
         if self._association is not None and self._association.is_established:
             return self._association
-        contexts = proposed_contexts_for([e.source for e in entries], (IMPLICIT_VR_LITTLE_ENDIAN,))
+        contexts = proposed_contexts_for([e.source for e in entries], self.fallbacks)
         self._association = await self.ae.associate(
             self.args.host,
             self.args.port,

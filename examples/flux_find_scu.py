@@ -28,6 +28,7 @@ status, 3 when the association failed.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from common import add_common_arguments, configure_logging, profile_policy
@@ -43,6 +44,8 @@ from dicomnet.transport import run
 PROFILE = "flux-find-scu"
 PATIENT_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.1.1"
 MODALITY_WORKLIST_FIND = "1.2.840.10008.5.1.4.31"
+
+log = logging.getLogger("flux.find_scu")
 
 #: Return keys asked for at each Patient Root level (PS3.4 C.6.1.1.2-5), unique keys included.
 LEVEL_KEYS: dict[str, tuple[str, ...]] = {
@@ -161,6 +164,8 @@ async def main(args: argparse.Namespace) -> int:
                     matches += 1
                     print(describe(decode_dataset(response.dataset, syntax)), flush=True)
             status = response.status
+            if category(status) is StatusCategory.WARNING:
+                log.warning("C-FIND warning 0x%04X", status)  # the statement: logged
             if category(status) is StatusCategory.FAILURE:
                 await assoc.abort()  # the statement: a failure status aborts the association
     except (OSError, DicomNetError) as exc:
