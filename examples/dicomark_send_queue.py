@@ -126,9 +126,12 @@ class SendQueue:
         return self._association
 
     async def _close(self) -> None:
-        if self._association is not None and self._association.is_established:
-            await self._association.release()
-        self._association = None
+        assoc, self._association = self._association, None
+        if assoc is not None and assoc.is_established:
+            try:
+                await assoc.release()
+            except (OSError, DicomNetError) as exc:
+                log.warning("release failed: %s", exc)
 
     async def _attempt(self, entry: Entry, group: list[Entry]) -> None:
         await self.pacer.wait()
