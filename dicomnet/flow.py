@@ -86,6 +86,11 @@ class FlowControl:
 
     # -- writing -------------------------------------------------------------------
 
+    @property
+    def write_paused(self) -> bool:
+        """Whether the transport's write buffer is above its high-water mark."""
+        return not self._writable.is_set()
+
     def pause_writing(self) -> None:
         """The transport's write buffer is above its high-water mark."""
         self._writable.clear()
