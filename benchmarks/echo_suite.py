@@ -47,6 +47,20 @@ _COMPARISONS = (
 def _measure(
     scu: str, scp: str, variant: Variant, count: int, *, logs: Path, timeout: float
 ) -> Row:
+    """One row; a failed run is retried once (see :func:`benchmarks.store_suite._run_case`)."""
+    row = _measure_once(scu, scp, variant, count, logs=logs, timeout=timeout)
+    if row.unavailable is None or not row.unavailable.startswith(("SCU ", "SCP ", "only ")):
+        return row
+    retry = _measure_once(scu, scp, variant, count, logs=logs, timeout=timeout)
+    retry.values["first_attempt_failure"] = row.unavailable
+    if not retry.ok:
+        retry.unavailable = f"{retry.unavailable} (also on a first attempt: {row.unavailable})"
+    return retry
+
+
+def _measure_once(
+    scu: str, scp: str, variant: Variant, count: int, *, logs: Path, timeout: float
+) -> Row:
     impls = implementations()
     label = f"{scu} -> {scp}{variant.suffix}"
     missing = impls[scu].unavailable() or impls[scp].unavailable()

@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     ae = AE(ae_title="BENCH-SCU")
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 20
     ae.add_requested_context(VERIFICATION)
     cpu0, t0 = _cpu(), time.perf_counter()
     assoc = ae.associate(

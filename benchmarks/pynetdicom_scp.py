@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     ae = AE(ae_title="BENCH-SCP")
     ae.maximum_pdu_size = args.max_pdu
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 20
     ae.add_supported_context(CTImageStorage, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
     ae.add_supported_context(VERIFICATION)
     handler = discard if args.output is None else writer(args.output)

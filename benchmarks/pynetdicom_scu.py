@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     ae = AE(ae_title="BENCH-SCU")
     ae.maximum_pdu_size = args.max_pdu
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 20
     ae.add_requested_context(CTImageStorage, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
 
     cpu0, t0 = _cpu(), time.perf_counter()

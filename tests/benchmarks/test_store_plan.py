@@ -108,3 +108,33 @@ def test_pair_ratios_and_their_grid() -> None:
     assert first.values["ct_write"] is None
     scp_row = next(r for r in cpu.rows if r.label.startswith("SCP: dcmtk -> dicomnet"))
     assert scp_row.values["ct_discard"] == pytest.approx(2.0)
+
+
+def test_a_failed_run_is_retried_once_and_the_failure_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    outcomes = [Row("x", unavailable="SCU exit status 1: stalled"), Row("x", {"seconds": 1.0})]
+    calls: list[str] = []
+
+    def once(case: object, instances: object, ctx: object) -> Row:
+        calls.append("run")
+        return outcomes.pop(0)
+
+    monkeypatch.setattr(store_suite, "_run_case_once", once)
+    row = store_suite._run_case(None, None, None)  # type: ignore[arg-type]
+    assert calls == ["run", "run"]
+    assert row.ok
+    assert row.values["first_attempt_failure"] == "SCU exit status 1: stalled"
+
+
+def test_a_missing_peer_is_not_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+
+    def once(case: object, instances: object, ctx: object) -> Row:
+        calls.append("run")
+        return Row("x", unavailable="DCMTK storescu not found")
+
+    monkeypatch.setattr(store_suite, "_run_case_once", once)
+    row = store_suite._run_case(None, None, None)  # type: ignore[arg-type]
+    assert calls == ["run"]
+    assert row.unavailable == "DCMTK storescu not found"
