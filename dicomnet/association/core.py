@@ -285,7 +285,7 @@ class Association:
         if self._reject_for_limit:
             rj = negotiation.rejection_for_limit()
             self.log.warning("association limit reached: rejecting")
-            self.protocol.send_pdu(rj)
+            self._answer(rj)
             self._end(None)
             return
         outcome = self._evaluate(rq)
@@ -296,13 +296,27 @@ class Association:
                 outcome.source,
                 outcome.reason,
             )
-            self.protocol.send_pdu(outcome)
+            self._answer(outcome)
             self._end(None)
             return
         ac, negotiated = outcome
         self._accept = ac
-        self.protocol.send_pdu(ac)
-        self._established_with(negotiated)
+        if self._answer(ac):
+            self._established_with(negotiated)
+
+    def _answer(self, pdu: AAssociateAC | AAssociateRJ) -> bool:
+        """Send our answer to the A-ASSOCIATE-RQ; False when it is too late for one.
+
+        The peer may have sent something invalid right behind its request, in
+        the same read: the core then already answered with A-ABORT (AA-8) and
+        left Sta3, and the abort indication that follows ends the association.
+        """
+        try:
+            self.protocol.send_pdu(pdu)
+        except LocalProtocolError as exc:
+            self.log.info("no answer sent, the association is already over: %s", exc)
+            return False
+        return True
 
     def _evaluate(self, rq: AAssociateRQ) -> tuple[AAssociateAC, Negotiated] | AAssociateRJ:
         """Negotiate with the AE's hooks; a hook that raises refuses the association."""
