@@ -19,33 +19,44 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dicomnet.conformance import FORMATS, list_profiles, load_profile, load_registry, render
-from dicomnet.errors import (
-    AssociationAborted,
-    AssociationRejected,
-    ConfigurationError,
-    DicomNetError,
-    TimeoutExpired,
+from dicomnet.cli.options import (
+    EXIT_ABORTED,
+    EXIT_NETWORK,
+    EXIT_REJECTED,
+    EXIT_TIMEOUT,
+    register_subcommand,
+    report_association_error,
 )
+from dicomnet.conformance import FORMATS, list_profiles, load_profile, load_registry, render
+from dicomnet.errors import ConfigurationError, DicomNetError
 
-__all__ = ["register", "run_check", "run_list", "run_render"]
+__all__ = [
+    "EXIT_ABORTED",
+    "EXIT_CONFIG",
+    "EXIT_NETWORK",
+    "EXIT_OK",
+    "EXIT_REJECTED",
+    "EXIT_REJECTED_CONTEXT",
+    "EXIT_TIMEOUT",
+    "register",
+    "run_check",
+    "run_list",
+    "run_render",
+]
 
 EXIT_OK = 0
 EXIT_REJECTED_CONTEXT = 1
 EXIT_CONFIG = 2
-EXIT_REJECTED = 3
-EXIT_ABORTED = 4
-EXIT_TIMEOUT = 5
-EXIT_NETWORK = 6
 
 
 def register(subparsers: Any) -> None:
     """Add the ``conformance`` sub-command and its own sub-commands."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = register_subcommand(
+        subparsers,
         "conformance",
         help="list, render or check the conformance profiles",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        handler=None,
     )
     parser.add_argument(
         "--data",
@@ -124,18 +135,8 @@ async def check(args: argparse.Namespace) -> int:
     except ConfigurationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except AssociationRejected as exc:
-        print(f"Association Rejected: {exc}", file=sys.stderr)
-        return EXIT_REJECTED
-    except AssociationAborted as exc:
-        print(f"Association Aborted: {exc}", file=sys.stderr)
-        return EXIT_ABORTED
-    except TimeoutExpired as exc:
-        print(f"Timeout: {exc}", file=sys.stderr)
-        return EXIT_TIMEOUT
     except (OSError, DicomNetError) as exc:
-        print(f"Association Request Failed: {exc}", file=sys.stderr)
-        return EXIT_NETWORK
+        return report_association_error(exc)
     registry = profile.registry
     for item in results:
         name = registry.name_of(item.abstract_syntax)

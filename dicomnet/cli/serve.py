@@ -27,13 +27,19 @@ from dataclasses import replace
 from typing import Any
 
 from dicomnet.ae import AE, Server
+from dicomnet.cli.options import (
+    add_tls_options,
+    add_verbose_option,
+    register_subcommand,
+    tls_context_from,
+)
 from dicomnet.conformance.defaults import storage_policy
 from dicomnet.errors import ConfigurationError
 from dicomnet.policy import Policy
 from dicomnet.services.storage_scp import StorageService
 from dicomnet.storage.folder import FolderStore
 from dicomnet.storage.sinks import Duplicate
-from dicomnet.transport import run, server_tls_context
+from dicomnet.transport import run
 
 __all__ = ["build_parser", "main", "register", "run_serve", "serve"]
 
@@ -78,33 +84,22 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_false",
         help="run on asyncio's own loop even when uvloop is installed",
     )
-    tls = parser.add_argument_group("TLS (PS3.15 Annex B)")
-    tls.add_argument("--tls-cert", metavar="FILE", help="our certificate (PEM); enables TLS")
-    tls.add_argument("--tls-key", metavar="FILE", help="our private key (PEM)")
-    tls.add_argument("--tls-ca", metavar="FILE", help="CA bundle to verify clients with")
-    tls.add_argument(
-        "--require-client-cert", action="store_true", help="refuse clients without a certificate"
-    )
-    parser.add_argument(
-        "-v",
-        "--verbose",
-        dest="serve_verbose",
-        action="count",
-        default=0,
-        help="more logging (-v: each instance, -vv: debug)",
+    add_tls_options(parser, server=True)
+    add_verbose_option(
+        parser, dest="serve_verbose", help="more logging (-v: each instance, -vv: debug)"
     )
 
 
 def register(subparsers: Any) -> None:
     """Add the ``serve`` sub-command."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = register_subcommand(
+        subparsers,
         "serve",
         help="Storage and Verification SCP writing Part 10 files to a folder",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        handler=run_serve,
     )
     _add_arguments(parser)
-    parser.set_defaults(handler=run_serve)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -174,13 +169,7 @@ async def serve(
     """
     try:
         policy = build_policy(args)
-        ssl = None
-        if args.tls_cert or args.tls_key:
-            if not (args.tls_cert and args.tls_key):
-                raise ConfigurationError("--tls-cert and --tls-key go together")
-            ssl = server_tls_context(
-                args.tls_cert, args.tls_key, args.tls_ca, args.require_client_cert
-            )
+        ssl = tls_context_from(args, server=True)
         store = FolderStore(
             args.output, duplicates=Duplicate(args.duplicates), fsync=not args.no_fsync
         )

@@ -15,16 +15,25 @@ expired, network error).
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from dicomnet.ae import AE, default_policy
+from dicomnet.ae import AE
+from dicomnet.cli.options import (
+    add_association_options,
+    add_family_options,
+    add_timer_options,
+    add_tls_options,
+    add_verbose_option,
+    family_from,
+    register_subcommand,
+    requestor_policy,
+    tls_context_from,
+)
 from dicomnet.dimse.commands import Priority
 from dicomnet.dimse.dataset import (
     EXPLICIT_VR_BIG_ENDIAN,
@@ -33,11 +42,16 @@ from dicomnet.dimse.dataset import (
 )
 from dicomnet.dimse.status import StatusCategory
 from dicomnet.errors import DicomNetError
-from dicomnet.policy import Timers
-from dicomnet.storage.scu import StoreResult, batches, proposed_contexts_for, store_many
+from dicomnet.storage.scu import (
+    StoreResult,
+    batches,
+    collect_files,
+    proposed_contexts_for,
+    store_many,
+)
 from dicomnet.storage.source import InstanceSource, SourceError
 from dicomnet.storage.transcode import DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN
-from dicomnet.transport import client_tls_context, run
+from dicomnet.transport import run
 
 __all__ = ["register", "run_store"]
 
@@ -62,20 +76,17 @@ _PRIORITIES: Final = {"low": Priority.LOW, "medium": Priority.MEDIUM, "high": Pr
 
 def register(subparsers: Any) -> None:
     """Add the ``store`` sub-command."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = register_subcommand(
+        subparsers,
         "store",
         help="send files with C-STORE (Storage SCU), like storescu",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        handler=run_store,
     )
     parser.add_argument("peer", help="host name or address of the SCP")
     parser.add_argument("port", type=int, help="TCP port of the SCP")
     parser.add_argument("paths", nargs="+", metavar="FILE|DIR", help="files and directories")
-    parser.add_argument("-aet", "--aetitle", default="STORESCU", help="our AE title (STORESCU)")
-    parser.add_argument("-aec", "--call", default="ANY-SCP", help="called AE title (ANY-SCP)")
-    parser.add_argument(
-        "-pdu", "--max-pdu", type=int, default=16384, help="maximum PDU we receive (16384)"
-    )
+    add_association_options(parser, aetitle="STORESCU")
     parser.add_argument(
         "--window",
         type=int,
@@ -96,33 +107,16 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--priority", choices=sorted(_PRIORITIES), default="medium", help="C-STORE priority"
     )
-    parser.add_argument("-to", "--timeout", type=float, default=30.0, help="connect timeout (s)")
-    parser.add_argument(
-        "-ta", "--acse-timeout", type=float, default=30.0, help="ACSE (association) timeout (s)"
-    )
-    parser.add_argument(
-        "-td", "--dimse-timeout", type=float, default=60.0, help="DIMSE response timeout (s)"
-    )
+    add_timer_options(parser)
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress bar even on a terminal"
     )
-    parser.add_argument(
-        "-v",
-        "--verbose",
-        action="count",
-        default=argparse.SUPPRESS,
-        help="report every instance (and log more)",
+    # SUPPRESS: without -v here, the count of ``dicomnet -v store ...`` stands.
+    add_verbose_option(
+        parser, help="report every instance (and log more)", default=argparse.SUPPRESS
     )
-    family = parser.add_mutually_exclusive_group()
-    family.add_argument("-4", "--ipv4", action="store_true", help="connect over IPv4 only")
-    family.add_argument("-6", "--ipv6", action="store_true", help="connect over IPv6 only")
-    tls = parser.add_argument_group("TLS (PS3.15 Annex B)")
-    tls.add_argument("--tls", action="store_true", help="use TLS")
-    tls.add_argument("--tls-ca", metavar="FILE", help="CA bundle to verify the SCP with")
-    tls.add_argument("--tls-cert", metavar="FILE", help="our certificate (PEM)")
-    tls.add_argument("--tls-key", metavar="FILE", help="our private key (PEM)")
-    tls.add_argument("--no-verify", action="store_true", help="do not verify the SCP's certificate")
-    parser.set_defaults(handler=run_store)
+    add_family_options(parser)
+    add_tls_options(parser, server=False)
 
 
 def run_store(args: argparse.Namespace) -> int:
@@ -161,10 +155,7 @@ def _walk(paths: Iterable[str]) -> Iterator[tuple[Path, bool]]:
     for entry in paths:
         path = Path(entry)
         if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs.sort()
-                for name in sorted(files):
-                    yield Path(root) / name, False
+            yield from ((found, False) for found in collect_files([path]))
         else:
             yield path, True
 
@@ -322,19 +313,9 @@ async def _store(
     for result in unreadable:
         tally.add(result)
     progress = Progress(sys.stderr, tally, enabled=not args.no_progress)
-    policy = replace(
-        default_policy(args.aetitle),
-        max_pdu_receive=args.max_pdu,
-        max_operations_invoked=args.window,
-        timers=Timers(connect=args.timeout, associate=args.acse_timeout, dimse=args.dimse_timeout),
-    )
-    ae = AE(args.aetitle, policy)
-    ssl = None
-    if args.tls or args.tls_ca or args.tls_cert:
-        ssl = client_tls_context(
-            args.tls_ca, args.tls_cert, args.tls_key, verify=not args.no_verify
-        )
-    family = socket.AF_INET6 if args.ipv6 else socket.AF_INET if args.ipv4 else 0
+    ae = AE(args.aetitle, requestor_policy(args, max_operations_invoked=args.window))
+    ssl = tls_context_from(args, server=False)
+    family = family_from(args)
     extra, only_extra = proposal
     priority = _PRIORITIES[args.priority]
     for group in batches(sources):
