@@ -1,4 +1,4 @@
-"""Pieces every example shares: command-line basics, logging, running a server until a signal.
+"""Pieces every example shares: command line, logging, running, serving until a signal.
 
 Not an example itself; the programs beside it import it (``python examples/NAME.py``
 puts this folder on ``sys.path``).
@@ -10,19 +10,38 @@ import argparse
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+import ssl
+import sys
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import replace
+from typing import Any, NoReturn
 
-from dicomnet.ae import Server
+from dicomnet.ae import AE, Server
 from dicomnet.conformance import load_profile
 from dicomnet.policy import Policy
+from dicomnet.services.base import Binding, Service
+from dicomnet.transport import run
 
 __all__ = [
     "add_common_arguments",
     "configure_logging",
+    "example_parser",
     "profile_policy",
+    "run_main",
+    "serve_policy",
     "serve_until_signal",
 ]
+
+
+def example_parser(
+    doc: str | None, *, port: int, aet: str | None = None
+) -> argparse.ArgumentParser:
+    """A parser whose ``--help`` shows ``doc`` as written, with :func:`add_common_arguments`."""
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_common_arguments(parser, port=port, aet=aet)
+    return parser
 
 
 def add_common_arguments(
@@ -81,3 +100,31 @@ async def serve_until_signal(server: Server, on_stop: Callable[[], None] | None 
             loop.remove_signal_handler(signum)
     if on_stop is not None:
         on_stop()
+
+
+async def serve_policy(
+    args: argparse.Namespace,
+    policy: Policy,
+    handlers: Iterable[Service | Binding],
+    *,
+    tls: ssl.SSLContext | None = None,
+    on_stop: Callable[[], None] | None = None,
+) -> int:
+    """Serve ``policy`` with ``handlers`` on ``--host``/``--port`` until a signal; exit code 0.
+
+    See :func:`serve_until_signal` for ``on_stop``.
+    """
+    ae = AE(policy.ae_title, policy, handlers=handlers)
+    server = await ae.serve(args.host, args.port, ssl=tls)
+    await serve_until_signal(server, on_stop)
+    return 0
+
+
+def run_main(
+    parser: argparse.ArgumentParser,
+    main: Callable[[argparse.Namespace], Coroutine[Any, Any, int]],
+) -> NoReturn:
+    """Parse the command line, set up logging for ``-v``, run ``main`` and exit with its code."""
+    arguments = parser.parse_args()
+    configure_logging(arguments.verbose)
+    sys.exit(run(main(arguments)))

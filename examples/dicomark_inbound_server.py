@@ -21,19 +21,17 @@ Prints ``listening on PORT`` when ready; stops on SIGINT or SIGTERM.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Iterable
 from dataclasses import replace
 
-from common import add_common_arguments, configure_logging, profile_policy, serve_until_signal
+from common import example_parser, profile_policy, run_main, serve_policy
 
-from dicomnet.ae import AE
 from dicomnet.dimse.commands import CommandField
 from dicomnet.dimse.status import StatusCategory, category
 from dicomnet.services.base import Binding, IncomingRequest, Reply
 from dicomnet.services.storage_scp import StorageService
 from dicomnet.storage.folder import FolderStore
-from dicomnet.transport import run, server_tls_context
+from dicomnet.transport import server_tls_context
 
 PROFILE = "dicomark-inbound"
 
@@ -59,10 +57,7 @@ class AbortWhenNotStored:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    add_common_arguments(parser, port=11112, aet="DICOMARK")
+    parser = example_parser(__doc__, port=11112, aet="DICOMARK")
     parser.add_argument("--output", default="dicomark-inbox", help="folder (%(default)s)")
     parser.add_argument(
         "--max-clients",
@@ -88,15 +83,10 @@ async def main(args: argparse.Namespace) -> int:
     if args.check_called_ae:
         titles = replace(policy.ae_titles, called_ae_titles=(policy.ae_title,))
         policy = replace(policy, ae_titles=titles)
-    ssl = server_tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
+    tls = server_tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
     storage = StorageService(FolderStore(args.output))
-    ae = AE(policy.ae_title, policy, handlers=[AbortWhenNotStored(storage)])
-    server = await ae.serve(args.host, args.port, ssl=ssl)
-    await serve_until_signal(server)
-    return 0
+    return await serve_policy(args, policy, [AbortWhenNotStored(storage)], tls=tls)
 
 
 if __name__ == "__main__":
-    arguments = build_parser().parse_args()
-    configure_logging(arguments.verbose)
-    sys.exit(run(main(arguments)))
+    run_main(build_parser(), main)

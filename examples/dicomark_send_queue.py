@@ -37,7 +37,7 @@ import sys
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from common import add_common_arguments, configure_logging, profile_policy
+from common import example_parser, profile_policy, run_main
 
 from dicomnet.ae import AE
 from dicomnet.association import Association
@@ -45,7 +45,7 @@ from dicomnet.errors import DicomNetError
 from dicomnet.policy import Policy
 from dicomnet.storage.scu import batches, collect_files, proposed_contexts_for, store
 from dicomnet.storage.source import InstanceSource, SourceError
-from dicomnet.transport import client_tls_context, run
+from dicomnet.transport import client_tls_context
 
 PROFILE = "dicomark-send-queue"
 
@@ -193,10 +193,7 @@ def load_queue(paths: list[str], sop_classes: set[str]) -> list[Entry]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    add_common_arguments(parser, port=104, aet="DICOMARK")
+    parser = example_parser(__doc__, port=104, aet="DICOMARK")
     parser.add_argument("paths", nargs="+", metavar="FILE|DIR", help="what to send")
     parser.add_argument("--called-ae", default="ANY-SCP", help="destination AE title")
     parser.add_argument("--retries", type=int, default=3, help="retries per instance (3)")
@@ -232,6 +229,4 @@ async def main(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    arguments = build_parser().parse_args()
-    configure_logging(arguments.verbose)
-    sys.exit(run(main(arguments)))
+    run_main(build_parser(), main)

@@ -10,11 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from common import configure_logging
+from common import run_main
 
 from dicomnet.ae import AE
 from dicomnet.errors import DicomNetError
-from dicomnet.transport import run
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -47,6 +46,4 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 if __name__ == "__main__":
-    arguments = build_parser().parse_args()
-    configure_logging(arguments.verbose)
-    sys.exit(run(main(arguments)))
+    run_main(build_parser(), main)

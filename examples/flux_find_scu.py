@@ -31,7 +31,7 @@ import argparse
 import logging
 import sys
 
-from common import add_common_arguments, configure_logging, profile_policy
+from common import example_parser, profile_policy, run_main
 from pydicom.dataset import Dataset
 
 from dicomnet.ae import AE
@@ -39,7 +39,6 @@ from dicomnet.dimse.commands import CFindRQ
 from dicomnet.dimse.dataset import decode_dataset, encode_dataset
 from dicomnet.dimse.status import StatusCategory, category
 from dicomnet.errors import DicomNetError
-from dicomnet.transport import run
 
 PROFILE = "flux-find-scu"
 PATIENT_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.1.1"
@@ -122,10 +121,7 @@ def describe(ds: Dataset) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    add_common_arguments(parser, port=104, aet="FLUX_FIND")
+    parser = example_parser(__doc__, port=104, aet="FLUX_FIND")
     parser.add_argument("--called-ae", default="ANY-SCP", help="the SCP's AE title")
     parser.add_argument("--level", choices=sorted(LEVEL_KEYS), default="STUDY", help="(STUDY)")
     parser.add_argument(
@@ -176,6 +172,4 @@ async def main(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    arguments = build_parser().parse_args()
-    configure_logging(arguments.verbose)
-    sys.exit(run(main(arguments)))
+    run_main(build_parser(), main)

@@ -24,16 +24,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 
-from common import add_common_arguments, configure_logging, profile_policy
+from common import example_parser, profile_policy, run_main
 from pydicom.dataset import Dataset
 
 from dicomnet.ae import AE
 from dicomnet.dimse.commands import CMoveRQ, CMoveRSP
 from dicomnet.dimse.dataset import encode_dataset
 from dicomnet.errors import DicomNetError
-from dicomnet.transport import run
 
 PROFILE = "kodak-memory-manager"
 STUDY_ROOT_MOVE = "1.2.840.10008.5.1.4.1.2.2.2"
@@ -81,10 +79,7 @@ async def move_study(ae: AE, args: argparse.Namespace, study_uid: str) -> bool:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    add_common_arguments(parser, port=104, aet="MEMORY_MANAGER")
+    parser = example_parser(__doc__, port=104, aet="MEMORY_MANAGER")
     parser.add_argument("--called-ae", default="ANY-SCP", help="the archive's AE title")
     parser.add_argument(
         "--destination", default="MEMORY_SERVER", help="move destination AE (%(default)s)"
@@ -109,6 +104,4 @@ async def main(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    arguments = build_parser().parse_args()
-    configure_logging(arguments.verbose)
-    sys.exit(run(main(arguments)))
+    run_main(build_parser(), main)

@@ -22,25 +22,18 @@ Prints ``listening on PORT`` when ready; stops on SIGINT or SIGTERM.
 from __future__ import annotations
 
 import argparse
-import sys
 
-from common import add_common_arguments, configure_logging, profile_policy, serve_until_signal
+from common import example_parser, profile_policy, run_main, serve_policy
 
-from dicomnet.ae import AE
 from dicomnet.services.storage_scp import StorageService
 from dicomnet.storage.memory import MemoryStore
-from dicomnet.transport import run
 
 PROFILE = "kodak-memory-server"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    add_common_arguments(parser, port=11113, aet="MEMORY_SERVER")
-    return parser
+    return example_parser(__doc__, port=11113, aet="MEMORY_SERVER")
 
 
 def print_holdings(store: MemoryStore) -> None:
@@ -55,13 +48,10 @@ async def main(args: argparse.Namespace) -> int:
     """Serve until a signal, then print what is held."""
     policy = profile_policy(PROFILE, args.aet)
     store = MemoryStore()
-    ae = AE(policy.ae_title, policy, handlers=[StorageService(store)])
-    server = await ae.serve(args.host, args.port)
-    await serve_until_signal(server, on_stop=lambda: print_holdings(store))
-    return 0
+    return await serve_policy(
+        args, policy, [StorageService(store)], on_stop=lambda: print_holdings(store)
+    )
 
 
 if __name__ == "__main__":
-    arguments = build_parser().parse_args()
-    configure_logging(arguments.verbose)
-    sys.exit(run(main(arguments)))
+    run_main(build_parser(), main)

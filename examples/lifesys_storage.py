@@ -27,26 +27,20 @@ Prints ``listening on PORT`` when ready; stops on SIGINT or SIGTERM.
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import replace
 
-from common import add_common_arguments, configure_logging, profile_policy, serve_until_signal
+from common import example_parser, profile_policy, run_main, serve_policy
 
-from dicomnet.ae import AE
 from dicomnet.services.storage_scp import StorageService
 from dicomnet.storage.folder import FolderStore
 from dicomnet.storage.sinks import Duplicate
-from dicomnet.transport import run
 
 PROFILE = "lifesys-storage"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    add_common_arguments(parser, port=2350, aet="STORE_SCP")
+    parser = example_parser(__doc__, port=2350, aet="STORE_SCP")
     parser.add_argument("--output", default="lifesys-archive", help="folder (%(default)s)")
     parser.add_argument(
         "--max-associations", type=int, default=None, help="associations at once (profile: 10)"
@@ -60,13 +54,8 @@ async def main(args: argparse.Namespace) -> int:
     if args.max_associations is not None:
         policy = replace(policy, max_associations=args.max_associations)
     store = FolderStore(args.output, duplicates=Duplicate.KEEP_FIRST)
-    ae = AE(policy.ae_title, policy, handlers=[StorageService(store)])
-    server = await ae.serve(args.host, args.port)
-    await serve_until_signal(server)
-    return 0
+    return await serve_policy(args, policy, [StorageService(store)])
 
 
 if __name__ == "__main__":
-    arguments = build_parser().parse_args()
-    configure_logging(arguments.verbose)
-    sys.exit(run(main(arguments)))
+    run_main(build_parser(), main)

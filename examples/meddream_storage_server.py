@@ -20,24 +20,18 @@ Prints ``listening on PORT`` when ready; stops on SIGINT or SIGTERM.
 from __future__ import annotations
 
 import argparse
-import sys
 
-from common import add_common_arguments, configure_logging, profile_policy, serve_until_signal
+from common import example_parser, profile_policy, run_main, serve_policy
 
-from dicomnet.ae import AE
 from dicomnet.services.storage_scp import StorageService
 from dicomnet.storage.folder import FolderStore
-from dicomnet.transport import run
 
 PROFILE = "meddream-storage-server"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    add_common_arguments(parser, port=11112, aet="DCMRCV")
+    parser = example_parser(__doc__, port=11112, aet="DCMRCV")
     parser.add_argument("--output", default="meddream-store", help="folder (%(default)s)")
     return parser
 
@@ -45,13 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
 async def main(args: argparse.Namespace) -> int:
     """Serve until a signal."""
     policy = profile_policy(PROFILE, args.aet)
-    ae = AE(policy.ae_title, policy, handlers=[StorageService(FolderStore(args.output))])
-    server = await ae.serve(args.host, args.port)
-    await serve_until_signal(server)
-    return 0
+    return await serve_policy(args, policy, [StorageService(FolderStore(args.output))])
 
 
 if __name__ == "__main__":
-    arguments = build_parser().parse_args()
-    configure_logging(arguments.verbose)
-    sys.exit(run(main(arguments)))
+    run_main(build_parser(), main)
