@@ -54,9 +54,9 @@ def register(subparsers: Any) -> None:
     parser = register_subcommand(
         subparsers,
         "conformance",
+        __doc__,
+        None,
         help="list, render or check the conformance profiles",
-        description=__doc__,
-        handler=None,
     )
     parser.add_argument(
         "--data",

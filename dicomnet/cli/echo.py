@@ -19,6 +19,7 @@ from dicomnet.cli.options import (
     EXIT_TIMEOUT,
     add_association_options,
     add_family_options,
+    add_peer_arguments,
     add_timer_options,
     add_tls_options,
     family_from,
@@ -49,14 +50,9 @@ EXIT_STATUS = 1
 def register(subparsers: Any) -> None:
     """Add the ``echo`` sub-command."""
     parser = register_subcommand(
-        subparsers,
-        "echo",
-        help="send C-ECHO (Verification SCU), like echoscu",
-        description=__doc__,
-        handler=run_echo,
+        subparsers, "echo", __doc__, run_echo, help="send C-ECHO (Verification SCU), like echoscu"
     )
-    parser.add_argument("peer", help="host name or address of the SCP")
-    parser.add_argument("port", type=int, help="TCP port of the SCP")
+    add_peer_arguments(parser)
     add_association_options(parser, aetitle="ECHOSCU")
     add_timer_options(parser)
     parser.add_argument(

@@ -36,6 +36,7 @@ __all__ = [
     "EXIT_TIMEOUT",
     "add_association_options",
     "add_family_options",
+    "add_peer_arguments",
     "add_timer_options",
     "add_tls_options",
     "add_verbose_option",
@@ -60,7 +61,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def register_subcommand(
-    subparsers: Any, name: str, *, help: str, description: str | None, handler: Handler | None
+    subparsers: Any, name: str, description: str | None, handler: Handler | None, *, help: str
 ) -> argparse.ArgumentParser:
     """Add sub-command ``name`` whose ``--help`` shows ``description`` as written.
 
@@ -76,6 +77,12 @@ def register_subcommand(
     if handler is not None:
         parser.set_defaults(handler=handler)
     return parser
+
+
+def add_peer_arguments(parser: argparse.ArgumentParser) -> None:
+    """The positional ``peer`` (host name or address) and ``port`` of the SCP to call."""
+    parser.add_argument("peer", help="host name or address of the SCP")
+    parser.add_argument("port", type=int, help="TCP port of the SCP")
 
 
 def add_association_options(parser: argparse.ArgumentParser, *, aetitle: str) -> None:

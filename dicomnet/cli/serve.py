@@ -95,9 +95,9 @@ def register(subparsers: Any) -> None:
     parser = register_subcommand(
         subparsers,
         "serve",
+        __doc__,
+        run_serve,
         help="Storage and Verification SCP writing Part 10 files to a folder",
-        description=__doc__,
-        handler=run_serve,
     )
     _add_arguments(parser)
 

@@ -26,6 +26,7 @@ from dicomnet.ae import AE
 from dicomnet.cli.options import (
     add_association_options,
     add_family_options,
+    add_peer_arguments,
     add_timer_options,
     add_tls_options,
     add_verbose_option,
@@ -79,12 +80,11 @@ def register(subparsers: Any) -> None:
     parser = register_subcommand(
         subparsers,
         "store",
+        __doc__,
+        run_store,
         help="send files with C-STORE (Storage SCU), like storescu",
-        description=__doc__,
-        handler=run_store,
     )
-    parser.add_argument("peer", help="host name or address of the SCP")
-    parser.add_argument("port", type=int, help="TCP port of the SCP")
+    add_peer_arguments(parser)
     parser.add_argument("paths", nargs="+", metavar="FILE|DIR", help="files and directories")
     add_association_options(parser, aetitle="STORESCU")
     parser.add_argument(
