@@ -34,13 +34,19 @@ __all__ = [
 
 
 def example_parser(
-    doc: str | None, *, port: int, aet: str | None = None
+    doc: str | None, *, port: int, aet: str | None = None, output: str | None = None
 ) -> argparse.ArgumentParser:
-    """A parser whose ``--help`` shows ``doc`` as written, with :func:`add_common_arguments`."""
+    """A parser whose ``--help`` shows ``doc`` as written, with :func:`add_common_arguments`.
+
+    ``output`` (a storage server's) adds ``--output``, the folder instances are
+    filed in, with that default.
+    """
     parser = argparse.ArgumentParser(
         description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     add_common_arguments(parser, port=port, aet=aet)
+    if output is not None:
+        parser.add_argument("--output", default=output, help="folder (%(default)s)")
     return parser
 
 

@@ -57,8 +57,7 @@ class AbortWhenNotStored:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    parser = example_parser(__doc__, port=11112, aet="DICOMARK")
-    parser.add_argument("--output", default="dicomark-inbox", help="folder (%(default)s)")
+    parser = example_parser(__doc__, port=11112, aet="DICOMARK", output="dicomark-inbox")
     parser.add_argument(
         "--max-clients",
         type=int,

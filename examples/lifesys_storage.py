@@ -40,8 +40,7 @@ PROFILE = "lifesys-storage"
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    parser = example_parser(__doc__, port=2350, aet="STORE_SCP")
-    parser.add_argument("--output", default="lifesys-archive", help="folder (%(default)s)")
+    parser = example_parser(__doc__, port=2350, aet="STORE_SCP", output="lifesys-archive")
     parser.add_argument(
         "--max-associations", type=int, default=None, help="associations at once (profile: 10)"
     )

@@ -31,9 +31,7 @@ PROFILE = "meddream-storage-server"
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    parser = example_parser(__doc__, port=11112, aet="DCMRCV")
-    parser.add_argument("--output", default="meddream-store", help="folder (%(default)s)")
-    return parser
+    return example_parser(__doc__, port=11112, aet="DCMRCV", output="meddream-store")
 
 
 async def main(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from helpers.peers import dcmtk_program, free_port, wait_port_open
@@ -15,6 +16,7 @@ from .support import (
     EXPLICIT_LE,
     IMPLICIT_LE,
     TIMEOUT,
+    Archive,
     dcmqrscp_archive,
     make_dataset,
     run_example,
@@ -44,15 +46,19 @@ def archive_files(tmp_path: Path) -> tuple[list[Path], list[str]]:
     return files, [str(ds.SOPInstanceUID) for ds in datasets]
 
 
+async def run_against(archive: Archive, program: str, *args: str) -> tuple[int, str]:
+    """Run example ``program`` with the archive as its peer (``--port``, ``--called-ae``)."""
+    return await run_example(
+        program, "--port", str(archive.port), "--called-ae", archive.title, *args
+    )
+
+
 async def test_flux_find_scu_at_each_level(tmp_path: Path) -> None:
     files, uids = archive_files(tmp_path)
     async with dcmqrscp_archive(tmp_path, files) as archive:
-        port = str(archive.port)
 
         async def find(*args: str) -> list[str]:
-            code, out = await run_example(
-                "flux_find_scu.py", "--port", port, "--called-ae", archive.title, *args
-            )
+            code, out = await run_against(archive, "flux_find_scu.py", *args)
             assert code == 0, out + archive.log.read_text(errors="replace")
             return out.splitlines()
 
@@ -93,38 +99,14 @@ async def test_flux_find_scu_at_each_level(tmp_path: Path) -> None:
     assert nothing == ["0 match(es), status 0x0000"]
 
 
-async def test_flux_find_scu_needs_an_accepted_model(tmp_path: Path) -> None:
-    # dcmqrscp has no Modality Worklist: the context is refused and nothing is sent.
-    files, _ = archive_files(tmp_path)
-    async with dcmqrscp_archive(tmp_path, files) as archive:
-        code, out = await run_example(
-            "flux_find_scu.py",
-            "--port",
-            str(archive.port),
-            "--called-ae",
-            archive.title,
-            "--worklist",
-        )
-    assert code == 3, out
-    assert "no accepted presentation context for 1.2.840.10008.5.1.4.31" in out
-
-
 async def test_kodak_memory_manager_moves_studies_into_the_memory_server(tmp_path: Path) -> None:
     files, uids = archive_files(tmp_path)
     async with server_example("kodak_memory_server.py", log=tmp_path / "memory.log") as memory:
         async with dcmqrscp_archive(
             tmp_path, files, hosts={"MEMORY_SERVER": memory.port}
         ) as archive:
-            code, out = await run_example(
-                "kodak_memory_manager.py",
-                "--port",
-                str(archive.port),
-                "--called-ae",
-                archive.title,
-                "--study",
-                STUDY,
-                "--study",
-                OTHER_STUDY,
+            code, out = await run_against(
+                archive, "kodak_memory_manager.py", "--study", STUDY, "--study", OTHER_STUDY
             )
             assert code == 0, out + archive.log.read_text(errors="replace")
     assert f"{STUDY}: status 0x0000, remaining 0, completed 2, failed 0, warning 0" in out
@@ -140,43 +122,51 @@ async def test_kodak_memory_manager_moves_studies_into_the_memory_server(tmp_pat
         assert syntax == EXPLICIT_BE
 
 
-async def test_kodak_memory_manager_reports_a_refused_destination(tmp_path: Path) -> None:
-    files, _ = archive_files(tmp_path)
-    async with dcmqrscp_archive(tmp_path, files) as archive:
-        code, out = await run_example(
-            "kodak_memory_manager.py",
-            "--port",
-            str(archive.port),
-            "--called-ae",
-            archive.title,
-            "--destination",
-            "UNKNOWN_AE",
-            "--study",
-            STUDY,
-        )
+class Failure(NamedTuple):
+    """An example run against dcmqrscp that fails, and how the failure shows."""
+
+    program: str
+    args: tuple[str, ...]
+    exit_code: int
+    expected: tuple[str, ...]
+    archive_options: tuple[str, ...] = ()
+
+
+FAILURES = {
+    # dcmqrscp has no Modality Worklist: the context is refused and nothing is sent.
+    "find-model-not-accepted": Failure(
+        "flux_find_scu.py",
+        ("--worklist",),
+        3,
+        ("no accepted presentation context for 1.2.840.10008.5.1.4.31",),
+    ),
     # dcmqrscp does not know UNKNOWN_AE: Move Destination unknown (A801).
-    assert code == 1, out
-    assert f"{STUDY}: status 0xA801" in out
-
-
-async def test_flux_find_scu_aborts_on_a_failure_status(tmp_path: Path) -> None:
+    "move-destination-unknown": Failure(
+        "kodak_memory_manager.py",
+        ("--destination", "UNKNOWN_AE", "--study", STUDY),
+        1,
+        (f"{STUDY}: status 0xA801",),
+    ),
     # dcmqrscp --check-find refuses a SERIES query whose Study Instance UID is universal
     # (A900); the Flux statement says a failure status aborts the association.
+    "find-failure-aborts": Failure(
+        "flux_find_scu.py",
+        ("-v", "--level", "SERIES"),
+        1,
+        ("0 match(es), status 0xA900", "association aborted: source=service_user"),
+        archive_options=("--check-find",),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", FAILURES.values(), ids=FAILURES.keys())
+async def test_failures_are_reported(tmp_path: Path, case: Failure) -> None:
     files, _ = archive_files(tmp_path)
-    async with dcmqrscp_archive(tmp_path, files, options=("--check-find",)) as archive:
-        code, out = await run_example(
-            "flux_find_scu.py",
-            "-v",
-            "--port",
-            str(archive.port),
-            "--called-ae",
-            archive.title,
-            "--level",
-            "SERIES",
-        )
-    assert code == 1, out
-    assert "0 match(es), status 0xA900" in out
-    assert "association aborted: source=service_user" in out
+    async with dcmqrscp_archive(tmp_path, files, options=case.archive_options) as archive:
+        code, out = await run_against(archive, case.program, *case.args)
+    assert code == case.exit_code, out
+    for text in case.expected:
+        assert text in out
 
 
 def worklist_item(path: Path, modality: str, patient: str, number: int) -> None:

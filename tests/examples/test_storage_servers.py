@@ -75,45 +75,43 @@ async def test_dicomark_inbound_server_files_what_storescu_sends(tmp_path: Path)
         assert copy.file_meta.SourceApplicationEntityTitle == "STORESCU"
 
 
-async def test_meddream_storage_server_answers_only_dcmrcv(tmp_path: Path) -> None:
-    storescu = dcmtk_program("storescu")
-    ds = make_dataset()
-    path = write_instance(ds, tmp_path / "a.dcm")
-    store = tmp_path / "store"
-    async with server_example(
-        "meddream_storage_server.py", "--output", store, log=tmp_path / "server.log"
-    ) as server:
-        port = str(server.port)
-        code, out = await run_program(storescu, "-aec", "OTHER", "127.0.0.1", port, path)
-        assert code != 0, out
-        assert not (store / instance_filename(str(ds.SOPInstanceUID))).exists()
-        code, out = await run_program(storescu, "-aec", "DCMRCV", "127.0.0.1", port, path)
-        assert code == 0, out
-    assert stored(store, ds).PatientName == ds.PatientName
+async def storescu(port: int, called_ae: str, path: Path) -> tuple[int, str]:
+    """DCMTK's storescu sends ``path`` to ``called_ae`` on the loopback ``port``."""
+    return await run_program(
+        dcmtk_program("storescu"), "-aec", called_ae, "127.0.0.1", str(port), path
+    )
 
 
-async def test_lifesys_wrong_called_ae_gets_verification_only(tmp_path: Path) -> None:
-    storescu = dcmtk_program("storescu")
+@pytest.mark.parametrize(
+    ("program", "called_ae", "echo_to_other_ae"),
+    [
+        # MedDream answers DCMRCV only: another called AE title is rejected outright.
+        ("meddream_storage_server.py", "DCMRCV", False),
+        # LifeSys accepts another called AE title for Verification only (§4.2.1).
+        ("lifesys_storage.py", "STORE_SCP", True),
+    ],
+)
+async def test_storage_only_through_the_servers_called_ae(
+    tmp_path: Path, program: str, called_ae: str, echo_to_other_ae: bool
+) -> None:
     echoscu = dcmtk_program("echoscu")
     ds = make_dataset()
     path = write_instance(ds, tmp_path / "a.dcm")
-    archive = tmp_path / "archive"
-    async with server_example(
-        "lifesys_storage.py", "--output", archive, log=tmp_path / "server.log"
-    ) as server:
-        port = str(server.port)
-        code, out = await run_program(echoscu, "-aec", "NOT_LIFESYS", "127.0.0.1", port)
-        assert code == 0, out
-        code, out = await run_program(storescu, "-aec", "NOT_LIFESYS", "127.0.0.1", port, path)
+    folder = tmp_path / "folder"
+    async with server_example(program, "--output", folder, log=tmp_path / "server.log") as server:
+        code, out = await run_program(echoscu, "-aec", "OTHER_AE", "127.0.0.1", str(server.port))
+        assert (code == 0) is echo_to_other_ae, out
+        code, out = await storescu(server.port, "OTHER_AE", path)
         assert code != 0, out
-        assert not (archive / instance_filename(str(ds.SOPInstanceUID))).exists()
-        code, out = await run_program(storescu, "-aec", "STORE_SCP", "127.0.0.1", port, path)
+        assert not (folder / instance_filename(str(ds.SOPInstanceUID))).exists()
+        code, out = await storescu(server.port, called_ae, path)
         assert code == 0, out
-    assert stored(archive, ds).SOPInstanceUID == ds.SOPInstanceUID
+    copy = stored(folder, ds)
+    assert copy.SOPInstanceUID == ds.SOPInstanceUID
+    assert copy.PatientName == ds.PatientName
 
 
 async def test_lifesys_keeps_the_first_copy_of_a_duplicate(tmp_path: Path) -> None:
-    storescu = dcmtk_program("storescu")
     first = make_dataset(patient_name="First^Copy")
     second = make_dataset(patient_name="Second^Copy")
     second.SOPInstanceUID = first.SOPInstanceUID
@@ -126,9 +124,7 @@ async def test_lifesys_keeps_the_first_copy_of_a_duplicate(tmp_path: Path) -> No
         "lifesys_storage.py", "--output", archive, log=tmp_path / "server.log"
     ) as server:
         for path in files:
-            code, out = await run_program(
-                storescu, "-aec", "STORE_SCP", "127.0.0.1", str(server.port), path
-            )
+            code, out = await storescu(server.port, "STORE_SCP", path)
             assert code == 0, out  # the duplicate is answered with Success too
     assert stored(archive, first).PatientName == "First^Copy"
     assert len(list(archive.glob("*.dcm"))) == 1
