@@ -32,6 +32,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=RESULTS_DIR,
         help=f"where SUITE.json goes (default {RESULTS_DIR})",
     )
+    parser.add_argument(
+        "--repeat", type=int, metavar="N", help="runs per row, best kept (default: per suite)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="report each case as it runs")
     args = parser.parse_args(argv)
 
@@ -44,7 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("a suite is required (or --list)")
 
     options = Options(
-        quick=args.quick, output_dir=args.output_dir, only=tuple(args.only), verbose=args.verbose
+        quick=args.quick,
+        output_dir=args.output_dir,
+        only=tuple(args.only),
+        verbose=args.verbose,
+        repeat=args.repeat,
     )
     result = run_suite(args.suite, options)
     path = write_result(result, options.output_dir)

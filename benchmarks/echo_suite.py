@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from .harness import Column, Options, Ratio, Row, SuiteResult, Table, ratio
-from .pair_run import run_pair
+from .pair_run import best_row, run_pair
 from .store_peers import Variant, implementations
 from .store_suite import PAIRS
 
@@ -45,17 +45,15 @@ _COMPARISONS = (
 
 
 def _measure(
-    scu: str, scp: str, variant: Variant, count: int, *, logs: Path, timeout: float
+    scu: str, scp: str, variant: Variant, count: int, *, logs: Path, timeout: float, repeat: int
 ) -> Row:
-    """One row; a failed run is retried once (see :func:`benchmarks.store_suite._run_case`)."""
-    row = _measure_once(scu, scp, variant, count, logs=logs, timeout=timeout)
-    if row.unavailable is None or not row.unavailable.startswith(("SCU ", "SCP ", "only ")):
-        return row
-    retry = _measure_once(scu, scp, variant, count, logs=logs, timeout=timeout)
-    retry.values["first_attempt_failure"] = row.unavailable
-    if not retry.ok:
-        retry.unavailable = f"{retry.unavailable} (also on a first attempt: {row.unavailable})"
-    return retry
+    """Best of ``repeat`` runs (failed runs retried, see :func:`best_row`)."""
+    return best_row(
+        lambda: _measure_once(scu, scp, variant, count, logs=logs, timeout=timeout),
+        repeat=repeat,
+        retries=3,
+        key="echoes_per_second",
+    )
 
 
 def _measure_once(
@@ -101,6 +99,7 @@ def run(options: Options) -> SuiteResult:
     """Every pair once; ratios of echoes per second."""
     count = _QUICK_COUNT if options.quick else _COUNT
     timeout = 120.0 if options.quick else 300.0
+    repeat = options.repeat or (1 if options.quick else 2)
     table = Table(f"C-ECHO, {count} round trips on one association", _COLUMNS)
     cases = [(scu, scp, Variant()) for scu, scp in PAIRS]
     cases.append(("dicomnet", "dicomnet", Variant(uvloop=True)))
@@ -108,7 +107,10 @@ def run(options: Options) -> SuiteResult:
     try:
         for scu, scp, variant in cases:
             if options.selected(f"{scu} -> {scp}{variant.suffix}"):
-                table.rows.append(_measure(scu, scp, variant, count, logs=workdir, timeout=timeout))
+                row = _measure(
+                    scu, scp, variant, count, logs=workdir, timeout=timeout, repeat=repeat
+                )
+                table.rows.append(row)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -121,10 +123,12 @@ def run(options: Options) -> SuiteResult:
         Ratio(f"{top} / {bottom}", "echo/s", top, bottom, ratio(rate(top), rate(bottom)))
         for top, bottom in _COMPARISONS
     )
-    result.settings.update({"echoes": count, "dcmtk_env": {"TCP_NODELAY": "1"}})
+    result.settings.update({"echoes": count, "repeat": repeat, "dcmtk_env": {"TCP_NODELAY": "1"}})
     result.notes.extend(
         [
-            "one run per row on loopback; every peer is its own process on an ephemeral port",
+            f"best of {repeat} run(s) per row on loopback; every peer is its own process on an "
+            "ephemeral port; failed runs are retried (pynetdicom's requestor can lose a fast "
+            "response and stall), listed in failed_attempts in the JSON",
             "association set-up and release are inside the timed span for every SCU",
             "SCPs: benchmarks.dicomnet_scp, benchmarks.pynetdicom_scp, DCMTK storescp "
             "(all answer C-ECHO); DCMTK with TCP_NODELAY=1, pynetdicom with TCP_NODELAY set",

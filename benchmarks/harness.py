@@ -59,6 +59,7 @@ class Options:
     output_dir: Path = RESULTS_DIR
     only: tuple[str, ...] = ()  # substrings; a case runs if its label contains any of them
     verbose: bool = False
+    repeat: int | None = None  # runs per measured row (None: the suite's default)
 
     def selected(self, label: str) -> bool:
         """True if ``label`` passes the ``--only`` filter."""
@@ -418,6 +419,7 @@ def machine_info() -> dict[str, Any]:
     return {
         "date_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "cpu_count": os.cpu_count(),
+        "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
         "cpu_model": _cpu_model(),
         "platform": platform.platform(),
         "python": platform.python_version(),

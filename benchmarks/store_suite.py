@@ -15,7 +15,7 @@ seconds, CPU seconds of each side, peak RSS of each side. Python SCUs time
 themselves from association request to release; DCMTK's storescu is timed
 from process start to exit. SCP CPU is the difference of /proc/<pid>/stat
 around the transfer; SCU CPU is what the SCU reports (Python) or its rusage
-(DCMTK); peak RSS is VmHWM (SCP, whole life) and ru_maxrss (SCU).
+(DCMTK); peak RSS is each process's own VmHWM over its whole life.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pathlib import Path
 from . import processes
 from .datasets import WORKLOADS, InstanceSet, Workload, generate
 from .harness import Column, Options, Ratio, Row, SuiteResult, Table, machine_info, ratio
-from .pair_run import proxy_argv, read_report, run_pair, tail, wait_port_line
+from .pair_run import best_row, proxy_argv, read_report, run_pair, tail, wait_port_line
 from .store_peers import CHILD_CWD, Implementation, Variant, implementations
 
 __all__ = ["PAIRS", "Case", "plan", "run"]
@@ -52,8 +52,7 @@ _LATENCY_COUNT = 200
 _QUICK_COUNTS = {"ct": 20, "small": 200, "large": 1}
 _QUICK_LATENCY_COUNT = 40
 _LATENCY = "latency"
-#: Failures of a run (as opposed to a peer missing) start with one of these.
-_RETRYABLE = ("SCU ", "SCP ", "proxy ", "only ")
+_FULL_REPEAT = 2  # runs per row (the best is kept) unless --repeat says otherwise
 
 _COLUMNS = [
     Column("instances_per_second", "inst/s", ",.1f"),
@@ -155,6 +154,7 @@ class _Context:
     workdir: Path
     timeout: float
     logs: Path
+    repeat: int
 
 
 def _count_files(root: Path) -> int:
@@ -171,22 +171,13 @@ def _slug(text: str) -> str:
 
 
 def _run_case(case: Case, instances: InstanceSet, ctx: _Context) -> Row:
-    """Measure ``case``; a failed run is retried once and the first failure kept in the row.
-
-    pynetdicom's requestor can lose a C-STORE-RSP that arrives before its
-    ``send_c_store`` waits for it (its reactor thread takes it as an
-    unexpected message; pynetdicom's own comments describe the race), and then
-    stalls until its DIMSE timeout. That is the peer's behaviour, not a
-    measurement, so one retry is allowed and reported.
-    """
-    row = _run_case_once(case, instances, ctx)
-    if row.unavailable is None or not row.unavailable.startswith(_RETRYABLE):
-        return row  # measured, or a peer that cannot run here at all
-    retry = _run_case_once(case, instances, ctx)
-    retry.values["first_attempt_failure"] = row.unavailable
-    if not retry.ok:
-        retry.unavailable = f"{retry.unavailable} (also on a first attempt: {row.unavailable})"
-    return retry
+    """Best of ``ctx.repeat`` runs of ``case`` (failed runs retried, see :func:`best_row`)."""
+    return best_row(
+        lambda: _run_case_once(case, instances, ctx),
+        repeat=ctx.repeat,
+        retries=2,
+        key="instances_per_second",
+    )
 
 
 def _run_case_once(case: Case, instances: InstanceSet, ctx: _Context) -> Row:
@@ -422,7 +413,8 @@ def run(options: Options) -> SuiteResult:
     workdir = Path(tempfile.mkdtemp(prefix="dicomnet-bench-store-"))
     logs = workdir / "logs"
     logs.mkdir()
-    ctx = _Context(options, implementations(), workdir, timeout, logs)
+    repeat = options.repeat or (1 if options.quick else _FULL_REPEAT)
+    ctx = _Context(options, implementations(), workdir, timeout, logs, repeat)
     tables = {
         name: Table(
             f"({letter}) {workload.description}" if name != _LATENCY else workload.description,
@@ -470,9 +462,10 @@ def run(options: Options) -> SuiteResult:
             "default_max_pdu": 16384,
             "dcmtk_env": {"TCP_NODELAY": "1"},
             "scu_timeout_seconds": timeout,
+            "repeat": repeat,
         }
     )
-    result.notes.extend(_notes(options))
+    result.notes.extend(_notes(options, repeat))
     from .plot import plot_store
 
     result.machine = machine_info()
@@ -484,10 +477,11 @@ def run(options: Options) -> SuiteResult:
     return result
 
 
-def _notes(options: Options) -> list[str]:
+def _notes(options: Options, repeat: int) -> list[str]:
     notes = [
-        "one run per row on loopback; every peer is its own process on an ephemeral port; "
-        "a failed run is retried once (the row's JSON then has first_attempt_failure)",
+        f"best of {repeat} run(s) per row on loopback (highest inst/s); every peer is its own "
+        "process on an ephemeral port; failed runs are retried, up to 2 retries per row "
+        "(listed in the row's failed_attempts in the JSON)",
         "MB/s counts Part 10 file bytes, MB = 10**6 bytes; CPU = user + system seconds",
         "dicomnet and pynetdicom SCUs time association request to release (start-up "
         "excluded); DCMTK storescu is timed from process start to exit",

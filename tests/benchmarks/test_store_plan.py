@@ -9,7 +9,7 @@ import pytest
 
 from benchmarks import store_suite
 from benchmarks.harness import Row, Table
-from benchmarks.pair_run import read_report
+from benchmarks.pair_run import best_row, read_report
 from benchmarks.store_peers import Variant, implementations
 
 
@@ -110,31 +110,38 @@ def test_pair_ratios_and_their_grid() -> None:
     assert scp_row.values["ct_discard"] == pytest.approx(2.0)
 
 
-def test_a_failed_run_is_retried_once_and_the_failure_kept(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    outcomes = [Row("x", unavailable="SCU exit status 1: stalled"), Row("x", {"seconds": 1.0})]
-    calls: list[str] = []
-
-    def once(case: object, instances: object, ctx: object) -> Row:
-        calls.append("run")
-        return outcomes.pop(0)
-
-    monkeypatch.setattr(store_suite, "_run_case_once", once)
-    row = store_suite._run_case(None, None, None)  # type: ignore[arg-type]
-    assert calls == ["run", "run"]
-    assert row.ok
-    assert row.values["first_attempt_failure"] == "SCU exit status 1: stalled"
+def test_best_row_keeps_the_fastest_run_and_the_failures() -> None:
+    outcomes = [
+        Row("x", {"rate": 5.0}),
+        Row("x", unavailable="SCU exit status 1: stalled"),
+        Row("x", {"rate": 7.0}),
+    ]
+    row = best_row(lambda: outcomes.pop(0), repeat=2, retries=2, key="rate")
+    assert not outcomes  # two successes needed three runs
+    assert row.ok and row.values["rate"] == 7.0
+    assert row.values["runs"] == 2
+    assert row.values["failed_attempts"] == ["SCU exit status 1: stalled"]
 
 
-def test_a_missing_peer_is_not_retried(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[str] = []
+def test_best_row_gives_up_after_its_retries() -> None:
+    calls: list[int] = []
 
-    def once(case: object, instances: object, ctx: object) -> Row:
-        calls.append("run")
+    def failing() -> Row:
+        calls.append(1)
+        return Row("x", unavailable="SCP exited with status 1 before listening")
+
+    row = best_row(failing, repeat=1, retries=2, key="rate")
+    assert len(calls) == 3
+    assert row.unavailable is not None and row.unavailable.startswith("failed 3 times")
+
+
+def test_best_row_does_not_retry_a_missing_peer() -> None:
+    calls: list[int] = []
+
+    def missing() -> Row:
+        calls.append(1)
         return Row("x", unavailable="DCMTK storescu not found")
 
-    monkeypatch.setattr(store_suite, "_run_case_once", once)
-    row = store_suite._run_case(None, None, None)  # type: ignore[arg-type]
-    assert calls == ["run"]
+    row = best_row(missing, repeat=2, retries=2, key="rate")
+    assert calls == [1]
     assert row.unavailable == "DCMTK storescu not found"
