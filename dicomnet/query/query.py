@@ -1,0 +1,287 @@
+"""Evaluating a C-FIND/C-MOVE/C-GET identifier against an :class:`InstanceIndex`.
+
+:func:`parse_query` checks the identifier against the information model
+(PS3.4 C.4.1.2.2, C.4.2.2.1) and raises :class:`QueryError` (status A900) when
+it does not fit: no or unknown Query/Retrieve Level, keys below the level,
+missing unique keys of the levels above (hierarchical queries; relational
+ones may leave them out). :func:`find_matches` yields one response
+identifier per matching entity at the query level; :func:`select_instances`
+gives the instances a retrieve sends.
+
+A :class:`KeySupport` (from a conformance profile's query keys) restricts
+what the SCP matches on: a key it does not list is returned empty and not
+matched, a key whose matching type it does not list is returned but not
+matched, a ``NONE`` key is returned only. Either makes the pending status
+FF01 (optional keys not supported).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+
+from .index import InstanceIndex, InstanceRecord
+from .matching import MatchType, match_element, matching_type
+from .models import UNIQUE_KEYS, InformationModel
+
+__all__ = [
+    "KeySupport",
+    "Match",
+    "Query",
+    "QueryError",
+    "find_matches",
+    "parse_query",
+    "select_instances",
+]
+
+QUERY_RETRIEVE_LEVEL = 0x00080052
+SPECIFIC_CHARACTER_SET = 0x00080005
+RETRIEVE_AE_TITLE = 0x00080054
+_NOT_MATCHED = frozenset({SPECIFIC_CHARACTER_SET, QUERY_RETRIEVE_LEVEL, RETRIEVE_AE_TITLE})
+
+
+class QueryError(Exception):
+    """The identifier does not fit the SOP class (status A900 unless said otherwise)."""
+
+    def __init__(self, comment: str, *, status: int = 0xA900, offending: int | None = None):
+        super().__init__(comment)
+        self.status = status
+        self.comment = comment
+        self.offending = offending
+
+
+@dataclass(frozen=True, slots=True)
+class KeySupport:
+    """The keys an SCP supports for one model: tag -> matching types (S, *, U, R, L, NONE)."""
+
+    keys: dict[int, frozenset[str]]
+
+    @classmethod
+    def from_profile(cls, query_keys: Iterable[object], model_uid: str) -> KeySupport:
+        """Keys of a :class:`~dicomnet.conformance.profile.Profile`'s ``query_keys`` for a model."""
+        keys: dict[int, frozenset[str]] = {}
+        for key in query_keys:
+            if getattr(key, "model", None) != model_uid:
+                continue
+            group, element = str(getattr(key, "tag", "")).split(",")
+            keys[int(group, 16) << 16 | int(element, 16)] = frozenset(getattr(key, "matching", ()))
+        return cls(keys)
+
+    def verdict(self, tag: int, kind: MatchType) -> str:
+        """``"match"``, ``"return"`` (value returned, not matched) or ``"empty"``."""
+        types = self.keys.get(tag)
+        if types is None:
+            return "empty"
+        if kind is MatchType.UNIVERSAL:
+            return "return"
+        if not types or kind.value in types:
+            return "match"
+        return "return"
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A checked identifier: model, level, and the keys (Query/Retrieve Level removed)."""
+
+    model: InformationModel
+    level: str
+    keys: Dataset
+    support: KeySupport | None = None
+    unsupported: frozenset[int] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One matching entity: its response identifier and the instances below it."""
+
+    identifier: Dataset
+    records: tuple[InstanceRecord, ...]
+    #: Some optional keys were not supported (pending status FF01).
+    partial: bool = False
+
+
+def parse_query(
+    identifier: Dataset,
+    model: InformationModel,
+    *,
+    relational: bool = False,
+    retrieve: bool = False,
+    support: KeySupport | None = None,
+) -> Query:
+    """Check ``identifier`` against ``model``; raise :class:`QueryError` when it does not fit."""
+    level = str(identifier.get("QueryRetrieveLevel", "") or "").strip().upper()
+    if not level:
+        raise QueryError("no Query/Retrieve Level", offending=QUERY_RETRIEVE_LEVEL)
+    if level not in model.levels:
+        raise QueryError(
+            f"level {level} not in the {model.name} model", offending=QUERY_RETRIEVE_LEVEL
+        )
+    depth = model.level_index(level)
+    keys = Dataset()
+    with warnings.catch_warnings():
+        # Wildcards are not valid CS/SH/... characters: pydicom would warn on conversion.
+        warnings.simplefilter("ignore")
+        elements = list(identifier)
+    for element in elements:
+        tag = int(element.tag)
+        if tag == QUERY_RETRIEVE_LEVEL or element.tag.group == 0x0002:
+            continue
+        home = model.home_level(tag, level)
+        if home is not None and (home not in model.levels or model.level_index(home) > depth):
+            raise QueryError(
+                f"{element.keyword or hex(tag)} is below the {level} level", offending=tag
+            )
+        keys.add(element)
+    for upper in model.levels[:depth]:
+        tag = UNIQUE_KEYS[upper]
+        element = keys.get(tag)
+        kind = MatchType.UNIVERSAL if element is None else matching_type(element.VR, element.value)
+        if relational:
+            continue
+        if kind is not MatchType.SINGLE:
+            raise QueryError(f"unique key of the {upper} level needs a single value", offending=tag)
+    if retrieve:
+        unique = keys.get(UNIQUE_KEYS[level])
+        kind = MatchType.UNIVERSAL if unique is None else matching_type(unique.VR, unique.value)
+        if kind not in (MatchType.SINGLE, MatchType.LIST):
+            raise QueryError(
+                f"retrieve at {level} level needs its unique key", offending=UNIQUE_KEYS[level]
+            )
+    return Query(model=model, level=level, keys=keys, support=support)
+
+
+# ------------------------------------------------------------------ entities
+
+
+def _group_key(query: Query, record: InstanceRecord) -> tuple[str, ...]:
+    depth = query.model.level_index(query.level)
+    return tuple(record.value_of(UNIQUE_KEYS[lvl]) for lvl in query.model.levels[: depth + 1])
+
+
+def _computed(level: str, records: list[InstanceRecord]) -> Dataset:
+    """Attributes that summarize the instances below an entity (PS3.4 C.3.4)."""
+    ds = Dataset()
+    count = str(len(records))
+
+    def distinct(keyword: str) -> list[str]:
+        return sorted({r.value(keyword) for r in records if r.value(keyword)})
+
+    if level == "PATIENT":
+        ds.NumberOfPatientRelatedStudies = str(len(distinct("StudyInstanceUID")))
+        ds.NumberOfPatientRelatedSeries = str(len(distinct("SeriesInstanceUID")))
+        ds.NumberOfPatientRelatedInstances = count
+    elif level == "STUDY":
+        ds.ModalitiesInStudy = distinct("Modality")
+        ds.SOPClassesInStudy = distinct("SOPClassUID")
+        ds.NumberOfStudyRelatedSeries = str(len(distinct("SeriesInstanceUID")))
+        ds.NumberOfStudyRelatedInstances = count
+    elif level == "SERIES":
+        ds.NumberOfSeriesRelatedInstances = count
+    return ds
+
+
+class _Entity:
+    """One entity at the query level: the first instance's attributes plus summaries."""
+
+    def __init__(self, query: Query, records: list[InstanceRecord]) -> None:
+        self.records = records
+        self._computed = _computed(query.level, records)
+        if query.level == "STUDY" and "PATIENT" not in query.model.levels:
+            self._computed.NumberOfPatientRelatedStudies = None  # not at Study Root
+            del self._computed.NumberOfPatientRelatedStudies
+
+    def get(self, tag: int) -> DataElement | None:
+        element = self._computed.get(tag)
+        if element is not None:
+            return element
+        value = self.records[0].header.get(tag)
+        return value if isinstance(value, DataElement) else None
+
+
+def _entities(index: InstanceIndex, query: Query) -> Iterator[_Entity]:
+    groups: dict[tuple[str, ...], list[InstanceRecord]] = {}
+    for record in index:
+        groups.setdefault(_group_key(query, record), []).append(record)
+    for records in groups.values():
+        yield _Entity(query, records)
+
+
+def _verdict(query: Query, element: DataElement) -> str:
+    tag = int(element.tag)
+    if tag in _NOT_MATCHED:
+        return "return"
+    if tag in UNIQUE_KEYS.values() or query.support is None:
+        return "match"
+    return query.support.verdict(tag, matching_type(element.VR, element.value))
+
+
+def _response_element(key: DataElement, found: DataElement | None) -> DataElement:
+    if found is None:
+        return DataElement(key.tag, key.VR, [] if key.VR == "SQ" else None)
+    if key.VR == "SQ" and key.value and len(key.value[0]):
+        wanted = key.value[0]
+        items = []
+        for item in found.value:
+            reduced = Dataset()
+            for sub in wanted:
+                reduced.add(_response_element(sub, item.get(sub.tag)))
+            items.append(reduced)
+        return DataElement(key.tag, "SQ", items)
+    return DataElement(found.tag, found.VR, found.value)
+
+
+def _matches(query: Query, entity: _Entity) -> tuple[bool, bool]:
+    partial = False
+    for element in query.keys:
+        verdict = _verdict(query, element)
+        if verdict != "match":
+            asked = matching_type(element.VR, element.value) is not MatchType.UNIVERSAL
+            if verdict == "empty" or asked:
+                partial = partial or int(element.tag) not in _NOT_MATCHED
+            continue
+        if not match_element(element, entity.get(int(element.tag))):
+            return False, partial
+    return True, partial
+
+
+def find_matches(
+    index: InstanceIndex, query: Query, *, retrieve_ae_title: str | None = None
+) -> Iterator[Match]:
+    """Every entity at the query level that matches, with its response identifier.
+
+    The identifier holds the Query/Retrieve Level and every key asked for,
+    with the entity's values (empty when it has none or the key is not
+    supported), plus Specific Character Set when the instance has one.
+    """
+    for entity in _entities(index, query):
+        ok, partial = _matches(query, entity)
+        if not ok:
+            continue
+        response = Dataset()
+        for key in query.keys:
+            tag = int(key.tag)
+            if tag == RETRIEVE_AE_TITLE and retrieve_ae_title:
+                response.add(DataElement(tag, "AE", retrieve_ae_title))
+                continue
+            if _verdict(query, key) == "empty":
+                response.add(DataElement(tag, key.VR, [] if key.VR == "SQ" else None))
+                continue
+            response.add(_response_element(key, entity.get(tag)))
+        charset = entity.get(SPECIFIC_CHARACTER_SET)
+        if charset is not None:
+            response.add(DataElement(SPECIFIC_CHARACTER_SET, "CS", charset.value))
+        response.QueryRetrieveLevel = query.level
+        yield Match(identifier=response, records=tuple(entity.records), partial=partial)
+
+
+def select_instances(index: InstanceIndex, query: Query) -> list[InstanceRecord]:
+    """The instances below every matching entity (what a C-MOVE or C-GET sends)."""
+    selected: dict[str, InstanceRecord] = {}
+    for match in find_matches(index, query):
+        for record in match.records:
+            selected[record.sop_instance_uid] = record
+    return list(selected.values())
