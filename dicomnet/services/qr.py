@@ -1,0 +1,624 @@
+"""The Query/Retrieve Service Class (PS3.4 Annex C): C-FIND, C-MOVE and C-GET.
+
+SCP: :class:`QueryRetrieveService` answers the FIND, MOVE and GET SOP classes
+of the Patient Root, Study Root and Patient/Study Only models over an
+:class:`~dicomnet.query.index.InstanceIndex`.
+
+========  =========================================================================
+C-FIND    one pending response per match (FF00; FF01 when optional keys of the
+          identifier are not supported), then 0000; FE00 after a C-CANCEL;
+          A900 when the identifier does not fit the model or level; C001 when
+          the identifier cannot be decoded or matching fails
+C-MOVE    sub-operations (C-STORE) on a new association to the Move Destination
+          (looked up in ``destinations``; unknown: A801); a pending response
+          after each sub-operation with the remaining/completed/failed/warning
+          counts; final 0000, B000 (some failed or warned; the Failed SOP
+          Instance UID List (0008,0058) is in the identifier), A702 (nothing
+          could be sent, e.g. the destination refused the association), FE00
+          after a C-CANCEL; C002 without a Move Destination
+C-GET     the same with the C-STOREs on the requesting association: the
+          requestor must have proposed the storage SOP classes with the SCP role
+          (role selection, PS3.7 D.3.3.4); instances whose SOP class has no such
+          context count as failed
+========  =========================================================================
+
+SCU: :func:`find` (``async for identifier in find(assoc, query, model=...)``),
+:func:`move` and :func:`get` yield what the peer answers; :func:`get_contexts`
+and :func:`retrieve_accepted_contexts` build the presentation contexts C-GET
+needs on each side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+from pydicom.dataset import Dataset
+
+from dicomnet.dimse.commands import CFindRQ, CGetRQ, CMoveRQ, CommandField, DimseRequest, Priority
+from dicomnet.dimse.dataset import decode_dataset, encode_dataset
+from dicomnet.dimse.errors import DatasetError
+from dicomnet.dimse.status import Status, StatusCategory, category
+from dicomnet.errors import DicomNetError, LocalError, NegotiationError
+from dicomnet.policy import AcceptedContext, Policy, ProposedContext
+from dicomnet.query.index import InstanceIndex, InstanceRecord
+from dicomnet.query.models import MODELS, InformationModel, Operation
+from dicomnet.query.query import KeySupport, QueryError, find_matches, parse_query
+from dicomnet.storage.scu import proposed_contexts_for, store
+from dicomnet.storage.sinks import InstanceStore
+from dicomnet.storage.source import SourceError
+from dicomnet.storage.transcode import TranscodeError
+
+from .base import Binding, IncomingRequest, Reply
+from .storage_scp import StorageService
+
+if TYPE_CHECKING:
+    from dicomnet.association import Association
+    from dicomnet.association.requests import Response
+
+__all__ = [
+    "FIND",
+    "GET",
+    "MOVE",
+    "QueryRetrieveService",
+    "RetrieveProgress",
+    "find",
+    "get",
+    "get_contexts",
+    "move",
+    "retrieve_accepted_contexts",
+    "sop_class_for",
+]
+
+_log = logging.getLogger("dicomnet.qr")
+
+UNABLE_TO_PROCESS: Final = 0xC001
+NO_MOVE_DESTINATION: Final = 0xC002
+FAILED_SOP_INSTANCE_UID_LIST: Final = 0x00080058
+NATIVE: Final = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
+
+#: SOP class UIDs by (model name, operation); model names: patient, study, patient-study.
+_NAMES: Final = {"patient": "1", "study": "2", "patient-study": "3", "patient/study": "3"}
+_OPS: Final = {"FIND": "1", "MOVE": "2", "GET": "3"}
+FIND: Final = Operation.FIND
+MOVE: Final = Operation.MOVE
+GET: Final = Operation.GET
+MODALITY_WORKLIST_FIND: Final = "1.2.840.10008.5.1.4.31"
+
+
+def sop_class_for(model: str, operation: Operation) -> str:
+    """The SOP class UID for ``model`` (a UID, or patient / study / patient-study)."""
+    if model[:1].isdigit():
+        return model
+    if model.lower() == "worklist" and operation is Operation.FIND:
+        return MODALITY_WORKLIST_FIND
+    number = _NAMES.get(model.lower())
+    if number is None:
+        raise LocalError(f"unknown query/retrieve model {model!r}")
+    return f"1.2.840.10008.5.1.4.1.2.{number}.{_OPS[operation.value]}"
+
+
+def _failure(status: int, comment: str, offending: int | None = None) -> Reply:
+    fields: dict[str, object] = {"error_comment": comment[:64]}
+    if offending is not None:
+        fields["offending_element"] = (offending,)
+    return Reply(status=status, fields=fields)
+
+
+# ------------------------------------------------------------------ SCP
+
+
+@dataclass(slots=True)
+class _Counts:
+    remaining: int
+    completed: int = 0
+    failed: int = 0
+    warning: int = 0
+    failed_uids: list[str] = field(default_factory=list)
+
+    def fields(self, *, final: bool = False) -> dict[str, object]:
+        values: dict[str, object] = {
+            "number_of_completed_suboperations": self.completed,
+            "number_of_failed_suboperations": self.failed,
+            "number_of_warning_suboperations": self.warning,
+        }
+        if not final:
+            values["number_of_remaining_suboperations"] = self.remaining
+        return values
+
+
+class QueryRetrieveService:
+    """C-FIND, C-MOVE and C-GET SCP over ``index``.
+
+    ``destinations`` maps Move Destination AE titles to ``(host, port)``.
+    ``support`` maps a FIND SOP class UID to the keys the SCP supports (see
+    :meth:`from_profile`); without it every key is matched. ``relational``
+    lets queries leave out the unique keys of the levels above the query
+    level (also granted per association by extended negotiation, PS3.4
+    C.5.1). ``move_policy`` is the Policy of the sub-operation associations
+    (default: the serving association's, with its AE title); ``sop_classes``
+    limits the bindings (default: every Q/R SOP class).
+    """
+
+    def __init__(
+        self,
+        index: InstanceIndex,
+        *,
+        destinations: Mapping[str, tuple[str, int]] | None = None,
+        support: Mapping[str, KeySupport] | None = None,
+        relational: bool = False,
+        move_policy: Policy | None = None,
+        sop_classes: Iterable[str] | None = None,
+    ) -> None:
+        self.index = index
+        self.destinations = dict(destinations or {})
+        self.support = dict(support or {})
+        self.relational = relational
+        self.move_policy = move_policy
+        self.sop_classes = frozenset(MODELS if sop_classes is None else sop_classes)
+
+    @classmethod
+    def support_from_profile(cls, query_keys: Iterable[object]) -> dict[str, KeySupport]:
+        """Key support per FIND SOP class from a profile's ``query_keys``."""
+        models = {str(getattr(key, "model", "")) for key in query_keys}
+        return {uid: KeySupport.from_profile(query_keys, uid) for uid in models if uid}
+
+    def bindings(self) -> Iterable[Binding]:
+        """C-FIND, C-MOVE and C-GET for the configured SOP classes."""
+
+        def of(op: Operation) -> frozenset[str]:
+            return frozenset(uid for uid in self.sop_classes if MODELS[uid][1] is op)
+
+        return (
+            Binding(
+                command_field=CommandField.C_FIND_RQ,
+                handler=self.handle_find,
+                sop_classes=of(Operation.FIND),
+            ),
+            Binding(
+                command_field=CommandField.C_MOVE_RQ,
+                handler=self.handle_move,
+                sop_classes=of(Operation.MOVE),
+            ),
+            Binding(
+                command_field=CommandField.C_GET_RQ,
+                handler=self.handle_get,
+                sop_classes=of(Operation.GET),
+            ),
+        )
+
+    # -------------------------------------------------------------- shared
+
+    async def _identifier(self, request: IncomingRequest) -> Dataset | Reply:
+        data = await request.dataset_bytes()
+        if not data:
+            return _failure(UNABLE_TO_PROCESS, "request without an identifier")
+        try:
+            return decode_dataset(data, str(request.context.transfer_syntax))
+        except DatasetError as exc:
+            return _failure(UNABLE_TO_PROCESS, f"identifier unreadable: {exc}")
+
+    def _relational(self, request: IncomingRequest, sop_class: str) -> bool:
+        if self.relational:
+            return True
+        info = request.association.extended.get(sop_class, b"")
+        return bool(info[:1] == b"\x01")
+
+    def _model(self, sop_class: str) -> InformationModel | None:
+        found = MODELS.get(sop_class)
+        return None if found is None else found[0]
+
+    # -------------------------------------------------------------- C-FIND
+
+    async def handle_find(self, request: IncomingRequest) -> AsyncIterator[Reply]:
+        """Answer one C-FIND-RQ: pending responses, then the final one."""
+        message = request.message
+        assert isinstance(message, CFindRQ)
+        sop_class = message.affected_sop_class_uid.rstrip("\0 ")
+        model = self._model(sop_class)
+        identifier = await self._identifier(request)
+        if isinstance(identifier, Reply):
+            yield identifier
+            return
+        if model is None:
+            yield _failure(Status.DATASET_DOES_NOT_MATCH_SOP_CLASS, "not a Q/R FIND SOP class")
+            return
+        try:
+            query = parse_query(
+                identifier,
+                model,
+                relational=self._relational(request, sop_class),
+                support=self.support.get(sop_class),
+            )
+        except QueryError as exc:
+            request.association.log.info("C-FIND refused: %s", exc.comment)
+            yield _failure(exc.status, exc.comment, exc.offending)
+            return
+        syntax = str(request.context.transfer_syntax)
+        count = 0
+        try:
+            for match in find_matches(
+                self.index, query, retrieve_ae_title=request.association.local_ae_title
+            ):
+                if request.is_cancelled:
+                    request.association.log.info("C-FIND cancelled after %d match(es)", count)
+                    yield Reply(status=Status.CANCEL)
+                    return
+                count += 1
+                status = Status.PENDING_WARNING if match.partial else Status.PENDING
+                yield Reply(status=status, dataset=encode_dataset(match.identifier, syntax))
+                # Let the association read (a C-CANCEL) between responses that never block.
+                await asyncio.sleep(0)
+        except (DatasetError, ValueError, TypeError) as exc:
+            request.association.log.error("C-FIND failed: %s", exc)
+            yield _failure(UNABLE_TO_PROCESS, f"matching failed: {exc}")
+            return
+        if request.is_cancelled:
+            yield Reply(status=Status.CANCEL)
+            return
+        request.association.log.info("C-FIND at %s level: %d match(es)", query.level, count)
+        yield Reply(status=Status.SUCCESS)
+
+    # -------------------------------------------------------------- retrieve
+
+    def _select(
+        self, request: IncomingRequest, sop_class: str, identifier: Dataset
+    ) -> list[InstanceRecord] | Reply:
+        model = self._model(sop_class)
+        if model is None:
+            return _failure(Status.DATASET_DOES_NOT_MATCH_SOP_CLASS, "not a Q/R SOP class")
+        try:
+            query = parse_query(identifier, model, relational=True, retrieve=True)
+        except QueryError as exc:
+            return _failure(exc.status, exc.comment, exc.offending)
+        records: dict[str, InstanceRecord] = {}
+        for match in find_matches(self.index, query):
+            for record in match.records:
+                records[record.sop_instance_uid] = record
+        return list(records.values())
+
+    async def _suboperations(
+        self,
+        request: IncomingRequest,
+        target: Association,
+        records: Sequence[InstanceRecord],
+        originator: tuple[str, int] | None,
+    ) -> AsyncIterator[Reply]:
+        counts = _Counts(remaining=len(records))
+        log = request.association.log
+        for record in records:
+            if request.is_cancelled:
+                log.info("retrieve cancelled, %d sub-operation(s) left", counts.remaining)
+                yield self._final(request, counts, cancelled=True)
+                return
+            try:
+                result = await store(target, record.source(), move_originator=originator)
+                verdict = result.category
+            except (SourceError, TranscodeError, NegotiationError) as exc:
+                log.warning("sub-operation for %s not sent: %s", record.sop_instance_uid, exc)
+                verdict = StatusCategory.FAILURE
+            counts.remaining -= 1
+            if verdict is StatusCategory.SUCCESS:
+                counts.completed += 1
+            elif verdict is StatusCategory.WARNING:
+                counts.warning += 1
+            else:
+                counts.failed += 1
+                counts.failed_uids.append(record.sop_instance_uid)
+            if counts.remaining:
+                yield Reply(status=Status.PENDING, fields=counts.fields())
+        yield self._final(request, counts)
+
+    def _final(
+        self, request: IncomingRequest, counts: _Counts, *, cancelled: bool = False
+    ) -> Reply:
+        dataset = None
+        if counts.failed_uids or cancelled:
+            failed = Dataset()
+            failed.FailedSOPInstanceUIDList = counts.failed_uids
+            dataset = encode_dataset(failed, str(request.context.transfer_syntax))
+        if cancelled:
+            return Reply(status=Status.CANCEL, dataset=dataset, fields=counts.fields())
+        if counts.failed and not (counts.completed or counts.warning):
+            status = Status.OUT_OF_RESOURCES_SUBOPERATIONS
+        elif counts.failed or counts.warning:
+            status = Status.COERCION_OF_DATA_ELEMENTS  # B000: sub-operations complete, failures
+        else:
+            status = Status.SUCCESS
+        request.association.log.info(
+            "retrieve done: 0x%04X, %d completed, %d failed, %d warning",
+            status,
+            counts.completed,
+            counts.failed,
+            counts.warning,
+        )
+        return Reply(status=status, dataset=dataset, fields=counts.fields(final=True))
+
+    async def handle_move(self, request: IncomingRequest) -> AsyncIterator[Reply]:
+        """Answer one C-MOVE-RQ: sub-operations on a new association to the destination."""
+        message = request.message
+        assert isinstance(message, CMoveRQ)
+        sop_class = message.affected_sop_class_uid.rstrip("\0 ")
+        identifier = await self._identifier(request)
+        if isinstance(identifier, Reply):
+            yield identifier
+            return
+        destination = (message.move_destination or "").strip()
+        if not destination:
+            yield _failure(NO_MOVE_DESTINATION, "no Move Destination")
+            return
+        address = self.destinations.get(destination)
+        if address is None:
+            request.association.log.warning("unknown move destination %s", destination)
+            yield _failure(Status.MOVE_DESTINATION_UNKNOWN, f"unknown destination {destination}")
+            return
+        records = self._select(request, sop_class, identifier)
+        if isinstance(records, Reply):
+            yield records
+            return
+        if not records:
+            yield Reply(status=Status.SUCCESS, fields=_Counts(0).fields(final=True))
+            return
+        # dicomnet.ae imports the services: imported here to keep the layers acyclic.
+        from dicomnet.ae import AE  # noqa: PLC0415
+
+        association = request.association
+        policy = self.move_policy or association.policy
+        sources = []
+        for record in records:
+            try:
+                sources.append(record.source())
+            except SourceError:
+                continue
+        ae = AE(policy.ae_title, policy)
+        try:
+            contexts = proposed_contexts_for(sources)
+            sub = await ae.associate(
+                address[0], address[1], called_ae=destination, contexts=contexts
+            )
+        except (OSError, DicomNetError) as exc:
+            association.log.warning("cannot associate with %s: %s", destination, exc)
+            counts = _Counts(remaining=0, failed=len(records))
+            counts.failed_uids = [r.sop_instance_uid for r in records]
+            reply = self._final(request, counts)
+            yield Reply(
+                status=Status.OUT_OF_RESOURCES_SUBOPERATIONS,
+                dataset=reply.dataset,
+                fields=reply.fields,
+            )
+            return
+        originator = (association.peer_ae_title, message.message_id)
+        try:
+            async for reply in self._suboperations(request, sub, records, originator):
+                yield reply
+        finally:
+            if sub.is_established:
+                try:
+                    await sub.release()
+                except DicomNetError:
+                    sub.abort_nowait("release failed")
+
+    async def handle_get(self, request: IncomingRequest) -> AsyncIterator[Reply]:
+        """Answer one C-GET-RQ: C-STORE sub-operations on the same association."""
+        message = request.message
+        assert isinstance(message, CGetRQ)
+        sop_class = message.affected_sop_class_uid.rstrip("\0 ")
+        identifier = await self._identifier(request)
+        if isinstance(identifier, Reply):
+            yield identifier
+            return
+        records = self._select(request, sop_class, identifier)
+        if isinstance(records, Reply):
+            yield records
+            return
+        async for reply in self._suboperations(request, request.association, records, None):
+            yield reply
+
+
+def retrieve_accepted_contexts(
+    storage_sop_classes: Iterable[str], transfer_syntaxes: Sequence[str] = NATIVE
+) -> list[AcceptedContext]:
+    """Accepted contexts for a C-GET SCP: the storage classes, with us as their SCU."""
+    return [
+        AcceptedContext(
+            abstract_syntax=uid,
+            transfer_syntaxes=tuple(transfer_syntaxes),
+            scu_role=True,
+            scp_role=False,
+        )
+        for uid in storage_sop_classes
+    ]
+
+
+def get_contexts(
+    storage_sop_classes: Iterable[str],
+    *,
+    model: str = "study",
+    transfer_syntaxes: Sequence[str] = NATIVE,
+) -> list[ProposedContext]:
+    """Contexts a C-GET SCU proposes: the GET SOP class, and each storage class as SCP."""
+    contexts = [
+        ProposedContext(
+            abstract_syntax=sop_class_for(model, Operation.GET),
+            transfer_syntaxes=tuple(transfer_syntaxes),
+        )
+    ]
+    contexts.extend(
+        ProposedContext(
+            abstract_syntax=uid,
+            transfer_syntaxes=tuple(transfer_syntaxes),
+            scu_role=False,
+            scp_role=True,
+        )
+        for uid in storage_sop_classes
+    )
+    return contexts
+
+
+# ------------------------------------------------------------------ SCU
+
+
+class FindResults:
+    """The matches of one C-FIND, as an async iterator of decoded identifiers.
+
+    After the iteration, :attr:`final` is the last response (its ``status``
+    says whether matching completed); :meth:`cancel` sends C-CANCEL-RQ.
+    """
+
+    def __init__(self, association: Association, request: DimseRequest, identifier: Dataset):
+        self._association = association
+        sop_class = str(getattr(request, "affected_sop_class_uid", ""))
+        self._context = association.context_for(sop_class)
+        self._syntax = str(self._context.transfer_syntax)
+        self._stream = association.send_request(
+            request, encode_dataset(identifier, self._syntax), context=self._context
+        )
+        #: The final response, once it arrived.
+        self.final: Response | None = None
+        #: How many pending responses arrived.
+        self.pending = 0
+        #: How many of them were FF01 (optional keys not supported by the SCP).
+        self.partial = 0
+
+    @property
+    def status(self) -> int | None:
+        """The final status (``None`` until it arrived)."""
+        return None if self.final is None else self.final.status
+
+    async def cancel(self) -> None:
+        """Ask the SCP to stop (C-CANCEL-RQ); the final response is then FE00."""
+        await self._stream.cancel()
+
+    def __aiter__(self) -> AsyncIterator[Dataset]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Dataset]:
+        async for response in self._stream:
+            if response.is_pending:
+                self.pending += 1
+                self.partial += response.status == Status.PENDING_WARNING
+                if response.dataset is not None:
+                    yield decode_dataset(response.dataset, self._syntax)
+            else:
+                self.final = response
+
+
+def find(
+    association: Association,
+    identifier: Dataset,
+    *,
+    model: str = "study",
+    priority: int = Priority.MEDIUM,
+) -> FindResults:
+    """C-FIND ``identifier``: ``async for match in find(...)`` yields each match's identifier.
+
+    ``model`` is a SOP class UID or patient / study / patient-study /
+    worklist. The final status is in the returned object's ``status``.
+    """
+    sop_class = sop_class_for(model, Operation.FIND)
+    request = CFindRQ(message_id=1, affected_sop_class_uid=sop_class, priority=priority)
+    return FindResults(association, request, identifier)
+
+
+@dataclass(frozen=True, slots=True)
+class RetrieveProgress:
+    """One C-MOVE/C-GET response: its status and sub-operation counts."""
+
+    status: int
+    remaining: int | None
+    completed: int
+    failed: int
+    warning: int
+    failed_uids: tuple[str, ...] = ()
+    error_comment: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        """Whether more responses follow."""
+        return self.status in (0xFF00, 0xFF01)
+
+    @property
+    def category(self) -> StatusCategory:
+        """The status class."""
+        return category(self.status)
+
+
+def _progress(response: Response, syntax: str) -> RetrieveProgress:
+    message = response.message
+    failed_uids: tuple[str, ...] = ()
+    if response.dataset:
+        try:
+            ds = decode_dataset(response.dataset, syntax)
+            value = ds.get("FailedSOPInstanceUIDList", [])
+            failed_uids = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+            failed_uids = tuple(uid for uid in failed_uids if uid)
+        except DatasetError:
+            pass
+    return RetrieveProgress(
+        status=message.status,
+        remaining=getattr(message, "number_of_remaining_suboperations", None),
+        completed=getattr(message, "number_of_completed_suboperations", None) or 0,
+        failed=getattr(message, "number_of_failed_suboperations", None) or 0,
+        warning=getattr(message, "number_of_warning_suboperations", None) or 0,
+        failed_uids=failed_uids,
+        error_comment=message.error_comment,
+    )
+
+
+async def _retrieve(
+    association: Association, request: DimseRequest, identifier: Dataset, sop_class: str
+) -> AsyncIterator[RetrieveProgress]:
+    context = association.context_for(sop_class)
+    syntax = str(context.transfer_syntax)
+    stream = association.send_request(request, encode_dataset(identifier, syntax), context=context)
+    async for response in stream:
+        yield _progress(response, syntax)
+
+
+async def move(
+    association: Association,
+    identifier: Dataset,
+    destination: str,
+    *,
+    model: str = "study",
+    priority: int = Priority.MEDIUM,
+) -> AsyncIterator[RetrieveProgress]:
+    """C-MOVE ``identifier`` to ``destination``; yields each response's progress, final last."""
+    sop_class = sop_class_for(model, Operation.MOVE)
+    request = CMoveRQ(
+        message_id=1,
+        affected_sop_class_uid=sop_class,
+        move_destination=destination,
+        priority=priority,
+    )
+    async for progress in _retrieve(association, request, identifier, sop_class):
+        yield progress
+
+
+async def get(
+    association: Association,
+    identifier: Dataset,
+    store_into: InstanceStore,
+    *,
+    model: str = "study",
+    priority: int = Priority.MEDIUM,
+) -> AsyncIterator[RetrieveProgress]:
+    """C-GET ``identifier``; the C-STOREs that come back are written into ``store_into``.
+
+    The association must have been proposed with :func:`get_contexts` (the
+    storage SOP classes with the SCP role). Yields each response's progress.
+    """
+    sop_class = sop_class_for(model, Operation.GET)
+    request = CGetRQ(message_id=1, affected_sop_class_uid=sop_class, priority=priority)
+    registry = association.registry
+    scoped = registry.copy()
+    scoped.add(StorageService(store_into))
+    association.registry = scoped
+    try:
+        async for progress in _retrieve(association, request, identifier, sop_class):
+            yield progress
+    finally:
+        association.registry = registry
