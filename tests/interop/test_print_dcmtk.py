@@ -18,6 +18,8 @@ from dicomnet.errors import AssociationAborted
 from dicomnet.policy import Policy
 from dicomnet.services.print_scu import PrintError, PrintSession
 
+pytestmark = pytest.mark.interop
+
 STORED_PRINT = "1.2.840.10008.5.1.1.27"
 HARDCOPY_GRAYSCALE = "1.2.840.10008.5.1.1.29"
 
