@@ -17,7 +17,6 @@ FF01 (optional keys not supported).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -27,6 +26,7 @@ from pydicom.dataset import Dataset
 from .index import InstanceIndex, InstanceRecord
 from .matching import MatchType, match_element, matching_type
 from .models import UNIQUE_KEYS, InformationModel
+from .worklist import converted
 
 __all__ = [
     "KeySupport",
@@ -122,11 +122,7 @@ def parse_query(
         )
     depth = model.level_index(level)
     keys = Dataset()
-    with warnings.catch_warnings():
-        # Wildcards are not valid CS/SH/... characters: pydicom would warn on conversion.
-        warnings.simplefilter("ignore")
-        elements = list(identifier)
-    for element in elements:
+    for element in converted(identifier):
         tag = int(element.tag)
         if tag == QUERY_RETRIEVE_LEVEL or element.tag.group == 0x0002:
             continue

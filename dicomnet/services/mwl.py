@@ -1,0 +1,104 @@
+"""The Modality Worklist Information Model - FIND SCP (PS3.4 Annex K).
+
+:class:`WorklistService` answers C-FIND-RQ for 1.2.840.10008.5.1.4.31 from a
+:class:`~dicomnet.query.worklist.WorklistSource`: one pending response per
+matching item (FF00; FF01 when the identifier holds keys the SCP does not
+match on), then 0000; FE00 after a C-CANCEL; A900 when the identifier is not
+a worklist query (a Query/Retrieve Level, or a Scheduled Procedure Step
+Sequence with more than one item); C001 when it cannot be decoded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import Final
+
+from dicomnet.dimse.commands import CFindRQ, CommandField
+from dicomnet.dimse.dataset import decode_dataset, encode_dataset
+from dicomnet.dimse.errors import DatasetError
+from dicomnet.dimse.status import Status
+from dicomnet.query.worklist import (
+    SCHEDULED_PROCEDURE_STEP_SEQUENCE,
+    WorklistSource,
+    has_unmatched_keys,
+    match_worklist,
+)
+
+from .base import Binding, IncomingRequest, Reply
+
+__all__ = ["MODALITY_WORKLIST_FIND", "WorklistService", "support_from_profile"]
+
+MODALITY_WORKLIST_FIND: Final = "1.2.840.10008.5.1.4.31"
+_UNABLE_TO_PROCESS: Final = 0xC001
+
+
+def support_from_profile(query_keys: Iterable[object]) -> dict[int, frozenset[str]]:
+    """Matched worklist keys (tag -> matching types) of a profile's ``query_keys``."""
+    support: dict[int, frozenset[str]] = {}
+    for key in query_keys:
+        if getattr(key, "model", None) != MODALITY_WORKLIST_FIND:
+            continue
+        types = frozenset(getattr(key, "matching", ()))
+        if "NONE" in types:
+            continue
+        group, element = str(getattr(key, "tag", "")).split(",")
+        support[int(group, 16) << 16 | int(element, 16)] = types
+    return support
+
+
+class WorklistService:
+    """Modality Worklist C-FIND SCP over ``source``; ``support`` restricts matched keys."""
+
+    def __init__(
+        self, source: WorklistSource, *, support: Mapping[int, frozenset[str]] | None = None
+    ) -> None:
+        self.source = source
+        self.support = None if support is None else dict(support)
+
+    def bindings(self) -> Iterable[Binding]:
+        """C-FIND-RQ for the Modality Worklist Information Model - FIND."""
+        return (
+            Binding(
+                command_field=CommandField.C_FIND_RQ,
+                handler=self.handle,
+                sop_classes=frozenset({MODALITY_WORKLIST_FIND}),
+            ),
+        )
+
+    async def handle(self, request: IncomingRequest) -> AsyncIterator[Reply]:
+        """Answer one worklist C-FIND-RQ."""
+        assert isinstance(request.message, CFindRQ)
+        log = request.association.log
+        syntax = str(request.context.transfer_syntax)
+        data = await request.dataset_bytes()
+        try:
+            identifier = decode_dataset(data or b"", syntax)
+        except DatasetError as exc:
+            yield Reply(status=_UNABLE_TO_PROCESS, fields={"error_comment": str(exc)[:64]})
+            return
+        steps = identifier.get(SCHEDULED_PROCEDURE_STEP_SEQUENCE)
+        if "QueryRetrieveLevel" in identifier or (
+            steps is not None and steps.VR == "SQ" and len(steps.value) > 1
+        ):
+            yield Reply(
+                status=Status.DATASET_DOES_NOT_MATCH_SOP_CLASS,
+                fields={"error_comment": "not a Modality Worklist identifier"},
+            )
+            return
+        partial = has_unmatched_keys(identifier, self.support)
+        count = 0
+        for response in match_worklist(self.source, identifier, support=self.support):
+            if request.is_cancelled:
+                log.info("worklist C-FIND cancelled after %d match(es)", count)
+                yield Reply(status=Status.CANCEL)
+                return
+            count += 1
+            status = Status.PENDING_WARNING if partial else Status.PENDING
+            yield Reply(status=status, dataset=encode_dataset(response, syntax))
+            await asyncio.sleep(0)  # let a C-CANCEL in
+        if request.is_cancelled:
+            yield Reply(status=Status.CANCEL)
+            return
+        log.info("worklist C-FIND: %d match(es)", count)
+        yield Reply(status=Status.SUCCESS)
