@@ -228,7 +228,9 @@ _IMAGE_KEYWORDS = (
 
 def _printable(ds: Dataset, color: bool) -> bool:
     transfer_syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
-    if transfer_syntax is not None and transfer_syntax.is_compressed:
+    if transfer_syntax is not None and (
+        transfer_syntax.is_compressed or not transfer_syntax.is_little_endian
+    ):
         return False
     if "PixelData" not in ds or ds.get("PixelRepresentation", 0) != 0:
         return False
@@ -408,8 +410,11 @@ class PrintSession:
         self.film_boxes: list[FilmBox] = []
 
     @property
-    def requester(self) -> _Requester:
-        """The request sender (once the context is chosen)."""
+    def context(self) -> NegotiatedContext:
+        """The accepted presentation context of the session's Meta SOP Class."""
+        return self._sender().context
+
+    def _sender(self) -> _Requester:
         if self._requester is None:
             try:
                 context = self.association.context_for(self.meta_sop_class, self._context)
@@ -420,18 +425,30 @@ class PrintSession:
             self._requester = _Requester(self.association, context)
         return self._requester
 
+    async def request(
+        self, operation: str, message: cmd.DimseRequest, dataset: Dataset | None = None
+    ) -> tuple[cmd.DimseResponse, Dataset | None]:
+        """Send one print request on the session's context; its response and data set.
+
+        The building block of every operation here, for others (say an N-SET
+        of a film box): the Message ID is assigned when sent, ``dataset`` is
+        encoded in the context's transfer syntax, a warning status is logged
+        and a failure raises :class:`PrintError` naming ``operation``.
+        """
+        return await self._sender().call(operation, message, dataset)
+
     async def create(self) -> str:
         """N-CREATE the film session; its SOP Instance UID."""
         dataset = Dataset()
         for keyword, value in self.attributes.items():
             setattr(dataset, keyword, value)
-        message, _ = await self.requester.call(
+        message, _ = await self.request(
             "Film Session N-CREATE",
             cmd.NCreateRQ(message_id=1, affected_sop_class_uid=BASIC_FILM_SESSION),
             dataset,
         )
         self.instance_uid = _created_uid("Film Session N-CREATE", message)
-        self.requester.log.info("film session %s created", self.instance_uid)
+        self.association.log.info("film session %s created", self.instance_uid)
         return self.instance_uid
 
     async def new_film_box(
@@ -464,7 +481,7 @@ class PrintSession:
         reference.ReferencedSOPInstanceUID = self.instance_uid
         dataset.ReferencedFilmSessionSequence = [reference]
         operation = "Film Box N-CREATE"
-        message, reply = await self.requester.call(
+        message, reply = await self.request(
             operation,
             cmd.NCreateRQ(message_id=1, affected_sop_class_uid=BASIC_FILM_BOX),
             dataset,
@@ -478,13 +495,13 @@ class PrintSession:
         )
         film = FilmBox(self, uid, boxes, reply)
         self.film_boxes.append(film)
-        self.requester.log.info("film box %s created with %d image box(es)", uid, len(boxes))
+        self.association.log.info("film box %s created with %d image box(es)", uid, len(boxes))
         return film
 
     async def print(self) -> Dataset | None:
         """N-ACTION print of the whole film session; the Action Reply (if any)."""
         self._require_session()
-        _, reply = await self.requester.call(
+        _, reply = await self.request(
             "Film Session N-ACTION",
             cmd.NActionRQ(
                 message_id=1,
@@ -497,7 +514,7 @@ class PrintSession:
 
     async def printer_status(self, attributes: Iterable[int] = ()) -> PrinterStatus:
         """N-GET of the Printer SOP instance (PS3.4 H.4.11.2.2); all attributes by default."""
-        _, reply = await self.requester.call(
+        _, reply = await self.request(
             "Printer N-GET",
             cmd.NGetRQ(
                 message_id=1,
@@ -517,7 +534,7 @@ class PrintSession:
     async def delete(self) -> None:
         """N-DELETE the film session (the printer drops its film boxes with it)."""
         self._require_session()
-        await self.requester.call(
+        await self.request(
             "Film Session N-DELETE",
             cmd.NDeleteRQ(
                 message_id=1,
@@ -591,7 +608,7 @@ class FilmBox:
             setattr(dataset, keyword, value)
         setattr(dataset, _IMAGE_SEQUENCE_KEYWORD[color], [image_sequence_item(pixels, color=color)])
         default_class = BASIC_COLOR_IMAGE_BOX if color else BASIC_GRAYSCALE_IMAGE_BOX
-        await self.session.requester.call(
+        await self.session.request(
             f"Image Box {index + 1} N-SET",
             cmd.NSetRQ(
                 message_id=1,
@@ -603,7 +620,7 @@ class FilmBox:
 
     async def print(self) -> Dataset | None:
         """N-ACTION print of this film box; the Action Reply (e.g. Referenced Print Job)."""
-        _, reply = await self.session.requester.call(
+        _, reply = await self.session.request(
             "Film Box N-ACTION",
             cmd.NActionRQ(
                 message_id=1,
@@ -616,7 +633,7 @@ class FilmBox:
 
     async def delete(self) -> None:
         """N-DELETE this film box (and its image boxes)."""
-        await self.session.requester.call(
+        await self.session.request(
             "Film Box N-DELETE",
             cmd.NDeleteRQ(
                 message_id=1,

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian
 
 from dicomnet.dimse.dataset import decode_dataset, encode_dataset
 from dicomnet.errors import LocalError
@@ -132,3 +132,14 @@ def test_unprintable_arrays_are_refused(pixels: np.ndarray, color: bool, message
 def test_grayscale_dataset_cannot_print_in_color() -> None:
     with pytest.raises(LocalError, match="RGB only"):
         image_sequence_item(image(np.zeros((2, 2), dtype=np.uint8)), color=True)
+
+
+def test_big_endian_16_bit_image_is_rendered_not_copied() -> None:
+    pixels = np.array([[0, 1000], [2000, 4000]], dtype=np.uint16)
+    source = image(pixels, bits_stored=12)
+    source.file_meta.TransferSyntaxUID = ExplicitVRBigEndian
+    source.PixelData = pixels.astype(">u2").tobytes()
+    item = image_sequence_item(source)
+    assert item.BitsAllocated == 8
+    out = np.frombuffer(item.PixelData, np.uint8).reshape(2, 2)
+    assert out.tolist() == [[0, 64], [128, 255]]

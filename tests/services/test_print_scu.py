@@ -402,8 +402,8 @@ async def test_color_session_without_the_color_context_fails_locally(
     assert printer.requests == []
 
 
-async def test_requests_wait_for_each_other(server: Server, printer: FakePrinter) -> None:
-    """Window 1 (the profile): concurrent image N-SETs are still sent one after another."""
+async def test_concurrent_image_sets_all_complete(server: Server, printer: FakePrinter) -> None:
+    """Window 1 (the profile): concurrent N-SETs wait for each other's responses."""
     policy = scu_policy()
     ae = AE(policy.ae_title, policy)
     async with (
@@ -414,3 +414,28 @@ async def test_requests_wait_for_each_other(server: Server, printer: FakePrinter
         await asyncio.gather(*(film.set_image(i, gradient(2, 2)) for i in range(2)))
     positions = sorted(r.dataset.ImageBoxPosition for r in printer.of(CF.N_SET_RQ) if r.dataset)
     assert positions == [1, 2]
+
+
+async def test_session_request_sends_other_operations(server: Server, printer: FakePrinter) -> None:
+    policy = scu_policy()
+    ae = AE(policy.ae_title, policy)
+    async with (
+        ae.associate("127.0.0.1", server.port, called_ae="PRINTER") as assoc,
+        PrintSession(assoc) as session,
+    ):
+        assert session.context.abstract_syntax == BASIC_GRAYSCALE_PRINT_META
+        film = await session.new_film_box()
+        change = Dataset()
+        change.FilmOrientation = "LANDSCAPE"
+        message, reply = await session.request(
+            "Film Box N-SET",
+            cmd.NSetRQ(
+                message_id=1,
+                requested_sop_class_uid=BASIC_FILM_BOX,
+                requested_sop_instance_uid=film.instance_uid,
+            ),
+            change,
+        )
+        assert message.status == 0 and reply is None
+    (record,) = printer.of(CF.N_SET_RQ)
+    assert record.dataset is not None and record.dataset.FilmOrientation == "LANDSCAPE"
