@@ -67,8 +67,6 @@ __all__ = [
     "image_sequence_item",
 ]
 
-_log = logging.getLogger("dicomnet.services.print_scu")
-
 #: Basic Grayscale Print Management Meta SOP Class (PS3.4 H.3.1).
 BASIC_GRAYSCALE_PRINT_META: Final = "1.2.840.10008.5.1.1.9"
 #: Basic Color Print Management Meta SOP Class (PS3.4 H.3.2).
@@ -367,7 +365,12 @@ class _Requester:
                 status.describe(request.command_field),
             )
         elif status.category is not StatusCategory.SUCCESS:
-            self.log.error("%s: status 0x%04X (%s)", operation, status.code, status.describe())
+            self.log.error(
+                "%s: status 0x%04X (%s)",
+                operation,
+                status.code,
+                status.describe(request.command_field),
+            )
             raise PrintError(operation, status)
         reply = None
         if response.dataset:
