@@ -16,6 +16,7 @@ SEEDS = {
     "meddream_storage_server.py": "MedDream DICOM Web Viewer, Storage Server",
     "lifesys_storage.py": "LifeSys PACS, Storage AE",
     "flux_find_scu.py": "Flux DICOM Printer, Find SCU",
+    "flux_print_scu.py": "Flux DICOM Printer, Print SCU",
     "kodak_memory_server.py": "Kodak DirectView Web Software, Memory-Server",
     "kodak_memory_manager.py": "Kodak DirectView Web Software, Memory-Manager",
 }
