@@ -69,6 +69,7 @@ __all__ = [
     "get",
     "get_contexts",
     "move",
+    "relational_extended_check",
     "retrieve_accepted_contexts",
     "sop_class_for",
 ]
@@ -416,6 +417,18 @@ class QueryRetrieveService:
             return
         async for reply in self._suboperations(request, request.association, records, None):
             yield reply
+
+
+def relational_extended_check(sop_class_uid: str, info: bytes) -> bytes | None:
+    """An acceptor's extended-negotiation hook granting relational queries and retrieves.
+
+    For a Q/R FIND, MOVE or GET SOP class whose requestor asks for relational
+    queries or retrieve (first byte 1, PS3.4 C.5.1.1, C.5.2.1), the answer
+    agrees; date-time matching and the other FIND flags are declined (0).
+    """
+    if sop_class_uid not in MODELS or not info:
+        return None
+    return b"\x01" + b"\x00" * (len(info) - 1) if info[:1] == b"\x01" else b"\x00" * len(info)
 
 
 def retrieve_accepted_contexts(
