@@ -34,7 +34,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from pydicom.dataset import Dataset
 
@@ -78,6 +78,8 @@ _log = logging.getLogger("dicomnet.qr")
 
 UNABLE_TO_PROCESS: Final = 0xC001
 NO_MOVE_DESTINATION: Final = 0xC002
+#: B000 in a C-MOVE/C-GET-RSP: sub-operations complete, one or more failures or warnings.
+SUBOPERATIONS_COMPLETE_WITH_FAILURES: Final = 0xB000
 FAILED_SOP_INSTANCE_UID_LIST: Final = 0x00080058
 NATIVE: Final = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
 
@@ -160,6 +162,8 @@ class QueryRetrieveService:
         self.relational = relational
         self.move_policy = move_policy
         self.sop_classes = frozenset(MODELS if sop_classes is None else sop_classes)
+        # The AE that requests sub-operation associations, per AE title (made on first use).
+        self._movers: dict[str, Any] = {}
 
     @classmethod
     def support_from_profile(cls, query_keys: Iterable[object]) -> dict[str, KeySupport]:
@@ -290,7 +294,7 @@ class QueryRetrieveService:
     ) -> AsyncIterator[Reply]:
         counts = _Counts(remaining=len(records))
         log = request.association.log
-        for record in records:
+        for position, record in enumerate(records):
             if request.is_cancelled:
                 log.info("retrieve cancelled, %d sub-operation(s) left", counts.remaining)
                 yield self._final(request, counts, cancelled=True)
@@ -301,6 +305,15 @@ class QueryRetrieveService:
             except (SourceError, TranscodeError, NegotiationError) as exc:
                 log.warning("sub-operation for %s not sent: %s", record.sop_instance_uid, exc)
                 verdict = StatusCategory.FAILURE
+            except DicomNetError as exc:
+                if target is request.association:
+                    raise
+                # The destination's association failed: this and the rest are not sent.
+                log.warning("sub-operation association failed: %s", exc)
+                counts.remaining = 0
+                counts.failed += len(records) - position
+                counts.failed_uids.extend(r.sop_instance_uid for r in records[position:])
+                break
             counts.remaining -= 1
             if verdict is StatusCategory.SUCCESS:
                 counts.completed += 1
@@ -323,10 +336,11 @@ class QueryRetrieveService:
             dataset = encode_dataset(failed, str(request.context.transfer_syntax))
         if cancelled:
             return Reply(status=Status.CANCEL, dataset=dataset, fields=counts.fields())
+        status: int
         if counts.failed and not (counts.completed or counts.warning):
             status = Status.OUT_OF_RESOURCES_SUBOPERATIONS
         elif counts.failed or counts.warning:
-            status = Status.COERCION_OF_DATA_ELEMENTS  # B000: sub-operations complete, failures
+            status = SUBOPERATIONS_COMPLETE_WITH_FAILURES
         else:
             status = Status.SUCCESS
         request.association.log.info(
@@ -374,7 +388,9 @@ class QueryRetrieveService:
                 sources.append(record.source())
             except SourceError:
                 continue
-        ae = AE(policy.ae_title, policy)
+        ae = self._movers.get(policy.ae_title)
+        if ae is None or ae.policy is not policy:
+            ae = self._movers[policy.ae_title] = AE(policy.ae_title, policy)
         try:
             contexts = proposed_contexts_for(sources)
             sub = await ae.associate(

@@ -15,6 +15,7 @@ from dicomnet.conformance.profile import load_profile
 from dicomnet.dimse.status import Status
 from dicomnet.policy import AcceptedContext, Policy, ProposedContext
 from dicomnet.query import InstanceIndex
+from dicomnet.services.base import IncomingRequest
 from dicomnet.services.qr import (
     FIND,
     GET,
@@ -29,6 +30,7 @@ from dicomnet.services.qr import (
 )
 from dicomnet.services.storage_scp import StorageService
 from dicomnet.storage.memory import MemoryStore
+from dicomnet.storage.sinks import StoredInstance
 
 SYNTAXES = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
 MODELS = ("patient", "study", "patient-study")
@@ -215,3 +217,33 @@ async def test_get_without_storage_role_fails_sub_operations(archive: Server) ->
         ]
     assert progress[-1].status == Status.OUT_OF_RESOURCES_SUBOPERATIONS
     assert progress[-1].failed_uids == (STUDY_C + ".1.5",)
+
+
+async def test_move_with_a_refused_instance_gives_b000_and_the_failed_uid(
+    index: InstanceIndex,
+) -> None:
+    refused = STUDY_A + ".1.2"
+
+    async def decide(request: IncomingRequest, stored: StoredInstance) -> int:
+        return 0xA700 if stored.info.sop_instance_uid == refused else 0x0000
+
+    policy = Policy(
+        ae_title="PICKY",
+        accepted_contexts=(AcceptedContext(abstract_syntax=CT, transfer_syntaxes=SYNTAXES),),
+    )
+    picky = AE("PICKY", policy, handlers=[StorageService(MemoryStore(), decide=decide)])
+    async with await picky.serve("127.0.0.1", 0) as dest:
+        service = QueryRetrieveService(index, destinations={"PICKY": ("127.0.0.1", dest.port)})
+        async with await AE("QR_SCP", scp_policy(), handlers=[service]).serve(
+            "127.0.0.1", 0
+        ) as server:
+            async with AE("QR_SCU", scu_policy()).associate(
+                "127.0.0.1", server.port, called_ae="QR_SCP"
+            ) as assoc:
+                progress = [
+                    p async for p in move(assoc, ident("STUDY", StudyInstanceUID=STUDY_A), "PICKY")
+                ]
+    final = progress[-1]
+    assert final.status == 0xB000
+    assert (final.completed, final.failed, final.warning) == (2, 1, 0)
+    assert final.failed_uids == (refused,)
