@@ -21,6 +21,7 @@ entity without a value for a non-universal key does not match.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from enum import Enum
 from functools import lru_cache
@@ -34,6 +35,7 @@ __all__ = [
     "RANGE_VRS",
     "WILDCARD_VRS",
     "MatchType",
+    "converted",
     "element_strings",
     "match_dataset",
     "match_element",
@@ -219,3 +221,26 @@ def match_dataset(keys: Dataset, candidate: Dataset) -> bool:
         if not match_element(element, candidate.get(element.tag)):
             return False
     return True
+
+
+def converted(identifier: Dataset) -> Dataset:
+    """A copy of ``identifier`` with every element (sequence items too) decoded now.
+
+    Wildcards are not valid CS/SH characters, so pydicom would warn when it
+    converts such values; they are converted here with those warnings off.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _convert(identifier)
+
+
+def _convert(ds: Dataset) -> Dataset:
+    out = Dataset()
+    for element in ds:
+        if element.tag.group == 0x0002:
+            continue
+        if element.VR == "SQ":
+            out.add(DataElement(element.tag, "SQ", [_convert(item) for item in element.value]))
+        else:
+            out.add(element)
+    return out

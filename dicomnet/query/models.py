@@ -17,6 +17,7 @@ from pydicom.datadict import tag_for_keyword
 __all__ = [
     "LEVEL_ATTRIBUTES",
     "MODELS",
+    "REQUIRED_KEYS",
     "UNIQUE_KEYS",
     "InformationModel",
     "Operation",
@@ -117,6 +118,22 @@ LEVEL_ATTRIBUTES: Final = {
         "Columns",
     ),
 }
+
+#: The Required and Unique keys of the Q/R models (PS3.4 Tables C.6-1 to C.6-4, C.6-5 to C.6-7).
+REQUIRED_KEYS: Final = _tags(
+    "PatientName",
+    "PatientID",
+    "StudyDate",
+    "StudyTime",
+    "AccessionNumber",
+    "StudyID",
+    "StudyInstanceUID",
+    "Modality",
+    "SeriesNumber",
+    "SeriesInstanceUID",
+    "InstanceNumber",
+    "SOPInstanceUID",
+)
 
 _ALWAYS_ALLOWED: Final = frozenset({0x00080005, 0x00080052, 0x00080056, 0x00080054})
 

@@ -24,9 +24,8 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
 from .index import InstanceIndex, InstanceRecord
-from .matching import MatchType, match_element, matching_type
-from .models import UNIQUE_KEYS, InformationModel
-from .worklist import converted
+from .matching import MatchType, converted, match_element, matching_type
+from .models import REQUIRED_KEYS, UNIQUE_KEYS, InformationModel
 
 __all__ = [
     "KeySupport",
@@ -56,12 +55,28 @@ class QueryError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class KeySupport:
-    """The keys an SCP supports for one model: tag -> matching types (S, *, U, R, L, NONE)."""
+    """The keys an SCP supports for one model: tag -> matching types (S, *, U, R, L, NONE).
+
+    An empty set of matching types means the document does not say: every
+    type is used. ``with_required`` adds the model's Required and Unique keys
+    (for statements that list only their optional keys). ``omit_unsupported``
+    leaves unsupported keys out of the responses instead of returning them
+    empty.
+    """
 
     keys: dict[int, frozenset[str]]
+    with_required: bool = False
+    omit_unsupported: bool = False
 
     @classmethod
-    def from_profile(cls, query_keys: Iterable[object], model_uid: str) -> KeySupport:
+    def from_profile(
+        cls,
+        query_keys: Iterable[object],
+        model_uid: str,
+        *,
+        with_required: bool = False,
+        omit_unsupported: bool = False,
+    ) -> KeySupport:
         """Keys of a :class:`~dicomnet.conformance.profile.Profile`'s ``query_keys`` for a model."""
         keys: dict[int, frozenset[str]] = {}
         for key in query_keys:
@@ -69,11 +84,13 @@ class KeySupport:
                 continue
             group, element = str(getattr(key, "tag", "")).split(",")
             keys[int(group, 16) << 16 | int(element, 16)] = frozenset(getattr(key, "matching", ()))
-        return cls(keys)
+        return cls(keys, with_required=with_required, omit_unsupported=omit_unsupported)
 
     def verdict(self, tag: int, kind: MatchType) -> str:
         """``"match"``, ``"return"`` (value returned, not matched) or ``"empty"``."""
         types = self.keys.get(tag)
+        if types is None and self.with_required and tag in REQUIRED_KEYS:
+            types = frozenset()
         if types is None:
             return "empty"
         if kind is MatchType.UNIVERSAL:
@@ -264,6 +281,8 @@ def find_matches(
                 response.add(DataElement(tag, "AE", retrieve_ae_title))
                 continue
             if _verdict(query, key) == "empty":
+                if query.support is not None and query.support.omit_unsupported:
+                    continue
                 response.add(DataElement(tag, key.VR, [] if key.VR == "SQ" else None))
                 continue
             response.add(_response_element(key, entity.get(tag)))

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -28,12 +27,11 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-from .matching import MatchType, match_element, matching_type
+from .matching import MatchType, converted, match_element, matching_type
 
 __all__ = [
     "SCHEDULED_PROCEDURE_STEP_SEQUENCE",
     "WorklistSource",
-    "converted",
     "has_unmatched_keys",
     "match_worklist",
 ]
@@ -166,26 +164,3 @@ def match_worklist(
     for item in source:
         if _matches(keys, item, support):
             yield _response(keys, item, support)
-
-
-def converted(identifier: Dataset) -> Dataset:
-    """A copy of ``identifier`` with every element (sequence items too) decoded now.
-
-    Wildcards are not valid CS/SH characters, so pydicom would warn when it
-    converts such values; they are converted here with those warnings off.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return _convert(identifier)
-
-
-def _convert(ds: Dataset) -> Dataset:
-    out = Dataset()
-    for element in ds:
-        if element.tag.group == 0x0002:
-            continue
-        if element.VR == "SQ":
-            out.add(DataElement(element.tag, "SQ", [_convert(item) for item in element.value]))
-        else:
-            out.add(element)
-    return out

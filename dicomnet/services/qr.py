@@ -166,10 +166,23 @@ class QueryRetrieveService:
         self._movers: dict[str, Any] = {}
 
     @classmethod
-    def support_from_profile(cls, query_keys: Iterable[object]) -> dict[str, KeySupport]:
-        """Key support per FIND SOP class from a profile's ``query_keys``."""
-        models = {str(getattr(key, "model", "")) for key in query_keys}
-        return {uid: KeySupport.from_profile(query_keys, uid) for uid in models if uid}
+    def support_from_profile(
+        cls,
+        query_keys: Iterable[object],
+        *,
+        with_required: bool = False,
+        omit_unsupported: bool = False,
+    ) -> dict[str, KeySupport]:
+        """Key support per FIND SOP class from a profile's ``query_keys`` (see KeySupport)."""
+        keys = list(query_keys)
+        models = {str(getattr(key, "model", "")) for key in keys}
+        return {
+            uid: KeySupport.from_profile(
+                keys, uid, with_required=with_required, omit_unsupported=omit_unsupported
+            )
+            for uid in models
+            if uid
+        }
 
     def bindings(self) -> Iterable[Binding]:
         """C-FIND, C-MOVE and C-GET for the configured SOP classes."""

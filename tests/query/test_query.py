@@ -191,3 +191,17 @@ def test_memory_store_index() -> None:
     record = index.get(SERIES_A1 + ".1")
     assert record is not None and record.data is not None
     assert record.source().transfer_syntax_uid == EXPLICIT_LE
+
+
+def test_kodak_profile_lists_optional_keys_only(index: InstanceIndex) -> None:
+    profile = load_profile("kodak-disk-server")
+    support = KeySupport.from_profile(
+        profile.query_keys, STUDY_ROOT_FIND, with_required=True, omit_unsupported=True
+    )
+    identifier = ident(
+        "STUDY", PatientName="DOE*", StudyInstanceUID="", StudyDescription="", PatientSex=""
+    )
+    matches = list(find_matches(index, parse_query(identifier, STUDY_ROOT, support=support)))
+    assert sorted(m.identifier.StudyInstanceUID for m in matches) == [STUDY_A, STUDY_B]
+    assert all("PatientSex" not in m.identifier for m in matches)  # unsupported: left out
+    assert all("StudyDescription" in m.identifier for m in matches)
