@@ -63,8 +63,10 @@ __all__ = [
     "FIND",
     "GET",
     "MOVE",
+    "FindResults",
     "QueryRetrieveService",
     "RetrieveProgress",
+    "RetrieveResults",
     "find",
     "get",
     "get_contexts",
@@ -610,25 +612,65 @@ def _progress(response: Response, syntax: str) -> RetrieveProgress:
     )
 
 
-async def _retrieve(
-    association: Association, request: DimseRequest, identifier: Dataset, sop_class: str
-) -> AsyncIterator[RetrieveProgress]:
-    context = association.context_for(sop_class)
-    syntax = str(context.transfer_syntax)
-    stream = association.send_request(request, encode_dataset(identifier, syntax), context=context)
-    async for response in stream:
-        yield _progress(response, syntax)
+class RetrieveResults:
+    """The responses of one C-MOVE or C-GET, as an async iterator of :class:`RetrieveProgress`.
+
+    The request is sent when this object is made. After the iteration
+    :attr:`final` is the final progress; :meth:`cancel` sends C-CANCEL-RQ
+    (the SCP stops between sub-operations and answers FE00). For a C-GET the
+    association's incoming C-STOREs go to ``store_into`` until the final
+    response has been read.
+    """
+
+    def __init__(
+        self,
+        association: Association,
+        request: DimseRequest,
+        identifier: Dataset,
+        sop_class: str,
+        store_into: InstanceStore | None = None,
+    ) -> None:
+        self._association = association
+        self._registry = association.registry
+        if store_into is not None:
+            scoped = self._registry.copy()
+            scoped.add(StorageService(store_into))
+            association.registry = scoped
+        context = association.context_for(sop_class)
+        self._syntax = str(context.transfer_syntax)
+        self._stream = association.send_request(
+            request, encode_dataset(identifier, self._syntax), context=context
+        )
+        #: The final response's progress, once it arrived.
+        self.final: RetrieveProgress | None = None
+
+    async def cancel(self) -> None:
+        """Ask the SCP to stop the sub-operations (C-CANCEL-RQ)."""
+        await self._stream.cancel()
+
+    def __aiter__(self) -> AsyncIterator[RetrieveProgress]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[RetrieveProgress]:
+        try:
+            async for response in self._stream:
+                progress = _progress(response, self._syntax)
+                if not progress.pending:
+                    self.final = progress
+                yield progress
+        finally:
+            self._association.registry = self._registry
 
 
-async def move(
+def move(
     association: Association,
     identifier: Dataset,
     destination: str,
     *,
     model: str = "study",
     priority: int = Priority.MEDIUM,
-) -> AsyncIterator[RetrieveProgress]:
-    """C-MOVE ``identifier`` to ``destination``; yields each response's progress, final last."""
+) -> RetrieveResults:
+    """C-MOVE ``identifier`` to ``destination``; iterate for each response's progress."""
     sop_class = sop_class_for(model, Operation.MOVE)
     request = CMoveRQ(
         message_id=1,
@@ -636,31 +678,22 @@ async def move(
         move_destination=destination,
         priority=priority,
     )
-    async for progress in _retrieve(association, request, identifier, sop_class):
-        yield progress
+    return RetrieveResults(association, request, identifier, sop_class)
 
 
-async def get(
+def get(
     association: Association,
     identifier: Dataset,
     store_into: InstanceStore,
     *,
     model: str = "study",
     priority: int = Priority.MEDIUM,
-) -> AsyncIterator[RetrieveProgress]:
+) -> RetrieveResults:
     """C-GET ``identifier``; the C-STOREs that come back are written into ``store_into``.
 
     The association must have been proposed with :func:`get_contexts` (the
-    storage SOP classes with the SCP role). Yields each response's progress.
+    storage SOP classes with the SCP role). Iterate for each response's progress.
     """
     sop_class = sop_class_for(model, Operation.GET)
     request = CGetRQ(message_id=1, affected_sop_class_uid=sop_class, priority=priority)
-    registry = association.registry
-    scoped = registry.copy()
-    scoped.add(StorageService(store_into))
-    association.registry = scoped
-    try:
-        async for progress in _retrieve(association, request, identifier, sop_class):
-            yield progress
-    finally:
-        association.registry = registry
+    return RetrieveResults(association, request, identifier, sop_class, store_into)

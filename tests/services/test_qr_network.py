@@ -12,6 +12,7 @@ from query.fixtures import CT, STUDY_A, STUDY_B, STUDY_C, archive_datasets, writ
 
 from dicomnet.ae import AE, Server
 from dicomnet.conformance.profile import load_profile
+from dicomnet.dimse.dataset import encode_dataset
 from dicomnet.dimse.status import Status
 from dicomnet.policy import AcceptedContext, Policy, ProposedContext
 from dicomnet.query import InstanceIndex
@@ -131,8 +132,6 @@ async def test_find_refuses_an_identifier_that_does_not_fit(archive: Server) -> 
 async def test_find_cancel_gives_fe00(tmp_path: Path) -> None:
     index = InstanceIndex()
     base = archive_datasets()[0]
-    from dicomnet.dimse.dataset import encode_dataset
-
     for n in range(300):
         base.SOPInstanceUID = f"1.2.3.{n}"
         base.StudyInstanceUID = f"1.2.4.{n}"
@@ -247,3 +246,27 @@ async def test_move_with_a_refused_instance_gives_b000_and_the_failed_uid(
     assert final.status == 0xB000
     assert (final.completed, final.failed, final.warning) == (2, 1, 0)
     assert final.failed_uids == (refused,)
+
+
+async def test_move_cancel_stops_between_sub_operations(
+    destination: tuple[Server, MemoryStore],
+) -> None:
+    index = InstanceIndex()
+    base = archive_datasets()[0]
+    for n in range(40):
+        base.SOPInstanceUID = f"{STUDY_A}.9.{n}"
+        index.add_dataset(encode_dataset(base, SYNTAXES[0]), SYNTAXES[0])
+    service = QueryRetrieveService(index, destinations={"DEST": ("127.0.0.1", destination[0].port)})
+    async with await AE("QR_SCP", scp_policy(), handlers=[service]).serve("127.0.0.1", 0) as server:
+        async with AE("QR_SCU", scu_policy()).associate(
+            "127.0.0.1", server.port, called_ae="QR_SCP"
+        ) as assoc:
+            results = move(assoc, ident("STUDY", StudyInstanceUID=STUDY_A), "DEST")
+            async for progress in results:
+                if progress.pending and progress.completed == 1:
+                    await results.cancel()
+    final = results.final
+    assert final is not None and final.status == Status.CANCEL
+    assert final.remaining is not None and final.remaining > 0
+    assert final.completed + final.remaining == 40
+    assert len(destination[1].instances) == final.completed
