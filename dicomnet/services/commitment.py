@@ -430,7 +430,10 @@ async def send_event_report(assoc: Association, result: CommitmentResult) -> int
     )
     response = await assoc.send_request(message, data, context=context)
     status = response.status
-    assoc.log.info(
+    # PS3.4 J.3.3.1.3 leaves what the SCU does to the SCU; a failure answer is only logged.
+    failed = category(status) is StatusCategory.FAILURE
+    assoc.log.log(
+        logging.WARNING if failed else logging.INFO,
         "commitment report %s (event %d, %d committed, %d failed): status 0x%04X",
         result.transaction_uid,
         result.event_type_id,

@@ -39,8 +39,10 @@ BIG_ENDIAN = "1.2.840.10008.1.2.2"
 CT = "1.2.840.10008.5.1.4.1.1.2"
 MR = "1.2.840.10008.5.1.4.1.1.4"
 
-uids = st.lists(st.integers(0, 10**12), min_size=2, max_size=6).map(
-    lambda parts: "1." + ".".join(str(p) for p in parts)
+uids = (
+    st.lists(st.integers(0, 10**12), min_size=2, max_size=6)
+    .map(lambda parts: "1." + ".".join(str(p) for p in parts))
+    .filter(lambda uid: len(uid) <= 64)
 )
 refs = st.builds(InstanceRef, uids, uids)
 reasons = st.sampled_from(list(FailureReason))

@@ -262,3 +262,22 @@ async def test_request_commitment_raises_on_failure_status(pairs: list[Pair]) ->
             await pair.scu.request_commitment(assoc, [(CT, "1.2")])
     assert caught.value.status == Status.RESOURCE_LIMITATION
     assert pair.scu.pending() == ()
+
+
+async def test_a_failure_answer_to_the_report_is_logged(
+    pairs: list[Pair], caplog: pytest.LogCaptureFixture
+) -> None:
+    pair = await start(ReportMode.SAME, receive=False)
+    pairs.append(pair)
+
+    def broken(result: CommitmentResult, assoc: Association) -> None:
+        raise RuntimeError("cannot record the report")
+
+    pair.scu.on_report = broken
+    with caplog.at_level(logging.INFO):
+        async with pair.associate() as assoc:
+            refs = await store_images(assoc, 1)
+            await pair.scu.request_commitment(assoc, refs)
+            await pair.scp.drain()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("commitment report" in m and "status 0x0110" in m for m in warnings), warnings
