@@ -2,7 +2,7 @@
 
 DCMTK's findscu, movescu and getscu against the dicomnet SCPs (the LifeSys
 Q/R profile for FIND/MOVE), findscu -W against the worklist SCP, and the
-dicomnet find/move helpers against DCMTK's dcmqrscp.
+dicomnet find/move/get helpers against DCMTK's dcmqrscp.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from dicomnet.services.qr import (
     MOVE,
     QueryRetrieveService,
     find,
+    get,
+    get_contexts,
     move,
     retrieve_accepted_contexts,
     sop_class_for,
@@ -194,3 +196,21 @@ async def test_find_and_move_helpers_against_dcmqrscp(
     assert sorted(store.instances) == sorted(
         str(ds.SOPInstanceUID) for ds in archive_datasets()[:3]
     )
+
+
+async def test_get_helper_against_dcmqrscp(archive_dir: Path, tmp_path: Path) -> None:
+    files = sorted(archive_dir.iterdir())
+    policy = Policy(ae_title="HELPER")
+    received = MemoryStore()
+    contexts = get_contexts([CT], model="study", transfer_syntaxes=SYNTAXES)
+    async with dcmqrscp_archive(tmp_path, files) as archive:
+        async with AE("HELPER", policy).associate(
+            "127.0.0.1", archive.port, called_ae=archive.title, contexts=contexts
+        ) as assoc:
+            wanted = Dataset()
+            wanted.QueryRetrieveLevel = "STUDY"
+            wanted.StudyInstanceUID = STUDY_C
+            results = get(assoc, wanted, received)
+            progress = [p async for p in results]
+    assert progress[-1].status == 0x0000 and progress[-1].completed == 1
+    assert list(received.instances) == [STUDY_C + ".1.5"]
