@@ -436,7 +436,12 @@ def run_suite(name: str, options: Options) -> SuiteResult:
     """Import and run the suite called ``name``; fill in the machine facts."""
     spec = SUITES[name]
     module = importlib.import_module(spec.module)
+    before = machine_info()  # the load average that matters is the one before the run
     result: SuiteResult = module.run(options)
-    result.machine = machine_info()
+    result.machine = {
+        **before,
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        "date_utc_at_end": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
     result.settings.setdefault("quick", options.quick)
     return result
