@@ -18,7 +18,7 @@ FF01 (optional keys not supported).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
@@ -108,7 +108,6 @@ class Query:
     level: str
     keys: Dataset
     support: KeySupport | None = None
-    unsupported: frozenset[int] = field(default_factory=frozenset)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,9 +202,6 @@ class _Entity:
     def __init__(self, query: Query, records: list[InstanceRecord]) -> None:
         self.records = records
         self._computed = _computed(query.level, records)
-        if query.level == "STUDY" and "PATIENT" not in query.model.levels:
-            self._computed.NumberOfPatientRelatedStudies = None  # not at Study Root
-            del self._computed.NumberOfPatientRelatedStudies
 
     def get(self, tag: int) -> DataElement | None:
         element = self._computed.get(tag)
