@@ -15,6 +15,7 @@ SEEDS = {
     "dicomark_send_queue.py": "DicomArk, Send Queue",
     "meddream_storage_server.py": "MedDream DICOM Web Viewer, Storage Server",
     "lifesys_storage.py": "LifeSys PACS, Storage AE",
+    "lifesys_qr.py": "LifeSys PACS, Query/Retrieve",
     "flux_find_scu.py": "Flux DICOM Printer, Find SCU",
     "flux_print_scu.py": "Flux DICOM Printer, Print SCU",
     "kodak_memory_server.py": "Kodak DirectView Web Software, Memory-Server",
