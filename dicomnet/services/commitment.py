@@ -511,7 +511,8 @@ class CommitmentSCP:
     ``store``; one of them is required). ``mode`` says where the report goes
     (:class:`ReportMode`); a new association is opened with ``requestor``
     (usually the serving :class:`~dicomnet.ae.AE`) to the address that
-    ``destinations`` gives for the requesting AE title, proposing
+    ``destinations`` gives for the requesting AE title (or, for a title not
+    in it, to ``peer_port`` at the requestor's own IP address), proposing
     ``transfer_syntaxes``. Reports are sent by background tasks:
     :meth:`drain` waits for them, :meth:`close` cancels them.
     """
@@ -524,6 +525,7 @@ class CommitmentSCP:
         mode: ReportMode = ReportMode.SAME_OR_NEW,
         destinations: Mapping[str, tuple[str, int]] | None = None,
         requestor: AssociationRequestor | None = None,
+        peer_port: int | None = None,
         transfer_syntaxes: Sequence[str] = (_EXPLICIT_LE, _IMPLICIT_LE),
     ) -> None:
         if verdict is None:
@@ -534,6 +536,7 @@ class CommitmentSCP:
         self.mode = mode
         self.destinations = dict(destinations or {})
         self.requestor = requestor
+        self.peer_port = peer_port
         self.transfer_syntaxes = tuple(transfer_syntaxes)
         #: Results whose report was answered (any status), in order.
         self.reported: list[CommitmentResult] = []
@@ -575,8 +578,9 @@ class CommitmentSCP:
         return Reply(status=Status.SUCCESS)
 
     async def _report(self, assoc: Association, commitment: CommitmentRequest) -> None:
-        result = await evaluate(commitment, self.verdict)
         peer = assoc.peer_ae_title
+        peer_host = None if not assoc.peer_address else str(assoc.peer_address[0])
+        result = await evaluate(commitment, self.verdict)
         try:
             if self.mode is not ReportMode.NEW and _can_report_on(assoc):
                 try:
@@ -589,15 +593,19 @@ class CommitmentSCP:
                     assoc.log.info("association ended before the report: %s", exc)
             elif self.mode is ReportMode.SAME:
                 raise CommitmentError("the association of the request has ended")
-            await self._report_on_new(peer, result)
+            await self._report_on_new(peer, peer_host, result)
             self.reported.append(result)
         except Exception as exc:
             _log.error(
                 "commitment report %s to %s not delivered: %s", result.transaction_uid, peer, exc
             )
 
-    async def _report_on_new(self, peer: str, result: CommitmentResult) -> None:
+    async def _report_on_new(
+        self, peer: str, peer_host: str | None, result: CommitmentResult
+    ) -> None:
         address = self.destinations.get(peer)
+        if address is None and self.peer_port is not None and peer_host:
+            address = (peer_host, self.peer_port)
         if address is None:
             raise CommitmentError(f"no address known for AE title {peer!r}")
         if self.requestor is None:

@@ -281,3 +281,16 @@ async def test_a_failure_answer_to_the_report_is_logged(
             await pair.scp.drain()
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("commitment report" in m and "status 0x0110" in m for m in warnings), warnings
+
+
+async def test_new_association_to_the_requestors_address(pairs: list[Pair]) -> None:
+    pair = await start(ReportMode.NEW, receive=True)
+    pairs.append(pair)
+    assert pair.receiver is not None
+    pair.scp.destinations.clear()
+    pair.scp.peer_port = pair.receiver.port
+    async with pair.associate() as assoc:
+        refs = await store_images(assoc, 1)
+        uid = await pair.scu.request_commitment(assoc, refs)
+        result = await pair.scu.wait_for_report(uid, timeout=10)
+    assert result.committed == tuple(refs)
