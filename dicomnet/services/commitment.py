@@ -38,6 +38,7 @@ import asyncio
 import inspect
 import logging
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum, IntEnum
@@ -65,6 +66,7 @@ __all__ = [
     "ACTION_REQUEST_COMMITMENT",
     "EVENT_ALL_COMMITTED",
     "EVENT_SOME_FAILED",
+    "REPORTED_KEPT",
     "STORAGE_COMMITMENT_INSTANCE",
     "STORAGE_COMMITMENT_PUSH_MODEL",
     "AssociationRequestor",
@@ -100,6 +102,9 @@ ACTION_REQUEST_COMMITMENT: Final = 1
 #: Event Type IDs of the report (PS3.4 Table J.3-2).
 EVENT_ALL_COMMITTED: Final = 1
 EVENT_SOME_FAILED: Final = 2
+
+#: How many delivered results :attr:`CommitmentSCP.reported` keeps.
+REPORTED_KEPT: Final = 1000
 
 _EXPLICIT_LE: Final = "1.2.840.10008.1.2.1"
 _IMPLICIT_LE: Final = "1.2.840.10008.1.2"
@@ -538,8 +543,8 @@ class CommitmentSCP:
         self.requestor = requestor
         self.peer_port = peer_port
         self.transfer_syntaxes = tuple(transfer_syntaxes)
-        #: Results whose report was answered (any status), in order.
-        self.reported: list[CommitmentResult] = []
+        #: The latest results whose report was answered (any status), oldest first.
+        self.reported: deque[CommitmentResult] = deque(maxlen=REPORTED_KEPT)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def bindings(self) -> Iterable[Binding]:

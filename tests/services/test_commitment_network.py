@@ -134,7 +134,7 @@ async def test_same_association_all_committed(pairs: list[Pair]) -> None:
     assert result == CommitmentResult(uid, tuple(refs))
     assert result.event_type_id == 1
     await pair.scp.drain()
-    assert pair.scp.reported == [result]
+    assert list(pair.scp.reported) == [result]
     assert pair.scu.pending() == ()
 
 
@@ -175,7 +175,7 @@ async def test_new_association_mode(pairs: list[Pair], partial: bool) -> None:
     (context,) = carrier.contexts
     assert (context.scu_role, context.scp_role) == (True, False)
     await pair.scp.drain()
-    assert pair.scp.reported == [result]
+    assert list(pair.scp.reported) == [result]
 
 
 async def test_same_or_new_falls_back_when_the_requestor_released(pairs: list[Pair]) -> None:
@@ -207,7 +207,7 @@ async def test_report_without_destination_is_logged_not_raised(
         with caplog.at_level(logging.ERROR, "dicomnet.services.commitment"):
             uid = await pair.scu.request_commitment(assoc, refs)
             await pair.scp.drain()
-    assert pair.scp.reported == []
+    assert list(pair.scp.reported) == []
     assert any("no address known" in r.getMessage() for r in caplog.records)
     assert pair.scu.pending() == (uid,)
 
@@ -240,7 +240,7 @@ async def test_bad_requests_are_refused(
         response = await assoc.send_request(message, body if data else None, context=context)
     assert response.status == status
     await pair.scp.drain()
-    assert pair.scp.reported == []
+    assert list(pair.scp.reported) == []
 
 
 async def test_request_commitment_raises_on_failure_status(pairs: list[Pair]) -> None:
