@@ -69,6 +69,7 @@ __all__ = [
     "REPORTED_KEPT",
     "STORAGE_COMMITMENT_INSTANCE",
     "STORAGE_COMMITMENT_PUSH_MODEL",
+    "UNCLAIMED_KEPT",
     "AssociationRequestor",
     "CommitmentError",
     "CommitmentRequest",
@@ -105,6 +106,8 @@ EVENT_SOME_FAILED: Final = 2
 
 #: How many delivered results :attr:`CommitmentSCP.reported` keeps.
 REPORTED_KEPT: Final = 1000
+#: How many received reports :class:`CommitmentSCU` keeps for a later :meth:`wait_for_report`.
+UNCLAIMED_KEPT: Final = 1000
 
 _EXPLICIT_LE: Final = "1.2.840.10008.1.2.1"
 _IMPLICIT_LE: Final = "1.2.840.10008.1.2"
@@ -655,6 +658,8 @@ class CommitmentSCU:
     requests, for reports on the same association, and the serving one, for
     reports on a new association). ``on_report`` is called (and awaited if it
     returns an awaitable) with every report received, before it is answered.
+    A report that arrives before anyone waits for it is kept (the latest
+    :data:`UNCLAIMED_KEPT` of them) for :meth:`wait_for_report`.
     """
 
     def __init__(
@@ -742,4 +747,11 @@ class CommitmentSCU:
         future = self._future(result.transaction_uid)
         if not future.done():
             future.set_result(result)
+        self._forget_oldest_unclaimed()
         return Reply(status=Status.SUCCESS)
+
+    def _forget_oldest_unclaimed(self) -> None:
+        """Keep at most :data:`UNCLAIMED_KEPT` reports that nobody has taken yet."""
+        unclaimed = [uid for uid, future in self._results.items() if future.done()]
+        for uid in unclaimed[: max(0, len(unclaimed) - UNCLAIMED_KEPT)]:
+            del self._results[uid]

@@ -14,6 +14,7 @@ from dicomnet.association import Association
 from dicomnet.dimse.commands import NActionRQ
 from dicomnet.dimse.status import Status
 from dicomnet.policy import AcceptedContext, Policy, ProposedContext
+from dicomnet.services import commitment
 from dicomnet.services.base import Binding
 from dicomnet.services.commitment import (
     STORAGE_COMMITMENT_INSTANCE,
@@ -294,3 +295,21 @@ async def test_new_association_to_the_requestors_address(pairs: list[Pair]) -> N
         uid = await pair.scu.request_commitment(assoc, refs)
         result = await pair.scu.wait_for_report(uid, timeout=10)
     assert result.committed == tuple(refs)
+
+
+async def test_reports_nobody_waited_for_are_kept_up_to_a_limit(
+    pairs: list[Pair], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(commitment, "UNCLAIMED_KEPT", 1)
+    pair = await start(ReportMode.SAME, receive=False)
+    pairs.append(pair)
+    async with pair.associate() as assoc:
+        refs = await store_images(assoc, 1)
+        # The module function does not register a waiter: the reports arrive unclaimed.
+        first = await commitment.request_commitment(assoc, refs)
+        await pair.scp.drain()
+        second = await commitment.request_commitment(assoc, refs)
+        await pair.scp.drain()
+    assert (await pair.scu.wait_for_report(second, timeout=1)).committed == tuple(refs)
+    with pytest.raises(TimeoutError):
+        await pair.scu.wait_for_report(first, timeout=0.2)
