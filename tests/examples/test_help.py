@@ -14,6 +14,7 @@ SEEDS = {
     "dicomark_inbound_server.py": "DicomArk, Inbound Server",
     "dicomark_send_queue.py": "DicomArk, Send Queue",
     "meddream_storage_server.py": "MedDream DICOM Web Viewer, Storage Server",
+    "meddream_storage_client.py": "MedDream DICOM Web Viewer, Storage Client",
     "lifesys_storage.py": "LifeSys PACS, Storage AE",
     "lifesys_qr.py": "LifeSys PACS, Query/Retrieve",
     "flux_find_scu.py": "Flux DICOM Printer, Find SCU",
