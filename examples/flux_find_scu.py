@@ -35,14 +35,11 @@ from common import example_parser, profile_policy, run_main
 from pydicom.dataset import Dataset
 
 from dicomnet.ae import AE
-from dicomnet.dimse.commands import CFindRQ
-from dicomnet.dimse.dataset import decode_dataset, encode_dataset
 from dicomnet.dimse.status import StatusCategory, category
 from dicomnet.errors import DicomNetError
+from dicomnet.services.qr import find
 
 PROFILE = "flux-find-scu"
-PATIENT_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.1.1"
-MODALITY_WORKLIST_FIND = "1.2.840.10008.5.1.4.31"
 
 log = logging.getLogger("flux.find_scu")
 
@@ -143,23 +140,18 @@ def build_parser() -> argparse.ArgumentParser:
 async def main(args: argparse.Namespace) -> int:
     """Query once and print the matches."""
     policy = profile_policy(PROFILE, args.aet)
-    sop_class = MODALITY_WORKLIST_FIND if args.worklist else PATIENT_ROOT_FIND
+    model = "worklist" if args.worklist else "patient"
     identifier = build_identifier(args.level, args.worklist, args.keys)
     ae = AE(policy.ae_title, policy)
     matches = 0
     try:
         async with ae.associate(args.host, args.port, called_ae=args.called_ae) as assoc:
-            context = assoc.context_for(sop_class)
-            syntax = str(context.transfer_syntax)
-            request = CFindRQ(message_id=1, affected_sop_class_uid=sop_class)
-            stream = assoc.send_request(
-                request, encode_dataset(identifier, syntax), context=context
-            )
-            async for response in stream:
-                if response.is_pending and response.dataset is not None:
-                    matches += 1
-                    print(describe(decode_dataset(response.dataset, syntax)), flush=True)
-            status = response.status
+            results = find(assoc, identifier, model=model)
+            async for match in results:
+                matches += 1
+                print(describe(match), flush=True)
+            status = results.status
+            assert status is not None  # the responses end with the final one
             if category(status) is StatusCategory.WARNING:
                 log.warning("C-FIND warning 0x%04X", status)  # the statement: logged
             if category(status) is StatusCategory.FAILURE:

@@ -29,21 +29,19 @@ from common import example_parser, profile_policy, run_main
 from pydicom.dataset import Dataset
 
 from dicomnet.ae import AE
-from dicomnet.dimse.commands import CMoveRQ, CMoveRSP
-from dicomnet.dimse.dataset import encode_dataset
 from dicomnet.errors import DicomNetError
+from dicomnet.services.qr import RetrieveProgress, move
 
 PROFILE = "kodak-memory-manager"
-STUDY_ROOT_MOVE = "1.2.840.10008.5.1.4.1.2.2.2"
 
 
-def counts(message: CMoveRSP) -> str:
+def counts(progress: RetrieveProgress) -> str:
     """The sub-operation counts a C-MOVE-RSP carries."""
     return (
-        f"remaining {message.number_of_remaining_suboperations or 0},"
-        f" completed {message.number_of_completed_suboperations or 0},"
-        f" failed {message.number_of_failed_suboperations or 0},"
-        f" warning {message.number_of_warning_suboperations or 0}"
+        f"remaining {progress.remaining or 0},"
+        f" completed {progress.completed},"
+        f" failed {progress.failed},"
+        f" warning {progress.warning}"
     )
 
 
@@ -52,27 +50,17 @@ async def move_study(ae: AE, args: argparse.Namespace, study_uid: str) -> bool:
     identifier = Dataset()
     identifier.QueryRetrieveLevel = "STUDY"
     identifier.StudyInstanceUID = study_uid
-    final: CMoveRSP | None = None
     try:
         async with ae.associate(args.host, args.port, called_ae=args.called_ae) as assoc:
-            context = assoc.context_for(STUDY_ROOT_MOVE)
-            request = CMoveRQ(
-                message_id=1,
-                affected_sop_class_uid=STUDY_ROOT_MOVE,
-                move_destination=args.destination,
-            )
-            data = encode_dataset(identifier, str(context.transfer_syntax))
-            async for response in assoc.send_request(request, data, context=context):
-                message = response.message
-                assert isinstance(message, CMoveRSP)
-                if response.is_pending:
-                    print(f"{study_uid}: pending, {counts(message)}", flush=True)
-                else:
-                    final = message
+            results = move(assoc, identifier, args.destination, model="study")
+            async for progress in results:
+                if progress.pending:
+                    print(f"{study_uid}: pending, {counts(progress)}", flush=True)
     except (OSError, DicomNetError) as exc:
         print(f"{study_uid}: association failed: {exc}", flush=True)
         return False
-    assert final is not None  # the stream ends with the final response
+    final = results.final
+    assert final is not None  # the responses end with the final one
     print(f"{study_uid}: status 0x{final.status:04X}, {counts(final)}", flush=True)
     return final.status == 0x0000
 
