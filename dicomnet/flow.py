@@ -72,6 +72,10 @@ class FlowControl:
         if not self._pause_reasons and not self._lost:
             self._transport.resume_reading()
 
+    def read_room(self) -> int:
+        """Bytes that may still be received before the backlog passes its high-water mark."""
+        return self._high_water - self.backlog
+
     def add_backlog(self, nbytes: int) -> None:
         """Received data was queued for a consumer; pause past the high-water mark."""
         self.backlog += nbytes

@@ -199,8 +199,11 @@ class ULConnection:
         self._fire(event, now, None, None)
         self._opened = True
 
-    def receive_data(self, data: bytes, now: float) -> None:
-        """Bytes received from the peer; ``b""`` means the transport connection closed (Evt17)."""
+    def receive_data(self, data: bytes | bytearray | memoryview, now: float) -> None:
+        """Bytes received from the peer; ``b""`` means the transport connection closed (Evt17).
+
+        ``data`` is copied before this returns, so the caller may reuse its buffer.
+        """
         if not data:
             self._on_transport_closed(now)
             return

@@ -1,13 +1,18 @@
 """Incremental PDU framing: bytes from the network in any split, whole PDUs out.
 
-The framer keeps one ``bytearray`` and a read offset; consumed bytes are dropped
-from the front only now and then, so the cost of framing is linear in the bytes
-received. Size limits are checked on the 6-byte PDU header, before the body is
-waited for, so a peer announcing a huge PDU is refused at once.
+Each fed piece is copied once, into an immutable ``bytes`` block (the caller
+may reuse its buffer at once). A PDU that lies within one block is decoded
+from a memoryview slice of it, without a further copy; only a PDU spanning
+blocks is joined, once, when its last byte has arrived. So framing costs one
+copy of the received bytes plus one of the PDUs that straddle reads, and is
+linear in the bytes received whatever the split. Size limits are checked on
+the 6-byte PDU header, before the body is waited for, so a peer announcing a
+huge PDU is refused at once.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TypeAlias
 
 from .codec import ASSOCIATE_FIXED_LENGTH, PDU_HEADER, PDU_HEADER_LENGTH, decode_pdu
@@ -20,9 +25,6 @@ __all__ = ["PDUFramer"]
 BytesLike: TypeAlias = bytes | bytearray | memoryview
 
 _MAX_U32 = 0xFFFFFFFF
-#: Consumed bytes at the front of the buffer are dropped once there are this many
-#: and they are at least half of the buffer.
-_COMPACT_THRESHOLD = 1 << 16
 _PDV_HEADER_LENGTH = 6  # item-length, context ID, message control header
 _FIXED_FOUR = frozenset(
     {PDUType.ASSOCIATE_RJ, PDUType.RELEASE_RQ, PDUType.RELEASE_RP, PDUType.ABORT}
@@ -43,25 +45,30 @@ class PDUFramer:
     PDU-length of a P-DATA-TF may not exceed it (0 means no limit).
     ``max_associate_length`` bounds the other PDUs, which carry no payload.
 
+    PDUs returned may refer to the framer's blocks through memoryviews (the
+    PDV payloads of a P-DATA-TF); the blocks are immutable, so they stay valid
+    whatever is fed afterwards.
+
     After a :class:`RemoteProtocolError` the framer is broken: every later call
     raises the same error (the association is to be aborted).
     """
 
-    __slots__ = ("_buffer", "_error", "_max_associate", "_max_pdata", "_offset")
+    __slots__ = ("_blocks", "_buffered", "_error", "_max_associate", "_max_pdata", "_offset")
 
     def __init__(
         self, *, max_pdata_length: int = 16384, max_associate_length: int = 1 << 20
     ) -> None:
         self._max_pdata = _check_limit(max_pdata_length, "max_pdata_length")
         self._max_associate = _check_limit(max_associate_length, "max_associate_length")
-        self._buffer = bytearray()
-        self._offset = 0
+        self._blocks: deque[bytes] = deque()  # received, not yet fully returned
+        self._offset = 0  # read position in the first block
+        self._buffered = 0
         self._error: RemoteProtocolError | None = None
 
     @property
     def buffered(self) -> int:
         """Number of received bytes held that are not yet returned as a PDU."""
-        return len(self._buffer) - self._offset
+        return self._buffered
 
     @property
     def max_pdata_length(self) -> int:
@@ -73,7 +80,7 @@ class PDUFramer:
         self._max_pdata = _check_limit(length, "max_pdata_length")
 
     def feed(self, data: BytesLike) -> None:
-        """Append received bytes.
+        """Append received bytes (copied: the caller may reuse ``data`` afterwards).
 
         Raises:
             RemoteProtocolError: if the header of the next PDU is complete and
@@ -82,7 +89,9 @@ class PDUFramer:
         if self._error is not None:
             raise self._error
         if data:
-            self._buffer += data
+            block = bytes(data)
+            self._blocks.append(block)
+            self._buffered += len(block)
             self._peek_length()
 
     def next_pdu(self) -> PDU | None:
@@ -95,43 +104,69 @@ class PDUFramer:
         if self._error is not None:
             raise self._error
         total = self._peek_length()
-        if total is None:
+        if total is None or self._buffered < total:
             return None
+        first = self._blocks[0]
         start = self._offset
         end = start + total
-        if len(self._buffer) < end:
-            return None
-        with memoryview(self._buffer) as view:
-            # One copy of just this PDU: PDVs decoded from it stay valid whatever
-            # is fed afterwards.
-            chunk = bytes(view[start:end])
-        self._consume(end)
+        if end <= len(first):
+            chunk: BytesLike = memoryview(first)[start:end]
+            self._buffered -= total
+            if end == len(first):
+                self._blocks.popleft()
+                self._offset = 0
+            else:
+                self._offset = end
+        else:
+            chunk = self._take_spanning(total)
         try:
             return decode_pdu(chunk)
         except RemoteProtocolError as exc:
             self._fail(exc)
             raise
 
-    def _consume(self, end: int) -> None:
-        if end == len(self._buffer):
-            self._buffer.clear()
-            self._offset = 0
-        elif end >= _COMPACT_THRESHOLD and end * 2 >= len(self._buffer):
-            del self._buffer[:end]
-            self._offset = 0
-        else:
-            self._offset = end
+    def _take_spanning(self, total: int) -> bytes:
+        """The next ``total`` bytes, which run past the first block, joined into one."""
+        blocks = self._blocks
+        parts = [memoryview(blocks.popleft())[self._offset :]]
+        have = len(parts[0])
+        while have < total:
+            block = blocks[0]
+            need = total - have
+            if len(block) <= need:
+                parts.append(memoryview(blocks.popleft()))
+                have += len(block)
+                self._offset = 0
+            else:
+                parts.append(memoryview(block)[:need])
+                have = total
+                self._offset = need
+        self._buffered -= total
+        return b"".join(parts)
+
+    def _header(self) -> bytes | memoryview:
+        """The 6 header bytes at the read position (at least 6 bytes are buffered)."""
+        first = self._blocks[0]
+        if len(first) - self._offset >= PDU_HEADER_LENGTH:
+            return memoryview(first)[self._offset : self._offset + PDU_HEADER_LENGTH]
+        head = bytearray(memoryview(first)[self._offset :])
+        for block in list(self._blocks)[1:]:
+            head += memoryview(block)[: PDU_HEADER_LENGTH - len(head)]
+            if len(head) >= PDU_HEADER_LENGTH:
+                break
+        return bytes(head)
 
     def _fail(self, exc: RemoteProtocolError) -> None:
         self._error = exc
-        self._buffer = bytearray()
+        self._blocks.clear()
         self._offset = 0
+        self._buffered = 0
 
     def _peek_length(self) -> int | None:
         """Whole length of the PDU at the read offset, once its header is in; limits checked."""
-        if len(self._buffer) - self._offset < PDU_HEADER_LENGTH:
+        if self._buffered < PDU_HEADER_LENGTH:
             return None
-        pdu_type, length = PDU_HEADER.unpack_from(self._buffer, self._offset)
+        pdu_type, length = PDU_HEADER.unpack_from(self._header())
         problem: str | None = None
         reason = AbortReason.INVALID_PDU_PARAMETER_VALUE
         if pdu_type == PDUType.P_DATA_TF:

@@ -91,8 +91,8 @@ def test_buffer_is_compacted_when_never_empty() -> None:
         framer.feed(stream[start : start + 10_000])
         count += len(_drain(framer))
         assert framer.buffered < len(wire)
-        # the consumed front is dropped now and then: storage stays near a few PDUs
-        assert len(framer._buffer) < 6 * len(wire)
+        # consumed blocks are dropped: what is held is the partial PDU and one read
+        assert sum(len(block) for block in framer._blocks) < len(wire) + 10_000
     assert count == 64
     assert framer.buffered == 0
 
@@ -188,3 +188,46 @@ def test_bad_limits_are_refused() -> None:
         PDUFramer(max_pdata_length=-1)
     with pytest.raises(LocalProtocolError):
         PDUFramer().set_max_pdata_length(1 << 32)
+
+
+def test_fed_buffer_may_be_reused_at_once() -> None:
+    """The transport hands a view of its receive buffer and overwrites it afterwards."""
+    pdata = PDataTF(pdvs=(PDV(context_id=1, is_command=False, is_last=True, data=b"x" * 300),))
+    wire = encode_pdu(pdata)
+    receive = bytearray(len(wire))
+    framer = PDUFramer()
+    receive[:200] = wire[:200]
+    framer.feed(memoryview(receive)[:200])
+    receive[:] = bytes(len(receive))  # reused for the next read
+    receive[: len(wire) - 200] = wire[200:]
+    framer.feed(memoryview(receive)[: len(wire) - 200])
+    receive[:] = b"\xff" * len(receive)
+    assert framer.next_pdu() == pdata
+
+
+def test_pdus_within_one_read_are_not_copied_again() -> None:
+    first = PDataTF(pdvs=(PDV(context_id=1, is_command=False, is_last=False, data=b"a" * 500),))
+    second = PDataTF(pdvs=(PDV(context_id=1, is_command=False, is_last=True, data=b"b" * 500),))
+    framer = PDUFramer()
+    framer.feed(bytearray(encode_pdu(first) + encode_pdu(second)))
+    got = [framer.next_pdu(), framer.next_pdu()]
+    assert got == [first, second]
+    payloads = [pdu.pdvs[0].data for pdu in got if isinstance(pdu, PDataTF)]
+    # Both payloads are views of the same block: one copy of the read, none per PDU.
+    assert all(isinstance(p, memoryview) for p in payloads)
+    assert isinstance(payloads[0], memoryview) and isinstance(payloads[1], memoryview)
+    assert payloads[0].obj is payloads[1].obj
+    assert framer.buffered == 0 and not framer._blocks
+
+
+def test_header_split_over_many_feeds() -> None:
+    pdata = PDataTF(pdvs=(PDV(context_id=3, is_command=True, is_last=True, data=b"c" * 40),))
+    wire = encode_pdu(pdata)
+    framer = PDUFramer()
+    for index in range(5):
+        framer.feed(wire[index : index + 1])
+        assert framer.next_pdu() is None
+    framer.feed(wire[5:7])
+    assert framer.next_pdu() is None
+    framer.feed(wire[7:])
+    assert framer.next_pdu() == pdata

@@ -1,0 +1,143 @@
+"""ULProtocol.send_pdata: P-DATA-TF PDUs gathered into few ``writelines`` calls.
+
+A fake transport records each ``writelines`` call; a fake core records what
+it was given. The bytes on the wire must be the PDUs unchanged and in order,
+batches must stop at the batch size, and the write buffer must be awaited
+between batches (flow control).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from dicomnet.transport import MIN_READ_SIZE, ULProtocol
+from dicomnet_pdu.pdus import PDU
+from dicomnet_pdu.pdv import fragment_message
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closing = False
+
+    def writelines(self, data: list[bytes | memoryview]) -> None:
+        self.writes.append(b"".join(bytes(d) for d in data))
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closing = True
+
+    def abort(self) -> None:
+        self.closing = True
+
+
+class FakeCore:
+    should_close = False
+
+    def __init__(self) -> None:
+        self.out: list[bytes | memoryview] = []
+        self.calls = 0
+
+    def connection_made(self, now: float) -> None:
+        pass
+
+    def receive_data(self, data: bytes | memoryview, now: float) -> None:
+        pass
+
+    def next_event(self) -> Any:
+        return None
+
+    def send(self, pdu: PDU, now: float) -> None:
+        pass
+
+    def send_pdata_segments(self, segments: list[bytes | memoryview]) -> None:
+        self.calls += 1
+        self.out.extend(segments)
+
+    def data_to_send(self) -> list[bytes | memoryview]:
+        out, self.out = self.out, []
+        return out
+
+    def get_timer(self) -> float | None:
+        return None
+
+    def handle_timer(self, now: float) -> None:
+        pass
+
+
+def message_pdus(size: int) -> list[list[bytes | memoryview]]:
+    return list(fragment_message(1, b"\x01" * 20, bytes(size), max_pdu_length=16384))
+
+
+def connected() -> tuple[ULProtocol, FakeTransport, FakeCore]:
+    core = FakeCore()
+    protocol = ULProtocol(core)
+    transport = FakeTransport()
+    protocol.connection_made(transport)  # type: ignore[arg-type]
+    return protocol, transport, core
+
+
+@pytest.mark.parametrize("batch", [1, 16390, 65536, 10**9])
+async def test_batches_keep_the_bytes_and_stop_at_the_batch_size(batch: int) -> None:
+    protocol, transport, core = connected()
+    pdus = message_pdus(200_000)
+    wire = b"".join(bytes(s) for pdu in pdus for s in pdu)
+    await protocol.send_pdata(iter(pdus), batch_bytes=batch)
+    assert b"".join(transport.writes) == wire
+    pdu_bytes = [sum(len(s) for s in pdu) for pdu in pdus]
+    if batch == 1:
+        assert len(transport.writes) == len(pdus)
+    elif batch >= len(wire):
+        assert len(transport.writes) == 1
+    else:
+        # Each write holds whole PDUs and ends as soon as it reaches the batch size.
+        assert all(len(w) < batch + max(pdu_bytes) for w in transport.writes)
+        assert all(len(w) >= batch for w in transport.writes[:-1])
+        assert len(transport.writes) < len(pdus)
+    assert core.calls == len(transport.writes)
+
+
+async def test_the_write_buffer_is_awaited_between_batches() -> None:
+    protocol, transport, _ = connected()
+    protocol.pause_writing()
+    pdus = message_pdus(100_000)
+    task = asyncio.ensure_future(protocol.send_pdata(iter(pdus), batch_bytes=32768))
+    await asyncio.sleep(0.01)
+    assert len(transport.writes) == 1  # the first batch went out, then it waits
+    protocol.resume_writing()
+    await task
+    assert len(transport.writes) > 1
+
+
+async def test_a_lost_connection_stops_the_sender() -> None:
+    protocol, transport, _ = connected()
+    protocol.connection_lost(None)
+    with pytest.raises(ConnectionResetError):
+        await protocol.send_pdata(iter(message_pdus(1000)))
+    assert transport.writes == []
+
+
+async def test_reads_shrink_near_the_high_water_mark() -> None:
+    protocol, _, _ = connected()
+    full = len(protocol.get_buffer(-1))
+    flow = protocol.flow
+    flow.add_backlog(flow.read_room() - 40_000)
+    assert len(protocol.get_buffer(-1)) == 40_000
+    flow.add_backlog(39_000)  # 1000 bytes of room: still a useful read
+    assert len(protocol.get_buffer(-1)) == MIN_READ_SIZE
+    flow.consume_backlog(flow.backlog)
+    assert len(protocol.get_buffer(-1)) == full
