@@ -245,8 +245,7 @@ async def main(args: argparse.Namespace) -> int:
         load_profile(PROFILE).query_keys, with_required=True, omit_unsupported=True
     )
     qr = QueryRetrieveService(index, destinations=dict(args.destinations), support=support)
-    handlers = [StorageService(store, decide=store.stored), qr]
-    return await serve_policy(args, policy, handlers)
+    return await serve_policy(args, policy, [StorageService(store, decide=store.stored), qr])
 
 
 if __name__ == "__main__":

@@ -140,7 +140,7 @@ async def test_store_find_and_move(tmp_path: Path) -> None:
 
 
 async def test_quota_refuses_with_a700_and_files_are_indexed_at_start(tmp_path: Path) -> None:
-    (one, uid1), (two, uid2), (three, uid3) = images(tmp_path)
+    (one, uid1), (two, uid2), (three, _uid3) = images(tmp_path)
     quota = one.stat().st_size * 5 // 2  # room for two of the images, not three
     output = tmp_path / "disk"
     args = ("--output", output, "--max-bytes", str(quota))
@@ -159,7 +159,7 @@ async def test_quota_refuses_with_a700_and_files_are_indexed_at_start(tmp_path: 
 
 
 async def test_auto_delete_removes_the_least_recently_used(tmp_path: Path) -> None:
-    (one, uid1), (two, uid2), (three, uid3) = images(tmp_path)
+    (one, uid1), (two, _uid2), (three, uid3) = images(tmp_path)
     limit = one.stat().st_size * 5 // 2
     output = tmp_path / "disk"
     move_port = free_port()
