@@ -1,0 +1,86 @@
+"""LifeSys PACS, Modality Worklist AE: Modality Worklist FIND SCP over a folder of items.
+
+Plays the Modality Worklist Application Entity of the LifeSys PACS
+conformance statement (seed ``003_f5322d9008bf32ef.txt``, §4.2.3) by
+configuration: the ``lifesys-mwl`` profile gives the AE title (``MWL_SCP``;
+a request to another called AE title gets Verification only), the accepted
+contexts (Verification; Modality Worklist Information Model - FIND with
+Explicit and Implicit VR Little Endian), 16352-byte PDUs, one operation at a
+time, ten associations at most (then rejected), and the matching table of
+the statement (Table 1.45): Scheduled Station AE Title, Scheduled Procedure
+Step Start Date and Time (single value or range), Scheduled Performing
+Physician's Name and Patient's Name (single value or wild card), Modality,
+Accession Number and Patient ID (single value) are matched; every other
+key is returned without being matched (pending status FF01 when the query
+holds such a key with a value).
+
+The worklist items are the files in ``--worklist`` (DICOM files, DCMTK
+``.wl`` files included, or DICOM JSON ``.json`` files), each a data set
+with a Scheduled Procedure Step Sequence. The folder is read again for each
+query, so items dropped into it or removed are seen at once. One pending
+response per matching item, then Success; FE00 after a C-CANCEL.
+
+Run::
+
+    python examples/lifesys_worklist.py --worklist /data/worklist --port 11112
+    python examples/lifesys_worklist.py --help
+
+Prints ``listening on PORT`` when ready (and ``N worklist item(s)`` on
+stderr); stops on SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from common import example_parser, profile_policy, run_main, serve_policy
+from pydicom.dataset import Dataset
+
+from dicomnet.conformance import load_profile
+from dicomnet.query.worklist import WorklistSource
+from dicomnet.services.mwl import WorklistService, support_from_profile
+
+PROFILE = "lifesys-mwl"
+
+
+class FolderWorklist(WorklistSource):
+    """The worklist items of a folder, read again each time they are iterated."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        super().__init__()
+        self.root = Path(root)
+
+    def __iter__(self) -> Iterator[Dataset]:
+        return iter(WorklistSource.from_folder(self.root).items)
+
+    def __len__(self) -> int:
+        return len(WorklistSource.from_folder(self.root))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line."""
+    parser = example_parser(__doc__, port=11112, aet="MWL_SCP")
+    parser.add_argument(
+        "--worklist", required=True, help="folder of worklist items (DICOM, .wl or .json files)"
+    )
+    return parser
+
+
+async def main(args: argparse.Namespace) -> int:
+    """Serve the folder's worklist until a signal."""
+    if not Path(args.worklist).is_dir():
+        print(f"not a folder: {args.worklist}", file=sys.stderr)
+        return 2
+    policy = profile_policy(PROFILE, args.aet)
+    source = FolderWorklist(args.worklist)
+    print(f"{len(source)} worklist item(s)", file=sys.stderr, flush=True)
+    support = support_from_profile(load_profile(PROFILE).query_keys)
+    return await serve_policy(args, policy, [WorklistService(source, support=support)])
+
+
+if __name__ == "__main__":
+    run_main(build_parser(), main)
