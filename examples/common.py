@@ -20,14 +20,24 @@ from dicomnet.ae import AE, Server
 from dicomnet.conformance import load_profile
 from dicomnet.policy import Policy
 from dicomnet.services.base import Binding, Service
+from dicomnet.services.commitment import (
+    STORAGE_COMMITMENT_PUSH_MODEL,
+    CommitmentSCP,
+    ReportMode,
+)
 from dicomnet.transport import run
 
 __all__ = [
+    "add_commitment_arguments",
     "add_common_arguments",
+    "commitment_scp",
     "configure_logging",
     "example_parser",
+    "parse_address",
+    "policy_ae",
     "profile_policy",
     "run_main",
+    "serve_ae",
     "serve_policy",
     "serve_until_signal",
 ]
@@ -108,6 +118,32 @@ async def serve_until_signal(server: Server, on_stop: Callable[[], None] | None 
         on_stop()
 
 
+def policy_ae(policy: Policy, handlers: Iterable[Service | Binding] = ()) -> AE:
+    """The AE of ``policy`` (its own title) with ``handlers``.
+
+    Build it first when a handler needs the AE itself, e.g. a
+    :class:`~dicomnet.services.commitment.CommitmentSCP` that opens associations
+    with it; add that handler with :meth:`AE.add_handler`, then :func:`serve_ae`.
+    """
+    return AE(policy.ae_title, policy, handlers=handlers)
+
+
+async def serve_ae(
+    args: argparse.Namespace,
+    ae: AE,
+    *,
+    tls: ssl.SSLContext | None = None,
+    on_stop: Callable[[], None] | None = None,
+) -> int:
+    """Serve ``ae`` on ``--host``/``--port`` until a signal; exit code 0.
+
+    See :func:`serve_until_signal` for ``on_stop``.
+    """
+    server = await ae.serve(args.host, args.port, ssl=tls)
+    await serve_until_signal(server, on_stop)
+    return 0
+
+
 async def serve_policy(
     args: argparse.Namespace,
     policy: Policy,
@@ -118,12 +154,66 @@ async def serve_policy(
 ) -> int:
     """Serve ``policy`` with ``handlers`` on ``--host``/``--port`` until a signal; exit code 0.
 
-    See :func:`serve_until_signal` for ``on_stop``.
+    Shorthand for :func:`policy_ae` then :func:`serve_ae` when no handler needs the AE.
     """
-    ae = AE(policy.ae_title, policy, handlers=handlers)
-    server = await ae.serve(args.host, args.port, ssl=tls)
-    await serve_until_signal(server, on_stop)
-    return 0
+    return await serve_ae(args, policy_ae(policy, handlers), tls=tls, on_stop=on_stop)
+
+
+def parse_address(text: str) -> tuple[str, tuple[str, int]]:
+    """``AET=HOST:PORT`` from the command line, as ``(AET, (HOST, PORT))``.
+
+    ``HOST`` may be an IPv6 address (the port is after its last colon).
+    """
+    title, _, address = text.partition("=")
+    host, _, port = address.rpartition(":")
+    title = title.strip()
+    if not title or not host or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"not AET=HOST:PORT: {text!r}")
+    return title, (host.strip("[]"), int(port))
+
+
+def add_commitment_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--commitment-destination AET=HOST:PORT`` (repeatable), into ``commitment_destinations``."""
+    parser.add_argument(
+        "--commitment-destination",
+        dest="commitment_destinations",
+        action="append",
+        type=parse_address,
+        default=[],
+        metavar="AET=HOST:PORT",
+        help="where the Storage Commitment report association goes for a requestor's AE "
+        "title (repeat for several)",
+    )
+
+
+def commitment_scp(
+    ae: AE, args: argparse.Namespace, *, store: Any, mode: ReportMode
+) -> CommitmentSCP:
+    """A Storage Commitment SCP over ``store`` that opens report associations with ``ae``.
+
+    The destinations come from ``--commitment-destination``
+    (:func:`add_commitment_arguments`). The transfer syntaxes proposed for a
+    report association are those of the policy's proposed context for the
+    class, else those it accepts for the class.
+    """
+    policy = ae.policy
+    syntaxes: tuple[str, ...] = ()
+    for proposed in policy.proposed_contexts:
+        if proposed.abstract_syntax == STORAGE_COMMITMENT_PUSH_MODEL:
+            syntaxes = proposed.transfer_syntaxes
+            break
+    else:
+        accepted = policy.accepted(STORAGE_COMMITMENT_PUSH_MODEL)
+        if accepted is not None:
+            syntaxes = accepted.transfer_syntaxes
+    options: dict[str, Any] = {"transfer_syntaxes": syntaxes} if syntaxes else {}
+    return CommitmentSCP(
+        store=store,
+        mode=mode,
+        destinations=dict(args.commitment_destinations),
+        requestor=ae,
+        **options,
+    )
 
 
 def run_main(

@@ -1,4 +1,4 @@
-"""LifeSys PACS, Storage AE: Verification and Storage SCP keeping the first copy of each instance.
+"""LifeSys PACS, Storage AE: Verification, Storage and Storage Commitment SCP, first copy kept.
 
 Plays the Storage AE of the LifeSys conformance statement (seed
 ``003_f5322d9008bf32ef.txt``) by configuration alone. From the
@@ -14,11 +14,19 @@ Plays the Storage AE of the LifeSys conformance statement (seed
 
 Instances are kept as Part 10 files; a duplicate of an instance already held
 does not overwrite it (the first copy wins, the sender still gets Success).
-(Storage Commitment, also in the statement, is not played here.)
+
+Storage Commitment Push Model SCP (PS3.4 Annex J): instances held in the
+folder are committed, others fail (0112H no such instance, 0119H when the SOP
+class differs; requests for instances not yet received are not remembered).
+The N-EVENT-REPORT always goes on a NEW association, requested to the AE
+title that sent the N-ACTION at the address given by
+``--commitment-destination AET=HOST:PORT``, proposing the SCP role for the
+class (Table 1.7). A requestor not listed gets no report (logged).
 
 Run::
 
-    python examples/lifesys_storage.py --port 2350 --output ./lifesys-archive
+    python examples/lifesys_storage.py --port 2350 --output ./lifesys-archive \\
+        --commitment-destination MODALITY=10.0.0.7:104
     python examples/lifesys_storage.py --help
 
 Prints ``listening on PORT`` when ready; stops on SIGINT or SIGTERM.
@@ -29,8 +37,17 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from common import example_parser, profile_policy, run_main, serve_policy
+from common import (
+    add_commitment_arguments,
+    commitment_scp,
+    example_parser,
+    policy_ae,
+    profile_policy,
+    run_main,
+    serve_ae,
+)
 
+from dicomnet.services.commitment import ReportMode
 from dicomnet.services.storage_scp import StorageService
 from dicomnet.storage.folder import FolderStore
 from dicomnet.storage.sinks import Duplicate
@@ -44,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-associations", type=int, default=None, help="associations at once (profile: 10)"
     )
+    add_commitment_arguments(parser)
     return parser
 
 
@@ -53,7 +71,10 @@ async def main(args: argparse.Namespace) -> int:
     if args.max_associations is not None:
         policy = replace(policy, max_associations=args.max_associations)
     store = FolderStore(args.output, duplicates=Duplicate.KEEP_FIRST)
-    return await serve_policy(args, policy, [StorageService(store)])
+    ae = policy_ae(policy, [StorageService(store)])
+    commitment = commitment_scp(ae, args, store=store, mode=ReportMode.NEW)
+    ae.add_handler(commitment)
+    return await serve_ae(args, ae, on_stop=commitment.close)
 
 
 if __name__ == "__main__":

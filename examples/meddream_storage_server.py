@@ -1,4 +1,4 @@
-"""MedDream DICOM Web Viewer, Storage Server AE: Verification and Storage SCP into a folder.
+"""MedDream DICOM Web Viewer, Storage Server AE: Verification, Storage and Storage Commitment SCP.
 
 Plays the Storage Server of the MedDream conformance statement (seed
 ``001_14563b4270a8d9a9.txt``) by configuration alone: the ``meddream-storage-server``
@@ -6,12 +6,20 @@ profile gives the AE title (``DCMRCV``, and only that called AE title is
 answered), the accepted storage SOP classes and transfer syntaxes, 16 KB PDUs,
 the 5 s ARTIM and association timers, and "one association at a time" (a
 second one waits until the first ends). Instances are written as Part 10 files
-named after their SOP Instance UID. (The statement's Storage Commitment SCP
-role is not played here.)
+named after their SOP Instance UID.
+
+Storage Commitment Push Model SCP (PS3.4 Annex J): an instance is committed
+when its file is in the folder (else failure reason 0112H, or 0119H when the
+SOP class differs). The N-EVENT-REPORT goes on the association that carried
+the N-ACTION while it is still open; once it has ended, the report is sent on
+a new association (the "accompanying association" of the statement) to the
+requestor's AE title at the address given by ``--commitment-destination
+AET=HOST:PORT`` (a requestor not listed gets no report, which is logged).
 
 Run::
 
-    python examples/meddream_storage_server.py --port 11112 --output ./meddream-store
+    python examples/meddream_storage_server.py --port 11112 --output ./meddream-store \\
+        --commitment-destination DCMSND=10.0.0.7:11113
     python examples/meddream_storage_server.py --help
 
 Prints ``listening on PORT`` when ready; stops on SIGINT or SIGTERM.
@@ -21,8 +29,17 @@ from __future__ import annotations
 
 import argparse
 
-from common import example_parser, profile_policy, run_main, serve_policy
+from common import (
+    add_commitment_arguments,
+    commitment_scp,
+    example_parser,
+    policy_ae,
+    profile_policy,
+    run_main,
+    serve_ae,
+)
 
+from dicomnet.services.commitment import ReportMode
 from dicomnet.services.storage_scp import StorageService
 from dicomnet.storage.folder import FolderStore
 
@@ -31,13 +48,18 @@ PROFILE = "meddream-storage-server"
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    return example_parser(__doc__, port=11112, aet="DCMRCV", output="meddream-store")
+    parser = example_parser(__doc__, port=11112, aet="DCMRCV", output="meddream-store")
+    add_commitment_arguments(parser)
+    return parser
 
 
 async def main(args: argparse.Namespace) -> int:
     """Serve until a signal."""
-    policy = profile_policy(PROFILE, args.aet)
-    return await serve_policy(args, policy, [StorageService(FolderStore(args.output))])
+    store = FolderStore(args.output)
+    ae = policy_ae(profile_policy(PROFILE, args.aet), [StorageService(store)])
+    commitment = commitment_scp(ae, args, store=store, mode=ReportMode.SAME_OR_NEW)
+    ae.add_handler(commitment)
+    return await serve_ae(args, ae, on_stop=commitment.close)
 
 
 if __name__ == "__main__":
