@@ -11,6 +11,11 @@ from .support import EXAMPLES, run_example
 PROGRAMS = sorted(p.name for p in EXAMPLES.glob("*.py") if p.name not in {"common.py"})
 
 SEEDS = {
+    "kodak_disk_server.py": "Kodak DirectView Web Software, Disk-Server",
+    "lifesys_worklist.py": "LifeSys PACS, Modality Worklist",
+    "meddream_qr_client.py": "MedDream DICOM Web Viewer, Query/Retrieve Client",
+    "kodak_web_server.py": "Kodak DirectView Web Software, Web Software-Server",
+    "flux_store_scu.py": "Flux DICOM Printer, Store SCU",
     "dicomark_inbound_server.py": "DicomArk, Inbound Server",
     "dicomark_send_queue.py": "DicomArk, Send Queue",
     "meddream_storage_server.py": "MedDream DICOM Web Viewer, Storage Server",
