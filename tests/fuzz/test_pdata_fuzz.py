@@ -18,7 +18,7 @@ error, and a fresh association can still C-ECHO at the end.
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from dicomnet.ae import AE
@@ -128,6 +128,7 @@ async def exchange(port: int, pdv: tuple[int, int, bytes], data: bytes) -> None:
     reader = ResponseReader(raw)
     context_id, header, command = pdv
     expected = expected_answer(context_id, header, command)
+    event(f"expected {expected}")
     try:
         raw.send(raw_pdata([pdv]))
         if expected == "request":
@@ -151,6 +152,7 @@ async def exchange(port: int, pdv: tuple[int, int, bytes], data: bytes) -> None:
             assert isinstance(answer, AAbort), answer
         else:
             answer = None
+        event(f"answer {type(answer).__name__}")
         if isinstance(answer, AAbort):
             return
         raw.send(AReleaseRQ())
