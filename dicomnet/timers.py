@@ -82,14 +82,17 @@ class Deadlines:
         self._handle_when = None
 
     def _rearm(self) -> None:
+        # Lazy: a handle armed no later than the earliest deadline is kept (it then
+        # fires early, finds nothing due and re-arms), so restarting or stopping a
+        # deadline once per message costs no cancel and no new handle.
         if self._closed:
             self._deadlines.clear()
             return
         if not self._deadlines:
-            self._cancel_handle()
             return
         when = min(deadline for deadline, _ in self._deadlines.values())
-        if self._handle_when == when:
+        armed = self._handle_when
+        if armed is not None and armed <= when:
             return
         self._cancel_handle()
         self._handle = self._loop.call_at(when, self._fire)

@@ -581,7 +581,8 @@ class Association:
                 or getattr(message, "requested_sop_class_uid", "")
             )
             chosen = self.context_for(sop_class, context)
-            await self._until_ended(self._window.acquire())
+            if not self._window.try_acquire():
+                await self._until_ended(self._window.acquire())
             acquired = True
             mid = self._ids.allocate()
             stream.message_id = mid

@@ -9,6 +9,7 @@ have outstanding (0 means unlimited).
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
 
@@ -47,24 +48,47 @@ class MessageIds:
 
 
 class Window:
-    """A fair counting limit for outstanding operations; ``limit == 0`` is unlimited."""
+    """A fair counting limit for outstanding operations; ``limit == 0`` is unlimited.
+
+    Slots are handed to waiters in arrival order. :meth:`try_acquire` takes a
+    slot without awaiting when one is free, so the common case costs no future.
+    """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.in_use = 0
-        self._semaphore = asyncio.Semaphore(limit) if limit > 0 else None
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    def try_acquire(self) -> bool:
+        """Take a free slot now if there is one and nobody waits for it; else False."""
+        if self.limit > 0 and (self.in_use >= self.limit or self._waiters):
+            return False
+        self.in_use += 1
+        return True
 
     async def acquire(self) -> None:
         """Wait for a free slot."""
-        if self._semaphore is not None:
-            await self._semaphore.acquire()
-        self.in_use += 1
+        if self.try_acquire():
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # the slot was handed over just before the cancellation
+            else:
+                self._waiters.remove(waiter)
+            raise
 
     def release(self) -> None:
-        """Free a slot taken by :meth:`acquire`."""
+        """Free a slot taken by :meth:`acquire`: it goes to the oldest waiter, if any."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the slot changes hands; in_use is unchanged
+                return
         self.in_use -= 1
-        if self._semaphore is not None:
-            self._semaphore.release()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +126,9 @@ class ResponseStream:
 
     def __init__(self, cancel: Callable[[ResponseStream], Awaitable[None]]) -> None:
         loop = asyncio.get_running_loop()
-        self._queue: asyncio.Queue[Response | BaseException] = asyncio.Queue()
+        # Responses (or the error) for the iterator; a waiter future only while it waits.
+        self._items: deque[Response | BaseException] = deque()
+        self._waiter: asyncio.Future[None] | None = None
         self._final: asyncio.Future[Response] = loop.create_future()
         self._cancel = cancel
         self._iterating = False
@@ -121,7 +147,7 @@ class ResponseStream:
         """Hand over one response (called by the association)."""
         if self._final.done():
             return
-        self._queue.put_nowait(response)
+        self._put(response)
         if not response.is_pending:
             self._final.set_result(response)
 
@@ -133,7 +159,13 @@ class ResponseStream:
         # The exception is also raised through the iterator; mark it retrieved so an
         # awaited-only stream does not warn about it.
         self._final.exception()
-        self._queue.put_nowait(exc)
+        self._put(exc)
+
+    def _put(self, item: Response | BaseException) -> None:
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def __await__(self) -> Generator[object, None, Response]:
         return self._final.__await__()
@@ -146,7 +178,13 @@ class ResponseStream:
 
     async def _iterate(self) -> AsyncIterator[Response]:
         while True:
-            item = await self._queue.get()
+            while not self._items:
+                self._waiter = asyncio.get_running_loop().create_future()
+                try:
+                    await self._waiter
+                finally:
+                    self._waiter = None
+            item = self._items.popleft()
             if isinstance(item, BaseException):
                 raise item
             yield item

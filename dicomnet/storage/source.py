@@ -392,9 +392,13 @@ class InstanceSource:
             return
         assert self.path is not None
         try:
-            with open(self.path, "rb") as fh:
+            with open(self.path, "rb", buffering=0) as fh:
                 fh.seek(self.offset)
-                while piece := fh.read(size):
+                # Reads of the exact remaining length: a small instance costs one
+                # read of its own size, not a large buffer allocated and shrunk.
+                remaining = self.size - self.pad
+                while piece := fh.read(min(size, remaining) if remaining > 0 else size):
+                    remaining -= len(piece)
                     yield piece
         except OSError as exc:
             raise SourceError(exc.strerror or str(exc), path=self.path) from exc
