@@ -143,6 +143,11 @@ class DataStream:
         """Whether the last fragment has arrived."""
         return self._done
 
+    @property
+    def pending(self) -> int:
+        """Fragments received and not yet read: the next ones are taken without waiting."""
+        return len(self._chunks)
+
     def feed(self, chunk: bytes) -> None:
         """Append a fragment (called by the association)."""
         if self._discarding:
