@@ -38,6 +38,7 @@ from .commands import (
     NSetRSP,
     Priority,
 )
+from .comments import error_comment
 from .dataset import decode_dataset, encode_dataset, transfer_syntax_encoding
 from .errors import (
     CommandDecodeError,
@@ -98,6 +99,7 @@ __all__ = [
     "describe",
     "encode_command",
     "encode_dataset",
+    "error_comment",
     "failure_response",
     "failure_status",
     "message_class",

@@ -13,8 +13,14 @@ context (PS3.7 §6.3.1, PS3.5 §10). Supported:
 Decoding first walks the element framing (nested sequences and items
 included), so a truncated or overrunning data set raises instead of being
 quietly cut short, then hands the bytes to :func:`pydicom.filereader.read_dataset`.
-Values stay raw until accessed, and :func:`encode_dataset` writes untouched raw
-elements back unchanged, so for an uncompressed or encapsulated syntax
+The walk also refuses an Explicit VR that PS3.5 §6.2 does not define and a
+binary number (US, SS, UL, SL, FL, FD, SV, UV) whose length is not a multiple
+of its size: pydicom would accept both here and fail only when the value is
+first used. Values stay raw until accessed (an Implicit VR or UN element can
+still hold a value its dictionary VR cannot convert: code reading untrusted
+data sets converts them under its own error handling), and
+:func:`encode_dataset` writes untouched raw elements back unchanged, so for
+an uncompressed or encapsulated syntax
 ``encode_dataset(decode_dataset(b, ts), ts) == b``. For deflated syntaxes the
 inflated bytes round-trip; the compressed bytes depend on the compressor.
 """
@@ -52,6 +58,17 @@ _DEFLATED: Final = frozenset(
 _LONG_VRS: Final = frozenset(
     {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
 )
+# Every VR of PS3.5 §6.2 (Table 6.2-1).
+_VRS: Final = _LONG_VRS | frozenset(
+    {
+        b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FD", b"FL", b"IS", b"LO", b"LT",
+        b"PN", b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL", b"US",
+    }
+)  # fmt: skip
+# Binary numbers: the size of one value, which the value length must be a multiple of.
+_NUMBER_SIZES: Final = {
+    b"US": 2, b"SS": 2, b"UL": 4, b"SL": 4, b"FL": 4, b"FD": 8, b"SV": 8, b"UV": 8,
+}  # fmt: skip
 _UNDEFINED: Final = 0xFFFFFFFF
 _MAX_DEPTH: Final = 64
 
@@ -127,8 +144,9 @@ def decode_dataset(data: bytes | bytearray | memoryview, transfer_syntax_uid: st
     """Decode a DIMSE message data set encoded in ``transfer_syntax_uid``.
 
     Raises :class:`~dicomnet.dimse.errors.DatasetError` if the data set is
-    truncated, its framing is inconsistent, it is not in the stated transfer
-    syntax, or pydicom rejects it.
+    truncated, its framing is inconsistent, an Explicit VR is unknown or a
+    binary number has a length that is not a multiple of its size, it is not
+    in the stated transfer syntax, or pydicom rejects it.
     """
     implicit, little, deflated = transfer_syntax_encoding(transfer_syntax_uid)
     body = _inflate(data, transfer_syntax_uid) if deflated else bytes(data)
@@ -202,9 +220,11 @@ class _Walker:
                 if in_item and element == 0xE00D:
                     return offset + 8
                 raise _FramingError(f"unexpected ({group:04X},{element:04X}) at offset {offset}")
-            walker, fragments = self, False
+            walker, fragments, vr = self, False, b""
             if self.explicit:
                 vr = buf[offset + 4 : offset + 6]
+                if vr not in _VRS:
+                    raise _FramingError(f"unknown VR {vr!r} in ({group:04X},{element:04X})")
                 if vr in _LONG_VRS:
                     if end - offset < 12:
                         raise _FramingError(f"truncated element header at offset {offset}")
@@ -218,6 +238,12 @@ class _Walker:
                 fragments = vr in (b"OB", b"OW")
                 if vr == b"UN":
                     walker = _Walker(buf, explicit=False, little=True)
+                size = _NUMBER_SIZES.get(vr)
+                if size is not None and length % size:
+                    raise _FramingError(
+                        f"element ({group:04X},{element:04X}) {vr.decode()} length {length}"
+                        f" is not a multiple of {size}"
+                    )
             else:
                 offset += 8
             if length == _UNDEFINED:
@@ -227,10 +253,29 @@ class _Walker:
                     f"element ({group:04X},{element:04X}) length {length} runs past the end"
                 )
             else:
+                if vr == b"SQ":
+                    self.defined_items(offset, offset + length, depth)
                 offset += length
         if in_item:
             raise _FramingError("item has no Item Delimitation Item")
         return offset
+
+    def defined_items(self, offset: int, end: int, depth: int) -> None:
+        """Walk the items of a defined-length sequence value, which fill ``offset`` to ``end``."""
+        while offset < end:
+            if end - offset < 8:
+                raise _FramingError(f"truncated item header at offset {offset}")
+            group, element, length = self.header.unpack_from(self.buf, offset)
+            offset += 8
+            if group != 0xFFFE or element != 0xE000:
+                raise _FramingError(f"expected an item, found ({group:04X},{element:04X})")
+            if length == _UNDEFINED:
+                offset = self.elements(offset, end, depth + 1, in_item=True)
+            elif offset + length > end:
+                raise _FramingError(f"item length {length} runs past its sequence")
+            else:
+                self.elements(offset, offset + length, depth + 1, in_item=False)
+                offset += length
 
     def items(self, offset: int, end: int, depth: int, *, fragments: bool) -> int:
         """Skip the items of an undefined-length value and its Sequence Delimitation Item."""

@@ -14,6 +14,7 @@ from typing import Any, Final, overload
 
 from . import commands as c
 from .commands import CommandField, DimseResponse
+from .comments import error_comment
 from .errors import CommandSetError, MissingElementError, MistypedElementError
 from .status import Status
 
@@ -79,7 +80,10 @@ def build_response(request: c.DimseRequest, status: int, **fields: Any) -> Dimse
     Copies Message ID into Message ID Being Responded To, the SOP Class and
     Instance UIDs (Requested ones become Affected ones for DIMSE-N), and the
     Event/Action Type ID of N-EVENT-REPORT/N-ACTION. ``has_dataset`` defaults
-    to ``False``. An unknown field name raises :class:`TypeError`.
+    to ``False``. An unknown field name raises :class:`TypeError`. An
+    ``error_comment`` is made a valid Error Comment (see
+    :func:`~dicomnet.dimse.comments.error_comment`), so text quoting what a
+    peer sent never makes the response unencodable.
     """
     rsp_cls = _RESPONSE_FOR.get(type(request))
     if rsp_cls is None:
@@ -102,6 +106,9 @@ def build_response(request: c.DimseRequest, status: int, **fields: Any) -> Dimse
             getattr(request, "requested_sop_instance_uid", None),
         )
     values.update(fields)
+    comment = values.get("error_comment")
+    if isinstance(comment, str):
+        values["error_comment"] = error_comment(comment)
     return rsp_cls(**values)
 
 
@@ -143,11 +150,10 @@ def failure_response(error: CommandSetError) -> DimseResponse | None:
         return None
     rsp_cls = _BY_FIELD[error.command_field]
     names = {f.name for f in fields(rsp_cls)}
-    comment = str(error).encode("ascii", "replace").decode("ascii").replace("\\", "/")
     values: dict[str, Any] = {
         "message_id_being_responded_to": error.message_id,
         "status": status,
-        "error_comment": comment[:64],
+        "error_comment": error_comment(str(error)),
     }
     if error.tag is not None:
         values["offending_element"] = (error.tag,)

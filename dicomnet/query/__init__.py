@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from .index import InstanceIndex, InstanceRecord
-from .matching import MatchType, match_dataset, match_element, match_strings, matching_type
+from .matching import (
+    ConversionError,
+    MatchType,
+    match_dataset,
+    match_element,
+    match_strings,
+    matching_type,
+)
 from .models import InformationModel, Operation, model_for
 from .query import KeySupport, Match, Query, QueryError, find_matches, parse_query, select_instances
 
 __all__ = [
+    "ConversionError",
     "InformationModel",
     "InstanceIndex",
     "InstanceRecord",

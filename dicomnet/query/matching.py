@@ -34,6 +34,7 @@ from pydicom.multival import MultiValue
 __all__ = [
     "RANGE_VRS",
     "WILDCARD_VRS",
+    "ConversionError",
     "MatchType",
     "converted",
     "element_strings",
@@ -223,24 +224,47 @@ def match_dataset(keys: Dataset, candidate: Dataset) -> bool:
     return True
 
 
+class ConversionError(ValueError):
+    """An element of an identifier holds a value that cannot be converted.
+
+    ``tag`` is the element (group << 16 | element), of the top level data set
+    when the value is inside a sequence.
+    """
+
+    def __init__(self, tag: int, reason: str) -> None:
+        super().__init__(f"({tag >> 16:04X},{tag & 0xFFFF:04X}) {reason}")
+        self.tag = tag
+
+
 def converted(identifier: Dataset) -> Dataset:
     """A copy of ``identifier`` with every element (sequence items too) decoded now.
 
     Wildcards are not valid CS/SH characters, so pydicom would warn when it
     converts such values; they are converted here with those warnings off.
+    A value pydicom cannot convert (an unknown VR, a binary number of the
+    wrong length, ...) raises :class:`ConversionError`.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return _convert(identifier)
+        out = Dataset()
+        for tag in sorted(identifier.keys()):
+            try:
+                _add(out, identifier[tag])
+            except Exception as exc:  # whatever pydicom raises for bytes it cannot convert
+                raise ConversionError(int(tag), f"{type(exc).__name__}: {exc}") from exc
+        return out
 
 
 def _convert(ds: Dataset) -> Dataset:
     out = Dataset()
     for element in ds:
-        if element.tag.group == 0x0002:
-            continue
+        _add(out, element)
+    return out
+
+
+def _add(out: Dataset, element: DataElement) -> None:
+    if element.tag.group != 0x0002:
         if element.VR == "SQ":
             out.add(DataElement(element.tag, "SQ", [_convert(item) for item in element.value]))
         else:
             out.add(element)
-    return out

@@ -24,7 +24,7 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
 from .index import InstanceIndex, InstanceRecord
-from .matching import MatchType, converted, match_element, matching_type
+from .matching import ConversionError, MatchType, converted, match_element, matching_type
 from .models import REQUIRED_KEYS, UNIQUE_KEYS, InformationModel
 
 __all__ = [
@@ -40,6 +40,8 @@ __all__ = [
 QUERY_RETRIEVE_LEVEL = 0x00080052
 SPECIFIC_CHARACTER_SET = 0x00080005
 RETRIEVE_AE_TITLE = 0x00080054
+#: C001 (PS3.4 C.4.1.1.4): the identifier cannot be processed.
+UNABLE_TO_PROCESS = 0xC001
 _NOT_MATCHED = frozenset({SPECIFIC_CHARACTER_SET, QUERY_RETRIEVE_LEVEL, RETRIEVE_AE_TITLE})
 
 
@@ -128,7 +130,17 @@ def parse_query(
     retrieve: bool = False,
     support: KeySupport | None = None,
 ) -> Query:
-    """Check ``identifier`` against ``model``; raise :class:`QueryError` when it does not fit."""
+    """Check ``identifier`` against ``model``; raise :class:`QueryError` when it does not fit.
+
+    An element whose value cannot be converted raises :class:`QueryError`
+    with status C001 (unable to process) naming it as the offending element.
+    """
+    try:
+        identifier = converted(identifier)
+    except ConversionError as exc:
+        raise QueryError(
+            f"identifier unreadable: {exc}", status=UNABLE_TO_PROCESS, offending=exc.tag
+        ) from exc
     level = str(identifier.get("QueryRetrieveLevel", "") or "").strip().upper()
     if not level:
         raise QueryError("no Query/Retrieve Level", offending=QUERY_RETRIEVE_LEVEL)
@@ -138,7 +150,7 @@ def parse_query(
         )
     depth = model.level_index(level)
     keys = Dataset()
-    for element in converted(identifier):
+    for element in identifier:
         tag = int(element.tag)
         if tag == QUERY_RETRIEVE_LEVEL or element.tag.group == 0x0002:
             continue

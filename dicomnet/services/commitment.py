@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias
 from pydicom.dataset import Dataset
 
 from dicomnet.dimse.commands import CommandField, NActionRQ, NEventReportRQ
+from dicomnet.dimse.comments import error_comment
 from dicomnet.dimse.dataset import decode_dataset, encode_dataset
 from dicomnet.dimse.errors import DatasetError
 from dicomnet.dimse.status import Status, StatusCategory, category
@@ -645,7 +646,7 @@ class CommitmentSCP:
 
 
 def _failure(status: int, comment: str) -> Reply:
-    return Reply(status=status, fields={"error_comment": comment[:64]})
+    return Reply(status=status, fields={"error_comment": error_comment(comment)})
 
 
 # ---------------------------------------------------------------- SCU

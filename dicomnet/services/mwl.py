@@ -5,7 +5,8 @@
 matching item (FF00; FF01 when the identifier holds keys the SCP does not
 match on), then 0000; FE00 after a C-CANCEL; A900 when the identifier is not
 a worklist query (a Query/Retrieve Level, or a Scheduled Procedure Step
-Sequence with more than one item); C001 when it cannot be decoded.
+Sequence with more than one item); C001 when it cannot be decoded or one of
+its values cannot be converted.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Final
 
 from dicomnet.dimse.commands import CFindRQ, CommandField
+from dicomnet.dimse.comments import error_comment
 from dicomnet.dimse.dataset import decode_dataset, encode_dataset
 from dicomnet.dimse.errors import DatasetError
 from dicomnet.dimse.status import Status
+from dicomnet.query.matching import ConversionError, converted
 from dicomnet.query.worklist import (
     SCHEDULED_PROCEDURE_STEP_SEQUENCE,
     WorklistSource,
@@ -47,6 +50,10 @@ def support_from_profile(query_keys: Iterable[object]) -> dict[int, frozenset[st
     return support
 
 
+def _failure(status: int, comment: str) -> Reply:
+    return Reply(status=status, fields={"error_comment": error_comment(comment)})
+
+
 class WorklistService:
     """Modality Worklist C-FIND SCP over ``source``; ``support`` restricts matched keys."""
 
@@ -73,17 +80,17 @@ class WorklistService:
         syntax = str(request.context.transfer_syntax)
         data = await request.dataset_bytes()
         try:
-            identifier = decode_dataset(data or b"", syntax)
-        except DatasetError as exc:
-            yield Reply(status=_UNABLE_TO_PROCESS, fields={"error_comment": str(exc)[:64]})
+            identifier = converted(decode_dataset(data or b"", syntax))
+        except (DatasetError, ConversionError) as exc:
+            log.info("worklist C-FIND refused: %s", exc)
+            yield _failure(_UNABLE_TO_PROCESS, f"identifier: {exc}")
             return
         steps = identifier.get(SCHEDULED_PROCEDURE_STEP_SEQUENCE)
         if "QueryRetrieveLevel" in identifier or (
             steps is not None and steps.VR == "SQ" and len(steps.value) > 1
         ):
-            yield Reply(
-                status=Status.DATASET_DOES_NOT_MATCH_SOP_CLASS,
-                fields={"error_comment": "not a Modality Worklist identifier"},
+            yield _failure(
+                Status.DATASET_DOES_NOT_MATCH_SOP_CLASS, "not a Modality Worklist identifier"
             )
             return
         partial = has_unmatched_keys(identifier, self.support)

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Final
 from pydicom.dataset import Dataset
 
 from dicomnet.dimse.commands import CFindRQ, CGetRQ, CMoveRQ, CommandField, DimseRequest, Priority
+from dicomnet.dimse.comments import error_comment
 from dicomnet.dimse.dataset import decode_dataset, encode_dataset
 from dicomnet.dimse.errors import DatasetError
 from dicomnet.dimse.status import Status, StatusCategory, category
@@ -107,7 +108,7 @@ def sop_class_for(model: str, operation: Operation) -> str:
 
 
 def _failure(status: int, comment: str, offending: int | None = None) -> Reply:
-    fields: dict[str, object] = {"error_comment": comment[:64]}
+    fields: dict[str, object] = {"error_comment": error_comment(comment)}
     if offending is not None:
         fields["offending_element"] = (offending,)
     return Reply(status=status, fields=fields)
@@ -219,7 +220,7 @@ class QueryRetrieveService:
         try:
             return decode_dataset(data, str(request.context.transfer_syntax))
         except DatasetError as exc:
-            return _failure(UNABLE_TO_PROCESS, f"identifier unreadable: {exc}")
+            return _failure(UNABLE_TO_PROCESS, f"identifier: {exc}")
 
     def _relational(self, request: IncomingRequest, sop_class: str) -> bool:
         if self.relational:

@@ -55,6 +55,7 @@ from dataclasses import replace
 from typing import Final
 
 from dicomnet.dimse.commands import CommandField, CStoreRQ
+from dicomnet.dimse.comments import error_comment
 from dicomnet.dimse.dataset import (
     transfer_syntax_encoding,
 )
@@ -93,13 +94,8 @@ DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN: Final = "1.2.840.10008.1.2.1.99"
 Decide = Callable[[IncomingRequest, StoredInstance], Awaitable[int | Reply]]
 
 
-def _comment(text: str) -> str:
-    """An Error Comment (LO: at most 64 characters, ASCII, no backslash)."""
-    return text.encode("ascii", "replace").decode("ascii").replace("\\", "/")[:64]
-
-
 def _failure(status: int, comment: str, *, offending: tuple[int, ...] = ()) -> Reply:
-    fields: dict[str, object] = {"error_comment": _comment(comment)}
+    fields: dict[str, object] = {"error_comment": error_comment(comment)}
     if offending:
         fields["offending_element"] = offending
     return Reply(status=status, fields=fields)

@@ -56,18 +56,6 @@ STUDY_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.2.1"
 PATIENT_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.1.1"
 PENDING = (0xFF00, 0xFF01)
 PROCESSING_FAILURE = 0x0110
-#: Known defects, tolerated here so that everything else stays checked (each has a
-#: strict reproducer of its own; drop its entry once it is fixed):
-#: * the SCPs copy the text of a decoding error, which can quote non-ASCII bytes of
-#:   the identifier, into Error Comment; the response cannot be encoded and the
-#:   request is answered 0110 with this comment instead;
-#:   when even the 0110 cannot be encoded (its comment quotes the first one), no
-#:   response is sent at all and the SCP's DIMSE timer aborts the association
-#:   (source service-user), which is why that timer is short here;
-#: * an Explicit VR element with an unknown VR decodes (values stay raw) and then
-#:   raises NotImplementedError in the handler: 0110, and the traceback is logged.
-KNOWN_DEFECTS = ("error_comment must be ASCII", "Unknown Value Representation")
-TOLERATE_UNANSWERED = True
 
 # Query keys: tag -> VR (PS3.6), and values worth trying for each kind.
 KEYS = {
@@ -228,10 +216,6 @@ def scp_policy(sop_classes: tuple[str, ...]) -> Policy:
     )
 
 
-def known_defect(text: str) -> bool:
-    return any(fragment in text for fragment in KNOWN_DEFECTS)
-
-
 async def finds(port: int, sop_classes: tuple[str, ...], requests: list[tuple[int, bytes]]) -> None:
     raw, _ = await open_association(port, contexts(sop_classes), called="FIND-SCP")
     reader = ResponseReader(raw)
@@ -250,18 +234,14 @@ async def finds(port: int, sop_classes: tuple[str, ...], requests: list[tuple[in
             if isinstance(answer, AAbort):
                 # A provider abort answers a protocol error; a user abort here is the
                 # SCP's DIMSE timer: the request went unanswered.
-                if answer.source is not AbortSource.SERVICE_PROVIDER:
-                    assert TOLERATE_UNANSWERED, f"C-FIND {message_id} never answered"
-                    event("known defect: unanswered")
-                else:
-                    event("A-ABORT")
+                assert answer.source is AbortSource.SERVICE_PROVIDER, (
+                    f"C-FIND {message_id} never answered"
+                )
+                event("A-ABORT")
                 return
             assert isinstance(answer, CFindRSP), answer
             assert answer.message_id_being_responded_to == message_id
             event(f"status {answer.status:04X}")
-            if answer.status == PROCESSING_FAILURE and known_defect(answer.error_comment or ""):
-                event("known defect")
-                continue
             assert answer.status != PROCESSING_FAILURE, answer.error_comment
             assert category(answer.status) in {StatusCategory.SUCCESS, StatusCategory.FAILURE}
         raw.send(AReleaseRQ())
@@ -290,7 +270,7 @@ def run_fuzz(make_ae: object, sop_classes: tuple[str, ...]) -> None:
             bad.take()  # what a failed example left behind
             scp.run(lambda: finds(scp.port, sop_classes, requests))
             scp.settle()
-            assert [r for r in bad.take() if not known_defect(r)] == []
+            assert bad.take() == []
 
         one()
         scp.run(lambda: echo(scp.port))

@@ -9,7 +9,7 @@ import pytest
 from pydicom.dataset import Dataset
 
 from dicomnet.conformance.profile import load_profile
-from dicomnet.dimse.dataset import encode_dataset
+from dicomnet.dimse.dataset import decode_dataset, encode_dataset
 from dicomnet.query import (
     InstanceIndex,
     KeySupport,
@@ -205,3 +205,13 @@ def test_kodak_profile_lists_optional_keys_only(index: InstanceIndex) -> None:
     assert sorted(m.identifier.StudyInstanceUID for m in matches) == [STUDY_A, STUDY_B]
     assert all("PatientSex" not in m.identifier for m in matches)  # unsupported: left out
     assert all("StudyDescription" in m.identifier for m in matches)
+
+
+def test_value_that_cannot_be_converted_is_unable_to_process() -> None:
+    # Implicit VR: Rows (0028,0010) is US by the dictionary, three bytes cannot be.
+    data = bytes.fromhex("08005200060000005354554459202800100003000000010203")
+    identifier = decode_dataset(data, "1.2.840.10008.1.2")
+    with pytest.raises(QueryError) as info:
+        parse_query(identifier, STUDY_ROOT)
+    assert info.value.status == 0xC001 and info.value.offending == 0x00280010
+    assert "(0028,0010)" in info.value.comment
