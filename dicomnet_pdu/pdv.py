@@ -24,7 +24,7 @@ from typing import TypeAlias
 
 from .codes import AbortReason
 from .errors import LocalProtocolError, RemoteProtocolError
-from .pdus import PDataTF
+from .pdus import PDV, PDataTF
 
 __all__ = [
     "PDU_HEADER_LENGTH",
@@ -264,7 +264,20 @@ class Reassembler:
 
         Raises :class:`RemoteProtocolError` when the PDVs break the sequence rules.
         """
-        for pdv in pdata.pdvs:
+        pdvs = pdata.pdvs
+        if len(pdvs) == 1:
+            # The bulk of a data set: one PDV continuing the data set already open.
+            pdv = pdvs[0]
+            context_id = pdv.context_id
+            if not pdv.is_command and context_id == self._open and not self._open_is_command:
+                if pdv.is_last:
+                    self._open = 0
+                    self._after_command = 0
+                return iter((Fragment(context_id, False, pdv.is_last, pdv.data),))
+        return self._check(pdvs)
+
+    def _check(self, pdvs: Iterable[PDV]) -> Iterator[Fragment]:
+        for pdv in pdvs:
             context_id = pdv.context_id
             if not context_id & 1 or not 1 <= context_id <= 255:
                 raise RemoteProtocolError(
