@@ -119,6 +119,7 @@ class ULProtocol(asyncio.BufferedProtocol):
         self._eof_fed = False
         self._lost = False
         self._delivered = 0  # events handed to the listener so far
+        self._delivering = False
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.peername: tuple[Any, ...] | None = None
 
@@ -275,10 +276,19 @@ class ULProtocol(asyncio.BufferedProtocol):
         self.transmit()
 
     def _deliver(self) -> None:
-        while (event := self.conn.next_event()) is not None:
-            self._delivered += 1
-            if self.listener is not None:
-                self.listener.ul_event(event)
+        # Never re-entrant: a listener that sends a PDU while handling an event (an
+        # A-ABORT, say) must not be handed the next queued event before it has
+        # finished with this one; the outer loop delivers it afterwards.
+        if self._delivering:
+            return
+        self._delivering = True
+        try:
+            while (event := self.conn.next_event()) is not None:
+                self._delivered += 1
+                if self.listener is not None:
+                    self.listener.ul_event(event)
+        finally:
+            self._delivering = False
 
     # -- output --------------------------------------------------------------------
 

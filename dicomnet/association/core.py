@@ -238,7 +238,13 @@ class Association:
         return self._protocol
 
     def ul_event(self, event: object) -> None:
-        """Handle one Upper Layer event (see :class:`dicomnet.transport.LinkListener`)."""
+        """Handle one Upper Layer event (see :class:`dicomnet.transport.LinkListener`).
+
+        Events still queued behind the one that ended the association (PDUs the
+        peer sent in the same read as the one we aborted for) are ignored.
+        """
+        if self._ended:
+            return
         if isinstance(event, ul.DataIndication):
             self._on_pdata(event.pdata)
         elif isinstance(event, ul.AssociateIndication):
@@ -402,8 +408,9 @@ class Association:
             raise RemoteProtocolError("data set fragment without a command")
         data = bytes(item.data)
         if isinstance(target, DataStream):
-            if self._protocol is not None and not self._protocol.is_lost:
-                self.protocol.flow.add_backlog(len(data))
+            protocol = self._protocol
+            if protocol is not None and not protocol.is_lost:
+                protocol.flow.add_backlog(len(data))
             target.feed(data)
             if item.is_last:
                 target.finish()
