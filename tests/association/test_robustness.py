@@ -24,7 +24,7 @@ from dicomnet.dimse.status import Status
 from dicomnet.policy import VERIFICATION_SOP_CLASS, AcceptedContext, ProposedContext
 from dicomnet.services.base import Binding, IncomingRequest
 from dicomnet_pdu.codec import encode_pdu
-from dicomnet_pdu.pdus import AAbort, AAssociateAC, PDataTF
+from dicomnet_pdu.pdus import AAbort, AAssociateAC, AReleaseRQ, PDataTF
 from dicomnet_pdu.pdv import Reassembler
 
 CONTEXTS = (
@@ -113,3 +113,28 @@ async def test_failure_response_leaves_out_a_malformed_uid() -> None:
             assert not response.affected_sop_class_uid
         finally:
             await raw.close()
+
+
+async def test_abort_reaches_the_peer_when_more_pdus_follow_in_the_same_read(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="dicomnet")
+    async with await AE("SCP", scp_policy()).serve("127.0.0.1", 0) as server:  # type: ignore[arg-type]
+        raw = await RawClient.connect("127.0.0.1", server.port)
+        try:
+            rq = negotiation.build_request(
+                make_policy("RAW"), called_ae_title="SCP", contexts=CONTEXTS
+            )
+            assert isinstance(await raw.request(rq), AAssociateAC)
+            # A data fragment no command announced (A-ABORT is due), and behind it,
+            # in the same write, an A-RELEASE-RQ that must not be answered.
+            stray = b"\x04\x00" + (8).to_bytes(4, "big") + (4).to_bytes(4, "big") + b"\x01\x02\0\0"
+            raw.send(stray + encode_pdu(AReleaseRQ()))
+            answer = await raw.receive()
+            assert isinstance(answer, AAbort)
+            assert await raw.at_eof()
+        finally:
+            await raw.close()
+        await asyncio.sleep(0.05)
+    messages = [r.getMessage() for r in caplog.records]
+    assert not any("internal error" in m for m in messages), messages
