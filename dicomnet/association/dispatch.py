@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from dicomnet.dimse import commands as cmd
+from dicomnet.dimse.comments import error_comment
 from dicomnet.dimse.responses import build_response
 from dicomnet.dimse.status import Status
 from dicomnet.errors import DicomNetError
@@ -159,7 +160,7 @@ class Dispatcher:
     async def _try_failure(self, request: IncomingRequest, comment: str) -> None:
         try:
             message = response_for(
-                request.message, Status.PROCESSING_FAILURE, error_comment=comment[:64]
+                request.message, Status.PROCESSING_FAILURE, error_comment=error_comment(comment)
             )
             # Affected UIDs are optional in responses: a malformed one copied from the
             # request would make the response unencodable, so it is left out.
