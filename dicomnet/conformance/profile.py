@@ -475,9 +475,7 @@ class _ProfileReader:
         if kind is not None:
             try:
                 retired = section.boolean("include_retired", False)
-                of_kind = tuple(
-                    entry.uid for entry in self.registry.of_kind(kind, retired=retired)
-                )
+                of_kind = tuple(entry.uid for entry in self.registry.of_kind(kind, retired=retired))
             except ValueError as exc:
                 raise section.error("sop_class_kind", str(exc)) from None
             grouped += tuple(uid for uid in of_kind if uid not in grouped)
