@@ -12,14 +12,10 @@ high-water mark, so a flood of them pauses reading instead of filling memory.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from dicomnet.dimse import commands as cmd
-from dicomnet.dimse.comments import error_comment
 from dicomnet.dimse.responses import build_response
 from dicomnet.dimse.status import Status
 from dicomnet.errors import DicomNetError
@@ -30,23 +26,9 @@ if TYPE_CHECKING:
 
     from .core import Association
 
-__all__ = ["Dispatcher", "response_for"]
+__all__ = ["Dispatcher"]
 
 _PENDING = frozenset({0xFF00, 0xFF01})
-_AFFECTED_UIDS = ("affected_sop_class_uid", "affected_sop_instance_uid")
-_UID_RE = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
-
-
-def _is_valid_uid(value: str) -> bool:
-    """Whether ``value`` is a UID by PS3.5 §9.1 (digits and dots, at most 64 characters)."""
-    return len(value) <= 64 and _UID_RE.fullmatch(value) is not None
-
-
-def response_for(
-    request: cmd.DimseRequest, status: int, *, has_dataset: bool = False, **extra: Any
-) -> cmd.DimseResponse:
-    """The response message answering ``request`` with ``status`` and ``extra`` fields."""
-    return build_response(request, status, has_dataset=has_dataset, **extra)
 
 
 class Dispatcher:
@@ -159,25 +141,14 @@ class Dispatcher:
 
     async def _try_failure(self, request: IncomingRequest, comment: str) -> None:
         try:
-            message = response_for(
-                request.message, Status.PROCESSING_FAILURE, error_comment=error_comment(comment)
+            await self._send(
+                request, Reply(status=Status.PROCESSING_FAILURE, fields={"error_comment": comment})
             )
-            # Affected UIDs are optional in responses: a malformed one copied from the
-            # request would make the response unencodable, so it is left out.
-            dropped: dict[str, Any] = {
-                name: None
-                for name in _AFFECTED_UIDS
-                if isinstance(value := getattr(message, name, None), str)
-                and not _is_valid_uid(value)
-            }
-            if dropped:
-                message = replace(message, **dropped)
-            await self._association.send_message(request.context.context_id, message, None)
         except Exception as exc:  # the association may be gone; nothing more to do
             self._log.debug("could not send the failure response: %s", exc)
 
     async def _send(self, request: IncomingRequest, reply: Reply) -> None:
-        message = response_for(
+        message = build_response(
             request.message, reply.status, has_dataset=reply.dataset is not None, **reply.fields
         )
         await self._association.send_message(request.context.context_id, message, reply.dataset)

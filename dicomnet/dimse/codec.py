@@ -19,7 +19,6 @@ packed with precompiled :class:`struct.Struct` objects.
 
 from __future__ import annotations
 
-import re
 import struct
 from dataclasses import fields
 from typing import Any, Final, TypeVar, get_args
@@ -33,6 +32,7 @@ from .errors import (
     MistypedElementError,
     UnknownCommandError,
 )
+from .uids import is_valid_uid
 
 __all__ = ["decode_command", "encode_command", "message_class", "peek_command_field"]
 
@@ -52,7 +52,6 @@ _UI, _AE, _LO, _US, _AT, _FIELD, _DSTYPE = range(7)
 _NO_DATASET: Final = 0x0101
 _DATASET_PRESENT: Final = 0x0001
 
-_UID_RE: Final = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
 
 # Element numbers of group 0000 (PS3.7 Annex E).
 _AFFECTED_SOP_CLASS = 0x0002
@@ -172,7 +171,7 @@ def _text_bytes(value: str, attr: str, limit: int, pad: bytes) -> bytes:
 
 
 def _uid_bytes(value: str, attr: str) -> bytes:
-    if len(value) > 64 or _UID_RE.fullmatch(value) is None:
+    if not is_valid_uid(value):
         raise CommandEncodeError(f"{attr} is not a valid UID: {value!r}")
     raw = value.encode("ascii")
     return raw + b"\0" if len(raw) & 1 else raw

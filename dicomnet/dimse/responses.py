@@ -8,7 +8,6 @@ or Requested (N-GET, N-SET, N-ACTION, N-DELETE) ones.
 
 from __future__ import annotations
 
-import re
 from dataclasses import fields
 from typing import Any, Final, overload
 
@@ -17,6 +16,7 @@ from .commands import CommandField, DimseResponse
 from .comments import error_comment
 from .errors import CommandSetError, MissingElementError, MistypedElementError
 from .status import Status
+from .uids import is_valid_uid
 
 __all__ = ["build_response", "failure_response", "failure_status", "response_class"]
 
@@ -42,7 +42,6 @@ _BY_FIELD: Final[dict[int, type[DimseResponse]]] = {
 _CXXX_SERVICES: Final = frozenset(
     {CommandField.C_STORE_RQ, CommandField.C_FIND_RQ, CommandField.C_GET_RQ, CommandField.C_MOVE_RQ}
 )
-_UID_RE: Final = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
 
 
 def response_class(command_field: int) -> type[DimseResponse] | None:
@@ -105,6 +104,12 @@ def build_response(request: c.DimseRequest, status: int, **fields: Any) -> Dimse
             "affected_sop_instance_uid",
             getattr(request, "requested_sop_instance_uid", None),
         )
+    # A malformed UID copied from the request would make the response unencodable;
+    # the Affected UIDs are optional in responses (PS3.7 §9.3, §10.3), so it is left out.
+    for attr in ("affected_sop_class_uid", "affected_sop_instance_uid"):
+        uid = values.get(attr)
+        if isinstance(uid, str) and not is_valid_uid(uid):
+            values[attr] = None
     values.update(fields)
     comment = values.get("error_comment")
     if isinstance(comment, str):
@@ -162,8 +167,6 @@ def failure_response(error: CommandSetError) -> DimseResponse | None:
         "affected_sop_instance_uid": error.sop_instance_uid,
     }
     values.update(
-        (attr, uid)
-        for attr, uid in uids.items()
-        if attr in names and uid and len(uid) <= 64 and _UID_RE.fullmatch(uid)
+        (attr, uid) for attr, uid in uids.items() if attr in names and uid and is_valid_uid(uid)
     )
     return rsp_cls(**values)

@@ -16,22 +16,14 @@ keeps different invalid UIDs apart. The original UID is kept inside the file
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Final
+
+from dicomnet.dimse.uids import MAX_UID_LENGTH, is_valid_uid
 
 __all__ = ["INVALID_UID_PREFIX", "MAX_UID_LENGTH", "instance_filename", "is_valid_uid"]
 
-#: Longest value of a UI element (PS3.5 §9.1).
-MAX_UID_LENGTH: Final = 64
 #: File name prefix of instances whose SOP Instance UID is not a valid UID.
 INVALID_UID_PREFIX: Final = "invalid-uid-"
-
-_UID_RE: Final = re.compile(r"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*")
-
-
-def is_valid_uid(value: str) -> bool:
-    """Whether ``value`` is a UID by the rules of PS3.5 §9.1."""
-    return len(value) <= MAX_UID_LENGTH and _UID_RE.fullmatch(value) is not None
 
 
 def instance_filename(sop_instance_uid: str, suffix: str = ".dcm") -> str:
