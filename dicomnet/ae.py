@@ -38,6 +38,7 @@ from dicomnet_pdu.connection import Role, ULConnection
 from . import negotiation
 from .association import Association
 from .association.common_extended import CommonExtendedCheck
+from .association.hooks import NegotiationHooks
 from .log import association_label
 from .negotiation import ExtendedCheck, IdentityCheck
 from .policy import (
@@ -346,9 +347,9 @@ class Server:
             number=self.ae.next_number(),
             reject_for_limit=over and not queue,
             on_end=self._ended,
-            identity_check=self.ae.identity_check,
-            extended_check=self.ae.extended_check,
-            common_extended_check=self.ae.common_extended_check,
+            hooks=NegotiationHooks(
+                self.ae.identity_check, self.ae.extended_check, self.ae.common_extended_check
+            ),
         )
         protocol.listener = association
         association.attach(protocol)

@@ -19,12 +19,11 @@ nothing when it was released.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any
 
 from dicomnet import negotiation
 from dicomnet.dimse import commands as cmd
@@ -46,13 +45,7 @@ from dicomnet.policy import VERIFICATION_SOP_CLASS, Policy
 from dicomnet.services.base import DataStream, HandlerRegistry, IncomingRequest
 from dicomnet.timers import ARTIM
 from dicomnet_pdu import events as ul
-from dicomnet_pdu.codes import (
-    AbortReason,
-    AbortSource,
-    RejectReasonUser,
-    RejectResult,
-    RejectSource,
-)
+from dicomnet_pdu.codes import AbortReason, AbortSource
 from dicomnet_pdu.errors import LocalProtocolError, RemoteProtocolError
 from dicomnet_pdu.items import SOPClassCommonExtendedNegotiation, UserIdentityRQ
 from dicomnet_pdu.pdus import (
@@ -66,12 +59,12 @@ from dicomnet_pdu.pdus import (
 )
 from dicomnet_pdu.pdv import Reassembler, fragment_message
 
-from .common_extended import CommonExtendedCheck, apply_common_extended
 from .dispatch import Dispatcher
-from .requests import MessageIds, Response, ResponseStream, Window
+from .hooks import NegotiationHooks
+from .requests import IncomingResponse, MessageIds, Response, ResponseStream, Window
 
 if TYPE_CHECKING:
-    from dicomnet.negotiation import ExtendedCheck, IdentityCheck, Negotiated, NegotiatedContext
+    from dicomnet.negotiation import Negotiated, NegotiatedContext
     from dicomnet.transport import ULProtocol
 
 __all__ = ["Association"]
@@ -79,16 +72,6 @@ __all__ = ["Association"]
 _logger = logging.getLogger("dicomnet.association")
 
 BytesLike = bytes | bytearray | memoryview
-
-
-class _IncomingResponse:
-    """A response whose data set is still arriving."""
-
-    __slots__ = ("message", "parts")
-
-    def __init__(self, message: cmd.DimseResponse) -> None:
-        self.message = message
-        self.parts: list[bytes] = []
 
 
 class Association:
@@ -110,9 +93,7 @@ class Association:
         request: AAssociateRQ | None = None,
         reject_for_limit: bool = False,
         on_end: Callable[[Association], None] | None = None,
-        identity_check: IdentityCheck | None = None,
-        extended_check: ExtendedCheck | None = None,
-        common_extended_check: CommonExtendedCheck | None = None,
+        hooks: NegotiationHooks | None = None,
     ) -> None:
         self.policy = policy
         self.registry = registry
@@ -121,9 +102,7 @@ class Association:
         self._request = request
         self._reject_for_limit = reject_for_limit
         self._on_end = on_end
-        self._identity_check = identity_check
-        self._extended_check = extended_check
-        self._common_extended_check = common_extended_check
+        self._hooks = hooks or NegotiationHooks()
         self._accept: AAssociateAC | None = None
         loop = asyncio.get_running_loop()
         peer = request.called_ae_title if request is not None else ""
@@ -144,7 +123,7 @@ class Association:
         self._ids = MessageIds()
         self._window = Window(0)
         self._outstanding: dict[int, ResponseStream] = {}
-        self._receiving: dict[int, DataStream | _IncomingResponse] = {}
+        self._receiving: dict[int, DataStream | IncomingResponse] = {}
         # Contexts whose last command was answered with a failure because it could not be
         # decoded: the data set the peer sends after it is read and dropped.
         self._discarding: set[int] = set()
@@ -294,7 +273,7 @@ class Association:
             self._answer(rj)
             self._end(None)
             return
-        outcome = self._evaluate(rq)
+        outcome = self._hooks.evaluate(self.policy, rq, self.log)
         if not isinstance(outcome, tuple):
             self.log.info(
                 "rejecting: result %d source %d reason %d",
@@ -323,27 +302,6 @@ class Association:
             self.log.info("no answer sent, the association is already over: %s", exc)
             return False
         return True
-
-    def _evaluate(self, rq: AAssociateRQ) -> tuple[AAssociateAC, Negotiated] | AAssociateRJ:
-        """Negotiate with the AE's hooks; a hook that raises refuses the association."""
-        try:
-            outcome = negotiation.evaluate_request(
-                self.policy,
-                rq,
-                identity_check=_synchronous(self._identity_check),
-                extended_check=_synchronous(self._extended_check),
-            )
-            common = _synchronous(self._common_extended_check)
-            if isinstance(outcome, tuple) and common is not None:
-                return apply_common_extended(rq, *outcome, common)
-            return outcome
-        except Exception:
-            self.log.exception("negotiation hook raised; rejecting")
-            return AAssociateRJ(
-                result=RejectResult.PERMANENT,
-                source=RejectSource.SERVICE_USER,
-                reason=RejectReasonUser.NO_REASON_GIVEN,
-            )
 
     def _on_associate_ac(self, event: ul.AssociateAccepted) -> None:
         self.protocol.timers.stop("associate")
@@ -418,7 +376,7 @@ class Association:
             target.parts.append(data)
         if item.is_last:
             del self._receiving[context_id]
-            if isinstance(target, _IncomingResponse):
+            if isinstance(target, IncomingResponse):
                 self._deliver(context_id, target.message, b"".join(target.parts))
 
     def _on_command(self, context_id: int, data: bytes) -> None:
@@ -430,7 +388,7 @@ class Association:
             return
         if isinstance(message, cmd.DimseResponse):
             if message.has_dataset:
-                self._receiving[context_id] = _IncomingResponse(message)
+                self._receiving[context_id] = IncomingResponse(message)
             else:
                 self._deliver(context_id, message, None)
         elif isinstance(message, cmd.CCancelRQ):
@@ -563,12 +521,7 @@ class Association:
         class in which we are SCU.
         """
         stream = ResponseStream(self._send_cancel)
-        task = asyncio.get_running_loop().create_task(
-            self._issue(stream, message, dataset, context)
-        )
-        stream.sender = task
-        self._senders.add(task)
-        task.add_done_callback(self._senders.discard)
+        stream.sender = self._spawn(self._issue(stream, message, dataset, context))
         return stream
 
     async def _issue(
@@ -621,11 +574,17 @@ class Association:
         response = await self.send_request(request, context=context)
         return response.dimse_status
 
-    def _spawn(self, coroutine: Any) -> None:
+    def _spawn(self, coroutine: Any) -> asyncio.Task[None]:
+        """Run a sending coroutine in the background, kept until it ends; errors logged."""
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coroutine)
         self._senders.add(task)
         task.add_done_callback(self._senders.discard)
-        task.add_done_callback(_log_task_error(self.log))
+        task.add_done_callback(self._log_task_error)
+        return task
+
+    def _log_task_error(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.log.debug("background send failed: %s", task.exception())
 
     async def _until_ended(self, awaitable: Any) -> None:
         """Await ``awaitable`` unless the association ends first (then raise why)."""
@@ -835,34 +794,3 @@ class Association:
                 raise self.error
         else:
             await self.abort()
-
-
-_Hook = TypeVar("_Hook", bound=Callable[..., Any])
-
-
-def _synchronous(hook: _Hook | None) -> _Hook | None:
-    """``hook``, made to raise if it returns an awaitable (negotiation cannot wait).
-
-    An ``async def`` check would otherwise return a coroutine, which is neither
-    ``False`` nor ``None`` and so would silently accept; failing closed rejects.
-    """
-    if hook is None:
-        return None
-
-    def checked(*args: Any) -> Any:
-        result = hook(*args)
-        if inspect.isawaitable(result):
-            if inspect.iscoroutine(result):
-                result.close()
-            raise TypeError(f"negotiation hook {hook!r} must not be asynchronous")
-        return result
-
-    return cast(_Hook, checked)
-
-
-def _log_task_error(log: AssociationLogger) -> Callable[[asyncio.Task[None]], None]:
-    def callback(task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            log.debug("background send failed: %s", task.exception())
-
-    return callback

@@ -17,9 +17,19 @@ from dicomnet.dimse.commands import DimseResponse
 from dicomnet.dimse.status import DimseStatus
 from dicomnet.errors import LocalError
 
-__all__ = ["MessageIds", "Response", "ResponseStream", "Window"]
+__all__ = ["IncomingResponse", "MessageIds", "Response", "ResponseStream", "Window"]
 
 _PENDING = frozenset({0xFF00, 0xFF01})
+
+
+class IncomingResponse:
+    """A response to one of our requests whose data set is still arriving."""
+
+    __slots__ = ("message", "parts")
+
+    def __init__(self, message: DimseResponse) -> None:
+        self.message = message
+        self.parts: list[bytes] = []
 
 
 class MessageIds:
