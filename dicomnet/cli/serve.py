@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import logging
 import signal
 import sys
@@ -33,7 +32,8 @@ from dicomnet.cli.options import (
     register_subcommand,
     tls_context_from,
 )
-from dicomnet.conformance.defaults import storage_policy
+from dicomnet.conformance import load_profile
+from dicomnet.conformance.defaults import DEFAULT_STORAGE_PROFILE
 from dicomnet.errors import ConfigurationError
 from dicomnet.policy import Policy
 from dicomnet.services.storage_scp import StorageService
@@ -50,7 +50,7 @@ EXIT_NETWORK = 6
 DEFAULT_AE_TITLE = "DICOMNET"
 #: The profile served without --profile: Verification and every storage SOP class of the
 #: registry, in every network transfer syntax (conformance/profiles/dicomnet-serve.toml).
-DEFAULT_PROFILE = "dicomnet-serve"
+DEFAULT_PROFILE = DEFAULT_STORAGE_PROFILE
 
 _log = logging.getLogger("dicomnet.cli.serve")
 
@@ -129,26 +129,11 @@ def run_serve(args: argparse.Namespace) -> int:
     return run(serve(args), use_uvloop=args.uvloop)
 
 
-def _profile_policy(name: str) -> Policy:
-    try:
-        module = importlib.import_module("dicomnet.conformance")
-        load = getattr(module, "load_profile", None)
-        if load is None:
-            load = importlib.import_module("dicomnet.conformance.profile").load_profile
-    except (ImportError, AttributeError) as exc:
-        raise ConfigurationError(f"conformance profiles are not available: {exc}") from exc
-    policy: Policy = load(name).policy()
-    return policy
-
-
 def build_policy(args: argparse.Namespace) -> Policy:
     """The Policy the options ask for (raises ConfigurationError)."""
-    if args.profile:
-        policy = _profile_policy(args.profile)
-        if args.aet:
-            policy = replace(policy, ae_title=args.aet)
-    else:
-        policy = storage_policy(args.aet or DEFAULT_AE_TITLE)  # --profile "": built in code
+    policy = load_profile(args.profile or DEFAULT_PROFILE).policy()
+    if args.aet:
+        policy = replace(policy, ae_title=args.aet)
     if args.max_pdu is not None:
         if args.max_pdu < 0:
             raise ConfigurationError("--max-pdu must be 0 (unlimited) or positive")
