@@ -174,16 +174,7 @@ def load_sources(
         except SourceError as exc:
             if named:
                 print(f"E: {exc}", file=out)
-                unreadable.append(
-                    StoreResult(
-                        label=str(path),
-                        sop_class_uid="",
-                        sop_instance_uid="",
-                        status=None,
-                        category=StatusCategory.FAILURE,
-                        error=str(exc),
-                    )
-                )
+                unreadable.append(StoreResult.not_sent(str(path), exc))
             else:
                 skipped += 1
                 if verbose:

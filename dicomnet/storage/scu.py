@@ -77,6 +77,20 @@ class StoreResult:
     transcoded: bool = False
     error: str | None = None
 
+    @classmethod
+    def not_sent(
+        cls, label: str, error: object, *, sop_class_uid: str = "", sop_instance_uid: str = ""
+    ) -> StoreResult:
+        """The result of an instance whose C-STORE-RQ was never sent, ``error`` saying why."""
+        return cls(
+            label=label,
+            sop_class_uid=sop_class_uid,
+            sop_instance_uid=sop_instance_uid,
+            status=None,
+            category=StatusCategory.FAILURE,
+            error=str(error),
+        )
+
     @property
     def ok(self) -> bool:
         """Whether the instance was stored (success or warning status)."""
@@ -250,13 +264,11 @@ class _Counted:
 
 
 def _not_sent(source: InstanceSource, error: BaseException) -> StoreResult:
-    return StoreResult(
-        label=source.label,
+    return StoreResult.not_sent(
+        source.label,
+        error,
         sop_class_uid=source.sop_class_uid,
         sop_instance_uid=source.sop_instance_uid,
-        status=None,
-        category=StatusCategory.FAILURE,
-        error=str(error),
     )
 
 
@@ -325,14 +337,7 @@ async def _store_or_report(
         source = as_source(item)
     except SourceError as exc:
         label = os.fspath(item) if isinstance(item, str | os.PathLike) else "dataset"
-        return StoreResult(
-            label=label,
-            sop_class_uid="",
-            sop_instance_uid="",
-            status=None,
-            category=StatusCategory.FAILURE,
-            error=str(exc),
-        )
+        return StoreResult.not_sent(label, exc)
     try:
         return await store(assoc, source, priority=priority, chunk_size=chunk_size)
     except (TranscodeError, NegotiationError) as exc:
