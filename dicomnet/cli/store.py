@@ -47,7 +47,7 @@ from dicomnet.storage.scu import (
     StoreResult,
     batches,
     collect_files,
-    proposed_contexts_for,
+    plan_contexts,
     store_many,
 )
 from dicomnet.storage.source import InstanceSource, SourceError
@@ -99,9 +99,10 @@ def register(subparsers: Any) -> None:
         default="auto",
         metavar="WHICH",
         help=(
-            "transfer syntaxes to propose: auto (each file's own, then explicit and implicit"
-            " VR little endian), orig (each file's own only), implicit, explicit, big,"
-            " deflated (only that one; files are transcoded), or a transfer syntax UID"
+            "transfer syntaxes to propose: auto (each file's own, each in a context of its"
+            " own, and explicit and implicit VR little endian in another), orig (each"
+            " file's own only), implicit, explicit, big, deflated (only that one; files"
+            " are transcoded), or a transfer syntax UID"
         ),
     )
     parser.add_argument(
@@ -310,7 +311,10 @@ async def _store(
     extra, only_extra = proposal
     priority = _PRIORITIES[args.priority]
     for group in batches(sources):
-        contexts = proposed_contexts_for(group, extra, only_extra=only_extra)
+        plan = plan_contexts(group, extra, only_extra=only_extra)
+        for note in plan.notes:
+            print(f"W: {note}", file=sys.stderr)
+        contexts = plan.contexts
         try:
             async with ae.associate(
                 args.peer, args.port, called_ae=args.call, contexts=contexts, ssl=ssl, family=family

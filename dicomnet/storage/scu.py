@@ -1,8 +1,9 @@
 """Storage SCU: C-STORE instances over an established association (PS3.4 Annex B, PS3.7 §9.1.1).
 
 * :func:`proposed_contexts_for` builds the presentation contexts to propose
-  for a set of instances: each SOP class with the instances' own transfer
-  syntaxes first, then fallbacks.
+  for a set of instances: each SOP class with each of the instances' own
+  transfer syntaxes in a context of its own, then one with the fallbacks
+  (see :mod:`dicomnet.storage.proposal`).
 * :func:`store` sends one instance on the best accepted context: the one
   whose transfer syntax is the instance's own (the bytes go out as read from
   disk), else one it can be transcoded to.
@@ -14,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -23,13 +25,14 @@ from typing import TYPE_CHECKING, Final
 from pydicom.dataset import Dataset
 
 from dicomnet.dimse.commands import CStoreRQ, Priority
-from dicomnet.dimse.dataset import EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN
+from dicomnet.dimse.dataset import IMPLICIT_VR_LITTLE_ENDIAN
 from dicomnet.dimse.status import StatusCategory, category, describe
-from dicomnet.errors import LocalError, NegotiationError
+from dicomnet.errors import NegotiationError
 from dicomnet.policy import ProposedContext
 
+from .proposal import MAX_CONTEXTS, ContextPlan, plan_contexts
 from .source import DEFAULT_CHUNK_SIZE, InstanceSource, SourceError
-from .transcode import NATIVE_SYNTAXES, TranscodeError, can_transcode, is_native, transcode
+from .transcode import NATIVE_SYNTAXES, TranscodeError, can_transcode, transcode
 
 if TYPE_CHECKING:
     from dicomnet.association import Association
@@ -37,11 +40,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_CONTEXTS",
+    "ContextPlan",
     "StoreResult",
     "as_source",
     "batches",
     "choose_context",
     "collect_files",
+    "plan_contexts",
     "proposed_contexts_for",
     "store",
     "store_all",
@@ -49,10 +54,10 @@ __all__ = [
     "window_for",
 ]
 
-#: Presentation contexts one A-ASSOCIATE-RQ can carry (odd IDs 1-255, PS3.8 §9.3.2.2).
-MAX_CONTEXTS: Final = 128
 #: In-flight requests when the peer granted an unlimited window (0).
 UNLIMITED_WINDOW_CAP: Final = 64
+
+_log = logging.getLogger(__name__)
 
 Storable = InstanceSource | str | os.PathLike[str] | Dataset
 
@@ -118,19 +123,6 @@ def as_source(item: Storable) -> InstanceSource:
 # ---------------------------------------------------------------- proposing
 
 
-def _unique(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(values))
-
-
-def _fallbacks(syntax: str, extra: Sequence[str]) -> list[str]:
-    """What a peer may accept instead of ``syntax`` that we can convert to."""
-    options = list(extra)
-    if not is_native(syntax) and EXPLICIT_VR_LITTLE_ENDIAN not in options:
-        # A compressed instance can always be sent decompressed (if a decoder exists).
-        options.append(EXPLICIT_VR_LITTLE_ENDIAN)
-    return [ts for ts in options if can_transcode(syntax, ts)]
-
-
 def proposed_contexts_for(
     sources: Iterable[Storable],
     extra_syntaxes: Sequence[str] = (IMPLICIT_VR_LITTLE_ENDIAN,),
@@ -139,48 +131,20 @@ def proposed_contexts_for(
 ) -> list[ProposedContext]:
     """Presentation contexts to propose for storing ``sources`` (sources, paths or Datasets).
 
-    One context per (SOP class, transfer syntax of an instance), listing that
-    syntax first and then ``extra_syntaxes`` the instance can be transcoded
-    to. When that exceeds :data:`MAX_CONTEXTS`, one context per SOP class
-    lists all its instances' syntaxes. ``only_extra`` proposes exactly
-    ``extra_syntaxes`` for every SOP class (the files are transcoded as
-    needed). Raises :class:`~dicomnet.errors.LocalError` when the SOP classes
-    alone are more than :data:`MAX_CONTEXTS` (see :func:`batches`).
+    Each (SOP class, transfer syntax of an instance) gets a context listing
+    that syntax alone, so that an accepted one carries the instance as it is;
+    ``extra_syntaxes`` the instances can be converted to follow in one more
+    context per SOP class (``()``: each instance's own syntax only).
+    ``only_extra`` proposes exactly ``extra_syntaxes`` for every SOP class
+    (the files are transcoded as needed). Past :data:`MAX_CONTEXTS`, syntaxes
+    share contexts and a warning says which (see :func:`plan_contexts`).
+    Raises :class:`~dicomnet.errors.LocalError` when the SOP classes alone
+    are more than :data:`MAX_CONTEXTS` (see :func:`batches`).
     """
-    by_class: dict[str, list[str]] = {}
-    for source in map(as_source, sources):
-        syntaxes = by_class.setdefault(source.sop_class_uid, [])
-        if source.transfer_syntax_uid not in syntaxes:
-            syntaxes.append(source.transfer_syntax_uid)
-    if len(by_class) > MAX_CONTEXTS:
-        raise LocalError(
-            f"{len(by_class)} SOP classes do not fit in one association"
-            f" (at most {MAX_CONTEXTS} presentation contexts); split them with batches()"
-        )
-    if only_extra:
-        if not extra_syntaxes:
-            raise LocalError("no transfer syntaxes to propose")
-        return [
-            ProposedContext(abstract_syntax=sop_class, transfer_syntaxes=_unique(extra_syntaxes))
-            for sop_class in by_class
-        ]
-    separate = [
-        ProposedContext(
-            abstract_syntax=sop_class,
-            transfer_syntaxes=_unique([syntax, *_fallbacks(syntax, extra_syntaxes)]),
-        )
-        for sop_class, syntaxes in by_class.items()
-        for syntax in syntaxes
-    ]
-    if len(separate) <= MAX_CONTEXTS:
-        return separate
-    merged: list[ProposedContext] = []
-    for sop_class, syntaxes in by_class.items():
-        listed = list(syntaxes)
-        for syntax in syntaxes:
-            listed.extend(_fallbacks(syntax, extra_syntaxes))
-        merged.append(ProposedContext(abstract_syntax=sop_class, transfer_syntaxes=_unique(listed)))
-    return merged
+    plan = plan_contexts(map(as_source, sources), extra_syntaxes, only_extra=only_extra)
+    for note in plan.notes:
+        _log.warning("%s", note)
+    return plan.contexts
 
 
 def batches(

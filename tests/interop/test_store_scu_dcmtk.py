@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pydicom
 import pytest
 from helpers.peers import dcmtk_program, free_port
 from pydicom.data import get_testdata_file
@@ -189,3 +190,107 @@ def test_no_peer_is_an_association_failure(
     assert code == 3
     assert "association with 127.0.0.1" in captured.err
     assert "1 not attempted" in captured.out
+
+
+# ---------------------------------------------------------------- peers preferring uncompressed
+
+RLE_LOSSLESS = "1.2.840.10008.1.2.5"
+
+# A storescp profile that accepts JPEG Baseline and RLE Lossless but ranks the
+# uncompressed syntaxes first, as storescp's own default (+x=) does: given one
+# context listing both kinds, it picks an uncompressed one.
+UNCOMPRESSED_FIRST_CONFIG = """\
+[[TransferSyntaxes]]
+[UncompressedFirst]
+TransferSyntax1 = LocalEndianExplicit
+TransferSyntax2 = OppositeEndianExplicit
+TransferSyntax3 = LittleEndianImplicit
+TransferSyntax4 = JPEGBaseline
+TransferSyntax5 = RLELossless
+[[PresentationContexts]]
+[Storage]
+PresentationContext1 = SecondaryCaptureImageStorage\\UncompressedFirst
+PresentationContext2 = MRImageStorage\\UncompressedFirst
+[[Profiles]]
+[UncompressedFirst]
+PresentationContexts = Storage
+"""
+
+
+@pytest.fixture
+def compressed(tmp_path: Path) -> dict[str, Path]:
+    """A JPEG Baseline file (pydicom's) and an RLE Lossless one made here with pydicom."""
+    folder = tmp_path / "compressed"
+    folder.mkdir()
+    jpeg = get_testdata_file("SC_rgb_jpeg_dcmtk.dcm")
+    assert jpeg is not None
+    (folder / "jpeg.dcm").write_bytes(Path(jpeg).read_bytes())
+    native = write_part10(folder / "native", make_image(rows=32, columns=48, seed=7), EXPLICIT_LE)
+    ds = pydicom.dcmread(native)
+    ds.compress(RLE_LOSSLESS, encoding_plugin="pydicom")
+    ds.save_as(folder / "rle.dcm", enforce_file_format=True)
+    native.unlink()
+    return {JPEG_BASELINE: folder / "jpeg.dcm", RLE_LOSSLESS: folder / "rle.dcm"}
+
+
+@pytest.mark.parametrize("propose", ["auto", "orig"])
+def test_compressed_files_stored_as_they_are_by_a_peer_preferring_uncompressed(
+    program: str,
+    tmp_path: Path,
+    compressed: dict[str, Path],
+    propose: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = tmp_path / "storescp.cfg"
+    config.write_text(UNCOMPRESSED_FIRST_CONFIG)
+    out = tmp_path / "out"
+    with storescp(program, out, "-xf", str(config), "UncompressedFirst") as port:
+        code = run_store(
+            "-v", "--propose-ts", propose, "127.0.0.1", str(port), *map(str, compressed.values())
+        )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "transcoded" not in captured.err
+    stored = stored_files(out)
+    assert len(stored) == 2
+    for syntax, path in compressed.items():
+        source = InstanceSource.from_path(path)
+        assert source.transfer_syntax_uid == syntax
+        stored_syntax, data = stored_data_set(stored[source.sop_instance_uid])
+        assert stored_syntax == syntax
+        assert data == source.read(), syntax
+
+
+def test_storescp_defaults_take_compressed_files_only_through_the_fallback(
+    program: str, tmp_path: Path, compressed: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # storescp's defaults accept uncompressed syntaxes only: each file's own context is
+    # rejected and the separate fallback context carries it decompressed.
+    out = tmp_path / "out"
+    with storescp(program, out) as port:
+        code = run_store("-v", "127.0.0.1", str(port), *map(str, compressed.values()))
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.err.count(f"transcoded to {EXPLICIT_LE}") == 2
+    stored = stored_files(out)
+    for path in compressed.values():
+        source = InstanceSource.from_path(path)
+        stored_syntax, data = stored_data_set(stored[source.sop_instance_uid])
+        assert stored_syntax == EXPLICIT_LE
+        assert data == transcode(source, EXPLICIT_LE)
+
+
+def test_orig_proposes_nothing_but_the_files_own_syntax(
+    program: str, tmp_path: Path, compressed: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # With no fallback proposed, a peer that takes no compressed syntax gets nothing.
+    out = tmp_path / "out"
+    with storescp(program, out) as port:
+        code = run_store(
+            "--propose-ts", "orig", "127.0.0.1", str(port), *map(str, compressed.values())
+        )
+    captured = capsys.readouterr()
+    assert code == 1, captured.err
+    assert captured.err.count("no accepted presentation context") == 2
+    assert "2 not sent" in captured.out
+    assert list(out.iterdir()) == []

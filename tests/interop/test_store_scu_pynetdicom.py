@@ -34,15 +34,19 @@ EXPLICIT_LE = "1.2.840.10008.1.2.1"
 EXPLICIT_BE = "1.2.840.10008.1.2.2"
 DEFLATED = "1.2.840.10008.1.2.1.99"
 JPEG_BASELINE = "1.2.840.10008.1.2.4.50"
+RLE_LOSSLESS = "1.2.840.10008.1.2.5"
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 
 # Three SOP classes, each accepted in its own syntaxes (pynetdicom picks in this order).
 IMPLICIT_ONLY = "1.2.840.10008.5.1.4.1.1.7.2"
 JPEG_ONLY = "1.2.840.10008.5.1.4.1.1.7.3"
+UNCOMPRESSED_FIRST = "1.2.840.10008.5.1.4.1.1.7.4"
 ACCEPTED = {
     SECONDARY_CAPTURE: (JPEG_BASELINE, IMPLICIT_LE, EXPLICIT_LE, EXPLICIT_BE, DEFLATED),
     IMPLICIT_ONLY: (IMPLICIT_LE,),
     JPEG_ONLY: (JPEG_BASELINE,),
+    # Accepts compressed syntaxes but prefers uncompressed ones where both are proposed.
+    UNCOMPRESSED_FIRST: (EXPLICIT_LE, IMPLICIT_LE, EXPLICIT_BE, JPEG_BASELINE, RLE_LOSSLESS),
 }
 
 SCP_SCRIPT = """
@@ -110,10 +114,22 @@ def jpeg_file(folder: Path, sop_class: str) -> InstanceSource:
     """pydicom's JPEG Baseline test image, relabelled as ``sop_class`` with a new UID."""
     path = get_testdata_file("SC_rgb_jpeg_dcmtk.dcm")
     assert path is not None
-    ds = pydicom.dcmread(path)
+    return relabelled(pydicom.dcmread(path), folder, sop_class)
+
+
+def rle_file(folder: Path, sop_class: str, seed: int) -> InstanceSource:
+    """A synthetic image compressed to RLE Lossless by pydicom, as ``sop_class``."""
+    native = write_part10(folder / f"native-{seed}.dcm", make_image(seed=seed), EXPLICIT_LE)
+    ds = pydicom.dcmread(native)
+    ds.compress(RLE_LOSSLESS, encoding_plugin="pydicom")
+    return relabelled(ds, folder, sop_class)
+
+
+def relabelled(ds: pydicom.Dataset, folder: Path, sop_class: str) -> InstanceSource:
+    """``ds`` saved as ``sop_class`` with a new SOP Instance UID."""
     ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = sop_class
     ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    target = folder / f"jpeg-{ds.SOPInstanceUID}.dcm"
+    target = folder / f"{ds.SOPInstanceUID}.dcm"
     ds.save_as(target, enforce_file_format=True)
     return InstanceSource.from_path(target)
 
@@ -138,8 +154,7 @@ async def test_each_syntax_received_byte_for_byte(
     peer: Peer, inputs: dict[str, InstanceSource]
 ) -> None:
     sources = list(inputs.values())
-    # One context per syntax; the JPEG one also offers Explicit VR LE (a decompressed
-    # fallback), which the SCP ranks below JPEG Baseline.
+    # One context per syntax, each listing that syntax alone.
     contexts = proposed_contexts_for(sources, extra_syntaxes=())
     assert len(contexts) == 5
     async with AE("DICOMNET").associate("127.0.0.1", peer.port, contexts=contexts) as assoc:
@@ -185,3 +200,41 @@ async def test_refused_when_peer_takes_only_what_cannot_be_made(peer: Peer, tmp_
     assert not (peer.out / f"{native.sop_instance_uid}.bin").exists()
     assert stored.category is StatusCategory.SUCCESS
     assert received(peer, jpeg.sop_instance_uid) == (JPEG_BASELINE, jpeg.read())
+
+
+async def test_compressed_received_as_is_by_a_peer_preferring_uncompressed(
+    peer: Peer, tmp_path: Path
+) -> None:
+    sources = [jpeg_file(tmp_path, UNCOMPRESSED_FIRST), rle_file(tmp_path, UNCOMPRESSED_FIRST, 30)]
+    sources.append(synthetic(tmp_path, EXPLICIT_BE, UNCOMPRESSED_FIRST, 31))
+    # What ``dicomnet store`` proposes by default: the fallbacks are uncompressed.
+    contexts = proposed_contexts_for(sources, (EXPLICIT_LE, IMPLICIT_LE))
+    async with AE("DICOMNET").associate("127.0.0.1", peer.port, contexts=contexts) as assoc:
+        accepted = sorted(c.transfer_syntax for c in assoc.negotiated.contexts)
+        results = await store_all(assoc, sources)
+    # Every context was accepted, the fallback one in Explicit VR LE, which the peer
+    # prefers: listed beside a compressed syntax, it would have been chosen there.
+    assert accepted == sorted([JPEG_BASELINE, RLE_LOSSLESS, EXPLICIT_BE, EXPLICIT_LE])
+    assert all(r.category is StatusCategory.SUCCESS for r in results), results
+    assert not any(r.transcoded for r in results), results
+    for source in sources:
+        got_syntax, data = received(peer, source.sop_instance_uid)
+        assert got_syntax == source.transfer_syntax_uid
+        assert data == source.read(), got_syntax
+
+
+async def test_fallback_context_used_when_the_own_one_is_rejected(
+    peer: Peer, tmp_path: Path
+) -> None:
+    # IMPLICIT_ONLY rejects the RLE context; the RLE file goes decompressed on the
+    # separate fallback context.
+    source = rle_file(tmp_path, IMPLICIT_ONLY, 40)
+    contexts = proposed_contexts_for([source], (EXPLICIT_LE, IMPLICIT_LE))
+    assert [c.transfer_syntaxes for c in contexts] == [(RLE_LOSSLESS,), (EXPLICIT_LE, IMPLICIT_LE)]
+    async with AE("DICOMNET").associate("127.0.0.1", peer.port, contexts=contexts) as assoc:
+        [result] = await store_all(assoc, [source])
+    assert result.ok and result.transcoded
+    assert received(peer, source.sop_instance_uid) == (
+        IMPLICIT_LE,
+        transcode(source, IMPLICIT_LE),
+    )
