@@ -36,6 +36,7 @@ import argparse
 import sys
 
 from common import example_parser, profile_policy, run_main
+from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataset import Dataset
 
 from dicomnet.ae import AE
@@ -60,30 +61,54 @@ STUDY_KEYS = (
 SERIES_KEYS = ("SeriesInstanceUID", "Modality", "SeriesNumber", "SeriesDescription")
 IMAGE_KEYS = ("SOPInstanceUID", "SOPClassUID", "InstanceNumber", "Rows", "Columns")
 
+#: Value representations held as numbers rather than text (PS3.5 §6.2).
+INTEGER_VRS = frozenset({"US", "SS", "UL", "SL", "UV", "SV"})
+FLOAT_VRS = frozenset({"FL", "FD"})
 
-def parse_key(text: str) -> tuple[str, str]:
+
+def key_value(keyword: str, text: str) -> object:
+    """The value ``text`` gives ``keyword`` in an identifier, in the type of its VR.
+
+    Empty text is an empty value (None), which is what a universal-match or
+    return key is for every VR: a binary VR such as US (Rows) cannot hold "".
+    """
+    if not text:
+        return None
+    vr = dictionary_VR(keyword)
+    if vr in INTEGER_VRS:
+        return int(text)
+    if vr in FLOAT_VRS:
+        return float(text)
+    return text
+
+
+def parse_key(text: str) -> tuple[str, object]:
     """``KEYWORD=VALUE`` (or ``KEYWORD``, a return key) from the command line."""
     keyword, _, value = text.partition("=")
-    if not keyword.isidentifier():
+    if tag_for_keyword(keyword) is None:
         raise argparse.ArgumentTypeError(f"not a DICOM keyword: {keyword!r}")
-    return keyword, value
+    try:
+        return keyword, key_value(keyword, value)
+    except ValueError:
+        vr = dictionary_VR(keyword)
+        raise argparse.ArgumentTypeError(f"not a value for {keyword} ({vr}): {value!r}") from None
 
 
-def identifier(level: str, keys: tuple[str, ...], **values: str) -> Dataset:
-    """A C-FIND/C-MOVE identifier: ``keys`` universal, then ``values``."""
+def identifier(level: str, keys: tuple[str, ...], **values: object) -> Dataset:
+    """A C-FIND/C-MOVE identifier: ``keys`` empty (universal), then ``values``."""
     ds = Dataset()
     ds.QueryRetrieveLevel = level
     for keyword in keys:
-        setattr(ds, keyword, "")
+        setattr(ds, keyword, None)
     for keyword, value in values.items():
         setattr(ds, keyword, value)
     return ds
 
 
 def describe(level: str, ds: Dataset) -> str:
-    """One output line: the level, then ``Keyword=value`` pairs."""
+    """One output line: the level, then ``Keyword=value`` pairs (nothing after ``=`` if empty)."""
     pairs = " ".join(
-        f"{element.keyword}={element.value}"
+        f"{element.keyword}={'' if element.value is None else element.value}"
         for element in ds
         if element.keyword != "QueryRetrieveLevel"
     )
@@ -114,7 +139,7 @@ class Client:
         """The unique keys of the levels above SERIES (Patient ID too for Patient Root)."""
         keys = {"StudyInstanceUID": str(study.StudyInstanceUID)}
         if self.model == "patient":
-            keys["PatientID"] = str(study.get("PatientID", ""))
+            keys["PatientID"] = str(study.get("PatientID") or "")
         return keys
 
     async def details(self, study: Dataset) -> None:

@@ -27,18 +27,29 @@ SERIES_A = "1.2.826.0.1.3680043.8.498.4001.1"
 
 
 def images(tmp_path: Path) -> tuple[list[Path], list[str]]:
-    """Two images of study A and one of study B (patient PID-4), one of another patient."""
+    """Two images of study A and one of study B (patient PID-4), one of another patient.
+
+    The second image of study A has no Rows and Columns, so an SCP returns them empty.
+    """
     datasets = [
         make_dataset(patient_id="PID-4", study_uid=STUDY_A, series_uid=SERIES_A, instance_number=1),
         make_dataset(patient_id="PID-4", study_uid=STUDY_A, series_uid=SERIES_A, instance_number=2),
         make_dataset(patient_id="PID-4", study_uid=STUDY_B),
         make_dataset(patient_id="PID-5", patient_name="Roe^Rick"),
     ]
+    del datasets[1].Rows, datasets[1].Columns
     files = [
         write_instance(ds, tmp_path / "source" / f"{n}.dcm", EXPLICIT_LE)
         for n, ds in enumerate(datasets)
     ]
     return files, [str(ds.SOPInstanceUID) for ds in datasets]
+
+
+def assert_clean(out: str) -> None:
+    """No warning (pydicom warns when a return key gets a value of the wrong type, e.g. "" for
+    the US of Rows) and no empty value printed as ``None``."""
+    assert "warning" not in out.lower().replace("warning 0", ""), out
+    assert "=None" not in out, out
 
 
 def received(folder: Path) -> set[str]:
@@ -67,6 +78,7 @@ async def test_search_details_and_move_with_the_kodak_disk_server(tmp_path: Path
                 "-k", f"StudyInstanceUID={STUDY_A}", "--details", "--move",
             )  # fmt: skip
     assert code == 0, out
+    assert_clean(out)
     lines = out.splitlines()
     studies = [line for line in lines if line.startswith("STUDY ")]
     assert len(studies) == 1 and f"StudyInstanceUID={STUDY_A}" in studies[0]
@@ -75,6 +87,10 @@ async def test_search_details_and_move_with_the_kodak_disk_server(tmp_path: Path
     assert len(series) == 1 and f"SeriesInstanceUID={SERIES_A}" in series[0]
     image_lines = [line for line in lines if line.startswith("    IMAGE ")]
     assert {line.split("SOPInstanceUID=")[1].split()[0] for line in image_lines} == set(uids[:2])
+    sizes = {
+        line.split("SOPInstanceUID=")[1].split()[0]: line.split("Rows=")[1] for line in image_lines
+    }
+    assert sizes == {uids[0]: "8 Columns=8", uids[1]: " Columns="}
     assert f"MOVE {STUDY_A}: status 0x0000, completed 2, failed 0, warning 0" in lines
     assert lines[-1] == "1 study(ies)"
     assert received(inbox) == set(uids[:2])
@@ -92,6 +108,7 @@ async def test_patient_root_against_dcmqrscp(tmp_path: Path) -> None:
                 "--model", "patient", "-k", "PatientID=PID-4", "--details", "--move",
             )  # fmt: skip
             assert code == 0, out + archive.log.read_text(errors="replace")
+    assert_clean(out)
     lines = out.splitlines()
     assert lines[-1] == "2 study(ies)"
     assert sum(line.startswith("    IMAGE ") for line in lines) == 3
