@@ -12,6 +12,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
 from .support import (
+    EXAMPLES,
     EXPLICIT_BE,
     EXPLICIT_LE,
     IMPLICIT_LE,
@@ -20,6 +21,7 @@ from .support import (
     dcmqrscp_archive,
     make_dataset,
     run_example,
+    run_program,
     server_example,
     write_instance,
 )
@@ -120,6 +122,49 @@ async def test_kodak_memory_manager_moves_studies_into_the_memory_server(tmp_pat
         assert sop_class == "1.2.840.10008.5.1.4.1.1.7"
         # The Memory-Server profile prefers Explicit VR Big Endian over what DCMTK lists first.
         assert syntax == EXPLICIT_BE
+
+
+async def test_the_shipped_dcmqrscp_configuration_runs_the_kodak_walkthrough(
+    tmp_path: Path,
+) -> None:
+    """examples/README.md's Kodak walkthrough with examples/dcmqrscp.cfg: fill the archive with
+    storescu, then move a study into the memory server. Only the ports differ (they are
+    ephemeral here); the archive runs in its own folder, as the file's relative path expects."""
+    files, uids = archive_files(tmp_path)
+    shipped = (EXAMPLES / "dcmqrscp.cfg").read_text()
+    assert "(MEMORY_SERVER, 127.0.0.1, 11113)" in shipped
+    assert "NetworkTCPPort  = 11112" in shipped
+    folder = tmp_path / "archive"
+    (folder / "archive-db").mkdir(parents=True)
+    port = free_port()
+    async with server_example("kodak_memory_server.py", log=tmp_path / "memory.log") as memory:
+        (folder / "dcmqrscp.cfg").write_text(
+            shipped.replace("11113", str(memory.port)).replace("11112", str(port))
+        )
+        log = tmp_path / "dcmqrscp.log"
+        with log.open("wb") as log_file:
+            archive = await asyncio.create_subprocess_exec(
+                dcmtk_program("dcmqrscp"), "-c", "dcmqrscp.cfg", "-v",
+                cwd=folder, stdout=log_file, stderr=log_file,
+            )  # fmt: skip
+        try:
+            await wait_port_open("127.0.0.1", port)
+            code, out = await run_program(
+                dcmtk_program("storescu"), "-aec", "ARCHIVE", "127.0.0.1", str(port), *files
+            )
+            assert code == 0, out
+            code, out = await run_example(
+                "kodak_memory_manager.py", "--port", str(port), "--called-ae", "ARCHIVE",
+                "--study", STUDY,
+            )  # fmt: skip
+            assert code == 0, out + log.read_text(errors="replace")
+        finally:
+            archive.terminate()
+            await asyncio.wait_for(archive.wait(), TIMEOUT)
+    assert f"{STUDY}: status 0x0000, remaining 0, completed 2, failed 0, warning 0" in out
+    held = memory.output.splitlines()
+    assert held[0] == "holding 2 instance(s)"
+    assert {line.split()[0] for line in held[1:]} == set(uids[:2])
 
 
 class Failure(NamedTuple):
