@@ -130,7 +130,12 @@ def run_pair(
         scp_cpu_before = processes.cpu_seconds(scp.pid)
         started = time.perf_counter()
         scu = processes.start(
-            scu_cmd.argv, log=scu_log, stdout=scu_out, env=scu_cmd.env, cwd=CHILD_CWD
+            scu_cmd.argv,
+            log=scu_log,
+            stdout=scu_out,
+            env=scu_cmd.env,
+            cwd=CHILD_CWD,
+            trace_exit=True,
         )
         end = processes.wait_with_rusage(scu, started, timeout)
         scp_cpu_after = processes.cpu_seconds(scp.pid)

@@ -1,13 +1,16 @@
 """Child processes of the benchmarks: ports, start-up, CPU time and peak memory.
 
 Linux only: CPU time and peak RSS of a running child come from
-``/proc/<pid>/stat`` and ``/proc/<pid>/status``; those of a finished child from
-``os.wait4``. A server is ready when ``/proc/net/tcp`` shows its port in the
-LISTEN state, so no probe connection ever reaches a DICOM peer.
+``/proc/<pid>/stat`` and ``/proc/<pid>/status``. A child whose end is measured
+is started with ``trace_exit``: its peak RSS is then read as it exits (see
+``exit_trace``) and its CPU time comes from ``os.wait4``. A server is ready when
+``/proc/net/tcp`` shows its port in the LISTEN state, so no probe connection
+ever reaches a DICOM peer.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import select
 import socket
@@ -16,6 +19,8 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from benchmarks import exit_trace
 
 __all__ = [
     "ExitInfo",
@@ -28,6 +33,8 @@ __all__ = [
     "wait_listening",
     "wait_with_rusage",
 ]
+
+log = logging.getLogger(__name__)
 
 _TCP_LISTEN = "0A"
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -63,14 +70,26 @@ def start(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     stdout: Path | None = None,
+    trace_exit: bool = False,
 ) -> subprocess.Popen[bytes]:
-    """Start ``argv`` with stderr (and stdout unless ``stdout`` is given) to ``log``."""
+    """Start ``argv`` with stderr (and stdout unless ``stdout`` is given) to ``log``.
+
+    With ``trace_exit`` the child is traced so that :func:`wait_with_rusage` reads
+    its peak RSS as it exits; it waits, stopped at ``exec``, until that call, which
+    must follow at once (and nothing else may wait for the child).
+    """
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
     with log.open("ab") as err, (stdout or log).open("ab") as out:
         return subprocess.Popen(
-            list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=full_env, cwd=cwd
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            env=full_env,
+            cwd=cwd,
+            preexec_fn=exit_trace.trace_me if trace_exit else None,  # noqa: PLW1509
         )
 
 
@@ -111,12 +130,17 @@ def peak_rss_bytes(pid: int) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class ExitInfo:
-    """How a child ended: exit code, wall seconds since ``started``, CPU and peak RSS."""
+    """How a child ended: exit code, wall seconds since ``started``, CPU and peak RSS.
+
+    ``peak_rss_at_exit`` says whether the peak was read as the child exited
+    (exact) or only sampled while it ran (may miss a late peak).
+    """
 
     returncode: int
     wall_seconds: float
     cpu_seconds: float
     peak_rss_bytes: int
+    peak_rss_at_exit: bool
 
 
 def wait_with_rusage(
@@ -125,27 +149,46 @@ def wait_with_rusage(
     """Reap ``proc`` with ``os.wait4``; kill it and return None after ``timeout`` seconds.
 
     ``started`` is the ``time.perf_counter()`` value taken just before it started.
-    The exit is noticed through a pidfd, so the wall time is exact. Peak RSS is
-    the child's own VmHWM, sampled while it runs: the ``ru_maxrss`` of
-    ``wait4`` would also count the parent's memory the child had before exec.
+    Peak RSS is the child's own VmHWM (the ``ru_maxrss`` of ``wait4`` would also
+    count the parent's memory the child had before exec). For a child started
+    with ``trace_exit`` it is read in the child's exit stop, so it is exact, and
+    the exit is noticed by its ``SIGCHLD``. Otherwise (or where ptrace is not
+    permitted) it is sampled every 20 ms while the child runs and the exit is
+    noticed through a pidfd.
     """
     deadline = time.monotonic() + timeout
-    peak = 0
-    with _PidWaiter(proc.pid) as waiter:
-        while not waiter.wait(0.02):
-            peak = max(peak, peak_rss_bytes(proc.pid) or 0)
-            if time.monotonic() > deadline:
-                proc.kill()
-                proc.wait()
-                return None
-    _, status, usage = os.wait4(proc.pid, 0)
+    traced = exit_trace.is_traced(proc.pid)
+    if not traced:
+        log.info("pid %d is not traced: its peak RSS is sampled every 20 ms", proc.pid)
+    peak, at_exit, killed = 0, False, False
+    waiter = exit_trace.TracedChild(proc.pid) if traced else _PidWaiter(proc.pid)
+    with waiter:
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid == 0:
+                peak = max(peak, peak_rss_bytes(proc.pid) or 0)
+                if not killed and time.monotonic() > deadline:
+                    proc.kill()
+                    killed = True
+                waiter.wait(0.02)
+            elif os.WIFSTOPPED(status):
+                if exit_trace.is_exit_stop(status):
+                    peak = max(peak, peak_rss_bytes(proc.pid) or 0)
+                    at_exit = True
+                assert isinstance(waiter, exit_trace.TracedChild)
+                waiter.resume(status)
+            else:
+                break
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
+    if killed:
+        return None
     return ExitInfo(
         returncode=proc.returncode,
         wall_seconds=wall,
         cpu_seconds=usage.ru_utime + usage.ru_stime,
         peak_rss_bytes=peak or usage.ru_maxrss * 1024,  # ru_maxrss is in kilobytes on Linux
+        peak_rss_at_exit=at_exit,
     )
 
 

@@ -259,6 +259,7 @@ def _run_ceiling(name: str, total: int, ctx: _Context) -> Row:
             log=ctx.logs / f"ceiling_{name}.send.log",
             stdout=send_out,
             cwd=CHILD_CWD,
+            trace_exit=True,
         )
         end = processes.wait_with_rusage(sender, started, ctx.timeout)
         cpu_after = processes.cpu_seconds(sink.pid)

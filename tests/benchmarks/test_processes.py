@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from benchmarks import processes
 
@@ -14,23 +17,58 @@ ALLOCATE = 80 * 10**6  # bytes the child touches; more than a bare interpreter u
 
 
 def test_wait_reports_exit_status_and_the_childs_own_peak_rss(tmp_path: Path) -> None:
-    code = f"b = bytearray({ALLOCATE}); b[::4096] = b'x' * len(b[::4096]); raise SystemExit(3)"
+    # The peak comes right before the exit (os._exit: no teardown), where sampling misses it.
+    touch = "b[::4096] = b'x' * len(b[::4096])"
+    code = f"import os; b = bytearray({ALLOCATE}); {touch}; os._exit(3)"
     started = time.perf_counter()
-    proc = processes.start([sys.executable, "-c", code], log=tmp_path / "child.log")
+    proc = processes.start(
+        [sys.executable, "-c", code], log=tmp_path / "child.log", trace_exit=True
+    )
     info = processes.wait_with_rusage(proc, started, timeout=30)
     assert info is not None
     assert info.returncode == 3 == proc.returncode
+    assert info.peak_rss_at_exit
     assert info.peak_rss_bytes >= ALLOCATE
     assert info.cpu_seconds > 0
     assert info.wall_seconds > 0
 
 
-def test_wait_kills_a_child_past_its_timeout(tmp_path: Path) -> None:
+def test_a_traced_child_receives_its_signals(tmp_path: Path) -> None:
+    # A handled signal reaches its handler; an unhandled one ends the child as usual.
+    handled = (
+        "import os, signal, sys\n"
+        "signal.signal(signal.SIGUSR1, lambda *_: sys.exit(7))\n"
+        "os.kill(os.getpid(), signal.SIGUSR1)\n"
+        "signal.pause()"
+    )
+    unhandled = "import os, signal; os.kill(os.getpid(), signal.SIGTERM)"
+    for code, returncode in ((handled, 7), (unhandled, -signal.SIGTERM)):
+        proc = processes.start(
+            [sys.executable, "-c", code], log=tmp_path / "child.log", trace_exit=True
+        )
+        info = processes.wait_with_rusage(proc, time.perf_counter(), timeout=30)
+        assert info is not None
+        assert info.returncode == returncode == proc.returncode
+
+
+def test_an_untraced_child_is_sampled(tmp_path: Path) -> None:
+    proc = processes.start([sys.executable, "-c", "raise SystemExit(4)"], log=tmp_path / "log")
+    info = processes.wait_with_rusage(proc, time.perf_counter(), timeout=30)
+    assert info is not None
+    assert info.returncode == 4 == proc.returncode
+    assert not info.peak_rss_at_exit
+    assert info.peak_rss_bytes > 0
+
+
+@pytest.mark.parametrize("trace_exit", [True, False], ids=["traced", "untraced"])
+def test_wait_kills_a_child_past_its_timeout(tmp_path: Path, trace_exit: bool) -> None:
     proc = processes.start(
-        [sys.executable, "-c", "import time; time.sleep(60)"], log=tmp_path / "child.log"
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        log=tmp_path / "child.log",
+        trace_exit=trace_exit,
     )
     assert processes.wait_with_rusage(proc, time.perf_counter(), timeout=0.2) is None
-    assert proc.returncode is not None  # killed and reaped
+    assert proc.returncode == -signal.SIGKILL  # killed and reaped
 
 
 def test_start_passes_environment_and_separates_stdout(tmp_path: Path) -> None:
