@@ -11,11 +11,21 @@ Encoding rules followed here: UIDs are sent without padding, AE titles are padde
 with spaces to 16 bytes, reserved fields are sent as zero (or, for the AE-title
 fields of the A-ASSOCIATE-AC, as the values given) and are not tested on receipt.
 On receipt a trailing NUL or space after a UID is tolerated and dropped.
+
+Decoding rules for the A-ASSOCIATE-RQ/AC items (PS3.8 §9.3, §9.3.2, §9.3.3,
+Annex D.1): an item of a type PS3.8 does not define is ignored and skipped, at
+every level (variable items, presentation context sub-items, user information
+sub-items); an item of a defined type in a place where it does not belong is an
+unexpected parameter (reason 5). The items the standard makes mandatory are
+required: one application context, at least one presentation context (RQ), one
+user information item holding exactly one Maximum Length sub-item, and unique
+presentation context IDs. Breaking one is an invalid PDU (Evt19), never
+something negotiation gets to answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from struct import Struct
 from typing import TypeAlias
 
@@ -96,7 +106,6 @@ _RELEASE_RQ_BYTES = PDU_HEADER.pack(PDUType.RELEASE_RQ, 4) + _ZERO4
 _RELEASE_RP_BYTES = PDU_HEADER.pack(PDUType.RELEASE_RP, 4) + _ZERO4
 
 _INVALID = AbortReason.INVALID_PDU_PARAMETER_VALUE
-_UNRECOGNIZED = AbortReason.UNRECOGNIZED_PDU_PARAMETER
 _UNEXPECTED = AbortReason.UNEXPECTED_PDU_PARAMETER
 
 
@@ -439,7 +448,28 @@ def _decode_user_information(value: memoryview) -> UserInformation:
         item = _decode_sub_item(item_type, sub_value)
         if item is not None:
             items.append(item)
+        elif item_type in _KNOWN_ITEM_TYPES:
+            raise _error(f"item 0x{item_type:02X} inside the user information item", _UNEXPECTED)
+        # Otherwise an unrecognized type: ignored and skipped (PS3.8 §9.3).
     return UserInformation(items=tuple(items))
+
+
+def _check_maximum_length(name: str, info: UserInformation) -> None:
+    """Exactly one Maximum Length sub-item (PS3.8 Annex D.1: mandatory, single-valued)."""
+    count = sum(isinstance(item, MaximumLength) for item in info.items)
+    if count == 0:
+        raise _error(f"{name}: user information has no maximum length sub-item")
+    if count > 1:
+        raise _error(f"{name}: user information has {count} maximum length sub-items", _UNEXPECTED)
+
+
+def _check_unique_ids(name: str, context_ids: Iterable[int]) -> None:
+    """Presentation context IDs are unique within one A-ASSOCIATE-RQ/AC (PS3.8 §7.1.1.13)."""
+    seen: set[int] = set()
+    for context_id in context_ids:
+        if context_id in seen:
+            raise _error(f"{name}: presentation context ID {context_id} appears twice")
+        seen.add(context_id)
 
 
 def _decode_context_rq(value: memoryview) -> PresentationContextRQ:
@@ -457,10 +487,7 @@ def _decode_context_rq(value: memoryview) -> PresentationContextRQ:
             transfer.append(_decode_uid(sub, "transfer syntax"))
         elif item_type in _KNOWN_ITEM_TYPES:
             raise _error(f"item 0x{item_type:02X} inside a presentation context", _UNEXPECTED)
-        else:
-            raise _error(
-                f"unknown sub-item 0x{item_type:02X} in a presentation context", _UNRECOGNIZED
-            )
+        # PS3.8 §9.3: an item of an unrecognized type is ignored and skipped.
     if abstract is None:
         raise _error(f"presentation context {context_id} has no abstract syntax")
     return PresentationContextRQ(
@@ -493,10 +520,7 @@ def _decode_context_ac(value: memoryview) -> PresentationContextAC:
                     transfer = ""
         elif item_type in _KNOWN_ITEM_TYPES:
             raise _error(f"item 0x{item_type:02X} inside a presentation context", _UNEXPECTED)
-        else:
-            raise _error(
-                f"unknown sub-item 0x{item_type:02X} in a presentation context", _UNRECOGNIZED
-            )
+        # PS3.8 §9.3: an item of an unrecognized type is ignored and skipped.
     if transfer is None:
         if accepted:
             raise _error(f"accepted presentation context {context_id} has no transfer syntax")
@@ -540,15 +564,16 @@ def _decode_associate(pdu_type: int, body: memoryview) -> AAssociateRQ | AAssoci
             user_info = _decode_user_information(value)
         elif item_type in _KNOWN_ITEM_TYPES:
             raise _error(f"{name} holds item 0x{item_type:02X} out of place", _UNEXPECTED)
-        else:
-            raise _error(f"{name} holds unknown item type 0x{item_type:02X}", _UNRECOGNIZED)
+        # PS3.8 §9.3: an item of an unrecognized type is ignored and skipped.
     if app_context is None:
         raise _error(f"{name} has no application context item")
     if user_info is None:
-        user_info = UserInformation()
+        raise _error(f"{name} has no user information item")
+    _check_maximum_length(name, user_info)
     if is_rq:
         if not contexts_rq:
             raise _error("A-ASSOCIATE-RQ proposes no presentation context")
+        _check_unique_ids(name, (pc.context_id for pc in contexts_rq))
         return AAssociateRQ(
             called_ae_title=called,
             calling_ae_title=calling,
@@ -557,6 +582,7 @@ def _decode_associate(pdu_type: int, body: memoryview) -> AAssociateRQ | AAssoci
             application_context_name=app_context,
             protocol_version=version,
         )
+    _check_unique_ids(name, (pc.context_id for pc in contexts_ac))
     return AAssociateAC(
         called_ae_title=called,
         calling_ae_title=calling,

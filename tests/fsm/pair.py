@@ -14,11 +14,18 @@ from dicomnet_pdu.codec import decode_pdu, encode_pdu
 from dicomnet_pdu.codes import PresentationContextResult
 from dicomnet_pdu.connection import Role, ULConnection
 from dicomnet_pdu.events import ULEvent
-from dicomnet_pdu.items import PresentationContextAC, PresentationContextRQ
+from dicomnet_pdu.items import (
+    MaximumLength,
+    PresentationContextAC,
+    PresentationContextRQ,
+    UserInformation,
+)
 from dicomnet_pdu.pdus import PDU, PDV, AAssociateAC, AAssociateRQ, PDataTF
 
 VERIFICATION = "1.2.840.10008.1.1"
 IMPLICIT_LE = "1.2.840.10008.1.2"
+#: The user information PS3.8 requires in A-ASSOCIATE-RQ/AC: one Maximum Length.
+USER_INFO = UserInformation(items=(MaximumLength(maximum_length=16384),))
 
 
 def make_rq(protocol_version: int = 1) -> AAssociateRQ:
@@ -31,6 +38,7 @@ def make_rq(protocol_version: int = 1) -> AAssociateRQ:
                 context_id=1, abstract_syntax=VERIFICATION, transfer_syntaxes=(IMPLICIT_LE,)
             ),
         ),
+        user_information=USER_INFO,
         protocol_version=protocol_version,
     )
 
@@ -47,6 +55,7 @@ def make_ac() -> AAssociateAC:
                 transfer_syntax=IMPLICIT_LE,
             ),
         ),
+        user_information=USER_INFO,
     )
 
 

@@ -105,7 +105,16 @@ sub_items: st.SearchStrategy[SubItem] = st.one_of(
     user_identity_rqs(),
     user_identity_acs,
 )
-user_informations = st.builds(UserInformation, items=st.lists(sub_items, max_size=6).map(tuple))
+other_sub_items = sub_items.filter(lambda item: not isinstance(item, MaximumLength))
+
+
+@st.composite
+def user_informations(draw: st.DrawFn) -> UserInformation:
+    """User information as PS3.8 requires it: exactly one Maximum Length, anywhere."""
+    items = draw(st.lists(other_sub_items, max_size=5))
+    items.insert(draw(st.integers(0, len(items))), draw(maximum_lengths))
+    return UserInformation(items=tuple(items))
+
 
 odd_context_ids = st.integers(0, 127).map(lambda n: 2 * n + 1)
 contexts_rq = st.builds(
@@ -133,8 +142,10 @@ associate_rqs = st.builds(
     AAssociateRQ,
     called_ae_title=ae_titles,
     calling_ae_title=ae_titles,
-    presentation_contexts=st.lists(contexts_rq, min_size=1, max_size=5).map(tuple),
-    user_information=user_informations,
+    presentation_contexts=st.lists(
+        contexts_rq, min_size=1, max_size=5, unique_by=lambda pc: pc.context_id
+    ).map(tuple),
+    user_information=user_informations(),
     application_context_name=uids,
     protocol_version=u16,
 )
@@ -142,8 +153,10 @@ associate_acs = st.builds(
     AAssociateAC,
     called_ae_title=st.one_of(st.just(""), ae_titles),
     calling_ae_title=st.one_of(st.just(""), ae_titles),
-    presentation_contexts=st.lists(contexts_ac(), max_size=5).map(tuple),
-    user_information=user_informations,
+    presentation_contexts=st.lists(
+        contexts_ac(), max_size=5, unique_by=lambda pc: pc.context_id
+    ).map(tuple),
+    user_information=user_informations(),
     application_context_name=uids,
     protocol_version=u16,
 )

@@ -75,7 +75,7 @@ def test_ac_with_absent_transfer_syntax_in_rejected_context() -> None:
             h("10 00 0015"),
             b"1.2.840.10008.3.1.1.1",
             h("21 00 0004 05 00 04 00"),  # ID 5, transfer syntaxes not supported, no sub-item
-            h("50 00 0000"),
+            h("50 00 0008 51 00 0004 00004000"),
         ]
     )
     ac = decode_pdu(h("02 00") + len(body).to_bytes(4, "big") + body)

@@ -14,6 +14,7 @@ from dicomnet_pdu.codes import AbortSource
 from dicomnet_pdu.errors import RemoteProtocolError
 from dicomnet_pdu.framer import PDUFramer
 from dicomnet_pdu.items import (
+    MaximumLength,
     PresentationContextAC,
     PresentationContextRQ,
     SubItem,
@@ -28,6 +29,16 @@ SEEDS = [wire for _, _, wire in GOLDEN] + [ECHOSCU_DCMTK_367_RQ, PYNETDICOM_304_
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+_MAX_LENGTH = MaximumLength(maximum_length=16384)
+
+
+def _with_max_length(info: UserInformation) -> UserInformation:
+    """``info`` with the Maximum Length sub-item PS3.8 requires, unless it has one."""
+    if info.maximum_length is not None:
+        return info
+    return UserInformation(items=(_MAX_LENGTH, *info.items))
+
+
 def _rq_with(info: UserInformation) -> AAssociateRQ:
     return AAssociateRQ(
         called_ae_title="SCP",
@@ -39,7 +50,7 @@ def _rq_with(info: UserInformation) -> AAssociateRQ:
                 transfer_syntaxes=("1.2.840.10008.1.2",),
             ),
         ),
-        user_information=info,
+        user_information=_with_max_length(info),
     )
 
 
@@ -57,13 +68,19 @@ def test_every_sub_item_round_trips(item: SubItem) -> None:
     rq = _rq_with(UserInformation(items=(item,)))
     decoded = decode_pdu(encode_pdu(rq))
     assert isinstance(decoded, AAssociateRQ)
-    assert decoded.user_information.items == (item,)
+    assert decoded.user_information == rq.user_information
+    assert item in decoded.user_information.items
 
 
 @FAST
 @given(S.contexts_ac())
 def test_every_ac_context_round_trips(pc: PresentationContextAC) -> None:
-    ac = AAssociateAC(called_ae_title="A", calling_ae_title="B", presentation_contexts=(pc,))
+    ac = AAssociateAC(
+        called_ae_title="A",
+        calling_ae_title="B",
+        presentation_contexts=(pc,),
+        user_information=_with_max_length(UserInformation()),
+    )
     assert decode_pdu(encode_pdu(ac)) == ac
 
 
@@ -180,8 +197,9 @@ def test_framer_refuses_over_limit_header_before_the_body(
 
 def _rq_wire_with_user_info(value: bytes) -> bytes:
     wire = bytearray(encode_pdu(_rq_with(UserInformation())))
-    assert wire[-4:] == b"\x50\x00\x00\x00"
-    wire[-2:] = len(value).to_bytes(2, "big")
+    max_length = b"\x51\x00\x00\x04" + (16384).to_bytes(4, "big")
+    assert wire[-12:] == b"\x50\x00\x00\x08" + max_length
+    wire[-10:-8] = (len(value) + 8).to_bytes(2, "big")
     wire += value
     wire[2:6] = (len(wire) - 6).to_bytes(4, "big")
     return bytes(wire)

@@ -1,5 +1,6 @@
 """Decoding rules of PS3.8 beyond the happy path: reasons for malformed input, AE titles,
-UID tolerance, unknown sub-items, reserved fields, maximum length 0."""
+UID tolerance, unrecognized items skipped at every level, mandatory items, reserved fields,
+maximum length 0."""
 
 from __future__ import annotations
 
@@ -7,8 +8,14 @@ import pytest
 
 from dicomnet_pdu.codec import decode_pdu, encode_pdu
 from dicomnet_pdu.codes import AbortReason, AbortSource
+from dicomnet_pdu.codes import PresentationContextResult as Result
 from dicomnet_pdu.errors import LocalProtocolError, RemoteProtocolError
-from dicomnet_pdu.items import MaximumLength, PresentationContextRQ, UserInformation
+from dicomnet_pdu.items import (
+    MaximumLength,
+    PresentationContextAC,
+    PresentationContextRQ,
+    UserInformation,
+)
 from dicomnet_pdu.pdus import PDV, AAbort, AAssociateAC, AAssociateRQ, AReleaseRQ, PDataTF
 
 h = bytes.fromhex
@@ -29,11 +36,16 @@ def _pc_rq(context_id: int = 1, *subs: bytes) -> bytes:
     return _item(0x20, bytes([context_id, 0, 0, 0]) + b"".join(subs))
 
 
+#: The smallest user information PS3.8 allows: one Maximum Length sub-item (16384).
+MAX_LENGTH = h("51 00 0004 00004000")
+UI = _item(0x50, MAX_LENGTH)
+
+
 def _rq_body(
     called: bytes = b"SCP".ljust(16),
     calling: bytes = b"SCU".ljust(16),
     items: bytes | None = None,
-    user_info: bytes = b"",
+    user_info: bytes = MAX_LENGTH,
 ) -> bytes:
     if items is None:
         items = _item(0x10, APP) + _pc_rq() + _item(0x50, user_info)
@@ -100,21 +112,65 @@ def test_user_reason_of_user_abort_is_not_significant() -> None:
     )
 
 
-def test_unknown_item_in_associate_rq_is_unrecognized_parameter() -> None:
-    items = _item(0x10, APP) + _pc_rq() + _item(0x99, b"zz") + _item(0x50, b"")
-    _expect(_pdu(1, _rq_body(items=items)), AbortReason.UNRECOGNIZED_PDU_PARAMETER)
-    bad_pc = _item(0x20, b"\x01\x00\x00\x00" + _item(0x30, b"1.2") + _item(0x77, b""))
-    items = _item(0x10, APP) + bad_pc + _item(0x50, b"")
-    _expect(_pdu(1, _rq_body(items=items)), AbortReason.UNRECOGNIZED_PDU_PARAMETER)
+VENDOR_ITEMS = _item(0x60, b"zz") + _item(0xFF, b"") + _item(0x99, bytes(300))
+
+
+def _ac_body(items: bytes) -> bytes:
+    return h("0001 0000") + b"SCP".ljust(16) + b"SCU".ljust(16) + bytes(32) + items
 
 
 @pytest.mark.parametrize(
     "items",
     [
-        _item(0x10, APP) + _item(0x10, APP) + _pc_rq() + _item(0x50, b""),  # two app contexts
-        _item(0x10, APP) + _pc_rq() + _item(0x50, b"") + _item(0x50, b""),  # two user infos
-        _item(0x10, APP) + _item(0x21, h("01000000")) + _item(0x50, b""),  # AC context in RQ
-        _item(0x10, APP) + _pc_rq() + _item(0x40, b"1.2") + _item(0x50, b""),  # stray sub-item
+        VENDOR_ITEMS + _item(0x10, APP) + _pc_rq() + UI,  # before every item
+        _item(0x10, APP) + _pc_rq() + VENDOR_ITEMS + UI,  # between the items
+        _item(0x10, APP) + _pc_rq() + UI + VENDOR_ITEMS,  # after the user information
+        _item(0x10, APP)  # inside the presentation context
+        + _pc_rq(
+            1, _item(0x30, b"1.2.840.10008.1.1"), VENDOR_ITEMS, _item(0x40, b"1.2.840.10008.1.2")
+        )
+        + UI,
+        _item(0x10, APP) + _pc_rq() + _item(0x50, VENDOR_ITEMS + MAX_LENGTH + _item(0x5A, b"x")),
+    ],
+    ids=["first", "between", "last", "in-presentation-context", "in-user-information"],
+)
+def test_unrecognized_items_in_associate_rq_are_ignored_and_skipped(items: bytes) -> None:
+    """PS3.8 §9.3: "Items of unrecognized types shall be ignored and skipped", at every level."""
+    plain = decode_pdu(_pdu(1, _rq_body()))
+    assert decode_pdu(_pdu(1, _rq_body(items=items))) == plain
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        VENDOR_ITEMS + _item(0x10, APP) + _item(0x21, h("01 00 00 00") + _item(0x40, b"1.2")) + UI,
+        _item(0x10, APP)
+        + _item(0x21, h("01 00 00 00") + VENDOR_ITEMS + _item(0x40, b"1.2") + VENDOR_ITEMS)
+        + _item(0x50, MAX_LENGTH + VENDOR_ITEMS)
+        + VENDOR_ITEMS,
+    ],
+    ids=["variable-items", "sub-items"],
+)
+def test_unrecognized_items_in_associate_ac_are_ignored_and_skipped(items: bytes) -> None:
+    ac = decode_pdu(_pdu(2, _ac_body(items)))
+    assert isinstance(ac, AAssociateAC)
+    assert ac.presentation_contexts == (
+        PresentationContextAC(context_id=1, result=Result.ACCEPTANCE, transfer_syntax="1.2"),
+    )
+    assert ac.user_information == UserInformation(items=(MaximumLength(maximum_length=16384),))
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        _item(0x10, APP) + _item(0x10, APP) + _pc_rq() + UI,  # two app contexts
+        _item(0x10, APP) + _pc_rq() + UI + UI,  # two user infos
+        _item(0x10, APP) + _item(0x21, h("01000000")) + UI,  # AC context in RQ
+        _item(0x10, APP) + _pc_rq() + _item(0x40, b"1.2") + UI,  # stray sub-item
+        _item(0x10, APP) + _pc_rq() + _item(0x52, b"1.2") + UI,  # stray user info sub-item
+        _item(0x10, APP) + _pc_rq() + _item(0x50, MAX_LENGTH + _item(0x40, b"1.2")),
+        _item(0x10, APP) + _pc_rq(1, _item(0x30, b"1.2"), _item(0x40, b"1.2"), MAX_LENGTH) + UI,
+        _item(0x10, APP) + _pc_rq() + _item(0x50, MAX_LENGTH + MAX_LENGTH),  # two max lengths
     ],
 )
 def test_misplaced_items_are_unexpected_parameter(items: bytes) -> None:
@@ -124,17 +180,21 @@ def test_misplaced_items_are_unexpected_parameter(items: bytes) -> None:
 @pytest.mark.parametrize(
     "items",
     [
-        _pc_rq() + _item(0x50, b""),  # no application context
-        _item(0x10, APP) + _item(0x50, b""),  # no presentation context
-        _item(0x10, APP) + _pc_rq(2) + _item(0x50, b""),  # even context ID
-        _item(0x10, APP) + _pc_rq(1, _item(0x30, b"1.2")) + _item(0x50, b""),  # no transfer syntax
-        _item(0x10, APP) + _pc_rq(1, _item(0x40, b"1.2")) + _item(0x50, b""),  # no abstract syntax
-        _item(0x10, b"") + _pc_rq() + _item(0x50, b""),  # empty application context name
-        _item(0x10, b"1.2.\xff") + _pc_rq() + _item(0x50, b""),  # non-ASCII UID
-        _item(0x10, b"1" * 65) + _pc_rq() + _item(0x50, b""),  # UID too long
+        _pc_rq() + UI,  # no application context
+        _item(0x10, APP) + UI,  # no presentation context
+        _item(0x10, APP) + _pc_rq(2) + UI,  # even context ID
+        _item(0x10, APP) + _pc_rq(1, _item(0x30, b"1.2")) + UI,  # no transfer syntax
+        _item(0x10, APP) + _pc_rq(1, _item(0x40, b"1.2")) + UI,  # no abstract syntax
+        _item(0x10, b"") + _pc_rq() + UI,  # empty application context name
+        _item(0x10, b"1.2.\xff") + _pc_rq() + UI,  # non-ASCII UID
+        _item(0x10, b"1" * 65) + _pc_rq() + UI,  # UID too long
         _item(0x10, APP) + _pc_rq() + _item(0x50, _item(0x51, b"\x00\x00")),  # short max length
-        _item(0x10, APP) + _pc_rq() + _item(0x50, _item(0x55, b"")),  # empty version name
-        _item(0x10, APP) + _pc_rq() + _item(0x50, _item(0x58, h("09 00 0000 0000"))),  # id type 9
+        _item(0x10, APP) + _pc_rq() + _item(0x50, MAX_LENGTH + _item(0x55, b"")),  # empty name
+        _item(0x10, APP) + _pc_rq() + _item(0x50, MAX_LENGTH + _item(0x58, h("09000000 0000"))),
+        _item(0x10, APP) + _pc_rq(),  # no user information item
+        _item(0x10, APP) + _pc_rq() + _item(0x50, b""),  # no maximum length sub-item
+        _item(0x10, APP) + _pc_rq() + _item(0x50, _item(0x52, b"1.2.3")),  # no maximum length
+        _item(0x10, APP) + _pc_rq(1) + _pc_rq(3) + _pc_rq(1) + UI,  # context ID 1 twice
         _item(0x10, APP) + _pc_rq() + b"\x50\x00",  # truncated item header
         _item(0x10, APP) + _pc_rq() + h("50 00 0010"),  # item past the PDU
     ],
@@ -152,7 +212,7 @@ def test_unknown_user_information_sub_item_is_skipped() -> None:
 
 def test_uid_trailing_nul_or_space_is_tolerated() -> None:
     pc = _pc_rq(1, _item(0x30, b"1.2.840.10008.1.1\x00"), _item(0x40, b"1.2.840.10008.1.2 "))
-    items = _item(0x10, APP + b"\x00") + pc + _item(0x50, _item(0x52, b"1.2.3\x00"))
+    items = _item(0x10, APP + b"\x00") + pc + _item(0x50, MAX_LENGTH + _item(0x52, b"1.2.3\x00"))
     rq = decode_pdu(_pdu(1, _rq_body(items=items)))
     assert isinstance(rq, AAssociateRQ)
     assert rq.application_context_name == APP.decode()
@@ -216,7 +276,7 @@ def test_bad_ae_titles_are_refused_on_build(title: str) -> None:
 def test_ac_ae_title_fields_are_echoed_and_not_tested() -> None:
     rq_body = _rq_body()
     ac_body = h("0001 0000") + b" " * 16 + b"\xff" * 16 + bytes(32) + _item(0x10, APP)
-    ac = decode_pdu(_pdu(2, ac_body + _item(0x50, b"")))
+    ac = decode_pdu(_pdu(2, ac_body + UI))
     assert isinstance(ac, AAssociateAC)
     assert (ac.called_ae_title, ac.calling_ae_title) == ("", "")
     echoed = AAssociateAC(called_ae_title="SCP", calling_ae_title="SCU", presentation_contexts=())
@@ -226,12 +286,12 @@ def test_ac_ae_title_fields_are_echoed_and_not_tested() -> None:
 def test_ac_rejected_context_transfer_syntax_not_tested() -> None:
     pc = _item(0x21, h("01 00 03 00") + _item(0x40, b"\xff\xfe"))
     ac_body = h("0001 0000") + b"SCP".ljust(16) + b"SCU".ljust(16) + bytes(32)
-    ac = decode_pdu(_pdu(2, ac_body + _item(0x10, APP) + pc + _item(0x50, b"")))
+    ac = decode_pdu(_pdu(2, ac_body + _item(0x10, APP) + pc + UI))
     assert isinstance(ac, AAssociateAC)
     assert ac.presentation_contexts[0].transfer_syntax == ""
     accepted = _item(0x21, h("01 00 00 00") + _item(0x40, b"\xff\xfe"))
     _expect(
-        _pdu(2, ac_body + _item(0x10, APP) + accepted + _item(0x50, b"")),
+        _pdu(2, ac_body + _item(0x10, APP) + accepted + UI),
         AbortReason.INVALID_PDU_PARAMETER_VALUE,
     )
 
@@ -244,10 +304,27 @@ def test_protocol_version_is_kept_for_the_acceptor_to_judge() -> None:
     assert rq.protocol_version == 2
 
 
-def test_missing_user_information_decodes_as_empty() -> None:
-    rq = decode_pdu(_pdu(1, _rq_body(items=_item(0x10, APP) + _pc_rq())))
-    assert isinstance(rq, AAssociateRQ)
-    assert rq.user_information == UserInformation()
+@pytest.mark.parametrize(
+    "items",
+    [
+        _item(0x10, APP),  # no user information
+        _item(0x10, APP) + _item(0x50, b""),  # no maximum length
+        _item(0x10, APP) + _item(0x50, MAX_LENGTH + MAX_LENGTH),  # two maximum lengths
+        _item(0x10, APP)  # context ID 1 answered twice
+        + _item(0x21, h("01 00 03 00"))
+        + _item(0x21, h("01 00 03 00"))
+        + UI,
+    ],
+    ids=["no-user-information", "no-maximum-length", "two-maximum-lengths", "repeated-id"],
+)
+def test_malformed_ac_is_an_invalid_pdu(items: bytes) -> None:
+    """PS3.8 §9.3.3 and Annex D.1 bind the acceptor too: the requestor aborts (Evt19)."""
+    with pytest.raises(RemoteProtocolError) as info:
+        decode_pdu(_pdu(2, _ac_body(items)))
+    assert info.value.abort_reason in (
+        AbortReason.INVALID_PDU_PARAMETER_VALUE,
+        AbortReason.UNEXPECTED_PDU_PARAMETER,
+    )
 
 
 @pytest.mark.parametrize(
@@ -255,17 +332,15 @@ def test_missing_user_information_decodes_as_empty() -> None:
     [
         _item(0x20, b"\x01\x00"),  # shorter than its 4 fixed bytes
         _pc_rq(1, _item(0x30, b"1.2"), _item(0x30, b"1.3"), _item(0x40, b"1.2")),
-        _pc_rq(1, _item(0x30, b"1.2"), _item(0x40, b"1.2"), _item(0x99, b"")),
     ],
-    ids=["short", "two-abstract", "unknown-sub-item"],
+    ids=["short", "two-abstract"],
 )
 def test_bad_rq_presentation_context(pc: bytes) -> None:
     with pytest.raises(RemoteProtocolError) as info:
-        decode_pdu(_pdu(1, _rq_body(items=_item(0x10, APP) + pc + _item(0x50, b""))))
+        decode_pdu(_pdu(1, _rq_body(items=_item(0x10, APP) + pc + UI)))
     assert info.value.abort_reason in (
         AbortReason.INVALID_PDU_PARAMETER_VALUE,
         AbortReason.UNEXPECTED_PDU_PARAMETER,
-        AbortReason.UNRECOGNIZED_PDU_PARAMETER,
     )
 
 
@@ -281,14 +356,13 @@ def test_bad_rq_presentation_context(pc: bytes) -> None:
             _item(0x21, h("01 00 00 00") + _item(0x40, b"1.2") + _item(0x40, b"1.3")),
             AbortReason.UNEXPECTED_PDU_PARAMETER,
         ),
-        (_item(0x21, h("01 00 00 00") + _item(0x99, b"")), AbortReason.UNRECOGNIZED_PDU_PARAMETER),
+        (_item(0x21, h("01 00 00 00") + _item(0x99, b"")), AbortReason.INVALID_PDU_PARAMETER_VALUE),
         (_item(0x21, h("01 00 00 00") + _item(0x30, b"1.2")), AbortReason.UNEXPECTED_PDU_PARAMETER),
     ],
-    ids=["short", "result-7", "two-transfer-syntaxes", "unknown-sub-item", "abstract-in-ac"],
+    ids=["short", "result-7", "two-transfer-syntaxes", "only-unknown-sub-item", "abstract-in-ac"],
 )
 def test_bad_ac_presentation_context(pc: bytes, reason: AbortReason) -> None:
-    body = h("0001 0000") + b"SCP".ljust(16) + b"SCU".ljust(16) + bytes(32)
-    _expect(_pdu(2, body + _item(0x10, APP) + pc + _item(0x50, b"")), reason)
+    _expect(_pdu(2, _ac_body(_item(0x10, APP) + pc + UI)), reason)
 
 
 def test_encoder_refuses_items_that_do_not_fit_16_bit_lengths() -> None:
