@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 __all__ = [
+    "SMALLEST_USABLE_PDU",
     "AETitlePolicy",
     "AcceptedContext",
     "LimitMode",
@@ -23,6 +24,10 @@ __all__ = [
 ]
 
 VERIFICATION_SOP_CLASS = "1.2.840.10008.1.1"
+
+#: The smallest Maximum Length Received that can carry anything: one PDV item header
+#: (4-byte item length, context ID, message control header) plus one byte of command.
+SMALLEST_USABLE_PDU = 6 + 1
 
 
 class TransferSyntaxPreference(Enum):
@@ -124,9 +129,19 @@ class Policy:
     implementation_version_name: str = "DICOMNET_010"
     pack_command_and_data: bool = False
     max_pdvs_per_pdu: int = 0  # 0 = as many as fit
+    #: Smallest Maximum Length Received accepted from a peer (0, unlimited, always is).
+    #: A value below it can never carry a response: the association is refused.
+    min_peer_max_pdu: int = SMALLEST_USABLE_PDU
     tcp_nodelay: bool = True
     #: Free-form facts from the conformance statement kept for rendering (not behaviour).
     info: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.min_peer_max_pdu < SMALLEST_USABLE_PDU:
+            raise ValueError(
+                f"min_peer_max_pdu must be at least {SMALLEST_USABLE_PDU}"
+                f" (one PDV header and one byte): {self.min_peer_max_pdu}"
+            )
 
     def accepted(self, abstract_syntax: str) -> AcceptedContext | None:
         """The accepted-context rule for ``abstract_syntax``, if any."""

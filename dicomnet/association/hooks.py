@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from dicomnet import negotiation
+from dicomnet.negotiation.rules import peer_max_length_problem
 from dicomnet.policy import Policy
 from dicomnet_pdu.codes import RejectReasonUser, RejectResult, RejectSource
 from dicomnet_pdu.pdus import AAssociateAC, AAssociateRJ, AAssociateRQ
@@ -42,6 +43,11 @@ class NegotiationHooks:
         self, policy: Policy, rq: AAssociateRQ, log: AssociationLogger
     ) -> tuple[AAssociateAC, Negotiated] | AAssociateRJ:
         """The answer to ``rq``: A-ASSOCIATE-AC with the outcome, or A-ASSOCIATE-RJ."""
+        problem = peer_max_length_problem(
+            rq.user_information.maximum_length, policy.min_peer_max_pdu
+        )
+        if problem is not None:
+            log.warning("refusing the association: %s", problem)
         try:
             outcome = negotiation.evaluate_request(
                 policy,

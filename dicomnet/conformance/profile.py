@@ -225,12 +225,7 @@ class Profile:
             raise ConfigurationError(
                 f"{self.path}: no context of profile {self.name!r} uses group {sorted(unused)[0]!r}"
             )
-        implementation: dict[str, str] = {}
-        if self.implementation_class_uid is not None:
-            implementation["implementation_class_uid"] = self.implementation_class_uid
-        if self.implementation_version_name is not None:
-            implementation["implementation_version_name"] = self.implementation_version_name
-        return Policy(
+        policy = Policy(
             ae_title=self.ae_title,
             ae_titles=AETitlePolicy(
                 called_ae_titles=self.called_ae_titles,
@@ -251,8 +246,13 @@ class Profile:
             max_pdvs_per_pdu=self.max_pdvs_per_pdu,
             tcp_nodelay=self.tcp_nodelay,
             info=self._policy_info(),
-            **implementation,
         )
+        # Only the values the profile sets replace the Policy defaults.
+        if self.implementation_class_uid is not None:
+            policy = replace(policy, implementation_class_uid=self.implementation_class_uid)
+        if self.implementation_version_name is not None:
+            policy = replace(policy, implementation_version_name=self.implementation_version_name)
+        return policy
 
     def _syntaxes(self, rule: ContextRule, choices: Mapping[str, str]) -> tuple[str, ...]:
         group = rule.transfer_syntax_group

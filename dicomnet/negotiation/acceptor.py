@@ -11,8 +11,13 @@ Choices where the standard leaves room (all documented here):
 * A context whose abstract syntax ends up with neither role for the requestor
   (a role selection answered 0/0, or no role item while we cannot be SCP) is
   answered with result 1, user-rejection.
-* A context whose ID repeats an earlier one is answered with result 2,
-  no-reason (provider rejection); the first one is evaluated normally.
+* A Maximum Length Received below ``policy.min_peer_max_pdu`` (but not 0, which
+  means unlimited) rejects the association permanently, service-user,
+  no-reason-given: no response could ever be sent on it, so nothing must be
+  accepted (let alone stored) over it.
+* Repeated context IDs never arrive from the network (the codec refuses such a
+  PDU, PS3.8 §7.1.1.13); in a request built in code the repeat is answered with
+  result 2, no-reason (provider rejection) and the first one evaluated normally.
 * AE titles are compared exactly (case matters) after removing padding.
 """
 
@@ -53,7 +58,7 @@ from dicomnet_pdu.items import (
 from dicomnet_pdu.pdus import AAssociateAC, AAssociateRJ, AAssociateRQ
 
 from .outcome import Negotiated, NegotiatedContext
-from .rules import DEFAULT_WINDOW, in_wire_order, limit, role_answer
+from .rules import DEFAULT_WINDOW, in_wire_order, limit, peer_max_length_problem, role_answer
 
 __all__ = ["ExtendedCheck", "IdentityCheck", "evaluate_request", "rejection_for_limit"]
 
@@ -97,6 +102,8 @@ def _association_rejection(policy: Policy, rq: AAssociateRQ) -> AAssociateRJ | N
         return _permanent(
             RejectSource.SERVICE_USER, RejectReasonUser.APPLICATION_CONTEXT_NAME_NOT_SUPPORTED
         )
+    if peer_max_length_problem(rq.user_information.maximum_length, policy.min_peer_max_pdu):
+        return _permanent(RejectSource.SERVICE_USER, RejectReasonUser.NO_REASON_GIVEN)
     rules = policy.ae_titles
     if rules.calling_ae_titles is not None and rq.calling_ae_title not in _titles(
         rules.calling_ae_titles
@@ -256,7 +263,8 @@ def evaluate_request(
     """Answer ``rq`` per ``policy``: the A-ASSOCIATE-AC and what was agreed, or an RJ.
 
     The association is rejected (permanent) for a protocol version without
-    bit 0, an application context other than DICOM's, a calling AE title not
+    bit 0, an application context other than DICOM's, a Maximum Length
+    Received too small to carry a PDV, a calling AE title not
     in the allow list, a called AE title that is not ours (unless the policy
     accepts such calls for Verification only, in which case every other
     context gets result 1), or a user identity that ``identity_check``

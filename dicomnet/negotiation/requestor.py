@@ -14,7 +14,7 @@ from dicomnet_pdu.items import PresentationContextRQ
 from dicomnet_pdu.pdus import AAssociateAC, AAssociateRQ
 
 from .outcome import Negotiated, NegotiatedContext
-from .rules import DEFAULT_WINDOW, limit
+from .rules import DEFAULT_WINDOW, limit, peer_max_length_problem
 
 __all__ = ["evaluate_accept"]
 
@@ -83,10 +83,14 @@ def evaluate_accept(policy: Policy, rq: AAssociateRQ, ac: AAssociateAC) -> Negot
 
     Raises :class:`~dicomnet.errors.NegotiationError` when the AC answers a
     context we did not propose, answers one twice, or accepts one with a
-    transfer syntax we did not propose for it.
+    transfer syntax we did not propose for it, and when its Maximum Length
+    Received is below ``policy.min_peer_max_pdu`` (nothing could be sent).
     """
     accepted = _accepted_contexts(rq, ac)
     info = ac.user_information
+    problem = peer_max_length_problem(info.maximum_length, policy.min_peer_max_pdu)
+    if problem is not None:
+        raise NegotiationError(problem)
     offered = rq.user_information.asynchronous_operations_window
     offered_window = (
         DEFAULT_WINDOW

@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_WINDOW",
     "in_wire_order",
     "limit",
+    "peer_max_length_problem",
     "role_answer",
 ]
 
@@ -48,6 +49,21 @@ def limit(first: int, second: int) -> int:
     if second == 0:
         return first
     return min(first, second)
+
+
+def peer_max_length_problem(maximum_length: int | None, minimum: int) -> str | None:
+    """Why the peer's Maximum Length Received makes the association unusable, or None.
+
+    PS3.8 Annex D.1 sets no floor and 0 means no maximum; but a value below
+    ``minimum`` (at least one PDV header and one byte) can never carry a DIMSE
+    message, so nothing sent on the association could ever be answered.
+    """
+    if maximum_length is None or maximum_length == 0 or maximum_length >= minimum:
+        return None
+    return (
+        f"peer's maximum PDU length {maximum_length} is below {minimum}:"
+        " it cannot carry one PDV, so no DIMSE message could be sent to it"
+    )
 
 
 def role_answer(

@@ -38,7 +38,7 @@ from dicomnet.policy import (
 )
 from dicomnet_pdu.codec import encode_pdu
 from dicomnet_pdu.codes import AbortSource
-from dicomnet_pdu.items import PresentationContextAC
+from dicomnet_pdu.items import MaximumLength, PresentationContextAC, UserInformation
 from dicomnet_pdu.pdus import (
     AAbort,
     AAssociateAC,
@@ -83,6 +83,7 @@ PDUS: dict[str, tuple[str, bytes]] = {
                 presentation_contexts=(
                     PresentationContextAC(context_id=1, result=0, transfer_syntax=IMPLICIT_LE),
                 ),
+                user_information=UserInformation(items=(MaximumLength(maximum_length=16384),)),
             )
         ),
     ),

@@ -186,3 +186,17 @@ def test_context_lookup() -> None:
     assert negotiated.context_for(MR) is None
     with pytest.raises(LocalError):
         negotiated.context_for(CT, role="both")
+
+
+@pytest.mark.parametrize("max_length", [1, 6])
+def test_maximum_length_that_cannot_carry_a_pdv_is_an_error(max_length: int) -> None:
+    ac = _ac(_ok(1, IMPLICIT_LE))
+    items = (MaximumLength(maximum_length=max_length), *ac.user_information.items[1:])
+    ac = AAssociateAC(
+        called_ae_title="PACS",
+        calling_ae_title="SCU",
+        presentation_contexts=ac.presentation_contexts,
+        user_information=UserInformation(items=items),
+    )
+    with pytest.raises(NegotiationError, match="cannot carry one PDV"):
+        evaluate_accept(POLICY, _rq(), ac)

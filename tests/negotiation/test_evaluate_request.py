@@ -372,3 +372,30 @@ def test_common_extended_negotiation_has_no_response() -> None:
     rq = request((CT, (IMPLICIT_LE,)), extra=(common,))
     ac, _ = _accept(evaluate_request(acceptor_policy(), rq, extended_check=lambda u, d: d))
     assert ac.user_information.sop_class_common_extended == ()
+
+
+# ------------------------------------------------------ maximum length too small to use
+
+
+@pytest.mark.parametrize("max_length", [1, 2, 5, 6])
+def test_maximum_length_that_cannot_carry_a_pdv_is_refused(max_length: int) -> None:
+    """A PDV item needs 6 bytes of header: below 7 no response could ever be sent."""
+    rq = request((VERIFICATION, (IMPLICIT_LE,)), max_length=max_length)
+    assert _reject(evaluate_request(acceptor_policy(), rq)) == (1, 1, 1)
+
+
+@pytest.mark.parametrize("max_length", [0, 7, 16384])
+def test_maximum_length_zero_or_one_pdv_byte_is_accepted(max_length: int) -> None:
+    rq = request((VERIFICATION, (IMPLICIT_LE,)), max_length=max_length)
+    _, negotiated = _accept(evaluate_request(acceptor_policy(), rq))
+    assert negotiated.max_pdu_send == (max_length or 16384)
+
+
+def test_the_floor_is_a_policy_value() -> None:
+    policy = acceptor_policy(min_peer_max_pdu=1024)
+    assert _reject(
+        evaluate_request(policy, request((VERIFICATION, (IMPLICIT_LE,)), max_length=1023))
+    )
+    _accept(evaluate_request(policy, request((VERIFICATION, (IMPLICIT_LE,)), max_length=1024)))
+    with pytest.raises(ValueError, match="min_peer_max_pdu"):
+        acceptor_policy(min_peer_max_pdu=6)
