@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from dicomnet_pdu.pdv import DEFAULT_MAX_COMMAND_SET
+
 __all__ = [
     "SMALLEST_USABLE_PDU",
     "AETitlePolicy",
@@ -132,6 +134,10 @@ class Policy:
     #: Smallest Maximum Length Received accepted from a peer (0, unlimited, always is).
     #: A value below it can never carry a response: the association is refused.
     min_peer_max_pdu: int = SMALLEST_USABLE_PDU
+    #: Largest command set accepted (bytes of its PDVs, each counted with its 6-byte
+    #: header); a longer one is answered with A-ABORT. Command sets are small: the
+    #: longest a DIMSE service defines holds a few UIDs and an attribute list.
+    max_command_set: int = DEFAULT_MAX_COMMAND_SET
     tcp_nodelay: bool = True
     #: Free-form facts from the conformance statement kept for rendering (not behaviour).
     info: tuple[tuple[str, str], ...] = ()
@@ -142,6 +148,8 @@ class Policy:
                 f"min_peer_max_pdu must be at least {SMALLEST_USABLE_PDU}"
                 f" (one PDV header and one byte): {self.min_peer_max_pdu}"
             )
+        if self.max_command_set < 1:
+            raise ValueError(f"max_command_set must be positive: {self.max_command_set}")
 
     def accepted(self, abstract_syntax: str) -> AcceptedContext | None:
         """The accepted-context rule for ``abstract_syntax``, if any."""

@@ -27,6 +27,7 @@ from .errors import LocalProtocolError, RemoteProtocolError
 from .pdus import PDV, PDataTF
 
 __all__ = [
+    "DEFAULT_MAX_COMMAND_SET",
     "PDU_HEADER_LENGTH",
     "PDV_HEADER_LENGTH",
     "UNLIMITED_PDU_LENGTH",
@@ -50,6 +51,13 @@ UNLIMITED_PDU_LENGTH = 4 * 1024 * 1024
 The standard allows a single PDV of any size then, but one huge PDU would hold
 a whole data set as one write and one receive; 4 MiB keeps PDUs large enough
 for throughput and small enough for flow control to act between them.
+"""
+
+DEFAULT_MAX_COMMAND_SET = 16384
+"""Largest command set a :class:`Reassembler` accepts by default, in bytes of its PDVs.
+
+A command set holds a few UIDs, numbers and at most an attribute list or a
+64-character comment: a few hundred bytes, rarely more than a kilobyte.
 """
 
 _MAX_LENGTH_FIELD = 0xFFFFFFFF
@@ -236,7 +244,12 @@ class Reassembler:
       last fragment;
     * no command fragment may arrive while a data set is incomplete;
     * while a command or data set is incomplete, fragments on any other
-      presentation context are refused (messages are not interleaved).
+      presentation context are refused (messages are not interleaved);
+    * a command set may not exceed ``max_command_set`` bytes, counting each of
+      its PDVs with its 6-byte item header (so that empty fragments count too).
+      Only this much of a command is ever held; beyond it the fragments kept so
+      far are dropped and the error carries reason ``NOT_SPECIFIED`` (0):
+      the peer broke a local limit, not a PS3.8 rule.
 
     The sequence errors carry reason ``UNEXPECTED_PDU_PARAMETER`` (5): each
     field is valid on its own but not at that point of the exchange.
@@ -246,13 +259,29 @@ class Reassembler:
     not required.
     """
 
-    __slots__ = ("_after_command", "_command_parts", "_open", "_open_is_command")
+    __slots__ = (
+        "_after_command",
+        "_command",
+        "_command_size",
+        "_max_command",
+        "_open",
+        "_open_is_command",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_command_set: int = DEFAULT_MAX_COMMAND_SET) -> None:
+        if max_command_set < 1:
+            raise LocalProtocolError(f"max_command_set must be positive: {max_command_set}")
         self._open = 0  # context ID of the incomplete command or data set, 0 if none
         self._open_is_command = False
-        self._command_parts: list[bytes] = []
+        self._command = bytearray()  # the fragments of an incomplete command set
+        self._command_size = 0  # its size as counted against the limit
+        self._max_command = max_command_set
         self._after_command = 0  # context whose command ended and whose data set may follow
+
+    @property
+    def buffered(self) -> int:
+        """Bytes of an incomplete command set held until its last fragment."""
+        return len(self._command)
 
     @property
     def in_message(self) -> bool:
@@ -294,19 +323,29 @@ class Reassembler:
                     raise _unexpected(
                         f"command fragment while a data set on context {context_id} is incomplete"
                     )
+                size = self._command_size + PDV_HEADER_LENGTH + len(pdv.data)
+                if size > self._max_command:
+                    self._command = bytearray()  # give the memory back now
+                    self._command_size = 0
+                    raise RemoteProtocolError(
+                        f"command set on presentation context {context_id} exceeds"
+                        f" {self._max_command} bytes",
+                        abort_reason=AbortReason.NOT_SPECIFIED,
+                    )
                 if pdv.is_last:
-                    parts = self._command_parts
-                    if parts:
-                        parts.append(bytes(pdv.data))
-                        command = b"".join(parts)
-                        self._command_parts = []
+                    if self._command:
+                        self._command += pdv.data
+                        command = bytes(self._command)
+                        self._command = bytearray()
                     else:
                         command = bytes(pdv.data)
+                    self._command_size = 0
                     self._open = 0
                     self._after_command = context_id
                     yield Fragment(context_id, True, True, command)
                 else:
-                    self._command_parts.append(bytes(pdv.data))
+                    self._command += pdv.data
+                    self._command_size = size
                     self._open = context_id
                     self._open_is_command = True
                     self._after_command = 0

@@ -119,7 +119,7 @@ class Association:
         self._release_collision = False
         self._artim_expired = False
         self.error: BaseException | None = None
-        self._reassembler = Reassembler()
+        self._reassembler = Reassembler(max_command_set=policy.max_command_set)
         self._ids = MessageIds()
         self._window = Window(0)
         self._outstanding: dict[int, ResponseStream] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dicomnet_pdu.codes import AbortReason, AbortSource
-from dicomnet_pdu.errors import RemoteProtocolError
+from dicomnet_pdu.errors import LocalProtocolError, RemoteProtocolError
 from dicomnet_pdu.pdus import PDV, PDataTF
 from dicomnet_pdu.pdv import Fragment, Reassembler
 
@@ -165,3 +165,56 @@ def test_context_id_zero() -> None:
     pdv = cmd(1, b"c")
     object.__setattr__(pdv, "context_id", 0)  # the PDV constructor itself refuses 0
     assert_refused(INVALID, pdata(pdv))
+
+
+# ------------------------------------------------------------------ command set bound
+
+
+def test_command_set_beyond_the_limit_is_refused_and_dropped() -> None:
+    r = Reassembler(max_command_set=1000)
+    # 9 fragments of 100 bytes: 9 * (6 + 100) = 954 bytes counted, still within the limit
+    for _ in range(9):
+        assert feed_all(r, pdata(cmd(1, bytes(100), last=False))) == []
+    assert r.buffered == 900
+    with pytest.raises(RemoteProtocolError) as info:
+        feed_all(r, pdata(cmd(1, bytes(100), last=False)))
+    assert info.value.abort_source == AbortSource.SERVICE_PROVIDER
+    assert info.value.abort_reason == AbortReason.NOT_SPECIFIED
+    assert "exceeds 1000 bytes" in str(info.value)
+    assert r.buffered == 0  # what was held is given back at once
+
+
+def test_empty_command_fragments_count_against_the_limit() -> None:
+    """Fragments without data cost the peer 6 bytes each on the wire; they end too."""
+    r = Reassembler(max_command_set=600)
+    with pytest.raises(RemoteProtocolError):
+        for _ in range(101):
+            feed_all(r, pdata(*[cmd(1, b"", last=False)] * 10))
+
+
+def test_a_single_last_fragment_is_bounded_too() -> None:
+    r = Reassembler(max_command_set=100)
+    assert feed_all(r, pdata(cmd(1, bytes(94)))) == [Fragment(1, True, True, bytes(94))]
+    with pytest.raises(RemoteProtocolError):
+        feed_all(r, pdata(cmd(1, bytes(95))))
+
+
+def test_the_limit_applies_to_each_command_set_not_to_their_sum() -> None:
+    r = Reassembler(max_command_set=300)
+    for message_id in range(50):
+        out = feed_all(r, pdata(cmd(1, bytes(100), last=False)), pdata(cmd(1, bytes(100))))
+        assert out == [Fragment(1, True, True, bytes(200))], message_id
+        assert r.buffered == 0
+
+
+def test_default_limit_is_generous_for_real_command_sets() -> None:
+    r = Reassembler()
+    command = bytes(8000)  # far beyond any command set a DIMSE service defines
+    pieces = [cmd(1, command[i : i + 10], last=False) for i in range(0, 7990, 10)]
+    out = feed_all(r, *(pdata(p) for p in pieces), pdata(cmd(1, command[7990:])))
+    assert out == [Fragment(1, True, True, command)]
+
+
+def test_limit_must_be_positive() -> None:
+    with pytest.raises(LocalProtocolError):
+        Reassembler(max_command_set=0)
