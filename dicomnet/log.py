@@ -4,6 +4,11 @@ Records from an association read ``assoc#3 LOCAL<-PEER: message`` (acceptor)
 or ``assoc#3 LOCAL->PEER: message`` (requestor); the arrow points from the
 requestor to the acceptor. The same text is available to formatters as the
 ``association`` attribute of the record.
+
+Every value a peer chose (AE titles, UIDs, version names, query values, error
+comments, text of errors that quote them) goes through :func:`logsafe` before it
+reaches a record: control characters are escaped, so a newline cannot forge a
+second record, and the length is capped, so a megabyte UID costs one short line.
 """
 
 from __future__ import annotations
@@ -12,7 +17,19 @@ import logging
 from collections.abc import MutableMapping
 from typing import Any
 
-__all__ = ["AssociationLogger", "association_label", "get_logger"]
+__all__ = [
+    "ERROR_LIMIT",
+    "LOGSAFE_LIMIT",
+    "AssociationLogger",
+    "association_label",
+    "get_logger",
+    "logsafe",
+]
+
+#: Characters of a peer-supplied value kept in a log record by default.
+LOGSAFE_LIMIT = 128
+#: Characters kept of an error's text, which may quote a peer's values.
+ERROR_LIMIT = 400
 
 
 def get_logger(name: str) -> logging.Logger:
@@ -20,10 +37,43 @@ def get_logger(name: str) -> logging.Logger:
     return logging.getLogger(name)
 
 
+def logsafe(value: object, limit: int = LOGSAFE_LIMIT) -> str:
+    """``value`` as text fit for one log line, whatever a peer put in it.
+
+    Characters that are not printable (newlines, other control characters, line
+    and paragraph separators) are written as Python escapes (``\\n``,
+    ``\\x1b``, ``\\u2028``). Past ``limit`` characters of that text the rest
+    is replaced by ``...`` and the original length: ``1.2.3... (1048576 chars)``.
+    Bytes are shown as ASCII with escapes. Only the first ``limit`` characters
+    are examined, so a huge value costs no more than a short one.
+    """
+    if isinstance(value, bytes | bytearray | memoryview):
+        raw = bytes(value[: limit + 1])
+        text = raw.decode("ascii", "backslashreplace")
+        total = len(value)
+    else:
+        text = value if isinstance(value, str) else str(value)
+        total = len(text)
+    head = text[:limit]
+    if not head.isprintable():
+        head = "".join(c if c.isprintable() else _escape(c) for c in head)
+    if len(head) > limit or total > limit:
+        return f"{head[:limit]}... ({total} chars)"
+    return head
+
+
+def _escape(char: str) -> str:
+    return char.encode("unicode_escape").decode("ascii")
+
+
 def association_label(number: int, local: str, peer: str, *, requestor: bool) -> str:
-    """``assoc#N LOCAL->PEER`` (we requested) or ``assoc#N LOCAL<-PEER`` (we accepted)."""
+    """``assoc#N LOCAL->PEER`` (we requested) or ``assoc#N LOCAL<-PEER`` (we accepted).
+
+    The titles pass through :func:`logsafe` (capped at 32 characters): they can come
+    from the peer.
+    """
     arrow = "->" if requestor else "<-"
-    return f"assoc#{number} {local or '?'}{arrow}{peer or '?'}"
+    return f"assoc#{number} {logsafe(local or '?', 32)}{arrow}{logsafe(peer or '?', 32)}"
 
 
 class AssociationLogger(logging.LoggerAdapter[logging.Logger]):

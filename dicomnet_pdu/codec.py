@@ -319,13 +319,13 @@ def _decode_uid(value: memoryview, what: str, *, allow_empty: bool = False) -> s
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
-        raise _error(f"{what}: UID is not ASCII: {raw!r}") from None
+        raise _error(f"{what}: UID is not ASCII: {raw[:64]!r}") from None
     if not text:
         if allow_empty:
             return text
         raise _error(f"{what}: empty UID")
     if len(text) > 64 or not text.isprintable():
-        raise _error(f"{what}: invalid UID {text!r}")
+        raise _error(f"{what}: invalid UID {text[:64]!r}")
     return text
 
 
@@ -344,12 +344,12 @@ def _decode_ae_title(raw: bytes, what: str) -> str:
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
-        raise _error(f"{what}: AE title is not ASCII: {raw!r}") from None
+        raise _error(f"{what}: AE title is not ASCII: {raw[:16]!r}") from None
     text = text.rstrip("\x00").strip(" ")
     if not text:
         raise _error(f"{what}: AE title is empty or all spaces")
     if not text.isprintable() or "\\" in text:
-        raise _error(f"{what}: AE title has a forbidden character: {text!r}")
+        raise _error(f"{what}: AE title has a forbidden character: {text[:16]!r}")
     return text
 
 

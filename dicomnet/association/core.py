@@ -40,7 +40,7 @@ from dicomnet.errors import (
     PeerProtocolError,
     TimeoutExpired,
 )
-from dicomnet.log import AssociationLogger, association_label
+from dicomnet.log import ERROR_LIMIT, AssociationLogger, association_label, logsafe
 from dicomnet.policy import VERIFICATION_SOP_CLASS, Policy
 from dicomnet.services.base import DataStream, HandlerRegistry, IncomingRequest
 from dicomnet.timers import ARTIM
@@ -299,7 +299,9 @@ class Association:
         try:
             self.protocol.send_pdu(pdu)
         except LocalProtocolError as exc:
-            self.log.info("no answer sent, the association is already over: %s", exc)
+            self.log.info(
+                "no answer sent, the association is already over: %s", logsafe(exc, ERROR_LIMIT)
+            )
             return False
         return True
 
@@ -310,7 +312,7 @@ class Association:
         try:
             negotiated = negotiation.evaluate_accept(self.policy, self._request, event.ac)
         except DicomNetError as exc:
-            self.log.error("unusable A-ASSOCIATE-AC: %s", exc)
+            self.log.error("unusable A-ASSOCIATE-AC: %s", logsafe(exc, ERROR_LIMIT))
             self._abort_with(AAbort(source=AbortSource.SERVICE_USER), exc)
             return
         self._established_with(negotiated)
@@ -345,7 +347,7 @@ class Association:
                     return
                 self._on_reassembled(item)
         except RemoteProtocolError as exc:
-            self.log.error("bad P-DATA: %s", exc)
+            self.log.error("bad P-DATA: %s", logsafe(exc, ERROR_LIMIT))
             self._abort_with(
                 AAbort(source=exc.abort_source, reason=exc.abort_reason),
                 PeerProtocolError(str(exc)),
@@ -429,7 +431,7 @@ class Association:
 
     def _on_bad_command(self, context_id: int, exc: CommandSetError) -> None:
         """PS3.7 §9.1.1/§7.5: answer with a failure when the request is known, else abort."""
-        self.log.error("undecodable command set: %s", exc)
+        self.log.error("undecodable command set: %s", logsafe(exc, ERROR_LIMIT))
         response = failure_response(exc)
         if response is None:
             self._abort_with(
@@ -584,7 +586,7 @@ class Association:
 
     def _log_task_error(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
-            self.log.debug("background send failed: %s", task.exception())
+            self.log.debug("background send failed: %s", logsafe(task.exception(), ERROR_LIMIT))
 
     async def _until_ended(self, awaitable: Any) -> None:
         """Await ``awaitable`` unless the association ends first (then raise why)."""
@@ -767,7 +769,7 @@ class Association:
         if error is None:
             self.log.info("ended")
         else:
-            self.log.info("ended: %s", error)
+            self.log.info("ended: %s", logsafe(error, ERROR_LIMIT))
         if self._on_end is not None:
             self._on_end(self)
 

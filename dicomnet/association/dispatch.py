@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from dicomnet.dimse.responses import build_response
 from dicomnet.dimse.status import Status
 from dicomnet.errors import DicomNetError
+from dicomnet.log import ERROR_LIMIT, logsafe
 from dicomnet.services.base import Handler, IncomingRequest, Reply
 
 if TYPE_CHECKING:
@@ -130,7 +131,9 @@ class Dispatcher:
             raise
         except (DicomNetError, ConnectionError) as exc:
             if self._association.is_established and not final_sent:
-                self._log.error("request %d failed: %s", request.message.message_id, exc)
+                self._log.error(
+                    "request %d failed: %s", request.message.message_id, logsafe(exc, ERROR_LIMIT)
+                )
                 await self._try_failure(request, str(exc))
         except Exception as exc:
             self._log.exception("handler for request %d raised", request.message.message_id)
@@ -145,7 +148,7 @@ class Dispatcher:
                 request, Reply(status=Status.PROCESSING_FAILURE, fields={"error_comment": comment})
             )
         except Exception as exc:  # the association may be gone; nothing more to do
-            self._log.debug("could not send the failure response: %s", exc)
+            self._log.debug("could not send the failure response: %s", logsafe(exc, ERROR_LIMIT))
 
     async def _send(self, request: IncomingRequest, reply: Reply) -> None:
         message = build_response(

@@ -52,6 +52,7 @@ from dicomnet.dimse.dataset import decode_dataset, encode_dataset
 from dicomnet.dimse.errors import DatasetError
 from dicomnet.dimse.status import Status, StatusCategory, category
 from dicomnet.errors import DicomNetError, LocalError, NegotiationError
+from dicomnet.log import ERROR_LIMIT, logsafe
 from dicomnet.policy import ProposedContext
 from dicomnet.storage.folder import FolderStore
 from dicomnet.storage.memory import MemoryStore
@@ -393,7 +394,7 @@ async def evaluate(request: CommitmentRequest, verdict: Verdict) -> CommitmentRe
             if inspect.isawaitable(outcome):
                 outcome = await outcome
         except Exception:
-            _log.exception("commitment verdict for %s raised", ref.sop_instance_uid)
+            _log.exception("commitment verdict for %s raised", logsafe(ref.sop_instance_uid))
             outcome = FailureReason.PROCESSING_FAILURE
         if outcome is None:
             committed.append(ref)
@@ -574,11 +575,11 @@ class CommitmentSCP:
         try:
             commitment = decode_action_information(data, request.context.transfer_syntax)
         except CommitmentError as exc:
-            assoc.log.warning("bad commitment request: %s", exc)
+            assoc.log.warning("bad commitment request: %s", logsafe(exc, ERROR_LIMIT))
             return _failure(exc.status, str(exc))
         assoc.log.info(
             "commitment request %s for %d instance(s)",
-            commitment.transaction_uid,
+            logsafe(commitment.transaction_uid),
             len(commitment.instances),
         )
         task = asyncio.get_running_loop().create_task(self._report(assoc, commitment))
@@ -599,14 +600,19 @@ class CommitmentSCP:
                 except DicomNetError as exc:
                     if self.mode is ReportMode.SAME or assoc.is_established:
                         raise
-                    assoc.log.info("association ended before the report: %s", exc)
+                    assoc.log.info(
+                        "association ended before the report: %s", logsafe(exc, ERROR_LIMIT)
+                    )
             elif self.mode is ReportMode.SAME:
                 raise CommitmentError("the association of the request has ended")
             await self._report_on_new(peer, peer_host, result)
             self.reported.append(result)
         except Exception as exc:
             _log.error(
-                "commitment report %s to %s not delivered: %s", result.transaction_uid, peer, exc
+                "commitment report %s to %s not delivered: %s",
+                logsafe(result.transaction_uid),
+                logsafe(peer),
+                logsafe(exc, ERROR_LIMIT),
             )
 
     async def _report_on_new(
@@ -733,11 +739,11 @@ class CommitmentSCU:
         try:
             result = decode_event_information(data, request.context.transfer_syntax)
         except CommitmentError as exc:
-            assoc.log.warning("bad commitment report: %s", exc)
+            assoc.log.warning("bad commitment report: %s", logsafe(exc, ERROR_LIMIT))
             return _failure(exc.status, str(exc))
         assoc.log.info(
             "commitment report %s: %d committed, %d failed",
-            result.transaction_uid,
+            logsafe(result.transaction_uid),
             len(result.committed),
             len(result.failed),
         )

@@ -20,6 +20,7 @@ from dicomnet.dimse.comments import error_comment
 from dicomnet.dimse.dataset import decode_dataset, encode_dataset
 from dicomnet.dimse.errors import DatasetError
 from dicomnet.dimse.status import Status
+from dicomnet.log import ERROR_LIMIT, logsafe
 from dicomnet.query.matching import ConversionError, converted
 from dicomnet.query.worklist import (
     SCHEDULED_PROCEDURE_STEP_SEQUENCE,
@@ -82,7 +83,7 @@ class WorklistService:
         try:
             identifier = converted(decode_dataset(data or b"", syntax))
         except (DatasetError, ConversionError) as exc:
-            log.info("worklist C-FIND refused: %s", exc)
+            log.info("worklist C-FIND refused: %s", logsafe(exc, ERROR_LIMIT))
             yield _failure(_UNABLE_TO_PROCESS, f"identifier: {exc}")
             return
         steps = identifier.get(SCHEDULED_PROCEDURE_STEP_SEQUENCE)

@@ -39,6 +39,7 @@ from dicomnet.dimse import commands as cmd
 from dicomnet.dimse.dataset import decode_dataset, encode_dataset
 from dicomnet.dimse.status import DimseStatus, StatusCategory
 from dicomnet.errors import DicomNetError, LocalError, NegotiationError
+from dicomnet.log import logsafe
 from dicomnet.services.base import Binding, IncomingRequest, Reply
 
 if TYPE_CHECKING:
@@ -451,7 +452,7 @@ class PrintSession:
             dataset,
         )
         self.instance_uid = _created_uid("Film Session N-CREATE", message)
-        self.association.log.info("film session %s created", self.instance_uid)
+        self.association.log.info("film session %s created", logsafe(self.instance_uid))
         return self.instance_uid
 
     async def new_film_box(
@@ -498,7 +499,9 @@ class PrintSession:
         )
         film = FilmBox(self, uid, boxes, reply)
         self.film_boxes.append(film)
-        self.association.log.info("film box %s created with %d image box(es)", uid, len(boxes))
+        self.association.log.info(
+            "film box %s created with %d image box(es)", logsafe(uid), len(boxes)
+        )
         return film
 
     async def print(self) -> Dataset | None:

@@ -44,6 +44,7 @@ from dicomnet.dimse.dataset import decode_dataset, encode_dataset
 from dicomnet.dimse.errors import DatasetError
 from dicomnet.dimse.status import Status, StatusCategory, category
 from dicomnet.errors import DicomNetError, LocalError, NegotiationError
+from dicomnet.log import ERROR_LIMIT, logsafe
 from dicomnet.policy import AcceptedContext, Policy, ProposedContext
 from dicomnet.query.index import InstanceIndex, InstanceRecord
 from dicomnet.query.models import MODELS, InformationModel, Operation
@@ -255,7 +256,7 @@ class QueryRetrieveService:
                 support=self.support.get(sop_class),
             )
         except QueryError as exc:
-            request.association.log.info("C-FIND refused: %s", exc.comment)
+            request.association.log.info("C-FIND refused: %s", logsafe(exc.comment, ERROR_LIMIT))
             yield _failure(exc.status, exc.comment, exc.offending)
             return
         syntax = str(request.context.transfer_syntax)
@@ -274,13 +275,15 @@ class QueryRetrieveService:
                 # Let the association read (a C-CANCEL) between responses that never block.
                 await asyncio.sleep(0)
         except (DatasetError, ValueError, TypeError) as exc:
-            request.association.log.error("C-FIND failed: %s", exc)
+            request.association.log.error("C-FIND failed: %s", logsafe(exc, ERROR_LIMIT))
             yield _failure(UNABLE_TO_PROCESS, f"matching failed: {exc}")
             return
         if request.is_cancelled:
             yield Reply(status=Status.CANCEL)
             return
-        request.association.log.info("C-FIND at %s level: %d match(es)", query.level, count)
+        request.association.log.info(
+            "C-FIND at %s level: %d match(es)", logsafe(query.level), count
+        )
         yield Reply(status=Status.SUCCESS)
 
     # -------------------------------------------------------------- retrieve
@@ -319,13 +322,17 @@ class QueryRetrieveService:
                 result = await store(target, record.source(), move_originator=originator)
                 verdict = result.category
             except (SourceError, TranscodeError, NegotiationError) as exc:
-                log.warning("sub-operation for %s not sent: %s", record.sop_instance_uid, exc)
+                log.warning(
+                    "sub-operation for %s not sent: %s",
+                    logsafe(record.sop_instance_uid),
+                    logsafe(exc, ERROR_LIMIT),
+                )
                 verdict = StatusCategory.FAILURE
             except DicomNetError as exc:
                 if target is request.association:
                     raise
                 # The destination's association failed: this and the rest are not sent.
-                log.warning("sub-operation association failed: %s", exc)
+                log.warning("sub-operation association failed: %s", logsafe(exc, ERROR_LIMIT))
                 counts.remaining = 0
                 counts.failed += len(records) - position
                 counts.failed_uids.extend(r.sop_instance_uid for r in records[position:])
@@ -383,7 +390,7 @@ class QueryRetrieveService:
             return
         address = self.destinations.get(destination)
         if address is None:
-            request.association.log.warning("unknown move destination %s", destination)
+            request.association.log.warning("unknown move destination %s", logsafe(destination))
             yield _failure(Status.MOVE_DESTINATION_UNKNOWN, f"unknown destination {destination}")
             return
         records = self._select(request, sop_class, identifier)
@@ -413,7 +420,9 @@ class QueryRetrieveService:
                 address[0], address[1], called_ae=destination, contexts=contexts
             )
         except (OSError, DicomNetError) as exc:
-            association.log.warning("cannot associate with %s: %s", destination, exc)
+            association.log.warning(
+                "cannot associate with %s: %s", logsafe(destination), logsafe(exc, ERROR_LIMIT)
+            )
             counts = _Counts(remaining=0, failed=len(records))
             counts.failed_uids = [r.sop_instance_uid for r in records]
             reply = self._final(request, counts)

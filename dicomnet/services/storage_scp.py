@@ -61,6 +61,7 @@ from dicomnet.dimse.dataset import (
 )
 from dicomnet.dimse.errors import DatasetError
 from dicomnet.dimse.status import Status
+from dicomnet.log import ERROR_LIMIT, logsafe
 from dicomnet.storage.filenames import is_valid_uid
 from dicomnet.storage.sinks import (
     DuplicateRefused,
@@ -182,40 +183,54 @@ class StorageService:
             sink = await self.store.open_sink(info)
         except DuplicateRefused:
             stream.discard_rest()
-            log.warning("duplicate SOP instance %s refused", uid)
+            log.warning("duplicate SOP instance %s refused", logsafe(uid))
             return _failure(DUPLICATE_REFUSED, f"duplicate SOP Instance refused: {uid}")
         except OSError as exc:
             stream.discard_rest()
-            log.error("cannot store %s: %s", uid, exc)
+            log.error("cannot store %s: %s", logsafe(uid), logsafe(exc, ERROR_LIMIT))
             return _failure(Status.OUT_OF_RESOURCES, f"cannot store: {exc.strerror or exc}")
         except StorageError as exc:
             stream.discard_rest()
-            log.error("cannot store %s: %s", uid, exc)
+            log.error("cannot store %s: %s", logsafe(uid), logsafe(exc, ERROR_LIMIT))
             return _failure(Status.CANNOT_UNDERSTAND, str(exc))
         try:
             failure = await self._receive(stream, sink, info)
             if failure is not None:
                 await sink.discard()
                 stream.discard_rest()
-                log.warning("instance %s not stored: %s", uid, failure.fields["error_comment"])
+                log.warning(
+                    "instance %s not stored: %s",
+                    logsafe(uid),
+                    logsafe(failure.fields["error_comment"], ERROR_LIMIT),
+                )
                 return failure
             stored = await sink.commit(info)
         except DuplicateRefused:
             await sink.discard()
-            log.warning("duplicate SOP instance %s refused", uid)
+            log.warning("duplicate SOP instance %s refused", logsafe(uid))
             return _failure(DUPLICATE_REFUSED, f"duplicate SOP Instance refused: {uid}")
         except OSError as exc:
             await sink.discard()
             stream.discard_rest()
-            log.error("cannot store %s: %s", uid, exc)
+            log.error("cannot store %s: %s", logsafe(uid), logsafe(exc, ERROR_LIMIT))
             return _failure(Status.OUT_OF_RESOURCES, f"cannot store: {exc.strerror or exc}")
         except BaseException as exc:
             # Association ended mid-data-set (the stream raised) or the task
             # was cancelled: drop the partial instance, let the error go on.
             await sink.discard()
-            log.info("instance %s not stored: %s", uid, exc or type(exc).__name__)
+            log.info(
+                "instance %s not stored: %s",
+                logsafe(uid),
+                logsafe(exc or type(exc).__name__, ERROR_LIMIT),
+            )
             raise
-        log.info("%s %s (%d bytes) at %s", stored.outcome.value, uid, stored.size, stored.location)
+        log.info(
+            "%s %s (%d bytes) at %s",
+            stored.outcome.value,
+            logsafe(uid),
+            stored.size,
+            stored.location,
+        )
         if self.decide is not None:
             outcome = await self.decide(request, stored)
             return outcome if isinstance(outcome, Reply) else Reply(status=int(outcome))
