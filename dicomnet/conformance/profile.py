@@ -17,6 +17,7 @@ from pathlib import Path
 
 from dicomnet.errors import ConfigurationError
 from dicomnet.policy import (
+    SMALLEST_USABLE_PDU,
     AcceptedContext,
     AETitlePolicy,
     LimitMode,
@@ -148,6 +149,8 @@ class Profile:
     transfer_syntax_preference: TransferSyntaxPreference
     pack_command_and_data: bool
     max_pdvs_per_pdu: int
+    min_peer_max_pdu: int
+    max_command_set: int
     tcp_nodelay: bool
     tls: str
     # implementation
@@ -244,6 +247,8 @@ class Profile:
             timers=self.timers,
             pack_command_and_data=self.pack_command_and_data,
             max_pdvs_per_pdu=self.max_pdvs_per_pdu,
+            min_peer_max_pdu=self.min_peer_max_pdu,
+            max_command_set=self.max_command_set,
             tcp_nodelay=self.tcp_nodelay,
             info=self._policy_info(),
         )
@@ -399,6 +404,10 @@ class _ProfileReader:
             ),
             pack_command_and_data=assoc.boolean("pack_command_and_data", False),
             max_pdvs_per_pdu=assoc.integer("max_pdvs_per_pdu", 0),
+            min_peer_max_pdu=assoc.integer(
+                "min_peer_max_pdu", defaults.min_peer_max_pdu, low=SMALLEST_USABLE_PDU
+            ),
+            max_command_set=assoc.integer("max_command_set", defaults.max_command_set, low=1),
             tcp_nodelay=assoc.boolean("tcp_nodelay", True),
             tls=assoc.choice("tls", ("none", "optional", "required"), "none"),
             implementation_class_uid=(impl.uid("class_uid") if impl.has("class_uid") else None),

@@ -248,3 +248,15 @@ def test_query_key_checks(tmp_path: Path) -> None:
 
 def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     assert "not valid TOML" in load_error(tmp_path, MINIMAL + "\n[profile\n")
+
+
+def test_bad_input_limits_are_profile_keys(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        'role = "acceptor"', 'role = "acceptor"\nmin_peer_max_pdu = 1024\nmax_command_set = 4096'
+    )
+    policy = load_profile(write(tmp_path, text), registry=REGISTRY).policy()
+    assert (policy.min_peer_max_pdu, policy.max_command_set) == (1024, 4096)
+    defaults = load_profile(write(tmp_path, MINIMAL), registry=REGISTRY).policy()
+    assert (defaults.min_peer_max_pdu, defaults.max_command_set) == (7, 16384)
+    too_small = MINIMAL.replace('role = "acceptor"', 'role = "acceptor"\nmin_peer_max_pdu = 6')
+    assert "min_peer_max_pdu" in load_error(tmp_path, too_small)
