@@ -65,6 +65,11 @@ class Deadlines:
         if self._deadlines.pop(name, None) is not None:
             self._rearm()
 
+    def deadline(self, name: str) -> float | None:
+        """The loop time at which ``name`` expires, or ``None`` when it is not set."""
+        entry = self._deadlines.get(name)
+        return None if entry is None else entry[0]
+
     def is_running(self, name: str) -> bool:
         """Whether ``name`` is currently set."""
         return name in self._deadlines

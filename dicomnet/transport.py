@@ -52,6 +52,8 @@ RECEIVE_BUFFER_SIZE = 256 * 1024
 MIN_READ_SIZE = 16 * 1024
 #: P-DATA-TF bytes gathered into one ``writelines`` call by :meth:`ULProtocol.send_pdata`.
 SEND_BATCH_SIZE = 256 * 1024
+#: Deadline of a close still writing: a peer that neither reads nor closes is cut off.
+CLOSING = "closing"
 
 
 class ULConnectionLike(Protocol):
@@ -258,6 +260,10 @@ class ULProtocol(asyncio.BufferedProtocol):
             self._log().warning("invalid data instead of an A-ASSOCIATE-RQ: A-ABORT sent")
 
     def _timer_fired(self, name: str, seconds: float) -> None:
+        if name == CLOSING:
+            self._log().warning("peer did not read the last %g s: connection dropped", seconds)
+            self.abort_transport()
+            return
         if self.listener is not None:
             self.listener.timer_expired(name, seconds)
         if name == ARTIM:
@@ -300,7 +306,7 @@ class ULProtocol(asyncio.BufferedProtocol):
         if data:
             self._transport.writelines(data)
         if self.conn.should_close and not self._transport.is_closing():
-            self._transport.close()
+            self._close_within_artim()
         if self._timers is not None:
             self._timers.set_at(ARTIM, self.conn.get_timer(), self.artim_seconds)
 
@@ -349,7 +355,15 @@ class ULProtocol(asyncio.BufferedProtocol):
     def close_transport(self) -> None:
         """Close the TCP connection after what is buffered has been written."""
         if self._transport is not None and not self._lost:
-            self._transport.close()
+            self._close_within_artim()
+
+    def _close_within_artim(self) -> None:
+        # What is still buffered is written first, but a peer that neither reads nor
+        # closes must not keep the socket: past ARTIM the connection is dropped.
+        assert self._transport is not None
+        self._transport.close()
+        if self._timers is not None and self._transport.get_write_buffer_size():
+            self._timers.start(CLOSING, self.artim_seconds)
 
     def abort_transport(self) -> None:
         """Drop the TCP connection at once (no PDU)."""

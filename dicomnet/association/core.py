@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dicomnet import negotiation
 from dicomnet.dimse import commands as cmd
@@ -72,6 +72,7 @@ __all__ = ["Association"]
 _logger = logging.getLogger("dicomnet.association")
 
 BytesLike = bytes | bytearray | memoryview
+_T = TypeVar("_T")
 
 
 class Association:
@@ -128,6 +129,7 @@ class Association:
         # decoded: the data set the peer sends after it is read and dropped.
         self._discarding: set[int] = set()
         self._send_lock = asyncio.Lock()
+        self._sending = 0  # messages being written now (at most one: the lock)
         self._senders: set[asyncio.Task[None]] = set()
         self.dispatcher = Dispatcher(self, self.log)
         self.peer_address: tuple[Any, ...] | None = None
@@ -352,6 +354,9 @@ class Association:
                 AAbort(source=exc.abort_source, reason=exc.abort_reason),
                 PeerProtocolError(str(exc)),
             )
+            return
+        # Every fragment is progress: a message arriving slowly is not a silent peer.
+        self._touch_dimse_timer()
 
     def _on_reassembled(self, item: Any) -> None:
         context_id: int = item.context_id
@@ -382,7 +387,6 @@ class Association:
                 self._deliver(context_id, target.message, b"".join(target.parts))
 
     def _on_command(self, context_id: int, data: bytes) -> None:
-        self._touch_dimse_timer()
         try:
             message = decode_command(data)
         except CommandSetError as exc:
@@ -417,8 +421,7 @@ class Association:
             return
         stream: DataStream | None = None
         if message.has_dataset:
-            flow = self.protocol.flow
-            stream = DataStream(on_consumed=flow.consume_backlog)
+            stream = DataStream(on_consumed=self._consumed)
             self._receiving[context_id] = stream
         sop_class = getattr(message, "affected_sop_class_uid", None) or getattr(
             message, "requested_sop_class_uid", None
@@ -489,7 +492,18 @@ class Association:
         async with self._send_lock:
             if self._ended:
                 raise self._closed_error()
-            await self.protocol.send_pdata(pdus)
+            self._sending += 1
+            try:
+                await self.protocol.send_pdata(self._progress(pdus))
+            finally:
+                self._sending -= 1
+                self._touch_dimse_timer()
+
+    def _progress(self, pdus: Iterable[_T]) -> Iterator[_T]:
+        """``pdus``, restarting the DIMSE timer as each is taken (the peer reads, we write)."""
+        for pdu in pdus:
+            self._touch_dimse_timer()
+            yield pdu
 
     def context_for(
         self, sop_class_uid: str, context: int | NegotiatedContext | None = None
@@ -605,14 +619,30 @@ class Association:
     # ------------------------------------------------------------------ timers
 
     def _wants_dimse_timer(self) -> bool:
+        """Whether the peer owes us something now, so that its silence is timed.
+
+        It owes: a response to each request we have outstanding; the rest of a
+        message it started (a command set in fragments, or the data set its
+        command announced); reading a message we are writing; and, to an idle
+        acceptor, its next request or the release. Nothing is owed while only
+        our own handlers work, or while reading is paused because a consumer of
+        received data is behind (then the wait is ours, not the peer's).
+        """
         if not self.is_established:
             return False
-        if self._outstanding:
+        protocol = self._protocol
+        if protocol is None or protocol.is_lost:
+            return False
+        if self._sending:
             return True
-        # An idle acceptor waits for the next request for at most the DIMSE timeout.
+        if protocol.flow.read_paused:
+            return False
+        if self._outstanding or self._receiving or self._reassembler.in_message:
+            return True
         return not self.is_requestor and not self.dispatcher.busy
 
     def _update_dimse_timer(self) -> None:
+        """Start the DIMSE timer if it is wanted and not running; stop it if not wanted."""
         if self._protocol is None or self._protocol.is_lost:
             return
         timers = self._protocol.timers
@@ -623,10 +653,25 @@ class Association:
             timers.stop("dimse")
 
     def _touch_dimse_timer(self) -> None:
-        """Any message from the peer restarts the DIMSE timer."""
-        if self._protocol is not None and not self._protocol.is_lost:
-            self._protocol.timers.stop("dimse")
-        self._update_dimse_timer()
+        """Progress on the wire (a fragment in, a PDU out) restarts the DIMSE timer."""
+        if self._protocol is None or self._protocol.is_lost:
+            return
+        timers = self._protocol.timers
+        if self._wants_dimse_timer():
+            timers.start("dimse", self.policy.timers.dimse)
+        else:
+            timers.stop("dimse")
+
+    def _consumed(self, nbytes: int) -> None:
+        """A handler took ``nbytes`` of received data (reading may resume)."""
+        protocol = self._protocol
+        if protocol is None or protocol.is_lost:
+            return
+        flow = protocol.flow
+        paused = flow.read_paused
+        flow.consume_backlog(nbytes)
+        if paused and not flow.read_paused:
+            self._touch_dimse_timer()
 
     def dispatcher_idle_changed(self) -> None:
         """Called by the dispatcher when a handler finishes."""
