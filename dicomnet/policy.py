@@ -102,7 +102,7 @@ class Timers:
 
     artim: float = 5.0  # waiting for A-ASSOCIATE-RQ, or for the close after RP/RJ/ABORT
     associate: float | None = 30.0  # SCU waiting for A-ASSOCIATE-AC/RJ
-    dimse: float | None = 60.0  # waiting for a DIMSE response (SCU) or next request (SCP)
+    dimse: float | None = 60.0  # peer silent in Sta6: response, rest of a message, next request
     connect: float | None = 30.0  # TCP connect
     release: float | None = 5.0  # waiting for A-RELEASE-RP
 

@@ -3,8 +3,11 @@
 The sans-IO Upper Layer only *asks* for its ARTIM timer (``get_timer()``
 returns a deadline, ``handle_timer(now)`` fires it); the association layer adds
 its own local timers: ``associate`` (requestor waiting for A-ASSOCIATE-AC/RJ),
-``dimse`` (waiting for a response, or an idle acceptor waiting for the next
-request), ``release`` (waiting for A-RELEASE-RP). All of them are kept here
+``dimse`` (whenever the peer owes us something in Sta6: a response, the rest
+of a message, reading ours, or an idle acceptor's next request; see
+:mod:`dicomnet.association.dimse_timer`), ``release`` (waiting for
+A-RELEASE-RP); and the transport's ``closing`` (a close still writing, cut off
+after ARTIM). All of them are kept here
 as named absolute deadlines and one handle is armed for the earliest, so a
 connection never has more than one callback scheduled on the loop.
 """

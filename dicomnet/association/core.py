@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from dicomnet import negotiation
 from dicomnet.dimse import commands as cmd
@@ -59,6 +59,7 @@ from dicomnet_pdu.pdus import (
 )
 from dicomnet_pdu.pdv import Reassembler, fragment_message
 
+from .dimse_timer import DIMSE, DimseTimer
 from .dispatch import Dispatcher
 from .hooks import NegotiationHooks
 from .requests import IncomingResponse, MessageIds, Response, ResponseStream, Window
@@ -72,7 +73,6 @@ __all__ = ["Association"]
 _logger = logging.getLogger("dicomnet.association")
 
 BytesLike = bytes | bytearray | memoryview
-_T = TypeVar("_T")
 
 
 class Association:
@@ -129,9 +129,9 @@ class Association:
         # decoded: the data set the peer sends after it is read and dropped.
         self._discarding: set[int] = set()
         self._send_lock = asyncio.Lock()
-        self._sending = 0  # messages being written now (at most one: the lock)
         self._senders: set[asyncio.Task[None]] = set()
         self.dispatcher = Dispatcher(self, self.log)
+        self._dimse = DimseTimer(policy.timers.dimse, self._owed)
         self.peer_address: tuple[Any, ...] | None = None
 
     # ------------------------------------------------------------------ properties
@@ -208,6 +208,7 @@ class Association:
         """Bind to the transport protocol (called at connection time)."""
         self._protocol = protocol
         self.peer_address = protocol.peername
+        self._dimse.attach(protocol.timers, protocol.flow)
         if self.is_requestor:
             protocol.timers.start("associate", self.policy.timers.associate)
 
@@ -249,7 +250,8 @@ class Association:
 
     def timer_expired(self, name: str, seconds: float) -> None:
         """A deadline passed: ARTIM is closed by the core; the others abort (PS3.8 §9.1.5)."""
-        self.log.warning("%s timer expired after %g s", name, seconds)
+        waiting = f" waiting for {self._owed()}" if name == DIMSE else ""
+        self.log.warning("%s timer expired after %g s%s", name, seconds, waiting)
         error = TimeoutExpired(name, seconds)
         if name == ARTIM:
             self._artim_expired = True
@@ -332,7 +334,7 @@ class Association:
         )
         if not self._established.done():
             self._established.set_result(None)
-        self._update_dimse_timer()
+        self._dimse.update()
 
     async def wait_established(self) -> None:
         """Wait for A-ASSOCIATE-AC (requestor); raises why it failed otherwise."""
@@ -356,7 +358,7 @@ class Association:
             )
             return
         # Every fragment is progress: a message arriving slowly is not a silent peer.
-        self._touch_dimse_timer()
+        self._dimse.restart()
 
     def _on_reassembled(self, item: Any) -> None:
         context_id: int = item.context_id
@@ -421,7 +423,7 @@ class Association:
             return
         stream: DataStream | None = None
         if message.has_dataset:
-            stream = DataStream(on_consumed=self._consumed)
+            stream = DataStream(on_consumed=self._dimse.consumed)
             self._receiving[context_id] = stream
         sop_class = getattr(message, "affected_sop_class_uid", None) or getattr(
             message, "requested_sop_class_uid", None
@@ -430,7 +432,7 @@ class Association:
         request = IncomingRequest(association=self, message=message, context=context, data=stream)
         self.log.debug("received %s (id %d)", type(message).__name__, message.message_id)
         self.dispatcher.submit(request, handler)
-        self._update_dimse_timer()
+        self._dimse.update()
 
     def _on_bad_command(self, context_id: int, exc: CommandSetError) -> None:
         """PS3.7 §9.1.1/§7.5: answer with a failure when the request is known, else abort."""
@@ -460,7 +462,7 @@ class Association:
             del self._outstanding[mid]
             self._ids.release(mid)
             self._window.release()
-            self._update_dimse_timer()
+            self._dimse.update()
 
     # ------------------------------------------------------------------ sending
 
@@ -492,18 +494,12 @@ class Association:
         async with self._send_lock:
             if self._ended:
                 raise self._closed_error()
-            self._sending += 1
+            self._dimse.sending += 1
             try:
-                await self.protocol.send_pdata(self._progress(pdus))
+                await self.protocol.send_pdata(self._dimse.progress(pdus))
             finally:
-                self._sending -= 1
-                self._touch_dimse_timer()
-
-    def _progress(self, pdus: Iterable[_T]) -> Iterator[_T]:
-        """``pdus``, restarting the DIMSE timer as each is taken (the peer reads, we write)."""
-        for pdu in pdus:
-            self._touch_dimse_timer()
-            yield pdu
+                self._dimse.sending -= 1
+                self._dimse.restart()
 
     def context_for(
         self, sop_class_uid: str, context: int | NegotiatedContext | None = None
@@ -564,7 +560,7 @@ class Association:
             stream.message_id = mid
             stream.context_id = chosen.context_id
             self._outstanding[mid] = stream
-            self._update_dimse_timer()
+            self._dimse.update()
             await self.send_message(chosen.context_id, replace(message, message_id=mid), dataset)
         except BaseException as exc:
             if acquired and self._outstanding.pop(mid, None) is not None:
@@ -618,64 +614,25 @@ class Association:
 
     # ------------------------------------------------------------------ timers
 
-    def _wants_dimse_timer(self) -> bool:
-        """Whether the peer owes us something now, so that its silence is timed.
-
-        It owes: a response to each request we have outstanding; the rest of a
-        message it started (a command set in fragments, or the data set its
-        command announced); reading a message we are writing; and, to an idle
-        acceptor, its next request or the release. Nothing is owed while only
-        our own handlers work, or while reading is paused because a consumer of
-        received data is behind (then the wait is ours, not the peer's).
-        """
+    def _owed(self) -> str | None:
+        """What the peer owes us now, for :class:`DimseTimer` (``None``: nothing)."""
         if not self.is_established:
-            return False
-        protocol = self._protocol
-        if protocol is None or protocol.is_lost:
-            return False
-        if self._sending:
-            return True
-        if protocol.flow.read_paused:
-            return False
-        if self._outstanding or self._receiving or self._reassembler.in_message:
-            return True
-        return not self.is_requestor and not self.dispatcher.busy
-
-    def _update_dimse_timer(self) -> None:
-        """Start the DIMSE timer if it is wanted and not running; stop it if not wanted."""
-        if self._protocol is None or self._protocol.is_lost:
-            return
-        timers = self._protocol.timers
-        if self._wants_dimse_timer():
-            if not timers.is_running("dimse"):
-                timers.start("dimse", self.policy.timers.dimse)
-        else:
-            timers.stop("dimse")
-
-    def _touch_dimse_timer(self) -> None:
-        """Progress on the wire (a fragment in, a PDU out) restarts the DIMSE timer."""
-        if self._protocol is None or self._protocol.is_lost:
-            return
-        timers = self._protocol.timers
-        if self._wants_dimse_timer():
-            timers.start("dimse", self.policy.timers.dimse)
-        else:
-            timers.stop("dimse")
-
-    def _consumed(self, nbytes: int) -> None:
-        """A handler took ``nbytes`` of received data (reading may resume)."""
-        protocol = self._protocol
-        if protocol is None or protocol.is_lost:
-            return
-        flow = protocol.flow
-        paused = flow.read_paused
-        flow.consume_backlog(nbytes)
-        if paused and not flow.read_paused:
-            self._touch_dimse_timer()
+            return None
+        if self._dimse.sending:
+            return "the peer to read our message"
+        if self._dimse.read_paused:
+            return None  # a consumer of ours is behind: the wait is not the peer's
+        if self._outstanding:
+            return "a response"
+        if self._receiving or self._reassembler.in_message:
+            return "the rest of a message"
+        if not self.is_requestor and not self.dispatcher.busy:
+            return "a request or the release"  # idle acceptor
+        return None
 
     def dispatcher_idle_changed(self) -> None:
         """Called by the dispatcher when a handler finishes."""
-        self._update_dimse_timer()
+        self._dimse.update()
 
     # ------------------------------------------------------------------ release / abort
 
@@ -686,7 +643,7 @@ class Association:
         if self._release_done is None:
             self._release_done = asyncio.get_running_loop().create_future()
             self._released = True
-            self.protocol.timers.stop("dimse")
+            self._dimse.stop()
             self.protocol.timers.start("release", self.policy.timers.release)
             self.log.info("releasing")
             try:
@@ -701,8 +658,7 @@ class Association:
         self.dispatcher.stop_all(
             AssociationAborted(AbortSource.SERVICE_USER, AbortReason.NOT_SPECIFIED, "released")
         )
-        if self._protocol is not None:
-            self._protocol.timers.stop("dimse")
+        self._dimse.stop()
         if not collision:
             self.log.info("peer released")
             self.protocol.send_pdu(AReleaseRP())
@@ -808,7 +764,7 @@ class Association:
         self._receiving.clear()
         self.dispatcher.stop_all(failure)
         if self._protocol is not None and not self._protocol.is_lost:
-            self._protocol.timers.stop("dimse")
+            self._dimse.stop()
             self._protocol.timers.stop("associate")
             self._protocol.timers.stop("release")
         if error is None:

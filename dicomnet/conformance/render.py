@@ -364,7 +364,7 @@ class _Builder:
             for key, label in (
                 ("artim", "ARTIM (waiting for A-ASSOCIATE-RQ, or for the close)"),
                 ("associate", "Waiting for A-ASSOCIATE-AC/RJ"),
-                ("dimse", "DIMSE (waiting for the next message)"),
+                ("dimse", "DIMSE (peer silent: a response, a fragment, reading ours)"),
                 ("connect", "TCP connect"),
                 ("release", "Waiting for A-RELEASE-RP"),
             )

@@ -18,19 +18,27 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 from helpers.policies import IMPLICIT_LE, make_policy
-from helpers.raw_ul import RawClient
+from helpers.raw_ul import RawClient, fake_acceptor, read_pdu
 
 from dicomnet import negotiation
 from dicomnet.ae import AE, Server
 from dicomnet.association import Association
 from dicomnet.dimse.codec import encode_command
 from dicomnet.dimse.commands import CEchoRQ, CommandField, CStoreRQ
-from dicomnet.errors import TimeoutExpired
+from dicomnet.errors import AssociationAborted, TimeoutExpired
 from dicomnet.policy import VERIFICATION_SOP_CLASS, AcceptedContext, Policy, ProposedContext
 from dicomnet.services.base import Binding, IncomingRequest, Reply
 from dicomnet_pdu.codec import encode_pdu
 from dicomnet_pdu.codes import AbortSource
-from dicomnet_pdu.pdus import PDV, AAbort, AAssociateAC, AReleaseRP, AReleaseRQ, PDataTF
+from dicomnet_pdu.pdus import (
+    PDV,
+    AAbort,
+    AAssociateAC,
+    AAssociateRQ,
+    AReleaseRP,
+    AReleaseRQ,
+    PDataTF,
+)
 
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 CONTEXTS = (
@@ -317,3 +325,83 @@ async def test_peer_that_stops_reading_our_response_is_aborted_and_closed() -> N
             assert not server.active
         finally:
             writer.transport.abort()
+
+
+async def test_reading_paused_for_a_slow_handler_stops_the_dimse_timer() -> None:
+    # The handler does not read yet, so the backlog passes its high-water mark and
+    # reading pauses: the peer cannot send, the wait is ours, the timer must not run.
+    proceed = asyncio.Event()
+
+    async def late_reader(request: IncomingRequest) -> int:
+        await proceed.wait()
+        assert request.data is not None
+        return 0 if len(await request.data.read()) == 8 * 1024 * 1024 else 0xC000
+
+    ae = AE(
+        "SCP",
+        scp_policy(dimse=0.3),
+        handlers=[Binding(command_field=CommandField.C_STORE_RQ, handler=late_reader)],
+    )
+    async with await ae.serve("127.0.0.1", 0) as server:
+        raw = await associated(server)
+        try:
+            association = the_association(server)
+            raw.send(pdv(STORE_CONTEXT, STORE, command=True, last=True))
+            chunk = bytes(16000)
+            for _ in range(8 * 1024 * 1024 // 16000):
+                raw.send(pdv(STORE_CONTEXT, chunk, command=False, last=False))
+            raw.send(pdv(STORE_CONTEXT, bytes(8 * 1024 * 1024 % 16000), command=False, last=True))
+            flow = association.protocol.flow
+            await until(lambda: flow.read_paused, "reading to pause")
+            assert association.protocol.timers.deadline("dimse") is None
+            proceed.set()
+            response = await raw.receive(timeout=30)
+            assert isinstance(response, PDataTF)
+            assert association.is_established
+        finally:
+            await raw.close()
+
+
+# ------------------------------------------------------------------ requestor: a slow reader
+
+
+async def test_each_pdu_we_write_restarts_the_dimse_timer() -> None:
+    # A requestor sending a large data set to a peer that reads slowly is making
+    # progress: the timer is restarted as PDUs go out, not counted from the first one.
+    may_read = asyncio.Event()
+
+    async def slow_reader(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        rq = await read_pdu(reader)
+        assert isinstance(rq, AAssociateRQ)
+        outcome = negotiation.evaluate_request(scp_policy(), rq)
+        assert isinstance(outcome, tuple)
+        writer.write(encode_pdu(outcome[0]))
+        await may_read.wait()
+        while await reader.read(1 << 20):
+            pass
+
+    contexts = CONTEXTS[1:]
+    ae = AE("SCU", make_policy("SCU", timers={"dimse": 30}))
+    async with fake_acceptor(slow_reader) as port:
+        assoc = await ae.associate("127.0.0.1", port, called_ae="SCP", contexts=contexts)
+        try:
+            request = CStoreRQ(
+                message_id=1,
+                affected_sop_class_uid=CT_IMAGE_STORAGE,
+                affected_sop_instance_uid="1.2.826.0.1.3680043.99.8",
+            )
+            stream = assoc.send_request(request, bytes(64 * 1024 * 1024))
+            flow = assoc.protocol.flow
+            timers = assoc.protocol.timers
+            await until(lambda: flow.write_paused, "the peer to stop taking data")
+            blocked = timers.deadline("dimse")
+            assert blocked is not None
+            await asyncio.sleep(0.02)  # the loop clock moves before the peer reads again
+            may_read.set()
+            await until(lambda: timers.deadline("dimse") != blocked, "a restart")
+            restarted = timers.deadline("dimse")
+            assert restarted is not None and restarted > blocked
+        finally:
+            await assoc.abort()
+        with pytest.raises(AssociationAborted):  # our abort ends the request
+            await stream

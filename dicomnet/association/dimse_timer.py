@@ -1,0 +1,95 @@
+"""The DIMSE timer of one association: it times the peer, never our own handlers.
+
+PS3.8 §9.1.5 defines only ARTIM; how long to wait for the peer in Sta6 is
+local (the Policy's ``timers.dimse``). It runs whenever the peer owes us
+something: a response, the rest of a message it started, reading what we
+write, or (for an idle acceptor) its next request or the release. Each sign of
+progress restarts it: every P-DATA-TF received and every PDU taken to be
+written. So a peer that trickles a large data set is served, and one that goes
+silent half way is aborted after the timeout, whatever it was in the middle of.
+
+It does not run while only our handlers work, or while reading is paused
+because a consumer of received data is behind (the wait is then ours).
+
+The association says what is owed (``owed()``, a few words for the log, or
+``None``); this object keeps the deadline in the connection's
+:class:`~dicomnet.timers.Deadlines`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
+
+from dicomnet.flow import FlowControl
+from dicomnet.timers import Deadlines
+
+__all__ = ["DIMSE", "DimseTimer"]
+
+#: Name of the deadline in :class:`~dicomnet.timers.Deadlines` (and of the timer in errors).
+DIMSE = "dimse"
+
+_T = TypeVar("_T")
+
+
+class DimseTimer:
+    """Start, restart and stop the ``dimse`` deadline as the association's state changes."""
+
+    def __init__(self, seconds: float | None, owed: Callable[[], str | None]) -> None:
+        self.seconds = seconds
+        self._owed = owed
+        self._timers: Deadlines | None = None
+        self._flow: FlowControl | None = None
+        #: Messages being written now (the peer must read them).
+        self.sending = 0
+
+    def attach(self, timers: Deadlines, flow: FlowControl) -> None:
+        """Use the connection's deadlines and flow control (once connected)."""
+        self._timers = timers
+        self._flow = flow
+
+    @property
+    def read_paused(self) -> bool:
+        """Whether reading is paused (a consumer of received data is behind)."""
+        return self._flow is not None and self._flow.read_paused
+
+    def update(self) -> None:
+        """Start the timer if something is owed and it is not running; stop it if nothing is."""
+        timers = self._timers
+        if timers is None:
+            return
+        if self._owed() is None:
+            timers.stop(DIMSE)
+        elif not timers.is_running(DIMSE):
+            timers.start(DIMSE, self.seconds)
+
+    def restart(self) -> None:
+        """Progress on the wire: start the timer afresh if something is owed, else stop it."""
+        timers = self._timers
+        if timers is None:
+            return
+        if self._owed() is None:
+            timers.stop(DIMSE)
+        else:
+            timers.start(DIMSE, self.seconds)
+
+    def stop(self) -> None:
+        """Stop the timer (released, ended)."""
+        if self._timers is not None:
+            self._timers.stop(DIMSE)
+
+    def consumed(self, nbytes: int) -> None:
+        """A consumer took ``nbytes`` of received data; restart when reading resumes."""
+        flow = self._flow
+        if flow is None:
+            return
+        paused = flow.read_paused
+        flow.consume_backlog(nbytes)
+        if paused and not flow.read_paused:
+            self.restart()
+
+    def progress(self, items: Iterable[_T]) -> Iterator[_T]:
+        """``items`` (PDUs to write), restarting the timer as each one is taken."""
+        for item in items:
+            self.restart()
+            yield item
