@@ -23,7 +23,7 @@ from dicomnet.conformance.defaults import storage_policy
 from dicomnet.dimse.codec import encode_command
 from dicomnet.dimse.commands import CStoreRQ
 from dicomnet.negotiation import build_request
-from dicomnet.policy import Policy, ProposedContext
+from dicomnet.policy import VERIFICATION_SOP_CLASS, Policy, ProposedContext
 from dicomnet.services.storage_scp import StorageService
 from dicomnet.storage.folder import FolderStore
 from dicomnet_pdu.codes import AbortSource
@@ -38,6 +38,9 @@ ARTIM = 0.5
 #: Stalled SCUs in the load test.
 STALLED = 60
 CONTEXTS = (ProposedContext(abstract_syntax=CT_IMAGE_STORAGE, transfer_syntaxes=(EXPLICIT_LE,)),)
+ECHO_CONTEXT = ProposedContext(
+    abstract_syntax=VERIFICATION_SOP_CLASS, transfer_syntaxes=(EXPLICIT_LE,)
+)
 
 
 @pytest.fixture
@@ -131,31 +134,39 @@ async def test_many_silent_scus_are_aborted_while_a_normal_scu_is_served(
     ]
     all_done = asyncio.gather(*stalling)
 
-    # A normal SCU keeps storing until every stalled one has been dealt with.
+    most_partial_files = 0
+
+    async def count_partial_files() -> None:
+        nonlocal most_partial_files
+        while not all_done.done():
+            most_partial_files = max(most_partial_files, len(partial_files(store)))
+            await asyncio.sleep(0.005)
+
+    sampler = asyncio.create_task(count_partial_files())
+    # A normal SCU keeps echoing and storing until every stalled one has been dealt with.
     served_while_stalled = 0
     stored: list[str] = []
-    most_partial_files = 0
-    number = 0
     await asyncio.wait_for(asyncio.gather(*(e.wait() for e in started)), 60)
     while not all_done.done() or not stored:
-        number += 1
-        uid = f"1.2.826.0.1.3680043.99.5.{number}"
+        stalled_now = any(s.abort is None for s in seen)
+        uid = f"1.2.826.0.1.3680043.99.5.{len(stored) + 1}"
         data = encoded(make_dataset(sop_instance=uid), EXPLICIT_LE)
-        most_partial_files = max(most_partial_files, len(partial_files(store)))
+        contexts = (*CONTEXTS, ECHO_CONTEXT)
         async with AE("SCU").associate(
-            "127.0.0.1", server.port, called_ae=SCP_TITLE, contexts=CONTEXTS
+            "127.0.0.1", server.port, called_ae=SCP_TITLE, contexts=contexts
         ) as assoc:
+            assert (await assoc.echo()).is_success
             request = CStoreRQ(
                 message_id=1, affected_sop_class_uid=CT_IMAGE_STORAGE, affected_sop_instance_uid=uid
             )
             response = await assoc.send_request(request, data)
             assert response.status == 0
         stored.append(uid)
-        if any(s.abort is None for s in seen):
-            served_while_stalled += 1
+        served_while_stalled += stalled_now
     await all_done
+    await sampler
 
-    assert served_while_stalled >= 1
+    assert served_while_stalled >= 1  # begun while stalled SCUs held their connections
     assert most_partial_files >= 1  # the stalled SCUs' data sets did reach the store
     # Every stalled SCU got an A-ABORT, then the SCP closed the connection itself.
     assert all(s.abort is not None and s.abort.source == AbortSource.SERVICE_USER for s in seen)

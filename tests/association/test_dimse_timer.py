@@ -1,0 +1,73 @@
+"""DimseTimer on its own: real Deadlines on the running loop, a fake transport for flow control."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+from dicomnet.association.dimse_timer import DIMSE, DimseTimer
+from dicomnet.flow import FlowControl
+from dicomnet.timers import Deadlines
+
+
+class FakeTransport:
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def make_timer(owed: list[str | None]) -> tuple[DimseTimer, Deadlines, FlowControl]:
+    """A 30 s timer whose ``owed()`` answers ``owed[0]``."""
+    deadlines = Deadlines(asyncio.get_running_loop(), lambda name, seconds: None)
+    flow = FlowControl(FakeTransport(), high_water=100, low_water=10)  # type: ignore[arg-type]
+    timer = DimseTimer(30.0, lambda: owed[0])
+    timer.attach(deadlines, flow)
+    return timer, deadlines, flow
+
+
+async def later() -> None:
+    """Let the loop clock move on."""
+    await asyncio.sleep(0.01)
+
+
+async def test_update_starts_once_and_restart_moves_the_deadline() -> None:
+    owed: list[str | None] = ["a response"]
+    timer, deadlines, _ = make_timer(owed)
+    timer.update()
+    first = deadlines.deadline(DIMSE)
+    assert first is not None
+    await later()
+    timer.update()  # already running: unchanged
+    assert deadlines.deadline(DIMSE) == first
+    timer.restart()
+    second = deadlines.deadline(DIMSE)
+    assert second is not None and second > first
+    owed[0] = None
+    timer.restart()  # nothing owed: progress stops it rather than restarting it
+    assert deadlines.deadline(DIMSE) is None
+    owed[0] = "a response"
+    timer.update()
+    timer.stop()
+    assert deadlines.deadline(DIMSE) is None
+
+
+async def test_each_pdu_taken_for_writing_restarts_the_timer() -> None:
+    timer, deadlines, _ = make_timer(["the peer to read our message"])
+    seen: list[float | None] = []
+    for pdu in timer.progress(["pdu1", "pdu2", "pdu3"]):
+        assert pdu.startswith("pdu")
+        seen.append(deadlines.deadline(DIMSE))
+        await later()
+    assert all(a is not None and b is not None and a < b for a, b in itertools.pairwise(seen))
+
+
+async def test_consumption_restarts_the_timer_only_when_reading_resumes() -> None:
+    timer, deadlines, flow = make_timer(["the rest of a message"])
+    flow.add_backlog(150)  # past the high-water mark: reading pauses
+    assert flow.read_paused and timer.read_paused
+    timer.consumed(100)  # 50 left, above the low-water mark: still paused, no timer
+    assert flow.read_paused and deadlines.deadline(DIMSE) is None
+    timer.consumed(45)  # reading resumes: the peer can send again, so it is timed again
+    assert not flow.read_paused and deadlines.deadline(DIMSE) is not None
