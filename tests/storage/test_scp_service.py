@@ -1,4 +1,4 @@
-"""StorageService without a network: statuses, streaming, failures, the start check."""
+"""StorageService without a network: statuses, streaming, failures, the data set check."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from dicomnet.conformance.defaults import (
 from dicomnet.dimse.commands import CommandField
 from dicomnet.errors import AssociationAborted
 from dicomnet.services.base import IncomingRequest, Reply
-from dicomnet.services.storage_scp import DUPLICATE_REFUSED, DatasetStartCheck, StorageService
+from dicomnet.services.storage_scp import DUPLICATE_REFUSED, DatasetCheck, StorageService
 from dicomnet.storage.folder import FolderStore
 from dicomnet.storage.memory import MemoryStore
 from dicomnet.storage.sinks import Duplicate, InstanceInfo, Outcome, StoredInstance
@@ -30,6 +30,7 @@ from storage.test_scp_support import (
     EXPLICIT_BE,
     EXPLICIT_LE,
     IMPLICIT_LE,
+    JPEG_BASELINE,
     NATIVE_SYNTAXES,
     SECONDARY_CAPTURE,
     chunked,
@@ -125,10 +126,16 @@ async def test_sop_instance_mismatch_is_a900(tmp_path: Path) -> None:
     assert files_in(tmp_path) == []
 
 
-async def test_deflated_is_not_checked(tmp_path: Path) -> None:
+async def test_deflated_is_checked_too(tmp_path: Path) -> None:
     service = StorageService(FolderStore(tmp_path))
     data = encoded(make_dataset(sop_class=SECONDARY_CAPTURE, sop_instance="1.2.3"), DEFLATED)
-    assert (await run_store(service, data, ts=DEFLATED)).status == 0
+    reply = await run_store(service, data, ts=DEFLATED, chunk=50)
+    assert reply.status == 0xA900 and reply.fields["offending_element"] == (0x00080016,)
+    good = encoded(make_dataset(sop_instance="1.2.3"), DEFLATED)
+    assert (await run_store(service, good[:-2], ts=DEFLATED, chunk=50)).status == 0xC000
+    assert files_in(tmp_path) == []
+    assert (await run_store(service, good, ts=DEFLATED, chunk=50)).status == 0
+    assert files_in(tmp_path) == ["1.2.3.dcm"]
 
 
 @pytest.mark.parametrize(
@@ -283,11 +290,11 @@ def test_default_storage_policy_comes_from_the_registry() -> None:
     assert set(encapsulated) <= set(ct.transfer_syntaxes)
 
 
-# ---------------------------------------------------------------- the start check
+# ---------------------------------------------------------------- the data set check
 
 
 def check_all(data: bytes, cuts: list[int], info: InstanceInfo) -> int | None:
-    check = DatasetStartCheck(info)
+    check = DatasetCheck(info)
     verdict = None
     previous = 0
     for cut in [*sorted(cuts), len(data)]:
@@ -309,7 +316,7 @@ def info_for(ts: str, sop_class: str = CT_IMAGE_STORAGE, uid: str = "1.2.3") -> 
     st.sampled_from([CT_IMAGE_STORAGE, SECONDARY_CAPTURE]),
     st.lists(st.integers(0, 600), max_size=6),
 )
-def test_start_check_verdict_does_not_depend_on_fragmentation(
+def test_check_verdict_does_not_depend_on_fragmentation(
     ts: str, sop_class: str, cuts: list[int]
 ) -> None:
     data = encoded(make_dataset(sop_class=sop_class, sop_instance="1.2.3", pixels=64), ts)
@@ -317,20 +324,95 @@ def test_start_check_verdict_does_not_depend_on_fragmentation(
     assert check_all(data, cuts, info_for(ts)) == expected
 
 
-def test_start_check_gives_up_on_early_undefined_sequence() -> None:
+def test_check_sees_past_an_early_undefined_sequence() -> None:
     undefined_sq = b"\x08\x00\x06\x00SQ\x00\x00\xff\xff\xff\xff"
     data = (
         undefined_sq
         + b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
         + explicit_element(0x00080016, b"UI", b"9.9\0")
     )
-    assert check_all(data, [], info_for(EXPLICIT_LE)) is None
+    assert check_all(data, [], info_for(EXPLICIT_LE)) == 0xA900
 
 
-def test_start_check_without_sop_elements_passes() -> None:
+def test_check_without_sop_elements_passes() -> None:
     data = explicit_element(0x00100010, b"PN", b"A^B ")
     assert check_all(data, [3], info_for(EXPLICIT_LE)) is None
 
 
-def test_start_check_private_syntax_is_not_checked() -> None:
+def test_check_private_syntax_is_not_checked() -> None:
     assert check_all(b"\xff" * 20, [], info_for("1.2.3.4.5.6")) is None
+
+
+# ---------------------------------------------------------------- truncated and mislabelled
+
+
+def truncated_pixels(ts: str, *, uid: str = "1.2.3") -> bytes:
+    """A data set whose Pixel Data declares 8192 bytes and carries 5000."""
+    data = encoded(make_dataset(sop_instance=uid, pixels=8192), ts)
+    return data[: len(data) - 8192 + 5000]
+
+
+@pytest.mark.parametrize("ts", [IMPLICIT_LE, EXPLICIT_LE, EXPLICIT_BE])
+async def test_truncated_pixel_data_is_c000_and_nothing_is_kept(tmp_path: Path, ts: str) -> None:
+    store = FolderStore(tmp_path)
+    reply = await run_store(StorageService(store), truncated_pixels(ts), ts=ts, chunk=4096)
+    assert reply.status == 0xC000
+    assert reply.fields["offending_element"] == (0x7FE00010,)
+    assert reply.fields["error_comment"].startswith("data set truncated at byte")
+    assert files_in(tmp_path) == []
+
+
+async def test_huge_declared_length_is_c000(tmp_path: Path) -> None:
+    data = encoded(make_dataset(sop_instance="1.2.3", pixels=64), EXPLICIT_LE)
+    huge = data + b"\x09\x00\x10\x10UN\x00\x00\xf0\xff\xff\xff" + b"\0" * 100
+    reply = await run_store(StorageService(FolderStore(tmp_path)), huge)
+    assert reply.status == 0xC000 and reply.fields["offending_element"] == (0x00091010,)
+    assert files_in(tmp_path) == []
+
+
+@pytest.mark.parametrize("duplicates", [Duplicate.REPLACE, Duplicate.KEEP_FIRST])
+async def test_truncated_copy_leaves_the_stored_one_untouched(
+    tmp_path: Path, duplicates: Duplicate
+) -> None:
+    store = FolderStore(tmp_path, duplicates=duplicates)
+    service = StorageService(store)
+    good = encoded(make_dataset(sop_instance="1.2.3", pixels=8192), EXPLICIT_LE)
+    assert (await run_store(service, good)).status == 0
+    before = (tmp_path / "1.2.3.dcm").read_bytes()
+    reply = await run_store(service, truncated_pixels(EXPLICIT_LE))
+    assert reply.status == 0xC000
+    assert files_in(tmp_path) == ["1.2.3.dcm"]
+    assert (tmp_path / "1.2.3.dcm").read_bytes() == before
+
+
+def encapsulated_pixels() -> bytes:
+    """Explicit VR LE Pixel Data of undefined length: an offset table and one fragment."""
+    return (
+        b"\xe0\x7f\x10\x00OB\x00\x00\xff\xff\xff\xff"
+        + b"\xfe\xff\x00\xe0\x00\x00\x00\x00"
+        + b"\xfe\xff\x00\xe0\x04\x00\x00\x00\xff\xd8\xff\xd9"
+        + b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
+    )
+
+
+async def test_encapsulated_pixel_data_on_a_native_context_is_c000(tmp_path: Path) -> None:
+    ds = make_dataset(sop_instance="1.2.3")
+    del ds.PixelData
+    data = encoded(ds, EXPLICIT_LE) + encapsulated_pixels()
+    store = MemoryStore()
+    reply = await run_store(StorageService(store), data, ts=EXPLICIT_LE)
+    assert reply.status == 0xC000
+    assert "encapsulated Pixel Data on a native syntax" in reply.fields["error_comment"]
+    assert reply.fields["offending_element"] == (0x7FE00010,)
+    assert len(store) == 0
+    # The same bytes on an encapsulated context are what that syntax expects.
+    assert (await run_store(StorageService(store), data, ts=JPEG_BASELINE)).status == 0
+
+
+async def test_native_pixel_data_on_an_encapsulated_context_is_c000() -> None:
+    store = MemoryStore()
+    data = encoded(make_dataset(sop_instance="1.2.3"), EXPLICIT_LE)
+    reply = await run_store(StorageService(store), data, ts=JPEG_BASELINE)
+    assert reply.status == 0xC000
+    assert "native Pixel Data" in reply.fields["error_comment"]
+    assert len(store) == 0

@@ -1,0 +1,132 @@
+"""The Storage SCP's check of a data set as it streams in (PS3.4 Table B.2-1 statuses).
+
+:class:`DatasetCheck` feeds every fragment of a C-STORE data set to a
+:mod:`~dicomnet.dimse.walker` for the presentation context's transfer syntax
+(deflated syntaxes are inflated as they arrive) and compares the data set's
+own SOP Class UID (0008,0016) and SOP Instance UID (0008,0018) with the
+command's. It answers:
+
+* C000 "Error: Cannot understand" when the bytes cannot be a data set of the
+  negotiated transfer syntax: empty, cut short (a value, header, item or
+  sequence unfinished when the last fragment arrives), lengths that overrun,
+  elements out of order, an unknown VR, or an encoding that contradicts the
+  syntax (encapsulated Pixel Data on a native context, native Pixel Data on
+  an encapsulated one). Cxxx is the C-STORE failure for a data set the SCP
+  cannot parse; A9xx is for one that parses but is not an instance of the
+  SOP class, which cannot be said of bytes that do not parse.
+* A900 "Error: Data Set does not match SOP Class" when the data set names
+  another SOP class or instance than the command.
+
+Either comes with Offending Element (0000,0901), the element where the
+problem was found when there is one, and an Error Comment (0000,0902) that
+says what and at which byte. A private or unknown transfer syntax is not
+checked (its encoding cannot be known).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from dicomnet.dimse.comments import error_comment
+from dicomnet.dimse.dataset import dataset_walker
+from dicomnet.dimse.errors import DatasetError
+from dicomnet.dimse.status import Status
+from dicomnet.dimse.walker import FramingError, Walker
+from dicomnet.storage.sinks import InstanceInfo
+
+from .base import Reply
+
+__all__ = ["DatasetCheck", "failure"]
+
+SOP_CLASS_TAG: Final = 0x00080016
+SOP_INSTANCE_TAG: Final = 0x00080018
+_NAMES: Final = {SOP_CLASS_TAG: "SOP Class", SOP_INSTANCE_TAG: "SOP Instance"}
+
+
+def failure(status: int, comment: str, *, offending: tuple[int, ...] = ()) -> Reply:
+    """A failure reply with an Error Comment and, when given, Offending Element."""
+    fields: dict[str, object] = {"error_comment": error_comment(comment)}
+    if offending:
+        fields["offending_element"] = offending
+    return Reply(status=status, fields=fields)
+
+
+class DatasetCheck:
+    """Checks one C-STORE data set fragment by fragment.
+
+    :meth:`feed` and :meth:`finish` return a failure :class:`Reply` as soon
+    as one is certain, else ``None``; after a failure the check is
+    :attr:`done` and ignores the rest.
+    """
+
+    def __init__(self, info: InstanceInfo) -> None:
+        self._expected = {
+            SOP_CLASS_TAG: info.sop_class_uid,
+            SOP_INSTANCE_TAG: info.sop_instance_uid,
+        }
+        self._walker: Walker | None
+        try:
+            self._walker = dataset_walker(
+                info.transfer_syntax_uid, capture=(SOP_CLASS_TAG, SOP_INSTANCE_TAG)
+            )
+        except DatasetError:
+            self._walker = None
+        #: Set once a failure has been answered (or nothing can be checked).
+        self.done = self._walker is None
+        self._compared = 0
+        self._received = 0
+        #: What was wrong, in full, once a failure was answered (for the log).
+        self.detail = ""
+
+    def feed(self, chunk: bytes | bytearray | memoryview) -> Reply | None:
+        """Walk the next fragment."""
+        walker = self._walker
+        if walker is None or self.done:
+            return None
+        self._received += len(chunk)
+        try:
+            walker.feed(chunk)
+        except FramingError as exc:
+            return self._refuse(exc)
+        if len(walker.captured) != self._compared:
+            return self._compare(walker.captured)
+        return None
+
+    def finish(self) -> Reply | None:
+        """The last fragment arrived: the data set must be complete."""
+        walker = self._walker
+        if walker is None or self.done:
+            return None
+        if not self._received:
+            self.done = True
+            self.detail = "empty data set"
+            return failure(Status.CANNOT_UNDERSTAND, "empty data set")
+        try:
+            walker.finish()
+        except FramingError as exc:
+            return self._refuse(exc)
+        self.done = True
+        return None
+
+    def _refuse(self, exc: FramingError) -> Reply:
+        self.done = True
+        self.detail = str(exc)
+        return failure(
+            Status.CANNOT_UNDERSTAND,
+            f"{exc.reason} at byte {exc.offset}",
+            offending=() if exc.tag is None else (exc.tag,),
+        )
+
+    def _compare(self, captured: dict[int, bytes]) -> Reply | None:
+        self._compared = len(captured)
+        for tag, raw in captured.items():
+            value = raw.rstrip(b"\0 ").decode("ascii", "replace")
+            if value != self._expected[tag]:
+                self.done = True
+                self.detail = f"{_NAMES[tag]} UID {value[:64]!r} differs from the command's"
+                return failure(
+                    Status.DATASET_DOES_NOT_MATCH_SOP_CLASS,
+                    f"{_NAMES[tag]} UID {value} differs from the command's",
+                    offending=(tag,),
+                )
+        return None
