@@ -1,12 +1,13 @@
 """dicomnet Storage SCP for the store suite.
 
-``python -m benchmarks.dicomnet_scp PORT [--output DIR] [--fsync] [--max-pdu N]
-[--window N] [--no-uvloop]`` listens on 127.0.0.1:PORT for CT Image Storage
+``python -m benchmarks.dicomnet_scp PORT [--output DIR] [--fsync] [--no-check]
+[--max-pdu N] [--window N] [--no-uvloop]`` listens on 127.0.0.1:PORT for CT Image Storage
 (and Verification) with :class:`dicomnet.ae.AE`. Without ``--output`` a
 handler drains each data set as it arrives and answers Success (discarding);
 with it, :class:`dicomnet.services.storage_scp.StorageService` writes each
 instance into a :class:`dicomnet.storage.folder.FolderStore` (no fsync unless
-``--fsync``, like the other peers). Runs until killed.
+``--fsync``, like the other peers), walking each data set as it arrives
+unless ``--no-check``. Runs until killed.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ async def serve(args: argparse.Namespace) -> None:
     if args.output is None:
         handler = Binding(command_field=CommandField.C_STORE_RQ, handler=discard)
     else:
-        handler = StorageService(FolderStore(args.output, fsync=args.fsync))
+        store = FolderStore(args.output, fsync=args.fsync)
+        handler = StorageService(store, check_dataset=not args.no_check)
     ae = AE("BENCH-SCP", policy, handlers=[handler])
     server = await ae.serve("127.0.0.1", args.port)
     async with server:
@@ -70,6 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("port", type=int)
     parser.add_argument("--output", type=Path, help="write instances here (else discard)")
     parser.add_argument("--fsync", action="store_true", help="fsync each written instance")
+    parser.add_argument(
+        "--no-check", action="store_true", help="store without walking each data set"
+    )
     parser.add_argument("--max-pdu", type=int, default=16384)
     parser.add_argument("--window", type=int, default=16, help="async window granted, at most")
     parser.add_argument("--no-uvloop", action="store_true", help="plain asyncio loop")

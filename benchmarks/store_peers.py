@@ -31,6 +31,7 @@ class Variant:
     window: int = 1  # C-STOREs in flight (dicomnet only; the others are synchronous)
     fsync: bool = False  # dicomnet's folder store fsyncs each instance when asked
     uvloop: bool = False  # dicomnet on uvloop instead of the default asyncio loop
+    check: bool = True  # dicomnet's Storage SCP walks each received data set (C000 check)
 
     @property
     def suffix(self) -> str:
@@ -44,6 +45,8 @@ class Variant:
             parts.append("fsync")
         if self.uvloop:
             parts.append("uvloop")
+        if not self.check:
+            parts.append("no data set check")
         return f" ({', '.join(parts)})" if parts else ""
 
 
@@ -125,6 +128,8 @@ class Dicomnet(Implementation):
             args += ["--output", str(output)]
             if variant.fsync:
                 args.append("--fsync")
+            if not variant.check:
+                args.append("--no-check")
         return Command(_python_module("benchmarks.dicomnet_scp", *args))
 
     def echo_scu(self, port: int, count: int, variant: Variant) -> Command:

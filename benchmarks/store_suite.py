@@ -5,7 +5,10 @@ with DCMTK and with pynetdicom both ways. Workloads (see
 :mod:`benchmarks.datasets`): (a) 200 x 0.5 MB CT, (b) 2000 small instances,
 (c) 5 x 64 MB. The SCP either discards what it receives or writes files.
 Extra dicomnet rows: 1 MB PDUs on (c), an asynchronous operations window of
-16 on (b), and on (a) writing with fsync and running on uvloop. A latency
+16 on (b), on (a) writing with fsync and running on uvloop, and on (a) and (b)
+writing without the data set check (the walk of every element header that
+refuses truncated data sets). A check table times that walk in-process over
+each workload's data sets and sets it beside the writing SCP's time and CPU. A latency
 table sends a subset of (b) through :mod:`benchmarks.proxy` with 10 ms each
 way. The ceiling table pushes the same bytes through a bare asyncio socket.
 
@@ -28,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import processes
+from . import processes, walk_cost
 from .datasets import WORKLOADS, InstanceSet, Workload, generate
 from .harness import Column, Options, Ratio, Row, SuiteResult, Table, machine_info, ratio
 from .pair_run import best_row, proxy_argv, read_report, run_pair, tail, wait_port_line
@@ -62,6 +65,13 @@ _COLUMNS = [
     Column("scp_cpu_seconds", "CPU SCP s", ".2f"),
     Column("scu_peak_rss_mb", "RSS SCU MB", ".0f"),
     Column("scp_peak_rss_mb", "RSS SCP MB", ".0f"),
+]
+_CHECK_COLUMNS = [
+    Column("microseconds_per_instance", "us/inst", ",.1f"),
+    Column("mb_per_second", "MB/s", ",.0f"),
+    Column("seconds", "check s", ".4f"),
+    Column("share_of_scp_cpu", "% of SCP CPU", ".2f"),
+    Column("share_of_write_time", "% of write s", ".2f"),
 ]
 _CEILING_COLUMNS = [
     Column("mb_per_second", "MB/s", ",.1f"),
@@ -125,12 +135,14 @@ def plan(quick: bool) -> tuple[dict[str, Workload], list[Case]]:
         dn = ("dicomnet", "dicomnet")
         if name == "ct":
             cases.append(Case(name, *dn, "discard", Variant(uvloop=True)))
+            cases.append(Case(name, *dn, "write", Variant(check=False)))
             if not quick:
                 cases.append(Case(name, *dn, "write", Variant(fsync=True)))
         if name == "small":
             cases.append(Case(name, *dn, "discard", Variant(window=16)))
             if not quick:
                 cases.append(Case(name, *dn, "write", Variant(window=16)))
+                cases.append(Case(name, *dn, "write", Variant(check=False)))
         if name == "large":
             cases.append(Case(name, *dn, "discard", Variant(max_pdu=1 << 20)))
             if not quick:
@@ -235,6 +247,29 @@ def _run_case_once(case: Case, instances: InstanceSet, ctx: _Context) -> Row:
             "timed_by": "SCU report" if report is not None else "SCU process lifetime",
         },
     )
+
+
+def _check_row(name: str, instances: InstanceSet, table: Table) -> Row:
+    """The check's own time over ``instances``, and its share of the writing SCP's."""
+    cost = walk_cost.measure(instances)
+    values: dict[str, object] = {
+        "microseconds_per_instance": cost.microseconds_per_instance,
+        "mb_per_second": cost.mb_per_second,
+        "seconds": cost.seconds,
+        "instances": cost.instances,
+        "dataset_bytes": cost.dataset_bytes,
+    }
+    write = "dicomnet -> dicomnet, write"
+    scp_cpu = _value(table, write, "scp_cpu_seconds")
+    seconds = _value(table, write, "seconds")
+    count = _value(table, write, "instances")
+    if count:  # the table's rows may have fewer instances (quick runs scale them)
+        scale = count / cost.instances
+        if scp_cpu:
+            values["share_of_scp_cpu"] = cost.seconds * scale / scp_cpu * 100
+        if seconds:
+            values["share_of_write_time"] = cost.seconds * scale / seconds * 100
+    return Row(f"{name}: {instances.count} data sets", values)
 
 
 def _run_ceiling(name: str, total: int, ctx: _Context) -> Row:
@@ -383,6 +418,12 @@ def _other_ratios(tables: dict[str, Table], ceilings: Table) -> Iterator[Ratio]:
         ("small", "dicomnet -> dicomnet, discard (window 16)", "dicomnet -> dicomnet, discard"),
         ("ct", "dicomnet -> dicomnet, discard (uvloop)", "dicomnet -> dicomnet, discard"),
         ("ct", "dicomnet -> dicomnet, write (fsync)", "dicomnet -> dicomnet, write"),
+        ("ct", "dicomnet -> dicomnet, write", "dicomnet -> dicomnet, write (no data set check)"),
+        (
+            "small",
+            "dicomnet -> dicomnet, write",
+            "dicomnet -> dicomnet, write (no data set check)",
+        ),
         ("small", "dicomnet -> dicomnet, write (window 16)", "dcmtk -> dcmtk, write"),
         (_LATENCY, "dicomnet -> dicomnet, discard (window 16)", "dicomnet -> dicomnet, discard"),
         (
@@ -424,7 +465,11 @@ def run(options: Options) -> SuiteResult:
         for (name, workload), letter in zip(workloads.items(), "abcd", strict=True)
     }
     ceilings = Table("Ceiling: the same bytes through a bare asyncio socket", _CEILING_COLUMNS)
-    result = SuiteResult("store", tables=[*tables.values(), ceilings])
+    checks = Table(
+        "Data set check (walk of every element header), in-process, beside the writing SCP",
+        _CHECK_COLUMNS,
+    )
+    result = SuiteResult("store", tables=[*tables.values(), ceilings, checks])
     sets: dict[str, InstanceSet] = {}
     try:
         for case in cases:
@@ -440,6 +485,9 @@ def run(options: Options) -> SuiteResult:
         for name in WORKLOADS:
             if name in sets and options.selected(f"ceiling {name}"):
                 ceilings.rows.append(_run_ceiling(name, sets[name].file_bytes, ctx))
+        for name in WORKLOADS:
+            if name in sets and options.selected(f"check {name}"):
+                checks.rows.append(_check_row(name, sets[name], tables[name]))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     pair_ratios = list(_pair_ratios(tables))
@@ -496,6 +544,11 @@ def _notes(options: Options, repeat: int) -> list[str]:
         f"small instances (a subset of (b), for time), {_LATENCY_DELAY * 1000:.0f} ms "
         "each way through benchmarks.proxy",
         "ceiling: benchmarks.proxy send -> sink, 16 KB writes, same byte count as the files",
+        "check table: DatasetCheck (the walker the Storage SCP runs on every received "
+        "fragment) timed in this process over each workload's data sets, fed in the "
+        f"{walk_cost.PIECE}-byte pieces a 16384-byte PDU carries (best of 3); its shares "
+        "compare that time with the 'dicomnet -> dicomnet, write' row's SCP CPU and "
+        "transfer seconds; the '(no data set check)' rows store without it",
     ]
     if options.quick:
         notes.append(

@@ -106,8 +106,10 @@ ENCAPSULATED_PIXELS: Final = "encapsulated Pixel Data on a native syntax"
 NATIVE_PIXELS: Final = "native Pixel Data on an encapsulated syntax"
 BAD_DEFLATE: Final = "bad deflate stream"
 
+# By little-endianness: tag and 4-byte length (Implicit VR, items, delimiters);
+# tag, VR and 2-byte length (Explicit VR); the 4-byte length of a long VR.
 _HEAD = (struct.Struct(">HHI"), struct.Struct("<HHI"))
-_U16 = (struct.Struct(">H"), struct.Struct("<H"))
+_EXPLICIT_HEAD = (struct.Struct(">HH2sH"), struct.Struct("<HH2sH"))
 _U32 = (struct.Struct(">I"), struct.Struct("<I"))
 
 
@@ -135,7 +137,18 @@ def tag_text(tag: int) -> str:
 class _Frame:
     """A data set, item, sequence or fragment list being walked."""
 
-    __slots__ = ("end", "explicit", "head", "kind", "last_tag", "limit", "little", "tag")
+    __slots__ = (
+        "end",
+        "explicit",
+        "explicit_head",
+        "head",
+        "kind",
+        "last_tag",
+        "limit",
+        "little",
+        "long_length",
+        "tag",
+    )
 
     def __init__(
         self, kind: int, tag: int, end: int, limit: int, *, explicit: bool, little: bool
@@ -147,6 +160,8 @@ class _Frame:
         self.explicit = explicit
         self.little = little
         self.head = _HEAD[little]
+        self.explicit_head = _EXPLICIT_HEAD[little]
+        self.long_length = _U32[little]
         self.last_tag = -1
 
 
@@ -267,16 +282,23 @@ class DatasetWalker:
                 pos = self._skip_value(view, pos, n)
                 if self._skip:
                     return
+        stack = self._stack
         while pos < n:
             at = base + pos
-            self._close_frames(at)
+            while stack[-1].end == at:  # leave the items and sequences that end here
+                stack.pop()
             size = self._header(view, pos, n - pos, at)
             if not size:
                 self._pending = bytes(view[pos:])
                 return
             pos += size
-            if self._skip:
-                pos = self._skip_value(view, pos, n)
+            skip = self._skip
+            if skip:
+                if self._capturing is None and pos + skip <= n:
+                    pos += skip
+                    self._skip = 0
+                else:
+                    pos = self._skip_value(view, pos, n)
         self._close_frames(base + n)
 
     def _skip_value(self, view: memoryview, pos: int, n: int) -> int:
@@ -310,7 +332,13 @@ class DatasetWalker:
         if avail < 8:
             return 0
         frame = self._stack[-1]
-        group, element, length = frame.head.unpack_from(buf, pos)
+        if frame.explicit:
+            group, element, vr, length = frame.explicit_head.unpack_from(buf, pos)
+            if group == 0xFFFE:
+                length = frame.head.unpack_from(buf, pos)[2]
+        else:
+            group, element, length = frame.head.unpack_from(buf, pos)
+            vr = b""
         tag = group << 16 | element
         limit = frame.limit
         if limit >= 0 and at + 8 > limit:
@@ -341,17 +369,14 @@ class DatasetWalker:
                 OUT_OF_ORDER,
                 tag,
             )
-        vr = b""
         size = 8
-        if frame.explicit:
-            vr = bytes(buf[pos + 4 : pos + 6])
+        if vr:
             if vr in _LONG_VRS:
                 if avail < 12:
                     return 0
-                length = _U32[frame.little].unpack_from(buf, pos + 8)[0]
+                length = frame.long_length.unpack_from(buf, pos + 8)[0]
                 size = 12
             elif vr in _SHORT_VRS:
-                length = _U16[frame.little].unpack_from(buf, pos + 6)[0]
                 number = _NUMBER_SIZES.get(vr)
                 if number is not None and length % number:
                     self._fail(

@@ -145,3 +145,34 @@ def test_best_row_does_not_retry_a_missing_peer() -> None:
     row = best_row(missing, repeat=2, retries=2, key="rate")
     assert calls == [1]
     assert row.unavailable == "DCMTK storescu not found"
+
+
+def test_plan_has_rows_without_the_data_set_check(tmp_path: Path) -> None:
+    for quick in (False, True):
+        labels = {case.key for case in store_suite.plan(quick)[1]}
+        assert "ct dicomnet -> dicomnet, write (no data set check)" in labels
+    assert Variant(check=False).suffix == " (no data set check)"
+    impls = implementations()
+    plain = impls["dicomnet"].scp(1234, tmp_path, Variant())
+    unchecked = impls["dicomnet"].scp(1234, tmp_path, Variant(check=False))
+    assert "--no-check" not in plain.argv and "--no-check" in unchecked.argv
+
+
+def test_check_cost_walks_every_data_set_and_refuses_a_cut_one(tmp_path: Path) -> None:
+    from benchmarks import walk_cost
+    from benchmarks.datasets import WORKLOADS, generate
+
+    instances = generate(WORKLOADS["small"].scaled(3), tmp_path / "set")
+    cost = walk_cost.measure(instances, repeat=1)
+    assert cost.instances == 3 and cost.dataset_bytes == instances.dataset_bytes
+    assert cost.seconds > 0 and cost.mb_per_second > 0
+    table = Table("t", [])
+    table.rows.append(
+        Row("dicomnet -> dicomnet, write", {"instances": 3, "scp_cpu_seconds": 1.0, "seconds": 2.0})
+    )
+    row = store_suite._check_row("small", instances, table)
+    assert 0 < row.values["share_of_write_time"] < row.values["share_of_scp_cpu"]
+    path = instances.paths[1]
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(RuntimeError, match="refused"):
+        walk_cost.measure(instances, repeat=1)
