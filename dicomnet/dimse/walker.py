@@ -48,7 +48,7 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Iterable
-from typing import Final
+from typing import Final, NoReturn
 
 __all__ = [
     "CAPTURE_LIMIT",
@@ -87,6 +87,9 @@ _SHORT_VRS: Final = frozenset(
 _NUMBER_SIZES: Final = {
     b"US": 2, b"SS": 2, b"UL": 4, b"SL": 4, b"FL": 4, b"FD": 8, b"SV": 8, b"UV": 8,
 }  # fmt: skip
+
+# Explicit VR -> (4-byte length?, size of one binary number or 0).
+_VR_INFO: Final = {vr: (vr in _LONG_VRS, _NUMBER_SIZES.get(vr, 0)) for vr in _LONG_VRS | _SHORT_VRS}
 
 # Frame kinds: what the walker is inside.
 _DATASET: Final = 0  # the data set itself (ends with the stream)
@@ -194,6 +197,8 @@ class DatasetWalker:
         self._value_tag = 0  # the element whose value is being skipped
         self._pending = b""  # the start of a header cut by the end of a fragment
         self._stack = [_Frame(_DATASET, 0, -1, -1, explicit=not implicit, little=little)]
+        # VRs the fast path of _walk may take (not SQ: it opens a sequence).
+        self._plain = {vr: info for vr, info in _VR_INFO.items() if vr != b"SQ"}
         self._error: FramingError | None = None
 
     @property
@@ -253,7 +258,7 @@ class DatasetWalker:
 
     # ------------------------------------------------------------ internals
 
-    def _fail(self, message: str, offset: int, reason: str, tag: int | None = None) -> None:
+    def _fail(self, message: str, offset: int, reason: str, tag: int | None = None) -> NoReturn:
         raise FramingError(message, offset=offset, reason=reason, tag=tag)
 
     def _walk(self, view: memoryview) -> None:
@@ -283,10 +288,40 @@ class DatasetWalker:
                 if self._skip:
                     return
         stack = self._stack
+        plain = self._plain
         while pos < n:
             at = base + pos
-            while stack[-1].end == at:  # leave the items and sequences that end here
+            frame = stack[-1]
+            while frame.end == at:  # leave the items and sequences that end here
                 stack.pop()
+                frame = stack[-1]
+            if frame.explicit and frame.kind <= _ITEM_KIND and n - pos >= 12:
+                # Fast path: an ordinary Explicit VR element of defined length.
+                # Anything else (or anything wrong) goes to _header, which
+                # reads the same header again and decides.
+                group, element, vr, length = frame.explicit_head.unpack_from(view, pos)
+                tag = group << 16 | element
+                info = plain.get(vr)
+                if info is not None and frame.last_tag < tag < PIXEL_DATA:
+                    long, number = info
+                    size = 8
+                    if long:
+                        length = frame.long_length.unpack_from(view, pos + 8)[0]
+                        size = 12
+                    limit = frame.limit
+                    if (
+                        length != _UNDEFINED
+                        and not (number and length % number)
+                        and (limit < 0 or at + size + length <= limit)
+                        and tag not in self._capture
+                    ):
+                        frame.last_tag = tag
+                        pos += size + length
+                        if pos > n:
+                            self._skip = pos - n
+                            self._value_tag = tag
+                            pos = n
+                        continue
             size = self._header(view, pos, n - pos, at)
             if not size:
                 self._pending = bytes(view[pos:])
@@ -370,36 +405,35 @@ class DatasetWalker:
                 tag,
             )
         size = 8
+        number = 0
         if vr:
-            if vr in _LONG_VRS:
+            info = _VR_INFO.get(vr)
+            if info is None:
+                self._fail(f"unknown VR {vr!r} in {tag_text(tag)} at offset {at}", at, BAD_VR, tag)
+            long, number = info
+            if long:
                 if avail < 12:
                     return 0
                 length = frame.long_length.unpack_from(buf, pos + 8)[0]
                 size = 12
-            elif vr in _SHORT_VRS:
-                number = _NUMBER_SIZES.get(vr)
-                if number is not None and length % number:
-                    self._fail(
-                        f"element {tag_text(tag)} {vr.decode()} length {length}"
-                        f" is not a multiple of {number}",
-                        at,
-                        BAD_LENGTH,
-                        tag,
-                    )
-            else:
-                self._fail(f"unknown VR {vr!r} in {tag_text(tag)} at offset {at}", at, BAD_VR, tag)
         frame.last_tag = tag
-        start = at + size
         if length == _UNDEFINED:
-            self._undefined(frame, tag, vr, start)
+            self._undefined(frame, tag, vr, at + size)
             return size
-        end = start + length
-        if limit >= 0 and end > limit:
+        if limit >= 0 and at + size + length > limit:
             self._fail(
                 f"element {tag_text(tag)} length {length} runs past the end of"
                 f" {tag_text(frame.tag)}",
                 at,
                 OVERRUN,
+                tag,
+            )
+        if number and length % number:
+            self._fail(
+                f"element {tag_text(tag)} {vr.decode()} length {length}"
+                f" is not a multiple of {number}",
+                at,
+                BAD_LENGTH,
                 tag,
             )
         if tag == PIXEL_DATA and self.encapsulated and frame.kind == _DATASET:
@@ -411,16 +445,9 @@ class DatasetWalker:
             )
         if vr == b"SQ":
             if length:
+                end = at + size + length
                 self._push(_SEQUENCE, tag, end, frame, explicit=True, little=frame.little)
             return size
-        if vr in _NUMBER_SIZES and vr in _LONG_VRS and length % _NUMBER_SIZES[vr]:
-            self._fail(
-                f"element {tag_text(tag)} {vr.decode()} length {length}"
-                f" is not a multiple of {_NUMBER_SIZES[vr]}",
-                at,
-                BAD_LENGTH,
-                tag,
-            )
         if length:
             self._skip = length
             self._value_tag = tag

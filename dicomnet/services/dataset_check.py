@@ -19,7 +19,8 @@ command's. It answers:
 
 Either comes with Offending Element (0000,0901), the element where the
 problem was found when there is one, and an Error Comment (0000,0902) that
-says what and at which byte. A private or unknown transfer syntax is not
+says what and at which byte (of the inflated data set, for a deflated
+syntax); the log line has the whole story. A private or unknown transfer syntax is not
 checked (its encoding cannot be known).
 """
 
