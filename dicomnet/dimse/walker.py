@@ -3,8 +3,8 @@
 A :class:`DatasetWalker` reads the element and item headers of a data set
 (PS3.5 §7) as its bytes arrive, in pieces cut anywhere, and skips every value
 without looking at it or copying it: a fragment that falls entirely inside a
-value (most of the Pixel Data) costs one subtraction. It holds at most one
-header of the bytes (under 12) between two calls, plus a stack of the
+value (most of the Pixel Data) costs one subtraction. Between two calls it
+keeps at most the start of one header (under 12 bytes) and a stack of the
 sequences and items it is inside.
 
 It refuses (raises :class:`FramingError`):
@@ -210,7 +210,7 @@ class DatasetWalker:
         """Walk the next bytes of the data set."""
         if self._error is not None:
             raise self._error
-        n = len(chunk)
+        n = chunk.nbytes if isinstance(chunk, memoryview) else len(chunk)
         skip = self._skip
         if skip >= n and self._capturing is None:
             # Inside a value (the common case for bulk data): nothing to look at.

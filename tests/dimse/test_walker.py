@@ -368,3 +368,11 @@ def test_errors_stick() -> None:
     assert again.value is first.value
     with pytest.raises(FramingError):
         walker.finish()
+
+
+def test_a_memoryview_of_wider_items_counts_bytes() -> None:
+    walker = DatasetWalker(implicit=False, little=True)
+    walker.feed(HEAD + element(0x7FE00010, b"OW", b"", length=8))
+    walker.feed(memoryview(b"\1\2\3\4\5\6\7\x08").cast("H"))  # 4 items, 8 bytes
+    walker.finish()
+    assert walker.offset == len(HEAD) + 12 + 8
