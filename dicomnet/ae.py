@@ -14,8 +14,10 @@ Association limit (``Policy.max_associations``), past it
   Upper Layer not started, so ARTIM (PS3.8 §9.1.5, started by Evt5 when the
   transport connection is accepted) does not run while it waits. When a slot
   frees, the oldest held connection is started: ARTIM starts then, and the
-  A-ASSOCIATE-RQ the peer sent meanwhile is read from the socket buffer. The
-  peer's own association timer is what bounds the wait.
+  A-ASSOCIATE-RQ the peer sent meanwhile is read from the socket buffer. A
+  connection is held at most ``timers.associate`` seconds (about when the peer's
+  own association timer gives up): then it is answered as ``REJECT`` would,
+  so no held connection keeps its descriptor past a timer.
 
 A server never dies of one connection: every per-connection error is caught,
 logged and costs only that connection (see :class:`dicomnet.transport.ULProtocol`).
@@ -291,6 +293,7 @@ class Server:
         #: Associations being served (counted against ``max_associations``).
         self.active: set[Association] = set()
         self._held: deque[tuple[ULProtocol, Association]] = deque()
+        self._hold_timers: dict[ULProtocol, asyncio.TimerHandle] = {}
         self._protocols: set[ULProtocol] = set()
         self._closing = False
 
@@ -340,25 +343,8 @@ class Server:
         limit = policy.max_associations
         over = bool(limit) and len(self.active) + len(self._held) >= limit
         queue = over and policy.on_association_limit is LimitMode.QUEUE
-        association = Association(
-            policy=policy,
-            registry=self.registry,
-            requestor=False,
-            number=self.ae.next_number(),
-            reject_for_limit=over and not queue,
-            on_end=self._ended,
-            hooks=NegotiationHooks(
-                self.ae.identity_check, self.ae.extended_check, self.ae.common_extended_check
-            ),
-        )
-        protocol.listener = association
-        association.attach(protocol)
-        peer = _address(protocol.peername)
-        # Until the A-ASSOCIATE-RQ names the calling AE, records name the peer's address.
-        association.log.relabel(
-            association_label(association.number, self.ae.title, peer, requestor=False)
-        )
-        association.log.info("connection from %s", peer)
+        association = self._association_for(protocol, reject_for_limit=over and not queue)
+        association.log.info("connection from %s", _address(protocol.peername))
         self._protocols.add(protocol)
         protocol.closed.add_done_callback(lambda _: self._protocols.discard(protocol))
         if self._closing:
@@ -367,19 +353,65 @@ class Server:
             association.log.info("association limit (%d) reached: connection held", limit)
             protocol.hold()
             self._held.append((protocol, association))
+            seconds = policy.timers.associate
+            if seconds is not None:
+                loop = asyncio.get_running_loop()
+                self._hold_timers[protocol] = loop.call_later(
+                    seconds, self._hold_expired, protocol, association, seconds
+                )
         else:
             if not over:
                 self.active.add(association)
             protocol.start()
+
+    def _association_for(self, protocol: ULProtocol, *, reject_for_limit: bool) -> Association:
+        association = Association(
+            policy=self.policy,
+            registry=self.registry,
+            requestor=False,
+            number=self.ae.next_number(),
+            reject_for_limit=reject_for_limit,
+            on_end=self._ended,
+            hooks=NegotiationHooks(
+                self.ae.identity_check, self.ae.extended_check, self.ae.common_extended_check
+            ),
+        )
+        protocol.listener = association
+        association.attach(protocol)
+        # Until the A-ASSOCIATE-RQ names the calling AE, records name the peer's address.
+        association.log.relabel(
+            association_label(
+                association.number, self.ae.title, _address(protocol.peername), requestor=False
+            )
+        )
+        return association
+
+    def _unhold(self, protocol: ULProtocol) -> None:
+        handle = self._hold_timers.pop(protocol, None)
+        if handle is not None:
+            handle.cancel()
+
+    def _hold_expired(self, protocol: ULProtocol, association: Association, seconds: float) -> None:
+        """Held too long: read the A-ASSOCIATE-RQ and answer it as over the limit."""
+        self._hold_timers.pop(protocol, None)
+        try:
+            self._held.remove((protocol, association))
+        except ValueError:
+            return
+        association.log.warning("no free slot within %g s: answering as over the limit", seconds)
+        self._association_for(protocol, reject_for_limit=True)
+        protocol.release_hold()
 
     def _ended(self, association: Association) -> None:
         self.active.discard(association)
         for item in list(self._held):
             if item[1] is association:
                 self._held.remove(item)
+                self._unhold(item[0])
         limit = self.policy.max_associations
         while self._held and not self._closing and (not limit or len(self.active) < limit):
             protocol, waiting = self._held.popleft()
+            self._unhold(protocol)
             waiting.log.info("slot free: serving held connection")
             self.active.add(waiting)
             protocol.release_hold()
@@ -391,6 +423,8 @@ class Server:
         self._closing = True
         for listener in self.listeners:
             listener.close()
+        for protocol in list(self._hold_timers):
+            self._unhold(protocol)
         for protocol in list(self._protocols):
             association = protocol.listener
             if isinstance(association, Association) and association.is_established:

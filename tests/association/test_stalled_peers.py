@@ -15,6 +15,7 @@ import asyncio
 import itertools
 import socket
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 
 import pytest
 from helpers.policies import IMPLICIT_LE, make_policy
@@ -26,7 +27,13 @@ from dicomnet.association import Association
 from dicomnet.dimse.codec import encode_command
 from dicomnet.dimse.commands import CEchoRQ, CommandField, CStoreRQ
 from dicomnet.errors import AssociationAborted, TimeoutExpired
-from dicomnet.policy import VERIFICATION_SOP_CLASS, AcceptedContext, Policy, ProposedContext
+from dicomnet.policy import (
+    VERIFICATION_SOP_CLASS,
+    AcceptedContext,
+    LimitMode,
+    Policy,
+    ProposedContext,
+)
 from dicomnet.services.base import Binding, IncomingRequest, Reply
 from dicomnet_pdu.codec import encode_pdu
 from dicomnet_pdu.codes import AbortSource
@@ -34,6 +41,7 @@ from dicomnet_pdu.pdus import (
     PDV,
     AAbort,
     AAssociateAC,
+    AAssociateRJ,
     AAssociateRQ,
     AReleaseRP,
     AReleaseRQ,
@@ -405,3 +413,34 @@ async def test_each_pdu_we_write_restarts_the_dimse_timer() -> None:
             await assoc.abort()
         with pytest.raises(AssociationAborted):  # our abort ends the request
             await stream
+
+
+# ------------------------------------------------------------------ held past the limit (QUEUE)
+
+
+async def test_connection_held_for_a_slot_is_answered_after_the_associate_timer() -> None:
+    # QUEUE mode holds a connection unread while every slot is taken; it is held at
+    # most timers.associate, then its A-ASSOCIATE-RQ is answered as REJECT mode would.
+    base = scp_policy(dimse=30)
+    policy = replace(
+        base,
+        max_associations=1,
+        on_association_limit=LimitMode.QUEUE,
+        timers=replace(base.timers, associate=0.3),
+    )
+    async with await AE("SCP", policy).serve("127.0.0.1", 0) as server:
+        async with AE("SCU").associate("127.0.0.1", server.port, called_ae="SCP") as first:
+            raw = await RawClient.connect("127.0.0.1", server.port)
+            try:
+                rq = negotiation.build_request(
+                    make_policy("RAW"), called_ae_title="SCP", contexts=CONTEXTS
+                )
+                answer = await raw.request(rq)
+                assert isinstance(answer, AAssociateRJ)
+                assert (answer.result, answer.source, answer.reason) == (2, 3, 2)
+                assert await raw.at_eof()
+            finally:
+                await raw.close()
+            assert server.held == 0
+            # The association that had the slot is untouched.
+            assert (await first.echo()).is_success
