@@ -101,7 +101,7 @@ class Timers:
     """Timers in seconds; ``None`` means wait forever (PS3.8 §9.1.5 ARTIM; the rest local)."""
 
     artim: float = 5.0  # waiting for A-ASSOCIATE-RQ, or for the close after RP/RJ/ABORT
-    associate: float | None = 30.0  # SCU waiting for A-ASSOCIATE-AC/RJ
+    associate: float | None = 30.0  # SCU waiting for AC/RJ; SCP: longest hold (QUEUE)
     dimse: float | None = 60.0  # peer silent in Sta6: response, rest of a message, next request
     connect: float | None = 30.0  # TCP connect
     release: float | None = 5.0  # waiting for A-RELEASE-RP
