@@ -228,9 +228,12 @@ class _Counted:
 
 
 def _not_sent(source: InstanceSource, error: BaseException) -> StoreResult:
+    why: object = error
+    if isinstance(error, SourceError) and error.path == source.label:
+        why = error.reason  # the label says which file
     return StoreResult.not_sent(
         source.label,
-        error,
+        why,
         sop_class_uid=source.sop_class_uid,
         sop_instance_uid=source.sop_instance_uid,
     )
@@ -249,11 +252,14 @@ async def store(
     ``item`` is an :class:`InstanceSource`, a file path or a pydicom
     Dataset. ``move_originator`` is ``(AE title, Message ID)`` of the C-MOVE
     this store is a sub-operation of. A non-success status is returned, not
-    raised. Raises :class:`SourceError`, :class:`TranscodeError` or
+    raised. The data set is first walked to its end
+    (:meth:`InstanceSource.check`): one cut short is not sent. Raises
+    :class:`SourceError`, :class:`TranscodeError` or
     :class:`~dicomnet.errors.NegotiationError` before anything is sent, and
     the association's errors (abort, timeout) when it fails meanwhile.
     """
     source = as_source(item)
+    source.check()  # a data set cut short is never sent (nor transcoded)
     ctx = choose_context(assoc, source)
     syntax = ctx.transfer_syntax
     transcoded = syntax != source.transfer_syntax_uid

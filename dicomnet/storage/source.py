@@ -32,10 +32,12 @@ from dicomnet.dimse.dataset import (
     EXPLICIT_VR_BIG_ENDIAN,
     EXPLICIT_VR_LITTLE_ENDIAN,
     IMPLICIT_VR_LITTLE_ENDIAN,
+    dataset_walker,
     decode_dataset,
     encode_dataset,
 )
 from dicomnet.dimse.errors import DatasetError
+from dicomnet.dimse.walker import TRUNCATED, FramingError
 from dicomnet.errors import LocalError
 
 __all__ = [
@@ -70,10 +72,14 @@ _DEFLATED: Final = frozenset(
 
 
 class SourceError(LocalError):
-    """An instance cannot be read; the message names the file."""
+    """An instance cannot be read; the message names the file.
+
+    ``reason`` is the message without the file name.
+    """
 
     def __init__(self, message: str, *, path: str | os.PathLike[str] | None = None) -> None:
         self.path = None if path is None else os.fspath(path)
+        self.reason = message
         super().__init__(f"{self.path}: {message}" if self.path else message)
 
 
@@ -105,12 +111,9 @@ def _read_exact(fh: BinaryIO, size: int) -> bytes:
     return data
 
 
-def _parse_meta(fh: BinaryIO) -> FileMeta:
-    head = fh.read(_PREAMBLE + len(_MAGIC))
-    if len(head) < _PREAMBLE + len(_MAGIC) or head[_PREAMBLE:] != _MAGIC:
-        raise _NoMeta("no preamble and DICM prefix")
+def _read_meta_group(fh: BinaryIO, position: int) -> tuple[dict[int, bytes], int]:
+    """Read the group 0002 elements at ``position`` of ``fh``: (values by element, their end)."""
     values: dict[int, bytes] = {}
-    position = _PREAMBLE + len(_MAGIC)
     end: int | None = None
     while end is None or position < end:
         header = fh.read(8)
@@ -136,6 +139,14 @@ def _parse_meta(fh: BinaryIO) -> FileMeta:
         values[element] = value
         if element == _GROUP_LENGTH and length == 4 and end is None:
             end = position + struct.unpack("<I", value)[0]
+    return values, position
+
+
+def _parse_meta(fh: BinaryIO) -> FileMeta:
+    head = fh.read(_PREAMBLE + len(_MAGIC))
+    if len(head) < _PREAMBLE + len(_MAGIC) or head[_PREAMBLE:] != _MAGIC:
+        raise _NoMeta("no preamble and DICM prefix")
+    values, position = _read_meta_group(fh, _PREAMBLE + len(_MAGIC))
     missing = [
         name
         for element, name in (
@@ -218,6 +229,7 @@ class InstanceSource:
     """
 
     __slots__ = (
+        "_checked",
         "_data",
         "_dataset",
         "label",
@@ -260,6 +272,8 @@ class InstanceSource:
         self.size = stored + self.pad
         self._data = data
         self._dataset = dataset
+        # A data set pydicom encoded here is whole; bytes from elsewhere are walked once.
+        self._checked = dataset is not None
         #: What to call this instance in messages: the path, or the SOP Instance UID.
         self.label = label or (str(path) if path is not None else sop_instance_uid)
 
@@ -309,9 +323,36 @@ class InstanceSource:
             raise SourceError(f"not a DICOM file: {exc}", path=file) from exc
         if len(ds) == 0 or "SOPClassUID" not in ds or "SOPInstanceUID" not in ds:
             raise SourceError("not a DICOM file (no SOP Class/Instance UID found)", path=file)
+        # pydicom reads a value cut short as far as the file goes: walk the file itself.
+        cls._raw(file, str(ds.SOPClassUID), str(ds.SOPInstanceUID), _syntax_of(ds)).check()
         source = cls.from_dataset(ds, label=str(file))
         source.path = file
         return source
+
+    @classmethod
+    def _raw(cls, file: Path, sop_class: str, sop_instance: str, syntax: str) -> InstanceSource:
+        """The data set of a file without usable meta information, as it is on disk."""
+        try:
+            with open(file, "rb") as fh:
+                position = _PREAMBLE + len(_MAGIC)
+                if fh.read(position)[_PREAMBLE:] != _MAGIC:
+                    position = 0
+                fh.seek(position)
+                position = _read_meta_group(fh, position)[1]
+            total = file.stat().st_size
+        except OSError as exc:
+            raise SourceError(exc.strerror or str(exc), path=file) from exc
+        except _NoMeta as exc:
+            raise SourceError(str(exc), path=file) from exc
+        return cls(
+            sop_class_uid=sop_class,
+            sop_instance_uid=sop_instance,
+            transfer_syntax_uid=syntax,
+            path=file,
+            offset=position,
+            size=total - position,
+            pad=syntax in _DEFLATED,
+        )
 
     @classmethod
     def from_dataset(
@@ -404,6 +445,38 @@ class InstanceSource:
             raise SourceError(exc.strerror or str(exc), path=self.path) from exc
         if self.pad:
             yield b"\0"
+
+    def check(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+        """Make sure the data set is whole before any of it is sent.
+
+        Walks the element headers to the end (values are skipped, not
+        parsed; a deflated data set is inflated on the way) and raises
+        :class:`SourceError` - "truncated at byte N" for a file cut short -
+        when the data set does not end exactly at an element boundary or
+        its framing is broken (:mod:`dicomnet.dimse.walker`). ``N`` counts
+        from the start of the file (of the inflated data set for deflated
+        syntaxes). A data set in a transfer syntax unknown here is not
+        checked. A source that passed is not walked again.
+        """
+        if self._checked:
+            return
+        try:
+            walker = dataset_walker(self.transfer_syntax_uid)
+        except DatasetError:
+            self._checked = True  # cannot be walked; the peer may know the syntax
+            return
+        try:
+            for chunk in self.chunks(chunk_size):
+                walker.feed(chunk)
+            walker.finish()
+        except FramingError as exc:
+            if self.transfer_syntax_uid in _DEFLATED:
+                where = f"byte {exc.offset} of the inflated data set"
+            else:
+                where = f"byte {self.offset + exc.offset}"
+            what = "truncated" if exc.reason == TRUNCATED else exc.reason
+            raise SourceError(f"{what} at {where}: {exc}", path=self.label) from exc
+        self._checked = True
 
     def read(self) -> bytes:
         """The whole encoded data set (for transcoding; avoid on the normal path)."""

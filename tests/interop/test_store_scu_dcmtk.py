@@ -294,3 +294,19 @@ def test_orig_proposes_nothing_but_the_files_own_syntax(
     assert captured.err.count("no accepted presentation context") == 2
     assert "2 not sent" in captured.out
     assert list(out.iterdir()) == []
+
+
+def test_file_cut_short_is_not_sent(
+    program: str, tmp_path: Path, inputs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    cut = tmp_path / "cut.dcm"
+    cut.write_bytes(inputs[EXPLICIT_LE].read_bytes()[:2001])  # head -c 2001: inside Pixel Data
+    out = tmp_path / "out"
+    with storescp(program, out, "+xa") as port:
+        code = run_store("127.0.0.1", str(port), str(cut), str(inputs[IMPLICIT_LE]))
+    captured = capsys.readouterr()
+    assert code == 1, captured.err
+    assert f"E: {cut}: not sent: truncated at byte 2001:" in captured.err
+    assert "Stored 1 of 2 instance(s)" in captured.out
+    stored = stored_files(out)
+    assert list(stored) == [InstanceSource.from_path(inputs[IMPLICIT_LE]).sop_instance_uid]

@@ -13,6 +13,7 @@ import pytest
 from dicomnet.cli import store as store_cli
 from dicomnet.dimse.status import StatusCategory
 from dicomnet.storage.scu import StoreResult
+from dicomnet.storage.source import InstanceSource
 from dicomnet.storage.synthetic import make_image, write_part10
 
 from .test_scu_store import ALL_SYNTAXES, Received, serve
@@ -144,3 +145,23 @@ async def test_window_option_keeps_requests_in_flight(tmp_path: Path) -> None:
     assert "Stored 4 of 4 instance(s)" in out.decode()
     assert received.most_busy >= 2
     assert len(received.stored) == 4
+
+
+async def test_file_cut_short_is_not_sent(tmp_path: Path) -> None:
+    whole = write_part10(tmp_path / "whole.dcm", make_image(rows=8, columns=8), EXPLICIT_LE)
+    big = write_part10(tmp_path / "big.dcm", make_image(rows=64, columns=64, seed=1), EXPLICIT_LE)
+    cut = tmp_path / "cut.dcm"
+    cut.write_bytes(big.read_bytes()[:5000])  # head -c 5000 big.dcm > cut.dcm
+    received = Received()
+    async with await serve(received, {SC: ALL_SYNTAXES}) as server:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", RUNNER, "store", "--no-progress", "-aec", "STORE-SCP",
+            "127.0.0.1", str(server.port), str(cut), str(whole),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 1, err.decode()
+    assert f"E: {cut}: not sent: truncated at byte 5000:" in err.decode()
+    assert "Stored 1 of 2 instance(s)" in out.decode()
+    assert "1 not sent" in out.decode()
+    assert received.order == [InstanceSource.from_path(whole).sop_instance_uid]

@@ -20,7 +20,8 @@ from dicomnet.errors import AssociationAborted
 from dicomnet.policy import AcceptedContext, ProposedContext
 from dicomnet.services.base import Binding, IncomingRequest, Reply
 from dicomnet.storage.scu import store, store_all, store_many
-from dicomnet.storage.source import InstanceSource
+from dicomnet.storage.source import InstanceSource, SourceError
+from dicomnet.storage.synthetic import make_image, write_part10
 from dicomnet.storage.transcode import TranscodeError, transcode
 
 IMPLICIT_LE = "1.2.840.10008.1.2"
@@ -116,26 +117,63 @@ async def everything(received: Received) -> AsyncIterator[Server]:
         yield server
 
 
+def odd_deflated_file(folder: Path) -> Path:
+    """A deflated file whose stream has an odd length (sent with a NUL pad byte)."""
+    for seed in range(64):
+        ds = make_image(rows=8, columns=8, seed=seed, sop_instance_uid=f"1.2.3.{seed}")
+        path = write_part10(folder / f"{seed}.dcm", ds, DEFLATED, unpadded=True)
+        if InstanceSource.from_path(path).pad:
+            return path
+    raise AssertionError("no odd-length deflate stream found")
+
+
 @pytest.mark.parametrize(
     "name",
-    ["MR_small_implicit.dcm", "MR_small.dcm", "MR_small_bigendian.dcm", "image_dfl.dcm",
+    ["MR_small_implicit.dcm", "MR_small.dcm", "MR_small_bigendian.dcm", "deflated",
      "SC_rgb_jpeg_dcmtk.dcm"],
 )  # fmt: skip
-async def test_file_bytes_go_out_as_read(name: str, everything: Server, received: Received) -> None:
-    source = InstanceSource.from_path(data_file(name))
+async def test_file_bytes_go_out_as_read(
+    name: str, everything: Server, received: Received, tmp_path: Path
+) -> None:
+    path = odd_deflated_file(tmp_path) if name == "deflated" else data_file(name)
+    source = InstanceSource.from_path(path)
     contexts = propose((source.sop_class_uid, (source.transfer_syntax_uid, IMPLICIT_LE)))
     async with requestor().associate("127.0.0.1", everything.port, contexts=contexts) as assoc:
-        result = await store(assoc, data_file(name))
+        result = await store(assoc, path)
     assert result.status == 0x0000
     assert result.category is StatusCategory.SUCCESS
     assert result.ok
     assert not result.transcoded
     assert result.transfer_syntax == source.transfer_syntax_uid
     assert result.bytes_sent == source.size
-    assert result.label == str(data_file(name))
+    assert result.label == str(path)
     syntax, data = received.stored[source.sop_instance_uid]
     assert syntax == source.transfer_syntax_uid
-    assert data == data_file(name).read_bytes()[source.offset :] + b"\0" * source.pad
+    assert data == path.read_bytes()[source.offset :] + b"\0" * source.pad
+    assert source.pad == (name == "deflated")
+
+
+async def test_file_cut_short_is_not_sent(
+    everything: Server, received: Received, tmp_path: Path
+) -> None:
+    whole = data_file("MR_small.dcm")
+    cut = tmp_path / "cut.dcm"
+    cut.write_bytes(whole.read_bytes()[:5000])  # head -c 5000: inside Pixel Data
+    contexts = propose((MR, (EXPLICIT_LE, IMPLICIT_LE)))
+    async with requestor().associate("127.0.0.1", everything.port, contexts=contexts) as assoc:
+        with pytest.raises(SourceError, match="truncated at byte 5000"):
+            await store(assoc, cut)
+        refused, stored = await store_all(assoc, [cut, whole])
+        assert assoc.is_established
+    assert refused.label == str(cut)
+    assert refused.status is None and refused.bytes_sent == 0
+    assert refused.describe() == (
+        f"{cut}: not sent: truncated at byte 5000: data set ends inside the value of"
+        " (7FE0,0010): 4692 bytes of it missing"
+    )
+    assert stored.ok
+    # Only the whole file reached the peer (both carry the same SOP Instance UID).
+    assert received.order == [stored.sop_instance_uid]
 
 
 async def test_transcodes_when_only_another_syntax_was_accepted(received: Received) -> None:

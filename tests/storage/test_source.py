@@ -58,7 +58,8 @@ def test_meta_matches_pydicom(name: str, syntax: str) -> None:
     assert source.sop_instance_uid == ds.file_meta.MediaStorageSOPInstanceUID
     assert source.offset == pydicom_offset(path)
     assert source.size == path.stat().st_size - source.offset + source.pad
-    assert source.pad == (name == "image_dfl.dcm")  # its deflate stream has an odd length
+    # Its deflate stream is followed by 8 stray bytes: odd, so padded (and refused by check()).
+    assert source.pad == (name == "image_dfl.dcm")
     assert not source.in_memory
     assert source.label == str(path)
 
@@ -290,3 +291,121 @@ def test_meta_without_group_length_ends_at_first_other_group(tmp_path: Path) -> 
     assert source.sop_instance_uid == "1.2.3.4.5"
     assert source.read() == body
     assert decode_dataset(source.read(), source.transfer_syntax_uid).Modality == "OT"
+
+
+# ---------------------------------------------------------------- whole data sets only
+
+
+@pytest.mark.parametrize("name", sorted(set(NATIVE_FILES) - {"image_dfl.dcm"}))
+def test_check_passes_whole_files(name: str) -> None:
+    InstanceSource.from_path(data_file(name)).check()
+
+
+def cut_copy(path: Path, folder: Path, size: int) -> Path:
+    """The first ``size`` bytes of ``path`` as a file of their own (``head -c``)."""
+    target = folder / f"{path.stem}-{size}.dcm"
+    target.write_bytes(path.read_bytes()[:size])
+    return target
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "MR_small_implicit.dcm",
+        "MR_small.dcm",
+        "MR_small_bigendian.dcm",
+        "SC_rgb_jpeg_dcmtk.dcm",
+        "rtplan.dcm",
+    ],
+)
+@pytest.mark.parametrize("where", [0.3, 0.7, 1.0])
+def test_check_refuses_a_file_cut_short_naming_the_byte(
+    tmp_path: Path, name: str, where: float
+) -> None:
+    path = data_file(name)
+    whole = InstanceSource.from_path(path)
+    # An odd length of data set is never an element boundary: always a cut element.
+    length = int((path.stat().st_size - whole.offset) * where) - 1
+    length -= 1 - length % 2
+    cut = cut_copy(path, tmp_path, whole.offset + length)
+    source = InstanceSource.from_path(cut)
+    assert source.size == length  # the File Meta Information alone says nothing
+    with pytest.raises(SourceError, match=rf"truncated at byte {whole.offset + length}:") as info:
+        source.check()
+    assert info.value.path == str(cut)
+    assert info.value.reason.startswith("truncated at byte")
+
+
+def test_check_refuses_a_deflated_data_set_cut_short(tmp_path: Path) -> None:
+    ds = make_image(rows=64, columns=64, seed=3)
+    path = write_part10(tmp_path / "deflated.dcm", ds, DEFLATED)
+    InstanceSource.from_path(path).check()
+    cut = cut_copy(path, tmp_path, path.stat().st_size - 7)
+    with pytest.raises(SourceError, match=r"truncated at byte \d+ of the inflated data set"):
+        InstanceSource.from_path(cut).check()
+
+
+def test_check_refuses_stray_bytes_after_a_deflate_stream() -> None:
+    # pydicom's sample has 8 bytes after the end of its deflate stream.
+    source = InstanceSource.from_path(data_file("image_dfl.dcm"))
+    with pytest.raises(SourceError, match="followed by extra bytes"):
+        source.check()
+
+
+def test_check_refuses_pixel_data_encoded_against_the_syntax(tmp_path: Path) -> None:
+    # A JPEG file whose File Meta claims Explicit VR Little Endian: encapsulated Pixel Data.
+    jpeg = InstanceSource.from_path(data_file("SC_rgb_jpeg_dcmtk.dcm"))
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = jpeg.sop_class_uid
+    meta.MediaStorageSOPInstanceUID = jpeg.sop_instance_uid
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    header = DicomBytesIO()
+    header.is_little_endian, header.is_implicit_VR = True, False
+    write_file_meta_info(header, meta, enforce_standard=True)
+    path = tmp_path / "mislabelled.dcm"
+    path.write_bytes(b"\0" * 128 + b"DICM" + header.getvalue() + jpeg.read())
+    source = InstanceSource.from_path(path)
+    with pytest.raises(SourceError, match="encapsulated Pixel Data on a native syntax at byte"):
+        source.check()
+
+
+def test_check_of_in_memory_sources() -> None:
+    ds = make_image(rows=8, columns=8)
+    data = encode_dataset(ds, "1.2.840.10008.1.2.1")
+    uids = {"sop_class_uid": "1.2.3", "sop_instance_uid": "1.2.3.4"}
+    whole = InstanceSource.from_bytes(data, transfer_syntax_uid="1.2.840.10008.1.2.1", **uids)
+    whole.check()
+    cut = InstanceSource.from_bytes(data[:-3], transfer_syntax_uid="1.2.840.10008.1.2.1", **uids)
+    with pytest.raises(SourceError, match=f"1.2.3.4: truncated at byte {len(data) - 3}:"):
+        cut.check()
+    # A syntax unknown here cannot be walked: left to the peer.
+    InstanceSource.from_bytes(data[:-3], transfer_syntax_uid="1.2.3.999", **uids).check()
+
+
+def test_check_walks_a_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_part10(tmp_path / "x.dcm", make_image(rows=8, columns=8), "1.2.840.10008.1.2.1")
+    source = InstanceSource.from_path(path)
+    opened: list[object] = []
+    real_open = builtins.open
+
+    def counting_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append(file)
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    source.check()
+    source.check()
+    assert opened == [path]
+
+
+@pytest.mark.parametrize("name", ["MR_small.dcm", "MR_small_implicit.dcm", "rtplan.dcm"])
+def test_file_without_meta_cut_short_is_refused(tmp_path: Path, name: str) -> None:
+    # pydicom reads such a file up to where it ends; the file itself is walked.
+    data = InstanceSource.from_path(data_file(name)).read()
+    whole = tmp_path / "whole.raw"
+    whole.write_bytes(data)
+    assert InstanceSource.from_path(whole).in_memory
+    cut = tmp_path / "cut.raw"
+    cut.write_bytes(data[: len(data) // 2 + 1])
+    with pytest.raises(SourceError, match=rf"cut\.raw: truncated at byte {len(data) // 2 + 1}:"):
+        InstanceSource.from_path(cut)
