@@ -17,7 +17,7 @@ FF01 (optional keys not supported).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from pydicom.dataelem import DataElement
@@ -32,8 +32,11 @@ __all__ = [
     "Match",
     "Query",
     "QueryError",
+    "computed_attributes",
     "find_matches",
+    "key_verdict",
     "parse_query",
+    "respond",
     "select_instances",
 ]
 
@@ -188,20 +191,44 @@ def _group_key(query: Query, record: InstanceRecord) -> tuple[str, ...]:
 
 def _computed(level: str, records: list[InstanceRecord]) -> Dataset:
     """Attributes that summarize the instances below an entity (PS3.4 C.3.4)."""
-    ds = Dataset()
-    count = str(len(records))
 
     def distinct(keyword: str) -> list[str]:
         return sorted({r.value(keyword) for r in records if r.value(keyword)})
 
+    return computed_attributes(
+        level,
+        instances=len(records),
+        series=len(distinct("SeriesInstanceUID")),
+        studies=len(distinct("StudyInstanceUID")),
+        modalities=distinct("Modality"),
+        sop_classes=distinct("SOPClassUID"),
+    )
+
+
+def computed_attributes(
+    level: str,
+    *,
+    instances: int,
+    series: int = 0,
+    studies: int = 0,
+    modalities: Iterable[str] = (),
+    sop_classes: Iterable[str] = (),
+) -> Dataset:
+    """The computed attributes of an entity at ``level`` from its counts (PS3.4 C.3.4).
+
+    ``modalities`` and ``sop_classes`` are returned sorted, without empty values.
+    """
+    ds = Dataset()
+    count = str(instances)
+
     if level == "PATIENT":
-        ds.NumberOfPatientRelatedStudies = str(len(distinct("StudyInstanceUID")))
-        ds.NumberOfPatientRelatedSeries = str(len(distinct("SeriesInstanceUID")))
+        ds.NumberOfPatientRelatedStudies = str(studies)
+        ds.NumberOfPatientRelatedSeries = str(series)
         ds.NumberOfPatientRelatedInstances = count
     elif level == "STUDY":
-        ds.ModalitiesInStudy = distinct("Modality")
-        ds.SOPClassesInStudy = distinct("SOPClassUID")
-        ds.NumberOfStudyRelatedSeries = str(len(distinct("SeriesInstanceUID")))
+        ds.ModalitiesInStudy = sorted({m for m in modalities if m})
+        ds.SOPClassesInStudy = sorted({c for c in sop_classes if c})
+        ds.NumberOfStudyRelatedSeries = str(series)
         ds.NumberOfStudyRelatedInstances = count
     elif level == "SERIES":
         ds.NumberOfSeriesRelatedInstances = count
@@ -231,7 +258,8 @@ def _entities(index: InstanceIndex, query: Query) -> Iterator[_Entity]:
         yield _Entity(query, records)
 
 
-def _verdict(query: Query, element: DataElement) -> str:
+def key_verdict(query: Query, element: DataElement) -> str:
+    """``"match"``, ``"return"`` or ``"empty"``: what the SCP does with a key of ``query``."""
     tag = int(element.tag)
     if tag in _NOT_MATCHED:
         return "return"
@@ -255,18 +283,54 @@ def _response_element(key: DataElement, found: DataElement | None) -> DataElemen
     return DataElement(found.tag, found.VR, found.value)
 
 
-def _matches(query: Query, entity: _Entity) -> tuple[bool, bool]:
+def _matches(query: Query, lookup: Callable[[int], DataElement | None]) -> tuple[bool, bool]:
     partial = False
     for element in query.keys:
-        verdict = _verdict(query, element)
+        verdict = key_verdict(query, element)
         if verdict != "match":
             asked = matching_type(element.VR, element.value) is not MatchType.UNIVERSAL
             if verdict == "empty" or asked:
                 partial = partial or int(element.tag) not in _NOT_MATCHED
             continue
-        if not match_element(element, entity.get(int(element.tag))):
+        if not match_element(element, lookup(int(element.tag))):
             return False, partial
     return True, partial
+
+
+def respond(
+    query: Query,
+    lookup: Callable[[int], DataElement | None],
+    records: tuple[InstanceRecord, ...] = (),
+    *,
+    retrieve_ae_title: str | None = None,
+) -> Match | None:
+    """The response for one entity at the query level, or ``None`` when it does not match.
+
+    ``lookup(tag)`` gives the entity's element for a tag (its computed
+    attributes, else the attributes of its first instance); index backends
+    use this to finish, with the in-memory matcher, what they did not match
+    themselves.
+    """
+    ok, partial = _matches(query, lookup)
+    if not ok:
+        return None
+    response = Dataset()
+    for key in query.keys:
+        tag = int(key.tag)
+        if tag == RETRIEVE_AE_TITLE and retrieve_ae_title:
+            response.add(DataElement(tag, "AE", retrieve_ae_title))
+            continue
+        if key_verdict(query, key) == "empty":
+            if query.support is not None and query.support.omit_unsupported:
+                continue
+            response.add(DataElement(tag, key.VR, [] if key.VR == "SQ" else None))
+            continue
+        response.add(_response_element(key, lookup(tag)))
+    charset = lookup(SPECIFIC_CHARACTER_SET)
+    if charset is not None:
+        response.add(DataElement(SPECIFIC_CHARACTER_SET, "CS", charset.value))
+    response.QueryRetrieveLevel = query.level
+    return Match(identifier=response, records=records, partial=partial)
 
 
 def find_matches(
@@ -279,26 +343,11 @@ def find_matches(
     supported), plus Specific Character Set when the instance has one.
     """
     for entity in _entities(index, query):
-        ok, partial = _matches(query, entity)
-        if not ok:
-            continue
-        response = Dataset()
-        for key in query.keys:
-            tag = int(key.tag)
-            if tag == RETRIEVE_AE_TITLE and retrieve_ae_title:
-                response.add(DataElement(tag, "AE", retrieve_ae_title))
-                continue
-            if _verdict(query, key) == "empty":
-                if query.support is not None and query.support.omit_unsupported:
-                    continue
-                response.add(DataElement(tag, key.VR, [] if key.VR == "SQ" else None))
-                continue
-            response.add(_response_element(key, entity.get(tag)))
-        charset = entity.get(SPECIFIC_CHARACTER_SET)
-        if charset is not None:
-            response.add(DataElement(SPECIFIC_CHARACTER_SET, "CS", charset.value))
-        response.QueryRetrieveLevel = query.level
-        yield Match(identifier=response, records=tuple(entity.records), partial=partial)
+        match = respond(
+            query, entity.get, tuple(entity.records), retrieve_ae_title=retrieve_ae_title
+        )
+        if match is not None:
+            yield match
 
 
 def select_instances(index: InstanceIndex, query: Query) -> list[InstanceRecord]:

@@ -2,7 +2,9 @@
 
 SCP: :class:`QueryRetrieveService` answers the FIND, MOVE and GET SOP classes
 of the Patient Root, Study Root and Patient/Study Only models over an
-:class:`~dicomnet.query.index.InstanceIndex`.
+:class:`~dicomnet.query.index.InstanceIndex`, or any
+:class:`~dicomnet.query.source.QuerySource` (such as the SQLite index of
+:mod:`dicomnet.archive`).
 
 ========  =========================================================================
 C-FIND    one pending response per match (FF00; FF01 when optional keys of the
@@ -33,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -48,7 +51,8 @@ from dicomnet.log import ERROR_LIMIT, logsafe
 from dicomnet.policy import AcceptedContext, Policy, ProposedContext
 from dicomnet.query.index import InstanceIndex, InstanceRecord
 from dicomnet.query.models import MODELS, InformationModel, Operation
-from dicomnet.query.query import KeySupport, QueryError, find_matches, parse_query
+from dicomnet.query.query import KeySupport, QueryError, parse_query
+from dicomnet.query.source import MemorySource, QuerySource
 from dicomnet.storage.scu import proposed_contexts_for, store
 from dicomnet.storage.sinks import InstanceStore
 from dicomnet.storage.source import SourceError
@@ -138,7 +142,7 @@ class _Counts:
 
 
 class QueryRetrieveService:
-    """C-FIND, C-MOVE and C-GET SCP over ``index``.
+    """C-FIND, C-MOVE and C-GET SCP over ``index`` (an InstanceIndex or a QuerySource).
 
     ``destinations`` maps Move Destination AE titles to ``(host, port)``.
     ``support`` maps a FIND SOP class UID to the keys the SCP supports (see
@@ -152,7 +156,7 @@ class QueryRetrieveService:
 
     def __init__(
         self,
-        index: InstanceIndex,
+        index: InstanceIndex | QuerySource,
         *,
         destinations: Mapping[str, tuple[str, int]] | None = None,
         support: Mapping[str, KeySupport] | None = None,
@@ -161,6 +165,9 @@ class QueryRetrieveService:
         sop_classes: Iterable[str] | None = None,
     ) -> None:
         self.index = index
+        self.source: QuerySource = (
+            MemorySource(index) if isinstance(index, InstanceIndex) else index
+        )
         self.destinations = dict(destinations or {})
         self.support = dict(support or {})
         self.relational = relational
@@ -262,19 +269,21 @@ class QueryRetrieveService:
         syntax = str(request.context.transfer_syntax)
         count = 0
         try:
-            for match in find_matches(
-                self.index, query, retrieve_ae_title=request.association.local_ae_title
-            ):
-                if request.is_cancelled:
-                    request.association.log.info("C-FIND cancelled after %d match(es)", count)
-                    yield Reply(status=Status.CANCEL)
-                    return
-                count += 1
-                status = Status.PENDING_WARNING if match.partial else Status.PENDING
-                yield Reply(status=status, dataset=encode_dataset(match.identifier, syntax))
-                # Let the association read (a C-CANCEL) between responses that never block.
-                await asyncio.sleep(0)
-        except (DatasetError, ValueError, TypeError) as exc:
+            matches = self.source.matches(
+                query, retrieve_ae_title=request.association.local_ae_title
+            )
+            async with aclosing(matches):
+                async for match in matches:
+                    if request.is_cancelled:
+                        request.association.log.info("C-FIND cancelled after %d match(es)", count)
+                        yield Reply(status=Status.CANCEL)
+                        return
+                    count += 1
+                    status = Status.PENDING_WARNING if match.partial else Status.PENDING
+                    yield Reply(status=status, dataset=encode_dataset(match.identifier, syntax))
+                    # Let the association read (a C-CANCEL) between responses that never block.
+                    await asyncio.sleep(0)
+        except (DatasetError, ValueError, TypeError, OSError) as exc:
             request.association.log.error("C-FIND failed: %s", logsafe(exc, ERROR_LIMIT))
             yield _failure(UNABLE_TO_PROCESS, f"matching failed: {exc}")
             return
@@ -288,7 +297,7 @@ class QueryRetrieveService:
 
     # -------------------------------------------------------------- retrieve
 
-    def _select(
+    async def _select(
         self, request: IncomingRequest, sop_class: str, identifier: Dataset
     ) -> list[InstanceRecord] | Reply:
         model = self._model(sop_class)
@@ -298,11 +307,11 @@ class QueryRetrieveService:
             query = parse_query(identifier, model, relational=True, retrieve=True)
         except QueryError as exc:
             return _failure(exc.status, exc.comment, exc.offending)
-        records: dict[str, InstanceRecord] = {}
-        for match in find_matches(self.index, query):
-            for record in match.records:
-                records[record.sop_instance_uid] = record
-        return list(records.values())
+        try:
+            return await self.source.instances(query)
+        except (DatasetError, ValueError, TypeError, OSError) as exc:
+            request.association.log.error("retrieve: selecting instances failed: %s", exc)
+            return _failure(UNABLE_TO_PROCESS, f"selecting instances failed: {exc}")
 
     async def _suboperations(
         self,
@@ -393,7 +402,7 @@ class QueryRetrieveService:
             request.association.log.warning("unknown move destination %s", logsafe(destination))
             yield _failure(Status.MOVE_DESTINATION_UNKNOWN, f"unknown destination {destination}")
             return
-        records = self._select(request, sop_class, identifier)
+        records = await self._select(request, sop_class, identifier)
         if isinstance(records, Reply):
             yield records
             return
@@ -452,7 +461,7 @@ class QueryRetrieveService:
         if isinstance(identifier, Reply):
             yield identifier
             return
-        records = self._select(request, sop_class, identifier)
+        records = await self._select(request, sop_class, identifier)
         if isinstance(records, Reply):
             yield records
             return

@@ -1,0 +1,72 @@
+"""The interface every index backend offers (SQLite today; others can follow).
+
+A backend keeps patients, studies, series and instances. It answers C-FIND
+(as a :class:`~dicomnet.query.source.QuerySource`), says which files a
+C-MOVE/C-GET sends, and adds, replaces and deletes instances. No SQL leaves a
+backend: callers speak in :class:`~dicomnet.query.query.Query` values,
+:class:`~.entry.IndexEntry` values and UIDs.
+
+Errors: a backend raises :class:`IndexUnavailable` (an ``OSError``, so the
+Storage SCP answers A700 and the Q/R SCP C001) when its database fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Sequence
+from typing import Protocol, runtime_checkable
+
+from dicomnet.query.index import InstanceRecord
+from dicomnet.query.query import Match, Query
+
+from .entry import IndexEntry
+
+__all__ = ["IndexBackend", "IndexUnavailable"]
+
+
+class IndexUnavailable(OSError):
+    """The index cannot be read or written (the database failed)."""
+
+
+@runtime_checkable
+class IndexBackend(Protocol):
+    """Insert/update, query, locate and delete instances."""
+
+    async def put(self, entry: IndexEntry) -> None:
+        """Add an instance, or replace the one with its SOP Instance UID; durable on return."""
+        ...
+
+    async def put_many(self, entries: Sequence[IndexEntry]) -> None:
+        """Add or replace several instances in one transaction; durable on return."""
+        ...
+
+    def matches(
+        self, query: Query, *, retrieve_ae_title: str | None = None
+    ) -> AsyncGenerator[Match, None]:
+        """C-FIND: each matching entity at the query level, streamed from the database."""
+        ...
+
+    async def instances(self, query: Query) -> list[InstanceRecord]:
+        """Retrieve: the instances below every matching entity, with their files."""
+        ...
+
+    async def locate(self, sop_instance_uid: str) -> InstanceRecord | None:
+        """One instance and its file, or ``None``."""
+        ...
+
+    async def delete(
+        self,
+        *,
+        study_uid: str | None = None,
+        series_uid: str | None = None,
+        sop_instance_uid: str | None = None,
+    ) -> list[str]:
+        """Remove a study, series or instance (and emptied parents); the file paths it had."""
+        ...
+
+    async def count(self) -> int:
+        """How many instances are indexed."""
+        ...
+
+    async def close(self) -> None:
+        """Finish pending writes and release the database."""
+        ...

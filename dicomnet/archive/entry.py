@@ -1,0 +1,209 @@
+"""What the index keeps of one instance: :class:`IndexEntry`, built from its header.
+
+These functions parse with pydicom and silence its warnings about odd values
+while they do: call them from the event loop's thread (not the index's
+thread pool), where nothing else changes the warning filters meanwhile.
+
+:func:`entry_from_header` takes the header (the data set before Pixel Data,
+as pydicom reads it) and where the instance is; :func:`entry_from_file`
+reads the header of a Part 10 file. The column values are normalized for
+SQL (dates without dots, times without colons, folded person names); the
+header itself is kept per level as Explicit VR Little Endian bytes
+(:func:`level_header`) for everything that has no column.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.filereader import read_dataset
+
+from dicomnet.dimse.dataset import encode_dataset
+from dicomnet.query.matching import element_strings
+from dicomnet.query.models import LEVEL_ATTRIBUTES
+
+from .schema import COLUMNS
+
+__all__ = [
+    "HEADER_SYNTAX",
+    "IndexEntry",
+    "column_values",
+    "decode_header",
+    "entry_from_file",
+    "entry_from_header",
+    "level_header",
+]
+
+_log = logging.getLogger("dicomnet.archive")
+
+#: The encoding of the headers kept in the index.
+HEADER_SYNTAX: Final = "1.2.840.10008.1.2.1"
+_LEVELS: Final = ("PATIENT", "STUDY", "SERIES", "IMAGE")
+_BULK_VRS: Final = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
+#: Binary values larger than this are not kept in the index.
+_BULK_LIMIT: Final = 1024
+_PIXEL_DATA: Final = 0x7FE00010
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndexEntry:
+    """One instance for the index.
+
+    ``columns`` maps column names (see :mod:`.schema`) to normalized values;
+    ``headers`` maps each level to its header bytes (Explicit VR LE).
+    """
+
+    sop_instance_uid: str
+    sop_class_uid: str
+    transfer_syntax_uid: str
+    path: str
+    size: int
+    source_ae_title: str = ""
+    received: float = field(default_factory=time.time)
+    columns: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, bytes] = field(default_factory=dict)
+
+
+def _normal(kind: str, text: str) -> str:
+    if kind == "date":
+        return text.replace(".", "")
+    if kind == "time":
+        return text.replace(":", "")
+    return text
+
+
+def pn_fold(text: str) -> str:
+    """A person name as the matcher compares it (case and trailing empty components ignored)."""
+    return text.rstrip("^ =").casefold()
+
+
+def column_values(header: Dataset) -> dict[str, str]:
+    """The column values of every indexed attribute of ``header`` (first value of each)."""
+    values: dict[str, str] = {}
+    for tag, column in COLUMNS.items():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # pydicom's notes on odd values
+                strings = element_strings(header.get(tag))
+        except (ValueError, TypeError):
+            strings = []
+        text = _normal(column.kind, strings[0]) if strings else ""
+        values[column.name] = text
+        if column.kind == "pn":
+            values[f"{column.name}_fold"] = pn_fold(text)
+    return values
+
+
+def _without_lower_levels(header: Dataset, level: str) -> Dataset:
+    below: set[int] = set()
+    for lower in _LEVELS[_LEVELS.index(level) + 1 :]:
+        below |= LEVEL_ATTRIBUTES[lower]
+    out = Dataset()
+    for element in header:
+        tag = element.tag
+        if tag in below or tag == _PIXEL_DATA or tag.group == 0x0002:
+            continue
+        bulky = element.VR in _BULK_VRS and element.value is not None
+        if bulky and len(element.value) > _BULK_LIMIT:
+            continue
+        out.add(element)
+    return out
+
+
+def _encode(ds: Dataset) -> bytes:
+    try:
+        return encode_dataset(ds, HEADER_SYNTAX)
+    except Exception:  # pydicom refuses some element: keep every other one
+        kept = Dataset()
+        for element in ds:
+            single = Dataset()
+            single.add(element)
+            try:
+                encode_dataset(single, HEADER_SYNTAX)
+            except Exception as exc:
+                _log.debug("header element %s not indexed: %s", element.tag, exc)
+                continue
+            kept.add(element)
+        return encode_dataset(kept, HEADER_SYNTAX)
+
+
+def level_header(header: Dataset, level: str) -> bytes:
+    """The header bytes kept at ``level``: its own and upper attributes, others unlisted."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _encode(_without_lower_levels(header, level))
+
+
+def decode_header(data: bytes) -> Dataset:
+    """A header kept by :func:`level_header` (elements converted when first used)."""
+    return read_dataset(io.BytesIO(data), False, True)
+
+
+def entry_from_header(
+    header: Dataset,
+    *,
+    sop_instance_uid: str,
+    sop_class_uid: str,
+    transfer_syntax_uid: str,
+    path: str,
+    size: int,
+    source_ae_title: str = "",
+    received: float | None = None,
+) -> IndexEntry:
+    """The entry of an instance whose header is ``header``."""
+    columns = column_values(header)
+    # The identity of the instance is what it was stored as, not what its header says.
+    columns["sop_uid"] = sop_instance_uid
+    return IndexEntry(
+        sop_instance_uid=sop_instance_uid,
+        sop_class_uid=sop_class_uid,
+        transfer_syntax_uid=transfer_syntax_uid,
+        path=path,
+        size=size,
+        source_ae_title=source_ae_title,
+        received=time.time() if received is None else received,
+        columns=columns,
+        headers={level: level_header(header, level) for level in _LEVELS},
+    )
+
+
+def entry_from_file(
+    path: str | Path,
+    *,
+    source_ae_title: str = "",
+    received: float | None = None,
+    size: int | None = None,
+) -> IndexEntry:
+    """The entry of a Part 10 file; raises ``OSError`` or ``ValueError``."""
+    file = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = dcmread(file, stop_before_pixels=True)
+    except InvalidDicomError as exc:
+        raise ValueError(f"{file}: not a DICOM file: {exc}") from exc
+    meta = ds.file_meta
+    sop_class = str(meta.get("MediaStorageSOPClassUID", "") or ds.get("SOPClassUID", ""))
+    sop_instance = str(meta.get("MediaStorageSOPInstanceUID", "") or ds.get("SOPInstanceUID", ""))
+    syntax = str(meta.get("TransferSyntaxUID", "") or "1.2.840.10008.1.2")
+    if not sop_class or not sop_instance:
+        raise ValueError(f"{file}: no SOP Class/Instance UID")
+    return entry_from_header(
+        Dataset(ds),
+        sop_instance_uid=sop_instance,
+        sop_class_uid=sop_class,
+        transfer_syntax_uid=syntax,
+        path=str(file),
+        size=file.stat().st_size if size is None else size,
+        source_ae_title=source_ae_title,
+        received=received,
+    )

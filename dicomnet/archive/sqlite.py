@@ -1,0 +1,528 @@
+"""The SQLite index backend (stdlib :mod:`sqlite3`, WAL mode).
+
+Every blocking database call runs in one bounded thread pool owned by the
+index (``workers`` threads, default 2); the event loop only awaits them, and
+no protocol work happens in those threads. One connection writes; up to
+``readers`` connections read, each held by one C-FIND stream at a time (WAL
+lets them read while the writer commits).
+
+**Group commit.** :meth:`SqliteIndex.put` queues the entry and waits; one
+writer task takes every entry queued so far (up to ``batch_limit``) and
+commits them in one transaction, then wakes their callers. While a commit
+runs, new entries queue up for the next one, so concurrent associations
+share the cost of each commit.
+
+**Durability.** ``fsync=True`` (default): ``synchronous=FULL``, so a commit
+is on disk when :meth:`put` returns (it survives kill -9 and power loss).
+``fsync=False``: ``synchronous=NORMAL`` (in WAL a commit survives kill -9 but
+may be lost on power loss; the database stays consistent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import sqlite3
+import warnings
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+
+from dicomnet.query.index import InstanceRecord
+from dicomnet.query.query import Match, Query, computed_attributes, respond
+
+from .backend import IndexUnavailable
+from .entry import IndexEntry, decode_header
+from .plan import Plan, plan_query
+from .schema import COLUMNS, LEVEL_TABLES, SCHEMA, SCHEMA_VERSION
+
+__all__ = ["SqliteIndex"]
+
+_log = logging.getLogger("dicomnet.archive")
+_T = TypeVar("_T")
+
+#: Rows fetched for the first batch of a C-FIND (small: the first response goes out soon).
+FIRST_BATCH: Final = 16
+#: Rows fetched per later batch.
+BATCH: Final = 256
+#: Entity keys per ``IN (...)`` when a retrieve collects instances.
+_CHUNK: Final = 500
+_LEVEL_COLUMNS: Final = {
+    level: [c.name for c in COLUMNS.values() if c.level == level]
+    + [f"{c.name}_fold" for c in COLUMNS.values() if c.level == level and c.kind == "pn"]
+    for level in ("PATIENT", "STUDY", "SERIES", "IMAGE")
+}
+_INSTANCES_BELOW: Final = {
+    "IMAGE": "SELECT i.sop_uid, i.sop_class, i.transfer_syntax, i.path FROM instance i"
+    " WHERE i.pk IN ({})",
+    "SERIES": "SELECT i.sop_uid, i.sop_class, i.transfer_syntax, i.path FROM instance i"
+    " WHERE i.series_fk IN ({})",
+    "STUDY": "SELECT i.sop_uid, i.sop_class, i.transfer_syntax, i.path FROM instance i"
+    " JOIN series se ON i.series_fk = se.pk WHERE se.study_fk IN ({})",
+    "PATIENT": "SELECT i.sop_uid, i.sop_class, i.transfer_syntax, i.path FROM instance i"
+    " JOIN series se ON i.series_fk = se.pk JOIN study st ON se.study_fk = st.pk"
+    " WHERE st.patient_fk IN ({})",
+}
+
+
+@dataclass(slots=True)
+class _Job:
+    """One queued write: an entry to put, or an operation run alone."""
+
+    future: asyncio.Future[Any]
+    entry: IndexEntry | None = None
+    operation: Callable[[sqlite3.Connection], Any] | None = None
+
+
+class SqliteIndex:
+    """An index of patients, studies, series and instances in one SQLite file.
+
+    Create it with :meth:`open` (which makes the schema) and end it with
+    :meth:`close`. It is an :class:`~dicomnet.archive.backend.IndexBackend`
+    and a :class:`~dicomnet.query.source.QuerySource`.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        fsync: bool = True,
+        workers: int = 2,
+        readers: int = 4,
+        batch_limit: int = 512,
+    ) -> None:
+        self.path = Path(path)
+        self.fsync = fsync
+        self.batch_limit = batch_limit
+        self._executor = ThreadPoolExecutor(
+            max_workers=max(1, workers), thread_name_prefix="dicomnet-index"
+        )
+        self._writer: sqlite3.Connection | None = None
+        self._free: list[sqlite3.Connection] = []
+        self._all_readers: list[sqlite3.Connection] = []
+        self._reader_slots = asyncio.Semaphore(max(1, readers))
+        self._queue: deque[_Job] = deque()
+        self._writer_task: asyncio.Task[None] | None = None
+        self._closed = False
+        #: Transactions committed by the writer (a measure of group commit).
+        self.commits = 0
+
+    # ------------------------------------------------------------------ life cycle
+
+    @classmethod
+    async def open(cls, path: str | Path, **options: Any) -> SqliteIndex:
+        """Open (creating if needed) the index at ``path``."""
+        index = cls(path, **options)
+        try:
+            index._writer = await index.run(index._connect, False)
+            await index.run(index._writer.executescript, SCHEMA)
+            await index.run(index._check_version)
+        except BaseException:
+            await index.close()
+            raise
+        return index
+
+    def _connect(self, read_only: bool) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout = 10000")
+        if read_only:
+            conn.execute("PRAGMA query_only = 1")
+        else:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {'FULL' if self.fsync else 'NORMAL'}")
+        return conn
+
+    def _check_version(self) -> None:
+        assert self._writer is not None
+        row = self._writer.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is None:
+            self._writer.execute(
+                "INSERT INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+            )
+        elif row[0] != str(SCHEMA_VERSION):
+            raise IndexUnavailable(f"{self.path}: index schema {row[0]}, expected {SCHEMA_VERSION}")
+
+    async def close(self) -> None:
+        """Finish queued writes, close the connections and the thread pool."""
+        self._closed = True
+        if self._writer_task is not None:
+            await asyncio.shield(self._writer_task)
+        connections = [*self._all_readers, *([self._writer] if self._writer else [])]
+        self._writer = None
+        self._all_readers.clear()
+        self._free.clear()
+        for conn in connections:
+            await asyncio.get_running_loop().run_in_executor(self._executor, conn.close)
+        self._executor.shutdown(wait=True)
+
+    async def __aenter__(self) -> SqliteIndex:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def run(self, function: Callable[..., _T], *args: Any) -> _T:
+        """Run a blocking call in the index's thread pool (database errors: IndexUnavailable)."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, function, *args)
+        except sqlite3.Error as exc:
+            raise IndexUnavailable(f"index {self.path}: {exc}") from exc
+
+    # ------------------------------------------------------------------ writing
+
+    async def put(self, entry: IndexEntry) -> None:
+        """Add or replace one instance; returns once its transaction is committed."""
+        await self._submit(_Job(asyncio.get_running_loop().create_future(), entry=entry))
+
+    async def put_many(self, entries: Sequence[IndexEntry]) -> None:
+        """Add or replace several instances (committed together with other queued ones)."""
+        loop = asyncio.get_running_loop()
+        jobs = [_Job(loop.create_future(), entry=entry) for entry in entries]
+        await asyncio.gather(*(self._submit(job) for job in jobs))
+
+    async def _submit(self, job: _Job) -> Any:
+        if self._closed or self._writer is None:
+            raise IndexUnavailable(f"index {self.path} is closed")
+        self._queue.append(job)
+        if self._writer_task is None or self._writer_task.done():
+            self._writer_task = asyncio.get_running_loop().create_task(self._write_loop())
+        return await job.future
+
+    async def _write_loop(self) -> None:
+        while self._queue:
+            first = self._queue.popleft()
+            if first.operation is not None:
+                await self._finish([first], functools.partial(self._run_operation, first))
+                continue
+            batch = [first]
+            while self._queue and self._queue[0].entry is not None:
+                if len(batch) >= self.batch_limit:
+                    break
+                batch.append(self._queue.popleft())
+            await self._finish(batch, functools.partial(self._write_batch, batch))
+
+    async def _finish(self, jobs: list[_Job], work: Callable[[], Any]) -> None:
+        try:
+            result = await self.run(work)
+        except Exception as exc:
+            if len(jobs) > 1:
+                # One bad entry must not fail the others: commit them one by one.
+                for job in jobs:
+                    await self._finish([job], functools.partial(self._write_batch, [job]))
+                return
+            for job in jobs:
+                if not job.future.done():
+                    job.future.set_exception(exc)
+            return
+        for job in jobs:
+            if not job.future.done():
+                job.future.set_result(result)
+
+    def _transaction(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        conn = self._writer
+        if conn is None:
+            raise IndexUnavailable(f"index {self.path} is closed")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        self.commits += 1
+        return result
+
+    def _write_batch(self, jobs: list[_Job]) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            for job in jobs:
+                assert job.entry is not None
+                _insert(conn, job.entry)
+
+        self._transaction(work)
+
+    def _run_operation(self, job: _Job) -> Any:
+        assert job.operation is not None
+        return self._transaction(job.operation)
+
+    async def _operate(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
+        job = _Job(asyncio.get_running_loop().create_future(), operation=operation)
+        result: _T = await self._submit(job)
+        return result
+
+    async def delete(
+        self,
+        *,
+        study_uid: str | None = None,
+        series_uid: str | None = None,
+        sop_instance_uid: str | None = None,
+    ) -> list[str]:
+        """Remove a study, series or instance (exactly one given); the paths of its files."""
+        given = [(k, v) for k, v in (("study", study_uid), ("series", series_uid),
+                                     ("instance", sop_instance_uid)) if v is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of study_uid, series_uid, sop_instance_uid")
+        kind, uid = given[0]
+        return await self._operate(lambda conn: _delete(conn, kind, uid))
+
+    # ------------------------------------------------------------------ reading
+
+    def _reader_connection(self) -> sqlite3.Connection:
+        conn = self._connect(True)
+        self._all_readers.append(conn)
+        return conn
+
+    @asynccontextmanager
+    async def _reader(self) -> AsyncIterator[sqlite3.Connection]:
+        if self._closed:
+            raise IndexUnavailable(f"index {self.path} is closed")
+        async with self._reader_slots:
+            conn = self._free.pop() if self._free else await self.run(self._reader_connection)
+            try:
+                yield conn
+            finally:
+                if not self._closed:
+                    self._free.append(conn)
+
+    async def _rows(
+        self, sql: str, params: Sequence[object], *, first: int = BATCH
+    ) -> AsyncGenerator[tuple[Any, ...], None]:
+        """Rows of one SELECT, fetched in batches in the thread pool."""
+        async with self._reader() as conn:
+            cursor = await self.run(conn.execute, sql, list(params))
+            try:
+                size = first
+                while True:
+                    rows = await self.run(cursor.fetchmany, size)
+                    if not rows:
+                        return
+                    for row in rows:
+                        yield tuple(row)
+                    size = BATCH
+            finally:
+                await self.run(cursor.close)
+
+    async def matches(
+        self, query: Query, *, retrieve_ae_title: str | None = None
+    ) -> AsyncGenerator[Match, None]:
+        """C-FIND: the SQL plan's rows, finished by the in-memory matcher, streamed."""
+        plan = plan_query(query)
+        _log.debug("C-FIND plan: %s %s", plan.sql, plan.params)
+        rows = self._rows(plan.sql, plan.params, first=FIRST_BATCH)
+        try:
+            async for row in rows:
+                match = respond(
+                    query, _lookup(query.level, plan, row), retrieve_ae_title=retrieve_ae_title
+                )
+                if match is not None:
+                    yield match
+        finally:
+            await rows.aclose()
+
+    async def instances(self, query: Query) -> list[InstanceRecord]:
+        """Retrieve: the instances below every matching entity."""
+        plan = plan_query(query)
+        keys: list[int] = []
+        rows = self._rows(plan.sql, plan.params)
+        try:
+            keys.extend(
+                [
+                    int(row[0])
+                    async for row in rows
+                    if respond(query, _lookup(query.level, plan, row)) is not None
+                ]
+            )
+        finally:
+            await rows.aclose()
+        records: dict[str, InstanceRecord] = {}
+        template = _INSTANCES_BELOW[query.level]
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            sql = template.format(", ".join("?" * len(chunk)))
+            async for uid, sop_class, syntax, path in self._rows(sql, chunk):
+                records[uid] = _record(uid, sop_class, syntax, path)
+        return list(records.values())
+
+    async def locate(self, sop_instance_uid: str) -> InstanceRecord | None:
+        """One instance and its file, or ``None``."""
+        sql = "SELECT sop_uid, sop_class, transfer_syntax, path FROM instance WHERE sop_uid = ?"
+        found = None
+        async for uid, sop_class, syntax, path in self._rows(sql, [sop_instance_uid]):
+            found = _record(uid, sop_class, syntax, path)
+        return found
+
+    async def count(self) -> int:
+        """How many instances are indexed."""
+        async for (value,) in self._rows("SELECT count(*) FROM instance", []):
+            return int(value)
+        return 0
+
+    async def paths_since(self, received: float) -> list[tuple[str, str]]:
+        """(SOP Instance UID, path) of instances received at or after ``received``."""
+        sql = "SELECT sop_uid, path FROM instance WHERE received >= ? ORDER BY received"
+        return [(str(u), str(p)) async for u, p in self._rows(sql, [received])]
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _record(uid: str, sop_class: str, syntax: str, path: str) -> InstanceRecord:
+    return InstanceRecord(
+        header=Dataset(),
+        sop_class_uid=sop_class,
+        sop_instance_uid=uid,
+        transfer_syntax_uid=syntax,
+        path=Path(path),
+    )
+
+
+def _lookup(level: str, plan: Plan, row: tuple[Any, ...]) -> Callable[[int], DataElement | None]:
+    """The element lookup of one entity row: computed attributes, then its kept header."""
+    computed: Dataset | None = None
+    if plan.computed:
+        values = dict(zip(plan.computed, row[2:], strict=True))
+        computed = computed_attributes(
+            level,
+            instances=int(values.get("instances") or 0),
+            series=int(values.get("series") or 0),
+            studies=int(values.get("studies") or 0),
+            modalities=str(values.get("modalities") or "").split(","),
+            sop_classes=str(values.get("sop_classes") or "").split(","),
+        )
+    header: Dataset | None = None
+
+    def lookup(tag: int) -> DataElement | None:
+        nonlocal header
+        if computed is not None:
+            element = computed.get(tag)
+            if element is not None:
+                return element if isinstance(element, DataElement) else None
+        if header is None:
+            header = decode_header(row[1])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pydicom's notes on odd stored values
+            found = header.get(tag)
+        return found if isinstance(found, DataElement) else None
+
+    return lookup
+
+
+def _upsert_level(
+    conn: sqlite3.Connection,
+    level: str,
+    *,
+    key: str,
+    columns: dict[str, str],
+    header: bytes,
+    parent: tuple[str, int] | None = None,
+) -> int:
+    """The row of an entity (made from this instance if it is the first); its key."""
+    table = LEVEL_TABLES[level]
+    names = list(_LEVEL_COLUMNS[level])
+    values: list[object] = [columns.get(name, "") for name in names]
+    if parent is not None:
+        names.append(parent[0])
+        values.append(parent[1])
+    names.append("attrs")
+    values.append(header)
+    conn.execute(
+        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+        f" ON CONFLICT({key}) DO NOTHING",
+        values,
+    )
+    row = conn.execute(f"SELECT pk FROM {table} WHERE {key} = ?", (columns.get(key, ""),))
+    return int(row.fetchone()[0])
+
+
+def _insert(conn: sqlite3.Connection, entry: IndexEntry) -> None:
+    """Add one instance (replacing an earlier row of its SOP Instance UID)."""
+    columns = dict(entry.columns)
+    if not columns.get("sop_class"):
+        columns["sop_class"] = entry.sop_class_uid
+    columns["sop_uid"] = entry.sop_instance_uid
+    old = conn.execute(
+        "SELECT pk, series_fk FROM instance WHERE sop_uid = ?", (entry.sop_instance_uid,)
+    ).fetchone()
+    if old is not None:
+        conn.execute("DELETE FROM instance WHERE pk = ?", (old[0],))
+        _prune(conn, int(old[1]))
+    headers = entry.headers
+    patient = _upsert_level(
+        conn, "PATIENT", key="patient_id", columns=columns, header=headers.get("PATIENT", b"")
+    )
+    study = _upsert_level(
+        conn,
+        "STUDY",
+        key="study_uid",
+        columns=columns,
+        header=headers.get("STUDY", b""),
+        parent=("patient_fk", patient),
+    )
+    series = _upsert_level(
+        conn,
+        "SERIES",
+        key="series_uid",
+        columns=columns,
+        header=headers.get("SERIES", b""),
+        parent=("study_fk", study),
+    )
+    names = [*_LEVEL_COLUMNS["IMAGE"], "series_fk", "transfer_syntax", "size", "path"]
+    names += ["source_ae", "received", "attrs"]
+    values: list[object] = [columns.get(name, "") for name in _LEVEL_COLUMNS["IMAGE"]]
+    values += [series, entry.transfer_syntax_uid, entry.size, entry.path]
+    values += [entry.source_ae_title, entry.received, headers.get("IMAGE", b"")]
+    conn.execute(
+        f"INSERT INTO instance ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+        values,
+    )
+
+
+def _prune(conn: sqlite3.Connection, series_pk: int) -> None:
+    """Remove the series, study and patient above a removed instance when left empty."""
+    if conn.execute("SELECT 1 FROM instance WHERE series_fk = ? LIMIT 1", (series_pk,)).fetchone():
+        return
+    row = conn.execute("SELECT study_fk FROM series WHERE pk = ?", (series_pk,)).fetchone()
+    conn.execute("DELETE FROM series WHERE pk = ?", (series_pk,))
+    if row is None:
+        return
+    study_pk = int(row[0])
+    if conn.execute("SELECT 1 FROM series WHERE study_fk = ? LIMIT 1", (study_pk,)).fetchone():
+        return
+    row = conn.execute("SELECT patient_fk FROM study WHERE pk = ?", (study_pk,)).fetchone()
+    conn.execute("DELETE FROM study WHERE pk = ?", (study_pk,))
+    if row is None:
+        return
+    patient_pk = int(row[0])
+    if conn.execute("SELECT 1 FROM study WHERE patient_fk = ? LIMIT 1", (patient_pk,)).fetchone():
+        return
+    conn.execute("DELETE FROM patient WHERE pk = ?", (patient_pk,))
+
+
+def _delete(conn: sqlite3.Connection, kind: str, uid: str) -> list[str]:
+    if kind == "instance":
+        where = "i.sop_uid = ?"
+        join = ""
+    elif kind == "series":
+        where, join = "se.series_uid = ?", " JOIN series se ON i.series_fk = se.pk"
+    else:
+        where = "st.study_uid = ?"
+        join = " JOIN series se ON i.series_fk = se.pk JOIN study st ON se.study_fk = st.pk"
+    rows = conn.execute(
+        f"SELECT i.pk, i.series_fk, i.path FROM instance i{join} WHERE {where}", (uid,)
+    ).fetchall()
+    series = set()
+    for pk, series_fk, _path in rows:
+        conn.execute("DELETE FROM instance WHERE pk = ?", (pk,))
+        series.add(int(series_fk))
+    for series_pk in series:
+        _prune(conn, series_pk)
+    return [str(row[2]) for row in rows]

@@ -1,0 +1,204 @@
+"""The SQLite index: put, query, retrieve selection, delete, group commit, persistence."""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from pathlib import Path
+
+import pytest
+from pydicom.dataset import Dataset
+from query.fixtures import SERIES_A1, STUDY_A, STUDY_B, STUDY_C, archive_datasets, write_archive
+
+from dicomnet.archive import IndexUnavailable, SqliteIndex, entry_from_file, entry_from_header
+from dicomnet.archive.plan import plan_query
+from dicomnet.dimse.dataset import encode_dataset
+from dicomnet.query import InstanceIndex, find_matches, parse_query, select_instances
+from dicomnet.query.models import PATIENT_ROOT, STUDY_ROOT
+
+EXPLICIT_LE = "1.2.840.10008.1.2.1"
+
+
+def ident(level: str, **keys: object) -> Dataset:
+    ds = Dataset()
+    ds.QueryRetrieveLevel = level
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for keyword, value in keys.items():
+            setattr(ds, keyword, value)
+    return ds
+
+
+def canonical(datasets: list[Dataset]) -> list[bytes]:
+    return sorted(encode_dataset(ds, EXPLICIT_LE) for ds in datasets)
+
+
+async def sql_found(index: SqliteIndex, identifier: Dataset, model=STUDY_ROOT) -> list[Dataset]:
+    query = parse_query(identifier, model, relational=True)
+    return [m.identifier async for m in index.matches(query)]
+
+
+def memory_found(memory: InstanceIndex, identifier: Dataset, model=STUDY_ROOT) -> list[Dataset]:
+    query = parse_query(identifier, model, relational=True)
+    return [m.identifier for m in find_matches(memory, query)]
+
+
+@pytest.fixture
+async def loaded(tmp_path: Path):
+    files = write_archive(tmp_path / "files")
+    index = await SqliteIndex.open(tmp_path / "index" / "index.sqlite")
+    await index.put_many([entry_from_file(path, source_ae_title="MODALITY") for path in files])
+    memory = InstanceIndex.from_folder(tmp_path / "files")
+    try:
+        yield index, memory
+    finally:
+        await index.close()
+
+
+async def test_study_level_answers_and_computed_attributes(loaded) -> None:
+    index, memory = loaded
+    identifier = ident(
+        "STUDY",
+        PatientName="doe*",
+        StudyDate="20240101-20240131",
+        StudyInstanceUID="",
+        ModalitiesInStudy="",
+        NumberOfStudyRelatedInstances="",
+        NumberOfStudyRelatedSeries="",
+        SOPClassesInStudy="",
+    )
+    answers = await sql_found(index, identifier)
+    assert len(answers) == 1
+    (study,) = answers
+    assert study.StudyInstanceUID == STUDY_A
+    assert list(study.ModalitiesInStudy) == ["CT", "MR"]
+    assert study.NumberOfStudyRelatedInstances == 3
+    assert study.NumberOfStudyRelatedSeries == 2
+    assert canonical(answers) == canonical(memory_found(memory, identifier))
+
+
+async def test_plan_translates_indexed_keys_and_leaves_the_rest(loaded) -> None:
+    identifier = ident(
+        "STUDY", PatientName="DOE*", StudyDate="20240101-", StudyID="S1", StudyInstanceUID=""
+    )
+    plan = plan_query(parse_query(identifier, STUDY_ROOT))
+    assert set(plan.translated) == {0x00100010, 0x00080020, 0x00200010}
+    assert "GLOB" in plan.sql and "JOIN patient" in plan.sql
+    index, _ = loaded
+    assert [a.StudyInstanceUID for a in await sql_found(index, identifier)] == [STUDY_A]
+
+
+@pytest.mark.parametrize(
+    ("level", "keys"),
+    [
+        ("PATIENT", {"PatientID": "", "NumberOfPatientRelatedStudies": ""}),
+        ("PATIENT", {"PatientName": "ROE^JANE", "NumberOfPatientRelatedInstances": ""}),
+        ("STUDY", {"StudyInstanceUID": f"{STUDY_A}\\{STUDY_C}", "AccessionNumber": ""}),
+        ("STUDY", {"ModalitiesInStudy": "CT", "StudyDate": ""}),
+        ("STUDY", {"StudyTime": "-1015", "StudyDate": "2024-"}),
+        ("STUDY", {"StudyTime": "10", "PatientName": "DOE^JOHN^^"}),
+        ("SERIES", {"StudyInstanceUID": STUDY_A, "Modality": "C?", "SeriesInstanceUID": ""}),
+        ("SERIES", {"Modality": "CT\\US", "NumberOfSeriesRelatedInstances": ""}),
+        ("IMAGE", {"SeriesInstanceUID": SERIES_A1, "SOPInstanceUID": "", "InstanceNumber": "2"}),
+        ("IMAGE", {"SOPInstanceUID": "", "Rows": "4"}),
+    ],
+)
+async def test_same_answers_as_the_in_memory_index(loaded, level: str, keys: dict) -> None:
+    index, memory = loaded
+    identifier = ident(level, **keys)
+    sql = await sql_found(index, identifier, PATIENT_ROOT)
+    assert sql, "each case finds something"
+    assert canonical(sql) == canonical(memory_found(memory, identifier, PATIENT_ROOT))
+
+
+async def test_retrieve_selection_gives_the_files(loaded) -> None:
+    index, memory = loaded
+    query = parse_query(ident("STUDY", StudyInstanceUID=STUDY_A), STUDY_ROOT, retrieve=True)
+    records = await index.instances(query)
+    expected = select_instances(memory, query)
+    assert sorted(r.sop_instance_uid for r in records) == sorted(
+        r.sop_instance_uid for r in expected
+    )
+    assert {r.path for r in records} == {r.path for r in expected}
+    assert all(r.transfer_syntax_uid for r in records)
+    assert await index.locate(records[0].sop_instance_uid) is not None
+    assert await index.locate("1.2.3.4") is None
+
+
+async def test_delete_by_study_series_instance_prunes_empty_parents(loaded) -> None:
+    index, _ = loaded
+    assert await index.count() == 5
+    paths = await index.delete(study_uid=STUDY_B)
+    assert len(paths) == 1 and Path(paths[0]).name == "i3.dcm"
+    assert await index.count() == 4
+    patients = await sql_found(
+        index, ident("PATIENT", PatientID="P1", NumberOfPatientRelatedStudies=""), PATIENT_ROOT
+    )
+    assert patients[0].NumberOfPatientRelatedStudies == 1
+    assert len(await index.delete(series_uid=SERIES_A1)) == 2
+    uid = f"{STUDY_C}.1.5"
+    assert await index.delete(sop_instance_uid=uid) == [str(Path(paths[0]).parent / "i4.dcm")]
+    # Patient P2 had only that instance: nothing of it is left.
+    assert await sql_found(index, ident("PATIENT", PatientID="P2"), PATIENT_ROOT) == []
+    with pytest.raises(ValueError):
+        await index.delete()
+
+
+async def test_replacing_an_instance_moves_it(tmp_path: Path) -> None:
+    first, *_ = archive_datasets()
+    async with await SqliteIndex.open(tmp_path / "i.sqlite") as index:
+        common = {
+            "sop_instance_uid": str(first.SOPInstanceUID),
+            "sop_class_uid": str(first.SOPClassUID),
+            "transfer_syntax_uid": EXPLICIT_LE,
+            "size": 10,
+        }
+        await index.put(entry_from_header(first, path="/a.dcm", **common))
+        moved = Dataset(first)
+        moved.StudyInstanceUID = "1.2.3"
+        moved.SeriesInstanceUID = "1.2.3.4"
+        await index.put(entry_from_header(moved, path="/b.dcm", **common))
+        assert await index.count() == 1
+        studies = await sql_found(index, ident("STUDY", StudyInstanceUID=""))
+        assert [s.StudyInstanceUID for s in studies] == ["1.2.3"]
+        record = await index.locate(common["sop_instance_uid"])
+        assert record is not None and str(record.path) == "/b.dcm"
+
+
+async def test_concurrent_puts_share_commits(tmp_path: Path) -> None:
+    datasets = archive_datasets()
+    async with await SqliteIndex.open(tmp_path / "i.sqlite", fsync=False) as index:
+        entries = []
+        for n in range(40):
+            ds = Dataset(datasets[n % 5])
+            ds.SOPInstanceUID = f"1.2.826.0.1.3680043.8.498.99.{n}"
+            entries.append(
+                entry_from_header(
+                    ds,
+                    sop_instance_uid=str(ds.SOPInstanceUID),
+                    sop_class_uid=str(ds.SOPClassUID),
+                    transfer_syntax_uid=EXPLICIT_LE,
+                    path=f"/x/{n}.dcm",
+                    size=1,
+                )
+            )
+        await asyncio.gather(*(index.put(entry) for entry in entries))
+        assert await index.count() == 40
+        assert index.commits < 40  # batched: 40 callers, fewer transactions
+
+
+async def test_reopened_index_keeps_its_rows(tmp_path: Path) -> None:
+    files = write_archive(tmp_path / "files")
+    async with await SqliteIndex.open(tmp_path / "i.sqlite") as index:
+        await index.put(entry_from_file(files[0]))
+    async with await SqliteIndex.open(tmp_path / "i.sqlite") as index:
+        assert await index.count() == 1
+
+
+async def test_closed_index_refuses_work(tmp_path: Path) -> None:
+    index = await SqliteIndex.open(tmp_path / "i.sqlite")
+    await index.close()
+    files = write_archive(tmp_path / "files")
+    with pytest.raises(IndexUnavailable):
+        await index.put(entry_from_file(files[0]))
+    assert isinstance(IndexUnavailable("x"), OSError)
