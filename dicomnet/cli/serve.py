@@ -1,10 +1,14 @@
-"""``dicomnet serve``: a Verification and Storage SCP that files what it receives.
+"""``dicomnet serve``: a Verification, Storage and Query/Retrieve SCP over an archive folder.
 
 By default it serves the ``dicomnet-serve`` conformance profile
 (``conformance/profiles/dicomnet-serve.toml``): every storage SOP class of the
 registry, accepted in the native transfer syntaxes, Deflated Explicit VR LE and
 every encapsulated one. Data sets are stored as received, as Part 10 files
-named after their SOP Instance UID in the output folder. ``--profile`` serves
+named after their SOP Instance UID in the output folder, and each one is
+added to the folder's index (``DIR/.index/index.sqlite``, SQLite) before the
+C-STORE response says Success. C-FIND, C-MOVE and C-GET (Patient Root,
+Study Root, Patient/Study Only) answer from that index, so an instance is
+found as soon as it is stored. ``--no-index`` stores files only. ``--profile`` serves
 another profile (a seed AE such as ``lifesys-storage``, or a TOML path).
 Prints ``listening on PORT`` once ready and runs until SIGINT or SIGTERM, then
 stops listening, aborts live associations and exits 0. uvloop is used when
@@ -23,9 +27,12 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from dicomnet.ae import AE, Server
+from dicomnet.archive import SqliteIndex
+from dicomnet.archive.ingest import IndexedStore
 from dicomnet.cli.options import (
     add_tls_options,
     add_verbose_option,
@@ -36,6 +43,8 @@ from dicomnet.conformance import load_profile
 from dicomnet.conformance.defaults import DEFAULT_STORAGE_PROFILE
 from dicomnet.errors import ConfigurationError
 from dicomnet.policy import Policy
+from dicomnet.services.base import Service
+from dicomnet.services.qr import QueryRetrieveService, relational_extended_check
 from dicomnet.services.storage_scp import StorageService
 from dicomnet.storage.folder import FolderStore
 from dicomnet.storage.sinks import Duplicate
@@ -77,7 +86,12 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         help="an instance UID already stored: keep the first copy, replace it, or refuse",
     )
     parser.add_argument("--max-pdu", type=int, default=None, help="maximum PDU we receive")
-    parser.add_argument("--no-fsync", action="store_true", help="do not fsync each stored file")
+    parser.add_argument(
+        "--no-fsync", action="store_true", help="do not fsync each stored file nor the index"
+    )
+    parser.add_argument(
+        "--no-index", action="store_true", help="store files only: no index, no Query/Retrieve"
+    )
     parser.add_argument(
         "--no-uvloop",
         dest="uvloop",
@@ -161,7 +175,37 @@ async def serve(
     except (ConfigurationError, OSError, ValueError) as exc:
         print(f"dicomnet serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    ae = AE(policy.ae_title, policy, handlers=[StorageService(store)])
+    index: SqliteIndex | None = None
+    handlers: list[Service] = [StorageService(store)]
+    if not getattr(args, "no_index", False):
+        try:
+            index = await SqliteIndex.open(index_path(store.root), fsync=not args.no_fsync)
+        except OSError as exc:
+            print(f"dicomnet serve: cannot open the index: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        handlers = [StorageService(IndexedStore(store, index)), QueryRetrieveService(index)]
+    try:
+        return await _serve(args, policy, handlers, ssl, ready=ready, stop=stop)
+    finally:
+        if index is not None:
+            await index.close()
+
+
+def index_path(root: Path) -> Path:
+    """Where ``dicomnet serve`` keeps the index of the store folder ``root``."""
+    return root / ".index" / "index.sqlite"
+
+
+async def _serve(
+    args: argparse.Namespace,
+    policy: Policy,
+    handlers: list[Service],
+    ssl: Any,
+    *,
+    ready: Callable[[Server], None] | None,
+    stop: asyncio.Event | None,
+) -> int:
+    ae = AE(policy.ae_title, policy, handlers=handlers, extended_check=relational_extended_check)
     try:
         server = await ae.serve(args.host, args.port, ssl=ssl)
     except OSError as exc:
@@ -180,7 +224,7 @@ async def serve(
     try:
         async with server:
             print(f"listening on {server.port}", flush=True)
-            _log.info("%s storing into %s", policy.ae_title, store.root.resolve())
+            _log.info("%s storing into %s", policy.ae_title, Path(args.output).resolve())
             if ready is not None:
                 ready(server)
             await stop.wait()

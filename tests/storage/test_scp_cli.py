@@ -42,11 +42,12 @@ def test_registers_as_a_subcommand_without_hiding_the_global_verbose_flag() -> N
     assert args.handler is cli_serve.run_serve
 
 
-def test_default_policy_accepts_storage_and_verification() -> None:
+def test_default_policy_accepts_storage_verification_and_query_retrieve() -> None:
     policy = cli_serve.build_policy(parse("--max-pdu", "32768"))
     assert policy.ae_title == "DICOMNET" and policy.max_pdu_receive == 32768
     accepted = {rule.abstract_syntax for rule in policy.accepted_contexts}
-    assert accepted == {"1.2.840.10008.1.1", *storage_sop_classes()}
+    qr = {f"1.2.840.10008.5.1.4.1.2.{model}.{op}" for model in "123" for op in "123"}
+    assert accepted == {"1.2.840.10008.1.1", *storage_sop_classes(), *qr}
 
 
 def test_profile_supplies_the_policy() -> None:

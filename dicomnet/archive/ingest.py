@@ -1,0 +1,92 @@
+"""Ingest: every instance a store commits is indexed before the Storage SCP answers.
+
+:class:`IndexedStore` wraps an :class:`~dicomnet.storage.sinks.InstanceStore`
+(a :class:`~dicomnet.storage.folder.FolderStore`): its sinks pass the data
+set through, and their ``commit`` first commits the file (fsynced and renamed
+into place by the folder store), then reads the new file's header and puts
+its row into the index, which returns once the row is committed (group
+commit, see :class:`~dicomnet.archive.sqlite.SqliteIndex`). Only then does
+``commit`` return, so the Storage SCP's Success means both file and row are
+durable (in the default ``fsync`` mode of both).
+
+If the index cannot take the row, the new file is removed again and the
+commit raises :class:`~dicomnet.archive.backend.IndexUnavailable` (an
+``OSError``: the SCP answers A700, out of resources), so the folder holds
+nothing the index does not know of. A duplicate dropped under
+``Duplicate.KEEP_FIRST`` changes nothing and is not indexed again;
+``Duplicate.REPLACE`` replaces the row.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from dicomnet.storage.sinks import (
+    InstanceInfo,
+    InstanceStore,
+    Outcome,
+    StorageSink,
+    StoredInstance,
+)
+
+from .backend import IndexBackend, IndexUnavailable
+from .entry import entry_from_file
+
+__all__ = ["IndexedSink", "IndexedStore"]
+
+_log = logging.getLogger("dicomnet.archive")
+
+
+class IndexedStore:
+    """An :class:`InstanceStore` that indexes each instance ``store`` commits into ``index``."""
+
+    def __init__(self, store: InstanceStore, index: IndexBackend) -> None:
+        self.store = store
+        self.index = index
+
+    async def open_sink(self, info: InstanceInfo) -> StorageSink:
+        """The inner store's sink, indexing on commit."""
+        return IndexedSink(await self.store.open_sink(info), self.index)
+
+
+
+class IndexedSink:
+    """A sink whose commit returns once the file and its index row are both durable."""
+
+    def __init__(self, inner: StorageSink, index: IndexBackend) -> None:
+        self.inner = inner
+        self.index = index
+
+    async def write(self, chunk: bytes | memoryview) -> None:
+        """Pass a data set fragment on."""
+        await self.inner.write(chunk)
+
+    async def commit(self, info: InstanceInfo) -> StoredInstance:
+        """Commit the file, then index it; on an index failure the new file is removed."""
+        stored = await self.inner.commit(info)
+        if stored.outcome is Outcome.DUPLICATE_KEPT or stored.path is None:
+            return stored
+        try:
+            entry = entry_from_file(
+                stored.path, source_ae_title=info.source_ae_title, size=stored.size
+            )
+            await self.index.put(entry)
+        except (OSError, ValueError) as exc:
+            _log.error("%s stored but not indexed, removing it: %s", info.sop_instance_uid, exc)
+            _remove(stored.path)
+            if isinstance(exc, OSError):
+                raise
+            raise IndexUnavailable(f"cannot index {info.sop_instance_uid}: {exc}") from exc
+        return stored
+
+    async def discard(self) -> None:
+        """Drop the instance (nothing was indexed)."""
+        await self.inner.discard()
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        _log.warning("could not remove %s: %s", path, exc)
