@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from dicomnet.log import ERROR_LIMIT, logsafe
 from dicomnet.storage.sinks import (
     InstanceInfo,
     InstanceStore,
@@ -73,7 +74,11 @@ class IndexedSink:
             )
             await self.index.put(entry)
         except (OSError, ValueError) as exc:
-            _log.error("%s stored but not indexed, removing it: %s", info.sop_instance_uid, exc)
+            _log.error(
+                "%s stored but not indexed, removing it: %s",
+                logsafe(info.sop_instance_uid),
+                logsafe(exc, ERROR_LIMIT),
+            )
             _remove(stored.path)
             if isinstance(exc, OSError):
                 raise

@@ -310,7 +310,9 @@ class QueryRetrieveService:
         try:
             return await self.source.instances(query)
         except (DatasetError, ValueError, TypeError, OSError) as exc:
-            request.association.log.error("retrieve: selecting instances failed: %s", exc)
+            request.association.log.error(
+                "retrieve: selecting instances failed: %s", logsafe(exc, ERROR_LIMIT)
+            )
             return _failure(UNABLE_TO_PROCESS, f"selecting instances failed: {exc}")
 
     async def _suboperations(
