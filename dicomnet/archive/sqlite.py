@@ -274,6 +274,15 @@ class SqliteIndex:
         kind, uid = given[0]
         return await self._operate(lambda conn: _delete(conn, kind, uid))
 
+    async def clear(self) -> None:
+        """Remove every row (the files are left alone)."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            for table in ("instance", "series", "study", "patient"):
+                conn.execute(f"DELETE FROM {table}")
+
+        await self._operate(work)
+
     # ------------------------------------------------------------------ reading
 
     def _reader_connection(self) -> sqlite3.Connection:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 __all__ = ["main"]
 
 #: Sub-command modules, in the order ``--help`` lists them.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("serve", "store", "echo", "conformance")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("serve", "store", "echo", "conformance", "index")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,9 +1,9 @@
 """dicomnet's own default Storage SCP policy, from ``conformance/profiles/dicomnet-serve.toml``.
 
-``dicomnet serve`` runs this profile when no other is named; library users get
-the same Policy with :func:`storage_policy`. The SOP classes and transfer
-syntaxes come from the registry (``conformance/registry/``), never from a list
-in code.
+``dicomnet serve`` runs this profile when no other is named (Storage and
+Query/Retrieve); library users get its Storage SCP part with
+:func:`storage_policy`. The SOP classes and transfer syntaxes come from the
+registry (``conformance/registry/``), never from a list in code.
 """
 
 from __future__ import annotations
@@ -33,8 +33,20 @@ _UNCOMPRESSED = ("implicit-le", "explicit-le", "explicit-be", "deflated")
 
 
 def storage_policy(title: str) -> Policy:
-    """Verification and every storage SOP class (SCP), data sets kept as received."""
-    return replace(load_profile(DEFAULT_STORAGE_PROFILE).policy(), ae_title=title)
+    """Verification and every storage SOP class (SCP), data sets kept as received.
+
+    The ``dicomnet-serve`` profile's other contexts (Query/Retrieve, and the
+    storage SCU role that its C-GET needs) are left out: this is the policy of
+    a Storage SCP alone.
+    """
+    policy = load_profile(DEFAULT_STORAGE_PROFILE).policy()
+    wanted = {"1.2.840.10008.1.1", *storage_sop_classes()}
+    contexts = tuple(
+        replace(context, scu_role=False)
+        for context in policy.accepted_contexts
+        if context.abstract_syntax in wanted
+    )
+    return replace(policy, ae_title=title, accepted_contexts=contexts)
 
 
 def storage_sop_classes() -> tuple[str, ...]:

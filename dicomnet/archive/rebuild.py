@@ -1,0 +1,90 @@
+"""Re-index an existing folder of Part 10 files (``dicomnet index rebuild DIR``).
+
+:func:`rebuild_index` empties the index and walks the folder (hidden
+directories such as ``.incoming`` and ``.index`` skipped, files in sorted
+order), reading each file's header and putting the entries in batches. Files
+that are not DICOM are counted and skipped. Two files holding the same SOP
+Instance UID are resolved by the store's :class:`~dicomnet.storage.sinks.Duplicate`
+policy, as a store would have resolved them: ``keep-first`` and ``refuse``
+index the first file found (``refuse`` reports the others as conflicts),
+``replace`` the last one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from dicomnet.log import ERROR_LIMIT, logsafe
+from dicomnet.storage.sinks import Duplicate
+
+from .entry import IndexEntry, entry_from_file
+from .sqlite import SqliteIndex
+
+__all__ = ["RebuildReport", "folder_files", "rebuild_index"]
+
+_log = logging.getLogger("dicomnet.archive")
+#: Entries put per transaction.
+BATCH: Final = 500
+
+
+@dataclass(slots=True)
+class RebuildReport:
+    """What a rebuild did."""
+
+    files: int = 0
+    indexed: int = 0
+    skipped: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+
+
+def folder_files(root: str | os.PathLike[str]) -> Iterator[Path]:
+    """Every file under ``root``, sorted, hidden directories left out."""
+    for directory, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            yield Path(directory) / name
+
+
+async def rebuild_index(
+    root: str | os.PathLike[str],
+    index: SqliteIndex,
+    *,
+    duplicates: Duplicate = Duplicate.KEEP_FIRST,
+    progress: Callable[[int, int], None] | None = None,
+) -> RebuildReport:
+    """Empty ``index`` and index every DICOM file under ``root``.
+
+    ``progress(done, total)`` is called as files are read.
+    """
+    paths = list(folder_files(root))
+    report = RebuildReport(files=len(paths))
+    await index.clear()
+    seen: set[str] = set()
+    pending: list[IndexEntry] = []
+    for done, path in enumerate(paths, 1):
+        if progress is not None:
+            progress(done, len(paths))
+        try:
+            entry = entry_from_file(path)
+        except (OSError, ValueError) as exc:
+            _log.debug("not indexed: %s", logsafe(exc, ERROR_LIMIT))
+            report.skipped.append(str(path))
+            continue
+        uid = entry.sop_instance_uid
+        if uid in seen:
+            report.duplicates.append(str(path))
+            if duplicates is not Duplicate.REPLACE:
+                continue  # the first copy stays indexed
+        seen.add(uid)
+        pending.append(entry)  # under REPLACE a later put replaces the earlier row
+        if len(pending) >= BATCH:
+            await index.put_many(pending)
+            pending = []
+    await index.put_many(pending)
+    report.indexed = len(seen)
+    return report
