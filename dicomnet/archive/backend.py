@@ -39,6 +39,18 @@ class IndexBackend(Protocol):
         """Add or replace several instances in one transaction; durable on return."""
         ...
 
+    async def journal(self, path: str, sop_instance_uid: str) -> None:
+        """Note that ``path`` is about to be moved into place (before the rename)."""
+        ...
+
+    async def unjournal(self, path: str) -> None:
+        """Drop the journal row of ``path`` (the file was not stored after all)."""
+        ...
+
+    async def journaled(self) -> list[tuple[str, str]]:
+        """(path, SOP Instance UID) journaled and neither indexed nor dropped."""
+        ...
+
     def matches(
         self, query: Query, *, retrieve_ae_title: str | None = None
     ) -> AsyncGenerator[Match, None]:

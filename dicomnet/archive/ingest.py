@@ -9,7 +9,9 @@ commit, see :class:`~dicomnet.archive.sqlite.SqliteIndex`). Only then does
 ``commit`` return, so the Storage SCP's Success means both file and row are
 durable (in the default ``fsync`` mode of both).
 
-If the index cannot take the row, the new file is removed again and the
+The final path is journaled in the index before the file is moved into
+place (see :mod:`dicomnet.archive.recover` for the order and what a restart
+does after a crash). If the index cannot take the row, the new file is removed again and the
 commit raises :class:`~dicomnet.archive.backend.IndexUnavailable` (an
 ``OSError``: the SCP answers A700, out of resources), so the folder holds
 nothing the index does not know of. A duplicate dropped under
@@ -65,8 +67,19 @@ class IndexedSink:
 
     async def commit(self, info: InstanceInfo) -> StoredInstance:
         """Commit the file, then index it; on an index failure the new file is removed."""
-        stored = await self.inner.commit(info)
+        final = getattr(self.inner, "final_path", None)
+        journaled = str(final) if isinstance(final, Path) else None
+        if journaled is not None:
+            await self.index.journal(journaled, info.sop_instance_uid)
+        try:
+            stored = await self.inner.commit(info)
+        except BaseException:
+            if journaled is not None:
+                await _unjournal(self.index, journaled)
+            raise
         if stored.outcome is Outcome.DUPLICATE_KEPT or stored.path is None:
+            if journaled is not None:
+                await _unjournal(self.index, journaled)
             return stored
         try:
             entry = entry_from_file(
@@ -88,6 +101,13 @@ class IndexedSink:
     async def discard(self) -> None:
         """Drop the instance (nothing was indexed)."""
         await self.inner.discard()
+
+
+async def _unjournal(index: IndexBackend, path: str) -> None:
+    try:
+        await index.unjournal(path)
+    except OSError as exc:  # left for the next start-up's reconcile
+        _log.warning("journal row of %s kept: %s", path, logsafe(exc, ERROR_LIMIT))
 
 
 def _remove(path: Path) -> None:

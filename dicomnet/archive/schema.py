@@ -14,6 +14,10 @@ Column kinds say how a key translates to SQL (see :mod:`.plan`):
 ``date``  single value or range on ``YYYYMMDD``
 ``time``  prefix or range on ``HHMMSS.FFFFFF``
 ``other`` kept for the record, matched by the in-memory matcher only
+
+``pending`` is the journal of files being moved into place (see
+:mod:`.recover`): a row is added before the rename and removed in the
+transaction that adds the instance.
 """
 
 from __future__ import annotations
@@ -101,6 +105,7 @@ def _columns_sql(level: str) -> str:
 #: The DDL, run at start-up (every statement is idempotent).
 SCHEMA: Final = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending (path TEXT PRIMARY KEY, uid TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS patient (
     pk INTEGER PRIMARY KEY,
     {_columns_sql("PATIENT")},

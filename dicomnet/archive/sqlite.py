@@ -75,10 +75,14 @@ _INSTANCES_BELOW: Final = {
 
 @dataclass(slots=True)
 class _Job:
-    """One queued write: an entry to put, or an operation run alone."""
+    """One queued write: an entry to put, a journal change, or an operation run alone."""
 
     future: asyncio.Future[Any]
     entry: IndexEntry | None = None
+    #: (path, SOP Instance UID) of a file about to be moved into place.
+    journal: tuple[str, str] | None = None
+    #: Path whose journal row is no longer needed.
+    forget: str | None = None
     operation: Callable[[sqlite3.Connection], Any] | None = None
 
 
@@ -112,6 +116,7 @@ class SqliteIndex:
         self._queue: deque[_Job] = deque()
         self._writer_task: asyncio.Task[None] | None = None
         self._closed = False
+        self._full_sync = fsync
         #: Transactions committed by the writer (a measure of group commit).
         self.commits = 0
 
@@ -184,6 +189,20 @@ class SqliteIndex:
         """Add or replace one instance; returns once its transaction is committed."""
         await self._submit(_Job(asyncio.get_running_loop().create_future(), entry=entry))
 
+    async def journal(self, path: str, sop_instance_uid: str) -> None:
+        """Note that the file ``path`` is about to be moved into place (see :meth:`journaled`)."""
+        job = _Job(asyncio.get_running_loop().create_future(), journal=(path, sop_instance_uid))
+        await self._submit(job)
+
+    async def unjournal(self, path: str) -> None:
+        """The file ``path`` will not be indexed after all (its journal row goes)."""
+        await self._submit(_Job(asyncio.get_running_loop().create_future(), forget=path))
+
+    async def journaled(self) -> list[tuple[str, str]]:
+        """(path, SOP Instance UID) of files journaled and not yet indexed or forgotten."""
+        sql = "SELECT path, uid FROM pending ORDER BY path"
+        return [(str(p), str(u)) async for p, u in self._rows(sql, [])]
+
     async def put_many(self, entries: Sequence[IndexEntry]) -> None:
         """Add or replace several instances (committed together with other queued ones)."""
         loop = asyncio.get_running_loop()
@@ -205,7 +224,7 @@ class SqliteIndex:
                 await self._finish([first], functools.partial(self._run_operation, first))
                 continue
             batch = [first]
-            while self._queue and self._queue[0].entry is not None:
+            while self._queue and self._queue[0].operation is None:
                 if len(batch) >= self.batch_limit:
                     break
                 batch.append(self._queue.popleft())
@@ -245,10 +264,25 @@ class SqliteIndex:
     def _write_batch(self, jobs: list[_Job]) -> None:
         def work(conn: sqlite3.Connection) -> None:
             for job in jobs:
-                assert job.entry is not None
-                _insert(conn, job.entry)
+                if job.entry is not None:
+                    _insert(conn, job.entry)
+                    conn.execute("DELETE FROM pending WHERE path = ?", (job.entry.path,))
+                elif job.journal is not None:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO pending (path, uid) VALUES (?, ?)", job.journal
+                    )
+                elif job.forget is not None:
+                    conn.execute("DELETE FROM pending WHERE path = ?", (job.forget,))
 
+        # Only rows that answer a C-STORE need the sync; a journal row alone is
+        # written (it survives kill -9) and synced with the next instance row.
+        self._synchronous(self.fsync and any(job.entry is not None for job in jobs))
         self._transaction(work)
+
+    def _synchronous(self, full: bool) -> None:
+        if full != self._full_sync and self._writer is not None:
+            self._writer.execute(f"PRAGMA synchronous = {'FULL' if full else 'NORMAL'}")
+            self._full_sync = full
 
     def _run_operation(self, job: _Job) -> Any:
         assert job.operation is not None

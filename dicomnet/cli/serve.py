@@ -8,7 +8,9 @@ named after their SOP Instance UID in the output folder, and each one is
 added to the folder's index (``DIR/.index/index.sqlite``, SQLite) before the
 C-STORE response says Success. C-FIND, C-MOVE and C-GET (Patient Root,
 Study Root, Patient/Study Only) answer from that index, so an instance is
-found as soon as it is stored. ``--no-index`` stores files only. ``--profile`` serves
+found as soon as it is stored. After a crash, start-up indexes the files
+that were moved into place but not yet indexed (from the index's journal,
+without scanning the folder). ``--no-index`` stores files only. ``--profile`` serves
 another profile (a seed AE such as ``lifesys-storage``, or a TOML path).
 Prints ``listening on PORT`` once ready and runs until SIGINT or SIGTERM, then
 stops listening, aborts live associations and exits 0. uvloop is used when
@@ -33,6 +35,7 @@ from typing import Any
 from dicomnet.ae import AE, Server
 from dicomnet.archive import SqliteIndex
 from dicomnet.archive.ingest import IndexedStore
+from dicomnet.archive.recover import reconcile
 from dicomnet.cli.options import (
     add_tls_options,
     add_verbose_option,
@@ -180,9 +183,18 @@ async def serve(
     if not getattr(args, "no_index", False):
         try:
             index = await SqliteIndex.open(index_path(store.root), fsync=not args.no_fsync)
+            recovered = await reconcile(index)
         except OSError as exc:
             print(f"dicomnet serve: cannot open the index: {exc}", file=sys.stderr)
+            if index is not None:
+                await index.close()
             return EXIT_USAGE
+        if recovered.indexed or recovered.forgotten:
+            _log.warning(
+                "index recovered after a crash: %d file(s) indexed, %d journal row(s) dropped",
+                len(recovered.indexed),
+                len(recovered.forgotten),
+            )
         handlers = [StorageService(IndexedStore(store, index)), QueryRetrieveService(index)]
     try:
         return await _serve(args, policy, handlers, ssl, ready=ready, stop=stop)
