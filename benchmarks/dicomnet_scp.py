@@ -1,8 +1,9 @@
 """dicomnet Storage SCP for the store suite.
 
 ``python -m benchmarks.dicomnet_scp PORT [--output DIR] [--fsync] [--no-check]
-[--max-pdu N] [--window N] [--no-uvloop]`` listens on 127.0.0.1:PORT for CT Image Storage
-(and Verification) with :class:`dicomnet.ae.AE`. Without ``--output`` a
+[--max-pdu N] [--window N] [--no-uvloop] [--dimse S] [--artim S]`` listens on
+127.0.0.1:PORT for CT Image Storage (and Verification) with
+:class:`dicomnet.ae.AE`. Without ``--output`` a
 handler drains each data set as it arrives and answers Success (discarding);
 with it, :class:`dicomnet.services.storage_scp.StorageService` writes each
 instance into a :class:`dicomnet.storage.folder.FolderStore` (no fsync unless
@@ -37,7 +38,7 @@ async def serve(args: argparse.Namespace) -> None:
     """Listen until cancelled."""
     from dicomnet.ae import AE
     from dicomnet.dimse.commands import CommandField
-    from dicomnet.policy import VERIFICATION_SOP_CLASS, AcceptedContext, Policy
+    from dicomnet.policy import VERIFICATION_SOP_CLASS, AcceptedContext, Policy, Timers
     from dicomnet.services.base import Binding, Service
     from dicomnet.services.storage_scp import StorageService
     from dicomnet.storage.folder import FolderStore
@@ -53,6 +54,7 @@ async def serve(args: argparse.Namespace) -> None:
         max_pdu_send=args.max_pdu,
         max_operations_invoked=args.window,
         max_operations_performed=args.window,
+        timers=Timers(artim=args.artim, dimse=args.dimse),
     )
     handler: Service | Binding
     if args.output is None:
@@ -78,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-pdu", type=int, default=16384)
     parser.add_argument("--window", type=int, default=16, help="async window granted, at most")
     parser.add_argument("--no-uvloop", action="store_true", help="plain asyncio loop")
+    parser.add_argument("--dimse", type=float, default=60.0, help="DIMSE timeout (s)")
+    parser.add_argument("--artim", type=float, default=5.0, help="ARTIM timeout (s)")
     parser.add_argument("--log-level", default="WARNING", help="dicomnet log level (stderr)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")

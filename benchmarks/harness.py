@@ -164,6 +164,11 @@ SUITES: Mapping[str, SuiteSpec] = {
             "benchmarks.echo_suite",
             "C-ECHO round trips per second on one association: dicomnet, pynetdicom, DCMTK",
         ),
+        SuiteSpec(
+            "stalled",
+            "benchmarks.stalled_suite",
+            "SCUs silent mid-data-set: aborted after DIMSE, descriptors, memory, partial files",
+        ),
     )
 }
 
