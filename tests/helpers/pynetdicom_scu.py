@@ -62,7 +62,13 @@ def run(cfg):
       ext_neg.append(item)
   assoc = ae.associate(cfg["host"], cfg["port"], ae_title=cfg.get("called", "DICOMNET"),
                        ext_neg=ext_neg or None)
-  for answer in ANSWERS[:1]:
+  # pynetdicom's associate() can miss an answer that came quickly: its DUL thread
+  # connects, sends the request, receives A-ASSOCIATE-RJ, queues it for the user and
+  # closes the socket, all before the calling thread checks that the socket is
+  # connected; that thread then sees it closed, aborts and never takes the RJ off the
+  # queue. What the DUL received is then still waiting there.
+  unread = list(assoc.dul.to_user_queue.queue)
+  for answer in (ANSWERS + unread)[:1]:
       if getattr(answer, "result", None) in (1, 2):
           report["rejected"] = [
               int(answer.result), int(answer.result_source), int(answer.diagnostic)
