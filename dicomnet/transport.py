@@ -275,9 +275,10 @@ class ULProtocol(asyncio.BufferedProtocol):
             step()
             self._deliver()
         except Exception:
-            # A bug below us must cost this connection, never the server.
+            # A bug below us must cost this connection, never the server; what the core
+            # had already queued (an A-ABORT, say) is still written before it closes.
             self._log().exception("internal error on connection %s; closing it", self.peername)
-            self.abort_transport()
+            self.close_transport()
             return
         self.transmit()
 
@@ -353,9 +354,20 @@ class ULProtocol(asyncio.BufferedProtocol):
         await self.flow.drain()
 
     def close_transport(self) -> None:
-        """Close the TCP connection after what is buffered has been written."""
-        if self._transport is not None and not self._lost:
-            self._close_within_artim()
+        """Close the TCP connection once everything the core queued has been written.
+
+        PDUs the core produced but nobody transmitted yet (an A-ABORT queued
+        while an earlier event was being handled) are written first. A peer
+        that does not read cannot hold the connection open: it is dropped
+        ``artim_seconds`` after the close began (the ``closing`` deadline).
+        """
+        if self._transport is None or self._lost or self._transport.is_closing():
+            return
+        with contextlib.suppress(Exception):  # the core may be broken (an internal error)
+            data = self.conn.data_to_send()
+            if data:
+                self._transport.writelines(data)
+        self._close_within_artim()
 
     def _close_within_artim(self) -> None:
         # What is still buffered is written first, but a peer that neither reads nor
@@ -366,7 +378,11 @@ class ULProtocol(asyncio.BufferedProtocol):
             self._timers.start(CLOSING, self.artim_seconds)
 
     def abort_transport(self) -> None:
-        """Drop the TCP connection at once (no PDU)."""
+        """Drop the TCP connection at once: whatever is still unwritten is lost.
+
+        Only for connections nothing more is owed to (a refused or cancelled
+        connect, a server shutting down); otherwise use :meth:`close_transport`.
+        """
         if self._transport is not None and not self._lost:
             self._transport.abort()
 

@@ -293,12 +293,13 @@ class Association:
         if self._answer(ac):
             self._established_with(negotiated)
 
-    def _answer(self, pdu: AAssociateAC | AAssociateRJ) -> bool:
-        """Send our answer to the A-ASSOCIATE-RQ; False when it is too late for one.
+    def _answer(self, pdu: AAssociateAC | AAssociateRJ | AReleaseRP) -> bool:
+        """Answer the peer's A-ASSOCIATE-RQ or A-RELEASE-RQ; False when it is too late.
 
         The peer may have sent something invalid right behind its request, in
         the same read: the core then already answered with A-ABORT (AA-8) and
-        left Sta3, and the abort indication that follows ends the association.
+        left Sta3 (or Sta8), and the abort indication that follows ends the
+        association.
         """
         try:
             self.protocol.send_pdu(pdu)
@@ -661,8 +662,8 @@ class Association:
         self._dimse.stop()
         if not collision:
             self.log.info("peer released")
-            self.protocol.send_pdu(AReleaseRP())
-            self._end(None)
+            if self._answer(AReleaseRP()):
+                self._end(None)
             return
         # PS3.8 §7.2 release collision: the requestor answers first (AR-9, Sta9 -> Sta11);
         # the acceptor answers after the peer's RP arrives (AR-10, Sta10 -> Sta12 -> AR-4).
@@ -697,7 +698,9 @@ class Association:
             try:
                 self._protocol.send_pdu(pdu)
             except LocalProtocolError:
-                self._protocol.abort_transport()
+                # The core already ended the association (an A-ABORT it queued for a
+                # later PDU of the same read): write what it queued, then close.
+                self._protocol.close_transport()
         self._end(error)
 
     def _on_abort(self, event: ul.AbortIndication) -> None:
