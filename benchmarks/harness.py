@@ -169,6 +169,11 @@ SUITES: Mapping[str, SuiteSpec] = {
             "benchmarks.stalled_suite",
             "SCUs silent mid-data-set: aborted after DIMSE, descriptors, memory, partial files",
         ),
+        SuiteSpec(
+            "memory",
+            "benchmarks.memory_suite",
+            "dicomnet SCP resident size: idle, silent connections, bursts of associations",
+        ),
     )
 }
 

@@ -41,6 +41,7 @@ from . import negotiation
 from .association import Association
 from .association.common_extended import CommonExtendedCheck
 from .association.hooks import NegotiationHooks
+from .heap import release_free_memory
 from .log import association_label
 from .negotiation import ExtendedCheck, IdentityCheck
 from .policy import (
@@ -61,6 +62,9 @@ _log = logging.getLogger("dicomnet.ae")
 # Used only when no Policy is given: Verification with the two little-endian
 # syntaxes every DICOM implementation supports (PS3.5 §10.1 and §A.2).
 _DEFAULT_SYNTAXES = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
+
+#: Connections that must have closed before a server left without any returns freed memory.
+TRIM_AFTER_CONNECTIONS = 64
 
 
 def default_policy(title: str) -> Policy:
@@ -295,6 +299,7 @@ class Server:
         self._held: deque[tuple[ULProtocol, Association]] = deque()
         self._hold_timers: dict[ULProtocol, asyncio.TimerHandle] = {}
         self._protocols: set[ULProtocol] = set()
+        self._closed_since_trim = 0  # connections closed since freed memory was returned
         self._closing = False
 
     # -- introspection -------------------------------------------------------------
@@ -346,7 +351,7 @@ class Server:
         association = self._association_for(protocol, reject_for_limit=over and not queue)
         association.log.info("connection from %s", _address(protocol.peername))
         self._protocols.add(protocol)
-        protocol.closed.add_done_callback(lambda _: self._protocols.discard(protocol))
+        protocol.closed.add_done_callback(lambda _: self._connection_closed(protocol))
         if self._closing:
             protocol.abort_transport()
         elif queue:
@@ -401,6 +406,15 @@ class Server:
         association.log.warning("no free slot within %g s: answering as over the limit", seconds)
         self._association_for(protocol, reject_for_limit=True)
         protocol.release_hold()
+
+    def _connection_closed(self, protocol: ULProtocol) -> None:
+        self._protocols.discard(protocol)
+        self._closed_since_trim += 1
+        # After a burst of connections, once none is left, what they used goes back to
+        # the system (the heap would otherwise stay at the burst's peak).
+        if not self._protocols and self._closed_since_trim >= TRIM_AFTER_CONNECTIONS:
+            self._closed_since_trim = 0
+            release_free_memory()
 
     def _ended(self, association: Association) -> None:
         self.active.discard(association)

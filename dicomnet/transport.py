@@ -1,8 +1,9 @@
 """The only place dicomnet touches sockets: an asyncio protocol around a sans-IO ULConnection.
 
 :class:`ULProtocol` is an :class:`asyncio.BufferedProtocol`: asyncio reads into
-one preallocated buffer (``get_buffer``/``buffer_updated``), and the bytes go
-straight to the Upper Layer core. After every input (bytes, timer, local
+a buffer of the connection's own (``get_buffer``/``buffer_updated``), which
+starts small and grows when reads fill it, and the bytes go straight to the
+Upper Layer core. After every input (bytes, timer, local
 request) the protocol *transmits*: it writes what the core produced with
 ``writelines`` (PDV headers and payload slices are never joined), closes the
 transport when the core says so, and re-arms the single timer handle for the
@@ -19,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import mmap
 import socket
 import ssl as ssl_module
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
@@ -46,8 +48,12 @@ _log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
-#: Size of the preallocated receive buffer handed to asyncio.
+#: Largest receive buffer handed to asyncio (reached by connections that carry bulk data).
 RECEIVE_BUFFER_SIZE = 256 * 1024
+#: Receive buffer a connection starts with: enough for its negotiation and small messages.
+INITIAL_RECEIVE_BUFFER_SIZE = 4 * 1024
+#: Factor a receive buffer grows by each time one read fills it.
+RECEIVE_BUFFER_GROWTH = 4
 #: The smallest read offered to asyncio when the read backlog is near its high-water mark.
 MIN_READ_SIZE = 16 * 1024
 #: P-DATA-TF bytes gathered into one ``writelines`` call by :meth:`ULProtocol.send_pdata`.
@@ -104,6 +110,7 @@ class ULProtocol(asyncio.BufferedProtocol):
         autostart: bool = True,
         on_connected: Callable[[ULProtocol], None] | None = None,
         buffer_size: int = RECEIVE_BUFFER_SIZE,
+        initial_buffer_size: int = INITIAL_RECEIVE_BUFFER_SIZE,
     ) -> None:
         self.conn = conn
         self.listener = listener
@@ -111,8 +118,8 @@ class ULProtocol(asyncio.BufferedProtocol):
         self._tcp_nodelay = tcp_nodelay
         self._autostart = autostart
         self._on_connected = on_connected
-        self._buffer = bytearray(buffer_size)
-        self._view = memoryview(self._buffer)
+        self._max_buffer = max(buffer_size, 1)
+        self._view = _anonymous_buffer(min(initial_buffer_size, self._max_buffer))
         self._transport: asyncio.Transport | None = None
         self._flow: FlowControl | None = None
         self._timers: Deadlines | None = None
@@ -204,8 +211,14 @@ class ULProtocol(asyncio.BufferedProtocol):
         data = self._view[:nbytes]
         if not self._started:
             self._pending += data
-            return
-        self._feed(data)
+        else:
+            self._feed(data)
+        if nbytes == len(self._view) and nbytes < self._max_buffer:
+            # A read filled the buffer: this connection carries bulk data, read more
+            # at once. (The loop may still hold the old buffer during this call; it is
+            # unmapped when the last reference goes.)
+            size = min(nbytes * RECEIVE_BUFFER_GROWTH, self._max_buffer)
+            self._view = _anonymous_buffer(size)
 
     def eof_received(self) -> bool | None:
         if self._started and not self._eof_fed:
@@ -220,6 +233,7 @@ class ULProtocol(asyncio.BufferedProtocol):
             self._eof_fed = True
             self._feed(b"")
         self._lost = True
+        self._view = _NO_BUFFER  # the receive buffer goes back to the system now
         if self._flow is not None:
             self._flow.connection_lost()
         if self._timers is not None:
@@ -385,6 +399,22 @@ class ULProtocol(asyncio.BufferedProtocol):
         """
         if self._transport is not None and not self._lost:
             self._transport.abort()
+
+
+def _anonymous_buffer(size: int) -> memoryview:
+    """A writable receive buffer of ``size`` bytes in an anonymous memory map of its own.
+
+    Connections start with a small buffer, so an idle or chatty one costs
+    little, and grow it when reads fill it. Each buffer is mapped on its own, so
+    it goes back to the system as soon as the connection drops it: buffers from
+    the heap would leave the heap fragmented after a burst of connections, and
+    glibc raises its mmap threshold after a large block is freed, so later ones
+    would come from the heap too and stay in the process.
+    """
+    return memoryview(mmap.mmap(-1, size))
+
+
+_NO_BUFFER = memoryview(b"")
 
 
 # ---------------------------------------------------------------------------------
