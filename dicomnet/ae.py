@@ -152,7 +152,12 @@ class AE:
             registry.add(service)
         server = Server(self, registry)
         server.listeners = await listen(
-            server.protocol_factory, host, port, ssl=ssl, backlog=backlog
+            server.protocol_factory,
+            host,
+            port,
+            ssl=ssl,
+            backlog=backlog,
+            handshake_timeout=self.policy.timers.artim,
         )
         _log.info("%s listening on %s", self.title, ", ".join(map(str, server.addresses)))
         return server

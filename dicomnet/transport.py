@@ -10,8 +10,8 @@ transport when the core says so, and re-arms the single timer handle for the
 core's ARTIM deadline (see :mod:`dicomnet.timers`). Upper Layer events go to a
 :class:`LinkListener` (the association), which never sees the socket.
 
-Also here: TLS context helpers (PS3.15 Annex B, secure transport connection
-profile), TCP_NODELAY, dual-stack listening, client connect with a timeout,
+Also here: TLS (contexts and the acceptor's bounded handshake, from
+:mod:`dicomnet.tls`), TCP_NODELAY, dual-stack listening, client connect with a timeout,
 and :func:`run`, which uses uvloop when it is installed.
 """
 
@@ -32,6 +32,7 @@ from dicomnet_pdu.pdus import PDU
 from .errors import TimeoutExpired
 from .flow import FlowControl
 from .timers import ARTIM, Deadlines
+from .tls import TLSHandshake, client_tls_context, server_tls_context
 
 __all__ = [
     "LinkListener",
@@ -453,13 +454,25 @@ async def listen(
     *,
     ssl: ssl_module.SSLContext | None = None,
     backlog: int = 100,
+    handshake_timeout: float | None = None,
 ) -> list[asyncio.Server]:
     """Listen on ``host``; ``None``/``""`` means every interface, IPv6 (``::``) and IPv4.
 
     With port 0 and no host, the IPv6 socket picks the port and the IPv4 one
     binds the same number, so the server has a single port to report.
+
+    With ``ssl``, each connection's TLS handshake must complete within
+    ``handshake_timeout`` seconds (the ARTIM timeout, for an acceptor); a
+    refused one is logged with the peer's address (see :class:`TLSHandshake`).
     """
     loop = asyncio.get_running_loop()
+    if ssl is not None:
+        context, app_factory = ssl, protocol_factory
+
+        def protocol_factory() -> asyncio.BaseProtocol:
+            return TLSHandshake(app_factory, context, handshake_timeout)
+
+        ssl = None
     if host:
         return [await loop.create_server(protocol_factory, host, port, ssl=ssl, backlog=backlog)]
     servers: list[asyncio.Server] = []
@@ -482,59 +495,6 @@ async def listen(
         if not servers:
             raise
     return servers
-
-
-# ---------------------------------------------------------------------------------
-# TLS
-# ---------------------------------------------------------------------------------
-
-
-def server_tls_context(
-    cert: str,
-    key: str,
-    ca: str | None = None,
-    require_client_cert: bool = False,
-) -> ssl_module.SSLContext:
-    """A server-side TLS context (PS3.15 B.1/B.9 profiles use TLS 1.2 or later).
-
-    ``ca`` is the bundle client certificates are verified against; with
-    ``require_client_cert`` a client without a valid certificate is refused
-    during the handshake.
-    """
-    ctx = ssl_module.SSLContext(ssl_module.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl_module.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(cert, key)
-    if ca is not None:
-        ctx.load_verify_locations(cafile=ca)
-        ctx.verify_mode = (
-            ssl_module.CERT_REQUIRED if require_client_cert else ssl_module.CERT_OPTIONAL
-        )
-    elif require_client_cert:
-        ctx.load_default_certs(ssl_module.Purpose.CLIENT_AUTH)
-        ctx.verify_mode = ssl_module.CERT_REQUIRED
-    return ctx
-
-
-def client_tls_context(
-    ca: str | None = None,
-    cert: str | None = None,
-    key: str | None = None,
-    *,
-    verify: bool = True,
-) -> ssl_module.SSLContext:
-    """A client-side TLS context: verifies the server against ``ca`` (or the system store).
-
-    ``cert``/``key`` present a client certificate. ``verify=False`` disables
-    certificate and host name checks (testing only).
-    """
-    ctx = ssl_module.create_default_context(ssl_module.Purpose.SERVER_AUTH, cafile=ca)
-    ctx.minimum_version = ssl_module.TLSVersion.TLSv1_2
-    if cert is not None:
-        ctx.load_cert_chain(cert, key)
-    if not verify:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl_module.CERT_NONE
-    return ctx
 
 
 # ---------------------------------------------------------------------------------

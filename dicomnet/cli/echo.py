@@ -1,8 +1,9 @@
 """``dicomnet echo HOST PORT``: Verification SCU, in the manner of DCMTK's echoscu.
 
 Exit codes: 0 every C-ECHO succeeded; 1 a C-ECHO answered with a non-success
-status; 3 association rejected; 4 association aborted; 5 a timer expired;
-6 the connection could not be made (or another network error).
+status; 2 usage error (a bad TLS file); 3 association rejected; 4 association
+aborted; 5 a timer expired; 6 the connection could not be made (or another
+network error).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dicomnet.cli.options import (
     EXIT_NETWORK,
     EXIT_REJECTED,
     EXIT_TIMEOUT,
+    EXIT_USAGE,
     add_association_options,
     add_family_options,
     add_peer_arguments,
@@ -28,7 +30,7 @@ from dicomnet.cli.options import (
     requestor_policy,
     tls_context_from,
 )
-from dicomnet.errors import AssociationRejected, DicomNetError
+from dicomnet.errors import AssociationRejected, ConfigurationError, DicomNetError
 from dicomnet.transport import run
 from dicomnet_pdu.pdus import AAssociateRJ
 
@@ -85,7 +87,11 @@ def _rejection_text(exc: AssociationRejected) -> str:
 
 async def _echo(args: argparse.Namespace) -> int:
     ae = AE(args.aetitle, requestor_policy(args))
-    ssl = tls_context_from(args, server=False)
+    try:
+        ssl = tls_context_from(args, server=False)
+    except ConfigurationError as exc:
+        print(f"dicomnet echo: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         async with ae.associate(
             args.peer, args.port, called_ae=args.call, ssl=ssl, family=family_from(args)

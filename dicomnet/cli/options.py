@@ -50,6 +50,7 @@ __all__ = [
 
 #: Exit codes of the commands that report how an association failed (``echo``,
 #: ``conformance check``).
+EXIT_USAGE: Final = 2
 EXIT_REJECTED: Final = 3
 EXIT_ABORTED: Final = 4
 EXIT_TIMEOUT: Final = 5
@@ -127,7 +128,7 @@ def add_tls_options(parser: argparse.ArgumentParser, *, server: bool) -> None:
         tls.add_argument(
             "--require-client-cert",
             action="store_true",
-            help="refuse clients without a certificate",
+            help="refuse clients without a certificate signed by --tls-ca (needs it)",
         )
         return
     tls.add_argument("--tls", action="store_true", help="use TLS")
@@ -175,16 +176,26 @@ def tls_context_from(args: argparse.Namespace, *, server: bool) -> ssl.SSLContex
     """The TLS context the options of :func:`add_tls_options` ask for, or ``None`` (no TLS).
 
     A requestor uses TLS with ``--tls``, ``--tls-ca`` or ``--tls-cert``; an
-    acceptor with ``--tls-cert`` and ``--tls-key``, which go together
-    (:class:`ConfigurationError` otherwise).
+    acceptor with ``--tls-cert`` and ``--tls-key``, which go together, and
+    ``--require-client-cert`` needs ``--tls-ca``. Raises
+    :class:`ConfigurationError` for those and for a TLS file that is missing or
+    not what it should be (the message names the file and the problem).
     """
     from dicomnet.transport import client_tls_context, server_tls_context  # noqa: PLC0415
 
     if server:
         if not (args.tls_cert or args.tls_key):
+            if args.require_client_cert or args.tls_ca:
+                raise ConfigurationError(
+                    "--require-client-cert and --tls-ca need --tls-cert and --tls-key"
+                )
             return None
         if not (args.tls_cert and args.tls_key):
             raise ConfigurationError("--tls-cert and --tls-key go together")
+        if args.require_client_cert and not args.tls_ca:
+            raise ConfigurationError(
+                "--require-client-cert needs --tls-ca (the CA to verify client certificates with)"
+            )
         return server_tls_context(
             args.tls_cert, args.tls_key, args.tls_ca, args.require_client_cert
         )

@@ -7,14 +7,15 @@ is on disk when the peer accepts its transfer syntax, and transcoded when the
 peer accepted only another one.
 
 Exit codes: 0 every instance stored (success or warning status); 1 at least
-one instance failed or could not be sent; 2 usage error (no input files);
-3 the association could not be made or broke off (rejected, aborted, timer
-expired, network error).
+one instance failed or could not be sent; 2 usage error (no input files, a bad
+TLS file); 3 the association could not be made or broke off (rejected,
+aborted, timer expired, network error).
 """
 
 from __future__ import annotations
 
 import argparse
+import ssl as ssl_module
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -42,7 +43,7 @@ from dicomnet.dimse.dataset import (
     IMPLICIT_VR_LITTLE_ENDIAN,
 )
 from dicomnet.dimse.status import StatusCategory
-from dicomnet.errors import DicomNetError
+from dicomnet.errors import ConfigurationError, DicomNetError
 from dicomnet.storage.scu import (
     StoreResult,
     batches,
@@ -129,11 +130,16 @@ def run_store(args: argparse.Namespace) -> int:
     if args.window < 0:
         print("dicomnet store: error: --window must be 0 (unlimited) or more", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        ssl = tls_context_from(args, server=False)
+    except ConfigurationError as exc:
+        print(f"dicomnet store: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     sources, unreadable, skipped = load_sources(args.paths, verbose=_verbosity(args) > 0)
     if not sources and not unreadable:
         print("dicomnet store: error: no DICOM files to send", file=sys.stderr)
         return EXIT_USAGE
-    return run(_store(args, proposal, sources, unreadable, skipped))
+    return run(_store(args, proposal, sources, unreadable, skipped, ssl=ssl))
 
 
 def _verbosity(args: argparse.Namespace) -> int:
@@ -299,6 +305,8 @@ async def _store(
     sources: list[InstanceSource],
     unreadable: list[StoreResult],
     skipped: int,
+    *,
+    ssl: ssl_module.SSLContext | None,
 ) -> int:
     verbose = _verbosity(args) > 0
     tally = Tally(total=len(sources) + len(unreadable), skipped=skipped)
@@ -306,7 +314,6 @@ async def _store(
         tally.add(result)
     progress = Progress(sys.stderr, tally, enabled=not args.no_progress)
     ae = AE(args.aetitle, requestor_policy(args, max_operations_invoked=args.window))
-    ssl = tls_context_from(args, server=False)
     family = family_from(args)
     extra, only_extra = proposal
     priority = _PRIORITIES[args.priority]
