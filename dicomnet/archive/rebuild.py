@@ -1,4 +1,4 @@
-"""Re-index an existing folder of Part 10 files (``dicomnet index rebuild DIR``).
+"""Archive upkeep: re-index a folder (``dicomnet index rebuild DIR``), delete from it.
 
 :func:`rebuild_index` empties the index and walks the folder (hidden
 directories such as ``.incoming`` and ``.index`` skipped, files in sorted
@@ -22,10 +22,11 @@ from typing import Final
 from dicomnet.log import ERROR_LIMIT, logsafe
 from dicomnet.storage.sinks import Duplicate
 
+from .backend import IndexBackend
 from .entry import IndexEntry, entry_from_file
 from .sqlite import SqliteIndex
 
-__all__ = ["RebuildReport", "folder_files", "rebuild_index"]
+__all__ = ["RebuildReport", "delete_from_archive", "folder_files", "rebuild_index"]
 
 _log = logging.getLogger("dicomnet.archive")
 #: Entries put per transaction.
@@ -88,3 +89,33 @@ async def rebuild_index(
     await index.put_many(pending)
     report.indexed = len(seen)
     return report
+
+
+async def delete_from_archive(
+    index: IndexBackend,
+    *,
+    study_uid: str | None = None,
+    series_uid: str | None = None,
+    sop_instance_uid: str | None = None,
+) -> list[Path]:
+    """Delete a study, series or instance: its rows, then its files; the files removed.
+
+    The rows go first (in one transaction), so the index never names a file
+    that is gone; a crash between the two leaves files that no row names,
+    which ``dicomnet index rebuild`` would index again.
+    """
+    paths = await index.delete(
+        study_uid=study_uid, series_uid=series_uid, sop_instance_uid=sop_instance_uid
+    )
+    removed = []
+    for name in paths:
+        path = Path(name)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            _log.warning("row deleted but file kept: %s", logsafe(exc, ERROR_LIMIT))
+            continue
+        removed.append(path)
+    return removed

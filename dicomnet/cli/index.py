@@ -1,5 +1,6 @@
-"""``dicomnet index rebuild DIR``: index an existing store folder from its files.
+"""``dicomnet index rebuild|delete DIR``: upkeep of a store folder's index.
 
+``rebuild`` indexes an existing store folder from its files.
 Empties the folder's index (``DIR/.index/index.sqlite``, the one ``dicomnet
 serve`` uses; ``--index`` names another) and indexes every DICOM file under
 DIR, with a progress bar on a terminal. ``--duplicates`` says which file of
@@ -7,8 +8,12 @@ an instance UID found twice is indexed (as for ``serve``: keep the first,
 replace with the later, or refuse: keep the first and report the others).
 Run it while no ``serve`` uses the folder.
 
+``delete DIR --study UID | --series UID | --instance UID`` removes that
+study, series or instance: its rows from the index, then its files.
+
 Exit codes: 0 done (files that are not DICOM are skipped and counted);
-1 some duplicates refused; 2 bad options or the index cannot be opened.
+1 some duplicates refused, or nothing to delete; 2 bad options or the index
+cannot be opened.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from dicomnet.archive.rebuild import rebuild_index
+from dicomnet.archive.rebuild import delete_from_archive, rebuild_index
 from dicomnet.archive.sqlite import SqliteIndex
 from dicomnet.cli.options import add_verbose_option, register_subcommand
 from dicomnet.storage.sinks import Duplicate
@@ -49,6 +54,14 @@ def register(subparsers: Any) -> None:
     rebuild.add_argument("--no-fsync", action="store_true", help="do not sync the index")
     rebuild.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_verbose_option(rebuild, dest="index_verbose", help="more logging")
+    delete = verbs.add_parser("delete", help="delete a study, series or instance (rows and files)")
+    delete.add_argument("folder", metavar="DIR", help="the store folder")
+    delete.add_argument("--index", metavar="FILE", help="index file (DIR/.index/index.sqlite)")
+    which = delete.add_mutually_exclusive_group(required=True)
+    which.add_argument("--study", metavar="UID", help="Study Instance UID")
+    which.add_argument("--series", metavar="UID", help="Series Instance UID")
+    which.add_argument("--instance", metavar="UID", help="SOP Instance UID")
+    delete.add_argument("--no-fsync", action="store_true", help="do not sync the index")
 
 
 class _Bar:
@@ -72,16 +85,28 @@ def run_index(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         print(f"dicomnet index: not a folder: {folder}", file=sys.stderr)
         return EXIT_USAGE
-    return run(_rebuild(args, folder), use_uvloop=False)
+    return run(_run(args, folder), use_uvloop=False)
 
 
-async def _rebuild(args: argparse.Namespace, folder: Path) -> int:
+async def _run(args: argparse.Namespace, folder: Path) -> int:
     path = Path(args.index) if args.index else folder / ".index" / "index.sqlite"
     try:
         index = await SqliteIndex.open(path, fsync=not args.no_fsync)
     except OSError as exc:
         print(f"dicomnet index: cannot open {path}: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.index_verb == "delete":
+        try:
+            removed = await delete_from_archive(
+                index,
+                study_uid=args.study,
+                series_uid=args.series,
+                sop_instance_uid=args.instance,
+            )
+        finally:
+            await index.close()
+        print(f"deleted {len(removed)} instance(s)")
+        return EXIT_OK if removed else EXIT_REFUSED
     duplicates = Duplicate(args.duplicates)
     try:
         report = await rebuild_index(

@@ -56,3 +56,18 @@ def test_refused_duplicates_exit_1(folder: Path, capsys: pytest.CaptureFixture[s
     assert main(["index", "rebuild", str(folder), "--duplicates", "refuse", "--no-fsync"]) == 1
     assert "refused: " in capsys.readouterr().err
     assert main(["index", "rebuild", str(folder / "missing")]) == 2
+
+
+def test_delete_command_removes_rows_then_files(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from query.fixtures import STUDY_A
+
+    assert main(["index", "rebuild", str(folder), "--no-fsync"]) == 0
+    assert main(["index", "delete", str(folder), "--study", STUDY_A, "--no-fsync"]) == 0
+    assert "deleted 3 instance(s)" in capsys.readouterr().out
+    assert sorted(p.name for p in folder.glob("*.dcm")) == ["i3.dcm", "i4.dcm"]
+    assert (folder / "sub" / "copy-of-i0.dcm").is_file()  # a duplicate no row names stays
+    # Nothing left to delete: exit 1.
+    assert main(["index", "delete", str(folder), "--study", STUDY_A, "--no-fsync"]) == 1
+    assert main(["index", "delete", str(folder), "--instance", f"{STUDY_A}.2.3"]) == 1
