@@ -8,7 +8,8 @@ named after their SOP Instance UID in the output folder, and each one is
 added to the folder's index (``DIR/.index/index.sqlite``, SQLite) before the
 C-STORE response says Success. C-FIND, C-MOVE and C-GET (Patient Root,
 Study Root, Patient/Study Only) answer from that index, so an instance is
-found as soon as it is stored. After a crash, start-up indexes the files
+found as soon as it is stored; C-MOVE sends to the ``--destination``
+entries (any other destination: A801). After a crash, start-up indexes the files
 that were moved into place but not yet indexed (from the index's journal,
 without scanning the folder). ``--no-index`` stores files only. ``--profile`` serves
 another profile (a seed AE such as ``lifesys-storage``, or a TOML path).
@@ -96,6 +97,15 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-index", action="store_true", help="store files only: no index, no Query/Retrieve"
     )
     parser.add_argument(
+        "--destination",
+        dest="destinations",
+        action="append",
+        type=parse_destination,
+        default=[],
+        metavar="AET=HOST:PORT",
+        help="a C-MOVE destination (repeat for several; others are refused with A801)",
+    )
+    parser.add_argument(
         "--no-uvloop",
         dest="uvloop",
         action="store_false",
@@ -105,6 +115,15 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     add_verbose_option(
         parser, dest="serve_verbose", help="more logging (-v: each instance, -vv: debug)"
     )
+
+
+def parse_destination(text: str) -> tuple[str, tuple[str, int]]:
+    """``AET=HOST:PORT`` of ``--destination``."""
+    title, _, address = text.partition("=")
+    host, _, port = address.rpartition(":")
+    if not title.strip() or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"not AET=HOST:PORT: {text!r}")
+    return title.strip(), (host.strip("[]"), int(port))
 
 
 def register(subparsers: Any) -> None:
@@ -195,7 +214,8 @@ async def serve(
                 len(recovered.indexed),
                 len(recovered.forgotten),
             )
-        handlers = [StorageService(IndexedStore(store, index)), QueryRetrieveService(index)]
+        qr = QueryRetrieveService(index, destinations=dict(getattr(args, "destinations", [])))
+        handlers = [StorageService(IndexedStore(store, index)), qr]
     try:
         return await _serve(args, policy, handlers, ssl, ready=ready, stop=stop)
     finally:

@@ -7,20 +7,21 @@ survive a restart.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from helpers.peers import dcmtk_program
+from helpers.peers import dcmtk_program, free_port
 from helpers.programs import run_program
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from query.fixtures import STUDY_A, STUDY_B, STUDY_C, write_archive
 
 from dicomnet.ae import AE, Server
-from dicomnet.archive import SqliteIndex
+from dicomnet.archive import SqliteIndex, entry_from_file
 from dicomnet.archive.ingest import IndexedStore
 from dicomnet.cli import serve as cli_serve
 from dicomnet.conformance import load_profile
@@ -115,6 +116,46 @@ async def test_storescu_then_findscu_and_getscu_against_serve(tmp_path: Path) ->
     assert (store / ".index" / "index.sqlite").is_file()
     async with await SqliteIndex.open(store / ".index" / "index.sqlite") as index:
         assert await index.count() == 5
+
+
+@pytest.mark.interop
+async def test_movescu_moves_a_stored_study_to_a_configured_destination(tmp_path: Path) -> None:
+    movescu = dcmtk_program("movescu")
+    files = write_archive(tmp_path / "files")
+    port = free_port()
+    store = tmp_path / "store"
+    received = tmp_path / "received"
+    received.mkdir()
+    argv = ["--port", "0", "--host", "127.0.0.1", "--output", str(store)]
+    running = Running([*argv, "--destination", f"MOVESCU=127.0.0.1:{port}"])
+    serve_port = str(await running.port())
+    try:
+        async with await SqliteIndex.open(store / ".index" / "index.sqlite") as index:
+            await index.put_many([entry_from_file(path) for path in files])
+        base = (movescu, "-v", "-S", "-aet", "MOVESCU", "-aec", "DICOMNET", "--port", str(port))
+        code, out = await run_program(
+            *base, "-od", str(received), "-k", "QueryRetrieveLevel=STUDY",
+            "-k", f"StudyInstanceUID={STUDY_A}", "127.0.0.1", serve_port,
+        )  # fmt: skip
+        assert code == 0, out
+        moved = sorted(str(dcmread(p).SOPInstanceUID) for p in received.iterdir())
+        assert moved == [f"{STUDY_A}.1.1", f"{STUDY_A}.1.2", f"{STUDY_A}.2.3"]
+        # An unknown destination: A801.
+        code, out = await run_program(
+            movescu, "-v", "-S", "-aem", "NOWHERE", "-aec", "DICOMNET", "-k",
+            "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={STUDY_A}", "127.0.0.1",
+            serve_port,
+        )  # fmt: skip
+        assert "MoveDestinationUnknown" in out or "a801" in out.lower(), out
+    finally:
+        assert await running.stop() == 0
+
+
+def test_destination_option_is_checked() -> None:
+    assert cli_serve.parse_destination("DEST=10.0.0.7:104") == ("DEST", ("10.0.0.7", 104))
+    for bad in ("DEST", "DEST=host", "=h:1", "DEST=h:0", "DEST=h:x"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            cli_serve.parse_destination(bad)
 
 
 async def test_serve_without_index_answers_no_queries(tmp_path: Path) -> None:
