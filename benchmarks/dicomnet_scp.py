@@ -1,14 +1,16 @@
 """dicomnet Storage SCP for the store suite.
 
 ``python -m benchmarks.dicomnet_scp PORT [--output DIR] [--fsync] [--no-check]
-[--max-pdu N] [--window N] [--no-uvloop] [--dimse S] [--artim S]`` listens on
+[--index] [--max-pdu N] [--window N] [--no-uvloop] [--dimse S] [--artim S]`` listens on
 127.0.0.1:PORT for CT Image Storage (and Verification) with
 :class:`dicomnet.ae.AE`. Without ``--output`` a
 handler drains each data set as it arrives and answers Success (discarding);
 with it, :class:`dicomnet.services.storage_scp.StorageService` writes each
 instance into a :class:`dicomnet.storage.folder.FolderStore` (no fsync unless
 ``--fsync``, like the other peers), walking each data set as it arrives
-unless ``--no-check``. Runs until killed.
+unless ``--no-check``; ``--index`` also indexes each instance in a SQLite
+index in the folder before answering (:mod:`dicomnet.archive`, synced when
+``--fsync``). Runs until killed.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ async def serve(args: argparse.Namespace) -> None:
     from dicomnet.services.base import Binding, Service
     from dicomnet.services.storage_scp import StorageService
     from dicomnet.storage.folder import FolderStore
+    from dicomnet.storage.sinks import InstanceStore
 
     syntaxes = (EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN)
     policy = Policy(
@@ -60,7 +63,13 @@ async def serve(args: argparse.Namespace) -> None:
     if args.output is None:
         handler = Binding(command_field=CommandField.C_STORE_RQ, handler=discard)
     else:
-        store = FolderStore(args.output, fsync=args.fsync)
+        store: InstanceStore = FolderStore(args.output, fsync=args.fsync)
+        if args.index:
+            from dicomnet.archive import SqliteIndex
+            from dicomnet.archive.ingest import IndexedStore
+
+            path = args.output / ".index" / "index.sqlite"
+            store = IndexedStore(store, await SqliteIndex.open(path, fsync=args.fsync))
         handler = StorageService(store, check_dataset=not args.no_check)
     ae = AE("BENCH-SCP", policy, handlers=[handler])
     server = await ae.serve("127.0.0.1", args.port)
@@ -77,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-check", action="store_true", help="store without walking each data set"
     )
+    parser.add_argument("--index", action="store_true", help="index each instance (SQLite)")
     parser.add_argument("--max-pdu", type=int, default=16384)
     parser.add_argument("--window", type=int, default=16, help="async window granted, at most")
     parser.add_argument("--no-uvloop", action="store_true", help="plain asyncio loop")

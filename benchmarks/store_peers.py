@@ -32,6 +32,7 @@ class Variant:
     fsync: bool = False  # dicomnet's folder store fsyncs each instance when asked
     uvloop: bool = False  # dicomnet on uvloop instead of the default asyncio loop
     check: bool = True  # dicomnet's Storage SCP walks each received data set (C000 check)
+    index: bool = False  # dicomnet's Storage SCP indexes each instance (dicomnet.archive)
 
     @property
     def suffix(self) -> str:
@@ -47,6 +48,8 @@ class Variant:
             parts.append("uvloop")
         if not self.check:
             parts.append("no data set check")
+        if self.index:
+            parts.append("index")
         return f" ({', '.join(parts)})" if parts else ""
 
 
@@ -130,6 +133,8 @@ class Dicomnet(Implementation):
                 args.append("--fsync")
             if not variant.check:
                 args.append("--no-check")
+            if variant.index:
+                args.append("--index")
         return Command(_python_module("benchmarks.dicomnet_scp", *args))
 
     def echo_scu(self, port: int, count: int, variant: Variant) -> Command:

@@ -143,6 +143,11 @@ def plan(quick: bool) -> tuple[dict[str, Workload], list[Case]]:
             if not quick:
                 cases.append(Case(name, *dn, "write", Variant(window=16)))
                 cases.append(Case(name, *dn, "write", Variant(check=False)))
+                # The archive's index against the same durability mode without it.
+                cases.append(Case(name, *dn, "write", Variant(window=16, fsync=True)))
+                for fsync in (False, True):
+                    variant = Variant(window=16, fsync=fsync, index=True)
+                    cases.append(Case(name, *dn, "write", variant))
         if name == "large":
             cases.append(Case(name, *dn, "discard", Variant(max_pdu=1 << 20)))
             if not quick:
@@ -425,6 +430,16 @@ def _other_ratios(tables: dict[str, Table], ceilings: Table) -> Iterator[Ratio]:
             "dicomnet -> dicomnet, write (no data set check)",
         ),
         ("small", "dicomnet -> dicomnet, write (window 16)", "dcmtk -> dcmtk, write"),
+        (
+            "small",
+            "dicomnet -> dicomnet, write (window 16, index)",
+            "dicomnet -> dicomnet, write (window 16)",
+        ),
+        (
+            "small",
+            "dicomnet -> dicomnet, write (window 16, fsync, index)",
+            "dicomnet -> dicomnet, write (window 16, fsync)",
+        ),
         (_LATENCY, "dicomnet -> dicomnet, discard (window 16)", "dicomnet -> dicomnet, discard"),
         (
             _LATENCY,

@@ -8,8 +8,9 @@ thread pool), where nothing else changes the warning filters meanwhile.
 as pydicom reads it) and where the instance is; :func:`entry_from_file`
 reads the header of a Part 10 file. The column values are normalized for
 SQL (dates without dots, times without colons, folded person names); the
-header itself is kept as Explicit VR Little Endian bytes (:func:`level_header`)
-for everything that has no column.
+header itself is kept for everything that has no column: a file's own bytes
+up to Pixel Data, or (for a header given as a Dataset, or a deflated file) the
+header encoded in Explicit VR Little Endian (:func:`level_header`).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ _BULK_VRS: Final = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 #: Binary values larger than this are not kept in the index.
 _BULK_LIMIT: Final = 1024
 _PIXEL_DATA: Final = 0x7FE00010
+_DEFLATED: Final = frozenset({"1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,20 +88,36 @@ def pn_fold(text: str) -> str:
     return text.rstrip("^ =").casefold()
 
 
+def _strings(header: Dataset, tag: int) -> list[str]:
+    """An attribute's values as strings; plain ASCII raw values without pydicom's conversion."""
+    raw = header.get_item(tag)
+    if raw is None:
+        return []
+    value = raw.value
+    if isinstance(value, bytes):
+        try:
+            text = value.decode("ascii")
+        except UnicodeDecodeError:
+            pass  # a character set to apply: pydicom's conversion below
+        else:
+            return [v for v in (part.strip(" \0") for part in text.split("\\")) if v]
+    try:
+        return element_strings(header[tag])
+    except (ValueError, TypeError, KeyError):
+        return []
+
+
 def column_values(header: Dataset) -> dict[str, str]:
     """The column values of every indexed attribute of ``header`` (first value of each)."""
     values: dict[str, str] = {}
-    for tag, column in COLUMNS.items():
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # pydicom's notes on odd values
-                strings = element_strings(header.get(tag))
-        except (ValueError, TypeError):
-            strings = []
-        text = _normal(column.kind, strings[0]) if strings else ""
-        values[column.name] = text
-        if column.kind == "pn":
-            values[f"{column.name}_fold"] = pn_fold(text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom's notes on odd values
+        for tag, column in COLUMNS.items():
+            strings = _strings(header, tag)
+            text = _normal(column.kind, strings[0]) if strings else ""
+            values[column.name] = text
+            if column.kind == "pn":
+                values[f"{column.name}_fold"] = pn_fold(text)
     return values
 
 
@@ -144,7 +162,14 @@ def level_header(header: Dataset, level: str) -> bytes:
 
 
 def decode_header(data: bytes) -> Dataset:
-    """A header kept by :func:`level_header` (elements converted when first used)."""
+    """A kept header (elements converted when first used).
+
+    Either the start of a Part 10 file up to its Pixel Data, as
+    :func:`entry_from_file` keeps it, or a data set encoded by
+    :func:`level_header`.
+    """
+    if data[128:132] == b"DICM":
+        return dcmread(io.BytesIO(data), stop_before_pixels=True)
     return read_dataset(io.BytesIO(data), False, True)
 
 
@@ -158,8 +183,13 @@ def entry_from_header(
     size: int,
     source_ae_title: str = "",
     received: float | None = None,
+    header_bytes: bytes | None = None,
 ) -> IndexEntry:
-    """The entry of an instance whose header is ``header``."""
+    """The entry of an instance whose header is ``header``.
+
+    ``header_bytes`` (a Part 10 file's start up to Pixel Data) is kept as the
+    header instead of encoding ``header`` anew.
+    """
     columns = column_values(header)
     # The identity of the instance is what it was stored as, not what its header says.
     columns["sop_uid"] = sop_instance_uid
@@ -175,7 +205,9 @@ def entry_from_header(
         # One encoding serves every level: an attribute listed at a lower level can
         # never be asked at an upper one (parse_query refuses it), so leaving it in
         # changes no answer and saves three encodings per instance.
-        headers=dict.fromkeys(_LEVELS, level_header(header, "IMAGE")),
+        headers=dict.fromkeys(
+            _LEVELS, header_bytes if header_bytes is not None else level_header(header, "IMAGE")
+        ),
     )
 
 
@@ -189,9 +221,13 @@ def entry_from_file(
     """The entry of a Part 10 file; raises ``OSError`` or ``ValueError``."""
     file = Path(path)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), file.open("rb") as fp:
             warnings.simplefilter("ignore")
-            ds = dcmread(file, stop_before_pixels=True)
+            ds = dcmread(fp, stop_before_pixels=True)
+            # The file's own bytes up to Pixel Data are the header kept (no re-encoding).
+            end = fp.tell()
+            fp.seek(0)
+            head = fp.read(end)
     except InvalidDicomError as exc:
         raise ValueError(f"{file}: not a DICOM file: {exc}") from exc
     meta = ds.file_meta
@@ -200,6 +236,7 @@ def entry_from_file(
     syntax = str(meta.get("TransferSyntaxUID", "") or "1.2.840.10008.1.2")
     if not sop_class or not sop_instance:
         raise ValueError(f"{file}: no SOP Class/Instance UID")
+    keep = head if syntax not in _DEFLATED and head[128:132] == b"DICM" else None
     return entry_from_header(
         Dataset(ds),
         sop_instance_uid=sop_instance,
@@ -209,4 +246,5 @@ def entry_from_file(
         size=file.stat().st_size if size is None else size,
         source_ae_title=source_ae_title,
         received=received,
+        header_bytes=keep,
     )
