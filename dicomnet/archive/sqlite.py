@@ -53,6 +53,8 @@ _T = TypeVar("_T")
 FIRST_BATCH: Final = 16
 #: Rows fetched per later batch.
 BATCH: Final = 256
+#: Series keys remembered by the writer, at most.
+_SERIES_KEYS: Final = 4096
 #: Entity keys per ``IN (...)`` when a retrieve collects instances.
 _CHUNK: Final = 500
 _LEVEL_COLUMNS: Final = {
@@ -117,6 +119,9 @@ class SqliteIndex:
         self._writer_task: asyncio.Task[None] | None = None
         self._closed = False
         self._full_sync = fsync
+        # Series UID -> row key of series committed lately (writer thread only): most
+        # instances join a series that exists, and then skip three upserts.
+        self._series_keys: dict[str, int] = {}
         #: Transactions committed by the writer (a measure of group commit).
         self.commits = 0
 
@@ -251,10 +256,13 @@ class SqliteIndex:
         conn = self._writer
         if conn is None:
             raise IndexUnavailable(f"index {self.path} is closed")
+        if len(self._series_keys) > _SERIES_KEYS:
+            self._series_keys.clear()
         conn.execute("BEGIN IMMEDIATE")
         try:
             result = work(conn)
         except BaseException:
+            self._series_keys.clear()  # rows made in this transaction are gone
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
@@ -265,7 +273,7 @@ class SqliteIndex:
         def work(conn: sqlite3.Connection) -> None:
             for job in jobs:
                 if job.entry is not None:
-                    _insert(conn, job.entry)
+                    _insert(conn, job.entry, self._series_keys)
                     conn.execute("DELETE FROM pending WHERE path = ?", (job.entry.path,))
                 elif job.journal is not None:
                     conn.execute(
@@ -286,6 +294,7 @@ class SqliteIndex:
 
     def _run_operation(self, job: _Job) -> Any:
         assert job.operation is not None
+        self._series_keys.clear()  # deletions may remove series
         return self._transaction(job.operation)
 
     async def _operate(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
@@ -486,7 +495,7 @@ def _upsert_level(
     return int(row.fetchone()[0])
 
 
-def _insert(conn: sqlite3.Connection, entry: IndexEntry) -> None:
+def _insert(conn: sqlite3.Connection, entry: IndexEntry, series_keys: dict[str, int]) -> None:
     """Add one instance (replacing an earlier row of its SOP Instance UID)."""
     columns = dict(entry.columns)
     if not columns.get("sop_class"):
@@ -498,6 +507,30 @@ def _insert(conn: sqlite3.Connection, entry: IndexEntry) -> None:
     if old is not None:
         conn.execute("DELETE FROM instance WHERE pk = ?", (old[0],))
         _prune(conn, int(old[1]))
+        series_keys.clear()
+    series_key = series_keys.get(columns.get("series_uid", ""))
+    if series_key is not None and not conn.execute(
+        # Another process (``dicomnet index delete``) may have removed it meanwhile.
+        "SELECT 1 FROM series WHERE pk = ? AND series_uid = ?",
+        (series_key, columns.get("series_uid", "")),
+    ).fetchone():
+        series_key = None
+    if series_key is None:
+        series_key = _upsert_parents(conn, entry, columns)
+        series_keys[columns.get("series_uid", "")] = series_key
+    names = [*_LEVEL_COLUMNS["IMAGE"], "series_fk", "transfer_syntax", "size", "path"]
+    names += ["source_ae", "received", "attrs"]
+    values: list[object] = [columns.get(name, "") for name in _LEVEL_COLUMNS["IMAGE"]]
+    values += [series_key, entry.transfer_syntax_uid, entry.size, entry.path]
+    values += [entry.source_ae_title, entry.received, entry.headers.get("IMAGE", b"")]
+    conn.execute(
+        f"INSERT INTO instance ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+        values,
+    )
+
+
+def _upsert_parents(conn: sqlite3.Connection, entry: IndexEntry, columns: dict[str, str]) -> int:
+    """The patient, study and series rows of an instance (made when new); the series key."""
     headers = entry.headers
     patient = _upsert_level(
         conn, "PATIENT", key="patient_id", columns=columns, header=headers.get("PATIENT", b"")
@@ -510,22 +543,13 @@ def _insert(conn: sqlite3.Connection, entry: IndexEntry) -> None:
         header=headers.get("STUDY", b""),
         parent=("patient_fk", patient),
     )
-    series = _upsert_level(
+    return _upsert_level(
         conn,
         "SERIES",
         key="series_uid",
         columns=columns,
         header=headers.get("SERIES", b""),
         parent=("study_fk", study),
-    )
-    names = [*_LEVEL_COLUMNS["IMAGE"], "series_fk", "transfer_syntax", "size", "path"]
-    names += ["source_ae", "received", "attrs"]
-    values: list[object] = [columns.get(name, "") for name in _LEVEL_COLUMNS["IMAGE"]]
-    values += [series, entry.transfer_syntax_uid, entry.size, entry.path]
-    values += [entry.source_ae_title, entry.received, headers.get("IMAGE", b"")]
-    conn.execute(
-        f"INSERT INTO instance ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
-        values,
     )
 
 
