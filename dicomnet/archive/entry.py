@@ -27,8 +27,10 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.filereader import read_dataset
+from pydicom.tag import BaseTag
 
-from dicomnet.dimse.dataset import encode_dataset
+from dicomnet.dimse.dataset import encode_dataset, transfer_syntax_encoding
+from dicomnet.dimse.errors import DatasetError
 from dicomnet.query.matching import element_strings
 from dicomnet.query.models import LEVEL_ATTRIBUTES
 
@@ -39,6 +41,7 @@ __all__ = [
     "IndexEntry",
     "column_values",
     "decode_header",
+    "entry_from_data_set",
     "entry_from_file",
     "entry_from_header",
     "level_header",
@@ -54,6 +57,9 @@ _BULK_VRS: Final = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 _BULK_LIMIT: Final = 1024
 _PIXEL_DATA: Final = 0x7FE00010
 _DEFLATED: Final = frozenset({"1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1"})
+_PIXEL_TAGS: Final = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
+#: A kept header that is a data set's raw start: mark, a flag byte (1 implicit, 2 little), bytes.
+_RAW_MARK: Final = b"DNH"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -161,6 +167,57 @@ def level_header(header: Dataset, level: str) -> bytes:
         return _encode(_without_lower_levels(header, level))
 
 
+def _at_pixel_data(tag: BaseTag, vr: str | None, length: int) -> bool:
+    return int(tag) in _PIXEL_TAGS
+
+
+def entry_from_data_set(
+    prefix: bytes,
+    *,
+    complete: bool,
+    sop_instance_uid: str,
+    sop_class_uid: str,
+    transfer_syntax_uid: str,
+    path: str,
+    size: int,
+    source_ae_title: str = "",
+) -> IndexEntry | None:
+    """The entry of an instance from the start of its data set as received.
+
+    ``prefix`` is the data set's first bytes in ``transfer_syntax_uid``
+    (``complete``: all of it). ``None`` when the header runs past ``prefix``,
+    the syntax is deflated or unknown, or the bytes do not parse: read the
+    file instead (:func:`entry_from_file`).
+    """
+    try:
+        implicit, little, deflated = transfer_syntax_encoding(transfer_syntax_uid)
+    except DatasetError:
+        return None
+    if deflated:
+        return None
+    fp = io.BytesIO(prefix)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = read_dataset(fp, implicit, little, stop_when=_at_pixel_data)
+    except Exception:  # whatever pydicom raises on bytes it cannot read: read the file
+        return None
+    end = fp.tell()
+    if end >= len(prefix) and not complete:
+        return None
+    flag = (1 if implicit else 0) | (2 if little else 0)
+    return entry_from_header(
+        ds,
+        sop_instance_uid=sop_instance_uid,
+        sop_class_uid=sop_class_uid,
+        transfer_syntax_uid=transfer_syntax_uid,
+        path=path,
+        size=size,
+        source_ae_title=source_ae_title,
+        header_bytes=_RAW_MARK + bytes([flag]) + prefix[:end],
+    )
+
+
 def decode_header(data: bytes) -> Dataset:
     """A kept header (elements converted when first used).
 
@@ -168,6 +225,9 @@ def decode_header(data: bytes) -> Dataset:
     :func:`entry_from_file` keeps it, or a data set encoded by
     :func:`level_header`.
     """
+    if data[:3] == _RAW_MARK:
+        flag = data[3]
+        return read_dataset(io.BytesIO(data[4:]), bool(flag & 1), bool(flag & 2))
     if data[128:132] == b"DICM":
         return dcmread(io.BytesIO(data), stop_before_pixels=True)
     return read_dataset(io.BytesIO(data), False, True)

@@ -2,8 +2,9 @@
 
 :class:`IndexedStore` wraps an :class:`~dicomnet.storage.sinks.InstanceStore`
 (a :class:`~dicomnet.storage.folder.FolderStore`): its sinks pass the data
-set through, and their ``commit`` first commits the file (fsynced and renamed
-into place by the folder store), then reads the new file's header and puts
+set through (keeping its first 64 KiB), and their ``commit`` first commits the
+file (fsynced and renamed into place by the folder store), then parses the
+header from the bytes kept (from the file when it runs past them) and puts
 its row into the index, which returns once the row is committed (group
 commit, see :class:`~dicomnet.archive.sqlite.SqliteIndex`). Only then does
 ``commit`` return, so the Storage SCP's Success means both file and row are
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Final
 
 from dicomnet.log import ERROR_LIMIT, logsafe
 from dicomnet.storage.sinks import (
@@ -34,11 +36,15 @@ from dicomnet.storage.sinks import (
 )
 
 from .backend import IndexBackend, IndexUnavailable
-from .entry import entry_from_file
+from .entry import entry_from_data_set, entry_from_file
 
 __all__ = ["IndexedSink", "IndexedStore"]
 
 _log = logging.getLogger("dicomnet.archive")
+
+#: Bytes of each data set kept as it streams through, to index its header without
+#: reading the file back (a header that runs past them is read from the file).
+HEADER_CAPTURE: Final = 64 * 1024
 
 
 class IndexedStore:
@@ -60,9 +66,16 @@ class IndexedSink:
     def __init__(self, inner: StorageSink, index: IndexBackend) -> None:
         self.inner = inner
         self.index = index
+        # The data set's first bytes, which hold its header in all but odd cases.
+        self._head = bytearray()
+        self._size = 0
 
     async def write(self, chunk: bytes | memoryview) -> None:
-        """Pass a data set fragment on."""
+        """Pass a data set fragment on (keeping the data set's first bytes)."""
+        room = HEADER_CAPTURE - len(self._head)
+        if room > 0:
+            self._head += memoryview(chunk)[:room]
+        self._size += len(chunk)
         await self.inner.write(chunk)
 
     async def commit(self, info: InstanceInfo) -> StoredInstance:
@@ -82,7 +95,16 @@ class IndexedSink:
                 await _unjournal(self.index, journaled)
             return stored
         try:
-            entry = entry_from_file(
+            entry = entry_from_data_set(
+                bytes(self._head),
+                complete=self._size <= len(self._head),
+                sop_instance_uid=info.sop_instance_uid,
+                sop_class_uid=info.sop_class_uid,
+                transfer_syntax_uid=info.transfer_syntax_uid,
+                path=str(stored.path),
+                size=stored.size,
+                source_ae_title=info.source_ae_title,
+            ) or entry_from_file(
                 stored.path, source_ae_title=info.source_ae_title, size=stored.size
             )
             await self.index.put(entry)
