@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any, NoReturn
 
 from dicomnet.ae import AE, Server
+from dicomnet.cli.options import add_aet_option, add_called_ae_option, ae_title
 from dicomnet.conformance import load_profile
 from dicomnet.policy import Policy
 from dicomnet.services.base import Binding, Service
@@ -28,8 +29,11 @@ from dicomnet.services.commitment import (
 from dicomnet.transport import run
 
 __all__ = [
+    "add_aet_option",
+    "add_called_ae_option",
     "add_commitment_arguments",
     "add_common_arguments",
+    "ae_title",
     "commitment_scp",
     "configure_logging",
     "example_parser",
@@ -63,14 +67,16 @@ def example_parser(
 def add_common_arguments(
     parser: argparse.ArgumentParser, *, port: int, aet: str | None = None
 ) -> None:
-    """``--host``, ``--port``, ``--aet``, ``--profile`` and ``-v``.
+    """``--host``, ``--port``, ``--aet`` (alias ``-aet``) and ``-v``.
 
     ``--aet`` defaults to the title in the profile (``aet`` only names it in the help).
+    AE-title options (``--aet``; ``--called-ae``/``-aec`` from :func:`add_called_ae_option`,
+    the same as the ``dicomnet`` commands') refuse what is not an AE title (exit 2).
     """
     parser.add_argument("--host", default="127.0.0.1", help="address (%(default)s)")
     parser.add_argument("--port", type=int, default=port, help="TCP port (%(default)s)")
-    parser.add_argument(
-        "--aet", default=None, help=f"our AE title (the profile's{': ' + aet if aet else ''})"
+    add_aet_option(
+        parser, default=None, help=f"our AE title (the profile's{': ' + aet if aet else ''})"
     )
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="log more (-v info, -vv debug)"
@@ -162,14 +168,14 @@ async def serve_policy(
 def parse_address(text: str) -> tuple[str, tuple[str, int]]:
     """``AET=HOST:PORT`` from the command line, as ``(AET, (HOST, PORT))``.
 
-    ``HOST`` may be an IPv6 address (the port is after its last colon).
+    ``HOST`` may be an IPv6 address (the port is after its last colon). ``AET``
+    must be an AE title (:func:`ae_title`).
     """
     title, _, address = text.partition("=")
     host, _, port = address.rpartition(":")
-    title = title.strip()
-    if not title or not host or not port.isdigit() or int(port) > 65535:
+    if not title.strip() or not host or not port.isdigit() or int(port) > 65535:
         raise argparse.ArgumentTypeError(f"not AET=HOST:PORT: {text!r}")
-    return title, (host.strip("[]"), int(port))
+    return ae_title(title), (host.strip("[]"), int(port))
 
 
 def add_commitment_arguments(parser: argparse.ArgumentParser) -> None:

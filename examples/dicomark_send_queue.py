@@ -37,7 +37,7 @@ import sys
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from common import example_parser, profile_policy, run_main
+from common import add_called_ae_option, example_parser, profile_policy, run_main
 
 from dicomnet.ae import AE
 from dicomnet.association import Association
@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = example_parser(__doc__, port=104, aet="DICOMARK")
     parser.add_argument("paths", nargs="+", metavar="FILE|DIR", help="what to send")
-    parser.add_argument("--called-ae", default="ANY-SCP", help="destination AE title")
+    add_called_ae_option(parser, help="destination AE title (%(default)s)")
     parser.add_argument("--retries", type=int, default=3, help="retries per instance (3)")
     parser.add_argument("--min-interval", type=float, default=0.0, help="seconds between sends (0)")
     parser.add_argument("--max-rate", type=float, default=None, help="bytes per second (no cap)")

@@ -1,8 +1,9 @@
-"""C-ECHO a peer: ``python examples/echo_scu.py HOST PORT [CALLED_AE]``.
+"""C-ECHO a peer: ``python examples/echo_scu.py HOST PORT [--called-ae AET] [--aet AET]``.
 
 The smallest requestor: the default Verification-only policy, one association,
 one C-ECHO, released on leaving the ``async with`` block. Exit code 0 when the
-status is Success, 1 otherwise, 3 when the association failed.
+status is Success, 1 otherwise, 2 on a usage error (e.g. an AE title longer
+than 16 characters), 3 when the association failed.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from common import run_main
+from common import add_aet_option, add_called_ae_option, run_main
 
 from dicomnet.ae import AE
 from dicomnet.errors import DicomNetError
@@ -35,10 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("host", help="the peer's host name or address")
     parser.add_argument("port", type=int, help="the peer's TCP port")
-    parser.add_argument(
-        "called_ae", nargs="?", default="ANY-SCP", help="the peer's AE title (ANY-SCP)"
-    )
-    parser.add_argument("--aet", default="ECHOSCU", help="our AE title (ECHOSCU)")
+    add_called_ae_option(parser, help="the peer's AE title (%(default)s)")
+    add_aet_option(parser, default="ECHOSCU", help="our AE title (%(default)s)")
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="log more (-v info, -vv debug)"
     )

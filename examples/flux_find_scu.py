@@ -31,7 +31,7 @@ import argparse
 import logging
 import sys
 
-from common import example_parser, profile_policy, run_main
+from common import add_called_ae_option, example_parser, profile_policy, run_main
 from pydicom.dataset import Dataset
 
 from dicomnet.ae import AE
@@ -119,7 +119,7 @@ def describe(ds: Dataset) -> str:
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = example_parser(__doc__, port=104, aet="FLUX_FIND")
-    parser.add_argument("--called-ae", default="ANY-SCP", help="the SCP's AE title")
+    add_called_ae_option(parser, help="the SCP's AE title (%(default)s)")
     parser.add_argument("--level", choices=sorted(LEVEL_KEYS), default="STUDY", help="(STUDY)")
     parser.add_argument(
         "--worklist", action="store_true", help="Modality Worklist FIND instead of Patient Root"

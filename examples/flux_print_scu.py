@@ -39,7 +39,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from common import example_parser, profile_policy, run_main
+from common import add_called_ae_option, example_parser, profile_policy, run_main
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = example_parser(__doc__, port=104, aet="FLUX_PRINT")
     parser.add_argument("files", nargs="+", type=Path, help="DICOM files, one per image box")
-    parser.add_argument("--called-ae", default="ANY-SCP", help="the printer's AE title")
+    add_called_ae_option(parser, help="the printer's AE title (%(default)s)")
     parser.add_argument(
         "--format", default="STANDARD\\1,1", help="Image Display Format (%(default)s)"
     )

@@ -43,7 +43,7 @@ import logging
 import sys
 from dataclasses import replace
 
-from common import example_parser, run_main
+from common import add_called_ae_option, example_parser, run_main
 
 from dicomnet.ae import AE
 from dicomnet.conformance import load_profile
@@ -68,7 +68,7 @@ def store_policy(group: str, ae_title: str | None) -> Policy:
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = example_parser(__doc__, port=104, aet="FLUX_STORE")
-    parser.add_argument("--called-ae", default="ANY-SCP", help="the SCP's AE title (%(default)s)")
+    add_called_ae_option(parser, help="the SCP's AE title (%(default)s)")
     parser.add_argument(
         "--group", choices=GROUPS, default="native", help="transfer syntax group (%(default)s)"
     )

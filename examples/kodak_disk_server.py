@@ -51,7 +51,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import example_parser, profile_policy, run_main, serve_policy
+from common import example_parser, parse_address, profile_policy, run_main, serve_policy
 
 from dicomnet.conformance import load_profile
 from dicomnet.dimse.status import Status
@@ -67,15 +67,6 @@ from dicomnet.storage.source import InstanceSource
 PROFILE = "kodak-disk-server"
 
 log = logging.getLogger("kodak.disk_server")
-
-
-def parse_destination(text: str) -> tuple[str, tuple[str, int]]:
-    """``AET=HOST:PORT`` from the command line."""
-    title, _, address = text.partition("=")
-    host, _, port = address.rpartition(":")
-    if not title or not host or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"not AET=HOST:PORT: {text!r}")
-    return title.strip(), (host, int(port))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -209,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--destination",
         dest="destinations",
         action="append",
-        type=parse_destination,
+        type=parse_address,
         default=[],
         metavar="AET=HOST:PORT",
         help="a C-MOVE destination (repeat for several)",

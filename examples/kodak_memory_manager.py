@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from common import example_parser, profile_policy, run_main
+from common import add_called_ae_option, ae_title, example_parser, profile_policy, run_main
 from pydicom.dataset import Dataset
 
 from dicomnet.ae import AE
@@ -68,9 +68,12 @@ async def move_study(ae: AE, args: argparse.Namespace, study_uid: str) -> bool:
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = example_parser(__doc__, port=104, aet="MEMORY_MANAGER")
-    parser.add_argument("--called-ae", default="ANY-SCP", help="the archive's AE title")
+    add_called_ae_option(parser, help="the archive's AE title (%(default)s)")
     parser.add_argument(
-        "--destination", default="MEMORY_SERVER", help="move destination AE (%(default)s)"
+        "--destination",
+        type=ae_title,
+        default="MEMORY_SERVER",
+        help="move destination AE (%(default)s)",
     )
     parser.add_argument(
         "--study",

@@ -33,7 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from common import example_parser, profile_policy, run_main
+from common import add_called_ae_option, example_parser, parse_address, profile_policy, run_main
 from pydicom.dataset import Dataset
 
 from dicomnet.ae import AE
@@ -65,15 +65,6 @@ LEVEL_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
-def parse_scp(text: str) -> tuple[str, str, int]:
-    """``AET=HOST:PORT`` from the command line."""
-    title, _, address = text.partition("=")
-    host, _, port = address.rpartition(":")
-    if not title or not host or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"not AET=HOST:PORT: {text!r}")
-    return title.strip(), host, int(port)
-
-
 def parse_key(text: str) -> tuple[str, str]:
     """``KEYWORD=VALUE`` (or ``KEYWORD``, a return key) from the command line."""
     keyword, _, value = text.partition("=")
@@ -102,9 +93,9 @@ def describe(ds: Dataset) -> str:
     )
 
 
-async def query_scp(ae: AE, scp: tuple[str, str, int], query: Dataset, level: str) -> bool:
+async def query_scp(ae: AE, scp: tuple[str, tuple[str, int]], query: Dataset, level: str) -> bool:
     """Query one SCP on an association of its own; True when it answered Success."""
-    title, host, port = scp
+    title, (host, port) = scp
     matches = 0
     try:
         async with ae.associate(host, port, called_ae=title) as assoc:
@@ -123,12 +114,12 @@ async def query_scp(ae: AE, scp: tuple[str, str, int], query: Dataset, level: st
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = example_parser(__doc__, port=104, aet="WEB_SERVER")
-    parser.add_argument("--called-ae", default="ANY-SCP", help="the SCP's AE title, without --scp")
+    add_called_ae_option(parser, help="the SCP's AE title, without --scp (%(default)s)")
     parser.add_argument(
         "--scp",
         dest="scps",
         action="append",
-        type=parse_scp,
+        type=parse_address,
         default=[],
         metavar="AET=HOST:PORT",
         help="an SCP to query (repeat for several; queried in parallel)",
@@ -151,7 +142,7 @@ async def main(args: argparse.Namespace) -> int:
     """Query every SCP at once."""
     policy = profile_policy(PROFILE, args.aet)
     ae = AE(policy.ae_title, policy)
-    scps = args.scps or [(args.called_ae, args.host, args.port)]
+    scps = args.scps or [(args.called_ae, (args.host, args.port))]
     query = build_identifier(args.level, args.keys)
     answers = await asyncio.gather(*(query_scp(ae, scp, query, args.level) for scp in scps))
     return 0 if all(answers) else 1

@@ -33,7 +33,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from common import example_parser, profile_policy, run_main, serve_until_signal
+from common import example_parser, parse_address, profile_policy, run_main, serve_until_signal
 
 from dicomnet.ae import AE
 from dicomnet.conformance.profile import load_profile
@@ -41,15 +41,6 @@ from dicomnet.query import InstanceIndex
 from dicomnet.services.qr import QueryRetrieveService, relational_extended_check
 
 PROFILE = "lifesys-qr"
-
-
-def parse_destination(text: str) -> tuple[str, tuple[str, int]]:
-    """``AET=HOST:PORT`` from the command line."""
-    title, _, address = text.partition("=")
-    host, _, port = address.rpartition(":")
-    if not title or not host or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"not AET=HOST:PORT: {text!r}")
-    return title.strip(), (host, int(port))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--destination",
         dest="destinations",
         action="append",
-        type=parse_destination,
+        type=parse_address,
         default=[],
         metavar="AET=HOST:PORT",
         help="a C-MOVE destination (repeat for several)",

@@ -35,7 +35,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from common import example_parser, profile_policy, run_main
+from common import add_called_ae_option, ae_title, example_parser, profile_policy, run_main
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataset import Dataset
 
@@ -175,7 +175,7 @@ class Client:
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = example_parser(__doc__, port=104, aet="DCMQR")
-    parser.add_argument("--called-ae", default="ANY-SCP", help="the SCP's AE title (%(default)s)")
+    add_called_ae_option(parser, help="the SCP's AE title (%(default)s)")
     parser.add_argument(
         "--model", choices=("study", "patient"), default="study", help="(study) root model"
     )
@@ -194,7 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--move", action="store_true", help="C-MOVE each study found")
     parser.add_argument(
-        "--destination", default="DCMRCV", help="C-MOVE destination AE title (%(default)s)"
+        "--destination",
+        type=ae_title,
+        default="DCMRCV",
+        help="C-MOVE destination AE title (%(default)s)",
     )
     return parser
 

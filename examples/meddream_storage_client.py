@@ -16,7 +16,7 @@ come on that same association. The SCP must know this AE's address (its
 
 Run::
 
-    python examples/meddream_storage_client.py --port 11112 --called DCMRCV image1.dcm dir/
+    python examples/meddream_storage_client.py --port 11112 --called-ae DCMRCV image1.dcm dir/
     python examples/meddream_storage_client.py --commit --listen-port 11113 image1.dcm
     python examples/meddream_storage_client.py --help
 
@@ -30,7 +30,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from common import example_parser, profile_policy, run_main
+from common import add_called_ae_option, example_parser, profile_policy, run_main
 
 from dicomnet.ae import AE
 from dicomnet.errors import DicomNetError
@@ -52,7 +52,7 @@ EXIT_NO_REPORT = 5
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = example_parser(__doc__, port=11112, aet="DCMSND")
-    parser.add_argument("--called", default="DCMRCV", help="the server's AE title (DCMRCV)")
+    add_called_ae_option(parser, default="DCMRCV", help="the server's AE title (%(default)s)")
     parser.add_argument("--commit", action="store_true", help="request Storage Commitment")
     parser.add_argument(
         "--listen-host",
@@ -79,7 +79,7 @@ async def send_files(ae: AE, args: argparse.Namespace) -> list[StoreResult]:
     """C-STORE each file on its own association, as the statement describes."""
     results = []
     for path in collect_files(args.paths):
-        async with ae.associate(args.host, args.port, called_ae=args.called) as assoc:
+        async with ae.associate(args.host, args.port, called_ae=args.called_ae) as assoc:
             (result,) = await store_all(assoc, [path])
         print(result.describe(), flush=True)
         results.append(result)
@@ -103,7 +103,7 @@ async def request_commitment(
     async with await ae.serve(args.listen_host, args.listen_port) as listener:
         print(f"report listener on {listener.port}", flush=True)
         async with ae.associate(
-            args.host, args.port, called_ae=args.called, contexts=commitment
+            args.host, args.port, called_ae=args.called_ae, contexts=commitment
         ) as assoc:
             uid = await scu.request_commitment(assoc, refs)
             print(f"commitment requested: {uid}", flush=True)

@@ -34,7 +34,7 @@ async def run_cli(*argv: str) -> int:
 
 def test_parser_defaults_mirror_echoscu() -> None:
     args = build_parser().parse_args(["echo", "pacs", "104"])
-    assert (args.aetitle, args.call, args.max_pdu, args.repeat) == ("ECHOSCU", "ANY-SCP", 16384, 1)
+    assert (args.aet, args.called_ae, args.max_pdu, args.repeat) == ("ECHOSCU", "ANY-SCP", 16384, 1)
     args = build_parser().parse_args(
         [
             "echo",
@@ -57,7 +57,7 @@ def test_parser_defaults_mirror_echoscu() -> None:
             "1",
         ]
     )
-    assert (args.aetitle, args.call, args.max_pdu) == ("ME", "YOU", 32768)
+    assert (args.aet, args.called_ae, args.max_pdu) == ("ME", "YOU", 32768)
     assert (args.timeout, args.acse_timeout, args.dimse_timeout) == (1, 2, 3)
     assert args.ipv6 and args.tls and args.no_verify
 

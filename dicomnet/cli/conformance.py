@@ -2,14 +2,15 @@
 
 * ``list``: every profile with its system and Application Entity.
 * ``render PROFILE [--format md|html] [-o FILE]``: the PS3.2-style statement.
-* ``check PROFILE --host H --port P [--called-ae AE]``: propose the profile's
-  presentation contexts to a live peer and print which it accepted, with the
-  transfer syntax.
+* ``check PROFILE --host H --port P [--called-ae AE] [--aet AE]``: propose the
+  profile's presentation contexts to a live peer and print which it accepted,
+  with the transfer syntax.
 
 PROFILE is a profile name (``dicomnet conformance list``) or a path to a TOML
-file. Exit codes: 0 success (for ``check``: every context accepted); 1 some
-context rejected; 2 bad profile or option; 3 association rejected; 4 aborted;
-5 a timer expired; 6 the connection could not be made.
+file. ``--data DIR`` goes before or after the action. Exit codes: 0 success
+(for ``check``: every context accepted); 1 some context rejected; 2 bad profile
+or option, or an output file that cannot be written; 3 association rejected;
+4 aborted; 5 a timer expired; 6 the connection could not be made.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from dicomnet.cli.options import (
     EXIT_NETWORK,
     EXIT_REJECTED,
     EXIT_TIMEOUT,
+    add_aet_option,
+    add_called_ae_option,
+    add_verbose_option,
     register_subcommand,
     report_association_error,
 )
@@ -58,31 +62,47 @@ def register(subparsers: Any) -> None:
         None,
         help="list, render or check the conformance profiles",
     )
-    parser.add_argument(
-        "--data",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="conformance data directory (default: conformance/ of the source tree)",
-    )
+    _add_data_option(parser, default=None)
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    listing = actions.add_parser("list", help="list the profiles")
+    listing = _add_action(actions, "list", help="list the profiles")
     listing.set_defaults(handler=run_list)
 
-    rendering = actions.add_parser("render", help="render a profile as a conformance statement")
+    rendering = _add_action(actions, "render", help="render a profile as a conformance statement")
     rendering.add_argument("profile", help="profile name or path to a TOML file")
     rendering.add_argument("--format", choices=FORMATS, default="md", help="output format (md)")
     rendering.add_argument("-o", "--output", type=Path, help="write to FILE instead of stdout")
     rendering.set_defaults(handler=run_render)
 
-    checking = actions.add_parser("check", help="propose a profile's contexts to a live peer")
+    checking = _add_action(actions, "check", help="propose a profile's contexts to a live peer")
     checking.add_argument("profile", help="profile name or path to a TOML file")
     checking.add_argument("--host", required=True, help="host name or address of the peer")
     checking.add_argument("--port", type=int, required=True, help="TCP port of the peer")
-    checking.add_argument("--called-ae", default="ANY-SCP", help="called AE title (ANY-SCP)")
-    checking.add_argument("--calling-ae", help="calling AE title (default: the profile's)")
+    add_called_ae_option(checking)
+    add_aet_option(checking, default=None, help="our (calling) AE title (the profile's)")
     checking.set_defaults(handler=run_check)
+
+
+def _add_data_option(parser: argparse.ArgumentParser, *, default: Any) -> None:
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=default,
+        metavar="DIR",
+        help="conformance data directory (default: conformance/ of the source tree)",
+    )
+
+
+def _add_action(actions: Any, name: str, *, help: str) -> argparse.ArgumentParser:
+    """An action's parser, which takes ``--data`` and ``-v`` after the action's name too.
+
+    Their defaults are SUPPRESS or counted separately, so that ``conformance --data DIR
+    list`` keeps the value given before the action.
+    """
+    parser: argparse.ArgumentParser = actions.add_parser(name, help=help)
+    _add_data_option(parser, default=argparse.SUPPRESS)
+    add_verbose_option(parser, help="more logging (-v info, -vv debug)", dest="action_verbose")
+    return parser
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -111,8 +131,14 @@ def run_render(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     if args.output is None:
         sys.stdout.write(text)
-    else:
+        return EXIT_OK
+    try:
         args.output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        # A missing folder is not made: a mistyped path should not leave folders behind.
+        reason = exc.strerror or str(exc)
+        print(f"error: cannot write {args.output}: {reason}", file=sys.stderr)
+        return EXIT_CONFIG
     return EXIT_OK
 
 
@@ -130,7 +156,7 @@ async def check(args: argparse.Namespace) -> int:
     try:
         profile = load_profile(args.profile, data_dir=args.data)
         results = await check_profile(
-            profile, args.host, args.port, called_ae=args.called_ae, calling_ae=args.calling_ae
+            profile, args.host, args.port, called_ae=args.called_ae, calling_ae=args.aet
         )
     except ConfigurationError as exc:
         print(f"error: {exc}", file=sys.stderr)

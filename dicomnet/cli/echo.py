@@ -1,9 +1,9 @@
 """``dicomnet echo HOST PORT``: Verification SCU, in the manner of DCMTK's echoscu.
 
 Exit codes: 0 every C-ECHO succeeded; 1 a C-ECHO answered with a non-success
-status; 2 usage error (a bad TLS file); 3 association rejected; 4 association
-aborted; 5 a timer expired; 6 the connection could not be made (or another
-network error).
+status; 2 usage error (an AE title that is not one, a bad TLS file); 3
+association rejected; 4 association aborted; 5 a timer expired; 6 the
+connection could not be made (or another network error).
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def _rejection_text(exc: AssociationRejected) -> str:
 
 
 async def _echo(args: argparse.Namespace) -> int:
-    ae = AE(args.aetitle, requestor_policy(args))
+    ae = AE(args.aet, requestor_policy(args))
     try:
         ssl = tls_context_from(args, server=False)
     except ConfigurationError as exc:
@@ -94,7 +94,7 @@ async def _echo(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         async with ae.associate(
-            args.peer, args.port, called_ae=args.call, ssl=ssl, family=family_from(args)
+            args.peer, args.port, called_ae=args.called_ae, ssl=ssl, family=family_from(args)
         ) as assoc:
             worst = EXIT_OK
             for _ in range(max(1, args.repeat)):

@@ -53,7 +53,7 @@ def register(subparsers: Any) -> None:
     )
     rebuild.add_argument("--no-fsync", action="store_true", help="do not sync the index")
     rebuild.add_argument("--no-progress", action="store_true", help="no progress bar")
-    add_verbose_option(rebuild, dest="index_verbose", help="more logging")
+    add_verbose_option(rebuild, dest="action_verbose", help="more logging")
     delete = verbs.add_parser("delete", help="delete a study, series or instance (rows and files)")
     delete.add_argument("folder", metavar="DIR", help="the store folder")
     delete.add_argument("--index", metavar="FILE", help="index file (DIR/.index/index.sqlite)")
@@ -62,6 +62,7 @@ def register(subparsers: Any) -> None:
     which.add_argument("--series", metavar="UID", help="Series Instance UID")
     which.add_argument("--instance", metavar="UID", help="SOP Instance UID")
     delete.add_argument("--no-fsync", action="store_true", help="do not sync the index")
+    add_verbose_option(delete, dest="action_verbose", help="more logging")
 
 
 class _Bar:

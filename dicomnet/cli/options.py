@@ -25,6 +25,8 @@ from dicomnet.errors import (
     TimeoutExpired,
 )
 from dicomnet.policy import Policy, Timers
+from dicomnet_pdu.errors import LocalProtocolError
+from dicomnet_pdu.items import check_ae_title
 
 # dicomnet.ae and dicomnet.transport are imported by the functions that need them, so that
 # importing this module (as ``conformance list`` does) does not load the network stack.
@@ -34,18 +36,23 @@ __all__ = [
     "EXIT_NETWORK",
     "EXIT_REJECTED",
     "EXIT_TIMEOUT",
+    "VERBOSE_DESTS",
+    "add_aet_option",
     "add_association_options",
+    "add_called_ae_option",
     "add_family_options",
     "add_peer_arguments",
     "add_timer_options",
     "add_tls_options",
     "add_verbose_option",
+    "ae_title",
     "family_from",
     "register_subcommand",
     "report_association_error",
     "requestor_policy",
     "timers_from",
     "tls_context_from",
+    "verbosity",
 ]
 
 #: Exit codes of the commands that report how an association failed (``echo``,
@@ -58,16 +65,31 @@ EXIT_NETWORK: Final = 6
 
 _TLS_GROUP: Final = "TLS (PS3.15 Annex B)"
 
+#: Where ``-v`` is counted: before the verb (``dicomnet -v echo``), after it
+#: (``dicomnet echo -v``), and after a sub-command's own verb (``conformance list -v``).
+#: argparse gives each parser level a namespace of its own, so each level counts into
+#: its own attribute and :func:`verbosity` adds them up.
+VERBOSE_DESTS: Final = ("verbose", "command_verbose", "action_verbose")
+
 Handler = Callable[[argparse.Namespace], int]
 
 
 def register_subcommand(
-    subparsers: Any, name: str, description: str | None, handler: Handler | None, *, help: str
+    subparsers: Any,
+    name: str,
+    description: str | None,
+    handler: Handler | None,
+    *,
+    help: str,
+    verbose_help: str = "more logging (-v info, -vv debug)",
+    dest: str = "command_verbose",
 ) -> argparse.ArgumentParser:
     """Add sub-command ``name`` whose ``--help`` shows ``description`` as written.
 
     ``handler`` (when given) becomes the parser's ``handler`` default, which
-    ``dicomnet.cli.main`` calls with the parsed namespace.
+    ``dicomnet.cli.main`` calls with the parsed namespace. Every sub-command
+    takes ``-v``/``-vv`` after its name too, counted into ``dest`` (one of
+    :data:`VERBOSE_DESTS`; see :func:`verbosity`).
     """
     parser: argparse.ArgumentParser = subparsers.add_parser(
         name,
@@ -75,9 +97,48 @@ def register_subcommand(
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_verbose_option(parser, help=verbose_help, dest=dest)
     if handler is not None:
         parser.set_defaults(handler=handler)
     return parser
+
+
+def ae_title(text: str) -> str:
+    """argparse ``type`` of an AE-title option: the title without padding spaces.
+
+    The rules are those of the A-ASSOCIATE-RQ (:func:`dicomnet_pdu.items.check_ae_title`):
+    1 to 16 characters, printable ASCII, no backslash, not all spaces. Anything
+    else is a usage error (exit 2) before a connection is made.
+    """
+    try:
+        return check_ae_title(text, "AE title")
+    except LocalProtocolError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("AE title: ")) from None
+
+
+def add_aet_option(parser: argparse.ArgumentParser, *, default: str | None, help: str) -> None:
+    """``--aet`` (alias ``-aet``): our own AE title, into ``aet``."""
+    parser.add_argument(
+        "--aet", "-aet", dest="aet", type=ae_title, default=default, metavar="AET", help=help
+    )
+
+
+def add_called_ae_option(
+    parser: argparse.ArgumentParser,
+    *,
+    default: str | None = "ANY-SCP",
+    help: str = "called AE title, the peer's (%(default)s)",
+) -> None:
+    """``--called-ae`` (alias ``-aec``): the AE title of the peer, into ``called_ae``."""
+    parser.add_argument(
+        "--called-ae",
+        "-aec",
+        dest="called_ae",
+        type=ae_title,
+        default=default,
+        metavar="AET",
+        help=help,
+    )
 
 
 def add_peer_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,9 +148,9 @@ def add_peer_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_association_options(parser: argparse.ArgumentParser, *, aetitle: str) -> None:
-    """``-aet`` (our AE title, default ``aetitle``), ``-aec`` (called AE) and ``-pdu``."""
-    parser.add_argument("-aet", "--aetitle", default=aetitle, help=f"our AE title ({aetitle})")
-    parser.add_argument("-aec", "--call", default="ANY-SCP", help="called AE title (ANY-SCP)")
+    """``--aet`` (our AE title, default ``aetitle``), ``--called-ae`` and ``-pdu``."""
+    add_aet_option(parser, default=aetitle, help=f"our AE title ({aetitle})")
+    add_called_ae_option(parser)
     parser.add_argument(
         "-pdu", "--max-pdu", type=int, default=16384, help="maximum PDU we receive (16384)"
     )
@@ -145,6 +206,11 @@ def add_verbose_option(
     parser.add_argument("-v", "--verbose", dest=dest, action="count", default=default, help=help)
 
 
+def verbosity(args: argparse.Namespace) -> int:
+    """How many ``-v`` were given, before and after the verbs (see :data:`VERBOSE_DESTS`)."""
+    return sum(int(getattr(args, dest, 0) or 0) for dest in VERBOSE_DESTS)
+
+
 def timers_from(args: argparse.Namespace) -> Timers:
     """The timers of :func:`add_timer_options`."""
     return Timers(connect=args.timeout, associate=args.acse_timeout, dimse=args.dimse_timeout)
@@ -158,7 +224,7 @@ def requestor_policy(args: argparse.Namespace, **changes: Any) -> Policy:
     from dicomnet.ae import default_policy  # noqa: PLC0415 (see the imports)
 
     return replace(
-        default_policy(args.aetitle),
+        default_policy(args.aet),
         max_pdu_receive=args.max_pdu,
         timers=timers_from(args),
         **changes,

@@ -17,8 +17,12 @@ Prints ``listening on PORT`` once ready and runs until SIGINT or SIGTERM, then
 stops listening, aborts live associations and exits 0. uvloop is used when
 installed (``--no-uvloop`` to keep asyncio's loop).
 
-Exit codes: 0 stopped by a signal; 2 bad options (profile, TLS files, output
-folder); 6 the port cannot be bound.
+The port is bound before the output folder and its index are made, so a server
+that cannot listen leaves nothing behind. A profile that accepts no presentation
+context as SCP (a requestor's profile, such as ``flux-store-scu``) is refused.
+
+Exit codes: 0 stopped by a signal; 2 bad options (profile, AE title, TLS files,
+output folder, index); 6 the port cannot be bound.
 """
 
 from __future__ import annotations
@@ -38,10 +42,13 @@ from dicomnet.archive import SqliteIndex
 from dicomnet.archive.ingest import IndexedStore
 from dicomnet.archive.recover import reconcile
 from dicomnet.cli.options import (
+    add_aet_option,
     add_tls_options,
     add_verbose_option,
+    ae_title,
     register_subcommand,
     tls_context_from,
+    verbosity,
 )
 from dicomnet.conformance import load_profile
 from dicomnet.conformance.defaults import DEFAULT_STORAGE_PROFILE
@@ -71,8 +78,8 @@ _log = logging.getLogger("dicomnet.cli.serve")
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=11112, help="TCP port (11112; 0 = any free)")
     parser.add_argument("--host", default=None, help="address to listen on (all interfaces)")
-    parser.add_argument(
-        "--aet", default=None, help=f"our AE title ({DEFAULT_AE_TITLE}, or the profile's)"
+    add_aet_option(
+        parser, default=None, help=f"our AE title ({DEFAULT_AE_TITLE}, or the profile's)"
     )
     parser.add_argument(
         "--output", "-o", default="dicomnet-store", metavar="DIR", help="folder (./dicomnet-store)"
@@ -112,18 +119,18 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run on asyncio's own loop even when uvloop is installed",
     )
     add_tls_options(parser, server=True)
-    add_verbose_option(
-        parser, dest="serve_verbose", help="more logging (-v: each instance, -vv: debug)"
-    )
+
+
+_VERBOSE_HELP = "more logging (-v: each instance, -vv: debug)"
 
 
 def parse_destination(text: str) -> tuple[str, tuple[str, int]]:
-    """``AET=HOST:PORT`` of ``--destination``."""
+    """``AET=HOST:PORT`` of ``--destination`` (``AET`` checked by :func:`ae_title`)."""
     title, _, address = text.partition("=")
     host, _, port = address.rpartition(":")
     if not title.strip() or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise argparse.ArgumentTypeError(f"not AET=HOST:PORT: {text!r}")
-    return title.strip(), (host.strip("[]"), int(port))
+    return ae_title(title), (host.strip("[]"), int(port))
 
 
 def register(subparsers: Any) -> None:
@@ -134,6 +141,7 @@ def register(subparsers: Any) -> None:
         __doc__,
         run_serve,
         help="Storage and Verification SCP writing Part 10 files to a folder",
+        verbose_help=_VERBOSE_HELP,
     )
     _add_arguments(parser)
 
@@ -146,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_arguments(parser)
+    add_verbose_option(parser, help=_VERBOSE_HELP, dest="command_verbose")
     parser.set_defaults(handler=run_serve)
     return parser
 
@@ -158,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Run the sub-command; returns the exit code."""
-    verbose = max(getattr(args, "verbose", 0), args.serve_verbose)
+    verbose = verbosity(args)
     if verbose:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("dicomnet").setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
@@ -166,8 +175,18 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def build_policy(args: argparse.Namespace) -> Policy:
-    """The Policy the options ask for (raises ConfigurationError)."""
-    policy = load_profile(args.profile or DEFAULT_PROFILE).policy()
+    """The Policy the options ask for (raises ConfigurationError).
+
+    A profile that accepts nothing as SCP would reject every association, so
+    it is refused here rather than served.
+    """
+    name = args.profile or DEFAULT_PROFILE
+    policy = load_profile(name).policy()
+    if not any(context.scp_role for context in policy.accepted_contexts):
+        raise ConfigurationError(
+            f"profile {name!r} accepts no presentation context as SCP (it is a requestor's"
+            f" profile); serve needs an acceptor's, e.g. {DEFAULT_PROFILE!r}"
+        )
     if args.aet:
         policy = replace(policy, ae_title=args.aet)
     if args.max_pdu is not None:
@@ -191,36 +210,73 @@ async def serve(
     try:
         policy = build_policy(args)
         ssl = tls_context_from(args, server=True)
-        store = FolderStore(
-            args.output, duplicates=Duplicate(args.duplicates), fsync=not args.no_fsync
-        )
+        _check_output(Path(args.output))
     except (ConfigurationError, OSError, ValueError) as exc:
         print(f"dicomnet serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    index: SqliteIndex | None = None
-    handlers: list[Service] = [StorageService(store)]
-    if not getattr(args, "no_index", False):
-        try:
-            index = await SqliteIndex.open(index_path(store.root), fsync=not args.no_fsync)
-            recovered = await reconcile(index)
-        except OSError as exc:
-            print(f"dicomnet serve: cannot open the index: {exc}", file=sys.stderr)
-            if index is not None:
-                await index.close()
-            return EXIT_USAGE
-        if recovered.indexed or recovered.forgotten:
-            _log.warning(
-                "index recovered after a crash: %d file(s) indexed, %d journal row(s) dropped",
-                len(recovered.indexed),
-                len(recovered.forgotten),
-            )
-        qr = QueryRetrieveService(index, destinations=dict(getattr(args, "destinations", [])))
-        handlers = [StorageService(IndexedStore(store, index)), qr]
+    ae = AE(policy.ae_title, policy, extended_check=relational_extended_check)
     try:
-        return await _serve(args, policy, handlers, ssl, ready=ready, stop=stop)
+        server = await ae.serve(args.host, args.port, ssl=ssl)
+    except OSError as exc:
+        print(f"dicomnet serve: cannot listen on port {args.port}: {exc}", file=sys.stderr)
+        return EXIT_NETWORK
+    # The port is ours: only now are the folder and its index made. Until their handlers
+    # are added below, a request could only be answered "no such service"; "listening
+    # on PORT" is printed after that.
+    index: SqliteIndex | None = None
+    try:
+        store = FolderStore(
+            args.output, duplicates=Duplicate(args.duplicates), fsync=not args.no_fsync
+        )
+        handlers: list[Service] = [StorageService(store)]
+        if not getattr(args, "no_index", False):
+            index, handlers = await _open_index(args, store)
+    except OSError as exc:
+        server.close()
+        await server.wait_closed()
+        print(f"dicomnet serve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for handler in handlers:
+        server.registry.add(handler)
+    try:
+        return await _serve(args, policy, server, ready=ready, stop=stop)
     finally:
         if index is not None:
             await index.close()
+
+
+def _check_output(path: Path) -> None:
+    """Refuse an output folder that is a file, or whose nearest existing ancestor is."""
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigurationError(f"output folder {str(path)!r}: {str(existing)!r} is not a folder")
+
+
+async def _open_index(
+    args: argparse.Namespace, store: FolderStore
+) -> tuple[SqliteIndex, list[Service]]:
+    """The folder's index (recovered after a crash) and the handlers that use it.
+
+    Raises OSError (with the reason) when the index cannot be opened.
+    """
+    index: SqliteIndex | None = None
+    try:
+        index = await SqliteIndex.open(index_path(store.root), fsync=not args.no_fsync)
+        recovered = await reconcile(index)
+    except OSError as exc:
+        if index is not None:
+            await index.close()
+        raise OSError(f"cannot open the index: {exc}") from exc
+    if recovered.indexed or recovered.forgotten:
+        _log.warning(
+            "index recovered after a crash: %d file(s) indexed, %d journal row(s) dropped",
+            len(recovered.indexed),
+            len(recovered.forgotten),
+        )
+    qr = QueryRetrieveService(index, destinations=dict(getattr(args, "destinations", [])))
+    return index, [StorageService(IndexedStore(store, index)), qr]
 
 
 def index_path(root: Path) -> Path:
@@ -231,18 +287,11 @@ def index_path(root: Path) -> Path:
 async def _serve(
     args: argparse.Namespace,
     policy: Policy,
-    handlers: list[Service],
-    ssl: Any,
+    server: Server,
     *,
     ready: Callable[[Server], None] | None,
     stop: asyncio.Event | None,
 ) -> int:
-    ae = AE(policy.ae_title, policy, handlers=handlers, extended_check=relational_extended_check)
-    try:
-        server = await ae.serve(args.host, args.port, ssl=ssl)
-    except OSError as exc:
-        print(f"dicomnet serve: cannot listen on port {args.port}: {exc}", file=sys.stderr)
-        return EXIT_NETWORK
     loop = asyncio.get_running_loop()
     handled: list[signal.Signals] = []
     if stop is None:

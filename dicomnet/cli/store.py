@@ -7,18 +7,22 @@ is on disk when the peer accepts its transfer syntax, and transcoded when the
 peer accepted only another one.
 
 Exit codes: 0 every instance stored (success or warning status); 1 at least
-one instance failed or could not be sent; 2 usage error (no input files, a bad
-TLS file); 3 the association could not be made or broke off (rejected,
-aborted, timer expired, network error).
+one instance failed or could not be sent; 2 usage error (no input files, an AE
+title that is not one, a bad TLS file); 3 the association could not be made or
+broke off (rejected, aborted, timer expired, network error); 130 interrupted
+(SIGINT, Ctrl-C): the association is aborted and the summary says what was
+stored and what was not.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import signal
 import ssl as ssl_module
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TextIO
@@ -30,11 +34,11 @@ from dicomnet.cli.options import (
     add_peer_arguments,
     add_timer_options,
     add_tls_options,
-    add_verbose_option,
     family_from,
     register_subcommand,
     requestor_policy,
     tls_context_from,
+    verbosity,
 )
 from dicomnet.dimse.commands import Priority
 from dicomnet.dimse.dataset import (
@@ -61,6 +65,8 @@ EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_ASSOCIATION: Final = 3
+#: 128 + SIGINT, what a shell reports for a program stopped by Ctrl-C.
+EXIT_INTERRUPTED: Final = 128 + signal.SIGINT
 
 _MEDIA_STORAGE_DIRECTORY: Final = "1.2.840.10008.1.3.10"
 
@@ -84,6 +90,7 @@ def register(subparsers: Any) -> None:
         __doc__,
         run_store,
         help="send files with C-STORE (Storage SCU), like storescu",
+        verbose_help="report every instance (and log more)",
     )
     add_peer_arguments(parser)
     parser.add_argument("paths", nargs="+", metavar="FILE|DIR", help="files and directories")
@@ -113,10 +120,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress bar even on a terminal"
     )
-    # SUPPRESS: without -v here, the count of ``dicomnet -v store ...`` stands.
-    add_verbose_option(
-        parser, help="report every instance (and log more)", default=argparse.SUPPRESS
-    )
     add_family_options(parser)
     add_tls_options(parser, server=False)
 
@@ -135,15 +138,26 @@ def run_store(args: argparse.Namespace) -> int:
     except ConfigurationError as exc:
         print(f"dicomnet store: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    sources, unreadable, skipped = load_sources(args.paths, verbose=_verbosity(args) > 0)
+    try:
+        sources, unreadable, skipped = load_sources(args.paths, verbose=_verbosity(args) > 0)
+    except KeyboardInterrupt:
+        print("dicomnet store: interrupted while reading the files; nothing sent", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if not sources and not unreadable:
         print("dicomnet store: error: no DICOM files to send", file=sys.stderr)
         return EXIT_USAGE
-    return run(_store(args, proposal, sources, unreadable, skipped, ssl=ssl))
+    tally = Tally(total=len(sources) + len(unreadable), skipped=skipped)
+    try:
+        return run(
+            _interruptible(_store(args, proposal, sources, unreadable, tally, ssl=ssl), tally)
+        )
+    except KeyboardInterrupt:
+        # Ctrl-C outside the span _interruptible covers (the loop starting or closing).
+        return _interrupted(tally)
 
 
 def _verbosity(args: argparse.Namespace) -> int:
-    return int(getattr(args, "verbose", 0) or 0)
+    return verbosity(args)
 
 
 def _proposal(choice: str) -> tuple[tuple[str, ...], bool] | None:
@@ -210,6 +224,7 @@ class Tally:
     not_sent: int = 0
     skipped: int = 0
     association_failed: bool = False
+    interrupted: bool = False
 
     def add(self, result: StoreResult) -> None:
         """Count one result."""
@@ -235,7 +250,10 @@ class Tally:
         if self.not_sent:
             parts.append(f"{self.not_sent} not sent")
         untried = self.total - self.done
-        if untried:
+        if untried and self.interrupted:
+            # Some of these may have been on the wire, their responses never read.
+            parts.append(f"{untried} not sent or not confirmed (interrupted)")
+        elif untried:
             parts.append(f"{untried} not attempted")
         if self.skipped:
             parts.append(f"{self.skipped} skipped (not DICOM)")
@@ -299,21 +317,54 @@ def _report(result: StoreResult, verbose: bool) -> None:
     print(f"{prefix}: {result.describe()}", file=sys.stderr)
 
 
+async def _interruptible(sending: Coroutine[Any, Any, int], tally: Tally) -> int:
+    """Await ``sending``; SIGINT cancels it (which aborts the association), then the summary.
+
+    The signal is handled on the loop, so no KeyboardInterrupt is raised in the
+    middle of the protocol code; a second SIGINT while aborting cancels again.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+
+    def interrupt() -> None:
+        tally.interrupted = True
+        task.cancel()
+
+    loop.add_signal_handler(signal.SIGINT, interrupt)
+    try:
+        return await sending
+    except asyncio.CancelledError:
+        if not tally.interrupted:
+            raise
+        while task.uncancel():  # one cancel per SIGINT received
+            pass
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+    return _interrupted(tally)
+
+
+def _interrupted(tally: Tally) -> int:
+    tally.interrupted = True
+    print("E: interrupted; association aborted", file=sys.stderr)
+    print(tally.summary(), flush=True)
+    return EXIT_INTERRUPTED
+
+
 async def _store(
     args: argparse.Namespace,
     proposal: tuple[tuple[str, ...], bool],
     sources: list[InstanceSource],
     unreadable: list[StoreResult],
-    skipped: int,
+    tally: Tally,
     *,
     ssl: ssl_module.SSLContext | None,
 ) -> int:
     verbose = _verbosity(args) > 0
-    tally = Tally(total=len(sources) + len(unreadable), skipped=skipped)
     for result in unreadable:
         tally.add(result)
     progress = Progress(sys.stderr, tally, enabled=not args.no_progress)
-    ae = AE(args.aetitle, requestor_policy(args, max_operations_invoked=args.window))
+    ae = AE(args.aet, requestor_policy(args, max_operations_invoked=args.window))
     family = family_from(args)
     extra, only_extra = proposal
     priority = _PRIORITIES[args.priority]
@@ -324,7 +375,12 @@ async def _store(
         contexts = plan.contexts
         try:
             async with ae.associate(
-                args.peer, args.port, called_ae=args.call, contexts=contexts, ssl=ssl, family=family
+                args.peer,
+                args.port,
+                called_ae=args.called_ae,
+                contexts=contexts,
+                ssl=ssl,
+                family=family,
             ) as assoc:
                 async for result in store_many(
                     assoc, group, window=args.window or None, priority=priority

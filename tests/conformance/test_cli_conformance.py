@@ -47,6 +47,32 @@ def test_render_of_an_unknown_profile_is_exit_2(capsys: pytest.CaptureFixture[st
     assert "unknown profile" in capsys.readouterr().err
 
 
+def test_render_into_a_missing_folder_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "missing" / "statement.md"
+    args = parse("render", "lifesys-mwl", "-o", str(target))
+    assert args.handler(args) == cli.EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert err == f"error: cannot write {target}: No such file or directory\n"
+    assert not target.parent.exists()
+
+
+@pytest.mark.parametrize("action", [["list"], ["render", "lifesys-mwl"]])
+def test_data_goes_before_or_after_the_action(
+    action: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = Path(cli.__file__).resolve().parents[2] / "conformance"
+    elsewhere = tmp_path / "nothing-here"
+    assert parse("--data", str(data), *action).data == data
+    assert parse(*action, "--data", str(data)).data == data
+    assert parse("--data", str(elsewhere), *action, "--data", str(data)).data == data
+    assert parse(*action).data is None
+    args = parse(*action, "--data", str(elsewhere))
+    assert args.handler(args) == cli.EXIT_CONFIG  # the directory given after the action is used
+    assert str(elsewhere) in capsys.readouterr().err
+
+
 def test_check_parser() -> None:
     args = parse("check", "flux-find-scu", "--host", "h", "--port", "104", "--called-ae", "X")
     assert (args.host, args.port, args.called_ae, args.handler) == ("h", 104, "X", cli.run_check)

@@ -214,7 +214,7 @@ async def test_lifesys_commits_for_the_meddream_storage_client(tmp_path: Path) -
             "meddream_storage_client.py",
             "--port",
             str(server.port),
-            "--called",
+            "--called-ae",
             "STORE_SCP",
             "--commit",
             "--listen-host",

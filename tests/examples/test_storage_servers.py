@@ -64,7 +64,9 @@ async def test_dicomark_inbound_server_files_what_storescu_sends(tmp_path: Path)
                 storescu, option, "-aec", "WHATEVER", "127.0.0.1", str(server.port), path
             )
             assert code == 0, out
-        code, out = await run_example("echo_scu.py", "127.0.0.1", str(server.port), "DICOMARK")
+        code, out = await run_example(
+            "echo_scu.py", "127.0.0.1", str(server.port), "--called-ae", "DICOMARK"
+        )
         assert code == 0, out
         assert "C-ECHO status 0x0000" in out
     assert server.exit_code == 0

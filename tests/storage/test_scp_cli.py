@@ -13,6 +13,7 @@ from helpers.certs import make_certs
 
 from dicomnet.ae import AE, Server
 from dicomnet.cli import serve as cli_serve
+from dicomnet.cli.options import verbosity
 from dicomnet.conformance.defaults import storage_sop_classes
 from dicomnet.dimse.commands import CStoreRQ
 from dicomnet.policy import ProposedContext
@@ -30,7 +31,7 @@ def test_defaults() -> None:
     assert (args.profile, args.duplicates, args.max_pdu) == ("dicomnet-serve", "keep-first", None)
     assert args.uvloop
     assert not (args.tls_cert or args.tls_key or args.tls_ca or args.require_client_cert)
-    assert args.handler is cli_serve.run_serve and args.serve_verbose == 0
+    assert args.handler is cli_serve.run_serve and verbosity(args) == 0
 
 
 def test_registers_as_a_subcommand_without_hiding_the_global_verbose_flag() -> None:
@@ -38,7 +39,7 @@ def test_registers_as_a_subcommand_without_hiding_the_global_verbose_flag() -> N
     parser.add_argument("-v", "--verbose", action="count", default=0)
     cli_serve.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["-v", "serve", "--port", "104", "-vv"])
-    assert (args.command, args.port, args.verbose, args.serve_verbose) == ("serve", 104, 1, 2)
+    assert (args.command, args.port, args.verbose, verbosity(args)) == ("serve", 104, 1, 3)
     assert args.handler is cli_serve.run_serve
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from dicomnet.cli import store as store_cli
+from dicomnet.cli.options import verbosity
 from dicomnet.dimse.status import StatusCategory
 from dicomnet.storage.scu import StoreResult
 from dicomnet.storage.source import InstanceSource
@@ -47,11 +48,11 @@ def result(category: StatusCategory, status: int | None, size: int = 10) -> Stor
 
 def test_options_parse_like_storescu() -> None:
     args = parse("store", "-aet", "ME", "-aec", "YOU", "--window", "4", "host", "104", "a", "b")
-    assert (args.aetitle, args.call, args.window) == ("ME", "YOU", 4)
+    assert (args.aet, args.called_ae, args.window) == ("ME", "YOU", 4)
     assert (args.peer, args.port, args.paths) == ("host", 104, ["a", "b"])
     assert args.handler is store_cli.run_store
-    assert parse("-v", "store", "h", "1", "f").verbose == 1
-    assert parse("store", "-v", "-v", "h", "1", "f").verbose == 2
+    assert verbosity(parse("-v", "store", "h", "1", "f")) == 1
+    assert verbosity(parse("store", "-v", "-v", "h", "1", "f")) == 2
 
 
 def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
