@@ -59,7 +59,6 @@ class IndexedStore:
         return IndexedSink(await self.store.open_sink(info), self.index)
 
 
-
 class IndexedSink:
     """A sink whose commit returns once the file and its index row are both durable."""
 

@@ -44,8 +44,7 @@ _VRS: Final = {
 
 _STUDY_SERIES: Final = "(SELECT count(*) FROM series y WHERE y.study_fk = t.pk)"
 _STUDY_INSTANCES: Final = (
-    "(SELECT count(*) FROM instance z JOIN series y ON z.series_fk = y.pk"
-    " WHERE y.study_fk = t.pk)"
+    "(SELECT count(*) FROM instance z JOIN series y ON z.series_fk = y.pk WHERE y.study_fk = t.pk)"
 )
 #: Computed attribute name -> SQL expression over the query level's row ``t``, per level.
 COMPUTED: Final = {

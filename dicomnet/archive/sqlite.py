@@ -310,8 +310,15 @@ class SqliteIndex:
         sop_instance_uid: str | None = None,
     ) -> list[str]:
         """Remove a study, series or instance (exactly one given); the paths of its files."""
-        given = [(k, v) for k, v in (("study", study_uid), ("series", series_uid),
-                                     ("instance", sop_instance_uid)) if v is not None]
+        given = [
+            (k, v)
+            for k, v in (
+                ("study", study_uid),
+                ("series", series_uid),
+                ("instance", sop_instance_uid),
+            )
+            if v is not None
+        ]
         if len(given) != 1:
             raise ValueError("give exactly one of study_uid, series_uid, sop_instance_uid")
         kind, uid = given[0]
@@ -509,11 +516,14 @@ def _insert(conn: sqlite3.Connection, entry: IndexEntry, series_keys: dict[str, 
         _prune(conn, int(old[1]))
         series_keys.clear()
     series_key = series_keys.get(columns.get("series_uid", ""))
-    if series_key is not None and not conn.execute(
-        # Another process (``dicomnet index delete``) may have removed it meanwhile.
-        "SELECT 1 FROM series WHERE pk = ? AND series_uid = ?",
-        (series_key, columns.get("series_uid", "")),
-    ).fetchone():
+    if (
+        series_key is not None
+        and not conn.execute(
+            # Another process (``dicomnet index delete``) may have removed it meanwhile.
+            "SELECT 1 FROM series WHERE pk = ? AND series_uid = ?",
+            (series_key, columns.get("series_uid", "")),
+        ).fetchone()
+    ):
         series_key = None
     if series_key is None:
         series_key = _upsert_parents(conn, entry, columns)

@@ -96,8 +96,16 @@ async def test_kill_9_during_concurrent_stores_leaves_index_and_folder_in_agreem
         server, port = await _start_serve(store)
         clients = [
             await asyncio.create_subprocess_exec(
-                storescu, "-v", "-aec", "DICOMNET", "127.0.0.1", str(port), "+sd", str(folder),
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+                storescu,
+                "-v",
+                "-aec",
+                "DICOMNET",
+                "127.0.0.1",
+                str(port),
+                "+sd",
+                str(folder),
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
             )
             for folder in sources
         ]
