@@ -20,7 +20,17 @@ from dicomnet.cli.options import add_verbose_option, verbosity
 __all__ = ["build_parser", "main", "package_version"]
 
 #: Sub-command modules, in the order ``--help`` lists them.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("serve", "store", "echo", "conformance", "index")
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "serve",
+    "store",
+    "echo",
+    "find",
+    "retrieve",
+    "mwl",
+    "commit",
+    "conformance",
+    "index",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
