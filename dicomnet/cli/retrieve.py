@@ -221,18 +221,22 @@ async def retrieve(args: argparse.Namespace, command: str) -> int:
         if len(uids) > 127:
             return usage_error(command, f"{len(uids)} SOP classes: at most 127 fit beside C-GET")
         contexts = get_contexts(uids, model=model_name(args), transfer_syntaxes=NATIVE)
-        try:
-            store = FolderStore(args.output, fsync=True)
-        except OSError as exc:
-            return usage_error(command, f"--output {args.output}: {exc}")
     else:
         contexts = query_contexts([sop_class(args, Operation.MOVE)])
+    folder = args.output if command == "get" else args.store_to
+    store: FolderStore | None = None
+    if folder:
+        try:
+            store = FolderStore(folder, fsync=True)
+        except OSError as exc:
+            return usage_error(command, f"cannot store into {folder}: {exc}")
     ae = AE(args.aet, requestor_policy(args))
     listener: Server | None = None
-    if command == "move" and args.store_to:
+    if command == "move" and store is not None:
         try:
-            listener, store = await _listen(args)
+            listener = await _listen(args, store)
         except OSError as exc:
+            _tidy(store)
             print(
                 f"dicomnet move: cannot listen on port {args.listen_port}: {exc}", file=sys.stderr
             )
@@ -248,6 +252,7 @@ async def retrieve(args: argparse.Namespace, command: str) -> int:
             family=family_from(args),
         ) as assoc:
             if command == "get":
+                assert store is not None
                 results = get(assoc, identifier, store, model=model_name(args))
             else:
                 destination = args.dest or args.aet
@@ -260,7 +265,7 @@ async def retrieve(args: argparse.Namespace, command: str) -> int:
         if listener is not None:
             listener.close()
             await listener.wait_closed()
-        if command == "get" or listener is not None:
+        if store is not None:
             _tidy(store)
     return _report(command, results.final)
 
@@ -282,11 +287,10 @@ def _report(command: str, final: RetrieveProgress | None) -> int:
     return exit_code(final)
 
 
-async def _listen(args: argparse.Namespace) -> tuple[Server, FolderStore]:
-    """Our Storage SCP for the sub-operations of a move to ourselves, and its folder."""
-    store = FolderStore(args.store_to, fsync=True)
+async def _listen(args: argparse.Namespace, store: FolderStore) -> Server:
+    """Our Storage SCP for the sub-operations of a move to ourselves, storing into ``store``."""
     receiver = AE(args.aet, storage_policy(args.aet), handlers=[StorageService(store)])
-    return await receiver.serve(args.listen_host, args.listen_port), store
+    return await receiver.serve(args.listen_host, args.listen_port)
 
 
 def _tidy(store: FolderStore) -> None:
