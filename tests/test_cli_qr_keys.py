@@ -20,6 +20,7 @@ from dicomnet.cli.qr_keys import (
 )
 from dicomnet.cli.qr_output import CELL_WIDTH, MatchWriter, columns_of
 from dicomnet.cli.retrieve import ProgressBar, exit_code, summary
+from dicomnet.dimse.dataset import decode_dataset, encode_dataset
 from dicomnet.services.qr import RetrieveProgress
 
 PATIENT_NAME = 0x00100010
@@ -238,3 +239,19 @@ def test_retrieve_summary_names_counts_and_status() -> None:
         "move: 2 completed, 1 failed, 0 warning; final status 0xB000"
         " (Warning: sub-operations complete, one or more failures or warnings): one failed"
     )
+
+
+def test_non_ascii_values_bring_a_character_set() -> None:
+    assert "SpecificCharacterSet" not in build_identifier("STUDY", [parse_key("PatientName=D*")])
+    latin = build_identifier("STUDY", [parse_key("PatientName=Müller*")])
+    assert latin.SpecificCharacterSet == "ISO_IR 100"
+    greek = build_worklist_identifier([parse_key("PatientName=Δ*")])
+    assert greek.SpecificCharacterSet == "ISO_IR 192"
+    chosen = build_identifier(
+        "STUDY", [parse_key("SpecificCharacterSet=ISO_IR 192"), parse_key("PatientName=Müller*")]
+    )
+    assert chosen.SpecificCharacterSet == "ISO_IR 192"
+    # The identifier encodes in the set it names.
+    data = encode_dataset(latin, "1.2.840.10008.1.2.1")
+    assert "Müller*".encode("latin-1") in data
+    assert decode_dataset(data, "1.2.840.10008.1.2.1").PatientName == "Müller*"

@@ -8,7 +8,8 @@ returned (an empty value: universal matching). ``KEY=`` is the same as ``KEY``.
 A sequence named without an item (``-k ReferencedStudySequence``) is sent
 empty. Values are text as they would appear in the data set, ``\\`` separating
 several values (a list of UIDs); numbers are converted for binary VRs (US,
-UL, FL, ...).
+UL, FL, ...). A value that is not ASCII adds Specific Character Set (ISO_IR
+100, or ISO_IR 192 when Latin-1 cannot hold it) unless a key gives one.
 
 :func:`build_identifier` puts the keys into a pydicom Dataset on top of the
 usual return keys of the query level (leave them out with ``defaults=False``).
@@ -35,9 +36,11 @@ __all__ = [
     "build_identifier",
     "build_worklist_identifier",
     "parse_key",
+    "with_character_set",
 ]
 
 QUERY_RETRIEVE_LEVEL: Final = 0x00080052
+SPECIFIC_CHARACTER_SET: Final = 0x00080005
 #: Query/Retrieve levels (PS3.4 C.6).
 LEVELS: Final = ("PATIENT", "STUDY", "SERIES", "IMAGE")
 
@@ -221,6 +224,25 @@ def apply_keys(ds: Dataset, keys: Iterable[Key]) -> Dataset:
     return ds
 
 
+def with_character_set(ds: Dataset, keys: Iterable[Key]) -> Dataset:
+    """Add Specific Character Set when a value is not ASCII (and no key gives one).
+
+    ISO_IR 100 (Latin-1) when every value fits it, which more SCPs support,
+    else ISO_IR 192 (UTF-8).
+    """
+    if SPECIFIC_CHARACTER_SET in ds:
+        return ds
+    text = "".join(key.value or "" for key in keys)
+    if text.isascii():
+        return ds
+    try:
+        text.encode("latin-1")
+        ds.SpecificCharacterSet = "ISO_IR 100"
+    except UnicodeEncodeError:
+        ds.SpecificCharacterSet = "ISO_IR 192"
+    return ds
+
+
 def level_of(keys: Sequence[Key]) -> str | None:
     """The Query/Retrieve Level a key gives (the last one), or ``None``."""
     level = None
@@ -246,7 +268,7 @@ def build_identifier(level: str, keys: Sequence[Key], *, defaults: bool = True) 
     if defaults:
         for keyword in DEFAULT_KEYS[level]:
             ds.add_new(keyword, dictionary_VR(keyword), None)
-    return apply_keys(ds, keys)
+    return with_character_set(apply_keys(ds, keys), keys)
 
 
 def build_worklist_identifier(keys: Sequence[Key], *, defaults: bool = True) -> Dataset:
@@ -273,4 +295,4 @@ def build_worklist_identifier(keys: Sequence[Key], *, defaults: bool = True) -> 
         step = _item(ds, SCHEDULED_PROCEDURE_STEP_SEQUENCE, 0)
         for keyword in WORKLIST_STEP_KEYS:
             step.add_new(keyword, dictionary_VR(keyword), None)
-    return apply_keys(ds, placed)
+    return with_character_set(apply_keys(ds, placed), keys)
