@@ -1,12 +1,16 @@
-"""``dicomnet move``/``get``: failures before any association (exit codes 2 and 6)."""
+"""``dicomnet move``/``get``: failures before any association (exit codes 2 and 6), Ctrl-C."""
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import socket
+import sys
 from pathlib import Path
 
 import pytest
 from helpers.cli import run_cli
+from helpers.peers import SilentPeer
 
 from dicomnet.cli.main import build_parser
 
@@ -48,3 +52,29 @@ def test_move_needs_a_destination(capsys: Capsys) -> None:
         build_parser().parse_args(["move", "h", "1", *KEY])
     assert exit_info.value.code == 2
     assert "one of the arguments --dest --store-to is required" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("command", "extra"), [("find", ("-k", "PatientID")), ("move", ("--dest", "ELSEWHERE"))]
+)
+async def test_ctrl_c_aborts_and_exits_130(command: str, extra: tuple[str, str]) -> None:
+    async with SilentPeer() as peer:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "dicomnet.cli.main", command, "127.0.0.1", str(peer.port),
+            *extra,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            # The A-ASSOCIATE-RQ has arrived: the command is waiting for the answer.
+            await asyncio.wait_for(peer.connected.wait(), 60)
+            while len(peer.received) < 6:
+                await asyncio.sleep(0.01)
+            process.send_signal(signal.SIGINT)
+            _, err = await asyncio.wait_for(process.communicate(), 60)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        await asyncio.wait_for(peer.closed.wait(), 60)
+    assert process.returncode == 130, err
+    assert f"dicomnet {command}: interrupted; association aborted" in err.decode()

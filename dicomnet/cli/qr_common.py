@@ -12,6 +12,7 @@ interrupted (Ctrl-C).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import signal
 import sys
 from collections.abc import Coroutine, Sequence
@@ -183,9 +184,45 @@ def usage_error(command: str, message: object) -> int:
 
 
 def run_command(command: str, coroutine: Coroutine[Any, Any, int]) -> int:
-    """Run ``coroutine`` on a new loop; Ctrl-C ends it with exit code 130."""
+    """Run ``coroutine`` on a new loop; Ctrl-C ends it with exit code 130.
+
+    SIGINT cancels the command (which aborts its association) on the loop, so
+    that the error the cancellation causes is not reported as the outcome.
+    """
     try:
-        return run(coroutine)
-    except KeyboardInterrupt:
-        print(f"dicomnet {command}: interrupted; association aborted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return run(_interruptible(command, coroutine))
+    except KeyboardInterrupt:  # the loop starting or closing
+        return _interrupted(command)
+
+
+def _interrupted(command: str) -> int:
+    print(f"dicomnet {command}: interrupted; association aborted", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+async def _interruptible(command: str, coroutine: Coroutine[Any, Any, int]) -> int:
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    interrupted = False
+
+    def interrupt() -> None:
+        nonlocal interrupted
+        interrupted = True
+        task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, interrupt)
+    except (NotImplementedError, RuntimeError):  # no signal support here
+        return await coroutine
+    try:
+        code = await coroutine
+    except asyncio.CancelledError:
+        if not interrupted:
+            raise
+        while task.uncancel():
+            pass
+        return _interrupted(command)
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+    return _interrupted(command) if interrupted else code
