@@ -374,6 +374,25 @@ class Server:
                 self.active.add(association)
             protocol.start()
 
+    def adopt(self, protocol: ULProtocol) -> Association:
+        """Serve a connection that another listener accepted and routed here.
+
+        Used when several AEs share one port (:mod:`dicomnet.systems.router`): the
+        A-ASSOCIATE-RQ has been read already, so past the association limit the
+        request is rejected (2, 3, 2) whatever ``on_association_limit`` says (a held
+        connection cannot be un-read). The caller hands the RQ to the association.
+        """
+        limit = self.policy.max_associations
+        over = bool(limit) and len(self.active) >= limit
+        association = self._association_for(protocol, reject_for_limit=over)
+        self._protocols.add(protocol)
+        protocol.closed.add_done_callback(lambda _: self._connection_closed(protocol))
+        if self._closing:
+            protocol.abort_transport()
+        elif not over:
+            self.active.add(association)
+        return association
+
     def _association_for(self, protocol: ULProtocol, *, reject_for_limit: bool) -> Association:
         association = Association(
             policy=self.policy,

@@ -21,6 +21,12 @@ The port is bound before the output folder and its index are made, so a server
 that cannot listen leaves nothing behind. A profile that accepts no presentation
 context as SCP (a requestor's profile, such as ``flux-store-scu``) is refused.
 
+``--system NAME`` runs every AE of a system file instead (``conformance/systems/``:
+lifesys, kodak, meddream, dicomark, or a TOML path) in this one process, with the
+folders it names under ``--root``; ports from the file, moved by ``--port-offset N``,
+``--ae-port NAME=PORT`` or ``--any-port``. It prints ``TITLE (NAME) listening on PORT``
+per AE, then ``ready: SYSTEM``.
+
 Exit codes: 0 stopped by a signal; 2 bad options (profile, AE title, TLS files,
 output folder, index); 6 the port cannot be bound.
 """
@@ -50,6 +56,7 @@ from dicomnet.cli.options import (
     tls_context_from,
     verbosity,
 )
+from dicomnet.cli.system import add_system_arguments, serve_system, system_option_conflicts
 from dicomnet.conformance import load_profile
 from dicomnet.conformance.defaults import DEFAULT_STORAGE_PROFILE
 from dicomnet.errors import ConfigurationError
@@ -119,6 +126,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run on asyncio's own loop even when uvloop is installed",
     )
     add_tls_options(parser, server=True)
+    add_system_arguments(parser)
 
 
 _VERBOSE_HELP = "more logging (-v: each instance, -vv: debug)"
@@ -171,7 +179,28 @@ def run_serve(args: argparse.Namespace) -> int:
     if verbose:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("dicomnet").setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+    if getattr(args, "system", None):
+        conflicts = system_option_conflicts(args, _SINGLE_AE_DEFAULTS)
+        if conflicts:
+            print(
+                f"dicomnet serve: {', '.join(conflicts)} do(es) not apply with --system"
+                " (ports: --port-offset, --ae-port, --any-port; folders: --root)",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        return run(serve_system(args), use_uvloop=args.uvloop)
     return run(serve(args), use_uvloop=args.uvloop)
+
+
+#: The single-AE options' defaults (any other value conflicts with --system).
+_SINGLE_AE_DEFAULTS: dict[str, object] = {
+    "port": 11112,
+    "aet": None,
+    "output": "dicomnet-store",
+    "profile": DEFAULT_PROFILE,
+    "no_index": False,
+    "max_pdu": None,
+}
 
 
 def build_policy(args: argparse.Namespace) -> Policy:

@@ -1,0 +1,155 @@
+"""``dicomnet serve --system NAME``: every AE of a seed system in one process.
+
+The system file (``conformance/systems/NAME.toml``, or a TOML path) names the AEs,
+their profiles and ports, and the resources they share; see ``conformance/README.md``.
+Relative resource folders are made under ``--root`` (the current folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from dicomnet.cli.options import ae_title, tls_context_from
+from dicomnet.errors import ConfigurationError
+from dicomnet.systems import RunningSystem, load_system, start_system
+
+__all__ = ["add_system_arguments", "parse_ae_port", "serve_system", "system_option_conflicts"]
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_NETWORK = 6
+
+_log = logging.getLogger("dicomnet.cli.serve")
+
+
+def parse_ae_port(text: str) -> tuple[str, int]:
+    """``NAME=PORT`` of ``--ae-port`` (PORT 0: any free port)."""
+    name, _, port = text.partition("=")
+    if not name.strip() or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"not NAME=PORT: {text!r}")
+    return name.strip(), int(port)
+
+
+def add_system_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--system`` and the options that go with it."""
+    group = parser.add_argument_group("system (several AEs in one process)")
+    group.add_argument(
+        "--system",
+        metavar="NAME",
+        default=None,
+        help="run every AE of a system file (lifesys, kodak, meddream, dicomark, or a TOML path)",
+    )
+    group.add_argument(
+        "--root",
+        metavar="DIR",
+        default=".",
+        help="with --system: folder under which the system's store and worklist are made (.)",
+    )
+    group.add_argument(
+        "--port-offset",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --system: add N to every port of the system file",
+    )
+    group.add_argument(
+        "--ae-port",
+        dest="ae_ports",
+        action="append",
+        type=parse_ae_port,
+        default=[],
+        metavar="NAME=PORT",
+        help="with --system: the port of one AE (by its name in the file; 0 = any free port)",
+    )
+    group.add_argument(
+        "--any-port",
+        action="store_true",
+        help="with --system: listen on free ports (AEs sharing a port in the file still share"
+        " one); the bound ports are printed",
+    )
+
+
+def system_option_conflicts(args: argparse.Namespace, defaults: dict[str, object]) -> list[str]:
+    """The single-AE options given together with ``--system`` (they do not apply)."""
+    names = {
+        "port": "--port",
+        "aet": "--aet",
+        "output": "--output",
+        "profile": "--profile",
+        "no_index": "--no-index",
+        "max_pdu": "--max-pdu",
+    }
+    return [
+        option
+        for dest, option in names.items()
+        if dest in defaults and getattr(args, dest, None) != defaults[dest]
+    ]
+
+
+async def serve_system(
+    args: argparse.Namespace,
+    *,
+    ready: Callable[[RunningSystem], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Start the system of ``--system`` and serve until ``stop`` or SIGINT/SIGTERM."""
+    try:
+        spec = load_system(args.system)
+        ssl = tls_context_from(args, server=True)
+        destinations = [(ae_title(t), a) for t, a in getattr(args, "destinations", [])]
+    except (ConfigurationError, OSError, ValueError, argparse.ArgumentTypeError) as exc:
+        print(f"dicomnet serve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        running = await start_system(
+            spec,
+            host=args.host,
+            root=Path(args.root),
+            port_offset=args.port_offset,
+            ae_ports=dict(args.ae_ports),
+            any_port=args.any_port,
+            fsync=not args.no_fsync,
+            destinations=destinations,
+            ssl=ssl,
+        )
+    except (ConfigurationError, ValueError) as exc:
+        print(f"dicomnet serve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"dicomnet serve: {exc}", file=sys.stderr)
+        return EXIT_NETWORK
+    try:
+        for ae in spec.aes:
+            print(f"{ae.title} ({ae.name}) listening on {running.ports[ae.name]}", flush=True)
+        print(f"ready: {spec.name}", flush=True)
+        if ready is not None:
+            ready(running)
+        await _wait(stop)
+        _log.info("stopping")
+    finally:
+        await running.close()
+    return EXIT_OK
+
+
+async def _wait(stop: asyncio.Event | None) -> None:
+    loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
+    if stop is None:
+        stop = asyncio.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, stop.set)
+            except (NotImplementedError, RuntimeError):
+                continue
+            handled.append(signum)
+    try:
+        await stop.wait()
+    finally:
+        for signum in handled:
+            loop.remove_signal_handler(signum)

@@ -1,0 +1,99 @@
+"""The resources the AEs of a system share: store folder, its index, worklist folder."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydicom.dataset import Dataset
+
+from dicomnet.archive import SqliteIndex
+from dicomnet.archive.ingest import IndexedStore
+from dicomnet.archive.recover import reconcile
+from dicomnet.query.worklist import WorklistSource
+from dicomnet.storage.folder import FolderStore
+from dicomnet.storage.memory import MemoryStore
+
+from .spec import SystemSpec
+
+__all__ = ["FolderWorklist", "Resources", "index_path", "open_resources"]
+
+_log = logging.getLogger("dicomnet.systems")
+
+
+def index_path(root: Path) -> Path:
+    """Where the index of the store folder ``root`` lives (as for ``dicomnet serve``)."""
+    return root / ".index" / "index.sqlite"
+
+
+class FolderWorklist(WorklistSource):
+    """The worklist items of a folder, read again each time they are iterated.
+
+    Items dropped into the folder or removed from it are seen by the next query.
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        super().__init__()
+        self.root = Path(root)
+
+    def __iter__(self) -> Iterator[Dataset]:
+        return iter(WorklistSource.from_folder(self.root).items)
+
+    def __len__(self) -> int:
+        return len(WorklistSource.from_folder(self.root))
+
+
+@dataclass
+class Resources:
+    """What a running system's AEs share."""
+
+    folder: FolderStore | None = None
+    index: SqliteIndex | None = None
+    worklist: FolderWorklist | None = None
+    #: Per AE name, the in-memory store of a ``memory-storage`` AE.
+    memory: dict[str, MemoryStore] = field(default_factory=dict)
+
+    @property
+    def store(self) -> FolderStore | IndexedStore | None:
+        """Where C-STORE writes: the folder, through the index when there is one."""
+        if self.folder is None:
+            return None
+        return self.folder if self.index is None else IndexedStore(self.folder, self.index)
+
+    async def close(self) -> None:
+        """Close the index."""
+        if self.index is not None:
+            await self.index.close()
+            self.index = None
+
+
+async def open_resources(spec: SystemSpec, root: Path, *, fsync: bool = True) -> Resources:
+    """Make the folders and open the index of ``spec`` (relative paths: under ``root``).
+
+    Raises OSError (with the reason) when a folder or the index cannot be made.
+    """
+    resources = Resources()
+    if spec.store is not None:
+        folder = root / spec.store
+        resources.folder = FolderStore(folder, duplicates=spec.duplicates, fsync=fsync)
+        if spec.index:
+            try:
+                resources.index = await SqliteIndex.open(index_path(folder), fsync=fsync)
+                recovered = await reconcile(resources.index)
+            except OSError as exc:
+                await resources.close()
+                raise OSError(f"cannot open the index of {folder}: {exc}") from exc
+            if recovered.indexed or recovered.forgotten:
+                _log.warning(
+                    "index recovered after a crash: %d file(s) indexed, %d journal row(s) dropped",
+                    len(recovered.indexed),
+                    len(recovered.forgotten),
+                )
+    if spec.worklist is not None:
+        folder = root / spec.worklist
+        folder.mkdir(parents=True, exist_ok=True)
+        resources.worklist = FolderWorklist(folder)
+    return resources

@@ -1,0 +1,222 @@
+"""Start every AE of a system in one event loop, on its ports, over shared resources.
+
+:func:`start_system` binds every port first (a system that cannot listen leaves
+nothing behind), then opens the shared resources (store folder, index,
+worklist folder), then gives each AE the handlers its ``services`` name. AEs on
+a port of their own listen as :meth:`dicomnet.ae.AE.serve` does; AEs that share a
+port are routed by called AE title (:mod:`.router`).
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl as ssl_module
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dicomnet.ae import AE, Server
+from dicomnet.services.base import Service
+from dicomnet.services.commitment import STORAGE_COMMITMENT_PUSH_MODEL, CommitmentSCP
+from dicomnet.services.mwl import WorklistService
+from dicomnet.services.mwl import support_from_profile as mwl_support
+from dicomnet.services.qr import QueryRetrieveService, relational_extended_check
+from dicomnet.services.storage_abort import AbortWhenNotStored
+from dicomnet.services.storage_scp import StorageService
+from dicomnet.storage.memory import MemoryStore
+
+from .resources import Resources, open_resources
+from .router import RoutedPort
+from .spec import AESpec, QueryKeys, ServiceKind, SystemSpec
+
+__all__ = ["RunningSystem", "planned_ports", "start_system"]
+
+_log = logging.getLogger("dicomnet.systems")
+
+#: A group of AEs listening together: the port asked for and a key that keeps
+#: AEs apart that each asked for any free port (0).
+_Group = tuple[int, str]
+
+
+@dataclass
+class RunningSystem:
+    """A started system: its AEs, servers, bound ports and shared resources."""
+
+    spec: SystemSpec
+    aes: dict[str, AE]
+    servers: dict[str, Server]
+    ports: dict[str, int]
+    resources: Resources
+    routed: list[RoutedPort] = field(default_factory=list)
+    commitments: list[CommitmentSCP] = field(default_factory=list)
+
+    def memory_store(self, name: str) -> MemoryStore:
+        """The in-memory store of the ``memory-storage`` AE ``name``."""
+        return self.resources.memory[name]
+
+    async def close(self) -> None:
+        """Stop listening, abort live associations, cancel reports, close the index."""
+        for port in self.routed:
+            port.close()
+        for server in self.servers.values():
+            server.close()
+        for port in self.routed:
+            await port.wait_closed()
+        for server in self.servers.values():
+            await server.wait_closed()
+        for commitment in self.commitments:
+            commitment.close()
+        await self.resources.close()
+
+
+def planned_ports(
+    spec: SystemSpec,
+    *,
+    port_offset: int = 0,
+    ae_ports: Mapping[str, int] | None = None,
+    any_port: bool = False,
+) -> dict[str, _Group]:
+    """Per AE name, the port it will ask for and its listening group.
+
+    ``ae_ports`` overrides an AE's port (AEs given the same non-zero port share
+    it; 0: a free port of its own). ``any_port`` turns every port of the file
+    into a free one, keeping the AEs that share a port in the file together.
+    Other ports are the file's plus ``port_offset``.
+    """
+    ae_ports = dict(ae_ports or {})
+    for name in ae_ports:
+        spec.ae(name)  # raises for an unknown name
+    plan: dict[str, _Group] = {}
+    for ae in spec.aes:
+        if ae.name in ae_ports:
+            port = ae_ports[ae.name]
+            plan[ae.name] = (port, ae.name if port == 0 else "")
+        elif any_port or ae.port == 0:
+            plan[ae.name] = (0, f"file:{ae.port}" if ae.port else ae.name)
+        else:
+            port = ae.port + port_offset
+            if not 0 < port < 65536:
+                raise ValueError(
+                    f"{ae.name}: port {ae.port} + offset {port_offset} is out of range"
+                )
+            plan[ae.name] = (port, "")
+    return plan
+
+
+async def start_system(
+    spec: SystemSpec,
+    *,
+    host: str | None = None,
+    root: Path = Path(),
+    port_offset: int = 0,
+    ae_ports: Mapping[str, int] | None = None,
+    any_port: bool = False,
+    fsync: bool = True,
+    destinations: Iterable[tuple[str, tuple[str, int]]] = (),
+    ssl: ssl_module.SSLContext | None = None,
+) -> RunningSystem:
+    """Listen on every port of ``spec``, open its resources, serve.
+
+    Raises OSError when a port cannot be bound or a resource cannot be made
+    (what was started is closed again), ValueError for a bad port plan.
+    """
+    plan = planned_ports(spec, port_offset=port_offset, ae_ports=ae_ports, any_port=any_port)
+    aes = {ae.name: _make_ae(ae) for ae in spec.aes}
+    servers: dict[str, Server] = {}
+    routed: list[RoutedPort] = []
+    ports: dict[str, int] = {}
+    running = RunningSystem(spec, aes, servers, ports, Resources(), routed)
+    groups: dict[_Group, list[AESpec]] = {}
+    for ae in spec.aes:
+        groups.setdefault(plan[ae.name], []).append(ae)
+    try:
+        for (port, _), members in groups.items():
+            if len(members) == 1:
+                server = await aes[members[0].name].serve(host, port, ssl=ssl)
+                servers[members[0].name] = server
+                ports[members[0].name] = server.port
+                continue
+            group_servers = {
+                m.name: Server(aes[m.name], aes[m.name].registry.copy()) for m in members
+            }
+            fallback = next((group_servers[m.name] for m in members if m.unknown_called_ae), None)
+            router = RoutedPort(list(group_servers.values()), fallback=fallback)
+            routed.append(router)
+            await router.listen(host, port, ssl=ssl)
+            servers.update(group_servers)
+            ports.update(dict.fromkeys(group_servers, router.port))
+        running.resources = await open_resources(spec, root, fsync=fsync)
+    except BaseException:
+        await running.close()
+        raise
+    moves = dict(spec.destinations)
+    moves.update(dict(destinations))
+    for ae in spec.aes:
+        for handler in _handlers(ae, aes[ae.name], running, moves):
+            servers[ae.name].registry.add(handler)
+        _log.info("%s (%s) listening on port %d", ae.title, ae.name, ports[ae.name])
+    return running
+
+
+def _make_ae(ae: AESpec) -> AE:
+    policy = ae.profile.policy()
+    check = relational_extended_check if ServiceKind.QR in ae.services else None
+    return AE(policy.ae_title, policy, extended_check=check)
+
+
+def _handlers(
+    ae: AESpec, entity: AE, running: RunningSystem, destinations: Mapping[str, tuple[str, int]]
+) -> list[Service]:
+    resources = running.resources
+    handlers: list[Service] = []
+    for kind in ae.services:
+        if kind is ServiceKind.STORAGE:
+            assert resources.store is not None
+            storage = StorageService(resources.store)
+            handlers.append(AbortWhenNotStored(storage) if ae.abort_on_store_failure else storage)
+        elif kind is ServiceKind.MEMORY_STORAGE:
+            store = resources.memory.setdefault(ae.name, MemoryStore())
+            storage = StorageService(store)
+            handlers.append(AbortWhenNotStored(storage) if ae.abort_on_store_failure else storage)
+        elif kind is ServiceKind.QR:
+            assert resources.index is not None
+            support = None
+            if ae.query_keys is not QueryKeys.ALL:
+                strict = ae.query_keys is QueryKeys.PROFILE_ONLY
+                support = QueryRetrieveService.support_from_profile(
+                    ae.profile.query_keys, with_required=strict, omit_unsupported=strict
+                )
+            handlers.append(
+                QueryRetrieveService(resources.index, destinations=destinations, support=support)
+            )
+        elif kind is ServiceKind.MWL:
+            assert resources.worklist is not None
+            keys = None if ae.query_keys is QueryKeys.ALL else mwl_support(ae.profile.query_keys)
+            handlers.append(WorklistService(resources.worklist, support=keys))
+        elif kind is ServiceKind.COMMITMENT:
+            assert resources.folder is not None
+            commitment = CommitmentSCP(
+                store=resources.folder,
+                mode=ae.commitment_report,
+                destinations=destinations,
+                requestor=entity,
+                transfer_syntaxes=_report_syntaxes(entity),
+            )
+            running.commitments.append(commitment)
+            handlers.append(commitment)
+    return handlers
+
+
+def _report_syntaxes(entity: AE) -> tuple[str, ...]:
+    """The transfer syntaxes proposed for a commitment report association.
+
+    Those of the policy's proposed context for the class, else those it accepts.
+    """
+    policy = entity.policy
+    for proposed in policy.proposed_contexts:
+        if proposed.abstract_syntax == STORAGE_COMMITMENT_PUSH_MODEL:
+            return proposed.transfer_syntaxes
+    accepted = policy.accepted(STORAGE_COMMITMENT_PUSH_MODEL)
+    if accepted is not None and accepted.transfer_syntaxes:
+        return accepted.transfer_syntaxes
+    return ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")

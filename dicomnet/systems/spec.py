@@ -1,0 +1,230 @@
+"""System files: the AEs of one seed system, their ports and shared resources (TOML).
+
+A system file (``conformance/systems/NAME.toml``) says which Application
+Entities one process runs, each with its conformance profile, its TCP port and
+the services it offers, and what they share: the store folder with its index,
+the worklist folder, the move and report destinations. The format is described
+in ``conformance/README.md`` ("System files"). :func:`load_system` reads and checks
+one; every error names the file and the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from dicomnet.conformance import load_profile
+from dicomnet.conformance.locate import default_data_dir
+from dicomnet.conformance.profile import Profile
+from dicomnet.conformance.tomlcheck import Section, load_toml
+from dicomnet.errors import ConfigurationError
+from dicomnet.services.commitment import ReportMode
+from dicomnet.storage.sinks import Duplicate
+
+__all__ = [
+    "AESpec",
+    "QueryKeys",
+    "ServiceKind",
+    "SystemSpec",
+    "list_systems",
+    "load_system",
+    "parse_address",
+    "systems_dir",
+]
+
+
+class ServiceKind(Enum):
+    """What an AE of a system does besides Verification."""
+
+    STORAGE = "storage"  # C-STORE SCP into the shared store folder (and its index)
+    MEMORY_STORAGE = "memory-storage"  # C-STORE SCP keeping instances in memory
+    QR = "qr"  # C-FIND/C-MOVE/C-GET SCP over the shared index
+    MWL = "mwl"  # Modality Worklist C-FIND SCP over the worklist folder
+    COMMITMENT = "commitment"  # Storage Commitment Push Model SCP over the store
+
+
+class QueryKeys(Enum):
+    """Which query keys a Q/R or MWL AE matches and returns."""
+
+    ALL = "all"  # every key the index knows
+    PROFILE = "profile"  # the profile's [[query_key]] tables (others returned empty)
+    PROFILE_ONLY = "profile-only"  # only the profile's keys (others left out), plus required
+
+
+@dataclass(frozen=True, slots=True)
+class AESpec:
+    """One AE of a system."""
+
+    name: str  # the name in the system file (used on the command line)
+    profile: Profile
+    port: int
+    services: tuple[ServiceKind, ...]
+    #: This AE takes the associations whose called AE title no AE on its port answers to.
+    unknown_called_ae: bool = False
+    commitment_report: ReportMode = ReportMode.SAME_OR_NEW
+    query_keys: QueryKeys = QueryKeys.ALL
+    #: Abort the association when an instance cannot be stored (DicomArk).
+    abort_on_store_failure: bool = False
+
+    @property
+    def title(self) -> str:
+        """The AE title (the profile's)."""
+        return self.profile.ae_title
+
+
+@dataclass(frozen=True, slots=True)
+class SystemSpec:
+    """A whole system: its AEs and the resources they share."""
+
+    path: Path
+    name: str
+    description: str
+    aes: tuple[AESpec, ...]
+    store: Path | None = None  # folder of the stored files (relative: to the root given)
+    index: bool = True  # the store folder's SQLite index (STORE/.index/index.sqlite)
+    duplicates: Duplicate = Duplicate.KEEP_FIRST
+    worklist: Path | None = None  # folder of worklist items (DICOM, .wl, .json)
+    destinations: tuple[tuple[str, tuple[str, int]], ...] = ()
+
+    def ae(self, name: str) -> AESpec:
+        """The AE called ``name`` in the file (raises ConfigurationError)."""
+        for spec in self.aes:
+            if spec.name == name:
+                return spec
+        known = ", ".join(spec.name for spec in self.aes)
+        raise ConfigurationError(f"{self.path}: no AE named {name!r} (known: {known})")
+
+
+def systems_dir(data_dir: Path | None = None) -> Path:
+    """``<data_dir>/systems``: one TOML file per seed system."""
+    return (data_dir or default_data_dir()) / "systems"
+
+
+def list_systems(data_dir: Path | None = None) -> tuple[str, ...]:
+    """Names (file stems) of the shipped system files."""
+    folder = systems_dir(data_dir)
+    return tuple(sorted(path.stem for path in folder.glob("*.toml"))) if folder.is_dir() else ()
+
+
+def load_system(name_or_path: str | Path, *, data_dir: Path | None = None) -> SystemSpec:
+    """Load a system file by name (``"lifesys"``) or path (raises ConfigurationError)."""
+    path = Path(name_or_path)
+    if path.suffix != ".toml":
+        path = systems_dir(data_dir) / f"{name_or_path}.toml"
+        if not path.is_file():
+            known = ", ".join(list_systems(data_dir))
+            raise ConfigurationError(f"unknown system {str(name_or_path)!r} (known: {known})")
+    return _read(load_toml(path), data_dir)
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (an IPv6 host may be bracketed); raises ValueError."""
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"not HOST:PORT: {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def _read(top: Section, data_dir: Path | None) -> SystemSpec:
+    head = top.table("system", required=True)
+    name = head.string("name")
+    description = head.string("description", "")
+    head.done()
+    resources = top.table("resources")
+    store = resources.optional_string("store")
+    index = resources.boolean("index", True)
+    duplicates = Duplicate(
+        resources.choice("duplicates", [d.value for d in Duplicate], Duplicate.KEEP_FIRST.value)
+    )
+    worklist = resources.optional_string("worklist")
+    resources.done()
+    destinations = []
+    for title, address in top.string_map("destinations"):
+        try:
+            destinations.append((title, parse_address(address)))
+        except ValueError as exc:
+            raise top.table("destinations").error(title, str(exc)) from None
+    aes = tuple(_ae(section, data_dir) for section in top.tables("ae"))
+    top.done()
+    if not aes:
+        raise top.error("ae", "a system needs at least one [[ae]]")
+    spec = SystemSpec(
+        path=top.path,
+        name=name,
+        description=description,
+        aes=aes,
+        store=None if store is None else Path(store),
+        index=index,
+        duplicates=duplicates,
+        worklist=None if worklist is None else Path(worklist),
+        destinations=tuple(destinations),
+    )
+    _check(spec, top)
+    return spec
+
+
+def _ae(section: Section, data_dir: Path | None) -> AESpec:
+    name = section.string("name")
+    try:
+        profile = load_profile(section.string("profile"), data_dir=data_dir)
+    except ConfigurationError as exc:
+        raise section.error("profile", str(exc)) from None
+    port = section.integer("port", 11112, low=0, high=65535)
+    kinds = [kind.value for kind in ServiceKind]
+    services = []
+    for position, value in enumerate(section.strings("services", ())):
+        if value not in kinds:
+            raise section.error(f"services[{position}]", f"{value!r} is not one of {kinds}")
+        services.append(ServiceKind(value))
+    spec = AESpec(
+        name=name,
+        profile=profile,
+        port=port,
+        services=tuple(services),
+        unknown_called_ae=section.boolean("unknown_called_ae", False),
+        commitment_report=ReportMode(
+            section.choice(
+                "commitment_report", [m.value for m in ReportMode], ReportMode.SAME_OR_NEW.value
+            )
+        ),
+        query_keys=QueryKeys(
+            section.choice("query_keys", [k.value for k in QueryKeys], QueryKeys.ALL.value)
+        ),
+        abort_on_store_failure=section.boolean("abort_on_store_failure", False),
+    )
+    section.done()
+    return spec
+
+
+def _check(spec: SystemSpec, top: Section) -> None:
+    """What only the whole file can show: names, resources the services need, ports."""
+    seen: set[str] = set()
+    for position, ae in enumerate(spec.aes):
+        key = f"ae[{position}]"
+        if ae.name in seen:
+            raise top.error(f"{key}.name", f"two AEs are named {ae.name!r}")
+        seen.add(ae.name)
+        needs_store = {ServiceKind.STORAGE, ServiceKind.COMMITMENT, ServiceKind.QR}
+        if needs_store & set(ae.services) and spec.store is None:
+            raise top.error(f"{key}.services", "needs [resources] store (a folder)")
+        if ServiceKind.QR in ae.services and not spec.index:
+            raise top.error(f"{key}.services", "'qr' needs the index ([resources] index = true)")
+        if ServiceKind.MWL in ae.services and spec.worklist is None:
+            raise top.error(f"{key}.services", "'mwl' needs [resources] worklist (a folder)")
+        if not any(rule.scp for rule in ae.profile.accepted):
+            raise top.error(f"{key}.profile", "accepts no presentation context as SCP")
+    for port in {ae.port for ae in spec.aes}:
+        sharing = [ae for ae in spec.aes if ae.port == port]
+        if len(sharing) < 2:
+            continue
+        if port == 0:
+            raise top.error("ae", "port 0 cannot be shared: give the AEs one port number")
+        fallbacks = [ae.name for ae in sharing if ae.unknown_called_ae]
+        if len(fallbacks) > 1:
+            raise top.error("ae", f"port {port}: several AEs take unknown called AE titles")
+        for ae in sharing:
+            if "*" in ae.profile.policy().ae_titles.called_ae_titles:
+                raise top.error(
+                    "ae", f"port {port}: {ae.name} answers to any called AE title ('*')"
+                )
