@@ -170,6 +170,10 @@ class Profile:
     parameters: tuple[Parameter, ...]
     info: tuple[tuple[str, str], ...]
     registry: Registry = field(repr=False, compare=False)
+    #: ``[retrieve]``: a failed C-MOVE/C-GET sub-operation: "continue" or "stop" (A702).
+    retrieve_on_failure: str = "continue"
+    #: ``[retrieve]``: a warning from the destination counts as "warning" or "success".
+    retrieve_warning: str = "warning"
 
     # ------------------------------------------------------------------ derived views
 
@@ -349,6 +353,7 @@ class _ProfileReader:
         timers = top.table("timers")
         charsets = top.table("character_sets")
         query = top.table("query")
+        retrieve = top.table("retrieve")
 
         ae_title = self._ae_title(titles, "title")
         called = titles.strings("called", (ae_title,))
@@ -435,12 +440,14 @@ class _ProfileReader:
             parameters=tuple(self._parameter(s) for s in top.tables("parameter")),
             info=top.string_map("info"),
             registry=self.registry,
+            retrieve_on_failure=retrieve.choice("on_failure", ("continue", "stop"), "continue"),
+            retrieve_warning=retrieve.choice("warning", ("warning", "success"), "warning"),
         )
         if impl.has("version_name") and profile.implementation_version_name is not None:
             version = profile.implementation_version_name
             if not 1 <= len(version) <= _AE_TITLE_MAX:
                 raise impl.error("version_name", "must be 1 to 16 characters (PS3.7 D.3.3.2)")
-        for section in (head, titles, assoc, impl, timers, charsets, query, top):
+        for section in (head, titles, assoc, impl, timers, charsets, query, retrieve, top):
             section.done()
         if not profile.accepted and not profile.proposed:
             raise top.error("accepted", "a profile needs [[accepted]] or [[proposed]] contexts")

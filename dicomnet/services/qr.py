@@ -53,13 +53,14 @@ from dicomnet.query.index import InstanceIndex, InstanceRecord
 from dicomnet.query.models import MODELS, InformationModel, Operation
 from dicomnet.query.query import KeySupport, QueryError, parse_query
 from dicomnet.query.source import MemorySource, QuerySource
-from dicomnet.storage.scu import proposed_contexts_for, store
+from dicomnet.storage.scu import store
 from dicomnet.storage.sinks import InstanceStore
 from dicomnet.storage.source import SourceError
 from dicomnet.storage.transcode import TranscodeError
 
 from .base import Binding, IncomingRequest, Reply
 from .storage_scp import StorageService
+from .suboperations import OnFailure, RetrieveRules, WarningIs, suboperation_contexts
 
 if TYPE_CHECKING:
     from dicomnet.association import Association
@@ -129,6 +130,7 @@ class _Counts:
     failed: int = 0
     warning: int = 0
     failed_uids: list[str] = field(default_factory=list)
+    stopped: bool = False  # a failure ended the sub-operations (RetrieveRules.on_failure)
 
     def fields(self, *, final: bool = False) -> dict[str, object]:
         values: dict[str, object] = {
@@ -163,8 +165,11 @@ class QueryRetrieveService:
         relational: bool = False,
         move_policy: Policy | None = None,
         sop_classes: Iterable[str] | None = None,
+        rules: RetrieveRules | None = None,
     ) -> None:
         self.index = index
+        #: How sub-operations count warnings and react to a failure (see .suboperations).
+        self.rules = rules or RetrieveRules()
         self.source: QuerySource = (
             MemorySource(index) if isinstance(index, InstanceIndex) else index
         )
@@ -352,10 +357,22 @@ class QueryRetrieveService:
             if verdict is StatusCategory.SUCCESS:
                 counts.completed += 1
             elif verdict is StatusCategory.WARNING:
-                counts.warning += 1
+                if self.rules.warning is WarningIs.SUCCESS:
+                    counts.completed += 1
+                else:
+                    counts.warning += 1
             else:
                 counts.failed += 1
                 counts.failed_uids.append(record.sop_instance_uid)
+                if self.rules.on_failure is OnFailure.STOP and counts.remaining:
+                    log.warning("sub-operation failed: stopping (%d not sent)", counts.remaining)
+                    if target is not request.association:
+                        target.abort_nowait("sub-operation failed")
+                    counts.failed += counts.remaining
+                    counts.failed_uids.extend(r.sop_instance_uid for r in records[position + 1 :])
+                    counts.remaining = 0
+                    counts.stopped = True
+                    break
             if counts.remaining:
                 yield Reply(status=Status.PENDING, fields=counts.fields())
         yield self._final(request, counts)
@@ -371,7 +388,7 @@ class QueryRetrieveService:
         if cancelled:
             return Reply(status=Status.CANCEL, dataset=dataset, fields=counts.fields())
         status: int
-        if counts.failed and not (counts.completed or counts.warning):
+        if counts.failed and (counts.stopped or not (counts.completed or counts.warning)):
             status = Status.OUT_OF_RESOURCES_SUBOPERATIONS
         elif counts.failed or counts.warning:
             status = SUBOPERATIONS_COMPLETE_WITH_FAILURES
@@ -426,7 +443,7 @@ class QueryRetrieveService:
         if ae is None or ae.policy is not policy:
             ae = self._movers[policy.ae_title] = AE(policy.ae_title, policy)
         try:
-            contexts = proposed_contexts_for(sources)
+            contexts = suboperation_contexts(sources, policy.proposed_contexts)
             sub = await ae.associate(
                 address[0], address[1], called_ae=destination, contexts=contexts
             )

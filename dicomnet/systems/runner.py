@@ -23,6 +23,7 @@ from dicomnet.services.mwl import support_from_profile as mwl_support
 from dicomnet.services.qr import QueryRetrieveService, relational_extended_check
 from dicomnet.services.storage_abort import AbortWhenNotStored
 from dicomnet.services.storage_scp import StorageService
+from dicomnet.services.suboperations import RetrieveRules
 from dicomnet.storage.memory import MemoryStore
 
 from .resources import Resources, open_resources
@@ -187,7 +188,12 @@ def _handlers(
                     ae.profile.query_keys, with_required=strict, omit_unsupported=strict
                 )
             handlers.append(
-                QueryRetrieveService(resources.index, destinations=destinations, support=support)
+                QueryRetrieveService(
+                    resources.index,
+                    destinations=destinations,
+                    support=support,
+                    rules=RetrieveRules.from_profile(ae.profile),
+                )
             )
         elif kind is ServiceKind.MWL:
             assert resources.worklist is not None
