@@ -22,10 +22,10 @@ from dicomnet.conformance import load_profile
 from dicomnet.policy import Policy
 from dicomnet.services.base import Binding, Service
 from dicomnet.services.commitment import (
-    STORAGE_COMMITMENT_PUSH_MODEL,
     CommitmentSCP,
     ReportMode,
 )
+from dicomnet.systems.runner import commitment_report_syntaxes
 from dicomnet.transport import run
 
 __all__ = [
@@ -202,16 +202,7 @@ def commitment_scp(
     report association are those of the policy's proposed context for the
     class, else those it accepts for the class.
     """
-    policy = ae.policy
-    syntaxes: tuple[str, ...] = ()
-    for proposed in policy.proposed_contexts:
-        if proposed.abstract_syntax == STORAGE_COMMITMENT_PUSH_MODEL:
-            syntaxes = proposed.transfer_syntaxes
-            break
-    else:
-        accepted = policy.accepted(STORAGE_COMMITMENT_PUSH_MODEL)
-        if accepted is not None:
-            syntaxes = accepted.transfer_syntaxes
+    syntaxes = commitment_report_syntaxes(ae.policy)
     options: dict[str, Any] = {"transfer_syntaxes": syntaxes} if syntaxes else {}
     return CommitmentSCP(
         store=store,

@@ -21,38 +21,16 @@ Prints ``listening on PORT`` when ready; stops on SIGINT or SIGTERM.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable
 from dataclasses import replace
 
 from common import example_parser, profile_policy, run_main, serve_policy
 
-from dicomnet.dimse.commands import CommandField
-from dicomnet.dimse.status import StatusCategory, category
-from dicomnet.services.base import Binding, IncomingRequest, Reply
+from dicomnet.services.storage_abort import AbortWhenNotStored
 from dicomnet.services.storage_scp import StorageService
 from dicomnet.storage.folder import FolderStore
 from dicomnet.transport import server_tls_context
 
 PROFILE = "dicomark-inbound"
-
-
-class AbortWhenNotStored:
-    """C-STORE SCP that aborts the association after any instance it could not store."""
-
-    def __init__(self, storage: StorageService) -> None:
-        self.storage = storage
-
-    def bindings(self) -> Iterable[Binding]:
-        """Every C-STORE-RQ."""
-        return (Binding(command_field=CommandField.C_STORE_RQ, handler=self.handle),)
-
-    async def handle(self, request: IncomingRequest) -> Reply:
-        """Store through :class:`StorageService`; abort on a failure status."""
-        reply = await self.storage.handle(request)
-        if category(reply.status) is StatusCategory.FAILURE:
-            request.association.log.error("instance not stored (0x%04X): aborting", reply.status)
-            request.association.abort_nowait("instance could not be stored")
-        return reply
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,7 +17,9 @@ C-FIND takes the Study Root Required and Unique keys plus the statement's
 optional keys; other keys are left out of the responses. A C-FIND-CANCEL
 stops the matching (final status FE00). C-MOVE sends all the images over one
 association to the Move Destination, looked up among the
-``--destination AET=HOST:PORT`` options (unknown: A801).
+``--destination AET=HOST:PORT`` options (unknown: A801), proposing the
+profile's Table 3 contexts; a C-STORE that fails aborts that association and
+the C-MOVE ends with A702, as §3.1.2.1.2.1 says.
 
 Disk space: ``--max-bytes`` is a quota on the stored files; an instance
 that would go over it is refused with A700 (out of resources), which is
@@ -60,6 +62,7 @@ from dicomnet.query.index import InstanceRecord
 from dicomnet.services.base import IncomingRequest
 from dicomnet.services.qr import QueryRetrieveService
 from dicomnet.services.storage_scp import StorageService
+from dicomnet.services.suboperations import RetrieveRules
 from dicomnet.storage.folder import FolderStore
 from dicomnet.storage.sinks import InstanceInfo, Outcome, StorageSink, StoredInstance
 from dicomnet.storage.source import InstanceSource
@@ -232,10 +235,14 @@ async def main(args: argparse.Namespace) -> int:
         ledger.track(record)
     print(f"indexed {len(ledger)} instance(s)", file=sys.stderr, flush=True)
     store = DiskStore(folder, ledger)
+    profile = load_profile(PROFILE)
     support = QueryRetrieveService.support_from_profile(
-        load_profile(PROFILE).query_keys, with_required=True, omit_unsupported=True
+        profile.query_keys, with_required=True, omit_unsupported=True
     )
-    qr = QueryRetrieveService(index, destinations=dict(args.destinations), support=support)
+    rules = RetrieveRules.from_profile(profile)  # a failed C-STORE ends the move with A702
+    qr = QueryRetrieveService(
+        index, destinations=dict(args.destinations), support=support, rules=rules
+    )
     return await serve_policy(args, policy, [StorageService(store, decide=store.stored), qr])
 
 

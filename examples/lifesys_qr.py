@@ -16,7 +16,9 @@ The instances served are the DICOM files under ``--archive`` (indexed at
 start-up, headers only). C-MOVE sub-operations go over a new association to
 the Move Destination, one association for all instances, no retry; the
 destinations are given with ``--destination AET=HOST:PORT`` (an unknown one is
-answered A801).
+answered A801). The sub-operation association proposes the profile's Table 1.24
+contexts, and a warning from the destination counts as success (Table 1.27).
+``dicomnet serve --system lifesys`` runs this AE over the Storage AE's index instead.
 
 Run::
 
@@ -39,6 +41,7 @@ from dicomnet.ae import AE
 from dicomnet.conformance.profile import load_profile
 from dicomnet.query import InstanceIndex
 from dicomnet.services.qr import QueryRetrieveService, relational_extended_check
+from dicomnet.services.suboperations import RetrieveRules
 
 PROFILE = "lifesys-qr"
 
@@ -62,12 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
 async def main(args: argparse.Namespace) -> int:
     """Index the archive, then serve until a signal."""
     policy = profile_policy(PROFILE, args.aet)
+    profile = load_profile(PROFILE)
     index = InstanceIndex.from_folder(args.archive)
     print(f"indexed {len(index)} instance(s)", file=sys.stderr, flush=True)
     service = QueryRetrieveService(
         index,
         destinations=dict(args.destinations),
-        support=QueryRetrieveService.support_from_profile(load_profile(PROFILE).query_keys),
+        support=QueryRetrieveService.support_from_profile(profile.query_keys),
+        rules=RetrieveRules.from_profile(profile),
     )
     ae = AE(policy.ae_title, policy, handlers=[service], extended_check=relational_extended_check)
     server = await ae.serve(args.host, args.port)

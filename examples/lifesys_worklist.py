@@ -32,33 +32,16 @@ stderr); stops on SIGINT or SIGTERM.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 from common import example_parser, profile_policy, run_main, serve_policy
-from pydicom.dataset import Dataset
 
 from dicomnet.conformance import load_profile
-from dicomnet.query.worklist import WorklistSource
 from dicomnet.services.mwl import WorklistService, support_from_profile
+from dicomnet.systems.resources import FolderWorklist
 
 PROFILE = "lifesys-mwl"
-
-
-class FolderWorklist(WorklistSource):
-    """The worklist items of a folder, read again each time they are iterated."""
-
-    def __init__(self, root: str | os.PathLike[str]) -> None:
-        super().__init__()
-        self.root = Path(root)
-
-    def __iter__(self) -> Iterator[Dataset]:
-        return iter(WorklistSource.from_folder(self.root).items)
-
-    def __len__(self) -> int:
-        return len(WorklistSource.from_folder(self.root))
 
 
 def build_parser() -> argparse.ArgumentParser:

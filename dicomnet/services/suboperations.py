@@ -9,7 +9,7 @@
 * A failed sub-operation (``[retrieve] on_failure``): ``continue`` goes on and
   ends with B000 (or A702 when nothing was sent), PS3.4 C.4.2.3;
   ``stop`` ends the sub-operation association at the first failure (A-ABORT),
-  counts the rest as failed and answers A702 (Kodak §3.1.2.3.2.1).
+  counts the rest as failed and answers A702 (Kodak §3.1.2.1.2.1).
 * A warning status from the destination (``[retrieve] warning``): counted as a
   ``warning`` sub-operation (default) or as ``success`` (LifeSys Table 1.27:
   "image transmission is considered successful").

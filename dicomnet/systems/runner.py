@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dicomnet.ae import AE, Server
+from dicomnet.policy import Policy
 from dicomnet.services.base import Service
 from dicomnet.services.commitment import STORAGE_COMMITMENT_PUSH_MODEL, CommitmentSCP
 from dicomnet.services.mwl import WorklistService
@@ -30,7 +31,7 @@ from .resources import Resources, open_resources
 from .router import RoutedPort
 from .spec import AESpec, QueryKeys, ServiceKind, SystemSpec
 
-__all__ = ["RunningSystem", "planned_ports", "start_system"]
+__all__ = ["RunningSystem", "commitment_report_syntaxes", "planned_ports", "start_system"]
 
 _log = logging.getLogger("dicomnet.systems")
 
@@ -206,19 +207,18 @@ def _handlers(
                 mode=ae.commitment_report,
                 destinations=destinations,
                 requestor=entity,
-                transfer_syntaxes=_report_syntaxes(entity),
+                transfer_syntaxes=commitment_report_syntaxes(entity.policy),
             )
             running.commitments.append(commitment)
             handlers.append(commitment)
     return handlers
 
 
-def _report_syntaxes(entity: AE) -> tuple[str, ...]:
-    """The transfer syntaxes proposed for a commitment report association.
+def commitment_report_syntaxes(policy: Policy) -> tuple[str, ...]:
+    """The transfer syntaxes a Storage Commitment SCP proposes for its report association.
 
     Those of the policy's proposed context for the class, else those it accepts.
     """
-    policy = entity.policy
     for proposed in policy.proposed_contexts:
         if proposed.abstract_syntax == STORAGE_COMMITMENT_PUSH_MODEL:
             return proposed.transfer_syntaxes
