@@ -4,9 +4,14 @@
 (PS3.4 C.4.1.2.2, C.4.2.2.1) and raises :class:`QueryError` (status A900) when
 it does not fit: no or unknown Query/Retrieve Level, keys below the level,
 missing unique keys of the levels above (hierarchical queries; relational
-ones may leave them out). :func:`find_matches` yields one response
-identifier per matching entity at the query level; :func:`select_instances`
-gives the instances a retrieve sends.
+ones may leave them out), a key sent as a sequence that is not one (or the
+other way round), a key sequence with more than one item (PS3.4 C.2.2.2.6),
+more than :data:`MAX_KEY_VALUES` values in one key (status A700 for C-FIND,
+A701 for a retrieve). Private keys are not supported: they are left out of
+matching and of the responses, which are then FF01 (PS3.4 C.4.1.1.4).
+:func:`find_matches` yields one response identifier per matching entity at
+the query level; :func:`select_instances` gives the instances a retrieve
+sends.
 
 A :class:`KeySupport` (from a conformance profile's query keys) restricts
 what the SCP matches on: a key it does not list is returned empty and not
@@ -19,9 +24,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Final
 
+from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 
 from .index import InstanceIndex, InstanceRecord
 from .matching import ConversionError, MatchType, converted, match_element, matching_type
@@ -45,6 +53,12 @@ SPECIFIC_CHARACTER_SET = 0x00080005
 RETRIEVE_AE_TITLE = 0x00080054
 #: C001 (PS3.4 C.4.1.1.4): the identifier cannot be processed.
 UNABLE_TO_PROCESS = 0xC001
+#: A700 (C-FIND) / A701 (C-MOVE, C-GET): out of resources.
+OUT_OF_RESOURCES: Final = 0xA700
+OUT_OF_RESOURCES_RETRIEVE: Final = 0xA701
+#: The most values one key may list (a UID list, backslash alternatives): the
+#: answer to a longer list is refused rather than matched value by value.
+MAX_KEY_VALUES: Final = 10_000
 _NOT_MATCHED = frozenset({SPECIFIC_CHARACTER_SET, QUERY_RETRIEVE_LEVEL, RETRIEVE_AE_TITLE})
 
 
@@ -113,6 +127,8 @@ class Query:
     level: str
     keys: Dataset
     support: KeySupport | None = None
+    #: Keys of the identifier left out (private ones): responses are FF01.
+    ignored: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,10 +169,15 @@ def parse_query(
         )
     depth = model.level_index(level)
     keys = Dataset()
+    ignored: set[int] = set()
     for element in identifier:
         tag = int(element.tag)
         if tag == QUERY_RETRIEVE_LEVEL or element.tag.group == 0x0002:
             continue
+        if element.tag.is_private:
+            ignored.add(tag)
+            continue
+        _check_key(element, retrieve=retrieve)
         home = model.home_level(tag, level)
         if home is not None and (home not in model.levels or model.level_index(home) > depth):
             raise QueryError(
@@ -178,7 +199,38 @@ def parse_query(
             raise QueryError(
                 f"retrieve at {level} level needs its unique key", offending=UNIQUE_KEYS[level]
             )
-    return Query(model=model, level=level, keys=keys, support=support)
+    return Query(model=model, level=level, keys=keys, support=support, ignored=frozenset(ignored))
+
+
+def _is_sequence(tag: int) -> bool | None:
+    try:
+        return dictionary_VR(tag) == "SQ"
+    except KeyError:
+        return None
+
+
+def _check_key(element: DataElement, *, retrieve: bool) -> None:
+    """Refuse a key the standard does not allow in an identifier (see the module doc)."""
+    tag = int(element.tag)
+    name = element.keyword or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+    sequence = _is_sequence(tag)
+    if sequence is not None and sequence != (element.VR == "SQ"):
+        kind = "not a sequence" if element.VR == "SQ" else "a sequence"
+        raise QueryError(f"{name} is {kind}", offending=tag)
+    if element.VR == "SQ":
+        if len(element.value) > 1:
+            raise QueryError(f"{name}: a key sequence holds one item", offending=tag)
+        for item in element.value:
+            for sub in item:
+                if not sub.tag.is_private:
+                    _check_key(sub, retrieve=retrieve)
+        return
+    if isinstance(element.value, MultiValue) and len(element.value) > MAX_KEY_VALUES:
+        raise QueryError(
+            f"{name} lists {len(element.value)} values (at most {MAX_KEY_VALUES})",
+            status=OUT_OF_RESOURCES_RETRIEVE if retrieve else OUT_OF_RESOURCES,
+            offending=tag,
+        )
 
 
 # ------------------------------------------------------------------ entities
@@ -314,6 +366,7 @@ def respond(
     ok, partial = _matches(query, lookup)
     if not ok:
         return None
+    partial = partial or bool(query.ignored)
     response = Dataset()
     for key in query.keys:
         tag = int(key.tag)

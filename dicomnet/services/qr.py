@@ -10,7 +10,9 @@ of the Patient Root, Study Root and Patient/Study Only models over an
 C-FIND    one pending response per match (FF00; FF01 when optional keys of the
           identifier are not supported), then 0000; FE00 after a C-CANCEL;
           A900 when the identifier does not fit the model or level; C001 when
-          the identifier cannot be decoded or matching fails
+          the identifier cannot be decoded or matching fails; A700 for an
+          identifier over MAX_IDENTIFIER_BYTES or a key with more than
+          MAX_KEY_VALUES values (A701 for C-MOVE and C-GET)
 C-MOVE    sub-operations (C-STORE) on a new association to the Move Destination
           (looked up in ``destinations``; unknown: A801); a pending response
           after each sub-operation with the remaining/completed/failed/warning
@@ -90,6 +92,10 @@ NO_MOVE_DESTINATION: Final = 0xC002
 #: B000 in a C-MOVE/C-GET-RSP: sub-operations complete, one or more failures or warnings.
 SUBOPERATIONS_COMPLETE_WITH_FAILURES: Final = 0xB000
 FAILED_SOP_INSTANCE_UID_LIST: Final = 0x00080058
+#: The largest identifier read; a longer one is refused with A700 (C-FIND) or
+#: A701 (C-MOVE, C-GET) and its remaining fragments are dropped unread. Room for
+#: MAX_KEY_VALUES UIDs of 64 characters and the other keys.
+MAX_IDENTIFIER_BYTES: Final = 1 << 20
 NATIVE: Final = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
 
 #: SOP class UIDs by (model name, operation); model names: patient, study, patient-study.
@@ -226,8 +232,26 @@ class QueryRetrieveService:
 
     # -------------------------------------------------------------- shared
 
-    async def _identifier(self, request: IncomingRequest) -> Dataset | Reply:
-        data = await request.dataset_bytes()
+    async def _identifier(
+        self, request: IncomingRequest, *, retrieve: bool = False
+    ) -> Dataset | Reply:
+        if request.data is None:
+            return _failure(UNABLE_TO_PROCESS, "request without an identifier")
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in request.data:
+            size += len(chunk)
+            if size > MAX_IDENTIFIER_BYTES:
+                request.data.discard_rest()
+                request.association.log.warning(
+                    "identifier refused: more than %d bytes", MAX_IDENTIFIER_BYTES
+                )
+                return _failure(
+                    Status.OUT_OF_RESOURCES_MATCHES if retrieve else Status.OUT_OF_RESOURCES,
+                    f"identifier longer than {MAX_IDENTIFIER_BYTES} bytes",
+                )
+            parts.append(chunk)
+        data = b"".join(parts)
         if not data:
             return _failure(UNABLE_TO_PROCESS, "request without an identifier")
         try:
@@ -408,7 +432,7 @@ class QueryRetrieveService:
         message = request.message
         assert isinstance(message, CMoveRQ)
         sop_class = message.affected_sop_class_uid.rstrip("\0 ")
-        identifier = await self._identifier(request)
+        identifier = await self._identifier(request, retrieve=True)
         if isinstance(identifier, Reply):
             yield identifier
             return
@@ -476,7 +500,7 @@ class QueryRetrieveService:
         message = request.message
         assert isinstance(message, CGetRQ)
         sop_class = message.affected_sop_class_uid.rstrip("\0 ")
-        identifier = await self._identifier(request)
+        identifier = await self._identifier(request, retrieve=True)
         if isinstance(identifier, Reply):
             yield identifier
             return
