@@ -6,6 +6,7 @@ it does not fit: no or unknown Query/Retrieve Level, keys below the level,
 missing unique keys of the levels above (hierarchical queries; relational
 ones may leave them out), a key sent as a sequence that is not one (or the
 other way round), a key sequence with more than one item (PS3.4 C.2.2.2.6),
+a value its VR does not allow (:func:`~dicomnet.query.values.value_problem`),
 more than :data:`MAX_KEY_VALUES` values in one key (status A700 for C-FIND,
 A701 for a retrieve). Private keys are not supported: they are left out of
 matching and of the responses, which are then FF01 (PS3.4 C.4.1.1.4).
@@ -34,6 +35,7 @@ from pydicom.multival import MultiValue
 from .index import InstanceIndex, InstanceRecord
 from .matching import ConversionError, MatchType, converted, match_element, matching_type
 from .models import REQUIRED_KEYS, UNIQUE_KEYS, InformationModel
+from .values import value_problem
 
 __all__ = [
     "KeySupport",
@@ -172,8 +174,10 @@ def parse_query(
     ignored: set[int] = set()
     for element in identifier:
         tag = int(element.tag)
-        if tag == QUERY_RETRIEVE_LEVEL or element.tag.group == 0x0002:
+        if tag == QUERY_RETRIEVE_LEVEL or element.tag.group in (0x0000, 0x0002):
             continue
+        if element.tag.element == 0x0000:
+            continue  # a group length: not a key
         if element.tag.is_private:
             ignored.add(tag)
             continue
@@ -231,6 +235,9 @@ def _check_key(element: DataElement, *, retrieve: bool) -> None:
             status=OUT_OF_RESOURCES_RETRIEVE if retrieve else OUT_OF_RESOURCES,
             offending=tag,
         )
+    problem = value_problem(element)
+    if problem is not None:
+        raise QueryError(f"{name}: {problem}", offending=tag)
 
 
 # ------------------------------------------------------------------ entities

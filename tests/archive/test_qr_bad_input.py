@@ -195,7 +195,11 @@ async def test_bad_find_identifiers_get_clear_statuses(archive: Archive) -> None
         # No identifier at all.
         (final,) = await responses(assoc, find_rq(), b"")
         assert final.status in (0xC001, 0xA900)
-        # Bytes no character set decodes, and an over-long UID: matched, nothing found.
+        # An unknown character set: C001.
+        unknown = element(0x0008, 0x0005, "CS", b"ISO_IR 999") + STUDY_LEVEL
+        (final,) = await responses(assoc, find_rq(), unknown)
+        assert final.status == 0xC001 and "ISO_IR 999" in (final.message.error_comment or "")
+        # Bytes the character set does not decode: replaced, matched, nothing found.
         undecodable = (
             element(0x0008, 0x0005, "CS", b"ISO_IR 192")
             + STUDY_LEVEL
@@ -204,9 +208,61 @@ async def test_bad_find_identifiers_get_clear_statuses(archive: Archive) -> None
         )
         found = await responses(assoc, find_rq(), undecodable)
         assert [r.status for r in found] == [0x0000]
-        long_uid = STUDY_LEVEL + element(0x0020, 0x000D, "UI", b"1." * 60)
-        found = await responses(assoc, find_rq(), long_uid)
-        assert [r.status for r in found] == [0x0000]
+    assert snapshot(archive.store_dir) == before
+
+
+UID_KEY = element(0x0020, 0x000D, "UI", b"")
+
+
+async def test_values_their_vr_does_not_allow(archive: Archive) -> None:
+    """A900 naming the key, instead of a query that silently matches nothing."""
+    before = snapshot(archive.store_dir)
+    cases = {
+        "date as US": element(0x0008, 0x0020, "US", b"\x01\x00") + STUDY_LEVEL + UID_KEY,
+        "name as OB": STUDY_LEVEL + element(0x0010, 0x0010, "OB", b"DOE*") + UID_KEY,
+        "UID as FD": STUDY_LEVEL + element(0x0020, 0x000D, "FD", b"\0" * 8),
+        "date": element(0x0008, 0x0020, "DA", b"2024-0101-") + STUDY_LEVEL + UID_KEY,
+        "open range": element(0x0008, 0x0020, "DA", b"- ") + STUDY_LEVEL + UID_KEY,
+        "date text": element(0x0008, 0x0020, "DA", b"yesterday ") + STUDY_LEVEL + UID_KEY,
+        "time": element(0x0008, 0x0030, "TM", b"ab:cd ") + STUDY_LEVEL + UID_KEY,
+        "UID wildcard": STUDY_LEVEL + element(0x0020, 0x000D, "UI", b"1.2*"),
+        "UID letters": STUDY_LEVEL + element(0x0020, 0x000D, "UI", b"1.2.abc\0"),
+        "UID too long": STUDY_LEVEL + element(0x0020, 0x000D, "UI", b"1." * 40),
+        "SH too long": element(0x0008, 0x0050, "SH", b"A" * 18) + STUDY_LEVEL + UID_KEY,
+        "IS": STUDY_LEVEL + UID_KEY + element(0x0020, 0x1208, "IS", b"x1"),
+    }
+    offending = {
+        "date as US": 0x00080020, "name as OB": 0x00100010, "UID as FD": 0x0020000D,
+        "date": 0x00080020, "open range": 0x00080020, "date text": 0x00080020,
+        "time": 0x00080030, "UID wildcard": 0x0020000D, "UID letters": 0x0020000D,
+        "UID too long": 0x0020000D, "SH too long": 0x00080050, "IS": 0x00201208,
+    }  # fmt: skip
+    async with archive.associate() as assoc:
+        for name, data in cases.items():
+            (final,) = await responses(assoc, find_rq(), data)
+            assert final.status == 0xA900, name
+            assert final.message.offending_element == (offending[name],), name
+            assert final.message.error_comment, name
+        # Valid values of the same keys: answered.
+        good = (
+            element(0x0008, 0x0020, "DA", b"20240101-20240131")
+            + element(0x0008, 0x0030, "TM", b"10-11 ")
+            + STUDY_LEVEL
+            + element(0x0020, 0x000D, "UI", STUDY_A.encode())
+        )
+        assert [r.status for r in await responses(assoc, find_rq(), good)] == [0xFF00, 0x0000]
+        # Group lengths and command or meta elements are not keys: they change nothing.
+        noise = (
+            element(0x0000, 0x0100, "US", b"\x01\x00")
+            + element(0x0002, 0x0010, "UI", b"1.2\0")
+            + element(0x0008, 0x0000, "UL", b"\0\0\0\0")
+            + STUDY_LEVEL
+            + UID_KEY
+        )
+        assert [r.status for r in await responses(assoc, find_rq(), noise)] == [0xFF00] * 3 + [0]
+        # The same checks for a retrieve: A900, nothing sent.
+        (final,) = await responses(assoc, get_rq(), cases["UID wildcard"])
+        assert final.status == 0xA900 and final.message.offending_element == (0x0020000D,)
     assert snapshot(archive.store_dir) == before
 
 
