@@ -12,7 +12,8 @@ C-FIND    one pending response per match (FF00; FF01 when optional keys of the
           A900 when the identifier does not fit the model or level; C001 when
           the identifier cannot be decoded or matching fails; A700 for an
           identifier over MAX_IDENTIFIER_BYTES or a key with more than
-          MAX_KEY_VALUES values (A701 for C-MOVE and C-GET)
+          MAX_KEY_VALUES values (A701 for C-MOVE and C-GET); 0122 when the
+          Affected SOP Class is not the presentation context's (all three)
 C-MOVE    sub-operations (C-STORE) on a new association to the Move Destination
           (looked up in ``destinations``; unknown: A801); a pending response
           after each sub-operation with the remaining/completed/failed/warning
@@ -259,6 +260,20 @@ class QueryRetrieveService:
         except DatasetError as exc:
             return _failure(UNABLE_TO_PROCESS, f"identifier: {exc}")
 
+    @staticmethod
+    def _wrong_context(request: IncomingRequest, sop_class: str) -> Reply | None:
+        """0122 when the Affected SOP Class is not the presentation context's abstract syntax."""
+        abstract = str(request.context.abstract_syntax).rstrip("\0 ")
+        if abstract == sop_class:
+            return None
+        request.association.log.warning(
+            "%s sent on the context of %s", logsafe(sop_class), logsafe(abstract)
+        )
+        return _failure(
+            Status.SOP_CLASS_NOT_SUPPORTED,
+            f"presentation context is for {abstract}",
+        )
+
     def _relational(self, request: IncomingRequest, sop_class: str) -> bool:
         if self.relational:
             return True
@@ -280,6 +295,10 @@ class QueryRetrieveService:
         identifier = await self._identifier(request)
         if isinstance(identifier, Reply):
             yield identifier
+            return
+        wrong = self._wrong_context(request, sop_class)
+        if wrong is not None:
+            yield wrong
             return
         if model is None:
             yield _failure(Status.DATASET_DOES_NOT_MATCH_SOP_CLASS, "not a Q/R FIND SOP class")
@@ -436,6 +455,10 @@ class QueryRetrieveService:
         if isinstance(identifier, Reply):
             yield identifier
             return
+        wrong = self._wrong_context(request, sop_class)
+        if wrong is not None:
+            yield wrong
+            return
         destination = (message.move_destination or "").strip()
         if not destination:
             yield _failure(NO_MOVE_DESTINATION, "no Move Destination")
@@ -503,6 +526,10 @@ class QueryRetrieveService:
         identifier = await self._identifier(request, retrieve=True)
         if isinstance(identifier, Reply):
             yield identifier
+            return
+        wrong = self._wrong_context(request, sop_class)
+        if wrong is not None:
+            yield wrong
             return
         records = await self._select(request, sop_class, identifier)
         if isinstance(records, Reply):

@@ -455,3 +455,41 @@ async def test_get_when_the_requestor_refuses_the_storage_role(archive: Archive)
             (final,) = await responses(assoc, get_rq(), _study("1.2.3.4"))
             assert final.status == 0x0000
     assert snapshot(archive.store_dir) == before
+
+
+async def test_requests_that_do_not_fit_their_context(archive: Archive) -> None:
+    before = snapshot(archive.store_dir)
+    find_uid, move_uid = sop_class_for("study", FIND), sop_class_for("study", MOVE)
+    get_uid = sop_class_for("study", GET)
+    async with archive.associate() as assoc:
+        # A C-FIND naming the FIND SOP class, sent on the MOVE SOP class's context: 0122.
+        request = CFindRQ(message_id=1, affected_sop_class_uid=find_uid)
+        stream = assoc.send_request(request, _study(STUDY_A), context=assoc.context_for(move_uid))
+        (final,) = [r async for r in stream]
+        assert final.status == 0x0122 and move_uid in (final.message.error_comment or "")
+        # A C-GET naming the GET class on the FIND context: 0122, nothing sent.
+        request = CGetRQ(message_id=1, affected_sop_class_uid=get_uid)
+        stream = assoc.send_request(request, _study(STUDY_A), context=assoc.context_for(find_uid))
+        (final,) = [r async for r in stream]
+        assert final.status == 0x0122
+        # A C-FIND of a SOP class that has no C-FIND: 0211 (unrecognized operation).
+        request = CFindRQ(message_id=1, affected_sop_class_uid=move_uid)
+        stream = assoc.send_request(request, _study(STUDY_A), context=assoc.context_for(move_uid))
+        assert [r.status async for r in stream] == [0x0211]
+        # A C-GET without an identifier: C001.
+        request = CGetRQ(message_id=1, affected_sop_class_uid=get_uid, has_dataset=False)
+        stream = assoc.send_request(request, None, context=assoc.context_for(get_uid))
+        assert [r.status async for r in stream] == [0xC001]
+        # A retrieve at IMAGE level without the SOP Instance UID: A900.
+        keys = ident("IMAGE", StudyInstanceUID=STUDY_A, SeriesInstanceUID=STUDY_A + ".1")
+        keys.SOPInstanceUID = ""
+        (final,) = await responses(assoc, move_rq("NOBODY"), encoded(keys))
+        assert final.status == 0xA900 and final.message.offending_element == (0x00080018,)
+        # A Patient Root study query without the patient's ID (hierarchical): A900.
+        (final,) = await responses(assoc, find_rq("patient"), _study(STUDY_A))
+        assert final.status == 0xA900 and final.message.offending_element == (0x00100020,)
+        assert await statuses(assoc, find_rq(), ident("STUDY", StudyInstanceUID=STUDY_A)) == [
+            0xFF00,
+            0x0000,
+        ]
+    assert snapshot(archive.store_dir) == before
