@@ -33,6 +33,7 @@ from dicomnet.dimse.dataset import encode_dataset, transfer_syntax_encoding
 from dicomnet.dimse.errors import DatasetError
 from dicomnet.query.matching import element_strings
 from dicomnet.query.models import LEVEL_ATTRIBUTES
+from dicomnet.storage.headscan import scan_header
 
 from .schema import COLUMNS
 
@@ -60,6 +61,13 @@ _DEFLATED: Final = frozenset({"1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1"}
 _PIXEL_TAGS: Final = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 #: A kept header that is a data set's raw start: mark, a flag byte (1 implicit, 2 little), bytes.
 _RAW_MARK: Final = b"DNH"
+_COLUMN_TAGS: Final = frozenset(COLUMNS)
+#: Every column with its value for an attribute that is absent.
+_EMPTY_COLUMNS: Final = {
+    name: ""
+    for column in COLUMNS.values()
+    for name in (column.name, *([f"{column.name}_fold"] if column.kind == "pn" else []))
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -195,6 +203,22 @@ def entry_from_data_set(
         return None
     if deflated:
         return None
+    flag = (1 if implicit else 0) | (2 if little else 0)
+    fast = _fast_entry(prefix, implicit=implicit, little=little, complete=complete)
+    if fast is not None:
+        columns, end = fast
+        columns["sop_uid"] = sop_instance_uid
+        header = _RAW_MARK + bytes([flag]) + prefix[:end]
+        return IndexEntry(
+            sop_instance_uid=sop_instance_uid,
+            sop_class_uid=sop_class_uid,
+            transfer_syntax_uid=transfer_syntax_uid,
+            path=path,
+            size=size,
+            source_ae_title=source_ae_title,
+            columns=columns,
+            headers=dict.fromkeys(_LEVELS, header),
+        )
     fp = io.BytesIO(prefix)
     try:
         with warnings.catch_warnings():
@@ -205,7 +229,6 @@ def entry_from_data_set(
     end = fp.tell()
     if end >= len(prefix) and not complete:
         return None
-    flag = (1 if implicit else 0) | (2 if little else 0)
     return entry_from_header(
         ds,
         sop_instance_uid=sop_instance_uid,
@@ -216,6 +239,37 @@ def entry_from_data_set(
         source_ae_title=source_ae_title,
         header_bytes=_RAW_MARK + bytes([flag]) + prefix[:end],
     )
+
+
+def _fast_entry(
+    prefix: bytes, *, implicit: bool, little: bool, complete: bool
+) -> tuple[dict[str, str], int] | None:
+    """Column values and header end read without pydicom, when every value is plain ASCII.
+
+    ``None`` (use pydicom) for big endian, a header :func:`scan_header` does
+    not read, or a value that needs a character set (bytes over 0x7F, or
+    ISO 2022 escapes).
+    """
+    if not little:
+        return None
+    scan = scan_header(prefix, implicit=implicit, wanted=_COLUMN_TAGS, complete=complete)
+    if scan is None:
+        return None
+    values = dict(_EMPTY_COLUMNS)
+    for tag, raw in scan.values.items():
+        if not raw.isascii() or b"\x1b" in raw:
+            return None
+        column = COLUMNS[tag]
+        text = ""
+        for part in raw.decode("ascii").split("\\"):
+            value = part.strip(" \0")
+            if value:
+                text = _normal(column.kind, value)
+                break
+        values[column.name] = text
+        if column.kind == "pn":
+            values[f"{column.name}_fold"] = pn_fold(text)
+    return values, scan.end
 
 
 def decode_header(data: bytes) -> Dataset:
