@@ -72,7 +72,19 @@ class IndexBackend(Protocol):
         series_uid: str | None = None,
         sop_instance_uid: str | None = None,
     ) -> list[str]:
-        """Remove a study, series or instance (and emptied parents); the file paths it had."""
+        """Remove a study, series or instance (and emptied parents); the file paths it had.
+
+        The paths are noted (:meth:`doomed`) in the same transaction, until the
+        caller has removed the files and calls :meth:`forget_doomed`.
+        """
+        ...
+
+    async def doomed(self) -> list[str]:
+        """Files of instances :meth:`delete` removed, not yet confirmed gone."""
+        ...
+
+    async def forget_doomed(self, paths: Sequence[str]) -> None:
+        """The files ``paths`` of deleted instances are gone (their notes go)."""
         ...
 
     async def count(self) -> int:

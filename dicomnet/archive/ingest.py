@@ -3,16 +3,26 @@
 :class:`IndexedStore` wraps an :class:`~dicomnet.storage.sinks.InstanceStore`
 (a :class:`~dicomnet.storage.folder.FolderStore`): its sinks pass the data
 set through (keeping its first 64 KiB), and their ``commit`` first commits the
-file (fsynced and renamed into place by the folder store), then parses the
+file (fsynced and moved into place by the folder store), then reads the
 header from the bytes kept (from the file when it runs past them) and puts
 its row into the index, which returns once the row is committed (group
 commit, see :class:`~dicomnet.archive.sqlite.SqliteIndex`). Only then does
 ``commit`` return, so the Storage SCP's Success means both file and row are
-durable (in the default ``fsync`` mode of both).
+durable (in the default ``fsync`` mode of both). One round trip to the index
+per instance: the folder store moves the file into place as a second hard
+link and keeps the temporary name until the row is committed, so a restart
+after a crash finds a file moved in but not indexed in ``.incoming`` alone
+(see :mod:`dicomnet.archive.recover`). On a file system without hard links
+the final path is journaled in the index before the move instead.
 
-The final path is journaled in the index before the file is moved into
-place (see :mod:`dicomnet.archive.recover` for the order and what a restart
-does after a crash). If the index cannot take the row, the new file is removed again and the
+In the hierarchical layout the folder store cannot tell a duplicate by its
+path before the data set arrives (the path depends on it), so the index is
+asked by SOP Instance UID when the sink opens: ``Duplicate.KEEP_FIRST``
+drops the new copy, ``Duplicate.REFUSE`` refuses it, and under
+``Duplicate.REPLACE`` an earlier copy kept elsewhere is removed once the new
+row is in.
+
+If the index cannot take the row, the new file is removed again and the
 commit raises :class:`~dicomnet.archive.backend.IndexUnavailable` (an
 ``OSError``: the SCP answers A700, out of resources), so the folder holds
 nothing the index does not know of. A duplicate dropped under
@@ -22,12 +32,18 @@ nothing the index does not know of. A duplicate dropped under
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Final
 
 from dicomnet.log import ERROR_LIMIT, logsafe
+from dicomnet.storage.folder import FileSink, FolderStore, remove_empty_folders
+from dicomnet.storage.layout import Layout
 from dicomnet.storage.sinks import (
+    DroppingSink,
+    Duplicate,
+    DuplicateRefused,
     InstanceInfo,
     InstanceStore,
     Outcome,
@@ -56,15 +72,29 @@ class IndexedStore:
 
     async def open_sink(self, info: InstanceInfo) -> StorageSink:
         """The inner store's sink, indexing on commit."""
-        return IndexedSink(await self.store.open_sink(info), self.index)
+        store = self.store
+        earlier: Path | None = None
+        if isinstance(store, FolderStore) and store.layout is Layout.HIERARCHICAL:
+            found = await self.index.locate(info.sop_instance_uid)
+            if found is not None and found.path is not None:
+                earlier = Path(found.path)
+                if store.duplicates is Duplicate.REFUSE:
+                    raise DuplicateRefused(info.sop_instance_uid)
+                if store.duplicates is Duplicate.KEEP_FIRST:
+                    return DroppingSink(store.kept_instance(info, earlier))
+        return IndexedSink(await store.open_sink(info), self.index, earlier=earlier)
 
 
 class IndexedSink:
     """A sink whose commit returns once the file and its index row are both durable."""
 
-    def __init__(self, inner: StorageSink, index: IndexBackend) -> None:
+    def __init__(
+        self, inner: StorageSink, index: IndexBackend, *, earlier: Path | None = None
+    ) -> None:
         self.inner = inner
         self.index = index
+        # Where an earlier copy of the instance is (hierarchical layout, replaced).
+        self._earlier = earlier
         # The data set's first bytes, which hold its header in all but odd cases.
         self._head = bytearray()
         self._size = 0
@@ -79,19 +109,36 @@ class IndexedSink:
 
     async def commit(self, info: InstanceInfo) -> StoredInstance:
         """Commit the file, then index it; on an index failure the new file is removed."""
-        final = getattr(self.inner, "final_path", None)
+        inner = self.inner
+        if isinstance(inner, FileSink) and inner.store.hard_links:
+            stored = inner.commit_linked(info)
+            try:
+                indexed = await self._index(info, stored)
+            except asyncio.CancelledError:
+                # The row may or may not be in: the temporary name stays for the next
+                # start-up's reconcile to settle.
+                raise
+            except BaseException:
+                inner.release()
+                raise
+            inner.release()
+            return indexed
+        final = getattr(inner, "final_path", None)
         journaled = str(final) if isinstance(final, Path) else None
         if journaled is not None:
             await self.index.journal(journaled, info.sop_instance_uid)
         try:
-            stored = await self.inner.commit(info)
+            stored = await inner.commit(info)
         except BaseException:
             if journaled is not None:
                 await _unjournal(self.index, journaled)
             raise
+        if journaled is not None and (stored.outcome is Outcome.DUPLICATE_KEPT or not stored.path):
+            await _unjournal(self.index, journaled)
+        return await self._index(info, stored)
+
+    async def _index(self, info: InstanceInfo, stored: StoredInstance) -> StoredInstance:
         if stored.outcome is Outcome.DUPLICATE_KEPT or stored.path is None:
-            if journaled is not None:
-                await _unjournal(self.index, journaled)
             return stored
         try:
             entry = entry_from_data_set(
@@ -117,6 +164,12 @@ class IndexedSink:
             if isinstance(exc, OSError):
                 raise
             raise IndexUnavailable(f"cannot index {info.sop_instance_uid}: {exc}") from exc
+        earlier = self._earlier
+        if earlier is not None and earlier != stored.path:
+            _remove(earlier)  # the copy replaced, kept under another patient or study
+            root = getattr(getattr(self.inner, "store", None), "root", None)
+            if isinstance(root, Path):
+                remove_empty_folders(earlier.parent, root)
         return stored
 
     async def discard(self) -> None:

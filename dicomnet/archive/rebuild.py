@@ -2,7 +2,8 @@
 
 :func:`rebuild_index` empties the index and walks the folder (hidden
 directories such as ``.incoming`` and ``.index`` skipped, files in sorted
-order), reading each file's header and putting the entries in batches. Files
+order; any layout, flat or by patient/study/series), reading each file's
+header and putting the entries in batches. Files
 that are not DICOM are counted and skipped. Two files holding the same SOP
 Instance UID are resolved by the store's :class:`~dicomnet.storage.sinks.Duplicate`
 policy, as a store would have resolved them: ``keep-first`` and ``refuse``
@@ -20,13 +21,20 @@ from pathlib import Path
 from typing import Final
 
 from dicomnet.log import ERROR_LIMIT, logsafe
+from dicomnet.storage.folder import remove_empty_folders
 from dicomnet.storage.sinks import Duplicate
 
 from .backend import IndexBackend
 from .entry import IndexEntry, entry_from_file
 from .sqlite import SqliteIndex
 
-__all__ = ["RebuildReport", "delete_from_archive", "folder_files", "rebuild_index"]
+__all__ = [
+    "RebuildReport",
+    "delete_from_archive",
+    "folder_files",
+    "rebuild_index",
+    "remove_files",
+]
 
 _log = logging.getLogger("dicomnet.archive")
 #: Entries put per transaction.
@@ -44,11 +52,12 @@ class RebuildReport:
 
 
 def folder_files(root: str | os.PathLike[str]) -> Iterator[Path]:
-    """Every file under ``root``, sorted, hidden directories left out."""
+    """Every file under ``root``, sorted, hidden directories and files left out."""
     for directory, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            yield Path(directory) / name
+            if not name.startswith("."):
+                yield Path(directory) / name
 
 
 async def rebuild_index(
@@ -62,6 +71,10 @@ async def rebuild_index(
 
     ``progress(done, total)`` is called as files are read.
     """
+    # Deletions a crash interrupted are finished first: their files must not come back.
+    doomed = await index.doomed()
+    remove_files(doomed, Path(root))
+    await index.forget_doomed(doomed)
     paths = list(folder_files(root))
     report = RebuildReport(files=len(paths))
     await index.clear()
@@ -97,16 +110,32 @@ async def delete_from_archive(
     study_uid: str | None = None,
     series_uid: str | None = None,
     sop_instance_uid: str | None = None,
+    root: str | os.PathLike[str] | None = None,
 ) -> list[Path]:
-    """Delete a study, series or instance: its rows, then its files; the files removed.
+    """Delete a study, series or instance from an archive: rows and files; the files removed.
 
-    The rows go first (in one transaction), so the index never names a file
-    that is gone; a crash between the two leaves files that no row names,
-    which ``dicomnet index rebuild`` would index again.
+    Give exactly one of ``study_uid``, ``series_uid``, ``sop_instance_uid``
+    (``ValueError`` otherwise). ``root`` is the store folder: folders of the
+    hierarchical layout left empty are removed up to it (without it, none).
+
+    Crash-safe: the rows go first, in one transaction that also notes their
+    files (the index's ``doomed`` list); then the files are removed and the
+    note dropped. The index never names a file that is gone, and a crash
+    between the two leaves the note, which the next start-up finishes
+    (:func:`~dicomnet.archive.recover.reconcile`), so a deleted instance
+    cannot come back through ``dicomnet index rebuild``.
     """
     paths = await index.delete(
         study_uid=study_uid, series_uid=series_uid, sop_instance_uid=sop_instance_uid
     )
+    top = None if root is None else Path(root)
+    removed = remove_files(paths, top)
+    await index.forget_doomed(paths)
+    return removed
+
+
+def remove_files(paths: list[str], root: Path | None) -> list[Path]:
+    """Remove the files ``paths`` (and emptied folders up to ``root``); those removed."""
     removed = []
     for name in paths:
         path = Path(name)
@@ -118,4 +147,6 @@ async def delete_from_archive(
             _log.warning("row deleted but file kept: %s", logsafe(exc, ERROR_LIMIT))
             continue
         removed.append(path)
+        if root is not None:
+            remove_empty_folders(path.parent, root)
     return removed

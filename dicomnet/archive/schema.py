@@ -17,7 +17,9 @@ Column kinds say how a key translates to SQL (see :mod:`.plan`):
 
 ``pending`` is the journal of files being moved into place (see
 :mod:`.recover`): a row is added before the rename and removed in the
-transaction that adds the instance.
+transaction that adds the instance. ``doomed`` lists the files of deleted
+rows, added in the transaction that deletes the rows and removed once the
+files are gone (see :func:`~dicomnet.archive.rebuild.delete_from_archive`).
 """
 
 from __future__ import annotations
@@ -106,6 +108,7 @@ def _columns_sql(level: str) -> str:
 SCHEMA: Final = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pending (path TEXT PRIMARY KEY, uid TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS doomed (path TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS patient (
     pk INTEGER PRIMARY KEY,
     {_columns_sql("PATIENT")},

@@ -120,8 +120,10 @@ class SqliteIndex:
         self._closed = False
         self._full_sync = fsync
         # Series UID -> row key of series committed lately (writer thread only): most
-        # instances join a series that exists, and then skip three upserts.
+        # instances join a series that exists, and then skip three upserts. Valid while
+        # the writer's PRAGMA data_version (other connections' commits) is unchanged.
         self._series_keys: dict[str, int] = {}
+        self._data_version = -1
         #: Transactions committed by the writer (a measure of group commit).
         self.commits = 0
 
@@ -270,22 +272,39 @@ class SqliteIndex:
         return result
 
     def _write_batch(self, jobs: list[_Job]) -> None:
+        entries = [job.entry for job in jobs if job.entry is not None]
+        journals = [job.journal for job in jobs if job.journal is not None]
+        forgets = [job.forget for job in jobs if job.forget is not None]
+
         def work(conn: sqlite3.Connection) -> None:
-            for job in jobs:
-                if job.entry is not None:
-                    _insert(conn, job.entry, self._series_keys)
-                    conn.execute("DELETE FROM pending WHERE path = ?", (job.entry.path,))
-                elif job.journal is not None:
-                    conn.execute(
-                        "INSERT OR REPLACE INTO pending (path, uid) VALUES (?, ?)", job.journal
-                    )
-                elif job.forget is not None:
-                    conn.execute("DELETE FROM pending WHERE path = ?", (job.forget,))
+            # Few statements per batch, each for many rows: the writer thread takes
+            # the GIL back after every statement, which costs while the loop is busy.
+            # Forgotten paths first and journal rows last, so a path forgotten and
+            # journaled again in one batch, or indexed by one association and
+            # journaled by another, keeps the newer journal row.
+            _delete_pending(conn, forgets)
+            if entries:
+                self._check_series_keys(conn)
+                _insert_many(conn, entries, self._series_keys)
+                _delete_pending(conn, [entry.path for entry in entries])
+            for chunk in _chunks(journals, 2):
+                conn.execute(
+                    "INSERT OR REPLACE INTO pending (path, uid) VALUES "
+                    + ", ".join(["(?, ?)"] * len(chunk)),
+                    [value for pair in chunk for value in pair],
+                )
 
         # Only rows that answer a C-STORE need the sync; a journal row alone is
         # written (it survives kill -9) and synced with the next instance row.
-        self._synchronous(self.fsync and any(job.entry is not None for job in jobs))
+        self._synchronous(self.fsync and bool(entries))
         self._transaction(work)
+
+    def _check_series_keys(self, conn: sqlite3.Connection) -> None:
+        """Forget the series keys remembered if another connection wrote meanwhile."""
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            self._series_keys.clear()
+            self._data_version = version
 
     def _synchronous(self, full: bool) -> None:
         if full != self._full_sync and self._writer is not None:
@@ -322,7 +341,32 @@ class SqliteIndex:
         if len(given) != 1:
             raise ValueError("give exactly one of study_uid, series_uid, sop_instance_uid")
         kind, uid = given[0]
-        return await self._operate(lambda conn: _delete(conn, kind, uid))
+
+        def work(conn: sqlite3.Connection) -> list[str]:
+            paths = _delete(conn, kind, uid)
+            # The files to remove, noted with the rows' removal (see :meth:`doomed`).
+            for chunk in _chunks(paths, 1):
+                conn.execute(
+                    "INSERT OR IGNORE INTO doomed (path) VALUES " + ", ".join(["(?)"] * len(chunk)),
+                    chunk,
+                )
+            return paths
+
+        return await self._operate(work)
+
+    async def doomed(self) -> list[str]:
+        """Files of deleted instances not yet confirmed removed (see :meth:`forget_doomed`)."""
+        return [str(p) async for (p,) in self._rows("SELECT path FROM doomed ORDER BY path", [])]
+
+    async def forget_doomed(self, paths: Sequence[str]) -> None:
+        """The files ``paths`` of deleted instances are gone."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            for chunk in _chunks(paths, 1):
+                sql = f"DELETE FROM doomed WHERE path IN ({', '.join('?' * len(chunk))})"
+                conn.execute(sql, chunk)
+
+        await self._operate(work)
 
     async def clear(self) -> None:
         """Remove every row (the files are left alone)."""
@@ -537,6 +581,76 @@ def _insert(conn: sqlite3.Connection, entry: IndexEntry, series_keys: dict[str, 
         f"INSERT INTO instance ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
         values,
     )
+
+
+#: Bound parameters per statement, at most (SQLite's historic limit is 999).
+_MAX_PARAMS: Final = 999
+_INSTANCE_COLUMNS: Final = [
+    *_LEVEL_COLUMNS["IMAGE"],
+    "series_fk",
+    "transfer_syntax",
+    "size",
+    "path",
+    "source_ae",
+    "received",
+    "attrs",
+]
+
+
+def _chunks(items: Sequence[_T], width: int) -> list[Sequence[_T]]:
+    """``items`` cut into runs whose parameters (``width`` each) fit one statement."""
+    step = max(1, _MAX_PARAMS // width)
+    return [items[start : start + step] for start in range(0, len(items), step)]
+
+
+def _delete_pending(conn: sqlite3.Connection, paths: Sequence[str]) -> None:
+    for chunk in _chunks(paths, 1):
+        conn.execute(f"DELETE FROM pending WHERE path IN ({', '.join('?' * len(chunk))})", chunk)
+
+
+def _insert_many(
+    conn: sqlite3.Connection, entries: Sequence[IndexEntry], series_keys: dict[str, int]
+) -> None:
+    """Add instances: new ones with one statement per run of rows, others one by one."""
+    uids = [entry.sop_instance_uid for entry in entries]
+    known: set[str] = set()
+    for chunk in _chunks(uids, 1):
+        sql = f"SELECT sop_uid FROM instance WHERE sop_uid IN ({', '.join('?' * len(chunk))})"
+        known.update(str(row[0]) for row in conn.execute(sql, chunk))
+    fresh: list[list[object]] = []
+    for entry in entries:
+        uid = entry.sop_instance_uid
+        if uid in known:  # a replacement, or the same UID twice in this batch
+            _insert_rows(conn, fresh)
+            fresh = []
+            _insert(conn, entry, series_keys)
+            continue
+        known.add(uid)
+        columns = dict(entry.columns)
+        if not columns.get("sop_class"):
+            columns["sop_class"] = entry.sop_class_uid
+        columns["sop_uid"] = uid
+        series_key = series_keys.get(columns.get("series_uid", ""))
+        if series_key is None:
+            series_key = _upsert_parents(conn, entry, columns)
+            series_keys[columns.get("series_uid", "")] = series_key
+        values: list[object] = [columns.get(name, "") for name in _LEVEL_COLUMNS["IMAGE"]]
+        values += [series_key, entry.transfer_syntax_uid, entry.size, entry.path]
+        values += [entry.source_ae_title, entry.received, entry.headers.get("IMAGE", b"")]
+        fresh.append(values)
+    _insert_rows(conn, fresh)
+
+
+def _insert_rows(conn: sqlite3.Connection, rows: Sequence[Sequence[object]]) -> None:
+    """Insert instance rows (values in :data:`_INSTANCE_COLUMNS` order), many per statement."""
+    width = len(_INSTANCE_COLUMNS)
+    row = f"({', '.join('?' * width)})"
+    for chunk in _chunks(rows, width):
+        conn.execute(
+            f"INSERT INTO instance ({', '.join(_INSTANCE_COLUMNS)}) VALUES "
+            + ", ".join([row] * len(chunk)),
+            [value for values in chunk for value in values],
+        )
 
 
 def _upsert_parents(conn: sqlite3.Connection, entry: IndexEntry, columns: dict[str, str]) -> int:

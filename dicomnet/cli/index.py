@@ -9,7 +9,10 @@ replace with the later, or refuse: keep the first and report the others).
 Run it while no ``serve`` uses the folder.
 
 ``delete DIR --study UID | --series UID | --instance UID`` removes that
-study, series or instance: its rows from the index, then its files.
+study, series or instance: its rows from the index (noting its files in the
+same transaction, so a crash midway is finished at the next start-up), then its
+files, and folders of the hierarchical layout that are left empty. Both
+commands work with either layout (``serve --layout``).
 
 Exit codes: 0 done (files that are not DICOM are skipped and counted);
 1 some duplicates refused, or nothing to delete; 2 bad options or the index
@@ -103,6 +106,7 @@ async def _run(args: argparse.Namespace, folder: Path) -> int:
                 study_uid=args.study,
                 series_uid=args.series,
                 sop_instance_uid=args.instance,
+                root=folder,
             )
         finally:
             await index.close()

@@ -4,14 +4,17 @@ By default it serves the ``dicomnet-serve`` conformance profile
 (``conformance/profiles/dicomnet-serve.toml``): every storage SOP class of the
 registry, accepted in the native transfer syntaxes, Deflated Explicit VR LE and
 every encapsulated one. Data sets are stored as received, as Part 10 files
-named after their SOP Instance UID in the output folder, and each one is
+named after their SOP Instance UID in the output folder (``--layout flat``, the
+default for a new folder) or in ``PatientID/StudyUID/SeriesUID/`` folders under it
+(``--layout hierarchical``; the folder keeps its layout, see
+:mod:`dicomnet.storage.layout`), and each one is
 added to the folder's index (``DIR/.index/index.sqlite``, SQLite) before the
 C-STORE response says Success. C-FIND, C-MOVE and C-GET (Patient Root,
 Study Root, Patient/Study Only) answer from that index, so an instance is
 found as soon as it is stored; C-MOVE sends to the ``--destination``
 entries (any other destination: A801). After a crash, start-up indexes the files
-that were moved into place but not yet indexed (from the index's journal,
-without scanning the folder). ``--no-index`` stores files only. ``--profile`` serves
+that were moved into place but not yet indexed (from ``.incoming`` and the
+index's notes, without scanning the folder). ``--no-index`` stores files only. ``--profile`` serves
 another profile (a seed AE such as ``lifesys-storage``, or a TOML path).
 Prints ``listening on PORT`` once ready and runs until SIGINT or SIGTERM, then
 stops listening, aborts live associations and exits 0. uvloop is used when
@@ -65,6 +68,7 @@ from dicomnet.services.base import Service
 from dicomnet.services.qr import QueryRetrieveService, relational_extended_check
 from dicomnet.services.storage_scp import StorageService
 from dicomnet.storage.folder import FolderStore
+from dicomnet.storage.layout import Layout, LayoutMismatch, settle_layout
 from dicomnet.storage.sinks import Duplicate
 from dicomnet.transport import run
 
@@ -109,6 +113,13 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--no-index", action="store_true", help="store files only: no index, no Query/Retrieve"
+    )
+    parser.add_argument(
+        "--layout",
+        choices=[layout.value for layout in Layout],
+        default=None,
+        help="files in one folder, or in PatientID/StudyUID/SeriesUID folders;"
+        " kept with the folder (default: the folder's, flat for a new one)",
     )
     parser.add_argument(
         "--destination",
@@ -254,13 +265,20 @@ async def serve(
     # on PORT" is printed after that.
     index: SqliteIndex | None = None
     try:
+        requested = getattr(args, "layout", None)
+        layout = settle_layout(args.output, None if requested is None else Layout(requested))
+        indexed = not getattr(args, "no_index", False)
         store = FolderStore(
-            args.output, duplicates=Duplicate(args.duplicates), fsync=not args.no_fsync
+            args.output,
+            duplicates=Duplicate(args.duplicates),
+            fsync=not args.no_fsync,
+            layout=layout,
+            clean_incoming=not indexed,  # the index's reconcile looks at them first
         )
         handlers: list[Service] = [StorageService(store)]
-        if not getattr(args, "no_index", False):
+        if indexed:
             index, handlers = await _open_index(args, store)
-    except OSError as exc:
+    except (OSError, LayoutMismatch) as exc:
         server.close()
         await server.wait_closed()
         print(f"dicomnet serve: {exc}", file=sys.stderr)
@@ -293,7 +311,7 @@ async def _open_index(
     index: SqliteIndex | None = None
     try:
         index = await SqliteIndex.open(index_path(store.root), fsync=not args.no_fsync)
-        recovered = await reconcile(index)
+        recovered = await reconcile(index, store)
     except OSError as exc:
         if index is not None:
             await index.close()

@@ -13,6 +13,18 @@ reader never sees a partial instance; on discard, or any error, the temporary
 file is removed. Temporary files left by a crash are removed when the store
 is created (``clean_incoming``), so create one store per folder.
 
+Layouts (:mod:`.layout`): ``Layout.FLAT`` puts every instance in the root;
+``Layout.HIERARCHICAL`` in ``<PatientID>/<StudyInstanceUID>/<SeriesInstanceUID>/``
+under it, folders named from the data set (escaped, see
+:func:`~dicomnet.storage.layout.path_component`). There the place is known
+only once the data set is in: the sink keeps its first bytes and reads the
+three values from them (:func:`~dicomnet.storage.headscan.scan_header`, or
+pydicom from the temporary file when they are not plain), and the folders
+are made (and synced) when the file is moved into place. A duplicate is then
+found by its path only: the same instance sent again under another patient or
+study is stored twice (the archive's index finds it by UID instead, see
+:class:`~dicomnet.archive.ingest.IndexedStore`).
+
 Duplicates (an instance UID already in the folder), by :class:`Duplicate`:
 
 * ``KEEP_FIRST``: the new data set is received and dropped, the file stays.
@@ -33,7 +45,14 @@ import os
 import uuid
 from pathlib import Path
 
+from pydicom import dcmread
+
+from dicomnet.dimse.dataset import transfer_syntax_encoding
+from dicomnet.dimse.errors import DatasetError
+
 from .filenames import instance_filename
+from .headscan import scan_header
+from .layout import Layout, hierarchical_path
 from .meta import file_header
 from .sinks import (
     DroppingSink,
@@ -46,12 +65,18 @@ from .sinks import (
     StoredInstance,
 )
 
-__all__ = ["INCOMING_DIR", "FileSink", "FolderStore"]
+__all__ = ["INCOMING_DIR", "FileSink", "FolderStore", "remove_empty_folders"]
 
 #: Name of the folder (inside the store's root) that holds instances being received.
 INCOMING_DIR = ".incoming"
 _TEMP_SUFFIX = ".part"
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+#: Bytes of each data set kept to find its patient, study and series (hierarchical layout).
+_HEAD_BYTES = 64 * 1024
+_PATIENT_ID = 0x00100020
+_STUDY_UID = 0x0020000D
+_SERIES_UID = 0x0020000E
+_PLACE_TAGS = (_PATIENT_ID, _STUDY_UID, _SERIES_UID)
 
 _log = logging.getLogger("dicomnet.storage")
 
@@ -66,44 +91,86 @@ class FolderStore:
         duplicates: Duplicate = Duplicate.KEEP_FIRST,
         fsync: bool = True,
         clean_incoming: bool = True,
+        layout: Layout = Layout.FLAT,
     ) -> None:
         self.root = Path(root)
         self.incoming = self.root / INCOMING_DIR
         self.duplicates = duplicates
         self.fsync = fsync
+        self.layout = layout
         self.incoming.mkdir(parents=True, exist_ok=True)
+        #: Whether files can be hard-linked here (see :meth:`FileSink.commit_linked`).
+        self.hard_links = _can_link(self.incoming)
         if clean_incoming:
             self.remove_stale()
+
+    def leftovers(self) -> list[Path]:
+        """Temporary files left in ``.incoming`` (by a crash), sorted."""
+        return sorted(
+            entry
+            for entry in self.incoming.iterdir()
+            if entry.is_file() and entry.name.endswith(_TEMP_SUFFIX)
+        )
+
+    def place_of_file(self, path: Path, sop_instance_uid: str) -> Path:
+        """Where the instance in the Part 10 file ``path`` belongs."""
+        if self.layout is Layout.FLAT:
+            return self.path_for(sop_instance_uid)
+        values = _place_from_file(path)
+        return self.path_for(
+            sop_instance_uid,
+            patient_id=values.get(_PATIENT_ID, b""),
+            study_uid=values.get(_STUDY_UID, b""),
+            series_uid=values.get(_SERIES_UID, b""),
+        )
 
     def remove_stale(self) -> int:
         """Remove temporary files left in ``.incoming``; returns how many were removed."""
         removed = 0
         for entry in self.incoming.iterdir():
-            if entry.is_file() and entry.name.endswith(_TEMP_SUFFIX):
+            if entry.is_file() and entry.name.endswith((_TEMP_SUFFIX, ".link")):
                 entry.unlink(missing_ok=True)
                 removed += 1
         if removed:
             _log.info("removed %d unfinished instance(s) from %s", removed, self.incoming)
         return removed
 
-    def path_for(self, sop_instance_uid: str) -> Path:
-        """Where the instance ``sop_instance_uid`` is (or would be) stored."""
+    def path_for(
+        self,
+        sop_instance_uid: str,
+        *,
+        patient_id: bytes | str = "",
+        study_uid: bytes | str = "",
+        series_uid: bytes | str = "",
+    ) -> Path:
+        """Where the instance ``sop_instance_uid`` is (or would be) stored.
+
+        The patient, study and series are used by the hierarchical layout only.
+        """
+        if self.layout is Layout.HIERARCHICAL:
+            return self.root / hierarchical_path(
+                patient_id, study_uid, series_uid, sop_instance_uid
+            )
         return self.root / instance_filename(sop_instance_uid)
 
     def __contains__(self, sop_instance_uid: object) -> bool:
+        if self.layout is Layout.HIERARCHICAL:
+            return False  # the place depends on the data set; ask the index
         return isinstance(sop_instance_uid, str) and self.path_for(sop_instance_uid).exists()
 
     async def open_sink(self, info: InstanceInfo) -> StorageSink:
         """A sink writing ``info``'s instance; raises :class:`DuplicateRefused` or ``OSError``."""
-        final = self.path_for(info.sop_instance_uid)
-        if self.duplicates is not Duplicate.REPLACE and final.exists():
-            if self.duplicates is Duplicate.REFUSE:
-                raise DuplicateRefused(info.sop_instance_uid)
-            return DroppingSink(self.kept_instance(info, final))
+        final: Path | None = None
+        if self.layout is Layout.FLAT:
+            final = self.path_for(info.sop_instance_uid)
+            if self.duplicates is not Duplicate.REPLACE and final.exists():
+                if self.duplicates is Duplicate.REFUSE:
+                    raise DuplicateRefused(info.sop_instance_uid)
+                return DroppingSink(self.kept_instance(info, final))
         header = file_header(info)
         temp = self.incoming / f"{uuid.uuid4().hex}{_TEMP_SUFFIX}"
         fd = os.open(temp, _OPEN_FLAGS, 0o644)
-        sink = FileSink(self, fd, temp, final)
+        sink = FileSink(self, fd, temp, final, info=info)
         try:
             sink.write_now(header, count=False)
         except BaseException:
@@ -121,19 +188,80 @@ class FolderStore:
             info=info, location=str(path), size=size, outcome=Outcome.DUPLICATE_KEPT, path=path
         )
 
-    def install(self, temp: Path, final: Path, info: InstanceInfo) -> Outcome:
-        """Move a finished temporary file into place (used by :class:`FileSink`)."""
-        if self.duplicates is Duplicate.REPLACE:
-            existed = final.exists()
-            os.replace(temp, final)
-            outcome = Outcome.REPLACED if existed else Outcome.STORED
-        else:
-            outcome = self._install_exclusive(temp, final, info)
+    def install(
+        self, temp: Path, final: Path, info: InstanceInfo, *, keep_temp: bool = False
+    ) -> Outcome:
+        """Move a finished temporary file into place (used by :class:`FileSink`).
+
+        ``keep_temp``: leave the temporary name as a second hard link to the
+        file (on a file system that has them), removed later by the caller.
+        """
+        made: list[Path] = []
+        for attempt in range(3):
+            made += self._make_folders(final.parent)
+            try:
+                if self.duplicates is Duplicate.REPLACE:
+                    existed = final.exists()
+                    source = temp
+                    if keep_temp and self.hard_links:
+                        source = temp.with_suffix(".link")
+                        os.link(temp, source)
+                    os.replace(source, final)
+                    outcome = Outcome.REPLACED if existed else Outcome.STORED
+                else:
+                    outcome = self._install_exclusive(temp, final, info, keep_temp=keep_temp)
+                break
+            except FileNotFoundError:
+                # A deletion removed the (empty) folder just made: make it again.
+                if attempt == 2 or not temp.exists():
+                    raise
         if self.fsync and outcome is not Outcome.DUPLICATE_KEPT:
-            _fsync_directory(self.root)
+            _fsync_directory(final.parent)
+            for folder in made:  # new folders' entries in their parents
+                _fsync_directory(folder.parent)
         return outcome
 
-    def _install_exclusive(self, temp: Path, final: Path, info: InstanceInfo) -> Outcome:
+    def _make_folders(self, folder: Path) -> list[Path]:
+        """Make ``folder`` and missing parents below the root; the folders made, top first."""
+        if folder == self.root:
+            return []
+        missing: list[Path] = []
+        while folder != self.root and not folder.is_dir():
+            missing.append(folder)
+            folder = folder.parent
+        made = []
+        for path in reversed(missing):
+            try:
+                path.mkdir()
+            except FileExistsError:
+                continue
+            made.append(path)
+        return made
+
+    def place_of(self, temp: Path, head: bytes, info: InstanceInfo) -> Path:
+        """The final path of a received instance (hierarchical layout: from its data set)."""
+        values: dict[int, bytes] | None = None
+        try:
+            implicit, little, deflated = transfer_syntax_encoding(info.transfer_syntax_uid)
+        except DatasetError:
+            implicit, little, deflated = False, False, True
+        if little and not deflated:
+            scan = scan_header(
+                head, implicit=implicit, wanted=_PLACE_TAGS, complete=len(head) < _HEAD_BYTES
+            )
+            values = None if scan is None else scan.values
+        if values is None:
+            values = _place_from_file(temp)
+        return self.path_for(
+            info.sop_instance_uid,
+            patient_id=values.get(_PATIENT_ID, b""),
+            study_uid=values.get(_STUDY_UID, b""),
+            series_uid=values.get(_SERIES_UID, b""),
+        )
+
+    def _install_exclusive(
+        self, temp: Path, final: Path, info: InstanceInfo, *, keep_temp: bool = False
+    ) -> Outcome:
         try:
             os.link(temp, final)
         except FileExistsError:
@@ -146,7 +274,8 @@ class FolderStore:
                 return Outcome.STORED
         else:
             exists = False
-        temp.unlink(missing_ok=True)
+        if exists or not keep_temp:
+            temp.unlink(missing_ok=True)
         if not exists:
             return Outcome.STORED
         if self.duplicates is Duplicate.REFUSE:
@@ -157,19 +286,45 @@ class FolderStore:
 class FileSink:
     """One instance being written to a temporary file of a :class:`FolderStore`."""
 
-    def __init__(self, store: FolderStore, fd: int, temp_path: Path, final_path: Path) -> None:
-        self._store = store
+    def __init__(
+        self,
+        store: FolderStore,
+        fd: int,
+        temp_path: Path,
+        final_path: Path | None,
+        *,
+        info: InstanceInfo | None = None,
+    ) -> None:
+        self.store = store
         self._fd = fd
         self.temp_path = temp_path
-        self.final_path = final_path
+        self._final = final_path
+        self._info = info
+        # Hierarchical layout: the data set's first bytes, to find its place in.
+        self._head = bytearray() if final_path is None else None
+        # Committed with the temporary name kept as a link: discard leaves it alone.
+        self._linked = False
         #: Bytes of the data set written so far.
         self.size = 0
+
+    @property
+    def final_path(self) -> Path:
+        """Where the file goes (hierarchical layout: known once the data set is written)."""
+        if self._final is None:
+            if self._info is None or self._head is None:
+                raise StorageError("the sink does not know its instance")
+            self._final = self.store.place_of(self.temp_path, bytes(self._head), self._info)
+            self._head = None
+        return self._final
 
     def write_now(self, data: bytes | bytearray | memoryview, *, count: bool = True) -> None:
         """Write all of ``data`` (blocking)."""
         if self._fd < 0:
             raise StorageError("sink is closed")
         view = memoryview(data).cast("B")
+        head = self._head
+        if count and head is not None and len(head) < _HEAD_BYTES:
+            head += view[: _HEAD_BYTES - len(head)]
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
@@ -182,25 +337,45 @@ class FileSink:
 
     async def commit(self, info: InstanceInfo) -> StoredInstance:
         """Fsync, close and move the file into place; on any error the file is removed."""
+        return self._commit(info, keep_temp=False)
+
+    def commit_linked(self, info: InstanceInfo) -> StoredInstance:
+        """:meth:`commit`, leaving the temporary name linked to the file until :meth:`release`.
+
+        While that link is there, a restart after a crash can tell a file that
+        was moved into place (two links) from one that was not, by looking at
+        ``.incoming`` only (see :mod:`dicomnet.archive.recover`). Where the
+        store has no hard links (:attr:`FolderStore.hard_links`), the file is
+        simply moved.
+        """
+        return self._commit(info, keep_temp=True)
+
+    def release(self) -> None:
+        """Remove the temporary name kept by :meth:`commit_linked`."""
+        self._linked = False
+        try:
+            self.temp_path.unlink(missing_ok=True)
+        except OSError as exc:
+            _log.warning("could not remove %s: %s", self.temp_path, exc)
+
+    def _commit(self, info: InstanceInfo, *, keep_temp: bool) -> StoredInstance:
         if self._fd < 0:
             raise StorageError("sink is closed")
         try:
-            if self._store.fsync:
+            if self.store.fsync:
                 os.fsync(self._fd)
             fd, self._fd = self._fd, -1
             os.close(fd)
-            outcome = self._store.install(self.temp_path, self.final_path, info)
+            final = self.final_path
+            outcome = self.store.install(self.temp_path, final, info, keep_temp=keep_temp)
         except BaseException:
             self.discard_now()
             raise
         if outcome is Outcome.DUPLICATE_KEPT:
-            return self._store.kept_instance(info, self.final_path)
+            return self.store.kept_instance(info, final)
+        self._linked = keep_temp
         return StoredInstance(
-            info=info,
-            location=str(self.final_path),
-            size=self.size,
-            outcome=outcome,
-            path=self.final_path,
+            info=info, location=str(final), size=self.size, outcome=outcome, path=final
         )
 
     async def discard(self) -> None:
@@ -208,7 +383,13 @@ class FileSink:
         self.discard_now()
 
     def discard_now(self) -> None:
-        """Close and remove the temporary file (no await: safe while being cancelled)."""
+        """Close and remove the temporary file (no await: safe while being cancelled).
+
+        After :meth:`commit_linked` the file is in place and its temporary name
+        is left for :meth:`release` (or a restart's reconcile).
+        """
+        if self._linked:
+            return
         if self._fd >= 0:
             fd, self._fd = self._fd, -1
             try:
@@ -219,6 +400,56 @@ class FileSink:
             self.temp_path.unlink(missing_ok=True)
         except OSError as exc:
             _log.warning("could not remove %s: %s", self.temp_path, exc)
+
+
+def _place_from_file(path: Path) -> dict[int, bytes]:
+    """Patient ID, Study and Series Instance UIDs (raw values) of a Part 10 file, by pydicom."""
+    try:
+        ds = dcmread(path, stop_before_pixels=True, specific_tags=list(_PLACE_TAGS))
+    except Exception as exc:  # whatever pydicom raises on bytes it cannot read
+        _log.debug("cannot read the place of %s: %s", path, exc)
+        return {}
+    values: dict[int, bytes] = {}
+    for tag in _PLACE_TAGS:
+        element = ds.get_item(tag)
+        value = None if element is None else element.value
+        if isinstance(value, bytes):
+            values[tag] = value
+        elif value is not None:  # already converted: back to its text
+            values[tag] = (
+                "\\".join(str(v) for v in value).encode("utf-8")
+                if isinstance(value, list)
+                else str(value).encode("utf-8")
+            )
+    return values
+
+
+def remove_empty_folders(folder: Path, root: Path) -> None:
+    """Remove ``folder`` and its parents while they are empty, up to (not including) ``root``."""
+    try:
+        folder.relative_to(root)
+    except ValueError:
+        return
+    while folder not in (root, folder.parent):
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (or gone, or not ours): stop here
+            return
+        folder = folder.parent
+
+
+def _can_link(folder: Path) -> bool:
+    """Whether hard links can be made in ``folder``."""
+    probe = folder / f"{uuid.uuid4().hex}.probe"
+    try:
+        probe.touch()
+        os.link(probe, probe.with_suffix(".probe2"))
+    except OSError:
+        return False
+    finally:
+        probe.unlink(missing_ok=True)
+        probe.with_suffix(".probe2").unlink(missing_ok=True)
+    return True
 
 
 def _fsync_directory(path: Path) -> None:

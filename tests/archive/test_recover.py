@@ -64,10 +64,11 @@ def _acknowledged(output: str) -> set[str]:
     return acked
 
 
-async def _start_serve(store: Path) -> tuple[asyncio.subprocess.Process, int]:
+async def _start_serve(store: Path, layout: str = "flat") -> tuple[asyncio.subprocess.Process, int]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-c", "import sys; from dicomnet.cli.main import main; sys.exit(main())",
         "serve", "--port", "0", "--host", "127.0.0.1", "--output", str(store), "--no-uvloop",
+        "--layout", layout,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
@@ -80,8 +81,9 @@ async def _start_serve(store: Path) -> tuple[asyncio.subprocess.Process, int]:
 
 @pytest.mark.interop
 @pytest.mark.slow
+@pytest.mark.parametrize("layout", ["flat", "hierarchical"])
 async def test_kill_9_during_concurrent_stores_leaves_index_and_folder_in_agreement(
-    tmp_path: Path,
+    tmp_path: Path, layout: str
 ) -> None:
     storescu = dcmtk_program("storescu")
     store = tmp_path / "store"
@@ -93,7 +95,7 @@ async def test_kill_9_during_concurrent_stores_leaves_index_and_folder_in_agreem
             folder = tmp_path / f"r{round_}c{client}"
             _write_batch(folder, f"1.2.826.0.1.3680043.8.498.55.{round_}.{client}", 25)
             sources.append(folder)
-        server, port = await _start_serve(store)
+        server, port = await _start_serve(store, layout)
         clients = [
             await asyncio.create_subprocess_exec(
                 storescu,
@@ -116,13 +118,14 @@ async def test_kill_9_during_concurrent_stores_leaves_index_and_folder_in_agreem
             out, _ = await asyncio.wait_for(client.communicate(), 60)
             acknowledged |= _acknowledged(out.decode("utf-8", "replace"))
         # Restart: reconcile runs before the server listens; then stop it cleanly.
-        server, _ = await _start_serve(store)
+        server, _ = await _start_serve(store, layout)
         server.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(server.wait(), 30) == 0
         async with await SqliteIndex.open(store / ".index" / "index.sqlite") as index:
             assert await index.journaled() == []
             rows = {uid: path for uid, path in await index.paths_since(0)}
-        on_disk = {p for p in store.iterdir() if p.suffix == ".dcm"}
+        on_disk = {p for p in store.rglob("*.dcm") if p.relative_to(store).parts[0][0] != "."}
+        assert list((store / ".incoming").iterdir()) == [], "nothing left half done"
         assert acknowledged <= set(rows), "every acknowledged instance is indexed"
         assert all(Path(path).is_file() for path in rows.values()), "no row without its file"
         assert {Path(path) for path in rows.values()} == on_disk, "no file without its row"
