@@ -78,11 +78,14 @@ async def open_resources(spec: SystemSpec, root: Path, *, fsync: bool = True) ->
     resources = Resources()
     if spec.store is not None:
         folder = root / spec.store
-        resources.folder = FolderStore(folder, duplicates=spec.duplicates, fsync=fsync)
+        # With an index, .incoming is left for its reconcile (files moved in, not indexed).
+        resources.folder = FolderStore(
+            folder, duplicates=spec.duplicates, fsync=fsync, clean_incoming=not spec.index
+        )
         if spec.index:
             try:
                 resources.index = await SqliteIndex.open(index_path(folder), fsync=fsync)
-                recovered = await reconcile(resources.index)
+                recovered = await reconcile(resources.index, resources.folder)
             except OSError as exc:
                 await resources.close()
                 raise OSError(f"cannot open the index of {folder}: {exc}") from exc
