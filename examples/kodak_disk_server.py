@@ -9,10 +9,13 @@ statement's transfer syntax preference: Explicit VR Big Endian, then
 Explicit VR Little Endian, then Implicit VR Little Endian, whatever order
 the requestor proposes them in.
 
+This program runs the ``disk`` AE of the ``kodak`` system file
+(``conformance/systems/kodak.toml``; ``dicomnet serve --system kodak`` runs it
+beside the Memory-Server) with the folder, quota and destinations given here.
 Received instances are written to ``--output`` as Part 10 files, as they
 arrive (a second copy of an instance is dropped, the first kept). Every
-stored instance is added at once to the index that Study Root C-FIND and
-C-MOVE work on (files already in the folder are indexed at start-up).
+stored instance is added to the folder's SQLite index (``.index/``) before
+its C-STORE response, and Study Root C-FIND and C-MOVE answer from it.
 C-FIND takes the Study Root Required and Unique keys plus the statement's
 optional keys; other keys are left out of the responses. A C-FIND-CANCEL
 stops the matching (final status FE00). C-MOVE sends all the images over one
@@ -45,155 +48,15 @@ stderr); stops on SIGINT or SIGTERM.
 from __future__ import annotations
 
 import argparse
-import errno
-import logging
 import sys
-from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
-from common import example_parser, parse_address, profile_policy, run_main, serve_policy
+from common import example_parser, parse_address, run_main, serve_until_signal
 
-from dicomnet.conformance import load_profile
-from dicomnet.dimse.status import Status
-from dicomnet.query import InstanceIndex
-from dicomnet.query.index import InstanceRecord
-from dicomnet.services.base import IncomingRequest
-from dicomnet.services.qr import QueryRetrieveService
-from dicomnet.services.storage_scp import StorageService
-from dicomnet.services.suboperations import RetrieveRules
-from dicomnet.storage.folder import FolderStore
-from dicomnet.storage.sinks import InstanceInfo, Outcome, StorageSink, StoredInstance
-from dicomnet.storage.source import InstanceSource
+from dicomnet.systems import load_system, start_system
 
-PROFILE = "kodak-disk-server"
-
-log = logging.getLogger("kodak.disk_server")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TrackedRecord(InstanceRecord):
-    """An index record that tells the disk ledger when it is retrieved."""
-
-    touch: Callable[[str], None]
-
-    def source(self) -> InstanceSource:
-        """The instance as stored; marks it as used just now."""
-        self.touch(self.sop_instance_uid)
-        return InstanceRecord.source(self)
-
-
-class DiskLedger:
-    """The stored files, least recently used first, with the quota and auto-delete rules.
-
-    ``max_bytes`` (``None``: no quota) is the most the files may take;
-    ``auto_delete_over`` (``None``: never delete) is the size above which the
-    least recently used files are deleted to make room.
-    """
-
-    def __init__(
-        self, index: InstanceIndex, *, max_bytes: int | None, auto_delete_over: int | None
-    ) -> None:
-        self.index = index
-        self.max_bytes = max_bytes
-        self.auto_delete_over = auto_delete_over
-        self._files: OrderedDict[str, tuple[Path, int]] = OrderedDict()
-        self.total = 0
-
-    def __len__(self) -> int:
-        return len(self._files)
-
-    def track(self, record: InstanceRecord) -> None:
-        """Index a stored file (as the most recently used) and count its size."""
-        assert record.path is not None
-        uid = record.sop_instance_uid
-        self.forget(uid)
-        size = record.path.stat().st_size
-        self._files[uid] = (record.path, size)
-        self.total += size
-        fields = {name: getattr(record, name) for name in InstanceRecord.__dataclass_fields__}
-        self.index.add(TrackedRecord(**fields, touch=self.touch))
-
-    def touch(self, sop_instance_uid: str) -> None:
-        """The instance was just used (retrieved)."""
-        if sop_instance_uid in self._files:
-            self._files.move_to_end(sop_instance_uid)
-
-    def forget(self, sop_instance_uid: str) -> None:
-        """Stop counting an instance (its file is left alone)."""
-        entry = self._files.pop(sop_instance_uid, None)
-        if entry is not None:
-            self.total -= entry[1]
-
-    def make_room(self, extra: int) -> None:
-        """Ensure ``extra`` more bytes fit; raises ``OSError(ENOSPC)`` when they cannot."""
-        limits = [limit for limit in (self.auto_delete_over, self.max_bytes) if limit is not None]
-        if not limits:
-            return
-        limit = min(limits)
-        if self.auto_delete_over is not None:
-            while self._files and self.total + extra > limit:
-                self._delete_oldest()
-        if self.max_bytes is not None and self.total + extra > self.max_bytes:
-            raise OSError(errno.ENOSPC, "out of disk space (quota reached)")
-
-    def _delete_oldest(self) -> None:
-        uid, (path, size) = self._files.popitem(last=False)
-        self.total -= size
-        self.index.remove(uid)
-        path.unlink(missing_ok=True)
-        log.info("auto-delete: removed %s (%d bytes, least recently used)", uid, size)
-
-
-class QuotaSink:
-    """A file sink that refuses to grow past what the ledger allows."""
-
-    def __init__(self, inner: StorageSink, ledger: DiskLedger, header_size: int) -> None:
-        self.inner = inner
-        self.ledger = ledger
-        self.size = header_size
-
-    async def write(self, chunk: bytes | memoryview) -> None:
-        """Check the room left, then write."""
-        self.ledger.make_room(self.size + len(chunk))
-        self.size += len(chunk)
-        await self.inner.write(chunk)
-
-    async def commit(self, info: InstanceInfo) -> StoredInstance:
-        """Move the file into place."""
-        return await self.inner.commit(info)
-
-    async def discard(self) -> None:
-        """Drop the file."""
-        await self.inner.discard()
-
-
-class DiskStore:
-    """A :class:`FolderStore` (first copy of a duplicate kept) under a :class:`DiskLedger`."""
-
-    #: Rough size of a Part 10 header, counted against the quota before the data set.
-    HEADER_SIZE = 256
-
-    def __init__(self, folder: FolderStore, ledger: DiskLedger) -> None:
-        self.folder = folder
-        self.ledger = ledger
-
-    async def open_sink(self, info: InstanceInfo) -> StorageSink:
-        """A sink for one instance; ``OSError(ENOSPC)`` when even its header does not fit."""
-        if info.sop_instance_uid in self.folder:
-            return await self.folder.open_sink(info)  # dropped: first copy kept
-        self.ledger.make_room(self.HEADER_SIZE)
-        return QuotaSink(await self.folder.open_sink(info), self.ledger, self.HEADER_SIZE)
-
-    async def stored(self, request: IncomingRequest, stored: StoredInstance) -> int:
-        """After a commit: index the new file (``decide`` hook of the Storage SCP)."""
-        if stored.outcome is not Outcome.DUPLICATE_KEPT and stored.path is not None:
-            try:
-                self.ledger.track(self.ledger.index.add_file(stored.path))
-            except (OSError, ValueError) as exc:
-                log.warning("stored but not indexed: %s", exc)
-        return Status.SUCCESS
+SYSTEM = "kodak"  # conformance/systems/kodak.toml: its "disk" AE (kodak-disk-server profile)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -226,24 +89,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def main(args: argparse.Namespace) -> int:
-    """Index what is on disk, then serve until a signal."""
-    policy = profile_policy(PROFILE, args.aet)
-    folder = FolderStore(args.output)
-    index = InstanceIndex()
-    ledger = DiskLedger(index, max_bytes=args.max_bytes, auto_delete_over=args.auto_delete_over)
-    for record in InstanceIndex.from_folder(args.output):
-        ledger.track(record)
-    print(f"indexed {len(ledger)} instance(s)", file=sys.stderr, flush=True)
-    store = DiskStore(folder, ledger)
-    profile = load_profile(PROFILE)
-    support = QueryRetrieveService.support_from_profile(
-        profile.query_keys, with_required=True, omit_unsupported=True
+    """Serve the Kodak system's Disk-Server AE until a signal."""
+    system = load_system(SYSTEM)
+    disk = system.ae("disk")
+    if args.aet is not None:
+        disk = replace(
+            disk, profile=replace(disk.profile, ae_title=args.aet, called_ae_titles=(args.aet,))
+        )
+    system = replace(
+        system,
+        aes=(disk,),
+        store=Path(args.output),
+        max_bytes=args.max_bytes,
+        auto_delete_over=args.auto_delete_over,
+        destinations=tuple(args.destinations),
     )
-    rules = RetrieveRules.from_profile(profile)  # a failed C-STORE ends the move with A702
-    qr = QueryRetrieveService(
-        index, destinations=dict(args.destinations), support=support, rules=rules
-    )
-    return await serve_policy(args, policy, [StorageService(store, decide=store.stored), qr])
+    running = await start_system(system, host=args.host, ae_ports={"disk": args.port})
+    try:
+        assert running.resources.index is not None
+        held = await running.resources.index.count()
+        print(f"indexed {held} instance(s)", file=sys.stderr, flush=True)
+        await serve_until_signal(running.servers["disk"])
+    finally:
+        await running.close()
+    return 0
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ from dicomnet.archive.recover import reconcile
 from dicomnet.query.worklist import WorklistSource
 from dicomnet.storage.folder import FolderStore
 from dicomnet.storage.memory import MemoryStore
+from dicomnet.storage.quota import DiskQuota, QuotaStore
 
+from .quota import index_quota
 from .spec import SystemSpec
 
 __all__ = ["FolderWorklist", "Resources", "index_path", "open_resources"]
@@ -53,15 +55,19 @@ class Resources:
     folder: FolderStore | None = None
     index: SqliteIndex | None = None
     worklist: FolderWorklist | None = None
+    quota: DiskQuota | None = None
     #: Per AE name, the in-memory store of a ``memory-storage`` AE.
     memory: dict[str, MemoryStore] = field(default_factory=dict)
 
     @property
-    def store(self) -> FolderStore | IndexedStore | None:
-        """Where C-STORE writes: the folder, through the index when there is one."""
+    def store(self) -> FolderStore | IndexedStore | QuotaStore | None:
+        """Where C-STORE writes: the folder, through the index and the quota when set."""
         if self.folder is None:
             return None
-        return self.folder if self.index is None else IndexedStore(self.folder, self.index)
+        if self.index is None:
+            return self.folder
+        indexed = IndexedStore(self.folder, self.index)
+        return indexed if self.quota is None else QuotaStore(indexed, self.quota)
 
     async def close(self) -> None:
         """Close the index."""
@@ -94,6 +100,13 @@ async def open_resources(spec: SystemSpec, root: Path, *, fsync: bool = True) ->
                     "index recovered after a crash: %d file(s) indexed, %d journal row(s) dropped",
                     len(recovered.indexed),
                     len(recovered.forgotten),
+                )
+            if spec.max_bytes is not None or spec.auto_delete_over is not None:
+                resources.quota = index_quota(
+                    resources.index,
+                    folder,
+                    max_bytes=spec.max_bytes,
+                    auto_delete_over=spec.auto_delete_over,
                 )
     if spec.worklist is not None:
         folder = root / spec.worklist

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dicomnet.ae import AE, Server
+from dicomnet.archive import SqliteIndex
 from dicomnet.policy import Policy
 from dicomnet.services.base import Service
 from dicomnet.services.commitment import STORAGE_COMMITMENT_PUSH_MODEL, CommitmentSCP
@@ -27,6 +28,7 @@ from dicomnet.services.storage_scp import StorageService
 from dicomnet.services.suboperations import RetrieveRules
 from dicomnet.storage.memory import MemoryStore
 
+from .quota import RetrieveTouches
 from .resources import Resources, open_resources
 from .router import RoutedPort
 from .spec import AESpec, QueryKeys, ServiceKind, SystemSpec
@@ -188,9 +190,12 @@ def _handlers(
                 support = QueryRetrieveService.support_from_profile(
                     ae.profile.query_keys, with_required=strict, omit_unsupported=strict
                 )
+            source: SqliteIndex | RetrieveTouches = resources.index
+            if resources.quota is not None:
+                source = RetrieveTouches(resources.index, resources.quota)
             handlers.append(
                 QueryRetrieveService(
-                    resources.index,
+                    source,
                     destinations=destinations,
                     support=support,
                     rules=RetrieveRules.from_profile(ae.profile),

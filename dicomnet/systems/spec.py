@@ -85,6 +85,8 @@ class SystemSpec:
     index: bool = True  # the store folder's SQLite index (STORE/.index/index.sqlite)
     duplicates: Duplicate = Duplicate.KEEP_FIRST
     worklist: Path | None = None  # folder of worklist items (DICOM, .wl, .json)
+    max_bytes: int | None = None  # disk quota of the store (A700 past it)
+    auto_delete_over: int | None = None  # least-recently-used auto-delete above this size
     destinations: tuple[tuple[str, tuple[str, int]], ...] = ()
 
     def ae(self, name: str) -> AESpec:
@@ -138,6 +140,16 @@ def _read(top: Section, data_dir: Path | None) -> SystemSpec:
         resources.choice("duplicates", [d.value for d in Duplicate], Duplicate.KEEP_FIRST.value)
     )
     worklist = resources.optional_string("worklist")
+    max_bytes = resources.integer("max_bytes", 0, low=1) if resources.has("max_bytes") else None
+    auto_delete = (
+        resources.integer("auto_delete_over", 0, low=1)
+        if resources.has("auto_delete_over")
+        else None
+    )
+    if (max_bytes or auto_delete) and not (store and index):
+        raise resources.error(
+            "max_bytes" if max_bytes else "auto_delete_over", "needs store and index = true"
+        )
     resources.done()
     destinations = []
     for title, address in top.string_map("destinations"):
@@ -158,6 +170,8 @@ def _read(top: Section, data_dir: Path | None) -> SystemSpec:
         index=index,
         duplicates=duplicates,
         worklist=None if worklist is None else Path(worklist),
+        max_bytes=max_bytes,
+        auto_delete_over=auto_delete,
         destinations=tuple(destinations),
     )
     _check(spec, top)
