@@ -45,13 +45,10 @@ async def _store_all(running: RunningSystem, files: list[Path]) -> list[int]:
         ProposedContext(abstract_syntax=uid, transfer_syntaxes=(EXPLICIT_LE, IMPLICIT_LE))
         for uid in sorted({s.sop_class_uid for s in sources})
     ]
-    statuses = []
     async with AE("SENDER").associate(
         "127.0.0.1", running.ports["disk"], called_ae="DISK_SERVER", contexts=contexts
     ) as association:
-        for source in sources:
-            statuses.append((await store(association, source)).status)
-    return statuses
+        return [(await store(association, source)).status for source in sources]
 
 
 @pytest.fixture
@@ -145,5 +142,5 @@ def test_quota_needs_an_index(tmp_path: Path) -> None:
             '"storage", "qr"', '"storage"'
         )
     )
-    with pytest.raises(ConfigurationError, match="resources.max_bytes"):
+    with pytest.raises(ConfigurationError, match=r"resources\.max_bytes"):
         load_system(path)
