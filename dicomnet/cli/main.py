@@ -30,6 +30,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "commit",
     "conformance",
     "index",
+    "worklist",
 )
 
 

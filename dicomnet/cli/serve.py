@@ -1,4 +1,4 @@
-"""``dicomnet serve``: a Verification, Storage and Query/Retrieve SCP over an archive folder.
+"""``dicomnet serve``: Verification, Storage, Query/Retrieve, Worklist and Commitment SCP.
 
 By default it serves the ``dicomnet-serve`` conformance profile
 (``conformance/profiles/dicomnet-serve.toml``): every storage SOP class of the
@@ -12,7 +12,14 @@ added to the folder's index (``DIR/.index/index.sqlite``, SQLite) before the
 C-STORE response says Success. C-FIND, C-MOVE and C-GET (Patient Root,
 Study Root, Patient/Study Only) answer from that index, so an instance is
 found as soon as it is stored; C-MOVE sends to the ``--destination``
-entries (any other destination: A801). After a crash, start-up indexes the files
+entries (any other destination: A801). Modality Worklist C-FIND answers from
+the worklist items kept in the same index (``dicomnet worklist add``).
+Storage Commitment commits an instance when the index holds it (0112H when it
+does not); the report goes on the requesting association while it lasts
+(``--commitment-report new``: always on a new one) or on a new association to
+the requestor's ``--destination`` address; it is kept in the index until
+delivered, retried (``--commitment-retry`` seconds, doubling up to 5 minutes)
+and delivered after a restart. After a crash, start-up indexes the files
 that were moved into place but not yet indexed (from ``.incoming`` and the
 index's notes, without scanning the folder). ``--no-index`` stores files only. ``--profile`` serves
 another profile (a seed AE such as ``lifesys-storage``, or a TOML path).
@@ -42,14 +49,16 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from dicomnet.ae import AE, Server
 from dicomnet.archive import SqliteIndex
+from dicomnet.archive.commitment_sqlite import SqliteReportJournal, index_verdict
 from dicomnet.archive.ingest import IndexedStore
 from dicomnet.archive.recover import reconcile
+from dicomnet.archive.worklist_sqlite import SqliteWorklist
 from dicomnet.cli.options import (
     add_aet_option,
     add_tls_options,
@@ -65,6 +74,9 @@ from dicomnet.conformance.defaults import DEFAULT_STORAGE_PROFILE
 from dicomnet.errors import ConfigurationError
 from dicomnet.policy import Policy
 from dicomnet.services.base import Service
+from dicomnet.services.commitment import ReportMode
+from dicomnet.services.commitment_durable import DurableCommitmentSCP
+from dicomnet.services.mwl import WorklistService
 from dicomnet.services.qr import QueryRetrieveService, relational_extended_check
 from dicomnet.services.storage_scp import StorageService
 from dicomnet.storage.folder import FolderStore
@@ -129,6 +141,20 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="AET=HOST:PORT",
         help="a C-MOVE destination (repeat for several; others are refused with A801)",
+    )
+    parser.add_argument(
+        "--commitment-report",
+        choices=[ReportMode.SAME_OR_NEW.value, ReportMode.NEW.value],
+        default=ReportMode.SAME_OR_NEW.value,
+        help="where Storage Commitment reports go: the request's association while it lasts"
+        " (same-or-new), or always a new association to the requestor's --destination (new)",
+    )
+    parser.add_argument(
+        "--commitment-retry",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="first wait before a commitment report is sent again (5; doubles up to 300)",
     )
     parser.add_argument(
         "--no-uvloop",
@@ -263,7 +289,7 @@ async def serve(
     # The port is ours: only now are the folder and its index made. Until their handlers
     # are added below, a request could only be answered "no such service"; "listening
     # on PORT" is printed after that.
-    index: SqliteIndex | None = None
+    archive: _Archive | None = None
     try:
         requested = getattr(args, "layout", None)
         layout = settle_layout(args.output, None if requested is None else Layout(requested))
@@ -277,7 +303,8 @@ async def serve(
         )
         handlers: list[Service] = [StorageService(store)]
         if indexed:
-            index, handlers = await _open_index(args, store)
+            archive = await _open_index(args, store, ae)
+            handlers = archive.handlers
     except (OSError, LayoutMismatch) as exc:
         server.close()
         await server.wait_closed()
@@ -286,10 +313,12 @@ async def serve(
     for handler in handlers:
         server.registry.add(handler)
     try:
+        if archive is not None:
+            await archive.commitment.resume()
         return await _serve(args, policy, server, ready=ready, stop=stop)
     finally:
-        if index is not None:
-            await index.close()
+        if archive is not None:
+            await archive.close()
 
 
 def _check_output(path: Path) -> None:
@@ -301,18 +330,39 @@ def _check_output(path: Path) -> None:
         raise ConfigurationError(f"output folder {str(path)!r}: {str(existing)!r} is not a folder")
 
 
-async def _open_index(
-    args: argparse.Namespace, store: FolderStore
-) -> tuple[SqliteIndex, list[Service]]:
+@dataclass
+class _Archive:
+    """The index and what serve keeps in it, with the handlers answering from them."""
+
+    index: SqliteIndex
+    worklist: SqliteWorklist
+    journal: SqliteReportJournal
+    commitment: DurableCommitmentSCP
+    handlers: list[Service]
+
+    async def close(self) -> None:
+        self.commitment.close()
+        await self.commitment.drain()
+        await self.worklist.close()
+        await self.journal.close()
+        await self.index.close()
+
+
+async def _open_index(args: argparse.Namespace, store: FolderStore, ae: AE) -> _Archive:
     """The folder's index (recovered after a crash) and the handlers that use it.
 
     Raises OSError (with the reason) when the index cannot be opened.
     """
     index: SqliteIndex | None = None
+    worklist: SqliteWorklist | None = None
     try:
         index = await SqliteIndex.open(index_path(store.root), fsync=not args.no_fsync)
         recovered = await reconcile(index, store)
+        worklist = await SqliteWorklist.open(index)
+        journal = await SqliteReportJournal.open(index)
     except OSError as exc:
+        if worklist is not None:
+            await worklist.close()
         if index is not None:
             await index.close()
         raise OSError(f"cannot open the index: {exc}") from exc
@@ -322,8 +372,23 @@ async def _open_index(
             len(recovered.indexed),
             len(recovered.forgotten),
         )
-    qr = QueryRetrieveService(index, destinations=dict(getattr(args, "destinations", [])))
-    return index, [StorageService(IndexedStore(store, index)), qr]
+    destinations = dict(getattr(args, "destinations", []))
+    qr = QueryRetrieveService(index, destinations=destinations)
+    commitment = DurableCommitmentSCP(
+        index_verdict(index),
+        journal,
+        mode=ReportMode(getattr(args, "commitment_report", ReportMode.SAME_OR_NEW.value)),
+        destinations=destinations,
+        requestor=ae,
+        retry_delay=max(0.01, float(getattr(args, "commitment_retry", 5.0))),
+    )
+    handlers: list[Service] = [
+        StorageService(IndexedStore(store, index)),
+        qr,
+        WorklistService(worklist),
+        commitment,
+    ]
+    return _Archive(index, worklist, journal, commitment, handlers)
 
 
 def index_path(root: Path) -> Path:

@@ -39,7 +39,7 @@ import inspect
 import logging
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias
@@ -582,31 +582,43 @@ class CommitmentSCP:
             logsafe(commitment.transaction_uid),
             len(commitment.instances),
         )
-        task = asyncio.get_running_loop().create_task(self._report(assoc, commitment))
+        return await self._accept(assoc, commitment)
+
+    async def _accept(self, assoc: Association, commitment: CommitmentRequest) -> Reply:
+        """A well-formed request: start its report in the background, answer Success."""
+        self._start(self._report(assoc, commitment))
+        return Reply(status=Status.SUCCESS)
+
+    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` as a report task (awaited by :meth:`drain`, cancelled by :meth:`close`)."""
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return Reply(status=Status.SUCCESS)
+
+    async def _deliver(
+        self, assoc: Association | None, result: CommitmentResult, peer: str, peer_host: str | None
+    ) -> None:
+        """Send ``result`` where :attr:`mode` says (``assoc``: the request's, if any); raises."""
+        if assoc is not None and self.mode is not ReportMode.NEW and _can_report_on(assoc):
+            try:
+                await send_event_report(assoc, result)
+                self.reported.append(result)
+                return
+            except DicomNetError as exc:
+                if self.mode is ReportMode.SAME or assoc.is_established:
+                    raise
+                assoc.log.info("association ended before the report: %s", logsafe(exc, ERROR_LIMIT))
+        elif self.mode is ReportMode.SAME:
+            raise CommitmentError("the association of the request has ended")
+        await self._report_on_new(peer, peer_host, result)
+        self.reported.append(result)
 
     async def _report(self, assoc: Association, commitment: CommitmentRequest) -> None:
         peer = assoc.peer_ae_title
         peer_host = None if not assoc.peer_address else str(assoc.peer_address[0])
         result = await evaluate(commitment, self.verdict)
         try:
-            if self.mode is not ReportMode.NEW and _can_report_on(assoc):
-                try:
-                    await send_event_report(assoc, result)
-                    self.reported.append(result)
-                    return
-                except DicomNetError as exc:
-                    if self.mode is ReportMode.SAME or assoc.is_established:
-                        raise
-                    assoc.log.info(
-                        "association ended before the report: %s", logsafe(exc, ERROR_LIMIT)
-                    )
-            elif self.mode is ReportMode.SAME:
-                raise CommitmentError("the association of the request has ended")
-            await self._report_on_new(peer, peer_host, result)
-            self.reported.append(result)
+            await self._deliver(assoc, result, peer, peer_host)
         except Exception as exc:
             _log.error(
                 "commitment report %s to %s not delivered: %s",
@@ -638,7 +650,10 @@ class CommitmentSCP:
         except BaseException:
             await assoc.abort()
             raise
-        await assoc.release()
+        try:
+            await assoc.release()
+        except DicomNetError as exc:  # the report was answered: it is delivered
+            assoc.log.info("release after the report: %s", logsafe(exc, ERROR_LIMIT))
 
     async def drain(self) -> None:
         """Wait until every report started so far has been sent (or given up)."""

@@ -1,7 +1,10 @@
 """The Modality Worklist Information Model - FIND SCP (PS3.4 Annex K).
 
 :class:`WorklistService` answers C-FIND-RQ for 1.2.840.10008.5.1.4.31 from a
-:class:`~dicomnet.query.worklist.WorklistSource`: one pending response per
+:class:`~dicomnet.query.worklist.WorklistSource`, or from a
+:class:`WorklistStore` (such as the archive's
+:class:`~dicomnet.archive.worklist_sqlite.SqliteWorklist`) that narrows the
+items before the same matcher decides: one pending response per
 matching item (FF00; FF01 when the identifier holds keys the SCP does not
 match on), then 0000; FE00 after a C-CANCEL; A900 when the identifier is not
 a worklist query (a Query/Retrieve Level, or a Scheduled Procedure Step
@@ -13,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Mapping
-from typing import Final
+from typing import Final, Protocol, runtime_checkable
+
+from pydicom.dataset import Dataset
 
 from dicomnet.dimse.commands import CFindRQ, CommandField
 from dicomnet.dimse.comments import error_comment
@@ -31,7 +36,7 @@ from dicomnet.query.worklist import (
 
 from .base import Binding, IncomingRequest, Reply
 
-__all__ = ["MODALITY_WORKLIST_FIND", "WorklistService", "support_from_profile"]
+__all__ = ["MODALITY_WORKLIST_FIND", "WorklistService", "WorklistStore", "support_from_profile"]
 
 MODALITY_WORKLIST_FIND: Final = "1.2.840.10008.5.1.4.31"
 _UNABLE_TO_PROCESS: Final = 0xC001
@@ -51,6 +56,17 @@ def support_from_profile(query_keys: Iterable[object]) -> dict[int, frozenset[st
     return support
 
 
+@runtime_checkable
+class WorklistStore(Protocol):
+    """Worklist items kept elsewhere (a database), asked for each query."""
+
+    def candidates(
+        self, identifier: Dataset, support: Mapping[int, frozenset[str]] | None = None
+    ) -> AsyncIterator[Dataset]:
+        """Every item that may match ``identifier`` (at least all that do)."""
+        ...
+
+
 def _failure(status: int, comment: str) -> Reply:
     return Reply(status=status, fields={"error_comment": error_comment(comment)})
 
@@ -59,7 +75,10 @@ class WorklistService:
     """Modality Worklist C-FIND SCP over ``source``; ``support`` restricts matched keys."""
 
     def __init__(
-        self, source: WorklistSource, *, support: Mapping[int, frozenset[str]] | None = None
+        self,
+        source: WorklistSource | WorklistStore,
+        *,
+        support: Mapping[int, frozenset[str]] | None = None,
     ) -> None:
         self.source = source
         self.support = None if support is None else dict(support)
@@ -96,17 +115,31 @@ class WorklistService:
             return
         partial = has_unmatched_keys(identifier, self.support)
         count = 0
-        for response in match_worklist(self.source, identifier, support=self.support):
-            if request.is_cancelled:
-                log.info("worklist C-FIND cancelled after %d match(es)", count)
-                yield Reply(status=Status.CANCEL)
-                return
-            count += 1
-            status = Status.PENDING_WARNING if partial else Status.PENDING
-            yield Reply(status=status, dataset=encode_dataset(response, syntax))
-            await asyncio.sleep(0)  # let a C-CANCEL in
+        try:
+            async for item in self._items(identifier):
+                if request.is_cancelled:
+                    log.info("worklist C-FIND cancelled after %d match(es)", count)
+                    yield Reply(status=Status.CANCEL)
+                    return
+                for response in match_worklist((item,), identifier, support=self.support):
+                    count += 1
+                    status = Status.PENDING_WARNING if partial else Status.PENDING
+                    yield Reply(status=status, dataset=encode_dataset(response, syntax))
+                await asyncio.sleep(0)  # let a C-CANCEL in
+        except OSError as exc:  # the worklist database failed
+            log.error("worklist C-FIND failed: %s", logsafe(exc, ERROR_LIMIT))
+            yield _failure(_UNABLE_TO_PROCESS, "the worklist cannot be read")
+            return
         if request.is_cancelled:
             yield Reply(status=Status.CANCEL)
             return
         log.info("worklist C-FIND: %d match(es)", count)
         yield Reply(status=Status.SUCCESS)
+
+    async def _items(self, identifier: Dataset) -> AsyncIterator[Dataset]:
+        if isinstance(self.source, WorklistStore):
+            async for item in self.source.candidates(identifier, self.support):
+                yield item
+        else:
+            for item in self.source:
+                yield item
