@@ -43,12 +43,13 @@ def test_registers_as_a_subcommand_without_hiding_the_global_verbose_flag() -> N
     assert args.handler is cli_serve.run_serve
 
 
-def test_default_policy_accepts_storage_verification_and_query_retrieve() -> None:
+def test_default_policy_accepts_storage_verification_query_retrieve_mwl_commitment() -> None:
     policy = cli_serve.build_policy(parse("--max-pdu", "32768"))
     assert policy.ae_title == "DICOMNET" and policy.max_pdu_receive == 32768
     accepted = {rule.abstract_syntax for rule in policy.accepted_contexts}
     qr = {f"1.2.840.10008.5.1.4.1.2.{model}.{op}" for model in "123" for op in "123"}
-    assert accepted == {"1.2.840.10008.1.1", *storage_sop_classes(), *qr}
+    mwl, commitment = "1.2.840.10008.5.1.4.31", "1.2.840.10008.1.20.1"
+    assert accepted == {"1.2.840.10008.1.1", *storage_sop_classes(), *qr, mwl, commitment}
 
 
 def test_profile_supplies_the_policy() -> None:
