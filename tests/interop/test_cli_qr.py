@@ -30,8 +30,12 @@ from query.worklist_items import items
 from dicomnet.ae import AE
 from dicomnet.cli.main import build_parser
 from dicomnet.cli.serve import serve
+from dicomnet.policy import AcceptedContext, Policy
 from dicomnet.storage.scu import proposed_contexts_for, store
 from dicomnet.storage.source import InstanceSource
+
+VERIFICATION = "1.2.840.10008.1.1"
+IMPLICIT_LE = "1.2.840.10008.1.2"
 
 pytestmark = pytest.mark.interop
 
@@ -304,9 +308,21 @@ async def test_a_refused_association_and_no_peer_have_their_exit_codes(
     dicomnet_serve: tuple[int, int], capsys: Capsys
 ) -> None:
     port, _ = dicomnet_serve
-    # The default profile accepts any called AE title but no MWL class: the context is
-    # refused, which the command reports as a negotiation failure (exit 6).
+    # serve answers MWL from its (empty) worklist: no match, exit 0.
     code, _, err = await run_cli(capsys, "mwl", "127.0.0.1", str(port), "-aec", "DICOMNET")
+    assert code == 0, err
+    # A peer that accepts Verification only refuses the MWL context, which the command
+    # reports as a negotiation failure (exit 6).
+    echo_only = Policy(
+        ae_title="ECHOONLY",
+        accepted_contexts=(
+            AcceptedContext(abstract_syntax=VERIFICATION, transfer_syntaxes=(IMPLICIT_LE,)),
+        ),
+    )
+    async with await AE("ECHOONLY", echo_only).serve("127.0.0.1", 0) as refusing:
+        code, _, err = await run_cli(
+            capsys, "mwl", "127.0.0.1", str(refusing.port), "-aec", "ECHOONLY"
+        )
     assert code == 6 and "no accepted presentation context for 1.2.840.10008.5.1.4.31" in err
     code, _, err = await run_cli(capsys, "find", "127.0.0.1", str(free_port()))
     assert code == 6 and "Association Request Failed" in err
