@@ -87,6 +87,8 @@ class IndexEntry:
     received: float = field(default_factory=time.time)
     columns: dict[str, str] = field(default_factory=dict)
     headers: dict[str, bytes] = field(default_factory=dict)
+    #: Folders whose new entries (the file's name) are synced before the row commits.
+    sync_folders: tuple[str, ...] = ()
 
 
 def _normal(kind: str, text: str) -> str:

@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Final
 
@@ -111,9 +113,13 @@ class IndexedSink:
         """Commit the file, then index it; on an index failure the new file is removed."""
         inner = self.inner
         if isinstance(inner, FileSink) and inner.store.hard_links:
-            stored = inner.commit_linked(info)
+            # The index syncs the folders of a whole batch at once, if it can.
+            unsynced: list[Path] | None = (
+                [] if getattr(self.index, "syncs_folders", False) else None
+            )
+            stored = inner.commit_linked(info, unsynced=unsynced)
             try:
-                indexed = await self._index(info, stored)
+                indexed = await self._index(info, stored, unsynced or ())
             except asyncio.CancelledError:
                 # The row may or may not be in: the temporary name stays for the next
                 # start-up's reconcile to settle.
@@ -137,7 +143,9 @@ class IndexedSink:
             await _unjournal(self.index, journaled)
         return await self._index(info, stored)
 
-    async def _index(self, info: InstanceInfo, stored: StoredInstance) -> StoredInstance:
+    async def _index(
+        self, info: InstanceInfo, stored: StoredInstance, unsynced: Sequence[Path] = ()
+    ) -> StoredInstance:
         if stored.outcome is Outcome.DUPLICATE_KEPT or stored.path is None:
             return stored
         try:
@@ -153,6 +161,8 @@ class IndexedSink:
             ) or entry_from_file(
                 stored.path, source_ae_title=info.source_ae_title, size=stored.size
             )
+            if unsynced:
+                entry = replace(entry, sync_folders=tuple(str(f) for f in unsynced))
             await self.index.put(entry)
         except (OSError, ValueError) as exc:
             _log.error(

@@ -38,6 +38,7 @@ from pydicom.dataset import Dataset
 
 from dicomnet.query.index import InstanceRecord
 from dicomnet.query.query import Match, Query, computed_attributes, respond
+from dicomnet.storage.folder import fsync_folders
 
 from .backend import IndexUnavailable
 from .entry import IndexEntry, decode_header
@@ -126,6 +127,8 @@ class SqliteIndex:
         self._data_version = -1
         #: Transactions committed by the writer (a measure of group commit).
         self.commits = 0
+        #: :attr:`IndexEntry.sync_folders` are synced before each row is committed.
+        self.syncs_folders = fsync
 
     # ------------------------------------------------------------------ life cycle
 
@@ -297,6 +300,10 @@ class SqliteIndex:
         # Only rows that answer a C-STORE need the sync; a journal row alone is
         # written (it survives kill -9) and synced with the next instance row.
         self._synchronous(self.fsync and bool(entries))
+        if self.fsync:
+            # Files moved in whose folders are not synced yet: one sync per folder
+            # for the whole batch, before the rows that name them are committed.
+            fsync_folders(folder for entry in entries for folder in entry.sync_folders)
         self._transaction(work)
 
     def _check_series_keys(self, conn: sqlite3.Connection) -> None:

@@ -43,6 +43,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 from pydicom import dcmread
@@ -65,7 +66,7 @@ from .sinks import (
     StoredInstance,
 )
 
-__all__ = ["INCOMING_DIR", "FileSink", "FolderStore", "remove_empty_folders"]
+__all__ = ["INCOMING_DIR", "FileSink", "FolderStore", "fsync_folders", "remove_empty_folders"]
 
 #: Name of the folder (inside the store's root) that holds instances being received.
 INCOMING_DIR = ".incoming"
@@ -189,12 +190,20 @@ class FolderStore:
         )
 
     def install(
-        self, temp: Path, final: Path, info: InstanceInfo, *, keep_temp: bool = False
+        self,
+        temp: Path,
+        final: Path,
+        info: InstanceInfo,
+        *,
+        keep_temp: bool = False,
+        unsynced: list[Path] | None = None,
     ) -> Outcome:
         """Move a finished temporary file into place (used by :class:`FileSink`).
 
         ``keep_temp``: leave the temporary name as a second hard link to the
         file (on a file system that has them), removed later by the caller.
+        ``unsynced``: the folders whose entries changed are added to it instead
+        of being synced here (the caller syncs them, see :func:`fsync_folders`).
         """
         made: list[Path] = []
         for attempt in range(3):
@@ -216,9 +225,12 @@ class FolderStore:
                 if attempt == 2 or not temp.exists():
                     raise
         if self.fsync and outcome is not Outcome.DUPLICATE_KEPT:
-            _fsync_directory(final.parent)
-            for folder in made:  # new folders' entries in their parents
-                _fsync_directory(folder.parent)
+            # The new name, and new folders' entries in their parents.
+            folders = [final.parent, *(folder.parent for folder in made)]
+            if unsynced is None:
+                fsync_folders(folders)
+            else:
+                unsynced.extend(folders)
         return outcome
 
     def _make_folders(self, folder: Path) -> list[Path]:
@@ -339,16 +351,18 @@ class FileSink:
         """Fsync, close and move the file into place; on any error the file is removed."""
         return self._commit(info, keep_temp=False)
 
-    def commit_linked(self, info: InstanceInfo) -> StoredInstance:
+    def commit_linked(
+        self, info: InstanceInfo, *, unsynced: list[Path] | None = None
+    ) -> StoredInstance:
         """:meth:`commit`, leaving the temporary name linked to the file until :meth:`release`.
 
         While that link is there, a restart after a crash can tell a file that
         was moved into place (two links) from one that was not, by looking at
         ``.incoming`` only (see :mod:`dicomnet.archive.recover`). Where the
         store has no hard links (:attr:`FolderStore.hard_links`), the file is
-        simply moved.
+        simply moved. ``unsynced``: see :meth:`FolderStore.install`.
         """
-        return self._commit(info, keep_temp=True)
+        return self._commit(info, keep_temp=True, unsynced=unsynced)
 
     def release(self) -> None:
         """Remove the temporary name kept by :meth:`commit_linked`."""
@@ -358,7 +372,9 @@ class FileSink:
         except OSError as exc:
             _log.warning("could not remove %s: %s", self.temp_path, exc)
 
-    def _commit(self, info: InstanceInfo, *, keep_temp: bool) -> StoredInstance:
+    def _commit(
+        self, info: InstanceInfo, *, keep_temp: bool, unsynced: list[Path] | None = None
+    ) -> StoredInstance:
         if self._fd < 0:
             raise StorageError("sink is closed")
         try:
@@ -367,7 +383,9 @@ class FileSink:
             fd, self._fd = self._fd, -1
             os.close(fd)
             final = self.final_path
-            outcome = self.store.install(self.temp_path, final, info, keep_temp=keep_temp)
+            outcome = self.store.install(
+                self.temp_path, final, info, keep_temp=keep_temp, unsynced=unsynced
+            )
         except BaseException:
             self.discard_now()
             raise
@@ -450,6 +468,12 @@ def _can_link(folder: Path) -> bool:
         probe.unlink(missing_ok=True)
         probe.with_suffix(".probe2").unlink(missing_ok=True)
     return True
+
+
+def fsync_folders(folders: Iterable[str | os.PathLike[str]]) -> None:
+    """Make the renames and links in ``folders`` durable (each folder synced once)."""
+    for folder in dict.fromkeys(Path(f) for f in folders):
+        _fsync_directory(folder)
 
 
 def _fsync_directory(path: Path) -> None:

@@ -257,3 +257,35 @@ async def test_store_cancelled_while_indexing_is_settled_at_start_up(tmp_path: P
         assert await index.count() == 1
     finally:
         await index.close()
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+async def test_folders_are_synced_once_per_batch_by_the_index_writer(
+    tmp_path: Path, layout: Layout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dicomnet.archive.sqlite as sqlite_module
+    import dicomnet.storage.folder as folder_module
+
+    in_writer: list[list[str]] = []
+    in_store: list[list[str]] = []
+
+    def record(calls: list[list[str]]):  # type: ignore[no-untyped-def]
+        return lambda folders: calls.append(sorted(str(f) for f in folders))
+
+    monkeypatch.setattr(sqlite_module, "fsync_folders", record(in_writer))
+    monkeypatch.setattr(folder_module, "fsync_folders", record(in_store))
+    root = tmp_path / "store"
+    index = await SqliteIndex.open(root / ".index" / "index.sqlite", fsync=True)
+    try:
+        store = IndexedStore(FolderStore(root, fsync=True, layout=layout), index)
+        datasets = archive_datasets()
+        paths = await asyncio.gather(*(_store(store, ds) for ds in datasets))
+        # Each file's folder (and new folders' parents) synced by the writer, before the rows.
+        synced = {folder for call in in_writer for folder in call}
+        assert {str(p.parent) for p in paths if p is not None} <= synced
+        if layout is Layout.HIERARCHICAL:
+            assert str(root) in synced and str(root / "P1") in synced
+        assert in_store == []
+        assert index.commits < len(datasets)  # grouped
+    finally:
+        await index.close()
