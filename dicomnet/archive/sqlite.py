@@ -289,7 +289,12 @@ class SqliteIndex:
             if entries:
                 self._check_series_keys(conn)
                 _insert_many(conn, entries, self._series_keys)
-                _delete_pending(conn, [entry.path for entry in entries])
+                paths = [entry.path for entry in entries]
+                _delete_pending(conn, paths)
+                # A path stored again is no longer one a deletion still has to remove.
+                for names in _chunks(paths, 1):
+                    sql = f"DELETE FROM doomed WHERE path IN ({', '.join('?' * len(names))})"
+                    conn.execute(sql, names)
             for chunk in _chunks(journals, 2):
                 conn.execute(
                     "INSERT OR REPLACE INTO pending (path, uid) VALUES "

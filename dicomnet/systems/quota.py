@@ -7,7 +7,7 @@ import os
 from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
 
-from dicomnet.archive import SqliteIndex
+from dicomnet.archive import SqliteIndex, delete_from_archive
 from dicomnet.query.index import InstanceRecord
 from dicomnet.query.query import Match, Query
 from dicomnet.storage.quota import DiskQuota
@@ -39,8 +39,7 @@ def index_quota(
     """A quota over ``folder`` whose auto-delete removes the index rows and the file."""
 
     async def delete(uid: str) -> None:
-        for path in await index.delete(sop_instance_uid=uid):
-            Path(path).unlink(missing_ok=True)
+        await delete_from_archive(index, sop_instance_uid=uid, root=folder)
 
     quota = DiskQuota(max_bytes=max_bytes, auto_delete_over=auto_delete_over, delete=delete)
     quota.track_all(held_instances(folder))

@@ -289,3 +289,20 @@ async def test_folders_are_synced_once_per_batch_by_the_index_writer(
         assert index.commits < len(datasets)  # grouped
     finally:
         await index.close()
+
+
+async def test_a_path_stored_again_is_not_removed_by_an_older_deletion(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    store, index = await _archive(root, Layout.FLAT)
+    try:
+        ds = archive_datasets()[0]
+        # A deletion's rows went, its file not yet; then the instance is stored again.
+        (path,) = await index.delete(sop_instance_uid=str(ds.SOPInstanceUID))
+        Path(path).unlink()
+        again = await _store(store, ds)
+        assert str(again) == path
+        assert await index.doomed() == []
+        report = await reconcile(index, FolderStore(root, clean_incoming=False))
+        assert report.removed == [] and Path(path).is_file()
+    finally:
+        await index.close()
