@@ -25,6 +25,7 @@ from dicomnet.services.commitment import (
     CommitmentSCP,
     ReportMode,
 )
+from dicomnet.systems import RunningSystem, load_system, start_system
 from dicomnet.systems.runner import commitment_report_syntaxes
 from dicomnet.transport import run
 
@@ -43,6 +44,7 @@ __all__ = [
     "run_main",
     "serve_ae",
     "serve_policy",
+    "serve_system_ae",
     "serve_until_signal",
 ]
 
@@ -163,6 +165,43 @@ async def serve_policy(
     Shorthand for :func:`policy_ae` then :func:`serve_ae` when no handler needs the AE.
     """
     return await serve_ae(args, policy_ae(policy, handlers), tls=tls, on_stop=on_stop)
+
+
+async def serve_system_ae(
+    args: argparse.Namespace,
+    system: str,
+    name: str,
+    *,
+    profile_changes: dict[str, Any] | None = None,
+    tls: ssl.SSLContext | None = None,
+    on_stop: Callable[[RunningSystem], None] | None = None,
+    **system_changes: Any,
+) -> int:
+    """Serve the AE ``name`` of system file ``system`` on ``--host``/``--port`` until a signal.
+
+    ``--aet`` renames it (and the called AE title it answers to, when that was its own
+    title); ``profile_changes`` replace fields of its profile, ``system_changes`` fields
+    of the system (``store``, ``destinations``...). ``on_stop`` runs after the server has
+    closed, before the system's resources are. Exit code 0.
+    """
+    spec = load_system(system)
+    entity = spec.ae(name)
+    changes = dict(profile_changes or {})
+    if args.aet is not None and args.aet != entity.title:
+        changes["ae_title"] = args.aet
+        if entity.profile.called_ae_titles == (entity.title,):
+            changes["called_ae_titles"] = (args.aet,)
+    if changes:
+        entity = replace(entity, profile=replace(entity.profile, **changes))
+    spec = replace(spec, aes=(entity,), **system_changes)
+    running = await start_system(spec, host=args.host, ae_ports={name: args.port}, ssl=tls)
+    try:
+        await serve_until_signal(running.servers[name])
+        if on_stop is not None:
+            on_stop(running)
+    finally:
+        await running.close()
+    return 0
 
 
 def parse_address(text: str) -> tuple[str, tuple[str, int]]:

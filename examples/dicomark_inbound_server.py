@@ -9,6 +9,10 @@ Part 10 file named after its SOP Instance UID. As the statement says, an
 association is aborted when one of its instances cannot be stored, and TLS
 (server authentication only) can be turned on.
 
+It runs the ``inbound`` AE of ``conformance/systems/dicomark.toml`` (what
+``dicomnet serve --system dicomark`` runs); each stored instance is also added to
+the folder's index (``.index/``).
+
 Run::
 
     python examples/dicomark_inbound_server.py --port 11112 --output ./dicomark-inbox
@@ -21,16 +25,13 @@ Prints ``listening on PORT`` when ready; stops on SIGINT or SIGTERM.
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
+from pathlib import Path
 
-from common import example_parser, profile_policy, run_main, serve_policy
+from common import example_parser, run_main, serve_system_ae
 
-from dicomnet.services.storage_abort import AbortWhenNotStored
-from dicomnet.services.storage_scp import StorageService
-from dicomnet.storage.folder import FolderStore
 from dicomnet.transport import server_tls_context
 
-PROFILE = "dicomark-inbound"
+SYSTEM = "dicomark"  # conformance/systems/dicomark.toml: its "inbound" AE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,15 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def main(args: argparse.Namespace) -> int:
     """Serve until a signal."""
-    policy = profile_policy(PROFILE, args.aet)
+    changes: dict[str, object] = {}
     if args.max_clients is not None:
-        policy = replace(policy, max_associations=args.max_clients)
+        changes["max_associations"] = args.max_clients
     if args.check_called_ae:
-        titles = replace(policy.ae_titles, called_ae_titles=(policy.ae_title,))
-        policy = replace(policy, ae_titles=titles)
+        changes["called_ae_titles"] = (args.aet or "DICOMARK",)
     tls = server_tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
-    storage = StorageService(FolderStore(args.output))
-    return await serve_policy(args, policy, [AbortWhenNotStored(storage)], tls=tls)
+    return await serve_system_ae(
+        args, SYSTEM, "inbound", profile_changes=changes, tls=tls, store=Path(args.output)
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,9 @@ whatever order the sender proposes them in. Instances are held in a
 one line per instance held (SOP Instance UID, SOP class, transfer syntax,
 size).
 
+It runs the ``memory`` AE of ``conformance/systems/kodak.toml`` alone
+(``dicomnet serve --system kodak`` runs it beside the Disk-Server).
+
 Run::
 
     python examples/kodak_memory_server.py --port 11113
@@ -23,12 +26,12 @@ from __future__ import annotations
 
 import argparse
 
-from common import example_parser, profile_policy, run_main, serve_policy
+from common import example_parser, run_main, serve_system_ae
 
-from dicomnet.services.storage_scp import StorageService
 from dicomnet.storage.memory import MemoryStore
+from dicomnet.systems import RunningSystem
 
-PROFILE = "kodak-memory-server"
+SYSTEM = "kodak"  # conformance/systems/kodak.toml: its "memory" AE (kodak-memory-server)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,11 +49,11 @@ def print_holdings(store: MemoryStore) -> None:
 
 async def main(args: argparse.Namespace) -> int:
     """Serve until a signal, then print what is held."""
-    policy = profile_policy(PROFILE, args.aet)
-    store = MemoryStore()
-    return await serve_policy(
-        args, policy, [StorageService(store)], on_stop=lambda: print_holdings(store)
-    )
+
+    def stopped(running: RunningSystem) -> None:
+        print_holdings(running.memory_store("memory"))
+
+    return await serve_system_ae(args, SYSTEM, "memory", on_stop=stopped, store=None)
 
 
 if __name__ == "__main__":

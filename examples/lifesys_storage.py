@@ -23,6 +23,10 @@ title that sent the N-ACTION at the address given by
 ``--commitment-destination AET=HOST:PORT``, proposing the SCP role for the
 class (Table 1.7). A requestor not listed gets no report (logged).
 
+It runs the ``storage`` AE of ``conformance/systems/lifesys.toml`` alone;
+``dicomnet serve --system lifesys`` runs it with the Q/R and worklist AEs over the
+same index (``.index/`` in the folder), so what is stored is found at once.
+
 Run::
 
     python examples/lifesys_storage.py --port 2350 --output ./lifesys-archive \\
@@ -35,24 +39,11 @@ Prints ``listening on PORT`` when ready; stops on SIGINT or SIGTERM.
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
+from pathlib import Path
 
-from common import (
-    add_commitment_arguments,
-    commitment_scp,
-    example_parser,
-    policy_ae,
-    profile_policy,
-    run_main,
-    serve_ae,
-)
+from common import add_commitment_arguments, example_parser, run_main, serve_system_ae
 
-from dicomnet.services.commitment import ReportMode
-from dicomnet.services.storage_scp import StorageService
-from dicomnet.storage.folder import FolderStore
-from dicomnet.storage.sinks import Duplicate
-
-PROFILE = "lifesys-storage"
+SYSTEM = "lifesys"  # conformance/systems/lifesys.toml: its "storage" AE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,14 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def main(args: argparse.Namespace) -> int:
     """Serve until a signal."""
-    policy = profile_policy(PROFILE, args.aet)
+    changes = {}
     if args.max_associations is not None:
-        policy = replace(policy, max_associations=args.max_associations)
-    store = FolderStore(args.output, duplicates=Duplicate.KEEP_FIRST)
-    ae = policy_ae(policy, [StorageService(store)])
-    commitment = commitment_scp(ae, args, store=store, mode=ReportMode.NEW)
-    ae.add_handler(commitment)
-    return await serve_ae(args, ae, on_stop=commitment.close)
+        changes["max_associations"] = args.max_associations
+    return await serve_system_ae(
+        args,
+        SYSTEM,
+        "storage",
+        profile_changes=changes,
+        store=Path(args.output),
+        worklist=None,
+        destinations=tuple(args.commitment_destinations),
+    )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,10 @@ a new association (the "accompanying association" of the statement) to the
 requestor's AE title at the address given by ``--commitment-destination
 AET=HOST:PORT`` (a requestor not listed gets no report, which is logged).
 
+It runs the ``storage`` AE of ``conformance/systems/meddream.toml`` (what
+``dicomnet serve --system meddream`` runs) with the folder and report addresses
+given here; each stored instance is also added to the folder's index (``.index/``).
+
 Run::
 
     python examples/meddream_storage_server.py --port 11112 --output ./meddream-store \\
@@ -28,22 +32,11 @@ Prints ``listening on PORT`` when ready; stops on SIGINT or SIGTERM.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from common import (
-    add_commitment_arguments,
-    commitment_scp,
-    example_parser,
-    policy_ae,
-    profile_policy,
-    run_main,
-    serve_ae,
-)
+from common import add_commitment_arguments, example_parser, run_main, serve_system_ae
 
-from dicomnet.services.commitment import ReportMode
-from dicomnet.services.storage_scp import StorageService
-from dicomnet.storage.folder import FolderStore
-
-PROFILE = "meddream-storage-server"
+SYSTEM = "meddream"  # conformance/systems/meddream.toml: its "storage" AE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,11 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def main(args: argparse.Namespace) -> int:
     """Serve until a signal."""
-    store = FolderStore(args.output)
-    ae = policy_ae(profile_policy(PROFILE, args.aet), [StorageService(store)])
-    commitment = commitment_scp(ae, args, store=store, mode=ReportMode.SAME_OR_NEW)
-    ae.add_handler(commitment)
-    return await serve_ae(args, ae, on_stop=commitment.close)
+    return await serve_system_ae(
+        args,
+        SYSTEM,
+        "storage",
+        store=Path(args.output),
+        destinations=tuple(args.commitment_destinations),
+    )
 
 
 if __name__ == "__main__":
