@@ -1,8 +1,9 @@
-"""``dicomnet serve --system lifesys`` in a subprocess, driven by DCMTK tools.
+"""``dicomnet serve --system`` in a subprocess, driven by DCMTK tools.
 
 Storage, Q/R and MWL AEs share one ephemeral port and one index: an instance
 stored by storescu to STORE_SCP is found by findscu at QR_SCP at once, and
-findscu -W at MWL_SCP answers from the worklist folder.
+findscu -W at MWL_SCP answers from the worklist folder, and movescu retrieves it
+from QR_SCP to a --destination at once.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers.peers import dcmtk_program
+from helpers.peers import dcmtk_program, free_port
 from helpers.programs import ROOT, run_program
 from pydicom.data import get_testdata_file
 from query.worklist_items import write_items
@@ -147,3 +148,35 @@ async def test_single_ae_options_conflict_with_system(tmp_path: Path) -> None:
     assert b"--port" in await process.stderr.read()
     process, _ = await _serve("--system", "nope", cwd=tmp_path)
     assert await process.wait() == 2
+
+
+async def test_stored_instance_is_moved_at_once_with_movescu(tmp_path: Path) -> None:
+    storescu, movescu = dcmtk_program("storescu"), dcmtk_program("movescu")
+    receive_port = free_port()
+    process, lines = await _serve(
+        "--system", "lifesys", "--host", "127.0.0.1", "--any-port", "--no-fsync",
+        "--root", str(tmp_path), "--no-uvloop",
+        "--destination", f"MOVESCU=127.0.0.1:{receive_port}",
+        cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        port = next(line.split()[-1] for line in lines if line.startswith("QR_SCP"))
+        ct = get_testdata_file("CT_small.dcm")
+        assert ct is not None
+        code, output = await run_program(storescu, "-aec", "STORE_SCP", "127.0.0.1", port, ct)
+        assert code == 0, output
+        received = tmp_path / "received"
+        received.mkdir()
+        code, output = await run_program(
+            movescu, "-v", "-S", "-aet", "MOVESCU", "-aec", "QR_SCP", "-aem", "MOVESCU",
+            "--port", str(receive_port), "-od", str(received),
+            "-k", "QueryRetrieveLevel=STUDY",
+            "-k", "StudyInstanceUID=1.3.6.1.4.1.5962.1.2.1.20040119072730.12322",
+            "127.0.0.1", port,
+        )  # fmt: skip
+        assert code == 0, output
+        assert "Received Store Request (MsgID 1, CT)" in output, output
+        assert "Received Final Move Response (Success)" in output, output
+        assert len(list(received.iterdir())) == 1
+    finally:
+        assert await _stop(process) == 0
