@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from helpers.peers import dcmtk_program
 from helpers.programs import run_program
+from helpers.pynetdicom_scu import run_pynetdicom_scus
 
 from dicomnet.ae import AE
 from dicomnet.errors import AssociationRejected
@@ -112,3 +113,28 @@ async def test_dcmtk_echoscu_each_title_and_an_unknown_one(two: RunningSystem) -
     code, output = await run_program(echoscu, "-v", "-aec", "NOBODY", "127.0.0.1", port)
     assert code != 0
     assert "Called AE Title Not Recognized" in output, output
+
+
+@pytest.mark.interop
+async def test_pynetdicom_reaches_each_lifesys_ae_on_the_shared_port(tmp_path: Path) -> None:
+    running = await start_system(
+        load_system("lifesys"), host="127.0.0.1", root=tmp_path, any_port=True, fsync=False
+    )
+    port = running.ports["qr"]
+    find = "1.2.840.10008.5.1.4.1.2.2.1"  # Study Root Q/R - FIND
+    mwl = "1.2.840.10008.5.1.4.31"  # Modality Worklist - FIND
+    try:
+        echo = "1.2.840.10008.1.1"
+        base = {"host": "127.0.0.1", "port": port, "echo": True, "contexts": [echo, find, mwl]}
+        qr, worklist, other = await run_pynetdicom_scus(
+            [{**base, "called": "QR_SCP"}, {**base, "called": "MWL_SCP"}, {**base, "called": "X"}]
+        )
+    finally:
+        await running.close()
+    accepted = 0
+    assert qr["contexts"] == {echo: accepted, find: accepted, mwl: 3}
+    assert worklist["contexts"] == {echo: accepted, find: 3, mwl: accepted}
+    # Any other title reaches STORE_SCP, whose profile gives such a caller Verification only.
+    assert other["contexts"][echo] == accepted
+    assert other["contexts"][find] != accepted and other["contexts"][mwl] != accepted
+    assert [r["echo"] for r in (qr, worklist, other)] == [0, 0, 0]
