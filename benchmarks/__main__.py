@@ -35,6 +35,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--repeat", type=int, metavar="N", help="runs per row, best kept (default: per suite)"
     )
+    parser.add_argument(
+        "--size",
+        type=int,
+        action="append",
+        default=[],
+        metavar="N",
+        help="archive of N instances (find suite; repeatable; default 10000)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="report each case as it runs")
     args = parser.parse_args(argv)
 
@@ -52,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         only=tuple(args.only),
         verbose=args.verbose,
         repeat=args.repeat,
+        sizes=tuple(args.size),
     )
     result = run_suite(args.suite, options)
     path = write_result(result, options.output_dir)

@@ -60,6 +60,7 @@ class Options:
     only: tuple[str, ...] = ()  # substrings; a case runs if its label contains any of them
     verbose: bool = False
     repeat: int | None = None  # runs per measured row (None: the suite's default)
+    sizes: tuple[int, ...] = ()  # archive sizes in instances (suites that take them: find)
 
     def selected(self, label: str) -> bool:
         """True if ``label`` passes the ``--only`` filter."""
@@ -168,6 +169,11 @@ SUITES: Mapping[str, SuiteSpec] = {
             "stalled",
             "benchmarks.stalled_suite",
             "SCUs silent mid-data-set: aborted after DIMSE, descriptors, memory, partial files",
+        ),
+        SuiteSpec(
+            "find",
+            "benchmarks.find_suite",
+            "C-FIND/C-MOVE from an archive index: dicomnet, pynetdicom qrscp, DCMTK dcmqrscp",
         ),
         SuiteSpec(
             "memory",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import logging
+import struct
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ __all__ = [
     "entry_from_data_set",
     "entry_from_file",
     "entry_from_header",
+    "header_charset",
     "level_header",
 ]
 
@@ -68,6 +70,11 @@ _EMPTY_COLUMNS: Final = {
     for column in COLUMNS.values()
     for name in (column.name, *([f"{column.name}_fold"] if column.kind == "pn" else []))
 }
+_SPECIFIC_CHARACTER_SET: Final = 0x00080005
+#: Explicit VRs with a 4-byte length (after two reserved bytes).
+_LONG_VRS: Final = frozenset(
+    {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -287,6 +294,55 @@ def decode_header(data: bytes) -> Dataset:
     if data[128:132] == b"DICM":
         return dcmread(io.BytesIO(data), stop_before_pixels=True)
     return read_dataset(io.BytesIO(data), False, True)
+
+
+def _element_head(data: bytes, pos: int, implicit: bool, end: str) -> tuple[int, int, int]:
+    """Tag, value length and header length of the element at ``pos``."""
+    group, element = struct.unpack_from(end + "HH", data, pos)
+    if implicit:
+        return group << 16 | element, struct.unpack_from(end + "I", data, pos + 4)[0], 8
+    if data[pos + 4 : pos + 6] in _LONG_VRS:
+        return group << 16 | element, struct.unpack_from(end + "I", data, pos + 8)[0], 12
+    return group << 16 | element, struct.unpack_from(end + "H", data, pos + 6)[0], 8
+
+
+def header_charset(data: bytes) -> str | list[str] | None:
+    """The Specific Character Set of a kept header, read without decoding the header.
+
+    Walks the element headers up to (0008,0005): its value (a list when it
+    has several), ``None`` when it is absent. Raises ``ValueError`` when the
+    bytes cannot be walked that way (deflated, undefined lengths, truncated):
+    decode the header instead (:func:`decode_header`).
+    """
+    implicit, little, pos = False, True, 0
+    try:
+        if data[:3] == _RAW_MARK:
+            implicit, little, pos = bool(data[3] & 1), bool(data[3] & 2), 4
+        elif data[128:132] == b"DICM":
+            pos, syntax = 132, "1.2.840.10008.1.2"
+            while pos + 8 <= len(data) and data[pos : pos + 2] == b"\x02\x00":
+                tag, length, head = _element_head(data, pos, False, "<")
+                if tag == 0x00020010:
+                    syntax = data[pos + head : pos + head + length].decode("ascii").strip(" \0")
+                pos += head + length
+            implicit, little, deflated = transfer_syntax_encoding(syntax)
+            if deflated:
+                raise ValueError("deflated header")
+        end = "<" if little else ">"
+        while pos + 8 <= len(data):
+            tag, length, head = _element_head(data, pos, implicit, end)
+            if tag > _SPECIFIC_CHARACTER_SET:
+                return None
+            if length == 0xFFFFFFFF:
+                raise ValueError("element of undefined length before (0008,0005)")
+            if tag == _SPECIFIC_CHARACTER_SET:
+                text = data[pos + head : pos + head + length].decode("ascii")
+                values = [value.strip(" \0") for value in text.split("\\")]
+                return values[0] if len(values) == 1 else values
+            pos += head + length
+    except (struct.error, UnicodeDecodeError, DatasetError) as exc:
+        raise ValueError(f"header not walkable: {exc}") from exc
+    return None
 
 
 def entry_from_header(

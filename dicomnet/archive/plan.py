@@ -10,7 +10,9 @@ sequence, a numeric VR, a computed attribute, a UID list longer than
 only with less help from the database.
 
 The statement selects, per entity at the query level, its primary key, its
-kept header and the computed attributes the identifier asks for.
+kept header, the computed attributes the identifier asks for and the column
+of every key that has one (joining the upper levels' tables as needed), so
+that most responses are built without decoding the kept header.
 """
 
 from __future__ import annotations
@@ -77,13 +79,16 @@ _COMPUTED_TAGS: Final = {
 
 @dataclass(slots=True)
 class Plan:
-    """One SELECT: ``pk``, ``attrs`` and the ``computed`` columns, in that order."""
+    """One SELECT: ``pk``, ``attrs``, the ``computed`` and then the ``columns`` values."""
 
     sql: str
     params: list[object] = field(default_factory=list)
     computed: tuple[str, ...] = ()
     #: The keys translated to SQL (tags), for logs and tests.
     translated: tuple[int, ...] = ()
+    #: Tags whose column values follow the computed columns, in this order (the
+    #: response takes them from there instead of decoding the kept header).
+    columns: tuple[int, ...] = ()
 
 
 def upward_join(level: str, top: str) -> str:
@@ -203,8 +208,27 @@ def plan_query(query: Query) -> Plan:
             top = column.level
     wanted = {int(e.tag) for e in query.keys} & _COMPUTED_TAGS[level]
     computed = tuple(COMPUTED[level]) if wanted else ()
-    select = ", ".join(["t.pk", "t.attrs", *(COMPUTED[level][name] for name in computed)])
+    selected: list[str] = []
+    tags: list[int] = []
+    for element in query.keys:
+        column = column_for(int(element.tag))
+        if column is None or _LEVELS.index(column.level) > depth or element.VR == "SQ":
+            continue
+        alias = "t" if column.level == level else _ALIASES[column.level]
+        selected.append(f"{alias}.{column.name}")
+        tags.append(int(element.tag))
+        if _LEVELS.index(column.level) < _LEVELS.index(top):
+            top = column.level
+    select = ", ".join(
+        ["t.pk", "t.attrs", *(COMPUTED[level][name] for name in computed), *selected]
+    )
     sql = f"SELECT {select} FROM {upward_join(level, top)}"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    return Plan(sql=sql, params=params, computed=computed, translated=tuple(translated))
+    return Plan(
+        sql=sql,
+        params=params,
+        computed=computed,
+        translated=tuple(translated),
+        columns=tuple(tags),
+    )

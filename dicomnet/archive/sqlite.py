@@ -33,16 +33,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
 from dicomnet.query.index import InstanceRecord
-from dicomnet.query.query import Match, Query, computed_attributes, respond
+from dicomnet.query.matching import match_element
+from dicomnet.query.query import Match, Query, computed_attributes, match_keys, respond
 from dicomnet.storage.folder import fsync_folders
 
 from .backend import IndexUnavailable
-from .entry import IndexEntry, decode_header
+from .entry import IndexEntry, decode_header, header_charset
 from .plan import Plan, plan_query
+from .response import response_layout
 from .schema import COLUMNS, LEVEL_TABLES, SCHEMA, SCHEMA_VERSION
 
 __all__ = ["SqliteIndex"]
@@ -58,6 +61,9 @@ BATCH: Final = 256
 _SERIES_KEYS: Final = 4096
 #: Entity keys per ``IN (...)`` when a retrieve collects instances.
 _CHUNK: Final = 500
+SPECIFIC_CHARACTER_SET: Final = 0x00080005
+#: The VR of each indexed attribute (what a response element built from its column has).
+_VR: Final = {tag: str(dictionary_VR(tag)) for tag in COLUMNS}
 _LEVEL_COLUMNS: Final = {
     level: [c.name for c in COLUMNS.values() if c.level == level]
     + [f"{c.name}_fold" for c in COLUMNS.values() if c.level == level and c.kind == "pn"]
@@ -432,14 +438,23 @@ class SqliteIndex:
         """C-FIND: the SQL plan's rows, finished by the in-memory matcher, streamed."""
         plan = plan_query(query)
         _log.debug("C-FIND plan: %s %s", plan.sql, plan.params)
+        layout = response_layout(query, plan, retrieve_ae_title)
+        keys, partial = match_keys(query)
         rows = self._rows(plan.sql, plan.params, first=FIRST_BATCH)
         try:
             async for row in rows:
-                match = respond(
-                    query, _lookup(query.level, plan, row), retrieve_ae_title=retrieve_ae_title
-                )
-                if match is not None:
-                    yield match
+                lookup = _lookup(query.level, plan, row)
+                if layout is None:
+                    match = respond(query, lookup, retrieve_ae_title=retrieve_ae_title)
+                    if match is not None:
+                        yield match
+                    continue
+                if all(match_element(key, lookup(int(key.tag))) for key in keys):
+                    yield Match(
+                        partial=partial,
+                        build=functools.partial(_identifier, query, lookup, retrieve_ae_title),
+                        encode=functools.partial(layout.encode, row, lookup),
+                    )
         finally:
             await rows.aclose()
 
@@ -490,6 +505,14 @@ class SqliteIndex:
 # ---------------------------------------------------------------------- helpers
 
 
+def _identifier(
+    query: Query, lookup: Callable[[int], DataElement | None], retrieve_ae_title: str | None
+) -> Dataset:
+    match = respond(query, lookup, retrieve_ae_title=retrieve_ae_title)
+    assert match is not None  # the row matched every key already
+    return match.identifier
+
+
 def _record(uid: str, sop_class: str, syntax: str, path: str) -> InstanceRecord:
     return InstanceRecord(
         header=Dataset(),
@@ -500,11 +523,25 @@ def _record(uid: str, sop_class: str, syntax: str, path: str) -> InstanceRecord:
     )
 
 
+def _column_element(tag: int, value: object) -> DataElement | None:
+    """The element of a key held in a column (``None``: empty, the same answer as absent)."""
+    if not value:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom's notes on odd column values
+        return DataElement(tag, _VR[tag], value)
+
+
 def _lookup(level: str, plan: Plan, row: tuple[Any, ...]) -> Callable[[int], DataElement | None]:
-    """The element lookup of one entity row: computed attributes, then its kept header."""
+    """The element lookup of one entity row: columns, computed attributes, then its header.
+
+    Keys held in columns (and Specific Character Set, read from the kept
+    header's first bytes) need no decoding of the header; any other key
+    decodes it once, on first use.
+    """
     computed: Dataset | None = None
     if plan.computed:
-        values = dict(zip(plan.computed, row[2:], strict=True))
+        values = dict(zip(plan.computed, row[2:], strict=False))
         computed = computed_attributes(
             level,
             instances=int(values.get("instances") or 0),
@@ -513,20 +550,40 @@ def _lookup(level: str, plan: Plan, row: tuple[Any, ...]) -> Callable[[int], Dat
             modalities=str(values.get("modalities") or "").split(","),
             sop_classes=str(values.get("sop_classes") or "").split(","),
         )
+    offset = 2 + len(plan.computed)
+    positions = {tag: offset + n for n, tag in enumerate(plan.columns)}
+    columns: dict[int, DataElement | None] = {}
     header: Dataset | None = None
 
-    def lookup(tag: int) -> DataElement | None:
+    def from_header(tag: int) -> DataElement | None:
         nonlocal header
-        if computed is not None:
-            element = computed.get(tag)
-            if element is not None:
-                return element if isinstance(element, DataElement) else None
         if header is None:
             header = decode_header(row[1])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pydicom's notes on odd stored values
             found = header.get(tag)
         return found if isinstance(found, DataElement) else None
+
+    def lookup(tag: int) -> DataElement | None:
+        if tag in positions:
+            if tag not in columns:
+                try:
+                    columns[tag] = _column_element(tag, row[positions[tag]])
+                except (ValueError, TypeError, OverflowError):
+                    # pydicom refuses the column's value: the header has the last word
+                    columns[tag] = from_header(tag)
+            return columns[tag]
+        if computed is not None:
+            element = computed.get(tag)
+            if element is not None:
+                return element if isinstance(element, DataElement) else None
+        if tag == SPECIFIC_CHARACTER_SET and header is None:
+            try:
+                charset = header_charset(row[1])
+            except ValueError:
+                return from_header(tag)
+            return None if charset is None else DataElement(tag, "CS", charset)
+        return from_header(tag)
 
     return lookup
 

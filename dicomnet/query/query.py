@@ -45,6 +45,7 @@ __all__ = [
     "computed_attributes",
     "find_matches",
     "key_verdict",
+    "match_keys",
     "parse_query",
     "respond",
     "select_instances",
@@ -133,14 +134,49 @@ class Query:
     ignored: frozenset[int] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
 class Match:
-    """One matching entity: its response identifier and the instances below it."""
+    """One matching entity: its response identifier and the instances below it.
 
-    identifier: Dataset
-    records: tuple[InstanceRecord, ...]
-    #: Some optional keys were not supported (pending status FF01).
-    partial: bool = False
+    A source may give, instead of the identifier, a function that builds it
+    (called once, when :attr:`identifier` is first read) and one that encodes
+    it straight to bytes (:meth:`encoded`), so that the Q/R service can send a
+    response without building a pydicom Dataset.
+    """
+
+    __slots__ = ("_build", "_encode", "_identifier", "partial", "records")
+
+    def __init__(
+        self,
+        identifier: Dataset | None = None,
+        records: tuple[InstanceRecord, ...] = (),
+        partial: bool = False,
+        *,
+        build: Callable[[], Dataset] | None = None,
+        encode: Callable[[str], bytes | None] | None = None,
+    ) -> None:
+        if identifier is None and build is None:
+            raise ValueError("a Match needs an identifier or a function that builds it")
+        self._identifier = identifier
+        self._build = build
+        self._encode = encode
+        self.records = records
+        #: Some optional keys were not supported (pending status FF01).
+        self.partial = partial
+
+    @property
+    def identifier(self) -> Dataset:
+        """The response identifier."""
+        if self._identifier is None:
+            assert self._build is not None
+            self._identifier = self._build()
+        return self._identifier
+
+    def encoded(self, transfer_syntax_uid: str) -> bytes | None:
+        """The identifier encoded in ``transfer_syntax_uid`` if the source can, else ``None``."""
+        return None if self._encode is None else self._encode(transfer_syntax_uid)
+
+    def __repr__(self) -> str:
+        return f"Match({self.identifier!r}, records={len(self.records)}, partial={self.partial})"
 
 
 def parse_query(
@@ -354,6 +390,25 @@ def _matches(query: Query, lookup: Callable[[int], DataElement | None]) -> tuple
         if not match_element(element, lookup(int(element.tag))):
             return False, partial
     return True, partial
+
+
+def match_keys(query: Query) -> tuple[list[DataElement], bool]:
+    """The keys an entity must match (universal ones left out), and whether FF01 applies.
+
+    What :func:`respond` checks for every entity, worked out once per query.
+    """
+    keys: list[DataElement] = []
+    partial = False
+    for element in query.keys:
+        verdict = key_verdict(query, element)
+        asked = matching_type(element.VR, element.value) is not MatchType.UNIVERSAL
+        if verdict != "match":
+            if verdict == "empty" or asked:
+                partial = partial or int(element.tag) not in _NOT_MATCHED
+            continue
+        if asked or element.VR == "SQ":
+            keys.append(element)
+    return keys, partial
 
 
 def respond(

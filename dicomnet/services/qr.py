@@ -328,7 +328,10 @@ class QueryRetrieveService:
                         return
                     count += 1
                     status = Status.PENDING_WARNING if match.partial else Status.PENDING
-                    yield Reply(status=status, dataset=encode_dataset(match.identifier, syntax))
+                    data = match.encoded(syntax)
+                    if data is None:
+                        data = encode_dataset(match.identifier, syntax)
+                    yield Reply(status=status, dataset=data)
                     # Let the association read (a C-CANCEL) between responses that never block.
                     await asyncio.sleep(0)
         except (DatasetError, ValueError, TypeError, OSError) as exc:
