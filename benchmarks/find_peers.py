@@ -218,7 +218,7 @@ def scp_argv(peer: str, loaded: Loaded, port: int, move_port: int) -> list[str]:
         f"{AE_TITLES['dcmqrscp']} {folder / 'area'} RW (500, 1024mb) ANY\n"
         "AETable END\n"
     )
-    return ["dcmqrscp", "-c", str(config), "--single-process", str(port)]
+    return ["dcmqrscp", "-c", str(config), str(port)]
 
 
 def environment() -> dict[str, str]:

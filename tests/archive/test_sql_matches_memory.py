@@ -175,6 +175,7 @@ LEVEL_KEYS = {
         "SOPClassesInStudy": st.just(""),
         "NumberOfStudyRelatedInstances": st.sampled_from(["", "1", "3"]),
         "NumberOfStudyRelatedSeries": st.just(""),
+        "RetrieveAETitle": st.just(""),
     },
     "SERIES": {
         "Modality": pattern(MODALITIES[:-1]),
