@@ -93,7 +93,7 @@ async def test_column_keys_are_written_without_pydicom_and_agree(index: SqliteIn
         assert match.encoded(BIG_ENDIAN) is None  # left to pydicom
     names = {str(m.identifier.PatientName) for m in matches}
     assert names == {"Müller^Jörg", "DOE^JOHN", "Lefèvre^Chloé"}
-    latin = [m for m in matches if "ü" in str(m.identifier.PatientName)][0]
+    latin = next(m for m in matches if "ü" in str(m.identifier.PatientName))
     assert latin.identifier.SpecificCharacterSet == "ISO_IR 100"
     assert "Müller^Jörg".encode("latin_1") in (latin.encoded(EXPLICIT_LE) or b"")
 
