@@ -34,6 +34,8 @@ __all__ = ["COMPUTED", "MAX_SQL_UIDS", "Plan", "plan_query", "upward_join"]
 #: UID lists longer than this are matched in Python, not with ``IN (...)``.
 MAX_SQL_UIDS: Final = 1000
 _LEVELS: Final = ("PATIENT", "STUDY", "SERIES", "IMAGE")
+#: Sorts after every ASCII text that starts the same way (an upper bound for a prefix).
+_ABOVE_ASCII: Final = "\U0010ffff"
 _ALIASES: Final = {"PATIENT": "p", "STUDY": "st", "SERIES": "se", "IMAGE": "i"}
 _PARENT_FK: Final = {"STUDY": "patient_fk", "SERIES": "study_fk", "IMAGE": "series_fk"}
 _VRS: Final = {
@@ -135,8 +137,9 @@ def _condition(column: str, kind: str, vr: str, text: str, params: list[object])
             params.append(low)
             clauses.append(f"{column} >= ?")
         if high:
-            params.extend((len(high), high))
-            clauses.append(f"substr({column}, 1, ?) <= ?")
+            # The prefix comparison is exact; the plain one above it lets an index bound the scan.
+            params.extend((high + _ABOVE_ASCII, len(high), high))
+            clauses.append(f"{column} <= ? AND substr({column}, 1, ?) <= ?")
         return "(" + " AND ".join(clauses) + ")"
     if kind == "pn":
         params.append(pn_fold(text))
