@@ -29,7 +29,15 @@ from dicomnet.archive.entry import column_values, level_header
 from .find_data import CT_IMAGE, INSTANCES_PER_SERIES, Archive, Study
 from .harness import REPO_ROOT
 
-__all__ = ["MOVE_AE", "Loaded", "load_dcmqrscp", "load_dicomnet", "load_pynetdicom", "scp_argv"]
+__all__ = [
+    "MOVE_AE",
+    "Loaded",
+    "index_open_seconds",
+    "load_dcmqrscp",
+    "load_dicomnet",
+    "load_pynetdicom",
+    "scp_argv",
+]
 
 MOVE_AE: Final = "MOVESCU"
 AE_TITLES: Final = {"dicomnet": "DICOMNET", "pynetdicom": "QRSCP", "dcmqrscp": "DCMQRSCP"}
@@ -121,6 +129,19 @@ def load_dicomnet(archive: Archive, folder: Path) -> Loaded:
     return asyncio.run(_load_index(archive, folder))
 
 
+async def _open_index(folder: Path) -> float:
+    start = time.perf_counter()
+    index = await SqliteIndex.open(folder / ".index" / "index.sqlite", fsync=False)
+    opened = time.perf_counter() - start
+    await index.close()
+    return opened
+
+
+def index_open_seconds(folder: Path) -> float:
+    """Seconds to open the loaded dicomnet index in-process (schema check included)."""
+    return asyncio.run(_open_index(folder))
+
+
 def load_pynetdicom(archive: Archive, folder: Path) -> Loaded:
     """The qrscp database, through its own ``db.add_instance``."""
     from pynetdicom.apps.qrscp import db
@@ -140,7 +161,8 @@ def load_pynetdicom(archive: Archive, folder: Path) -> Loaded:
             warnings.simplefilter("ignore")
             for study in archive.studies():
                 for number in range(1, INSTANCES_PER_SERIES + 1):
-                    db.add_instance(study.dataset(number), session, study.sop_uid(number))
+                    path = str(instances / study.sop_uid(number))
+                    db.add_instance(study.dataset(number), session, path)
     finally:
         session.close()
         engine.dispose()

@@ -31,6 +31,7 @@ from .find_peers import (
     MOVE_AE,
     Loaded,
     environment,
+    index_open_seconds,
     load_dcmqrscp,
     load_dicomnet,
     load_pynetdicom,
@@ -55,7 +56,8 @@ _INDEX_COLUMNS = [
     Column("instances", "instances", ",d"),
     Column("load_rate", "load inst/s", ",.0f"),
     Column("index_mb", "index MB", ".1f"),
-    Column("startup_s", "start-up s", ".2f"),
+    Column("open_ms", "index open ms", ".1f"),
+    Column("startup_s", "serve start s", ".2f"),
     Column("rss_idle_mb", "RSS idle MB", ".0f"),
     Column("rss_after_mb", "RSS after MB", ".0f"),
     Column("hwm_mb", "peak RSS MB", ".0f"),
@@ -116,27 +118,26 @@ def _rss(pid: int) -> tuple[float | None, float | None]:
 class _Client:
     """findscu/movescu through the timing proxy in front of one SCP."""
 
-    def __init__(self, peer: str, proxy_port: int, report: Path, move_port: int, work: Path):
+    def __init__(self, peer: str, proxy_port: int, report: Path, received: Path):
         self.peer = peer
         self.proxy_port = proxy_port
         self.report = report
-        self.move_port = move_port
-        self.work = work
+        #: Where the move destination (a storescp) writes what it receives.
+        self.received = received
 
     def _lines(self) -> int:
         return len(self.report.read_text().splitlines()) if self.report.exists() else 0
 
     def ask(self, query: Query, timeout: float) -> dict[str, Any]:
         before = self._lines()
-        received = self.work / "moved"
-        shutil.rmtree(received, ignore_errors=True)
-        received.mkdir()
+        received = self.received
+        for old in received.iterdir():
+            old.unlink()
         keys = [arg for key, value in query.keys for arg in ("-k", f"{key}={value}")]
         keys = ["-k", f"QueryRetrieveLevel={query.level}", *keys]
         common = ["-S", "-aec", AE_TITLES[self.peer], "-to", "60", "-ta", "60", "-td", "60"]
         if query.move:
-            argv = ["movescu", *common, "-aet", MOVE_AE, "-aem", MOVE_AE]
-            argv += ["+P", str(self.move_port), "-od", str(received)]
+            argv = ["movescu", *common, "-aet", "MOVER", "-aem", MOVE_AE]
         else:
             argv = ["findscu", *common, "-aet", "FINDSCU"]
         argv += ["127.0.0.1", str(self.proxy_port), *keys]
@@ -155,6 +156,10 @@ class _Client:
         fresh = [json.loads(line) for line in lines[before:]]
         timed = [r for r in fresh if r.get("requests")]
         result: dict[str, Any] = timed[-1] if timed else {}
+        if query.move:  # storescp may still be writing the last file
+            deadline = time.monotonic() + 5
+            while len(list(received.iterdir())) < query.expected and time.monotonic() < deadline:
+                time.sleep(0.01)
         result["moved_files"] = sum(1 for _ in received.iterdir())
         return result
 
@@ -188,13 +193,21 @@ def _measure_peer(  # noqa: PLR0917
         log=work / "proxy.log",
         env=environment(),
     )
+    received = work / "received"
+    received.mkdir(exist_ok=True)
+    destination = start(
+        ["storescp", "-aet", MOVE_AE, "-od", str(received), str(move_port)],
+        log=work / "storescp.log",
+        env=environment(),
+    )
     rows: list[Row] = []
     try:
         wait_listening(proc, port, timeout=120)
         startup = time.perf_counter() - started
         wait_listening(proxy, proxy_port)
+        wait_listening(destination, move_port)
         idle, _ = _rss(proc.pid)
-        client = _Client(peer, proxy_port, report, move_port, work)
+        client = _Client(peer, proxy_port, report, received)
         for query in archive.queries():
             best: dict[str, Any] | None = None
             for _ in range(repeat):
@@ -230,6 +243,7 @@ def _measure_peer(  # noqa: PLR0917
     except (RuntimeError, subprocess.TimeoutExpired, OSError) as exc:
         rows.append(Row(f"{peer}: (all)", unavailable=str(exc)))
     finally:
+        stop(destination)
         stop(proxy)
         stop(proc)
     return rows
@@ -271,6 +285,8 @@ def run(options: Options) -> SuiteResult:
                     table.rows.append(Row(f"{peer}: (all)", unavailable=f"load failed: {exc}"))
                     continue
                 index_row.values.update({"load_rate": loaded.rate, "index_mb": loaded.bytes / 1e6})
+                if peer == "dicomnet":
+                    index_row.values["open_ms"] = index_open_seconds(folder) * 1000
                 index_table.rows.append(index_row)
                 table.rows.extend(
                     _measure_peer(peer, loaded, archive, folder, repeat, timeout, index_row)
@@ -289,7 +305,8 @@ def run(options: Options) -> SuiteResult:
             f"best of {repeat} run(s) per query (lowest time to the last response)",
             "timed by a proxy between findscu/movescu and the SCP: request PDV to first and "
             "last response PDV, association set-up and release excluded",
-            "answered: C-FIND pending responses; C-MOVE: files the movescu received",
+            "answered: C-FIND pending responses; C-MOVE: files the destination (DCMTK storescp) "
+            "received; its time ends at the final C-MOVE-RSP",
             "pynetdicom qrscp answers a study-level query once per instance and refuses UID "
             "lists (C320); its rows say so in 'check'",
             "dicomnet rows were put into the index through the backend (put_many); only the "
@@ -300,7 +317,7 @@ def run(options: Options) -> SuiteResult:
 
 
 def _ratios(table: Table, archive: Archive, peers: tuple[str, ...]) -> list[Ratio]:
-    def value(label: str, key: str) -> float | None:
+    def value(label: str, key: str) -> Any:
         row = table.row(label)
         return row.values.get(key) if row is not None and row.ok else None
 
@@ -310,6 +327,9 @@ def _ratios(table: Table, archive: Archive, peers: tuple[str, ...]) -> list[Rati
             continue
         for query in archive.queries():
             mine, theirs = f"dicomnet: {query.name}", f"{other}: {query.name}"
+            verdict = str(value(theirs, "check") or "")
+            if not (verdict == "ok" or verdict.startswith("one per instance")):
+                continue  # a refused or wrong answer has no speed to compare
             out.append(
                 Ratio(
                     f"{theirs} / {mine} ({archive.instances:,})",
