@@ -408,7 +408,7 @@ def match_keys(query: Query) -> tuple[list[DataElement], bool]:
             continue
         if asked or element.VR == "SQ":
             keys.append(element)
-    return keys, partial
+    return keys, partial or bool(query.ignored)
 
 
 def respond(
