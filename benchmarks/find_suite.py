@@ -135,7 +135,7 @@ class _Client:
             old.unlink()
         keys = [arg for key, value in query.keys for arg in ("-k", f"{key}={value}")]
         keys = ["-k", f"QueryRetrieveLevel={query.level}", *keys]
-        common = ["-S", "-aec", AE_TITLES[self.peer], "-to", "60", "-ta", "60", "-td", "60"]
+        common = ["-q", "-S", "-aec", AE_TITLES[self.peer], "-to", "60", "-ta", "60", "-td", "60"]
         if query.move:
             argv = ["movescu", *common, "-aet", "MOVER", "-aem", MOVE_AE]
         else:
