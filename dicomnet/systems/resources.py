@@ -1,18 +1,25 @@
-"""The resources the AEs of a system share: store folder, its index, worklist folder."""
+"""The resources the AEs of a system share: store folder, its index, worklist folder.
+
+With an index, the worklist is the folder's items plus those kept in the index
+(``dicomnet worklist add -o STORE``), and Storage Commitment requests are kept
+in the index until their report is delivered.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydicom.dataset import Dataset
 
 from dicomnet.archive import SqliteIndex
+from dicomnet.archive.commitment_sqlite import SqliteReportJournal
 from dicomnet.archive.ingest import IndexedStore
 from dicomnet.archive.recover import reconcile
+from dicomnet.archive.worklist_sqlite import SqliteWorklist
 from dicomnet.query.worklist import WorklistSource
 from dicomnet.storage.folder import FolderStore
 from dicomnet.storage.memory import MemoryStore
@@ -21,7 +28,7 @@ from dicomnet.storage.quota import DiskQuota, QuotaStore
 from .quota import index_quota
 from .spec import SystemSpec
 
-__all__ = ["FolderWorklist", "Resources", "index_path", "open_resources"]
+__all__ = ["FolderWorklist", "IndexedWorklist", "Resources", "index_path", "open_resources"]
 
 _log = logging.getLogger("dicomnet.systems")
 
@@ -48,13 +55,32 @@ class FolderWorklist(WorklistSource):
         return len(WorklistSource.from_folder(self.root))
 
 
+class IndexedWorklist:
+    """The items kept in the index, then those of the folder (a ``WorklistStore``)."""
+
+    def __init__(self, kept: SqliteWorklist, folder: FolderWorklist) -> None:
+        self.kept = kept
+        self.folder = folder
+
+    async def candidates(
+        self, identifier: Dataset, support: Mapping[int, frozenset[str]] | None = None
+    ) -> AsyncIterator[Dataset]:
+        """Items that may match ``identifier`` (the worklist matcher decides)."""
+        async for item in self.kept.candidates(identifier, support):
+            yield item
+        for item in self.folder:
+            yield item
+
+
 @dataclass
 class Resources:
     """What a running system's AEs share."""
 
     folder: FolderStore | None = None
     index: SqliteIndex | None = None
-    worklist: FolderWorklist | None = None
+    worklist: FolderWorklist | IndexedWorklist | None = None
+    #: Outstanding Storage Commitment reports (with an index).
+    journal: SqliteReportJournal | None = None
     quota: DiskQuota | None = None
     #: Per AE name, the in-memory store of a ``memory-storage`` AE.
     memory: dict[str, MemoryStore] = field(default_factory=dict)
@@ -70,7 +96,13 @@ class Resources:
         return indexed if self.quota is None else QuotaStore(indexed, self.quota)
 
     async def close(self) -> None:
-        """Close the index."""
+        """Close the index (and the worklist and journal kept in it)."""
+        if isinstance(self.worklist, IndexedWorklist):
+            await self.worklist.kept.close()
+            self.worklist = None
+        if self.journal is not None:
+            await self.journal.close()
+            self.journal = None
         if self.index is not None:
             await self.index.close()
             self.index = None
@@ -92,6 +124,7 @@ async def open_resources(spec: SystemSpec, root: Path, *, fsync: bool = True) ->
             try:
                 resources.index = await SqliteIndex.open(index_path(folder), fsync=fsync)
                 recovered = await reconcile(resources.index, resources.folder)
+                resources.journal = await SqliteReportJournal.open(resources.index)
             except OSError as exc:
                 await resources.close()
                 raise OSError(f"cannot open the index of {folder}: {exc}") from exc
@@ -112,4 +145,11 @@ async def open_resources(spec: SystemSpec, root: Path, *, fsync: bool = True) ->
         folder = root / spec.worklist
         folder.mkdir(parents=True, exist_ok=True)
         resources.worklist = FolderWorklist(folder)
+        if resources.index is not None:
+            try:
+                kept = await SqliteWorklist.open(resources.index)
+            except OSError as exc:
+                await resources.close()
+                raise OSError(f"cannot open the worklist of {folder}: {exc}") from exc
+            resources.worklist = IndexedWorklist(kept, resources.worklist)
     return resources

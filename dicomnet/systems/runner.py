@@ -17,9 +17,15 @@ from pathlib import Path
 
 from dicomnet.ae import AE, Server
 from dicomnet.archive import SqliteIndex
+from dicomnet.archive.commitment_sqlite import index_verdict
 from dicomnet.policy import Policy
 from dicomnet.services.base import Service
-from dicomnet.services.commitment import STORAGE_COMMITMENT_PUSH_MODEL, CommitmentSCP
+from dicomnet.services.commitment import (
+    STORAGE_COMMITMENT_PUSH_MODEL,
+    CommitmentSCP,
+    ReportMode,
+)
+from dicomnet.services.commitment_durable import DurableCommitmentSCP
 from dicomnet.services.mwl import WorklistService
 from dicomnet.services.mwl import support_from_profile as mwl_support
 from dicomnet.services.qr import QueryRetrieveService, relational_extended_check
@@ -70,6 +76,8 @@ class RunningSystem:
             await server.wait_closed()
         for commitment in self.commitments:
             commitment.close()
+        for commitment in self.commitments:
+            await commitment.drain()
         await self.resources.close()
 
 
@@ -159,6 +167,9 @@ async def start_system(
         for handler in _handlers(ae, aes[ae.name], running, moves):
             servers[ae.name].registry.add(handler)
         _log.info("%s (%s) listening on port %d", ae.title, ae.name, ports[ae.name])
+    for commitment in running.commitments:
+        if isinstance(commitment, DurableCommitmentSCP):
+            await commitment.resume()  # the reports a previous run left undelivered
     return running
 
 
@@ -207,16 +218,34 @@ def _handlers(
             handlers.append(WorklistService(resources.worklist, support=keys))
         elif kind is ServiceKind.COMMITMENT:
             assert resources.folder is not None
-            commitment = CommitmentSCP(
-                store=resources.folder,
-                mode=ae.commitment_report,
-                destinations=destinations,
-                requestor=entity,
-                transfer_syntaxes=commitment_report_syntaxes(entity.policy),
-            )
+            commitment = _commitment(ae, entity, resources, destinations)
             running.commitments.append(commitment)
             handlers.append(commitment)
     return handlers
+
+
+def _commitment(
+    ae: AESpec, entity: AE, resources: Resources, destinations: Mapping[str, tuple[str, int]]
+) -> CommitmentSCP:
+    """From the index, reports kept until delivered, when there is one (else the folder)."""
+    syntaxes = commitment_report_syntaxes(entity.policy)
+    index, journal = resources.index, resources.journal
+    if index is not None and journal is not None and ae.commitment_report is not ReportMode.SAME:
+        return DurableCommitmentSCP(
+            index_verdict(index),
+            journal,
+            mode=ae.commitment_report,
+            destinations=destinations,
+            requestor=entity,
+            transfer_syntaxes=syntaxes,
+        )
+    return CommitmentSCP(
+        store=resources.folder,
+        mode=ae.commitment_report,
+        destinations=destinations,
+        requestor=entity,
+        transfer_syntaxes=syntaxes,
+    )
 
 
 def commitment_report_syntaxes(policy: Policy) -> tuple[str, ...]:
