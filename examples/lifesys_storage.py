@@ -16,12 +16,13 @@ Instances are kept as Part 10 files; a duplicate of an instance already held
 does not overwrite it (the first copy wins, the sender still gets Success).
 
 Storage Commitment Push Model SCP (PS3.4 Annex J): instances held in the
-folder are committed, others fail (0112H no such instance, 0119H when the SOP
+index are committed, others fail (0112H no such instance, 0119H when the SOP
 class differs; requests for instances not yet received are not remembered).
 The N-EVENT-REPORT always goes on a NEW association, requested to the AE
 title that sent the N-ACTION at the address given by
 ``--commitment-destination AET=HOST:PORT``, proposing the SCP role for the
-class (Table 1.7). A requestor not listed gets no report (logged).
+class (Table 1.7). A report not delivered (a requestor not listed, or not
+reachable) is logged, kept in the index, retried, and sent after a restart.
 
 It runs the ``storage`` AE of ``conformance/systems/lifesys.toml`` alone;
 ``dicomnet serve --system lifesys`` runs it with the Q/R and worklist AEs over the

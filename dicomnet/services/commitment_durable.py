@@ -209,15 +209,14 @@ class DurableCommitmentSCP(CommitmentSCP):
                     await self._deliver(assoc, result, peer, host)
                     break
                 except Exception as exc:
-                    attempts = await self.journal.attempted(uid, str(exc))
                     _log.warning(
-                        "commitment report %s to %s not delivered (attempt %d, next in %g s): %s",
+                        "commitment report %s to %s not delivered (kept; next try in %g s): %s",
                         logsafe(uid),
                         logsafe(peer),
-                        attempts,
                         delay,
                         logsafe(exc, ERROR_LIMIT),
                     )
+                    await self.journal.attempted(uid, str(exc))
                 assoc = None  # later attempts go on a new association
                 wake.clear()
                 try:

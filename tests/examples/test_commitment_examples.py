@@ -8,6 +8,7 @@ loop, which records on which association each report arrives.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,9 +237,12 @@ async def test_lifesys_without_a_destination_logs_the_undelivered_report(
         await storescu(server.port, "STORE_SCP", path)
         async with requestor.ae.associate("127.0.0.1", server.port, called_ae="STORE_SCP") as assoc:
             uid = await requestor.scu.request_commitment(assoc, [stored])
+        # The report is kept in the index and retried; wait for the first attempt's log.
+        async with asyncio.timeout(20):
+            while f"commitment report {uid} to {REQUESTOR} not delivered" not in log.read_text():
+                await asyncio.sleep(0.05)
     assert server.exit_code == 0
     text = log.read_text()
-    assert f"commitment report {uid} to {REQUESTOR} not delivered" in text
     assert "no address known" in text
     assert requestor.reports == []
 
