@@ -18,6 +18,7 @@ from pathlib import Path
 from dicomnet.ae import AE, Server
 from dicomnet.archive import SqliteIndex
 from dicomnet.archive.commitment_sqlite import index_verdict
+from dicomnet.errors import ConfigurationError
 from dicomnet.policy import Policy
 from dicomnet.services.base import Service
 from dicomnet.services.commitment import (
@@ -129,8 +130,9 @@ async def start_system(
 ) -> RunningSystem:
     """Listen on every port of ``spec``, open its resources, serve.
 
-    Raises OSError when a port cannot be bound or a resource cannot be made
-    (what was started is closed again), ValueError for a bad port plan.
+    Raises OSError when a port cannot be bound, ConfigurationError when a folder or
+    the index cannot be made (what was started is closed again), ValueError for a bad
+    port plan.
     """
     plan = planned_ports(spec, port_offset=port_offset, ae_ports=ae_ports, any_port=any_port)
     aes = {ae.name: _make_ae(ae) for ae in spec.aes}
@@ -157,7 +159,10 @@ async def start_system(
             await router.listen(host, port, ssl=ssl)
             servers.update(group_servers)
             ports.update(dict.fromkeys(group_servers, router.port))
-        running.resources = await open_resources(spec, root, fsync=fsync)
+        try:
+            running.resources = await open_resources(spec, root, fsync=fsync)
+        except OSError as exc:
+            raise ConfigurationError(f"{spec.path}: resources: {exc}") from exc
     except BaseException:
         await running.close()
         raise

@@ -180,3 +180,15 @@ async def test_stored_instance_is_moved_at_once_with_movescu(tmp_path: Path) -> 
         assert len(list(received.iterdir())) == 1
     finally:
         assert await _stop(process) == 0
+
+
+async def test_a_root_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
+    root = tmp_path / "file"
+    root.write_text("not a folder")
+    process, _ = await _serve(
+        "--system", "meddream", "--host", "127.0.0.1", "--any-port", "--root", str(root),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert await process.wait() == 2
+    assert process.stderr is not None
+    assert b"meddream.toml: resources:" in await process.stderr.read()
