@@ -48,21 +48,28 @@ from dicomnet.dimse.commands import CFindRQ, CGetRQ, CMoveRQ, CommandField, Dims
 from dicomnet.dimse.comments import error_comment
 from dicomnet.dimse.dataset import decode_dataset, encode_dataset
 from dicomnet.dimse.errors import DatasetError
-from dicomnet.dimse.status import Status, StatusCategory, category
-from dicomnet.errors import DicomNetError, LocalError, NegotiationError
+from dicomnet.dimse.status import Status, StatusCategory
+from dicomnet.errors import DicomNetError, NegotiationError
 from dicomnet.log import ERROR_LIMIT, logsafe
-from dicomnet.policy import AcceptedContext, Policy, ProposedContext
+from dicomnet.policy import Policy
 from dicomnet.query.index import InstanceIndex, InstanceRecord
 from dicomnet.query.models import MODELS, InformationModel, Operation
 from dicomnet.query.query import KeySupport, QueryError, parse_query
 from dicomnet.query.source import MemorySource, QuerySource
 from dicomnet.storage.scu import store
-from dicomnet.storage.sinks import InstanceStore
 from dicomnet.storage.source import SourceError
 from dicomnet.storage.transcode import TranscodeError
 
 from .base import Binding, IncomingRequest, Reply
-from .storage_scp import StorageService
+from .qr_classes import FIND, GET, MODALITY_WORKLIST_FIND, MOVE, NATIVE, sop_class_for
+from .qr_retrieve import (
+    RetrieveProgress,
+    RetrieveResults,
+    get,
+    get_contexts,
+    move,
+    retrieve_accepted_contexts,
+)
 from .suboperations import OnFailure, RetrieveRules, WarningIs, suboperation_contexts
 
 if TYPE_CHECKING:
@@ -72,7 +79,9 @@ if TYPE_CHECKING:
 __all__ = [
     "FIND",
     "GET",
+    "MODALITY_WORKLIST_FIND",
     "MOVE",
+    "NATIVE",
     "FindResults",
     "QueryRetrieveService",
     "RetrieveProgress",
@@ -97,27 +106,6 @@ FAILED_SOP_INSTANCE_UID_LIST: Final = 0x00080058
 #: A701 (C-MOVE, C-GET) and its remaining fragments are dropped unread. Room for
 #: MAX_KEY_VALUES UIDs of 64 characters and the other keys.
 MAX_IDENTIFIER_BYTES: Final = 1 << 20
-NATIVE: Final = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
-
-#: SOP class UIDs by (model name, operation); model names: patient, study, patient-study.
-_NAMES: Final = {"patient": "1", "study": "2", "patient-study": "3", "patient/study": "3"}
-_OPS: Final = {"FIND": "1", "MOVE": "2", "GET": "3"}
-FIND: Final = Operation.FIND
-MOVE: Final = Operation.MOVE
-GET: Final = Operation.GET
-MODALITY_WORKLIST_FIND: Final = "1.2.840.10008.5.1.4.31"
-
-
-def sop_class_for(model: str, operation: Operation) -> str:
-    """The SOP class UID for ``model`` (a UID, or patient / study / patient-study)."""
-    if model[:1].isdigit():
-        return model
-    if model.lower() == "worklist" and operation is Operation.FIND:
-        return MODALITY_WORKLIST_FIND
-    number = _NAMES.get(model.lower())
-    if number is None:
-        raise LocalError(f"unknown query/retrieve model {model!r}")
-    return f"1.2.840.10008.5.1.4.1.2.{number}.{_OPS[operation.value]}"
 
 
 def _failure(status: int, comment: str, offending: int | None = None) -> Reply:
@@ -554,46 +542,6 @@ def relational_extended_check(sop_class_uid: str, info: bytes) -> bytes | None:
     return b"\x01" + b"\x00" * (len(info) - 1) if info[:1] == b"\x01" else b"\x00" * len(info)
 
 
-def retrieve_accepted_contexts(
-    storage_sop_classes: Iterable[str], transfer_syntaxes: Sequence[str] = NATIVE
-) -> list[AcceptedContext]:
-    """Accepted contexts for a C-GET SCP: the storage classes, with us as their SCU."""
-    return [
-        AcceptedContext(
-            abstract_syntax=uid,
-            transfer_syntaxes=tuple(transfer_syntaxes),
-            scu_role=True,
-            scp_role=False,
-        )
-        for uid in storage_sop_classes
-    ]
-
-
-def get_contexts(
-    storage_sop_classes: Iterable[str],
-    *,
-    model: str = "study",
-    transfer_syntaxes: Sequence[str] = NATIVE,
-) -> list[ProposedContext]:
-    """Contexts a C-GET SCU proposes: the GET SOP class, and each storage class as SCP."""
-    contexts = [
-        ProposedContext(
-            abstract_syntax=sop_class_for(model, Operation.GET),
-            transfer_syntaxes=tuple(transfer_syntaxes),
-        )
-    ]
-    contexts.extend(
-        ProposedContext(
-            abstract_syntax=uid,
-            transfer_syntaxes=tuple(transfer_syntaxes),
-            scu_role=False,
-            scp_role=True,
-        )
-        for uid in storage_sop_classes
-    )
-    return contexts
-
-
 # ------------------------------------------------------------------ SCU
 
 
@@ -657,135 +605,3 @@ def find(
     sop_class = sop_class_for(model, Operation.FIND)
     request = CFindRQ(message_id=1, affected_sop_class_uid=sop_class, priority=priority)
     return FindResults(association, request, identifier)
-
-
-@dataclass(frozen=True, slots=True)
-class RetrieveProgress:
-    """One C-MOVE/C-GET response: its status and sub-operation counts."""
-
-    status: int
-    remaining: int | None
-    completed: int
-    failed: int
-    warning: int
-    failed_uids: tuple[str, ...] = ()
-    error_comment: str | None = None
-
-    @property
-    def pending(self) -> bool:
-        """Whether more responses follow."""
-        return self.status in (0xFF00, 0xFF01)
-
-    @property
-    def category(self) -> StatusCategory:
-        """The status class."""
-        return category(self.status)
-
-
-def _progress(response: Response, syntax: str) -> RetrieveProgress:
-    message = response.message
-    failed_uids: tuple[str, ...] = ()
-    if response.dataset:
-        try:
-            ds = decode_dataset(response.dataset, syntax)
-            value = ds.get("FailedSOPInstanceUIDList", [])
-            failed_uids = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
-            failed_uids = tuple(uid for uid in failed_uids if uid)
-        except DatasetError:
-            pass
-    return RetrieveProgress(
-        status=message.status,
-        remaining=getattr(message, "number_of_remaining_suboperations", None),
-        completed=getattr(message, "number_of_completed_suboperations", None) or 0,
-        failed=getattr(message, "number_of_failed_suboperations", None) or 0,
-        warning=getattr(message, "number_of_warning_suboperations", None) or 0,
-        failed_uids=failed_uids,
-        error_comment=message.error_comment,
-    )
-
-
-class RetrieveResults:
-    """The responses of one C-MOVE or C-GET, as an async iterator of :class:`RetrieveProgress`.
-
-    The request is sent when this object is made. After the iteration
-    :attr:`final` is the final progress; :meth:`cancel` sends C-CANCEL-RQ
-    (the SCP stops between sub-operations and answers FE00). For a C-GET the
-    association's incoming C-STOREs go to ``store_into`` until the final
-    response has been read.
-    """
-
-    def __init__(
-        self,
-        association: Association,
-        request: DimseRequest,
-        identifier: Dataset,
-        sop_class: str,
-        store_into: InstanceStore | None = None,
-    ) -> None:
-        self._association = association
-        self._registry = association.registry
-        if store_into is not None:
-            scoped = self._registry.copy()
-            scoped.add(StorageService(store_into))
-            association.registry = scoped
-        context = association.context_for(sop_class)
-        self._syntax = str(context.transfer_syntax)
-        self._stream = association.send_request(
-            request, encode_dataset(identifier, self._syntax), context=context
-        )
-        #: The final response's progress, once it arrived.
-        self.final: RetrieveProgress | None = None
-
-    async def cancel(self) -> None:
-        """Ask the SCP to stop the sub-operations (C-CANCEL-RQ)."""
-        await self._stream.cancel()
-
-    def __aiter__(self) -> AsyncIterator[RetrieveProgress]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[RetrieveProgress]:
-        try:
-            async for response in self._stream:
-                progress = _progress(response, self._syntax)
-                if not progress.pending:
-                    self.final = progress
-                yield progress
-        finally:
-            self._association.registry = self._registry
-
-
-def move(
-    association: Association,
-    identifier: Dataset,
-    destination: str,
-    *,
-    model: str = "study",
-    priority: int = Priority.MEDIUM,
-) -> RetrieveResults:
-    """C-MOVE ``identifier`` to ``destination``; iterate for each response's progress."""
-    sop_class = sop_class_for(model, Operation.MOVE)
-    request = CMoveRQ(
-        message_id=1,
-        affected_sop_class_uid=sop_class,
-        move_destination=destination,
-        priority=priority,
-    )
-    return RetrieveResults(association, request, identifier, sop_class)
-
-
-def get(
-    association: Association,
-    identifier: Dataset,
-    store_into: InstanceStore,
-    *,
-    model: str = "study",
-    priority: int = Priority.MEDIUM,
-) -> RetrieveResults:
-    """C-GET ``identifier``; the C-STOREs that come back are written into ``store_into``.
-
-    The association must have been proposed with :func:`get_contexts` (the
-    storage SOP classes with the SCP role). Iterate for each response's progress.
-    """
-    sop_class = sop_class_for(model, Operation.GET)
-    request = CGetRQ(message_id=1, affected_sop_class_uid=sop_class, priority=priority)
-    return RetrieveResults(association, request, identifier, sop_class, store_into)
