@@ -12,13 +12,18 @@ retrieves are granted to requestors that ask for them in extended
 negotiation; otherwise queries are hierarchical (A900 without the unique keys
 of the levels above).
 
-The instances served are the DICOM files under ``--archive`` (indexed at
-start-up, headers only). C-MOVE sub-operations go over a new association to
-the Move Destination, one association for all instances, no retry; the
-destinations are given with ``--destination AET=HOST:PORT`` (an unknown one is
-answered A801). The sub-operation association proposes the profile's Table 1.24
-contexts, and a warning from the destination counts as success (Table 1.27).
-``dicomnet serve --system lifesys`` runs this AE over the Storage AE's index instead.
+It runs the ``qr`` AE of ``conformance/systems/lifesys.toml`` alone, over the
+SQLite index (``.index/``) of the store folder ``--archive``;
+``dicomnet serve --system lifesys`` runs it with the Storage and worklist AEs over
+the same index, so what is stored is found at once. A folder without an index
+yet (DICOM files put there by other means) is indexed at start-up, headers
+only, any layout; files copied into a folder that already has its index are
+seen after ``--rebuild`` (or ``dicomnet index rebuild DIR``). C-MOVE
+sub-operations go over a new association to the Move Destination, one
+association for all instances, no retry; the destinations are given with
+``--destination AET=HOST:PORT`` (an unknown one is answered A801). The
+sub-operation association proposes the profile's Table 1.24 contexts, and a
+warning from the destination counts as success (Table 1.27).
 
 Run::
 
@@ -34,22 +39,30 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from common import example_parser, parse_address, profile_policy, run_main, serve_until_signal
+from common import example_parser, parse_address, run_main, serve_system_ae
 
-from dicomnet.ae import AE
-from dicomnet.conformance.profile import load_profile
-from dicomnet.query import InstanceIndex
-from dicomnet.services.qr import QueryRetrieveService, relational_extended_check
-from dicomnet.services.suboperations import RetrieveRules
+from dicomnet.archive import SqliteIndex, rebuild_index
+from dicomnet.systems import load_system
+from dicomnet.systems.resources import index_path
 
-PROFILE = "lifesys-qr"
+SYSTEM = "lifesys"  # conformance/systems/lifesys.toml: its "qr" AE (lifesys-qr profile)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = example_parser(__doc__, port=11112, aet="QR_SCP")
-    parser.add_argument("--archive", required=True, help="folder of the DICOM files served")
+    parser.add_argument(
+        "--archive",
+        default="lifesys-archive",
+        help="store folder of the DICOM files served, with its index (%(default)s)",
+    )
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="index the folder again at start-up (done anyway when it has no index yet)",
+    )
     parser.add_argument(
         "--destination",
         dest="destinations",
@@ -62,22 +75,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+async def index_archive(folder: Path, *, rebuild: bool) -> int:
+    """Index ``folder`` when it has no index yet (or ``rebuild``); how many instances it holds."""
+    if not folder.is_dir():
+        return 0  # made empty when the system starts
+    path = index_path(folder)
+    fresh = rebuild or not path.exists()
+    index = await SqliteIndex.open(path)
+    try:
+        if fresh:
+            await rebuild_index(folder, index, duplicates=load_system(SYSTEM).duplicates)
+        return await index.count()
+    finally:
+        await index.close()
+
+
 async def main(args: argparse.Namespace) -> int:
-    """Index the archive, then serve until a signal."""
-    policy = profile_policy(PROFILE, args.aet)
-    profile = load_profile(PROFILE)
-    index = InstanceIndex.from_folder(args.archive)
-    print(f"indexed {len(index)} instance(s)", file=sys.stderr, flush=True)
-    service = QueryRetrieveService(
-        index,
-        destinations=dict(args.destinations),
-        support=QueryRetrieveService.support_from_profile(profile.query_keys),
-        rules=RetrieveRules.from_profile(profile),
+    """Index the archive if needed, then serve until a signal."""
+    folder = Path(args.archive)
+    held = await index_archive(folder, rebuild=args.rebuild)
+    print(f"indexed {held} instance(s)", file=sys.stderr, flush=True)
+    return await serve_system_ae(
+        args,
+        SYSTEM,
+        "qr",
+        store=folder,
+        worklist=None,
+        destinations=tuple(args.destinations),
     )
-    ae = AE(policy.ae_title, policy, handlers=[service], extended_check=relational_extended_check)
-    server = await ae.serve(args.host, args.port)
-    await serve_until_signal(server)
-    return 0
 
 
 if __name__ == "__main__":

@@ -20,6 +20,12 @@ with a Scheduled Procedure Step Sequence. The folder is read again for each
 query, so items dropped into it or removed are seen at once. One pending
 response per matching item, then Success; FE00 after a C-CANCEL.
 
+It runs the ``mwl`` AE of ``conformance/systems/lifesys.toml`` alone, with
+``--worklist`` as the system's worklist folder. With ``--archive DIR`` (a
+store folder, e.g. the Storage AE's), the items kept in its index
+(``dicomnet worklist add -o DIR``) are answered too; ``dicomnet serve
+--system lifesys`` runs this AE with the Storage and Q/R AEs that way.
+
 Run::
 
     python examples/lifesys_worklist.py --worklist /data/worklist --port 11112
@@ -35,13 +41,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from common import example_parser, profile_policy, run_main, serve_policy
+from common import example_parser, run_main, serve_system_ae
 
-from dicomnet.conformance import load_profile
-from dicomnet.services.mwl import WorklistService, support_from_profile
 from dicomnet.systems.resources import FolderWorklist
 
-PROFILE = "lifesys-mwl"
+SYSTEM = "lifesys"  # conformance/systems/lifesys.toml: its "mwl" AE (lifesys-mwl profile)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,19 +54,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--worklist", required=True, help="folder of worklist items (DICOM, .wl or .json files)"
     )
+    parser.add_argument(
+        "--archive",
+        default=None,
+        help="store folder whose index also keeps worklist items (none: the folder's only)",
+    )
     return parser
 
 
 async def main(args: argparse.Namespace) -> int:
     """Serve the folder's worklist until a signal."""
-    if not Path(args.worklist).is_dir():
+    folder = Path(args.worklist)
+    if not folder.is_dir():
         print(f"not a folder: {args.worklist}", file=sys.stderr)
         return 2
-    policy = profile_policy(PROFILE, args.aet)
-    source = FolderWorklist(args.worklist)
-    print(f"{len(source)} worklist item(s)", file=sys.stderr, flush=True)
-    support = support_from_profile(load_profile(PROFILE).query_keys)
-    return await serve_policy(args, policy, [WorklistService(source, support=support)])
+    print(f"{len(FolderWorklist(folder))} worklist item(s)", file=sys.stderr, flush=True)
+    archive = None if args.archive is None else Path(args.archive)
+    return await serve_system_ae(
+        args, SYSTEM, "mwl", store=archive, index=archive is not None, worklist=folder
+    )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from dicomnet.ae import AE
 from dicomnet.policy import Policy, ProposedContext
 from dicomnet.services.qr import FIND, find, sop_class_for
 
-from .support import EXPLICIT_LE, run_program, server_example
+from .support import EXPLICIT_LE, make_dataset, run_program, server_example, write_instance
 
 pytestmark = pytest.mark.interop
 
@@ -77,3 +77,24 @@ async def test_findscu_and_movescu_against_the_example(tmp_path: Path) -> None:
     assert got.SOPInstanceUID == original.SOPInstanceUID
     assert got.PixelData == original.PixelData
     assert "indexed 5 instance(s)" in (tmp_path / "qr.log").read_text()
+
+
+async def test_a_folder_is_indexed_when_it_has_no_index_and_again_on_rebuild(
+    tmp_path: Path,
+) -> None:
+    archive = tmp_path / "archive"
+    write_archive(archive)
+    runs = [(), (), ("--rebuild",)]
+    counts = []
+    for number, extra in enumerate(runs):
+        log = tmp_path / f"qr{number}.log"
+        async with server_example("lifesys_qr.py", "--archive", archive, *extra, log=log):
+            pass
+        counts.append(log.read_text())
+        if number == 0:
+            # Copied in by other means once the index exists: seen after --rebuild only.
+            write_instance(make_dataset(), archive / "extra.dcm")
+    assert "indexed 5 instance(s)" in counts[0]
+    assert "indexed 5 instance(s)" in counts[1]
+    assert "indexed 6 instance(s)" in counts[2]
+    assert (archive / ".index" / "index.sqlite").is_file()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,36 @@ async def test_findscu_worklist_queries(tmp_path: Path) -> None:
         assert code == 0, out
     assert server.exit_code == 0
     assert "3 worklist item(s)" in (tmp_path / "mwl.log").read_text()
+
+
+async def test_items_kept_in_the_archive_index_are_answered_with_the_folder_s(
+    tmp_path: Path,
+) -> None:
+    items = tmp_path / "items"
+    write_items(items)  # WL1 item1.wl, WL2 item2.wl, WL3 item3.json
+    archive = tmp_path / "archive"
+    code, out = await run_program(
+        sys.executable,
+        "-m",
+        "dicomnet.cli.main",
+        "worklist",
+        "add",
+        "-o",
+        archive,
+        items / "item1.wl",
+    )
+    assert code == 0, out
+    folder = tmp_path / "worklist"
+    folder.mkdir()
+    shutil.copy(items / "item2.wl", folder / "item2.wl")
+    async with server_example(
+        "lifesys_worklist.py", "--worklist", folder, "--archive", archive, log=tmp_path / "mwl.log"
+    ) as server:
+        code, out = await worklist_query(server.port)
+        assert code == 0, out
+        assert patients(out) == ["WL1", "WL2"], out
+    async with server_example(
+        "lifesys_worklist.py", "--worklist", folder, log=tmp_path / "folder-only.log"
+    ) as server:
+        code, out = await worklist_query(server.port)
+        assert patients(out) == ["WL2"], out
