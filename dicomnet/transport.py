@@ -7,8 +7,11 @@ Upper Layer core. After every input (bytes, timer, local
 request) the protocol *transmits*: it writes what the core produced with
 ``writelines`` (PDV headers and payload slices are never joined), closes the
 transport when the core says so, and re-arms the single timer handle for the
-core's ARTIM deadline (see :mod:`dicomnet.timers`). Upper Layer events go to a
-:class:`LinkListener` (the association), which never sees the socket.
+core's ARTIM deadline (see :mod:`dicomnet.timers`). Small P-DATA batches (a
+C-FIND response, say) are copied into one piece and written together at the
+end of the event-loop step, so a burst of small messages costs one send call.
+Upper Layer events go to a :class:`LinkListener` (the association), which
+never sees the socket.
 
 Also here: TLS (contexts and the acceptor's bounded handshake, from
 :mod:`dicomnet.tls`), TCP_NODELAY, dual-stack listening, client connect with a timeout,
@@ -59,6 +62,9 @@ RECEIVE_BUFFER_GROWTH = 4
 MIN_READ_SIZE = 16 * 1024
 #: P-DATA-TF bytes gathered into one ``writelines`` call by :meth:`ULProtocol.send_pdata`.
 SEND_BATCH_SIZE = 256 * 1024
+#: P-DATA batches under this size are copied whole and their write is deferred to the
+#: end of the event-loop step, coalescing consecutive small messages into one send call.
+COALESCE_BYTES = 16 * 1024
 #: Deadline of a close still writing: a peer that neither reads nor closes is cut off.
 CLOSING = "closing"
 
@@ -130,6 +136,8 @@ class ULProtocol(asyncio.BufferedProtocol):
         self._lost = False
         self._delivered = 0  # events handed to the listener so far
         self._delivering = False
+        self._deferred = 0  # P-DATA bytes given to the core but not yet written
+        self._flush_scheduled = False
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.peername: tuple[Any, ...] | None = None
 
@@ -318,6 +326,7 @@ class ULProtocol(asyncio.BufferedProtocol):
         """Write what the core produced, close if it asks, re-arm the ARTIM deadline."""
         if self._transport is None or self._lost:
             return
+        self._deferred = 0
         data = self.conn.data_to_send()
         if data:
             self._transport.writelines(data)
@@ -344,6 +353,9 @@ class ULProtocol(asyncio.BufferedProtocol):
         ``writelines`` (one send system call) per batch instead of per PDU.
         PDU boundaries are unchanged. The write buffer is awaited between
         batches, so at most about one batch is queued beyond its high-water mark.
+        A batch under ``COALESCE_BYTES`` is copied and written at the end of the
+        event-loop step (or once ``batch_bytes`` of them are waiting), together
+        with the small messages sent after it in the same step.
         """
         batch: list[bytes | memoryview] = []
         size = 0
@@ -352,21 +364,45 @@ class ULProtocol(asyncio.BufferedProtocol):
             # The PDU-length field (bytes 2-5 of the header) plus the header itself.
             size += 6 + int.from_bytes(segments[0][2:6], "big")
             if size >= batch_bytes:
-                await self._send_batch(batch)
+                await self._send_batch(batch, size, batch_bytes)
                 batch = []
                 size = 0
         if batch:
-            await self._send_batch(batch)
+            await self._send_batch(batch, size, batch_bytes)
 
-    async def _send_batch(self, segments: list[bytes | memoryview]) -> None:
+    async def _send_batch(
+        self, segments: list[bytes | memoryview], size: int, batch_bytes: int
+    ) -> None:
         if self._lost:
             raise ConnectionResetError("connection lost")
-        transport = self._transport
-        assert transport is not None
-        self.conn.send_pdata_segments(segments)
-        # P-DATA never changes the state, closes, or touches ARTIM: write directly.
-        transport.writelines(self.conn.data_to_send())
+        assert self._transport is not None
+        if size < COALESCE_BYTES:
+            # Copied, so the caller may reuse its buffers before the deferred write.
+            self.conn.send_pdata_segments([b"".join(segments)])
+            self._deferred += size
+            if self._deferred < batch_bytes:
+                if not self._flush_scheduled:
+                    self._flush_scheduled = True
+                    asyncio.get_running_loop().call_soon(self._flush)
+                await self.flow.drain()
+                return
+        else:
+            self.conn.send_pdata_segments(segments)
+        self._write_queued()
         await self.flow.drain()
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        self._write_queued()
+
+    def _write_queued(self) -> None:
+        # P-DATA never changes the state, closes, or touches ARTIM: write directly.
+        self._deferred = 0
+        if self._transport is None or self._lost:
+            return
+        data = self.conn.data_to_send()
+        if data:
+            self._transport.writelines(data)
 
     def close_transport(self) -> None:
         """Close the TCP connection once everything the core queued has been written.

@@ -106,6 +106,10 @@ FAILED_SOP_INSTANCE_UID_LIST: Final = 0x00080058
 #: A701 (C-MOVE, C-GET) and its remaining fragments are dropped unread. Room for
 #: MAX_KEY_VALUES UIDs of 64 characters and the other keys.
 MAX_IDENTIFIER_BYTES: Final = 1 << 20
+#: C-FIND pending responses sent between two pauses of the handler: at each pause
+#: the association reads what arrived (a C-CANCEL is seen there) and the queued
+#: responses are written together (see :mod:`dicomnet.transport`).
+FIND_RESPONSES_PER_YIELD: Final = 32
 
 
 def _failure(status: int, comment: str, offending: int | None = None) -> Reply:
@@ -320,8 +324,10 @@ class QueryRetrieveService:
                     if data is None:
                         data = encode_dataset(match.identifier, syntax)
                     yield Reply(status=status, dataset=data)
-                    # Let the association read (a C-CANCEL) between responses that never block.
-                    await asyncio.sleep(0)
+                    if count % FIND_RESPONSES_PER_YIELD == 1:  # the first goes out at once
+                        # Let the association read (a C-CANCEL) and write the responses
+                        # queued since the last pause (one send call for all of them).
+                        await asyncio.sleep(0)
         except (DatasetError, ValueError, TypeError, OSError) as exc:
             request.association.log.error("C-FIND failed: %s", logsafe(exc, ERROR_LIMIT))
             yield _failure(UNABLE_TO_PROCESS, f"matching failed: {exc}")

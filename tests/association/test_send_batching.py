@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from dicomnet.transport import MIN_READ_SIZE, RECEIVE_BUFFER_SIZE, ULProtocol
+from dicomnet.transport import COALESCE_BYTES, MIN_READ_SIZE, RECEIVE_BUFFER_SIZE, ULProtocol
 from dicomnet_pdu.pdus import PDU
 from dicomnet_pdu.pdv import fragment_message
 
@@ -97,6 +97,7 @@ async def test_batches_keep_the_bytes_and_stop_at_the_batch_size(batch: int) -> 
     pdus = message_pdus(200_000)
     wire = b"".join(bytes(s) for pdu in pdus for s in pdu)
     await protocol.send_pdata(iter(pdus), batch_bytes=batch)
+    await asyncio.sleep(0)  # a small last batch is written at the end of the loop step
     assert b"".join(transport.writes) == wire
     pdu_bytes = [sum(len(s) for s in pdu) for pdu in pdus]
     if batch == 1:
@@ -109,6 +110,49 @@ async def test_batches_keep_the_bytes_and_stop_at_the_batch_size(batch: int) -> 
         assert all(len(w) >= batch for w in transport.writes[:-1])
         assert len(transport.writes) < len(pdus)
     assert core.calls == len(transport.writes)
+
+
+async def test_small_messages_of_one_loop_step_go_out_in_one_write() -> None:
+    protocol, transport, core = connected()
+    messages = [message_pdus(300 + n) for n in range(5)]
+    wire = b"".join(bytes(s) for pdus in messages for pdu in pdus for s in pdu)
+    buffers = []
+    for pdus in messages:
+        await protocol.send_pdata(iter(pdus))
+        buffers.append(pdus)
+    assert transport.writes == []  # deferred to the end of this loop step
+    # Copied when queued: a caller may reuse its buffers before the write.
+    scratch = bytearray(b"\x07" * 100)
+    await protocol.send_pdata(iter([[memoryview(scratch)[:6], memoryview(scratch)[6:]]]))
+    scratch[:] = bytes(100)
+    await asyncio.sleep(0)
+    assert transport.writes == [wire + b"\x07" * 100]
+    assert core.calls == 6
+
+
+async def test_deferred_small_messages_are_written_once_a_batch_is_waiting() -> None:
+    protocol, transport, _ = connected()
+    pdus = message_pdus(1000)
+    size = sum(len(s) for pdu in pdus for s in pdu)
+    assert size < COALESCE_BYTES
+    batch = 3 * size
+    for _ in range(3):
+        await protocol.send_pdata(iter(pdus), batch_bytes=batch)
+    assert len(transport.writes) == 1 and len(transport.writes[0]) == 3 * size
+    await asyncio.sleep(0)
+    assert len(transport.writes) == 1
+
+
+async def test_a_deferred_write_is_dropped_when_the_connection_is_lost() -> None:
+    protocol, transport, _ = connected()
+    await protocol.send_pdata(iter(message_pdus(100)))
+    protocol.conn.out.append(b"late")  # type: ignore[attr-defined]
+    protocol.connection_lost(None)
+    protocol.conn.out.append(b"after")  # type: ignore[attr-defined]
+    before = list(transport.writes)
+    await asyncio.sleep(0)  # the scheduled flush runs and writes nothing
+    assert transport.writes == before
+    assert b"after" not in b"".join(transport.writes)
 
 
 async def test_the_write_buffer_is_awaited_between_batches() -> None:
