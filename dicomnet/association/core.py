@@ -63,6 +63,7 @@ from .dimse_timer import DIMSE, DimseTimer
 from .dispatch import Dispatcher
 from .hooks import NegotiationHooks
 from .requests import IncomingResponse, MessageIds, Response, ResponseStream, Window
+from .waiting import unless_set
 
 if TYPE_CHECKING:
     from dicomnet.negotiation import Negotiated, NegotiatedContext
@@ -601,17 +602,8 @@ class Association:
 
     async def _until_ended(self, awaitable: Any) -> None:
         """Await ``awaitable`` unless the association ends first (then raise why)."""
-        waiter = asyncio.ensure_future(awaitable)
-        ended = asyncio.ensure_future(self._ended_evt.wait())
-        try:
-            done, _ = await asyncio.wait({waiter, ended}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            ended.cancel()
-        if waiter in done:
-            waiter.result()
-            return
-        waiter.cancel()
-        raise self._closed_error()
+        if not await unless_set(awaitable, self._ended_evt):
+            raise self._closed_error()
 
     # ------------------------------------------------------------------ timers
 
