@@ -33,7 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from typing import Any, Final, TextIO
+from typing import Any, Final
 
 from dicomnet.ae import AE, Server
 from dicomnet.cli.options import (
@@ -45,6 +45,7 @@ from dicomnet.cli.options import (
     requestor_policy,
     tls_context_from,
 )
+from dicomnet.cli.progress import TerminalBar
 from dicomnet.cli.qr_common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -144,34 +145,15 @@ def run_get(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- progress and outcome
 
 
-class ProgressBar:
+class ProgressBar(TerminalBar):
     """A one-line bar from the sub-operation counts (does nothing when not on a terminal)."""
-
-    WIDTH: Final = 30
-
-    def __init__(self, stream: TextIO, *, enabled: bool = True) -> None:
-        self.stream = stream
-        self.enabled = enabled and stream.isatty()
-        self._shown = False
 
     def update(self, progress: RetrieveProgress) -> None:
         """Redraw from one pending response."""
         if not self.enabled or progress.remaining is None:
             return
         done = progress.completed + progress.failed + progress.warning
-        total = done + progress.remaining
-        filled = self.WIDTH * done // max(1, total)
-        bar = "#" * filled + "-" * (self.WIDTH - filled)
-        self.stream.write(f"\r[{bar}] {done}/{total}  failed {progress.failed}")
-        self.stream.flush()
-        self._shown = True
-
-    def clear(self) -> None:
-        """Erase the bar."""
-        if self._shown:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self._shown = False
+        self.draw(done, done + progress.remaining, f"failed {progress.failed}")
 
 
 def summary(command: str, final: RetrieveProgress) -> str:

@@ -40,6 +40,7 @@ from dicomnet.cli.options import (
     tls_context_from,
     verbosity,
 )
+from dicomnet.cli.progress import TerminalBar
 from dicomnet.dimse.commands import Priority
 from dicomnet.dimse.dataset import (
     EXPLICIT_VR_BIG_ENDIAN,
@@ -271,37 +272,18 @@ def _size(count: int) -> str:
     return f"{count} B"  # pragma: no cover
 
 
-class Progress:
+class Progress(TerminalBar):
     """A one-line progress bar on a terminal (does nothing when ``stream`` is not a tty)."""
 
-    WIDTH: Final = 30
-
     def __init__(self, stream: TextIO, tally: Tally, *, enabled: bool = True) -> None:
-        self.stream = stream
+        super().__init__(stream, enabled=enabled)
         self.tally = tally
-        self.enabled = enabled and stream.isatty()
-        self._shown = False
 
     def update(self) -> None:
         """Redraw the bar."""
-        if not self.enabled:
-            return
         tally = self.tally
-        filled = self.WIDTH * tally.done // max(1, tally.total)
-        bar = "#" * filled + "-" * (self.WIDTH - filled)
-        self.stream.write(
-            f"\r[{bar}] {tally.done}/{tally.total}  {_size(tally.bytes_sent)}"
-            f"  failed {tally.done - tally.categories['success'] - tally.categories['warning']}"
-        )
-        self.stream.flush()
-        self._shown = True
-
-    def clear(self) -> None:
-        """Erase the bar so that a message can be printed."""
-        if self._shown:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self._shown = False
+        failed = tally.done - tally.categories["success"] - tally.categories["warning"]
+        self.draw(tally.done, tally.total, f"{_size(tally.bytes_sent)}  failed {failed}")
 
 
 # ---------------------------------------------------------------- running
