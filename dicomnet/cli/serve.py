@@ -59,6 +59,7 @@ from dicomnet.archive.commitment_sqlite import SqliteReportJournal, index_verdic
 from dicomnet.archive.ingest import IndexedStore
 from dicomnet.archive.recover import reconcile
 from dicomnet.archive.worklist_sqlite import SqliteWorklist
+from dicomnet.cli.http_side import add_http_arguments, bind_http, start_http
 from dicomnet.cli.options import (
     add_aet_option,
     add_tls_options,
@@ -164,6 +165,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_tls_options(parser, server=True)
     add_system_arguments(parser)
+    add_http_arguments(parser)
 
 
 _VERBOSE_HELP = "more logging (-v: each instance, -vv: debug)"
@@ -237,6 +239,7 @@ _SINGLE_AE_DEFAULTS: dict[str, object] = {
     "profile": DEFAULT_PROFILE,
     "no_index": False,
     "max_pdu": None,
+    "http": None,
 }
 
 
@@ -286,6 +289,16 @@ async def serve(
     except OSError as exc:
         print(f"dicomnet serve: cannot listen on port {args.port}: {exc}", file=sys.stderr)
         return EXIT_NETWORK
+    try:
+        http_socket = bind_http(args)
+    except (ConfigurationError, OSError) as exc:
+        server.close()
+        await server.wait_closed()
+        if isinstance(exc, ConfigurationError):
+            print(f"dicomnet serve: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        print(f"dicomnet serve: cannot listen on HTTP port {args.http}: {exc}", file=sys.stderr)
+        return EXIT_NETWORK
     # The port is ours: only now are the folder and its index made. Until their handlers
     # are added below, a request could only be answered "no such service"; "listening
     # on PORT" is printed after that.
@@ -308,15 +321,31 @@ async def serve(
     except (OSError, LayoutMismatch) as exc:
         server.close()
         await server.wait_closed()
+        if http_socket is not None:
+            http_socket.close()
         print(f"dicomnet serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
     for handler in handlers:
         server.registry.add(handler)
+    http = None
     try:
         if archive is not None:
             await archive.commitment.resume()
+            if http_socket is not None:
+                http = await start_http(
+                    http_socket,
+                    index=archive.index,
+                    root=store.root,
+                    ingest=IndexedStore(store, archive.index),
+                    ae_title=policy.ae_title,
+                )
+                http_socket = None
         return await _serve(args, policy, server, ready=ready, stop=stop)
     finally:
+        if http_socket is not None:
+            http_socket.close()
+        if http is not None:
+            await http.close()
         if archive is not None:
             await archive.close()
 

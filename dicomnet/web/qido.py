@@ -1,0 +1,182 @@
+"""QIDO-RS (PS3.18 §10.6): search for studies, series and instances.
+
+Resources (under the service root)::
+
+    /studies                                   /series              /instances
+    /studies/{study}/series                    /studies/{study}/instances
+    /studies/{study}/series/{series}/instances
+
+A search is turned into a C-FIND identifier (:mod:`.query_params`) and
+answered by the index backend's ``matches`` - the code path of the archive's
+C-FIND SCP (SQL plan, then the in-memory matcher) - so both find the same
+entities. Answers: 200 with a DICOM JSON array (``application/dicom+json``),
+204 when nothing matches, 400 for a parameter or value the C-FIND rules
+refuse, 406 for an ``Accept`` without JSON, 503 when the index fails.
+
+``limit`` and ``offset`` page through the matches (in the index's order).
+At most :attr:`~.context.WebLimits.max_results` results are returned; when
+more match than the answer holds, a ``Warning: 299`` header says so.
+``fuzzymatching=true`` is not supported: the search is literal and a
+``Warning: 299`` header says so (PS3.18 §8.3.4.1).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
+from typing import Final
+
+from pydicom.dataset import Dataset
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from dicomnet.archive.backend import IndexUnavailable
+
+from .context import WebArchive
+from .dicomjson import dataset_to_json, dumps
+from .errors import WebError
+from .media import Offer, negotiate, parse_accept
+from .query_params import ParameterError, QidoRequest, qido_request
+from .urls import service_url
+
+__all__ = ["routes", "search"]
+
+_log = logging.getLogger("dicomnet.web")
+
+JSON_OFFERS: Final = (Offer("application/dicom+json"), Offer("application/json"))
+_QUERY_RETRIEVE_LEVEL: Final = 0x00080052
+_INSTANCE_AVAILABILITY: Final = 0x00080056
+_RETRIEVE_URL: Final = 0x00081190
+_STUDY_UID: Final = 0x0020000D
+_SERIES_UID: Final = 0x0020000E
+_SOP_UID: Final = 0x00080018
+_FUZZY_WARNING: Final = (
+    '299 {host}: "The fuzzymatching parameter is not supported.'
+    ' Only literal matching has been performed."'
+)
+_MORE_WARNING: Final = (
+    '299 {host}: "The number of results exceeded the maximum supported by the server.'
+    ' Additional results can be requested."'
+)
+
+
+def _uid(value: str | None) -> str | None:
+    return value.strip() if value else None
+
+
+def _retrieve_url(base: str, level: str, ds: Dataset) -> str | None:
+    study = ds.get(_STUDY_UID)
+    if study is None or not study.value:
+        return None
+    url = f"{base}/studies/{study.value}"
+    if level in ("SERIES", "IMAGE"):
+        series = ds.get(_SERIES_UID)
+        if series is None or not series.value:
+            return None
+        url += f"/series/{series.value}"
+    if level == "IMAGE":
+        sop = ds.get(_SOP_UID)
+        if sop is None or not sop.value:
+            return None
+        url += f"/instances/{sop.value}"
+    return url
+
+
+def _finish(identifier: Dataset, level: str, base: str) -> bytes:
+    """One result as DICOM JSON: level removed, availability and Retrieve URL added."""
+    if _QUERY_RETRIEVE_LEVEL in identifier:
+        del identifier[_QUERY_RETRIEVE_LEVEL]
+    identifier.add_new(_INSTANCE_AVAILABILITY, "CS", "ONLINE")
+    url = _retrieve_url(base, level, identifier)
+    if url is not None:
+        identifier.add_new(_RETRIEVE_URL, "UR", url)
+    return dumps(dataset_to_json(identifier))
+
+
+async def search(archive: WebArchive, request: QidoRequest, base: str) -> tuple[list[bytes], bool]:
+    """The JSON of each result of ``request`` (paged), and whether more matched than fit."""
+    cap = archive.limits.max_results
+    wanted = cap if request.limit is None else min(request.limit, cap)
+    results: list[bytes] = []
+    more = False
+    skipped = 0
+    level = request.query.level
+    matches = archive.index.matches(request.query, retrieve_ae_title=archive.ae_title)
+    async with aclosing(matches):
+        async for match in matches:
+            if skipped < request.offset:
+                skipped += 1
+                continue
+            if len(results) >= wanted:
+                more = request.limit is None or request.limit > cap
+                break
+            results.append(_finish(match.identifier, level, base))
+    return results, more
+
+
+async def _body(results: list[bytes]) -> AsyncIterator[bytes]:
+    yield b"["
+    for n, result in enumerate(results):
+        yield result if n == 0 else b"," + result
+    yield b"]"
+
+
+def _handler(level: str, fixed_levels: tuple[str, ...]) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        archive: WebArchive = request.app.state.archive
+        if len(request.scope.get("query_string", b"")) > archive.limits.max_query_bytes:
+            raise WebError(414, "query string too long")
+        try:
+            accept = parse_accept(request.headers.getlist("accept"))
+        except ValueError as exc:
+            raise WebError(400, f"bad Accept header: {exc}") from exc
+        offer = negotiate(accept, JSON_OFFERS)
+        if offer is None:
+            raise WebError(406, "QIDO-RS answers application/dicom+json")
+        fixed = {
+            name: str(request.path_params[name.lower()])
+            for name in fixed_levels
+            if request.path_params.get(name.lower())
+        }
+        try:
+            parsed = qido_request(level, fixed, request.query_params.multi_items())
+        except ParameterError as exc:
+            raise WebError(400, str(exc)) from exc
+        base = service_url(request)
+        try:
+            results, more = await search(archive, parsed, base)
+        except IndexUnavailable as exc:
+            _log.error("QIDO-RS: index unavailable: %s", exc)
+            raise WebError(503, "the index is unavailable") from exc
+        headers: dict[str, str] = {}
+        warnings = []
+        host = request.url.netloc or "dicomnet"
+        if parsed.fuzzy:
+            warnings.append(_FUZZY_WARNING.format(host=host))
+        if more:
+            warnings.append(_MORE_WARNING.format(host=host))
+        if warnings:
+            headers["Warning"] = ", ".join(warnings)
+        if not results:
+            return Response(status_code=204, headers=headers)
+        return StreamingResponse(_body(results), media_type=offer.media_type, headers=headers)
+
+    return endpoint
+
+
+def routes(archive: WebArchive) -> list[BaseRoute]:
+    """The QIDO-RS routes (paths under the service root)."""
+    return [
+        Route("/studies", _handler("STUDY", ()), methods=["GET"]),
+        Route("/series", _handler("SERIES", ()), methods=["GET"]),
+        Route("/instances", _handler("IMAGE", ()), methods=["GET"]),
+        Route("/studies/{study}/series", _handler("SERIES", ("STUDY",)), methods=["GET"]),
+        Route("/studies/{study}/instances", _handler("IMAGE", ("STUDY",)), methods=["GET"]),
+        Route(
+            "/studies/{study}/series/{series}/instances",
+            _handler("IMAGE", ("STUDY", "SERIES")),
+            methods=["GET"],
+        ),
+    ]
