@@ -41,8 +41,8 @@ def policy_of(name: str) -> Policy:
 
 
 def test_one_profile_per_seed_application_entity() -> None:
-    # ... plus dicomnet's own default for `dicomnet serve`.
-    assert set(list_profiles()) == EXPECTED_PROFILES | {"dicomnet-serve"}
+    # ... plus dicomnet's own defaults for `dicomnet serve` and `dicomnet printer`.
+    assert set(list_profiles()) == EXPECTED_PROFILES | {"dicomnet-serve", "dicomnet-printer"}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_PROFILES))

@@ -1,0 +1,73 @@
+"""dicomnet's own Print SCP for tests: a running printer that renders into a folder."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from dicomnet.ae import AE, Server
+from dicomnet.conformance import load_profile
+from dicomnet.policy import Policy
+from dicomnet.print.model import PrinterSettings
+from dicomnet.print.render import FilmRenderer
+from dicomnet.services.print_scp import PrintSCP
+
+PRINTER_TITLE = "PRINTSCP"
+
+
+@dataclass
+class RunningPrinter:
+    """A dicomnet Print SCP listening on ``port``; films go to ``output``."""
+
+    server: Server
+    scp: PrintSCP
+    renderer: FilmRenderer
+    output: Path
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def films(self) -> list[Path]:
+        return [film.png for film in self.renderer.films]
+
+    def picture(self, index: int = -1) -> np.ndarray[Any, Any]:
+        """Film ``index`` as an array (rows x columns, or x 3 for colour)."""
+        with Image.open(self.films()[index]) as image:
+            return np.asarray(image)
+
+
+def printer_policy() -> Policy:
+    """The dicomnet-printer profile with timeouts a loaded machine can meet."""
+    policy = load_profile("dicomnet-printer").policy()
+    return replace(policy, timers=replace(policy.timers, dimse=30.0, associate=30.0))
+
+
+def flux_policy() -> Policy:
+    """The Flux Print SCU profile with timeouts a loaded machine can meet."""
+    policy = load_profile("flux-print-scu").policy()
+    return replace(policy, timers=replace(policy.timers, dimse=30.0, associate=30.0))
+
+
+@asynccontextmanager
+async def running_printer(
+    output: Path, *, dpi: float = 50.0, **options: Any
+) -> AsyncIterator[RunningPrinter]:
+    """Serve a Print SCP on a free loopback port while the block runs."""
+    settings = PrinterSettings(dpi=dpi)
+    renderer = FilmRenderer(output, settings)
+    scp = PrintSCP(renderer, settings, **options)
+    ae = AE(PRINTER_TITLE, printer_policy(), handlers=[scp])
+    server = await ae.serve("127.0.0.1", 0)
+    try:
+        yield RunningPrinter(server, scp, renderer, output)
+    finally:
+        scp.close()
+        server.close()
+        await server.wait_closed()

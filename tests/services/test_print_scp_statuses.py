@@ -1,0 +1,407 @@
+"""The Print SCP's answers to bad and unusual requests (PS3.4 H.4, PS3.7 Annex C)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from helpers.printer import PRINTER_TITLE, RunningPrinter, flux_policy, running_printer
+from pydicom.dataset import Dataset
+
+from dicomnet.ae import AE
+from dicomnet.association import Association
+from dicomnet.dimse import commands as cmd
+from dicomnet.dimse.dataset import decode_dataset, encode_dataset
+from dicomnet.policy import ProposedContext
+from dicomnet.services.print_scp import BASIC_ANNOTATION_BOX, PRESENTATION_LUT, PRINT_JOB
+from dicomnet.services.print_scu import (
+    BASIC_COLOR_IMAGE_BOX,
+    BASIC_COLOR_PRINT_META,
+    BASIC_FILM_BOX,
+    BASIC_FILM_SESSION,
+    BASIC_GRAYSCALE_IMAGE_BOX,
+    BASIC_GRAYSCALE_PRINT_META,
+    PRINTER,
+    PRINTER_INSTANCE,
+    PrinterEvents,
+    PrintSession,
+    image_sequence_item,
+)
+
+IMPLICIT_LE = "1.2.840.10008.1.2"
+EXPLICIT_LE = "1.2.840.10008.1.2.1"
+
+
+def contexts(*classes: str) -> list[ProposedContext]:
+    return [
+        ProposedContext(abstract_syntax=uid, transfer_syntaxes=(EXPLICIT_LE, IMPLICIT_LE))
+        for uid in classes
+    ]
+
+
+ALL = contexts(
+    BASIC_GRAYSCALE_PRINT_META,
+    BASIC_COLOR_PRINT_META,
+    PRINT_JOB,
+    PRESENTATION_LUT,
+    BASIC_ANNOTATION_BOX,
+)
+
+
+@asynccontextmanager
+async def association(
+    printer: RunningPrinter, proposed: list[ProposedContext] | None = None, **ae_options: Any
+) -> AsyncIterator[Association]:
+    policy = flux_policy()
+    policy = replace(policy, max_operations_performed=1)
+    ae = AE(policy.ae_title, policy, **ae_options)
+    async with ae.associate(
+        "127.0.0.1", printer.port, called_ae=PRINTER_TITLE, contexts=proposed or ALL
+    ) as assoc:
+        yield assoc
+
+
+async def call(
+    assoc: Association,
+    message: cmd.DimseRequest,
+    dataset: Dataset | bytes | None = None,
+    *,
+    meta: str = BASIC_GRAYSCALE_PRINT_META,
+) -> tuple[cmd.DimseResponse, Dataset | None]:
+    """Send one request on the ``meta`` context; the response and its data set."""
+    context = assoc.context_for(meta)
+    data = dataset
+    if isinstance(dataset, Dataset):
+        data = encode_dataset(dataset, context.transfer_syntax)
+    message = replace(message, has_dataset=data is not None)
+    response = await assoc.send_request(message, data, context=context)
+    reply = decode_dataset(response.dataset, context.transfer_syntax) if response.dataset else None
+    return response.message, reply
+
+
+def create(sop_class: str) -> cmd.NCreateRQ:
+    return cmd.NCreateRQ(message_id=1, affected_sop_class_uid=sop_class)
+
+
+def film_box_attrs(
+    session_uid: str, display_format: str = "STANDARD\\1,1", **attrs: Any
+) -> Dataset:
+    ds = Dataset()
+    ds.ImageDisplayFormat = display_format
+    reference = Dataset()
+    reference.ReferencedSOPClassUID = BASIC_FILM_SESSION
+    reference.ReferencedSOPInstanceUID = session_uid
+    ds.ReferencedFilmSessionSequence = [reference]
+    for keyword, value in attrs.items():
+        setattr(ds, keyword, value)
+    return ds
+
+
+async def new_session(assoc: Association, meta: str = BASIC_GRAYSCALE_PRINT_META) -> str:
+    response, _ = await call(assoc, create(BASIC_FILM_SESSION), Dataset(), meta=meta)
+    assert response.status == 0
+    uid = response.affected_sop_instance_uid  # type: ignore[attr-defined]
+    assert uid
+    return str(uid)
+
+
+async def new_film(
+    assoc: Association,
+    session: str,
+    display_format: str = "STANDARD\\1,1",
+    meta: str = BASIC_GRAYSCALE_PRINT_META,
+    **attrs: Any,
+) -> tuple[str, list[tuple[str, str]], Dataset]:
+    response, reply = await call(
+        assoc, create(BASIC_FILM_BOX), film_box_attrs(session, display_format, **attrs), meta=meta
+    )
+    assert response.status == 0, hex(response.status)
+    assert reply is not None
+    boxes = [
+        (str(i.ReferencedSOPClassUID), str(i.ReferencedSOPInstanceUID))
+        for i in reply.ReferencedImageBoxSequence
+    ]
+    return str(response.affected_sop_instance_uid), boxes, reply  # type: ignore[attr-defined]
+
+
+def image_set(
+    position: int, pixels: np.ndarray[Any, Any], *, color: bool = False, **attrs: Any
+) -> Dataset:
+    ds = Dataset()
+    ds.ImageBoxPosition = position
+    keyword = "BasicColorImageSequence" if color else "BasicGrayscaleImageSequence"
+    setattr(ds, keyword, [image_sequence_item(pixels, color=color)])
+    for name, value in attrs.items():
+        setattr(ds, name, value)
+    return ds
+
+
+def set_box(sop_class: str, uid: str) -> cmd.NSetRQ:
+    return cmd.NSetRQ(
+        message_id=1, requested_sop_class_uid=sop_class, requested_sop_instance_uid=uid
+    )
+
+
+def action(sop_class: str, uid: str, action_type: int = 1) -> cmd.NActionRQ:
+    return cmd.NActionRQ(
+        message_id=1,
+        requested_sop_class_uid=sop_class,
+        requested_sop_instance_uid=uid,
+        action_type_id=action_type,
+    )
+
+
+GRAY = np.full((32, 32), 100, np.uint8)
+
+
+async def test_film_box_without_session_and_bad_formats(tmp_path: Path) -> None:
+    async with running_printer(tmp_path) as printer, association(printer) as assoc:
+        response, _ = await call(assoc, create(BASIC_FILM_BOX), film_box_attrs("1.2.3.4"))
+        assert response.status == 0x0106  # no film session: the reference is invalid
+        assert response.error_comment
+        session = await new_session(assoc)
+        response, _ = await call(assoc, create(BASIC_FILM_BOX), film_box_attrs("1.2.3.4"))
+        assert response.status == 0x0106  # a session, but not that one
+        for bad in (
+            "SLIDE",
+            "CUSTOM\\1",
+            "STANDARD\\11,1",
+            "STANDARD\\2",
+            "ROW\\0",
+            "STANDARD\\a,b",
+        ):
+            response, _ = await call(assoc, create(BASIC_FILM_BOX), film_box_attrs(session, bad))
+            assert response.status == 0x0106, bad
+        no_format = film_box_attrs(session)
+        del no_format.ImageDisplayFormat
+        response, _ = await call(assoc, create(BASIC_FILM_BOX), no_format)
+        assert response.status == 0x0120
+        no_reference = film_box_attrs(session)
+        del no_reference.ReferencedFilmSessionSequence
+        response, _ = await call(assoc, create(BASIC_FILM_BOX), no_reference)
+        assert response.status == 0x0120
+        for keyword, value in (
+            ("FilmSizeID", "99INX99IN"),
+            ("FilmOrientation", "DIAGONAL"),
+            ("MagnificationType", "ZOOM"),
+            ("BorderDensity", "GREY"),
+            ("Trim", "MAYBE"),
+        ):
+            attrs = film_box_attrs(session, **{keyword: value})
+            response, _ = await call(assoc, create(BASIC_FILM_BOX), attrs)
+            assert response.status == 0x0106, keyword
+        # Densities beyond the printer's range: created with its own limits, warning B605.
+        attrs = film_box_attrs(session, MinDensity=5, MaxDensity=400)
+        response, reply = await call(assoc, create(BASIC_FILM_BOX), attrs)
+        assert response.status == 0xB605
+        assert reply is not None and len(reply.ReferencedImageBoxSequence) == 1
+        # ROW and COL formats: one image box per value summed.
+        _, boxes, _ = await new_film(assoc, session, "ROW\\1,3,2")
+        assert len(boxes) == 6
+        _, boxes, _ = await new_film(assoc, session, "COL\\2,1")
+        assert len(boxes) == 3
+
+
+async def test_image_box_position_class_and_instance_checks(tmp_path: Path) -> None:
+    async with running_printer(tmp_path) as printer, association(printer) as assoc:
+        session = await new_session(assoc)
+        _, boxes, _ = await new_film(assoc, session, "STANDARD\\2,2")
+        sop_class, first = boxes[0]
+        assert sop_class == BASIC_GRAYSCALE_IMAGE_BOX
+        response, _ = await call(assoc, set_box(sop_class, first), image_set(5, GRAY))
+        assert response.status == 0x0106  # position 5 on a 4-box film
+        response, _ = await call(assoc, set_box(sop_class, first), image_set(2, GRAY))
+        assert response.status == 0x0106  # box 1 addressed as position 2
+        response, _ = await call(assoc, set_box(sop_class, "1.2.3.4.5"), image_set(1, GRAY))
+        assert response.status == 0x0112
+        colour = np.zeros((8, 8, 3), np.uint8)
+        response, _ = await call(assoc, set_box(sop_class, first), image_set(1, colour, color=True))
+        assert response.status == 0x0105  # a colour sequence in a grayscale box
+        response, _ = await call(assoc, set_box(BASIC_COLOR_IMAGE_BOX, first), image_set(1, GRAY))
+        assert response.status == 0x0122  # colour image box on the grayscale context
+        no_position = image_set(1, GRAY)
+        del no_position.ImageBoxPosition
+        response, _ = await call(assoc, set_box(sop_class, first), no_position)
+        assert response.status == 0x0120
+        short = image_set(1, GRAY)
+        short.BasicGrayscaleImageSequence[0].PixelData = b"\x00" * 10
+        response, _ = await call(assoc, set_box(sop_class, first), short)
+        assert response.status == 0x0106
+        response, _ = await call(
+            assoc, set_box(sop_class, first), image_set(1, GRAY, Polarity="UPSIDE")
+        )
+        assert response.status == 0x0106
+        response, _ = await call(assoc, set_box(sop_class, first), image_set(1, GRAY))
+        assert response.status == 0x0000
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "status"),
+    [(None, 0xB604), ("DECIMATE", 0xB60A), ("CROP", 0xB609), ("FAIL", 0xC603)],
+)
+async def test_image_larger_than_its_box(
+    tmp_path: Path, behaviour: str | None, status: int
+) -> None:
+    # At 20 dpi a 14x17 inch film's one box has fewer than 280 x 340 printable pixels.
+    big = (np.indices((400, 400)).sum(axis=0) % 256).astype(np.uint8)
+    attrs = {} if behaviour is None else {"RequestedDecimateCropBehavior": behaviour}
+    async with running_printer(tmp_path, dpi=20) as printer, association(printer) as assoc:
+        session = await new_session(assoc)
+        film, boxes, _ = await new_film(assoc, session)
+        sop_class, uid = boxes[0]
+        response, _ = await call(assoc, set_box(sop_class, uid), image_set(1, big, **attrs))
+        assert response.status == status
+        # A small image still fits.
+        response, _ = await call(assoc, set_box(sop_class, uid), image_set(1, GRAY, **attrs))
+        assert response.status == 0
+        if status == 0xC603:
+            # The refused image did not replace the box's content.
+            response, _ = await call(assoc, set_box(sop_class, uid), image_set(1, big, **attrs))
+            assert response.status == 0xC603
+        response, _ = await call(assoc, action(BASIC_FILM_BOX, film))
+        assert response.status == 0
+    picture = printer.picture()
+    assert picture.shape == (340, 280)
+    assert np.median(picture[100:240, 40:240]) == 100  # the small image, not the refused one
+
+
+async def test_printing_empty_and_missing_things(tmp_path: Path) -> None:
+    async with running_printer(tmp_path) as printer, association(printer) as assoc:
+        session = await new_session(assoc)
+        response, _ = await call(assoc, action(BASIC_FILM_SESSION, session))
+        assert response.status == 0xC600  # no film box yet
+        film, _, _ = await new_film(assoc, session)
+        response, _ = await call(assoc, action(BASIC_FILM_BOX, film))
+        assert response.status == 0xB603  # empty film box: printed empty
+        assert len(printer.films()) == 1
+        response, _ = await call(assoc, action(BASIC_FILM_SESSION, session))
+        assert response.status == 0xB602
+        response, _ = await call(assoc, action(BASIC_FILM_BOX, film, action_type=2))
+        assert response.status == 0x0123
+        response, _ = await call(assoc, action(BASIC_FILM_BOX, "1.2.3"))
+        assert response.status == 0x0112
+        response, _ = await call(assoc, create(BASIC_FILM_SESSION), Dataset())
+        assert response.status == 0x0110  # one film session per association
+        delete = cmd.NDeleteRQ(
+            message_id=1, requested_sop_class_uid=BASIC_FILM_BOX, requested_sop_instance_uid=film
+        )
+        response, _ = await call(assoc, delete)
+        assert response.status == 0
+        response, _ = await call(assoc, delete)
+        assert response.status == 0x0112
+        response, _ = await call(assoc, action(BASIC_FILM_BOX, film))
+        assert response.status == 0x0112
+        # Undecodable data set: a failure status, and the association goes on.
+        response, _ = await call(assoc, create(BASIC_FILM_BOX), b"\x10\x20\x10\x00\xff\xff")
+        assert response.status == 0x0110
+        extra = Dataset()
+        extra.NumberOfCopies = 1
+        extra.PatientName = "NOT^HERE"
+        response, _ = await call(
+            assoc,
+            cmd.NSetRQ(
+                message_id=1,
+                requested_sop_class_uid=BASIC_FILM_SESSION,
+                requested_sop_instance_uid=session,
+            ),
+            extra,
+        )
+        assert response.status == 0x0107
+        assert response.attribute_identifier_list == (0x00100010,)  # type: ignore[attr-defined]
+        memory = Dataset()
+        memory.MemoryAllocation = 1000
+        response, _ = await call(
+            assoc,
+            cmd.NSetRQ(
+                message_id=1,
+                requested_sop_class_uid=BASIC_FILM_SESSION,
+                requested_sop_instance_uid=session,
+            ),
+            memory,
+        )
+        assert response.status == 0xB600
+        get = cmd.NGetRQ(
+            message_id=1,
+            requested_sop_class_uid=PRINTER,
+            requested_sop_instance_uid=PRINTER_INSTANCE,
+        )
+        response, reply = await call(assoc, get)
+        assert response.status == 0 and reply is not None
+        assert (reply.PrinterStatus, reply.PrinterName) == ("NORMAL", "DICOMNET")
+        response, _ = await call(assoc, replace(get, requested_sop_instance_uid="1.2.3"))
+        assert response.status == 0x0112
+
+
+async def test_print_job_presentation_lut_annotation_and_events(tmp_path: Path) -> None:
+    events = PrinterEvents()
+    async with (
+        running_printer(tmp_path, printer_events=True) as printer,
+        association(printer, handlers=[events]) as assoc,
+    ):
+        session = await new_session(assoc)
+        lut = Dataset()
+        lut.PresentationLUTShape = "INVERSE"
+        response, _ = await call(assoc, create(PRESENTATION_LUT), lut, meta=PRESENTATION_LUT)
+        assert response.status == 0
+        lut_uid = str(response.affected_sop_instance_uid)  # type: ignore[attr-defined]
+        reference = Dataset()
+        reference.ReferencedSOPClassUID = PRESENTATION_LUT
+        reference.ReferencedSOPInstanceUID = lut_uid
+        film, boxes, reply = await new_film(
+            assoc,
+            session,
+            AnnotationDisplayFormatID="LABEL1",
+            ReferencedPresentationLUTSequence=[reference],
+            BorderDensity="WHITE",
+        )
+        (annotation,) = reply.ReferencedBasicAnnotationBoxSequence
+        text = Dataset()
+        text.AnnotationPosition = 1
+        text.TextString = "DICOMNET FILM"
+        response, _ = await call(
+            assoc,
+            set_box(BASIC_ANNOTATION_BOX, str(annotation.ReferencedSOPInstanceUID)),
+            text,
+            meta=BASIC_ANNOTATION_BOX,
+        )
+        assert response.status == 0
+        sop_class, uid = boxes[0]
+        response, _ = await call(assoc, set_box(sop_class, uid), image_set(1, GRAY))
+        assert response.status == 0
+        response, reply = await call(assoc, action(BASIC_FILM_BOX, film))
+        assert response.status == 0 and reply is not None
+        job = str(reply.ReferencedPrintJobSequence[0].ReferencedSOPInstanceUID)
+        get = cmd.NGetRQ(
+            message_id=1, requested_sop_class_uid=PRINT_JOB, requested_sop_instance_uid=job
+        )
+        response, info = await call(assoc, get, meta=PRINT_JOB)
+        assert response.status == 0 and info is not None
+        assert info.ExecutionStatus == "DONE"
+        await printer.scp.drain()
+    assert [event.name for event in events.events] == ["NORMAL"]
+    picture = printer.picture()
+    height = picture.shape[0]
+    # INVERSE: the image's 100 prints as 155.
+    assert np.median(picture[height // 3 : height // 2, 100:200]) == 155
+    # The annotation strip at the bottom holds dark text on the white border.
+    strip = picture[int(height * 0.95) :, :]
+    assert strip.min() < 100 and np.median(strip) == 255
+
+
+async def test_colour_session_uses_colour_image_boxes(tmp_path: Path) -> None:
+    async with running_printer(tmp_path) as printer, association(printer) as assoc:
+        async with PrintSession(assoc, color=True) as session:
+            film = await session.new_film_box("STANDARD\\1,1")
+            assert film.image_boxes[0][0] == BASIC_COLOR_IMAGE_BOX
+            colour = np.zeros((16, 16, 3), np.uint8)
+            colour[..., 2] = 250
+            await film.set_image(0, colour)
+            await film.print()
+    picture = printer.picture()
+    assert picture.ndim == 3
+    assert tuple(picture[picture.shape[0] // 2, picture.shape[1] // 2]) == (0, 0, 250)
