@@ -31,6 +31,8 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "conformance",
     "index",
     "worklist",
+    "print_film",
+    "printer",
 )
 
 

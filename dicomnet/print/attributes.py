@@ -393,19 +393,24 @@ def _lut_values(data: Any) -> tuple[int, ...]:
     return (int(data),)
 
 
-def annotation_update(box: AnnotationBox, dataset: Dataset) -> Warnings:
-    """Apply a Basic Annotation Box N-SET to ``box``."""
+def annotation_update(box: AnnotationBox, dataset: Dataset, count: int) -> Warnings:
+    """Apply a Basic Annotation Box N-SET to ``box``, one of the film box's ``count`` boxes.
+
+    Annotation Position (1..``count``) says where on the film the text goes: the
+    SCU picks it in the N-SET (PS3.4 H.4.4), whichever of the boxes it addresses.
+    """
     warnings = Warnings()
     _unknown(dataset, ANNOTATION_TAGS, warnings)
     position = _int(dataset, "AnnotationPosition", 0x20300010)
     if position is None:
         raise AttributeProblem(Status.MISSING_ATTRIBUTE, (0x20300010,), "no annotation position")
-    if position != box.position:
+    if not 1 <= position <= count:
         raise AttributeProblem(
             Status.INVALID_ATTRIBUTE_VALUE,
             (0x20300010,),
-            f"annotation position {position}: this box is position {box.position}",
+            f"annotation position {position}: the film box has {count}",
         )
+    box.position = position
     box.text = str(dataset.get("TextString", "") or "")
     return warnings
 

@@ -197,15 +197,19 @@ def _annotate(canvas: Image.Image, film: FilmBox, rects: tuple[BoxRect, ...], bo
     from PIL import ImageDraw, ImageFont  # noqa: PLC0415
 
     draw = ImageDraw.Draw(canvas)
-    size = max(8, round(rects[0].height * 0.7))
-    font = ImageFont.load_default(size=size)
     ink = 0 if border > 127 else 255
     fill = (ink, ink, ink) if canvas.mode == "RGB" else ink
-    by_position = {box.position: box for box in film.annotation_boxes}
+    by_position = {box.position: box for box in film.annotation_boxes if box.text}
     for rect in rects:
         annotation = by_position.get(rect.position)
-        if annotation is None or not annotation.text:
+        if annotation is None:
             continue
+        size = max(6, round(rect.height * 0.7))
+        font = ImageFont.load_default(size=size)
+        # Shrink the text until it fits its box (a long line ends up small, never cut).
+        while size > 6 and draw.textlength(annotation.text, font=font) > rect.width - 4:
+            size = max(6, size - max(1, size // 8))
+            font = ImageFont.load_default(size=size)
         draw.text(
             (rect.x + 2, rect.y + rect.height // 2),
             annotation.text,

@@ -29,7 +29,7 @@ import asyncio
 import copy
 import logging
 import uuid
-from collections.abc import Coroutine, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Protocol
@@ -40,7 +40,6 @@ from dicomnet.dimse import commands as cmd
 from dicomnet.dimse.dataset import decode_dataset, encode_dataset
 from dicomnet.dimse.errors import DatasetError
 from dicomnet.dimse.status import Status
-from dicomnet.errors import DicomNetError
 from dicomnet.log import ERROR_LIMIT, logsafe
 from dicomnet.print.attributes import (
     AttributeProblem,
@@ -66,6 +65,13 @@ from dicomnet.print.model import (
 )
 from dicomnet.print.pixels import pixel_aspect
 from dicomnet.services.base import Binding, IncomingRequest, Reply
+from dicomnet.services.print_jobs import (
+    PRINT_JOB,
+    PrintJob,
+    PrintNotifier,
+    job_attributes,
+    printer_attributes,
+)
 from dicomnet.services.print_scu import (
     BASIC_COLOR_IMAGE_BOX,
     BASIC_COLOR_PRINT_META,
@@ -80,7 +86,6 @@ from dicomnet.services.print_scu import (
 
 if TYPE_CHECKING:
     from dicomnet.association import Association
-    from dicomnet.negotiation import NegotiatedContext
 
 __all__ = [
     "BASIC_ANNOTATION_BOX",
@@ -90,8 +95,6 @@ __all__ = [
     "PrintSCP",
 ]
 
-#: Print Job SOP Class (PS3.4 H.4.8).
-PRINT_JOB: Final = "1.2.840.10008.5.1.1.14"
 #: Presentation LUT SOP Class (PS3.4 H.4.9).
 PRESENTATION_LUT: Final = "1.2.840.10008.5.1.1.23"
 #: Basic Annotation Box SOP Class (PS3.4 H.4.4).
@@ -109,10 +112,6 @@ _CONTEXTS: Final[dict[str, frozenset[str]]] = {
     PRESENTATION_LUT: frozenset({PRESENTATION_LUT}),
     BASIC_ANNOTATION_BOX: frozenset({BASIC_ANNOTATION_BOX}),
 }
-#: Print Job N-EVENT-REPORT Event Type ID DONE (PS3.4 H.4.8.2.1).
-JOB_DONE_EVENT: Final = 3
-#: Printer N-EVENT-REPORT Event Type ID NORMAL (PS3.4 H.4.11.2.1).
-PRINTER_NORMAL_EVENT: Final = 1
 #: Print jobs remembered per association for N-GET.
 JOBS_KEPT: Final = 64
 
@@ -133,18 +132,6 @@ def new_uid() -> str:
 
 
 @dataclass(slots=True)
-class _PrintJob:
-    uid: str
-    created: datetime
-    priority: str
-    label: str
-    originator: str
-    films: int
-    status: str = "DONE"
-    info: str = "NORMAL"
-
-
-@dataclass(slots=True)
 class _State:
     """What one association has created."""
 
@@ -154,7 +141,7 @@ class _State:
     image_boxes: dict[str, tuple[FilmBox, ImageBox]] = field(default_factory=dict)
     annotations: dict[str, tuple[FilmBox, AnnotationBox]] = field(default_factory=dict)
     luts: dict[str, PresentationLut] = field(default_factory=dict)
-    jobs: dict[str, _PrintJob] = field(default_factory=dict)
+    jobs: dict[str, PrintJob] = field(default_factory=dict)
 
     def forget_film(self, film: FilmBox) -> None:
         self.films.pop(film.uid, None)
@@ -198,7 +185,7 @@ class PrintSCP:
         #: Films printed so far (every copy counts once).
         self.printed = 0
         self._states: dict[int, _State] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.notifier = PrintNotifier(self.settings)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -488,10 +475,10 @@ class PrintSCP:
         found = state.annotations.get(message.requested_sop_instance_uid)
         if found is None:
             return _failure(Status.NO_SUCH_SOP_INSTANCE, "no such annotation box")
-        _, annotation = found
+        film, annotation = found
         trial = copy.copy(annotation)
-        warnings = annotation_update(trial, dataset)
-        annotation.text = trial.text
+        warnings = annotation_update(trial, dataset, len(film.annotation_boxes))
+        annotation.position, annotation.text = trial.position, trial.text
         fields: dict[str, Any] = {}
         return Reply(status=self._status(warnings, fields), fields=fields)
 
@@ -524,7 +511,7 @@ class PrintSCP:
             films = [film]
             empty_status = Status.FILM_BOX_EMPTY_PAGE
         assert session is not None
-        job = _PrintJob(
+        job = PrintJob(
             uid=new_uid(),
             created=datetime.now(),
             priority=session.priority,
@@ -553,9 +540,9 @@ class PrintSCP:
             answer.ReferencedPrintJobSequence = [_reference(PRINT_JOB, job.uid)]
             reply = self._encode(request, answer)
             if self.job_events:
-                self._start(self._job_event(request.association, job_context, job, session))
+                self.notifier.job_done(request.association, job_context, job, session.label)
         if self.printer_events:
-            self._start(self._printer_event(request.association, request.context))
+            self.notifier.printer_normal(request.association, request.context)
         fields: dict[str, Any] = {}
         if status != Status.SUCCESS:
             fields["error_comment"] = "empty film printed"
@@ -567,7 +554,7 @@ class PrintSCP:
         session: FilmSession,
         film: FilmBox,
         state: _State,
-        job: _PrintJob,
+        job: PrintJob,
     ) -> None:
         printed = PrintedFilm(
             job_uid=job.uid,
@@ -587,7 +574,7 @@ class PrintSCP:
         self.printed += 1
 
     @staticmethod
-    def _remember(state: _State, job: _PrintJob) -> None:
+    def _remember(state: _State, job: PrintJob) -> None:
         state.jobs[job.uid] = job
         while len(state.jobs) > JOBS_KEPT:
             del state.jobs[next(iter(state.jobs))]
@@ -638,12 +625,12 @@ class PrintSCP:
         if message.requested_sop_class_uid == PRINTER:
             if uid != PRINTER_INSTANCE:
                 return _failure(Status.NO_SUCH_SOP_INSTANCE, "not the printer's instance")
-            answer = self.printer_attributes()
+            answer = printer_attributes(self.settings)
         else:
             job = state.jobs.get(uid)
             if job is None:
                 return _failure(Status.NO_SUCH_SOP_INSTANCE, "no such print job")
-            answer = _job_attributes(job, self.settings.name)
+            answer = job_attributes(job, self.settings.name)
         wanted = set(message.attribute_identifier_list)
         if wanted:
             for element in list(answer):
@@ -651,84 +638,13 @@ class PrintSCP:
                     del answer[element.tag]
         return Reply(status=Status.SUCCESS, dataset=self._encode(request, answer))
 
-    def printer_attributes(self) -> Dataset:
-        """The Printer SOP instance's attributes (PS3.3 C.13.9)."""
-        ds = Dataset()
-        ds.Manufacturer = self.settings.manufacturer
-        ds.ManufacturerModelName = self.settings.model_name
-        ds.SoftwareVersions = self.settings.software_version
-        ds.PrinterStatus = "NORMAL"
-        ds.PrinterStatusInfo = "NORMAL"
-        ds.PrinterName = self.settings.name
-        return ds
-
-    # ------------------------------------------------------------------ events
-
-    def _start(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _send_event(
-        self,
-        association: Association,
-        context: NegotiatedContext,
-        message: cmd.NEventReportRQ,
-        dataset: Dataset | None,
-    ) -> None:
-        data = None
-        if dataset is not None:
-            data = encode_dataset(dataset, context.transfer_syntax)
-        try:
-            response = await association.send_request(message, data, context=context)
-            association.log.info(
-                "print: event %d of %s answered 0x%04X",
-                message.event_type_id,
-                message.affected_sop_class_uid,
-                response.status,
-            )
-        except (DicomNetError, ConnectionError) as exc:
-            association.log.info("print: event report not sent: %s", logsafe(exc, ERROR_LIMIT))
-
-    async def _printer_event(self, association: Association, context: NegotiatedContext) -> None:
-        message = cmd.NEventReportRQ(
-            message_id=1,
-            affected_sop_class_uid=PRINTER,
-            affected_sop_instance_uid=PRINTER_INSTANCE,
-            event_type_id=PRINTER_NORMAL_EVENT,
-        )
-        await self._send_event(association, context, message, None)
-
-    async def _job_event(
-        self,
-        association: Association,
-        context: NegotiatedContext,
-        job: _PrintJob,
-        session: FilmSession,
-    ) -> None:
-        info = Dataset()
-        info.ExecutionStatusInfo = job.info
-        info.PrintJobID = job.uid[-16:]
-        info.FilmSessionLabel = session.label
-        info.PrinterName = self.settings.name
-        message = cmd.NEventReportRQ(
-            message_id=1,
-            has_dataset=True,
-            affected_sop_class_uid=PRINT_JOB,
-            affected_sop_instance_uid=job.uid,
-            event_type_id=JOB_DONE_EVENT,
-        )
-        await self._send_event(association, context, message, info)
-
     async def drain(self) -> None:
         """Wait until every event report started so far has been answered (or given up)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.notifier.drain()
 
     def close(self) -> None:
         """Cancel event reports still being sent."""
-        for task in list(self._tasks):
-            task.cancel()
+        self.notifier.close()
 
 
 def _reference(sop_class: str, uid: str) -> Dataset:
@@ -736,16 +652,3 @@ def _reference(sop_class: str, uid: str) -> Dataset:
     item.ReferencedSOPClassUID = sop_class
     item.ReferencedSOPInstanceUID = uid
     return item
-
-
-def _job_attributes(job: _PrintJob, printer_name: str) -> Dataset:
-    """A Print Job SOP instance's attributes (PS3.3 C.13.8)."""
-    ds = Dataset()
-    ds.ExecutionStatus = job.status
-    ds.ExecutionStatusInfo = job.info
-    ds.CreationDate = job.created.strftime("%Y%m%d")
-    ds.CreationTime = job.created.strftime("%H%M%S")
-    ds.PrintPriority = job.priority
-    ds.PrinterName = printer_name
-    ds.Originator = job.originator
-    return ds

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from dicomnet.ae import AE, Server
 from dicomnet.conformance import load_profile
@@ -19,6 +21,7 @@ from dicomnet.print.render import FilmRenderer
 from dicomnet.services.print_scp import PrintSCP
 
 PRINTER_TITLE = "PRINTSCP"
+SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 
 
 @dataclass
@@ -71,3 +74,27 @@ async def running_printer(
         scp.close()
         server.close()
         await server.wait_closed()
+
+
+def write_image(path: Path, pixels: np.ndarray[Any, Any]) -> Path:
+    """``pixels`` (rows x columns uint8, or x 3 for RGB) as a Secondary Capture Part 10 file."""
+    ds = Dataset()
+    ds.SOPClassUID = SECONDARY_CAPTURE
+    ds.SOPInstanceUID = generate_uid()
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.PatientID, ds.PatientName, ds.Modality = "PRINT-1", "Film^Test", "OT"
+    color = pixels.ndim == 3
+    ds.SamplesPerPixel = 3 if color else 1
+    ds.PhotometricInterpretation = "RGB" if color else "MONOCHROME2"
+    if color:
+        ds.PlanarConfiguration = 0
+    ds.Rows, ds.Columns = int(pixels.shape[0]), int(pixels.shape[1])
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.PixelData = np.ascontiguousarray(pixels, dtype=np.uint8).tobytes()
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta = meta
+    ds.save_as(path, enforce_file_format=True)
+    return path

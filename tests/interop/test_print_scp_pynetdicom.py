@@ -1,0 +1,136 @@
+"""pynetdicom as a Print SCU (grayscale and colour) → dicomnet's Print SCP."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import require_module
+from helpers.printer import PRINTER_TITLE, running_printer
+from helpers.programs import run_program
+
+pytestmark = pytest.mark.interop
+
+#: A pynetdicom Print SCU in a child process (its calls block; the test's loop serves).
+#: argv: port, "gray" or "color". Prints the statuses it got, as JSON.
+CHILD = r"""
+import json, sys
+import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.uid import generate_uid
+from pynetdicom import AE
+from pynetdicom import sop_class as sc
+
+port, color = int(sys.argv[1]), sys.argv[2] == "color"
+meta = sc.BasicColorPrintManagementMeta if color else sc.BasicGrayscalePrintManagementMeta
+ae = AE(ae_title="PYNETPRINT")
+ae.add_requested_context(meta)
+assoc = ae.associate("127.0.0.1", port, ae_title=sys.argv[3])
+assert assoc.is_established
+statuses = {}
+
+session_uid = generate_uid()
+session = Dataset()
+session.NumberOfCopies = 3
+session.PrintPriority = "HIGH"
+session.MediumType = "CLEAR FILM"
+session.FilmSessionLabel = "PYNETDICOM"
+status, _ = assoc.send_n_create(session, sc.BasicFilmSession, session_uid, meta_uid=meta)
+statuses["session"] = status.Status
+
+film = Dataset()
+film.ImageDisplayFormat = "ROW\\1,2"
+film.FilmOrientation = "PORTRAIT"
+film.FilmSizeID = "8INX10IN"
+film.MagnificationType = "REPLICATE"
+film.BorderDensity = "WHITE"
+ref = Dataset()
+ref.ReferencedSOPClassUID = sc.BasicFilmSession
+ref.ReferencedSOPInstanceUID = session_uid
+film.ReferencedFilmSessionSequence = [ref]
+film_uid = generate_uid()
+status, attrs = assoc.send_n_create(film, sc.BasicFilmBox, film_uid, meta_uid=meta)
+statuses["film"] = status.Status
+boxes = [
+    (i.ReferencedSOPClassUID, i.ReferencedSOPInstanceUID)
+    for i in attrs.ReferencedImageBoxSequence
+]
+statuses["boxes"] = len(boxes)
+
+values = [(200, 40, 40), (40, 200, 40), (40, 40, 200)] if color else [60, 140, 220]
+for position, ((box_class, box_uid), value) in enumerate(zip(boxes, values), start=1):
+    item = Dataset()
+    item.Rows = item.Columns = 32
+    item.PixelRepresentation = 0
+    item.BitsAllocated = item.BitsStored = 8
+    item.HighBit = 7
+    if color:
+        item.SamplesPerPixel = 3
+        item.PhotometricInterpretation = "RGB"
+        item.PlanarConfiguration = 1
+        pixels = np.empty((3, 32, 32), np.uint8)
+        for channel in range(3):
+            pixels[channel] = value[channel]
+    else:
+        item.SamplesPerPixel = 1
+        item.PhotometricInterpretation = "MONOCHROME2"
+        pixels = np.full((32, 32), value, np.uint8)
+    item.PixelData = pixels.tobytes()
+    box = Dataset()
+    box.ImageBoxPosition = position
+    if color:
+        box.BasicColorImageSequence = [item]
+    else:
+        box.BasicGrayscaleImageSequence = [item]
+    status, _ = assoc.send_n_set(box, box_class, box_uid, meta_uid=meta)
+    statuses[f"box{position}"] = status.Status
+
+status, _ = assoc.send_n_get([0x21100010], sc.Printer, sc.PrinterInstance, meta_uid=meta)
+statuses["printer"] = status.Status
+status, _ = assoc.send_n_action(None, 1, sc.BasicFilmSession, session_uid, meta_uid=meta)
+statuses["print"] = status.Status
+status = assoc.send_n_delete(sc.BasicFilmSession, session_uid, meta_uid=meta)
+statuses["delete"] = status.Status
+assoc.release()
+print(json.dumps(statuses))
+"""
+
+
+@pytest.mark.parametrize("kind", ["gray", "color"])
+async def test_pynetdicom_prints_a_film(tmp_path: Path, kind: str) -> None:
+    require_module("pynetdicom")
+    async with running_printer(tmp_path, dpi=40) as printer:
+        code, out = await run_program(
+            sys.executable, "-c", CHILD, str(printer.port), kind, PRINTER_TITLE, timeout=120
+        )
+        assert code == 0, out
+        statuses = json.loads(out.strip().splitlines()[-1])
+        (png,) = printer.films()
+        picture = printer.picture()
+    assert statuses == {
+        "session": 0,
+        "film": 0,
+        "boxes": 3,
+        "box1": 0,
+        "box2": 0,
+        "box3": 0,
+        "printer": 0,
+        "print": 0,
+        "delete": 0,
+    }
+    info = json.loads(png.with_suffix(".json").read_text())
+    assert (info["copies"], info["priority"], info["medium"]) == (3, "HIGH", "CLEAR FILM")
+    assert info["label"] == "PYNETDICOM" and info["calling_ae"] == "PYNETPRINT"
+    assert info["image_display_format"] == "ROW\\1,2" and info["color"] is (kind == "color")
+    # 8 x 10 inches at 40 dpi: one box across the top row, two below.
+    assert picture.shape[:2] == (400, 320)
+    top, bottom_left, bottom_right = picture[100, 160], picture[300, 80], picture[300, 240]
+    if kind == "gray":
+        assert (int(top), int(bottom_left), int(bottom_right)) == (60, 140, 220)
+    else:
+        expected = [(200, 40, 40), (40, 200, 40), (40, 40, 200)]
+        for pixel, colour in zip((top, bottom_left, bottom_right), expected, strict=True):
+            assert np.all(np.abs(pixel.astype(int) - colour) <= 2), (pixel, colour)

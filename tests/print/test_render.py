@@ -1,0 +1,106 @@
+"""Rendering films straight from the model: densities, cropping, decimation, PDF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from dicomnet.print.layout import parse_display_format
+from dicomnet.print.model import FilmBox, ImageBox, PrintedFilm, PrinterSettings
+from dicomnet.print.render import FilmRenderer, density_to_level, render_film
+from dicomnet.services.print_scu import BASIC_GRAYSCALE_IMAGE_BOX, image_sequence_item
+
+SETTINGS = PrinterSettings(dpi=20)  # 8 x 10 inch film: 160 x 200 pixels
+
+
+def film(
+    pixels: np.ndarray[Any, Any] | None, box: dict[str, Any] | None = None, **changes: Any
+) -> PrintedFilm:
+    """A one-box film of ``pixels``; ``box`` changes the image box, ``changes`` the film box."""
+    values: dict[str, Any] = {
+        "uid": "1.2.3",
+        "display": parse_display_format("STANDARD\\1,1"),
+        "color": False,
+        "orientation": "PORTRAIT",
+        "film_size": "8INX10IN",
+        "magnification": "REPLICATE",
+        "smoothing": None,
+        "border_density": "BLACK",
+        "empty_density": "WHITE",
+        "min_density": None,
+        "max_density": None,
+        "trim": False,
+    }
+    values.update(changes)
+    film_box = FilmBox(**values)
+    image: Dataset | None = None if pixels is None else image_sequence_item(pixels)
+    film_box.image_boxes.append(
+        ImageBox(
+            uid="1.2.4", sop_class=BASIC_GRAYSCALE_IMAGE_BOX, position=1, image=image, **(box or {})
+        )
+    )
+    return PrintedFilm(
+        job_uid="1.2.5",
+        session_uid="1.2.6",
+        session_label="",
+        copies=1,
+        priority="MED",
+        medium="PAPER",
+        destination="MAGAZINE",
+        film=film_box,
+        luts={},
+    )
+
+
+def picture(printed: PrintedFilm) -> np.ndarray[Any, Any]:
+    return np.asarray(render_film(printed, SETTINGS))
+
+
+def test_densities_map_to_brightness() -> None:
+    assert density_to_level(20, SETTINGS) == 255 and density_to_level(320, SETTINGS) == 0
+    assert density_to_level(170, SETTINGS) == 128
+    empty = picture(film(None, border_density="170"))
+    assert empty.shape == (200, 160)
+    assert empty[0, 0] == 128 and empty[100, 80] == 255  # border 1.70 OD, empty box WHITE
+    white = np.full((10, 10), 255, np.uint8)
+    # Min Density 1.00: the brightest pixel prints at 1.00 OD, not the printer's 0.20.
+    dimmed = picture(film(white, min_density=100))
+    assert dimmed[100, 80] == density_to_level(100, SETTINGS) == 187
+    # An image box's own Max Density overrides the film box's.
+    black = np.zeros((10, 10), np.uint8)
+    assert picture(film(black, max_density=200))[100, 80] == density_to_level(200, SETTINGS)
+    overridden = picture(film(black, {"max_density": 300}, max_density=200))
+    assert overridden[100, 80] == density_to_level(300, SETTINGS) == 17
+
+
+def test_crop_prints_the_middle_one_to_one_and_decimate_all_of_it() -> None:
+    big = np.zeros((400, 400), np.uint8)
+    big[150:250, 150:250] = 200  # a bright middle square
+    big[:20, :20] = 100  # a mid-grey top-left corner
+    cropped = picture(film(big, {"decimate_crop": "CROP"}))
+    inside = cropped[4:-4, 4:-4]
+    # One film pixel per image pixel: the 100-pixel square is 100 pixels, no corner visible.
+    assert (inside == 200).sum(axis=1).max() == 100
+    assert not (cropped == 100).any()
+    decimated = picture(film(big, {"decimate_crop": "DECIMATE"}))
+    assert (decimated == 100).any()  # the whole image, corner included, shrunk
+    assert (decimated == 200).sum(axis=1).max() < 50
+
+
+def test_trim_frames_the_image() -> None:
+    framed = picture(film(np.full((50, 50), 255, np.uint8), trim=True, border_density="BLACK"))
+    assert (framed == 128).sum() > 100
+    assert not (picture(film(np.full((50, 50), 255, np.uint8))) == 128).any()
+
+
+def test_renderer_writes_png_pdf_and_json(tmp_path: Path) -> None:
+    renderer = FilmRenderer(tmp_path / "out", PrinterSettings(dpi=20, pdf=True))
+    written = renderer.write(film(np.full((8, 8), 90, np.uint8)))
+    assert written.png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert written.pdf is not None and written.pdf.read_bytes()[:5] == b"%PDF-"
+    assert '"film_size": "8INX10IN"' in written.info.read_text()
+    again = renderer.write(film(None))
+    assert again.png != written.png and len(renderer.films) == 2
