@@ -18,6 +18,7 @@ from dicomnet.association import Association
 from dicomnet.dimse import commands as cmd
 from dicomnet.dimse.dataset import decode_dataset, encode_dataset
 from dicomnet.policy import ProposedContext
+from dicomnet.services.base import Binding, IncomingRequest, Reply
 from dicomnet.services.print_scp import BASIC_ANNOTATION_BOX, PRESENTATION_LUT, PRINT_JOB
 from dicomnet.services.print_scu import (
     BASIC_COLOR_IMAGE_BOX,
@@ -339,9 +340,25 @@ async def test_printing_empty_and_missing_things(tmp_path: Path) -> None:
 
 async def test_print_job_presentation_lut_annotation_and_events(tmp_path: Path) -> None:
     events = PrinterEvents()
+    job_reports: list[tuple[int, str]] = []
+
+    async def job_event(request: IncomingRequest) -> Reply:
+        message = request.message
+        assert isinstance(message, cmd.NEventReportRQ)
+        data = await request.dataset_bytes()
+        assert data is not None
+        info = decode_dataset(data, request.context.transfer_syntax)
+        job_reports.append((message.event_type_id, str(info.ExecutionStatusInfo)))
+        return Reply(status=0)
+
+    on_job = Binding(
+        command_field=cmd.CommandField.N_EVENT_REPORT_RQ,
+        handler=job_event,
+        sop_classes=frozenset({PRINT_JOB}),
+    )
     async with (
-        running_printer(tmp_path, printer_events=True) as printer,
-        association(printer, handlers=[events]) as assoc,
+        running_printer(tmp_path, printer_events=True, job_events=True) as printer,
+        association(printer, handlers=[events, on_job]) as assoc,
     ):
         session = await new_session(assoc)
         lut = Dataset()
@@ -384,6 +401,7 @@ async def test_print_job_presentation_lut_annotation_and_events(tmp_path: Path) 
         assert info.ExecutionStatus == "DONE"
         await printer.scp.drain()
     assert [event.name for event in events.events] == ["NORMAL"]
+    assert job_reports == [(3, "NORMAL")]  # DONE
     picture = printer.picture()
     height = picture.shape[0]
     # INVERSE: the image's 100 prints as 155.
@@ -405,3 +423,49 @@ async def test_colour_session_uses_colour_image_boxes(tmp_path: Path) -> None:
     picture = printer.picture()
     assert picture.ndim == 3
     assert tuple(picture[picture.shape[0] // 2, picture.shape[1] // 2]) == (0, 0, 250)
+
+
+async def test_odd_values_get_failure_statuses_and_the_printer_goes_on(tmp_path: Path) -> None:
+    async with running_printer(tmp_path) as printer, association(printer) as assoc:
+        session = await new_session(assoc)
+        _, boxes, _ = await new_film(assoc, session, "STANDARD\\1,2")
+        sop_class, uid = boxes[0]
+        odd_sets: list[Dataset] = []
+        for keyword, value in (
+            ("ImageBoxPosition", 0),
+            ("RequestedImageSize", "-4"),
+            ("RequestedDecimateCropBehavior", "SHRED"),
+            ("MagnificationType", "\\".join(["BILINEAR"] * 3)),
+        ):
+            ds = image_set(1, GRAY)
+            setattr(ds, keyword, value)
+            odd_sets.append(ds)
+        empty_item = image_set(1, GRAY)
+        empty_item.BasicGrayscaleImageSequence = [Dataset()]
+        odd_sets.append(empty_item)  # 0120: the item has no pixel module
+        huge = image_set(1, GRAY)
+        huge.BasicGrayscaleImageSequence[0].Rows = 60000
+        odd_sets.append(huge)
+        for ds in odd_sets:
+            response, _ = await call(assoc, set_box(sop_class, uid), ds)
+            assert response.status in (0x0106, 0x0120), (ds, hex(response.status))
+        copies = Dataset()
+        copies.NumberOfCopies = -3
+        response, _ = await call(assoc, create(BASIC_FILM_BOX), film_box_attrs(session, "A" * 300))
+        assert response.status == 0x0106
+        response, _ = await call(
+            assoc,
+            cmd.NSetRQ(
+                message_id=1,
+                requested_sop_class_uid=BASIC_FILM_SESSION,
+                requested_sop_instance_uid=session,
+            ),
+            copies,
+        )
+        assert response.status == 0x0106
+        # After all that, the film still prints.
+        response, _ = await call(assoc, set_box(sop_class, uid), image_set(1, GRAY))
+        assert response.status == 0
+        response, _ = await call(assoc, action(BASIC_FILM_SESSION, session))
+        assert response.status == 0
+    assert len(printer.films()) == 1
