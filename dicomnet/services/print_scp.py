@@ -30,7 +30,8 @@ import copy
 import logging
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
@@ -409,9 +410,10 @@ class PrintSCP:
         session = state.session
         if session is None or session.uid != message.requested_sop_instance_uid:
             return _failure(Status.NO_SUCH_SOP_INSTANCE, "no such film session")
-        trial = copy.deepcopy(session)
+        # Checked on a copy first: a refused N-SET changes nothing.
+        trial = replace(session, attributes=copy.deepcopy(session.attributes), film_boxes=[])
         warnings = film_session_update(trial, dataset, self.settings)
-        film_session_update(session, dataset, self.settings)
+        _copy_fields(trial, session, skip="film_boxes")
         fields: dict[str, Any] = {}
         return Reply(status=self._status(warnings, fields), fields=fields)
 
@@ -434,7 +436,7 @@ class PrintSCP:
                 "print: image box %d: image larger than the box, refused", box.position
             )
             return _failure(fit_status, "image larger than the image box")
-        image_box_update(box, dataset, self.settings, state.luts)
+        _copy_fields(trial, box)
         fields: dict[str, Any] = {}
         status = self._status(warnings, fields)
         if fit_status is not None:
@@ -645,6 +647,13 @@ class PrintSCP:
     def close(self) -> None:
         """Cancel event reports still being sent."""
         self.notifier.close()
+
+
+def _copy_fields(source: Any, target: Any, skip: str = "") -> None:
+    """Set every dataclass field of ``target`` but ``skip`` from ``source``."""
+    for item in dataclass_fields(target):
+        if item.name != skip:
+            setattr(target, item.name, getattr(source, item.name))
 
 
 def _reference(sop_class: str, uid: str) -> Dataset:

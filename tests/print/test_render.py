@@ -104,3 +104,16 @@ def test_renderer_writes_png_pdf_and_json(tmp_path: Path) -> None:
     assert '"film_size": "8INX10IN"' in written.info.read_text()
     again = renderer.write(film(None))
     assert again.png != written.png and len(renderer.films) == 2
+
+
+def test_twelve_bit_and_monochrome1_images() -> None:
+    twelve = np.tile(np.array([0, 1365, 2730, 4095], np.uint16), (4, 1))
+    printed = picture(film(twelve))
+    row = printed[100]
+    assert sorted(set(row[20:140].tolist())) == [0, 85, 170, 255]
+    item = image_sequence_item(np.tile(np.array([0, 255], np.uint8), (2, 1)))
+    item.PhotometricInterpretation = "MONOCHROME1"  # high values dark
+    printed_film = film(None)
+    printed_film.film.image_boxes[0].image = item
+    inverted = picture(printed_film)
+    assert inverted[100, 40] == 255 and inverted[100, 120] == 0

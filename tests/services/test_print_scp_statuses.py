@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -336,6 +337,8 @@ async def test_printing_empty_and_missing_things(tmp_path: Path) -> None:
         assert (reply.PrinterStatus, reply.PrinterName) == ("NORMAL", "DICOMNET")
         response, _ = await call(assoc, replace(get, requested_sop_instance_uid="1.2.3"))
         assert response.status == 0x0112
+        response, _ = await call(assoc, set_box(BASIC_FILM_BOX, "1.2.3"), Dataset())
+        assert response.status == 0x0211  # Film Box N-SET is not supported
 
 
 async def test_print_job_presentation_lut_annotation_and_events(tmp_path: Path) -> None:
@@ -463,9 +466,24 @@ async def test_odd_values_get_failure_statuses_and_the_printer_goes_on(tmp_path:
             copies,
         )
         assert response.status == 0x0106
+        # A refused N-SET changes nothing, not even the attributes before the bad one.
+        partial = Dataset()
+        partial.NumberOfCopies = 7
+        partial.PrintPriority = "URGENT"
+        response, _ = await call(
+            assoc,
+            cmd.NSetRQ(
+                message_id=1,
+                requested_sop_class_uid=BASIC_FILM_SESSION,
+                requested_sop_instance_uid=session,
+            ),
+            partial,
+        )
+        assert response.status == 0x0106
         # After all that, the film still prints.
         response, _ = await call(assoc, set_box(sop_class, uid), image_set(1, GRAY))
         assert response.status == 0
         response, _ = await call(assoc, action(BASIC_FILM_SESSION, session))
         assert response.status == 0
-    assert len(printer.films()) == 1
+    (png,) = printer.films()
+    assert json.loads(png.with_suffix(".json").read_text())["copies"] == 1
