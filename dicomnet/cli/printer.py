@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import logging
 import signal
 import sys
@@ -108,6 +109,8 @@ async def serve_printer(
         output = Path(args.output)
         if output.exists() and not output.is_dir():
             raise ConfigurationError(f"output folder {str(output)!r} is not a folder")
+        if importlib.util.find_spec("PIL") is None or importlib.util.find_spec("numpy") is None:
+            raise ConfigurationError("rendering films needs Pillow and numpy: dicomnet[print]")
     except ConfigurationError as exc:
         print(f"dicomnet printer: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -29,11 +29,11 @@ import asyncio
 import copy
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias
 
 from pydicom.dataset import Dataset
 
@@ -152,6 +152,10 @@ class _State:
             self.annotations.pop(annotation.uid, None)
 
 
+#: One request's work, given the association's state and the decoded data set.
+_Work: TypeAlias = Callable[[IncomingRequest, _State, Dataset], Awaitable[Reply]]
+
+
 def _problem(problem: AttributeProblem) -> Reply:
     fields: dict[str, Any] = {"error_comment": problem.reason}
     return Reply(status=problem.status, fields=fields)
@@ -264,7 +268,7 @@ class PrintSCP:
                 fields["attribute_identifier_list"] = tuple(warnings.tags)
         return warnings.status
 
-    async def _handle(self, request: IncomingRequest, sop_class: str, work: Any) -> Reply:
+    async def _handle(self, request: IncomingRequest, sop_class: str, work: _Work) -> Reply:
         wrong = self._wrong_context(request, sop_class)
         if wrong is not None:
             await request.dataset_bytes()
