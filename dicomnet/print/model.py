@@ -55,6 +55,9 @@ class PrinterSettings:
     medium_types: tuple[str, ...] = MEDIUM_TYPES
     default_medium: str = "BLUE FILM"
     max_copies: int = 99
+    #: Pixel data one association may hold in its image boxes; past it an image box N-SET
+    #: is refused with C605 (insufficient memory in printer to store the image).
+    max_image_bytes: int = 512 * 1024 * 1024
     #: Annotation boxes a film box gets when it names an Annotation Display Format ID
     #: that does not end in a number (``ANNOTATION``; ``LABEL3`` gives 3).
     default_annotation_boxes: int = 2

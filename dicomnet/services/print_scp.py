@@ -434,6 +434,14 @@ class PrintSCP:
             return _failure(Status.CLASS_INSTANCE_CONFLICT, "image box is of the other class")
         trial = copy.copy(box)
         warnings = image_box_update(trial, dataset, self.settings, state.luts)
+        held = sum(_image_bytes(b) for _, b in state.image_boxes.values() if b is not box)
+        if held + _image_bytes(trial) > self.settings.max_image_bytes:
+            request.association.log.warning(
+                "print: image box %d: over %d bytes of images held, refused",
+                box.position,
+                self.settings.max_image_bytes,
+            )
+            return _failure(Status.PRINTER_OUT_OF_MEMORY, "insufficient memory for the image")
         fit_status = self._fit_status(film, trial)
         if fit_status == Status.IMAGE_LARGER_THAN_BOX:
             request.association.log.warning(
@@ -651,6 +659,12 @@ class PrintSCP:
     def close(self) -> None:
         """Cancel event reports still being sent."""
         self.notifier.close()
+
+
+def _image_bytes(box: ImageBox) -> int:
+    if box.image is None:
+        return 0
+    return len(box.image.PixelData or b"")
 
 
 def _copy_fields(source: Any, target: Any, skip: str = "") -> None:

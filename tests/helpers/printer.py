@@ -60,10 +60,10 @@ def flux_policy() -> Policy:
 
 @asynccontextmanager
 async def running_printer(
-    output: Path, *, dpi: float = 50.0, **options: Any
+    output: Path, *, dpi: float = 50.0, settings: PrinterSettings | None = None, **options: Any
 ) -> AsyncIterator[RunningPrinter]:
     """Serve a Print SCP on a free loopback port while the block runs."""
-    settings = PrinterSettings(dpi=dpi)
+    settings = settings or PrinterSettings(dpi=dpi)
     renderer = FilmRenderer(output, settings)
     scp = PrintSCP(renderer, settings, **options)
     ae = AE(PRINTER_TITLE, printer_policy(), handlers=[scp])

@@ -19,6 +19,7 @@ from dicomnet.association import Association
 from dicomnet.dimse import commands as cmd
 from dicomnet.dimse.dataset import decode_dataset, encode_dataset
 from dicomnet.policy import ProposedContext
+from dicomnet.print.model import PrinterSettings
 from dicomnet.services.base import Binding, IncomingRequest, Reply
 from dicomnet.services.print_scp import BASIC_ANNOTATION_BOX, PRESENTATION_LUT, PRINT_JOB
 from dicomnet.services.print_scu import (
@@ -487,3 +488,26 @@ async def test_odd_values_get_failure_statuses_and_the_printer_goes_on(tmp_path:
         assert response.status == 0
     (png,) = printer.films()
     assert json.loads(png.with_suffix(".json").read_text())["copies"] == 1
+
+
+async def test_images_past_the_printers_memory_are_refused(tmp_path: Path) -> None:
+    # 3000 bytes of images per association: two 32 x 32 images fit, a third does not.
+    settings = PrinterSettings(dpi=20, max_image_bytes=3000)
+    async with (
+        running_printer(tmp_path, settings=settings) as printer,
+        association(printer) as assoc,
+    ):
+        session = await new_session(assoc)
+        film, boxes, _ = await new_film(assoc, session, "STANDARD\\3,1")
+        statuses = []
+        for position, (sop_class, uid) in enumerate(boxes, start=1):
+            response, _ = await call(assoc, set_box(sop_class, uid), image_set(position, GRAY))
+            statuses.append(response.status)
+        assert statuses == [0, 0, 0xC605]
+        # Replacing an image already held is not counted twice.
+        sop_class, uid = boxes[0]
+        response, _ = await call(assoc, set_box(sop_class, uid), image_set(1, GRAY))
+        assert response.status == 0
+        response, _ = await call(assoc, action(BASIC_FILM_BOX, film))
+        assert response.status == 0
+    assert len(printer.films()) == 1
