@@ -117,3 +117,20 @@ def test_twelve_bit_and_monochrome1_images() -> None:
     printed_film.film.image_boxes[0].image = item
     inverted = picture(printed_film)
     assert inverted[100, 40] == 255 and inverted[100, 120] == 0
+
+
+def test_smoothing_type_softens_or_sharpens_cubic_magnification() -> None:
+    edge = np.zeros((16, 16), np.uint8)
+    edge[:, 8:] = 200  # one sharp vertical edge
+    plain = picture(film(edge, magnification="CUBIC")).astype(int)
+    soft = picture(film(edge, magnification="CUBIC", smoothing="SOFT")).astype(int)
+    sharp = picture(film(edge, magnification="CUBIC", smoothing="SHARP")).astype(int)
+    row = 100
+
+    def steepest(values: np.ndarray[Any, Any]) -> int:
+        return int(np.abs(np.diff(values[row, 10:150])).max())
+
+    assert steepest(soft) < steepest(plain) <= steepest(sharp)
+    # Only CUBIC is smoothed (PS3.3 C.13.3): BILINEAR ignores Smoothing Type.
+    bilinear = picture(film(edge, magnification="BILINEAR"))
+    assert np.array_equal(bilinear, picture(film(edge, magnification="BILINEAR", smoothing="SOFT")))
