@@ -32,7 +32,7 @@ that cannot listen leaves nothing behind. A profile that accepts no presentation
 context as SCP (a requestor's profile, such as ``flux-store-scu``) is refused.
 
 ``--system NAME`` runs every AE of a system file instead (``conformance/systems/``:
-lifesys, kodak, meddream, dicomark, or a TOML path) in this one process, with the
+lifesys, kodak, meddream, dicomark, printer, or a TOML path) in this one process, with the
 folders it names under ``--root``; ports from the file, moved by ``--port-offset N``,
 ``--ae-port NAME=PORT`` or ``--any-port``. It prints ``TITLE (NAME) listening on PORT``
 per AE, then ``ready: SYSTEM``.

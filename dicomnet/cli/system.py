@@ -43,7 +43,10 @@ def add_system_arguments(parser: argparse.ArgumentParser) -> None:
         "--system",
         metavar="NAME",
         default=None,
-        help="run every AE of a system file (lifesys, kodak, meddream, dicomark, or a TOML path)",
+        help=(
+            "run every AE of a system file"
+            " (lifesys, kodak, meddream, dicomark, printer, or a TOML path)"
+        ),
     )
     group.add_argument(
         "--root",

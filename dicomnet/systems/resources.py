@@ -84,6 +84,8 @@ class Resources:
     quota: DiskQuota | None = None
     #: Per AE name, the in-memory store of a ``memory-storage`` AE.
     memory: dict[str, MemoryStore] = field(default_factory=dict)
+    #: Where a ``print`` AE writes its films.
+    films: Path | None = None
 
     @property
     def store(self) -> FolderStore | IndexedStore | QuotaStore | None:
@@ -152,4 +154,7 @@ async def open_resources(spec: SystemSpec, root: Path, *, fsync: bool = True) ->
                 await resources.close()
                 raise OSError(f"cannot open the worklist of {folder}: {exc}") from exc
             resources.worklist = IndexedWorklist(kept, resources.worklist)
+    if spec.films is not None:
+        resources.films = root / spec.films
+        resources.films.mkdir(parents=True, exist_ok=True)
     return resources

@@ -20,6 +20,8 @@ from dicomnet.archive import SqliteIndex
 from dicomnet.archive.commitment_sqlite import index_verdict
 from dicomnet.errors import ConfigurationError
 from dicomnet.policy import Policy
+from dicomnet.print.model import PrinterSettings
+from dicomnet.print.render import FilmRenderer
 from dicomnet.services.base import Service
 from dicomnet.services.commitment import (
     STORAGE_COMMITMENT_PUSH_MODEL,
@@ -29,6 +31,7 @@ from dicomnet.services.commitment import (
 from dicomnet.services.commitment_durable import DurableCommitmentSCP
 from dicomnet.services.mwl import WorklistService
 from dicomnet.services.mwl import support_from_profile as mwl_support
+from dicomnet.services.print_scp import PrintSCP
 from dicomnet.services.qr import QueryRetrieveService, relational_extended_check
 from dicomnet.services.storage_abort import AbortWhenNotStored
 from dicomnet.services.storage_scp import StorageService
@@ -226,6 +229,10 @@ def _handlers(
             commitment = _commitment(ae, entity, resources, destinations)
             running.commitments.append(commitment)
             handlers.append(commitment)
+        elif kind is ServiceKind.PRINT:
+            assert resources.films is not None
+            settings = PrinterSettings(name=ae.title, dpi=float(running.spec.film_dpi))
+            handlers.append(PrintSCP(FilmRenderer(resources.films, settings), settings))
     return handlers
 
 

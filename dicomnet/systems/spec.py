@@ -42,6 +42,7 @@ class ServiceKind(Enum):
     QR = "qr"  # C-FIND/C-MOVE/C-GET SCP over the shared index
     MWL = "mwl"  # Modality Worklist C-FIND SCP over the worklist folder
     COMMITMENT = "commitment"  # Storage Commitment Push Model SCP over the store
+    PRINT = "print"  # Print Management SCP writing each film into the films folder
 
 
 class QueryKeys(Enum):
@@ -88,6 +89,8 @@ class SystemSpec:
     max_bytes: int | None = None  # disk quota of the store (A700 past it)
     auto_delete_over: int | None = None  # least-recently-used auto-delete above this size
     destinations: tuple[tuple[str, tuple[str, int]], ...] = ()
+    films: Path | None = None  # folder the printed films are written to (PNG, JSON)
+    film_dpi: int = 150  # resolution of the films
 
     def ae(self, name: str) -> AESpec:
         """The AE called ``name`` in the file (raises ConfigurationError)."""
@@ -140,6 +143,8 @@ def _read(top: Section, data_dir: Path | None) -> SystemSpec:
         resources.choice("duplicates", [d.value for d in Duplicate], Duplicate.KEEP_FIRST.value)
     )
     worklist = resources.optional_string("worklist")
+    films = resources.optional_string("films")
+    film_dpi = resources.integer("film_dpi", 150, low=10, high=1200)
     max_bytes = resources.integer("max_bytes", 0, low=1) if resources.has("max_bytes") else None
     auto_delete = (
         resources.integer("auto_delete_over", 0, low=1)
@@ -173,6 +178,8 @@ def _read(top: Section, data_dir: Path | None) -> SystemSpec:
         max_bytes=max_bytes,
         auto_delete_over=auto_delete,
         destinations=tuple(destinations),
+        films=None if films is None else Path(films),
+        film_dpi=film_dpi,
     )
     _check(spec, top)
     return spec
@@ -226,6 +233,8 @@ def _check(spec: SystemSpec, top: Section) -> None:
             raise top.error(f"{key}.services", "'qr' needs the index ([resources] index = true)")
         if ServiceKind.MWL in ae.services and spec.worklist is None:
             raise top.error(f"{key}.services", "'mwl' needs [resources] worklist (a folder)")
+        if ServiceKind.PRINT in ae.services and spec.films is None:
+            raise top.error(f"{key}.services", "'print' needs [resources] films (a folder)")
         if not any(rule.scp for rule in ae.profile.accepted):
             raise top.error(f"{key}.profile", "accepts no presentation context as SCP")
     for port in {ae.port for ae in spec.aes}:

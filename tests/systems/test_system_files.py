@@ -15,6 +15,7 @@ SHIPPED = {
     "kodak": {"DISK_SERVER", "MEMORY_SERVER"},
     "meddream": {"DCMRCV"},
     "dicomark": {"DICOMARK"},
+    "printer": {"PRINTSCP"},  # dicomnet's own film printer (not a seed system)
 }
 
 
@@ -70,7 +71,7 @@ services = ["storage"]
 @pytest.mark.parametrize(
     ("old", "new", "key"),
     [
-        ('services = ["storage"]', 'services = ["storage", "print"]', "ae[0].services[1]"),
+        ('services = ["storage"]', 'services = ["storage", "fax"]', "ae[0].services[1]"),
         ("port = 4000", "port = 70000", "ae[0].port"),
         ("port = 4000", 'port = 4000\ncolour = "red"', "ae[0].colour"),
         ('profile = "meddream-storage-server"', 'profile = "nope"', "ae[0].profile"),
