@@ -36,12 +36,14 @@ __all__ = [
     "MEDIA_TYPES",
     "THUMBNAIL_SIZE",
     "Frame",
+    "MediaType",
     "RenderError",
     "Viewport",
     "Window",
     "WindowFunction",
     "encode_image",
     "frame_count",
+    "picture",
     "read_frame",
     "render_frame",
     "thumbnail",
@@ -346,22 +348,23 @@ def render_frame(
 def thumbnail(
     path: str | os.PathLike[str],
     *,
+    frame: int | None = None,
     media_type: MediaType = "image/jpeg",
     size: int = THUMBNAIL_SIZE,
     width: int | None = None,
     height: int | None = None,
 ) -> bytes:
-    """A small picture of the file's middle frame, no larger than the bounds asked.
+    """A small picture of frame ``frame`` (from 0; default the middle one), within the bounds.
 
     The middle frame shows more of a cine loop than its first. Nothing but
     pixels is drawn (a thumbnail carries no patient information).
     """
-    try:
-        head = dcmread(path, stop_before_pixels=True, specific_tags=[0x00280008])
-    except (OSError, InvalidDicomError, ValueError) as exc:
-        raise RenderError(f"unreadable instance: {exc}") from exc
-    frame = read_frame(path, frame_count(head) // 2)
-    image = picture(frame)
-    box = (width or size, height or size)
-    image.thumbnail(box, Image.Resampling.LANCZOS)
+    if frame is None:
+        try:
+            head = dcmread(path, stop_before_pixels=True, specific_tags=[0x00280008])
+        except (OSError, InvalidDicomError, ValueError) as exc:
+            raise RenderError(f"unreadable instance: {exc}") from exc
+        frame = frame_count(head) // 2
+    image = picture(read_frame(path, frame))
+    image.thumbnail((width or size, height or size), Image.Resampling.LANCZOS)
     return encode_image(image, media_type, 85)
