@@ -33,11 +33,12 @@ from dicomnet.archive.backend import IndexBackend
 from dicomnet.storage.filenames import instance_filename
 
 from . import render
+from .context import SERVICE_ROOT, WebArchive
 from .images import ImageRef, find_images
 from .rendered import RenderPool
 from .zipstream import zip_chunks
 
-__all__ = ["BROWSER_ROOT", "browser_routes", "display_info"]
+__all__ = ["BROWSER_ROOT", "browser_routes", "display_info", "routes"]
 
 _log = logging.getLogger(__name__)
 
@@ -84,8 +85,8 @@ def display_info(path: Path) -> dict[str, object]:
 
 def _members(images: list[ImageRef]) -> Iterator[tuple[str, Path]]:
     for image in images:
-        name = f"{instance_filename(image.series_uid)[:-4]}/{instance_filename(image.sop_instance_uid)}"
-        yield name, image.path
+        folder = instance_filename(image.series_uid).removesuffix(".dcm")
+        yield f"{folder}/{instance_filename(image.sop_instance_uid)}", image.path
 
 
 class _Browser:
@@ -117,7 +118,7 @@ class _Browser:
         images = await find_images(self.index, study)
         if not images:
             return PlainTextResponse("no such study\n", status_code=404)
-        filename = instance_filename(study)[:-4] + ".zip"
+        filename = instance_filename(study).removesuffix(".dcm") + ".zip"
         headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
         return StreamingResponse(
             self._stream(images), media_type="application/zip", headers=headers
@@ -158,3 +159,8 @@ def browser_routes(
 
 def _redirect() -> Response:
     return Response(status_code=307, headers={"Location": BROWSER_ROOT + "/"})
+
+
+def routes(archive: WebArchive) -> list[BaseRoute]:
+    """The app factory's entry: the browser's routes over ``archive``'s index."""
+    return browser_routes(archive.index, RenderPool(workers=1, queue=8), service_root=SERVICE_ROOT)

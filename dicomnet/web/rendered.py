@@ -34,11 +34,12 @@ from typing import Final, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from dicomnet.archive.backend import IndexBackend
 
 from . import render
+from .context import WebArchive
 from .images import ImageRef, find_images
 from .render import MediaType, RenderError
 from .rendered_params import (
@@ -49,7 +50,7 @@ from .rendered_params import (
     pick_media_type,
 )
 
-__all__ = ["MAX_THUMBNAIL", "RenderPool", "rendered_routes"]
+__all__ = ["MAX_THUMBNAIL", "RenderPool", "rendered_routes", "routes"]
 
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -271,3 +272,8 @@ def rendered_routes(index: IndexBackend, pool: RenderPool) -> list[Route]:
         routes.append(Route(prefix + "/rendered", resource.rendered, methods=["GET"]))
         routes.append(Route(prefix + "/thumbnail", resource.thumbnail, methods=["GET"]))
     return routes
+
+
+def routes(archive: WebArchive) -> list[BaseRoute]:
+    """The app factory's entry: rendered and thumbnail routes over ``archive``'s index."""
+    return list(rendered_routes(archive.index, RenderPool()))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import time
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from pathlib import Path
 from typing import Final
 
@@ -50,7 +50,7 @@ class _Sink(io.RawIOBase):
 
 def zip_chunks(
     members: Iterable[tuple[str, Path]], *, chunk_size: int = CHUNK_SIZE
-) -> Iterator[bytes]:
+) -> Generator[bytes, None, None]:
     """The bytes of a ZIP archive holding each (name, file) of ``members``, in pieces.
 
     A file that has vanished since it was listed (deleted meanwhile) is left
