@@ -16,6 +16,7 @@ from pydicom.dataset import Dataset
 from dicomnet.archive.backend import IndexBackend
 from dicomnet.query.models import STUDY_ROOT
 from dicomnet.query.query import QueryError, parse_query
+from dicomnet.storage.filenames import is_valid_uid
 
 __all__ = ["ImageRef", "find_images"]
 
@@ -59,6 +60,9 @@ async def find_images(
 
     A UID that is not a valid UID value simply matches nothing.
     """
+    uids = (study_uid, series_uid or "1", sop_instance_uid or "1")
+    if not all(is_valid_uid(uid) for uid in uids):
+        return []
     identifier = Dataset()
     identifier.QueryRetrieveLevel = "IMAGE"
     identifier.StudyInstanceUID = study_uid

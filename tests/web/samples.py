@@ -11,14 +11,21 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
+from dicomnet.archive import SqliteIndex, entry_from_file
 from dicomnet.storage.synthetic import write_part10
+from dicomnet.web import WebArchive, create_app
+
+ROOT = "/dicomweb"
 
 EXPLICIT = "1.2.840.10008.1.2.1"
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
@@ -40,6 +47,7 @@ class Samples:
     cine_instance: str = ""
     color_series: str = ""
     color_instance: str = ""
+    sr_series: str = ""
     sr_instance: str = ""
     mr_study: str = ""
     mr_series: str = ""
@@ -108,7 +116,8 @@ def phantom(size: int = 256, slice_index: int = 0) -> np.ndarray:
     c = (size - 1) / 2
     r = np.hypot(x - c, y - c) / (size / 2)
     hu = np.full((size, size), -1000.0)
-    hu[r < 0.85] = 40 + 15 * np.sin(x / 9.0)  # soft tissue with texture
+    body = r < 0.85
+    hu[body] = (40 + 15 * np.sin(x / 9.0))[body]  # soft tissue with texture
     hu[(r > 0.72) & (r < 0.85)] = 900  # a bone ring
     hu[np.hypot(x - c * 0.65, y - c) < size * 0.12] = -700  # a lung-like hole
     hu[np.hypot(x - c * 1.35, y - c * (0.9 + 0.05 * slice_index)) < size * 0.08] = 80  # organ
@@ -197,10 +206,11 @@ def write_samples(folder: Path) -> Samples:
     out.color_instance = str(ds.SOPInstanceUID)
     out.files.append(write_part10(folder / "colour.dcm", ds, EXPLICIT))
 
+    out.sr_series = generate_uid()
     ds = _base(
         jane,
         out.ct_study,
-        generate_uid(),
+        out.sr_series,
         sop_class=BASIC_TEXT_SR,
         modality="SR",
         series_number=9,
@@ -232,3 +242,32 @@ def write_samples(folder: Path) -> Samples:
         out.mr_instances.append(str(ds.SOPInstanceUID))
         out.files.append(write_part10(folder / f"mr{number}.dcm", ds, EXPLICIT))
     return out
+
+
+@dataclass
+class Site:
+    """A client on the application serving the samples."""
+
+    client: httpx.AsyncClient
+    samples: Samples
+
+    def instance(self, series: str, instance: str, study: str | None = None) -> str:
+        """The URL of an instance (of the CT study unless ``study`` is given)."""
+        study = study or self.samples.ct_study
+        return f"{ROOT}/studies/{study}/series/{series}/instances/{instance}"
+
+
+@contextlib.asynccontextmanager
+async def serve_samples(folder: Path) -> AsyncIterator[Site]:
+    """The samples written under ``folder``, indexed, and a client on the app over them."""
+    samples = write_samples(folder / "files")
+    index = await SqliteIndex.open(folder / "index.sqlite", fsync=False)
+    try:
+        for path in samples.files:
+            await index.put(entry_from_file(path))
+        archive = WebArchive(index=index, root=folder)
+        transport = httpx.ASGITransport(app=create_app(archive))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield Site(client, samples)
+    finally:
+        await index.close()
