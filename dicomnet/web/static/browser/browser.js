@@ -219,6 +219,12 @@
       img.alt = `Thumbnail of ${label}${description ? ", " + description : ""}`;
       img.loading = "lazy";
       img.className = "thumb";
+      img.addEventListener("error", () => {
+        const none = document.createElement("span");
+        none.className = "no-thumb";
+        none.textContent = "No picture";
+        img.replaceWith(none);
+      });
       const title = document.createElement("span");
       title.className = "label";
       title.textContent = label;
@@ -281,8 +287,9 @@
   }
 
   function syncInputs() {
-    $("wl-center").value = String(round(view.center));
-    $("wl-width").value = String(round(view.width));
+    const gray = view.info && !view.info.color;
+    $("wl-center").value = gray ? String(round(view.center)) : "";
+    $("wl-width").value = gray ? String(round(view.width)) : "";
     $("frame-number").value = String(view.frame);
     $("frame-number").max = String(view.frames);
     $("frame-total").textContent = `of ${view.frames}`;
@@ -329,6 +336,9 @@
     view.frames = info.frames;
     view.frame = Math.min(view.frame, info.frames) || 1;
     $("window-controls").disabled = Boolean(info.color);
+    $("drag-hint").textContent = info.color
+      ? "Colour image: the window does not apply."
+      : "Drag on the image: left/right changes the width, up/down the centre.";
     if (!info.color && !(keepWindow && hadWindow)) {
       view.fn = info.function || "linear";
       view.center = info.center;
@@ -375,7 +385,7 @@
 
   // ------------------------------------------------------------------ wiring
 
-  function route() {
+  function route(event) {
     const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
     if (parts[0] === "study" && parts[1]) showStudy(parts[1]);
     else if (parts[0] === "view" && parts[1] && parts[2]) {
@@ -383,7 +393,7 @@
           !$("viewer-view").hidden) return;  // our own replaceState
       showViewer(parts[1], parts[2], parts[3] || "");
     } else showSearch();
-    $("main").focus({ preventScroll: true });
+    if (event) $("main").focus({ preventScroll: true });  // a new view: start reading there
   }
 
   function wire() {
