@@ -172,9 +172,12 @@ def artefacts() -> Path:
 
 
 def _wait(driver: Any, condition: Any, message: str) -> Any:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT).until(condition, message)
+    # a list being redrawn replaces its elements: look again rather than fail
+    waiting = WebDriverWait(driver, WAIT, ignored_exceptions=[StaleElementReferenceException])
+    return waiting.until(condition, message)
 
 
 def _shown(driver: Any) -> np.ndarray:
@@ -226,7 +229,7 @@ def test_search_open_view_window_and_page(driver: Any, archive: Archive, artefac
     assert row.get_attribute("data-study-uid") == s.ct_study
     assert "DOE, JANE" in row.text and "PAT-1" in row.text and "2024-03-01" in row.text
     assert "1 study found" in driver.find_element(By.ID, "status").text
-    # and by a date range and modality that exclude it
+    # by a date range (the other patient's study)
     driver.find_element(By.ID, "q-name").clear()
     driver.execute_script(
         "document.getElementById('q-from').value = '2023-11-01';"

@@ -99,6 +99,7 @@
 
   let searchParams = null;
   let searchOffset = 0;
+  let searchNumber = 0;  // answers to an older search than the latest are dropped
 
   function searchQuery(form) {
     const params = { limit: String(PAGE + 1), includefield: "00081030,00080061,00201206,00201208" };
@@ -117,13 +118,15 @@
     const table = $("studies");
     const tbody = table.tBodies[0];
     setStatus("Searching\u2026");
+    const mine = ++searchNumber;
     let studies;
     try {
       studies = await qido("/studies", { ...searchParams, offset: String(searchOffset) });
     } catch (error) {
-      setStatus(`Search failed: ${error.message}`, true);
+      if (mine === searchNumber) setStatus(`Search failed: ${error.message}`, true);
       return;
     }
+    if (mine !== searchNumber) return;
     const more = studies.length > PAGE;
     studies = studies.slice(0, PAGE);
     if (!append) tbody.replaceChildren();
