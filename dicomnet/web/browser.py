@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from importlib import resources
 from pathlib import Path
@@ -118,6 +119,7 @@ class _Browser:
         images = await find_images(self.index, study)
         if not images:
             return PlainTextResponse("no such study\n", status_code=404)
+        _log.info("study %s: ZIP of %d files", study, len(images))
         filename = instance_filename(study).removesuffix(".dcm") + ".zip"
         headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
         return StreamingResponse(
@@ -143,6 +145,7 @@ def browser_routes(
 ) -> list[BaseRoute]:
     """The page, its files, the ZIP download and the viewer's display info."""
     browser = _Browser(index, pool, service_root)
+    weakref.finalize(browser, pool.close)  # the pool's threads end with the routes
     static = StaticFiles(directory=str(_STATIC), check_dir=False)
     return [
         Route(BROWSER_ROOT, lambda request: _redirect(), methods=["GET"]),

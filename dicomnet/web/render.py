@@ -37,6 +37,7 @@ __all__ = [
     "THUMBNAIL_SIZE",
     "Frame",
     "MediaType",
+    "NoSuchFrame",
     "RenderError",
     "Viewport",
     "Window",
@@ -93,6 +94,10 @@ _VOI_FUNCTIONS: Final[dict[str, WindowFunction]] = {
 
 class RenderError(ValueError):
     """The instance or frame cannot be rendered (no pixel data, undecodable, no such frame)."""
+
+
+class NoSuchFrame(RenderError):
+    """The instance has no frame of that number (a bad request rather than a bad instance)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +162,7 @@ def read_frame(path: str | os.PathLike[str], index: int) -> Frame:
     does not exist or the pixel data cannot be decoded here.
     """
     if index < 0:
-        raise RenderError(f"no frame {index + 1}")
+        raise NoSuchFrame(f"no frame {index + 1}")
     attributes = Dataset()
     try:
         with open(path, "rb") as fh:
@@ -165,13 +170,13 @@ def read_frame(path: str | os.PathLike[str], index: int) -> Frame:
     except (AttributeError, KeyError) as exc:
         raise RenderError(f"no pixel data to render ({exc})") from exc
     except IndexError as exc:
-        raise RenderError(f"no frame {index + 1}") from exc
+        raise NoSuchFrame(f"no frame {index + 1}") from exc
     except (ValueError, NotImplementedError, RuntimeError, TypeError, EOFError) as exc:
         if index >= frame_count(attributes) and "PixelData" not in attributes:
-            raise RenderError(f"no frame {index + 1}") from exc
+            raise NoSuchFrame(f"no frame {index + 1}") from exc
         raise RenderError(f"pixel data cannot be decoded: {exc}") from exc
     if index >= frame_count(attributes):
-        raise RenderError(f"no frame {index + 1}")
+        raise NoSuchFrame(f"no frame {index + 1}")
     return Frame(pixels=pixels, attributes=attributes)
 
 

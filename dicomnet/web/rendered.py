@@ -27,10 +27,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
@@ -41,7 +42,7 @@ from dicomnet.archive.backend import IndexBackend
 from . import render
 from .context import WebArchive
 from .images import ImageRef, find_images
-from .render import MediaType, RenderError
+from .render import MediaType, NoSuchFrame, RenderError
 from .rendered_params import (
     ParamError,
     RenderParams,
@@ -57,6 +58,8 @@ _T = TypeVar("_T")
 
 #: The largest thumbnail a ``viewport`` may ask for (each side).
 MAX_THUMBNAIL: Final = 512
+#: How many instances one picture of a study or series may try (skipping those without one).
+MAX_TRIES: Final = 16
 _INSTANCE = "/studies/{study}/series/{series}/instances/{instance}"
 
 
@@ -142,16 +145,30 @@ class _Resource:
             return await self._multipart(images, frames, options, part_type)
         assert single is not None
         index = frames[0] - 1 if frames is not None else 0
-        return await self._one(images[0].path, index, options, single)
+        return await self._first_picture(
+            images, lambda path: (_render, path, index, single, options), single
+        )
 
-    async def _one(
-        self, path: Path, index: int, options: RenderParams, media_type: MediaType
+    async def _first_picture(
+        self,
+        candidates: list[ImageRef],
+        job: Callable[[Path], tuple[Any, ...]],
+        media_type: MediaType,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
-        try:
-            body = await self.pool.run(_render, path, index, media_type, options)
-        except RenderError as exc:
-            return _problem(400 if "no frame" in str(exc) else 406, str(exc))
-        return Response(body, media_type=media_type)
+        """The first of ``candidates`` (at most :data:`MAX_TRIES`) that renders."""
+        problem: RenderError | None = None
+        for image in candidates[:MAX_TRIES]:
+            function, *args = job(image.path)
+            try:
+                body = await self.pool.run(function, *args)
+            except NoSuchFrame as exc:
+                return _problem(400, str(exc))
+            except RenderError as exc:  # no picture in this one (a report): try the next
+                problem = problem or exc
+                continue
+            return Response(body, media_type=media_type, headers=headers)
+        return _problem(406, f"nothing here renders as a picture ({problem})")
 
     async def _multipart(
         self,
@@ -209,8 +226,6 @@ class _Resource:
         images = await self.images(request)
         if not images:
             return _problem(404, "no such resource")
-        first_series = [i for i in images if i.series_uid == images[0].series_uid]
-        chosen = first_series[len(first_series) // 2]
         frame: int | None = None
         if "frames" in request.path_params:
             try:
@@ -218,11 +233,20 @@ class _Resource:
             except ParamError as exc:
                 return _problem(400, str(exc))
             frame = numbers[0] - 1
-        try:
-            body = await self.pool.run(_thumbnail, chosen.path, frame, media_type, options)
-        except RenderError as exc:
-            return _problem(400 if "no frame" in str(exc) else 406, str(exc))
-        return Response(body, media_type=media_type, headers={"Cache-Control": "private"})
+        return await self._first_picture(
+            _middles(images),
+            lambda path: (_thumbnail, path, frame, media_type, options),
+            media_type,
+            {"Cache-Control": "private"},
+        )
+
+
+def _middles(images: list[ImageRef]) -> list[ImageRef]:
+    """The middle image of each series, series in order (what a thumbnail shows first)."""
+    series: dict[str, list[ImageRef]] = {}
+    for image in images:
+        series.setdefault(image.series_uid, []).append(image)
+    return [members[len(members) // 2] for members in series.values()]
 
 
 def _frames_of(path: Path) -> int:
@@ -262,6 +286,7 @@ def _thumbnail(
 def rendered_routes(index: IndexBackend, pool: RenderPool) -> list[Route]:
     """The rendered and thumbnail routes over ``index``, rendering in ``pool``."""
     resource = _Resource(pool, index)
+    weakref.finalize(resource, pool.close)  # the pool's threads end with the routes
     routes: list[Route] = []
     for prefix in (
         "/studies/{study}",

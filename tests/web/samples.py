@@ -250,6 +250,7 @@ class Site:
 
     client: httpx.AsyncClient
     samples: Samples
+    index: SqliteIndex
 
     def instance(self, series: str, instance: str, study: str | None = None) -> str:
         """The URL of an instance (of the CT study unless ``study`` is given)."""
@@ -268,6 +269,6 @@ async def serve_samples(folder: Path) -> AsyncIterator[Site]:
         archive = WebArchive(index=index, root=folder)
         transport = httpx.ASGITransport(app=create_app(archive))
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield Site(client, samples)
+            yield Site(client, samples, index)
     finally:
         await index.close()

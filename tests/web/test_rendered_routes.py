@@ -10,7 +10,11 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
+from pydicom import dcmread
+from pydicom.uid import generate_uid
 
+from dicomnet.archive import entry_from_file
+from dicomnet.storage.synthetic import write_part10
 from dicomnet.web.render import Window, window_lut
 
 from .samples import ROOT, Site, phantom, serve_samples
@@ -172,3 +176,20 @@ async def test_thumbnails_are_small_and_for_every_level(site: Site) -> None:
     assert 34 <= bright.mean() <= 40  # 92 * 64 / 160 = 36.8
     too_big = await site.client.get(urls[0], params={"viewport": "2000,2000"})
     assert too_big.status_code == 400
+
+
+async def test_a_study_whose_first_series_has_no_picture(site: Site, tmp_path: Path) -> None:
+    """Study pictures skip instances without pixel data (a report in series 0)."""
+    s = site.samples
+    report = dcmread(s.files[[f.name for f in s.files].index("report.dcm")])
+    report.SOPInstanceUID = generate_uid()
+    report.SeriesInstanceUID = generate_uid()
+    report.SeriesNumber = 0
+    path = write_part10(tmp_path / "first-report.dcm", report, "1.2.840.10008.1.2.1")
+    await site.index.put(entry_from_file(path))
+    for kind in ("thumbnail", "rendered"):
+        response = await site.client.get(f"{ROOT}/studies/{s.ct_study}/{kind}")
+        assert response.status_code == 200, kind
+        assert response.headers["content-type"] == "image/jpeg"
+    only_report = f"{ROOT}/studies/{s.ct_study}/series/{report.SeriesInstanceUID}/rendered"
+    assert (await site.client.get(only_report)).status_code == 406
