@@ -257,6 +257,14 @@
     if (view.info && !view.info.color) {
       params.set("window", `${round(view.center)},${round(Math.max(view.width, 1))},${view.fn}`);
     }
+    // a picture larger than the stage is scaled down by the server: less to send and decode
+    const stage = $("stage");
+    const scale = window.devicePixelRatio || 1;
+    const vw = Math.max(64, Math.round(stage.clientWidth * scale));
+    const vh = Math.max(64, Math.round(stage.clientHeight * scale));
+    if (view.info && (view.info.columns > vw || view.info.rows > vh)) {
+      params.set("viewport", `${Math.min(vw, 4096)},${Math.min(vh, 4096)}`);
+    }
     return `${base}?${params}`;
   }
   function round(value) {
