@@ -186,10 +186,18 @@ def _shown(driver: Any) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(element.screenshot_as_png)).convert("L"), dtype=float)
 
 
-def _ready(driver: Any, window: str | None = None, frame: str | None = None) -> None:
+def _ready(
+    driver: Any, window: str | None = None, frame: str | None = None, instance: str | None = None
+) -> None:
+    """Wait until the viewer shows a picture (of ``instance``, at ``window``, ``frame``)."""
+
     def done(d: Any) -> bool:
         img = d.find_element("id", "frame-image")
         if img.get_attribute("data-state") != "ready":
+            return False
+        if instance is not None and f"/instances/{instance}/" not in (
+            img.get_attribute("src") or ""
+        ):
             return False
         if window is not None and img.get_attribute("data-window") != window:
             return False
@@ -280,7 +288,7 @@ def test_search_open_view_window_and_page(driver: Any, archive: Archive, artefac
 
     # open the CT series: the viewer starts from the data set's window (40/400)
     cards(driver)[0].find_element(By.TAG_NAME, "a").click()
-    _ready(driver, window="40,400")
+    _ready(driver, window="40,400", instance=s.ct_instances[0])
     assert driver.find_element(By.ID, "wl-center").get_attribute("value") == "40"
     assert driver.find_element(By.ID, "wl-width").get_attribute("value") == "400"
     assert "1 of 3" in driver.find_element(By.ID, "instance-position").text
@@ -321,12 +329,12 @@ def test_search_open_view_window_and_page(driver: Any, archive: Archive, artefac
     assert np.abs(_shown(driver) - before).mean() < 1
     stage.send_keys(Keys.PAGE_DOWN)
     _wait(driver, lambda d: "2 of 3" in d.find_element(By.ID, "instance-position").text, "image 2")
-    _ready(driver, window="40,400")
+    _ready(driver, window="40,400", instance=s.ct_instances[1])
     assert s.ct_instances[1] in driver.current_url
 
     # the cine series: page through frames with the arrow key and the buttons
     driver.get(f"{archive.base}/browser/#/view/{s.ct_study}/{s.cine_series}")
-    _ready(driver, frame="1")
+    _ready(driver, frame="1", instance=s.cine_instance)
     assert driver.find_element(By.ID, "frame-total").text == "of 6"
     first = _shown(driver)
     driver.find_element(By.ID, "stage").send_keys(Keys.ARROW_RIGHT)
@@ -341,7 +349,7 @@ def test_search_open_view_window_and_page(driver: Any, archive: Archive, artefac
 
     # the colour image: shown in colour, the window controls are off
     driver.get(f"{archive.base}/browser/#/view/{s.ct_study}/{s.color_series}")
-    _ready(driver)
+    _ready(driver, instance=s.color_instance)
     assert not driver.find_element(By.ID, "wl-center").is_enabled()
     rgb = np.asarray(
         Image.open(io.BytesIO(driver.find_element(By.ID, "frame-image").screenshot_as_png)).convert(

@@ -246,7 +246,7 @@
 
   const view = {
     study: "", series: "", instances: [], position: 0, frame: 1, frames: 1,
-    center: 0, width: 1, fn: "linear", info: null, loading: false, pending: false,
+    center: 0, width: 1, fn: "linear", info: null, loading: false, pending: false, drawing: null,
   };
 
   function renderedUrl() {
@@ -280,6 +280,7 @@
     const img = $("frame-image");
     view.loading = true;
     img.dataset.state = "loading";
+    view.drawing = { window: `${round(view.center)},${round(view.width)}`, frame: String(view.frame) };
     img.src = renderedUrl();
     img.alt = `Image ${view.position + 1} of ${view.instances.length}, frame ${view.frame} of ${view.frames}` +
       (view.info.color ? "" : `, window centre ${round(view.center)}, width ${round(view.width)}`);
@@ -288,8 +289,8 @@
     const img = $("frame-image");
     view.loading = false;
     img.dataset.state = ok ? "ready" : "error";
-    img.dataset.window = `${round(view.center)},${round(view.width)}`;
-    img.dataset.frame = String(view.frame);
+    img.dataset.window = view.drawing.window;  // what this picture was asked with
+    img.dataset.frame = view.drawing.frame;
     if (!ok) setStatus("The image could not be rendered.", true);
     if (view.pending) {
       view.pending = false;
