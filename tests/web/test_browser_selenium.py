@@ -230,7 +230,7 @@ def test_search_open_view_window_and_page(driver: Any, archive: Archive, artefac
     driver.save_screenshot(str(artefacts / "01-all-studies.png"))
 
     # search a patient by a part of the name
-    driver.find_element(By.ID, "q-name").send_keys("DOE")
+    driver.find_element(By.ID, "q-name").send_keys("doe")  # names match without regard to case
     driver.find_element(By.ID, "search-button").click()
     _wait(driver, lambda d: len(rows(d)) == 1, "one study of DOE")
     row = rows(driver)[0]

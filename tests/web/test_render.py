@@ -196,6 +196,20 @@ def test_signed_pixels(tmp_path: Path) -> None:
     assert got[0, 0] == 0 and got[1, 1] == 255 and 120 <= got[1, 0] <= 136
 
 
+def test_bits_above_bits_stored_are_ignored_and_signed_values_extended(tmp_path: Path) -> None:
+    ds = _mono(np.array([[0xF000 | 100, 200], [0xF000 | 4000, 4095]], dtype=np.uint16))
+    ds.BitsStored, ds.HighBit = 12, 11
+    window = Window(2048, 4096, "linear-exact")
+    got = _decode(render.render_frame(_file(tmp_path, ds), 0, window=window))
+    assert np.array_equal(got, render.window_lut(np.array([[100, 200], [4000, 4095]]), window))
+    ds.PixelRepresentation = 1  # 12-bit two's complement: 0x0FFF is -1, 0x0800 is -2048
+    ds.PixelData = np.array([[0x0FFF, 0x0800], [0x07FF, 1]], dtype="<u2").tobytes()
+    got = _decode(render.render_frame(_file(tmp_path, ds, "s.dcm"), 0, window=Window(0, 4096)))
+    assert np.array_equal(
+        got, render.window_lut(np.array([[-1, -2048], [2047, 1]]), Window(0, 4096))
+    )
+
+
 def test_voi_lut_sequence_is_applied(tmp_path: Path) -> None:
     pixels = np.array([[0, 1], [2, 3]], dtype=np.uint16)
     item = Dataset()
