@@ -222,6 +222,7 @@ def test_search_open_view_window_and_page(driver: Any, archive: Archive, artefac
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
 
     s = archive.samples
     driver.get(archive.base + "/browser/")
@@ -259,6 +260,23 @@ def test_search_open_view_window_and_page(driver: Any, archive: Archive, artefac
         "by ID",
     )
     driver.save_screenshot(str(artefacts / "03-search-by-id.png"))
+    # by modality (the study holding an MR series)
+    driver.find_element(By.ID, "clear-button").click()
+    Select(driver.find_element(By.ID, "q-modality")).select_by_visible_text("MR")
+    driver.find_element(By.ID, "search-button").click()
+    _wait(
+        driver,
+        lambda d: len(rows(d)) == 1 and s.mr_study == rows(d)[0].get_attribute("data-study-uid"),
+        "by modality",
+    )
+    driver.find_element(By.ID, "clear-button").click()
+    driver.find_element(By.ID, "q-id").send_keys("PAT-1")
+    driver.find_element(By.ID, "search-button").click()
+    _wait(
+        driver,
+        lambda d: len(rows(d)) == 1 and s.ct_study == rows(d)[0].get_attribute("data-study-uid"),
+        "PAT-1 again",
+    )
 
     # open the study: its series with thumbnails
     rows(driver)[0].find_element(By.PARTIAL_LINK_TEXT, "DOE, JANE").click()
