@@ -28,11 +28,15 @@ EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
 IMPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2"
 
 
+def _drop(views: Any) -> None:
+    return None
+
+
 async def discard(request: Any) -> int:
-    """C-STORE handler: read every fragment of the data set, keep nothing, answer 0000."""
+    """C-STORE handler: take every fragment of the data set as it arrives, keep nothing, 0000."""
     if request.data is not None:
-        async for _ in request.data:
-            pass
+        request.data.consume_with(_drop)
+        await request.data.finished()
     return 0x0000
 
 

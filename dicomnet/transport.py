@@ -60,6 +60,10 @@ INITIAL_RECEIVE_BUFFER_SIZE = 4 * 1024
 RECEIVE_BUFFER_GROWTH = 4
 #: The smallest read offered to asyncio when the read backlog is near its high-water mark.
 MIN_READ_SIZE = 16 * 1024
+#: Room kept after an incomplete PDU held at the start of the receive buffer.
+MIN_FREE_SPACE = 4 * 1024
+#: PDU type, reserved byte and 4-byte PDU length.
+PDU_HEADER_LENGTH = 6
 #: P-DATA-TF bytes gathered into one ``writelines`` call by :meth:`ULProtocol.send_pdata`.
 SEND_BATCH_SIZE = 256 * 1024
 #: P-DATA batches under this size are copied whole and their write is deferred to the
@@ -77,6 +81,7 @@ class ULConnectionLike(Protocol):
 
     def connection_made(self, now: float) -> None: ...
     def receive_data(self, data: bytes | memoryview, now: float) -> None: ...
+    def receive_buffer(self, data: memoryview, now: float) -> int: ...
     def next_event(self) -> Any: ...
     def send(self, pdu: PDU, now: float) -> None: ...
     def send_pdata_segments(self, segments: list[bytes | memoryview]) -> None: ...
@@ -131,7 +136,8 @@ class ULProtocol(asyncio.BufferedProtocol):
         self._flow: FlowControl | None = None
         self._timers: Deadlines | None = None
         self._started = False
-        self._pending = bytearray()  # bytes read before start() (should not happen)
+        self._kept = 0  # bytes of an incomplete PDU at the start of the receive buffer
+        self._offered = 0  # size of the last read offered by get_buffer
         self._eof_fed = False
         self._lost = False
         self._delivered = 0  # events handed to the listener so far
@@ -191,9 +197,8 @@ class ULProtocol(asyncio.BufferedProtocol):
             return
         self._started = True
         self._guard(lambda: self.conn.connection_made(self.timers.now()))
-        if self._pending:
-            data, self._pending = bytes(self._pending), bytearray()
-            self._feed(data)
+        if self._kept and not self._lost:
+            self._parse(self._kept)  # bytes read before start() (should not happen)
 
     def hold(self) -> None:
         """Stop reading until :meth:`release_hold` (a queued connection)."""
@@ -206,28 +211,69 @@ class ULProtocol(asyncio.BufferedProtocol):
             self._flow.resume_reading("held")
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        # Near the read high-water mark, read less: what one read brings in is handed
-        # to consumers whole, so this bounds how far the backlog can overshoot.
+        # Reads go after the incomplete PDU kept at the start of the buffer. Near the
+        # read high-water mark, read less: what one read brings in is handed to
+        # consumers whole, so this bounds how far the backlog can overshoot.
+        view = self._view
+        kept = self._kept
+        free = len(view) - kept
         flow = self._flow
         if flow is not None:
             room = flow.read_room()
-            if room < len(self._view):
-                return self._view[: max(room, MIN_READ_SIZE)]
-        return self._view
+            if room < free:
+                free = max(room, min(MIN_READ_SIZE, free))
+                self._offered = free
+                return view[kept : kept + free]
+        self._offered = free
+        return view[kept:] if kept else view
 
     def buffer_updated(self, nbytes: int) -> None:
-        # The core copies what it keeps (once), so it gets a view of our buffer.
-        data = self._view[:nbytes]
+        # The core parses the whole PDUs in place (their payloads reach consumers as
+        # views of this buffer, consumed or copied before we return); the incomplete
+        # PDU at the end stays, moved to the front, and the next read goes after it.
+        offered = self._offered
+        end = self._kept + nbytes
         if not self._started:
-            self._pending += data
+            self._kept = end
         else:
-            self._feed(data)
-        if nbytes == len(self._view) and nbytes < self._max_buffer:
+            self._parse(end)
+        if nbytes >= offered and len(self._view) < self._max_buffer:
             # A read filled the buffer: this connection carries bulk data, read more
             # at once. (The loop may still hold the old buffer during this call; it is
             # unmapped when the last reference goes.)
-            size = min(nbytes * RECEIVE_BUFFER_GROWTH, self._max_buffer)
-            self._view = _anonymous_buffer(size)
+            self._grow(min(len(self._view) * RECEIVE_BUFFER_GROWTH, self._max_buffer))
+        kept = self._kept
+        if kept >= PDU_HEADER_LENGTH:
+            # The incomplete PDU must fit: grow towards its length (its header passed
+            # the core's size limits; growth stays in step with the bytes received).
+            total = PDU_HEADER_LENGTH + int.from_bytes(self._view[2:6], "big")
+            if total > len(self._view) - MIN_FREE_SPACE:
+                self._grow(min(total + MIN_FREE_SPACE, len(self._view) * RECEIVE_BUFFER_GROWTH))
+
+    def _grow(self, size: int) -> None:
+        if size <= len(self._view) or self._lost:
+            return
+        view = _anonymous_buffer(size)
+        kept = self._kept
+        if kept:
+            view[:kept] = self._view[:kept]
+        self._view = view
+
+    def _parse(self, end: int) -> None:
+        """Give the core the kept and the new bytes; keep what it did not consume."""
+        data = self._view[:end]
+        consumed = [end]
+
+        def step() -> None:
+            consumed[0] = self.conn.receive_buffer(data, self.timers.now())
+
+        if not self._input(step):
+            self._kept = 0
+            return
+        left = end - consumed[0]
+        if left and left != end:
+            data[:left] = data[end - left :]  # memmove within the buffer
+        self._kept = left
 
     def eof_received(self) -> bool | None:
         if self._started and not self._eof_fed:
@@ -271,9 +317,13 @@ class ULProtocol(asyncio.BufferedProtocol):
     # -- input to the core ---------------------------------------------------------
 
     def _feed(self, data: bytes | memoryview) -> None:
+        self._input(lambda: self.conn.receive_data(data, self.timers.now()))
+
+    def _input(self, step: Callable[[], None]) -> bool:
+        """:meth:`_guard` for received bytes; False when it failed (the transport closes)."""
         before = getattr(self.conn, "state", None)
         delivered = self._delivered
-        self._guard(lambda: self.conn.receive_data(data, self.timers.now()))
+        ok = self._guard(step)
         if (
             before is State.STA2
             and delivered == self._delivered
@@ -281,6 +331,7 @@ class ULProtocol(asyncio.BufferedProtocol):
         ):
             # PS3.8 AA-1 in Sta2 aborts without an indication to the user: say it here.
             self._log().warning("invalid data instead of an A-ASSOCIATE-RQ: A-ABORT sent")
+        return ok
 
     def _timer_fired(self, name: str, seconds: float) -> None:
         if name == CLOSING:
@@ -292,7 +343,7 @@ class ULProtocol(asyncio.BufferedProtocol):
         if name == ARTIM:
             self._guard(lambda: self.conn.handle_timer(self.timers.now()))
 
-    def _guard(self, step: Callable[[], None]) -> None:
+    def _guard(self, step: Callable[[], None]) -> bool:
         """Run one input on the core, deliver its events, transmit; never raise."""
         try:
             step()
@@ -302,8 +353,9 @@ class ULProtocol(asyncio.BufferedProtocol):
             # had already queued (an A-ABORT, say) is still written before it closes.
             self._log().exception("internal error on connection %s; closing it", self.peername)
             self.close_transport()
-            return
+            return False
         self.transmit()
+        return True
 
     def _deliver(self) -> None:
         # Never re-entrant: a listener that sends a PDU while handling an event (an

@@ -52,12 +52,13 @@ from .events import (
     AssociateIndication,
     AssociateRejected,
     DataIndication,
+    DataRun,
     ReleaseConfirmation,
     ReleaseIndication,
     TransportClosed,
     ULEvent,
 )
-from .framer import PDUFramer
+from .framer import PDUFramer, PDVItem
 from .fsm import TRANSITIONS, Action, Event, State
 from .pdus import (
     PDU,
@@ -226,6 +227,53 @@ class ULConnection:
         except RemoteProtocolError as exc:
             self._input_broken = True
             self._fire(Event.EVT19, now, None, exc)
+
+    def receive_buffer(self, data: memoryview, now: float) -> int:
+        """Bytes received, parsed in place: returns how many were consumed (whole PDUs).
+
+        The caller keeps the rest (an incomplete PDU) and passes it again at the
+        start of the next call, followed by the bytes read meanwhile; nothing is
+        copied here. In Sta6 the P-DATA-TF PDUs of one call are reported as one
+        :class:`~dicomnet_pdu.events.DataRun` whose payloads are slices of
+        ``data``: take every event (:meth:`next_event`) before changing
+        ``data``. Bytes that are not parsed (idle machine, invalid input
+        earlier) count as consumed. Use either this or :meth:`receive_data`.
+        """
+        if not data:
+            return 0
+        if not self._opened:
+            raise LocalProtocolError("receive_buffer() before connection_made()")
+        if self._idle() or self._input_broken or self._transport_closed:
+            return len(data)
+        framer = self._framer
+        events = self._events
+        run: list[PDVItem] = []
+        try:
+            framer.lend(data)
+            while not self._idle():  # an action may have ended the association
+                if self._state is State.STA6:
+                    framer.take_pdata(run)
+                pdu = framer.next_pdu()
+                if pdu is None:
+                    break
+                if type(pdu) is PDataTF and self._state is State.STA6:
+                    run += [(p.context_id, p.control_header, _view(p.data)) for p in pdu.pdvs]
+                    continue
+                if run:
+                    events.append(DataRun(run))
+                    run = []
+                self._fire(_RECEIVED[type(pdu)], now, pdu, None)
+        except RemoteProtocolError as exc:
+            self._input_broken = True
+            if run:
+                events.append(DataRun(run))
+                run = []
+            self._fire(Event.EVT19, now, None, exc)
+        finally:
+            consumed = framer.take_back()
+        if run:
+            events.append(DataRun(run))
+        return len(data) if self._input_broken or self._idle() else consumed
 
     def handle_timer(self, now: float) -> None:
         """Evt18 if the ARTIM deadline has passed; nothing otherwise."""
@@ -470,6 +518,10 @@ class ULConnection:
         self._events.append(AbortIndication(AbortSource.SERVICE_PROVIDER, reason, False))
         self._start_artim(now)
         return State.STA13
+
+
+def _view(data: bytes | bytearray | memoryview) -> memoryview:
+    return data if isinstance(data, memoryview) else memoryview(data)
 
 
 _ActionMethod: TypeAlias = Callable[

@@ -20,6 +20,7 @@ __all__ = [
     "AssociateIndication",
     "AssociateRejected",
     "DataIndication",
+    "DataRun",
     "ReleaseConfirmation",
     "ReleaseIndication",
     "TransportClosed",
@@ -59,6 +60,20 @@ class DataIndication:
     """P-DATA indication (DT-2, AR-6): one received P-DATA-TF PDU."""
 
     pdata: PDataTF
+
+
+@dataclass(frozen=True, slots=True)
+class DataRun:
+    """P-DATA indications (DT-2) of consecutive P-DATA-TF PDUs received together.
+
+    Reported by :meth:`~dicomnet_pdu.connection.ULConnection.receive_buffer`
+    instead of one :class:`DataIndication` per PDU: ``pdvs`` holds every PDV
+    of those PDUs in order as ``(context ID, message control header,
+    payload)``. The payloads are slices of the lent receive buffer: consume or
+    copy them before that buffer changes.
+    """
+
+    pdvs: list[tuple[int, int, memoryview]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +120,7 @@ ULEvent: TypeAlias = (
     | AssociateAccepted
     | AssociateRejected
     | DataIndication
+    | DataRun
     | ReleaseIndication
     | ReleaseConfirmation
     | AbortIndication

@@ -8,11 +8,19 @@ copy of the received bytes plus one of the PDUs that straddle reads, and is
 linear in the bytes received whatever the split. Size limits are checked on
 the 6-byte PDU header, before the body is waited for, so a peer announcing a
 huge PDU is refused at once.
+
+A caller that keeps the bytes itself can *lend* them instead (:meth:`PDUFramer.lend`
+... :meth:`PDUFramer.take_back`): nothing is copied, the complete PDUs at the
+start of the lent buffer are parsed in place, and the caller keeps the
+incomplete rest and lends it again, followed by the next bytes read.
+:meth:`PDUFramer.take_pdata` takes the common P-DATA-TF (one PDV filling the
+PDU) without building PDU objects: one header unpack per PDU.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from struct import Struct
 from typing import TypeAlias
 
 from .codec import ASSOCIATE_FIXED_LENGTH, PDU_HEADER, PDU_HEADER_LENGTH, decode_pdu
@@ -30,6 +38,12 @@ _FIXED_FOUR = frozenset(
     {PDUType.ASSOCIATE_RJ, PDUType.RELEASE_RQ, PDUType.RELEASE_RP, PDUType.ABORT}
 )
 _ASSOCIATE = frozenset({PDUType.ASSOCIATE_RQ, PDUType.ASSOCIATE_AC})
+#: PDU header and the header of its first PDV: type, length, item length, context ID, control.
+_PDATA_HEAD = Struct(">BxLLBB")
+_P_DATA_TF = int(PDUType.P_DATA_TF)
+
+#: One received PDV (or a run of them): presentation context ID, control header, payload.
+PDVItem: TypeAlias = tuple[int, int, memoryview]
 
 
 def _check_limit(value: int, what: str) -> int:
@@ -53,16 +67,25 @@ class PDUFramer:
     raises the same error (the association is to be aborted).
     """
 
-    __slots__ = ("_blocks", "_buffered", "_error", "_max_associate", "_max_pdata", "_offset")
+    __slots__ = (
+        "_blocks",
+        "_buffered",
+        "_error",
+        "_lent",
+        "_max_associate",
+        "_max_pdata",
+        "_offset",
+    )
 
     def __init__(
         self, *, max_pdata_length: int = 16384, max_associate_length: int = 1 << 20
     ) -> None:
         self._max_pdata = _check_limit(max_pdata_length, "max_pdata_length")
         self._max_associate = _check_limit(max_associate_length, "max_associate_length")
-        self._blocks: deque[bytes] = deque()  # received, not yet fully returned
+        self._blocks: deque[memoryview] = deque()  # received, not yet fully returned
         self._offset = 0  # read position in the first block
         self._buffered = 0
+        self._lent = 0  # length of the buffer lent by lend(), until take_back()
         self._error: RemoteProtocolError | None = None
 
     @property
@@ -88,11 +111,80 @@ class PDUFramer:
         """
         if self._error is not None:
             raise self._error
+        if self._lent:
+            raise LocalProtocolError("feed() while a lent buffer is being parsed")
         if data:
-            block = bytes(data)
+            block = memoryview(bytes(data))
             self._blocks.append(block)
             self._buffered += len(block)
             self._peek_length()
+
+    def lend(self, data: memoryview) -> None:
+        """Parse ``data`` in place, without copying it, until :meth:`take_back`.
+
+        PDUs returned meanwhile refer to ``data``: the caller must not change
+        it while they are in use. Only allowed while nothing is buffered (a
+        caller that lends, always lends). Raises like :meth:`feed`.
+        """
+        if self._error is not None:
+            raise self._error
+        if self._blocks:
+            raise LocalProtocolError("lend() while fed bytes are buffered")
+        if data:
+            self._blocks.append(data)
+            self._buffered = self._lent = len(data)
+            self._peek_length()
+
+    def take_back(self) -> int:
+        """End a :meth:`lend`: how many bytes of it were consumed (complete PDUs).
+
+        The rest (an incomplete PDU) is forgotten: the caller lends it again
+        with the bytes that follow it.
+        """
+        consumed = self._lent - self._buffered if self._error is None else self._lent
+        self._blocks.clear()
+        self._offset = 0
+        self._buffered = 0
+        self._lent = 0
+        return consumed
+
+    def take_pdata(self, out: list[PDVItem]) -> None:
+        """Append the PDV of each complete single-PDV P-DATA-TF at the read position to ``out``.
+
+        Stops at the first PDU that is anything else, incomplete, over a limit
+        or malformed (:meth:`next_pdu` then returns or refuses it). The
+        payloads are slices of the received buffer, not copies.
+        """
+        if self._error is not None or not self._blocks:
+            return
+        block = self._blocks[0]
+        start = offset = self._offset
+        end = len(block)
+        limit = self._max_pdata or _MAX_U32
+        unpack = _PDATA_HEAD.unpack_from
+        append = out.append
+        while end - offset >= 12:
+            pdu_type, length, item, context_id, control = unpack(block, offset)
+            stop = offset + 6 + length
+            if (
+                pdu_type != _P_DATA_TF
+                or stop > end
+                or length > limit
+                or item + 4 != length
+                or item < 2
+                or not context_id
+            ):
+                break
+            append((context_id, control, block[offset + 12 : stop]))
+            offset = stop
+        if offset == start:
+            return
+        self._buffered -= offset - start
+        if offset == end:
+            self._blocks.popleft()
+            self._offset = 0
+        else:
+            self._offset = offset
 
     def next_pdu(self) -> PDU | None:
         """The next complete PDU, or None until all of its bytes have been fed.
@@ -110,7 +202,7 @@ class PDUFramer:
         start = self._offset
         end = start + total
         if end <= len(first):
-            chunk: BytesLike = memoryview(first)[start:end]
+            chunk: BytesLike = first[start:end]
             self._buffered -= total
             if end == len(first):
                 self._blocks.popleft()
@@ -128,17 +220,17 @@ class PDUFramer:
     def _take_spanning(self, total: int) -> bytes:
         """The next ``total`` bytes, which run past the first block, joined into one."""
         blocks = self._blocks
-        parts = [memoryview(blocks.popleft())[self._offset :]]
+        parts = [blocks.popleft()[self._offset :]]
         have = len(parts[0])
         while have < total:
             block = blocks[0]
             need = total - have
             if len(block) <= need:
-                parts.append(memoryview(blocks.popleft()))
+                parts.append(blocks.popleft())
                 have += len(block)
                 self._offset = 0
             else:
-                parts.append(memoryview(block)[:need])
+                parts.append(block[:need])
                 have = total
                 self._offset = need
         self._buffered -= total
@@ -148,10 +240,10 @@ class PDUFramer:
         """The 6 header bytes at the read position (at least 6 bytes are buffered)."""
         first = self._blocks[0]
         if len(first) - self._offset >= PDU_HEADER_LENGTH:
-            return memoryview(first)[self._offset : self._offset + PDU_HEADER_LENGTH]
-        head = bytearray(memoryview(first)[self._offset :])
+            return first[self._offset : self._offset + PDU_HEADER_LENGTH]
+        head = bytearray(first[self._offset :])
         for block in list(self._blocks)[1:]:
-            head += memoryview(block)[: PDU_HEADER_LENGTH - len(head)]
+            head += block[: PDU_HEADER_LENGTH - len(head)]
             if len(head) >= PDU_HEADER_LENGTH:
                 break
         return bytes(head)

@@ -31,6 +31,7 @@ __all__ = [
     "PDU_HEADER_LENGTH",
     "PDV_HEADER_LENGTH",
     "UNLIMITED_PDU_LENGTH",
+    "DataParts",
     "Fragment",
     "Reassembler",
     "fragment_message",
@@ -228,6 +229,20 @@ class Fragment:
     data: BytesLike
 
 
+@dataclass(frozen=True, slots=True)
+class DataParts:
+    """Consecutive data set fragments of one message, as :meth:`Reassembler.feed_items` gives them.
+
+    ``parts`` are the PDV payloads in order, slices of the receive buffer
+    (consume or copy them before it changes); ``is_last`` when the last
+    one ends the data set.
+    """
+
+    context_id: int
+    is_last: bool
+    parts: list[memoryview]
+
+
 class Reassembler:
     """Rebuilds DIMSE messages from received P-DATA-TF PDUs (PS3.8 Annex E).
 
@@ -304,6 +319,42 @@ class Reassembler:
                     self._after_command = 0
                 return iter((Fragment(context_id, False, pdv.is_last, pdv.data),))
         return self._check(pdvs)
+
+    def feed_items(
+        self, items: Iterable[tuple[int, int, memoryview]]
+    ) -> Iterator[Fragment | DataParts]:
+        """Check PDVs given as ``(context ID, control header, payload)``; yield what they complete.
+
+        Like :meth:`feed`, but the data set fragments that continue the open
+        data set are handed over together, as one :class:`DataParts` per run of
+        them (the bulk of a data set costs no object per PDV).
+        """
+        parts: list[memoryview] = []
+        for context_id, control, data in items:
+            if (
+                not control & _COMMAND_BIT
+                and context_id == self._open
+                and not self._open_is_command
+            ):
+                parts.append(data)
+                if control & _LAST_BIT:
+                    self._open = 0
+                    self._after_command = 0
+                    yield DataParts(context_id, True, parts)
+                    parts = []
+                continue
+            if parts:
+                yield DataParts(self._open, False, parts)
+                parts = []
+            pdv = PDV(
+                context_id=context_id,
+                is_command=bool(control & _COMMAND_BIT),
+                is_last=bool(control & _LAST_BIT),
+                data=data,
+            )
+            yield from self._check((pdv,))
+        if parts:
+            yield DataParts(self._open, False, parts)
 
     def _check(self, pdvs: Iterable[PDV]) -> Iterator[Fragment]:
         for pdv in pdvs:

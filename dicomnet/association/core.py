@@ -57,7 +57,7 @@ from dicomnet_pdu.pdus import (
     AReleaseRQ,
     PDataTF,
 )
-from dicomnet_pdu.pdv import Reassembler, fragment_message
+from dicomnet_pdu.pdv import DataParts, Reassembler, fragment_message
 
 from .dimse_timer import DIMSE, DimseTimer
 from .dispatch import Dispatcher
@@ -228,7 +228,9 @@ class Association:
         """
         if self._ended:
             return
-        if isinstance(event, ul.DataIndication):
+        if type(event) is ul.DataRun:
+            self._on_run(event.pdvs)
+        elif isinstance(event, ul.DataIndication):
             self._on_pdata(event.pdata)
         elif isinstance(event, ul.AssociateIndication):
             self._on_associate_rq(event.rq)
@@ -280,12 +282,8 @@ class Association:
             return
         outcome = self._hooks.evaluate(self.policy, rq, self.log)
         if not isinstance(outcome, tuple):
-            self.log.info(
-                "rejecting: result %d source %d reason %d",
-                outcome.result,
-                outcome.source,
-                outcome.reason,
-            )
+            reject = (outcome.result, outcome.source, outcome.reason)
+            self.log.info("rejecting: result %d source %d reason %d", *reject)
             self._answer(outcome)
             self._end(None)
             return
@@ -345,13 +343,25 @@ class Association:
     # ------------------------------------------------------------------ receiving
 
     def _on_pdata(self, pdata: PDataTF) -> None:
+        self._on_run([(p.context_id, p.control_header, memoryview(p.data)) for p in pdata.pdvs])
+
+    def _on_run(self, pdvs: list[tuple[int, int, memoryview]]) -> None:
+        """P-DATA-TF PDUs received together (their payloads are views of the receive buffer)."""
         if self._negotiated is None:
             return
         try:
-            for item in self._reassembler.feed(pdata):
+            for item in self._reassembler.feed_items(pdvs):
                 if self._ended:
                     return
-                self._on_reassembled(item)
+                if isinstance(item, DataParts):
+                    self._on_parts(item)
+                elif item.is_command:
+                    self._discarding.discard(item.context_id)
+                    self._on_command(item.context_id, bytes(item.data))
+                else:
+                    self._on_parts(
+                        DataParts(item.context_id, item.is_last, [memoryview(item.data)])
+                    )
         except RemoteProtocolError as exc:
             self.log.error("bad P-DATA: %s", logsafe(exc, ERROR_LIMIT))
             self._abort_with(
@@ -362,33 +372,27 @@ class Association:
         # Every fragment is progress: a message arriving slowly is not a silent peer.
         self._dimse.restart()
 
-    def _on_reassembled(self, item: Any) -> None:
-        context_id: int = item.context_id
-        if item.is_command:
-            self._discarding.discard(context_id)
-            self._on_command(context_id, bytes(item.data))
-            return
+    def _on_parts(self, item: DataParts) -> None:  # views valid during this call only
+        context_id = item.context_id
         target = self._receiving.get(context_id)
-        if target is None and context_id in self._discarding:
+        if isinstance(target, DataStream):
+            queued = target.feed_views(item.parts)
+            if queued and self._protocol is not None and not self._protocol.is_lost:
+                self._protocol.flow.add_backlog(queued)
+            if item.is_last:
+                target.finish()
+                del self._receiving[context_id]
+            return
+        if target is None:
+            if context_id not in self._discarding:
+                raise RemoteProtocolError("data set fragment without a command")
             if item.is_last:
                 self._discarding.discard(context_id)
             return
-        if target is None:
-            raise RemoteProtocolError("data set fragment without a command")
-        data = bytes(item.data)
-        if isinstance(target, DataStream):
-            protocol = self._protocol
-            if protocol is not None and not protocol.is_lost:
-                protocol.flow.add_backlog(len(data))
-            target.feed(data)
-            if item.is_last:
-                target.finish()
-        else:
-            target.parts.append(data)
+        target.parts += [bytes(part) for part in item.parts]
         if item.is_last:
             del self._receiving[context_id]
-            if isinstance(target, IncomingResponse):
-                self._deliver(context_id, target.message, b"".join(target.parts))
+            self._deliver(context_id, target.message, b"".join(target.parts))
 
     def _on_command(self, context_id: int, data: bytes) -> None:
         try:

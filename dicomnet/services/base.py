@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Binding",
+    "Consumer",
     "DataStream",
     "Handler",
     "HandlerRegistry",
@@ -118,6 +119,11 @@ class HandlerRegistry:
         return other
 
 
+#: Takes fragments as they arrive (views of the receive buffer, valid during the call only);
+#: returns True to stop: the rest of the data set is then dropped.
+Consumer: TypeAlias = Callable[[list[memoryview]], "bool | None"]
+
+
 class DataStream:
     """The data set of one incoming message, as its fragments arrive.
 
@@ -125,6 +131,10 @@ class DataStream:
     without holding the whole data set, or ``await read()`` for all of it.
     ``on_consumed(n)`` is told how many bytes left the buffer so the
     connection can resume reading (see :class:`dicomnet.flow.FlowControl`).
+
+    Or hand fragments to a synchronous consumer as they arrive
+    (:meth:`consume_with`, then ``await finished()``): they are then neither
+    copied nor queued, the consumer sees views of the receive buffer.
     """
 
     def __init__(self, on_consumed: Callable[[int], None] | None = None) -> None:
@@ -135,6 +145,8 @@ class DataStream:
         self._on_consumed = on_consumed
         self._taken = False
         self._discarding = False
+        self._consumer: Consumer | None = None
+        self._stopped = False
         #: Total bytes received so far.
         self.received = 0
 
@@ -155,9 +167,79 @@ class DataStream:
             self._release(len(chunk))
             return
         if chunk:
+            if self._consumer is not None:
+                self.received += len(chunk)
+                self._consume([memoryview(chunk)])
+                self._release(len(chunk))
+                return
             self._chunks.append(chunk)
             self.received += len(chunk)
             self._ready.set()
+
+    def feed_views(self, views: list[memoryview]) -> int:
+        """Append fragments given as views valid during this call only; returns bytes queued.
+
+        With a consumer (:meth:`consume_with`) they go to it at once and
+        nothing is queued; otherwise they are copied, as one chunk. The bytes
+        queued are what the caller counts against the read backlog.
+        """
+        if self._discarding:
+            self.received += sum(len(view) for view in views)
+            return 0
+        if self._consumer is not None:
+            self.received += sum(len(view) for view in views)
+            self._consume(views)
+            return 0
+        chunk = views[0].tobytes() if len(views) == 1 else b"".join(views)
+        if not chunk:
+            return 0
+        self._chunks.append(chunk)
+        self.received += len(chunk)
+        self._ready.set()
+        return len(chunk)
+
+    def consume_with(self, consumer: Consumer) -> None:
+        """Hand every fragment to ``consumer`` as it arrives, instead of queueing it.
+
+        Fragments already queued go to it first, now. It runs inside the
+        connection's receive callback: it must not block for long, and it may
+        not keep the views it is given. An exception from it fails the stream
+        (raised by :meth:`finished`) and the rest is dropped; so is the rest
+        when it returns True.
+        """
+        if self._taken:
+            raise RuntimeError("a data stream can be read only once")
+        self._taken = True
+        self._consumer = consumer
+        if self._chunks and not self._discarding:
+            chunks = list(self._chunks)
+            self._chunks.clear()
+            self._consume([memoryview(chunk) for chunk in chunks])
+            self._release(sum(len(chunk) for chunk in chunks))
+
+    def _consume(self, views: list[memoryview]) -> None:
+        assert self._consumer is not None
+        try:
+            stop = self._consumer(views)
+        except Exception as exc:
+            self._error = self._error or exc
+            stop = True
+        if stop:
+            self._stopped = True
+            self._discarding = True
+            self._ready.set()
+
+    async def finished(self) -> None:
+        """After :meth:`consume_with`: wait for the last fragment (or the consumer to stop).
+
+        Raises why the data set could not be received (the association ended,
+        the consumer raised).
+        """
+        while not (self._done or self._stopped):
+            self._ready.clear()
+            await self._ready.wait()
+        if self._error is not None:
+            raise self._error
 
     def finish(self) -> None:
         """The last fragment arrived."""

@@ -231,6 +231,20 @@ class StorageService:
     ) -> tuple[Reply | None, str]:
         """Write the data set into ``sink``; a failure (and why, in full) if it is refused."""
         check = DatasetCheck(info) if self.check_dataset else None
+        write_views = getattr(sink, "write_views", None)
+        if write_views is not None:
+            # The sink writes synchronously: fragments go from the receive buffer
+            # to it as they arrive, neither copied nor queued.
+            writer = _DirectWriter(write_views, check)
+            stream.consume_with(writer)
+            await stream.finished()
+            if writer.error is not None:
+                raise writer.error
+            if writer.failure is not None:
+                return writer.failure, check.detail if check is not None else ""
+            if check is None:
+                return None, ""
+            return check.finish(), check.detail
         chunks: AsyncIterator[bytes] = aiter(stream)
         # Fragments already received are written together (one write of up to
         # WRITE_BATCH bytes instead of one per 16 KB PDV); nothing waits in the
@@ -253,6 +267,35 @@ class StorageService:
         if check is None:
             return None, ""
         return check.finish(), check.detail
+
+
+class _DirectWriter:
+    """The consumer of a data stream writing into a synchronous sink (``write_views``)."""
+
+    __slots__ = ("check", "error", "failure", "write_views")
+
+    def __init__(
+        self, write_views: Callable[[list[memoryview]], None], check: DatasetCheck | None
+    ) -> None:
+        self.write_views = write_views
+        self.check = check
+        self.failure: Reply | None = None
+        self.error: OSError | None = None
+
+    def __call__(self, views: list[memoryview]) -> bool:
+        check = self.check
+        if check is not None and not check.done:
+            for view in views:
+                failure = check.feed(view)
+                if failure is not None:
+                    self.failure = failure
+                    return True
+        try:
+            self.write_views(views)
+        except OSError as exc:
+            self.error = exc
+            return True
+        return False
 
 
 # ------------------------------------------------------------------ policy

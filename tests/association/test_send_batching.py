@@ -58,6 +58,9 @@ class FakeCore:
     def receive_data(self, data: bytes | memoryview, now: float) -> None:
         pass
 
+    def receive_buffer(self, data: memoryview, now: float) -> int:
+        return len(data)
+
     def next_event(self) -> Any:
         return None
 

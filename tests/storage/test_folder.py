@@ -12,6 +12,7 @@ import pytest
 
 from dicomnet.storage.filenames import INVALID_UID_PREFIX
 from dicomnet.storage.folder import INCOMING_DIR, FileSink, FolderStore
+from dicomnet.storage.layout import Layout
 from dicomnet.storage.meta import file_header
 from dicomnet.storage.sinks import (
     DroppingSink,
@@ -223,3 +224,30 @@ async def test_failed_commit_removes_the_temporary_file(
     with pytest.raises(OSError):
         await sink.commit(info_for("1.10"))
     assert files_in(tmp_path) == []
+
+
+@pytest.mark.parametrize("short", [False, True])
+async def test_write_views_writes_every_byte_even_after_short_writes(
+    tmp_path: Path, short: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if short:
+        real_writev = os.writev
+
+        def writev(fd: int, buffers: list[memoryview]) -> int:
+            # A short write: at most 1000 bytes per call, often mid-buffer.
+            return real_writev(fd, [b"".join(buffers)[:1000]])
+
+        monkeypatch.setattr(os, "writev", writev)
+    store = FolderStore(tmp_path, fsync=False, layout=Layout.HIERARCHICAL)
+    data = encoded(make_dataset(sop_instance="1.2.3", pixels=64 * 64), EXPLICIT_LE)
+    info = info_for("1.2.3")
+    sink = await store.open_sink(info)
+    assert isinstance(sink, FileSink)
+    pieces = [memoryview(bytearray(chunk)) for chunk in chunked(data, 700)]
+    for start in range(0, len(pieces), 3):
+        sink.write_views(pieces[start : start + 3])
+    stored = await sink.commit(info)
+    assert stored.size == len(data)
+    assert stored.path is not None and stored.path.read_bytes().endswith(data)
+    # The hierarchical layout found its place from the first bytes written as views.
+    assert stored.path.parent.name != tmp_path.name

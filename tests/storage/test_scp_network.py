@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pydicom
@@ -231,3 +232,32 @@ async def test_connection_cut_anywhere_keeps_nothing_partial(
     assert store.path_for("1.2.3.1").read_bytes() == earlier
     async with AE("SCU").associate("127.0.0.1", server.port, called_ae=SCP_TITLE) as assoc:
         assert (await assoc.echo()).is_success
+
+
+@pytest.mark.parametrize("max_pdu", [4096, 1 << 20, 0])
+async def test_pdus_larger_than_the_receive_buffer_store_byte_for_byte(
+    tmp_path: Path, max_pdu: int
+) -> None:
+    # 1 MiB PDUs (and no limit: 4 MiB ones) are larger than the receive buffer
+    # starts: it grows to hold a whole PDU, and what follows one is kept for the next.
+    store = FolderStore(tmp_path / "store")
+    policy = replace(storage_policy(SCP_TITLE), max_pdu_receive=max_pdu)
+    ae = AE(SCP_TITLE, policy, handlers=[StorageService(store)])
+    contexts = [ProposedContext(abstract_syntax=CT_IMAGE_STORAGE, transfer_syntaxes=(EXPLICIT_LE,))]
+    sent = {}
+    async with await ae.serve("127.0.0.1", 0) as server:
+        scu = AE("SCU", Policy(ae_title="SCU", max_pdu_send=max_pdu))
+        async with scu.associate("127.0.0.1", server.port, contexts=contexts) as assoc:
+            for index, pixels in enumerate((3_000_000, 100, 700_000)):
+                uid = f"1.2.3.{index + 1}"
+                data = encoded(make_dataset(sop_instance=uid, pixels=pixels), EXPLICIT_LE)
+                request = CStoreRQ(
+                    message_id=index + 1,
+                    affected_sop_class_uid=CT_IMAGE_STORAGE,
+                    affected_sop_instance_uid=uid,
+                )
+                assert (await assoc.send_request(request, data)).status == 0
+                sent[uid] = data
+    for uid, data in sent.items():
+        assert part10_dataset_bytes(store.path_for(uid).read_bytes()) == data
+    assert stored_files(store) == sorted(store.path_for(uid).name for uid in sent)

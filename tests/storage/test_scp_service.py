@@ -184,7 +184,11 @@ def disk_full(monkeypatch: pytest.MonkeyPatch) -> None:
             seen.add(fd)
         return real_write(fd, data)
 
+    def writev(fd: int, buffers: list[memoryview]) -> int:
+        return write(fd, b"".join(buffers))  # the data set's fragments, as one write
+
     monkeypatch.setattr(os, "write", write)
+    monkeypatch.setattr(os, "writev", writev)
 
 
 @pytest.mark.usefixtures("disk_full")

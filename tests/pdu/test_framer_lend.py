@@ -1,0 +1,99 @@
+"""PDUFramer.lend/take_back/take_pdata: parsing a caller's buffer in place."""
+
+from __future__ import annotations
+
+import pytest
+
+from dicomnet_pdu.codec import encode_pdu
+from dicomnet_pdu.errors import LocalProtocolError, RemoteProtocolError
+from dicomnet_pdu.framer import PDUFramer, PDVItem
+from dicomnet_pdu.pdus import PDV, AReleaseRQ, PDataTF
+from pdu.vectors.golden import GOLDEN
+
+STREAM = b"".join(wire for _, _, wire in GOLDEN)
+EXPECTED = [pdu for _, pdu, _ in GOLDEN]
+
+
+def pdata(data: bytes, *, context_id: int = 1, control: int = 0) -> bytes:
+    pdv = PDV(
+        context_id=context_id, is_command=bool(control & 1), is_last=bool(control & 2), data=data
+    )
+    return encode_pdu(PDataTF(pdvs=(pdv,)))
+
+
+def test_lent_buffer_gives_the_same_pdus_and_reports_what_it_consumed() -> None:
+    framer = PDUFramer(max_pdata_length=0)
+    buffer = bytearray(STREAM + STREAM[:10])
+    framer.lend(memoryview(buffer))
+    out = []
+    while (pdu := framer.next_pdu()) is not None:
+        out.append(pdu)
+    assert out == EXPECTED
+    assert framer.take_back() == len(STREAM)
+    assert framer.buffered == 0
+
+
+def test_take_pdata_returns_views_of_the_buffer_without_copying() -> None:
+    wire = pdata(b"a" * 100) + pdata(b"b" * 50, control=2) + encode_pdu(AReleaseRQ())
+    buffer = bytearray(wire)
+    view = memoryview(buffer)
+    framer = PDUFramer()
+    framer.lend(view)
+    items: list[PDVItem] = []
+    framer.take_pdata(items)
+    assert [(c, ctl, bytes(v)) for c, ctl, v in items] == [(1, 0, b"a" * 100), (1, 2, b"b" * 50)]
+    buffer[12] = ord("z")  # the payload is the buffer itself
+    assert bytes(items[0][2][:1]) == b"z"
+    assert framer.next_pdu() == AReleaseRQ()  # what is not a P-DATA-TF is left for next_pdu
+    assert framer.take_back() == len(wire)
+
+
+def test_take_pdata_stops_at_an_incomplete_pdu() -> None:
+    wire = pdata(b"a" * 100) + pdata(b"b" * 50)
+    framer = PDUFramer()
+    framer.lend(memoryview(wire[:-1]))
+    items: list[PDVItem] = []
+    framer.take_pdata(items)
+    assert len(items) == 1 and framer.next_pdu() is None
+    assert framer.take_back() == len(pdata(b"a" * 100))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"\x04\x00\x00\x00\x00\x06\x00\x00\x00\x02\x00\x00",  # context ID 0
+        b"\x04\x00\x00\x00\x00\x07\x00\x00\x00\x02\x01\x00\x00",  # PDV shorter than the PDU
+        b"\x04\x00\x00\x00\x00\x06\x00\x00\x00\x01\x01\x00",  # item length below 2
+    ],
+)
+def test_take_pdata_leaves_malformed_pdus_to_next_pdu(bad: bytes) -> None:
+    framer = PDUFramer()
+    framer.lend(memoryview(pdata(b"ok") + bad))
+    items: list[PDVItem] = []
+    framer.take_pdata(items)
+    assert len(items) == 1
+    with pytest.raises(RemoteProtocolError):
+        framer.next_pdu()
+    assert framer.take_back() == len(pdata(b"ok") + bad)  # broken: everything is dropped
+
+
+def test_take_pdata_respects_the_limit() -> None:
+    framer = PDUFramer(max_pdata_length=100)
+    framer.lend(memoryview(pdata(b"x" * 94) + pdata(b"x" * 95)))
+    items: list[PDVItem] = []
+    framer.take_pdata(items)
+    assert len(items) == 1  # 100 bytes: taken; the next one (101) is not
+    with pytest.raises(RemoteProtocolError):
+        framer.next_pdu()
+
+
+def test_lend_and_feed_do_not_mix() -> None:
+    framer = PDUFramer()
+    framer.feed(b"\x04\x00")
+    with pytest.raises(LocalProtocolError):
+        framer.lend(memoryview(b"\x00\x00"))
+    other = PDUFramer()
+    other.lend(memoryview(b"\x04\x00"))
+    with pytest.raises(LocalProtocolError):
+        other.feed(b"\x00")
+    assert other.take_back() == 0
