@@ -65,6 +65,9 @@ _DEFAULT_SYNTAXES = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
 
 #: Connections that must have closed before a server left without any returns freed memory.
 TRIM_AFTER_CONNECTIONS = 64
+#: ... once it has stayed without a connection this long (a new one cancels it), so clients
+#: that connect one after the other do not pay for a collection and trim every 64 of them.
+TRIM_WHEN_IDLE_SECONDS = 0.2
 
 
 def default_policy(title: str) -> Policy:
@@ -305,6 +308,7 @@ class Server:
         self._hold_timers: dict[ULProtocol, asyncio.TimerHandle] = {}
         self._protocols: set[ULProtocol] = set()
         self._closed_since_trim = 0  # connections closed since freed memory was returned
+        self._trim: asyncio.TimerHandle | None = None
         self._closing = False
 
     # -- introspection -------------------------------------------------------------
@@ -355,7 +359,7 @@ class Server:
         queue = over and policy.on_association_limit is LimitMode.QUEUE
         association = self._association_for(protocol, reject_for_limit=over and not queue)
         association.log.info("connection from %s", _address(protocol.peername))
-        self._protocols.add(protocol)
+        self._add(protocol)
         protocol.closed.add_done_callback(lambda _: self._connection_closed(protocol))
         if self._closing:
             protocol.abort_transport()
@@ -385,7 +389,7 @@ class Server:
         limit = self.policy.max_associations
         over = bool(limit) and len(self.active) >= limit
         association = self._association_for(protocol, reject_for_limit=over)
-        self._protocols.add(protocol)
+        self._add(protocol)
         protocol.closed.add_done_callback(lambda _: self._connection_closed(protocol))
         if self._closing:
             protocol.abort_transport()
@@ -431,12 +435,25 @@ class Server:
         self._association_for(protocol, reject_for_limit=True)
         protocol.release_hold()
 
+    def _add(self, protocol: ULProtocol) -> None:
+        self._protocols.add(protocol)
+        if self._trim is not None:
+            self._trim.cancel()
+            self._trim = None
+
     def _connection_closed(self, protocol: ULProtocol) -> None:
         self._protocols.discard(protocol)
         self._closed_since_trim += 1
         # After a burst of connections, once none is left, what they used goes back to
         # the system (the heap would otherwise stay at the burst's peak).
-        if not self._protocols and self._closed_since_trim >= TRIM_AFTER_CONNECTIONS:
+        idle = not self._protocols and self._trim is None and not self._closing
+        if idle and self._closed_since_trim >= TRIM_AFTER_CONNECTIONS:
+            loop = asyncio.get_running_loop()
+            self._trim = loop.call_later(TRIM_WHEN_IDLE_SECONDS, self._release_memory)
+
+    def _release_memory(self) -> None:
+        self._trim = None
+        if not self._protocols:
             self._closed_since_trim = 0
             release_free_memory()
 
@@ -459,6 +476,9 @@ class Server:
     def close(self) -> None:
         """Stop listening and drop every connection (live associations are aborted)."""
         self._closing = True
+        if self._trim is not None:
+            self._trim.cancel()
+            self._trim = None
         for listener in self.listeners:
             listener.close()
         for protocol in list(self._hold_timers):
