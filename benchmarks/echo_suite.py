@@ -1,10 +1,15 @@
-"""Suite ``echo``: C-ECHO round trips per second on one association.
+"""Suite ``echo``: C-ECHO round trips per second on one association, and association cycles.
 
 The same SCU -> SCP pairs as the store suite (each implementation with itself,
 dicomnet crossed with DCMTK and pynetdicom both ways), plus dicomnet on uvloop.
 Each SCU sends its C-ECHOs one after the other (a round trip each) on one
 association; DCMTK's echoscu does so with ``--repeat``. Python SCUs time
 association request to release; echoscu is timed from process start to exit.
+
+The cycles table: associate + one C-ECHO + release, one cycle after the other
+from one client process (the dicomnet and pynetdicom SCUs with ``--cycles``),
+against dicomnet and DCMTK storescp. DCMTK has no looping client, so a shell
+loop starting one echoscu per cycle is shown as a reference only.
 """
 
 from __future__ import annotations
@@ -22,6 +27,30 @@ __all__ = ["run"]
 
 _COUNT = 2000
 _QUICK_COUNT = 200
+_CYCLES = 1000
+_QUICK_CYCLES = 100
+#: SCU -> SCP pairs of the cycles table, in table order.
+_CYCLE_PAIRS = (
+    ("dicomnet", "dicomnet"),
+    ("dicomnet", "dcmtk"),
+    ("pynetdicom", "dicomnet"),
+    ("pynetdicom", "dcmtk"),
+    ("dcmtk", "dicomnet"),
+    ("dcmtk", "dcmtk"),
+)
+_CYCLE_COLUMNS = [
+    Column("cycles_per_second", "cycles/s", ",.0f"),
+    Column("microseconds_per_cycle", "us/cycle", ",.0f"),
+    Column("seconds", "s", ".2f"),
+    Column("scu_cpu_seconds", "CPU SCU s", ".2f"),
+    Column("scp_cpu_seconds", "CPU SCP s", ".2f"),
+    Column("scp_peak_rss_mb", "RSS SCP MB", ".0f"),
+]
+_CYCLE_COMPARISONS = (
+    ("cycles: dicomnet -> dicomnet", "cycles: pynetdicom -> dcmtk"),
+    ("cycles: dicomnet -> dcmtk", "cycles: pynetdicom -> dcmtk"),
+    ("cycles: pynetdicom -> dicomnet", "cycles: pynetdicom -> dcmtk"),
+)
 
 _COLUMNS = [
     Column("echoes_per_second", "echo/s", ",.0f"),
@@ -45,11 +74,19 @@ _COMPARISONS = (
 
 
 def _measure(
-    scu: str, scp: str, variant: Variant, count: int, *, logs: Path, timeout: float, repeat: int
+    scu: str,
+    scp: str,
+    variant: Variant,
+    count: int,
+    *,
+    logs: Path,
+    timeout: float,
+    repeat: int,
+    cycles: bool = False,
 ) -> Row:
     """Best of ``repeat`` runs (failed runs retried, see :func:`best_row`)."""
     return best_row(
-        lambda: _measure_once(scu, scp, variant, count, logs=logs, timeout=timeout),
+        lambda: _measure_once(scu, scp, variant, count, logs=logs, timeout=timeout, cycles=cycles),
         repeat=repeat,
         retries=3,
         key="echoes_per_second",
@@ -57,16 +94,24 @@ def _measure(
 
 
 def _measure_once(
-    scu: str, scp: str, variant: Variant, count: int, *, logs: Path, timeout: float
+    scu: str,
+    scp: str,
+    variant: Variant,
+    count: int,
+    *,
+    logs: Path,
+    timeout: float,
+    cycles: bool = False,
 ) -> Row:
     impls = implementations()
-    label = f"{scu} -> {scp}{variant.suffix}"
+    label = f"{'cycles: ' if cycles else ''}{scu} -> {scp}{variant.suffix}"
     missing = impls[scu].unavailable() or impls[scp].unavailable()
     if missing is not None:
         return Row(label, unavailable=missing)
+    client = impls[scu].echo_cycles if cycles else impls[scu].echo_scu
     run = run_pair(
         lambda port: impls[scp].scp(port, None, variant),
-        lambda port: impls[scu].echo_scu(port, count, variant),
+        lambda port: client(port, count, variant),
         logs=logs,
         slug="".join(c if c.isalnum() else "_" for c in label),
         timeout=timeout,
@@ -79,9 +124,14 @@ def _measure_once(
     seconds = float(report["seconds"]) if report is not None else run.scu.wall_seconds
     scu_cpu = float(report["cpu_seconds"]) if report is not None else run.scu.cpu_seconds
     rss = run.scp_peak_rss_bytes
+    per_cycle = {
+        "cycles_per_second": count / seconds,
+        "microseconds_per_cycle": seconds / count * 1e6,
+    }
     return Row(
         label,
         {
+            **(per_cycle if cycles else {}),
             "echoes": count,
             "seconds": seconds,
             "echoes_per_second": count / seconds,
@@ -103,6 +153,11 @@ def run(options: Options) -> SuiteResult:
     table = Table(f"C-ECHO, {count} round trips on one association", _COLUMNS)
     cases = [(scu, scp, Variant()) for scu, scp in PAIRS]
     cases.append(("dicomnet", "dicomnet", Variant(uvloop=True)))
+    cycle_count = _QUICK_CYCLES if options.quick else _CYCLES
+    cycle_table = Table(
+        f"associate + C-ECHO + release, {cycle_count} cycles from one client process",
+        _CYCLE_COLUMNS,
+    )
     workdir = Path(tempfile.mkdtemp(prefix="dicomnet-bench-echo-"))
     try:
         for scu, scp, variant in cases:
@@ -111,19 +166,40 @@ def run(options: Options) -> SuiteResult:
                     scu, scp, variant, count, logs=workdir, timeout=timeout, repeat=repeat
                 )
                 table.rows.append(row)
+        for scu, scp in _CYCLE_PAIRS:
+            if options.selected(f"cycles: {scu} -> {scp}"):
+                row = _measure(
+                    scu,
+                    scp,
+                    Variant(),
+                    cycle_count,
+                    logs=workdir,
+                    timeout=timeout,
+                    repeat=repeat,
+                    cycles=True,
+                )
+                cycle_table.rows.append(row)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
     def rate(label: str) -> float | None:
-        row = table.row(label)
-        return row.values.get("echoes_per_second") if row is not None and row.ok else None
+        found = table.row(label) or cycle_table.row(label)
+        return found.values.get("echoes_per_second") if found is not None and found.ok else None
 
-    result = SuiteResult("echo", tables=[table])
+    result = SuiteResult("echo", tables=[table, cycle_table])
     result.ratios.extend(
-        Ratio(f"{top} / {bottom}", "echo/s", top, bottom, ratio(rate(top), rate(bottom)))
-        for top, bottom in _COMPARISONS
+        Ratio(f"{top} / {bottom}", unit, top, bottom, ratio(rate(top), rate(bottom)))
+        for comparisons, unit in ((_COMPARISONS, "echo/s"), (_CYCLE_COMPARISONS, "cycles/s"))
+        for top, bottom in comparisons
     )
-    result.settings.update({"echoes": count, "repeat": repeat, "dcmtk_env": {"TCP_NODELAY": "1"}})
+    result.settings.update(
+        {
+            "echoes": count,
+            "cycles": cycle_count,
+            "repeat": repeat,
+            "dcmtk_env": {"TCP_NODELAY": "1"},
+        }
+    )
     result.notes.extend(
         [
             f"best of {repeat} run(s) per row on loopback; every peer is its own process on an "
@@ -132,6 +208,10 @@ def run(options: Options) -> SuiteResult:
             "association set-up and release are inside the timed span for every SCU",
             "SCPs: benchmarks.dicomnet_scp, benchmarks.pynetdicom_scp, DCMTK storescp "
             "(all answer C-ECHO); DCMTK with TCP_NODELAY=1, pynetdicom with TCP_NODELAY set",
+            "cycles: each cycle associates, sends one C-ECHO and releases; the dicomnet and "
+            "pynetdicom SCUs loop in one process (timed from the first request to the last "
+            "release); 'dcmtk ->' rows start one echoscu process per cycle from a shell loop "
+            "(timed from the loop's start to its exit), a reference only",
         ]
     )
     return result

@@ -83,6 +83,10 @@ class Implementation:
         """The Verification SCU sending ``count`` C-ECHOs on one association."""
         raise NotImplementedError
 
+    def echo_cycles(self, port: int, count: int, variant: Variant) -> Command:
+        """``count`` associate + C-ECHO + release cycles, one after the other."""
+        raise NotImplementedError
+
 
 def _python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
@@ -141,6 +145,10 @@ class Dicomnet(Implementation):
         args = [_HOST, str(port), "--count", str(count), *self._loop_args(variant)]
         return Command(_python_module("benchmarks.dicomnet_echo", *args), reports_json=True)
 
+    def echo_cycles(self, port: int, count: int, variant: Variant) -> Command:
+        command = self.echo_scu(port, count, variant)
+        return Command([*command.argv, "--cycles"], reports_json=True)
+
 
 class Pynetdicom(Implementation):
     """pynetdicom through :mod:`benchmarks.pynetdicom_scu` / :mod:`benchmarks.pynetdicom_scp`."""
@@ -172,6 +180,10 @@ class Pynetdicom(Implementation):
     def echo_scu(self, port: int, count: int, variant: Variant) -> Command:
         args = [_HOST, str(port), "--count", str(count)]
         return Command(_python_module("benchmarks.pynetdicom_echo", *args), reports_json=True)
+
+    def echo_cycles(self, port: int, count: int, variant: Variant) -> Command:
+        command = self.echo_scu(port, count, variant)
+        return Command([*command.argv, "--cycles"], reports_json=True)
 
 
 class Dcmtk(Implementation):
@@ -226,6 +238,13 @@ class Dcmtk(Implementation):
         program = self._programs["echoscu"] or "echoscu"
         argv = [program, "-aet", _SCU_AE, "-aec", _SCP_AE, "--repeat", str(count), _HOST]
         return Command([*argv, str(port)], env=dict(self._env))
+
+    def echo_cycles(self, port: int, count: int, variant: Variant) -> Command:
+        # DCMTK has no looping client: one echoscu process per cycle (a reference only).
+        program = self._programs["echoscu"] or "echoscu"
+        once = " ".join([program, "-aet", _SCU_AE, "-aec", _SCP_AE, _HOST, str(port)])
+        loop = f"i=0; while [ $i -lt {count} ]; do {once} || exit 1; i=$((i+1)); done"
+        return Command(["sh", "-c", loop], env=dict(self._env))
 
 
 def implementations() -> dict[str, Implementation]:
