@@ -277,12 +277,22 @@ def _check_row(name: str, instances: InstanceSet, table: Table) -> Row:
     return Row(f"{name}: {instances.count} data sets", values)
 
 
-def _run_ceiling(name: str, total: int, ctx: _Context) -> Row:
-    label = f"asyncio raw socket, {name}"
-    sink_out = ctx.logs / f"ceiling_{name}.sink.out"
+#: Write size of the big-PDU ceiling row (the "pdu 1024 KB" rows' PDU size).
+BIG_WRITE = 1024 * 1024
+
+
+def _ceiling_label(name: str, chunk: int = 16384) -> str:
+    suffix = "" if chunk == 16384 else f" ({chunk // 1024} KB writes)"
+    return f"asyncio raw socket, {name}{suffix}"
+
+
+def _run_ceiling(name: str, total: int, ctx: _Context, chunk: int = 16384) -> Row:
+    label = _ceiling_label(name, chunk)
+    slug = f"{name}_{chunk}"
+    sink_out = ctx.logs / f"ceiling_{slug}.sink.out"
     sink = processes.start(
         proxy_argv("sink", "--total", str(total)),
-        log=ctx.logs / f"ceiling_{name}.sink.log",
+        log=ctx.logs / f"ceiling_{slug}.sink.log",
         stdout=sink_out,
         cwd=CHILD_CWD,
     )
@@ -291,12 +301,12 @@ def _run_ceiling(name: str, total: int, ctx: _Context) -> Row:
             port = wait_port_line(sink, sink_out)
         except RuntimeError as exc:
             return Row(label, unavailable=f"sink {exc}")
-        send_out = ctx.logs / f"ceiling_{name}.send.out"
+        send_out = ctx.logs / f"ceiling_{slug}.send.out"
         cpu_before = processes.cpu_seconds(sink.pid)
         started = time.perf_counter()
         sender = processes.start(
-            proxy_argv("send", str(port), "--total", str(total), "--chunk", "16384"),
-            log=ctx.logs / f"ceiling_{name}.send.log",
+            proxy_argv("send", str(port), "--total", str(total), "--chunk", str(chunk)),
+            log=ctx.logs / f"ceiling_{slug}.send.log",
             stdout=send_out,
             cwd=CHILD_CWD,
             trace_exit=True,
@@ -418,6 +428,17 @@ def _other_ratios(tables: dict[str, Table], ceilings: Table) -> Iterator[Ratio]:
                 _value(ceilings, ceiling, "mb_per_second"),
             ),
         )
+    big = "dicomnet -> dicomnet, discard (pdu 1024 KB)"
+    yield Ratio(
+        f"large: {big} / raw asyncio socket, 1024 KB writes",
+        "MB/s",
+        big,
+        _ceiling_label("large", BIG_WRITE),
+        ratio(
+            _value(tables["large"], big, "mb_per_second"),
+            _value(ceilings, _ceiling_label("large", BIG_WRITE), "mb_per_second"),
+        ),
+    )
     variants = (
         ("large", "dicomnet -> dicomnet, discard (pdu 1024 KB)", "dicomnet -> dicomnet, discard"),
         ("small", "dicomnet -> dicomnet, discard (window 16)", "dicomnet -> dicomnet, discard"),
@@ -500,6 +521,9 @@ def run(options: Options) -> SuiteResult:
         for name in WORKLOADS:
             if name in sets and options.selected(f"ceiling {name}"):
                 ceilings.rows.append(_run_ceiling(name, sets[name].file_bytes, ctx))
+                if name == "large":
+                    row = _run_ceiling(name, sets[name].file_bytes, ctx, BIG_WRITE)
+                    ceilings.rows.append(row)
         for name in WORKLOADS:
             if name in sets and options.selected(f"check {name}"):
                 checks.rows.append(_check_row(name, sets[name], tables[name]))
@@ -558,7 +582,8 @@ def _notes(options: Options, repeat: int) -> list[str]:
         f"latency table: {_LATENCY_COUNT if not options.quick else _QUICK_LATENCY_COUNT} "
         f"small instances (a subset of (b), for time), {_LATENCY_DELAY * 1000:.0f} ms "
         "each way through benchmarks.proxy",
-        "ceiling: benchmarks.proxy send -> sink, 16 KB writes, same byte count as the files",
+        "ceiling: benchmarks.proxy send -> sink, 16 KB writes (and 1024 KB writes for the "
+        "large workload, the ceiling of its 1 MB PDU row), same byte count as the files",
         "check table: DatasetCheck (the walker the Storage SCP runs on every received "
         "fragment) timed in this process over each workload's data sets, fed in the "
         f"{walk_cost.PIECE}-byte pieces a 16384-byte PDU carries (best of 3); its shares "
