@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
+import threading
 import warnings
 from pathlib import Path
 
@@ -251,3 +253,53 @@ async def test_write_views_writes_every_byte_even_after_short_writes(
     assert stored.path is not None and stored.path.read_bytes().endswith(data)
     # The hierarchical layout found its place from the first bytes written as views.
     assert stored.path.parent.name != tmp_path.name
+
+
+async def test_fsynced_commit_runs_in_the_store_executor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced_in: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced_in.append(threading.current_thread().name)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    data = encoded(make_dataset(sop_instance="1.2.3"), EXPLICIT_LE)
+    assert await store_bytes(FolderStore(tmp_path / "a"), info_for("1.2.3"), data) is Outcome.STORED
+    assert synced_in and all(name.startswith("dicomnet-commit") for name in synced_in)
+    synced_in.clear()
+    inline = FolderStore(tmp_path / "b", commit_threads=0)
+    assert await store_bytes(inline, info_for("1.2.3"), data) is Outcome.STORED
+    assert synced_in and synced_in[0] == threading.current_thread().name
+
+
+async def test_cancelled_commit_ends_before_the_discard(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = threading.Event()
+    go_on = threading.Event()
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        started.set()
+        go_on.wait(10)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    store = FolderStore(tmp_path)
+    info = info_for("1.2.3")
+    sink = await store.open_sink(info)
+    await sink.write(encoded(make_dataset(sop_instance="1.2.3"), EXPLICIT_LE))
+    commit = asyncio.ensure_future(sink.commit(info))
+    await asyncio.get_running_loop().run_in_executor(None, started.wait, 10)
+    commit.cancel()
+    await asyncio.sleep(0.05)
+    assert not commit.done()  # still waiting for the fsync under way
+    go_on.set()
+    with pytest.raises(asyncio.CancelledError):
+        await commit
+    await sink.discard()
+    # The commit finished before the discard: the instance is in place, nothing partial.
+    assert files_in(tmp_path) == ["1.2.3.dcm"]
