@@ -214,13 +214,14 @@ class StorageService:
                 logsafe(exc or type(exc).__name__, ERROR_LIMIT),
             )
             raise
-        log.info(
-            "%s %s (%d bytes) at %s",
-            stored.outcome.value,
-            logsafe(uid),
-            stored.size,
-            stored.location,
-        )
+        if log.isEnabledFor(logging.INFO):  # the arguments cost more than the call
+            log.info(
+                "%s %s (%d bytes) at %s",
+                stored.outcome.value,
+                logsafe(uid),
+                stored.size,
+                stored.location,
+            )
         if self.decide is not None:
             outcome = await self.decide(request, stored)
             return outcome if isinstance(outcome, Reply) else Reply(status=int(outcome))
