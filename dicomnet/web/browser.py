@@ -75,9 +75,12 @@ def display_info(path: Path) -> dict[str, object]:
     source = "data set"
     if window is None:
         pixels = frame.pixels[..., 0] if frame.pixels.ndim == 3 else frame.pixels
-        values = apply_modality_lut(pixels, attributes)
-        lo, hi = float(np.min(values)), float(np.max(values))
-        window = render.Window((lo + hi) / 2, max(hi - lo, 1.0), "linear-exact")
+        try:
+            values = apply_modality_lut(pixels, attributes)
+            lo, hi = float(np.min(values)), float(np.max(values))
+            window = render.Window((lo + hi) / 2, max(hi - lo, 1.0), "linear-exact")
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            raise render.RenderError(f"the image attributes cannot be applied: {exc}") from exc
         source = "pixel range"
     info.update(center=window.center, width=window.width, function=window.function)
     info["window_source"] = source

@@ -27,7 +27,6 @@ import numpy.typing as npt
 from PIL import Image
 from pydicom import dcmread
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
 from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, apply_voi
 from pydicom.pixels.utils import pixel_array
@@ -175,6 +174,8 @@ def read_frame(path: str | os.PathLike[str], index: int) -> Frame:
         if index >= frame_count(attributes) and "PixelData" not in attributes:
             raise NoSuchFrame(f"no frame {index + 1}") from exc
         raise RenderError(f"pixel data cannot be decoded: {exc}") from exc
+    except Exception as exc:  # decoders also raise struct.error, zlib.error...: all mean "cannot"
+        raise RenderError(f"pixel data cannot be decoded: {exc!r}") from exc
     if index >= frame_count(attributes):
         raise NoSuchFrame(f"no frame {index + 1}")
     return Frame(pixels=pixels, attributes=attributes)
@@ -327,7 +328,13 @@ def picture(
     frame: Frame, *, window: Window | None = None, viewport: Viewport | None = None
 ) -> Image.Image:
     """The frame as a Pillow image, windowed, cut to the region and fitted to the viewport."""
-    shown = to_display(frame, window)
+    try:
+        shown = to_display(frame, window)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+        if isinstance(exc, RenderError):
+            raise
+        # attribute values the pipeline cannot use (a text Rescale Slope, a short LUT...)
+        raise RenderError(f"the image attributes cannot be applied: {exc}") from exc
     image = Image.fromarray(np.ascontiguousarray(shown), mode="RGB" if shown.ndim == 3 else "L")
     if viewport is not None:
         if viewport.region is not None:
@@ -367,7 +374,7 @@ def thumbnail(
     if frame is None:
         try:
             head = dcmread(path, stop_before_pixels=True, specific_tags=[0x00280008])
-        except (OSError, InvalidDicomError, ValueError) as exc:
+        except Exception as exc:  # a file pydicom cannot read is simply not renderable
             raise RenderError(f"unreadable instance: {exc}") from exc
         frame = frame_count(head) // 2
     image = picture(read_frame(path, frame))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 from pathlib import Path
 
@@ -393,3 +394,39 @@ def test_thumbnail_of_a_multi_frame_image_is_its_middle_frame(tmp_path: Path) ->
     path = _file(tmp_path, _mono(frames, WindowCenter=500, WindowWidth=1000))
     thumb = _decode(render.thumbnail(path, media_type="image/png"))
     assert thumb[4, 4] > 200
+
+
+_SOURCES = [
+    "MR_small_jpeg_ls_lossless.dcm",
+    "SC_rgb_jpeg_dcmtk.dcm",
+    "MR_small_RLE.dcm",
+    "CT_small.dcm",
+]
+
+
+@settings(max_examples=60, suppress_health_check=_HC, deadline=None)
+@given(source=st.sampled_from(_SOURCES), fraction=st.floats(0, 1), junk=st.binary(max_size=64))
+def test_a_damaged_file_is_a_render_error_never_another_exception(
+    tmp_path: Path, source: str, fraction: float, junk: bytes
+) -> None:
+    """Cut short, or with junk in the middle: rendered or refused, and nothing else."""
+    path = get_testdata_file(source)
+    assert path is not None
+    data = Path(path).read_bytes()
+    cut = int(len(data) * fraction)
+    damaged = tmp_path / "damaged.dcm"
+    damaged.write_bytes(data[:cut] + junk + (data[cut + len(junk) :] if junk else b""))
+    for attempt in (lambda: render.render_frame(damaged, 0), lambda: render.thumbnail(damaged)):
+        with contextlib.suppress(RenderError):
+            attempt()
+
+
+def test_a_file_cut_inside_its_meta_header_is_a_render_error(tmp_path: Path) -> None:
+    """pydicom raised struct.error for this cut; the route answered 500 before."""
+    for source in ("SC_rgb_jpeg_dcmtk.dcm", "MR_small_RLE.dcm"):
+        path = get_testdata_file(source)
+        assert path is not None
+        cut = tmp_path / "cut.dcm"
+        cut.write_bytes(Path(path).read_bytes()[:154])
+        with pytest.raises(RenderError):
+            render.render_frame(cut, 0)
