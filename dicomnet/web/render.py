@@ -248,24 +248,50 @@ def _auto_window(values: npt.NDArray[np.generic]) -> Window:
     return Window((lo + hi) / 2.0, hi - lo, "linear-exact")
 
 
-def _grayscale(frame: Frame, window: Window | None) -> npt.NDArray[np.uint8]:
-    attributes = frame.attributes
-    pixels = frame.pixels
-    if pixels.ndim == 3:  # a grayscale frame decoded with a samples axis of 1
-        pixels = pixels[..., 0]
-    values = apply_modality_lut(pixels, attributes)
+def _shown(
+    values: npt.NDArray[np.generic],
+    attributes: Dataset,
+    window: Window | None,
+    used: npt.NDArray[np.generic],
+) -> npt.NDArray[np.uint8]:
+    """Modality values to 0..255 through the VOI; ``used``: the values the frame really has."""
     if window is not None:
         shown = window_lut(values, window)
     elif "VOILUTSequence" in attributes and len(attributes.VOILUTSequence) > 0:
         try:
             shown = _to_eight_bits(apply_voi(values, attributes), _voi_lut_bits(attributes))
         except (AttributeError, ValueError, IndexError, TypeError):
-            shown = window_lut(values, data_set_window(attributes) or _auto_window(values))
+            shown = window_lut(values, data_set_window(attributes) or _auto_window(used))
     else:
-        shown = window_lut(values, data_set_window(attributes) or _auto_window(values))
+        shown = window_lut(values, data_set_window(attributes) or _auto_window(used))
     if str(attributes.get("PhotometricInterpretation", "")).upper() == "MONOCHROME1":
         shown = np.subtract(255, shown, dtype=np.uint8)
     return shown
+
+
+def _grayscale(frame: Frame, window: Window | None) -> npt.NDArray[np.uint8]:
+    """The grayscale pipeline; for 8- and 16-bit integers through a table of every stored value.
+
+    A table of 256 or 65,536 entries costs nothing beside a large frame, and
+    indexing it makes no floating-point copy of the frame.
+    """
+    attributes = frame.attributes
+    pixels = frame.pixels
+    if pixels.ndim == 3:  # a grayscale frame decoded with a samples axis of 1
+        pixels = pixels[..., 0]
+    if pixels.dtype.kind in "ui" and pixels.dtype.itemsize <= 2:
+        index_type = np.uint8 if pixels.dtype.itemsize == 1 else np.uint16
+        indices = pixels.view(index_type)
+        domain = np.arange(1 << (8 * pixels.dtype.itemsize), dtype=np.int64)
+        stored = domain.astype(index_type).view(pixels.dtype)  # the value of each index
+        values = apply_modality_lut(stored, attributes)
+        low, high = pixels.min(), pixels.max()
+        used = values[(stored >= low) & (stored <= high)]
+        table = _shown(values, attributes, window, used)
+        shown: npt.NDArray[np.uint8] = table[indices]
+        return shown
+    values = apply_modality_lut(pixels, attributes)
+    return _shown(values, attributes, window, values)
 
 
 def to_display(frame: Frame, window: Window | None = None) -> npt.NDArray[np.uint8]:
