@@ -302,7 +302,7 @@ def test_lossless_codecs_render_like_the_uncompressed_original() -> None:
     plain = get_testdata_file("MR_small.dcm")
     assert plain is not None
     want = _decode(render.render_frame(plain, 0))
-    for name in ("MR_small_RLE.dcm", "MR_small_jpeg_ls_lossless.dcm"):
+    for name in ("MR_small_RLE.dcm", "MR_small_jpeg_ls_lossless.dcm", "MR_small_jp2klossless.dcm"):
         path = get_testdata_file(name)
         assert path is not None
         assert np.array_equal(_decode(render.render_frame(path, 0)), want), name
