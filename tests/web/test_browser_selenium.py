@@ -345,6 +345,14 @@ def test_search_open_view_window_and_page(driver: Any, archive: Archive, artefac
     stage.send_keys("r")
     _ready(driver, window="40,400")
     assert np.abs(_shown(driver) - before).mean() < 1
+    # the window from the keyboard: up raises the centre, shift+right widens (a 20th of the width)
+    stage.send_keys(Keys.ARROW_UP)
+    _ready(driver, window="60,400")
+    stage.send_keys(Keys.SHIFT, Keys.ARROW_RIGHT)
+    _ready(driver, window="60,420")
+    assert np.abs(_shown(driver) - before).mean() > 1
+    stage.send_keys("r")
+    _ready(driver, window="40,400")
     stage.send_keys(Keys.PAGE_DOWN)
     _wait(driver, lambda d: "2 of 3" in d.find_element(By.ID, "instance-position").text, "image 2")
     _ready(driver, window="40,400", instance=s.ct_instances[1])
