@@ -96,6 +96,8 @@ class IndexEntry:
     headers: dict[str, bytes] = field(default_factory=dict)
     #: Folders whose new entries (the file's name) are synced before the row commits.
     sync_folders: tuple[str, ...] = ()
+    #: Send-queue destinations: their jobs are written in the transaction of the row.
+    forward_to: tuple[str, ...] = ()
 
 
 def _normal(kind: str, text: str) -> str:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Final
@@ -54,7 +54,7 @@ from dicomnet.storage.sinks import (
 )
 
 from .backend import IndexBackend, IndexUnavailable
-from .entry import entry_from_data_set, entry_from_file
+from .entry import IndexEntry, entry_from_data_set, entry_from_file
 
 __all__ = ["IndexedSink", "IndexedStore"]
 
@@ -65,12 +65,24 @@ _log = logging.getLogger("dicomnet.archive")
 HEADER_CAPTURE: Final = 64 * 1024
 
 
-class IndexedStore:
-    """An :class:`InstanceStore` that indexes each instance ``store`` commits into ``index``."""
+#: ``route(info, entry)``: the send-queue destinations of an instance about to be indexed.
+Route = Callable[[InstanceInfo, IndexEntry], tuple[str, ...]]
 
-    def __init__(self, store: InstanceStore, index: IndexBackend) -> None:
+
+class IndexedStore:
+    """An :class:`InstanceStore` that indexes each instance ``store`` commits into ``index``.
+
+    With ``route``, each entry carries the send-queue destinations it names
+    (:attr:`IndexEntry.forward_to`): the backend writes their jobs in the
+    transaction of the row, so an acknowledged instance always has its jobs.
+    """
+
+    def __init__(
+        self, store: InstanceStore, index: IndexBackend, *, route: Route | None = None
+    ) -> None:
         self.store = store
         self.index = index
+        self.route = route
 
     async def open_sink(self, info: InstanceInfo) -> StorageSink:
         """The inner store's sink, indexing on commit."""
@@ -84,7 +96,9 @@ class IndexedStore:
                     raise DuplicateRefused(info.sop_instance_uid)
                 if store.duplicates is Duplicate.KEEP_FIRST:
                     return DroppingSink(store.kept_instance(info, earlier))
-        return IndexedSink(await store.open_sink(info), self.index, earlier=earlier)
+        sink = IndexedSink(await store.open_sink(info), self.index, earlier=earlier)
+        sink.route = self.route
+        return sink
 
 
 class IndexedSink:
@@ -100,6 +114,8 @@ class IndexedSink:
         # The data set's first bytes, which hold its header in all but odd cases.
         self._head = bytearray()
         self._size = 0
+        #: Picks the send-queue destinations of the entry (see :class:`IndexedStore`).
+        self.route: Route | None = None
 
     async def write(self, chunk: bytes | memoryview) -> None:
         """Pass a data set fragment on (keeping the data set's first bytes)."""
@@ -163,6 +179,8 @@ class IndexedSink:
             )
             if unsynced:
                 entry = replace(entry, sync_folders=tuple(str(f) for f in unsynced))
+            if self.route is not None:
+                entry = replace(entry, forward_to=self.route(info, entry))
             await self.index.put(entry)
         except (OSError, ValueError) as exc:
             _log.error(

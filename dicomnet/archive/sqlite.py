@@ -135,6 +135,10 @@ class SqliteIndex:
         self.commits = 0
         #: :attr:`IndexEntry.sync_folders` are synced before each row is committed.
         self.syncs_folders = fsync
+        #: Called (writer thread) in each transaction that adds rows, with those
+        #: entries: tables beside the archive's written atomically with the rows
+        #: (the send queue's jobs, see :mod:`dicomnet.queue.sqlite`).
+        self.row_hooks: list[Callable[[sqlite3.Connection, Sequence[IndexEntry]], None]] = []
 
     # ------------------------------------------------------------------ life cycle
 
@@ -295,6 +299,8 @@ class SqliteIndex:
             if entries:
                 self._check_series_keys(conn)
                 _insert_many(conn, entries, self._series_keys)
+                for hook in self.row_hooks:
+                    hook(conn, entries)
                 paths = [entry.path for entry in entries]
                 _delete_pending(conn, paths)
                 # A path stored again is no longer one a deletion still has to remove.

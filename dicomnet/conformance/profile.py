@@ -174,6 +174,12 @@ class Profile:
     retrieve_on_failure: str = "continue"
     #: ``[retrieve]``: a warning from the destination counts as "warning" or "success".
     retrieve_warning: str = "warning"
+    #: ``[send]``: outbound associations at a time per destination (0: no cap).
+    send_max_associations: int = 0
+    #: ``[send]``: transfer syntaxes never transcoded from (``no_transcode_group``).
+    no_transcode: tuple[str, ...] = ()
+    #: ``[send]``: why such an instance is refused (the document's words).
+    no_transcode_reason: str = ""
 
     # ------------------------------------------------------------------ derived views
 
@@ -354,6 +360,7 @@ class _ProfileReader:
         charsets = top.table("character_sets")
         query = top.table("query")
         retrieve = top.table("retrieve")
+        send = top.table("send")
 
         ae_title = self._ae_title(titles, "title")
         called = titles.strings("called", (ae_title,))
@@ -442,18 +449,29 @@ class _ProfileReader:
             registry=self.registry,
             retrieve_on_failure=retrieve.choice("on_failure", ("continue", "stop"), "continue"),
             retrieve_warning=retrieve.choice("warning", ("warning", "success"), "warning"),
+            send_max_associations=send.integer("max_associations", 0),
+            no_transcode=self._no_transcode(send),
+            no_transcode_reason=send.string("no_transcode_reason", ""),
         )
         if impl.has("version_name") and profile.implementation_version_name is not None:
             version = profile.implementation_version_name
             if not 1 <= len(version) <= _AE_TITLE_MAX:
                 raise impl.error("version_name", "must be 1 to 16 characters (PS3.7 D.3.3.2)")
-        for section in (head, titles, assoc, impl, timers, charsets, query, retrieve, top):
+        for section in (head, titles, assoc, impl, timers, charsets, query, retrieve, send, top):
             section.done()
         if not profile.accepted and not profile.proposed:
             raise top.error("accepted", "a profile needs [[accepted]] or [[proposed]] contexts")
         return profile
 
     # ------------------------------------------------------------------ pieces
+
+    def _no_transcode(self, send: Section) -> tuple[str, ...]:
+        name = send.optional_string("no_transcode_group")
+        if name is None:
+            return ()
+        if name not in self.registry.transfer_syntax_groups:
+            raise send.error("no_transcode_group", f"unknown transfer syntax group {name!r}")
+        return self.registry.transfer_syntax_group(name)
 
     def _check_ae_title(self, section: Section, key: str, title: str) -> None:
         if not 1 <= len(title) <= _AE_TITLE_MAX or title != title.strip() or "\\" in title:

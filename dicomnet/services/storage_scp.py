@@ -105,6 +105,7 @@ def instance_info(request: IncomingRequest) -> InstanceInfo:
         sop_instance_uid=message.affected_sop_instance_uid.rstrip("\0 "),
         transfer_syntax_uid=str(request.context.transfer_syntax),
         source_ae_title=association.peer_ae_title,
+        called_ae_title=association.local_ae_title,
         implementation_class_uid=policy.implementation_class_uid,
         implementation_version_name=policy.implementation_version_name,
     )

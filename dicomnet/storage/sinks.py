@@ -81,6 +81,8 @@ class InstanceInfo:
     sop_instance_uid: str
     transfer_syntax_uid: str
     source_ae_title: str = ""
+    #: The AE title the peer called (ours on that association); "" when unknown.
+    called_ae_title: str = ""
     implementation_class_uid: str = _POLICY_DEFAULTS.implementation_class_uid
     implementation_version_name: str = _POLICY_DEFAULTS.implementation_version_name
 

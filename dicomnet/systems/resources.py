@@ -17,10 +17,11 @@ from pydicom.dataset import Dataset
 
 from dicomnet.archive import SqliteIndex
 from dicomnet.archive.commitment_sqlite import SqliteReportJournal
-from dicomnet.archive.ingest import IndexedStore
+from dicomnet.archive.ingest import IndexedStore, Route
 from dicomnet.archive.recover import reconcile
 from dicomnet.archive.worklist_sqlite import SqliteWorklist
 from dicomnet.query.worklist import WorklistSource
+from dicomnet.queue.sqlite import SqliteQueueStore
 from dicomnet.storage.folder import FolderStore
 from dicomnet.storage.memory import MemoryStore
 from dicomnet.storage.quota import DiskQuota, QuotaStore
@@ -86,6 +87,10 @@ class Resources:
     memory: dict[str, MemoryStore] = field(default_factory=dict)
     #: Where a ``print`` AE writes its films.
     films: Path | None = None
+    #: The send jobs (with a ``[queue]`` and an index).
+    queue_store: SqliteQueueStore | None = None
+    #: Picks the send-queue destinations of each instance indexed.
+    route: Route | None = None
 
     @property
     def store(self) -> FolderStore | IndexedStore | QuotaStore | None:
@@ -94,7 +99,7 @@ class Resources:
             return None
         if self.index is None:
             return self.folder
-        indexed = IndexedStore(self.folder, self.index)
+        indexed = IndexedStore(self.folder, self.index, route=self.route)
         return indexed if self.quota is None else QuotaStore(indexed, self.quota)
 
     async def close(self) -> None:
@@ -105,6 +110,9 @@ class Resources:
         if self.journal is not None:
             await self.journal.close()
             self.journal = None
+        if self.queue_store is not None:
+            await self.queue_store.close()
+            self.queue_store = None
         if self.index is not None:
             await self.index.close()
             self.index = None
@@ -127,6 +135,8 @@ async def open_resources(spec: SystemSpec, root: Path, *, fsync: bool = True) ->
                 resources.index = await SqliteIndex.open(index_path(folder), fsync=fsync)
                 recovered = await reconcile(resources.index, resources.folder)
                 resources.journal = await SqliteReportJournal.open(resources.index)
+                if spec.queue is not None:
+                    resources.queue_store = await SqliteQueueStore.open(resources.index)
             except OSError as exc:
                 await resources.close()
                 raise OSError(f"cannot open the index of {folder}: {exc}") from exc

@@ -22,6 +22,7 @@ from dicomnet.errors import ConfigurationError
 from dicomnet.policy import Policy
 from dicomnet.print.model import PrinterSettings
 from dicomnet.print.render import FilmRenderer
+from dicomnet.queue.service import SendQueue
 from dicomnet.services.base import Service
 from dicomnet.services.commitment import (
     STORAGE_COMMITMENT_PUSH_MODEL,
@@ -38,6 +39,7 @@ from dicomnet.services.storage_scp import StorageService
 from dicomnet.services.suboperations import RetrieveRules
 from dicomnet.storage.memory import MemoryStore
 
+from .forwarding import start_queue
 from .quota import RetrieveTouches
 from .resources import Resources, open_resources
 from .router import RoutedPort
@@ -63,6 +65,8 @@ class RunningSystem:
     resources: Resources
     routed: list[RoutedPort] = field(default_factory=list)
     commitments: list[CommitmentSCP] = field(default_factory=list)
+    #: The send queue (a system file with ``[queue]``).
+    queue: SendQueue | None = None
 
     def memory_store(self, name: str) -> MemoryStore:
         """The in-memory store of the ``memory-storage`` AE ``name``."""
@@ -82,6 +86,9 @@ class RunningSystem:
             commitment.close()
         for commitment in self.commitments:
             await commitment.drain()
+        if self.queue is not None:
+            await self.queue.close()
+            self.queue = None
         await self.resources.close()
 
 
@@ -171,6 +178,11 @@ async def start_system(
         raise
     moves = dict(spec.destinations)
     moves.update(dict(destinations))
+    try:
+        running.queue = start_queue(spec, running.resources, moves)
+    except BaseException:
+        await running.close()
+        raise
     for ae in spec.aes:
         for handler in _handlers(ae, aes[ae.name], running, moves):
             servers[ae.name].registry.add(handler)
@@ -178,6 +190,8 @@ async def start_system(
     for commitment in running.commitments:
         if isinstance(commitment, DurableCommitmentSCP):
             await commitment.resume()  # the reports a previous run left undelivered
+    if running.queue is not None:
+        await running.queue.start()  # jobs a previous run left are sent too
     return running
 
 
@@ -195,7 +209,7 @@ def _handlers(
     for kind in ae.services:
         if kind is ServiceKind.STORAGE:
             assert resources.store is not None
-            storage = StorageService(resources.store)
+            storage = _storage(resources, running.queue)
             handlers.append(AbortWhenNotStored(storage) if ae.abort_on_store_failure else storage)
         elif kind is ServiceKind.MEMORY_STORAGE:
             store = resources.memory.setdefault(ae.name, MemoryStore())
@@ -234,6 +248,13 @@ def _handlers(
             settings = PrinterSettings(name=ae.title, dpi=float(running.spec.film_dpi))
             handlers.append(PrintSCP(FilmRenderer(resources.films, settings), settings))
     return handlers
+
+
+def _storage(resources: Resources, queue: SendQueue | None) -> StorageService:
+    assert resources.store is not None
+    if queue is None:
+        return StorageService(resources.store)
+    return StorageService(queue.wrap(resources.store), decide=queue.decide_hook())
 
 
 def _commitment(

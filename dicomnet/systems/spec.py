@@ -19,6 +19,7 @@ from dicomnet.conformance.locate import default_data_dir
 from dicomnet.conformance.profile import Profile
 from dicomnet.conformance.tomlcheck import Section, load_toml
 from dicomnet.errors import ConfigurationError
+from dicomnet.queue.config import QueueSpec, read_queue
 from dicomnet.services.commitment import ReportMode
 from dicomnet.storage.sinks import Duplicate
 
@@ -91,6 +92,8 @@ class SystemSpec:
     destinations: tuple[tuple[str, tuple[str, int]], ...] = ()
     films: Path | None = None  # folder the printed films are written to (PNG, JSON)
     film_dpi: int = 150  # resolution of the films
+    #: The send queue (``[queue]``), if the system forwards what it stores.
+    queue: QueueSpec | None = None
 
     def ae(self, name: str) -> AESpec:
         """The AE called ``name`` in the file (raises ConfigurationError)."""
@@ -162,8 +165,11 @@ def _read(top: Section, data_dir: Path | None) -> SystemSpec:
             destinations.append((title, parse_address(address)))
         except ValueError as exc:
             raise top.table("destinations").error(title, str(exc)) from None
+    queue = read_queue(top.table("queue"), parse_address)
     aes = tuple(_ae(section, data_dir) for section in top.tables("ae"))
     top.done()
+    if queue is not None and not (store and index):
+        raise top.error("queue", "needs [resources] store and index = true")
     if not aes:
         raise top.error("ae", "a system needs at least one [[ae]]")
     spec = SystemSpec(
@@ -180,6 +186,7 @@ def _read(top: Section, data_dir: Path | None) -> SystemSpec:
         destinations=tuple(destinations),
         films=None if films is None else Path(films),
         film_dpi=film_dpi,
+        queue=queue,
     )
     _check(spec, top)
     return spec

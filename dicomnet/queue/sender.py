@@ -1,0 +1,318 @@
+"""Sending one destination's jobs: :class:`DestinationSender`.
+
+Up to ``max_associations`` workers per destination (DicomArk: one) each
+claim a batch of due jobs, send them over an association they keep open
+between batches while it can carry them (one is proposed anew when a batch
+needs a SOP class / transfer syntax pair the open one was not proposed), with
+up to the negotiated asynchronous operations window of C-STOREs in flight,
+and record the outcomes in one transaction per batch.
+
+Per instance: the data set goes out as stored when the destination accepted
+its transfer syntax; otherwise it is transcoded to an accepted one, unless
+its syntax is in the profile's no-transcode group, which puts the job in
+'error' with the profile's reason (as does a SOP class the destination did not
+accept, or a file that cannot be read: no retry changes those). A failure
+status, a refused or dropped connection and a send timeout (no answer within
+``send_timeout``: the association is aborted) count as a failed attempt: the
+job waits :func:`~.pacing.backoff_delay` and goes to 'error' after
+``max_attempts``. Jobs of a batch that were not attempted when the
+association ended go back to 'queued' unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from dicomnet.ae import AE
+from dicomnet.association import Association
+from dicomnet.errors import DicomNetError, NegotiationError
+from dicomnet.log import ERROR_LIMIT, logsafe
+from dicomnet.storage.scu import choose_context, proposed_contexts_for, store, window_for
+from dicomnet.storage.source import InstanceSource, SourceError
+from dicomnet.storage.transcode import TranscodeError
+
+from .config import DestinationSpec
+from .model import Job, JobState, Outcome, QueueStore
+from .pacing import Pacer, backoff_delay
+
+__all__ = ["DestinationSender", "SendSettings"]
+
+_log = logging.getLogger("dicomnet.queue")
+
+#: Seconds an idle association is kept open for more jobs.
+LINGER = 1.0
+#: Jobs claimed per batch: this many times the window (at least 16).
+BATCH_PER_WINDOW = 4
+
+
+@dataclass(frozen=True)
+class SendSettings:
+    """What a sender takes from the profile."""
+
+    #: Transfer syntaxes proposed after each instance's own (Implicit VR LE for DicomArk).
+    fallbacks: tuple[str, ...]
+    no_transcode: frozenset[str] = frozenset()
+    no_transcode_reason: str = ""
+    poll: float = 5.0
+
+
+@dataclass
+class _Link:
+    """A worker's association and the (SOP class, transfer syntax) pairs it was proposed."""
+
+    association: Association | None = None
+    pairs: set[tuple[str, str]] = field(default_factory=set)
+
+    @property
+    def usable(self) -> bool:
+        return self.association is not None and self.association.is_established
+
+    async def close(self) -> None:
+        assoc, self.association = self.association, None
+        self.pairs = set()
+        if assoc is not None and assoc.is_established:
+            try:
+                await assoc.release()
+            except (OSError, DicomNetError) as exc:
+                _log.debug("release failed: %s", exc)
+
+
+class _Permanent(Exception):
+    """An attempt no retry can change (the job goes to 'error')."""
+
+
+class DestinationSender:
+    """Sends the jobs of one destination; :meth:`start`, :meth:`wake`, :meth:`close`."""
+
+    def __init__(
+        self,
+        spec: DestinationSpec,
+        store: QueueStore,
+        ae: AE,
+        settings: SendSettings,
+        *,
+        associations: int = 1,
+        is_paused: Callable[[str], bool] = lambda name: False,
+        notify: Callable[[Job, Outcome], None] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.spec = spec
+        self.store = store
+        self.ae = ae
+        self.settings = settings
+        self.associations = max(1, associations)
+        self.is_paused = is_paused
+        self.notify = notify
+        self.rng = rng or random.Random()
+        self.pacer = Pacer(spec.min_interval, spec.max_rate)
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        #: Outcomes recorded so far by this sender (a measure for tests and logs).
+        self.attempts = 0
+        self.bytes_written = 0
+
+    @property
+    def name(self) -> str:
+        """The destination's name."""
+        return self.spec.name
+
+    def start(self) -> None:
+        """Start the workers."""
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._worker(n), name=f"send-{self.name}-{n}")
+            for n in range(self.associations)
+        ]
+
+    def wake(self) -> None:
+        """New or retried jobs may be due."""
+        self._wake.set()
+
+    async def close(self) -> None:
+        """Stop the workers (jobs being sent stay 'sending' until the next start)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    # ------------------------------------------------------------------ the loop
+
+    async def _worker(self, number: int) -> None:
+        link = _Link()
+        try:
+            while True:
+                if self.is_paused(self.name) or not self._in_schedule():
+                    await link.close()
+                    await self._sleep(self.settings.poll)
+                    continue
+                self._wake.clear()
+                limit = max(16, BATCH_PER_WINDOW * self._window(link))
+                jobs = await self.store.claim(self.name, time.time(), limit)
+                if jobs:
+                    await self._send(link, jobs)
+                    continue
+                if link.usable and await self._sleep(LINGER):
+                    continue
+                await link.close()
+                due = await self.store.next_due(self.name)
+                wait = self.settings.poll if due is None else due - time.time()
+                await self._sleep(min(self.settings.poll, max(0.0, wait)))
+        except asyncio.CancelledError:
+            if link.association is not None and link.association.is_established:
+                link.association.abort_nowait("send queue stopping")
+            raise
+        except Exception:
+            _log.exception("%s: sender %d failed", self.name, number)
+            raise
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Wait ``seconds`` or until woken (True)."""
+        if seconds <= 0:
+            return False
+        try:
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    def _in_schedule(self) -> bool:
+        now = time.localtime()
+        return self.spec.in_schedule(now.tm_hour * 60 + now.tm_min)
+
+    def _window(self, link: _Link) -> int:
+        if link.usable:
+            assert link.association is not None
+            return window_for(link.association, self.spec.window or None)
+        return self.spec.window or 8
+
+    # ------------------------------------------------------------------ a batch
+
+    async def _send(self, link: _Link, jobs: list[Job]) -> None:
+        outcomes: list[Outcome] = []
+        ready: list[tuple[Job, InstanceSource]] = []
+        for job in jobs:
+            try:
+                ready.append((job, InstanceSource.from_path(job.path)))
+            except (SourceError, OSError) as exc:
+                outcomes.append(self._outcome(job, error=f"cannot read {job.path}: {exc}"))
+        try:
+            if ready:
+                await self._connect(link, [source for _, source in ready])
+        except (OSError, DicomNetError) as exc:
+            why = f"cannot associate: {exc or type(exc).__name__}"
+            _log.warning("%s: %s", self.name, logsafe(why, ERROR_LIMIT))
+            outcomes.extend(self._failed(job, why) for job, _ in ready)
+            ready = []
+        if ready:
+            assert link.association is not None
+            assoc = link.association
+            slots = asyncio.Semaphore(window_for(assoc, self.spec.window or None))
+            outcomes.extend(
+                await asyncio.gather(*(self._one(assoc, slots, job, src) for job, src in ready))
+            )
+        await self.store.finish(outcomes, time.time())
+
+    async def _connect(self, link: _Link, sources: Sequence[InstanceSource]) -> None:
+        needed = {(s.sop_class_uid, s.transfer_syntax_uid) for s in sources}
+        if link.usable and needed <= link.pairs:
+            return
+        await link.close()
+        address = self.spec.address
+        if address is None:
+            raise OSError(f"no address for {self.spec.ae_title}")
+        contexts = proposed_contexts_for(sources, self.settings.fallbacks)
+        link.association = await self.ae.associate(
+            address[0], address[1], called_ae=self.spec.ae_title, contexts=contexts
+        )
+        link.pairs = needed
+
+    async def _one(
+        self, assoc: Association, slots: asyncio.Semaphore, job: Job, source: InstanceSource
+    ) -> Outcome:
+        async with slots:
+            if not assoc.is_established:
+                return Outcome(job.id, JobState.QUEUED, job.attempts, time.time())
+            try:
+                self._check_transcoding(assoc, source)
+                await self.pacer.before_send(source.size)
+                if not assoc.is_established:
+                    return Outcome(job.id, JobState.QUEUED, job.attempts, time.time())
+                async with asyncio.timeout(self.spec.send_timeout):
+                    result = await store(assoc, source)
+            except _Permanent as exc:
+                return self._outcome(job, error=str(exc))
+            except TimeoutError:
+                if assoc.is_established:
+                    assoc.abort_nowait("send timeout")
+                return self._failed(job, f"no answer within {self.spec.send_timeout:g} s")
+            except SourceError as exc:
+                if assoc.is_established:
+                    return self._outcome(job, error=str(exc))
+                return self._failed(job, str(exc))
+            except (OSError, DicomNetError) as exc:
+                return self._failed(job, str(exc) or type(exc).__name__)
+            self.pacer.adjust(result.bytes_sent - source.size)
+            self.bytes_written += result.bytes_sent
+            if result.ok:
+                outcome = Outcome(job.id, JobState.SENT, job.attempts + 1, status=result.status)
+                self._notify(job, outcome)
+                return outcome
+            return self._failed(job, result.describe(), status=result.status)
+
+    def _check_transcoding(self, assoc: Association, source: InstanceSource) -> None:
+        try:
+            ctx = choose_context(assoc, source)
+        except (NegotiationError, TranscodeError) as exc:
+            raise _Permanent(str(exc)) from exc
+        own = source.transfer_syntax_uid
+        if ctx.transfer_syntax != own and own in self.settings.no_transcode:
+            reason = self.settings.no_transcode_reason or f"no transcoding from {own}"
+            raise _Permanent(f"{reason} (instance in {own}, accepted {ctx.transfer_syntax})")
+
+    # ------------------------------------------------------------------ outcomes
+
+    def _failed(self, job: Job, why: str, *, status: int | None = None) -> Outcome:
+        attempts = job.attempts + 1
+        if attempts >= self.spec.max_attempts:
+            outcome = Outcome(job.id, JobState.ERROR, attempts, status=status, error=why)
+            _log.error(
+                "%s: %s in error after %d attempts: %s",
+                self.name,
+                logsafe(job.sop_instance_uid),
+                attempts,
+                logsafe(why, ERROR_LIMIT),
+            )
+        else:
+            delay = backoff_delay(
+                attempts, self.spec.backoff, self.spec.backoff_max, self.spec.jitter, self.rng
+            )
+            outcome = Outcome(
+                job.id, JobState.FAILED, attempts, time.time() + delay, status=status, error=why
+            )
+            _log.info(
+                "%s: attempt %d for %s failed, next in %.1f s: %s",
+                self.name,
+                attempts,
+                logsafe(job.sop_instance_uid),
+                delay,
+                logsafe(why, ERROR_LIMIT),
+            )
+        self._notify(job, outcome)
+        return outcome
+
+    def _outcome(self, job: Job, *, error: str) -> Outcome:
+        """A permanent refusal: 'error' at once."""
+        _log.error("%s: %s refused: %s", self.name, logsafe(job.sop_instance_uid), error)
+        outcome = Outcome(job.id, JobState.ERROR, job.attempts + 1, error=error)
+        self._notify(job, outcome)
+        return outcome
+
+    def _notify(self, job: Job, outcome: Outcome) -> None:
+        self.attempts += 1
+        if self.notify is not None:
+            self.notify(job, outcome)

@@ -1,0 +1,258 @@
+"""The running send queue of a system: routing, senders, the inbound hook.
+
+:class:`SendQueue` owns a :class:`~.model.QueueStore`, one
+:class:`~.sender.DestinationSender` per destination, and a poller that
+re-reads which destinations are paused and wakes the senders every
+``poll`` seconds (so that ``dicomnet queue retry/pause/resume`` from another
+process take effect).
+
+The inbound side: :meth:`SendQueue.route` is the
+:class:`~dicomnet.archive.ingest.IndexedStore` ``route`` (the jobs are written
+with the index row, before the C-STORE is acknowledged);
+:meth:`SendQueue.wrap` wraps the store a Storage SCP writes to, so that the
+senders are woken once an instance is in, and a duplicate that the store kept
+(not indexed again) still gets the jobs it lacks. :meth:`SendQueue.decide` is
+the Storage SCP's ``decide`` hook of the synchronous forward mode: it waits
+(up to the destination's send timeout) for the first attempt and answers its
+status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Final
+
+from dicomnet.ae import AE
+from dicomnet.archive.entry import IndexEntry, entry_from_file
+from dicomnet.conformance.profile import Profile
+from dicomnet.dimse.status import Status
+from dicomnet.services.base import IncomingRequest, Reply
+from dicomnet.services.storage_scp import Decide
+from dicomnet.storage.sinks import (
+    InstanceInfo,
+    InstanceStore,
+    StorageSink,
+    StoredInstance,
+)
+from dicomnet.storage.sinks import (
+    Outcome as StoreOutcome,
+)
+
+from .config import ForwardMode, QueueSpec
+from .model import Job, JobState, Outcome, QueueStore
+from .sender import DestinationSender, SendSettings
+
+__all__ = ["QueuedStore", "SendQueue"]
+
+_log = logging.getLogger("dicomnet.queue")
+
+#: Answered in the synchronous mode when the destination gave no status in time (the
+#: instance is kept and its job goes on): Refused, Out of Resources.
+NO_DESTINATION_STATUS: Final = int(Status.OUT_OF_RESOURCES)
+
+
+class SendQueue:
+    """A system's send queue."""
+
+    def __init__(
+        self,
+        spec: QueueSpec,
+        store: QueueStore,
+        profile: Profile,
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.spec = spec
+        self.store = store
+        self.profile = profile
+        self._paused: set[str] = set()
+        self._waiters: dict[tuple[str, str], list[asyncio.Future[Outcome]]] = {}
+        self._poller: asyncio.Task[None] | None = None
+        policy = profile.policy()
+        fallbacks = tuple(
+            dict.fromkeys(ts for c in policy.proposed_contexts for ts in c.transfer_syntaxes)
+        )
+        settings = SendSettings(
+            fallbacks=fallbacks,
+            no_transcode=frozenset(profile.no_transcode),
+            no_transcode_reason=profile.no_transcode_reason,
+            poll=spec.poll,
+        )
+        rng = rng or random.Random()
+        self.senders: dict[str, DestinationSender] = {}
+        for dest in spec.destinations:
+            title = dest.calling_ae or policy.ae_title
+            timers = replace(policy.timers, dimse=dest.send_timeout)
+            ae = AE(title, replace(policy, ae_title=title, timers=timers))
+            self.senders[dest.name] = DestinationSender(
+                dest,
+                store,
+                ae,
+                settings,
+                associations=dest.max_associations or profile.send_max_associations or 1,
+                is_paused=self._paused.__contains__,
+                notify=self._notify,
+                rng=random.Random(rng.random()),
+            )
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def start(self) -> None:
+        """Requeue jobs a previous run left in 'sending', start the senders and the poller."""
+        requeued = await self.store.requeue_sending()
+        if requeued:
+            _log.warning("%d job(s) left sending by the previous run are queued again", requeued)
+        self._paused = await self.store.paused()
+        for sender in self.senders.values():
+            sender.is_paused = self._paused.__contains__
+            sender.start()
+        self._poller = asyncio.get_running_loop().create_task(self._poll(), name="send-queue-poll")
+
+    async def close(self) -> None:
+        """Stop the senders and the poller (the store stays open: its owner closes it)."""
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+            self._poller = None
+        await asyncio.gather(*(s.close() for s in self.senders.values()))
+        for waiters in self._waiters.values():
+            for future in waiters:
+                future.cancel()
+        self._waiters.clear()
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self.spec.poll)
+            try:
+                paused = await self.store.paused()
+            except OSError as exc:
+                _log.warning("cannot read the paused destinations: %s", exc)
+                continue
+            self._paused.clear()
+            self._paused.update(paused)
+            self.wake()
+
+    def wake(self, destinations: tuple[str, ...] | None = None) -> None:
+        """Wake the senders of ``destinations`` (all when ``None``)."""
+        for name, sender in self.senders.items():
+            if destinations is None or name in destinations:
+                sender.wake()
+
+    # ------------------------------------------------------------------ inbound
+
+    def route(self, info: InstanceInfo, entry: IndexEntry) -> tuple[str, ...]:
+        """The destinations of an instance about to be indexed (``IndexedStore`` route)."""
+        return self.spec.route(info, entry.columns.get("modality", ""))
+
+    def wrap(self, store: InstanceStore) -> QueuedStore:
+        """``store`` (an ``IndexedStore`` with :meth:`route`), waking the senders on commit."""
+        return QueuedStore(store, self)
+
+    async def committed(self, info: InstanceInfo, stored: StoredInstance) -> None:
+        """An instance is in: wake its senders; a kept duplicate gets the jobs it lacks."""
+        if stored.outcome is StoreOutcome.DUPLICATE_KEPT and stored.path is not None:
+            path = Path(stored.path)
+            try:
+                entry = entry_from_file(path, source_ae_title=info.source_ae_title)
+            except (OSError, ValueError) as exc:
+                _log.warning("%s: duplicate not routed: %s", info.sop_instance_uid, exc)
+                return
+            destinations = self.route(info, entry)
+            await self.store.ensure(
+                info.sop_instance_uid,
+                sop_class_uid=info.sop_class_uid,
+                path=str(path),
+                size=entry.size,
+                destinations=destinations,
+                now=time.time(),
+            )
+        else:
+            destinations = None
+        self.wake(destinations)
+
+    def decide_hook(self) -> Decide | None:
+        """The Storage SCP's ``decide`` hook: :meth:`decide` in the synchronous mode."""
+        return self.decide if self.spec.mode is ForwardMode.SYNC else None
+
+    async def decide(self, request: IncomingRequest, stored: StoredInstance) -> int | Reply:
+        """Synchronous mode: the destination's status for the instance (see module)."""
+        if self.spec.mode is not ForwardMode.SYNC:
+            return Status.SUCCESS
+        uid = stored.info.sop_instance_uid
+        statuses: list[int] = []
+        for dest in self.spec.destinations:
+            job = await self.store.job(uid, dest.name)
+            if job is None:
+                continue
+            outcome = await self._first_outcome(job, dest.send_timeout)
+            if outcome is None:
+                why = f"{dest.name}: no status within the send timeout"
+                return Reply(status=NO_DESTINATION_STATUS, fields={"error_comment": why[:64]})
+            if outcome.state is not JobState.SENT:
+                status = outcome.status if outcome.status is not None else NO_DESTINATION_STATUS
+                comment = {"error_comment": outcome.error[:64]} if outcome.error else {}
+                return Reply(status=status, fields=comment)
+            statuses.append(outcome.status or 0)
+        return next((s for s in statuses if s), Status.SUCCESS)
+
+    async def _first_outcome(self, job: Job, timeout: float) -> Outcome | None:
+        if job.state in (JobState.SENT, JobState.ERROR) or (
+            job.state is JobState.FAILED and job.attempts > 0
+        ):
+            return Outcome(job.id, job.state, job.attempts, status=job.last_status, error=job.error)
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        key = (job.sop_instance_uid, job.destination)
+        self._waiters.setdefault(key, []).append(future)
+        self.wake((job.destination,))
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            return None
+        finally:
+            waiters = self._waiters.get(key, [])
+            if future in waiters:
+                waiters.remove(future)
+            if not waiters:
+                self._waiters.pop(key, None)
+
+    def _notify(self, job: Job, outcome: Outcome) -> None:
+        for future in self._waiters.pop((job.sop_instance_uid, job.destination), []):
+            if not future.done():
+                future.set_result(outcome)
+
+
+class QueuedStore:
+    """An :class:`InstanceStore` whose commits tell the send queue (see :class:`SendQueue`)."""
+
+    def __init__(self, inner: InstanceStore, queue: SendQueue) -> None:
+        self.inner = inner
+        self.queue = queue
+
+    async def open_sink(self, info: InstanceInfo) -> StorageSink:
+        """The inner store's sink; its commit wakes the queue."""
+        return _QueuedSink(await self.inner.open_sink(info), self.queue)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+class _QueuedSink:
+    def __init__(self, inner: StorageSink, queue: SendQueue) -> None:
+        self.inner = inner
+        self.queue = queue
+
+    async def write(self, chunk: bytes | memoryview) -> None:
+        await self.inner.write(chunk)
+
+    async def commit(self, info: InstanceInfo) -> StoredInstance:
+        stored = await self.inner.commit(info)
+        await self.queue.committed(info, stored)
+        return stored
+
+    async def discard(self) -> None:
+        await self.inner.discard()
