@@ -33,6 +33,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "worklist",
     "print_film",
     "printer",
+    "queue",
 )
 
 

@@ -186,11 +186,10 @@ class SendQueue:
         uid = stored.info.sop_instance_uid
         statuses: list[int] = []
         for dest in self.spec.destinations:
-            job = await self.store.job(uid, dest.name)
-            if job is None:
-                continue
-            outcome = await self._first_outcome(job, dest.send_timeout)
+            outcome = await self._first_outcome(uid, dest.name, dest.send_timeout)
             if outcome is None:
+                continue  # not routed there
+            if outcome.state is JobState.QUEUED:
                 why = f"{dest.name}: no status within the send timeout"
                 return Reply(status=NO_DESTINATION_STATUS, fields={"error_comment": why[:64]})
             if outcome.state is not JobState.SENT:
@@ -200,19 +199,27 @@ class SendQueue:
             statuses.append(outcome.status or 0)
         return next((s for s in statuses if s), Status.SUCCESS)
 
-    async def _first_outcome(self, job: Job, timeout: float) -> Outcome | None:
-        if job.state in (JobState.SENT, JobState.ERROR) or (
-            job.state is JobState.FAILED and job.attempts > 0
-        ):
-            return Outcome(job.id, job.state, job.attempts, status=job.last_status, error=job.error)
+    async def _first_outcome(self, uid: str, destination: str, timeout: float) -> Outcome | None:
+        """The outcome of the job's next attempt (or its last one, if it has ended);
+        ``None`` without a job; state QUEUED when none came within ``timeout``."""
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        key = (job.sop_instance_uid, job.destination)
-        self._waiters.setdefault(key, []).append(future)
-        self.wake((job.destination,))
+        key = (uid, destination)
+        self._waiters.setdefault(key, []).append(future)  # before the read: no outcome missed
         try:
-            return await asyncio.wait_for(future, timeout)
-        except TimeoutError:
-            return None
+            job = await self.store.job(uid, destination)
+            if job is None:
+                return None
+            if job.state in (JobState.SENT, JobState.ERROR) or (
+                job.state is JobState.FAILED and job.attempts > 0 and not future.done()
+            ):
+                return Outcome(
+                    job.id, job.state, job.attempts, status=job.last_status, error=job.error
+                )
+            self.wake((destination,))
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), timeout)
+            except TimeoutError:
+                return Outcome(job.id, JobState.QUEUED, job.attempts)
         finally:
             waiters = self._waiters.get(key, [])
             if future in waiters:
@@ -221,7 +228,7 @@ class SendQueue:
                 self._waiters.pop(key, None)
 
     def _notify(self, job: Job, outcome: Outcome) -> None:
-        for future in self._waiters.pop((job.sop_instance_uid, job.destination), []):
+        for future in self._waiters.get((job.sop_instance_uid, job.destination), []):
             if not future.done():
                 future.set_result(outcome)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import replace
 from pathlib import Path
 
 from dicomnet.ae import AE, Server
@@ -28,7 +29,16 @@ HOST = "127.0.0.1"
 class Destination:
     """A Storage SCP into ``root`` whose first ``reject`` C-STOREs get ``status``."""
 
-    def __init__(self, root: Path, title: str = "DEST", *, reject: int = 0, status: int = 0xA700):
+    def __init__(
+        self,
+        root: Path,
+        title: str = "DEST",
+        *,
+        reject: int = 0,
+        status: int = 0xA700,
+        syntaxes: tuple[str, ...] | None = None,
+    ) -> None:
+        self.syntaxes = syntaxes
         self.root = root
         self.title = title
         self.reject = reject
@@ -45,7 +55,13 @@ class Destination:
 
     async def start(self) -> int:
         store = FolderStore(self.root, fsync=False)
-        ae = AE(self.title, storage_policy(self.title))
+        policy = storage_policy(self.title)
+        if self.syntaxes is not None:  # accept only these transfer syntaxes
+            contexts = tuple(
+                replace(c, transfer_syntaxes=self.syntaxes) for c in policy.accepted_contexts
+            )
+            policy = replace(policy, accepted_contexts=contexts)
+        ae = AE(self.title, policy)
         ae.registry.add(StorageService(store, decide=self._decide))
         self.server = await ae.serve(HOST, 0)
         return self.server.port

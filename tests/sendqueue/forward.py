@@ -9,9 +9,8 @@ from pathlib import Path
 from pydicom.uid import generate_uid
 
 from dicomnet.ae import AE
-from dicomnet.policy import ProposedContext
 from dicomnet.queue import JobState
-from dicomnet.storage.scu import StoreResult, store_all
+from dicomnet.storage.scu import StoreResult, proposed_contexts_for, store_all
 from dicomnet.storage.source import InstanceSource
 from dicomnet.storage.synthetic import make_image, write_part10
 from dicomnet.systems import RunningSystem, load_system, start_system
@@ -80,11 +79,13 @@ async def start_router(
     )
 
 
-def make_files(folder: Path, count: int, *, syntax: str = EXPLICIT_LE) -> list[Path]:
+def make_files(
+    folder: Path, count: int, *, syntax: str = EXPLICIT_LE, rows: int = 32
+) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     files = []
     for n in range(count):
-        ds = make_image(rows=32, columns=32, seed=n, sop_instance_uid=generate_uid())
+        ds = make_image(rows=rows, columns=rows, seed=n, sop_instance_uid=generate_uid())
         path = folder / f"{n:04d}.dcm"
         write_part10(path, ds, syntax)
         files.append(path)
@@ -95,10 +96,7 @@ async def send_files(
     port: int, files: Sequence[Path], called: str = "DICOMARK"
 ) -> list[StoreResult]:
     sources = [InstanceSource.from_path(f) for f in files]
-    contexts = [
-        ProposedContext(abstract_syntax=uid, transfer_syntaxes=(EXPLICIT_LE, IMPLICIT_LE))
-        for uid in sorted({s.sop_class_uid for s in sources})
-    ]
+    contexts = proposed_contexts_for(sources, (EXPLICIT_LE, IMPLICIT_LE))
     async with AE("SOURCE").associate(
         "127.0.0.1", port, called_ae=called, contexts=contexts
     ) as association:

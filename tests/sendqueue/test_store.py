@@ -1,0 +1,127 @@
+"""The SQLite job store: jobs commit with the index row; claim, outcomes, retry, purge, pause."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from dicomnet.archive.entry import IndexEntry
+from dicomnet.archive.sqlite import SqliteIndex
+from dicomnet.queue import JobState, Outcome, SqliteQueueStore
+
+
+def _entry(n: int, *to: str) -> IndexEntry:
+    return IndexEntry(
+        sop_instance_uid=f"1.2.3.{n}",
+        sop_class_uid="1.2.840.10008.5.1.4.1.1.7",
+        transfer_syntax_uid="1.2.840.10008.1.2.1",
+        path=f"/x/{n}.dcm",
+        size=100 + n,
+        columns={"patient_id": "P", "study_uid": "1.9", "series_uid": "1.9.1"},
+        forward_to=to,
+    )
+
+
+async def _open(tmp_path: Path) -> tuple[SqliteIndex, SqliteQueueStore]:
+    index = await SqliteIndex.open(tmp_path / "index.sqlite", fsync=False)
+    return index, await SqliteQueueStore.open(index)
+
+
+async def test_jobs_are_written_in_the_transaction_of_the_row(tmp_path: Path) -> None:
+    index, store = await _open(tmp_path)
+    commits = index.commits
+    try:
+        await index.put_many([_entry(1, "a", "b"), _entry(2, "a"), _entry(3)])
+        assert index.commits == commits + 1  # rows and jobs: one transaction
+        jobs = await store.jobs()
+        assert sorted((j.sop_instance_uid, j.destination) for j in jobs) == [
+            ("1.2.3.1", "a"),
+            ("1.2.3.1", "b"),
+            ("1.2.3.2", "a"),
+        ]
+        assert {j.state for j in jobs} == {JobState.QUEUED}
+    finally:
+        await store.close()
+        await index.close()
+
+
+async def test_a_row_that_fails_takes_its_jobs_with_it(tmp_path: Path) -> None:
+    index, store = await _open(tmp_path)
+
+    def fail(conn: sqlite3.Connection, entries: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    index.row_hooks.append(fail)
+    try:
+        with pytest.raises(OSError):
+            await index.put(_entry(1, "a"))
+        index.row_hooks.remove(fail)
+        assert await store.jobs() == []
+        assert await index.count() == 0
+    finally:
+        await store.close()
+        await index.close()
+
+
+async def test_claim_finish_retry_purge_pause(tmp_path: Path) -> None:
+    index, store = await _open(tmp_path)
+    try:
+        await index.put_many([_entry(n, "a") for n in range(5)])
+        now = time.time()
+        claimed = await store.claim("a", now, 3)
+        assert [j.sop_instance_uid for j in claimed] == ["1.2.3.0", "1.2.3.1", "1.2.3.2"]
+        assert {j.state for j in await store.jobs(states=[JobState.SENDING])} == {JobState.SENDING}
+        await store.finish(
+            [
+                Outcome(claimed[0].id, JobState.SENT, 1, status=0),
+                Outcome(claimed[1].id, JobState.FAILED, 1, now + 60, status=0xA700, error="full"),
+                Outcome(claimed[2].id, JobState.ERROR, 3, error="refused"),
+            ],
+            now,
+        )
+        # The failed job is not due yet; the two never claimed are.
+        again = await store.claim("a", now, 10)
+        assert [j.sop_instance_uid for j in again] == ["1.2.3.3", "1.2.3.4"]
+        assert await store.next_due("a") == pytest.approx(now + 60)
+        # A restart puts what was left in 'sending' back.
+        assert await store.requeue_sending() == 2
+        assert await store.retry(destination="a", now=now) == 2
+        failed = await store.job("1.2.3.1", "a")
+        assert failed is not None and failed.state is JobState.QUEUED and failed.attempts == 0
+        assert await store.purge(states=[JobState.SENT]) == 1
+        await store.set_paused("a", True)
+        assert await store.paused() == {"a"}
+        (counts,) = await store.counts()
+        assert counts.paused and counts.counts["queued"] == 4 and counts.counts["sent"] == 0
+        await store.set_paused("a", False)
+        assert await store.paused() == set()
+    finally:
+        await store.close()
+        await index.close()
+
+
+async def test_stored_again_requeues_and_ensure_adds_only_missing(tmp_path: Path) -> None:
+    index, store = await _open(tmp_path)
+    try:
+        await index.put(_entry(1, "a"))
+        (job,) = await store.claim("a", time.time(), 5)
+        await store.finish([Outcome(job.id, JobState.SENT, 1, status=0)], time.time())
+        # Kept duplicate: the job it has stays as it is.
+        await store.ensure(
+            "1.2.3.1", sop_class_uid="1.2", path="/x", size=1, destinations=["a", "b"], now=0.0
+        )
+        sent = await store.job("1.2.3.1", "a")
+        added = await store.job("1.2.3.1", "b")
+        assert sent is not None and sent.state is JobState.SENT
+        assert added is not None and added.state is JobState.QUEUED
+        # Stored again (replaced): queued anew.
+        await index.put(_entry(1, "a"))
+        requeued = await store.job("1.2.3.1", "a")
+        assert requeued is not None and requeued.state is JobState.QUEUED
+        assert requeued.attempts == 0
+    finally:
+        await store.close()
+        await index.close()
