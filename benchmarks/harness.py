@@ -171,6 +171,11 @@ SUITES: Mapping[str, SuiteSpec] = {
             "SCUs silent mid-data-set: aborted after DIMSE, descriptors, memory, partial files",
         ),
         SuiteSpec(
+            "forward",
+            "benchmarks.forward_suite",
+            "Store through the send queue (router) to a destination beside storing directly",
+        ),
+        SuiteSpec(
             "find",
             "benchmarks.find_suite",
             "C-FIND/C-MOVE from an archive index: dicomnet, pynetdicom qrscp, DCMTK dcmqrscp",

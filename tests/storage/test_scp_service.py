@@ -265,6 +265,7 @@ async def test_meta_records_the_peer_and_our_implementation(tmp_path: Path) -> N
         sop_instance_uid="1.2.3",
         transfer_syntax_uid=EXPLICIT_LE,
         source_ae_title="STORESCU",
+        called_ae_title="SCP",
     )
 
 

@@ -81,6 +81,7 @@ class StubAssociation:
     """The parts of an Association that the storage service reads."""
 
     peer_ae_title: str = "STORESCU"
+    local_ae_title: str = "SCP"
     policy: Policy = field(default_factory=lambda: Policy(ae_title="SCP"))
     log: logging.LoggerAdapter[logging.Logger] = field(
         default_factory=lambda: logging.LoggerAdapter(logging.getLogger("dicomnet.test"), {})

@@ -1,0 +1,284 @@
+"""Suite ``forward``: store through the send queue (router) beside storing directly.
+
+Workload (a) of the store suite: 200 x 0.5 MB CT (``--quick``: 40). The
+destination is the store suite's dicomnet SCP writing files
+(:mod:`benchmarks.dicomnet_scp`). Rows, per durability mode (``fsync``: the
+destination fsyncs each file and the router runs with its default fsync for
+files and index; ``no-fsync``: neither syncs):
+
+* **direct**: the dicomnet SCU stores the set to the destination;
+* **router**: the same SCU stores it to ``dicomnet serve --system`` with a
+  ``[queue]`` forwarding every instance to the same destination (async mode:
+  each C-STORE is answered once file, index row and job are durable). Timed
+  from the SCU's association request until the last job is 'sent' (read from
+  the router's database every 10 ms), so the row covers receiving, persisting
+  and forwarding;
+* **rate limit**: the router run with ``max_rate`` set (about 5 s worth of the
+  set); the table sets the duration beside bytes / rate.
+
+The ratio router / direct is the figure of the issue (target >= 0.8). The SCU
+keeps a window of 8 C-STOREs in flight in both rows (the DicomArk Inbound
+Server grants 8).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import processes
+from .datasets import WORKLOADS, InstanceSet, generate
+from .harness import REPO_ROOT, Column, Options, Ratio, Row, SuiteResult, Table, machine_info, ratio
+from .pair_run import read_report, tail
+
+__all__ = ["run"]
+
+_WINDOW = 8
+_QUICK_COUNT = 40
+#: The rate-limited run takes about this long (seconds) at its limit.
+_LIMITED_SECONDS = 5.0
+
+_COLUMNS = [
+    Column("instances_per_second", "inst/s", ",.1f"),
+    Column("mb_per_second", "MB/s", ",.1f"),
+    Column("seconds", "s", ".2f"),
+    Column("ack_seconds", "SCU s", ".2f"),
+]
+_RATE_COLUMNS = [
+    Column("limit_mb_per_second", "limit MB/s", ",.2f"),
+    Column("bytes_sent", "data set bytes", ",d"),
+    Column("expected_seconds", "bytes/limit s", ".2f"),
+    Column("seconds", "measured s", ".2f"),
+    Column("measured_over_expected", "measured/expected", ".3f"),
+]
+
+SYSTEM = """
+[system]
+name = "forward benchmark"
+[resources]
+store = "router-store"
+index = true
+[queue]
+profile = "dicomark-send-queue"
+poll = 1
+[[queue.destination]]
+name = "dest"
+ae_title = "BENCH-SCP"
+address = "127.0.0.1:{port}"
+max_attempts = 3
+send_timeout = 60
+max_rate = {rate}
+[[queue.route]]
+to = ["dest"]
+[[ae]]
+name = "inbound"
+profile = "dicomark-inbound"
+port = 0
+services = ["storage"]
+"""
+
+
+@dataclass
+class _Run:
+    workdir: Path
+    instances: InstanceSet
+    timeout: float
+    verbose: bool
+
+
+def _python(*args: str) -> list[str]:
+    return [sys.executable, *args]
+
+
+def _destination(run: _Run, label: str, fsync: bool) -> tuple[subprocess.Popen[bytes], int, Path]:
+    port = processes.free_port()
+    output = run.workdir / f"dest-{label}"
+    output.mkdir()
+    argv = _python(
+        "-m", "benchmarks.dicomnet_scp", str(port), "--output", str(output), "--no-uvloop"
+    )
+    if fsync:
+        argv.append("--fsync")
+    proc = processes.start(argv, log=run.workdir / f"dest-{label}.log", cwd=REPO_ROOT)
+    processes.wait_listening(proc, port)
+    return proc, port, output
+
+
+def _scu(run: _Run, label: str, port: int) -> tuple[float, dict[str, object], float]:
+    """Run the SCU to completion; (wall time at its exit, its report, wall time at start)."""
+    log = run.workdir / f"scu-{label}.log"
+    out = run.workdir / f"scu-{label}.out"
+    argv = _python(
+        "-m", "benchmarks.dicomnet_scu", "127.0.0.1", str(port), str(run.instances.directory),
+        "--window", str(_WINDOW), "--called-ae", "DICOMARK", "--no-uvloop",
+    )  # fmt: skip
+    started = time.monotonic()
+    proc = processes.start(argv, log=log, stdout=out, cwd=REPO_ROOT)
+    try:
+        proc.wait(run.timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    ended = time.monotonic()
+    report = read_report(out)
+    if proc.returncode != 0 or report is None or report.get("failed"):
+        raise RuntimeError(f"SCU failed ({proc.returncode}): {tail(log)} {report}")
+    return ended, report, started
+
+
+def _direct(run: _Run, fsync: bool) -> Row:
+    label = f"direct-{'fsync' if fsync else 'nofsync'}"
+    dest, port, _ = _destination(run, label, fsync)
+    try:
+        _, report, _ = _scu(run, label, port)
+    finally:
+        processes.stop(dest)
+    seconds = float(str(report["seconds"]))
+    return _row(f"direct, {_mode(fsync)}", run, seconds, seconds)
+
+
+def _router(run: _Run, fsync: bool, rate: float = 0.0) -> Row:
+    label = f"router-{'fsync' if fsync else 'nofsync'}{'-limited' if rate else ''}"
+    dest, dest_port, _ = _destination(run, label, fsync)
+    root = run.workdir / label
+    root.mkdir()
+    system = root / "router.toml"
+    system.write_text(SYSTEM.format(port=dest_port, rate=rate))
+    port = processes.free_port()
+    argv = _python(
+        "-c", "import sys; from dicomnet.cli.main import main; sys.exit(main())",
+        "serve", "--system", str(system), "--root", str(root), "--host", "127.0.0.1",
+        "--ae-port", f"inbound={port}", "--no-uvloop", *([] if fsync else ["--no-fsync"]),
+    )  # fmt: skip
+    router = processes.start(argv, log=run.workdir / f"{label}.log", cwd=REPO_ROOT)
+    try:
+        processes.wait_listening(router, port)
+        ended, report, _ = _scu(run, label, port)
+        scu_seconds = float(str(report["seconds"]))
+        started = ended - scu_seconds  # the SCU's association request (a little earlier)
+        done = _wait_sent(root / "router-store" / ".index" / "index.sqlite", run)
+    finally:
+        processes.stop(router)
+        processes.stop(dest)
+    return _row(f"router, {_mode(fsync)}", run, done - started, scu_seconds)
+
+
+def _wait_sent(database: Path, run: _Run) -> float:
+    """The time at which every job was seen 'sent'."""
+    deadline = time.monotonic() + run.timeout
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        while time.monotonic() < deadline:
+            (sent,) = conn.execute("SELECT COUNT(*) FROM send_job WHERE state = 'sent'").fetchone()
+            if sent >= run.instances.count:
+                return time.monotonic()
+            time.sleep(0.01)
+    finally:
+        conn.close()
+    raise RuntimeError(f"not every job sent after {run.timeout:.0f} s")
+
+
+def _mode(fsync: bool) -> str:
+    return "fsync" if fsync else "no fsync"
+
+
+def _row(label: str, run: _Run, seconds: float, ack_seconds: float) -> Row:
+    count = run.instances.count
+    return Row(
+        label,
+        {
+            "instances_per_second": count / seconds,
+            "mb_per_second": run.instances.file_bytes / seconds / 1e6,
+            "seconds": seconds,
+            "ack_seconds": ack_seconds,
+        },
+    )
+
+
+def _limited(run: _Run) -> Row:
+    rate = run.instances.dataset_bytes / _LIMITED_SECONDS
+    row = _router(run, fsync=False, rate=rate)
+    seconds = float(row.values["seconds"])
+    # The bucket starts full (one second's worth), so bytes/rate - 1 s is the floor.
+    expected = run.instances.dataset_bytes / rate - 1.0
+    return Row(
+        "router, no fsync, rate-limited",
+        {
+            "limit_mb_per_second": rate / 1e6,
+            "bytes_sent": run.instances.dataset_bytes,
+            "expected_seconds": expected,
+            "seconds": seconds,
+            "measured_over_expected": seconds / expected,
+        },
+    )
+
+
+def _safe(table: Table, label: str, measure: Callable[[], Row]) -> None:
+    try:
+        table.rows.append(measure())
+    except (RuntimeError, OSError) as exc:
+        table.rows.append(Row(label, unavailable=str(exc)[:300]))
+
+
+def run(options: Options) -> SuiteResult:
+    """Generate the set, run direct and router rows in both modes, and the limited run."""
+    workload = WORKLOADS["ct"].scaled(_QUICK_COUNT) if options.quick else WORKLOADS["ct"]
+    workdir = Path(tempfile.mkdtemp(prefix="dicomnet-bench-forward-"))
+    table = Table(f"Store through the router beside direct: {workload.count} x 0.5 MB CT", _COLUMNS)
+    limited = Table("Rate limit: duration beside bytes / limit", _RATE_COLUMNS)
+    result = SuiteResult("forward", tables=[table, limited])
+    try:
+        instances = generate(workload, workdir / "data")
+        runner = _Run(workdir, instances, 120.0 if options.quick else 600.0, options.verbose)
+        for fsync in (True, False):
+            for name, measure in (("direct", _direct), ("router", _router)):
+                label = f"{name}, {_mode(fsync)}"
+                if options.selected(label):
+                    if options.verbose:
+                        print(f"... {label}", flush=True)
+                    _safe(table, label, lambda m=measure, f=fsync: m(runner, f))
+        if options.selected("rate"):
+            _safe(limited, "router, no fsync, rate-limited", lambda: _limited(runner))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    for fsync in (True, False):
+        direct = table.row(f"direct, {_mode(fsync)}")
+        routed = table.row(f"router, {_mode(fsync)}")
+        if direct is not None and routed is not None:
+            result.ratios.append(
+                Ratio(
+                    f"router / direct, {_mode(fsync)} (target >= 0.8)",
+                    "instances_per_second",
+                    routed.label,
+                    direct.label,
+                    ratio(
+                        routed.values.get("instances_per_second"),
+                        direct.values.get("instances_per_second"),
+                    ),
+                )
+            )
+    result.settings.update(
+        {"count": workload.count, "window": _WINDOW, "limited_seconds": _LIMITED_SECONDS}
+    )
+    result.notes.extend(
+        [
+            "one run per row on loopback; the machine is shared, so ratios are from one run",
+            "router rows: from the SCU's association request to the last job 'sent' in the "
+            "router's database (polled every 10 ms); SCU s is the time the SCU took to get "
+            "every instance acknowledged by the router",
+            "the destination is benchmarks.dicomnet_scp writing files, without an index, in "
+            "both rows; fsync rows sync the files at the destination and the router's files "
+            "and index (SQLite synchronous=FULL), no-fsync rows sync neither",
+            "the rate-limited run forwards at max_rate = data set bytes / 5 s; the bucket "
+            "starts with one second's worth, hence bytes / limit - 1 s as the expected time",
+        ]
+    )
+    result.machine = machine_info()
+    return result
