@@ -151,15 +151,18 @@ class DestinationSender:
                     await self._sleep(self.settings.poll)
                     continue
                 self._wake.clear()
-                limit = max(16, BATCH_PER_WINDOW * self._window(link))
-                jobs = await self.store.claim(self.name, time.time(), limit)
-                if jobs:
-                    await self._send(link, jobs)
+                try:
+                    if await self._round(link):
+                        continue
+                    if link.usable and await self._sleep(LINGER):
+                        continue
+                    await link.close()
+                    due = await self.store.next_due(self.name)
+                except OSError as exc:  # the database failed: try again after a poll
+                    _log.error("%s: queue unavailable: %s", self.name, exc)
+                    await link.close()
+                    await self._sleep(self.settings.poll)
                     continue
-                if link.usable and await self._sleep(LINGER):
-                    continue
-                await link.close()
-                due = await self.store.next_due(self.name)
                 wait = self.settings.poll if due is None else due - time.time()
                 await self._sleep(min(self.settings.poll, max(0.0, wait)))
         except asyncio.CancelledError:
@@ -169,6 +172,14 @@ class DestinationSender:
         except Exception:
             _log.exception("%s: sender %d failed", self.name, number)
             raise
+
+    async def _round(self, link: _Link) -> bool:
+        """Claim and send one batch; False when nothing was due."""
+        limit = max(16, BATCH_PER_WINDOW * self._window(link))
+        jobs = await self.store.claim(self.name, time.time(), limit)
+        if jobs:
+            await self._send(link, jobs)
+        return bool(jobs)
 
     async def _sleep(self, seconds: float) -> bool:
         """Wait ``seconds`` or until woken (True)."""

@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import time
 from pathlib import Path
+from typing import cast
 
 import pytest
 
+from dicomnet.ae import AE
 from dicomnet.errors import ConfigurationError
-from dicomnet.queue import ForwardMode
+from dicomnet.queue import DestinationSpec, ForwardMode, Job, JobState, QueueStore
 from dicomnet.queue.pacing import Pacer, TokenBucket, backoff_delay
+from dicomnet.queue.sender import DestinationSender, SendSettings
 from dicomnet.storage.sinks import InstanceInfo
 from dicomnet.systems import load_system
 
@@ -135,3 +139,28 @@ async def test_pacer_keeps_the_minimum_interval() -> None:
         await pacer.before_send(10)
         starts.append(loop.time())
     assert all(b - a >= 0.049 for a, b in itertools.pairwise(starts))
+
+
+def _job(attempts: int) -> Job:
+    return Job(
+        id=1, sop_instance_uid="1.2", sop_class_uid="1.2", destination="d", path="/x", size=1,
+        state=JobState.SENDING, attempts=attempts, next_attempt=0.0, last_status=None,
+        error="", created=0.0, updated=0.0,
+    )  # fmt: skip
+
+
+def test_failed_attempts_back_off_then_error_at_max_attempts() -> None:
+    spec = DestinationSpec(
+        name="d", ae_title="D", address=None, max_attempts=4, backoff=2.0, backoff_max=5.0,
+        jitter=0.0,
+    )  # fmt: skip
+    sender = DestinationSender(spec, cast(QueueStore, None), AE("ME"), SendSettings(()))
+    waits = []
+    for attempts in (0, 1, 2):
+        before = time.time()
+        outcome = sender._failed(_job(attempts), "refused", status=0xA700)
+        assert outcome.state is JobState.FAILED and outcome.attempts == attempts + 1
+        waits.append(outcome.next_attempt - before)
+    assert waits == pytest.approx([2.0, 4.0, 5.0], abs=0.5)  # doubling, capped at 5
+    last = sender._failed(_job(3), "refused", status=0xA700)
+    assert last.state is JobState.ERROR and last.attempts == 4 and last.status == 0xA700

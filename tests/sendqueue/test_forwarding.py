@@ -135,3 +135,23 @@ async def test_error_after_max_attempts_then_retry_requeues(tmp_path: Path) -> N
     finally:
         await _close(dest, proxy, running)
     assert _received(tmp_path) == sorted(data_set_bytes(f) for f in files)
+
+
+async def test_pause_holds_the_jobs_and_resume_sends_them(tmp_path: Path) -> None:
+    dest, proxy, running = await _flaky(tmp_path)
+    store = running.resources.queue_store
+    assert store is not None
+    try:
+        # As `dicomnet queue pause` does from another process: the server sees it at its poll.
+        await store.set_paused("dest", True)
+        await asyncio.sleep(0.5)  # more than the poll (0.2 s)
+        files = make_files(tmp_path / "src", 4)
+        assert all(r.ok for r in await send_files(running.ports["inbound"], files))
+        await asyncio.sleep(0.5)
+        assert {j.state for j in await _jobs(running)} == {JobState.QUEUED}
+        assert proxy.connections == 0 and dest.requests == 0
+        await store.set_paused("dest", False)
+        await wait_for_states(running, {JobState.SENT}, 4)
+    finally:
+        await _close(dest, proxy, running)
+    assert _received(tmp_path) == sorted(data_set_bytes(f) for f in files)
