@@ -28,7 +28,7 @@ import warnings
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -57,6 +57,12 @@ _T = TypeVar("_T")
 FIRST_BATCH: Final = 16
 #: Rows fetched per later batch.
 BATCH: Final = 256
+#: How long a connection waits for another one's lock (ms).
+BUSY_TIMEOUT_MS: Final = 10000
+#: SQLite's result codes of a lock held elsewhere.
+_BUSY: Final = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+#: Batches committed on the loop's thread between two WAL checkpoints.
+CHECKPOINT_EVERY: Final = 64
 #: Series keys remembered by the writer, at most.
 _SERIES_KEYS: Final = 4096
 #: Entity keys per ``IN (...)`` when a retrieve collects instances.
@@ -111,10 +117,18 @@ class SqliteIndex:
         workers: int = 2,
         readers: int = 4,
         batch_limit: int = 512,
+        inline_writes: bool | None = None,
     ) -> None:
         self.path = Path(path)
         self.fsync = fsync
         self.batch_limit = batch_limit
+        #: Commit batches on the event loop's thread (default: when not syncing, where a
+        #: commit is a short write to the WAL and a hop to a thread costs more than it).
+        self.inline_writes = (not fsync) if inline_writes is None else inline_writes
+        # Batches committed inline since the last WAL checkpoint (inline writes
+        # check-point in the thread pool, so that no fsync of a checkpoint, which
+        # SQLite makes even in synchronous=NORMAL, blocks the event loop).
+        self._since_checkpoint = 0
         self._executor = ThreadPoolExecutor(
             max_workers=max(1, workers), thread_name_prefix="dicomnet-index"
         )
@@ -158,12 +172,16 @@ class SqliteIndex:
     def _connect(self, read_only: bool) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout = 10000")
+        # Inline writes (see _inline) never wait for a lock on the loop's thread.
+        waits = read_only or not self.inline_writes
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS if waits else 0}")
         if read_only:
             conn.execute("PRAGMA query_only = 1")
         else:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {'FULL' if self.fsync else 'NORMAL'}")
+            if self.inline_writes:
+                conn.execute("PRAGMA wal_autocheckpoint = 0")
         return conn
 
     def _check_version(self) -> None:
@@ -241,7 +259,10 @@ class SqliteIndex:
         while self._queue:
             first = self._queue.popleft()
             if first.operation is not None:
-                await self._finish([first], functools.partial(self._run_operation, first))
+                # Operations (deletions) may be long: always in the thread pool.
+                await self._finish(
+                    [first], functools.partial(self._run_operation, first), inline=False
+                )
                 continue
             batch = [first]
             while self._queue and self._queue[0].operation is None:
@@ -249,10 +270,17 @@ class SqliteIndex:
                     break
                 batch.append(self._queue.popleft())
             await self._finish(batch, functools.partial(self._write_batch, batch))
+            if self._since_checkpoint >= CHECKPOINT_EVERY:
+                await self._checkpoint()
 
-    async def _finish(self, jobs: list[_Job], work: Callable[[], Any]) -> None:
+    async def _finish(
+        self, jobs: list[_Job], work: Callable[[], Any], *, inline: bool | None = None
+    ) -> None:
         try:
-            result = await self.run(work)
+            if self.inline_writes if inline is None else inline:
+                result = await self._inline(work)
+            else:
+                result = await self.run(work)
         except Exception as exc:
             if len(jobs) > 1:
                 # One bad entry must not fail the others: commit them one by one.
@@ -266,6 +294,46 @@ class SqliteIndex:
         for job in jobs:
             if not job.future.done():
                 job.future.set_result(result)
+
+    async def _inline(self, work: Callable[[], _T]) -> _T:
+        """Run a batch's transaction on the loop's thread.
+
+        The writer connection does not wait for a lock there (``busy_timeout``
+        0): when another process writes (``dicomnet index delete``, a second
+        worker), the batch goes to the thread pool instead, which waits for the
+        lock without holding up the event loop.
+        """
+        try:
+            result = work()
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF not in _BUSY:
+                raise IndexUnavailable(f"index {self.path}: {exc}") from exc
+            return await self.run(self._waiting, work)
+        except sqlite3.Error as exc:
+            raise IndexUnavailable(f"index {self.path}: {exc}") from exc
+        self._since_checkpoint += 1
+        return result
+
+    def _waiting(self, work: Callable[[], _T]) -> _T:
+        """``work`` with the writer waiting for locks (in the thread pool)."""
+        assert self._writer is not None
+        self._writer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        try:
+            return work()
+        finally:
+            if self._writer is not None:
+                self._writer.execute("PRAGMA busy_timeout = 0")
+
+    async def _checkpoint(self) -> None:
+        """Copy the WAL into the database, in the thread pool, between two batches."""
+        self._since_checkpoint = 0
+        conn = self._writer
+        if conn is None:
+            return
+        try:
+            await self.run(_checkpoint, conn)
+        except (OSError, sqlite3.Error) as exc:  # tried again after the next batches
+            _log.warning("index %s: WAL checkpoint failed: %s", self.path, exc)
 
     def _transaction(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         conn = self._writer
@@ -498,8 +566,9 @@ class SqliteIndex:
 
     async def count(self) -> int:
         """How many instances are indexed."""
-        async for (value,) in self._rows("SELECT count(*) FROM instance", []):
-            return int(value)
+        async with aclosing(self._rows("SELECT count(*) FROM instance", [])) as rows:
+            async for (value,) in rows:
+                return int(value)
         return 0
 
     async def paths_since(self, received: float) -> list[tuple[str, str]]:
@@ -509,6 +578,10 @@ class SqliteIndex:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def _identifier(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import warnings
 from pathlib import Path
 
@@ -11,7 +12,9 @@ from pydicom.dataset import Dataset
 from query.fixtures import SERIES_A1, STUDY_A, STUDY_B, STUDY_C, archive_datasets, write_archive
 
 from dicomnet.archive import IndexUnavailable, SqliteIndex, entry_from_file, entry_from_header
+from dicomnet.archive import sqlite as sqlite_backend
 from dicomnet.archive.plan import plan_query
+from dicomnet.archive.sqlite import CHECKPOINT_EVERY
 from dicomnet.dimse.dataset import encode_dataset
 from dicomnet.query import InstanceIndex, find_matches, parse_query, select_instances
 from dicomnet.query.models import PATIENT_ROOT, STUDY_ROOT
@@ -202,3 +205,74 @@ async def test_closed_index_refuses_work(tmp_path: Path) -> None:
     with pytest.raises(IndexUnavailable):
         await index.put(entry_from_file(files[0]))
     assert isinstance(IndexUnavailable("x"), OSError)
+
+
+def _entries(count: int, prefix: str = "1.2.826.0.1.3680043.8.498.98") -> list:
+    datasets = archive_datasets()
+    entries = []
+    for n in range(count):
+        ds = Dataset(datasets[n % 5])
+        ds.SOPInstanceUID = f"{prefix}.{n}"
+        entries.append(
+            entry_from_header(
+                ds,
+                sop_instance_uid=str(ds.SOPInstanceUID),
+                sop_class_uid=str(ds.SOPClassUID),
+                transfer_syntax_uid=EXPLICIT_LE,
+                path=f"/x/{n}.dcm",
+                size=1,
+            )
+        )
+    return entries
+
+
+async def test_inline_writes_wait_for_another_writer_without_blocking_the_loop(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "i.sqlite"
+    async with await SqliteIndex.open(path, fsync=False) as index:
+        assert index.inline_writes  # the default without fsync
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process writing (index delete, a worker)
+        put = asyncio.ensure_future(index.put(_entries(1)[0]))
+        ticks = 0
+        for _ in range(20):  # the event loop keeps running while the put waits
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not put.done()
+        other.execute("COMMIT")
+        other.close()
+        await asyncio.wait_for(put, 10)
+        assert ticks == 20
+        assert await index.count() == 1
+        # Back on the loop's thread afterwards: the writer does not wait for locks there.
+        await index.put(_entries(2)[1])
+        assert await index.count() == 2
+
+
+async def _wal_after_many_batches(path: Path) -> int:
+    async with await SqliteIndex.open(path, fsync=False) as index:
+        entries = _entries(4 * 3 * CHECKPOINT_EVERY)
+        for start in range(0, len(entries), 4):  # 3 x CHECKPOINT_EVERY commits
+            await index.put_many(entries[start : start + 4])
+        assert index.commits >= 3 * CHECKPOINT_EVERY
+        assert await index.count() == len(entries)
+        return path.with_name(path.name + "-wal").stat().st_size
+
+
+async def test_inline_writes_keep_the_wal_checkpointed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The writer's own automatic checkpoint is off (it could fsync on the loop's thread);
+    # the index checkpoints in its thread pool instead, so the WAL stays short.
+    checkpointed = await _wal_after_many_batches(tmp_path / "a.sqlite")
+    monkeypatch.setattr(sqlite_backend, "CHECKPOINT_EVERY", 10**9)
+    unchecked = await _wal_after_many_batches(tmp_path / "b.sqlite")
+    assert checkpointed * 2 < unchecked
+
+
+async def test_fsync_index_writes_in_the_thread_pool(tmp_path: Path) -> None:
+    async with await SqliteIndex.open(tmp_path / "i.sqlite") as index:
+        assert index.fsync and not index.inline_writes
+        await index.put_many(_entries(3))
+        assert await index.count() == 3
