@@ -70,6 +70,16 @@ _EMPTY_COLUMNS: Final = {
     for column in COLUMNS.values()
     for name in (column.name, *([f"{column.name}_fold"] if column.kind == "pn" else []))
 }
+#: Per indexed tag: its column, the normalization its kind needs (date, time or
+#: None) and the name of its folded column (person names) or None.
+_COLUMN_SPECS: Final = {
+    tag: (
+        column.name,
+        column.kind if column.kind in ("date", "time") else None,
+        f"{column.name}_fold" if column.kind == "pn" else None,
+    )
+    for tag, column in COLUMNS.items()
+}
 _SPECIFIC_CHARACTER_SET: Final = 0x00080005
 #: Explicit VRs with a 4-byte length (after two reserved bytes).
 _LONG_VRS: Final = frozenset(
@@ -270,16 +280,17 @@ def _fast_entry(
     for tag, raw in scan.values.items():
         if not raw.isascii() or b"\x1b" in raw:
             return None
-        column = COLUMNS[tag]
-        text = ""
-        for part in raw.decode("ascii").split("\\"):
-            value = part.strip(" \0")
-            if value:
-                text = _normal(column.kind, value)
-                break
-        values[column.name] = text
-        if column.kind == "pn":
-            values[f"{column.name}_fold"] = pn_fold(text)
+        name, kind, fold = _COLUMN_SPECS[tag]
+        text = raw.decode("ascii")
+        if "\\" in text:  # several values: the first one not empty
+            text = next((v for v in (p.strip(" \0") for p in text.split("\\")) if v), "")
+        else:
+            text = text.strip(" \0")
+        if text and kind is not None:
+            text = _normal(kind, text)
+        values[name] = text
+        if fold is not None:
+            values[fold] = pn_fold(text)
     return values, scan.end
 
 
