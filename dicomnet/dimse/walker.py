@@ -223,6 +223,18 @@ class DatasetWalker:
             self._error = exc
             raise
 
+    @property
+    def skippable(self) -> int:
+        """Bytes ahead that are inside a value and need not be read: :meth:`skip` them."""
+        return self._skip if self._capturing is None and self._error is None else 0
+
+    def skip(self, n: int) -> None:
+        """Count ``n`` bytes (at most :attr:`skippable`) as walked without seeing them."""
+        if not 0 <= n <= self.skippable:
+            raise ValueError(f"cannot skip {n} bytes here ({self.skippable} skippable)")
+        self._skip -= n
+        self.offset += n
+
     def finish(self) -> None:
         """The data set ended: raise unless it ended at an element boundary, all closed."""
         if self._error is not None:

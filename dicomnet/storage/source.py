@@ -37,7 +37,7 @@ from dicomnet.dimse.dataset import (
     encode_dataset,
 )
 from dicomnet.dimse.errors import DatasetError
-from dicomnet.dimse.walker import TRUNCATED, FramingError
+from dicomnet.dimse.walker import TRUNCATED, DatasetWalker, FramingError
 from dicomnet.errors import LocalError
 
 __all__ = [
@@ -51,6 +51,9 @@ __all__ = [
 
 #: Bytes read from disk at a time while a data set is sent.
 DEFAULT_CHUNK_SIZE: Final = 256 * 1024
+#: Values at least this long are seeked over, not read, when a file's data set is walked
+#: (which reads pieces of this size between them).
+_SEEK_OVER: Final = 16 * 1024
 
 _PREAMBLE: Final = 128
 _MAGIC: Final = b"DICM"
@@ -466,8 +469,11 @@ class InstanceSource:
             self._checked = True  # cannot be walked; the peer may know the syntax
             return
         try:
-            for chunk in self.chunks(chunk_size):
-                walker.feed(chunk)
+            if isinstance(walker, DatasetWalker) and self._data is None and self.path is not None:
+                self._walk_file(walker, chunk_size)
+            else:
+                for chunk in self.chunks(chunk_size):
+                    walker.feed(chunk)
             walker.finish()
         except FramingError as exc:
             if self.transfer_syntax_uid in _DEFLATED:
@@ -477,6 +483,37 @@ class InstanceSource:
             what = "truncated" if exc.reason == TRUNCATED else exc.reason
             raise SourceError(f"{what} at {where}: {exc}", path=self.label) from exc
         self._checked = True
+
+    def _walk_file(self, walker: DatasetWalker, chunk_size: int) -> None:
+        """Walk the data set of a file, seeking over the values instead of reading them.
+
+        Only element headers are read: a CT slice costs its header, not its
+        Pixel Data (which is read once, when it is sent). A file shorter than
+        a value says is walked to its end like one read through.
+        """
+        assert self.path is not None
+        try:
+            with open(self.path, "rb", buffering=0) as fh:
+                fh.seek(self.offset)
+                remaining = self.size - self.pad
+                while remaining > 0:
+                    skip = walker.skippable
+                    if skip >= _SEEK_OVER:
+                        step = min(skip, remaining)
+                        walker.skip(step)
+                        fh.seek(step, os.SEEK_CUR)
+                        remaining -= step
+                        continue
+                    piece = fh.read(min(chunk_size, _SEEK_OVER, remaining))
+                    if not piece:
+                        break
+                    walker.feed(piece)
+                    remaining -= len(piece)
+                # Seeking does not notice a file that shrank since it was opened.
+                if remaining <= 0 and fh.tell() > os.fstat(fh.fileno()).st_size:
+                    raise SourceError("file shorter than when it was opened", path=self.path)
+        except OSError as exc:
+            raise SourceError(exc.strerror or str(exc), path=self.path) from exc
 
     def read(self) -> bytes:
         """The whole encoded data set (for transcoding; avoid on the normal path)."""

@@ -409,3 +409,41 @@ def test_file_without_meta_cut_short_is_refused(tmp_path: Path, name: str) -> No
     cut.write_bytes(data[: len(data) // 2 + 1])
     with pytest.raises(SourceError, match=rf"cut\.raw: truncated at byte {len(data) // 2 + 1}:"):
         InstanceSource.from_path(cut)
+
+
+def test_check_seeks_over_large_values_instead_of_reading_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.SOPInstanceUID = generate_uid()
+    ds.PixelData = bytes(1 << 20)
+    ds["PixelData"].VR = "OB"
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    path = tmp_path / "big.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    read: list[int] = []
+    real_open = builtins.open
+
+    def spying_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        handle = real_open(file, *args, **kwargs)
+        real_read = handle.read
+
+        def counted(size: int = -1) -> bytes:
+            data: bytes = real_read(size)
+            read.append(len(data))
+            return data
+
+        handle.read = counted
+        return handle
+
+    source = InstanceSource.from_path(path)
+    monkeypatch.setattr(builtins, "open", spying_open)
+    source.check()
+    assert 0 < sum(read) < 64 * 1024  # the headers, not the 1 MiB value
+    # The same file cut inside the value is still refused, at the same byte.
+    monkeypatch.setattr(builtins, "open", real_open)
+    cut = cut_copy(path, tmp_path, path.stat().st_size - 1001)
+    with pytest.raises(SourceError, match=rf"truncated at byte {cut.stat().st_size}:"):
+        InstanceSource.from_path(cut).check()
