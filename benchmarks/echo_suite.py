@@ -31,12 +31,13 @@ _CYCLES = 1000
 _QUICK_CYCLES = 100
 #: SCU -> SCP pairs of the cycles table, in table order.
 _CYCLE_PAIRS = (
-    ("dicomnet", "dicomnet"),
-    ("dicomnet", "dcmtk"),
-    ("pynetdicom", "dicomnet"),
-    ("pynetdicom", "dcmtk"),
-    ("dcmtk", "dicomnet"),
-    ("dcmtk", "dcmtk"),
+    ("dicomnet", "dicomnet", Variant()),
+    ("dicomnet", "dicomnet", Variant(uvloop=True)),
+    ("dicomnet", "dcmtk", Variant()),
+    ("pynetdicom", "dicomnet", Variant()),
+    ("pynetdicom", "dcmtk", Variant()),
+    ("dcmtk", "dicomnet", Variant()),
+    ("dcmtk", "dcmtk", Variant()),
 )
 _CYCLE_COLUMNS = [
     Column("cycles_per_second", "cycles/s", ",.0f"),
@@ -48,6 +49,7 @@ _CYCLE_COLUMNS = [
 ]
 _CYCLE_COMPARISONS = (
     ("cycles: dicomnet -> dicomnet", "cycles: pynetdicom -> dcmtk"),
+    ("cycles: dicomnet -> dicomnet (uvloop)", "cycles: dicomnet -> dicomnet"),
     ("cycles: dicomnet -> dcmtk", "cycles: pynetdicom -> dcmtk"),
     ("cycles: pynetdicom -> dicomnet", "cycles: pynetdicom -> dcmtk"),
 )
@@ -166,12 +168,12 @@ def run(options: Options) -> SuiteResult:
                     scu, scp, variant, count, logs=workdir, timeout=timeout, repeat=repeat
                 )
                 table.rows.append(row)
-        for scu, scp in _CYCLE_PAIRS:
-            if options.selected(f"cycles: {scu} -> {scp}"):
+        for scu, scp, cycle_variant in _CYCLE_PAIRS:
+            if options.selected(f"cycles: {scu} -> {scp}{cycle_variant.suffix}"):
                 row = _measure(
                     scu,
                     scp,
-                    Variant(),
+                    cycle_variant,
                     cycle_count,
                     logs=workdir,
                     timeout=timeout,
