@@ -114,7 +114,8 @@ class _Browser:
         try:
             info = await self.pool.run(display_info, images[0].path)
         except render.RenderError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=406)
+            _log.info("display of %s: %s", images[0].sop_instance_uid, exc)
+            return JSONResponse({"error": "no picture in this instance"}, status_code=406)
         return Response(json.dumps(info), media_type="application/json")
 
     async def download(self, request: Request) -> Response:

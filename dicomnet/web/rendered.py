@@ -31,16 +31,17 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final, NoReturn, TypeVar
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from dicomnet.archive.backend import IndexBackend
 
 from . import render
 from .context import WebArchive
+from .errors import WebError
 from .images import ImageRef, find_images
 from .render import MediaType, NoSuchFrame, RenderError
 from .rendered_params import (
@@ -104,8 +105,9 @@ def _multipart_type(request: Request, params: Mapping[str, Sequence[str]]) -> Me
     return None
 
 
-def _problem(status: int, text: str) -> Response:
-    return PlainTextResponse(text + "\n", status_code=status)
+def _problem(status: int, text: str) -> NoReturn:
+    """Answer ``status`` with ``text`` (the app's error handler writes it, made printable)."""
+    raise WebError(status, text)
 
 
 class _Resource:
@@ -157,7 +159,6 @@ class _Resource:
         headers: Mapping[str, str] | None = None,
     ) -> Response:
         """The first of ``candidates`` (at most :data:`MAX_TRIES`) that renders."""
-        problem: RenderError | None = None
         for image in candidates[:MAX_TRIES]:
             function, *args = job(image.path)
             try:
@@ -165,10 +166,11 @@ class _Resource:
             except NoSuchFrame as exc:
                 return _problem(400, str(exc))
             except RenderError as exc:  # no picture in this one (a report): try the next
-                problem = problem or exc
+                _log.info("rendering %s: %s", image.sop_instance_uid, exc)
                 continue
             return Response(body, media_type=media_type, headers=headers)
-        return _problem(406, f"nothing here renders as a picture ({problem})")
+        # the reason stays in the log: decoder messages may name files of the store
+        return _problem(406, "no picture: no pixel data, or none that can be decoded here")
 
     async def _multipart(
         self,
@@ -181,7 +183,8 @@ class _Resource:
         try:
             count = await self.pool.run(_frames_of, first)
         except RenderError as exc:
-            return _problem(406, str(exc))
+            _log.info("rendering %s: %s", images[0].sop_instance_uid, exc)
+            return _problem(406, "no picture: the instance cannot be read")
         if frames is not None and max(frames) > count:
             return _problem(400, f"no frame {max(frames)} (the instance has {count})")
         boundary = uuid.uuid4().hex

@@ -147,7 +147,9 @@ async def test_errors(site: Site) -> None:
     assert (await client.get(ct + "/frames/0/rendered")).status_code == 400
     assert (await client.get(ct + "/frames/x/rendered")).status_code == 400
     report = site.instance(s.sr_series, s.sr_instance)
-    assert (await client.get(report + "/rendered")).status_code == 406
+    refused = await client.get(report + "/rendered")
+    assert refused.status_code == 406
+    assert str(s.files[0].parent) not in refused.text  # no file of the store is named
     assert (await client.get(report + "/thumbnail")).status_code == 406
 
 
