@@ -29,23 +29,13 @@ from dicomnet.services.commitment import (
 from dicomnet.services.commitment_durable import OutstandingReport, Recorded
 
 from .backend import IndexBackend
+from .migrations import COMMITMENT_SQLITE
 from .side import SideConnection
 from .sqlite import SqliteIndex
 
 __all__ = ["SqliteReportJournal", "index_verdict"]
 
-SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS commitment_report (
-    transaction_uid TEXT PRIMARY KEY,
-    peer_ae TEXT NOT NULL,
-    peer_host TEXT,
-    request TEXT NOT NULL,
-    result TEXT,
-    received REAL NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
-);
-"""
+SCHEMA: Final = COMMITMENT_SQLITE
 
 
 def index_verdict(index: IndexBackend) -> Verdict:

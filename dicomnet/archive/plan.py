@@ -29,7 +29,21 @@ from dicomnet.query.query import Query, key_verdict
 from .entry import pn_fold
 from .schema import LEVEL_TABLES, Column, column_for
 
-__all__ = ["COMPUTED", "MAX_SQL_UIDS", "Plan", "plan_query", "upward_join"]
+__all__ = [
+    "COMPUTED",
+    "MAX_SQL_UIDS",
+    "POSTGRESQL",
+    "SQLITE",
+    "Plan",
+    "numbered",
+    "plan_query",
+    "upward_join",
+]
+
+#: The SQL dialects :func:`plan_query` writes.
+SQLITE: Final = "sqlite"
+POSTGRESQL: Final = "postgresql"
+_AGG: Final = "string_agg(DISTINCT {}, ',')"
 
 #: UID lists longer than this are matched in Python, not with ``IN (...)``.
 MAX_SQL_UIDS: Final = 1000
@@ -69,6 +83,16 @@ COMPUTED: Final = {
     },
     "SERIES": {"instances": "(SELECT count(*) FROM instance z WHERE z.series_fk = t.pk)"},
     "IMAGE": {},
+}
+#: The same in PostgreSQL (``string_agg`` for SQLite's ``group_concat``).
+_COMPUTED_POSTGRESQL: Final = {
+    level: {
+        name: expression.replace(
+            "group_concat(DISTINCT y.modality)", _AGG.format("y.modality")
+        ).replace("group_concat(DISTINCT z.sop_class)", _AGG.format("z.sop_class"))
+        for name, expression in expressions.items()
+    }
+    for level, expressions in COMPUTED.items()
 }
 #: The computed attributes of each level (PS3.4 C.3.4), by tag.
 _COMPUTED_TAGS: Final = {
@@ -110,21 +134,36 @@ def _glob(pattern: str) -> str:
     return pattern.replace("[", "[[]")
 
 
+def _like(pattern: str) -> str:
+    """A DICOM wildcard as a ``LIKE`` pattern (``\\`` escapes; ``*``: ``%``, ``?``: ``_``)."""
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%").replace("?", "_")
+
+
+def _wildcard(column: str, pattern: str, dialect: str, params: list[object]) -> str:
+    """``column`` matches the DICOM wildcard ``pattern`` (case-sensitive in both dialects)."""
+    if dialect == POSTGRESQL:
+        params.append(_like(pattern))
+        return f"{column} LIKE ?"
+    params.append(_glob(pattern))
+    return f"{column} GLOB ?"
+
+
 def _strip(text: str) -> str:
     return text.strip(" \0")
 
 
-def _condition(column: str, kind: str, vr: str, text: str, params: list[object]) -> str | None:
+def _condition(
+    column: str, kind: str, vr: str, text: str, params: list[object], *, dialect: str = SQLITE
+) -> str | None:
     """SQL for one alternative of a key, or ``None`` when it matches everything."""
     sub = matching_type(vr, text)
     if sub is MatchType.UNIVERSAL:
         return None
     if sub is MatchType.WILDCARD:
         if kind == "pn":
-            params.append(_glob(pn_fold(text)))
-            return f"{column}_fold GLOB ?"
-        params.append(_glob(text))
-        return f"{column} GLOB ?"
+            return _wildcard(f"{column}_fold", pn_fold(text), dialect, params)
+        return _wildcard(column, text, dialect, params)
     if sub is MatchType.RANGE:
         low, _, high = text.partition("-")
         low, high = _strip(low), _strip(high)
@@ -158,7 +197,9 @@ def _condition(column: str, kind: str, vr: str, text: str, params: list[object])
     return f"{column} = ?"
 
 
-def _key_sql(column: Column, alias: str, element: DataElement, params: list[object]) -> str | None:
+def _key_sql(
+    column: Column, alias: str, element: DataElement, params: list[object], dialect: str
+) -> str | None:
     vr = str(element.VR)
     if column.kind not in _VRS or vr not in _VRS[column.kind] or element.value is None:
         return None
@@ -178,7 +219,7 @@ def _key_sql(column: Column, alias: str, element: DataElement, params: list[obje
     local: list[object] = []
     clauses = []
     for alternative in (_strip(a) for a in text.split("\\")):
-        clause = _condition(name, column.kind, vr, alternative, local)
+        clause = _condition(name, column.kind, vr, alternative, local, dialect=dialect)
         if clause is None:
             return None  # one alternative matches everything
         clauses.append(clause)
@@ -186,8 +227,13 @@ def _key_sql(column: Column, alias: str, element: DataElement, params: list[obje
     return clauses[0] if len(clauses) == 1 else "(" + " OR ".join(clauses) + ")"
 
 
-def plan_query(query: Query) -> Plan:
-    """The SELECT for ``query`` (see the module docstring)."""
+def plan_query(query: Query, dialect: str = SQLITE) -> Plan:
+    """The SELECT for ``query`` (see the module docstring) in ``dialect``.
+
+    Parameters are ``?`` in both dialects (a PostgreSQL backend numbers them).
+    """
+    if dialect not in (SQLITE, POSTGRESQL):
+        raise ValueError(f"unknown SQL dialect {dialect!r}")
     level = query.level
     depth = _LEVELS.index(level)
     params: list[object] = []
@@ -202,7 +248,7 @@ def plan_query(query: Query) -> Plan:
         if key_verdict(query, element) != "match":
             continue
         alias = "t" if column.level == level else _ALIASES[column.level]
-        clause = _key_sql(column, alias, element, params)
+        clause = _key_sql(column, alias, element, params, dialect)
         if clause is None:
             continue
         where.append(clause)
@@ -222,9 +268,8 @@ def plan_query(query: Query) -> Plan:
         tags.append(int(element.tag))
         if _LEVELS.index(column.level) < _LEVELS.index(top):
             top = column.level
-    select = ", ".join(
-        ["t.pk", "t.attrs", *(COMPUTED[level][name] for name in computed), *selected]
-    )
+    expressions = COMPUTED[level] if dialect == SQLITE else _COMPUTED_POSTGRESQL[level]
+    select = ", ".join(["t.pk", "t.attrs", *(expressions[name] for name in computed), *selected])
     sql = f"SELECT {select} FROM {upward_join(level, top)}"
     if where:
         sql += " WHERE " + " AND ".join(where)
@@ -235,3 +280,16 @@ def plan_query(query: Query) -> Plan:
         translated=tuple(translated),
         columns=tuple(tags),
     )
+
+
+def numbered(sql: str) -> str:
+    """``sql`` with its ``?`` parameters written ``$1``, ``$2``... (PostgreSQL's style).
+
+    The statements of this package hold no ``?`` other than parameters
+    (values, patterns included, are always parameters).
+    """
+    parts = sql.split("?")
+    out = [parts[0]]
+    for n, part in enumerate(parts[1:], start=1):
+        out.append(f"${n}{part}")
+    return "".join(out)

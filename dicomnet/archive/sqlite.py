@@ -44,9 +44,10 @@ from dicomnet.storage.folder import fsync_folders
 
 from .backend import IndexUnavailable
 from .entry import IndexEntry, decode_header, header_charset
+from .migrations import migrate_sqlite
 from .plan import Plan, plan_query
 from .response import response_layout
-from .schema import COLUMNS, LEVEL_TABLES, SCHEMA, SCHEMA_VERSION
+from .schema import COLUMNS, LEVEL_TABLES, SCHEMA_VERSION
 
 __all__ = ["SqliteIndex"]
 
@@ -162,7 +163,7 @@ class SqliteIndex:
         index = cls(path, **options)
         try:
             index._writer = await index.run(index._connect, False)
-            await index.run(index._writer.executescript, SCHEMA)
+            await index.run(migrate_sqlite, index._writer, str(index.path))
             await index.run(index._check_version)
         except BaseException:
             await index.close()

@@ -37,31 +37,13 @@ from pydicom.dataset import Dataset
 from dicomnet.query.matching import MatchType, converted, element_strings, matching_type
 from dicomnet.query.worklist import SCHEDULED_PROCEDURE_STEP_SEQUENCE, WorklistSource
 
+from .migrations import WORKLIST_SQLITE
 from .side import SideConnection
 from .sqlite import SqliteIndex
 
 __all__ = ["SqliteWorklist", "WorklistEntry", "item_identity"]
 
-SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS worklist_item (
-    pk INTEGER PRIMARY KEY,
-    identity TEXT UNIQUE,
-    patient_id TEXT,
-    accession TEXT,
-    added REAL NOT NULL,
-    item TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS worklist_item_patient ON worklist_item (patient_id);
-CREATE INDEX IF NOT EXISTS worklist_item_accession ON worklist_item (accession);
-CREATE TABLE IF NOT EXISTS worklist_step (
-    item_fk INTEGER NOT NULL REFERENCES worklist_item (pk) ON DELETE CASCADE,
-    modality TEXT,
-    station_ae TEXT,
-    start_date TEXT
-);
-CREATE INDEX IF NOT EXISTS worklist_step_item ON worklist_step (item_fk);
-CREATE INDEX IF NOT EXISTS worklist_step_date ON worklist_step (start_date);
-"""
+SCHEMA: Final = WORKLIST_SQLITE
 
 _PATIENT_ID: Final = 0x00100020
 _ACCESSION: Final = 0x00080050

@@ -2,7 +2,7 @@
 
 A random archive (patients, studies, series, instances with names in ASCII
 and Latin-1, dates, times, modalities, text with GLOB/LIKE metacharacters)
-is put both into an :class:`InstanceIndex` and a :class:`SqliteIndex`; random
+is put both into an :class:`InstanceIndex` and an index (SQLite, PostgreSQL); random
 identifiers at random levels of the three models must get the same response
 identifiers from both, and a retrieve the same instances.
 """
@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydicom.dataset import Dataset
 
-from dicomnet.archive import SqliteIndex, entry_from_header
+from dicomnet.archive import entry_from_header
+from dicomnet.archive.backends import open_index
 from dicomnet.dimse.dataset import encode_dataset
 from dicomnet.query import InstanceIndex, QueryError, find_matches, parse_query, select_instances
 from dicomnet.query.index import InstanceRecord
@@ -250,10 +251,16 @@ def canonical(datasets: list[Dataset]) -> list[bytes]:
     return sorted(encode_dataset(normalized(ds), EXPLICIT_LE) for ds in datasets)
 
 
-async def compare(datasets: list[Dataset], cases: list[tuple[object, Dataset]]) -> None:
+async def compare(
+    datasets: list[Dataset], cases: list[tuple[object, Dataset]], location: object
+) -> None:
     memory = InstanceIndex()
     with tempfile.TemporaryDirectory() as folder:
-        index = await SqliteIndex.open(Path(folder) / "index.sqlite", fsync=False)
+        if isinstance(location, str):  # one PostgreSQL database, emptied for each example
+            index = await open_index(location, fsync=False)
+            await index.clear()
+        else:
+            index = await open_index(Path(folder) / "index.sqlite", fsync=False)
         try:
             entries = []
             for ds in datasets:
@@ -309,12 +316,16 @@ async def compare(datasets: list[Dataset], cases: list[tuple[object, Dataset]]) 
 @settings(
     max_examples=60,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
 )
 @given(data=st.data(), patients=archives)
-def test_sql_and_memory_agree(data: st.DataObject, patients: list[dict]) -> None:
+def test_sql_and_memory_agree(data: st.DataObject, patients: list[dict], index_location) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydicom notes the deliberately odd values
         datasets = build(patients)
         cases = [data.draw(identifiers(datasets)) for _ in range(8)]
-        asyncio.run(compare(datasets, cases))
+        asyncio.run(compare(datasets, cases, index_location))

@@ -1,4 +1,5 @@
-"""The SQLite index: put, query, retrieve selection, delete, group commit, persistence."""
+"""The index (SQLite and PostgreSQL): put, query, retrieve selection, delete, group commit,
+persistence."""
 
 from __future__ import annotations
 
@@ -11,9 +12,16 @@ import pytest
 from pydicom.dataset import Dataset
 from query.fixtures import SERIES_A1, STUDY_A, STUDY_B, STUDY_C, archive_datasets, write_archive
 
-from dicomnet.archive import IndexUnavailable, SqliteIndex, entry_from_file, entry_from_header
+from dicomnet.archive import (
+    IndexBackend,
+    IndexUnavailable,
+    SqliteIndex,
+    entry_from_file,
+    entry_from_header,
+)
 from dicomnet.archive import sqlite as sqlite_backend
-from dicomnet.archive.plan import plan_query
+from dicomnet.archive.backends import open_index
+from dicomnet.archive.plan import POSTGRESQL, plan_query
 from dicomnet.archive.sqlite import CHECKPOINT_EVERY
 from dicomnet.dimse.dataset import encode_dataset
 from dicomnet.query import InstanceIndex, find_matches, parse_query, select_instances
@@ -36,7 +44,7 @@ def canonical(datasets: list[Dataset]) -> list[bytes]:
     return sorted(encode_dataset(ds, EXPLICIT_LE) for ds in datasets)
 
 
-async def sql_found(index: SqliteIndex, identifier: Dataset, model=STUDY_ROOT) -> list[Dataset]:
+async def sql_found(index: IndexBackend, identifier: Dataset, model=STUDY_ROOT) -> list[Dataset]:
     query = parse_query(identifier, model, relational=True)
     return [m.identifier async for m in index.matches(query)]
 
@@ -47,9 +55,9 @@ def memory_found(memory: InstanceIndex, identifier: Dataset, model=STUDY_ROOT) -
 
 
 @pytest.fixture
-async def loaded(tmp_path: Path):
+async def loaded(tmp_path: Path, index_location):
     files = write_archive(tmp_path / "files")
-    index = await SqliteIndex.open(tmp_path / "index" / "index.sqlite")
+    index = await open_index(index_location)
     await index.put_many([entry_from_file(path, source_ae_title="MODALITY") for path in files])
     memory = InstanceIndex.from_folder(tmp_path / "files")
     try:
@@ -87,6 +95,9 @@ async def test_plan_translates_indexed_keys_and_leaves_the_rest(loaded) -> None:
     plan = plan_query(parse_query(identifier, STUDY_ROOT))
     assert set(plan.translated) == {0x00100010, 0x00080020, 0x00200010}
     assert "GLOB" in plan.sql and "JOIN patient" in plan.sql
+    postgres = plan_query(parse_query(identifier, STUDY_ROOT), POSTGRESQL)
+    assert "LIKE" in postgres.sql and "GLOB" not in postgres.sql
+    assert postgres.params == [p.replace("*", "%") if p == "doe*" else p for p in plan.params]
     index, _ = loaded
     assert [a.StudyInstanceUID for a in await sql_found(index, identifier)] == [STUDY_A]
 
@@ -147,9 +158,9 @@ async def test_delete_by_study_series_instance_prunes_empty_parents(loaded) -> N
         await index.delete()
 
 
-async def test_replacing_an_instance_moves_it(tmp_path: Path) -> None:
+async def test_replacing_an_instance_moves_it(tmp_path: Path, index_location) -> None:
     first, *_ = archive_datasets()
-    async with await SqliteIndex.open(tmp_path / "i.sqlite") as index:
+    async with await open_index(index_location) as index:
         common = {
             "sop_instance_uid": str(first.SOPInstanceUID),
             "sop_class_uid": str(first.SOPClassUID),
@@ -168,9 +179,9 @@ async def test_replacing_an_instance_moves_it(tmp_path: Path) -> None:
         assert record is not None and str(record.path) == "/b.dcm"
 
 
-async def test_concurrent_puts_share_commits(tmp_path: Path) -> None:
+async def test_concurrent_puts_share_commits(tmp_path: Path, index_location) -> None:
     datasets = archive_datasets()
-    async with await SqliteIndex.open(tmp_path / "i.sqlite", fsync=False) as index:
+    async with await open_index(index_location, fsync=False) as index:
         entries = []
         for n in range(40):
             ds = Dataset(datasets[n % 5])
@@ -190,16 +201,16 @@ async def test_concurrent_puts_share_commits(tmp_path: Path) -> None:
         assert index.commits < 40  # batched: 40 callers, fewer transactions
 
 
-async def test_reopened_index_keeps_its_rows(tmp_path: Path) -> None:
+async def test_reopened_index_keeps_its_rows(tmp_path: Path, index_location) -> None:
     files = write_archive(tmp_path / "files")
-    async with await SqliteIndex.open(tmp_path / "i.sqlite") as index:
+    async with await open_index(index_location) as index:
         await index.put(entry_from_file(files[0]))
-    async with await SqliteIndex.open(tmp_path / "i.sqlite") as index:
+    async with await open_index(index_location) as index:
         assert await index.count() == 1
 
 
-async def test_closed_index_refuses_work(tmp_path: Path) -> None:
-    index = await SqliteIndex.open(tmp_path / "i.sqlite")
+async def test_closed_index_refuses_work(tmp_path: Path, index_location) -> None:
+    index = await open_index(index_location)
     await index.close()
     files = write_archive(tmp_path / "files")
     with pytest.raises(IndexUnavailable):
