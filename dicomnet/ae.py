@@ -148,8 +148,12 @@ class AE:
         ssl: ssl_module.SSLContext | None = None,
         handlers: Iterable[Service | Binding] = (),
         backlog: int = 100,
+        reuse_port: bool = False,
     ) -> Server:
-        """Listen for associations (``host`` None/"" = every IPv4 and IPv6 interface)."""
+        """Listen for associations (``host`` None/"" = every IPv4 and IPv6 interface).
+
+        ``reuse_port``: share the port with other processes (``SO_REUSEPORT``).
+        """
         registry = self.registry.copy()
         for service in handlers:
             registry.add(service)
@@ -161,6 +165,7 @@ class AE:
             ssl=ssl,
             backlog=backlog,
             handshake_timeout=self.policy.timers.artim,
+            reuse_port=reuse_port,
         )
         _log.info("%s listening on %s", self.title, ", ".join(map(str, server.addresses)))
         return server

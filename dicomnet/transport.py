@@ -543,8 +543,12 @@ async def listen(
     ssl: ssl_module.SSLContext | None = None,
     backlog: int = 100,
     handshake_timeout: float | None = None,
+    reuse_port: bool = False,
 ) -> list[asyncio.Server]:
     """Listen on ``host``; ``None``/``""`` means every interface, IPv6 (``::``) and IPv4.
+
+    ``reuse_port``: ``SO_REUSEPORT``, so several processes listen on one port
+    (``serve --workers``; the kernel spreads connections over them).
 
     With port 0 and no host, the IPv6 socket picks the port and the IPv4 one
     binds the same number, so the server has a single port to report.
@@ -562,12 +566,22 @@ async def listen(
 
         ssl = None
     if host:
-        return [await loop.create_server(protocol_factory, host, port, ssl=ssl, backlog=backlog)]
+        return [
+            await loop.create_server(
+                protocol_factory, host, port, ssl=ssl, backlog=backlog, reuse_port=reuse_port
+            )
+        ]
     servers: list[asyncio.Server] = []
     try:
         servers.append(
             await loop.create_server(
-                protocol_factory, "::", port, ssl=ssl, backlog=backlog, family=socket.AF_INET6
+                protocol_factory,
+                "::",
+                port,
+                ssl=ssl,
+                backlog=backlog,
+                family=socket.AF_INET6,
+                reuse_port=reuse_port,
             )
         )
         port = servers[0].sockets[0].getsockname()[1]
@@ -576,7 +590,13 @@ async def listen(
     try:
         servers.append(
             await loop.create_server(
-                protocol_factory, "0.0.0.0", port, ssl=ssl, backlog=backlog, family=socket.AF_INET
+                protocol_factory,
+                "0.0.0.0",
+                port,
+                ssl=ssl,
+                backlog=backlog,
+                family=socket.AF_INET,
+                reuse_port=reuse_port,
             )
         )
     except OSError:

@@ -54,11 +54,10 @@ from pathlib import Path
 from typing import Any
 
 from dicomnet.ae import AE, Server
-from dicomnet.archive import SqliteIndex
-from dicomnet.archive.commitment_sqlite import SqliteReportJournal, index_verdict
+from dicomnet.archive.backends import ArchiveDatabase, describe, open_archive
+from dicomnet.archive.commitment_sqlite import index_verdict
 from dicomnet.archive.ingest import IndexedStore
 from dicomnet.archive.recover import reconcile
-from dicomnet.archive.worklist_sqlite import SqliteWorklist
 from dicomnet.cli.http_side import add_http_arguments, bind_http, start_http
 from dicomnet.cli.options import (
     add_aet_option,
@@ -70,6 +69,7 @@ from dicomnet.cli.options import (
     verbosity,
 )
 from dicomnet.cli.system import add_system_arguments, serve_system, system_option_conflicts
+from dicomnet.cli.workers import association_share, worker_incoming
 from dicomnet.conformance import load_profile
 from dicomnet.conformance.defaults import DEFAULT_STORAGE_PROFILE
 from dicomnet.errors import ConfigurationError
@@ -128,6 +128,13 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-index", action="store_true", help="store files only: no index, no Query/Retrieve"
     )
     parser.add_argument(
+        "--index",
+        metavar="FILE|URL",
+        default=None,
+        help="the index: a SQLite file (DIR/.index/index.sqlite) or a PostgreSQL URL"
+        " (postgresql://user:password@host:port/database), which several workers and hosts share",
+    )
+    parser.add_argument(
         "--layout",
         choices=[layout.value for layout in Layout],
         default=None,
@@ -156,6 +163,21 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         default=5.0,
         metavar="SECONDS",
         help="first wait before a commitment report is sent again (5; doubles up to 300)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="N worker processes accepting on the port (SO_REUSEPORT), restarted when they die",
+    )
+    parser.add_argument(
+        "--drain",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="on SIGTERM, let associations finish this long before aborting them"
+        " (10 with --workers, else 0)",
     )
     parser.add_argument(
         "--no-uvloop",
@@ -228,6 +250,10 @@ def run_serve(args: argparse.Namespace) -> int:
             )
             return EXIT_USAGE
         return run(serve_system(args), use_uvloop=args.uvloop)
+    if getattr(args, "workers", None) is not None:
+        from dicomnet.cli.serve_workers import run_workers  # noqa: PLC0415 (it imports serve)
+
+        return run_workers(args)
     return run(serve(args), use_uvloop=args.uvloop)
 
 
@@ -238,8 +264,10 @@ _SINGLE_AE_DEFAULTS: dict[str, object] = {
     "output": "dicomnet-store",
     "profile": DEFAULT_PROFILE,
     "no_index": False,
+    "index": None,
     "max_pdu": None,
     "http": None,
+    "workers": None,
 }
 
 
@@ -262,6 +290,11 @@ def build_policy(args: argparse.Namespace) -> Policy:
         if args.max_pdu < 0:
             raise ConfigurationError("--max-pdu must be 0 (unlimited) or positive")
         policy = replace(policy, max_pdu_receive=args.max_pdu)
+    slot = getattr(args, "worker_slot", None)
+    if slot is not None:
+        # Each worker takes its part of the limit: together they accept policy's limit.
+        share = association_share(policy.max_associations, args.workers, slot)
+        policy = replace(policy, max_associations=share)
     return policy
 
 
@@ -284,8 +317,9 @@ async def serve(
         print(f"dicomnet serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
     ae = AE(policy.ae_title, policy, extended_check=relational_extended_check)
+    slot = getattr(args, "worker_slot", None)
     try:
-        server = await ae.serve(args.host, args.port, ssl=ssl)
+        server = await ae.serve(args.host, args.port, ssl=ssl, reuse_port=slot is not None)
     except OSError as exc:
         print(f"dicomnet serve: cannot listen on port {args.port}: {exc}", file=sys.stderr)
         return EXIT_NETWORK
@@ -313,6 +347,7 @@ async def serve(
             fsync=not args.no_fsync,
             layout=layout,
             clean_incoming=not indexed,  # the index's reconcile looks at them first
+            incoming=None if slot is None else worker_incoming(slot),
         )
         handlers: list[Service] = [StorageService(store)]
         if indexed:
@@ -363,18 +398,14 @@ def _check_output(path: Path) -> None:
 class _Archive:
     """The index and what serve keeps in it, with the handlers answering from them."""
 
-    index: SqliteIndex
-    worklist: SqliteWorklist
-    journal: SqliteReportJournal
+    database: ArchiveDatabase
     commitment: DurableCommitmentSCP
     handlers: list[Service]
 
     async def close(self) -> None:
         self.commitment.close()
         await self.commitment.drain()
-        await self.worklist.close()
-        await self.journal.close()
-        await self.index.close()
+        await self.database.close()
 
 
 async def _open_index(args: argparse.Namespace, store: FolderStore, ae: AE) -> _Archive:
@@ -382,19 +413,17 @@ async def _open_index(args: argparse.Namespace, store: FolderStore, ae: AE) -> _
 
     Raises OSError (with the reason) when the index cannot be opened.
     """
-    index: SqliteIndex | None = None
-    worklist: SqliteWorklist | None = None
+    location = getattr(args, "index", None) or index_path(store.root)
     try:
-        index = await SqliteIndex.open(index_path(store.root), fsync=not args.no_fsync)
-        recovered = await reconcile(index, store)
-        worklist = await SqliteWorklist.open(index)
-        journal = await SqliteReportJournal.open(index)
+        database = await open_archive(location, fsync=not args.no_fsync)
     except OSError as exc:
-        if worklist is not None:
-            await worklist.close()
-        if index is not None:
-            await index.close()
-        raise OSError(f"cannot open the index: {exc}") from exc
+        raise OSError(f"cannot open the index {describe(location)}: {exc}") from exc
+    index, worklist, journal = database.index, database.worklist, database.journal
+    try:
+        recovered = await reconcile(index, store)
+    except OSError as exc:
+        await database.close()
+        raise OSError(f"cannot open the index {describe(location)}: {exc}") from exc
     if recovered.indexed or recovered.forgotten:
         _log.warning(
             "index recovered after a crash: %d file(s) indexed, %d journal row(s) dropped",
@@ -417,7 +446,30 @@ async def _open_index(args: argparse.Namespace, store: FolderStore, ae: AE) -> _
         WorklistService(worklist),
         commitment,
     ]
-    return _Archive(index, worklist, journal, commitment, handlers)
+    return _Archive(database, commitment, handlers)
+
+
+def drain_seconds(args: argparse.Namespace) -> float:
+    """How long SIGTERM lets associations finish (``--drain``; 10 s with ``--workers``, else 0)."""
+    given = getattr(args, "drain", None)
+    if given is not None:
+        return max(0.0, float(given))
+    return 10.0 if getattr(args, "workers", None) is not None else 0.0
+
+
+async def drain(server: Server, seconds: float) -> None:
+    """Stop listening and wait up to ``seconds`` for the live associations to end."""
+    if seconds <= 0 or not server.active:
+        return
+    for listener in server.listeners:
+        listener.close()
+    _log.info("draining %d association(s) for up to %g s", len(server.active), seconds)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while server.active and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    if server.active:
+        _log.warning("%d association(s) still running: aborted", len(server.active))
 
 
 def index_path(root: Path) -> Path:
@@ -445,12 +497,14 @@ async def _serve(
             handled.append(signum)
     try:
         async with server:
-            print(f"listening on {server.port}", flush=True)
+            if getattr(args, "worker_slot", None) is None:
+                print(f"listening on {server.port}", flush=True)
             _log.info("%s storing into %s", policy.ae_title, Path(args.output).resolve())
             if ready is not None:
                 ready(server)
             await stop.wait()
             _log.info("stopping")
+            await drain(server, drain_seconds(args))
     finally:
         for signum in handled:
             loop.remove_signal_handler(signum)

@@ -108,9 +108,12 @@ class FolderStore:
         clean_incoming: bool = True,
         layout: Layout = Layout.FLAT,
         commit_threads: int = COMMIT_THREADS,
+        incoming: str | None = None,
     ) -> None:
         self.root = Path(root)
-        self.incoming = self.root / INCOMING_DIR
+        #: Where instances are received (``incoming``: a folder name relative to ``root``,
+        #: such as one per worker process, ``.incoming/HOST-w1``; default ``.incoming``).
+        self.incoming = self.root / (incoming or INCOMING_DIR)
         self.duplicates = duplicates
         self.fsync = fsync
         self.layout = layout

@@ -1,0 +1,343 @@
+"""``dicomnet serve --workers N``: N worker processes accepting on one port.
+
+The supervisor (the process started by the user) reserves the port (a
+socket bound with ``SO_REUSEPORT``, never listening, so ``--port 0`` gets one
+number for all) and starts N workers (``multiprocessing``, *spawn*: a fresh
+interpreter each, no state inherited). Each worker runs its own event loop
+and listens on the port with ``SO_REUSEPORT``; the kernel spreads the
+connections over the listening workers. A supervisor without
+``SO_REUSEPORT`` (not Linux/BSD/macOS) refuses ``--workers`` above 1.
+
+* **Ready**: ``listening on PORT`` is printed once every worker listens. A
+  worker that exits before it is ready (bad options, an index that cannot
+  be opened) ends the start: the others are stopped and its exit code is
+  returned.
+* **A worker that dies** (kill -9, a crash) is started again in the same
+  slot after a short pause (doubling while it keeps dying, at most 10 s).
+  Each slot receives into its own folder (``.incoming/HOST-wSLOT``), and a
+  worker settles its folder when it starts (the index's reconcile: files
+  moved in are indexed, unfinished ones removed), so the new worker cleans
+  what the dead one left, and no worker ever touches another's files.
+* **SIGTERM/SIGINT** to the supervisor: each worker gets SIGTERM, stops
+  listening, lets its associations finish for up to ``--drain`` seconds,
+  aborts the rest and exits 0; the supervisor kills a worker still alive
+  10 s after that, and exits 0.
+* **Supervisor gone** (kill -9): each worker holds the read end of a pipe
+  the supervisor writes to; its end of file stops the worker.
+
+No thread is used: the supervisor waits on the workers' process sentinels
+and pipes with its event loop's readers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import re
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any, Final
+
+__all__ = [
+    "WorkerTarget",
+    "association_share",
+    "reserve_port",
+    "supervise",
+    "worker_incoming",
+    "worker_prefix",
+]
+
+_log = logging.getLogger("dicomnet.cli.workers")
+
+#: The function a worker process runs: (args, slot, count, port, ready, lifeline).
+WorkerTarget = Callable[[argparse.Namespace, int, int, int, Connection, Connection], None]
+#: Seconds the workers have to get ready.
+START_TIMEOUT: Final = 120.0
+#: Seconds a worker still alive after the drain deadline is given before it is killed.
+KILL_AFTER: Final = 10.0
+#: Longest pause before a worker that keeps dying is started again.
+MAX_RESTART_DELAY: Final = 10.0
+EXIT_NETWORK: Final = 6
+
+
+def worker_prefix() -> str:
+    """The start of this host's workers' receiving folder names (``HOST-w``)."""
+    host = re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname()) or "host"
+    return f"{host}-w"
+
+
+def worker_incoming(slot: int) -> str:
+    """The receiving folder of worker ``slot`` on this host (relative to the store folder)."""
+    return f".incoming/{worker_prefix()}{slot}"
+
+
+def association_share(limit: int, count: int, slot: int) -> int:
+    """Worker ``slot``'s part of an association limit shared by ``count`` workers.
+
+    The parts add up to ``limit`` (the first ``limit % count`` workers take one
+    more); 0 (no limit) stays 0. A worker with a part of 0 would be unlimited,
+    so each part is at least 1 (more workers than the limit: the limit is exceeded).
+    """
+    if limit <= 0:
+        return 0
+    return max(1, limit // count + (1 if slot < limit % count else 0))
+
+
+def reserve_port(host: str | None, port: int) -> tuple[int, list[socket.socket]]:
+    """Bind (without listening) a ``SO_REUSEPORT`` socket per address; the port and sockets.
+
+    Holding them keeps the port ours while the workers start (port 0: the
+    first address picks the number, the others take it). Raises OSError when
+    the port is taken (by a socket without ``SO_REUSEPORT``) or the OS lacks it.
+    """
+    if not hasattr(socket, "SO_REUSEPORT"):
+        raise OSError("this system has no SO_REUSEPORT: serve --workers needs it")
+    if host:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        addresses = [(info[0], info[4][0]) for info in infos[:1]]
+    else:
+        addresses = [(socket.AF_INET6, "::"), (socket.AF_INET, "0.0.0.0")]
+    sockets: list[socket.socket] = []
+    try:
+        for family, address in addresses:
+            try:
+                sock = socket.socket(family, socket.SOCK_STREAM)
+            except OSError:
+                continue  # no IPv6 here
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind((address, port))
+            port = int(sock.getsockname()[1])
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    if not sockets:
+        raise OSError("no address to listen on")
+    return port, sockets
+
+
+@dataclass
+class _Worker:
+    slot: int
+    process: BaseProcess
+    ready: Connection
+    lifeline: Connection
+    started: float = field(default_factory=time.monotonic)
+
+
+class _Supervisor:
+    def __init__(
+        self, args: argparse.Namespace, count: int, port: int, target: WorkerTarget, drain: float
+    ) -> None:
+        self.args = args
+        self.count = count
+        self.port = port
+        self.target = target
+        self.drain = drain
+        self.context = multiprocessing.get_context("spawn")
+        self.workers: dict[int, _Worker] = {}
+        self.failures: dict[int, int] = {}
+        self.stop = asyncio.Event()
+        self.changed = asyncio.Event()
+        #: Workers started again after they died.
+        self.restarts = 0
+
+    def start(self, slot: int) -> _Worker:
+        ready_read, ready_write = self.context.Pipe(duplex=False)
+        life_read, life_write = self.context.Pipe(duplex=False)
+        process = self.context.Process(
+            target=self.target,
+            args=(self.args, slot, self.count, self.port, ready_write, life_read),
+            name=f"dicomnet-worker-{slot}",
+        )
+        process.start()
+        ready_write.close()
+        life_read.close()
+        worker = _Worker(slot, process, ready_read, life_write)
+        self.workers[slot] = worker
+        asyncio.get_running_loop().add_reader(process.sentinel, self.changed.set)
+        _log.info("worker %d started (pid %s)", slot, process.pid)
+        return worker
+
+    def forget(self, worker: _Worker) -> None:
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(worker.process.sentinel)
+        with contextlib.suppress(OSError, ValueError):
+            loop.remove_reader(worker.ready.fileno())
+        worker.ready.close()
+        worker.lifeline.close()
+        worker.process.close()
+
+    async def wait_ready(self) -> int | None:
+        """Wait until every worker said it listens; an exit code if one ended first."""
+        loop = asyncio.get_running_loop()
+        pending = dict(self.workers)
+        said = asyncio.Event()
+        for worker in pending.values():
+            loop.add_reader(worker.ready.fileno(), said.set)
+        deadline = loop.time() + START_TIMEOUT
+        while pending:
+            for slot, worker in list(pending.items()):
+                if worker.ready.poll():
+                    with contextlib.suppress(EOFError, OSError):
+                        worker.ready.recv()
+                    loop.remove_reader(worker.ready.fileno())
+                    del pending[slot]
+                elif not worker.process.is_alive():
+                    code = worker.process.exitcode
+                    return 1 if code is None or code == 0 else (code if code > 0 else 1)
+            if not pending:
+                break
+            if self.stop.is_set():
+                return 0
+            said.clear()
+            self.changed.clear()
+            waits = [asyncio.ensure_future(e.wait()) for e in (said, self.changed, self.stop)]
+            try:
+                await asyncio.wait(
+                    waits, timeout=max(0.0, deadline - loop.time()), return_when="FIRST_COMPLETED"
+                )
+            finally:
+                for wait in waits:
+                    wait.cancel()
+            if loop.time() >= deadline:
+                print(
+                    f"dicomnet serve: workers not ready within {START_TIMEOUT:g} s", file=sys.stderr
+                )
+                return 1
+        return None
+
+    async def watch(self) -> None:
+        """Start dead workers again until asked to stop."""
+        loop = asyncio.get_running_loop()
+        while not self.stop.is_set():
+            self.changed.clear()
+            for slot, worker in list(self.workers.items()):
+                if worker.process.is_alive():
+                    continue
+                code = worker.process.exitcode
+                lived = time.monotonic() - worker.started
+                self.forget(worker)
+                del self.workers[slot]
+                self.failures[slot] = 0 if lived > 30 else self.failures.get(slot, 0) + 1
+                delay = min(MAX_RESTART_DELAY, 0.1 * 2 ** self.failures[slot])
+                _log.warning(
+                    "worker %d exited (%s) after %.1f s: starting it again in %.1f s",
+                    slot,
+                    code,
+                    lived,
+                    delay,
+                )
+                loop.call_later(delay, self._restart, slot)
+            waits = [asyncio.ensure_future(e.wait()) for e in (self.changed, self.stop)]
+            try:
+                await asyncio.wait(waits, return_when="FIRST_COMPLETED")
+            finally:
+                for wait in waits:
+                    wait.cancel()
+
+    def _restart(self, slot: int) -> None:
+        if self.stop.is_set() or slot in self.workers:
+            return
+        self.restarts += 1
+        self.start(slot)
+
+    async def shutdown(self) -> None:
+        """SIGTERM every worker, wait for the drain, kill what is left."""
+        self.stop.set()
+        for worker in self.workers.values():
+            if worker.process.is_alive():
+                with contextlib.suppress(ProcessLookupError, OSError):
+                    worker.process.terminate()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.drain + KILL_AFTER
+        while any(w.process.is_alive() for w in self.workers.values()):
+            if loop.time() >= deadline:
+                for worker in self.workers.values():
+                    if worker.process.is_alive():
+                        _log.warning("worker %d still running: killed", worker.slot)
+                        worker.process.kill()
+                break
+            self.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), timeout=0.5)
+        for worker in self.workers.values():
+            worker.process.join(timeout=5)
+            self.forget(worker)
+        self.workers.clear()
+
+
+async def supervise(
+    args: argparse.Namespace,
+    count: int,
+    target: WorkerTarget,
+    *,
+    drain: float,
+    prepare: Callable[[], Any] | None = None,
+) -> int:
+    """Run ``count`` workers on ``args.host``/``args.port`` until SIGTERM/SIGINT; the exit code.
+
+    ``prepare`` (a coroutine function) runs once the port is reserved, before
+    any worker starts (``serve`` settles what dead workers left: no worker
+    is receiving yet).
+    """
+    try:
+        port, reserved = reserve_port(args.host, args.port)
+    except OSError as exc:
+        print(f"dicomnet serve: cannot listen on port {args.port}: {exc}", file=sys.stderr)
+        return EXIT_NETWORK
+    loop = asyncio.get_running_loop()
+    supervisor = _Supervisor(args, count, port, target, drain)
+    handled: list[signal.Signals] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, supervisor.stop.set)
+        except (NotImplementedError, RuntimeError):
+            continue
+        handled.append(signum)
+    try:
+        if prepare is not None:
+            code = await prepare()
+            if code:
+                return int(code)
+        for slot in range(count):
+            supervisor.start(slot)
+        failed = await supervisor.wait_ready()
+        if failed is not None:
+            return failed
+        print(f"listening on {port}", flush=True)
+        _log.info("%d workers listening on port %d", count, port)
+        await supervisor.watch()
+        _log.info("stopping %d workers", len(supervisor.workers))
+        return 0
+    finally:
+        await supervisor.shutdown()
+        for sock in reserved:
+            sock.close()
+        for signum in handled:
+            loop.remove_signal_handler(signum)
+
+
+def ready_signal(connection: Connection) -> Callable[[Any], None]:
+    """The ``ready`` callback of a worker: tell the supervisor once, then close the pipe."""
+
+    def ready(_server: Any) -> None:
+        with contextlib.suppress(OSError):
+            connection.send(os.getpid())
+            connection.close()
+
+    return ready
