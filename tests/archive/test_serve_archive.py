@@ -21,7 +21,8 @@ from pydicom.dataset import Dataset
 from query.fixtures import STUDY_A, STUDY_B, STUDY_C, write_archive
 
 from dicomnet.ae import AE, Server
-from dicomnet.archive import SqliteIndex, entry_from_file
+from dicomnet.archive import entry_from_file
+from dicomnet.archive.backends import open_index
 from dicomnet.archive.ingest import IndexedStore
 from dicomnet.cli import serve as cli_serve
 from dicomnet.conformance import load_profile
@@ -68,11 +69,16 @@ def ident(level: str, **keys: object) -> Dataset:
 
 
 @pytest.mark.interop
-async def test_storescu_then_findscu_and_getscu_against_serve(tmp_path: Path) -> None:
+async def test_storescu_then_findscu_and_getscu_against_serve(
+    tmp_path: Path, index_location
+) -> None:
     storescu, findscu, getscu = (dcmtk_program(p) for p in ("storescu", "findscu", "getscu"))
     files = write_archive(tmp_path / "files")
     store = tmp_path / "store"
-    running = Running(["--port", "0", "--host", "127.0.0.1", "--output", str(store)])
+    argv = ["--port", "0", "--host", "127.0.0.1", "--output", str(store)]
+    if isinstance(index_location, str):
+        argv += ["--index", index_location]  # PostgreSQL; SQLite: the default file
+    running = Running(argv)
     port = str(await running.port())
     try:
         # Store study A's first instance only, then find it at once.
@@ -113,13 +119,17 @@ async def test_storescu_then_findscu_and_getscu_against_serve(tmp_path: Path) ->
         assert received == [STUDY_B + ".1.4", STUDY_C + ".1.5"]
     finally:
         assert await running.stop() == 0
-    assert (store / ".index" / "index.sqlite").is_file()
-    async with await SqliteIndex.open(store / ".index" / "index.sqlite") as index:
+    if not isinstance(index_location, str):
+        assert (store / ".index" / "index.sqlite").is_file()
+        index_location = store / ".index" / "index.sqlite"
+    async with await open_index(index_location) as index:
         assert await index.count() == 5
 
 
 @pytest.mark.interop
-async def test_movescu_moves_a_stored_study_to_a_configured_destination(tmp_path: Path) -> None:
+async def test_movescu_moves_a_stored_study_to_a_configured_destination(
+    tmp_path: Path, index_location
+) -> None:
     movescu = dcmtk_program("movescu")
     files = write_archive(tmp_path / "files")
     port = free_port()
@@ -127,10 +137,14 @@ async def test_movescu_moves_a_stored_study_to_a_configured_destination(tmp_path
     received = tmp_path / "received"
     received.mkdir()
     argv = ["--port", "0", "--host", "127.0.0.1", "--output", str(store)]
+    if isinstance(index_location, str):
+        argv += ["--index", index_location]
+    else:
+        index_location = store / ".index" / "index.sqlite"
     running = Running([*argv, "--destination", f"MOVESCU=127.0.0.1:{port}"])
     serve_port = str(await running.port())
     try:
-        async with await SqliteIndex.open(store / ".index" / "index.sqlite") as index:
+        async with await open_index(index_location) as index:
             await index.put_many([entry_from_file(path) for path in files])
         base = (movescu, "-v", "-S", "-aet", "MOVESCU", "-aec", "DICOMNET", "--port", str(port))
         code, out = await run_program(
@@ -174,7 +188,7 @@ async def test_default_profile_accepts_query_retrieve() -> None:
     assert accepted[CT].scu_role and accepted[CT].scp_role  # C-GET sub-operations
 
 
-async def test_stored_instance_is_indexed_before_success(tmp_path: Path) -> None:
+async def test_stored_instance_is_indexed_before_success(tmp_path: Path, index_location) -> None:
     """The sink's commit returns after the row is in; a failing index removes the file."""
     files = write_archive(tmp_path / "files")
     data = files[0].read_bytes()
@@ -189,7 +203,7 @@ async def test_stored_instance_is_indexed_before_success(tmp_path: Path) -> None
     meta_length = int.from_bytes(body[8:12], "little")
     dataset_bytes = body[12 + meta_length :]
     folder = FolderStore(tmp_path / "store")
-    index = await SqliteIndex.open(tmp_path / "i.sqlite")
+    index = await open_index(index_location)
     store = IndexedStore(folder, index)
     sink = await store.open_sink(info)
     await sink.write(dataset_bytes)
@@ -214,14 +228,16 @@ async def test_stored_instance_is_indexed_before_success(tmp_path: Path) -> None
     assert not folder.path_for(info2.sop_instance_uid).exists()
 
 
-async def test_storage_scp_answers_a700_when_the_index_fails(tmp_path: Path) -> None:
+async def test_storage_scp_answers_a700_when_the_index_fails(
+    tmp_path: Path, index_location
+) -> None:
     from dicomnet.policy import ProposedContext
     from dicomnet.storage.scu import store as store_instance
     from dicomnet.storage.source import InstanceSource
 
     files = write_archive(tmp_path / "files")
     folder = FolderStore(tmp_path / "store")
-    index = await SqliteIndex.open(tmp_path / "i.sqlite")
+    index = await open_index(index_location)
     await index.close()  # every put fails
     policy = Policy(
         ae_title="SCP",

@@ -9,7 +9,6 @@ delivered is retried, kept, and delivered after a restart.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from query.worklist_items import item, write_items
 from archive.test_serve_archive import Running
 from dicomnet.ae import AE, Server
 from dicomnet.archive import SqliteIndex
-from dicomnet.archive.commitment_sqlite import SqliteReportJournal
+from dicomnet.archive.backends import open_index, open_journal
 from dicomnet.archive.worklist_sqlite import SqliteWorklist
 from dicomnet.association import Association
 from dicomnet.policy import AcceptedContext, Policy, ProposedContext
@@ -67,11 +66,22 @@ CONTEXTS = [
 ]
 
 
-def outstanding(store: Path) -> list[tuple[str, int]]:
+def where(store: Path, index_location: object) -> tuple[list[str], object]:
+    """serve's ``--index`` options and the index it uses (a PostgreSQL URL or its own file)."""
+    if isinstance(index_location, str):
+        return ["--index", index_location], index_location
+    return [], store / ".index" / "index.sqlite"
+
+
+async def outstanding(location: object) -> list[tuple[str, int]]:
     """(Transaction UID, failed attempts) of the reports serve keeps."""
-    with sqlite3.connect(store / ".index" / "index.sqlite") as conn:
-        rows = conn.execute("SELECT transaction_uid, attempts FROM commitment_report").fetchall()
-    return [(str(u), int(a)) for u, a in rows]
+    async with await open_index(location) as index:  # type: ignore[arg-type]
+        journal = await open_journal(index)
+        try:
+            reports = await journal.outstanding()
+        finally:
+            await journal.close()
+    return [(r.request.transaction_uid, r.attempts) for r in reports]
 
 
 @pytest.mark.interop
@@ -120,9 +130,10 @@ async def test_findscu_worklist_from_items_added_by_cli_and_api(tmp_path: Path) 
         assert await running.stop() == 0
 
 
-async def test_commitment_from_the_index(tmp_path: Path) -> None:
+async def test_commitment_from_the_index(tmp_path: Path, index_location) -> None:
     store = tmp_path / "store"
-    running = Running([*SERVE, "--output", str(store)])
+    options, location = where(store, index_location)
+    running = Running([*SERVE, "--output", str(store), *options])
     port = await running.port()
     scu = CommitmentSCU()
     try:
@@ -142,21 +153,21 @@ async def test_commitment_from_the_index(tmp_path: Path) -> None:
             FailedInstance(SECONDARY_CAPTURE, unknown.sop_instance_uid, 0x0112),
             FailedInstance(CT, conflict.sop_instance_uid, FailureReason.CLASS_INSTANCE_CONFLICT),
         )
-        await nothing_outstanding(store)  # delivered: nothing kept
+        await nothing_outstanding(location)  # delivered: nothing kept
     finally:
         assert await running.stop() == 0
 
 
-async def nothing_outstanding(store: Path) -> None:
+async def nothing_outstanding(location: object) -> None:
     """Wait until serve has forgotten every delivered report."""
     async with asyncio.timeout(10):
-        while outstanding(store):
+        while await outstanding(location):
             await asyncio.sleep(0.05)
 
 
-async def wait_for_attempts(store: Path, count: int) -> None:
+async def wait_for_attempts(location: object, count: int) -> None:
     async with asyncio.timeout(20):
-        while not any(attempts >= count for _, attempts in outstanding(store)):
+        while not any(attempts >= count for _, attempts in await outstanding(location)):
             await asyncio.sleep(0.05)
 
 
@@ -169,28 +180,32 @@ async def request(port: int, scu: CommitmentSCU) -> tuple[str, list[InstanceRef]
         return await scu.request_commitment(assoc, refs), refs
 
 
-async def test_undelivered_report_is_delivered_after_a_restart(tmp_path: Path) -> None:
+async def test_undelivered_report_is_delivered_after_a_restart(
+    tmp_path: Path, index_location
+) -> None:
     store = tmp_path / "store"
+    options, location = where(store, index_location)
     receiver_port = free_port()
     argv = [
         *SERVE, "--output", str(store), "--commitment-report", "new",
         "--destination", f"{SCU_TITLE}=127.0.0.1:{receiver_port}", "--commitment-retry", "0.05",
+        *options,
     ]  # fmt: skip
     running = Running(argv)
     scu = CommitmentSCU()
     try:
         uid, refs = await request(await running.port(), scu)
-        await wait_for_attempts(store, 2)  # nobody listens: tried, kept, tried again
+        await wait_for_attempts(location, 2)  # nobody listens: tried, kept, tried again
     finally:
         assert await running.stop() == 0
-    assert [u for u, _ in outstanding(store)] == [uid]
+    assert [u for u, _ in await outstanding(location)] == [uid]
     receiver: Server = await scu_ae(scu).serve("127.0.0.1", receiver_port)
     running = Running(argv)
     try:
         await running.port()
         result = await scu.wait_for_report(uid, timeout=20)
         assert result.committed == tuple(refs) and not result.failed
-        await nothing_outstanding(store)
+        await nothing_outstanding(location)
     finally:
         assert await running.stop() == 0
         receiver.close()
@@ -207,7 +222,7 @@ async def test_undelivered_report_is_retried_until_the_peer_listens(tmp_path: Pa
     scu = CommitmentSCU()
     try:
         uid, refs = await request(await running.port(), scu)
-        await wait_for_attempts(store, 1)
+        await wait_for_attempts(store / ".index" / "index.sqlite", 1)
         receiver = await scu_ae(scu).serve("127.0.0.1", receiver_port)
         try:
             result = await scu.wait_for_report(uid, timeout=20)
@@ -215,17 +230,17 @@ async def test_undelivered_report_is_retried_until_the_peer_listens(tmp_path: Pa
             receiver.close()
             await receiver.wait_closed()
         assert result.committed == tuple(refs)
-        await nothing_outstanding(store)
+        await nothing_outstanding(store / ".index" / "index.sqlite")
     finally:
         assert await running.stop() == 0
 
 
-async def test_journal_keeps_requests_and_tells_repeats_from_conflicts(tmp_path: Path) -> None:
+async def test_journal_keeps_requests_and_tells_repeats_from_conflicts(index_location) -> None:
     one = InstanceRef(CT, "1.2.3.1")
     two = InstanceRef(CT, "1.2.3.2")
-    path = tmp_path / "index.sqlite"
-    async with await SqliteIndex.open(path) as index:
-        journal = await SqliteReportJournal.open(index)
+    path = index_location
+    async with await open_index(path) as index:
+        journal = await open_journal(index)
         try:
             request = CommitmentRequest("2.25.1", (one, two))
             assert await journal.record(request, SCU_TITLE, "127.0.0.1") is Recorded.NEW
@@ -237,8 +252,8 @@ async def test_journal_keeps_requests_and_tells_repeats_from_conflicts(tmp_path:
             assert await journal.attempted("2.25.1", "refused") == 1
         finally:
             await journal.close()
-    async with await SqliteIndex.open(path) as index:  # as after a restart
-        journal = await SqliteReportJournal.open(index)
+    async with await open_index(path) as index:  # as after a restart
+        journal = await open_journal(index)
         try:
             (kept,) = await journal.outstanding()
             assert kept.request == request and kept.result == result and kept.attempts == 1
@@ -285,7 +300,7 @@ async def test_a_transaction_uid_in_use_fails_with_0131(tmp_path: Path) -> None:
         )
         gate.set()
         assert reports[0].committed == tuple(refs)
-        await nothing_outstanding(store)
+        await nothing_outstanding(store / ".index" / "index.sqlite")
     finally:
         gate.set()
         assert await running.stop() == 0

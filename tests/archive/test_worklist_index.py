@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from pydicom.dataset import Dataset
 from query.worklist_items import item, items, write_items
 
-from dicomnet.archive import SqliteIndex
-from dicomnet.archive.worklist_sqlite import SqliteWorklist, plan_worklist
+from dicomnet.archive.backends import AnyWorklist, open_index, open_worklist
+from dicomnet.archive.worklist_sqlite import plan_worklist
 from dicomnet.conformance import load_profile
 from dicomnet.query.worklist import WorklistSource, match_worklist
 from dicomnet.services.mwl import support_from_profile
@@ -56,7 +56,7 @@ def _odd_items() -> list[Dataset]:
 
 
 async def answers(
-    worklist: SqliteWorklist, identifier: Dataset, support: object = None
+    worklist: AnyWorklist, identifier: Dataset, support: object = None
 ) -> list[str]:
     found = []
     async for candidate in worklist.candidates(identifier, support):  # type: ignore[arg-type]
@@ -87,9 +87,9 @@ QUERIES = [
 ]
 
 
-async def test_sql_and_memory_give_the_same_answers(tmp_path: Path) -> None:
-    async with await SqliteIndex.open(tmp_path / "index.sqlite") as index:
-        worklist = await SqliteWorklist.open(index)
+async def test_sql_and_memory_give_the_same_answers(index_location) -> None:
+    async with await open_index(index_location) as index:
+        worklist = await open_worklist(index)
         try:
             for each in odd_items():
                 await worklist.add(each)
@@ -130,7 +130,7 @@ async def test_sql_and_memory_give_the_same_answers(tmp_path: Path) -> None:
     lifesys=st.booleans(),
 )
 async def test_random_queries_sql_equals_memory(
-    tmp_path: Path, *, modality: str, station: str, date: str, patient: str, lifesys: bool
+    index_location, *, modality: str, station: str, date: str, patient: str, lifesys: bool
 ) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -141,9 +141,8 @@ async def test_random_queries_sql_equals_memory(
             ScheduledProcedureStepStartDate=date,
         )
     support = LIFESYS if lifesys else None
-    path = tmp_path / "random.sqlite"
-    async with await SqliteIndex.open(path, fsync=False) as index:
-        worklist = await SqliteWorklist.open(index)
+    async with await open_index(index_location, fsync=False) as index:
+        worklist = await open_worklist(index)
         try:
             if await worklist.count() == 0:
                 for each in odd_items():
@@ -153,10 +152,10 @@ async def test_random_queries_sql_equals_memory(
             await worklist.close()
 
 
-async def test_add_replace_remove_and_files(tmp_path: Path) -> None:
+async def test_add_replace_remove_and_files(tmp_path: Path, index_location) -> None:
     write_items(tmp_path / "wl")
-    async with await SqliteIndex.open(tmp_path / "index.sqlite") as index:
-        worklist = await SqliteWorklist.open(index)
+    async with await open_index(index_location) as index:
+        worklist = await open_worklist(index)
         try:
             keys = [
                 await worklist.add_file(tmp_path / "wl" / name)
@@ -178,12 +177,12 @@ async def test_add_replace_remove_and_files(tmp_path: Path) -> None:
         finally:
             await worklist.close()
         # Kept in the index's file: another connection sees it.
-        reopened = await SqliteWorklist.open(index)
+        reopened = await open_worklist(index)
         try:
             assert await worklist_ids(reopened) == ["WL1", "WL3"]
         finally:
             await reopened.close()
 
 
-async def worklist_ids(worklist: SqliteWorklist) -> list[str]:
+async def worklist_ids(worklist: AnyWorklist) -> list[str]:
     return sorted(str(e.item.PatientID) for e in await worklist.entries())
