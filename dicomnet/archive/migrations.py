@@ -29,6 +29,7 @@ import sqlite3
 import time
 from typing import TYPE_CHECKING, Final
 
+from .backend import IndexUnavailable
 from .schema import COLUMNS, SCHEMA
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 
-class SchemaTooNew(OSError):
+class SchemaTooNew(IndexUnavailable):
     """The database's schema is newer than this code knows."""
 
 

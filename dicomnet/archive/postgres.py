@@ -171,7 +171,7 @@ class PostgresIndex:
                 _log.info("index %s: schema steps %s applied", redacted(url), applied)
         except BaseException as exc:
             await index.close()
-            if isinstance(exc, _FAILURES):
+            if isinstance(exc, _FAILURES) and not isinstance(exc, IndexUnavailable):
                 raise IndexUnavailable(f"index {redacted(url)}: {exc}") from exc
             raise
         return index

@@ -47,6 +47,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -69,7 +70,7 @@ from dicomnet.cli.options import (
     verbosity,
 )
 from dicomnet.cli.system import add_system_arguments, serve_system, system_option_conflicts
-from dicomnet.cli.workers import association_share, worker_incoming
+from dicomnet.cli.workers import association_share, shared_listener, worker_incoming
 from dicomnet.conformance import load_profile
 from dicomnet.conformance.defaults import DEFAULT_STORAGE_PROFILE
 from dicomnet.errors import ConfigurationError
@@ -318,24 +319,28 @@ async def serve(
         return EXIT_USAGE
     ae = AE(policy.ae_title, policy, extended_check=relational_extended_check)
     slot = getattr(args, "worker_slot", None)
-    try:
-        server = await ae.serve(args.host, args.port, ssl=ssl, reuse_port=slot is not None)
-    except OSError as exc:
-        print(f"dicomnet serve: cannot listen on port {args.port}: {exc}", file=sys.stderr)
-        return EXIT_NETWORK
-    try:
-        http_socket = bind_http(args)
-    except (ConfigurationError, OSError) as exc:
-        server.close()
-        await server.wait_closed()
-        if isinstance(exc, ConfigurationError):
-            print(f"dicomnet serve: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        print(f"dicomnet serve: cannot listen on HTTP port {args.http}: {exc}", file=sys.stderr)
-        return EXIT_NETWORK
+    server: Server | None = None
+    http_socket: socket.socket | None = None
+    if slot is None:
+        try:
+            server = await ae.serve(args.host, args.port, ssl=ssl)
+        except OSError as exc:
+            print(f"dicomnet serve: cannot listen on port {args.port}: {exc}", file=sys.stderr)
+            return EXIT_NETWORK
+        try:
+            http_socket = bind_http(args)
+        except (ConfigurationError, OSError) as exc:
+            server.close()
+            await server.wait_closed()
+            if isinstance(exc, ConfigurationError):
+                print(f"dicomnet serve: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+            print(f"dicomnet serve: cannot listen on HTTP port {args.http}: {exc}", file=sys.stderr)
+            return EXIT_NETWORK
     # The port is ours: only now are the folder and its index made. Until their handlers
     # are added below, a request could only be answered "no such service"; "listening
-    # on PORT" is printed after that.
+    # on PORT" is printed after that. (A worker's port is held by its supervisor: it
+    # listens once its handlers are ready, so the other workers serve meanwhile.)
     archive: _Archive | None = None
     try:
         requested = getattr(args, "layout", None)
@@ -354,14 +359,30 @@ async def serve(
             archive = await _open_index(args, store, ae)
             handlers = archive.handlers
     except (OSError, LayoutMismatch) as exc:
-        server.close()
-        await server.wait_closed()
+        if server is not None:
+            server.close()
+            await server.wait_closed()
         if http_socket is not None:
             http_socket.close()
         print(f"dicomnet serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    for handler in handlers:
-        server.registry.add(handler)
+    if server is None:
+        try:
+            if getattr(args, "http", None) is not None:
+                http_socket = shared_listener(args.http_host, args.http)
+            server = await ae.serve(
+                args.host, args.port, ssl=ssl, handlers=handlers, reuse_port=True
+            )
+        except OSError as exc:
+            if http_socket is not None:
+                http_socket.close()
+            if archive is not None:
+                await archive.close()
+            print(f"dicomnet serve: cannot listen on port {args.port}: {exc}", file=sys.stderr)
+            return EXIT_NETWORK
+    else:
+        for handler in handlers:
+            server.registry.add(handler)
     http = None
     try:
         if archive is not None:
@@ -369,9 +390,9 @@ async def serve(
             if http_socket is not None:
                 http = await start_http(
                     http_socket,
-                    index=archive.index,
+                    index=archive.database.index,
                     root=store.root,
-                    ingest=IndexedStore(store, archive.index),
+                    ingest=IndexedStore(store, archive.database.index),
                     ae_title=policy.ae_title,
                 )
                 http_socket = None

@@ -52,6 +52,7 @@ __all__ = [
     "WorkerTarget",
     "association_share",
     "reserve_port",
+    "shared_listener",
     "supervise",
     "worker_incoming",
     "worker_prefix",
@@ -128,6 +129,23 @@ def reserve_port(host: str | None, port: int) -> tuple[int, list[socket.socket]]
     if not sockets:
         raise OSError("no address to listen on")
     return port, sockets
+
+
+def shared_listener(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` shared with the other workers (``SO_REUSEPORT``)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+        sock.listen(128)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 @dataclass

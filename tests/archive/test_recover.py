@@ -15,7 +15,7 @@ from helpers.peers import dcmtk_program
 from pydicom import dcmread
 from query.fixtures import write_archive
 
-from dicomnet.archive import SqliteIndex
+from dicomnet.archive.backends import open_index
 from dicomnet.archive.recover import reconcile
 from dicomnet.storage.synthetic import make_image, write_part10
 
@@ -24,13 +24,15 @@ CT = "1.2.840.10008.5.1.4.1.1.2"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def test_reconcile_indexes_journaled_files_and_forgets_missing_ones(tmp_path: Path) -> None:
+async def test_reconcile_indexes_journaled_files_and_forgets_missing_ones(
+    tmp_path: Path, index_location
+) -> None:
     files = write_archive(tmp_path / "store")
-    async with await SqliteIndex.open(tmp_path / "i.sqlite") as index:
+    async with await open_index(index_location) as index:
         # A crash after the rename (file present) and one before it (file absent).
         await index.journal(str(files[0]), "uid-0")
         await index.journal(str(tmp_path / "store" / "gone.dcm"), "uid-gone")
-    async with await SqliteIndex.open(tmp_path / "i.sqlite") as index:
+    async with await open_index(index_location) as index:
         assert len(await index.journaled()) == 2
         report = await reconcile(index)
         assert report.indexed == [str(files[0])]
@@ -64,11 +66,14 @@ def _acknowledged(output: str) -> set[str]:
     return acked
 
 
-async def _start_serve(store: Path, layout: str = "flat") -> tuple[asyncio.subprocess.Process, int]:
+async def _start_serve(
+    store: Path, layout: str = "flat", index: object = None
+) -> tuple[asyncio.subprocess.Process, int]:
+    options = ["--index", index] if isinstance(index, str) else []
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-c", "import sys; from dicomnet.cli.main import main; sys.exit(main())",
         "serve", "--port", "0", "--host", "127.0.0.1", "--output", str(store), "--no-uvloop",
-        "--layout", layout,
+        "--layout", layout, *options,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
@@ -83,8 +88,10 @@ async def _start_serve(store: Path, layout: str = "flat") -> tuple[asyncio.subpr
 @pytest.mark.slow
 @pytest.mark.parametrize("layout", ["flat", "hierarchical"])
 async def test_kill_9_during_concurrent_stores_leaves_index_and_folder_in_agreement(
-    tmp_path: Path, layout: str
+    tmp_path: Path, layout: str, index_location
 ) -> None:
+    if not isinstance(index_location, str):
+        index_location = tmp_path / "store" / ".index" / "index.sqlite"
     storescu = dcmtk_program("storescu")
     store = tmp_path / "store"
     acknowledged: set[str] = set()
@@ -95,7 +102,7 @@ async def test_kill_9_during_concurrent_stores_leaves_index_and_folder_in_agreem
             folder = tmp_path / f"r{round_}c{client}"
             _write_batch(folder, f"1.2.826.0.1.3680043.8.498.55.{round_}.{client}", 25)
             sources.append(folder)
-        server, port = await _start_serve(store, layout)
+        server, port = await _start_serve(store, layout, index_location)
         clients = [
             await asyncio.create_subprocess_exec(
                 storescu,
@@ -118,10 +125,10 @@ async def test_kill_9_during_concurrent_stores_leaves_index_and_folder_in_agreem
             out, _ = await asyncio.wait_for(client.communicate(), 60)
             acknowledged |= _acknowledged(out.decode("utf-8", "replace"))
         # Restart: reconcile runs before the server listens; then stop it cleanly.
-        server, _ = await _start_serve(store, layout)
+        server, _ = await _start_serve(store, layout, index_location)
         server.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(server.wait(), 30) == 0
-        async with await SqliteIndex.open(store / ".index" / "index.sqlite") as index:
+        async with await open_index(index_location) as index:
             assert await index.journaled() == []
             rows = {uid: path for uid, path in await index.paths_since(0)}
         on_disk = {p for p in store.rglob("*.dcm") if p.relative_to(store).parts[0][0] != "."}

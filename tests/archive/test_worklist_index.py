@@ -55,9 +55,7 @@ def _odd_items() -> list[Dataset]:
     return [*items(), two_steps, no_date, multi]
 
 
-async def answers(
-    worklist: AnyWorklist, identifier: Dataset, support: object = None
-) -> list[str]:
+async def answers(worklist: AnyWorklist, identifier: Dataset, support: object = None) -> list[str]:
     found = []
     async for candidate in worklist.candidates(identifier, support):  # type: ignore[arg-type]
         found.extend(

@@ -1,0 +1,82 @@
+"""Versioned schema migrations: fresh databases, old ones brought up to date, newer refused."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from dicomnet.archive import IndexUnavailable
+from dicomnet.archive.backends import open_index, open_worklist
+from dicomnet.archive.migrations import POSTGRES_STEPS, SQLITE_STEPS, SchemaTooNew, latest
+from dicomnet.archive.schema import SCHEMA
+
+
+async def versions(location: object) -> list[int]:
+    if isinstance(location, str):
+        conn = await asyncpg.connect(location)
+        try:
+            rows = await conn.fetch("SELECT version FROM schema_version ORDER BY version")
+        finally:
+            await conn.close()
+        return [int(r[0]) for r in rows]
+    with sqlite3.connect(location) as conn:  # type: ignore[arg-type]
+        return [int(r[0]) for r in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
+
+
+async def test_a_new_database_gets_every_step_once(index_location) -> None:
+    steps = POSTGRES_STEPS if isinstance(index_location, str) else SQLITE_STEPS
+    async with await open_index(index_location):
+        pass
+    async with await open_index(index_location):  # opened again: nothing applied twice
+        pass
+    assert await versions(index_location) == [v for v, _, _ in steps]
+    assert latest(steps) == 2
+
+
+async def test_concurrent_openers_migrate_once(index_location) -> None:
+    """Several workers starting at once: the steps run once, every opener works."""
+    if not isinstance(index_location, str):
+        index_location.parent.mkdir(parents=True)
+    indexes = await asyncio.gather(*(open_index(index_location) for _ in range(4)))
+    try:
+        for index in indexes:
+            assert await index.count() == 0
+    finally:
+        for index in indexes:
+            await index.close()
+    assert await versions(index_location) == [1, 2]
+
+
+async def test_an_index_made_before_versions_is_brought_up_to_date(tmp_path: Path) -> None:
+    """A SQLite index of the first layout (meta.schema = 1, no worklist, no schema_version)."""
+    path = tmp_path / "index.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(SCHEMA)
+        conn.execute("INSERT INTO meta (key, value) VALUES ('schema', '1')")
+    async with await open_index(path) as index:
+        worklist = await open_worklist(index)
+        assert await worklist.count() == 0
+        await worklist.close()
+    assert await versions(path) == [1, 2]
+    with sqlite3.connect(path) as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "instance_received" in names  # step 2 ran on the old database
+
+
+async def test_a_newer_schema_is_refused(index_location) -> None:
+    async with await open_index(index_location):
+        pass
+    if isinstance(index_location, str):
+        conn = await asyncpg.connect(index_location)
+        await conn.execute("INSERT INTO schema_version VALUES (99, 'from the future', 0)")
+        await conn.close()
+    else:
+        with sqlite3.connect(index_location) as conn:
+            conn.execute("INSERT INTO schema_version VALUES (99, 'from the future', 0)")
+    with pytest.raises(SchemaTooNew, match="schema version 99 is newer"):
+        await open_index(index_location)
+    assert issubclass(SchemaTooNew, IndexUnavailable)

@@ -1,0 +1,225 @@
+"""``dicomnet serve --workers N``: one port, several processes, restart, drain, shared index."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+from helpers.peers import dcmtk_program
+from pydicom import dcmread
+
+from dicomnet.ae import AE
+from dicomnet.archive.backends import open_index
+from dicomnet.cli.workers import association_share, reserve_port, worker_incoming
+from dicomnet.policy import Policy, ProposedContext
+from dicomnet.storage.synthetic import make_image, write_part10
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPLICIT_LE = "1.2.840.10008.1.2.1"
+CT = "1.2.840.10008.5.1.4.1.1.2"
+VERIFICATION = "1.2.840.10008.1.1"
+
+
+def test_association_limit_parts_add_up() -> None:
+    for limit in (0, 1, 5, 10, 64):
+        for count in (1, 2, 3, 7):
+            parts = [association_share(limit, count, slot) for slot in range(count)]
+            if limit == 0:
+                assert parts == [0] * count  # unlimited stays unlimited
+            elif limit >= count:
+                assert sum(parts) == limit and max(parts) - min(parts) <= 1
+            else:
+                assert all(part == 1 for part in parts)
+
+
+async def test_reserved_port_is_shared_by_reuse_port_listeners() -> None:
+    port, sockets = reserve_port("127.0.0.1", 0)
+    try:
+        assert port > 0
+        with socket.socket() as plain, pytest.raises(OSError):
+            plain.bind(("127.0.0.1", port))  # taken for anyone not sharing it
+        loop = asyncio.get_running_loop()
+        servers = [
+            await loop.create_server(asyncio.Protocol, "127.0.0.1", port, reuse_port=True)
+            for _ in range(2)
+        ]
+        for server in servers:
+            server.close()
+    finally:
+        for sock in sockets:
+            sock.close()
+    assert worker_incoming(3).startswith(".incoming/") and worker_incoming(3).endswith("-w3")
+
+
+def _write_batch(folder: Path, prefix: str, count: int) -> None:
+    folder.mkdir(parents=True)
+    for n in range(count):
+        ds = make_image(rows=8, columns=8, sop_class_uid=CT, seed=n)
+        ds.SOPInstanceUID = f"{prefix}.{n + 1}"
+        ds.PatientID = "WORKERS"
+        ds.StudyInstanceUID = f"{prefix}.0"
+        ds.SeriesInstanceUID = f"{prefix}.0.1"
+        write_part10(folder / f"{n}.dcm", ds, EXPLICIT_LE)
+
+
+def _acknowledged(output: str) -> set[str]:
+    acked: set[str] = set()
+    current: str | None = None
+    for line in output.splitlines():
+        sent = re.search(r"Sending file: (\S+)", line)
+        if sent:
+            current = sent.group(1)
+        elif "Received Store Response (Success)" in line and current is not None:
+            acked.add(str(dcmread(current, stop_before_pixels=True).SOPInstanceUID))
+            current = None
+    return acked
+
+
+class Supervisor:
+    """``dicomnet serve --workers N`` as a child process, its log in a file."""
+
+    def __init__(self, process: asyncio.subprocess.Process, log: Path, port: int) -> None:
+        self.process = process
+        self.log = log
+        self.port = port
+
+    @classmethod
+    async def start(cls, store: Path, index: object, *options: str) -> Supervisor:
+        log = store.parent / f"serve-{os.urandom(4).hex()}.log"
+        extra = ["--index", index] if isinstance(index, str) else []
+        with log.open("wb") as sink:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-c",
+                "import sys; from dicomnet.cli.main import main; sys.exit(main())",
+                "serve", "-v", "--port", "0", "--host", "127.0.0.1", "--output", str(store),
+                "--no-uvloop", *extra, *options,
+                stdout=asyncio.subprocess.PIPE, stderr=sink, cwd=ROOT,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )  # fmt: skip
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), 90)
+        match = re.match(rb"listening on (\d+)", line)
+        assert match, (line, log.read_text())
+        return cls(process, log, int(match.group(1)))
+
+    def worker_pids(self) -> dict[int, int]:
+        """Slot -> pid of the latest start of each worker."""
+        found: dict[int, int] = {}
+        for slot, pid in re.findall(r"worker (\d+) started \(pid (\d+)\)", self.log.read_text()):
+            found[int(slot)] = int(pid)
+        return found
+
+    async def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.process.wait(), 60)
+
+
+async def _storescu(port: int, folder: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        dcmtk_program("storescu"), "-v", "-aec", "DICOMNET", "127.0.0.1", str(port),
+        "+sd", str(folder),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+
+
+async def _echo(port: int) -> int:
+    ae = AE("ECHOSCU", Policy(ae_title="ECHOSCU"))
+    contexts = [ProposedContext(abstract_syntax=VERIFICATION, transfer_syntaxes=(EXPLICIT_LE,))]
+    async with ae.associate("127.0.0.1", port, called_ae="DICOMNET", contexts=contexts) as assoc:
+        return (await assoc.echo()).code
+
+
+@pytest.mark.interop
+@pytest.mark.slow
+async def test_two_workers_share_the_port_survive_kill_9_and_agree_with_the_index(
+    tmp_path: Path, index_location
+) -> None:
+    store = tmp_path / "store"
+    if not isinstance(index_location, str):
+        index_location = store / ".index" / "index.sqlite"
+    supervisor = await Supervisor.start(store, index_location, "--workers", "2")
+    acknowledged: set[str] = set()
+    try:
+        # Both workers answer: the kernel spreads the connections over them.
+        assert await asyncio.gather(*(_echo(supervisor.port) for _ in range(24))) == [0] * 24
+        pids = supervisor.worker_pids()
+        assert sorted(pids) == [0, 1]
+        log = supervisor.log.read_text()
+        assert re.search(r" w0 .*connection from", log) and re.search(r" w1 .*connection from", log)
+        # Stores from several clients; one worker is killed in the middle of them.
+        sources = []
+        for client in range(6):
+            folder = tmp_path / f"c{client}"
+            _write_batch(folder, f"1.2.826.0.1.3680043.8.498.56.{client}", 30)
+            sources.append(folder)
+        clients = [await _storescu(supervisor.port, folder) for folder in sources]
+        await asyncio.sleep(0.6)
+        os.kill(pids[0], signal.SIGKILL)
+        outputs = []
+        for client in clients:
+            out, _ = await asyncio.wait_for(client.communicate(), 120)
+            outputs.append(out.decode("utf-8", "replace"))
+            acknowledged |= _acknowledged(outputs[-1])
+        # The killed worker is started again; afterwards every store succeeds.
+        async with asyncio.timeout(60):
+            while supervisor.worker_pids()[0] == pids[0]:
+                await asyncio.sleep(0.1)
+        after = tmp_path / "after"
+        _write_batch(after, "1.2.826.0.1.3680043.8.498.57", 20)
+        late = await _storescu(supervisor.port, after)
+        out, _ = await asyncio.wait_for(late.communicate(), 120)
+        assert late.returncode == 0, out.decode()
+        late_acked = _acknowledged(out.decode("utf-8", "replace"))
+        assert len(late_acked) == 20
+        acknowledged |= late_acked
+    finally:
+        assert await supervisor.stop() == 0
+    assert "starting it again" in supervisor.log.read_text()
+    async with await open_index(index_location) as index:
+        assert await index.journaled() == []
+        rows = {uid: path for uid, path in await index.paths_since(0)}
+    on_disk = {p for p in store.rglob("*.dcm") if p.relative_to(store).parts[0][0] != "."}
+    leftovers = [p for p in (store / ".incoming").rglob("*") if p.is_file()]
+    assert leftovers == [], "the killed worker's unfinished files were settled"
+    assert acknowledged <= set(rows), "every acknowledged instance is indexed"
+    assert {Path(path) for path in rows.values()} == on_disk, "index and folder agree"
+
+
+@pytest.mark.slow
+async def test_sigterm_lets_a_live_association_finish_then_exits_0(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    supervisor = await Supervisor.start(store, None, "--workers", "1", "--drain", "30")
+    ae = AE("ECHOSCU", Policy(ae_title="ECHOSCU"))
+    contexts = [ProposedContext(abstract_syntax=VERIFICATION, transfer_syntaxes=(EXPLICIT_LE,))]
+    assoc = await ae.associate(
+        "127.0.0.1", supervisor.port, called_ae="DICOMNET", contexts=contexts
+    )
+    supervisor.process.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(30):  # the worker has stopped listening ...
+        while "draining 1 association" not in supervisor.log.read_text():
+            await asyncio.sleep(0.05)
+    with pytest.raises(OSError):
+        await asyncio.open_connection("127.0.0.1", supervisor.port)
+    assert (await assoc.echo()).code == 0  # ... and still serves the association it has
+    await assoc.release()
+    assert await asyncio.wait_for(supervisor.process.wait(), 30) == 0
+
+
+async def test_a_worker_that_cannot_start_ends_the_start_with_its_code(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import sys; from dicomnet.cli.main import main; sys.exit(main())",
+        "serve", "--port", "0", "--output", str(store), "--workers", "2",
+        "--index", "postgresql://nobody@127.0.0.1:1/none",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2, (out, err)
+    assert b"listening on" not in out and b"postgresql://nobody@127.0.0.1:1/none" in err
