@@ -8,6 +8,8 @@ and listens on the port with ``SO_REUSEPORT``; the kernel spreads the
 connections over the listening workers. A supervisor without
 ``SO_REUSEPORT`` (not Linux/BSD/macOS) refuses ``--workers`` above 1.
 
+The DICOMweb port (``--http``) is reserved and shared the same way.
+
 * **Ready**: ``listening on PORT`` is printed once every worker listens. A
   worker that exits before it is ready (bad options, an index that cannot
   be opened) ends the start: the others are stopped and its exit code is
@@ -318,6 +320,15 @@ async def supervise(
     except OSError as exc:
         print(f"dicomnet serve: cannot listen on port {args.port}: {exc}", file=sys.stderr)
         return EXIT_NETWORK
+    if getattr(args, "http", None) is not None:  # the DICOMweb port is shared the same way
+        try:
+            args.http, more = reserve_port(args.http_host, args.http)
+        except OSError as exc:
+            for sock in reserved:
+                sock.close()
+            print(f"dicomnet serve: cannot listen on HTTP port {args.http}: {exc}", file=sys.stderr)
+            return EXIT_NETWORK
+        reserved += more
     loop = asyncio.get_running_loop()
     supervisor = _Supervisor(args, count, port, target, drain)
     handled: list[signal.Signals] = []
