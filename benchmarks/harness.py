@@ -185,6 +185,12 @@ SUITES: Mapping[str, SuiteSpec] = {
             "benchmarks.memory_suite",
             "dicomnet SCP resident size: idle, silent connections, bursts of associations",
         ),
+        SuiteSpec(
+            "scale",
+            "benchmarks.scale_suite",
+            "50/200/1000 storing associations: serve --workers 1/2 (SQLite, PostgreSQL),"
+            " storescp --fork, pynetdicom; kill -9 of a worker",
+        ),
     )
 }
 

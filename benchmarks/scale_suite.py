@@ -1,0 +1,430 @@
+"""Suite ``scale``: many concurrent storing associations against multi-process servers.
+
+Levels of 50, 200 and 1000 associations opened at once, each storing 20
+small CT images (its own SOP Instance UIDs) with up to 4 requests in flight,
+sent by one load client (:mod:`benchmarks.dicomnet_store_load`, the same
+for every server) to:
+
+* ``dicomnet serve --workers 1`` and ``--workers 2`` with the SQLite index,
+  and with a PostgreSQL index (a throwaway cluster started by the suite);
+* DCMTK ``storescp --fork`` (``TCP_NODELAY=1``; a child per association);
+* pynetdicom's ``storescp`` (its defaults).
+
+Per row: failed associations, instances acknowledged and per second, the
+server's CPU seconds (its whole process tree, reaped children included) per
+instance, the client's CPU, and the server tree's peak resident memory
+(VmRSS summed over its processes, sampled every 0.25 s). The machine's cores
+are shared by the client and the servers.
+
+A last row kills (SIGKILL) one of two dicomnet workers (SQLite index) once a
+quarter of the 200-association run is on disk; then the supervisor is
+stopped and the suite checks that every instance the client saw
+acknowledged is indexed and that the index and the folder agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import processes
+from .harness import Column, Options, Ratio, Row, SuiteResult, Table, find_dcmtk, ratio
+from .scale_procs import children, tree_cpu, tree_rss
+from .store_peers import CHILD_CWD
+
+__all__ = ["run"]
+
+_HOST = "127.0.0.1"
+_AE = "BENCH-SCP"
+LEVELS, QUICK_LEVELS = (50, 200, 1000), (10, 40)
+INSTANCES = 20
+WINDOW = 4
+KILL_LEVEL, QUICK_KILL_LEVEL = 200, 40
+_SAMPLE = 0.25
+
+_COLUMNS = [
+    Column("failed", "failed assoc"),
+    Column("instances", "instances"),
+    Column("per_second", "inst/s", ".0f"),
+    Column("server_cpu", "server CPU s", ".1f"),
+    Column("cpu_ms_per_instance", "server CPU ms/inst", ".2f"),
+    Column("client_cpu", "client CPU s", ".1f"),
+    Column("peak_rss_mb", "peak RSS MB (sum)", ".0f"),
+    Column("seconds", "wall s", ".1f"),
+]
+_KILL_COLUMNS = [
+    Column("failed", "failed assoc"),
+    Column("acknowledged", "acknowledged"),
+    Column("lost", "acknowledged not indexed"),
+    Column("rows_without_file", "rows without file"),
+    Column("files_without_row", "files without row"),
+    Column("leftovers", "files left in .incoming"),
+    Column("exit", "supervisor exit"),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """One server under test."""
+
+    label: str
+    kind: str  # dicomnet, storescp, pynetdicom
+    workers: int = 0
+    index: str = ""  # sqlite, postgresql (dicomnet)
+
+
+SERVERS = (
+    Server("dicomnet --workers 1 (SQLite)", "dicomnet", 1, "sqlite"),
+    Server("dicomnet --workers 2 (SQLite)", "dicomnet", 2, "sqlite"),
+    Server("dicomnet --workers 1 (PostgreSQL)", "dicomnet", 1, "postgresql"),
+    Server("dicomnet --workers 2 (PostgreSQL)", "dicomnet", 2, "postgresql"),
+    Server("DCMTK storescp --fork", "storescp"),
+    Server("pynetdicom storescp", "pynetdicom"),
+)
+
+
+class _Databases:
+    """The PostgreSQL cluster, started on first use (``None`` URL when unavailable)."""
+
+    def __init__(self) -> None:
+        self.cluster: Any = None
+        self.problem: str | None = None
+
+    def new(self) -> str | None:
+        if self.problem is not None:
+            return None
+        if self.cluster is None:
+            try:
+                from .postgres_cluster import Cluster, find_bin
+
+                found = find_bin()
+                if found is None:
+                    self.problem = "PostgreSQL (initdb, pg_ctl) not installed"
+                    return None
+                self.cluster = Cluster(found).start()
+            except Exception as exc:
+                self.problem = f"PostgreSQL did not start: {exc}"
+                return None
+        url: str = self.cluster.create_database()
+        return url
+
+    def stop(self) -> None:
+        if self.cluster is not None:
+            self.cluster.stop()
+
+
+def _command(server: Server, port: int, output: Path, index: str | None) -> tuple[list[str], dict]:
+    if server.kind == "dicomnet":
+        argv = [
+            sys.executable, "-m", "dicomnet.cli.main", "serve", "--host", _HOST,
+            "--port", str(port), "--aet", _AE, "--output", str(output), "--no-fsync",
+            "--workers", str(server.workers), "--drain", "5",
+        ]  # fmt: skip
+        if index is not None:
+            argv += ["--index", index]
+        return argv, {}
+    if server.kind == "storescp":
+        program = find_dcmtk("storescp") or "storescp"
+        argv = [program, "--fork", "-aet", _AE, "--output-directory", str(output), str(port)]
+        return argv, {"TCP_NODELAY": "1"}
+    argv = [sys.executable, "-m", "pynetdicom", "storescp", "-aet", _AE, "-od", str(output)]
+    return [*argv, str(port)], {}
+
+
+def _unavailable(server: Server) -> str | None:
+    if server.kind == "storescp" and find_dcmtk("storescp") is None:
+        return "DCMTK storescp not found"
+    if server.kind == "pynetdicom":
+        try:
+            import pynetdicom  # noqa: F401
+        except ImportError:
+            return "pynetdicom not installed"
+    return None
+
+
+def _wait_ready(server: Server, proc: subprocess.Popen[bytes], port: int, stdout: Path) -> None:
+    if server.kind != "dicomnet":
+        processes.wait_listening(proc, port, timeout=60)
+        return
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"exited with status {proc.returncode} before listening")
+        if "listening on" in stdout.read_text(encoding="utf-8", errors="replace"):
+            return
+        time.sleep(0.05)
+    raise RuntimeError("not listening after 180 s")
+
+
+def _dicom_files(folder: Path) -> list[Path]:
+    found = []
+    for directory, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.extend(Path(directory) / n for n in names if not n.startswith("."))
+    return found
+
+
+def _kill_a_worker(supervisor: int) -> int | None:
+    """SIGKILL the first worker of ``supervisor`` (not multiprocessing's resource tracker)."""
+    for pid in sorted(children(supervisor)):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"resource_tracker" in command:
+            continue
+        os.kill(pid, signal.SIGKILL)
+        return pid
+    return None
+
+
+@dataclass
+class _Run:
+    """What one case measured."""
+
+    report: dict[str, Any]
+    server_cpu: float
+    peak_rss: int
+    exit_code: int | None
+    output: Path
+    acked: Path
+    killed: int | None = None
+
+
+def _measure(
+    server: Server,
+    associations: int,
+    work: Path,
+    index: str | None,
+    prefix: str,
+    *,
+    kill_fraction: float | None = None,
+) -> _Run:
+    slug = f"{server.kind}-w{server.workers}-{server.index or 'none'}-{associations}"
+    output = work / slug
+    output.mkdir(parents=True)
+    log, stdout, acked = work / f"{slug}.log", work / f"{slug}.out", work / f"{slug}.acked"
+    port = processes.free_port()
+    argv, env = _command(server, port, output, index)
+    proc = processes.start(argv, log=log, env=env, cwd=CHILD_CWD, stdout=stdout)
+    try:
+        _wait_ready(server, proc, port, stdout)
+        cpu_before = tree_cpu(proc.pid)
+        client_argv = [
+            sys.executable, "-m", "benchmarks.dicomnet_store_load", _HOST, str(port),
+            "--associations", str(associations), "--instances", str(INSTANCES),
+            "--window", str(WINDOW), "--prefix", prefix, "--called-ae", _AE,
+            "--acked", str(acked),
+        ]  # fmt: skip
+        client = subprocess.Popen(
+            client_argv, cwd=CHILD_CWD, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
+        peak, killed = 0, None
+        target = None if kill_fraction is None else kill_fraction * associations * INSTANCES
+        while client.poll() is None:
+            peak = max(peak, tree_rss(proc.pid))
+            if target is not None and killed is None and len(_dicom_files(output)) >= target:
+                killed = _kill_a_worker(proc.pid)
+            time.sleep(_SAMPLE)
+        out = client.stdout.read() if client.stdout is not None else b""
+        server_cpu = tree_cpu(proc.pid) - cpu_before
+        lines = [line for line in out.decode().splitlines() if line.startswith("{")]
+        if not lines:
+            raise RuntimeError(f"load client printed no report (exit {client.returncode})")
+        report = json.loads(lines[-1])
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            exit_code: int | None = proc.wait(60)
+        except subprocess.TimeoutExpired:
+            processes.stop(proc)
+            exit_code = None
+    return _Run(report, server_cpu, peak, exit_code, output, acked, killed)
+
+
+def _row(label: str, measured: _Run) -> Row:
+    report = measured.report
+    instances = int(report["instances"])
+    seconds = float(report["seconds"])
+    return Row(
+        label,
+        {
+            "failed": int(report["failed"]),
+            "instances": instances,
+            "per_second": instances / seconds if seconds > 0 else None,
+            "server_cpu": measured.server_cpu,
+            "cpu_ms_per_instance": 1000 * measured.server_cpu / instances if instances else None,
+            "client_cpu": float(report["cpu_seconds"]),
+            "peak_rss_mb": measured.peak_rss / 1e6,
+            "seconds": seconds,
+        },
+    )
+
+
+def _agreement(measured: _Run, index_location: str | Path) -> dict[str, Any]:
+    """The kill -9 check: acknowledged instances indexed, index and folder agreeing."""
+    from dicomnet.archive.backends import open_index
+
+    async def rows() -> dict[str, str]:
+        async with await open_index(index_location) as index:
+            return dict(await index.paths_since(0))
+
+    indexed = asyncio.run(rows())
+    acknowledged = set(measured.acked.read_text(encoding="ascii").split())
+    on_disk = {str(p) for p in _dicom_files(measured.output)}
+    leftovers = [p for p in (measured.output / ".incoming").rglob("*") if p.is_file()]
+    paths = set(indexed.values())
+    return {
+        "failed": int(measured.report["failed"]),
+        "acknowledged": len(acknowledged),
+        "lost": len(acknowledged - set(indexed)),
+        "rows_without_file": len(paths - on_disk),
+        "files_without_row": len(on_disk - paths),
+        "leftovers": len(leftovers),
+        "exit": measured.exit_code,
+    }
+
+
+def run(options: Options) -> SuiteResult:
+    """Every server at every level, then the kill -9 row."""
+    result = SuiteResult("scale")
+    levels = QUICK_LEVELS if options.quick else LEVELS
+    databases = _Databases()
+    work = Path(tempfile.mkdtemp(prefix="dicomnet-scale-"))
+    serial = iter(range(1, 10**6))
+    try:
+        for associations in levels:
+            table = Table(f"{associations} associations x {INSTANCES} instances", list(_COLUMNS))
+            for server in SERVERS:
+                label = f"{server.label} @ {associations}"
+                if not options.selected(label):
+                    continue
+                table.rows.append(_case(server, associations, work, databases, next(serial)))
+                if options.verbose:
+                    print(f"  {label}: {table.rows[-1].values or table.rows[-1].unavailable}")
+            result.tables.append(table)
+            result.ratios.extend(_ratios(table, associations))
+        kill_level = QUICK_KILL_LEVEL if options.quick else KILL_LEVEL
+        label = f"kill -9 of one of 2 workers (SQLite) @ {kill_level}"
+        if options.selected(label):
+            result.tables.append(_kill_table(label, kill_level, work, next(serial)))
+    finally:
+        databases.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    result.settings.update(
+        {"levels": list(levels), "instances": INSTANCES, "window": WINDOW, "fsync": False}
+    )
+    result.notes.extend(
+        [
+            "one load client process (dicomnet, uvloop) for every server; it shares the"
+            " machine's cores with the server's processes",
+            "no fsync anywhere: dicomnet --no-fsync (storescp and pynetdicom do not fsync);"
+            " the PostgreSQL test cluster runs with fsync=off, synchronous_commit=off",
+            "server CPU: user+system seconds of the server's process tree during the load"
+            " (reaped children included); peak RSS: VmRSS summed over the tree, sampled",
+            f"{WINDOW} C-STOREs in flight per association where the server accepts a window"
+            " (dicomnet); the others negotiate 1",
+            f"dicomnet's load is loaded by other work on this machine: load average"
+            f" {os.getloadavg()[0]:.1f} when the suite ended; compare ratios of one run",
+        ]
+    )
+    if databases.problem:
+        result.notes.append(databases.problem)
+    return result
+
+
+def _case(server: Server, associations: int, work: Path, databases: _Databases, serial: int) -> Row:
+    label = f"{server.label} @ {associations}"
+    reason = _unavailable(server)
+    if reason is not None:
+        return Row(label, unavailable=reason)
+    index = None
+    if server.index == "postgresql":
+        index = databases.new()
+        if index is None:
+            return Row(label, unavailable=databases.problem or "no PostgreSQL")
+    try:
+        measured = _measure(server, associations, work, index, str(serial))
+    except Exception as exc:
+        return Row(label, unavailable=f"{type(exc).__name__}: {exc}")
+    finally:
+        for leftover in work.iterdir():
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+    return _row(label, measured)
+
+
+def _kill_table(label: str, associations: int, work: Path, serial: int) -> Table:
+    table = Table("kill -9 of one worker during the run", list(_KILL_COLUMNS))
+    server = Server("dicomnet --workers 2 (SQLite)", "dicomnet", 2, "sqlite")
+    try:
+        measured = _measure(server, associations, work, None, str(serial), kill_fraction=0.25)
+        values = _agreement(measured, measured.output / ".index" / "index.sqlite")
+        values["killed"] = measured.killed
+        table.rows.append(Row(label, values))
+    except Exception as exc:
+        table.rows.append(Row(label, unavailable=f"{type(exc).__name__}: {exc}"))
+    return table
+
+
+def _ratios(table: Table, associations: int) -> list[Ratio]:
+    def value(prefix: str, key: str) -> Any:
+        row = table.row(f"{prefix} @ {associations}")
+        return row.values.get(key) if row is not None and row.ok else None
+
+    def pair(
+        name: str, metric: str, top: str, bottom: str, key: str, *, lower: bool = False
+    ) -> Ratio:
+        return Ratio(
+            f"{name} @ {associations}",
+            metric,
+            f"{top} @ {associations}",
+            f"{bottom} @ {associations}",
+            ratio(value(top, key), value(bottom, key)),
+            lower_is_better=lower,
+        )
+
+    w1, w2 = "dicomnet --workers 1 (SQLite)", "dicomnet --workers 2 (SQLite)"
+    p1, p2 = "dicomnet --workers 1 (PostgreSQL)", "dicomnet --workers 2 (PostgreSQL)"
+    fork = "DCMTK storescp --fork"
+    out: list[Ratio] = [
+        pair("workers 2 / 1, SQLite (target >= 1.3)", "inst/s", w2, w1, "per_second"),
+        pair(
+            "workers 2 / 1, SQLite, CPU per instance (target <= 1)",
+            "server CPU ms/inst",
+            w2,
+            w1,
+            "cpu_ms_per_instance",
+            lower=True,
+        ),
+        pair("workers 2 / 1, PostgreSQL", "inst/s", p2, p1, "per_second"),
+        pair(
+            "workers 2 / 1, PostgreSQL, CPU per instance",
+            "server CPU ms/inst",
+            p2,
+            p1,
+            "cpu_ms_per_instance",
+            lower=True,
+        ),
+        pair("dicomnet workers 2 SQLite / storescp --fork", "inst/s", w2, fork, "per_second"),
+        pair("dicomnet workers 1 SQLite / storescp --fork", "inst/s", w1, fork, "per_second"),
+        pair(
+            "dicomnet workers 2 SQLite / storescp --fork, CPU per instance",
+            "server CPU ms/inst",
+            w2,
+            fork,
+            "cpu_ms_per_instance",
+            lower=True,
+        ),
+    ]
+    return out
