@@ -30,7 +30,7 @@ import itertools
 import logging
 import ssl as ssl_module
 from collections import deque
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import replace
 from types import TracebackType
 from typing import Any
@@ -315,6 +315,8 @@ class Server:
         self._closed_since_trim = 0  # connections closed since freed memory was returned
         self._trim: asyncio.TimerHandle | None = None
         self._closing = False
+        #: Called with each association as it ends (e.g. to count and log it).
+        self.ended_hooks: list[Callable[[Association], None]] = []
 
     # -- introspection -------------------------------------------------------------
 
@@ -464,6 +466,11 @@ class Server:
 
     def _ended(self, association: Association) -> None:
         self.active.discard(association)
+        for hook in self.ended_hooks:
+            try:
+                hook(association)
+            except Exception:
+                _log.exception("association end hook failed")
         for item in list(self._held):
             if item[1] is association:
                 self._held.remove(item)

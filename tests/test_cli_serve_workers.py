@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from helpers.peers import dcmtk_program
+from observe.test_metrics import samples, scrape
 from pydicom import dcmread
 
 from dicomnet.ae import AE
@@ -88,6 +89,7 @@ class Supervisor:
         self.process = process
         self.log = log
         self.port = port
+        self.metrics_port: int | None = None
 
     @classmethod
     async def start(cls, store: Path, index: object, *options: str) -> Supervisor:
@@ -103,10 +105,18 @@ class Supervisor:
                 env={**os.environ, "PYTHONPATH": str(ROOT)},
             )  # fmt: skip
         assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), 90)
-        match = re.match(rb"listening on (\d+)", line)
-        assert match, (line, log.read_text())
-        return cls(process, log, int(match.group(1)))
+        metrics = None
+        while True:
+            line = await asyncio.wait_for(process.stdout.readline(), 90)
+            found = re.match(rb"metrics listening on (\d+)", line)
+            if found:
+                metrics = int(found.group(1))
+                continue
+            match = re.match(rb"listening on (\d+)", line)
+            assert match, (line, log.read_text())
+            supervisor = cls(process, log, int(match.group(1)))
+            supervisor.metrics_port = metrics
+            return supervisor
 
     def worker_pids(self) -> dict[int, int]:
         """Slot -> pid of the latest start of each worker."""
@@ -143,7 +153,9 @@ async def test_two_workers_share_the_port_survive_kill_9_and_agree_with_the_inde
     store = tmp_path / "store"
     if not isinstance(index_location, str):
         index_location = store / ".index" / "index.sqlite"
-    supervisor = await Supervisor.start(store, index_location, "--workers", "2")
+    supervisor = await Supervisor.start(
+        store, index_location, "--workers", "2", "--metrics-port", "0"
+    )
     acknowledged: set[str] = set()
     try:
         # Both workers answer: the kernel spreads the connections over them.
@@ -178,6 +190,17 @@ async def test_two_workers_share_the_port_survive_kill_9_and_agree_with_the_inde
         late_acked = _acknowledged(out.decode("utf-8", "replace"))
         assert len(late_acked) == 20
         acknowledged |= late_acked
+        # The supervisor sums its workers' counters (the dead one's are kept).
+        assert supervisor.metrics_port is not None
+        async with asyncio.timeout(30):
+            while True:
+                found = samples((await scrape(supervisor.metrics_port))[1])
+                if found.get(("dicomnet_instances_total", ()), 0) >= 20:
+                    break
+                await asyncio.sleep(0.2)
+        assert found[("dicomnet_worker_restarts_total", ())] >= 1
+        assert found[("dicomnet_workers", ())] == 2
+        assert found[("dicomnet_associations_total", (("outcome", "released"),))] >= 24
     finally:
         assert await supervisor.stop() == 0
     assert "starting it again" in supervisor.log.read_text()

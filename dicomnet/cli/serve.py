@@ -69,11 +69,13 @@ from dicomnet.cli.options import (
     tls_context_from,
     verbosity,
 )
+from dicomnet.cli.serve_metrics import add_metrics_arguments, attach, expose, metered, metrics_from
 from dicomnet.cli.system import add_system_arguments, serve_system, system_option_conflicts
 from dicomnet.cli.workers import association_share, shared_listener, worker_incoming
 from dicomnet.conformance import load_profile
 from dicomnet.conformance.defaults import DEFAULT_STORAGE_PROFILE
 from dicomnet.errors import ConfigurationError
+from dicomnet.observe.metrics import Snapshot
 from dicomnet.policy import Policy
 from dicomnet.services.base import Service
 from dicomnet.services.commitment import ReportMode
@@ -189,6 +191,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     add_tls_options(parser, server=True)
     add_system_arguments(parser)
     add_http_arguments(parser)
+    add_metrics_arguments(parser)
 
 
 _VERBOSE_HELP = "more logging (-v: each instance, -vv: debug)"
@@ -269,6 +272,7 @@ _SINGLE_AE_DEFAULTS: dict[str, object] = {
     "max_pdu": None,
     "http": None,
     "workers": None,
+    "metrics_port": None,
 }
 
 
@@ -304,11 +308,13 @@ async def serve(
     *,
     ready: Callable[[Server], None] | None = None,
     stop: asyncio.Event | None = None,
+    publish: Callable[[Snapshot], None] | None = None,
 ) -> int:
     """Serve until ``stop`` is set, or SIGINT/SIGTERM (when ``stop`` is not given).
 
     ``ready`` is called with the listening server after ``listening on PORT``
-    has been printed.
+    has been printed. ``publish`` (a worker's): where the counters go each
+    second when ``--metrics-port`` is given (else this process serves them).
     """
     try:
         policy = build_policy(args)
@@ -366,6 +372,8 @@ async def serve(
             http_socket.close()
         print(f"dicomnet serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    metrics = metrics_from(args)
+    handlers = metered(handlers, metrics)
     if server is None:
         try:
             if getattr(args, "http", None) is not None:
@@ -383,7 +391,19 @@ async def serve(
     else:
         for handler in handlers:
             server.registry.add(handler)
+    attach(server, metrics)
     http = None
+    try:
+        exposure = await expose(args, metrics, publish)
+    except OSError as exc:
+        print(f"dicomnet serve: cannot serve metrics: {exc}", file=sys.stderr)
+        server.close()
+        await server.wait_closed()
+        if http_socket is not None:
+            http_socket.close()
+        if archive is not None:
+            await archive.close()
+        return EXIT_NETWORK
     try:
         if archive is not None:
             await archive.commitment.resume()
@@ -398,6 +418,7 @@ async def serve(
                 http_socket = None
         return await _serve(args, policy, server, ready=ready, stop=stop)
     finally:
+        await exposure.close()
         if http_socket is not None:
             http_socket.close()
         if http is not None:

@@ -23,7 +23,7 @@ from dicomnet.archive.backends import describe, open_index
 from dicomnet.archive.recover import reconcile
 from dicomnet.cli.options import verbosity
 from dicomnet.cli.serve import EXIT_USAGE, drain_seconds, index_path, serve
-from dicomnet.cli.workers import ready_signal, supervise, worker_prefix
+from dicomnet.cli.workers import publisher, ready_signal, supervise, worker_prefix
 from dicomnet.storage.folder import INCOMING_DIR, FolderStore
 from dicomnet.storage.layout import Layout, LayoutMismatch, settle_layout
 from dicomnet.storage.sinks import Duplicate
@@ -118,7 +118,7 @@ def worker_main(  # noqa: PLR0917 (multiprocessing passes them by position)
             loop.add_signal_handler(signum, stop.set)
         loop.add_reader(lifeline.fileno(), stop.set)  # end of file: the supervisor is gone
         try:
-            return await serve(args, ready=ready_signal(ready), stop=stop)
+            return await serve(args, ready=ready_signal(ready), stop=stop, publish=publisher(ready))
         finally:
             loop.remove_reader(lifeline.fileno())
 

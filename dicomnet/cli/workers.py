@@ -50,9 +50,14 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any, Final
 
+from dicomnet.observe.exposition import merge, render
+from dicomnet.observe.http import MetricsEndpoint, start_metrics_endpoint
+from dicomnet.observe.metrics import Snapshot
+
 __all__ = [
     "WorkerTarget",
     "association_share",
+    "publisher",
     "reserve_port",
     "shared_listener",
     "supervise",
@@ -157,6 +162,8 @@ class _Worker:
     ready: Connection
     lifeline: Connection
     started: float = field(default_factory=time.monotonic)
+    listening: bool = False
+    hung_up: bool = False
 
 
 class _Supervisor:
@@ -173,8 +180,12 @@ class _Supervisor:
         self.failures: dict[int, int] = {}
         self.stop = asyncio.Event()
         self.changed = asyncio.Event()
+        self.said = asyncio.Event()
         #: Workers started again after they died.
         self.restarts = 0
+        #: The latest counters of each live worker, and those its dead predecessors left.
+        self.snapshots: dict[int, Snapshot] = {}
+        self.carried: dict[int, Snapshot] = {}
 
     def start(self, slot: int) -> _Worker:
         ready_read, ready_write = self.context.Pipe(duplex=False)
@@ -189,9 +200,26 @@ class _Supervisor:
         life_read.close()
         worker = _Worker(slot, process, ready_read, life_write)
         self.workers[slot] = worker
-        asyncio.get_running_loop().add_reader(process.sentinel, self.changed.set)
+        loop = asyncio.get_running_loop()
+        loop.add_reader(process.sentinel, self.changed.set)
+        loop.add_reader(ready_read.fileno(), self._heard, worker)
         _log.info("worker %d started (pid %s)", slot, process.pid)
         return worker
+
+    def _heard(self, worker: _Worker) -> None:
+        """Messages from a worker: ``("ready", pid)``, then ``("metrics", snapshot)``."""
+        try:
+            while worker.ready.poll():
+                message = worker.ready.recv()
+                if isinstance(message, tuple) and message and message[0] == "metrics":
+                    self.snapshots[worker.slot] = message[1]
+                else:
+                    worker.listening = True
+                    self.said.set()
+        except (EOFError, OSError):
+            worker.hung_up = True
+            with contextlib.suppress(OSError, ValueError):
+                asyncio.get_running_loop().remove_reader(worker.ready.fileno())
 
     def forget(self, worker: _Worker) -> None:
         loop = asyncio.get_running_loop()
@@ -201,32 +229,35 @@ class _Supervisor:
         worker.ready.close()
         worker.lifeline.close()
         worker.process.close()
+        # Its counters stay counted (a counter never goes back); its gauges go.
+        last = self.snapshots.pop(worker.slot, {})
+        counters = {k: v for k, v in last.items() if k.endswith("_total")}
+        self.carried[worker.slot] = merge([self.carried.get(worker.slot, {}), counters])
+
+    def metrics(self) -> Snapshot:
+        """Every worker's counters summed, with the supervisor's own."""
+        own: Snapshot = {
+            "workers": {"": float(sum(1 for w in self.workers.values() if w.listening))},
+            "worker_restarts_total": {"": float(self.restarts)},
+        }
+        return merge([*self.carried.values(), *self.snapshots.values(), own])
 
     async def wait_ready(self) -> int | None:
         """Wait until every worker said it listens; an exit code if one ended first."""
         loop = asyncio.get_running_loop()
-        pending = dict(self.workers)
-        said = asyncio.Event()
-        for worker in pending.values():
-            loop.add_reader(worker.ready.fileno(), said.set)
         deadline = loop.time() + START_TIMEOUT
-        while pending:
-            for slot, worker in list(pending.items()):
-                if worker.ready.poll():
-                    with contextlib.suppress(EOFError, OSError):
-                        worker.ready.recv()
-                    loop.remove_reader(worker.ready.fileno())
-                    del pending[slot]
-                elif not worker.process.is_alive():
+        while True:
+            for worker in self.workers.values():
+                if not worker.listening and not worker.process.is_alive():
                     code = worker.process.exitcode
                     return 1 if code is None or code == 0 else (code if code > 0 else 1)
-            if not pending:
-                break
+            if all(worker.listening for worker in self.workers.values()):
+                return None
             if self.stop.is_set():
                 return 0
-            said.clear()
+            self.said.clear()
             self.changed.clear()
-            waits = [asyncio.ensure_future(e.wait()) for e in (said, self.changed, self.stop)]
+            waits = [asyncio.ensure_future(e.wait()) for e in (self.said, self.changed, self.stop)]
             try:
                 await asyncio.wait(
                     waits, timeout=max(0.0, deadline - loop.time()), return_when="FIRST_COMPLETED"
@@ -235,11 +266,9 @@ class _Supervisor:
                 for wait in waits:
                     wait.cancel()
             if loop.time() >= deadline:
-                print(
-                    f"dicomnet serve: workers not ready within {START_TIMEOUT:g} s", file=sys.stderr
-                )
+                message = f"workers not ready within {START_TIMEOUT:g} s"
+                print(f"dicomnet serve: {message}", file=sys.stderr)
                 return 1
-        return None
 
     async def watch(self) -> None:
         """Start dead workers again until asked to stop."""
@@ -338,6 +367,7 @@ async def supervise(
         except (NotImplementedError, RuntimeError):
             continue
         handled.append(signum)
+    endpoint: MetricsEndpoint | None = None
     try:
         if prepare is not None:
             code = await prepare()
@@ -348,12 +378,23 @@ async def supervise(
         failed = await supervisor.wait_ready()
         if failed is not None:
             return failed
+        if getattr(args, "metrics_port", None) is not None:
+            try:
+                endpoint = await start_metrics_endpoint(
+                    args.metrics_host, args.metrics_port, lambda: render(supervisor.metrics())
+                )
+            except OSError as exc:
+                print(f"dicomnet serve: cannot serve metrics: {exc}", file=sys.stderr)
+                return EXIT_NETWORK
+            print(f"metrics listening on {endpoint.port}", flush=True)
         print(f"listening on {port}", flush=True)
         _log.info("%d workers listening on port %d", count, port)
         await supervisor.watch()
         _log.info("stopping %d workers", len(supervisor.workers))
         return 0
     finally:
+        if endpoint is not None:
+            await endpoint.close()
         await supervisor.shutdown()
         for sock in reserved:
             sock.close()
@@ -362,11 +403,19 @@ async def supervise(
 
 
 def ready_signal(connection: Connection) -> Callable[[Any], None]:
-    """The ``ready`` callback of a worker: tell the supervisor once, then close the pipe."""
+    """The ``ready`` callback of a worker: tell the supervisor it listens."""
 
     def ready(_server: Any) -> None:
         with contextlib.suppress(OSError):
-            connection.send(os.getpid())
-            connection.close()
+            connection.send(("ready", os.getpid()))
 
     return ready
+
+
+def publisher(connection: Connection) -> Callable[[Snapshot], None]:
+    """How a worker sends its counters to the supervisor (OSError once it is gone)."""
+
+    def publish(snapshot: Snapshot) -> None:
+        connection.send(("metrics", snapshot))
+
+    return publish
