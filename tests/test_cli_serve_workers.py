@@ -11,9 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers.peers import dcmtk_program
+from helpers.peers import dcmtk_program, free_port
+from helpers.programs import run_program
 from observe.test_metrics import samples, scrape
 from pydicom import dcmread
+from query.fixtures import STUDY_A, STUDY_B, write_archive
 
 from dicomnet.ae import AE
 from dicomnet.archive.backends import open_index
@@ -246,3 +248,44 @@ async def test_a_worker_that_cannot_start_ends_the_start_with_its_code(tmp_path:
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 2, (out, err)
     assert b"listening on" not in out and b"postgresql://nobody@127.0.0.1:1/none" in err
+
+
+@pytest.mark.interop
+async def test_dcmtk_store_find_move_against_two_workers_on_postgresql(
+    tmp_path: Path, postgres_cluster
+) -> None:
+    storescu, findscu, movescu = (dcmtk_program(p) for p in ("storescu", "findscu", "movescu"))
+    files = write_archive(tmp_path / "files")
+    store, received = tmp_path / "store", tmp_path / "received"
+    received.mkdir()
+    move_port = free_port()
+    supervisor = await Supervisor.start(
+        store, postgres_cluster.create_database(), "--workers", "2",
+        "--destination", f"MOVESCU=127.0.0.1:{move_port}",
+    )  # fmt: skip
+    port = str(supervisor.port)
+    try:
+        code, out = await run_program(
+            storescu, "-aec", "DICOMNET", "127.0.0.1", port, *map(str, files)
+        )
+        assert code == 0, out
+        # Each association may land on either worker: both answer from the shared index.
+        for _ in range(4):
+            code, out = await run_program(
+                findscu, "-v", "-S", "-aec", "DICOMNET", "-k", "QueryRetrieveLevel=STUDY",
+                "-k", "PatientName=DOE*", "-k", "StudyInstanceUID",
+                "-k", "NumberOfStudyRelatedInstances", "127.0.0.1", port,
+            )  # fmt: skip
+            assert code == 0, out
+            assert f"[{STUDY_A}]" in out and f"[{STUDY_B}]" in out and "IS [3 ]" in out, out
+            assert out.count("Find Response: ") == 2, out  # the two studies of DOE^JOHN
+        code, out = await run_program(
+            movescu, "-v", "-S", "-aet", "MOVESCU", "-aec", "DICOMNET", "--port", str(move_port),
+            "-od", str(received), "-k", "QueryRetrieveLevel=STUDY",
+            "-k", f"StudyInstanceUID={STUDY_A}", "127.0.0.1", port,
+        )  # fmt: skip
+        assert code == 0, out
+        moved = sorted(str(dcmread(p).SOPInstanceUID) for p in received.iterdir())
+        assert moved == [f"{STUDY_A}.1.1", f"{STUDY_A}.1.2", f"{STUDY_A}.2.3"]
+    finally:
+        assert await supervisor.stop() == 0
