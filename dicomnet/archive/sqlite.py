@@ -187,12 +187,12 @@ class SqliteIndex:
 
     def _check_version(self) -> None:
         assert self._writer is not None
+        # OR IGNORE: several processes may open a new index at once.
+        self._writer.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+        )
         row = self._writer.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if row is None:
-            self._writer.execute(
-                "INSERT INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
-            )
-        elif row[0] != str(SCHEMA_VERSION):
+        if row[0] != str(SCHEMA_VERSION):
             raise IndexUnavailable(f"{self.path}: index schema {row[0]}, expected {SCHEMA_VERSION}")
 
     async def close(self) -> None:
