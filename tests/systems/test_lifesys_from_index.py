@@ -55,7 +55,7 @@ async def test_lifesys_worklist_and_commitment_from_its_index(tmp_path: Path) ->
         )
         for commitment in running.commitments:
             await commitment.drain()
-        assert outstanding(tmp_path / "lifesys-archive") == []
+        assert await outstanding(tmp_path / "lifesys-archive" / ".index" / "index.sqlite") == []
     finally:
         await running.close()
         receiver.close()
