@@ -197,8 +197,9 @@ async def test_two_workers_share_the_port_survive_kill_9_and_agree_with_the_inde
         async with asyncio.timeout(30):
             while True:
                 found = samples((await scrape(supervisor.metrics_port))[1])
-                if found.get(("dicomnet_instances_total", ()), 0) >= 20:
-                    break
+                stored = found.get(("dicomnet_instances_total", ()), 0)
+                if stored >= 20 and found.get(("dicomnet_workers", ()), 0) == 2:
+                    break  # (the new worker counts once it listens)
                 await asyncio.sleep(0.2)
         assert found[("dicomnet_worker_restarts_total", ())] >= 1
         assert found[("dicomnet_workers", ())] == 2
