@@ -181,6 +181,11 @@ SUITES: Mapping[str, SuiteSpec] = {
             "C-FIND/C-MOVE from an archive index: dicomnet, pynetdicom qrscp, DCMTK dcmqrscp",
         ),
         SuiteSpec(
+            "web",
+            "benchmarks.web_suite",
+            "DICOMweb beside DIMSE on one archive: QIDO-RS/C-FIND, WADO-RS/C-GET, STOW-RS/C-STORE",
+        ),
+        SuiteSpec(
             "memory",
             "benchmarks.memory_suite",
             "dicomnet SCP resident size: idle, silent connections, bursts of associations",

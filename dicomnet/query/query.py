@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
+from pydicom import config
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
@@ -316,17 +317,22 @@ def computed_attributes(
     ds = Dataset()
     count = str(instances)
 
+    def put(tag: int, vr: str, value: str | list[str]) -> None:
+        # Counts and sorted code lists are valid by construction: pydicom's value
+        # checks (most of the cost of a response row) are skipped.
+        ds.add(DataElement(tag, vr, value, validation_mode=config.IGNORE))
+
     if level == "PATIENT":
-        ds.NumberOfPatientRelatedStudies = str(studies)
-        ds.NumberOfPatientRelatedSeries = str(series)
-        ds.NumberOfPatientRelatedInstances = count
+        put(0x00201200, "IS", str(studies))
+        put(0x00201202, "IS", str(series))
+        put(0x00201204, "IS", count)
     elif level == "STUDY":
-        ds.ModalitiesInStudy = sorted({m for m in modalities if m})
-        ds.SOPClassesInStudy = sorted({c for c in sop_classes if c})
-        ds.NumberOfStudyRelatedSeries = str(series)
-        ds.NumberOfStudyRelatedInstances = count
+        put(0x00080061, "CS", sorted({m for m in modalities if m}))
+        put(0x00080062, "UI", sorted({c for c in sop_classes if c}))
+        put(0x00201206, "IS", str(series))
+        put(0x00201208, "IS", count)
     elif level == "SERIES":
-        ds.NumberOfSeriesRelatedInstances = count
+        put(0x00201209, "IS", count)
     return ds
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
-from typing import Final
+from typing import Any, Final
 
 from pydicom.dataset import Dataset
 from starlette.requests import Request
@@ -33,10 +33,12 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from dicomnet.archive.backend import IndexUnavailable
+from dicomnet.query.query import Match
 
 from .context import WebArchive
 from .dicomjson import dataset_to_json, dumps
 from .errors import WebError
+from .fastjson import identifier_json
 from .media import Offer, negotiate, parse_accept
 from .query_params import ParameterError, QidoRequest, qido_request
 from .urls import service_url
@@ -52,6 +54,9 @@ _RETRIEVE_URL: Final = 0x00081190
 _STUDY_UID: Final = 0x0020000D
 _SERIES_UID: Final = 0x0020000E
 _SOP_UID: Final = 0x00080018
+_EXPLICIT_LE: Final = "1.2.840.10008.1.2.1"
+#: Left out of the fast path's JSON (Query/Retrieve Level, and the two the route sets).
+_SKIPPED: Final = frozenset({_QUERY_RETRIEVE_LEVEL, _INSTANCE_AVAILABILITY, _RETRIEVE_URL})
 _FUZZY_WARNING: Final = (
     '299 {host}: "The fuzzymatching parameter is not supported.'
     ' Only literal matching has been performed."'
@@ -84,6 +89,43 @@ def _retrieve_url(base: str, level: str, ds: Dataset) -> str | None:
     return url
 
 
+def _fast(match: Match, level: str, base: str) -> bytes | None:
+    """The result from the index's encoded identifier, without a Dataset (or ``None``)."""
+    data = match.encoded(_EXPLICIT_LE)
+    if data is None:
+        return None
+    obj = identifier_json(data, _SKIPPED)
+    if obj is None:
+        return None
+    obj["00080056"] = {"vr": "CS", "Value": ["ONLINE"]}
+    url = _json_retrieve_url(base, level, obj)
+    if url is not None:
+        obj["00081190"] = {"vr": "UR", "Value": [url]}
+    return dumps(dict(sorted(obj.items())))
+
+
+def _json_retrieve_url(base: str, level: str, obj: dict[str, Any]) -> str | None:
+    def uid(tag: str) -> str | None:
+        values = obj.get(tag, {}).get("Value")
+        return str(values[0]) if values and values[0] else None
+
+    study = uid("0020000D")
+    if study is None:
+        return None
+    url = f"{base}/studies/{study}"
+    if level in ("SERIES", "IMAGE"):
+        series = uid("0020000E")
+        if series is None:
+            return None
+        url += f"/series/{series}"
+    if level == "IMAGE":
+        sop = uid("00080018")
+        if sop is None:
+            return None
+        url += f"/instances/{sop}"
+    return url
+
+
 def _finish(identifier: Dataset, level: str, base: str) -> bytes:
     """One result as DICOM JSON: level removed, availability and Retrieve URL added."""
     if _QUERY_RETRIEVE_LEVEL in identifier:
@@ -112,7 +154,8 @@ async def search(archive: WebArchive, request: QidoRequest, base: str) -> tuple[
             if len(results) >= wanted:
                 more = request.limit is None or request.limit > cap
                 break
-            results.append(_finish(match.identifier, level, base))
+            fast = _fast(match, level, base)
+            results.append(fast if fast is not None else _finish(match.identifier, level, base))
     return results, more
 
 
