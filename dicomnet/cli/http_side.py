@@ -3,17 +3,22 @@
 Off by default. ``--http PORT`` serves QIDO-RS, WADO-RS and STOW-RS (and the
 study browser) under ``http://HOST:PORT/dicomweb`` over the same index and
 folder as the DIMSE side; ``--http-host`` is the address (loopback,
-127.0.0.1, unless given). The port is bound together with the DIMSE port,
-before the folder is made. Needs the ``web`` extra (Starlette, uvicorn,
-python-multipart).
+127.0.0.1, unless given). ``--http-config FILE`` reads an ``[http]`` table
+(port, host, TLS certificate and key, Basic users and Bearer tokens, limits:
+see :mod:`dicomnet.web.settings`); a system file's ``[http]`` table does the
+same for ``--system``. The port is bound together with the DIMSE port,
+before the folder is made. Needs the ``web`` extra (Starlette, uvicorn).
 """
 
 from __future__ import annotations
 
 import argparse
 import socket
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dicomnet.archive.backend import IndexBackend
 from dicomnet.errors import ConfigurationError
@@ -21,14 +26,15 @@ from dicomnet.storage.sinks import InstanceStore
 
 if TYPE_CHECKING:
     from dicomnet.web.server import HttpServer
+    from dicomnet.web.settings import HttpSettings
 
-__all__ = ["add_http_arguments", "bind_http", "start_http"]
+__all__ = ["BoundHttp", "add_http_arguments", "bind_http", "bind_http_settings", "start_http"]
 
 DEFAULT_HTTP_HOST = "127.0.0.1"
 
 
 def add_http_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--http`` and ``--http-host``."""
+    """``--http``, ``--http-host`` and ``--http-config``."""
     group = parser.add_argument_group("DICOMweb (needs the web extra)")
     group.add_argument(
         "--http",
@@ -39,49 +45,104 @@ def add_http_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--http-host",
-        default=DEFAULT_HTTP_HOST,
+        default=None,
         metavar="ADDRESS",
         help=f"address the HTTP side listens on ({DEFAULT_HTTP_HOST}: this machine only)",
     )
+    group.add_argument(
+        "--http-config",
+        default=None,
+        metavar="FILE",
+        help="TOML file with an [http] table: port, host, TLS, Basic users, Bearer tokens",
+    )
 
 
-def bind_http(args: argparse.Namespace) -> socket.socket | None:
-    """The bound HTTP socket when ``--http`` is given (``OSError`` if it cannot be bound).
+@dataclass
+class BoundHttp:
+    """The HTTP side's bound socket, settings and TLS context, not serving yet."""
 
-    Raises :class:`ConfigurationError` when the web extra is missing or the
-    options do not fit.
-    """
-    port = getattr(args, "http", None)
-    if port is None:
-        return None
-    if getattr(args, "no_index", False):
-        raise ConfigurationError("--http needs the index (drop --no-index)")
-    if not 0 <= port < 65536:
-        raise ConfigurationError(f"--http {port}: not a TCP port")
+    sock: socket.socket
+    settings: HttpSettings
+    ssl_context: ssl.SSLContext | None
+
+    def close(self) -> None:
+        """Release the socket (serve failed before the HTTP side started)."""
+        self.sock.close()
+
+
+def _web() -> Any:
     try:
-        from dicomnet.web.server import bind_socket  # noqa: PLC0415 (the optional web extra)
+        from dicomnet.web import server, settings  # noqa: PLC0415 (the optional web extra)
     except ImportError as exc:
         raise ConfigurationError(
             f"--http needs the web extra (pip install 'dicomnet[web]'): {exc}"
         ) from exc
-    return bind_socket(args.http_host, port)
+    return server, settings
+
+
+def bind_http_settings(
+    settings: HttpSettings, *, bind: Callable[[str, int], socket.socket] | None = None
+) -> BoundHttp:
+    """Bind ``settings``' port (``OSError``; ConfigurationError for bad TLS files).
+
+    ``bind(host, port)`` makes the listening socket (a worker's shares its port).
+    """
+    server, _ = _web()
+    context = settings.ssl_context()
+    assert settings.port is not None
+    sock = (bind or server.bind_socket)(settings.host, settings.port)
+    return BoundHttp(sock, settings, context)
+
+
+def bind_http(
+    args: argparse.Namespace, *, bind: Callable[[str, int], socket.socket] | None = None
+) -> BoundHttp | None:
+    """The bound HTTP side when ``--http`` or ``--http-config`` asks for one.
+
+    Raises :class:`ConfigurationError` when the web extra is missing or the
+    options do not fit, ``OSError`` when the port cannot be bound.
+    """
+    port = getattr(args, "http", None)
+    config = getattr(args, "http_config", None)
+    if port is None and config is None:
+        return None
+    if getattr(args, "no_index", False):
+        raise ConfigurationError("--http needs the index (drop --no-index)")
+    _, settings_module = _web()
+    settings = (
+        settings_module.load_http_config(Path(config))
+        if config is not None
+        else settings_module.HttpSettings()
+    )
+    port = port if port is not None else settings.port
+    if port is None:
+        raise ConfigurationError(f"{config}: [http] gives no port (or use --http PORT)")
+    if not 0 <= port < 65536:
+        raise ConfigurationError(f"--http {port}: not a TCP port")
+    host = getattr(args, "http_host", None) or settings.host
+    return bind_http_settings(replace(settings, port=port, host=host), bind=bind)
 
 
 async def start_http(
-    sock: socket.socket,
+    bound: BoundHttp,
     *,
     index: IndexBackend,
     root: Path,
-    ingest: InstanceStore,
+    ingest: InstanceStore | None,
     ae_title: str | None,
 ) -> HttpServer:
-    """Serve the DICOMweb application on ``sock``; returns once it accepts connections."""
+    """Serve the DICOMweb application on ``bound``; returns once it accepts connections."""
+    server_module, _ = _web()
     from dicomnet.web.app import create_app  # noqa: PLC0415 (the optional web extra)
     from dicomnet.web.context import WebArchive  # noqa: PLC0415
-    from dicomnet.web.server import HttpServer  # noqa: PLC0415
 
-    archive = WebArchive(index=index, root=root, ingest=ingest, ae_title=ae_title)
-    server = HttpServer(create_app(archive), sock)
+    archive = WebArchive(
+        index=index, root=root, ingest=ingest, ae_title=ae_title, limits=bound.settings.limits
+    )
+    server: HttpServer = server_module.HttpServer(
+        create_app(archive, bound.settings), bound.sock, ssl_context=bound.ssl_context
+    )
     await server.start()
-    print(f"http listening on {server.port}", flush=True)
+    scheme = "https" if bound.ssl_context is not None else "http"
+    print(f"{scheme} listening on {server.port}", flush=True)
     return server

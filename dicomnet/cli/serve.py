@@ -47,7 +47,6 @@ import argparse
 import asyncio
 import logging
 import signal
-import socket
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -59,7 +58,7 @@ from dicomnet.archive.backends import ArchiveDatabase, describe, open_archive
 from dicomnet.archive.commitment_sqlite import index_verdict
 from dicomnet.archive.ingest import IndexedStore
 from dicomnet.archive.recover import reconcile
-from dicomnet.cli.http_side import add_http_arguments, bind_http, start_http
+from dicomnet.cli.http_side import BoundHttp, add_http_arguments, bind_http, start_http
 from dicomnet.cli.options import (
     add_aet_option,
     add_tls_options,
@@ -270,7 +269,7 @@ _SINGLE_AE_DEFAULTS: dict[str, object] = {
     "no_index": False,
     "index": None,
     "max_pdu": None,
-    "http": None,
+    "http_config": None,
     "workers": None,
     "metrics_port": None,
 }
@@ -326,7 +325,7 @@ async def serve(
     ae = AE(policy.ae_title, policy, extended_check=relational_extended_check)
     slot = getattr(args, "worker_slot", None)
     server: Server | None = None
-    http_socket: socket.socket | None = None
+    http_bound: BoundHttp | None = None
     if slot is None:
         try:
             server = await ae.serve(args.host, args.port, ssl=ssl)
@@ -334,14 +333,14 @@ async def serve(
             print(f"dicomnet serve: cannot listen on port {args.port}: {exc}", file=sys.stderr)
             return EXIT_NETWORK
         try:
-            http_socket = bind_http(args)
+            http_bound = bind_http(args)
         except (ConfigurationError, OSError) as exc:
             server.close()
             await server.wait_closed()
             if isinstance(exc, ConfigurationError):
                 print(f"dicomnet serve: {exc}", file=sys.stderr)
                 return EXIT_USAGE
-            print(f"dicomnet serve: cannot listen on HTTP port {args.http}: {exc}", file=sys.stderr)
+            print(f"dicomnet serve: cannot listen on the HTTP port: {exc}", file=sys.stderr)
             return EXIT_NETWORK
     # The port is ours: only now are the folder and its index made. Until their handlers
     # are added below, a request could only be answered "no such service"; "listening
@@ -368,22 +367,21 @@ async def serve(
         if server is not None:
             server.close()
             await server.wait_closed()
-        if http_socket is not None:
-            http_socket.close()
+        if http_bound is not None:
+            http_bound.close()
         print(f"dicomnet serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
     metrics = metrics_from(args)
     handlers = metered(handlers, metrics)
     if server is None:
         try:
-            if getattr(args, "http", None) is not None:
-                http_socket = shared_listener(args.http_host, args.http)
+            http_bound = bind_http(args, bind=shared_listener)
             server = await ae.serve(
                 args.host, args.port, ssl=ssl, handlers=handlers, reuse_port=True
             )
-        except OSError as exc:
-            if http_socket is not None:
-                http_socket.close()
+        except (OSError, ConfigurationError) as exc:
+            if http_bound is not None:
+                http_bound.close()
             if archive is not None:
                 await archive.close()
             print(f"dicomnet serve: cannot listen on port {args.port}: {exc}", file=sys.stderr)
@@ -399,28 +397,28 @@ async def serve(
         print(f"dicomnet serve: cannot serve metrics: {exc}", file=sys.stderr)
         server.close()
         await server.wait_closed()
-        if http_socket is not None:
-            http_socket.close()
+        if http_bound is not None:
+            http_bound.close()
         if archive is not None:
             await archive.close()
         return EXIT_NETWORK
     try:
         if archive is not None:
             await archive.commitment.resume()
-            if http_socket is not None:
+            if http_bound is not None:
                 http = await start_http(
-                    http_socket,
+                    http_bound,
                     index=archive.database.index,
                     root=store.root,
                     ingest=IndexedStore(store, archive.database.index),
                     ae_title=policy.ae_title,
                 )
-                http_socket = None
+                http_bound = None
         return await _serve(args, policy, server, ready=ready, stop=stop)
     finally:
         await exposure.close()
-        if http_socket is not None:
-            http_socket.close()
+        if http_bound is not None:
+            http_bound.close()
         if http is not None:
             await http.close()
         if archive is not None:

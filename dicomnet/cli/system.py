@@ -13,11 +13,14 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from dicomnet.cli.options import ae_title, tls_context_from
 from dicomnet.errors import ConfigurationError
 from dicomnet.systems import RunningSystem, load_system, start_system
+from dicomnet.systems.spec import SystemSpec
 
 __all__ = ["add_system_arguments", "parse_ae_port", "serve_system", "system_option_conflicts"]
 
@@ -128,6 +131,12 @@ async def serve_system(
         print(f"dicomnet serve: {exc}", file=sys.stderr)
         return EXIT_NETWORK
     try:
+        http = await _start_http(args, spec, running)
+    except (ConfigurationError, OSError) as exc:
+        await running.close()
+        print(f"dicomnet serve: {exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, ConfigurationError) else EXIT_NETWORK
+    try:
         for ae in spec.aes:
             print(f"{ae.title} ({ae.name}) listening on {running.ports[ae.name]}", flush=True)
         print(f"ready: {spec.name}", flush=True)
@@ -136,8 +145,42 @@ async def serve_system(
         await _wait(stop)
         _log.info("stopping")
     finally:
+        if http is not None:
+            await http.close()
         await running.close()
     return EXIT_OK
+
+
+async def _start_http(args: argparse.Namespace, spec: SystemSpec, running: RunningSystem) -> Any:
+    """The system's DICOMweb side (its ``[http]`` table, ``--http`` for the port), or None."""
+    port = getattr(args, "http", None)
+    if spec.http is None and port is None:
+        return None
+    index = running.resources.index
+    if index is None or running.resources.folder is None:
+        raise ConfigurationError(f"{spec.path}: [http] needs [resources] store and index")
+    from dicomnet.cli.http_side import bind_http_settings, start_http  # noqa: PLC0415
+    from dicomnet.web.settings import HttpSettings, parse_http  # noqa: PLC0415
+
+    settings = HttpSettings() if spec.http is None else parse_http(spec.http, spec.path)
+    if port is not None:
+        settings = replace(settings, port=port)
+    if getattr(args, "http_host", None):
+        settings = replace(settings, host=args.http_host)
+    if settings.port is None:
+        raise ConfigurationError(f"{spec.path}: [http] gives no port (or use --http PORT)")
+    bound = bind_http_settings(settings)
+    try:
+        return await start_http(
+            bound,
+            index=index,
+            root=running.resources.folder.root,
+            ingest=running.resources.store,
+            ae_title=spec.aes[0].title,
+        )
+    except BaseException:
+        bound.close()
+        raise
 
 
 async def _wait(stop: asyncio.Event | None) -> None:

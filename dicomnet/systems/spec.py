@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 from dicomnet.conformance import load_profile
 from dicomnet.conformance.locate import default_data_dir
@@ -94,6 +95,8 @@ class SystemSpec:
     film_dpi: int = 150  # resolution of the films
     #: The send queue (``[queue]``), if the system forwards what it stores.
     queue: QueueSpec | None = None
+    #: The ``[http]`` table as written (read by :mod:`dicomnet.web.settings`), if any.
+    http: dict[str, Any] | None = None
 
     def ae(self, name: str) -> AESpec:
         """The AE called ``name`` in the file (raises ConfigurationError)."""
@@ -167,6 +170,7 @@ def _read(top: Section, data_dir: Path | None) -> SystemSpec:
             raise top.table("destinations").error(title, str(exc)) from None
     queue = read_queue(top.table("queue"), parse_address)
     aes = tuple(_ae(section, data_dir) for section in top.tables("ae"))
+    http = dict(top.table("http").data) if top.has("http") else None
     top.done()
     if queue is not None and not (store and index):
         raise top.error("queue", "needs [resources] store and index = true")
@@ -187,6 +191,7 @@ def _read(top: Section, data_dir: Path | None) -> SystemSpec:
         films=None if films is None else Path(films),
         film_dpi=film_dpi,
         queue=queue,
+        http=http,
     )
     _check(spec, top)
     return spec

@@ -21,8 +21,9 @@ the archive through ``request.app.state.archive`` (the same
 answered as plain text with its status. Routes never build a file path from
 a request: files are the ones the index gives for a UID.
 
-Authentication (:mod:`.security`) and the request size limit wrap the whole
-application.
+Authentication (:mod:`.security`) wraps the whole application when the
+:class:`~.settings.HttpSettings` name users or tokens; the request size and
+result count limits are the archive's :class:`~.context.WebLimits`.
 """
 
 from __future__ import annotations
@@ -35,9 +36,12 @@ from typing import Final
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Mount
+from starlette.types import ASGIApp
 
 from .context import SERVICE_ROOT, WebArchive
 from .errors import WebError, http_error_handler, web_error_handler
+from .security import AuthMiddleware
+from .settings import HttpSettings
 
 __all__ = ["DICOMWEB_ROUTERS", "OPTIONAL_ROUTERS", "PAGE_ROUTERS", "create_app"]
 
@@ -71,8 +75,8 @@ def _router(name: str) -> RoutesFactory | None:
     return factory
 
 
-def create_app(archive: WebArchive) -> Starlette:
-    """The ASGI application serving ``archive``."""
+def create_app(archive: WebArchive, settings: HttpSettings | None = None) -> ASGIApp:
+    """The ASGI application serving ``archive`` (behind authentication if ``settings`` ask)."""
     service: list[BaseRoute] = []
     for name in DICOMWEB_ROUTERS:
         factory = _router(name)
@@ -88,4 +92,6 @@ def create_app(archive: WebArchive) -> Starlette:
         exception_handlers={WebError: web_error_handler, HTTPException: http_error_handler},
     )
     app.state.archive = archive
+    if settings is not None and settings.authenticated:
+        return AuthMiddleware(app, settings)
     return app

@@ -15,8 +15,11 @@ from dicomnet.cli import serve as cli_serve
 class HttpServing:
     """``serve()`` with ``--http 0`` as a task until :meth:`stop`."""
 
-    def __init__(self, argv: Sequence[str], capsys: pytest.CaptureFixture[str]) -> None:
+    def __init__(
+        self, argv: Sequence[str], capsys: pytest.CaptureFixture[str], *, https: bool = False
+    ) -> None:
         self.capsys = capsys
+        self.scheme = "https" if https else "http"
         self.stop_event = asyncio.Event()
         self.ready: asyncio.Future[Server] = asyncio.get_running_loop().create_future()
         args = cli_serve.build_parser().parse_args(
@@ -32,7 +35,7 @@ class HttpServing:
         done, _ = await asyncio.wait({self.ready, self.task}, return_when=asyncio.FIRST_COMPLETED)
         assert self.ready in done, f"serve() ended with {self.task.result()}"
         self.output += self.capsys.readouterr().out
-        found = re.search(r"http listening on (\d+)", self.output)
+        found = re.search(rf"{self.scheme} listening on (\d+)", self.output)
         assert found, self.output
         return self.ready.result().port, int(found.group(1))
 

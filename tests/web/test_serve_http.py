@@ -42,7 +42,7 @@ async def test_storescu_stored_is_found_by_qido_at_once(
 async def test_http_is_off_by_default_and_loopback_by_default() -> None:
     args = cli_serve.build_parser().parse_args([])
     assert args.http is None
-    assert args.http_host == "127.0.0.1"
+    assert args.http_config is None
 
 
 async def test_busy_http_port_exits_6_and_makes_no_folder(
