@@ -19,9 +19,17 @@ from pydicom.uid import generate_uid
 from dicomnet.archive import SqliteIndex, entry_from_file
 from dicomnet.storage.synthetic import make_image, write_part10
 
-__all__ = ["IMAGE_STUDY", "add_image_study", "write_instances"]
+__all__ = [
+    "BIG_STUDY",
+    "IMAGE_STUDY",
+    "add_big_study",
+    "add_image_study",
+    "big_instance",
+    "write_instances",
+]
 
 IMAGE_STUDY: Final = "1.2.826.0.1.3680043.8.498.9.777"
+BIG_STUDY: Final = "1.2.826.0.1.3680043.8.498.9.778"
 _EXPLICIT_LE: Final = "1.2.840.10008.1.2.1"
 
 
@@ -70,3 +78,28 @@ def write_instances(folder: Path, count: int, rows: int = 64) -> list[Path]:
         ds.InstanceNumber = str(number)
         files.append(write_part10(folder / f"{number:05d}.dcm", ds, _EXPLICIT_LE))
     return files
+
+
+def big_instance(
+    path: Path, size: int, *, study: str | None = None, uid: str | None = None
+) -> Path:
+    """One instance whose Pixel Data is ``size`` bytes of zeros."""
+    ds = make_image(rows=8, columns=8, sop_instance_uid=uid or generate_uid())
+    ds.StudyInstanceUID = study or generate_uid()
+    ds.PatientID = "WEBBIG"
+    ds.Rows, ds.Columns = 1024, size // (1024 * 2)
+    ds.PixelData = bytes(1024 * ds.Columns * 2)
+    ds["PixelData"].VR = "OW"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_part10(path, ds, _EXPLICIT_LE)
+
+
+def add_big_study(folder: Path, total: int, per_file: int) -> int:
+    """Write and index a study of ``total`` bytes in files of ``per_file``; the bytes written."""
+    series = f"{BIG_STUDY}.1"
+    files = [
+        big_instance(folder / f"big-{n}.dcm", per_file, study=BIG_STUDY, uid=f"{series}.{n}")
+        for n in range(1, max(1, total // per_file) + 1)
+    ]
+    asyncio.run(_index(folder, files))
+    return sum(path.stat().st_size for path in files)

@@ -34,7 +34,14 @@ from .find_data import STUDIES_PER_PATIENT, Archive, Query
 from .find_peers import AE_TITLES, environment, load_dicomnet, scp_argv
 from .harness import Column, Options, Ratio, Row, SuiteResult, Table, ratio
 from .processes import free_port, start, stop, wait_listening
-from .web_load import IMAGE_STUDY, add_image_study, write_instances
+from .web_load import (
+    BIG_STUDY,
+    IMAGE_STUDY,
+    add_big_study,
+    add_image_study,
+    big_instance,
+    write_instances,
+)
 
 __all__ = ["qido_request", "run"]
 
@@ -45,6 +52,12 @@ _COLUMNS = [
     Column("ms", "ms", ".1f"),
     Column("per_second", "results/s", ",.0f"),
     Column("check", "check", ""),
+]
+_MEMORY_COLUMNS = [
+    Column("mb", "MB moved", ",.0f"),
+    Column("rss_before", "RSS before MB", ".0f"),
+    Column("rss_after", "RSS after MB", ".0f"),
+    Column("peak", "peak RSS MB", ".0f"),
 ]
 _TRANSFER_COLUMNS = [
     Column("instances", "instances", ",d"),
@@ -129,8 +142,8 @@ def _best(runs: list[tuple[int, float]]) -> tuple[int, float]:
 
 
 def _expected(query: Query) -> int:
-    """The answer count: the image study the suite adds is one more study for "all"."""
-    return query.expected + (0 if query.selective else 1)
+    """The answer count: the two studies the suite adds (images, big) count for "all"."""
+    return query.expected + (0 if query.selective else 2)
 
 
 def _search_rows(
@@ -282,6 +295,69 @@ def _store_rows(
     return rows
 
 
+def _status(pid: int) -> dict[str, float]:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            fields[name] = int(value.split()[0]) / 1024
+    return fields
+
+
+def _memory_rows(client: httpx.Client, pid: int, work: Path, stow_size: int) -> list[Row]:
+    """Server RSS around a whole-study retrieve and a large STOW (first thing after start)."""
+    rows = []
+    before = _status(pid)
+    size, seconds = 0, 0.0
+    accept = 'multipart/related; type="application/dicom"; transfer-syntax=*'
+    start_time = time.perf_counter()
+    with client.stream("GET", f"/studies/{BIG_STUDY}", headers={"Accept": accept}) as response:
+        for chunk in response.iter_raw(1 << 20):
+            size += len(chunk)
+    seconds = time.perf_counter() - start_time
+    after = _status(pid)
+    rows.append(
+        Row(
+            f"WADO-RS study of {size / 1e9:.2f} GB ({size / 1e6 / seconds:,.0f} MB/s)",
+            {
+                "mb": size / 1e6,
+                "rss_before": before["VmRSS"],
+                "rss_after": after["VmRSS"],
+                "peak": after["VmHWM"],
+            },
+        )
+    )
+    path = big_instance(work / "stow-big.dcm", stow_size)
+    boundary = "web-suite-big"
+
+    def body():  # type: ignore[no-untyped-def]
+        yield f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                yield chunk
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    headers = {
+        "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
+        "Accept": "application/dicom+json",
+    }
+    response = client.post("/studies", content=body(), headers=headers)
+    stored = _status(pid)
+    rows.append(
+        Row(
+            f"STOW-RS one instance of {path.stat().st_size / 1e6:.0f} MB ({response.status_code})",
+            {
+                "mb": path.stat().st_size / 1e6,
+                "rss_before": after["VmRSS"],
+                "rss_after": stored["VmRSS"],
+                "peak": stored["VmHWM"],
+            },
+        )
+    )
+    path.unlink()
+    return rows
+
+
 def _wait_http(client: httpx.Client, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -300,6 +376,9 @@ def run(options: Options) -> SuiteResult:
     repeat = options.repeat or (1 if options.quick else 3)
     sizes = list(options.sizes) or [1_000 if options.quick else 100_000]
     images = 20 if options.quick else 100
+    big_total = (64 if options.quick else 1024) * 1024 * 1024
+    big_file = (16 if options.quick else 64) * 1024 * 1024
+    stow_big = (16 if options.quick else 64) * 1024 * 1024
     stored = 50 if options.quick else 500
     result = SuiteResult("web")
     workdir = Path(tempfile.mkdtemp(prefix="dicomnet-bench-web-"))
@@ -309,6 +388,7 @@ def run(options: Options) -> SuiteResult:
             folder = workdir / f"archive-{size}"
             loaded = load_dicomnet(archive, folder)
             image_bytes, _ = add_image_study(folder, images)
+            add_big_study(folder, big_total, big_file)
             port, move_port, proxy_port, http_port = (free_port() for _ in range(4))
             argv = [*scp_argv("dicomnet", loaded, port, move_port), "--http", str(http_port)]
             proc = start(argv, log=workdir / "serve.log", env=environment(), cwd=workdir)
@@ -324,6 +404,10 @@ def run(options: Options) -> SuiteResult:
                 "QIDO-RS beside C-FIND, ms to the last result",
                 _COLUMNS,
             )
+            memory = Table(
+                "Server memory (VmRSS / VmHWM of `dicomnet serve`) around large transfers",
+                _MEMORY_COLUMNS,
+            )
             transfers = Table(
                 f"{archive.instances:,}-instance archive: retrieval and storage", _TRANSFER_COLUMNS
             )
@@ -334,6 +418,7 @@ def run(options: Options) -> SuiteResult:
                 proxy = _Proxy(proxy_port, report)
                 with httpx.Client(base_url=base, timeout=600) as client:
                     _wait_http(client, proc)
+                    memory.rows.extend(_memory_rows(client, proc.pid, workdir, stow_big))
                     _search_rows(archive, client, proxy, repeat, searches)
                     transfers.rows.extend(
                         _retrieve_rows(
@@ -347,7 +432,7 @@ def run(options: Options) -> SuiteResult:
                 stop(proxy_proc)
                 stop(proc)
                 shutil.rmtree(folder, ignore_errors=True)
-            result.tables.extend([searches, transfers])
+            result.tables.extend([searches, transfers, memory])
             result.ratios.extend(_ratios(archive, searches, transfers))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
