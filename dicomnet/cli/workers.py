@@ -351,7 +351,8 @@ async def supervise(
         return EXIT_NETWORK
     if getattr(args, "http", None) is not None:  # the DICOMweb port is shared the same way
         try:
-            args.http, more = reserve_port(args.http_host, args.http)
+            # Loopback unless --http-host says otherwise, as with one process.
+            args.http, more = reserve_port(args.http_host or "127.0.0.1", args.http)
         except OSError as exc:
             for sock in reserved:
                 sock.close()
