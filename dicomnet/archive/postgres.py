@@ -151,6 +151,9 @@ class PostgresIndex:
         self._series_keys: dict[str, int] = {}
         #: Transactions committed by the writer (a measure of group commit).
         self.commits = 0
+        #: Called in the writer's transaction with the entries it adds (e.g. to queue
+        #: their send jobs): what they write commits, or fails, with the rows.
+        self.row_hooks: list[Callable[[Connection, Sequence[IndexEntry]], Awaitable[None]]] = []
 
     def __repr__(self) -> str:
         return f"PostgresIndex({redacted(self.url)!r})"
@@ -309,6 +312,8 @@ class PostgresIndex:
             if len(self._series_keys) > _SERIES_KEYS:
                 self._series_keys.clear()
             await self._insert_many(conn, entries)
+            for hook in self.row_hooks:
+                await hook(conn, entries)
             paths = [entry.path for entry in entries]
             await conn.execute("DELETE FROM pending WHERE path = ANY($1::text[])", paths)
             await conn.execute("DELETE FROM doomed WHERE path = ANY($1::text[])", paths)

@@ -307,7 +307,7 @@ class SqliteIndex:
         try:
             result = work()
         except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF not in _BUSY:
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _BUSY:
                 raise IndexUnavailable(f"index {self.path}: {exc}") from exc
             return await self.run(self._waiting, work)
         except sqlite3.Error as exc:

@@ -7,7 +7,7 @@ import os
 from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
 
-from dicomnet.archive import SqliteIndex, delete_from_archive
+from dicomnet.archive import IndexBackend, delete_from_archive
 from dicomnet.query.index import InstanceRecord
 from dicomnet.query.query import Match, Query
 from dicomnet.storage.quota import DiskQuota
@@ -34,7 +34,7 @@ def held_instances(folder: Path) -> Iterator[tuple[str, int]]:
 
 
 def index_quota(
-    index: SqliteIndex, folder: Path, *, max_bytes: int | None, auto_delete_over: int | None
+    index: IndexBackend, folder: Path, *, max_bytes: int | None, auto_delete_over: int | None
 ) -> DiskQuota:
     """A quota over ``folder`` whose auto-delete removes the index rows and the file."""
 
@@ -50,7 +50,7 @@ def index_quota(
 class RetrieveTouches:
     """A query source that marks the instances a retrieve selects as just used."""
 
-    def __init__(self, source: SqliteIndex, quota: DiskQuota) -> None:
+    def __init__(self, source: IndexBackend, quota: DiskQuota) -> None:
         self.source = source
         self.quota = quota
 

@@ -15,13 +15,18 @@ from pathlib import Path
 
 from pydicom.dataset import Dataset
 
-from dicomnet.archive import SqliteIndex
-from dicomnet.archive.commitment_sqlite import SqliteReportJournal
+from dicomnet.archive.backends import (
+    AnyIndex,
+    AnyJournal,
+    AnyWorklist,
+    open_index,
+    open_journal,
+    open_worklist,
+)
 from dicomnet.archive.ingest import IndexedStore, Route
 from dicomnet.archive.recover import reconcile
-from dicomnet.archive.worklist_sqlite import SqliteWorklist
 from dicomnet.query.worklist import WorklistSource
-from dicomnet.queue.sqlite import SqliteQueueStore
+from dicomnet.queue.stores import AnyQueueStore, open_queue_store
 from dicomnet.storage.folder import FolderStore
 from dicomnet.storage.memory import MemoryStore
 from dicomnet.storage.quota import DiskQuota, QuotaStore
@@ -59,7 +64,7 @@ class FolderWorklist(WorklistSource):
 class IndexedWorklist:
     """The items kept in the index, then those of the folder (a ``WorklistStore``)."""
 
-    def __init__(self, kept: SqliteWorklist, folder: FolderWorklist) -> None:
+    def __init__(self, kept: AnyWorklist, folder: FolderWorklist) -> None:
         self.kept = kept
         self.folder = folder
 
@@ -78,17 +83,17 @@ class Resources:
     """What a running system's AEs share."""
 
     folder: FolderStore | None = None
-    index: SqliteIndex | None = None
+    index: AnyIndex | None = None
     worklist: FolderWorklist | IndexedWorklist | None = None
     #: Outstanding Storage Commitment reports (with an index).
-    journal: SqliteReportJournal | None = None
+    journal: AnyJournal | None = None
     quota: DiskQuota | None = None
     #: Per AE name, the in-memory store of a ``memory-storage`` AE.
     memory: dict[str, MemoryStore] = field(default_factory=dict)
     #: Where a ``print`` AE writes its films.
     films: Path | None = None
     #: The send jobs (with a ``[queue]`` and an index).
-    queue_store: SqliteQueueStore | None = None
+    queue_store: AnyQueueStore | None = None
     #: Picks the send-queue destinations of each instance indexed.
     route: Route | None = None
 
@@ -132,11 +137,12 @@ async def open_resources(spec: SystemSpec, root: Path, *, fsync: bool = True) ->
         )
         if spec.index:
             try:
-                resources.index = await SqliteIndex.open(index_path(folder), fsync=fsync)
+                location = spec.index_url or index_path(folder)
+                resources.index = await open_index(location, fsync=fsync)
                 recovered = await reconcile(resources.index, resources.folder)
-                resources.journal = await SqliteReportJournal.open(resources.index)
+                resources.journal = await open_journal(resources.index)
                 if spec.queue is not None:
-                    resources.queue_store = await SqliteQueueStore.open(resources.index)
+                    resources.queue_store = await open_queue_store(resources.index)
             except OSError as exc:
                 await resources.close()
                 raise OSError(f"cannot open the index of {folder}: {exc}") from exc
@@ -159,7 +165,7 @@ async def open_resources(spec: SystemSpec, root: Path, *, fsync: bool = True) ->
         resources.worklist = FolderWorklist(folder)
         if resources.index is not None:
             try:
-                kept = await SqliteWorklist.open(resources.index)
+                kept = await open_worklist(resources.index)
             except OSError as exc:
                 await resources.close()
                 raise OSError(f"cannot open the worklist of {folder}: {exc}") from exc

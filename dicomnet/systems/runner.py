@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dicomnet.ae import AE, Server
-from dicomnet.archive import SqliteIndex
+from dicomnet.archive import IndexBackend
 from dicomnet.archive.commitment_sqlite import index_verdict
 from dicomnet.errors import ConfigurationError
 from dicomnet.policy import Policy
@@ -223,7 +223,7 @@ def _handlers(
                 support = QueryRetrieveService.support_from_profile(
                     ae.profile.query_keys, with_required=strict, omit_unsupported=strict
                 )
-            source: SqliteIndex | RetrieveTouches = resources.index
+            source: IndexBackend | RetrieveTouches = resources.index
             if resources.quota is not None:
                 source = RetrieveTouches(resources.index, resources.quota)
             handlers.append(

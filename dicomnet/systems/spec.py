@@ -86,6 +86,8 @@ class SystemSpec:
     aes: tuple[AESpec, ...]
     store: Path | None = None  # folder of the stored files (relative: to the root given)
     index: bool = True  # the store folder's SQLite index (STORE/.index/index.sqlite)
+    #: A PostgreSQL database for the index instead (``index_url = "postgresql://..."``).
+    index_url: str | None = None
     duplicates: Duplicate = Duplicate.KEEP_FIRST
     worklist: Path | None = None  # folder of worklist items (DICOM, .wl, .json)
     max_bytes: int | None = None  # disk quota of the store (A700 past it)
@@ -145,6 +147,9 @@ def _read(top: Section, data_dir: Path | None) -> SystemSpec:
     resources = top.table("resources")
     store = resources.optional_string("store")
     index = resources.boolean("index", True)
+    index_url = resources.optional_string("index_url")
+    if index_url is not None and not index_url.startswith(("postgresql://", "postgres://")):
+        raise resources.error("index_url", "must be a postgresql:// URL")
     duplicates = Duplicate(
         resources.choice("duplicates", [d.value for d in Duplicate], Duplicate.KEEP_FIRST.value)
     )
@@ -183,6 +188,7 @@ def _read(top: Section, data_dir: Path | None) -> SystemSpec:
         aes=aes,
         store=None if store is None else Path(store),
         index=index,
+        index_url=index_url,
         duplicates=duplicates,
         worklist=None if worklist is None else Path(worklist),
         max_bytes=max_bytes,

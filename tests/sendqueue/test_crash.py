@@ -8,7 +8,9 @@ time at a random moment (0-0.6 s) after it said it was ready, while it ingests a
 then it runs until the queue is empty. ``--no-fsync``: kill -9 ends the process, not the
 machine, so what SQLite (WAL) and the files wrote survives without syncs.
 
-QUEUE_CRASH_KILLS / QUEUE_CRASH_INSTANCES override the counts (default 100 and 500).
+QUEUE_CRASH_KILLS / QUEUE_CRASH_INSTANCES override the counts (default 100 and 500). The
+same runs with the index (and the jobs) in PostgreSQL: the system file with ``index_url``
+(a fifth of the kills and instances, to keep the suite's time).
 """
 
 from __future__ import annotations
@@ -42,9 +44,10 @@ _MAIN = "import sys; from dicomnet.cli.main import main; sys.exit(main())"
 class Server:
     """The router process, restarted after each kill; ``port`` is set while it runs."""
 
-    def __init__(self, root: Path, destination: int) -> None:
+    def __init__(self, root: Path, destination: int, system: str = "dicomark") -> None:
         self.root = root
         self.destination = destination
+        self.system = system
         self.port: int | None = None
         self.up = asyncio.Event()
         self.process: asyncio.subprocess.Process | None = None
@@ -54,7 +57,7 @@ class Server:
         log = open(self.root / "serve.log", "ab")  # noqa: SIM115 (the child writes to it)
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-c", _MAIN,
-            "serve", "--system", "dicomark", "--root", str(self.root), "--any-port",
+            "serve", "--system", self.system, "--root", str(self.root), "--any-port",
             "--host", "127.0.0.1", "--no-fsync", "--no-uvloop",
             "--destination", f"BACKUP=127.0.0.1:{self.destination}",
             stdout=asyncio.subprocess.PIPE, stderr=log, cwd=self.root,
@@ -120,7 +123,17 @@ def _received(folder: Path) -> set[str]:
     return uids
 
 
-async def test_kill_9_at_random_points_loses_no_acknowledged_instance(tmp_path: Path) -> None:
+async def test_kill_9_at_random_points_loses_no_acknowledged_instance(
+    tmp_path: Path, index_location
+) -> None:
+    kills, instances, system = KILLS, INSTANCES, "dicomark"
+    if isinstance(index_location, str):  # PostgreSQL: the system file names the database
+        kills, instances = max(1, KILLS // 5), max(10, INSTANCES // 5)
+        text = (ROOT / "conformance" / "systems" / "dicomark.toml").read_text()
+        text = text.replace("[resources]\n", f'[resources]\nindex_url = "{index_location}"\n', 1)
+        assert index_location in text
+        system = str(tmp_path / "dicomark-postgresql.toml")
+        Path(system).write_text(text)
     storescp = dcmtk_program("storescp")
     received = tmp_path / "received"
     received.mkdir()
@@ -130,14 +143,14 @@ async def test_kill_9_at_random_points_loses_no_acknowledged_instance(tmp_path: 
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     rng = random.Random(20261205)
-    files = make_files(tmp_path / "src", INSTANCES)
-    server = Server(tmp_path, port)
+    files = make_files(tmp_path / "src", instances)
+    server = Server(tmp_path, port, system)
     acknowledged: set[str] = set()
     try:
         await wait_port_open("127.0.0.1", port)
         await server.start()
         client = asyncio.ensure_future(_client(server, files, acknowledged))
-        for _ in range(KILLS):
+        for _ in range(kills):
             await asyncio.sleep(rng.uniform(0.0, 0.6))
             await server.kill()
             await server.start()
@@ -149,6 +162,6 @@ async def test_kill_9_at_random_points_loses_no_acknowledged_instance(tmp_path: 
         await server.stop()
         destination.kill()
         await destination.wait()
-    assert server.starts == KILLS + 1
-    assert len(acknowledged) == INSTANCES
+    assert server.starts == kills + 1
+    assert len(acknowledged) == instances
     assert acknowledged <= _received(received)

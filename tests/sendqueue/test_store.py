@@ -1,16 +1,18 @@
-"""The SQLite job store: jobs commit with the index row; claim, outcomes, retry, purge, pause."""
+"""The job stores (SQLite, PostgreSQL): jobs commit with the index row; claim, outcomes, retry,
+purge, pause."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from pathlib import Path
 
 import pytest
 
+from dicomnet.archive.backends import AnyIndex, open_index
 from dicomnet.archive.entry import IndexEntry
 from dicomnet.archive.sqlite import SqliteIndex
-from dicomnet.queue import JobState, Outcome, SqliteQueueStore
+from dicomnet.queue import JobState, Outcome
+from dicomnet.queue.stores import AnyQueueStore, open_queue_store
 
 
 def _entry(n: int, *to: str) -> IndexEntry:
@@ -25,13 +27,13 @@ def _entry(n: int, *to: str) -> IndexEntry:
     )
 
 
-async def _open(tmp_path: Path) -> tuple[SqliteIndex, SqliteQueueStore]:
-    index = await SqliteIndex.open(tmp_path / "index.sqlite", fsync=False)
-    return index, await SqliteQueueStore.open(index)
+async def _open(location: object) -> tuple[AnyIndex, AnyQueueStore]:
+    index = await open_index(location, fsync=False)  # type: ignore[arg-type]
+    return index, await open_queue_store(index)
 
 
-async def test_jobs_are_written_in_the_transaction_of_the_row(tmp_path: Path) -> None:
-    index, store = await _open(tmp_path)
+async def test_jobs_are_written_in_the_transaction_of_the_row(index_location) -> None:
+    index, store = await _open(index_location)
     commits = index.commits
     try:
         await index.put_many([_entry(1, "a", "b"), _entry(2, "a"), _entry(3)])
@@ -48,17 +50,21 @@ async def test_jobs_are_written_in_the_transaction_of_the_row(tmp_path: Path) ->
         await index.close()
 
 
-async def test_a_row_that_fails_takes_its_jobs_with_it(tmp_path: Path) -> None:
-    index, store = await _open(tmp_path)
+async def test_a_row_that_fails_takes_its_jobs_with_it(index_location) -> None:
+    index, store = await _open(index_location)
 
     def fail(conn: sqlite3.Connection, entries: object) -> None:
         raise sqlite3.OperationalError("disk I/O error")
 
-    index.row_hooks.append(fail)
+    async def fail_async(conn: object, entries: object) -> None:
+        raise OSError("disk I/O error")
+
+    hook = fail if isinstance(index, SqliteIndex) else fail_async
+    index.row_hooks.append(hook)  # type: ignore[arg-type]
     try:
         with pytest.raises(OSError):
             await index.put(_entry(1, "a"))
-        index.row_hooks.remove(fail)
+        index.row_hooks.remove(hook)  # type: ignore[arg-type]
         assert await store.jobs() == []
         assert await index.count() == 0
     finally:
@@ -66,8 +72,8 @@ async def test_a_row_that_fails_takes_its_jobs_with_it(tmp_path: Path) -> None:
         await index.close()
 
 
-async def test_claim_finish_retry_purge_pause(tmp_path: Path) -> None:
-    index, store = await _open(tmp_path)
+async def test_claim_finish_retry_purge_pause(index_location) -> None:
+    index, store = await _open(index_location)
     try:
         await index.put_many([_entry(n, "a") for n in range(5)])
         now = time.time()
@@ -103,8 +109,8 @@ async def test_claim_finish_retry_purge_pause(tmp_path: Path) -> None:
         await index.close()
 
 
-async def test_stored_again_requeues_and_ensure_adds_only_missing(tmp_path: Path) -> None:
-    index, store = await _open(tmp_path)
+async def test_stored_again_requeues_and_ensure_adds_only_missing(index_location) -> None:
+    index, store = await _open(index_location)
     try:
         await index.put(_entry(1, "a"))
         (job,) = await store.claim("a", time.time(), 5)

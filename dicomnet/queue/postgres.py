@@ -1,0 +1,252 @@
+"""The send jobs in the archive's PostgreSQL database (:class:`PostgresQueueStore`).
+
+The same tables and rules as :mod:`.sqlite` (made by the archive's schema
+migrations): jobs are added by the index's writer in the transaction that
+adds the instances' rows (a row hook of
+:class:`~dicomnet.archive.postgres.PostgresIndex`), so an acknowledged
+instance always has its jobs. Claims take due jobs with ``FOR UPDATE SKIP
+LOCKED``: workers of several processes and hosts sending to one destination
+each get their own jobs, never the same one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any, Final
+
+from dicomnet.archive.entry import IndexEntry
+from dicomnet.archive.plan import numbered
+from dicomnet.archive.postgres import Connection, PostgresIndex
+
+from .model import DestinationCounts, Job, JobState, Outcome
+from .sqlite import _COLUMNS, _job, _where
+
+__all__ = ["PostgresQueueStore", "enqueue_rows"]
+
+_INSERT: Final = (
+    "INSERT INTO send_job (sop_uid, sop_class, destination, path, size, state, attempts,"
+    " next_attempt, created, updated) VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8)"
+)
+_UPSERT: Final = (
+    _INSERT + " ON CONFLICT (sop_uid, destination) DO UPDATE SET state = 'queued', attempts = 0,"
+    " next_attempt = excluded.next_attempt, path = excluded.path, size = excluded.size,"
+    " sop_class = excluded.sop_class, last_status = NULL, error = '',"
+    " updated = excluded.updated"
+)
+
+
+async def enqueue_rows(conn: Connection, entries: Sequence[IndexEntry]) -> None:
+    """The index writer's row hook: a queued job per entry and destination it names."""
+    now = time.time()
+    rows = [
+        (e.sop_instance_uid, e.sop_class_uid, d, e.path, e.size, now, now, now)
+        for e in entries
+        for d in e.forward_to
+    ]
+    if rows:
+        await conn.executemany(_UPSERT, rows)
+
+
+class PostgresQueueStore:
+    """Send jobs in the database of a :class:`PostgresIndex` (a ``QueueStore``)."""
+
+    def __init__(self, index: PostgresIndex) -> None:
+        self.index = index
+        self._hooked = False
+
+    @classmethod
+    async def open(cls, index: PostgresIndex, *, enqueue: bool = True) -> PostgresQueueStore:
+        """The job tables of ``index``'s database; ``enqueue``: add the row hook."""
+        store = cls(index)
+        if enqueue:
+            index.row_hooks.append(enqueue_rows)
+            store._hooked = True
+        return store
+
+    async def close(self) -> None:
+        """Remove the row hook (the index owns the connections)."""
+        if self._hooked:
+            self.index.row_hooks.remove(enqueue_rows)
+            self._hooked = False
+
+    async def _fetch(self, sql: str, args: Sequence[object]) -> list[tuple[Any, ...]]:
+        return await self.index.fetch(numbered(sql), *args)
+
+    async def _write(self, sql: str, args: Sequence[object]) -> int:
+        """Run one statement in a transaction; the rows it touched."""
+
+        async def work(conn: Connection) -> int:
+            status = await conn.execute(numbered(sql), *args)
+            return int(status.rsplit(" ", 1)[-1]) if status.rsplit(" ", 1)[-1].isdigit() else 0
+
+        return await self.index.transaction(work)
+
+    # ------------------------------------------------------------------ senders
+
+    async def claim(self, destination: str, now: float, limit: int) -> list[Job]:
+        """Up to ``limit`` due jobs, oldest first, moved to ``sending`` (none taken twice)."""
+
+        async def work(conn: Connection) -> list[Job]:
+            rows = await conn.fetch(
+                f"SELECT {_COLUMNS} FROM send_job WHERE destination = $1 AND state IN"
+                " ('queued', 'failed') AND next_attempt <= $2 ORDER BY next_attempt, id"
+                " LIMIT $3 FOR UPDATE SKIP LOCKED",
+                destination,
+                now,
+                limit,
+            )
+            if rows:
+                await conn.execute(
+                    "UPDATE send_job SET state = 'sending', updated = $1"
+                    " WHERE id = ANY($2::bigint[])",
+                    now,
+                    [row[0] for row in rows],
+                )
+            return [_job(tuple(row)) for row in rows]
+
+        return await self.index.transaction(work)
+
+    async def finish(self, outcomes: Sequence[Outcome], now: float) -> None:
+        """Record the outcomes of attempts (one transaction)."""
+        if not outcomes:
+            return
+        rows = [
+            (o.state.value, o.attempts, o.next_attempt, o.status, o.error, now, o.job_id)
+            for o in outcomes
+        ]
+
+        async def work(conn: Connection) -> None:
+            await conn.executemany(
+                "UPDATE send_job SET state = $1, attempts = $2, next_attempt = $3,"
+                " last_status = $4, error = $5, updated = $6 WHERE id = $7 AND state = 'sending'",
+                rows,
+            )
+
+        await self.index.transaction(work)
+
+    async def next_due(self, destination: str) -> float | None:
+        """The earliest ``next_attempt`` of a queued or failed job of ``destination``."""
+        rows = await self._fetch(
+            "SELECT MIN(next_attempt) FROM send_job WHERE destination = ?"
+            " AND state IN ('queued', 'failed')",
+            [destination],
+        )
+        return None if not rows or rows[0][0] is None else float(rows[0][0])
+
+    async def ensure(
+        self,
+        sop_instance_uid: str,
+        *,
+        sop_class_uid: str,
+        path: str,
+        size: int,
+        destinations: Sequence[str],
+        now: float,
+    ) -> None:
+        """Jobs for ``destinations`` the instance has none for (committed on return)."""
+        if not destinations:
+            return
+        rows = [
+            (sop_instance_uid, sop_class_uid, d, path, size, now, now, now) for d in destinations
+        ]
+
+        async def work(conn: Connection) -> None:
+            await conn.executemany(_INSERT + " ON CONFLICT (sop_uid, destination) DO NOTHING", rows)
+
+        await self.index.transaction(work)
+
+    async def requeue_sending(self) -> int:
+        """Jobs left in ``sending`` (the previous process ended) go back to ``queued``."""
+        return await self._write(
+            "UPDATE send_job SET state = 'queued', updated = ? WHERE state = 'sending'",
+            [time.time()],
+        )
+
+    # ------------------------------------------------------------------ inspecting
+
+    async def job(self, sop_instance_uid: str, destination: str) -> Job | None:
+        """The job of one instance for one destination, or ``None``."""
+        rows = await self._fetch(
+            f"SELECT {_COLUMNS} FROM send_job WHERE sop_uid = ? AND destination = ?",
+            [sop_instance_uid, destination],
+        )
+        return _job(rows[0]) if rows else None
+
+    async def jobs(
+        self,
+        *,
+        destination: str | None = None,
+        states: Sequence[JobState] = (),
+        sop_instance_uid: str | None = None,
+        job_ids: Sequence[int] = (),
+        limit: int = 100,
+    ) -> list[Job]:
+        """Jobs, newest first, filtered by destination, states, instance or ids."""
+        where, args = _where(destination, states, sop_instance_uid, job_ids)
+        sql = f"SELECT {_COLUMNS} FROM send_job{where} ORDER BY id DESC LIMIT ?"
+        return [_job(row) for row in await self._fetch(sql, [*args, limit])]
+
+    async def counts(self) -> list[DestinationCounts]:
+        """Per destination (with jobs, or paused): jobs per state, bytes sent, paused."""
+        per: dict[str, dict[str, int]] = {}
+        for dest, state, n in await self._fetch(
+            "SELECT destination, state, COUNT(*) FROM send_job GROUP BY destination, state", []
+        ):
+            per.setdefault(str(dest), {})[str(state)] = int(n)
+        sent: dict[str, tuple[int, float | None, float | None]] = {}
+        for dest, total, first, last in await self._fetch(
+            "SELECT destination, SUM(size), MIN(updated), MAX(updated) FROM send_job"
+            " WHERE state = 'sent' GROUP BY destination",
+            [],
+        ):
+            sent[str(dest)] = (int(total or 0), first, last)
+        paused = await self.paused()
+        return [
+            DestinationCounts(
+                destination=name,
+                counts={s.value: per.get(name, {}).get(s.value, 0) for s in JobState},
+                bytes_sent=sent.get(name, (0, None, None))[0],
+                paused=name in paused,
+                first_sent=sent.get(name, (0, None, None))[1],
+                last_sent=sent.get(name, (0, None, None))[2],
+            )
+            for name in sorted(set(per) | paused)
+        ]
+
+    # ------------------------------------------------------------------ steering
+
+    async def retry(
+        self, *, destination: str | None = None, job_ids: Sequence[int] = (), now: float
+    ) -> int:
+        """Failed and error jobs (of ``destination``, or ``job_ids``) back to queued."""
+        where, args = _where(destination, (JobState.FAILED, JobState.ERROR), None, job_ids)
+        sql = "UPDATE send_job SET state = 'queued', attempts = 0, next_attempt = ?, updated = ?"
+        return await self._write(sql + where, [now, now, *args])
+
+    async def purge(
+        self,
+        *,
+        destination: str | None = None,
+        states: Sequence[JobState],
+        before: float | None = None,
+    ) -> int:
+        """Delete jobs in ``states`` (of ``destination``; updated before ``before``)."""
+        where, args = _where(destination, states, None, ())
+        if before is not None:
+            where += " AND updated < ?" if where else " WHERE updated < ?"
+            args.append(before)
+        return await self._write(f"DELETE FROM send_job{where}", args)
+
+    async def set_paused(self, destination: str, paused: bool) -> None:
+        """Pause or resume ``destination`` (kept in the database)."""
+        await self._write(
+            "INSERT INTO send_destination (name, paused) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET paused = excluded.paused",
+            [destination, int(paused)],
+        )
+
+    async def paused(self) -> set[str]:
+        """The destinations paused."""
+        rows = await self._fetch("SELECT name FROM send_destination WHERE paused <> 0", [])
+        return {str(name) for (name,) in rows}
