@@ -51,6 +51,10 @@ def test_load_by_path(tmp_path: Path) -> None:
     spec = load_system(str(path))
     assert spec.name == "mine" and spec.aes[0].title == "DCMRCV"
     assert spec.destinations == (("PEER", ("10.0.0.7", 104)),)
+    assert spec.index and spec.index_url is None
+    url = "postgresql://dicomnet@db.example:5432/archive"
+    path.write_text(MINIMAL.replace('store = "s"', f'store = "s"\nindex_url = "{url}"'))
+    assert load_system(str(path)).index_url == url
 
 
 MINIMAL = """
@@ -78,6 +82,7 @@ services = ["storage"]
         ('store = "s"', "", "ae[0].services"),
         ('PEER = "10.0.0.7:104"', 'PEER = "10.0.0.7"', "destinations.PEER"),
         ('name = "mine"', "", "system.name"),
+        ('store = "s"', 'store = "s"\nindex_url = "mysql://x/y"', "resources.index_url"),
     ],
 )
 def test_bad_system_file_names_file_and_key(tmp_path: Path, old: str, new: str, key: str) -> None:
