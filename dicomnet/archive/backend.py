@@ -91,6 +91,10 @@ class IndexBackend(Protocol):
         """How many instances are indexed."""
         ...
 
+    async def clear(self) -> None:
+        """Remove every row (the files are left alone)."""
+        ...
+
     async def close(self) -> None:
         """Finish pending writes and release the database."""
         ...

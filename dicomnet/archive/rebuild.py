@@ -26,7 +26,6 @@ from dicomnet.storage.sinks import Duplicate
 
 from .backend import IndexBackend
 from .entry import IndexEntry, entry_from_file
-from .sqlite import SqliteIndex
 
 __all__ = [
     "RebuildReport",
@@ -62,7 +61,7 @@ def folder_files(root: str | os.PathLike[str]) -> Iterator[Path]:
 
 async def rebuild_index(
     root: str | os.PathLike[str],
-    index: SqliteIndex,
+    index: IndexBackend,
     *,
     duplicates: Duplicate = Duplicate.KEEP_FIRST,
     progress: Callable[[int, int], None] | None = None,

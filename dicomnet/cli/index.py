@@ -26,8 +26,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from dicomnet.archive.backends import describe, open_index
 from dicomnet.archive.rebuild import delete_from_archive, rebuild_index
-from dicomnet.archive.sqlite import SqliteIndex
 from dicomnet.cli.options import add_verbose_option, register_subcommand
 from dicomnet.storage.sinks import Duplicate
 from dicomnet.transport import run
@@ -47,7 +47,11 @@ def register(subparsers: Any) -> None:
     verbs = parser.add_subparsers(dest="index_verb", required=True, metavar="VERB")
     rebuild = verbs.add_parser("rebuild", help="index every DICOM file of a folder anew")
     rebuild.add_argument("folder", metavar="DIR", help="the store folder")
-    rebuild.add_argument("--index", metavar="FILE", help="index file (DIR/.index/index.sqlite)")
+    rebuild.add_argument(
+        "--index",
+        metavar="FILE",
+        help="index: SQLite file (DIR/.index/index.sqlite) or postgresql:// URL",
+    )
     rebuild.add_argument(
         "--duplicates",
         choices=[d.value for d in Duplicate],
@@ -59,7 +63,11 @@ def register(subparsers: Any) -> None:
     add_verbose_option(rebuild, dest="action_verbose", help="more logging")
     delete = verbs.add_parser("delete", help="delete a study, series or instance (rows and files)")
     delete.add_argument("folder", metavar="DIR", help="the store folder")
-    delete.add_argument("--index", metavar="FILE", help="index file (DIR/.index/index.sqlite)")
+    delete.add_argument(
+        "--index",
+        metavar="FILE",
+        help="index: SQLite file (DIR/.index/index.sqlite) or postgresql:// URL",
+    )
     which = delete.add_mutually_exclusive_group(required=True)
     which.add_argument("--study", metavar="UID", help="Study Instance UID")
     which.add_argument("--series", metavar="UID", help="Series Instance UID")
@@ -93,11 +101,11 @@ def run_index(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace, folder: Path) -> int:
-    path = Path(args.index) if args.index else folder / ".index" / "index.sqlite"
+    path = args.index or folder / ".index" / "index.sqlite"
     try:
-        index = await SqliteIndex.open(path, fsync=not args.no_fsync)
+        index = await open_index(path, fsync=not args.no_fsync)
     except OSError as exc:
-        print(f"dicomnet index: cannot open {path}: {exc}", file=sys.stderr)
+        print(f"dicomnet index: cannot open {describe(path)}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.index_verb == "delete":
         try:

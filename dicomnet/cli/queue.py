@@ -28,10 +28,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dicomnet.archive.backends import AnyIndex, describe, is_postgres_url, open_index
 from dicomnet.archive.sqlite import SqliteIndex
 from dicomnet.cli.options import add_verbose_option, register_subcommand
 from dicomnet.queue.model import DestinationCounts, Job, JobState
-from dicomnet.queue.sqlite import SqliteQueueStore
+from dicomnet.queue.stores import AnyQueueStore, open_queue_store
 from dicomnet.transport import run
 
 __all__ = ["register", "run_queue"]
@@ -52,7 +53,9 @@ def register(subparsers: Any) -> None:
     def verb(name: str, text: str) -> argparse.ArgumentParser:
         sub: argparse.ArgumentParser = verbs.add_parser(name, help=text)
         sub.add_argument("folder", metavar="DIR", help="the store folder")
-        sub.add_argument("--index", metavar="FILE", help="database (DIR/.index/index.sqlite)")
+        sub.add_argument(
+            "--index", metavar="FILE|URL", help="SQLite file (DIR/.index/index.sqlite) or URL"
+        )
         add_verbose_option(sub, dest="action_verbose", help="more logging")
         return sub
 
@@ -78,21 +81,24 @@ def register(subparsers: Any) -> None:
 def run_queue(args: argparse.Namespace) -> int:
     """Run ``dicomnet queue VERB``; returns the exit code."""
     folder = Path(args.folder)
-    path = Path(args.index) if args.index else folder / ".index" / "index.sqlite"
-    if not path.is_file():
+    path = args.index or folder / ".index" / "index.sqlite"
+    if not is_postgres_url(path) and not Path(path).is_file():
         print(f"dicomnet queue: no database at {path}", file=sys.stderr)
         return EXIT_USAGE
     return run(_run(args, path), use_uvloop=False)
 
 
-async def _run(args: argparse.Namespace, path: Path) -> int:
+async def _run(args: argparse.Namespace, path: str | Path) -> int:
     try:
-        index = await SqliteIndex.open(path, workers=1, readers=1)
+        if is_postgres_url(path):
+            index: AnyIndex = await open_index(path)
+        else:
+            index = await SqliteIndex.open(path, workers=1, readers=1)
     except OSError as exc:
-        print(f"dicomnet queue: cannot open {path}: {exc}", file=sys.stderr)
+        print(f"dicomnet queue: cannot open {describe(path)}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        store = await SqliteQueueStore.open(index, enqueue=False)
+        store = await open_queue_store(index, enqueue=False)
         try:
             return await _verb(args, store)
         finally:
@@ -104,7 +110,7 @@ async def _run(args: argparse.Namespace, path: Path) -> int:
         await index.close()
 
 
-async def _verb(args: argparse.Namespace, store: SqliteQueueStore) -> int:
+async def _verb(args: argparse.Namespace, store: AnyQueueStore) -> int:
     verb = args.queue_verb
     if verb == "list":
         _print_counts(await store.counts(), as_json=args.json)

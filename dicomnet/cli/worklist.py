@@ -33,8 +33,14 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 
-from dicomnet.archive.sqlite import SqliteIndex
-from dicomnet.archive.worklist_sqlite import SqliteWorklist, WorklistEntry
+from dicomnet.archive.backends import (
+    AnyWorklist,
+    describe,
+    is_postgres_url,
+    open_index,
+    open_worklist,
+)
+from dicomnet.archive.worklist_sqlite import WorklistEntry
 from dicomnet.cli.options import add_verbose_option, register_subcommand
 from dicomnet.transport import run
 
@@ -62,7 +68,9 @@ def register(subparsers: Any) -> None:
         verb.add_argument(
             "--output", "-o", default="dicomnet-store", metavar="DIR", help="store folder"
         )
-        verb.add_argument("--index", metavar="FILE", help="index file (DIR/.index/index.sqlite)")
+        verb.add_argument(
+            "--index", metavar="FILE|URL", help="SQLite file (DIR/.index/index.sqlite) or URL"
+        )
         verb.add_argument("--no-fsync", action="store_true", help="do not sync the index")
         add_verbose_option(verb, dest="action_verbose", help="more logging")
 
@@ -76,17 +84,17 @@ def run_worklist(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    path = Path(args.index) if args.index else Path(args.output) / ".index" / "index.sqlite"
-    if args.worklist_verb != "add" and not path.is_file():
+    path = args.index or Path(args.output) / ".index" / "index.sqlite"
+    if args.worklist_verb != "add" and not is_postgres_url(path) and not Path(path).is_file():
         print(f"dicomnet worklist: no index at {path}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        index = await SqliteIndex.open(path, fsync=not args.no_fsync)
+        index = await open_index(path, fsync=not args.no_fsync)
     except OSError as exc:
-        print(f"dicomnet worklist: cannot open {path}: {exc}", file=sys.stderr)
+        print(f"dicomnet worklist: cannot open {describe(path)}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        worklist = await SqliteWorklist.open(index)
+        worklist = await open_worklist(index)
         try:
             if args.worklist_verb == "add":
                 return await _add(worklist, [Path(p) for p in args.paths])
@@ -114,7 +122,7 @@ def _files(paths: list[Path]) -> list[Path]:
     return files
 
 
-async def _add(worklist: SqliteWorklist, paths: list[Path]) -> int:
+async def _add(worklist: AnyWorklist, paths: list[Path]) -> int:
     added = refused = 0
     for file in _files(paths):
         try:
@@ -161,7 +169,7 @@ def _line(entry: WorklistEntry) -> str:
     return "\t".join(fields)
 
 
-async def _list(worklist: SqliteWorklist, *, as_json: bool) -> int:
+async def _list(worklist: AnyWorklist, *, as_json: bool) -> int:
     entries = await worklist.entries()
     if as_json:
         for entry in entries:
@@ -175,7 +183,7 @@ async def _list(worklist: SqliteWorklist, *, as_json: bool) -> int:
     return EXIT_OK
 
 
-async def _remove(worklist: SqliteWorklist, keys: list[int], *, every: bool) -> int:
+async def _remove(worklist: AnyWorklist, keys: list[int], *, every: bool) -> int:
     if every:
         print(f"removed {await worklist.clear()} item(s)")
         return EXIT_OK
