@@ -7,7 +7,8 @@ encoded template per image, so the client spends its CPU on the network and
 not on encoding) with up to ``--window`` requests outstanding, then releases.
 It prints one JSON line: associations, failed associations (not established,
 aborted, or any instance not answered Success), instances acknowledged,
-wall seconds and the client's CPU seconds. ``--acked FILE`` writes the SOP
+wall seconds, the client's CPU seconds, and why associations failed (stage
+and exception, counted). ``--acked FILE`` writes the SOP
 Instance UIDs answered Success, one per line (the kill -9 check reads them).
 """
 
@@ -80,17 +81,26 @@ async def load(args: argparse.Namespace) -> dict[str, Any]:
             )
         return out
 
+    reasons: dict[str, int] = {}
+
+    def failed(reason: str) -> bool:
+        reasons[reason] = reasons.get(reason, 0) + 1
+        return False
+
     async def one(association: int) -> bool:
+        stage = "associate"
         try:
             async with ae.associate(args.host, args.port, called_ae=args.called_ae) as assoc:
+                stage = "store"
                 good = 0
                 async for result in store_many(assoc, sources(association), window=args.window):
                     if result.status == 0:
                         good += 1
                         acked.append(result.sop_instance_uid)
-                return good == len(images)
-        except Exception:
-            return False
+                stage = "release"
+            return good == len(images) or failed(f"status: {len(images) - good} not stored")
+        except Exception as exc:
+            return failed(f"{stage}: {type(exc).__name__}")
 
     wall, cpu = time.perf_counter(), time.process_time()
     outcomes = await asyncio.gather(*(one(a) for a in range(args.associations)))
@@ -100,6 +110,7 @@ async def load(args: argparse.Namespace) -> dict[str, Any]:
         "instances": len(acked),
         "seconds": time.perf_counter() - wall,
         "cpu_seconds": time.process_time() - cpu,
+        "failures": reasons,
     }
     if args.acked is not None:
         Path(args.acked).write_text("".join(f"{uid}\n" for uid in acked), encoding="ascii")

@@ -61,6 +61,7 @@ _COLUMNS = [
     Column("client_cpu", "client CPU s", ".1f"),
     Column("peak_rss_mb", "peak RSS MB (sum)", ".0f"),
     Column("seconds", "wall s", ".1f"),
+    Column("why", "failed: stage (count)"),
 ]
 _KILL_COLUMNS = [
     Column("failed", "failed assoc"),
@@ -70,6 +71,7 @@ _KILL_COLUMNS = [
     Column("files_without_row", "files without row"),
     Column("leftovers", "files left in .incoming"),
     Column("exit", "supervisor exit"),
+    Column("why", "failed: stage (count)"),
 ]
 
 
@@ -267,6 +269,7 @@ def _row(label: str, measured: _Run) -> Row:
             "client_cpu": float(report["cpu_seconds"]),
             "peak_rss_mb": measured.peak_rss / 1e6,
             "seconds": seconds,
+            "why": ", ".join(f"{k} ({v})" for k, v in report.get("failures", {}).items()),
         },
     )
 
@@ -292,6 +295,7 @@ def _agreement(measured: _Run, index_location: str | Path) -> dict[str, Any]:
         "files_without_row": len(on_disk - paths),
         "leftovers": len(leftovers),
         "exit": measured.exit_code,
+        "why": ", ".join(f"{k} ({v})" for k, v in measured.report.get("failures", {}).items()),
     }
 
 
