@@ -327,7 +327,7 @@ def _memory_rows(client: httpx.Client, pid: int, work: Path, stow_size: int) -> 
             },
         )
     )
-    path = big_instance(work / "stow-big.dcm", stow_size)
+    path = big_instance(work / "stow-big.dcm", stow_size, study=BIG_STUDY)
     boundary = "web-suite-big"
 
     def body():  # type: ignore[no-untyped-def]

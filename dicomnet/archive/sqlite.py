@@ -612,6 +612,13 @@ def _column_element(tag: int, value: object) -> DataElement | None:
         return DataElement(tag, _VR[tag], value)
 
 
+#: The computed attributes of every level (PS3.4 C.3.4), by tag.
+_COMPUTED_TAGS: Final = frozenset(
+    {0x00080061, 0x00080062, 0x00201200, 0x00201202, 0x00201204, 0x00201206, 0x00201208}
+    | {0x00201209}
+)
+
+
 def _lookup(level: str, plan: Plan, row: tuple[Any, ...]) -> Callable[[int], DataElement | None]:
     """The element lookup of one entity row: columns, computed attributes, then its header.
 
@@ -620,16 +627,23 @@ def _lookup(level: str, plan: Plan, row: tuple[Any, ...]) -> Callable[[int], Dat
     decodes it once, on first use.
     """
     computed: Dataset | None = None
-    if plan.computed:
-        values = dict(zip(plan.computed, row[2:], strict=False))
-        computed = computed_attributes(
-            level,
-            instances=int(values.get("instances") or 0),
-            series=int(values.get("series") or 0),
-            studies=int(values.get("studies") or 0),
-            modalities=str(values.get("modalities") or "").split(","),
-            sop_classes=str(values.get("sop_classes") or "").split(","),
-        )
+
+    def computed_element(tag: int) -> DataElement | None:
+        # Built on first use: a row the matcher or a paging client skips never needs it.
+        nonlocal computed
+        if computed is None:
+            values = dict(zip(plan.computed, row[2:], strict=False))
+            computed = computed_attributes(
+                level,
+                instances=int(values.get("instances") or 0),
+                series=int(values.get("series") or 0),
+                studies=int(values.get("studies") or 0),
+                modalities=str(values.get("modalities") or "").split(","),
+                sop_classes=str(values.get("sop_classes") or "").split(","),
+            )
+        element = computed.get(tag)
+        return element if isinstance(element, DataElement) else None
+
     offset = 2 + len(plan.computed)
     positions = {tag: offset + n for n, tag in enumerate(plan.columns)}
     columns: dict[int, DataElement | None] = {}
@@ -653,10 +667,10 @@ def _lookup(level: str, plan: Plan, row: tuple[Any, ...]) -> Callable[[int], Dat
                     # pydicom refuses the column's value: the header has the last word
                     columns[tag] = from_header(tag)
             return columns[tag]
-        if computed is not None:
-            element = computed.get(tag)
+        if plan.computed and tag in _COMPUTED_TAGS:
+            element = computed_element(tag)
             if element is not None:
-                return element if isinstance(element, DataElement) else None
+                return element
         if tag == SPECIFIC_CHARACTER_SET and header is None:
             try:
                 charset = header_charset(row[1])
