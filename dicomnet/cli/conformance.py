@@ -1,7 +1,8 @@
 """``dicomnet conformance list|render|check``: the conformance profiles of conformance/.
 
 * ``list``: every profile with its system and Application Entity.
-* ``render PROFILE [--format md|html] [-o FILE]``: the PS3.2-style statement.
+* ``render PROFILE [--format md|html] [-o FILE]``: the PS3.2-style statement;
+  ``render --all -o DIR``: every profile into DIR (conformance/rendered/).
 * ``check PROFILE --host H --port P [--called-ae AE] [--aet AE]``: propose the
   profile's presentation contexts to a live peer and print which it accepted,
   with the transfer syntax.
@@ -69,7 +70,12 @@ def register(subparsers: Any) -> None:
     listing.set_defaults(handler=run_list)
 
     rendering = _add_action(actions, "render", help="render a profile as a conformance statement")
-    rendering.add_argument("profile", help="profile name or path to a TOML file")
+    rendering.add_argument("profile", nargs="?", help="profile name or path to a TOML file")
+    rendering.add_argument(
+        "--all",
+        action="store_true",
+        help="render every profile into the folder -o DIR as NAME.md (conformance/rendered/)",
+    )
     rendering.add_argument("--format", choices=FORMATS, default="md", help="output format (md)")
     rendering.add_argument("-o", "--output", type=Path, help="write to FILE instead of stdout")
     rendering.set_defaults(handler=run_render)
@@ -123,7 +129,12 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_render(args: argparse.Namespace) -> int:
-    """Render a profile to stdout or ``--output``."""
+    """Render a profile to stdout or ``--output``; ``--all``: every profile into a folder."""
+    if args.all:
+        return _render_all(args)
+    if args.profile is None:
+        print("error: name a profile, or give --all -o DIR", file=sys.stderr)
+        return EXIT_CONFIG
     try:
         text = render(load_profile(args.profile, data_dir=args.data), args.format)
     except ConfigurationError as exc:
@@ -138,6 +149,23 @@ def run_render(args: argparse.Namespace) -> int:
         # A missing folder is not made: a mistyped path should not leave folders behind.
         reason = exc.strerror or str(exc)
         print(f"error: cannot write {args.output}: {reason}", file=sys.stderr)
+        return EXIT_CONFIG
+    return EXIT_OK
+
+
+def _render_all(args: argparse.Namespace) -> int:
+    if args.profile is not None or args.output is None or not args.output.is_dir():
+        print("error: --all takes no profile and needs -o DIR, an existing folder", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        for name in list_profiles(args.data):
+            text = render(load_profile(name, data_dir=args.data), args.format)
+            (args.output / f"{name}.{args.format}").write_text(text, encoding="utf-8")
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except OSError as exc:
+        print(f"error: cannot write into {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_CONFIG
     return EXIT_OK
 

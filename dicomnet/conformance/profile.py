@@ -29,6 +29,7 @@ from dicomnet.policy import (
 )
 
 from .locate import profiles_dir
+from .narrative import Security, Statement, read_security, read_statement
 from .registry import Registry, load_registry
 from .tomlcheck import Section, load_toml
 
@@ -180,6 +181,10 @@ class Profile:
     no_transcode: tuple[str, ...] = ()
     #: ``[send]``: why such an instance is refused (the document's words).
     no_transcode_reason: str = ""
+    #: ``[statement]``: prose sections of the rendered statement.
+    statement: Statement = field(default_factory=Statement)
+    #: ``[security]``: the TLS profile run and the one the document names.
+    security: Security = field(default_factory=Security)
 
     # ------------------------------------------------------------------ derived views
 
@@ -452,6 +457,8 @@ class _ProfileReader:
             send_max_associations=send.integer("max_associations", 0),
             no_transcode=self._no_transcode(send),
             no_transcode_reason=send.string("no_transcode_reason", ""),
+            statement=read_statement(top),
+            security=read_security(top),
         )
         if impl.has("version_name") and profile.implementation_version_name is not None:
             version = profile.implementation_version_name

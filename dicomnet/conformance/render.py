@@ -12,49 +12,26 @@ parameters) and character sets.
 
 from __future__ import annotations
 
-import html
-import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from dicomnet.policy import LimitMode, Policy, TransferSyntaxPreference, WrongCalledAE
 
 from .profile import ContextRule, Profile
+from .render_narrative import Narrative
+from .render_writers import Block, html_page, markdown
 
 __all__ = ["FORMATS", "render"]
 
 FORMATS = ("md", "html")
 
 
-@dataclass(frozen=True, slots=True)
-class _Heading:
-    level: int
-    text: str
-    anchor: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class _Paragraph:
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Table:
-    caption: str
-    headers: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-
-
-_Block = _Heading | _Paragraph | _Table
-
-
 def render(profile: Profile, fmt: str = "md") -> str:
     """The conformance statement of ``profile`` as Markdown (``"md"``) or HTML (``"html"``)."""
     blocks = _Builder(profile).build()
     if fmt == "md":
-        return _markdown(blocks)
+        return markdown(blocks)
     if fmt == "html":
-        return _html(blocks, f"{profile.system}: {profile.application_entity}")
+        return html_page(blocks, f"{profile.system}: {profile.application_entity}")
     raise ValueError(f"unknown format {fmt!r} (use one of {', '.join(FORMATS)})")
 
 
@@ -78,31 +55,14 @@ def _link(anchor: str, text: str) -> str:
     return f"[{text}](#{anchor})"
 
 
-class _Builder:
+class _Builder(Narrative):
     def __init__(self, profile: Profile) -> None:
+        super().__init__()
         self.p = profile
         self.policy: Policy = profile.policy()
         self.reg = profile.registry
-        self.blocks: list[_Block] = []
-        self.table_number = 0
 
     # ------------------------------------------------------------------ helpers
-
-    def heading(self, level: int, text: str, anchor: str = "") -> None:
-        self.blocks.append(_Heading(level, text, anchor))
-
-    def para(self, text: str) -> None:
-        self.blocks.append(_Paragraph(text))
-
-    def table(self, caption: str, headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-        self.table_number += 1
-        self.blocks.append(
-            _Table(
-                f"Table {self.table_number}: {caption}",
-                tuple(headers),
-                tuple(tuple(row) for row in rows),
-            )
-        )
 
     def name(self, uid: str) -> str:
         return self.reg.name_of(uid)
@@ -112,44 +72,65 @@ class _Builder:
 
     # ------------------------------------------------------------------ document
 
-    def build(self) -> list[_Block]:
+    def build(self) -> list[Block]:
         p = self.p
         self.heading(1, f"{p.system}: {p.application_entity} Application Entity")
+        source = (
+            f"source document: {p.document}"
+            if p.document
+            else "source: dicomnet's own profile, not transcribed from another document"
+        )
         self.para(
             f"DICOM conformance statement of the {p.application_entity} AE, rendered from the"
-            f" dicomnet profile `{p.name}` (source document: {p.document})."
+            f" dicomnet profile `{p.name}` ({source}). The sections follow PS3.2 Annex A."
         )
         if p.summary:
             self.para(" ".join(p.summary.split()))
-        self.heading(2, "1 Networking")
-        self.heading(3, "1.1 SOP Classes")
+        self.overview()
+        self.introduction()
+        self.heading(2, "3 Networking")
+        self.implementation_model()
+        self.heading(3, "3.2 AE Specifications")
+        self.heading(4, "3.2.1 SOP Classes")
         self.table(
             "SOP classes",
             ("SOP Class Name", "SOP Class UID", "SCU", "SCP"),
             ((self.name(uid), uid, _yes(scu), _yes(scp)) for uid, scu, scp in p.sop_class_roles()),
         )
         self.association_policies()
-        if p.accepted:
-            self.acceptance_policy()
-        if p.proposed:
-            self.initiation_policy()
+        self.initiation_policy()
+        self.acceptance_policy()
         self.transfer_syntax_groups()
         self.sop_specific()
-        self.network_and_configuration()
-        self.heading(2, "3 Support of Character Sets")
+        self.network_interfaces(
+            f"IPv4 and IPv6 (the address family of the bind or peer address). TLS: {p.tls}."
+            f" TCP_NODELAY: {'on' if p.tcp_nodelay else 'off'}."
+            f" Command and data set packed into one PDU: {_yes(p.pack_command_and_data).lower()}."
+            f" PDVs per PDU: {p.max_pdvs_per_pdu or 'as many as fit'}."
+        )
+        self.heading(3, "3.4 Configuration")
+        self.address_mapping()
+        self.parameters()
+        self.heading(2, "4 Media Interchange")
+        self.para(
+            self.p.statement.media or "Not supported: this AE exchanges data on the network only."
+        )
+        self.heading(2, "5 Support of Character Sets")
         if p.character_sets:
             self.para("Specific character sets supported: " + ", ".join(p.character_sets) + ".")
         else:
             self.para("Only the default character repertoire (ISO-IR 6) is supported.")
+        self.security_section()
+        self.annexes()
         if p.info:
-            self.heading(2, "4 Notes")
+            self.heading(2, "8 Notes")
             self.table("Further facts from the document", ("Topic", "Fact"), p.info)
         return self.blocks
 
     def association_policies(self) -> None:
         p, policy = self.p, self.policy
-        self.heading(3, "1.2 Association Policies")
-        self.heading(4, "1.2.1 General")
+        self.heading(4, "3.2.2 Association Policies")
+        self.heading(5, "3.2.2.1 General")
         self.table(
             "Application context name", ("Application Context Name",), [(p.application_context,)]
         )
@@ -157,7 +138,7 @@ class _Builder:
             f"Maximum PDU size received: {_pdu(p.max_pdu_receive)}."
             f" Maximum PDU size sent: {_pdu(p.max_pdu_send)}."
         )
-        self.heading(4, "1.2.2 Number of Associations")
+        self.heading(5, "3.2.2.2 Number of Associations")
         limit = str(p.max_associations) if p.max_associations else "unlimited"
         past = {
             LimitMode.REJECT: "rejected: A-ASSOCIATE-RJ (2 transient, 3 provider,"
@@ -170,7 +151,7 @@ class _Builder:
         self.table("Number of associations", ("Parameter", "Value"), rows)
         if p.association_limit_note:
             self.para(p.association_limit_note)
-        self.heading(4, "1.2.3 Asynchronous Nature")
+        self.heading(5, "3.2.2.3 Asynchronous Nature")
         window = (
             "synchronous: one operation at a time"
             if (p.max_operations_invoked, p.max_operations_performed) == (1, 1)
@@ -185,7 +166,7 @@ class _Builder:
                 ("Mode", window),
             ],
         )
-        self.heading(4, "1.2.4 Implementation Identifying Information")
+        self.heading(5, "3.2.2.4 Implementation Identifying Information")
         self.table(
             "Implementation identifying information",
             ("Item", "dicomnet", "Document"),
@@ -252,7 +233,10 @@ class _Builder:
 
     def acceptance_policy(self) -> None:
         p = self.p
-        self.heading(3, "1.3 Association Acceptance Policy")
+        self.heading(4, "3.2.4 Association Acceptance Policy")
+        if not p.accepted:
+            self.para("This AE does not accept associations.")
+            return
         called = ", ".join(p.called_ae_titles)
         calling = "any" if p.calling_ae_titles is None else ", ".join(p.calling_ae_titles)
         wrong = {
@@ -283,7 +267,10 @@ class _Builder:
             )
 
     def initiation_policy(self) -> None:
-        self.heading(3, "1.4 Association Initiation Policy")
+        self.heading(4, "3.2.3 Association Initiation Policy")
+        if not self.p.proposed:
+            self.para("This AE does not initiate associations.")
+            return
         self.context_table("Proposed presentation contexts", self.p.proposed)
 
     def transfer_syntax_groups(self) -> None:
@@ -294,10 +281,10 @@ class _Builder:
                     used.append(ident)
         if not used:
             return
-        self.heading(3, "1.5 Transfer Syntax Groups")
+        self.heading(4, "3.2.5 Transfer Syntax Groups")
         for ident in used:
             group = self.reg.transfer_syntax_groups[ident]
-            self.heading(4, group.title, anchor=f"ts-{ident}")
+            self.heading(5, group.title, anchor=f"ts-{ident}")
             if group.source:
                 self.para(f"Source: {group.source}.")
             self.table(
@@ -308,9 +295,9 @@ class _Builder:
 
     def sop_specific(self) -> None:
         p = self.p
+        self.heading(4, "3.2.6 SOP Specific Conformance")
         if not p.statuses and not p.query_keys:
-            return
-        self.heading(3, "1.6 SOP Specific Conformance")
+            self.para("No statuses or query keys beyond those of PS3.4 are stated.")
         headers = ("Service", "Service Status", "Further Meaning", "Status Code", "Behaviour")
         for direction, caption in (
             ("returned", "Statuses returned"),
@@ -349,15 +336,9 @@ class _Builder:
                 " L list of UIDs, NONE returned but not matched."
             )
 
-    def network_and_configuration(self) -> None:
+    def parameters(self) -> None:
         p = self.p
-        self.heading(2, "2 Network Interfaces and Configuration")
-        self.para(
-            f"DICOM Upper Layer over TCP/IP (IPv4 and IPv6). TLS: {p.tls}."
-            f" TCP_NODELAY: {'on' if p.tcp_nodelay else 'off'}."
-            f" Command and data set packed into one PDU: {_yes(p.pack_command_and_data).lower()}."
-            f" PDVs per PDU: {p.max_pdvs_per_pdu or 'as many as fit'}."
-        )
+        self.heading(4, "3.4.2 Parameters")
         timers = p.timers
         rows = [
             (label, _seconds(getattr(timers, key)) + ("" if key in p.timers_stated else _DEFAULT))
@@ -388,70 +369,3 @@ def _pdu(value: int) -> str:
 
 def _window(value: int) -> str:
     return "unlimited" if value == 0 else str(value)
-
-
-# ---------------------------------------------------------------------- writers
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _markdown(blocks: Sequence[_Block]) -> str:
-    out: list[str] = []
-    for block in blocks:
-        if isinstance(block, _Heading):
-            if block.anchor:
-                out.append(f'<a id="{block.anchor}"></a>')
-                out.append("")
-            out.append(f"{'#' * block.level} {block.text}")
-        elif isinstance(block, _Paragraph):
-            out.append(block.text)
-        else:
-            out.append(f"**{block.caption}**")
-            out.append("")
-            out.append("| " + " | ".join(block.headers) + " |")
-            out.append("|" + "|".join("---" for _ in block.headers) + "|")
-            out.extend("| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows)
-        out.append("")
-    return "\n".join(out)
-
-
-def _html_inline(text: str) -> str:
-    """Escape ``text`` and turn ``[label](#anchor)`` links and ``code`` spans into HTML."""
-    escaped = html.escape(text)
-    escaped = re.sub(r"\[([^\]]+)\]\(#([a-z0-9-]+)\)", r'<a href="#\2">\1</a>', escaped)
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
-
-
-def _html(blocks: Sequence[_Block], title: str) -> str:
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title>",
-        "<style>table{border-collapse:collapse} td,th{border:1px solid #999;padding:2px 6px}"
-        "</style>",
-        "</head>",
-        "<body>",
-    ]
-    for block in blocks:
-        if isinstance(block, _Heading):
-            anchor = f' id="{block.anchor}"' if block.anchor else ""
-            out.append(f"<h{block.level}{anchor}>{html.escape(block.text)}</h{block.level}>")
-        elif isinstance(block, _Paragraph):
-            out.append(f"<p>{_html_inline(block.text)}</p>")
-        else:
-            out.append("<table>")
-            out.append(f"<caption>{html.escape(block.caption)}</caption>")
-            out.append(
-                "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in block.headers) + "</tr>"
-            )
-            out.extend(
-                "<tr>" + "".join(f"<td>{_html_inline(c)}</td>" for c in row) + "</tr>"
-                for row in block.rows
-            )
-            out.append("</table>")
-    out.extend(["</body>", "</html>", ""])
-    return "\n".join(out)

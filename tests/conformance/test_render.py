@@ -130,7 +130,7 @@ def group_members(text: str) -> dict[str, set[str]]:
     groups = {}
     for anchor in re.findall(r'<a id="(ts-[a-z0-9-]+)"></a>', text):
         tail = text.split(f'<a id="{anchor}"></a>', 1)[1]
-        heading = re.search(r"^#### (.+)$", tail, re.MULTILINE)
+        heading = re.search(r"^#{4,5} (.+)$", tail, re.MULTILINE)
         assert heading is not None
         groups[anchor] = {row[1] for row in md_table(tail, heading.group(1))}
     return groups
