@@ -23,12 +23,51 @@ from typing import Any
 
 from .errors import ConfigurationError
 
-__all__ = ["TLSHandshake", "client_tls_context", "server_tls_context"]
+__all__ = [
+    "BCP195_CIPHERS",
+    "TLS_PROFILES",
+    "TLSHandshake",
+    "apply_tls_profile",
+    "client_tls_context",
+    "server_tls_context",
+]
 
 _log = logging.getLogger("dicomnet.transport")
 
 _PEM_CERTIFICATE = b"-----BEGIN CERTIFICATE-----"
 _PEM_PRIVATE_KEY = b"PRIVATE KEY-----"
+
+
+# ---------------------------------------------------------------------------------
+# PS3.15 Annex B profiles
+# ---------------------------------------------------------------------------------
+
+#: TLS 1.2 cipher suites both BCP 195 profiles allow here: ephemeral (EC)DHE key
+#: exchange with AEAD encryption (the suites RFC 7525/9325 recommend). TLS 1.3 suites
+#: are all AEAD and are left as OpenSSL has them.
+BCP195_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL:!SHA1"
+
+#: PS3.15 B.9 (BCP 195) and B.10 (Non-Downgrading BCP 195). BCP 195 as updated by
+#: RFC 8996 forbids TLS 1.0 and 1.1, which B.10 states outright, so both run TLS 1.2
+#: or 1.3 with the same suites. The retired Basic TLS profile (B.1: TLS 1.0, 3DES) is
+#: not offered: current OpenSSL refuses it.
+TLS_PROFILES = ("bcp195", "non-downgrading-bcp195")
+
+
+def apply_tls_profile(ctx: ssl.SSLContext, profile: str = "non-downgrading-bcp195") -> None:
+    """Restrict ``ctx`` to ``profile`` (one of :data:`TLS_PROFILES`).
+
+    Raises:
+        ConfigurationError: an unknown profile.
+    """
+    if profile not in TLS_PROFILES:
+        raise ConfigurationError(
+            f"unknown TLS profile {profile!r} (known: {', '.join(TLS_PROFILES)})"
+        )
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers(BCP195_CIPHERS)
+    ctx.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
+    ctx.options |= getattr(ssl, "OP_NO_RENEGOTIATION", 0)
 
 
 # ---------------------------------------------------------------------------------
@@ -41,8 +80,10 @@ def server_tls_context(
     key: str,
     ca: str | None = None,
     require_client_cert: bool = False,
+    *,
+    profile: str = "non-downgrading-bcp195",
 ) -> ssl.SSLContext:
-    """A server-side TLS context (PS3.15 B.1/B.9 profiles use TLS 1.2 or later).
+    """A server-side TLS context of a PS3.15 BCP 195 profile (:func:`apply_tls_profile`).
 
     ``ca`` is the bundle client certificates are verified against; with
     ``require_client_cert`` a client without a valid certificate is refused
@@ -58,7 +99,7 @@ def server_tls_context(
             "requiring client certificates needs the CA bundle to verify them with (--tls-ca)"
         )
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    apply_tls_profile(ctx, profile)
     _load_chain(ctx, cert, key)
     if ca is not None:
         _load_ca(ctx, ca)
@@ -72,6 +113,7 @@ def client_tls_context(
     key: str | None = None,
     *,
     verify: bool = True,
+    profile: str = "non-downgrading-bcp195",
 ) -> ssl.SSLContext:
     """A client-side TLS context: verifies the server against ``ca`` (or the system store).
 
@@ -82,7 +124,7 @@ def client_tls_context(
         ConfigurationError: a file is missing or not what it should be.
     """
     ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    apply_tls_profile(ctx, profile)
     if ca is not None:
         _load_ca(ctx, ca)
     if cert is not None:

@@ -44,6 +44,7 @@ from .quota import RetrieveTouches
 from .resources import Resources, open_resources
 from .router import RoutedPort
 from .spec import AESpec, QueryKeys, ServiceKind, SystemSpec
+from .tls import ae_tls_contexts
 
 __all__ = ["RunningSystem", "commitment_report_syntaxes", "planned_ports", "start_system"]
 
@@ -145,6 +146,7 @@ async def start_system(
     port plan.
     """
     plan = planned_ports(spec, port_offset=port_offset, ae_ports=ae_ports, any_port=any_port)
+    tls = ae_tls_contexts(spec.aes, ssl)
     aes = {ae.name: _make_ae(ae) for ae in spec.aes}
     servers: dict[str, Server] = {}
     routed: list[RoutedPort] = []
@@ -156,7 +158,7 @@ async def start_system(
     try:
         for (port, _), members in groups.items():
             if len(members) == 1:
-                server = await aes[members[0].name].serve(host, port, ssl=ssl)
+                server = await aes[members[0].name].serve(host, port, ssl=tls[members[0].name])
                 servers[members[0].name] = server
                 ports[members[0].name] = server.port
                 continue
@@ -166,7 +168,7 @@ async def start_system(
             fallback = next((group_servers[m.name] for m in members if m.unknown_called_ae), None)
             router = RoutedPort(list(group_servers.values()), fallback=fallback)
             routed.append(router)
-            await router.listen(host, port, ssl=ssl)
+            await router.listen(host, port, ssl=_shared_tls(tls, members, port))
             servers.update(group_servers)
             ports.update(dict.fromkeys(group_servers, router.port))
         try:
@@ -293,3 +295,14 @@ def commitment_report_syntaxes(policy: Policy) -> tuple[str, ...]:
     if accepted is not None and accepted.transfer_syntaxes:
         return accepted.transfer_syntaxes
     return ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
+
+
+def _shared_tls(
+    tls: Mapping[str, ssl_module.SSLContext | None], members: list[AESpec], port: int
+) -> ssl_module.SSLContext | None:
+    """The one TLS context of AEs sharing ``port``; they must agree."""
+    contexts = {id(tls[m.name]): tls[m.name] for m in members}
+    if len(contexts) > 1:
+        names = ", ".join(m.name for m in members)
+        raise ConfigurationError(f"AEs sharing port {port} ({names}) differ in TLS")
+    return next(iter(contexts.values()))

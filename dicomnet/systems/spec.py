@@ -24,6 +24,8 @@ from dicomnet.queue.config import QueueSpec, read_queue
 from dicomnet.services.commitment import ReportMode
 from dicomnet.storage.sinks import Duplicate
 
+from .tls_files import TLSFiles, read_tls_files
+
 __all__ = [
     "AESpec",
     "QueryKeys",
@@ -69,6 +71,8 @@ class AESpec:
     query_keys: QueryKeys = QueryKeys.ALL
     #: Abort the association when an instance cannot be stored (DicomArk).
     abort_on_store_failure: bool = False
+    #: ``tls_cert``/``tls_key``/``tls_ca``/``require_client_cert`` (see :mod:`.tls`).
+    tls_files: TLSFiles | None = None
 
     @property
     def title(self) -> str:
@@ -231,6 +235,7 @@ def _ae(section: Section, data_dir: Path | None) -> AESpec:
             section.choice("query_keys", [k.value for k in QueryKeys], QueryKeys.ALL.value)
         ),
         abort_on_store_failure=section.boolean("abort_on_store_failure", False),
+        tls_files=read_tls_files(section),
     )
     section.done()
     return spec

@@ -1,0 +1,193 @@
+"""Every profile key, and what it drives: the code that consumes it, or why it is information.
+
+The design promise is that a profile's tables drive the stack. :data:`FIELDS`
+holds one entry per key of the profile schema (dotted path, ``[[array]]``
+tables without their index; free-form tables such as ``[info]`` as one
+entry). An entry is either:
+
+* :class:`Consumed`: ``modules`` name the code that reads the value (through the
+  :class:`~dicomnet.policy.Policy` or the :class:`~.profile.Profile`) and
+  ``attribute`` the name that code uses; ``tests/conformance/test_schema_walk.py``
+  imports each module and requires the name in its source; or
+* :class:`Informational`: rendered into the statement only, with the reason.
+
+The test loads every profile while recording each key the reader asks for and
+fails on a key with no entry here, or an entry for no key. To make a key drive
+behaviour, change its entry from ``Informational`` to ``Consumed`` naming the
+module that now reads it (the test then checks that module).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["FIELDS", "FREE_FORM", "Consumed", "Informational"]
+
+
+@dataclass(frozen=True, slots=True)
+class Consumed:
+    """The key changes behaviour: ``modules`` read it under the name ``attribute``."""
+
+    modules: tuple[str, ...]
+    attribute: str
+
+
+@dataclass(frozen=True, slots=True)
+class Informational:
+    """The key is rendered only; ``reason`` says why that is right."""
+
+    reason: str
+
+
+#: Tables whose keys are free text (each key is rendered as a row, none is read).
+FREE_FORM = ("info", "timers.notes")
+
+_NEG_ACC = "dicomnet.negotiation.acceptor"
+_NEG_REQ = "dicomnet.negotiation.requestor"
+_CORE = "dicomnet.association.core"
+_AE = "dicomnet.ae"
+
+_RENDERED_TEXT = "free text of the statement; nothing to enforce"
+
+_CONTEXT_RULE = {
+    "sop_classes": "abstract syntaxes of the contexts",
+    "sop_class_group": "abstract syntaxes of the contexts",
+    "sop_class_kind": "abstract syntaxes of the contexts",
+    "include_retired": "abstract syntaxes of the contexts",
+    "transfer_syntaxes": "transfer syntaxes of the contexts",
+    "transfer_syntax_group": "transfer syntaxes of the contexts",
+    "role": "SCU/SCP role selection of the contexts",
+    "unlisted_only": "abstract syntaxes of the contexts",
+}
+
+FIELDS: dict[str, Consumed | Informational] = {
+    # [profile]
+    "profile.system": Informational("names the system in the statement"),
+    "profile.application_entity": Informational("names the AE in the statement"),
+    "profile.document": Informational("the seed document the tables were transcribed from"),
+    "profile.summary": Informational("functional definition of the AE: prose"),
+    # [ae_title]
+    "ae_title.title": Consumed((_CORE, "dicomnet.systems.router"), "ae_title"),
+    "ae_title.called": Consumed((_NEG_ACC, "dicomnet.systems.router"), "called_ae_titles"),
+    "ae_title.calling": Consumed((_NEG_ACC,), "calling_ae_titles"),
+    "ae_title.wrong_called_ae": Consumed((_NEG_ACC, "dicomnet.systems.router"), "wrong_called_ae"),
+    "ae_title.calling_allow_list_configurable": Informational(
+        "says whether a site may set the allow list; the list itself is ae_title.calling"
+    ),
+    # [association]
+    "association.role": Informational(
+        "summary of the tables: what the AE accepts or proposes is [[accepted]]/[[proposed]]"
+    ),
+    "association.application_context": Informational(
+        "every profile names the one DICOM application context, which the acceptor checks"
+        " against PS3.7's value"
+    ),
+    "association.max_pdu_receive": Consumed((_AE, _NEG_REQ), "max_pdu_receive"),
+    "association.max_pdu_send": Consumed((_CORE,), "max_pdu_send"),
+    "association.max_operations_invoked": Consumed((_CORE,), "max_operations_invoked"),
+    "association.max_operations_performed": Consumed((_CORE,), "max_operations_performed"),
+    "association.max_associations": Consumed((_AE,), "max_associations"),
+    "association.on_association_limit": Consumed((_AE,), "on_association_limit"),
+    "association.association_limit_note": Informational(_RENDERED_TEXT),
+    "association.transfer_syntax_preference": Consumed((_NEG_ACC,), "transfer_syntax_preference"),
+    "association.pack_command_and_data": Consumed((_CORE,), "pack_command_and_data"),
+    "association.max_pdvs_per_pdu": Consumed((_CORE,), "max_pdvs_per_pdu"),
+    "association.min_peer_max_pdu": Consumed((_NEG_ACC, _NEG_REQ), "min_peer_max_pdu"),
+    "association.max_command_set": Consumed((_CORE,), "max_command_set"),
+    "association.tcp_nodelay": Consumed(("dicomnet.transport",), "tcp_nodelay"),
+    "association.tls": Consumed(("dicomnet.systems.tls",), "tls"),  # none|optional|required
+    # [implementation]
+    "implementation.class_uid": Consumed((_NEG_ACC, _NEG_REQ), "implementation_class_uid"),
+    "implementation.version_name": Consumed((_NEG_ACC, _NEG_REQ), "implementation_version_name"),
+    "implementation.document_class_uid": Informational(
+        "the document's own implementation UID; dicomnet sends its own unless class_uid is set"
+    ),
+    "implementation.document_version_name": Informational(
+        "the document's own version name; dicomnet sends its own unless version_name is set"
+    ),
+    # [timers]
+    "timers.artim": Consumed((_AE,), "artim"),
+    "timers.associate": Consumed((_CORE,), "associate"),
+    "timers.dimse": Consumed(("dicomnet.association.dimse_timer",), "dimse"),
+    "timers.connect": Consumed((_AE,), "connect"),
+    "timers.release": Consumed((_CORE,), "release"),
+    "timers.notes": Informational(
+        "timers with no Policy field yet (closing, per-service); being moved to per-service"
+        " timers of the Policy"
+    ),
+    # [character_sets]
+    "character_sets.supported": Informational(
+        "rendered; decoding follows each data set's Specific Character Set"
+    ),
+    # [security]
+    "security.tls_profile": Consumed(("dicomnet.systems.tls",), "tls_profile"),
+    "security.document_tls_profile": Informational(
+        "what the source document names; rendered as the substitution of a retired profile"
+    ),
+    "security.association_level": Informational(_RENDERED_TEXT),
+    "security.application_level": Informational(_RENDERED_TEXT),
+    # [[status]]
+    "status.direction": Informational("status tables are rendered; the codes are the services'"),
+    "status.service": Informational("status tables are rendered; the codes are the services'"),
+    "status.status": Informational("status tables are rendered; the codes are the services'"),
+    "status.code": Informational("status tables are rendered; the codes are the services'"),
+    "status.meaning": Informational(_RENDERED_TEXT),
+    "status.behaviour": Informational(_RENDERED_TEXT),
+    # [query]
+    "query.keys.model": Consumed(("dicomnet.systems.runner",), "query_keys"),
+    "query.keys.level": Consumed(("dicomnet.systems.runner",), "query_keys"),
+    "query.keys.name": Informational("the attribute's name, for the reader; the tag is matched"),
+    "query.keys.tag": Consumed(("dicomnet.systems.runner",), "query_keys"),
+    "query.keys.vr": Informational("the attribute's VR as the document prints it"),
+    "query.keys.matching": Consumed(("dicomnet.systems.runner",), "query_keys"),
+    # [retrieve]
+    "retrieve.on_failure": Consumed(("dicomnet.services.suboperations",), "retrieve_on_failure"),
+    "retrieve.warning": Consumed(("dicomnet.services.suboperations",), "retrieve_warning"),
+    # [[parameter]]
+    "parameter.name": Informational("the document's list of configurable parameters"),
+    "parameter.configurable": Informational("the document's list of configurable parameters"),
+    "parameter.default": Informational("the document's list of configurable parameters"),
+    # [info] and [statement]
+    "info": Informational(_RENDERED_TEXT),
+    **{
+        f"statement.{key}": Informational("PS3.2 Annex A prose of the statement")
+        for key in (
+            "revision",
+            "audience",
+            "remarks",
+            "data_flow",
+            "sequencing",
+            "physical_network",
+            "additional_protocols",
+            "address_mapping",
+            "media",
+            "iod_contents",
+            "private_attributes",
+            "coded_terminology",
+            "grayscale",
+            "extended_sop_classes",
+            "private_transfer_syntaxes",
+        )
+    },
+    # [[accepted]] and [[proposed]]
+    **{f"accepted.{key}": Consumed((_AE,), "accepted_contexts") for key in _CONTEXT_RULE},
+    **{
+        f"proposed.{key}": Consumed(("dicomnet.negotiation.request", _AE), "proposed_contexts")
+        for key in _CONTEXT_RULE
+        if key != "include_retired"  # read only beside sop_class_kind, which no proposal uses
+    },
+    "accepted.alternative_groups": Consumed(("examples.flux_store_scu",), "policy"),
+    "proposed.alternative_groups": Consumed(("examples.flux_store_scu",), "policy"),
+    "accepted.extended_negotiation": Informational(
+        "text of the context table; negotiated extended negotiation is the services' hooks"
+    ),
+    "proposed.extended_negotiation": Informational(_RENDERED_TEXT),
+    "accepted.note": Informational(_RENDERED_TEXT),
+    "proposed.note": Informational(_RENDERED_TEXT),
+    "accepted.instance_transfer_syntax_first": Informational(
+        "only meaningful for proposed contexts"
+    ),
+    "proposed.instance_transfer_syntax_first": Informational(
+        "rendered; the send side's proposal order is being moved into the profile"
+    ),
+}
