@@ -76,6 +76,7 @@ from dicomnet.conformance.defaults import DEFAULT_STORAGE_PROFILE
 from dicomnet.errors import ConfigurationError
 from dicomnet.observe.metrics import Snapshot
 from dicomnet.policy import Policy
+from dicomnet.query.charsets import CharsetPolicy
 from dicomnet.services.base import Service
 from dicomnet.services.commitment import ReportMode
 from dicomnet.services.commitment_durable import DurableCommitmentSCP
@@ -471,7 +472,9 @@ async def _open_index(args: argparse.Namespace, store: FolderStore, ae: AE) -> _
             len(recovered.forgotten),
         )
     destinations = dict(getattr(args, "destinations", []))
-    qr = QueryRetrieveService(index, destinations=destinations)
+    # The profile's declared repertoires decide how queries are read and answered.
+    charsets = CharsetPolicy(load_profile(args.profile or DEFAULT_PROFILE).character_sets)
+    qr = QueryRetrieveService(index, destinations=destinations, charsets=charsets)
     commitment = DurableCommitmentSCP(
         index_verdict(index),
         journal,
@@ -483,7 +486,7 @@ async def _open_index(args: argparse.Namespace, store: FolderStore, ae: AE) -> _
     handlers: list[Service] = [
         StorageService(IndexedStore(store, index)),
         qr,
-        WorklistService(worklist),
+        WorklistService(worklist, charsets=charsets),
         commitment,
     ]
     return _Archive(database, commitment, handlers)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dicomnet.policy import LimitMode, Policy, TransferSyntaxPreference, WrongCalledAE
 
 from .profile import ContextRule, Profile
-from .render_narrative import Narrative
+from .render_narrative import Narrative, charset_paragraphs
 from .render_writers import Block, html_page, markdown
 
 __all__ = ["FORMATS", "render"]
@@ -120,6 +120,8 @@ class _Builder(Narrative):
             self.para("Specific character sets supported: " + ", ".join(p.character_sets) + ".")
         else:
             self.para("Only the default character repertoire (ISO-IR 6) is supported.")
+        for text in charset_paragraphs(p):
+            self.para(text)
         self.security_section()
         self.annexes()
         if p.info:

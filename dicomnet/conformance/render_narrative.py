@@ -14,7 +14,7 @@ from .profile import Profile
 from .registry import Registry
 from .render_writers import BlockList
 
-__all__ = ["KIND_TITLES", "Narrative", "tls_paragraphs"]
+__all__ = ["KIND_TITLES", "Narrative", "charset_paragraphs", "tls_paragraphs"]
 
 #: Service categories of the overview, by registry ``kind``.
 KIND_TITLES = {
@@ -58,6 +58,44 @@ def tls_paragraphs(profile: Profile) -> list[str]:
             " profile and current OpenSSL refuses its protocol version and cipher, so dicomnet"
             f" runs the {chosen} in its place. A peer limited to TLS 1.0 cannot connect."
         )
+    return out
+
+
+_FIND_SCP_KINDS = ("qr", "mwl")
+
+
+def charset_paragraphs(profile: Profile) -> list[str]:
+    """How the AE reads and answers in its repertoires (dicomnet.query.charsets)."""
+    answers_queries = any(
+        rule.scp
+        and any(
+            (sop := profile.registry.sop_classes.get(uid)) is not None
+            and sop.kind in _FIND_SCP_KINDS
+            for uid in rule.abstract_syntaxes
+        )
+        for rule in profile.accepted
+    )
+    out = [
+        "Stored instances are kept as received, in their own character set. Text received is"
+        " decoded in the Specific Character Set it carries."
+    ]
+    if not answers_queries:
+        return out
+    declared = ", ".join(profile.character_sets) or "the default repertoire"
+    first = profile.character_sets[0] if profile.character_sets else "the default repertoire"
+    out += [
+        "Queries: an identifier without Specific Character Set whose text is not ASCII is read"
+        f" as {first}. Matching compares decoded text, so a query in one repertoire matches"
+        " values stored in another (MÜLLER queried in ISO_IR 192 matches MÜLLER stored in"
+        " ISO_IR 100).",
+        "Answers (C-FIND responses) are written in: the requester's Specific Character Set when"
+        f" this AE supports it ({declared}) and every value fits; else the first supported set"
+        " that holds every value; else the default repertoire when every value is ASCII; else"
+        " ISO_IR 192 when the requester's identifier named ISO_IR 192; else the first supported"
+        " set with each character it cannot hold replaced by '?', and a warning logged naming"
+        " the attribute (山田^太郎 answered by an ISO_IR 100 AE to a Latin-1 requester reads"
+        " ??^??).",
+    ]
     return out
 
 

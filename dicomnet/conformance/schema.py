@@ -116,8 +116,8 @@ FIELDS: dict[str, Consumed | Informational] = {
         " timers of the Policy"
     ),
     # [character_sets]
-    "character_sets.supported": Informational(
-        "rendered; decoding follows each data set's Specific Character Set"
+    "character_sets.supported": Consumed(
+        ("dicomnet.systems.runner", "dicomnet.cli.serve"), "character_sets"
     ),
     # [security]
     "security.tls_profile": Consumed(("dicomnet.systems.tls",), "tls_profile"),

@@ -26,6 +26,7 @@ from dicomnet.dimse.dataset import decode_dataset, encode_dataset
 from dicomnet.dimse.errors import DatasetError
 from dicomnet.dimse.status import Status
 from dicomnet.log import ERROR_LIMIT, logsafe
+from dicomnet.query.charsets import CharsetPolicy, requester_charsets
 from dicomnet.query.matching import ConversionError, converted
 from dicomnet.query.worklist import (
     SCHEDULED_PROCEDURE_STEP_SEQUENCE,
@@ -79,8 +80,11 @@ class WorklistService:
         source: WorklistSource | WorklistStore,
         *,
         support: Mapping[int, frozenset[str]] | None = None,
+        charsets: CharsetPolicy | None = None,
     ) -> None:
         self.source = source
+        #: The AE's declared repertoires (see dicomnet.query.charsets); None: as stored.
+        self.charsets = charsets
         self.support = None if support is None else dict(support)
 
     def bindings(self) -> Iterable[Binding]:
@@ -100,7 +104,10 @@ class WorklistService:
         syntax = str(request.context.transfer_syntax)
         data = await request.dataset_bytes()
         try:
-            identifier = converted(decode_dataset(data or b"", syntax))
+            identifier = decode_dataset(data or b"", syntax)
+            if self.charsets is not None:
+                identifier = self.charsets.decoding(identifier)
+            identifier = converted(identifier)
         except (DatasetError, ConversionError) as exc:
             log.info("worklist C-FIND refused: %s", logsafe(exc, ERROR_LIMIT))
             yield _failure(_UNABLE_TO_PROCESS, f"identifier: {exc}")
@@ -114,6 +121,7 @@ class WorklistService:
             )
             return
         partial = has_unmatched_keys(identifier, self.support)
+        requester = requester_charsets(identifier)
         count = 0
         try:
             async for item in self._items(identifier):
@@ -124,7 +132,10 @@ class WorklistService:
                 for response in match_worklist((item,), identifier, support=self.support):
                     count += 1
                     status = Status.PENDING_WARNING if partial else Status.PENDING
-                    yield Reply(status=status, dataset=encode_dataset(response, syntax))
+                    answer = response
+                    if self.charsets is not None:
+                        answer = self.charsets.answer(response, requester, log)
+                    yield Reply(status=status, dataset=encode_dataset(answer, syntax))
                 await asyncio.sleep(0)  # let a C-CANCEL in
         except OSError as exc:  # the worklist database failed
             log.error("worklist C-FIND failed: %s", logsafe(exc, ERROR_LIMIT))

@@ -52,6 +52,7 @@ from dicomnet.dimse.status import Status, StatusCategory
 from dicomnet.errors import DicomNetError, NegotiationError
 from dicomnet.log import ERROR_LIMIT, logsafe
 from dicomnet.policy import Policy
+from dicomnet.query.charsets import CharsetPolicy, leading_charset, requester_charsets
 from dicomnet.query.index import InstanceIndex, InstanceRecord
 from dicomnet.query.models import MODELS, InformationModel, Operation
 from dicomnet.query.query import KeySupport, QueryError, parse_query
@@ -165,8 +166,12 @@ class QueryRetrieveService:
         move_policy: Policy | None = None,
         sop_classes: Iterable[str] | None = None,
         rules: RetrieveRules | None = None,
+        charsets: CharsetPolicy | None = None,
     ) -> None:
         self.index = index
+        #: The AE's declared repertoires: how identifiers are read and answers written
+        #: (None: responses keep each stored instance's character set).
+        self.charsets = charsets
         #: How sub-operations count warnings and react to a failure (see .suboperations).
         self.rules = rules or RetrieveRules()
         self.source: QuerySource = (
@@ -288,6 +293,8 @@ class QueryRetrieveService:
         if isinstance(identifier, Reply):
             yield identifier
             return
+        if self.charsets is not None:
+            identifier = self.charsets.decoding(identifier)
         wrong = self._wrong_context(request, sop_class)
         if wrong is not None:
             yield wrong
@@ -307,6 +314,7 @@ class QueryRetrieveService:
             yield _failure(exc.status, exc.comment, exc.offending)
             return
         syntax = str(request.context.transfer_syntax)
+        requester = requester_charsets(identifier)
         count = 0
         try:
             matches = self.source.matches(
@@ -321,7 +329,16 @@ class QueryRetrieveService:
                     count += 1
                     status = Status.PENDING_WARNING if match.partial else Status.PENDING
                     data = match.encoded(syntax)
-                    if data is None:
+                    charsets = self.charsets
+                    if charsets is not None and (
+                        data is None
+                        or not charsets.fits_as_stored(leading_charset(data, syntax), requester)
+                    ):
+                        answer = charsets.answer(
+                            match.identifier, requester, request.association.log
+                        )
+                        data = encode_dataset(answer, syntax)
+                    elif data is None:
                         data = encode_dataset(match.identifier, syntax)
                     yield Reply(status=status, dataset=data)
                     if count % FIND_RESPONSES_PER_YIELD == 1:  # the first goes out at once

@@ -22,6 +22,7 @@ from dicomnet.errors import ConfigurationError
 from dicomnet.policy import Policy
 from dicomnet.print.model import PrinterSettings
 from dicomnet.print.render import FilmRenderer
+from dicomnet.query.charsets import CharsetPolicy
 from dicomnet.queue.service import SendQueue
 from dicomnet.services.base import Service
 from dicomnet.services.commitment import (
@@ -234,12 +235,14 @@ def _handlers(
                     destinations=destinations,
                     support=support,
                     rules=RetrieveRules.from_profile(ae.profile),
+                    charsets=CharsetPolicy(ae.profile.character_sets),
                 )
             )
         elif kind is ServiceKind.MWL:
             assert resources.worklist is not None
             keys = None if ae.query_keys is QueryKeys.ALL else mwl_support(ae.profile.query_keys)
-            handlers.append(WorklistService(resources.worklist, support=keys))
+            charsets = CharsetPolicy(ae.profile.character_sets)
+            handlers.append(WorklistService(resources.worklist, support=keys, charsets=charsets))
         elif kind is ServiceKind.COMMITMENT:
             assert resources.folder is not None
             commitment = _commitment(ae, entity, resources, destinations)
