@@ -238,7 +238,7 @@ class Narrative(BlockList):
             " ".join(p.summary.split()) or f"The {p.application_entity} AE " + self._flow_sentence()
         )
         self.heading(4, "3.1.3 Sequencing of Real-World Activities")
-        self.para(self._text(s.sequencing, _SILENT))
+        self.para(self._text(s.sequencing, "None." if self._own else _SILENT))
 
     def network_interfaces(self, transport: str) -> None:
         s = self.p.statement
