@@ -20,7 +20,7 @@ from dicomnet.archive.schema import COLUMNS
 from dicomnet.cli.main import main
 from dicomnet.conformance import default_data_dir, list_profiles, load_profile, render
 
-from .test_render import md_table
+from .test_render import md_table, parse_contexts
 
 RENDERED = default_data_dir() / "rendered"
 REGENERATE = "dicomnet conformance render --all -o conformance/rendered"
@@ -38,6 +38,10 @@ SC = "1.2.840.10008.5.1.4.1.1.7"
 
 SCU = (True, False)
 SCP = (False, True)
+IVR = "1.2.840.10008.1.2"
+ELE = "1.2.840.10008.1.2.1"
+EBE = "1.2.840.10008.1.2.2"
+NATIVE = {IVR, ELE, EBE}
 
 # name -> facts from the seed document.
 #   roles: SOP class -> (SCU, SCP); "exact" says whether the table must hold only these
@@ -69,6 +73,7 @@ SEED: dict[str, dict[str, object]] = {
     },
     # 002 Flux: Tables 3.1, 3.3, 3.6, 3.8, 3.9, 3.11, 3.13, 3.14, 3.16, 3.18; §4 ISO_IR 100.
     "flux-find-scu": {
+        "proposed": {PATIENT_FIND: NATIVE, MWL: NATIVE},  # Table 3.5
         "roles": {PATIENT_FIND: SCU, MWL: SCU},
         "exact": True,
         "title": "FLUX_FIND",
@@ -84,6 +89,7 @@ SEED: dict[str, dict[str, object]] = {
         "substitution": False,
     },
     "flux-store-scu": {
+        "proposed": {SC: NATIVE},  # Table 3.10, first group
         "roles": {SC: SCU},
         "exact": True,
         "title": "FLUX_STORE",
@@ -95,6 +101,7 @@ SEED: dict[str, dict[str, object]] = {
         "substitution": False,
     },
     "flux-print-scu": {
+        "proposed": {"1.2.840.10008.5.1.1.9": NATIVE, "1.2.840.10008.5.1.1.18": NATIVE},
         "roles": {"1.2.840.10008.5.1.1.9": SCU, "1.2.840.10008.5.1.1.18": SCU},
         "exact": True,
         "title": "FLUX_PRINT",
@@ -122,6 +129,7 @@ SEED: dict[str, dict[str, object]] = {
         "substitution": True,
     },
     "meddream-qr-client": {
+        "proposed": {u: {IVR, ELE} for u in (STUDY_FIND, STUDY_MOVE, PATIENT_FIND, PATIENT_MOVE)},
         "roles": {STUDY_FIND: SCU, STUDY_MOVE: SCU, PATIENT_FIND: SCU, PATIENT_MOVE: SCU},
         "exact": True,
         "title": "DCMQR",
@@ -200,6 +208,7 @@ SEED: dict[str, dict[str, object]] = {
         "substitution": True,
     },
     "lifesys-mwl": {
+        "accepted": {VERIFICATION: {IVR}, MWL: {IVR, ELE}},  # Table 1.43
         "roles": {VERIFICATION: SCP, MWL: SCP},
         "exact": True,
         "title": "MWL_SCP",
@@ -248,6 +257,7 @@ SEED: dict[str, dict[str, object]] = {
         "substitution": True,
     },
     "kodak-web-server": {
+        "proposed": {STUDY_FIND: NATIVE},  # Table 15
         "roles": {STUDY_FIND: SCU},
         "exact": True,
         "title": "WEB_SERVER",
@@ -258,6 +268,7 @@ SEED: dict[str, dict[str, object]] = {
         "substitution": False,
     },
     "kodak-memory-manager": {
+        "proposed": {STUDY_MOVE: NATIVE},  # Table 17 (its FIND UID is a typo for MOVE)
         "roles": {STUDY_MOVE: SCU},
         "exact": True,
         "title": "MEMORY_MANAGER",
@@ -406,6 +417,10 @@ def test_rendered_statement_matches_the_seed_tables(name: str) -> None:
         (label,) = [t for t in timers if t.startswith(prefix)]
         assert timers[label] == value, label
     assert statuses(text) >= seed["statuses"]  # type: ignore[operator]
+    for table, caption in (("proposed", "Proposed"), ("accepted", "Accepted")):
+        if table in seed:
+            contexts = parse_contexts(text, f"{caption} presentation contexts")
+            assert {uid: ts for uid, (ts, _, _) in contexts.items()} == seed[table]
     for model, count in dict(seed.get("keys", {})).items():  # type: ignore[call-overload]
         caption = f"{load_profile(name).registry.name_of(model)}: supported keys"
         assert len(md_table(text, caption)) == count
