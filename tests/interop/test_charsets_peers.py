@@ -10,7 +10,8 @@ query is sent as Latin-1 bytes) and its responses are read back from the files
 * An AE limited to ISO_IR 100 answers MÜLLER in ISO_IR 100; 山田 in ISO_IR 192
   when the query named ISO_IR 192, else as ``??^??`` in ISO_IR 100 with a warning.
 
-pynetdicom, as C-FIND SCU, finds MÜLLER with a UTF-8 query.
+pynetdicom, as C-FIND SCU, finds MÜLLER with a UTF-8 query. The other way round,
+dicomnet's C-FIND SCU reads both names from DCMTK's dcmqrscp.
 """
 
 from __future__ import annotations
@@ -24,16 +25,23 @@ from pathlib import Path
 import pytest
 from archive.test_serve_archive import Running
 from conftest import require_module
+from examples.support import dcmqrscp_archive
 from helpers.peers import dcmtk_program
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
+from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
+from dicomnet.ae import AE
 from dicomnet.conformance import default_data_dir
+from dicomnet.policy import Policy, ProposedContext
+from dicomnet.services.qr import find
 
 pytestmark = pytest.mark.interop
 
 MUELLER = "MÜLLER^HANS"
+EXPLICIT = "1.2.840.10008.1.2.1"
+IMPLICIT = "1.2.840.10008.1.2"
 YAMADA = "山田^太郎"
 
 
@@ -184,3 +192,27 @@ async def test_pynetdicom_utf8_query_finds_latin1_data(tmp_path: Path) -> None:
             assert json.loads(out.strip().splitlines()[-1]) == expected
     finally:
         assert await running.stop() == 0
+
+
+async def test_dicomnet_find_reads_latin1_and_utf8_answers_of_dcmqrscp(tmp_path: Path) -> None:
+    # The other way: dicomnet's C-FIND SCU against DCMTK's Q/R SCP holding both patients.
+    patient_find = "1.2.840.10008.5.1.4.1.2.1.1"
+    policy = Policy(
+        ae_title="DNFIND",
+        proposed_contexts=(
+            ProposedContext(abstract_syntax=patient_find, transfer_syntaxes=(EXPLICIT, IMPLICIT)),
+        ),
+    )
+    files = write_patients(tmp_path / "files")
+    async with dcmqrscp_archive(tmp_path, files) as archive:
+        async with AE("DNFIND", policy).associate(
+            "127.0.0.1", archive.port, called_ae=archive.title
+        ) as assoc:
+            query = Dataset()
+            query.QueryRetrieveLevel = "PATIENT"
+            query.PatientName = ""
+            query.PatientID = ""
+            results = find(assoc, query, model=patient_find)
+            names = {str(ds.PatientID): str(ds.PatientName) async for ds in results}
+    assert results.status == 0x0000
+    assert names == {"P1": MUELLER, "P2": YAMADA}
