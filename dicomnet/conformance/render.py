@@ -342,8 +342,9 @@ class _Builder(Narrative):
         p = self.p
         self.heading(4, "3.4.2 Parameters")
         timers = p.timers
+        default = " (dicomnet default)" if self._own else _DEFAULT
         rows = [
-            (label, _seconds(getattr(timers, key)) + ("" if key in p.timers_stated else _DEFAULT))
+            (label, _seconds(getattr(timers, key)) + ("" if key in p.timers_stated else default))
             for key, label in (
                 ("artim", "ARTIM (waiting for A-ASSOCIATE-RQ, or for the close)"),
                 ("associate", "Waiting for A-ASSOCIATE-AC/RJ"),

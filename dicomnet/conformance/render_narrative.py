@@ -153,7 +153,7 @@ class Narrative(BlockList):
             ),
             rows,
         )
-        self.para(self._text(p.statement.media, "Media interchange: not supported."))
+        self.para("Media interchange: " + (p.statement.media or "not supported."))
 
     def _flow_sentence(self) -> str:
         provided = [KIND_TITLES[k] for k, (_, _, scp) in self.kinds().items() if scp]
