@@ -9,6 +9,7 @@ for each; a ``Consumed`` entry's modules must exist and use its attribute name.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import re
@@ -19,7 +20,7 @@ import pytest
 
 from dicomnet.conformance import list_profiles, load_profile, tomlcheck
 from dicomnet.conformance.locate import profiles_dir
-from dicomnet.conformance.schema import FIELDS, FREE_FORM, Consumed, Informational
+from dicomnet.conformance.schema import FIELDS, FREE_FORM, UPCOMING, Consumed, Informational
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,6 +64,11 @@ def walk_profile_keys() -> set[str]:
     return {k for k in keys if k in FREE_FORM or not any(o.startswith(k + ".") for o in keys)}
 
 
+@functools.cache
+def walked_keys() -> frozenset[str]:
+    return frozenset(walk_profile_keys())
+
+
 def module_source(name: str) -> str:
     if name.startswith("examples."):
         return (ROOT / (name.replace(".", "/") + ".py")).read_text(encoding="utf-8")
@@ -74,8 +80,11 @@ def test_every_profile_key_is_consumed_or_informational() -> None:
     assert "association.max_pdu_receive" in walked and "status.code" in walked  # the walk works
     unaccounted = sorted(walked - set(FIELDS))
     assert not unaccounted, f"add these keys to dicomnet.conformance.schema.FIELDS: {unaccounted}"
-    stale = sorted(set(FIELDS) - walked)
+    stale = sorted(set(FIELDS) - walked - UPCOMING)
     assert not stale, f"FIELDS names keys the profile reader does not have: {stale}"
+    landed = sorted(UPCOMING & walked)
+    assert not landed, f"these keys have landed: drop them from schema.UPCOMING: {landed}"
+    assert set(FIELDS) >= UPCOMING
 
 
 @pytest.mark.parametrize("key", sorted(k for k, v in FIELDS.items() if isinstance(v, Consumed)))
@@ -83,6 +92,8 @@ def test_consumed_keys_are_used_by_the_modules_named(key: str) -> None:
     entry = FIELDS[key]
     assert isinstance(entry, Consumed)
     assert entry.modules
+    if key in UPCOMING and key not in walked_keys():
+        pytest.skip("the profile reader does not have this key yet (schema.UPCOMING)")
     for module in entry.modules:
         assert not module.startswith("dicomnet.conformance.render"), "rendering is not consuming"
         source = module_source(module)
