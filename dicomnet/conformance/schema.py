@@ -143,6 +143,10 @@ FIELDS: dict[str, Consumed | Informational] = {
     # [retrieve]
     "retrieve.on_failure": Consumed(("dicomnet.services.suboperations",), "retrieve_on_failure"),
     "retrieve.warning": Consumed(("dicomnet.services.suboperations",), "retrieve_warning"),
+    # [send] (the send queue, dicomnet.queue)
+    "send.max_associations": Consumed(("dicomnet.queue.service",), "send_max_associations"),
+    "send.no_transcode_group": Consumed(("dicomnet.queue.service",), "no_transcode"),
+    "send.no_transcode_reason": Consumed(("dicomnet.queue.service",), "no_transcode_reason"),
     # [[parameter]]
     "parameter.name": Informational("the document's list of configurable parameters"),
     "parameter.configurable": Informational("the document's list of configurable parameters"),
