@@ -202,7 +202,6 @@ FIELDS: dict[str, Consumed | Informational] = {
         "read with every context row; only an accepted row's answer is negotiated"
     ),
     "association.reject_without_contexts": Consumed((_NEG_ACC,), "reject_without_contexts"),
-    "association.no_transcode_group": Consumed(("dicomnet.storage.scu",), "no_transcode_from"),
     "coercion.pixel_data_ow_to_ob_8bit": Consumed(
         ("dicomnet.services.storage_scp",), "coerce_ow_to_ob_8bit"
     ),
@@ -232,7 +231,6 @@ UPCOMING = frozenset(
         "accepted.relational",
         "proposed.relational",
         "association.reject_without_contexts",
-        "association.no_transcode_group",
         "coercion.pixel_data_ow_to_ob_8bit",
         "timers.closing",
         "timers.responses",
