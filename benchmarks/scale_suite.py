@@ -212,7 +212,9 @@ def _measure(
     *,
     kill_fraction: float | None = None,
 ) -> _Run:
-    slug = f"{server.kind}-w{server.workers}-{server.index or 'none'}-{associations}"
+    # The run's prefix keeps each case's files apart (a stale "listening on" would pass
+    # for the next server's).
+    slug = f"{server.kind}-w{server.workers}-{server.index or 'none'}-{associations}-{prefix}"
     output = work / slug
     output.mkdir(parents=True)
     log, stdout, acked = work / f"{slug}.log", work / f"{slug}.out", work / f"{slug}.acked"
