@@ -148,7 +148,7 @@ class DestinationSender:
             while True:
                 if self.is_paused(self.name) or not self._in_schedule():
                     await link.close()
-                    await self._sleep(self.settings.poll)
+                    await asyncio.sleep(self.settings.poll)  # wakes do not end a pause
                     continue
                 self._wake.clear()
                 try:

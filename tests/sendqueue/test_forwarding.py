@@ -145,9 +145,22 @@ async def test_pause_holds_the_jobs_and_resume_sends_them(tmp_path: Path) -> Non
         # As `dicomnet queue pause` does from another process: the server sees it at its poll.
         await store.set_paused("dest", True)
         await asyncio.sleep(0.5)  # more than the poll (0.2 s)
+        assert running.queue is not None
+        sender = running.queue.senders["dest"]
+        looks = 0
+        paused = sender.is_paused
+
+        def counted(name: str) -> bool:
+            nonlocal looks
+            looks += 1
+            return paused(name)
+
+        sender.is_paused = counted
         files = make_files(tmp_path / "src", 4)
         assert all(r.ok for r in await send_files(running.ports["inbound"], files))
         await asyncio.sleep(0.5)
+        # A paused sender looks once a poll; the wakes of new jobs do not make it spin.
+        assert looks <= 8
         assert {j.state for j in await _jobs(running)} == {JobState.QUEUED}
         assert proxy.connections == 0 and dest.requests == 0
         await store.set_paused("dest", False)
