@@ -13,8 +13,9 @@ files and index; ``no-fsync``: neither syncs):
   from the SCU's association request until the last job is 'sent' (read from
   the router's database every 10 ms), so the row covers receiving, persisting
   and forwarding;
-* **rate limit**: the router run with ``max_rate`` set (about 5 s worth of the
-  set); the table sets the duration beside bytes / rate.
+* **rate limit**: the set is stored with the destination paused, then forwarding
+  alone is timed with ``max_rate`` set (about 5 s worth of the set); the table
+  sets the duration beside bytes / rate.
 
 The ratio router / direct is the figure of the issue (target >= 0.8). The SCU
 keeps a window of 8 C-STOREs in flight in both rows (the DicomArk Inbound
@@ -41,6 +42,8 @@ from .pair_run import read_report, tail
 __all__ = ["run"]
 
 _WINDOW = 8
+#: Runs per row (the fastest is kept) unless --repeat says otherwise.
+_REPEAT = 3
 _QUICK_COUNT = 40
 #: The rate-limited run takes about this long (seconds) at its limit.
 _LIMITED_SECONDS = 5.0
@@ -67,7 +70,7 @@ store = "router-store"
 index = true
 [queue]
 profile = "dicomark-send-queue"
-poll = 1
+poll = 0.2
 [[queue.destination]]
 name = "dest"
 ae_title = "BENCH-SCP"
@@ -134,7 +137,7 @@ def _scu(run: _Run, label: str, port: int) -> tuple[float, dict[str, object], fl
 
 
 def _direct(run: _Run, fsync: bool) -> Row:
-    label = f"direct-{'fsync' if fsync else 'nofsync'}"
+    label = f"direct-{'fsync' if fsync else 'nofsync'}-{_serial()}"
     dest, port, _ = _destination(run, label, fsync)
     try:
         _, report, _ = _scu(run, label, port)
@@ -145,12 +148,16 @@ def _direct(run: _Run, fsync: bool) -> Row:
 
 
 def _router(run: _Run, fsync: bool, rate: float = 0.0) -> Row:
-    label = f"router-{'fsync' if fsync else 'nofsync'}{'-limited' if rate else ''}"
+    """The router row; with ``rate``, the instances are all in before forwarding starts."""
+    label = f"router-{'fsync' if fsync else 'nofsync'}{'-limited' if rate else ''}-{_serial()}"
     dest, dest_port, _ = _destination(run, label, fsync)
     root = run.workdir / label
     root.mkdir()
     system = root / "router.toml"
     system.write_text(SYSTEM.format(port=dest_port, rate=rate))
+    database = root / "router-store" / ".index" / "index.sqlite"
+    if rate:
+        _pause(database, True)  # made before the router starts: it begins paused
     port = processes.free_port()
     argv = _python(
         "-c", "import sys; from dicomnet.cli.main import main; sys.exit(main())",
@@ -163,11 +170,40 @@ def _router(run: _Run, fsync: bool, rate: float = 0.0) -> Row:
         ended, report, _ = _scu(run, label, port)
         scu_seconds = float(str(report["seconds"]))
         started = ended - scu_seconds  # the SCU's association request (a little earlier)
-        done = _wait_sent(root / "router-store" / ".index" / "index.sqlite", run)
+        if rate:
+            _pause(database, False)
+            started = time.monotonic()  # forwarding alone (the router sees it within a poll)
+        done = _wait_sent(database, run)
     finally:
         processes.stop(router)
         processes.stop(dest)
     return _row(f"router, {_mode(fsync)}", run, done - started, scu_seconds)
+
+
+_SERIALS = iter(range(1_000_000))
+
+
+def _serial() -> int:
+    return next(_SERIALS)
+
+
+def _pause(database: Path, paused: bool) -> None:
+    """Pause or resume the destination as ``dicomnet queue pause/resume`` does."""
+    import asyncio
+
+    from dicomnet.archive.sqlite import SqliteIndex
+    from dicomnet.queue.sqlite import SqliteQueueStore
+
+    async def work() -> None:
+        index = await SqliteIndex.open(database, fsync=False)
+        store = await SqliteQueueStore.open(index, enqueue=False)
+        try:
+            await store.set_paused("dest", paused)
+        finally:
+            await store.close()
+            await index.close()
+
+    asyncio.run(work())
 
 
 def _wait_sent(database: Path, run: _Run) -> float:
@@ -206,7 +242,8 @@ def _limited(run: _Run) -> Row:
     rate = run.instances.dataset_bytes / _LIMITED_SECONDS
     row = _router(run, fsync=False, rate=rate)
     seconds = float(row.values["seconds"])
-    # The bucket starts full (one second's worth), so bytes/rate - 1 s is the floor.
+    # The bucket starts full (one second's worth), so bytes/rate - 1 s is the floor; the
+    # router sees the resume within its poll (0.2 s), which the measured time includes.
     expected = run.instances.dataset_bytes / rate - 1.0
     return Row(
         "router, no fsync, rate-limited",
@@ -220,11 +257,11 @@ def _limited(run: _Run) -> Row:
     )
 
 
-def _safe(table: Table, label: str, measure: Callable[[], Row]) -> None:
+def _safe(label: str, measure: Callable[[], Row]) -> Row:
     try:
-        table.rows.append(measure())
+        return measure()
     except (RuntimeError, OSError) as exc:
-        table.rows.append(Row(label, unavailable=str(exc)[:300]))
+        return Row(label, unavailable=str(exc)[:300])
 
 
 def run(options: Options) -> SuiteResult:
@@ -237,15 +274,27 @@ def run(options: Options) -> SuiteResult:
     try:
         instances = generate(workload, workdir / "data")
         runner = _Run(workdir, instances, 120.0 if options.quick else 600.0, options.verbose)
-        for fsync in (True, False):
-            for name, measure in (("direct", _direct), ("router", _router)):
-                label = f"{name}, {_mode(fsync)}"
-                if options.selected(label):
+        repeat = options.repeat or (1 if options.quick else _REPEAT)
+        best: dict[str, Row] = {}
+        for _ in range(repeat):  # interleaved, so that a burst of load hits every row alike
+            for fsync in (True, False):
+                for name, measure in (("direct", _direct), ("router", _router)):
+                    label = f"{name}, {_mode(fsync)}"
+                    if not options.selected(label):
+                        continue
                     if options.verbose:
                         print(f"... {label}", flush=True)
-                    _safe(table, label, lambda m=measure, f=fsync: m(runner, f))
+                    row = _safe(label, lambda m=measure, f=fsync: m(runner, f))
+                    kept = best.get(label)
+                    if (
+                        kept is None
+                        or not kept.ok
+                        or (row.ok and row.values["seconds"] < kept.values["seconds"])
+                    ):
+                        best[label] = row
+        table.rows.extend(best.values())
         if options.selected("rate"):
-            _safe(limited, "router, no fsync, rate-limited", lambda: _limited(runner))
+            limited.rows.append(_safe("router, no fsync, rate-limited", lambda: _limited(runner)))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     for fsync in (True, False):
@@ -265,19 +314,26 @@ def run(options: Options) -> SuiteResult:
                 )
             )
     result.settings.update(
-        {"count": workload.count, "window": _WINDOW, "limited_seconds": _LIMITED_SECONDS}
+        {
+            "count": workload.count,
+            "window": _WINDOW,
+            "limited_seconds": _LIMITED_SECONDS,
+            "repeat": options.repeat or (1 if options.quick else _REPEAT),
+        }
     )
     result.notes.extend(
         [
-            "one run per row on loopback; the machine is shared, so ratios are from one run",
+            "best of --repeat runs per row (3; --quick 1), rows interleaved, on loopback; the "
+            "machine is shared, so ratios are from one harness run",
             "router rows: from the SCU's association request to the last job 'sent' in the "
             "router's database (polled every 10 ms); SCU s is the time the SCU took to get "
             "every instance acknowledged by the router",
             "the destination is benchmarks.dicomnet_scp writing files, without an index, in "
             "both rows; fsync rows sync the files at the destination and the router's files "
             "and index (SQLite synchronous=FULL), no-fsync rows sync neither",
-            "the rate-limited run forwards at max_rate = data set bytes / 5 s; the bucket "
-            "starts with one second's worth, hence bytes / limit - 1 s as the expected time",
+            "the rate-limited run stores the set with the destination paused, then resumes it "
+            "and times forwarding alone at max_rate = data set bytes / 5 s; the bucket starts "
+            "with one second's worth, hence bytes / limit - 1 s as the expected time",
         ]
     )
     result.machine = machine_info()
