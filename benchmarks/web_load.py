@@ -34,7 +34,7 @@ _EXPLICIT_LE: Final = "1.2.840.10008.1.2.1"
 
 
 def _image(number: int, rows: int, study: str, series: str) -> object:
-    ds = make_image(rows=rows, columns=rows, sop_instance_uid=f"{series}.{number}", seed=number)
+    ds = make_image(rows=rows, columns=rows, sop_instance_uid=generate_uid(), seed=number)
     ds.StudyInstanceUID = study
     ds.SeriesInstanceUID = series
     ds.PatientID = "WEBBENCH"
