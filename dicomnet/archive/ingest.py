@@ -125,6 +125,27 @@ class IndexedSink:
         self._size += len(chunk)
         await self.inner.write(chunk)
 
+    @property
+    def write_views(self) -> Callable[[list[memoryview]], None] | None:
+        """The inner sink's synchronous ``write_views`` (keeping the first bytes), if it has one.
+
+        The Storage SCP writes through it straight from its receive buffer.
+        """
+        if getattr(self.inner, "write_views", None) is None:
+            return None
+        return self._write_views
+
+    def _write_views(self, views: list[memoryview]) -> None:
+        head = self._head
+        for view in views:
+            room = HEADER_CAPTURE - len(head)
+            if room <= 0:
+                break
+            head += view[:room]
+        self._size += sum(len(view) for view in views)
+        write: Callable[[list[memoryview]], None] = self.inner.write_views  # type: ignore[attr-defined]
+        write(views)
+
     async def commit(self, info: InstanceInfo) -> StoredInstance:
         """Commit the file, then index it; on an index failure the new file is removed."""
         inner = self.inner
