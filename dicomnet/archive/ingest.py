@@ -154,7 +154,9 @@ class IndexedSink:
             unsynced: list[Path] | None = (
                 [] if getattr(self.index, "syncs_folders", False) else None
             )
-            stored = inner.commit_linked(info, unsynced=unsynced)
+            # The fsync runs in the store's executor (if it has one) while the loop
+            # receives the next instances.
+            stored = await inner.commit_linked_async(info, unsynced=unsynced)
             try:
                 indexed = await self._index(info, stored, unsynced or ())
             except asyncio.CancelledError:

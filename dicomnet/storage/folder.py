@@ -429,6 +429,22 @@ class FileSink:
             await asyncio.wait([done])
             raise
 
+    async def commit_linked_async(
+        self, info: InstanceInfo, *, unsynced: list[Path] | None = None
+    ) -> StoredInstance:
+        """:meth:`commit_linked`, in the store's commit executor when it has one (fsync)."""
+        executor = self.store.commit_executor()
+        if executor is None:
+            return self._commit(info, True, unsynced)
+        loop = asyncio.get_running_loop()
+        done = loop.run_in_executor(executor, self._commit, info, True, unsynced)
+        try:
+            return await asyncio.shield(done)
+        except asyncio.CancelledError:
+            # A commit cannot be interrupted: let it end before the caller discards.
+            await asyncio.wait([done])
+            raise
+
     def commit_linked(
         self, info: InstanceInfo, *, unsynced: list[Path] | None = None
     ) -> StoredInstance:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
+import pytest
 from pydicom.dataset import Dataset
 from query.fixtures import archive_datasets
 
@@ -12,7 +15,7 @@ from dicomnet.archive.ingest import HEADER_CAPTURE, IndexedStore
 from dicomnet.dimse.dataset import encode_dataset
 from dicomnet.query import Query, parse_query
 from dicomnet.query.models import STUDY_ROOT
-from dicomnet.storage.folder import FolderStore
+from dicomnet.storage.folder import FileSink, FolderStore
 from dicomnet.storage.memory import MemoryStore
 from dicomnet.storage.sinks import InstanceInfo
 
@@ -71,3 +74,28 @@ async def test_no_write_views_when_the_inner_sink_has_none(tmp_path: Path) -> No
         assert getattr(sink, "write_views", None) is None
         await sink.discard()
     assert HEADER_CAPTURE >= 1024
+
+
+async def test_fsynced_indexed_commits_run_in_the_stores_executor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[str] = []
+    original = FileSink._commit
+
+    def recording(self: FileSink, *args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(FileSink, "_commit", recording)
+    first = archive_datasets()[0]
+    async with await SqliteIndex.open(tmp_path / "i.sqlite", fsync=True) as index:
+        store = IndexedStore(FolderStore(tmp_path / "store", fsync=True), index)
+        info = _info(str(first.SOPInstanceUID), str(first.SOPClassUID))
+        sink = await store.open_sink(info)
+        await sink.write(encode_dataset(first, EXPLICIT_LE))
+        stored = await sink.commit(info)
+        assert stored.path is not None and stored.path.is_file()
+        assert await index.count() == 1
+    # The fsync and the move ran off the event loop's thread, as for a plain folder store.
+    assert len(threads) == 1 and threads[0].startswith("dicomnet-commit")
+    assert list((tmp_path / "store" / ".incoming").iterdir()) == []
