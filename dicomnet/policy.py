@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from dicomnet.status_policy import StatusPolicy
 from dicomnet_pdu.pdv import DEFAULT_MAX_COMMAND_SET
 
 __all__ = [
@@ -139,6 +140,8 @@ class Policy:
     #: longest a DIMSE service defines holds a few UIDs and an attribute list.
     max_command_set: int = DEFAULT_MAX_COMMAND_SET
     tcp_nodelay: bool = True
+    #: The status returned in each situation and the handling of each status received.
+    statuses: StatusPolicy = field(default_factory=StatusPolicy)
     #: Free-form facts from the conformance statement kept for rendering (not behaviour).
     info: tuple[tuple[str, str], ...] = ()
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from dicomnet.dimse.status import StatusCategory
 from dicomnet.errors import ConfigurationError
 from dicomnet.policy import (
     SMALLEST_USABLE_PDU,
@@ -26,6 +27,14 @@ from dicomnet.policy import (
     Timers,
     TransferSyntaxPreference,
     WrongCalledAE,
+)
+from dicomnet.status_policy import (
+    FALLBACK_CODES,
+    Outcome,
+    ReceivedRule,
+    ReturnedRule,
+    Situation,
+    StatusPolicy,
 )
 
 from .locate import profiles_dir
@@ -97,6 +106,12 @@ class StatusRule:
     code: str
     meaning: str = ""
     behaviour: str = ""
+    #: Returned rows: the situations (``dicomnet.status_policy.Situation`` values) answered so.
+    situations: tuple[str, ...] = ()
+    #: Returned rows: the association is aborted after the answer.
+    abort: bool = False
+    #: Received rows: success, warning, failure, abort or retry ("" = by category).
+    outcome: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -265,6 +280,7 @@ class Profile:
             min_peer_max_pdu=self.min_peer_max_pdu,
             max_command_set=self.max_command_set,
             tcp_nodelay=self.tcp_nodelay,
+            statuses=self.status_policy(),
             info=self._policy_info(),
         )
         # Only the values the profile sets replace the Policy defaults.
@@ -273,6 +289,31 @@ class Profile:
         if self.implementation_version_name is not None:
             policy = replace(policy, implementation_version_name=self.implementation_version_name)
         return policy
+
+    def status_policy(self) -> StatusPolicy:
+        """The ``[[status]]`` rows as a :class:`~dicomnet.status_policy.StatusPolicy`."""
+        returned: list[ReturnedRule] = []
+        received: list[ReceivedRule] = []
+        for row in self.statuses:
+            services = tuple(part.strip() for part in row.service.split(",") if part.strip())
+            if row.direction == "returned":
+                if not row.situations:
+                    continue  # a row of the document's table, not tied to a situation
+                code = None if row.code in FALLBACK_CODES else int(row.code, 16)
+                returned.extend(
+                    ReturnedRule(service, Situation(name), code, row.abort)
+                    for service in services
+                    for name in row.situations
+                )
+                continue
+            outcome = Outcome(row.outcome) if row.outcome else _CATEGORY_OUTCOME.get(row.status)
+            if outcome is None:
+                continue  # pending and cancel rows describe the exchange, not an outcome
+            categories = _CATEGORY_CLASSES.get(row.status, frozenset())
+            received.extend(
+                ReceivedRule(service, row.code, outcome, categories) for service in services
+            )
+        return StatusPolicy(returned=tuple(returned), received=tuple(received))
 
     def _syntaxes(self, rule: ContextRule, choices: Mapping[str, str]) -> tuple[str, ...]:
         group = rule.transfer_syntax_group
@@ -314,6 +355,25 @@ class Profile:
 
 
 # ---------------------------------------------------------------------- loading
+
+#: A received row's outcome when it states none: from its status category.
+_CATEGORY_OUTCOME: dict[str, Outcome] = {
+    "Success": Outcome.SUCCESS,
+    "Warning": Outcome.WARNING,
+    "Failure": Outcome.FAILURE,
+    "Refused": Outcome.FAILURE,
+    "Error": Outcome.FAILURE,
+    "*": Outcome.FAILURE,
+}
+#: The codes an "Other" row covers, by its status category ("*": every code).
+_CATEGORY_CLASSES: dict[str, frozenset[StatusCategory]] = {
+    "Warning": frozenset({StatusCategory.WARNING}),
+    "Failure": frozenset({StatusCategory.FAILURE}),
+    "Refused": frozenset({StatusCategory.FAILURE}),
+    "Error": frozenset({StatusCategory.FAILURE}),
+}
+_SITUATIONS = tuple(s.value for s in Situation)
+_OUTCOMES = tuple(o.value for o in Outcome)
 
 
 def _only_unlisted(rules: tuple[ContextRule, ...]) -> tuple[ContextRule, ...]:
@@ -571,13 +631,34 @@ class _ProfileReader:
             raise section.error(
                 "code", f"{code!r} is not a status code (e.g. 0000, B00x, A700-A7FF)"
             )
+        direction = section.choice("direction", ("returned", "received"))
+        situations = section.strings("situations", ())
+        for index, name in enumerate(situations):
+            if name not in _SITUATIONS:
+                raise section.error(
+                    f"situations[{index}]", f"{name!r} is not one of {', '.join(_SITUATIONS)}"
+                )
+        concrete = re.fullmatch(r"[0-9A-F]{4}", code) is not None
+        if situations and direction != "returned":
+            raise section.error("situations", "only a returned status has situations")
+        if situations and not (concrete or code in FALLBACK_CODES):
+            raise section.error("code", "a status with situations needs one code (e.g. 0110)")
+        outcome = section.choice("outcome", _OUTCOMES) if section.has("outcome") else ""
+        if outcome and direction != "received":
+            raise section.error("outcome", "only a received status has an outcome")
+        abort = section.boolean("abort", False)
+        if abort and direction != "returned":
+            raise section.error("abort", "only a returned status aborts the association")
         rule = StatusRule(
-            direction=section.choice("direction", ("returned", "received")),
+            direction=direction,
             service=section.string("service"),
             status=section.choice("status", STATUS_CATEGORIES),
             code=code,
             meaning=section.string("meaning", ""),
             behaviour=section.string("behaviour", ""),
+            situations=situations,
+            abort=abort,
+            outcome=outcome,
         )
         section.done()
         return rule

@@ -190,6 +190,9 @@ class DatasetWalker:
         self.offset = 0
         #: Values of the ``capture`` elements seen so far (top level, as received).
         self.captured: dict[int, bytes] = {}
+        #: ``capture`` elements present at top level whose value was not captured
+        #: (longer than CAPTURE_LIMIT, or of undefined length).
+        self.uncaptured: set[int] = set()
         self._capture = frozenset(capture)
         self._capturing: bytearray | None = None
         self._capture_tag = 0
@@ -463,9 +466,12 @@ class DatasetWalker:
         if length:
             self._skip = length
             self._value_tag = tag
-            if tag in self._capture and frame.kind == _DATASET and length <= CAPTURE_LIMIT:
-                self._capturing = bytearray()
-                self._capture_tag = tag
+            if tag in self._capture and frame.kind == _DATASET:
+                if length <= CAPTURE_LIMIT:
+                    self._capturing = bytearray()
+                    self._capture_tag = tag
+                else:
+                    self.uncaptured.add(tag)
         elif tag in self._capture and frame.kind == _DATASET:
             self.captured[tag] = b""
         return size
@@ -496,6 +502,8 @@ class DatasetWalker:
                 ENCAPSULATED_PIXELS,
                 tag,
             )
+        if tag in self._capture and frame.kind == _DATASET:
+            self.uncaptured.add(tag)
         self._push(kind, tag, -1, frame, explicit=explicit, little=little)
 
     def _delimiter(self, frame: _Frame, tag: int, length: int, at: int) -> None:
@@ -564,6 +572,11 @@ class InflatingWalker:
     def captured(self) -> dict[int, bytes]:
         """The captured values of the inner walker."""
         return self.walker.captured
+
+    @property
+    def uncaptured(self) -> set[int]:
+        """The capture elements of the inner walker present but not captured."""
+        return self.walker.uncaptured
 
     def feed(self, chunk: bytes | bytearray | memoryview) -> None:
         """Inflate and walk the next deflated bytes."""

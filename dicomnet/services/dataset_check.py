@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from pydicom.uid import UID
+
 from dicomnet.dimse.comments import error_comment
 from dicomnet.dimse.dataset import dataset_walker
 from dicomnet.dimse.errors import DatasetError
@@ -36,6 +38,7 @@ from dicomnet.dimse.walker import FramingError, Walker
 from dicomnet.storage.sinks import InstanceInfo
 
 from .base import Reply
+from .iod_check import IOD_TAGS, iod_problems
 
 __all__ = ["DatasetCheck", "failure"]
 
@@ -60,16 +63,18 @@ class DatasetCheck:
     :attr:`done` and ignores the rest.
     """
 
-    def __init__(self, info: InstanceInfo) -> None:
+    def __init__(self, info: InstanceInfo, *, iod: bool = False) -> None:
         self._expected = {
             SOP_CLASS_TAG: info.sop_class_uid,
             SOP_INSTANCE_TAG: info.sop_instance_uid,
         }
+        self._sop_class_uid = info.sop_class_uid
         self._walker: Walker | None
+        capture: tuple[int, ...] = (SOP_CLASS_TAG, SOP_INSTANCE_TAG)
+        if iod:
+            capture += tuple(tag for tag in IOD_TAGS if tag not in capture)
         try:
-            self._walker = dataset_walker(
-                info.transfer_syntax_uid, capture=(SOP_CLASS_TAG, SOP_INSTANCE_TAG)
-            )
+            self._walker = dataset_walker(info.transfer_syntax_uid, capture=capture)
         except DatasetError:
             self._walker = None
         #: Set once a failure has been answered (or nothing can be checked).
@@ -109,6 +114,17 @@ class DatasetCheck:
         self.done = True
         return None
 
+    def iod_problems(self) -> list[str]:
+        """After :meth:`finish`: what does not conform to the IOD (see :mod:`.iod_check`).
+
+        Empty when the check was not asked for or the syntax cannot be walked.
+        """
+        walker = self._walker
+        if walker is None:
+            return []
+        name = UID(self._sop_class_uid).name
+        return iod_problems(self._sop_class_uid, name, walker.captured, walker.uncaptured)
+
     def _refuse(self, exc: FramingError) -> Reply:
         self.done = True
         self.detail = str(exc)
@@ -121,6 +137,8 @@ class DatasetCheck:
     def _compare(self, captured: dict[int, bytes]) -> Reply | None:
         self._compared = len(captured)
         for tag, raw in captured.items():
+            if tag not in self._expected:
+                continue
             value = raw.rstrip(b"\0 ").decode("ascii", "replace")
             if value != self._expected[tag]:
                 self.done = True

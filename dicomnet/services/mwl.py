@@ -21,7 +21,6 @@ from typing import Final, Protocol, runtime_checkable
 from pydicom.dataset import Dataset
 
 from dicomnet.dimse.commands import CFindRQ, CommandField
-from dicomnet.dimse.comments import error_comment
 from dicomnet.dimse.dataset import decode_dataset, encode_dataset
 from dicomnet.dimse.errors import DatasetError
 from dicomnet.dimse.status import Status
@@ -34,7 +33,9 @@ from dicomnet.query.worklist import (
     has_unmatched_keys,
     match_worklist,
 )
+from dicomnet.status_policy import Situation
 
+from .answers import failure
 from .base import Binding, IncomingRequest, Reply
 
 __all__ = ["MODALITY_WORKLIST_FIND", "WorklistService", "WorklistStore", "support_from_profile"]
@@ -66,10 +67,6 @@ class WorklistStore(Protocol):
     ) -> AsyncIterator[Dataset]:
         """Every item that may match ``identifier`` (at least all that do)."""
         ...
-
-
-def _failure(status: int, comment: str) -> Reply:
-    return Reply(status=status, fields={"error_comment": error_comment(comment)})
 
 
 class WorklistService:
@@ -110,14 +107,19 @@ class WorklistService:
             identifier = converted(identifier)
         except (DatasetError, ConversionError) as exc:
             log.info("worklist C-FIND refused: %s", logsafe(exc, ERROR_LIMIT))
-            yield _failure(_UNABLE_TO_PROCESS, f"identifier: {exc}")
+            yield failure(
+                request, Situation.UNABLE_TO_PROCESS, _UNABLE_TO_PROCESS, f"identifier: {exc}"
+            )
             return
         steps = identifier.get(SCHEDULED_PROCEDURE_STEP_SEQUENCE)
         if "QueryRetrieveLevel" in identifier or (
             steps is not None and steps.VR == "SQ" and len(steps.value) > 1
         ):
-            yield _failure(
-                Status.DATASET_DOES_NOT_MATCH_SOP_CLASS, "not a Modality Worklist identifier"
+            yield failure(
+                request,
+                Situation.IDENTIFIER_DOES_NOT_MATCH_SOP_CLASS,
+                Status.DATASET_DOES_NOT_MATCH_SOP_CLASS,
+                "not a Modality Worklist identifier",
             )
             return
         partial = has_unmatched_keys(identifier, self.support)
@@ -139,7 +141,12 @@ class WorklistService:
                 await asyncio.sleep(0)  # let a C-CANCEL in
         except OSError as exc:  # the worklist database failed
             log.error("worklist C-FIND failed: %s", logsafe(exc, ERROR_LIMIT))
-            yield _failure(_UNABLE_TO_PROCESS, "the worklist cannot be read")
+            yield failure(
+                request,
+                Situation.PROCESSING_FAILURE,
+                _UNABLE_TO_PROCESS,
+                "the worklist cannot be read",
+            )
             return
         if request.is_cancelled:
             yield Reply(status=Status.CANCEL)

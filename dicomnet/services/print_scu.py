@@ -41,6 +41,7 @@ from dicomnet.dimse.status import DimseStatus, StatusCategory
 from dicomnet.errors import DicomNetError, LocalError, NegotiationError
 from dicomnet.log import logsafe
 from dicomnet.services.base import Binding, IncomingRequest, Reply
+from dicomnet.status_policy import Outcome
 
 if TYPE_CHECKING:
     import numpy as np
@@ -337,6 +338,15 @@ def _array_item(array: npt.NDArray[Any], color: bool) -> Dataset:
     return item
 
 
+_SERVICES: Final[dict[int, str]] = {
+    cmd.CommandField.N_CREATE_RQ: "N-CREATE",
+    cmd.CommandField.N_SET_RQ: "N-SET",
+    cmd.CommandField.N_ACTION_RQ: "N-ACTION",
+    cmd.CommandField.N_GET_RQ: "N-GET",
+    cmd.CommandField.N_DELETE_RQ: "N-DELETE",
+}
+
+
 class _Requester:
     """Sends one print request on the Meta SOP class context and checks its status."""
 
@@ -358,20 +368,26 @@ class _Requester:
         self.log.debug("%s", operation)
         response = await self.association.send_request(request, data, context=self.context)
         status = response.dimse_status
-        if status.category is StatusCategory.WARNING:
-            self.log.warning(
-                "%s: warning 0x%04X (%s)",
-                operation,
-                status.code,
-                status.describe(request.command_field),
-            )
-        elif status.category is not StatusCategory.SUCCESS:
+        # What the profile makes of the status (Flux: B0xx logged as done, others abort).
+        service = _SERVICES.get(request.command_field, "")
+        outcome = self.association.policy.statuses.treat(service, status.code)
+        if outcome in (Outcome.SUCCESS, Outcome.WARNING):
+            if status.category is not StatusCategory.SUCCESS:
+                self.log.warning(
+                    "%s: warning 0x%04X (%s)",
+                    operation,
+                    status.code,
+                    status.describe(request.command_field),
+                )
+        else:
             self.log.error(
                 "%s: status 0x%04X (%s)",
                 operation,
                 status.code,
                 status.describe(request.command_field),
             )
+            if outcome is Outcome.ABORT and self.association.is_established:
+                self.association.abort_nowait(f"{operation} failed")
             raise PrintError(operation, status)
         reply = None
         if response.dataset:

@@ -57,10 +57,12 @@ from dicomnet.query.index import InstanceIndex, InstanceRecord
 from dicomnet.query.models import MODELS, InformationModel, Operation
 from dicomnet.query.query import KeySupport, QueryError, parse_query
 from dicomnet.query.source import MemorySource, QuerySource
+from dicomnet.status_policy import Outcome, Situation
 from dicomnet.storage.scu import store
 from dicomnet.storage.source import SourceError
 from dicomnet.storage.transcode import TranscodeError
 
+from .answers import failure
 from .base import Binding, IncomingRequest, Reply
 from .qr_classes import FIND, GET, MODALITY_WORKLIST_FIND, MOVE, NATIVE, sop_class_for
 from .qr_retrieve import (
@@ -118,6 +120,32 @@ def _failure(status: int, comment: str, offending: int | None = None) -> Reply:
     if offending is not None:
         fields["offending_element"] = (offending,)
     return Reply(status=status, fields=fields)
+
+
+#: How a sub-operation counts, by the outcome the Q/R AE's profile gives its C-STORE status.
+_VERDICTS: Final = {
+    Outcome.SUCCESS: StatusCategory.SUCCESS,
+    Outcome.WARNING: StatusCategory.WARNING,
+    Outcome.FAILURE: StatusCategory.FAILURE,
+    Outcome.ABORT: StatusCategory.FAILURE,
+    Outcome.RETRY: StatusCategory.FAILURE,
+}
+_UNABLE: Final = Situation.UNABLE_TO_PROCESS
+_MISMATCH: Final = Situation.IDENTIFIER_DOES_NOT_MATCH_SOP_CLASS
+#: The situation of a QueryError, by the status PS3.4 gives it.
+_QUERY_SITUATIONS: Final[dict[int, Situation]] = {
+    Status.DATASET_DOES_NOT_MATCH_SOP_CLASS: _MISMATCH,
+    Status.OUT_OF_RESOURCES: Situation.OUT_OF_RESOURCES,
+    Status.OUT_OF_RESOURCES_MATCHES: Situation.OUT_OF_RESOURCES,
+    UNABLE_TO_PROCESS: _UNABLE,
+}
+
+
+def _query_error(request: IncomingRequest, exc: QueryError) -> Reply:
+    situation = _QUERY_SITUATIONS.get(exc.status)
+    if situation is None:
+        return _failure(exc.status, exc.comment, exc.offending)
+    return failure(request, situation, exc.status, exc.comment, exc.offending)
 
 
 # ------------------------------------------------------------------ SCP
@@ -234,7 +262,7 @@ class QueryRetrieveService:
         self, request: IncomingRequest, *, retrieve: bool = False
     ) -> Dataset | Reply:
         if request.data is None:
-            return _failure(UNABLE_TO_PROCESS, "request without an identifier")
+            return failure(request, _UNABLE, UNABLE_TO_PROCESS, "request without an identifier")
         parts: list[bytes] = []
         size = 0
         async for chunk in request.data:
@@ -244,18 +272,20 @@ class QueryRetrieveService:
                 request.association.log.warning(
                     "identifier refused: more than %d bytes", MAX_IDENTIFIER_BYTES
                 )
-                return _failure(
+                return failure(
+                    request,
+                    Situation.OUT_OF_RESOURCES,
                     Status.OUT_OF_RESOURCES_MATCHES if retrieve else Status.OUT_OF_RESOURCES,
                     f"identifier longer than {MAX_IDENTIFIER_BYTES} bytes",
                 )
             parts.append(chunk)
         data = b"".join(parts)
         if not data:
-            return _failure(UNABLE_TO_PROCESS, "request without an identifier")
+            return failure(request, _UNABLE, UNABLE_TO_PROCESS, "request without an identifier")
         try:
             return decode_dataset(data, str(request.context.transfer_syntax))
         except DatasetError as exc:
-            return _failure(UNABLE_TO_PROCESS, f"identifier: {exc}")
+            return failure(request, _UNABLE, UNABLE_TO_PROCESS, f"identifier: {exc}")
 
     @staticmethod
     def _wrong_context(request: IncomingRequest, sop_class: str) -> Reply | None:
@@ -300,7 +330,12 @@ class QueryRetrieveService:
             yield wrong
             return
         if model is None:
-            yield _failure(Status.DATASET_DOES_NOT_MATCH_SOP_CLASS, "not a Q/R FIND SOP class")
+            yield failure(
+                request,
+                _MISMATCH,
+                Status.DATASET_DOES_NOT_MATCH_SOP_CLASS,
+                "not a Q/R FIND SOP class",
+            )
             return
         try:
             query = parse_query(
@@ -311,7 +346,7 @@ class QueryRetrieveService:
             )
         except QueryError as exc:
             request.association.log.info("C-FIND refused: %s", logsafe(exc.comment, ERROR_LIMIT))
-            yield _failure(exc.status, exc.comment, exc.offending)
+            yield _query_error(request, exc)
             return
         syntax = str(request.context.transfer_syntax)
         requester = requester_charsets(identifier)
@@ -347,7 +382,9 @@ class QueryRetrieveService:
                         await asyncio.sleep(0)
         except (DatasetError, ValueError, TypeError, OSError) as exc:
             request.association.log.error("C-FIND failed: %s", logsafe(exc, ERROR_LIMIT))
-            yield _failure(UNABLE_TO_PROCESS, f"matching failed: {exc}")
+            yield failure(
+                request, Situation.PROCESSING_FAILURE, UNABLE_TO_PROCESS, f"matching failed: {exc}"
+            )
             return
         if request.is_cancelled:
             yield Reply(status=Status.CANCEL)
@@ -364,18 +401,25 @@ class QueryRetrieveService:
     ) -> list[InstanceRecord] | Reply:
         model = self._model(sop_class)
         if model is None:
-            return _failure(Status.DATASET_DOES_NOT_MATCH_SOP_CLASS, "not a Q/R SOP class")
+            return failure(
+                request, _MISMATCH, Status.DATASET_DOES_NOT_MATCH_SOP_CLASS, "not a Q/R SOP class"
+            )
         try:
             query = parse_query(identifier, model, relational=True, retrieve=True)
         except QueryError as exc:
-            return _failure(exc.status, exc.comment, exc.offending)
+            return _query_error(request, exc)
         try:
             return await self.source.instances(query)
         except (DatasetError, ValueError, TypeError, OSError) as exc:
             request.association.log.error(
                 "retrieve: selecting instances failed: %s", logsafe(exc, ERROR_LIMIT)
             )
-            return _failure(UNABLE_TO_PROCESS, f"selecting instances failed: {exc}")
+            return failure(
+                request,
+                Situation.PROCESSING_FAILURE,
+                UNABLE_TO_PROCESS,
+                f"selecting instances failed: {exc}",
+            )
 
     async def _suboperations(
         self,
@@ -393,7 +437,8 @@ class QueryRetrieveService:
                 return
             try:
                 result = await store(target, record.source(), move_originator=originator)
-                verdict = result.category
+                verdict = _VERDICTS[result.outcome]
+                stop = result.outcome is Outcome.ABORT
             except (SourceError, TranscodeError, NegotiationError) as exc:
                 log.warning(
                     "sub-operation for %s not sent: %s",
@@ -401,6 +446,7 @@ class QueryRetrieveService:
                     logsafe(exc, ERROR_LIMIT),
                 )
                 verdict = StatusCategory.FAILURE
+                stop = False
             except DicomNetError as exc:
                 if target is request.association:
                     raise
@@ -421,7 +467,7 @@ class QueryRetrieveService:
             else:
                 counts.failed += 1
                 counts.failed_uids.append(record.sop_instance_uid)
-                if self.rules.on_failure is OnFailure.STOP and counts.remaining:
+                if (stop or self.rules.on_failure is OnFailure.STOP) and counts.remaining:
                     log.warning("sub-operation failed: stopping (%d not sent)", counts.remaining)
                     if target is not request.association:
                         target.abort_nowait("sub-operation failed")
@@ -611,6 +657,13 @@ class FindResults:
                     yield decode_dataset(response.dataset, self._syntax)
             else:
                 self.final = response
+                outcome = self._association.policy.statuses.treat("C-FIND", response.status)
+                if outcome is Outcome.ABORT and self._association.is_established:
+                    # The profile says this final status ends the association (Flux).
+                    self._association.log.error(
+                        "C-FIND failed (0x%04X): aborting the association", response.status
+                    )
+                    self._association.abort_nowait(f"C-FIND status 0x{response.status:04X}")
 
 
 def find(

@@ -25,10 +25,17 @@ C111    duplicate refused (``Duplicate.REFUSE``): a "cannot understand" failure
         from the Cxxx range of Table B.2-1, whose low bits recall the general
         Duplicate SOP Instance status 0111H of PS3.7 Annex C; the Error Comment
         says so
-B000,   warnings are never produced by this service; a ``decide`` hook returns
-B006,   them (it sees the committed instance and may answer any status)
-B007
+B007    stored, but not conformant to its IOD, when the profile answers the
+        ``not-iod-conformant`` situation with a warning (LifeSys); a failure code
+        there refuses it instead (see :mod:`dicomnet.services.iod_check`)
+B000,   otherwise a ``decide`` hook returns them (it sees the committed instance
+B006    and may answer any status)
 ======  ============================================================================
+
+Each non-success answer is a *situation* (:class:`dicomnet.status_policy.Situation`);
+the AE's profile may give it another code (LifeSys and MedDream answer a failed
+file system operation with 0110) or have the association aborted after it
+(DicomArk). The codes above are those without a profile rule.
 
 The A900/C000 check walks the element headers of the whole data set while
 the fragments stream through (:mod:`dicomnet.dimse.walker`; values are
@@ -57,8 +64,9 @@ from dataclasses import replace
 from typing import Final
 
 from dicomnet.dimse.commands import CommandField, CStoreRQ
-from dicomnet.dimse.status import Status
+from dicomnet.dimse.status import Status, StatusCategory, category
 from dicomnet.log import ERROR_LIMIT, logsafe
+from dicomnet.status_policy import Situation, StatusPolicy
 from dicomnet.storage.filenames import is_valid_uid
 from dicomnet.storage.sinks import (
     DuplicateRefused,
@@ -152,7 +160,9 @@ class StorageService:
         message = request.message
         if not isinstance(message, CStoreRQ):
             return Reply(status=Status.UNRECOGNIZED_OPERATION)
-        reply = await self._store(request, message)
+        reply, situation = await self._store(request, message)
+        if situation is not None:
+            reply = _as_profile_says(request, reply, situation)
         if not (
             is_valid_uid(message.affected_sop_instance_uid)
             and is_valid_uid(message.affected_sop_class_uid)
@@ -165,11 +175,16 @@ class StorageService:
             reply = replace(reply, fields=fields)
         return reply
 
-    async def _store(self, request: IncomingRequest, message: CStoreRQ) -> Reply:
+    async def _store(
+        self, request: IncomingRequest, message: CStoreRQ
+    ) -> tuple[Reply, Situation | None]:
+        """The reply, and the situation it answers when that is not a plain success."""
         log = request.association.log
         stream = request.data
         if stream is None:
-            return _failure(Status.CANNOT_UNDERSTAND, "C-STORE-RQ without a data set")
+            return _failure(
+                Status.CANNOT_UNDERSTAND, "C-STORE-RQ without a data set"
+            ), Situation.CANNOT_UNDERSTAND
         info = instance_info(request)
         uid = info.sop_instance_uid
         try:
@@ -177,34 +192,52 @@ class StorageService:
         except DuplicateRefused:
             stream.discard_rest()
             log.warning("duplicate SOP instance %s refused", logsafe(uid))
-            return _failure(DUPLICATE_REFUSED, f"duplicate SOP Instance refused: {uid}")
+            return _failure(DUPLICATE_REFUSED, f"duplicate SOP Instance refused: {uid}"), None
         except OSError as exc:
             stream.discard_rest()
             log.error("cannot store %s: %s", logsafe(uid), logsafe(exc, ERROR_LIMIT))
-            return _failure(Status.OUT_OF_RESOURCES, f"cannot store: {exc.strerror or exc}")
+            return _failure(
+                Status.OUT_OF_RESOURCES, f"cannot store: {exc.strerror or exc}"
+            ), Situation.OUT_OF_RESOURCES
         except StorageError as exc:
             stream.discard_rest()
             log.error("cannot store %s: %s", logsafe(uid), logsafe(exc, ERROR_LIMIT))
-            return _failure(Status.CANNOT_UNDERSTAND, str(exc))
+            return _failure(Status.CANNOT_UNDERSTAND, str(exc)), Situation.PROCESSING_FAILURE
+        statuses = request.association.policy.statuses
+        iod = self.check_dataset and statuses.names("C-STORE", Situation.NOT_IOD_CONFORMANT)
+        warning: Reply | None = None
         try:
-            failure, detail = await self._receive(stream, sink, info)
+            failure, detail, problems = await self._receive(stream, sink, info, iod=iod)
+            situation = None
+            if failure is None and problems:
+                failure, warning = _not_conformant(statuses, problems)
+                detail = "; ".join(problems)
+                situation = Situation.NOT_IOD_CONFORMANT
             if failure is not None:
                 await sink.discard()
                 stream.discard_rest()
                 log.warning(
                     "instance %s not stored: %s", logsafe(uid), logsafe(detail, ERROR_LIMIT)
                 )
-                return failure
+                return failure, situation or _SITUATION_OF.get(failure.status)
+            if warning is not None:
+                log.warning(
+                    "instance %s does not conform to its IOD: %s",
+                    logsafe(uid),
+                    logsafe("; ".join(problems), ERROR_LIMIT),
+                )
             stored = await sink.commit(info)
         except DuplicateRefused:
             await sink.discard()
             log.warning("duplicate SOP instance %s refused", logsafe(uid))
-            return _failure(DUPLICATE_REFUSED, f"duplicate SOP Instance refused: {uid}")
+            return _failure(DUPLICATE_REFUSED, f"duplicate SOP Instance refused: {uid}"), None
         except OSError as exc:
             await sink.discard()
             stream.discard_rest()
             log.error("cannot store %s: %s", logsafe(uid), logsafe(exc, ERROR_LIMIT))
-            return _failure(Status.OUT_OF_RESOURCES, f"cannot store: {exc.strerror or exc}")
+            return _failure(
+                Status.OUT_OF_RESOURCES, f"cannot store: {exc.strerror or exc}"
+            ), Situation.OUT_OF_RESOURCES
         except BaseException as exc:
             # Association ended mid-data-set (the stream raised) or the task
             # was cancelled: drop the partial instance, let the error go on.
@@ -225,14 +258,21 @@ class StorageService:
             )
         if self.decide is not None:
             outcome = await self.decide(request, stored)
-            return outcome if isinstance(outcome, Reply) else Reply(status=int(outcome))
-        return Reply(status=Status.SUCCESS)
+            reply = outcome if isinstance(outcome, Reply) else Reply(status=int(outcome))
+            if warning is None or reply.status != Status.SUCCESS:
+                return reply, None
+        if warning is not None:
+            return warning, None
+        return Reply(status=Status.SUCCESS), None
 
     async def _receive(
-        self, stream: DataStream, sink: StorageSink, info: InstanceInfo
-    ) -> tuple[Reply | None, str]:
-        """Write the data set into ``sink``; a failure (and why, in full) if it is refused."""
-        check = DatasetCheck(info) if self.check_dataset else None
+        self, stream: DataStream, sink: StorageSink, info: InstanceInfo, *, iod: bool = False
+    ) -> tuple[Reply | None, str, list[str]]:
+        """Write the data set into ``sink``; a failure (and why, in full) if it is refused.
+
+        The third item lists what does not conform to the IOD (when ``iod``).
+        """
+        check = DatasetCheck(info, iod=iod) if self.check_dataset else None
         write_views = getattr(sink, "write_views", None)
         if write_views is not None:
             # The sink writes synchronously: fragments go from the receive buffer
@@ -243,10 +283,8 @@ class StorageService:
             if writer.error is not None:
                 raise writer.error
             if writer.failure is not None:
-                return writer.failure, check.detail if check is not None else ""
-            if check is None:
-                return None, ""
-            return check.finish(), check.detail
+                return writer.failure, check.detail if check is not None else "", []
+            return _finished(check, iod)
         chunks: AsyncIterator[bytes] = aiter(stream)
         # Fragments already received are written together (one write of up to
         # WRITE_BATCH bytes instead of one per 16 KB PDV); nothing waits in the
@@ -257,7 +295,7 @@ class StorageService:
             if check is not None and not check.done:
                 failure = check.feed(chunk)
                 if failure is not None:
-                    return failure, check.detail
+                    return failure, check.detail, []
             batch.append(chunk)
             size += len(chunk)
             if size >= WRITE_BATCH or not stream.pending:
@@ -266,9 +304,56 @@ class StorageService:
                 size = 0
         if batch:
             await sink.write(b"".join(batch))
-        if check is None:
-            return None, ""
-        return check.finish(), check.detail
+        return _finished(check, iod)
+
+
+def _finished(check: DatasetCheck | None, iod: bool) -> tuple[Reply | None, str, list[str]]:
+    """After the last fragment: the check's failure, or what does not fit the IOD."""
+    if check is None:
+        return None, "", []
+    failure = check.finish()
+    if failure is not None or not iod:
+        return failure, check.detail, []
+    return None, "", check.iod_problems()
+
+
+#: The situation a failure of the data set check answers (for the profile's status).
+_SITUATION_OF: Final[dict[int, Situation]] = {
+    Status.CANNOT_UNDERSTAND: Situation.CANNOT_UNDERSTAND,
+    Status.DATASET_DOES_NOT_MATCH_SOP_CLASS: Situation.DATASET_DOES_NOT_MATCH_SOP_CLASS,
+}
+
+
+def _not_conformant(
+    statuses: StatusPolicy, problems: list[str]
+) -> tuple[Reply | None, Reply | None]:
+    """(failure, warning) for a data set that does not conform to its IOD.
+
+    The profile's code for ``not-iod-conformant`` decides: a warning (LifeSys
+    B007) stores the instance and answers it; a failure (or none stated: A900)
+    refuses it.
+    """
+    code = statuses.status(
+        "C-STORE", Situation.NOT_IOD_CONFORMANT, Status.DATASET_DOES_NOT_MATCH_SOP_CLASS
+    )
+    reply = _failure(code, "not conformant to the IOD: " + "; ".join(problems))
+    if category(code) is StatusCategory.WARNING:
+        return None, reply
+    return reply, None
+
+
+def _as_profile_says(request: IncomingRequest, reply: Reply, situation: Situation) -> Reply:
+    """``reply`` with the profile's status for ``situation``; abort afterwards if it says so."""
+    statuses = request.association.policy.statuses
+    code = statuses.status("C-STORE", situation, reply.status)
+    if code != reply.status:
+        reply = replace(reply, status=code)
+    if statuses.aborts("C-STORE", situation):
+        request.association.log.error(
+            "instance not stored (%s, 0x%04X): aborting", situation.value, reply.status
+        )
+        request.association.abort_nowait(f"instance not stored: {situation.value}")
+    return reply
 
 
 class _DirectWriter:

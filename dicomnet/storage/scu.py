@@ -29,6 +29,7 @@ from dicomnet.dimse.dataset import IMPLICIT_VR_LITTLE_ENDIAN
 from dicomnet.dimse.status import StatusCategory, category, describe
 from dicomnet.errors import NegotiationError
 from dicomnet.policy import ProposedContext
+from dicomnet.status_policy import Outcome
 
 from .proposal import MAX_CONTEXTS, ContextPlan, plan_contexts
 from .source import DEFAULT_CHUNK_SIZE, InstanceSource, SourceError
@@ -68,7 +69,9 @@ class StoreResult:
 
     ``status`` is ``None`` when the request was never sent (unreadable file,
     no usable presentation context, impossible transcoding); ``error`` then
-    says why. Warnings count as stored (:attr:`ok`), with the status kept.
+    says why. ``outcome`` is what this AE's profile makes of the status
+    (:class:`~dicomnet.status_policy.Outcome`; by default: its category);
+    success and warning outcomes count as stored (:attr:`ok`).
     """
 
     label: str
@@ -81,6 +84,7 @@ class StoreResult:
     bytes_sent: int = 0
     transcoded: bool = False
     error: str | None = None
+    outcome: Outcome = Outcome.FAILURE
 
     @classmethod
     def not_sent(
@@ -99,7 +103,7 @@ class StoreResult:
     @property
     def ok(self) -> bool:
         """Whether the instance was stored (success or warning status)."""
-        return self.category in (StatusCategory.SUCCESS, StatusCategory.WARNING)
+        return self.outcome in (Outcome.SUCCESS, Outcome.WARNING)
 
     def describe(self) -> str:
         """One line for a person: label, status and its meaning."""
@@ -297,6 +301,7 @@ async def store(
         transfer_syntax=syntax,
         bytes_sent=chunks.count,
         transcoded=transcoded,
+        outcome=assoc.policy.statuses.treat("C-STORE", message.status),
     )
 
 
@@ -341,7 +346,9 @@ async def store_many(
     operations window; 1 without one) are outstanding at a time, so results
     may come out of order. Per-instance problems (unreadable file, SOP class
     not accepted, impossible transcoding) become results with ``status``
-    ``None``; an association failure is raised.
+    ``None``; an association failure is raised. A result whose profile outcome
+    is ``abort`` (Flux: any failure) is yielded, then the association is
+    aborted and nothing more is sent.
     """
     limit = window_for(assoc, window)
     pending: set[asyncio.Task[StoreResult]] = set()
@@ -362,7 +369,13 @@ async def store_many(
                 return
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
-                yield task.result()
+                result = task.result()
+                yield result
+                if result.outcome is Outcome.ABORT:
+                    # The profile says a status like this one ends the association (Flux).
+                    assoc.log.error("%s: aborting the association", result.describe())
+                    assoc.abort_nowait(f"status 0x{result.status or 0:04X}")
+                    return
     finally:
         for task in pending:
             task.cancel()
