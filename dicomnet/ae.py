@@ -227,6 +227,7 @@ class AE:
             Role.REQUESTOR,
             max_pdu_receive=policy.max_pdu_receive,
             artim_timeout=policy.timers.artim,
+            closing_timeout=policy.timers.closing,
         )
         conn.connect(rq)
         association = Association(
@@ -350,6 +351,7 @@ class Server:
             Role.ACCEPTOR,
             max_pdu_receive=policy.max_pdu_receive,
             artim_timeout=policy.timers.artim,
+            closing_timeout=policy.timers.closing,
         )
         return ULProtocol(
             conn,

@@ -106,6 +106,20 @@ class Timers:
     dimse: float | None = 60.0  # peer silent in Sta6: response, rest of a message, next request
     connect: float | None = 30.0  # TCP connect
     release: float | None = 5.0  # waiting for A-RELEASE-RP
+    #: After sending A-RELEASE-RP or A-ABORT: how long the peer has to close the
+    #: connection (ARTIM in Sta13; None: the ARTIM value). LifeSys 16 s, MedDream 0.5 s.
+    closing: float | None = None
+    #: Waiting for the responses to a request, per service ("C-FIND", "C-MOVE", ...):
+    #: replaces ``dimse`` while such a request is outstanding (MedDream C-MOVE-RSP 600 s;
+    #: None: no timeout, Kodak's C-STORE sub-operations).
+    responses: tuple[tuple[str, float | None], ...] = ()
+
+    def response(self, service: str) -> float | None:
+        """The DIMSE timeout while a ``service`` request waits for its responses."""
+        for name, seconds in self.responses:
+            if name == service:
+                return seconds
+        return self.dimse
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -134,7 +134,10 @@ class ULConnection:
 
     ``max_pdu_receive`` is our Maximum Length Received (the largest P-DATA-TF
     PDU-length accepted), ``max_associate_length`` the largest A-ASSOCIATE PDU
-    accepted, and ``artim_timeout`` the ARTIM timer in seconds. Times are
+    accepted, and ``artim_timeout`` the ARTIM timer in seconds.
+    ``closing_timeout`` (default: ``artim_timeout``) is the ARTIM timer started
+    after sending A-RELEASE-RP or A-ABORT (AR-4, AA-1, AA-8): how long the peer
+    has to close the connection (a statement's "closing timeout"). Times are
     whatever monotonic clock the caller passes as ``now``.
     """
 
@@ -145,6 +148,7 @@ class ULConnection:
         max_pdu_receive: int = 16384,
         artim_timeout: float = 5.0,
         max_associate_length: int = 1 << 20,
+        closing_timeout: float | None = None,
     ) -> None:
         self._role = role
         self._state = State.STA1
@@ -152,6 +156,7 @@ class ULConnection:
             max_pdata_length=max_pdu_receive, max_associate_length=max_associate_length
         )
         self._artim_timeout = artim_timeout
+        self._closing_timeout = artim_timeout if closing_timeout is None else closing_timeout
         self._artim_deadline: float | None = None
         self._events: deque[ULEvent] = deque()
         self._out: list[Segment] = []
@@ -349,8 +354,8 @@ class ULConnection:
             raise AssertionError(f"{cell.action.value} chose {next_state.value}")
         self._state = next_state
 
-    def _start_artim(self, now: float) -> None:
-        self._artim_deadline = now + self._artim_timeout
+    def _start_artim(self, now: float, *, closing: bool = False) -> None:
+        self._artim_deadline = now + (self._closing_timeout if closing else self._artim_timeout)
 
     def _emit_pdu(self, pdu: PDU) -> None:
         if type(pdu) is PDataTF:
@@ -443,7 +448,7 @@ class ULConnection:
     def _ar_4(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         assert pdu is not None
         self._emit_pdu(pdu)
-        self._start_artim(now)
+        self._start_artim(now, closing=True)
         return State.STA13
 
     def _ar_5(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
@@ -481,7 +486,7 @@ class ULConnection:
             self._emit_pdu(pdu)  # the local user's A-ABORT request (Evt15)
         else:
             self._emit_pdu(AAbort(source=AbortSource.SERVICE_USER))
-        self._start_artim(now)
+        self._start_artim(now, closing=True)
         return State.STA13
 
     def _aa_2(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
@@ -516,7 +521,7 @@ class ULConnection:
     def _aa_8(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         reason = self._provider_abort(error)
         self._events.append(AbortIndication(AbortSource.SERVICE_PROVIDER, reason, False))
-        self._start_artim(now)
+        self._start_artim(now, closing=True)
         return State.STA13
 
 

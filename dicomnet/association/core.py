@@ -132,7 +132,9 @@ class Association:
         self._send_lock = asyncio.Lock()
         self._senders: set[asyncio.Task[None]] = set()
         self.dispatcher = Dispatcher(self, self.log)
-        self._dimse = DimseTimer(policy.timers.dimse, self._owed)
+        self._dimse = DimseTimer(
+            policy.timers.dimse, self._owed, timers=policy.timers, outstanding=self._outstanding
+        )
         self.peer_address: tuple[Any, ...] | None = None
 
     # ------------------------------------------------------------------ properties
@@ -565,6 +567,7 @@ class Association:
             mid = self._ids.allocate()
             stream.message_id = mid
             stream.context_id = chosen.context_id
+            stream.command_field = message.command_field
             self._outstanding[mid] = stream
             self._dimse.update()
             await self.send_message(chosen.context_id, replace(message, message_id=mid), dataset)

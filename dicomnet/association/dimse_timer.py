@@ -18,10 +18,12 @@ The association says what is owed (``owed()``, a few words for the log, or
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Protocol, TypeVar
 
+from dicomnet.dimse.commands import CommandField
 from dicomnet.flow import FlowControl
+from dicomnet.policy import Timers
 from dicomnet.timers import Deadlines
 
 __all__ = ["DIMSE", "DimseTimer"]
@@ -32,12 +34,29 @@ DIMSE = "dimse"
 _T = TypeVar("_T")
 
 
+class _Request(Protocol):
+    """An outstanding request (a ResponseStream): its Command Field."""
+
+    command_field: int
+
+
 class DimseTimer:
     """Start, restart and stop the ``dimse`` deadline as the association's state changes."""
 
-    def __init__(self, seconds: float | None, owed: Callable[[], str | None]) -> None:
+    def __init__(
+        self,
+        seconds: float | None,
+        owed: Callable[[], str | None],
+        *,
+        timers: Timers | None = None,
+        outstanding: Mapping[int, _Request] | None = None,
+    ) -> None:
         self.seconds = seconds
         self._owed = owed
+        #: Per-service response timeouts (``Timers.responses``) and the command
+        #: fields of the requests waiting for responses.
+        self._timers_policy = timers
+        self._outstanding = outstanding if outstanding is not None else {}
         self._timers: Deadlines | None = None
         self._flow: FlowControl | None = None
         #: Messages being written now (the peer must read them).
@@ -61,7 +80,7 @@ class DimseTimer:
         if self._owed() is None:
             timers.stop(DIMSE)
         elif not timers.is_running(DIMSE):
-            timers.start(DIMSE, self.seconds)
+            timers.start(DIMSE, self.current())
 
     def restart(self) -> None:
         """Progress on the wire: start the timer afresh if something is owed, else stop it."""
@@ -71,7 +90,20 @@ class DimseTimer:
         if self._owed() is None:
             timers.stop(DIMSE)
         else:
-            timers.start(DIMSE, self.seconds)
+            timers.start(DIMSE, self.current())
+
+    def current(self) -> float | None:
+        """The timeout now: the longest response timeout of the outstanding requests'
+        services (``None`` if one has none), else the general one."""
+        policy = self._timers_policy
+        if policy is None or not policy.responses:
+            return self.seconds
+        waits = [policy.response(_service(r.command_field)) for r in self._outstanding.values()]
+        if not waits:
+            return self.seconds
+        if None in waits:
+            return None
+        return max(w for w in waits if w is not None)
 
     def stop(self) -> None:
         """Stop the timer (released, ended)."""
@@ -93,3 +125,11 @@ class DimseTimer:
         for item in items:
             self.restart()
             yield item
+
+
+def _service(command_field: int) -> str:
+    """``"C-FIND"`` for C-FIND-RQ's command field, etc."""
+    try:
+        return CommandField(command_field).name.removesuffix("_RQ").replace("_", "-")
+    except ValueError:
+        return ""

@@ -146,6 +146,8 @@ class ResponseStream:
         self.message_id = 0
         #: The presentation context ID the request went on (0 until it is sent).
         self.context_id = 0
+        #: The request's Command Field (0 until it is sent).
+        self.command_field = 0
         self.sender: asyncio.Task[None] | None = None
 
     @property

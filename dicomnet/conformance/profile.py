@@ -61,6 +61,9 @@ _TAG = re.compile(r"^[0-9A-F]{4},[0-9A-F]{4}$")
 _VR = re.compile(r"^[A-Z]{2}$")
 _STATUS_CODE = re.compile(r"^([0-9A-F*x]{4}(-[0-9A-F]{4})?|Other|Others|Any)$")
 _AE_TITLE_MAX = 16
+_DIMSE_SERVICE = re.compile(
+    r"^(C-(STORE|FIND|MOVE|GET|ECHO)|N-(ACTION|CREATE|SET|GET|DELETE|EVENT-REPORT))$"
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -497,10 +500,12 @@ class _ProfileReader:
                 dimse=timers.seconds("dimse", defaults.timers.dimse),
                 connect=timers.seconds("connect", defaults.timers.connect),
                 release=timers.seconds("release", defaults.timers.release),
+                closing=timers.seconds("closing", None),
+                responses=self._responses(timers),
             ),
             timers_stated=tuple(
                 key
-                for key in ("artim", "associate", "dimse", "connect", "release")
+                for key in ("artim", "associate", "dimse", "connect", "release", "closing")
                 if timers.has(key)
             ),
             timer_notes=timers.string_map("notes"),
@@ -554,6 +559,17 @@ class _ProfileReader:
         if value is None:
             raise timers.error("artim", "ARTIM must be a number of seconds (PS3.8 §9.1.5)")
         return value
+
+    def _responses(self, timers: Section) -> tuple[tuple[str, float | None], ...]:
+        """``[timers.responses]``: per-service response timeouts ("C-FIND" = 60, "none")."""
+        table = timers.table("responses")
+        found: list[tuple[str, float | None]] = []
+        for service in table.data:
+            if not _DIMSE_SERVICE.match(service):
+                raise table.error(service, "not a DIMSE service name (C-FIND, C-MOVE, N-ACTION...)")
+            found.append((service, table.seconds(service, None)))
+        table.done()
+        return tuple(found)
 
     def _document_uid(self, impl: Section) -> str:
         value = impl.string("document_class_uid", "")

@@ -88,6 +88,10 @@ class RoutedPort:
         sizes = [policy.max_pdu_receive for policy in policies]
         self._max_pdu = 0 if 0 in sizes else max(sizes)
         self._artim = max(policy.timers.artim for policy in policies)
+        # AEs sharing a port share one connection core: the longest closing timeout.
+        self._closing = max(
+            p.timers.artim if p.timers.closing is None else p.timers.closing for p in policies
+        )
         self._tcp_nodelay = all(policy.tcp_nodelay for policy in policies)
         self._unrouted: set[ULProtocol] = set()
 
@@ -120,7 +124,12 @@ class RoutedPort:
 
     def protocol_factory(self) -> ULProtocol:
         """A protocol for one accepted connection (asyncio calls this)."""
-        conn = ULConnection(Role.ACCEPTOR, max_pdu_receive=self._max_pdu, artim_timeout=self._artim)
+        conn = ULConnection(
+            Role.ACCEPTOR,
+            max_pdu_receive=self._max_pdu,
+            artim_timeout=self._artim,
+            closing_timeout=self._closing,
+        )
         protocol = ULProtocol(
             conn, artim_seconds=self._artim, tcp_nodelay=self._tcp_nodelay, autostart=True
         )
