@@ -80,6 +80,10 @@ class AcceptedContext:
     transfer_syntaxes: tuple[str, ...]
     scu_role: bool = False
     scp_role: bool = True
+    #: Relational queries / retrieve (PS3.4 C.5.1.1): True grants them in SOP class
+    #: extended negotiation; False refuses them (and a retrieve must be hierarchical,
+    #: Kodak); None: not stated (not granted; retrieves are matched relationally).
+    relational: bool | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -154,6 +158,9 @@ class Policy:
     #: longest a DIMSE service defines holds a few UIDs and an attribute list.
     max_command_set: int = DEFAULT_MAX_COMMAND_SET
     tcp_nodelay: bool = True
+    #: Reject (1, 1, 1) an association in which no presentation context was accepted
+    #: (LifeSys Q/R and MWL); otherwise it is accepted with every context refused.
+    reject_without_contexts: bool = False
     #: The status returned in each situation and the handling of each status received.
     statuses: StatusPolicy = field(default_factory=StatusPolicy)
     #: Free-form facts from the conformance statement kept for rendering (not behaviour).

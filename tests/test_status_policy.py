@@ -162,3 +162,25 @@ def test_iod_checks() -> None:
     assert iod_problems(sr, "Enhanced SR Storage", header, {0x7FE00010}) == [
         "Pixel Data is not part of Enhanced SR Storage"
     ]
+
+
+def test_query_constraints_from_the_lifesys_profile() -> None:
+    from pydicom.dataset import Dataset
+
+    from dicomnet.query.constraints import violated
+
+    constraints = load_profile("lifesys-qr").query_constraints
+    patient_root = "1.2.840.10008.5.1.4.1.2.1.1"
+    query = Dataset()
+    query.QueryRetrieveLevel = "PATIENT"
+    query.PatientID = ""
+    assert violated(constraints, patient_root, query) is not None
+    query.PatientName = ""  # present: the Patient ID may be empty
+    assert violated(constraints, patient_root, query) is None
+    del query.PatientName
+    query.PatientID = "AB*"
+    assert violated(constraints, patient_root, query) is None
+    query.QueryRetrieveLevel = "STUDY"  # the rule is for the PATIENT level
+    query.PatientID = ""
+    assert violated(constraints, patient_root, query) is None
+    assert load_profile("kodak-disk-server").query_constraints == ()

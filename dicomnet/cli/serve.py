@@ -81,7 +81,7 @@ from dicomnet.services.base import Service
 from dicomnet.services.commitment import ReportMode
 from dicomnet.services.commitment_durable import DurableCommitmentSCP
 from dicomnet.services.mwl import WorklistService
-from dicomnet.services.qr import QueryRetrieveService, relational_extended_check
+from dicomnet.services.qr import QueryRetrieveService
 from dicomnet.services.storage_scp import StorageService
 from dicomnet.storage.folder import FolderStore
 from dicomnet.storage.layout import Layout, LayoutMismatch, settle_layout
@@ -323,7 +323,7 @@ async def serve(
     except (ConfigurationError, OSError, ValueError) as exc:
         print(f"dicomnet serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    ae = AE(policy.ae_title, policy, extended_check=relational_extended_check)
+    ae = AE(policy.ae_title, policy)  # relational queries: as the profile's contexts say
     slot = getattr(args, "worker_slot", None)
     server: Server | None = None
     http_bound: BoundHttp | None = None

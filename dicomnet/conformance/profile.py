@@ -28,6 +28,7 @@ from dicomnet.policy import (
     TransferSyntaxPreference,
     WrongCalledAE,
 )
+from dicomnet.query.constraints import QueryConstraint
 from dicomnet.status_policy import (
     FALLBACK_CODES,
     Outcome,
@@ -86,6 +87,8 @@ class ContextRule:
     instance_transfer_syntax_first: bool = False
     #: The rule covers only abstract syntaxes that no other rule of its table lists.
     unlisted_only: bool = False
+    #: Relational queries / retrieve granted (True), refused (False) or not stated (None).
+    relational: bool | None = None
     note: str = ""
 
     @property
@@ -189,6 +192,10 @@ class Profile:
     parameters: tuple[Parameter, ...]
     info: tuple[tuple[str, str], ...]
     registry: Registry = field(repr=False, compare=False)
+    #: ``[[query.constraints]]``: conditions a C-FIND identifier must meet (LifeSys).
+    query_constraints: tuple[QueryConstraint, ...] = ()
+    #: ``[association] reject_without_contexts``: A-ASSOCIATE-RJ when no context is accepted.
+    reject_without_contexts: bool = False
     #: ``[retrieve]``: a failed C-MOVE/C-GET sub-operation: "continue" or "stop" (A702).
     retrieve_on_failure: str = "continue"
     #: ``[retrieve]``: a warning from the destination counts as "warning" or "success".
@@ -235,6 +242,7 @@ class Profile:
                         transfer_syntaxes=syntaxes,
                         scu_role=rule.scu,
                         scp_role=rule.scp,
+                        relational=rule.relational,
                     )
                 else:
                     merged = old.transfer_syntaxes + tuple(
@@ -245,6 +253,7 @@ class Profile:
                         transfer_syntaxes=merged,
                         scu_role=old.scu_role or rule.scu,
                         scp_role=old.scp_role or rule.scp,
+                        relational=old.relational if rule.relational is None else rule.relational,
                     )
         proposed = tuple(
             ProposedContext(
@@ -283,6 +292,7 @@ class Profile:
             min_peer_max_pdu=self.min_peer_max_pdu,
             max_command_set=self.max_command_set,
             tcp_nodelay=self.tcp_nodelay,
+            reject_without_contexts=self.reject_without_contexts,
             statuses=self.status_policy(),
             info=self._policy_info(),
         )
@@ -517,6 +527,8 @@ class _ProfileReader:
             parameters=tuple(self._parameter(s) for s in top.tables("parameter")),
             info=top.string_map("info"),
             registry=self.registry,
+            query_constraints=tuple(self._constraint(s) for s in query.tables("constraints")),
+            reject_without_contexts=assoc.boolean("reject_without_contexts", False),
             retrieve_on_failure=retrieve.choice("on_failure", ("continue", "stop"), "continue"),
             retrieve_warning=retrieve.choice("warning", ("warning", "success"), "warning"),
             send_max_associations=send.integer("max_associations", 0),
@@ -631,6 +643,7 @@ class _ProfileReader:
             extended_negotiation=section.string("extended_negotiation", "None"),
             instance_transfer_syntax_first=section.boolean("instance_transfer_syntax_first", False),
             unlisted_only=section.boolean("unlisted_only", False),
+            relational=section.boolean("relational", False) if section.has("relational") else None,
             note=section.string("note", ""),
         )
         section.done()
@@ -706,6 +719,33 @@ class _ProfileReader:
         )
         section.done()
         return key
+
+    def _constraint(self, section: Section) -> QueryConstraint:
+        models = section.uids("models")
+        for index, model in enumerate(models):
+            sop = self.registry.sop_classes.get(model)
+            if sop is None or sop.kind != "qr":
+                raise section.error(f"models[{index}]", f"{model} is not a Q/R SOP class")
+
+        def tags(key: str) -> tuple[int, ...]:
+            found = section.strings(key, ())
+            for index, tag in enumerate(found):
+                if not _TAG.match(tag):
+                    raise section.error(f"{key}[{index}]", f"{tag!r} is not a tag (gggg,eeee)")
+            return tuple(int(tag.replace(",", ""), 16) for tag in found)
+
+        constraint = QueryConstraint(
+            models=models,
+            level=section.choice("level", ("PATIENT", "STUDY", "SERIES", "IMAGE")),
+            value_in=tags("value_in"),
+            unless_present=tags("unless_present"),
+            unless_level_value=section.boolean("unless_level_value", False),
+            note=section.string("note", ""),
+        )
+        if not constraint.value_in:
+            raise section.error("value_in", "at least one tag is needed")
+        section.done()
+        return constraint
 
     def _parameter(self, section: Section) -> Parameter:
         parameter = Parameter(

@@ -239,18 +239,34 @@ def _answer_extended(
     accepted: list[NegotiatedContext],
     extended_check: ExtendedCheck | None,
 ) -> dict[str, bytes]:
-    if extended_check is None:
-        return {}
     accepted_classes = {context.abstract_syntax for context in accepted}
     agreed: dict[str, bytes] = {}
     for item in rq.user_information.sop_class_extended:
         uid = item.sop_class_uid
         if uid not in accepted_classes or uid in agreed:
             continue
-        answer = extended_check(uid, item.service_class_application_information)
+        info = item.service_class_application_information
+        if extended_check is not None:
+            answer = extended_check(uid, info)
+        else:
+            rule = policy.accepted(uid)
+            answer = None if rule is None or rule.relational is None else _relational(rule, info)
         if answer is not None:
             agreed[uid] = answer
     return agreed
+
+
+def _relational(rule: AcceptedContext, info: bytes) -> bytes | None:
+    """The answer to a Q/R SOP class extended negotiation per ``rule.relational``.
+
+    Byte 0 is relational queries / retrieve (PS3.4 C.5.1.1, C.5.2.1, C.5.3.1):
+    granted when asked for and the profile grants it; the other flags
+    (date-time matching, fuzzy matching, timezone adjustment) are declined.
+    """
+    if not info:
+        return None
+    granted = rule.relational and info[:1] == b"\x01"
+    return (b"\x01" if granted else b"\x00") + b"\x00" * (len(info) - 1)
 
 
 def evaluate_request(
@@ -270,7 +286,8 @@ def evaluate_request(
     context gets result 1), or a user identity that ``identity_check``
     refuses. Every proposed context gets a result; roles, the asynchronous
     operations window, SOP class extended negotiation (echoed only for accepted
-    SOP classes that ``extended_check`` agrees to) and user identity are
+    SOP classes that ``extended_check`` agrees to, or without it as the
+    accepted context's ``relational`` says) and user identity are
     answered per PS3.7 D.3.3. Common extended negotiation has no response.
     """
     rejection = _association_rejection(policy, rq)
@@ -286,6 +303,8 @@ def evaluate_request(
 
     role_items, agreed_roles = _answer_roles(policy, rq)
     results, accepted = _evaluate_contexts(policy, rq, agreed_roles)
+    if not accepted and policy.reject_without_contexts:
+        return _permanent(RejectSource.SERVICE_USER, RejectReasonUser.NO_REASON_GIVEN)
     window = _answer_window(policy, rq)
     extended = _answer_extended(policy, rq, accepted, extended_check)
 

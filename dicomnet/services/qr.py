@@ -53,6 +53,7 @@ from dicomnet.errors import DicomNetError, NegotiationError
 from dicomnet.log import ERROR_LIMIT, logsafe
 from dicomnet.policy import Policy
 from dicomnet.query.charsets import CharsetPolicy, leading_charset, requester_charsets
+from dicomnet.query.constraints import QueryConstraint, violated
 from dicomnet.query.index import InstanceIndex, InstanceRecord
 from dicomnet.query.models import MODELS, InformationModel, Operation
 from dicomnet.query.query import KeySupport, QueryError, parse_query
@@ -195,11 +196,14 @@ class QueryRetrieveService:
         sop_classes: Iterable[str] | None = None,
         rules: RetrieveRules | None = None,
         charsets: CharsetPolicy | None = None,
+        constraints: Iterable[QueryConstraint] = (),
     ) -> None:
         self.index = index
         #: The AE's declared repertoires: how identifiers are read and answers written
         #: (None: responses keep each stored instance's character set).
         self.charsets = charsets
+        #: Conditions a C-FIND identifier must meet (a profile's ``[[query.constraints]]``).
+        self.constraints = tuple(constraints)
         #: How sub-operations count warnings and react to a failure (see .suboperations).
         self.rules = rules or RetrieveRules()
         self.source: QuerySource = (
@@ -337,6 +341,13 @@ class QueryRetrieveService:
                 "not a Q/R FIND SOP class",
             )
             return
+        broken = violated(self.constraints, sop_class, identifier)
+        if broken is not None:
+            request.association.log.info("C-FIND refused: %s", broken.describe())
+            yield failure(
+                request, _MISMATCH, Status.DATASET_DOES_NOT_MATCH_SOP_CLASS, broken.describe()
+            )
+            return
         try:
             query = parse_query(
                 identifier,
@@ -404,8 +415,17 @@ class QueryRetrieveService:
             return failure(
                 request, _MISMATCH, Status.DATASET_DOES_NOT_MATCH_SOP_CLASS, "not a Q/R SOP class"
             )
+        # A retrieve is matched relationally unless the profile refuses relational
+        # retrieve for the class (Kodak) and it was not negotiated.
+        rule = request.association.policy.accepted(sop_class)
+        relational = rule is None or rule.relational is not False
         try:
-            query = parse_query(identifier, model, relational=True, retrieve=True)
+            query = parse_query(
+                identifier,
+                model,
+                relational=relational or self._relational(request, sop_class),
+                retrieve=True,
+            )
         except QueryError as exc:
             return _query_error(request, exc)
         try:

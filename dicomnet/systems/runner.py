@@ -34,7 +34,7 @@ from dicomnet.services.commitment_durable import DurableCommitmentSCP
 from dicomnet.services.mwl import WorklistService
 from dicomnet.services.mwl import support_from_profile as mwl_support
 from dicomnet.services.print_scp import PrintSCP
-from dicomnet.services.qr import QueryRetrieveService, relational_extended_check
+from dicomnet.services.qr import QueryRetrieveService
 from dicomnet.services.storage_abort import AbortWhenNotStored
 from dicomnet.services.storage_scp import StorageService
 from dicomnet.services.suboperations import RetrieveRules
@@ -199,9 +199,8 @@ async def start_system(
 
 
 def _make_ae(ae: AESpec) -> AE:
-    policy = ae.profile.policy()
-    check = relational_extended_check if ServiceKind.QR in ae.services else None
-    return AE(policy.ae_title, policy, extended_check=check)
+    policy = ae.profile.policy()  # relational queries granted as its contexts say
+    return AE(policy.ae_title, policy)
 
 
 def _handlers(
@@ -236,6 +235,7 @@ def _handlers(
                     support=support,
                     rules=RetrieveRules.from_profile(ae.profile),
                     charsets=CharsetPolicy(ae.profile.character_sets),
+                    constraints=ae.profile.query_constraints,
                 )
             )
         elif kind is ServiceKind.MWL:
