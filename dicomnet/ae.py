@@ -26,6 +26,7 @@ logged and costs only that connection (see :class:`dicomnet.transport.ULProtocol
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import ssl as ssl_module
@@ -45,8 +46,6 @@ from .heap import release_free_memory
 from .log import association_label
 from .negotiation import ExtendedCheck, IdentityCheck
 from .policy import (
-    VERIFICATION_SOP_CLASS,
-    AcceptedContext,
     LimitMode,
     Policy,
     ProposedContext,
@@ -59,9 +58,8 @@ __all__ = ["AE", "AssociateCall", "Server"]
 
 _log = logging.getLogger("dicomnet.ae")
 
-# Used only when no Policy is given: Verification with the two little-endian
-# syntaxes every DICOM implementation supports (PS3.5 §10.1 and §A.2).
-_DEFAULT_SYNTAXES = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
+#: The profile of an AE made without a Policy: Verification as SCU and SCP.
+DEFAULT_PROFILE = "dicomnet-verification"
 
 #: Connections that must have closed before a server left without any returns freed memory.
 TRIM_AFTER_CONNECTIONS = 64
@@ -71,20 +69,17 @@ TRIM_WHEN_IDLE_SECONDS = 0.2
 
 
 def default_policy(title: str) -> Policy:
-    """A Verification-only Policy (SCU and SCP) for ``title``."""
-    return Policy(
-        ae_title=title,
-        accepted_contexts=(
-            AcceptedContext(
-                abstract_syntax=VERIFICATION_SOP_CLASS, transfer_syntaxes=_DEFAULT_SYNTAXES
-            ),
-        ),
-        proposed_contexts=(
-            ProposedContext(
-                abstract_syntax=VERIFICATION_SOP_CLASS, transfer_syntaxes=_DEFAULT_SYNTAXES
-            ),
-        ),
-    )
+    """A Verification-only Policy (SCU and SCP) for ``title``: the profile
+    ``conformance/profiles/dicomnet-verification.toml``."""
+    return replace(_default_policy(), ae_title=title)
+
+
+@functools.cache
+def _default_policy() -> Policy:
+    # dicomnet.conformance imports nothing of the AE: imported here, when first needed.
+    from .conformance import load_profile  # noqa: PLC0415
+
+    return load_profile(DEFAULT_PROFILE).policy()
 
 
 class AE:

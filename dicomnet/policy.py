@@ -99,6 +99,9 @@ class ProposedContext:
     transfer_syntaxes: tuple[str, ...]
     scu_role: bool = True
     scp_role: bool = False
+    #: Sending instances: each instance's own transfer syntax is proposed ahead of
+    #: ``transfer_syntaxes`` (DicomArk Send Queue, see storage.scu.policy_contexts_for).
+    instance_syntax_first: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -161,6 +164,9 @@ class Policy:
     #: Reject (1, 1, 1) an association in which no presentation context was accepted
     #: (LifeSys Q/R and MWL); otherwise it is accepted with every context refused.
     reject_without_contexts: bool = False
+    #: Transfer syntaxes an instance is never converted from when sending: one whose
+    #: syntax the peer did not accept is not sent (DicomArk: JPEG, MPEG2).
+    no_transcode_from: tuple[str, ...] = ()
     #: The status returned in each situation and the handling of each status received.
     statuses: StatusPolicy = field(default_factory=StatusPolicy)
     #: Free-form facts from the conformance statement kept for rendering (not behaviour).

@@ -184,3 +184,21 @@ def test_query_constraints_from_the_lifesys_profile() -> None:
     query.PatientID = ""
     assert violated(constraints, patient_root, query) is None
     assert load_profile("kodak-disk-server").query_constraints == ()
+
+
+def test_default_ae_policy_is_the_verification_profile() -> None:
+    from dicomnet.ae import default_policy
+
+    policy = default_policy("ME")
+    assert policy.ae_title == "ME"
+    explicit_then_implicit = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
+    assert [(c.abstract_syntax, c.transfer_syntaxes) for c in policy.accepted_contexts] == [
+        ("1.2.840.10008.1.1", explicit_then_implicit)
+    ]
+    assert [(c.abstract_syntax, c.transfer_syntaxes) for c in policy.proposed_contexts] == [
+        ("1.2.840.10008.1.1", explicit_then_implicit)
+    ]
+    assert ("profile", "dicomnet-verification") in policy.info
+    assert (
+        policy.ae_titles.called_ae_titles == ("*",) and policy.ae_titles.calling_ae_titles is None
+    )

@@ -196,6 +196,8 @@ class Profile:
     query_constraints: tuple[QueryConstraint, ...] = ()
     #: ``[association] reject_without_contexts``: A-ASSOCIATE-RJ when no context is accepted.
     reject_without_contexts: bool = False
+    #: ``[association] no_transcode_group``: syntaxes never converted from when sending.
+    no_transcode_from: tuple[str, ...] = ()
     #: ``[retrieve]``: a failed C-MOVE/C-GET sub-operation: "continue" or "stop" (A702).
     retrieve_on_failure: str = "continue"
     #: ``[retrieve]``: a warning from the destination counts as "warning" or "success".
@@ -261,6 +263,7 @@ class Profile:
                 transfer_syntaxes=self._syntaxes(rule, choices),
                 scu_role=rule.scu,
                 scp_role=rule.scp,
+                instance_syntax_first=rule.instance_transfer_syntax_first,
             )
             for rule in self.proposed
             for uid in rule.abstract_syntaxes
@@ -293,6 +296,7 @@ class Profile:
             max_command_set=self.max_command_set,
             tcp_nodelay=self.tcp_nodelay,
             reject_without_contexts=self.reject_without_contexts,
+            no_transcode_from=self.no_transcode_from,
             statuses=self.status_policy(),
             info=self._policy_info(),
         )
@@ -529,6 +533,11 @@ class _ProfileReader:
             registry=self.registry,
             query_constraints=tuple(self._constraint(s) for s in query.tables("constraints")),
             reject_without_contexts=assoc.boolean("reject_without_contexts", False),
+            no_transcode_from=(
+                self._group(assoc, "no_transcode_group", assoc.string("no_transcode_group"))
+                if assoc.has("no_transcode_group")
+                else ()
+            ),
             retrieve_on_failure=retrieve.choice("on_failure", ("continue", "stop"), "continue"),
             retrieve_warning=retrieve.choice("warning", ("warning", "success"), "warning"),
             send_max_associations=send.integer("max_associations", 0),

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from dicomnet.policy import ProposedContext
-from dicomnet.storage.scu import proposed_contexts_for
+from dicomnet.storage.scu import policy_contexts_for
 from dicomnet.storage.source import InstanceSource
 
 __all__ = ["OnFailure", "RetrieveRules", "WarningIs", "suboperation_contexts"]
@@ -66,19 +66,4 @@ def suboperation_contexts(
     Classes with no row in ``proposed`` get each instance's own syntax plus
     Implicit VR Little Endian (:func:`~dicomnet.storage.scu.proposed_contexts_for`).
     """
-    listed: dict[str, list[ProposedContext]] = {}
-    for context in proposed:
-        listed.setdefault(context.abstract_syntax, []).append(context)
-    contexts: list[ProposedContext] = []
-    unlisted: list[InstanceSource] = []
-    seen: set[str] = set()
-    for source in sources:
-        rows = listed.get(source.sop_class_uid)
-        if rows is None:
-            unlisted.append(source)
-        elif source.sop_class_uid not in seen:
-            seen.add(source.sop_class_uid)
-            contexts.extend(rows)
-    if unlisted:
-        contexts.extend(proposed_contexts_for(unlisted))
-    return contexts
+    return policy_contexts_for(sources, proposed)

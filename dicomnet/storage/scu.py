@@ -18,7 +18,7 @@ import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -151,6 +151,44 @@ def proposed_contexts_for(
     return plan.contexts
 
 
+def policy_contexts_for(
+    sources: Iterable[Storable], proposed: Sequence[ProposedContext]
+) -> list[ProposedContext]:
+    """The contexts to propose for sending ``sources``: ``proposed``'s rows for their classes.
+
+    A row with ``instance_syntax_first`` becomes one context per transfer syntax the
+    class's instances are in, that syntax first and the row's after it (DicomArk Send
+    Queue: "the instance's transfer syntax, then Implicit VR Little Endian"). Classes
+    with no row get each instance's own syntax plus Implicit VR Little Endian
+    (:func:`proposed_contexts_for`).
+    """
+    listed: dict[str, list[ProposedContext]] = {}
+    for context in proposed:
+        listed.setdefault(context.abstract_syntax, []).append(context)
+    syntaxes: dict[str, list[str]] = {}
+    unlisted: list[InstanceSource] = []
+    for item in sources:
+        source = as_source(item)
+        if source.sop_class_uid not in listed:
+            unlisted.append(source)
+            continue
+        own = syntaxes.setdefault(source.sop_class_uid, [])
+        if source.transfer_syntax_uid not in own:
+            own.append(source.transfer_syntax_uid)
+    contexts: list[ProposedContext] = []
+    for sop_class, own in syntaxes.items():
+        for row in listed[sop_class]:
+            if not row.instance_syntax_first:
+                contexts.append(row)
+                continue
+            for syntax in own:
+                rest = tuple(ts for ts in row.transfer_syntaxes if ts != syntax)
+                contexts.append(replace(row, transfer_syntaxes=(syntax, *rest)))
+    if unlisted:
+        contexts.extend(proposed_contexts_for(unlisted))
+    return contexts
+
+
 def batches(
     sources: Iterable[InstanceSource], limit: int = MAX_CONTEXTS
 ) -> list[list[InstanceSource]]:
@@ -267,6 +305,10 @@ async def store(
     ctx = choose_context(assoc, source)
     syntax = ctx.transfer_syntax
     transcoded = syntax != source.transfer_syntax_uid
+    if transcoded and source.transfer_syntax_uid in assoc.policy.no_transcode_from:
+        raise TranscodeError(
+            source.transfer_syntax_uid, syntax, "this AE does not convert from that syntax"
+        )
     if transcoded:
         assoc.log.debug(
             "%s: transcoding %s -> %s", source.label, source.transfer_syntax_uid, syntax

@@ -41,8 +41,10 @@ def policy_of(name: str) -> Policy:
 
 
 def test_one_profile_per_seed_application_entity() -> None:
-    # ... plus dicomnet's own defaults for `dicomnet serve` and `dicomnet printer`.
-    assert set(list_profiles()) == EXPECTED_PROFILES | {"dicomnet-serve", "dicomnet-printer"}
+    # ... plus dicomnet's own defaults for `dicomnet serve`, `dicomnet printer` and an AE
+    # made without a Policy.
+    own = {"dicomnet-serve", "dicomnet-printer", "dicomnet-verification"}
+    assert set(list_profiles()) == EXPECTED_PROFILES | own
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_PROFILES))
