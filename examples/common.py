@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any, NoReturn
 
 from dicomnet.ae import AE, Server
+from dicomnet.cli.integrator import add_integrator_options, overrides_from
 from dicomnet.cli.options import add_aet_option, add_called_ae_option, ae_title
 from dicomnet.conformance import load_profile
 from dicomnet.policy import Policy
@@ -27,6 +28,7 @@ from dicomnet.services.commitment import (
 )
 from dicomnet.systems import RunningSystem, load_system, start_system
 from dicomnet.systems.runner import commitment_report_syntaxes
+from dicomnet.systems.spec import AESpec
 from dicomnet.transport import run
 
 __all__ = [
@@ -46,16 +48,24 @@ __all__ = [
     "serve_policy",
     "serve_system_ae",
     "serve_until_signal",
+    "with_overrides",
 ]
 
 
 def example_parser(
-    doc: str | None, *, port: int, aet: str | None = None, output: str | None = None
+    doc: str | None,
+    *,
+    port: int,
+    aet: str | None = None,
+    output: str | None = None,
+    server: bool = False,
 ) -> argparse.ArgumentParser:
     """A parser whose ``--help`` shows ``doc`` as written, with :func:`add_common_arguments`.
 
     ``output`` (a storage server's) adds ``--output``, the folder instances are
-    filed in, with that default.
+    filed in, with that default. ``server`` adds the integrator's options that
+    override the profile (:mod:`dicomnet.cli.integrator`), the same as
+    ``dicomnet serve``'s.
     """
     parser = argparse.ArgumentParser(
         description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -63,6 +73,8 @@ def example_parser(
     add_common_arguments(parser, port=port, aet=aet)
     if output is not None:
         parser.add_argument("--output", default=output, help="folder (%(default)s)")
+    if server:
+        add_integrator_options(parser)
     return parser
 
 
@@ -187,6 +199,7 @@ async def serve_system_ae(
     spec = load_system(system)
     entity = spec.ae(name)
     changes = dict(profile_changes or {})
+    entity = with_overrides(entity, args)
     if args.aet is not None and args.aet != entity.title:
         changes["ae_title"] = args.aet
         if entity.profile.called_ae_titles == (entity.title,):
@@ -202,6 +215,15 @@ async def serve_system_ae(
     finally:
         await running.close()
     return 0
+
+
+def with_overrides(entity: AESpec, args: argparse.Namespace) -> AESpec:
+    """``entity`` with the integrator's options of ``args`` over the system file's."""
+    try:
+        given = overrides_from(args)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    return replace(entity, overrides=entity.overrides.merged(given))
 
 
 def parse_address(text: str) -> tuple[str, tuple[str, int]]:

@@ -36,7 +36,9 @@ SYSTEM = "dicomark"  # conformance/systems/dicomark.toml: its "inbound" AE
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    parser = example_parser(__doc__, port=11112, aet="DICOMARK", output="dicomark-inbox")
+    parser = example_parser(
+        __doc__, port=11112, aet="DICOMARK", output="dicomark-inbox", server=True
+    )
     parser.add_argument(
         "--max-clients",
         type=int,

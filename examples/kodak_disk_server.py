@@ -52,7 +52,13 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from common import example_parser, parse_address, run_main, serve_until_signal
+from common import (
+    example_parser,
+    parse_address,
+    run_main,
+    serve_until_signal,
+    with_overrides,
+)
 
 from dicomnet.systems import load_system, start_system
 
@@ -61,7 +67,9 @@ SYSTEM = "kodak"  # conformance/systems/kodak.toml: its "disk" AE (kodak-disk-se
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    parser = example_parser(__doc__, port=11112, aet="DISK_SERVER", output="kodak-disk")
+    parser = example_parser(
+        __doc__, port=11112, aet="DISK_SERVER", output="kodak-disk", server=True
+    )
     parser.add_argument(
         "--destination",
         dest="destinations",
@@ -91,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
 async def main(args: argparse.Namespace) -> int:
     """Serve the Kodak system's Disk-Server AE until a signal."""
     system = load_system(SYSTEM)
-    disk = system.ae("disk")
+    disk = with_overrides(system.ae("disk"), args)
     if args.aet is not None:
         disk = replace(
             disk, profile=replace(disk.profile, ae_title=args.aet, called_ae_titles=(args.aet,))

@@ -36,7 +36,7 @@ SYSTEM = "kodak"  # conformance/systems/kodak.toml: its "memory" AE (kodak-memor
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    return example_parser(__doc__, port=11113, aet="MEMORY_SERVER")
+    return example_parser(__doc__, port=11113, aet="MEMORY_SERVER", server=True)
 
 
 def print_holdings(store: MemoryStore) -> None:

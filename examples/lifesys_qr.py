@@ -52,7 +52,7 @@ SYSTEM = "lifesys"  # conformance/systems/lifesys.toml: its "qr" AE (lifesys-qr 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    parser = example_parser(__doc__, port=11112, aet="QR_SCP")
+    parser = example_parser(__doc__, port=11112, aet="QR_SCP", server=True)
     parser.add_argument(
         "--archive",
         default="lifesys-archive",

@@ -49,9 +49,8 @@ SYSTEM = "lifesys"  # conformance/systems/lifesys.toml: its "storage" AE
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    parser = example_parser(__doc__, port=2350, aet="STORE_SCP", output="lifesys-archive")
-    parser.add_argument(
-        "--max-associations", type=int, default=None, help="associations at once (profile: 10)"
+    parser = example_parser(
+        __doc__, port=2350, aet="STORE_SCP", output="lifesys-archive", server=True
     )
     add_commitment_arguments(parser)
     return parser
@@ -59,14 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def main(args: argparse.Namespace) -> int:
     """Serve until a signal."""
-    changes = {}
-    if args.max_associations is not None:
-        changes["max_associations"] = args.max_associations
+    # --max-associations (profile: 10) and the other integrator options: serve_system_ae.
     return await serve_system_ae(
         args,
         SYSTEM,
         "storage",
-        profile_changes=changes,
         store=Path(args.output),
         worklist=None,
         destinations=tuple(args.commitment_destinations),

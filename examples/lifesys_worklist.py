@@ -50,7 +50,7 @@ SYSTEM = "lifesys"  # conformance/systems/lifesys.toml: its "mwl" AE (lifesys-mw
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    parser = example_parser(__doc__, port=11112, aet="MWL_SCP")
+    parser = example_parser(__doc__, port=11112, aet="MWL_SCP", server=True)
     parser.add_argument(
         "--worklist", required=True, help="folder of worklist items (DICOM, .wl or .json files)"
     )

@@ -41,7 +41,7 @@ SYSTEM = "meddream"  # conformance/systems/meddream.toml: its "storage" AE
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    parser = example_parser(__doc__, port=11112, aet="DCMRCV", output="meddream-store")
+    parser = example_parser(__doc__, port=11112, aet="DCMRCV", output="meddream-store", server=True)
     add_commitment_arguments(parser)
     return parser
 

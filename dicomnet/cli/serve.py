@@ -59,6 +59,7 @@ from dicomnet.archive.commitment_sqlite import index_verdict
 from dicomnet.archive.ingest import IndexedStore
 from dicomnet.archive.recover import reconcile
 from dicomnet.cli.http_side import BoundHttp, add_http_arguments, bind_http, start_http
+from dicomnet.cli.integrator import add_integrator_options, overrides_from
 from dicomnet.cli.options import (
     add_aet_option,
     add_tls_options,
@@ -123,7 +124,6 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         default=Duplicate.KEEP_FIRST.value,
         help="an instance UID already stored: keep the first copy, replace it, or refuse",
     )
-    parser.add_argument("--max-pdu", type=int, default=None, help="maximum PDU we receive")
     parser.add_argument(
         "--no-fsync", action="store_true", help="do not fsync each stored file nor the index"
     )
@@ -189,6 +189,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run on asyncio's own loop even when uvloop is installed",
     )
     add_tls_options(parser, server=True)
+    add_integrator_options(parser)
     add_system_arguments(parser)
     add_http_arguments(parser)
     add_metrics_arguments(parser)
@@ -273,6 +274,14 @@ _SINGLE_AE_DEFAULTS: dict[str, object] = {
     "http_config": None,
     "workers": None,
     "metrics_port": None,
+    # the integrator's options (per AE in the system file instead)
+    "calling_aet": None,
+    "called_aet": None,
+    "max_associations": None,
+    "on_association_limit": None,
+    "pack_command_and_data": None,
+    "max_pdvs_per_pdu": None,
+    "tcp_nodelay": None,
 }
 
 
@@ -291,10 +300,10 @@ def build_policy(args: argparse.Namespace) -> Policy:
         )
     if args.aet:
         policy = replace(policy, ae_title=args.aet)
-    if args.max_pdu is not None:
-        if args.max_pdu < 0:
-            raise ConfigurationError("--max-pdu must be 0 (unlimited) or positive")
-        policy = replace(policy, max_pdu_receive=args.max_pdu)
+    try:
+        policy = overrides_from(args).apply(policy)
+    except ValueError as exc:  # a negative number
+        raise ConfigurationError(f"{exc} (0 = unlimited)") from None
     slot = getattr(args, "worker_slot", None)
     if slot is not None:
         # Each worker takes its part of the limit: together they accept policy's limit.

@@ -90,6 +90,14 @@ def system_option_conflicts(args: argparse.Namespace, defaults: dict[str, object
         "profile": "--profile",
         "no_index": "--no-index",
         "max_pdu": "--max-pdu",
+        # The integrator's options go per AE in the system file (same names, _ for -).
+        "calling_aet": "--calling-aet",
+        "called_aet": "--called-aet",
+        "max_associations": "--max-associations",
+        "on_association_limit": "--on-association-limit",
+        "pack_command_and_data": "--pack-command-and-data",
+        "max_pdvs_per_pdu": "--max-pdvs-per-pdu",
+        "tcp_nodelay": "--tcp-nodelay",
     }
     return [
         option

@@ -199,7 +199,8 @@ async def start_system(
 
 
 def _make_ae(ae: AESpec) -> AE:
-    policy = ae.profile.policy()  # relational queries granted as its contexts say
+    # Relational queries are granted as its contexts say; the file's overrides on top.
+    policy = ae.overrides.apply(ae.profile.policy())
     return AE(policy.ae_title, policy)
 
 

@@ -10,7 +10,7 @@ one; every error names the file and the key.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,8 @@ from dicomnet.conformance.locate import default_data_dir
 from dicomnet.conformance.profile import Profile
 from dicomnet.conformance.tomlcheck import Section, load_toml
 from dicomnet.errors import ConfigurationError
+from dicomnet.overrides import PolicyOverrides
+from dicomnet.policy import LimitMode
 from dicomnet.queue.config import QueueSpec, read_queue
 from dicomnet.services.commitment import ReportMode
 from dicomnet.storage.sinks import Duplicate
@@ -73,6 +75,8 @@ class AESpec:
     abort_on_store_failure: bool = False
     #: ``tls_cert``/``tls_key``/``tls_ca``/``require_client_cert`` (see :mod:`.tls`).
     tls_files: TLSFiles | None = None
+    #: The integrator's changes to the profile's Policy (keys of dicomnet.overrides).
+    overrides: PolicyOverrides = field(default_factory=PolicyOverrides)
 
     @property
     def title(self) -> str:
@@ -236,9 +240,37 @@ def _ae(section: Section, data_dir: Path | None) -> AESpec:
         ),
         abort_on_store_failure=section.boolean("abort_on_store_failure", False),
         tls_files=read_tls_files(section),
+        overrides=_overrides(section),
     )
     section.done()
     return spec
+
+
+def _overrides(section: Section) -> PolicyOverrides:
+    """The per-AE keys of :mod:`dicomnet.overrides` (``max_pdu = 32768`` ...)."""
+
+    def titles(key: str) -> tuple[str, ...] | None:
+        return section.strings(key) if section.has(key) else None
+
+    def number(key: str) -> int | None:
+        return section.integer(key, 0) if section.has(key) else None
+
+    def flag(key: str) -> bool | None:
+        return section.boolean(key, False) if section.has(key) else None
+
+    limit = section.optional_string("on_association_limit")
+    if limit is not None and limit not in [mode.value for mode in LimitMode]:
+        raise section.error("on_association_limit", f"{limit!r} is not reject or queue")
+    return PolicyOverrides(
+        calling_aet=titles("calling_aet"),
+        called_aet=titles("called_aet"),
+        max_pdu=number("max_pdu"),
+        max_associations=number("max_associations"),
+        on_association_limit=None if limit is None else LimitMode(limit),
+        pack_command_and_data=flag("pack_command_and_data"),
+        max_pdvs_per_pdu=number("max_pdvs_per_pdu"),
+        tcp_nodelay=flag("tcp_nodelay"),
+    )
 
 
 def _check(spec: SystemSpec, top: Section) -> None:
