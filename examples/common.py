@@ -200,6 +200,8 @@ async def serve_system_ae(
     entity = spec.ae(name)
     changes = dict(profile_changes or {})
     entity = with_overrides(entity, args)
+    if getattr(args, "memory_limit", None) is not None:  # a memory-storage AE's bound
+        entity = replace(entity, memory_limit=args.memory_limit)
     if args.aet is not None and args.aet != entity.title:
         changes["ae_title"] = args.aet
         if entity.profile.called_ae_titles == (entity.title,):

@@ -36,7 +36,15 @@ SYSTEM = "kodak"  # conformance/systems/kodak.toml: its "memory" AE (kodak-memor
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    return example_parser(__doc__, port=11113, aet="MEMORY_SERVER", server=True)
+    parser = example_parser(__doc__, port=11113, aet="MEMORY_SERVER", server=True)
+    parser.add_argument(
+        "--memory-limit",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="hold at most BYTES of data sets; a C-STORE past it fails (A700)",
+    )
+    return parser
 
 
 def print_holdings(store: MemoryStore) -> None:

@@ -23,6 +23,8 @@ from dicomnet.policy import Policy
 from dicomnet.print.model import PrinterSettings
 from dicomnet.print.render import FilmRenderer
 from dicomnet.query.charsets import CharsetPolicy
+from dicomnet.query.index import InstanceIndex
+from dicomnet.query.source import MemorySource
 from dicomnet.queue.service import SendQueue
 from dicomnet.services.base import Service
 from dicomnet.services.commitment import (
@@ -215,20 +217,28 @@ def _handlers(
             storage = _storage(resources, running.queue)
             handlers.append(AbortWhenNotStored(storage) if ae.abort_on_store_failure else storage)
         elif kind is ServiceKind.MEMORY_STORAGE:
-            store = resources.memory.setdefault(ae.name, MemoryStore())
+            store = _memory_store(ae, resources)
             storage = StorageService(store)
             handlers.append(AbortWhenNotStored(storage) if ae.abort_on_store_failure else storage)
         elif kind is ServiceKind.QR:
-            assert resources.index is not None
             support = None
             if ae.query_keys is not QueryKeys.ALL:
                 strict = ae.query_keys is QueryKeys.PROFILE_ONLY
                 support = QueryRetrieveService.support_from_profile(
                     ae.profile.query_keys, with_required=strict, omit_unsupported=strict
                 )
-            source: IndexBackend | RetrieveTouches = resources.index
-            if resources.quota is not None:
+            source: IndexBackend | RetrieveTouches | MemorySource
+            if ServiceKind.MEMORY_STORAGE in ae.services:
+                # What the AE holds in memory, answered while it runs.
+                held = _memory_store(ae, resources).index
+                assert isinstance(held, InstanceIndex)
+                source = MemorySource(held)
+            elif resources.quota is not None:
+                assert resources.index is not None
                 source = RetrieveTouches(resources.index, resources.quota)
+            else:
+                assert resources.index is not None
+                source = resources.index
             handlers.append(
                 QueryRetrieveService(
                     source,
@@ -261,6 +271,15 @@ def _storage(resources: Resources, queue: SendQueue | None) -> StorageService:
     if queue is None:
         return StorageService(resources.store)
     return StorageService(queue.wrap(resources.store), decide=queue.decide_hook())
+
+
+def _memory_store(ae: AESpec, resources: Resources) -> MemoryStore:
+    """The AE's in-memory store (made on first use), bounded and indexed."""
+    store = resources.memory.get(ae.name)
+    if store is None:
+        store = MemoryStore(max_bytes=ae.memory_limit, index=InstanceIndex())
+        resources.memory[ae.name] = store
+    return store
 
 
 def _commitment(

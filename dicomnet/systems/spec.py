@@ -75,6 +75,8 @@ class AESpec:
     abort_on_store_failure: bool = False
     #: ``tls_cert``/``tls_key``/``tls_ca``/``require_client_cert`` (see :mod:`.tls`).
     tls_files: TLSFiles | None = None
+    #: ``memory-storage``: the most bytes held in memory (A700 past it); None: no limit.
+    memory_limit: int | None = None
     #: The integrator's changes to the profile's Policy (keys of dicomnet.overrides).
     overrides: PolicyOverrides = field(default_factory=PolicyOverrides)
 
@@ -241,6 +243,9 @@ def _ae(section: Section, data_dir: Path | None) -> AESpec:
         abort_on_store_failure=section.boolean("abort_on_store_failure", False),
         tls_files=read_tls_files(section),
         overrides=_overrides(section),
+        memory_limit=(
+            section.integer("memory_limit", 0, low=1) if section.has("memory_limit") else None
+        ),
     )
     section.done()
     return spec
@@ -282,9 +287,12 @@ def _check(spec: SystemSpec, top: Section) -> None:
             raise top.error(f"{key}.name", f"two AEs are named {ae.name!r}")
         seen.add(ae.name)
         needs_store = {ServiceKind.STORAGE, ServiceKind.COMMITMENT, ServiceKind.QR}
+        in_memory = ServiceKind.MEMORY_STORAGE in ae.services  # its Q/R answers from memory
+        if in_memory:
+            needs_store -= {ServiceKind.QR}
         if needs_store & set(ae.services) and spec.store is None:
             raise top.error(f"{key}.services", "needs [resources] store (a folder)")
-        if ServiceKind.QR in ae.services and not spec.index:
+        if ServiceKind.QR in ae.services and not spec.index and not in_memory:
             raise top.error(f"{key}.services", "'qr' needs the index ([resources] index = true)")
         if ServiceKind.MWL in ae.services and spec.worklist is None:
             raise top.error(f"{key}.services", "'mwl' needs [resources] worklist (a folder)")
