@@ -167,6 +167,9 @@ class Policy:
     #: Transfer syntaxes an instance is never converted from when sending: one whose
     #: syntax the peer did not accept is not sent (DicomArk: JPEG, MPEG2).
     no_transcode_from: tuple[str, ...] = ()
+    #: Storage SCP: 8-bit Pixel Data received as OW is kept as OB, answered with the
+    #: ``coercion`` status (Kodak Disk-Server; services.coercion).
+    coerce_ow_to_ob_8bit: bool = False
     #: The status returned in each situation and the handling of each status received.
     statuses: StatusPolicy = field(default_factory=StatusPolicy)
     #: Free-form facts from the conformance statement kept for rendering (not behaviour).

@@ -198,6 +198,8 @@ class Profile:
     reject_without_contexts: bool = False
     #: ``[association] no_transcode_group``: syntaxes never converted from when sending.
     no_transcode_from: tuple[str, ...] = ()
+    #: ``[coercion] pixel_data_ow_to_ob_8bit``: 8-bit OW Pixel Data kept as OB (Kodak).
+    coerce_ow_to_ob_8bit: bool = False
     #: ``[retrieve]``: a failed C-MOVE/C-GET sub-operation: "continue" or "stop" (A702).
     retrieve_on_failure: str = "continue"
     #: ``[retrieve]``: a warning from the destination counts as "warning" or "success".
@@ -297,6 +299,7 @@ class Profile:
             tcp_nodelay=self.tcp_nodelay,
             reject_without_contexts=self.reject_without_contexts,
             no_transcode_from=self.no_transcode_from,
+            coerce_ow_to_ob_8bit=self.coerce_ow_to_ob_8bit,
             statuses=self.status_policy(),
             info=self._policy_info(),
         )
@@ -443,6 +446,7 @@ class _ProfileReader:
         query = top.table("query")
         retrieve = top.table("retrieve")
         send = top.table("send")
+        coercion = top.table("coercion")
 
         ae_title = self._ae_title(titles, "title")
         called = titles.strings("called", (ae_title,))
@@ -533,6 +537,7 @@ class _ProfileReader:
             registry=self.registry,
             query_constraints=tuple(self._constraint(s) for s in query.tables("constraints")),
             reject_without_contexts=assoc.boolean("reject_without_contexts", False),
+            coerce_ow_to_ob_8bit=coercion.boolean("pixel_data_ow_to_ob_8bit", False),
             no_transcode_from=(
                 self._group(assoc, "no_transcode_group", assoc.string("no_transcode_group"))
                 if assoc.has("no_transcode_group")
@@ -550,7 +555,19 @@ class _ProfileReader:
             version = profile.implementation_version_name
             if not 1 <= len(version) <= _AE_TITLE_MAX:
                 raise impl.error("version_name", "must be 1 to 16 characters (PS3.7 D.3.3.2)")
-        for section in (head, titles, assoc, impl, timers, charsets, query, retrieve, send, top):
+        for section in (
+            head,
+            titles,
+            assoc,
+            impl,
+            timers,
+            charsets,
+            query,
+            retrieve,
+            send,
+            coercion,
+            top,
+        ):
             section.done()
         if not profile.accepted and not profile.proposed:
             raise top.error("accepted", "a profile needs [[accepted]] or [[proposed]] contexts")

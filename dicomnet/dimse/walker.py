@@ -190,6 +190,9 @@ class DatasetWalker:
         self.offset = 0
         #: Values of the ``capture`` elements seen so far (top level, as received).
         self.captured: dict[int, bytes] = {}
+        #: The top-level Pixel Data header once seen in an explicit VR data set:
+        #: (offset of the header, VR, value length).
+        self.pixel_header: tuple[int, bytes, int] | None = None
         #: ``capture`` elements present at top level whose value was not captured
         #: (longer than CAPTURE_LIMIT, or of undefined length).
         self.uncaptured: set[int] = set()
@@ -432,6 +435,8 @@ class DatasetWalker:
                 length = frame.long_length.unpack_from(buf, pos + 8)[0]
                 size = 12
         frame.last_tag = tag
+        if tag == PIXEL_DATA and vr and frame.kind == _DATASET:
+            self.pixel_header = (at, vr, length)
         if length == _UNDEFINED:
             self._undefined(frame, tag, vr, at + size)
             return size
@@ -572,6 +577,11 @@ class InflatingWalker:
     def captured(self) -> dict[int, bytes]:
         """The captured values of the inner walker."""
         return self.walker.captured
+
+    @property
+    def pixel_header(self) -> tuple[int, bytes, int] | None:
+        """The inner walker's Pixel Data header (offsets of the inflated data set)."""
+        return self.walker.pixel_header
 
     @property
     def uncaptured(self) -> set[int]:

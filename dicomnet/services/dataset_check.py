@@ -63,16 +63,20 @@ class DatasetCheck:
     :attr:`done` and ignores the rest.
     """
 
-    def __init__(self, info: InstanceInfo, *, iod: bool = False) -> None:
+    def __init__(
+        self, info: InstanceInfo, *, iod: bool = False, capture: tuple[int, ...] = ()
+    ) -> None:
         self._expected = {
             SOP_CLASS_TAG: info.sop_class_uid,
             SOP_INSTANCE_TAG: info.sop_instance_uid,
         }
         self._sop_class_uid = info.sop_class_uid
         self._walker: Walker | None
-        capture: tuple[int, ...] = (SOP_CLASS_TAG, SOP_INSTANCE_TAG)
+        more = capture
+        capture = (SOP_CLASS_TAG, SOP_INSTANCE_TAG)
         if iod:
             capture += tuple(tag for tag in IOD_TAGS if tag not in capture)
+        capture += tuple(tag for tag in more if tag not in capture)
         try:
             self._walker = dataset_walker(info.transfer_syntax_uid, capture=capture)
         except DatasetError:
@@ -113,6 +117,11 @@ class DatasetCheck:
             return self._refuse(exc)
         self.done = True
         return None
+
+    @property
+    def walker(self) -> Walker | None:
+        """The walker (its captured values and Pixel Data header), None when not checking."""
+        return self._walker
 
     def iod_problems(self) -> list[str]:
         """After :meth:`finish`: what does not conform to the IOD (see :mod:`.iod_check`).

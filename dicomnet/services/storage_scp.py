@@ -78,6 +78,7 @@ from dicomnet.storage.sinks import (
 )
 
 from .base import Binding, DataStream, IncomingRequest, Reply
+from .coercion import BITS_ALLOCATED, OwToOb
 from .dataset_check import DatasetCheck
 from .dataset_check import failure as _failure
 
@@ -205,9 +206,12 @@ class StorageService:
             return _failure(Status.CANNOT_UNDERSTAND, str(exc)), Situation.PROCESSING_FAILURE
         statuses = request.association.policy.statuses
         iod = self.check_dataset and statuses.names("C-STORE", Situation.NOT_IOD_CONFORMANT)
+        coercer = self._coercer(request.association.policy.coerce_ow_to_ob_8bit, info)
         warning: Reply | None = None
         try:
-            failure, detail, problems = await self._receive(stream, sink, info, iod=iod)
+            failure, detail, problems = await self._receive(
+                stream, sink, info, iod=iod, coercer=coercer
+            )
             situation = None
             if failure is None and problems:
                 failure, warning = _not_conformant(statuses, problems)
@@ -256,6 +260,10 @@ class StorageService:
                 stored.size,
                 stored.location,
             )
+        if warning is None and coercer is not None and coercer.coerced:
+            log.info("%s: 8-bit Pixel Data coerced from OW to OB", logsafe(uid))
+            code = statuses.status("C-STORE", Situation.COERCION, Status.COERCION_OF_DATA_ELEMENTS)
+            warning = _failure(code, "Pixel Data (7FE0,0010) coerced from OW to OB")
         if self.decide is not None:
             outcome = await self.decide(request, stored)
             reply = outcome if isinstance(outcome, Reply) else Reply(status=int(outcome))
@@ -265,18 +273,34 @@ class StorageService:
             return warning, None
         return Reply(status=Status.SUCCESS), None
 
+    def _coercer(self, wanted: bool, info: InstanceInfo) -> OwToOb | None:
+        """The OW -> OB coercion of this data set, when the profile asks and the syntax allows."""
+        syntax = info.transfer_syntax_uid
+        if not (wanted and self.check_dataset and syntax in _EXPLICIT_NATIVE):
+            return None
+        return OwToOb(big_endian=syntax == _EXPLICIT_NATIVE[1])
+
     async def _receive(
-        self, stream: DataStream, sink: StorageSink, info: InstanceInfo, *, iod: bool = False
+        self,
+        stream: DataStream,
+        sink: StorageSink,
+        info: InstanceInfo,
+        *,
+        iod: bool = False,
+        coercer: OwToOb | None = None,
     ) -> tuple[Reply | None, str, list[str]]:
         """Write the data set into ``sink``; a failure (and why, in full) if it is refused.
 
         The third item lists what does not conform to the IOD (when ``iod``).
+        ``coercer`` rewrites the bytes on their way (see :mod:`.coercion`).
         """
-        check = DatasetCheck(info, iod=iod) if self.check_dataset else None
+        more = (BITS_ALLOCATED,) if coercer is not None else ()
+        check = DatasetCheck(info, iod=iod, capture=more) if self.check_dataset else None
         write_views = getattr(sink, "write_views", None)
-        if write_views is not None:
+        if write_views is not None and coercer is None:
             # The sink writes synchronously: fragments go from the receive buffer
-            # to it as they arrive, neither copied nor queued.
+            # to it as they arrive, neither copied nor queued. (A coercion rewrites
+            # bytes and holds some back: it takes the path below.)
             writer = _DirectWriter(write_views, check)
             stream.consume_with(writer)
             await stream.finished()
@@ -291,17 +315,23 @@ class StorageService:
         # batch while the stream waits for the network.
         batch: list[bytes] = []
         size = 0
-        async for chunk in chunks:
+        async for received in chunks:
             if check is not None and not check.done:
-                failure = check.feed(chunk)
+                failure = check.feed(received)
                 if failure is not None:
                     return failure, check.detail, []
+            chunk = received
+            if coercer is not None and check is not None and check.walker is not None:
+                walker = check.walker
+                chunk = coercer.feed(received, walker.pixel_header, walker.captured)
             batch.append(chunk)
             size += len(chunk)
             if size >= WRITE_BATCH or not stream.pending:
                 await sink.write(batch[0] if len(batch) == 1 else b"".join(batch))
                 batch.clear()
                 size = 0
+        if coercer is not None:
+            batch.append(coercer.finish())
         if batch:
             await sink.write(b"".join(batch))
         return _finished(check, iod)
@@ -316,6 +346,9 @@ def _finished(check: DatasetCheck | None, iod: bool) -> tuple[Reply | None, str,
         return failure, check.detail, []
     return None, "", check.iod_problems()
 
+
+#: Explicit VR Little Endian, Explicit VR Big Endian: the syntaxes whose VR can be coerced.
+_EXPLICIT_NATIVE: Final = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2")
 
 #: The situation a failure of the data set check answers (for the profile's status).
 _SITUATION_OF: Final[dict[int, Situation]] = {
