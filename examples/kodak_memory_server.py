@@ -9,7 +9,11 @@ Endian, then Explicit VR Little Endian, then Implicit VR Little Endian,
 whatever order the sender proposes them in. Instances are held in a
 :class:`~dicomnet.storage.memory.MemoryStore`; on exit the program prints
 one line per instance held (SOP Instance UID, SOP class, transfer syntax,
-size).
+size). ``--memory-limit BYTES`` bounds what is held: a C-STORE past it is
+answered A700 (§3.2.3.2.2: a failure status when the image cannot be stored
+in memory). The store keeps an index of what it holds; a system file AE with
+``services = ["memory-storage", "qr"]`` (and a profile accepting the Q/R SOP
+classes) answers C-FIND and C-MOVE from memory while it runs.
 
 It runs the ``memory`` AE of ``conformance/systems/kodak.toml`` alone
 (``dicomnet serve --system kodak`` runs it beside the Disk-Server).
