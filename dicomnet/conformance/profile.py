@@ -196,8 +196,6 @@ class Profile:
     query_constraints: tuple[QueryConstraint, ...] = ()
     #: ``[association] reject_without_contexts``: A-ASSOCIATE-RJ when no context is accepted.
     reject_without_contexts: bool = False
-    #: ``[association] no_transcode_group``: syntaxes never converted from when sending.
-    no_transcode_from: tuple[str, ...] = ()
     #: ``[coercion] pixel_data_ow_to_ob_8bit``: 8-bit OW Pixel Data kept as OB (Kodak).
     coerce_ow_to_ob_8bit: bool = False
     #: ``[retrieve]``: a failed C-MOVE/C-GET sub-operation: "continue" or "stop" (A702).
@@ -298,7 +296,7 @@ class Profile:
             max_command_set=self.max_command_set,
             tcp_nodelay=self.tcp_nodelay,
             reject_without_contexts=self.reject_without_contexts,
-            no_transcode_from=self.no_transcode_from,
+            no_transcode_from=self.no_transcode,
             coerce_ow_to_ob_8bit=self.coerce_ow_to_ob_8bit,
             statuses=self.status_policy(),
             info=self._policy_info(),
@@ -538,11 +536,6 @@ class _ProfileReader:
             query_constraints=tuple(self._constraint(s) for s in query.tables("constraints")),
             reject_without_contexts=assoc.boolean("reject_without_contexts", False),
             coerce_ow_to_ob_8bit=coercion.boolean("pixel_data_ow_to_ob_8bit", False),
-            no_transcode_from=(
-                self._group(assoc, "no_transcode_group", assoc.string("no_transcode_group"))
-                if assoc.has("no_transcode_group")
-                else ()
-            ),
             retrieve_on_failure=retrieve.choice("on_failure", ("continue", "stop"), "continue"),
             retrieve_warning=retrieve.choice("warning", ("warning", "success"), "warning"),
             send_max_associations=send.integer("max_associations", 0),
