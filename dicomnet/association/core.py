@@ -132,9 +132,7 @@ class Association:
         self._send_lock = asyncio.Lock()
         self._senders: set[asyncio.Task[None]] = set()
         self.dispatcher = Dispatcher(self, self.log)
-        self._dimse = DimseTimer(
-            policy.timers.dimse, self._owed, timers=policy.timers, outstanding=self._outstanding
-        )
+        self._dimse = DimseTimer(policy.timers, self._owed, outstanding=self._outstanding)
         self.peer_address: tuple[Any, ...] | None = None
 
     # ------------------------------------------------------------------ properties

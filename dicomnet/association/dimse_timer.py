@@ -45,13 +45,15 @@ class DimseTimer:
 
     def __init__(
         self,
-        seconds: float | None,
+        seconds: float | Timers | None,
         owed: Callable[[], str | None],
         *,
-        timers: Timers | None = None,
         outstanding: Mapping[int, _Request] | None = None,
     ) -> None:
-        self.seconds = seconds
+        """``seconds``: the timeout, or the Policy's :class:`Timers` (its ``dimse`` and its
+        per-service ``responses``, picked by the ``outstanding`` requests' services)."""
+        timers = seconds if isinstance(seconds, Timers) else None
+        self.seconds = seconds.dimse if isinstance(seconds, Timers) else seconds
         self._owed = owed
         #: Per-service response timeouts (``Timers.responses``) and the command
         #: fields of the requests waiting for responses.

@@ -43,7 +43,7 @@ class Waiting:
 def test_response_timeout_follows_the_outstanding_requests() -> None:
     timers = Timers(dimse=1.0, responses=(("C-FIND", 60.0), ("C-MOVE", None)))
     outstanding: dict[int, Waiting] = {}
-    timer = DimseTimer(1.0, lambda: "a response", timers=timers, outstanding=outstanding)
+    timer = DimseTimer(timers, lambda: "a response", outstanding=outstanding)
     assert timer.current() == 1.0  # nothing outstanding: the general DIMSE timeout
     outstanding[1] = Waiting(CommandField.C_FIND_RQ)
     assert timer.current() == 60.0
