@@ -127,10 +127,10 @@ FIELDS: dict[str, Consumed | Informational] = {
     "security.association_level": Informational(_RENDERED_TEXT),
     "security.application_level": Informational(_RENDERED_TEXT),
     # [[status]]
-    "status.direction": Informational("status tables are rendered; the codes are the services'"),
-    "status.service": Informational("status tables are rendered; the codes are the services'"),
-    "status.status": Informational("status tables are rendered; the codes are the services'"),
-    "status.code": Informational("status tables are rendered; the codes are the services'"),
+    "status.direction": Consumed(("dicomnet.conformance.profile",), "status_policy"),
+    "status.service": Consumed(("dicomnet.conformance.profile",), "status_policy"),
+    "status.status": Consumed(("dicomnet.conformance.profile",), "status_policy"),
+    "status.code": Consumed(("dicomnet.conformance.profile",), "status_policy"),
     "status.meaning": Informational(_RENDERED_TEXT),
     "status.behaviour": Informational(_RENDERED_TEXT),
     # [query]
@@ -193,10 +193,8 @@ FIELDS: dict[str, Consumed | Informational] = {
         "only meaningful for proposed contexts"
     ),
     # ------------------------------------------------------------------------------------
-    # Keys that the behaviour side of issue 10 adds (see UPCOMING). When they land, the walk
-    # checks these entries like any other; entries above that they turn from Informational
-    # into Consumed ([[status]] code/direction/service/status, timers.notes,
-    # proposed.instance_transfer_syntax_first) are changed by the same change.
+    # Keys of the behaviour side of issue 10 (statuses, timers, association rules, send side,
+    # coercion); [[status]] code/direction/service/status are consumed through them.
     "accepted.relational": Consumed((_NEG_ACC,), "relational"),
     "proposed.relational": Informational(
         "read with every context row; only an accepted row's answer is negotiated"
@@ -208,17 +206,19 @@ FIELDS: dict[str, Consumed | Informational] = {
     "timers.closing": Consumed((_AE, "dicomnet.systems.router"), "closing"),
     "timers.responses": Consumed(("dicomnet.association.dimse_timer",), "responses"),
     "status.situations": Consumed(
-        ("dicomnet.services.storage_scp", "dicomnet.services.qr"), "statuses"
+        ("dicomnet.services.storage_scp", "dicomnet.services.answers"), "statuses"
     ),
-    "status.outcome": Consumed(("dicomnet.storage.scu",), "statuses"),
+    "status.outcome": Consumed(
+        ("dicomnet.storage.scu", "dicomnet.services.qr", "dicomnet.services.print_scu"), "statuses"
+    ),
     "status.abort": Consumed(("dicomnet.services.storage_scp",), "statuses"),
     **{
         f"query.constraints.{key}": Consumed(("dicomnet.systems.runner",), "query_constraints")
         for key in ("level", "models", "unless_level_value", "unless_present", "value_in")
     },
     "query.constraints.note": Informational(_RENDERED_TEXT),
-    "proposed.instance_transfer_syntax_first": Informational(
-        "rendered; the send side's proposal order is being moved into the profile"
+    "proposed.instance_transfer_syntax_first": Consumed(
+        ("dicomnet.storage.scu",), "instance_syntax_first"
     ),
 }
 
@@ -226,22 +226,4 @@ FIELDS: dict[str, Consumed | Informational] = {
 #: issue 10 adds them. The walk does not call them stale, and does not check their
 #: consumers until the reader asks for them; once it does, drop them from this set (the
 #: walk says so).
-UPCOMING = frozenset(
-    {
-        "accepted.relational",
-        "proposed.relational",
-        "association.reject_without_contexts",
-        "coercion.pixel_data_ow_to_ob_8bit",
-        "timers.closing",
-        "timers.responses",
-        "status.situations",
-        "status.outcome",
-        "status.abort",
-        "query.constraints.level",
-        "query.constraints.models",
-        "query.constraints.unless_level_value",
-        "query.constraints.unless_present",
-        "query.constraints.value_in",
-        "query.constraints.note",
-    }
-)
+UPCOMING: frozenset[str] = frozenset()

@@ -281,7 +281,7 @@ SEED: dict[str, dict[str, object]] = {
 }
 
 # dicomnet's own profiles (no seed document).
-OWN = {"dicomnet-serve", "dicomnet-printer"}
+OWN = {"dicomnet-serve", "dicomnet-printer", "dicomnet-verification"}
 
 # dicomnet serve: the facts are the code's, not a document's.
 SERVE_STATUSES = {
