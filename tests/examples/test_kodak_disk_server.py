@@ -109,7 +109,8 @@ async def test_store_find_and_move(tmp_path: Path) -> None:
             "127.0.0.1", server.port, called_ae="DISK_SERVER"
         ) as assoc:
             assert str(assoc.context_for(SECONDARY_CAPTURE).transfer_syntax) == EXPLICIT_BE
-            assert (await c_store(assoc, three)).status == 0x0000
+            # 8-bit Pixel Data sent as OW is kept as OB: B000 (§3.1.3.2.2.1).
+            assert (await c_store(assoc, three)).status == 0xB000
         # The index follows the store: the studies are found at once.
         code, out = await run_program(
             dcmtk_program("findscu"), "-v", "-S", "-k", "QueryRetrieveLevel=STUDY",
@@ -146,7 +147,8 @@ async def test_quota_refuses_with_a700_and_files_are_indexed_at_start(tmp_path: 
     args = ("--output", output, "--max-bytes", str(quota))
     async with server_example("kodak_disk_server.py", *args, log=tmp_path / "a.log") as server:
         out = await store(server.port, one, two, three, refused=True)
-    assert out.count("Received Store Response (Success)") == 2, out
+    # Stored, their 8-bit OW Pixel Data kept as OB (§3.1.3.2.2.1): the coercion warning B000.
+    assert out.count("Received Store Response (Warning: CoercionOfDataElements)") == 2, out
     assert "Received Store Response (Refused: OutOfResources)" in out, out
     assert sorted(p.name for p in output.glob("*.dcm")) == sorted(
         instance_filename(uid) for uid in (uid1, uid2)
