@@ -166,6 +166,14 @@ async def test_two_workers_share_the_port_survive_kill_9_and_agree_with_the_inde
         assert sorted(pids) == [0, 1]
         log = supervisor.log.read_text()
         assert re.search(r" w0 .*connection from", log) and re.search(r" w1 .*connection from", log)
+        # Workers report their counters about once a second: wait until the supervisor
+        # has both workers' echoes, so that the kill below tests that a dead worker's
+        # counts are kept (not whether its last report came before the kill).
+        assert supervisor.metrics_port is not None
+        released = ("dicomnet_associations_total", (("outcome", "released"),))
+        async with asyncio.timeout(60):
+            while samples((await scrape(supervisor.metrics_port))[1]).get(released, 0) < 24:
+                await asyncio.sleep(0.2)
         # Stores from several clients; one worker is killed in the middle of them.
         sources = []
         for client in range(6):
@@ -203,7 +211,7 @@ async def test_two_workers_share_the_port_survive_kill_9_and_agree_with_the_inde
                 await asyncio.sleep(0.2)
         assert found[("dicomnet_worker_restarts_total", ())] >= 1
         assert found[("dicomnet_workers", ())] == 2
-        assert found[("dicomnet_associations_total", (("outcome", "released"),))] >= 24
+        assert found[released] >= 24
     finally:
         assert await supervisor.stop() == 0
     assert "starting it again" in supervisor.log.read_text()
