@@ -180,22 +180,8 @@ async def test_replacing_an_instance_moves_it(tmp_path: Path, index_location) ->
 
 
 async def test_concurrent_puts_share_commits(tmp_path: Path, index_location) -> None:
-    datasets = archive_datasets()
     async with await open_index(index_location, fsync=False) as index:
-        entries = []
-        for n in range(40):
-            ds = Dataset(datasets[n % 5])
-            ds.SOPInstanceUID = f"1.2.826.0.1.3680043.8.498.99.{n}"
-            entries.append(
-                entry_from_header(
-                    ds,
-                    sop_instance_uid=str(ds.SOPInstanceUID),
-                    sop_class_uid=str(ds.SOPClassUID),
-                    transfer_syntax_uid=EXPLICIT_LE,
-                    path=f"/x/{n}.dcm",
-                    size=1,
-                )
-            )
+        entries = _entries(40, "1.2.826.0.1.3680043.8.498.99")
         await asyncio.gather(*(index.put(entry) for entry in entries))
         assert await index.count() == 40
         assert index.commits < 40  # batched: 40 callers, fewer transactions
