@@ -51,8 +51,16 @@ from .entry import IndexEntry
 from .migrations import migrate_postgres
 from .plan import POSTGRESQL, numbered, plan_query
 from .response import response_layout
+from .rows import (
+    BATCH,
+    FIRST_BATCH,
+    LEVEL_COLUMNS,
+    delete_target,
+    row_identifier,
+    row_lookup,
+    row_record,
+)
 from .schema import LEVEL_TABLES
-from .sqlite import _LEVEL_COLUMNS, BATCH, FIRST_BATCH, _identifier, _lookup, _record
 
 __all__ = ["Connection", "PostgresIndex", "redacted"]
 
@@ -83,7 +91,7 @@ _INSTANCES_BELOW: Final = {
     " JOIN study st ON se.study_fk = st.pk WHERE st.patient_fk = ANY($1::bigint[])",
 }
 _INSTANCE_COLUMNS: Final = [
-    *_LEVEL_COLUMNS["IMAGE"],
+    *LEVEL_COLUMNS["IMAGE"],
     "series_fk",
     "transfer_syntax",
     "size",
@@ -359,7 +367,7 @@ class PostgresIndex:
         if series_key is None:
             series_key = await _upsert_parents(conn, entry, columns)
             self._series_keys[series_uid] = series_key
-        values: list[object] = [_text(columns.get(name, "")) for name in _LEVEL_COLUMNS["IMAGE"]]
+        values: list[object] = [_text(columns.get(name, "")) for name in LEVEL_COLUMNS["IMAGE"]]
         values += [series_key, entry.transfer_syntax_uid, entry.size, _text(entry.path)]
         values += [entry.source_ae_title, entry.received, entry.headers.get("IMAGE", b"")]
         return values
@@ -378,18 +386,7 @@ class PostgresIndex:
         sop_instance_uid: str | None = None,
     ) -> list[str]:
         """Remove a study, series or instance (exactly one given); the paths of its files."""
-        given = [
-            (k, v)
-            for k, v in (
-                ("study", study_uid),
-                ("series", series_uid),
-                ("instance", sop_instance_uid),
-            )
-            if v is not None
-        ]
-        if len(given) != 1:
-            raise ValueError("give exactly one of study_uid, series_uid, sop_instance_uid")
-        kind, uid = given[0]
+        kind, uid = delete_target(study_uid, series_uid, sop_instance_uid)
 
         async def work(conn: Connection) -> list[str]:
             self._series_keys.clear()
@@ -470,7 +467,7 @@ class PostgresIndex:
         rows = self._rows(plan.sql, plan.params, first=FIRST_BATCH)
         try:
             async for row in rows:
-                lookup = _lookup(query.level, plan, row)
+                lookup = row_lookup(query.level, plan, row)
                 if layout is None:
                     match = respond(query, lookup, retrieve_ae_title=retrieve_ae_title)
                     if match is not None:
@@ -479,7 +476,7 @@ class PostgresIndex:
                 if all(match_element(key, lookup(int(key.tag))) for key in keys):
                     yield Match(
                         partial=partial,
-                        build=functools.partial(_identifier, query, lookup, retrieve_ae_title),
+                        build=functools.partial(row_identifier, query, lookup, retrieve_ae_title),
                         encode=functools.partial(layout.encode, row, lookup),
                     )
         finally:
@@ -495,7 +492,7 @@ class PostgresIndex:
                 [
                     int(row[0])
                     async for row in rows
-                    if respond(query, _lookup(query.level, plan, row)) is not None
+                    if respond(query, row_lookup(query.level, plan, row)) is not None
                 ]
             )
         finally:
@@ -504,7 +501,7 @@ class PostgresIndex:
             return []
         records: dict[str, InstanceRecord] = {}
         for uid, sop_class, syntax, path in await self.fetch(_INSTANCES_BELOW[query.level], keys):
-            records[uid] = _record(uid, sop_class, syntax, path)
+            records[uid] = row_record(uid, sop_class, syntax, path)
         return list(records.values())
 
     async def locate(self, sop_instance_uid: str) -> InstanceRecord | None:
@@ -513,7 +510,7 @@ class PostgresIndex:
             "SELECT sop_uid, sop_class, transfer_syntax, path FROM instance WHERE sop_uid = $1",
             sop_instance_uid,
         )
-        return _record(*rows[0]) if rows else None
+        return row_record(*rows[0]) if rows else None
 
     async def count(self) -> int:
         """How many instances are indexed."""
@@ -540,7 +537,7 @@ async def _upsert_level(
 ) -> int:
     """The row of an entity (made from this instance if it is the first); its key."""
     table = LEVEL_TABLES[level]
-    names = list(_LEVEL_COLUMNS[level])
+    names = list(LEVEL_COLUMNS[level])
     values: list[object] = [_text(columns.get(name, "")) for name in names]
     if parent is not None:
         names.append(parent[0])

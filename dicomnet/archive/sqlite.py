@@ -24,7 +24,6 @@ import asyncio
 import functools
 import logging
 import sqlite3
-import warnings
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,31 +32,32 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from pydicom.datadict import dictionary_VR
-from pydicom.dataelem import DataElement
-from pydicom.dataset import Dataset
-
 from dicomnet.query.index import InstanceRecord
 from dicomnet.query.matching import match_element
-from dicomnet.query.query import Match, Query, computed_attributes, match_keys, respond
+from dicomnet.query.query import Match, Query, match_keys, respond
 from dicomnet.storage.folder import fsync_folders
 
 from .backend import IndexUnavailable
-from .entry import IndexEntry, decode_header, header_charset
+from .entry import IndexEntry
 from .migrations import migrate_sqlite
-from .plan import Plan, plan_query
+from .plan import plan_query
 from .response import response_layout
-from .schema import COLUMNS, LEVEL_TABLES, SCHEMA_VERSION
+from .rows import (
+    BATCH,
+    FIRST_BATCH,
+    LEVEL_COLUMNS,
+    delete_target,
+    row_identifier,
+    row_lookup,
+    row_record,
+)
+from .schema import LEVEL_TABLES, SCHEMA_VERSION
 
 __all__ = ["SqliteIndex"]
 
 _log = logging.getLogger("dicomnet.archive")
 _T = TypeVar("_T")
 
-#: Rows fetched for the first batch of a C-FIND (small: the first response goes out soon).
-FIRST_BATCH: Final = 16
-#: Rows fetched per later batch.
-BATCH: Final = 256
 #: How long a connection waits for another one's lock (ms).
 BUSY_TIMEOUT_MS: Final = 10000
 #: SQLite's result codes of a lock held elsewhere.
@@ -68,14 +68,6 @@ CHECKPOINT_EVERY: Final = 64
 _SERIES_KEYS: Final = 4096
 #: Entity keys per ``IN (...)`` when a retrieve collects instances.
 _CHUNK: Final = 500
-SPECIFIC_CHARACTER_SET: Final = 0x00080005
-#: The VR of each indexed attribute (what a response element built from its column has).
-_VR: Final = {tag: str(dictionary_VR(tag)) for tag in COLUMNS}
-_LEVEL_COLUMNS: Final = {
-    level: [c.name for c in COLUMNS.values() if c.level == level]
-    + [f"{c.name}_fold" for c in COLUMNS.values() if c.level == level and c.kind == "pn"]
-    for level in ("PATIENT", "STUDY", "SERIES", "IMAGE")
-}
 _INSTANCES_BELOW: Final = {
     "IMAGE": "SELECT i.sop_uid, i.sop_class, i.transfer_syntax, i.path FROM instance i"
     " WHERE i.pk IN ({})",
@@ -422,18 +414,7 @@ class SqliteIndex:
         sop_instance_uid: str | None = None,
     ) -> list[str]:
         """Remove a study, series or instance (exactly one given); the paths of its files."""
-        given = [
-            (k, v)
-            for k, v in (
-                ("study", study_uid),
-                ("series", series_uid),
-                ("instance", sop_instance_uid),
-            )
-            if v is not None
-        ]
-        if len(given) != 1:
-            raise ValueError("give exactly one of study_uid, series_uid, sop_instance_uid")
-        kind, uid = given[0]
+        kind, uid = delete_target(study_uid, series_uid, sop_instance_uid)
 
         def work(conn: sqlite3.Connection) -> list[str]:
             paths = _delete(conn, kind, uid)
@@ -518,7 +499,7 @@ class SqliteIndex:
         rows = self._rows(plan.sql, plan.params, first=FIRST_BATCH)
         try:
             async for row in rows:
-                lookup = _lookup(query.level, plan, row)
+                lookup = row_lookup(query.level, plan, row)
                 if layout is None:
                     match = respond(query, lookup, retrieve_ae_title=retrieve_ae_title)
                     if match is not None:
@@ -527,7 +508,7 @@ class SqliteIndex:
                 if all(match_element(key, lookup(int(key.tag))) for key in keys):
                     yield Match(
                         partial=partial,
-                        build=functools.partial(_identifier, query, lookup, retrieve_ae_title),
+                        build=functools.partial(row_identifier, query, lookup, retrieve_ae_title),
                         encode=functools.partial(layout.encode, row, lookup),
                     )
         finally:
@@ -543,7 +524,7 @@ class SqliteIndex:
                 [
                     int(row[0])
                     async for row in rows
-                    if respond(query, _lookup(query.level, plan, row)) is not None
+                    if respond(query, row_lookup(query.level, plan, row)) is not None
                 ]
             )
         finally:
@@ -554,7 +535,7 @@ class SqliteIndex:
             chunk = keys[start : start + _CHUNK]
             sql = template.format(", ".join("?" * len(chunk)))
             async for uid, sop_class, syntax, path in self._rows(sql, chunk):
-                records[uid] = _record(uid, sop_class, syntax, path)
+                records[uid] = row_record(uid, sop_class, syntax, path)
         return list(records.values())
 
     async def locate(self, sop_instance_uid: str) -> InstanceRecord | None:
@@ -562,7 +543,7 @@ class SqliteIndex:
         sql = "SELECT sop_uid, sop_class, transfer_syntax, path FROM instance WHERE sop_uid = ?"
         found = None
         async for uid, sop_class, syntax, path in self._rows(sql, [sop_instance_uid]):
-            found = _record(uid, sop_class, syntax, path)
+            found = row_record(uid, sop_class, syntax, path)
         return found
 
     async def count(self) -> int:
@@ -585,103 +566,6 @@ def _checkpoint(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
-def _identifier(
-    query: Query, lookup: Callable[[int], DataElement | None], retrieve_ae_title: str | None
-) -> Dataset:
-    match = respond(query, lookup, retrieve_ae_title=retrieve_ae_title)
-    assert match is not None  # the row matched every key already
-    return match.identifier
-
-
-def _record(uid: str, sop_class: str, syntax: str, path: str) -> InstanceRecord:
-    return InstanceRecord(
-        header=Dataset(),
-        sop_class_uid=sop_class,
-        sop_instance_uid=uid,
-        transfer_syntax_uid=syntax,
-        path=Path(path),
-    )
-
-
-def _column_element(tag: int, value: object) -> DataElement | None:
-    """The element of a key held in a column (``None``: empty, the same answer as absent)."""
-    if not value:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pydicom's notes on odd column values
-        return DataElement(tag, _VR[tag], value)
-
-
-#: The computed attributes of every level (PS3.4 C.3.4), by tag.
-_COMPUTED_TAGS: Final = frozenset(
-    {0x00080061, 0x00080062, 0x00201200, 0x00201202, 0x00201204, 0x00201206, 0x00201208}
-    | {0x00201209}
-)
-
-
-def _lookup(level: str, plan: Plan, row: tuple[Any, ...]) -> Callable[[int], DataElement | None]:
-    """The element lookup of one entity row: columns, computed attributes, then its header.
-
-    Keys held in columns (and Specific Character Set, read from the kept
-    header's first bytes) need no decoding of the header; any other key
-    decodes it once, on first use.
-    """
-    computed: Dataset | None = None
-
-    def computed_element(tag: int) -> DataElement | None:
-        # Built on first use: a row the matcher or a paging client skips never needs it.
-        nonlocal computed
-        if computed is None:
-            values = dict(zip(plan.computed, row[2:], strict=False))
-            computed = computed_attributes(
-                level,
-                instances=int(values.get("instances") or 0),
-                series=int(values.get("series") or 0),
-                studies=int(values.get("studies") or 0),
-                modalities=str(values.get("modalities") or "").split(","),
-                sop_classes=str(values.get("sop_classes") or "").split(","),
-            )
-        element = computed.get(tag)
-        return element if isinstance(element, DataElement) else None
-
-    offset = 2 + len(plan.computed)
-    positions = {tag: offset + n for n, tag in enumerate(plan.columns)}
-    columns: dict[int, DataElement | None] = {}
-    header: Dataset | None = None
-
-    def from_header(tag: int) -> DataElement | None:
-        nonlocal header
-        if header is None:
-            header = decode_header(row[1])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pydicom's notes on odd stored values
-            found = header.get(tag)
-        return found if isinstance(found, DataElement) else None
-
-    def lookup(tag: int) -> DataElement | None:
-        if tag in positions:
-            if tag not in columns:
-                try:
-                    columns[tag] = _column_element(tag, row[positions[tag]])
-                except (ValueError, TypeError, OverflowError):
-                    # pydicom refuses the column's value: the header has the last word
-                    columns[tag] = from_header(tag)
-            return columns[tag]
-        if plan.computed and tag in _COMPUTED_TAGS:
-            element = computed_element(tag)
-            if element is not None:
-                return element
-        if tag == SPECIFIC_CHARACTER_SET and header is None:
-            try:
-                charset = header_charset(row[1])
-            except ValueError:
-                return from_header(tag)
-            return None if charset is None else DataElement(tag, "CS", charset)
-        return from_header(tag)
-
-    return lookup
-
-
 def _upsert_level(
     conn: sqlite3.Connection,
     level: str,
@@ -693,7 +577,7 @@ def _upsert_level(
 ) -> int:
     """The row of an entity (made from this instance if it is the first); its key."""
     table = LEVEL_TABLES[level]
-    names = list(_LEVEL_COLUMNS[level])
+    names = list(LEVEL_COLUMNS[level])
     values: list[object] = [columns.get(name, "") for name in names]
     if parent is not None:
         names.append(parent[0])
@@ -735,9 +619,9 @@ def _insert(conn: sqlite3.Connection, entry: IndexEntry, series_keys: dict[str, 
     if series_key is None:
         series_key = _upsert_parents(conn, entry, columns)
         series_keys[columns.get("series_uid", "")] = series_key
-    names = [*_LEVEL_COLUMNS["IMAGE"], "series_fk", "transfer_syntax", "size", "path"]
+    names = [*LEVEL_COLUMNS["IMAGE"], "series_fk", "transfer_syntax", "size", "path"]
     names += ["source_ae", "received", "attrs"]
-    values: list[object] = [columns.get(name, "") for name in _LEVEL_COLUMNS["IMAGE"]]
+    values: list[object] = [columns.get(name, "") for name in LEVEL_COLUMNS["IMAGE"]]
     values += [series_key, entry.transfer_syntax_uid, entry.size, entry.path]
     values += [entry.source_ae_title, entry.received, entry.headers.get("IMAGE", b"")]
     conn.execute(
@@ -749,7 +633,7 @@ def _insert(conn: sqlite3.Connection, entry: IndexEntry, series_keys: dict[str, 
 #: Bound parameters per statement, at most (SQLite's historic limit is 999).
 _MAX_PARAMS: Final = 999
 _INSTANCE_COLUMNS: Final = [
-    *_LEVEL_COLUMNS["IMAGE"],
+    *LEVEL_COLUMNS["IMAGE"],
     "series_fk",
     "transfer_syntax",
     "size",
@@ -797,7 +681,7 @@ def _insert_many(
         if series_key is None:
             series_key = _upsert_parents(conn, entry, columns)
             series_keys[columns.get("series_uid", "")] = series_key
-        values: list[object] = [columns.get(name, "") for name in _LEVEL_COLUMNS["IMAGE"]]
+        values: list[object] = [columns.get(name, "") for name in LEVEL_COLUMNS["IMAGE"]]
         values += [series_key, entry.transfer_syntax_uid, entry.size, entry.path]
         values += [entry.source_ae_title, entry.received, entry.headers.get("IMAGE", b"")]
         fresh.append(values)
