@@ -20,7 +20,7 @@ from dicomnet.archive.plan import numbered
 from dicomnet.archive.postgres import Connection, PostgresIndex
 
 from .model import DestinationCounts, Job, JobState, Outcome
-from .sqlite import _COLUMNS, _job, _where
+from .rows import JOB_COLUMNS, job_filter, job_from_row
 
 __all__ = ["PostgresQueueStore", "enqueue_rows"]
 
@@ -89,7 +89,7 @@ class PostgresQueueStore:
 
         async def work(conn: Connection) -> list[Job]:
             rows = await conn.fetch(
-                f"SELECT {_COLUMNS} FROM send_job WHERE destination = $1 AND state IN"
+                f"SELECT {JOB_COLUMNS} FROM send_job WHERE destination = $1 AND state IN"
                 " ('queued', 'failed') AND next_attempt <= $2 ORDER BY next_attempt, id"
                 " LIMIT $3 FOR UPDATE SKIP LOCKED",
                 destination,
@@ -103,7 +103,7 @@ class PostgresQueueStore:
                     now,
                     [row[0] for row in rows],
                 )
-            return [_job(tuple(row)) for row in rows]
+            return [job_from_row(tuple(row)) for row in rows]
 
         return await self.index.transaction(work)
 
@@ -168,10 +168,10 @@ class PostgresQueueStore:
     async def job(self, sop_instance_uid: str, destination: str) -> Job | None:
         """The job of one instance for one destination, or ``None``."""
         rows = await self._fetch(
-            f"SELECT {_COLUMNS} FROM send_job WHERE sop_uid = ? AND destination = ?",
+            f"SELECT {JOB_COLUMNS} FROM send_job WHERE sop_uid = ? AND destination = ?",
             [sop_instance_uid, destination],
         )
-        return _job(rows[0]) if rows else None
+        return job_from_row(rows[0]) if rows else None
 
     async def jobs(
         self,
@@ -183,9 +183,9 @@ class PostgresQueueStore:
         limit: int = 100,
     ) -> list[Job]:
         """Jobs, newest first, filtered by destination, states, instance or ids."""
-        where, args = _where(destination, states, sop_instance_uid, job_ids)
-        sql = f"SELECT {_COLUMNS} FROM send_job{where} ORDER BY id DESC LIMIT ?"
-        return [_job(row) for row in await self._fetch(sql, [*args, limit])]
+        where, args = job_filter(destination, states, sop_instance_uid, job_ids)
+        sql = f"SELECT {JOB_COLUMNS} FROM send_job{where} ORDER BY id DESC LIMIT ?"
+        return [job_from_row(row) for row in await self._fetch(sql, [*args, limit])]
 
     async def counts(self) -> list[DestinationCounts]:
         """Per destination (with jobs, or paused): jobs per state, bytes sent, paused."""
@@ -220,7 +220,7 @@ class PostgresQueueStore:
         self, *, destination: str | None = None, job_ids: Sequence[int] = (), now: float
     ) -> int:
         """Failed and error jobs (of ``destination``, or ``job_ids``) back to queued."""
-        where, args = _where(destination, (JobState.FAILED, JobState.ERROR), None, job_ids)
+        where, args = job_filter(destination, (JobState.FAILED, JobState.ERROR), None, job_ids)
         sql = "UPDATE send_job SET state = 'queued', attempts = 0, next_attempt = ?, updated = ?"
         return await self._write(sql + where, [now, now, *args])
 
@@ -232,7 +232,7 @@ class PostgresQueueStore:
         before: float | None = None,
     ) -> int:
         """Delete jobs in ``states`` (of ``destination``; updated before ``before``)."""
-        where, args = _where(destination, states, None, ())
+        where, args = job_filter(destination, states, None, ())
         if before is not None:
             where += " AND updated < ?" if where else " WHERE updated < ?"
             args.append(before)

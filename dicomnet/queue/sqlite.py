@@ -29,6 +29,7 @@ from dicomnet.archive.side import SideConnection
 from dicomnet.archive.sqlite import SqliteIndex
 
 from .model import DestinationCounts, Job, JobState, Outcome
+from .rows import JOB_COLUMNS, job_filter, job_from_row
 
 __all__ = ["SCHEMA", "SqliteQueueStore", "enqueue_rows"]
 
@@ -56,10 +57,6 @@ CREATE TABLE IF NOT EXISTS send_destination (
 );
 """
 
-_COLUMNS: Final = (
-    "id, sop_uid, sop_class, destination, path, size, state, attempts, next_attempt,"
-    " last_status, error, created, updated"
-)
 _INSERT: Final = (
     "INSERT INTO send_job (sop_uid, sop_class, destination, path, size, state, attempts,"
     " next_attempt, created, updated) VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?)"
@@ -83,25 +80,6 @@ def enqueue_rows(conn: sqlite3.Connection, entries: Sequence[IndexEntry]) -> Non
     ]
     if rows:
         conn.executemany(_UPSERT, rows)
-
-
-def _job(row: Sequence[object]) -> Job:
-    (id_, uid, cls, dest, path, size, state, attempts, due, status, error, created, updated) = row
-    return Job(
-        id=int(str(id_)),
-        sop_instance_uid=str(uid),
-        sop_class_uid=str(cls),
-        destination=str(dest),
-        path=str(path),
-        size=int(str(size)),
-        state=JobState(str(state)),
-        attempts=int(str(attempts)),
-        next_attempt=float(str(due)),
-        last_status=None if status is None else int(str(status)),
-        error=str(error or ""),
-        created=float(str(created)),
-        updated=float(str(updated)),
-    )
 
 
 class SqliteQueueStore:
@@ -141,7 +119,7 @@ class SqliteQueueStore:
 
         def work(conn: sqlite3.Connection) -> list[Job]:
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM send_job WHERE destination = ? AND state IN"
+                f"SELECT {JOB_COLUMNS} FROM send_job WHERE destination = ? AND state IN"
                 " ('queued', 'failed') AND next_attempt <= ? ORDER BY next_attempt, id LIMIT ?",
                 (destination, now, limit),
             ).fetchall()
@@ -152,7 +130,7 @@ class SqliteQueueStore:
                     f" ({', '.join('?' * len(ids))})",
                     [now, *ids],
                 )
-            return [_job(row) for row in rows]
+            return [job_from_row(row) for row in rows]
 
         return await self._side.write(work)
 
@@ -235,10 +213,10 @@ class SqliteQueueStore:
 
         def work(conn: sqlite3.Connection) -> Job | None:
             row = conn.execute(
-                f"SELECT {_COLUMNS} FROM send_job WHERE sop_uid = ? AND destination = ?",
+                f"SELECT {JOB_COLUMNS} FROM send_job WHERE sop_uid = ? AND destination = ?",
                 (sop_instance_uid, destination),
             ).fetchone()
-            return None if row is None else _job(row)
+            return None if row is None else job_from_row(row)
 
         return await self._side.read(work)
 
@@ -252,11 +230,11 @@ class SqliteQueueStore:
         limit: int = 100,
     ) -> list[Job]:
         """Jobs, newest first, filtered by destination, states, instance or ids."""
-        where, args = _where(destination, states, sop_instance_uid, job_ids)
-        sql = f"SELECT {_COLUMNS} FROM send_job{where} ORDER BY id DESC LIMIT ?"
+        where, args = job_filter(destination, states, sop_instance_uid, job_ids)
+        sql = f"SELECT {JOB_COLUMNS} FROM send_job{where} ORDER BY id DESC LIMIT ?"
 
         def work(conn: sqlite3.Connection) -> list[Job]:
-            return [_job(row) for row in conn.execute(sql, [*args, limit]).fetchall()]
+            return [job_from_row(row) for row in conn.execute(sql, [*args, limit]).fetchall()]
 
         return await self._side.read(work)
 
@@ -300,7 +278,7 @@ class SqliteQueueStore:
         self, *, destination: str | None = None, job_ids: Sequence[int] = (), now: float
     ) -> int:
         """Failed and error jobs (of ``destination``, or ``job_ids``) back to queued."""
-        where, args = _where(destination, (JobState.FAILED, JobState.ERROR), None, job_ids)
+        where, args = job_filter(destination, (JobState.FAILED, JobState.ERROR), None, job_ids)
         sql = "UPDATE send_job SET state = 'queued', attempts = 0, next_attempt = ?, updated = ?"
         sql += where
 
@@ -317,7 +295,7 @@ class SqliteQueueStore:
         before: float | None = None,
     ) -> int:
         """Delete jobs in ``states`` (of ``destination``; updated before ``before``)."""
-        where, args = _where(destination, states, None, ())
+        where, args = job_filter(destination, states, None, ())
         if before is not None:
             where += " AND updated < ?" if where else " WHERE updated < ?"
             args.append(before)
@@ -347,26 +325,3 @@ class SqliteQueueStore:
             return {str(name) for (name,) in rows}
 
         return await self._side.read(work)
-
-
-def _where(
-    destination: str | None,
-    states: Sequence[JobState],
-    sop_instance_uid: str | None,
-    job_ids: Sequence[int],
-) -> tuple[str, list[object]]:
-    clauses: list[str] = []
-    args: list[object] = []
-    if destination is not None:
-        clauses.append("destination = ?")
-        args.append(destination)
-    if states:
-        clauses.append(f"state IN ({', '.join('?' * len(states))})")
-        args.extend(s.value for s in states)
-    if sop_instance_uid is not None:
-        clauses.append("sop_uid = ?")
-        args.append(sop_instance_uid)
-    if job_ids:
-        clauses.append(f"id IN ({', '.join('?' * len(job_ids))})")
-        args.extend(job_ids)
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
