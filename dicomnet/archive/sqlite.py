@@ -157,6 +157,10 @@ class SqliteIndex:
             index._writer = await index.run(index._connect, False)
             await index.run(migrate_sqlite, index._writer, str(index.path))
             await index.run(index._check_version)
+            if index.inline_writes:
+                # Opening and migrating wait for other openers; inline writes (see
+                # _inline) never wait for a lock on the loop's thread.
+                await index.run(index._writer.execute, "PRAGMA busy_timeout = 0")
         except BaseException:
             await index.close()
             raise
@@ -165,9 +169,7 @@ class SqliteIndex:
     def _connect(self, read_only: bool) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        # Inline writes (see _inline) never wait for a lock on the loop's thread.
-        waits = read_only or not self.inline_writes
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS if waits else 0}")
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if read_only:
             conn.execute("PRAGMA query_only = 1")
         else:
