@@ -40,6 +40,7 @@ from dicomnet.storage.folder import fsync_folders
 from .backend import IndexUnavailable
 from .entry import IndexEntry
 from .migrations import migrate_sqlite
+from .opening import opening_lock
 from .plan import plan_query
 from .response import response_layout
 from .rows import (
@@ -154,9 +155,7 @@ class SqliteIndex:
         """Open (creating if needed) the index at ``path``."""
         index = cls(path, **options)
         try:
-            index._writer = await index.run(index._connect, False)
-            await index.run(migrate_sqlite, index._writer, str(index.path))
-            await index.run(index._check_version)
+            index._writer = await index.run(index._open_writer)
             if index.inline_writes:
                 # Opening and migrating wait for other openers; inline writes (see
                 # _inline) never wait for a lock on the loop's thread.
@@ -165,6 +164,18 @@ class SqliteIndex:
             await index.close()
             raise
         return index
+
+    def _open_writer(self) -> sqlite3.Connection:
+        """The writer connection, in WAL mode and migrated (one opener at a time)."""
+        with opening_lock(self.path):
+            conn = self._connect(False)
+            try:
+                migrate_sqlite(conn, str(self.path))
+                self._check_version(conn)
+            except BaseException:
+                conn.close()
+                raise
+        return conn
 
     def _connect(self, read_only: bool) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -179,13 +190,11 @@ class SqliteIndex:
                 conn.execute("PRAGMA wal_autocheckpoint = 0")
         return conn
 
-    def _check_version(self) -> None:
-        assert self._writer is not None
-        # OR IGNORE: several processes may open a new index at once.
-        self._writer.execute(
+    def _check_version(self, conn: sqlite3.Connection) -> None:
+        conn.execute(
             "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
         )
-        row = self._writer.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         if row[0] != str(SCHEMA_VERSION):
             raise IndexUnavailable(f"{self.path}: index schema {row[0]}, expected {SCHEMA_VERSION}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 from pathlib import Path
 
 import asyncpg
@@ -50,6 +51,43 @@ async def test_concurrent_openers_migrate_once(index_location) -> None:
             await index.close()
     steps = POSTGRES_STEPS if isinstance(index_location, str) else SQLITE_STEPS
     assert await versions(index_location) == [v for v, _, _ in steps]
+
+
+_OPEN_AND_COUNT = """
+import asyncio, sys
+from dicomnet.archive.backends import open_index
+
+async def main():
+    async with await open_index(sys.argv[1]) as index:
+        print(await index.count())
+
+asyncio.run(main())
+"""
+
+
+async def test_processes_opening_a_new_sqlite_index_at_once_all_succeed(tmp_path: Path) -> None:
+    """Workers are processes: each switches the new file to WAL and migrates, one at a time."""
+    path = tmp_path / "index" / "index.sqlite"
+    for _ in range(3):  # the race is short; a few rounds on fresh files
+        if path.parent.exists():
+            for leftover in path.parent.iterdir():
+                leftover.unlink()
+        procs = [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-c",
+                _OPEN_AND_COUNT,
+                str(path),
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            for _ in range(6)
+        ]
+        results = [await proc.communicate() for proc in procs]
+        assert [
+            (p.returncode, out.strip()) for p, (out, _) in zip(procs, results, strict=True)
+        ] == [(0, b"0")] * 6, [err.decode()[-400:] for _, err in results]
+    assert await versions(path) == [v for v, _, _ in SQLITE_STEPS]
 
 
 async def test_an_index_made_before_versions_is_brought_up_to_date(tmp_path: Path) -> None:
