@@ -22,13 +22,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
-
-from pydicom import dcmread
-from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
-from pydicom.filereader import read_dataset
-from pydicom.tag import BaseTag
+from typing import TYPE_CHECKING, Final
 
 from dicomnet.dimse.dataset import encode_dataset, transfer_syntax_encoding
 from dicomnet.dimse.errors import DatasetError
@@ -37,6 +31,10 @@ from dicomnet.query.models import LEVEL_ATTRIBUTES
 from dicomnet.storage.headscan import scan_header
 
 from .schema import COLUMNS
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+    from pydicom.tag import BaseTag
 
 __all__ = [
     "HEADER_SYNTAX",
@@ -157,6 +155,8 @@ def column_values(header: Dataset) -> dict[str, str]:
 
 
 def _without_lower_levels(header: Dataset, level: str) -> Dataset:
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     below: set[int] = set()
     for lower in _LEVELS[_LEVELS.index(level) + 1 :]:
         below |= LEVEL_ATTRIBUTES[lower]
@@ -173,6 +173,8 @@ def _without_lower_levels(header: Dataset, level: str) -> Dataset:
 
 
 def _encode(ds: Dataset) -> bytes:
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     try:
         return encode_dataset(ds, HEADER_SYNTAX)
     except Exception:  # pydicom refuses some element: keep every other one
@@ -218,6 +220,8 @@ def entry_from_data_set(
     the syntax is deflated or unknown, or the bytes do not parse: read the
     file instead (:func:`entry_from_file`).
     """
+    from pydicom.filereader import read_dataset  # noqa: PLC0415 (loaded on first use)
+
     try:
         implicit, little, deflated = transfer_syntax_encoding(transfer_syntax_uid)
     except DatasetError:
@@ -301,6 +305,9 @@ def decode_header(data: bytes) -> Dataset:
     :func:`entry_from_file` keeps it, or a data set encoded by
     :func:`level_header`.
     """
+    from pydicom import dcmread  # noqa: PLC0415 (loaded on first use)
+    from pydicom.filereader import read_dataset  # noqa: PLC0415 (loaded on first use)
+
     if data[:3] == _RAW_MARK:
         flag = data[3]
         return read_dataset(io.BytesIO(data[4:]), bool(flag & 1), bool(flag & 2))
@@ -404,6 +411,10 @@ def entry_from_file(
     size: int | None = None,
 ) -> IndexEntry:
     """The entry of a Part 10 file; raises ``OSError`` or ``ValueError``."""
+    from pydicom import dcmread  # noqa: PLC0415 (loaded on first use)
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+    from pydicom.errors import InvalidDicomError  # noqa: PLC0415 (loaded on first use)
+
     file = Path(path)
     try:
         with warnings.catch_warnings(), file.open("rb") as fp:

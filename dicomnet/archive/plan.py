@@ -18,16 +18,16 @@ that most responses are built without decoding the kept header.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
-
-from pydicom.dataelem import DataElement
-from pydicom.multival import MultiValue
+from typing import TYPE_CHECKING, Final
 
 from dicomnet.query.matching import MatchType, matching_type
 from dicomnet.query.query import Query, key_verdict
 
 from .entry import pn_fold
 from .schema import LEVEL_TABLES, Column, column_for
+
+if TYPE_CHECKING:
+    from pydicom.dataelem import DataElement
 
 __all__ = [
     "COMPUTED",
@@ -200,6 +200,8 @@ def _condition(
 def _key_sql(
     column: Column, alias: str, element: DataElement, params: list[object], dialect: str
 ) -> str | None:
+    from pydicom.multival import MultiValue  # noqa: PLC0415 (loaded on first use)
+
     vr = str(element.VR)
     if column.kind not in _VRS or vr not in _VRS[column.kind] or element.value is None:
         return None

@@ -13,11 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
-
-from pydicom.datadict import dictionary_VR
-from pydicom.dataelem import DataElement
-from pydicom.multival import MultiValue
+from typing import TYPE_CHECKING, Any, Final
 
 from dicomnet.query.query import Query, key_verdict
 
@@ -25,6 +21,9 @@ from .encode import Element, encode_identifier
 from .entry import header_charset
 from .plan import Plan
 from .schema import COLUMNS
+
+if TYPE_CHECKING:
+    from pydicom.dataelem import DataElement
 
 __all__ = ["Layout", "response_layout"]
 
@@ -35,7 +34,7 @@ _COMPUTED: Final = frozenset(
     {0x00080061, 0x00080062, 0x00201200, 0x00201202, 0x00201204, 0x00201206, 0x00201208}
     | {0x00201209}
 )
-_VR: Final = {tag: str(dictionary_VR(tag)) for tag in COLUMNS}
+_VR: Final = {tag: column.vr for tag, column in COLUMNS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +61,8 @@ class Layout:
         transfer_syntax_uid: str,
     ) -> bytes | None:
         """The response of ``row`` in ``transfer_syntax_uid``, or ``None`` (use pydicom)."""
+        from pydicom.multival import MultiValue  # noqa: PLC0415 (loaded on first use)
+
         elements: list[Element] = []
         charset: str | list[str] | None = None
         for slot in self.slots:

@@ -12,11 +12,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final
-
-from pydicom.datadict import dictionary_VR
-from pydicom.dataelem import DataElement
-from pydicom.dataset import Dataset
+from typing import TYPE_CHECKING, Any, Final
 
 from dicomnet.query.index import InstanceRecord
 from dicomnet.query.query import Query, computed_attributes, respond
@@ -24,6 +20,10 @@ from dicomnet.query.query import Query, computed_attributes, respond
 from .entry import decode_header, header_charset
 from .plan import Plan
 from .schema import COLUMNS
+
+if TYPE_CHECKING:
+    from pydicom.dataelem import DataElement
+    from pydicom.dataset import Dataset
 
 __all__ = [
     "BATCH",
@@ -41,7 +41,7 @@ FIRST_BATCH: Final = 16
 BATCH: Final = 256
 SPECIFIC_CHARACTER_SET: Final = 0x00080005
 #: The VR of each indexed attribute (what a response element built from its column has).
-_VR: Final = {tag: str(dictionary_VR(tag)) for tag in COLUMNS}
+_VR: Final = {tag: column.vr for tag, column in COLUMNS.items()}
 #: The columns of each level's table (the folded forms of person names last).
 LEVEL_COLUMNS: Final = {
     level: [c.name for c in COLUMNS.values() if c.level == level]
@@ -77,6 +77,8 @@ def row_identifier(
 
 
 def row_record(uid: str, sop_class: str, syntax: str, path: str) -> InstanceRecord:
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     return InstanceRecord(
         header=Dataset(),
         sop_class_uid=sop_class,
@@ -88,6 +90,8 @@ def row_record(uid: str, sop_class: str, syntax: str, path: str) -> InstanceReco
 
 def column_element(tag: int, value: object) -> DataElement | None:
     """The element of a key held in a column (``None``: empty, the same answer as absent)."""
+    from pydicom.dataelem import DataElement  # noqa: PLC0415 (loaded on first use)
+
     if not value:
         return None
     with warnings.catch_warnings():
@@ -109,6 +113,8 @@ def row_lookup(level: str, plan: Plan, row: tuple[Any, ...]) -> Callable[[int], 
     header's first bytes) need no decoding of the header; any other key
     decodes it once, on first use.
     """
+    from pydicom.dataelem import DataElement  # noqa: PLC0415 (loaded on first use)
+
     computed: Dataset | None = None
 
     def computed_element(tag: int) -> DataElement | None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from pydicom.datadict import tag_for_keyword
+from dicomnet.query.keywords import tag_of, vr_of
 
 __all__ = ["COLUMNS", "LEVEL_TABLES", "SCHEMA", "SCHEMA_VERSION", "Column", "column_for"]
 
@@ -46,9 +46,12 @@ class Column:
     @property
     def tag(self) -> int:
         """The attribute's tag."""
-        tag = tag_for_keyword(self.keyword)
-        assert tag is not None, self.keyword
-        return int(tag)
+        return tag_of(self.keyword)
+
+    @property
+    def vr(self) -> str:
+        """The attribute's VR (from the data dictionary)."""
+        return vr_of(self.keyword)
 
 
 #: Level -> table name.

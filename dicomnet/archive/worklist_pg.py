@@ -11,8 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import AsyncIterator, Mapping
-
-from pydicom.dataset import Dataset
+from typing import TYPE_CHECKING
 
 from dicomnet.query.worklist import WorklistSource
 
@@ -32,6 +31,9 @@ from .worklist_sqlite import (
     item_identity,
     plan_worklist,
 )
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 __all__ = ["PostgresWorklist"]
 

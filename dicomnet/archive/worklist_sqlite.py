@@ -29,10 +29,7 @@ import time
 import warnings
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
-
-from pydicom.dataelem import DataElement
-from pydicom.dataset import Dataset
+from typing import TYPE_CHECKING, Any, Final
 
 from dicomnet.query.matching import MatchType, converted, element_strings, matching_type
 from dicomnet.query.worklist import SCHEDULED_PROCEDURE_STEP_SEQUENCE, WorklistSource
@@ -40,6 +37,10 @@ from dicomnet.query.worklist import SCHEDULED_PROCEDURE_STEP_SEQUENCE, WorklistS
 from .migrations import WORKLIST_SQLITE
 from .side import SideConnection
 from .sqlite import SqliteIndex
+
+if TYPE_CHECKING:
+    from pydicom.dataelem import DataElement
+    from pydicom.dataset import Dataset
 
 __all__ = ["SqliteWorklist", "WorklistEntry", "item_identity"]
 
@@ -70,6 +71,8 @@ class WorklistEntry:
 
 def _single(element: object) -> str | None:
     """The element's value when it has exactly one (else ``None``: the SQL lets it pass)."""
+    from pydicom.dataelem import DataElement  # noqa: PLC0415 (loaded on first use)
+
     values = element_strings(element if isinstance(element, DataElement) else None)
     return values[0] if len(values) == 1 else None
 
@@ -84,6 +87,9 @@ def _date(element: object) -> str | None:
 
 def item_identity(item: Dataset) -> str | None:
     """The identity that makes a later add replace ``item`` (``None``: always added)."""
+    from pydicom.dataelem import DataElement  # noqa: PLC0415 (loaded on first use)
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     steps = item.get(SCHEDULED_PROCEDURE_STEP_SEQUENCE)
     first = (
         steps.value[0]
@@ -103,6 +109,8 @@ def item_identity(item: Dataset) -> str | None:
 
 def _checked(item: Dataset) -> tuple[str, list[Dataset]]:
     """The item as DICOM JSON and its steps; ``ValueError`` when it is no worklist item."""
+    from pydicom.dataelem import DataElement  # noqa: PLC0415 (loaded on first use)
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         steps = item.get(SCHEDULED_PROCEDURE_STEP_SEQUENCE)
@@ -116,6 +124,8 @@ def _checked(item: Dataset) -> tuple[str, list[Dataset]]:
 
 
 def _load(text: str) -> Dataset:
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydicom's notes on odd kept values
         return Dataset.from_json(text)
@@ -166,6 +176,8 @@ def plan_worklist(
     identifier: Dataset, support: Mapping[int, frozenset[str]] | None = None
 ) -> tuple[str, list[object]]:
     """SQL (and its parameters) for the rows that may match ``identifier``."""
+    from pydicom.dataelem import DataElement  # noqa: PLC0415 (loaded on first use)
+
     keys = converted(identifier)
     where: list[str] = []
     params: list[object] = []

@@ -22,11 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
-
-from pydicom import dcmread
-from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
+from typing import TYPE_CHECKING, Any
 
 from dicomnet.ae import AE
 from dicomnet.cli.options import (
@@ -48,6 +44,9 @@ from dicomnet.services.print_scu import (
     PrintSession,
 )
 from dicomnet.transport import run
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 __all__ = ["print_films", "register", "run_print"]
 
@@ -93,6 +92,9 @@ def run_print(args: argparse.Namespace) -> int:
 
 
 def _read(paths: list[Path]) -> list[Dataset]:
+    from pydicom import dcmread  # noqa: PLC0415 (loaded on first use)
+    from pydicom.errors import InvalidDicomError  # noqa: PLC0415 (loaded on first use)
+
     images: list[Dataset] = []
     for path in paths:
         try:

@@ -16,10 +16,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Coroutine, Sequence
-from typing import Any, Final
-
-from pydicom.datadict import tag_for_keyword
-from pydicom.dataset import Dataset
+from typing import TYPE_CHECKING, Any, Final
 
 from dicomnet.cli.options import (
     EXIT_USAGE,
@@ -43,6 +40,9 @@ from dicomnet.policy import ProposedContext
 from dicomnet.query.models import Operation
 from dicomnet.services.qr import sop_class_for
 from dicomnet.transport import run
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 __all__ = [
     "EXIT_FAILED",
@@ -155,6 +155,8 @@ def identifier_from(args: argparse.Namespace, *, worklist: bool = False) -> Data
 
 def column_order(args: argparse.Namespace, identifier: Dataset) -> list[int]:
     """The order of the output columns: the default keys, then the ``-k`` keys as given."""
+    from pydicom.datadict import tag_for_keyword  # noqa: PLC0415 (loaded on first use)
+
     defaults: tuple[str, ...] = ()
     if args.default_keys:
         if "QueryRetrieveLevel" in identifier:

@@ -20,11 +20,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
-from pydicom.dataset import Dataset
-from pydicom.sequence import Sequence as DicomSequence
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
 
 __all__ = [
     "DEFAULT_KEYS",
@@ -128,10 +128,14 @@ class Key:
     @property
     def keyword(self) -> str:
         """The attribute's keyword (its tag as ``(gggg,eeee)`` when it has none)."""
+        from pydicom.datadict import keyword_for_tag  # noqa: PLC0415 (loaded on first use)
+
         return keyword_for_tag(self.tag) or f"({self.tag >> 16:04X},{self.tag & 0xFFFF:04X})"
 
 
 def _tag_of(text: str) -> int:
+    from pydicom.datadict import dictionary_VR, tag_for_keyword  # noqa: PLC0415
+
     match = _TAG.match(text.strip())
     if match:
         tag = int(match.group(1), 16) << 16 | int(match.group(2), 16)
@@ -149,6 +153,8 @@ def _tag_of(text: str) -> int:
 
 def parse_key(text: str) -> Key:
     """Parse one ``-k`` argument; raises :class:`BadKey` for one that cannot be used."""
+    from pydicom.datadict import dictionary_VR  # noqa: PLC0415 (loaded on first use)
+
     name, equals, value = text.partition("=")
     if not name.strip():
         raise BadKey(f"no attribute in key {text!r}")
@@ -192,10 +198,15 @@ def _convert(vr: str, text: str, key: str) -> object:
 
 def _vr(tag: int) -> str:
     """The tag's VR in the dictionary; the first of an ambiguous one (``US or SS``: US)."""
+    from pydicom.datadict import dictionary_VR  # noqa: PLC0415 (loaded on first use)
+
     return str(dictionary_VR(tag)).split(" or ")[0]
 
 
 def _set(ds: Dataset, tag: int, value: str | None) -> None:
+    from pydicom.datadict import keyword_for_tag  # noqa: PLC0415 (loaded on first use)
+    from pydicom.sequence import Sequence as DicomSequence  # noqa: PLC0415 (loaded on first use)
+
     vr = _vr(tag)
     if vr == "SQ":
         if tag not in ds:
@@ -205,6 +216,9 @@ def _set(ds: Dataset, tag: int, value: str | None) -> None:
 
 
 def _item(ds: Dataset, tag: int, index: int) -> Dataset:
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+    from pydicom.sequence import Sequence as DicomSequence  # noqa: PLC0415 (loaded on first use)
+
     if tag not in ds or ds[tag].VR != "SQ" or ds[tag].value is None:
         ds.add_new(tag, "SQ", DicomSequence())
     items = ds[tag].value
@@ -257,6 +271,9 @@ def build_identifier(level: str, keys: Sequence[Key], *, defaults: bool = True) 
 
     Raises :class:`BadKey` when a key gives another Query/Retrieve Level.
     """
+    from pydicom.datadict import dictionary_VR  # noqa: PLC0415 (loaded on first use)
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     level = level.upper()
     if level not in LEVELS:
         raise BadKey(f"unknown query level {level!r} (one of {', '.join(LEVELS)})")
@@ -279,6 +296,9 @@ def build_worklist_identifier(keys: Sequence[Key], *, defaults: bool = True) -> 
     sequence's one item, as the worklist model has it. Raises
     :class:`BadKey` for a Query/Retrieve Level (worklist queries have none).
     """
+    from pydicom.datadict import dictionary_VR, tag_for_keyword  # noqa: PLC0415
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     if level_of(keys) is not None:
         raise BadKey("a worklist query has no QueryRetrieveLevel")
     step_tags = {tag_for_keyword(keyword) for keyword in WORKLIST_STEP_KEYS}

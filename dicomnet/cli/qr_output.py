@@ -19,12 +19,12 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable
-from typing import Final, TextIO
+from typing import TYPE_CHECKING, Final, TextIO
 
-from pydicom.datadict import keyword_for_tag
-from pydicom.dataelem import DataElement
-from pydicom.dataset import Dataset
-from pydicom.multival import MultiValue
+if TYPE_CHECKING:
+    from pydicom.dataelem import DataElement
+    from pydicom.dataset import Dataset
+
 
 __all__ = ["CELL_WIDTH", "FORMATS", "MatchWriter", "cell", "columns_of"]
 
@@ -45,10 +45,14 @@ def columns_of(identifier: Dataset, preferred: Iterable[int] = ()) -> list[int]:
 
 
 def _name(tag: int) -> str:
+    from pydicom.datadict import keyword_for_tag  # noqa: PLC0415 (loaded on first use)
+
     return keyword_for_tag(tag) or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
 def _text(elem: DataElement) -> str:
+    from pydicom.multival import MultiValue  # noqa: PLC0415 (loaded on first use)
+
     if elem.VR == "SQ":
         return " ".join(
             "[" + "; ".join(f"{e.keyword or e.tag}={_text(e)}" for e in item) + "]"

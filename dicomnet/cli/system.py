@@ -15,12 +15,14 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dicomnet.cli.options import ae_title, tls_context_from
 from dicomnet.errors import ConfigurationError
-from dicomnet.systems import RunningSystem, load_system, start_system
-from dicomnet.systems.spec import SystemSpec
+
+if TYPE_CHECKING:
+    from dicomnet.systems import RunningSystem
+    from dicomnet.systems.spec import SystemSpec
 
 __all__ = ["add_system_arguments", "parse_ae_port", "serve_system", "system_option_conflicts"]
 
@@ -113,6 +115,9 @@ async def serve_system(
     stop: asyncio.Event | None = None,
 ) -> int:
     """Start the system of ``--system`` and serve until ``stop`` or SIGINT/SIGTERM."""
+    # Loaded here: a plain ``serve`` does not need the systems (queue, print) at all.
+    from dicomnet.systems import load_system, start_system  # noqa: PLC0415
+
     try:
         spec = load_system(args.system)
         ssl = tls_context_from(args, server=True)

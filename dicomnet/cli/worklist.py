@@ -29,9 +29,7 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-from pydicom.dataset import Dataset
+from typing import TYPE_CHECKING, Any
 
 from dicomnet.archive.backends import (
     AnyWorklist,
@@ -43,6 +41,9 @@ from dicomnet.archive.backends import (
 from dicomnet.archive.worklist_sqlite import WorklistEntry
 from dicomnet.cli.options import add_verbose_option, register_subcommand
 from dicomnet.transport import run
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 __all__ = ["register", "run_worklist"]
 
@@ -149,6 +150,8 @@ def _text(ds: Dataset, keyword: str) -> str:
 
 
 def _line(entry: WorklistEntry) -> str:
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     item = entry.item
     steps = item.get("ScheduledProcedureStepSequence") or [Dataset()]
     step = steps[0]

@@ -37,17 +37,13 @@ import struct
 import warnings
 import zlib
 from collections.abc import Iterable
-from typing import Final
-
-from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
-from pydicom.filebase import DicomBytesIO
-from pydicom.filereader import read_dataset
-from pydicom.filewriter import write_dataset
-from pydicom.uid import UID
+from typing import TYPE_CHECKING, Final
 
 from .errors import DatasetError
 from .walker import DatasetWalker, FramingError, InflatingWalker, Walker
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 __all__ = [
     "dataset_walker",
@@ -71,7 +67,8 @@ _DEFLATED: Final = frozenset(
 )
 
 
-# Everything pydicom is known to raise for bad input or values it cannot encode.
+# Everything pydicom is known to raise for bad input or values it cannot encode
+# (with pydicom's InvalidDicomError, added where pydicom is loaded).
 _PYDICOM_ERRORS: Final = (
     ValueError,
     TypeError,
@@ -82,7 +79,6 @@ _PYDICOM_ERRORS: Final = (
     NotImplementedError,
     EOFError,
     struct.error,
-    InvalidDicomError,
     UserWarning,
 )
 
@@ -93,6 +89,8 @@ def transfer_syntax_encoding(transfer_syntax_uid: str) -> tuple[bool, bool, bool
     Raises :class:`~dicomnet.dimse.errors.DatasetError` for a UID that is not a
     transfer syntax pydicom knows (private syntaxes cannot be told apart).
     """
+    from pydicom.uid import UID  # noqa: PLC0415 (loaded on first use)
+
     if transfer_syntax_uid == IMPLICIT_VR_LITTLE_ENDIAN:
         return True, True, False
     if transfer_syntax_uid == EXPLICIT_VR_LITTLE_ENDIAN:
@@ -138,6 +136,10 @@ def encode_dataset(ds: Dataset, transfer_syntax_uid: str) -> bytes:
     File meta information (group 0002) does not belong in a message data set
     and is refused. Raises :class:`~dicomnet.dimse.errors.DatasetError`.
     """
+    from pydicom.errors import InvalidDicomError  # noqa: PLC0415 (loaded on first use)
+    from pydicom.filebase import DicomBytesIO  # noqa: PLC0415 (loaded on first use)
+    from pydicom.filewriter import write_dataset  # noqa: PLC0415 (loaded on first use)
+
     implicit, little, deflated = transfer_syntax_encoding(transfer_syntax_uid)
     # keys(), not iteration: iterating a Dataset decodes every raw element.
     if any(tag.group == 0x0002 for tag in ds.keys()):  # noqa: SIM118
@@ -152,7 +154,7 @@ def encode_dataset(ds: Dataset, transfer_syntax_uid: str) -> bytes:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             write_dataset(fp, ds)
-    except _PYDICOM_ERRORS as exc:
+    except (*_PYDICOM_ERRORS, InvalidDicomError) as exc:
         raise DatasetError(
             f"cannot encode data set: {exc}", transfer_syntax_uid=transfer_syntax_uid
         ) from exc
@@ -172,6 +174,9 @@ def decode_dataset(data: bytes | bytearray | memoryview, transfer_syntax_uid: st
     binary number has a length that is not a multiple of its size, it is not
     in the stated transfer syntax, or pydicom rejects it.
     """
+    from pydicom.errors import InvalidDicomError  # noqa: PLC0415 (loaded on first use)
+    from pydicom.filereader import read_dataset  # noqa: PLC0415 (loaded on first use)
+
     implicit, little, deflated = transfer_syntax_encoding(transfer_syntax_uid)
     body = _inflate(data, transfer_syntax_uid) if deflated else bytes(data)
     walker = DatasetWalker(
@@ -190,7 +195,7 @@ def decode_dataset(data: bytes | bytearray | memoryview, transfer_syntax_uid: st
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             return read_dataset(io.BytesIO(body), implicit, little)
-    except _PYDICOM_ERRORS as exc:
+    except (*_PYDICOM_ERRORS, InvalidDicomError) as exc:
         raise DatasetError(
             f"cannot decode data set: {exc}", transfer_syntax_uid=transfer_syntax_uid
         ) from exc

@@ -20,9 +20,7 @@ from __future__ import annotations
 import re
 import struct
 from dataclasses import dataclass, field
-from typing import Any, Final
-
-from pydicom.dataset import Dataset
+from typing import TYPE_CHECKING, Any, Final
 
 from dicomnet.dimse.status import Status
 
@@ -37,6 +35,9 @@ from .model import (
     PrinterSettings,
 )
 from .pixels import ImageProblem, check_image_item
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 __all__ = [
     "AttributeProblem",

@@ -10,11 +10,12 @@ a snapshot that later N-SETs and N-DELETEs do not change.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
-
-from pydicom.dataset import Dataset
+from typing import TYPE_CHECKING, Final
 
 from .layout import FILM_SIZES_MM, DisplayFormat
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 __all__ = [
     "AnnotationBox",
@@ -30,6 +31,12 @@ __all__ = [
 MEDIUM_TYPES: Final = ("PAPER", "CLEAR FILM", "BLUE FILM", "MAMMO CLEAR FILM", "MAMMO BLUE FILM")
 #: Magnification Type defined terms (PS3.3 C.13.3).
 MAGNIFICATION_TYPES: Final = ("REPLICATE", "BILINEAR", "CUBIC", "NONE")
+
+
+def _empty_dataset() -> Dataset:
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
+    return Dataset()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,7 +137,7 @@ class FilmBox:
     annotation_format: str | None = None
     presentation_lut: str | None = None
     #: The attributes as created (answered in the N-CREATE response).
-    attributes: Dataset = field(default_factory=Dataset)
+    attributes: Dataset = field(default_factory=_empty_dataset)
     image_boxes: list[ImageBox] = field(default_factory=list)
     annotation_boxes: list[AnnotationBox] = field(default_factory=list)
     printed: int = 0
@@ -151,7 +158,7 @@ class FilmSession:
     medium: str = ""
     destination: str = ""
     label: str = ""
-    attributes: Dataset = field(default_factory=Dataset)
+    attributes: Dataset = field(default_factory=_empty_dataset)
     film_boxes: list[FilmBox] = field(default_factory=list)
 
 

@@ -14,11 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pydicom.dataset import Dataset
-
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+    from pydicom.dataset import Dataset
 
 __all__ = ["ImageProblem", "check_image_item", "color_values", "grayscale_values", "pixel_aspect"]
 

@@ -31,11 +31,12 @@ import codecs
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pydicom.charset import python_encoding
-from pydicom.datadict import dictionary_VR
-from pydicom.dataelem import DataElement
-from pydicom.dataset import Dataset
+if TYPE_CHECKING:
+    from pydicom.dataelem import DataElement
+    from pydicom.dataset import Dataset
+
 
 __all__ = [
     "DEFAULT",
@@ -74,6 +75,8 @@ def requester_charsets(identifier: Dataset) -> tuple[str, ...]:
 
 def _codec(term: str) -> str | None:
     """Python codec of a single-byte or UTF-8 defined term (None: ISO 2022 or unknown)."""
+    from pydicom.charset import python_encoding  # noqa: PLC0415 (loaded on first use)
+
     if term == DEFAULT:
         return "ascii"
     if term.startswith("ISO 2022"):
@@ -112,6 +115,8 @@ def _fits_char(codec: str, char: str) -> bool:
 
 
 def _is_text(tag: int, raw: object) -> bool:
+    from pydicom.datadict import dictionary_VR  # noqa: PLC0415 (loaded on first use)
+
     vr = getattr(raw, "VR", None)
     if vr is None:
         try:

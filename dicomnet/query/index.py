@@ -15,15 +15,15 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-from pydicom import dcmread
-from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
+from typing import TYPE_CHECKING
 
 from dicomnet.dimse.dataset import decode_dataset
 from dicomnet.dimse.errors import DatasetError
 from dicomnet.storage.memory import MemoryStore
 from dicomnet.storage.source import InstanceSource
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 __all__ = ["InstanceIndex", "InstanceRecord"]
 
@@ -99,6 +99,10 @@ class InstanceIndex:
 
     def add_file(self, path: str | os.PathLike[str]) -> InstanceRecord:
         """Index one DICOM file (header only); raises ``OSError`` or :class:`ValueError`."""
+        from pydicom import dcmread  # noqa: PLC0415 (loaded on first use)
+        from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+        from pydicom.errors import InvalidDicomError  # noqa: PLC0415 (loaded on first use)
+
         file = Path(path)
         try:
             ds = dcmread(file, stop_before_pixels=True)

@@ -25,11 +25,12 @@ import warnings
 from collections.abc import Iterable, Sequence
 from enum import Enum
 from functools import lru_cache
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from pydicom.dataelem import DataElement
-from pydicom.dataset import Dataset
-from pydicom.multival import MultiValue
+if TYPE_CHECKING:
+    from pydicom.dataelem import DataElement
+    from pydicom.dataset import Dataset
+
 
 __all__ = [
     "RANGE_VRS",
@@ -88,6 +89,8 @@ def matching_type(vr: str, value: str | Sequence[Dataset] | None) -> MatchType:
 
 def element_strings(element: DataElement | None) -> list[str]:
     """The values of an element as strings (empty list when absent or empty)."""
+    from pydicom.multival import MultiValue  # noqa: PLC0415 (loaded on first use)
+
     if element is None or element.value is None or element.value == "":
         return []
     value: Any = element.value
@@ -200,6 +203,8 @@ def match_element(key: DataElement, candidate: DataElement | None) -> bool:
     Sequence keys match when any item of the candidate sequence matches every
     key of the key's first item.
     """
+    from pydicom.multival import MultiValue  # noqa: PLC0415 (loaded on first use)
+
     if key.VR == "SQ":
         if matching_type("SQ", key.value) is MatchType.UNIVERSAL:
             return True
@@ -244,6 +249,8 @@ def converted(identifier: Dataset) -> Dataset:
     A value pydicom cannot convert (an unknown VR, a binary number of the
     wrong length, ...) raises :class:`ConversionError`.
     """
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = Dataset()
@@ -256,6 +263,8 @@ def converted(identifier: Dataset) -> Dataset:
 
 
 def _convert(ds: Dataset) -> Dataset:
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     out = Dataset()
     for element in ds:
         _add(out, element)
@@ -263,6 +272,8 @@ def _convert(ds: Dataset) -> Dataset:
 
 
 def _add(out: Dataset, element: DataElement) -> None:
+    from pydicom.dataelem import DataElement  # noqa: PLC0415 (loaded on first use)
+
     if element.tag.group != 0x0002:
         if element.VR == "SQ":
             out.add(DataElement(element.tag, "SQ", [_convert(item) for item in element.value]))

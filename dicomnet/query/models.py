@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
-from pydicom.datadict import tag_for_keyword
+from .keywords import tag_of
 
 __all__ = [
     "LEVEL_ATTRIBUTES",
@@ -35,12 +35,7 @@ class Operation(Enum):
 
 
 def _tags(*keywords: str) -> frozenset[int]:
-    tags = set()
-    for keyword in keywords:
-        tag = tag_for_keyword(keyword)
-        assert tag is not None, keyword
-        tags.add(tag)
-    return frozenset(tags)
+    return frozenset(tag_of(keyword) for keyword in keywords)
 
 
 #: The unique key of each level (PS3.4 C.6.1.1 and C.6.2.1).

@@ -25,18 +25,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Final
-
-from pydicom import config
-from pydicom.datadict import dictionary_VR
-from pydicom.dataelem import DataElement
-from pydicom.dataset import Dataset
-from pydicom.multival import MultiValue
+from typing import TYPE_CHECKING, Final
 
 from .index import InstanceIndex, InstanceRecord
 from .matching import ConversionError, MatchType, converted, match_element, matching_type
 from .models import REQUIRED_KEYS, UNIQUE_KEYS, InformationModel
 from .values import value_problem
+
+if TYPE_CHECKING:
+    from pydicom.dataelem import DataElement
+    from pydicom.dataset import Dataset
 
 __all__ = [
     "KeySupport",
@@ -193,6 +191,8 @@ def parse_query(
     An element whose value cannot be converted raises :class:`QueryError`
     with status C001 (unable to process) naming it as the offending element.
     """
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     try:
         identifier = converted(identifier)
     except ConversionError as exc:
@@ -244,6 +244,8 @@ def parse_query(
 
 
 def _is_sequence(tag: int) -> bool | None:
+    from pydicom.datadict import dictionary_VR  # noqa: PLC0415 (loaded on first use)
+
     try:
         return dictionary_VR(tag) == "SQ"
     except KeyError:
@@ -252,6 +254,8 @@ def _is_sequence(tag: int) -> bool | None:
 
 def _check_key(element: DataElement, *, retrieve: bool) -> None:
     """Refuse a key the standard does not allow in an identifier (see the module doc)."""
+    from pydicom.multival import MultiValue  # noqa: PLC0415 (loaded on first use)
+
     tag = int(element.tag)
     name = element.keyword or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
     sequence = _is_sequence(tag)
@@ -314,6 +318,10 @@ def computed_attributes(
 
     ``modalities`` and ``sop_classes`` are returned sorted, without empty values.
     """
+    from pydicom import config  # noqa: PLC0415 (loaded on first use)
+    from pydicom.dataelem import DataElement  # noqa: PLC0415 (loaded on first use)
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     ds = Dataset()
     count = str(instances)
 
@@ -344,6 +352,8 @@ class _Entity:
         self._computed = _computed(query.level, records)
 
     def get(self, tag: int) -> DataElement | None:
+        from pydicom.dataelem import DataElement  # noqa: PLC0415 (loaded on first use)
+
         element = self._computed.get(tag)
         if element is not None:
             return element
@@ -370,6 +380,9 @@ def key_verdict(query: Query, element: DataElement) -> str:
 
 
 def _response_element(key: DataElement, found: DataElement | None) -> DataElement:
+    from pydicom.dataelem import DataElement  # noqa: PLC0415 (loaded on first use)
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     if found is None:
         return DataElement(key.tag, key.VR, [] if key.VR == "SQ" else None)
     if key.VR == "SQ" and key.value and len(key.value[0]):
@@ -431,6 +444,9 @@ def respond(
     use this to finish, with the in-memory matcher, what they did not match
     themselves.
     """
+    from pydicom.dataelem import DataElement  # noqa: PLC0415 (loaded on first use)
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     ok, partial = _matches(query, lookup)
     if not ok:
         return None

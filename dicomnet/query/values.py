@@ -14,11 +14,11 @@ Values that pass may still match nothing.
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from pydicom.datadict import dictionary_VR
-from pydicom.dataelem import DataElement
-from pydicom.multival import MultiValue
+if TYPE_CHECKING:
+    from pydicom.dataelem import DataElement
+
 
 __all__ = ["value_problem"]
 
@@ -35,6 +35,8 @@ _RANGES: Final = {"DA": _DATE, "TM": _TIME}
 
 
 def _values(element: DataElement) -> list[str]:
+    from pydicom.multival import MultiValue  # noqa: PLC0415 (loaded on first use)
+
     value = element.value
     items = list(value) if isinstance(value, MultiValue) else [value]
     return [str(v).strip(" \0") for v in items if v is not None]
@@ -52,6 +54,8 @@ def _range_problem(text: str, pattern: re.Pattern[str]) -> bool:
 
 def value_problem(element: DataElement) -> str | None:
     """Why ``element`` cannot be a query key value, or ``None`` when it can (see module doc)."""
+    from pydicom.datadict import dictionary_VR  # noqa: PLC0415 (loaded on first use)
+
     vr = str(element.VR)
     try:
         expected = str(dictionary_VR(element.tag))

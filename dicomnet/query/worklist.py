@@ -21,13 +21,13 @@ import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-
-from pydicom import dcmread
-from pydicom.dataelem import DataElement
-from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
+from typing import TYPE_CHECKING
 
 from .matching import MatchType, converted, match_element, matching_type
+
+if TYPE_CHECKING:
+    from pydicom.dataelem import DataElement
+    from pydicom.dataset import Dataset
 
 __all__ = [
     "SCHEDULED_PROCEDURE_STEP_SEQUENCE",
@@ -60,6 +60,10 @@ class WorklistSource:
 
     def add_file(self, path: str | os.PathLike[str]) -> Dataset:
         """Load one item: ``.json`` files in the DICOM JSON model, others as DICOM files."""
+        from pydicom import dcmread  # noqa: PLC0415 (loaded on first use)
+        from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+        from pydicom.errors import InvalidDicomError  # noqa: PLC0415 (loaded on first use)
+
         file = Path(path)
         if file.suffix.lower() == ".json":
             try:
@@ -115,6 +119,8 @@ def has_unmatched_keys(keys: Dataset, support: Mapping[int, frozenset[str]] | No
 
 
 def _matches(keys: Dataset, item: Dataset, support: Mapping[int, frozenset[str]] | None) -> bool:
+    from pydicom.dataelem import DataElement  # noqa: PLC0415 (loaded on first use)
+
     for key in keys:
         tag = int(key.tag)
         if tag == _SPECIFIC_CHARACTER_SET or not _allowed(support, key):
@@ -133,6 +139,9 @@ def _matches(keys: Dataset, item: Dataset, support: Mapping[int, frozenset[str]]
 def _response(
     keys: Dataset, item: Dataset, support: Mapping[int, frozenset[str]] | None
 ) -> Dataset:
+    from pydicom.dataelem import DataElement  # noqa: PLC0415 (loaded on first use)
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     out = Dataset()
     for key in keys:
         tag = int(key.tag)

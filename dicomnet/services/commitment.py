@@ -44,8 +44,6 @@ from dataclasses import dataclass
 from enum import Enum, IntEnum
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias
 
-from pydicom.dataset import Dataset
-
 from dicomnet.dimse.commands import CommandField, NActionRQ, NEventReportRQ
 from dicomnet.dimse.comments import error_comment
 from dicomnet.dimse.dataset import decode_dataset, encode_dataset
@@ -61,6 +59,8 @@ from dicomnet.storage.source import SourceError, read_file_meta
 from .base import Binding, IncomingRequest, Reply
 
 if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
     from dicomnet.association import Association
     from dicomnet.negotiation import NegotiatedContext
 
@@ -212,6 +212,8 @@ def instance_refs(instances: Iterable[InstanceLike]) -> tuple[InstanceRef, ...]:
 
 
 def _ref_item(sop_class_uid: str, sop_instance_uid: str) -> Dataset:
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     item = Dataset()
     item.ReferencedSOPClassUID = sop_class_uid
     item.ReferencedSOPInstanceUID = sop_instance_uid
@@ -220,6 +222,8 @@ def _ref_item(sop_class_uid: str, sop_instance_uid: str) -> Dataset:
 
 def encode_action_information(request: CommitmentRequest, transfer_syntax_uid: str) -> bytes:
     """The N-ACTION-RQ data set (PS3.4 Table J.3-1) in ``transfer_syntax_uid``."""
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     ds = Dataset()
     ds.TransactionUID = request.transaction_uid
     ds.ReferencedSOPSequence = [
@@ -234,6 +238,8 @@ def encode_event_information(result: CommitmentResult, transfer_syntax_uid: str)
     The Referenced SOP Sequence is left out when nothing was committed (event
     type 2), the Failed SOP Sequence when nothing failed (event type 1).
     """
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     ds = Dataset()
     ds.TransactionUID = result.transaction_uid
     if result.retrieve_ae_title:
@@ -282,6 +288,8 @@ def _text(ds: Dataset, keyword: str, *, required: bool = True) -> str | None:
 
 
 def _sequence(ds: Dataset, keyword: str) -> list[Dataset] | None:
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     if keyword not in ds:
         return None
     try:

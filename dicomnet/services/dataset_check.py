@@ -28,8 +28,6 @@ from __future__ import annotations
 
 from typing import Final
 
-from pydicom.uid import UID
-
 from dicomnet.dimse.comments import error_comment
 from dicomnet.dimse.dataset import dataset_walker
 from dicomnet.dimse.errors import DatasetError
@@ -128,6 +126,8 @@ class DatasetCheck:
 
         Empty when the check was not asked for or the syntax cannot be walked.
         """
+        from pydicom.uid import UID  # noqa: PLC0415 (loaded on first use)
+
         walker = self._walker
         if walker is None:
             return []

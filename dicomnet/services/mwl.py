@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Mapping
-from typing import Final, Protocol, runtime_checkable
-
-from pydicom.dataset import Dataset
+from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 
 from dicomnet.dimse.commands import CFindRQ, CommandField
 from dicomnet.dimse.dataset import decode_dataset, encode_dataset
@@ -37,6 +35,9 @@ from dicomnet.status_policy import Situation
 
 from .answers import failure
 from .base import Binding, IncomingRequest, Reply
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 __all__ = ["MODALITY_WORKLIST_FIND", "WorklistService", "WorklistStore", "support_from_profile"]
 

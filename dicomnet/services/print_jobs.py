@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from pydicom.dataset import Dataset
-
 from dicomnet.dimse import commands as cmd
 from dicomnet.dimse.dataset import encode_dataset
 from dicomnet.errors import DicomNetError
@@ -25,6 +23,8 @@ from dicomnet.print.model import PrinterSettings
 from dicomnet.services.print_scu import PRINTER, PRINTER_INSTANCE
 
 if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
     from dicomnet.association import Association
     from dicomnet.negotiation import NegotiatedContext
 
@@ -62,6 +62,8 @@ class PrintJob:
 
 def job_attributes(job: PrintJob, printer_name: str) -> Dataset:
     """A Print Job SOP instance's attributes for N-GET (PS3.3 C.13.8)."""
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     ds = Dataset()
     ds.ExecutionStatus = job.status
     ds.ExecutionStatusInfo = job.info
@@ -75,6 +77,8 @@ def job_attributes(job: PrintJob, printer_name: str) -> Dataset:
 
 def printer_attributes(settings: PrinterSettings) -> Dataset:
     """The Printer SOP instance's attributes for N-GET (PS3.3 C.13.9)."""
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     ds = Dataset()
     ds.Manufacturer = settings.manufacturer
     ds.ManufacturerModelName = settings.model_name
@@ -111,6 +115,8 @@ class PrintNotifier:
         self, association: Association, context: NegotiatedContext, job: PrintJob, label: str
     ) -> None:
         """Report ``job`` DONE on the Print Job SOP Class's ``context``."""
+        from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
         info = Dataset()
         info.ExecutionStatusInfo = job.info
         info.PrintJobID = job.uid[-16:]

@@ -35,8 +35,6 @@ from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias
 
-from pydicom.dataset import Dataset
-
 from dicomnet.dimse import commands as cmd
 from dicomnet.dimse.dataset import decode_dataset, encode_dataset
 from dicomnet.dimse.errors import DatasetError
@@ -86,6 +84,8 @@ from dicomnet.services.print_scu import (
 )
 
 if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
     from dicomnet.association import Association
 
 __all__ = [
@@ -153,7 +153,7 @@ class _State:
 
 
 #: One request's work, given the association's state and the decoded data set.
-_Work: TypeAlias = Callable[[IncomingRequest, _State, Dataset], Awaitable[Reply]]
+_Work: TypeAlias = "Callable[[IncomingRequest, _State, Dataset], Awaitable[Reply]]"
 
 
 def _problem(problem: AttributeProblem) -> Reply:
@@ -242,6 +242,8 @@ class PrintSCP:
         return state
 
     async def _dataset(self, request: IncomingRequest) -> Dataset:
+        from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
         data = await request.dataset_bytes()
         if not data:
             return Dataset()
@@ -505,6 +507,8 @@ class PrintSCP:
         return await self._handle(request, message.requested_sop_class_uid, self._print)
 
     async def _print(self, request: IncomingRequest, state: _State, dataset: Dataset) -> Reply:
+        from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
         message = request.message
         assert isinstance(message, cmd.NActionRQ)
         if message.action_type_id != PRINT_ACTION:
@@ -675,6 +679,8 @@ def _copy_fields(source: Any, target: Any, skip: str = "") -> None:
 
 
 def _reference(sop_class: str, uid: str) -> Dataset:
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     item = Dataset()
     item.ReferencedSOPClassUID = sop_class
     item.ReferencedSOPInstanceUID = uid

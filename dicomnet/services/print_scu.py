@@ -33,8 +33,6 @@ from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
-from pydicom.dataset import Dataset
-
 from dicomnet.dimse import commands as cmd
 from dicomnet.dimse.dataset import decode_dataset, encode_dataset
 from dicomnet.dimse.status import DimseStatus, StatusCategory
@@ -46,6 +44,7 @@ from dicomnet.status_policy import Outcome
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+    from pydicom.dataset import Dataset
 
     from dicomnet.association import Association
     from dicomnet.log import AssociationLogger
@@ -205,6 +204,8 @@ def image_sequence_item(pixels: Dataset | npt.NDArray[Any], *, color: bool = Fal
     is; any other image is decoded, its VOI LUT or window applied, scaled to
     8 bits and, for MONOCHROME1, inverted.
     """
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     if isinstance(pixels, Dataset):
         if _printable(pixels, color):
             return _copy_image(pixels, color)
@@ -254,6 +255,8 @@ def _printable(ds: Dataset, color: bool) -> bool:
 
 
 def _copy_image(ds: Dataset, color: bool) -> Dataset:
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     item = Dataset()
     for keyword in _IMAGE_KEYWORDS:
         if keyword in ds:
@@ -304,6 +307,7 @@ def _scale_to_uint8(values: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
 
 def _array_item(array: npt.NDArray[Any], color: bool) -> Dataset:
     import numpy as np  # noqa: PLC0415 (numpy is optional: only images need it)
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
 
     array = np.asarray(array)
     item = Dataset()
@@ -459,6 +463,8 @@ class PrintSession:
 
     async def create(self) -> str:
         """N-CREATE the film session; its SOP Instance UID."""
+        from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
         dataset = Dataset()
         for keyword, value in self.attributes.items():
             setattr(dataset, keyword, value)
@@ -487,6 +493,8 @@ class PrintSession:
         keyword. The returned :class:`FilmBox` knows the image boxes the
         printer created for it.
         """
+        from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
         self._require_session()
         dataset = Dataset()
         dataset.ImageDisplayFormat = display_format
@@ -536,6 +544,8 @@ class PrintSession:
 
     async def printer_status(self, attributes: Iterable[int] = ()) -> PrinterStatus:
         """N-GET of the Printer SOP instance (PS3.4 H.4.11.2.2); all attributes by default."""
+        from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
         _, reply = await self.request(
             "Printer N-GET",
             cmd.NGetRQ(
@@ -618,6 +628,8 @@ class FilmBox:
         Image Box attributes (PS3.3 C.13.5: ``Polarity``,
         ``MagnificationType``, ``RequestedImageSize``, ...) go by keyword.
         """
+        from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
         if not 0 <= index < len(self.image_boxes):
             raise LocalError(
                 f"image box {index} does not exist (film box has {len(self.image_boxes)})"

@@ -42,8 +42,6 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from pydicom.dataset import Dataset
-
 from dicomnet.dimse.commands import CFindRQ, CGetRQ, CMoveRQ, CommandField, DimseRequest, Priority
 from dicomnet.dimse.comments import error_comment
 from dicomnet.dimse.dataset import decode_dataset, encode_dataset
@@ -77,6 +75,8 @@ from .qr_retrieve import (
 from .suboperations import OnFailure, RetrieveRules, WarningIs, suboperation_contexts
 
 if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
     from dicomnet.association import Association
     from dicomnet.association.requests import Response
 
@@ -503,6 +503,8 @@ class QueryRetrieveService:
     def _final(
         self, request: IncomingRequest, counts: _Counts, *, cancelled: bool = False
     ) -> Reply:
+        from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
         dataset = None
         if counts.failed_uids or cancelled:
             failed = Dataset()

@@ -13,8 +13,6 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pydicom.dataset import Dataset
-
 from dicomnet.dimse.commands import CGetRQ, CMoveRQ, DimseRequest, Priority
 from dicomnet.dimse.dataset import decode_dataset, encode_dataset
 from dicomnet.dimse.errors import DatasetError
@@ -27,6 +25,8 @@ from .qr_classes import NATIVE, sop_class_for
 from .storage_scp import StorageService
 
 if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
     from dicomnet.association import Association
     from dicomnet.association.requests import Response
 

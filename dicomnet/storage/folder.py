@@ -56,8 +56,6 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pydicom import dcmread
-
 from dicomnet.dimse.dataset import transfer_syntax_encoding
 from dicomnet.dimse.errors import DatasetError
 
@@ -516,6 +514,8 @@ class FileSink:
 
 def _place_from_file(path: Path) -> dict[int, bytes]:
     """Patient ID, Study and Series Instance UIDs (raw values) of a Part 10 file, by pydicom."""
+    from pydicom import dcmread  # noqa: PLC0415 (loaded on first use)
+
     try:
         ds = dcmread(path, stop_before_pixels=True, specific_tags=list(_PLACE_TAGS))
     except Exception as exc:  # whatever pydicom raises on bytes it cannot read

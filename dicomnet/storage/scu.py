@@ -20,9 +20,7 @@ import os
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
-
-from pydicom.dataset import Dataset
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 from dicomnet.dimse.commands import CStoreRQ, Priority
 from dicomnet.dimse.dataset import IMPLICIT_VR_LITTLE_ENDIAN
@@ -36,6 +34,8 @@ from .source import DEFAULT_CHUNK_SIZE, InstanceSource, SourceError
 from .transcode import NATIVE_SYNTAXES, TranscodeError, can_transcode, transcode
 
 if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
     from dicomnet.association import Association
     from dicomnet.negotiation import NegotiatedContext
 
@@ -60,7 +60,7 @@ UNLIMITED_WINDOW_CAP: Final = 64
 
 _log = logging.getLogger(__name__)
 
-Storable = InstanceSource | str | os.PathLike[str] | Dataset
+Storable: TypeAlias = "InstanceSource | str | os.PathLike[str] | Dataset"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +117,8 @@ class StoreResult:
 
 def as_source(item: Storable) -> InstanceSource:
     """An :class:`InstanceSource` for a source, a file path or a pydicom Dataset."""
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     if isinstance(item, InstanceSource):
         return item
     if isinstance(item, Dataset):

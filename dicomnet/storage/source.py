@@ -22,11 +22,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Final
-
-from pydicom import dcmread
-from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
+from typing import TYPE_CHECKING, BinaryIO, Final
 
 from dicomnet.dimse.dataset import (
     EXPLICIT_VR_BIG_ENDIAN,
@@ -39,6 +35,9 @@ from dicomnet.dimse.dataset import (
 from dicomnet.dimse.errors import DatasetError
 from dicomnet.dimse.walker import TRUNCATED, DatasetWalker, FramingError
 from dicomnet.errors import LocalError
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -211,6 +210,8 @@ def _syntax_of(ds: Dataset) -> str:
 def _without_meta(ds: Dataset) -> Dataset:
     """``ds`` without group 0002 elements (a shallow copy only if it has any)."""
     # keys(), not iteration: iterating a Dataset decodes every raw element.
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     if not any(tag.group == 0x0002 for tag in ds.keys()):  # noqa: SIM118
         return ds
     copy = Dataset()
@@ -316,6 +317,9 @@ class InstanceSource:
 
     @classmethod
     def _from_file_without_meta(cls, file: Path) -> InstanceSource:
+        from pydicom import dcmread  # noqa: PLC0415 (loaded on first use)
+        from pydicom.errors import InvalidDicomError  # noqa: PLC0415 (loaded on first use)
+
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Final
-
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.filebase import DicomBytesIO
-from pydicom.filewriter import write_file_meta_info
-from pydicom.uid import UID, generate_uid
+from typing import TYPE_CHECKING, Final
 
 from dicomnet.dimse.dataset import encode_dataset
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 __all__ = ["SECONDARY_CAPTURE", "make_image", "write_part10"]
 
@@ -40,6 +38,9 @@ def make_image(
     Everything but the SOP Instance UID (random unless given) follows from the
     arguments.
     """
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+    from pydicom.uid import generate_uid  # noqa: PLC0415 (loaded on first use)
+
     ds = Dataset()
     ds.SOPClassUID = sop_class_uid
     ds.SOPInstanceUID = sop_instance_uid or generate_uid()
@@ -80,6 +81,11 @@ def write_part10(
     ``unpadded`` drops the NUL that makes a deflated data set's length even,
     to imitate writers that leave it out.
     """
+    from pydicom.dataset import FileMetaDataset  # noqa: PLC0415 (loaded on first use)
+    from pydicom.filebase import DicomBytesIO  # noqa: PLC0415 (loaded on first use)
+    from pydicom.filewriter import write_file_meta_info  # noqa: PLC0415 (loaded on first use)
+    from pydicom.uid import UID  # noqa: PLC0415 (loaded on first use)
+
     body = encode_dataset(ds, transfer_syntax_uid)
     if unpadded and body.endswith(b"\0") and len(body) % 2 == 0:
         body = body[:-1]

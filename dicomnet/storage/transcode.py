@@ -22,14 +22,7 @@ from __future__ import annotations
 
 import warnings
 from copy import deepcopy
-from typing import Final
-
-from pydicom.dataelem import DataElement, RawDataElement
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.pixels.decoders.base import get_decoder
-from pydicom.pixels.encoders.base import get_encoder
-from pydicom.uid import UID
-from pydicom.valuerep import VR
+from typing import TYPE_CHECKING, Final
 
 from dicomnet.dimse.dataset import (
     EXPLICIT_VR_BIG_ENDIAN,
@@ -42,6 +35,10 @@ from dicomnet.dimse.errors import DatasetError
 from dicomnet.errors import LocalError
 
 from .source import InstanceSource
+
+if TYPE_CHECKING:
+    from pydicom.dataelem import DataElement
+    from pydicom.dataset import Dataset
 
 __all__ = [
     "DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN",
@@ -66,7 +63,7 @@ NATIVE_SYNTAXES: Final = (
 
 _PIXEL_DATA: Final = 0x7FE00010
 # Width of one value of each VR whose bytes pydicom copies unchanged.
-_SWAP_WIDTH: Final = {VR.OW: 2, VR.OF: 4, VR.OL: 4, VR.OD: 8, VR.OV: 8}
+_SWAP_WIDTH: Final = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}
 _AMBIGUOUS_PIXEL_VRS: Final = frozenset({"OB or OW", "US or SS or OW", "OB", "OW"})
 
 
@@ -85,6 +82,8 @@ class TranscodeError(LocalError):
 
 def syntax_name(transfer_syntax_uid: str) -> str:
     """The name pydicom knows ``transfer_syntax_uid`` by (the UID itself when unknown)."""
+    from pydicom.uid import UID  # noqa: PLC0415 (loaded on first use)
+
     name = UID(transfer_syntax_uid).name
     return name or transfer_syntax_uid
 
@@ -103,6 +102,9 @@ def _known(transfer_syntax_uid: str) -> bool:
 
 
 def _decoder_available(transfer_syntax_uid: str) -> bool:
+    from pydicom.pixels.decoders.base import get_decoder  # noqa: PLC0415 (loaded on first use)
+    from pydicom.uid import UID  # noqa: PLC0415 (loaded on first use)
+
     try:
         return bool(get_decoder(UID(transfer_syntax_uid)).is_available)
     except NotImplementedError:
@@ -110,6 +112,9 @@ def _decoder_available(transfer_syntax_uid: str) -> bool:
 
 
 def _encoder_available(transfer_syntax_uid: str) -> bool:
+    from pydicom.pixels.encoders.base import get_encoder  # noqa: PLC0415 (loaded on first use)
+    from pydicom.uid import UID  # noqa: PLC0415 (loaded on first use)
+
     try:
         return bool(get_encoder(UID(transfer_syntax_uid)).is_available)
     except NotImplementedError:
@@ -160,6 +165,8 @@ def _pixel_vr(ds: Dataset, elem: DataElement) -> str:
 
 def _swap_byte_order(ds: Dataset) -> None:
     """Byte-swap the values of OW/OF/OL/OD/OV elements of ``ds`` and its sequences."""
+    from pydicom.valuerep import VR  # noqa: PLC0415 (loaded on first use)
+
     for tag in list(ds.keys()):
         elem = ds[tag]  # converts a raw element with its own byte order
         vr = _pixel_vr(ds, elem) if elem.VR in _AMBIGUOUS_PIXEL_VRS else str(elem.VR)
@@ -167,7 +174,7 @@ def _swap_byte_order(ds: Dataset) -> None:
             for item in elem.value:
                 _swap_byte_order(item)
             continue
-        width = _SWAP_WIDTH.get(VR(vr)) if vr in _SWAP_WIDTH else None
+        width = _SWAP_WIDTH.get(vr)
         if width is None or not isinstance(elem.value, bytes | bytearray):
             continue
         if vr != elem.VR:
@@ -184,6 +191,9 @@ def _copy(ds: Dataset) -> Dataset:
     Raw (not yet decoded) elements are immutable and shared; decoded ones are
     deep-copied, since converting changes element values in place.
     """
+    from pydicom.dataelem import RawDataElement  # noqa: PLC0415 (loaded on first use)
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
     copy = Dataset()
     for tag in ds.keys():  # noqa: SIM118
         elem = ds.get_item(tag)
@@ -202,6 +212,9 @@ def transcode_dataset(ds: Dataset, source_syntax: str, target_syntax: str) -> Da
 
     ``ds`` itself is not modified. Raises :class:`TranscodeError`.
     """
+    from pydicom.dataset import FileMetaDataset  # noqa: PLC0415 (loaded on first use)
+    from pydicom.uid import UID  # noqa: PLC0415 (loaded on first use)
+
     has_pixels = _PIXEL_DATA in ds
     why = _refusal(source_syntax, target_syntax, has_pixels=has_pixels)
     if why is not None:

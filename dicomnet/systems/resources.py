@@ -12,8 +12,7 @@ import os
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from pydicom.dataset import Dataset
+from typing import TYPE_CHECKING
 
 from dicomnet.archive.backends import (
     AnyIndex,
@@ -33,6 +32,9 @@ from dicomnet.storage.quota import DiskQuota, QuotaStore
 
 from .quota import index_quota
 from .spec import SystemSpec
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 __all__ = ["FolderWorklist", "IndexedWorklist", "Resources", "index_path", "open_resources"]
 
