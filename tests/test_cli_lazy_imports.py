@@ -17,10 +17,14 @@ from pathlib import Path
 import pytest
 
 from dicomnet.cli.main import SUBCOMMAND_MODULES, modules_for
+from dicomnet.dimse.dataset import EXPLICIT_VR_LITTLE_ENDIAN
+from dicomnet.storage.synthetic import make_image, write_part10
+
+CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
 
 _HEAVY = ("pydicom", "numpy", "PIL", "starlette")
 
-_SERVE_UNTIL_LISTENING = textwrap.dedent(
+_SERVE_ECHO_STORE = textwrap.dedent(
     """
     import asyncio, json, sys
     from dicomnet.cli.main import build_parser, modules_for
@@ -33,11 +37,36 @@ _SERVE_UNTIL_LISTENING = textwrap.dedent(
         from dicomnet.cli.serve import serve
         stop = asyncio.Event()
 
+        def loaded():
+            return sorted(name for name in sys.modules if name.split(".")[0] in HEAVY)
+
         def ready(server):
-            seen["loaded"] = sorted(
-                name for name in sys.modules if name.split(".")[0] in HEAVY
+            seen["loaded"] = loaded()
+            asyncio.ensure_future(client(server.port))
+
+        async def client(port):
+            # An echo and a plain C-STORE (Explicit VR LE, ASCII values) need no pydicom
+            # on either side: the index reads its columns from the bytes as received.
+            from dicomnet.ae import AE
+            from dicomnet.policy import Policy, ProposedContext
+            from dicomnet.storage.scu import store
+
+            contexts = (
+                ProposedContext(abstract_syntax="1.2.840.10008.1.1",
+                                transfer_syntaxes=("1.2.840.10008.1.2",)),
+                ProposedContext(abstract_syntax=sys.argv[4],
+                                transfer_syntaxes=("1.2.840.10008.1.2.1",)),
             )
-            stop.set()
+            ae = AE("LAZY", Policy(ae_title="LAZY", proposed_contexts=contexts))
+            try:
+                async with ae.associate("127.0.0.1", port, called_ae="DICOMNET") as assoc:
+                    seen["echo"] = (await assoc.echo()).code
+                    seen["store"] = (await store(assoc, sys.argv[3])).status
+                seen["after_store"] = loaded()
+            except Exception as exc:
+                seen["error"] = repr(exc)
+            finally:
+                stop.set()
 
         code = await serve(args, ready=ready, stop=stop)
         seen["code"] = code
@@ -61,11 +90,17 @@ def _run(code: str, *args: str) -> str:
     return done.stdout
 
 
-def test_serve_listens_without_loading_pydicom(tmp_path: Path) -> None:
-    out = _run(_SERVE_UNTIL_LISTENING, str(tmp_path / "store"), ",".join(_HEAVY))
+def test_serve_listens_echoes_and_stores_without_loading_pydicom(tmp_path: Path) -> None:
+    image = make_image(sop_class_uid=CT_IMAGE)
+    part10 = write_part10(tmp_path / "ct.dcm", image, EXPLICIT_VR_LITTLE_ENDIAN)
+    out = _run(_SERVE_ECHO_STORE, str(tmp_path / "store"), ",".join(_HEAVY), str(part10), CT_IMAGE)
     seen = json.loads(out.splitlines()[-1])
     assert seen["code"] == 0
+    assert "error" not in seen, seen
     assert seen["loaded"] == []
+    assert (seen["echo"], seen["store"]) == (0, 0)
+    assert seen["after_store"] == []
+    assert (tmp_path / "store" / f"{image.SOPInstanceUID}.dcm").is_file()
 
 
 def test_importing_the_command_line_loads_no_heavy_package() -> None:

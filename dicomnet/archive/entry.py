@@ -220,8 +220,6 @@ def entry_from_data_set(
     the syntax is deflated or unknown, or the bytes do not parse: read the
     file instead (:func:`entry_from_file`).
     """
-    from pydicom.filereader import read_dataset  # noqa: PLC0415 (loaded on first use)
-
     try:
         implicit, little, deflated = transfer_syntax_encoding(transfer_syntax_uid)
     except DatasetError:
@@ -244,6 +242,8 @@ def entry_from_data_set(
             columns=columns,
             headers=dict.fromkeys(_LEVELS, header),
         )
+    from pydicom.filereader import read_dataset  # noqa: PLC0415 (loaded on first use)
+
     fp = io.BytesIO(prefix)
     try:
         with warnings.catch_warnings():

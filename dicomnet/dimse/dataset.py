@@ -89,8 +89,6 @@ def transfer_syntax_encoding(transfer_syntax_uid: str) -> tuple[bool, bool, bool
     Raises :class:`~dicomnet.dimse.errors.DatasetError` for a UID that is not a
     transfer syntax pydicom knows (private syntaxes cannot be told apart).
     """
-    from pydicom.uid import UID  # noqa: PLC0415 (loaded on first use)
-
     if transfer_syntax_uid == IMPLICIT_VR_LITTLE_ENDIAN:
         return True, True, False
     if transfer_syntax_uid == EXPLICIT_VR_LITTLE_ENDIAN:
@@ -99,6 +97,8 @@ def transfer_syntax_encoding(transfer_syntax_uid: str) -> tuple[bool, bool, bool
         return False, False, False
     if transfer_syntax_uid in _DEFLATED:
         return False, True, True
+    from pydicom.uid import UID  # noqa: PLC0415 (loaded on first use)
+
     uid = UID(transfer_syntax_uid)
     if not uid.is_private and uid.is_transfer_syntax and uid.is_compressed:
         return False, True, False

@@ -126,11 +126,11 @@ class DatasetCheck:
 
         Empty when the check was not asked for or the syntax cannot be walked.
         """
-        from pydicom.uid import UID  # noqa: PLC0415 (loaded on first use)
-
         walker = self._walker
         if walker is None:
             return []
+        from pydicom.uid import UID  # noqa: PLC0415 (loaded on first use)
+
         name = UID(self._sop_class_uid).name
         return iod_problems(self._sop_class_uid, name, walker.captured, walker.uncaptured)
 

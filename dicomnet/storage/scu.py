@@ -117,13 +117,11 @@ class StoreResult:
 
 def as_source(item: Storable) -> InstanceSource:
     """An :class:`InstanceSource` for a source, a file path or a pydicom Dataset."""
-    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
-
     if isinstance(item, InstanceSource):
         return item
-    if isinstance(item, Dataset):
-        return InstanceSource.from_dataset(item)
-    return InstanceSource.from_path(item)
+    if isinstance(item, str | os.PathLike):
+        return InstanceSource.from_path(item)
+    return InstanceSource.from_dataset(item)
 
 
 # ---------------------------------------------------------------- proposing
