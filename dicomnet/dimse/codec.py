@@ -14,7 +14,8 @@ group-0000 elements it does not know (retired ones such as Length to End
 elements of other groups, and a Command Group Length that disagrees with
 the bytes given. Zero-length values count as absent. This runs once per
 message on the hot path, so layouts are precomputed tables and values are
-packed with precompiled :class:`struct.Struct` objects.
+packed with precompiled :class:`struct.Struct` objects; the usual C-STORE and
+C-ECHO messages take the byte templates of :mod:`dicomnet.dimse.templates` first.
 """
 
 from __future__ import annotations
@@ -32,9 +33,17 @@ from .errors import (
     MistypedElementError,
     UnknownCommandError,
 )
+from .templates import decode_common, encode_common
 from .uids import is_valid_uid
 
-__all__ = ["decode_command", "encode_command", "message_class", "peek_command_field"]
+__all__ = [
+    "decode_command",
+    "decode_general",
+    "encode_command",
+    "encode_general",
+    "message_class",
+    "peek_command_field",
+]
 
 _HEADER: Final = struct.Struct("<HHI")  # group, element, value length
 _US_ELEMENT: Final = struct.Struct("<HHIH")  # a whole US element
@@ -184,6 +193,12 @@ def encode_command(msg: Message) -> bytes:
     not fit its element (US out of 0..65535, UID malformed or over 64
     characters, AE title over 16, Error Comment over 64, non-ASCII text).
     """
+    common = encode_common(msg)
+    return common if common is not None else encode_general(msg)
+
+
+def encode_general(msg: Message) -> bytes:
+    """:func:`encode_command` by the element tables alone (no byte templates)."""
     layout = _LAYOUTS.get(type(msg))
     if layout is None:
         raise CommandEncodeError(f"not a DIMSE message: {type(msg).__name__}")
@@ -317,6 +332,13 @@ def decode_command(data: bytes | bytearray | memoryview) -> DimseMessage:
     when a mandatory element of the message is absent or empty.
     """
     buf = bytes(data)  # no copy for bytes; command sets are small otherwise
+    common = decode_common(buf)
+    return common if common is not None else decode_general(buf)
+
+
+def decode_general(data: bytes | bytearray | memoryview) -> DimseMessage:
+    """:func:`decode_command` by the element tables alone (no byte templates)."""
+    buf = bytes(data)
     values = _split(buf)
     group_length = values.get(0x0000)
     # Every element, the group length itself included, is group 0000 here, so

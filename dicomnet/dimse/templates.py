@@ -1,0 +1,267 @@
+"""Precomputed command sets for the messages of every C-STORE and C-ECHO.
+
+C-STORE-RQ/RSP and C-ECHO-RQ/RSP are most of the command sets a storage or
+verification association exchanges, and their layout hardly varies: the same
+elements in the same order, with fixed headers and fixed-width US values, and
+only the Message ID, the status and one or two UIDs changing. Here they are
+encoded from byte templates and decoded by reading that one layout at fixed
+offsets, without the general codec's per-element tables
+(:mod:`dicomnet.dimse.codec`).
+
+Both directions give up (return ``None``) on anything outside the common case -
+a status with detail fields, Move Originator elements, a value out of range, a UID
+that is not one, elements in another order or any other element - and the
+general codec then does the work, with its error messages. The results are the
+general codec's exactly; ``tests/dimse/test_templates.py`` checks that for random
+messages and command sets.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Final
+
+from .commands import CEchoRQ, CEchoRSP, CommandField, CStoreRQ, CStoreRSP, DimseMessage, Message
+from .uids import is_valid_uid
+
+__all__ = ["decode_common", "encode_common"]
+
+_NO_DATASET: Final = 0x0101
+_DATASET_PRESENT: Final = 0x0001
+
+#: Command Group Length (0000,0000), UL, length 4: the 8 bytes before its value.
+_GROUP_LENGTH_HEAD: Final = b"\x00\x00\x00\x00\x04\x00\x00\x00"
+_GROUP_LENGTH: Final = struct.Struct("<HHII")
+_UI_HEAD: Final = struct.Struct("<HHI")
+_U32: Final = struct.Struct("<I")
+_US1: Final = struct.Struct("<HHIH")
+# Consecutive US elements: (group, element, length 2, value) each.
+_US2: Final = struct.Struct("<HHIHHHIH")
+_US3: Final = struct.Struct("<HHIHHHIHHHIH")
+_US4: Final = struct.Struct("<HHIHHHIHHHIHHHIH")
+#: The shortest command set read here: C-ECHO-RQ with a 2-byte UID.
+_SHORTEST: Final = 12 + 8 + 2 + 3 * 10
+
+_AFFECTED_SOP_CLASS: Final = 0x0002
+_COMMAND_FIELD: Final = 0x0100
+_MESSAGE_ID: Final = 0x0110
+_RESPONDED_TO: Final = 0x0120
+_PRIORITY: Final = 0x0700
+_DATASET_TYPE: Final = 0x0800
+_STATUS: Final = 0x0900
+_AFFECTED_SOP_INSTANCE: Final = 0x1000
+
+
+def _ui(element: int, value: str) -> bytes | None:
+    """A whole UI element, or ``None`` when ``value`` is not a UID."""
+    if not is_valid_uid(value):
+        return None
+    raw = value.encode("ascii")
+    if len(raw) & 1:
+        raw += b"\0"
+    return _UI_HEAD.pack(0, element, len(raw)) + raw
+
+
+def _with_group_length(body: bytes) -> bytes:
+    return _GROUP_LENGTH.pack(0, 0, 4, len(body)) + body
+
+
+def _dataset_type(msg: Message) -> int:
+    return _DATASET_PRESENT if msg.has_dataset else _NO_DATASET
+
+
+def _plain_status(msg: CEchoRSP | CStoreRSP) -> bool:
+    """Whether a response has no status detail fields (Annex C) to encode."""
+    return not msg.offending_element and not msg.error_comment and msg.error_id is None
+
+
+def encode_common(msg: Message) -> bytes | None:
+    """The command set of a common C-STORE/C-ECHO message, or ``None`` (use the codec)."""
+    try:
+        kind = type(msg)
+        if kind is CStoreRSP:
+            return _store_rsp(msg)  # type: ignore[arg-type]
+        if kind is CStoreRQ:
+            return _store_rq(msg)  # type: ignore[arg-type]
+        if kind is CEchoRSP:
+            return _echo_rsp(msg)  # type: ignore[arg-type]
+        if kind is CEchoRQ:
+            return _echo_rq(msg)  # type: ignore[arg-type]
+    except (struct.error, TypeError, AttributeError, UnicodeEncodeError):
+        return None  # a value the codec will name in its error
+    return None
+
+
+def _store_rsp(msg: CStoreRSP) -> bytes | None:
+    if not _plain_status(msg) or msg.affected_sop_class_uid is None:
+        return None
+    if msg.affected_sop_instance_uid is None:
+        return None
+    sop_class = _ui(_AFFECTED_SOP_CLASS, msg.affected_sop_class_uid)
+    sop_instance = _ui(_AFFECTED_SOP_INSTANCE, msg.affected_sop_instance_uid)
+    if sop_class is None or sop_instance is None:
+        return None
+    fixed = _US4.pack(
+        0, _COMMAND_FIELD, 2, CommandField.C_STORE_RSP,
+        0, _RESPONDED_TO, 2, msg.message_id_being_responded_to,
+        0, _DATASET_TYPE, 2, _dataset_type(msg),
+        0, _STATUS, 2, msg.status,
+    )  # fmt: skip
+    return _with_group_length(sop_class + fixed + sop_instance)
+
+
+def _echo_rsp(msg: CEchoRSP) -> bytes | None:
+    if not _plain_status(msg) or msg.affected_sop_class_uid is None:
+        return None
+    sop_class = _ui(_AFFECTED_SOP_CLASS, msg.affected_sop_class_uid)
+    if sop_class is None:
+        return None
+    fixed = _US4.pack(
+        0, _COMMAND_FIELD, 2, CommandField.C_ECHO_RSP,
+        0, _RESPONDED_TO, 2, msg.message_id_being_responded_to,
+        0, _DATASET_TYPE, 2, _dataset_type(msg),
+        0, _STATUS, 2, msg.status,
+    )  # fmt: skip
+    return _with_group_length(sop_class + fixed)
+
+
+def _store_rq(msg: CStoreRQ) -> bytes | None:
+    if msg.move_originator_message_id is not None:
+        return None
+    if msg.move_originator_ae_title is not None and msg.move_originator_ae_title.strip(" "):
+        return None
+    sop_class = _ui(_AFFECTED_SOP_CLASS, msg.affected_sop_class_uid)
+    sop_instance = _ui(_AFFECTED_SOP_INSTANCE, msg.affected_sop_instance_uid)
+    if sop_class is None or sop_instance is None:
+        return None
+    fixed = _US4.pack(
+        0, _COMMAND_FIELD, 2, CommandField.C_STORE_RQ,
+        0, _MESSAGE_ID, 2, msg.message_id,
+        0, _PRIORITY, 2, msg.priority,
+        0, _DATASET_TYPE, 2, _dataset_type(msg),
+    )  # fmt: skip
+    return _with_group_length(sop_class + fixed + sop_instance)
+
+
+def _echo_rq(msg: CEchoRQ) -> bytes | None:
+    sop_class = _ui(_AFFECTED_SOP_CLASS, msg.affected_sop_class_uid)
+    if sop_class is None:
+        return None
+    fixed = _US3.pack(
+        0, _COMMAND_FIELD, 2, CommandField.C_ECHO_RQ,
+        0, _MESSAGE_ID, 2, msg.message_id,
+        0, _DATASET_TYPE, 2, _dataset_type(msg),
+    )  # fmt: skip
+    return _with_group_length(sop_class + fixed)
+
+
+# ------------------------------------------------------------------ decode
+
+
+def _read_ui(buf: bytes, offset: int, element: int) -> tuple[str, int] | None:
+    """The text of the UI element ``element`` at ``offset`` and the offset after it."""
+    if len(buf) - offset < 8:
+        return None
+    group, number, length = _UI_HEAD.unpack_from(buf, offset)
+    start = offset + 8
+    end = start + length
+    if group != 0 or number != element or end > len(buf):
+        return None
+    try:
+        text = buf[start:end].rstrip(b"\0 ").decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    return (text, end) if text else None
+
+
+def decode_common(buf: bytes) -> DimseMessage | None:
+    """The message of a common C-STORE/C-ECHO command set, or ``None`` (use the codec).
+
+    The set must start with a Command Group Length that matches its size, then
+    Affected SOP Class UID, then exactly the US elements of the message in
+    ascending order (and, for C-STORE, Affected SOP Instance UID), nothing else.
+    """
+    size = len(buf)
+    if size < _SHORTEST or buf[:8] != _GROUP_LENGTH_HEAD:
+        return None
+    if _U32.unpack_from(buf, 8)[0] != size - 12:
+        return None
+    read = _read_ui(buf, 12, _AFFECTED_SOP_CLASS)
+    if read is None:
+        return None
+    sop_class, offset = read
+    if size - offset < 30:
+        return None
+    g1, e1, n1, field, g2, e2, n2, second = _US2.unpack_from(buf, offset)
+    if g1 or g2 or e1 != _COMMAND_FIELD or n1 != 2 or n2 != 2:
+        return None
+    if field == CommandField.C_STORE_RQ and e2 == _MESSAGE_ID:
+        return _decode_store_rq(buf, offset + 20, sop_class, second)
+    if e2 != _RESPONDED_TO:
+        if field == CommandField.C_ECHO_RQ and e2 == _MESSAGE_ID:
+            return _decode_echo_rq(buf, offset + 20, sop_class, second)
+        return None
+    if field == CommandField.C_STORE_RSP:
+        return _decode_response(buf, offset + 20, sop_class, second, store=True)
+    if field == CommandField.C_ECHO_RSP:
+        return _decode_response(buf, offset + 20, sop_class, second, store=False)
+    return None
+
+
+def _decode_store_rq(buf: bytes, offset: int, sop_class: str, message_id: int) -> CStoreRQ | None:
+    if len(buf) - offset < 20:
+        return None
+    g1, e1, n1, priority, g2, e2, n2, dataset = _US2.unpack_from(buf, offset)
+    if g1 or g2 or e1 != _PRIORITY or e2 != _DATASET_TYPE or n1 != 2 or n2 != 2:
+        return None
+    read = _read_ui(buf, offset + 20, _AFFECTED_SOP_INSTANCE)
+    if read is None or read[1] != len(buf):
+        return None
+    return CStoreRQ(
+        affected_sop_class_uid=sop_class,
+        message_id=message_id,
+        priority=priority,
+        has_dataset=dataset != _NO_DATASET,
+        affected_sop_instance_uid=read[0],
+    )
+
+
+def _decode_echo_rq(buf: bytes, offset: int, sop_class: str, message_id: int) -> CEchoRQ | None:
+    if len(buf) - offset != 10:
+        return None
+    group, element, length, dataset = _US1.unpack_from(buf, offset)
+    if group or element != _DATASET_TYPE or length != 2:
+        return None
+    return CEchoRQ(
+        affected_sop_class_uid=sop_class, message_id=message_id, has_dataset=dataset != _NO_DATASET
+    )
+
+
+def _decode_response(
+    buf: bytes, offset: int, sop_class: str, responded_to: int, *, store: bool
+) -> CStoreRSP | CEchoRSP | None:
+    if len(buf) - offset < 20:
+        return None
+    g1, e1, n1, dataset, g2, e2, n2, status = _US2.unpack_from(buf, offset)
+    if g1 or g2 or e1 != _DATASET_TYPE or e2 != _STATUS or n1 != 2 or n2 != 2:
+        return None
+    offset += 20
+    if not store:
+        if offset != len(buf):
+            return None
+        return CEchoRSP(
+            affected_sop_class_uid=sop_class,
+            message_id_being_responded_to=responded_to,
+            has_dataset=dataset != _NO_DATASET,
+            status=status,
+        )
+    read = _read_ui(buf, offset, _AFFECTED_SOP_INSTANCE)
+    if read is None or read[1] != len(buf):
+        return None
+    return CStoreRSP(
+        affected_sop_class_uid=sop_class,
+        message_id_being_responded_to=responded_to,
+        has_dataset=dataset != _NO_DATASET,
+        status=status,
+        affected_sop_instance_uid=read[0],
+    )
