@@ -30,7 +30,7 @@ from dicomnet.policy import ProposedContext
 from dicomnet.status_policy import Outcome
 
 from .proposal import MAX_CONTEXTS, ContextPlan, plan_contexts
-from .source import DEFAULT_CHUNK_SIZE, InstanceSource, SourceError
+from .source import DEFAULT_CHUNK_SIZE, SMALL_FILE, InstanceSource, SourceError
 from .transcode import NATIVE_SYNTAXES, TranscodeError, can_transcode, transcode
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ def as_source(item: Storable) -> InstanceSource:
     if isinstance(item, InstanceSource):
         return item
     if isinstance(item, str | os.PathLike):
-        return InstanceSource.from_path(item)
+        return InstanceSource.from_path(item, preload=SMALL_FILE)
     return InstanceSource.from_dataset(item)
 
 

@@ -16,6 +16,7 @@ they are held in memory.
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import warnings
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
+    "SMALL_FILE",
     "FileMeta",
     "InstanceSource",
     "SourceError",
@@ -50,6 +52,9 @@ __all__ = [
 
 #: Bytes read from disk at a time while a data set is sent.
 DEFAULT_CHUNK_SIZE: Final = 256 * 1024
+#: Files up to this size are read whole by one ``read`` when a source for sending is made
+#: (:meth:`InstanceSource.from_path` with ``preload``) or checked: one open per instance.
+SMALL_FILE: Final = DEFAULT_CHUNK_SIZE
 #: Values at least this long are seeked over, not read, when a file's data set is walked
 #: (which reads pieces of this size between them).
 _SEEK_OVER: Final = 16 * 1024
@@ -236,6 +241,7 @@ class InstanceSource:
         "_checked",
         "_data",
         "_dataset",
+        "_loaded",
         "label",
         "offset",
         "pad",
@@ -276,6 +282,8 @@ class InstanceSource:
         self.size = stored + self.pad
         self._data = data
         self._dataset = dataset
+        # ``_data`` holds a small file's data set, read ahead; dropped once it was sent.
+        self._loaded = False
         # A data set pydicom encoded here is whole; bytes from elsewhere are walked once.
         self._checked = dataset is not None
         #: What to call this instance in messages: the path, or the SOP Instance UID.
@@ -290,22 +298,33 @@ class InstanceSource:
     # ---------------------------------------------------------------- constructors
 
     @classmethod
-    def from_path(cls, path: str | os.PathLike[str]) -> InstanceSource:
+    def from_path(cls, path: str | os.PathLike[str], *, preload: int = 0) -> InstanceSource:
         """A source for the DICOM file at ``path``.
 
-        Part 10 files are not read beyond their meta information here. Files
-        without meta information are read whole with pydicom. Raises
+        Part 10 files are not read beyond their meta information here, unless the
+        whole file is at most ``preload`` bytes: then it is read with one ``read``
+        and held until its data set was sent (the file is opened once, for a source
+        sent right away; leave ``preload`` at 0 for sources listed before sending).
+        Files without meta information are read whole with pydicom. Raises
         :class:`SourceError` naming the file when it is unreadable or not DICOM.
         """
         file = Path(path)
-        meta = read_file_meta(file)
-        if meta is None:
-            return cls._from_file_without_meta(file)
+        data: bytes | None = None
         try:
-            total = file.stat().st_size
+            with open(file, "rb") as fh:
+                total = os.fstat(fh.fileno()).st_size
+                if total <= preload:
+                    data = fh.read(total)
+                    meta = parse_file_meta(io.BytesIO(data))
+                else:
+                    meta = parse_file_meta(fh)
         except OSError as exc:
             raise SourceError(exc.strerror or str(exc), path=file) from exc
-        return cls(
+        if meta is None:
+            return cls._from_file_without_meta(file)
+        if data is not None:
+            total = len(data)  # what was read, should the file have changed meanwhile
+        source = cls(
             sop_class_uid=meta.sop_class_uid,
             sop_instance_uid=meta.sop_instance_uid,
             transfer_syntax_uid=meta.transfer_syntax_uid,
@@ -314,6 +333,10 @@ class InstanceSource:
             size=total - meta.dataset_offset,
             pad=meta.transfer_syntax_uid in _DEFLATED,
         )
+        if data is not None:
+            source._data = data[meta.dataset_offset :]
+            source._loaded = True
+        return source
 
     @classmethod
     def _from_file_without_meta(cls, file: Path) -> InstanceSource:
@@ -421,7 +444,7 @@ class InstanceSource:
 
     @property
     def in_memory(self) -> bool:
-        """Whether the encoded data set is held in memory (not read from a file)."""
+        """Whether the encoded data set is held in memory (not read from a file now)."""
         return self._data is not None
 
     def chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
@@ -433,10 +456,20 @@ class InstanceSource:
         """
         if size <= 0:
             raise LocalError("chunk size must be positive")
-        if self._data is not None:
-            view = memoryview(self._data)
-            for start in range(0, len(view), size):
-                yield bytes(view[start : start + size])
+        data = self._data
+        if data is not None:
+            if len(data) <= size:
+                yield data
+            else:
+                view = memoryview(data)
+                for start in range(0, len(view), size):
+                    yield bytes(view[start : start + size])
+            if self._loaded:
+                # Read ahead from the file: not kept once sent (read again if sent again).
+                self._data = None
+                self._loaded = False
+            if self.pad:
+                yield b"\0"
             return
         assert self.path is not None
         try:
@@ -472,8 +505,12 @@ class InstanceSource:
         except DatasetError:
             self._checked = True  # cannot be walked; the peer may know the syntax
             return
+        if self._data is None and self.path is not None and self.size <= SMALL_FILE:
+            self._load()
         try:
-            if isinstance(walker, DatasetWalker) and self._data is None and self.path is not None:
+            if self._data is not None:
+                walker.feed(self._data)
+            elif isinstance(walker, DatasetWalker) and self.path is not None:
                 self._walk_file(walker, chunk_size)
             else:
                 for chunk in self.chunks(chunk_size):
@@ -487,6 +524,18 @@ class InstanceSource:
             what = "truncated" if exc.reason == TRUNCATED else exc.reason
             raise SourceError(f"{what} at {where}: {exc}", path=self.label) from exc
         self._checked = True
+
+    def _load(self) -> None:
+        """Read a small file's data set with one ``read``, to walk it and then send it."""
+        assert self.path is not None
+        try:
+            with open(self.path, "rb", buffering=0) as fh:
+                fh.seek(self.offset)
+                # A file cut short gives fewer bytes: the walk says where it ends.
+                self._data = fh.read(self.size - self.pad)
+                self._loaded = True
+        except OSError as exc:
+            raise SourceError(exc.strerror or str(exc), path=self.path) from exc
 
     def _walk_file(self, walker: DatasetWalker, chunk_size: int) -> None:
         """Walk the data set of a file, seeking over the values instead of reading them.
