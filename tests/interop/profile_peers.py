@@ -39,17 +39,21 @@ reports = []
 for spec in cfg["associations"]:
     report = {"established": False, "rejected": None, "contexts": [], "echo": None}
 
-    def on_acse(event, report=report):
-        p = event.primitive
-        if getattr(p, "result", None) not in (None, 0):
-            report["rejected"] = [int(p.result), int(p.result_source), int(p.diagnostic)]
+    # The A-ASSOCIATE-RJ is read from the PDU as it arrives (in the DUL thread). The
+    # ACSE-level primitive is not enough: when the acceptor closes right after the RJ,
+    # pynetdicom's DUL may close the socket before associate() checks it, and associate()
+    # then gives up without ever reading the rejection from its queue.
+    def on_pdu(event, report=report):
+        pdu = event.pdu
+        if type(pdu).__name__ == "A_ASSOCIATE_RJ":
+            report["rejected"] = [int(pdu.result), int(pdu.source), int(pdu.reason_diagnostic)]
 
     ae = AE(ae_title=spec.get("calling", "PYNETDICOM"))
     ae.acse_timeout = ae.network_timeout = 20
     for abstract, syntaxes in spec["contexts"]:
         ae.add_requested_context(abstract, syntaxes)
     assoc = ae.associate(cfg["host"], spec["port"], ae_title=spec.get("called", "ANY-SCP"),
-                         evt_handlers=[(evt.EVT_ACSE_RECV, on_acse)])
+                         evt_handlers=[(evt.EVT_PDU_RECV, on_pdu)])
     if assoc.is_established:
         report["established"] = True
         seen = {}
