@@ -28,9 +28,12 @@ from enum import Enum
 from dicomnet.dimse.status import StatusCategory, category
 
 __all__ = [
+    "CATEGORY_CLASSES",
+    "CATEGORY_OUTCOMES",
     "FALLBACK_CODES",
     "Outcome",
     "ReceivedRule",
+    "RetryRule",
     "ReturnedRule",
     "Situation",
     "StatusPolicy",
@@ -74,6 +77,38 @@ class Outcome(Enum):
     FAILURE = "failure"  # not done; go on with the next request
     ABORT = "abort"  # not done; abort the association
     RETRY = "retry"  # not done; try again later
+
+
+#: A received row's outcome when it states none, by its status column ("Refused", "*"...).
+#: Pending and Cancel rows describe the exchange and have no outcome.
+CATEGORY_OUTCOMES: dict[str, Outcome] = {
+    "Success": Outcome.SUCCESS,
+    "Warning": Outcome.WARNING,
+    "Failure": Outcome.FAILURE,
+    "Refused": Outcome.FAILURE,
+    "Error": Outcome.FAILURE,
+    "*": Outcome.FAILURE,
+}
+#: The codes a fallback row (``Other``) covers, by its status column (absent: every code).
+CATEGORY_CLASSES: dict[str, frozenset[StatusCategory]] = {
+    "Warning": frozenset({StatusCategory.WARNING}),
+    "Failure": frozenset({StatusCategory.FAILURE}),
+    "Refused": frozenset({StatusCategory.FAILURE}),
+    "Error": frozenset({StatusCategory.FAILURE}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RetryRule:
+    """How a request whose status has the ``retry`` outcome is tried again.
+
+    ``attempts`` counts every try, the first included (so 1 never retries);
+    ``delay`` is the pause in seconds before each further try. After the last
+    try the status stands as a failure.
+    """
+
+    attempts: int = 3
+    delay: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +156,8 @@ class StatusPolicy:
 
     returned: tuple[ReturnedRule, ...] = ()
     received: tuple[ReceivedRule, ...] = ()
+    #: ``[retry]`` of the profile: how ``retry`` outcomes are tried again.
+    retry: RetryRule = RetryRule()
 
     def status(self, service: str, situation: Situation, default: int) -> int:
         """The code ``service`` answers in ``situation`` (``default`` unless the profile says)."""

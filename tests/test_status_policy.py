@@ -10,7 +10,7 @@ import pytest
 from dicomnet.conformance import load_profile
 from dicomnet.errors import ConfigurationError
 from dicomnet.services.iod_check import IOD_TAGS, iod_problems
-from dicomnet.status_policy import Outcome, Situation, StatusPolicy, code_matches
+from dicomnet.status_policy import Outcome, RetryRule, Situation, StatusPolicy, code_matches
 
 
 @pytest.mark.parametrize(
@@ -202,3 +202,14 @@ def test_default_ae_policy_is_the_verification_profile() -> None:
     assert (
         policy.ae_titles.called_ae_titles == ("*",) and policy.ae_titles.calling_ae_titles is None
     )
+
+
+def test_retry_rule_from_the_profile(tmp_path: Path) -> None:
+    source = load_profile("flux-store-scu").path.read_text(encoding="utf-8")
+    assert load_profile("flux-store-scu").policy().statuses.retry == RetryRule(3, 1.0)
+    path = tmp_path / "flux-store-scu.toml"
+    path.write_text(source + "\n[retry]\nattempts = 2\ndelay = 0.5\n", encoding="utf-8")
+    assert load_profile(path).policy().statuses.retry == RetryRule(2, 0.5)
+    path.write_text(source + "\n[retry]\nattempts = 0\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="attempts"):
+        load_profile(path)

@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dicomnet.dimse.status import StatusCategory
 from dicomnet.errors import ConfigurationError
 from dicomnet.policy import (
     SMALLEST_USABLE_PDU,
@@ -30,9 +29,12 @@ from dicomnet.policy import (
 )
 from dicomnet.query.constraints import QueryConstraint
 from dicomnet.status_policy import (
+    CATEGORY_CLASSES,
+    CATEGORY_OUTCOMES,
     FALLBACK_CODES,
     Outcome,
     ReceivedRule,
+    RetryRule,
     ReturnedRule,
     Situation,
     StatusPolicy,
@@ -202,6 +204,8 @@ class Profile:
     retrieve_on_failure: str = "continue"
     #: ``[retrieve]``: a warning from the destination counts as "warning" or "success".
     retrieve_warning: str = "warning"
+    #: ``[retry]``: how a status with the ``retry`` outcome is tried again.
+    retry: RetryRule = field(default_factory=RetryRule)
     #: ``[send]``: outbound associations at a time per destination (0: no cap).
     send_max_associations: int = 0
     #: ``[send]``: transfer syntaxes never transcoded from (``no_transcode_group``).
@@ -324,14 +328,14 @@ class Profile:
                     for name in row.situations
                 )
                 continue
-            outcome = Outcome(row.outcome) if row.outcome else _CATEGORY_OUTCOME.get(row.status)
+            outcome = Outcome(row.outcome) if row.outcome else CATEGORY_OUTCOMES.get(row.status)
             if outcome is None:
                 continue  # pending and cancel rows describe the exchange, not an outcome
-            categories = _CATEGORY_CLASSES.get(row.status, frozenset())
+            categories = CATEGORY_CLASSES.get(row.status, frozenset())
             received.extend(
                 ReceivedRule(service, row.code, outcome, categories) for service in services
             )
-        return StatusPolicy(returned=tuple(returned), received=tuple(received))
+        return StatusPolicy(returned=tuple(returned), received=tuple(received), retry=self.retry)
 
     def _syntaxes(self, rule: ContextRule, choices: Mapping[str, str]) -> tuple[str, ...]:
         group = rule.transfer_syntax_group
@@ -374,22 +378,6 @@ class Profile:
 
 # ---------------------------------------------------------------------- loading
 
-#: A received row's outcome when it states none: from its status category.
-_CATEGORY_OUTCOME: dict[str, Outcome] = {
-    "Success": Outcome.SUCCESS,
-    "Warning": Outcome.WARNING,
-    "Failure": Outcome.FAILURE,
-    "Refused": Outcome.FAILURE,
-    "Error": Outcome.FAILURE,
-    "*": Outcome.FAILURE,
-}
-#: The codes an "Other" row covers, by its status category ("*": every code).
-_CATEGORY_CLASSES: dict[str, frozenset[StatusCategory]] = {
-    "Warning": frozenset({StatusCategory.WARNING}),
-    "Failure": frozenset({StatusCategory.FAILURE}),
-    "Refused": frozenset({StatusCategory.FAILURE}),
-    "Error": frozenset({StatusCategory.FAILURE}),
-}
 _SITUATIONS = tuple(s.value for s in Situation)
 _OUTCOMES = tuple(o.value for o in Outcome)
 
@@ -445,6 +433,7 @@ class _ProfileReader:
         retrieve = top.table("retrieve")
         send = top.table("send")
         coercion = top.table("coercion")
+        retry = top.table("retry")
 
         ae_title = self._ae_title(titles, "title")
         called = titles.strings("called", (ae_title,))
@@ -538,6 +527,10 @@ class _ProfileReader:
             coerce_ow_to_ob_8bit=coercion.boolean("pixel_data_ow_to_ob_8bit", False),
             retrieve_on_failure=retrieve.choice("on_failure", ("continue", "stop"), "continue"),
             retrieve_warning=retrieve.choice("warning", ("warning", "success"), "warning"),
+            retry=RetryRule(
+                attempts=retry.integer("attempts", 3, low=1, high=100),
+                delay=retry.seconds("delay", 1.0) or 0.0,
+            ),
             send_max_associations=send.integer("max_associations", 0),
             no_transcode=self._no_transcode(send),
             no_transcode_reason=send.string("no_transcode_reason", ""),
@@ -559,6 +552,7 @@ class _ProfileReader:
             retrieve,
             send,
             coercion,
+            retry,
             top,
         ):
             section.done()

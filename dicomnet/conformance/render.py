@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dicomnet.policy import LimitMode, Policy, TransferSyntaxPreference, WrongCalledAE
 
 from .profile import ContextRule, Profile
+from .render_behaviour import Behaviour, outcome_cell, situation_cell
 from .render_narrative import Narrative, charset_paragraphs
 from .render_writers import Block, html_page, markdown
 
@@ -55,7 +56,7 @@ def _link(anchor: str, text: str) -> str:
     return f"[{text}](#{anchor})"
 
 
-class _Builder(Narrative):
+class _Builder(Narrative, Behaviour):
     def __init__(self, profile: Profile) -> None:
         super().__init__()
         self.p = profile
@@ -257,6 +258,7 @@ class _Builder(Narrative):
         ]
         self.table("AE title policy", ("Parameter", "Value"), rows)
         self.context_table("Accepted presentation contexts", p.accepted)
+        self.relational_negotiation()
         if p.transfer_syntax_preference is TransferSyntaxPreference.ACCEPTOR:
             self.para(
                 "Transfer syntax selection: when a context offers several acceptable transfer"
@@ -301,17 +303,20 @@ class _Builder(Narrative):
         if not p.statuses and not p.query_keys:
             self.para("No statuses or query keys beyond those of PS3.4 are stated.")
         headers = ("Service", "Service Status", "Further Meaning", "Status Code", "Behaviour")
-        for direction, caption in (
-            ("returned", "Statuses returned"),
-            ("received", "Handling of statuses received"),
-        ):
-            rows = [
-                (s.service, s.status, s.meaning, s.code, s.behaviour)
-                for s in p.statuses
-                if s.direction == direction
-            ]
-            if rows:
-                self.table(caption, headers, rows)
+        returned = [
+            (s.service, s.status, s.meaning, s.code, s.behaviour, situation_cell(s))
+            for s in p.statuses
+            if s.direction == "returned"
+        ]
+        if returned:
+            self.table("Statuses returned", (*headers, "dicomnet sends it when"), returned)
+        received = [
+            (s.service, s.status, s.meaning, s.code, s.behaviour, outcome_cell(s, p.retry))
+            for s in p.statuses
+            if s.direction == "received"
+        ]
+        if received:
+            self.table("Handling of statuses received", (*headers, "dicomnet outcome"), received)
         models: list[str] = []
         for key in p.query_keys:
             if key.model not in models:
@@ -337,6 +342,7 @@ class _Builder(Narrative):
                 "Types of matching: S single value, * wildcard, U universal, R range,"
                 " L list of UIDs, NONE returned but not matched."
             )
+        self.behaviour_sections()
 
     def parameters(self) -> None:
         p = self.p
@@ -353,6 +359,7 @@ class _Builder(Narrative):
                 ("release", "Waiting for A-RELEASE-RP"),
             )
         ]
+        rows.extend(self.timer_rows())
         rows.extend(p.timer_notes)
         self.table("Timers", ("Timer", "Value"), rows)
         if p.parameters:

@@ -112,8 +112,8 @@ FIELDS: dict[str, Consumed | Informational] = {
     "timers.connect": Consumed((_AE,), "connect"),
     "timers.release": Consumed((_CORE,), "release"),
     "timers.notes": Informational(
-        "timers with no Policy field yet (closing, per-service); being moved to per-service"
-        " timers of the Policy"
+        "the document's own words about its timers, rendered beside them; the values in force"
+        " are the other [timers] keys (closing, responses)"
     ),
     # [character_sets]
     "character_sets.supported": Consumed(
@@ -184,7 +184,7 @@ FIELDS: dict[str, Consumed | Informational] = {
     "accepted.alternative_groups": Consumed(("examples.flux_store_scu",), "policy"),
     "proposed.alternative_groups": Consumed(("examples.flux_store_scu",), "policy"),
     "accepted.extended_negotiation": Informational(
-        "text of the context table; negotiated extended negotiation is the services' hooks"
+        "text of the context table; what is negotiated is accepted.relational"
     ),
     "proposed.extended_negotiation": Informational(_RENDERED_TEXT),
     "accepted.note": Informational(_RENDERED_TEXT),
@@ -212,6 +212,9 @@ FIELDS: dict[str, Consumed | Informational] = {
         ("dicomnet.storage.scu", "dicomnet.services.qr", "dicomnet.services.print_scu"), "statuses"
     ),
     "status.abort": Consumed(("dicomnet.services.storage_scp",), "statuses"),
+    # [retry]: how a C-STORE (a send or a C-MOVE sub-operation) with a retry outcome goes again.
+    "retry.attempts": Consumed(("dicomnet.storage.scu",), "retry"),
+    "retry.delay": Consumed(("dicomnet.storage.scu",), "retry"),
     **{
         f"query.constraints.{key}": Consumed(("dicomnet.systems.runner",), "query_constraints")
         for key in ("level", "models", "unless_level_value", "unless_present", "value_in")

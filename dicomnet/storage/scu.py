@@ -85,6 +85,8 @@ class StoreResult:
     transcoded: bool = False
     error: str | None = None
     outcome: Outcome = Outcome.FAILURE
+    #: How many times the C-STORE-RQ was sent (more than 1 after ``retry`` outcomes).
+    attempts: int = 1
 
     @classmethod
     def not_sent(
@@ -299,8 +301,40 @@ async def store(
     :class:`SourceError`, :class:`TranscodeError` or
     :class:`~dicomnet.errors.NegotiationError` before anything is sent, and
     the association's errors (abort, timeout) when it fails meanwhile.
+
+    A status whose outcome in this AE's profile is ``retry`` is sent again,
+    after the profile's ``[retry] delay``, until ``[retry] attempts`` tries
+    have been made; the last answer then stands with the outcome ``failure``.
+    :attr:`StoreResult.attempts` counts the tries.
     """
     source = as_source(item)
+    rule = assoc.policy.statuses.retry
+    attempt = 1
+    while True:
+        result = await _store_once(assoc, source, priority, move_originator, chunk_size)
+        if result.outcome is not Outcome.RETRY:
+            return replace(result, attempts=attempt)
+        if attempt >= rule.attempts or not assoc.is_established:
+            assoc.log.warning("%s: giving up after %d attempt(s)", result.describe(), attempt)
+            return replace(result, attempts=attempt, outcome=Outcome.FAILURE)
+        assoc.log.info(
+            "%s: trying again in %g s (attempt %d of %d)",
+            result.describe(),
+            rule.delay,
+            attempt + 1,
+            rule.attempts,
+        )
+        await asyncio.sleep(rule.delay)
+        attempt += 1
+
+
+async def _store_once(
+    assoc: Association,
+    source: InstanceSource,
+    priority: int,
+    move_originator: tuple[str, int] | None,
+    chunk_size: int,
+) -> StoreResult:
     source.check()  # a data set cut short is never sent (nor transcoded)
     ctx = choose_context(assoc, source)
     syntax = ctx.transfer_syntax

@@ -96,7 +96,8 @@ if assoc.is_established:
 print(json.dumps({"statuses": statuses}))
 """
 
-# A Storage SCP answering every C-STORE with cfg["status"]; prints its port, then on
+# A Storage SCP answering the n-th C-STORE with cfg["statuses"][n] (the last one for
+# every C-STORE past the list); prints its port, then on
 # stdin EOF a JSON report: C-STOREs received, whether an association was aborted.
 SCP_CHILD = r"""
 import json, sys, time
@@ -105,7 +106,7 @@ cfg = json.loads(sys.argv[1])
 seen = {"stores": 0, "aborted": 0}
 def on_store(event):
     seen["stores"] += 1
-    return cfg["status"]
+    return cfg["statuses"][min(seen["stores"], len(cfg["statuses"])) - 1]
 def on_abort(event):
     seen["aborted"] += 1
 ae = AE(ae_title="STORESCP")
@@ -286,10 +287,11 @@ async def test_failed_database_query_status_is_the_profiles(profile: str, expect
 
 
 class StorageSCP:
-    """pynetdicom's Storage SCP answering every C-STORE with one status, in a child process."""
+    """pynetdicom's Storage SCP in a child process: the n-th C-STORE is answered with the
+    n-th of ``statuses``, every later one with the last."""
 
-    def __init__(self, status: int) -> None:
-        self.status = status
+    def __init__(self, *statuses: int) -> None:
+        self.statuses = list(statuses)
         self.port = 0
         self.report: dict[str, Any] = {}
         self._process: asyncio.subprocess.Process | None = None
@@ -299,7 +301,7 @@ class StorageSCP:
             sys.executable,
             "-c",
             SCP_CHILD,
-            json.dumps({"status": self.status}),
+            json.dumps({"statuses": self.statuses}),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )
@@ -318,9 +320,11 @@ def _datasets(count: int) -> list[Any]:
     return [make_dataset(sop_class=SC, sop_instance=generate_uid()) for _ in range(count)]
 
 
-async def _send(profile: str, status: int, count: int = 3) -> tuple[list[Any], dict[str, Any]]:
+async def _send(
+    profile: str | Path, status: int, count: int = 3, *then: int
+) -> tuple[list[Any], dict[str, Any]]:
     policy = load_profile(profile).policy()
-    async with StorageSCP(status) as scp:
+    async with StorageSCP(status, *then) as scp:
         ae = AE(policy.ae_title, policy)
         assoc = await ae.associate("127.0.0.1", scp.port, called_ae="STORESCP")
         try:
@@ -359,3 +363,41 @@ async def test_lifesys_qr_counts_a_destination_warning_as_success() -> None:
     assert results[0].outcome is Outcome.SUCCESS
     results, _ = await _send("meddream-storage-client", 0xB007, count=1)
     assert results[0].outcome is Outcome.WARNING and results[0].ok
+
+
+# ---------------------------------------------------------------- retry outcomes
+
+
+def _flux_retrying(tmp_path: Path) -> Path:
+    """The Flux Store SCU with its other configured strategy (002 §3.2.2.3.1.1: "may attempt
+    to retry operation after being suspended for some time"): failures are retried."""
+    source = load_profile("flux-store-scu").path.read_text(encoding="utf-8")
+    assert source.count('outcome = "abort"') == 1
+    text = source.replace('outcome = "abort"', 'outcome = "retry"')
+    path = tmp_path / "flux-store-scu.toml"
+    path.write_text(text + "\n[retry]\nattempts = 3\ndelay = 0.05\n", encoding="utf-8")
+    return path
+
+
+async def test_a_retry_outcome_sends_the_instance_again_until_it_is_stored(
+    tmp_path: Path,
+) -> None:
+    results, report = await _send(_flux_retrying(tmp_path), 0xA700, 1, 0xA700, 0x0000)
+    assert [(r.status, r.attempts, r.outcome) for r in results] == [(0x0000, 3, Outcome.SUCCESS)]
+    assert report == {"stores": 3, "aborted": 0}
+
+
+async def test_retries_stop_after_the_profiles_attempts(tmp_path: Path) -> None:
+    results, report = await _send(_flux_retrying(tmp_path), 0xA700, 2)
+    # Each instance is tried 3 times, then its failure stands and the next one goes.
+    assert [(r.status, r.attempts, r.outcome) for r in results] == [
+        (0xA700, 3, Outcome.FAILURE),
+        (0xA700, 3, Outcome.FAILURE),
+    ]
+    assert report == {"stores": 6, "aborted": 0}
+
+
+async def test_without_a_retry_outcome_nothing_is_sent_twice() -> None:
+    results, report = await _send("meddream-storage-client", 0xA700, 2, 0x0000)
+    assert [(r.status, r.attempts) for r in results] == [(0xA700, 1), (0x0000, 1)]
+    assert report == {"stores": 2, "aborted": 0}
