@@ -172,6 +172,13 @@ class Policy:
     coerce_ow_to_ob_8bit: bool = False
     #: The status returned in each situation and the handling of each status received.
     statuses: StatusPolicy = field(default_factory=StatusPolicy)
+    #: The AE's declared character repertoires (``[character_sets] supported``; empty: the
+    #: default repertoire). As SCU it writes a non-ASCII identifier in the first that holds
+    #: every value and names it in (0008,0005) (query.charsets.CharsetPolicy.request).
+    character_sets: tuple[str, ...] = ()
+    #: Whether such an identifier names its set in (0008,0005); False: the bytes are in the
+    #: set but unnamed (Flux Find SCU: "does not make use of Specific Character Set").
+    name_charset_in_requests: bool = True
     #: Free-form facts from the conformance statement kept for rendering (not behaviour).
     info: tuple[tuple[str, str], ...] = ()
 

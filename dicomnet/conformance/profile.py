@@ -204,6 +204,8 @@ class Profile:
     retrieve_on_failure: str = "continue"
     #: ``[retrieve]``: a warning from the destination counts as "warning" or "success".
     retrieve_warning: str = "warning"
+    #: ``[character_sets] named_in_requests``: an SCU's non-ASCII identifier names its set.
+    name_charset_in_requests: bool = True
     #: ``[retry]``: how a status with the ``retry`` outcome is tried again.
     retry: RetryRule = field(default_factory=RetryRule)
     #: ``[send]``: outbound associations at a time per destination (0: no cap).
@@ -303,6 +305,8 @@ class Profile:
             no_transcode_from=self.no_transcode,
             coerce_ow_to_ob_8bit=self.coerce_ow_to_ob_8bit,
             statuses=self.status_policy(),
+            character_sets=self.character_sets,
+            name_charset_in_requests=self.name_charset_in_requests,
             info=self._policy_info(),
         )
         # Only the values the profile sets replace the Policy defaults.
@@ -515,6 +519,7 @@ class _ProfileReader:
             ),
             timer_notes=timers.string_map("notes"),
             character_sets=charsets.strings("supported", ()),
+            name_charset_in_requests=charsets.boolean("named_in_requests", True),
             accepted=_only_unlisted(tuple(self._context(s, "scp") for s in top.tables("accepted"))),
             proposed=_only_unlisted(tuple(self._context(s, "scu") for s in top.tables("proposed"))),
             statuses=tuple(self._status(s) for s in top.tables("status")),

@@ -79,6 +79,7 @@ def charset_paragraphs(profile: Profile) -> list[str]:
         "Stored instances are kept as received, in their own character set. Text received is"
         " decoded in the Specific Character Set it carries."
     ]
+    out += _request_paragraphs(profile)
     if not answers_queries:
         return out
     declared = ", ".join(profile.character_sets) or "the default repertoire"
@@ -97,6 +98,42 @@ def charset_paragraphs(profile: Profile) -> list[str]:
         " ??^??).",
     ]
     return out
+
+
+def _request_paragraphs(profile: Profile) -> list[str]:
+    """How the AE writes the identifiers of its own C-FIND/C-MOVE/C-GET requests."""
+    queries = any(
+        rule.scu
+        and any(
+            (sop := profile.registry.sop_classes.get(uid)) is not None
+            and sop.kind in _FIND_SCP_KINDS
+            for uid in rule.abstract_syntaxes
+        )
+        for rule in profile.proposed
+    )
+    if not queries:
+        return []
+    declared = [t for t in profile.character_sets if t != "ISO_IR 6"]
+    lead = "Requests (as SCU): a query or retrieve identifier whose text is not ASCII is written"
+    wildcard = (
+        " sent as '?' (the single-character wildcard, so such a query still matches) and a"
+        " warning is logged. An identifier given with its own Specific Character Set is sent"
+        " as given."
+    )
+    if not declared:
+        return [
+            f"{lead} in the default repertoire, the only one this AE declares: characters"
+            " outside it are" + wildcard
+        ]
+    named = (
+        "named in Specific Character Set (0008,0005)"
+        if profile.name_charset_in_requests
+        else "not named: the identifier carries no Specific Character Set (0008,0005)"
+    )
+    return [
+        f"{lead} in the first of {', '.join(declared)} that holds every value, {named};"
+        " characters that none holds are" + wildcard
+    ]
 
 
 class Narrative(BlockList):

@@ -117,7 +117,11 @@ FIELDS: dict[str, Consumed | Informational] = {
     ),
     # [character_sets]
     "character_sets.supported": Consumed(
-        ("dicomnet.systems.runner", "dicomnet.cli.serve"), "character_sets"
+        ("dicomnet.systems.runner", "dicomnet.cli.serve", "dicomnet.services.qr"),
+        "character_sets",
+    ),
+    "character_sets.named_in_requests": Consumed(
+        ("dicomnet.services.qr", "dicomnet.services.qr_retrieve"), "name_charset_in_requests"
     ),
     # [security]
     "security.tls_profile": Consumed(("dicomnet.systems.tls",), "tls_profile"),

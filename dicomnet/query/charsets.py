@@ -23,11 +23,21 @@ stored in ISO_IR 100).
 An identifier without Specific Character Set whose text is not ASCII is read in
 the AE's first declared set (:meth:`CharsetPolicy.decoding`), rather than as
 the default repertoire it cannot be.
+
+As SCU (:meth:`CharsetPolicy.request`), an identifier given without Specific
+Character Set whose text is not ASCII is written in the AE's first declared set
+that holds every value, named in (0008,0005): MÜLLER^HANS goes out in ISO_IR 100
+from an AE that declares ISO_IR 100 first, 山田^太郎 in ISO_IR 192. When no
+declared set holds a value, its characters that do not fit are sent as ``?``
+(in a query: the single-character wildcard, so the query still finds the name)
+and a warning is logged naming the attribute. An identifier that names its own
+Specific Character Set is sent as given.
 """
 
 from __future__ import annotations
 
 import codecs
+import copy
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -192,6 +202,50 @@ class CharsetPolicy:
                 identifier.set_original_encoding(implicit, little, identifier._character_set)
                 break
         return identifier
+
+    # ------------------------------------------------------------------ requesting
+
+    def request(self, identifier: Dataset, log: object = None, *, named: bool = True) -> Dataset:
+        """``identifier`` as this AE sends it as SCU (see the module text).
+
+        Returns ``identifier`` itself when nothing changes (it names a Specific
+        Character Set, or all its text is ASCII), else a copy. ``named`` False
+        writes the text in the chosen set without naming it (an AE whose
+        statement says its queries carry no Specific Character Set).
+        """
+        if _SCS in identifier:
+            return identifier
+        elements = list(_text_elements(identifier))
+        texts = [_text(e) for e in elements]
+        if all(_fits(DEFAULT, t) for t in texts):
+            return identifier
+        declared = [t for t in self.supported if t != DEFAULT]
+        term = next((t for t in declared if all(_fits(t, v) for v in texts)), None)
+        out = copy.deepcopy(identifier)
+        if term is None:
+            term = declared[0] if declared else DEFAULT
+            changed = []
+            for element in _text_elements(out):
+                text = _text(element)
+                if not _fits(term, text):
+                    parts = _replace(term, text).split("\\")
+                    element.value = parts if len(parts) > 1 else parts[0]
+                    changed.append(element.keyword or str(element.tag))
+            logger = log if isinstance(log, logging.LoggerAdapter | logging.Logger) else _log
+            logger.warning(
+                "request: %s cannot be written in %s (the character sets this AE declares):"
+                " characters replaced by '?'",
+                ", ".join(changed),
+                ", ".join(declared) or "the default repertoire",
+            )
+        if term != DEFAULT:
+            out.SpecificCharacterSet = term
+            if not named:
+                # Values become bytes in ``term``, then the name is dropped.
+                for element in _text_elements(out):
+                    element.value = _text(element).encode(_codec(term) or "ascii")
+                del out[_SCS]
+        return out
 
     # ------------------------------------------------------------------ answering
 

@@ -648,6 +648,10 @@ class FindResults:
         sop_class = str(getattr(request, "affected_sop_class_uid", ""))
         self._context = association.context_for(sop_class)
         self._syntax = str(self._context.transfer_syntax)
+        # In the AE's declared character set, named in (0008,0005), when not ASCII.
+        identifier = CharsetPolicy(association.policy.character_sets).request(
+            identifier, association.log, named=association.policy.name_charset_in_requests
+        )
         self._stream = association.send_request(
             request, encode_dataset(identifier, self._syntax), context=self._context
         )

@@ -18,6 +18,7 @@ from dicomnet.dimse.dataset import decode_dataset, encode_dataset
 from dicomnet.dimse.errors import DatasetError
 from dicomnet.dimse.status import StatusCategory, category
 from dicomnet.policy import AcceptedContext, ProposedContext
+from dicomnet.query.charsets import CharsetPolicy
 from dicomnet.query.models import Operation
 from dicomnet.storage.sinks import InstanceStore
 
@@ -151,6 +152,9 @@ class RetrieveResults:
             association.registry = scoped
         context = association.context_for(sop_class)
         self._syntax = str(context.transfer_syntax)
+        identifier = CharsetPolicy(association.policy.character_sets).request(
+            identifier, association.log, named=association.policy.name_charset_in_requests
+        )
         self._stream = association.send_request(
             request, encode_dataset(identifier, self._syntax), context=context
         )
