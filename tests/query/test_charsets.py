@@ -112,3 +112,57 @@ def test_identifier_without_character_set_is_read_in_the_declared_one() -> None:
     assert str(identifier.PatientName) == "山田*"
     # A default-only AE leaves the identifier as it came.
     assert "SpecificCharacterSet" not in DEFAULT_ONLY.decoding(decode_dataset(data, ELE))
+
+
+# ---------------------------------------------------------------- as SCU (requests)
+
+
+def _query(name: str) -> Dataset:
+    ds = Dataset()
+    ds.QueryRetrieveLevel = "PATIENT"
+    ds.PatientName = name
+    ds.PatientID = ""
+    return ds
+
+
+@pytest.mark.parametrize(
+    ("supported", "name", "charset", "raw"),
+    [
+        (
+            ("ISO_IR 100", "ISO_IR 192"),
+            "MÜLLER^HANS",
+            "ISO_IR 100",
+            "MÜLLER^HANS".encode("latin-1"),
+        ),
+        (("ISO_IR 100", "ISO_IR 192"), "山田^太郎", "ISO_IR 192", "山田^太郎".encode()),
+        (("ISO_IR 192",), "MÜLLER^HANS", "ISO_IR 192", "MÜLLER^HANS".encode()),
+        (("ISO_IR 100",), "山田^太郎", "ISO_IR 100", b"??^??"),
+        ((), "MÜLLER^HANS", None, b"M?LLER^HANS"),
+        ((), "SMITH", None, b"SMITH"),
+    ],
+)
+def test_request_is_written_in_the_first_declared_set_that_holds_it(
+    supported: tuple[str, ...], name: str, charset: str | None, raw: bytes
+) -> None:
+    original = _query(name)
+    sent = CharsetPolicy(supported).request(original)
+    data = encode_dataset(sent, "1.2.840.10008.1.2.1")
+    assert leading_charset(data, "1.2.840.10008.1.2.1") == charset
+    assert raw in data
+    assert str(original.PatientName) == name and "SpecificCharacterSet" not in original
+
+
+def test_request_with_its_own_character_set_is_sent_as_given() -> None:
+    query = _query("MÜLLER^HANS")
+    query.SpecificCharacterSet = "ISO_IR 192"
+    assert CharsetPolicy(("ISO_IR 100",)).request(query) is query
+
+
+def test_unnamed_request_keeps_the_bytes_of_the_set(caplog: pytest.LogCaptureFixture) -> None:
+    sent = CharsetPolicy(("ISO_IR 100",)).request(_query("MÜLLER^HANS"), named=False)
+    data = encode_dataset(sent, "1.2.840.10008.1.2.1")
+    assert leading_charset(data, "1.2.840.10008.1.2.1") is None
+    assert "MÜLLER^HANS".encode("latin-1") in data
+    with caplog.at_level(logging.WARNING):
+        CharsetPolicy(("ISO_IR 100",)).request(_query("山田^太郎"))
+    assert "PatientName cannot be written in ISO_IR 100" in caplog.text
