@@ -32,6 +32,7 @@ from dicomnet.services.suboperations import (
     WarningIs,
     suboperation_contexts,
 )
+from dicomnet.status_policy import Outcome, ReceivedRule, RetryRule, StatusPolicy
 from dicomnet.storage.memory import MemoryStore
 from dicomnet.storage.source import InstanceSource
 
@@ -80,7 +81,10 @@ def index(tmp_path: Path) -> InstanceIndex:
 
 
 async def _move(
-    index: InstanceIndex, destination: Answering, rules: RetrieveRules
+    index: InstanceIndex,
+    destination: Answering,
+    rules: RetrieveRules,
+    statuses: StatusPolicy | None = None,
 ) -> list[RetrieveProgress]:
     accepted = tuple(
         AcceptedContext(abstract_syntax=uid, transfer_syntaxes=SYNTAXES) for uid in (CT, MR)
@@ -95,6 +99,7 @@ async def _move(
             accepted_contexts=(
                 AcceptedContext(abstract_syntax=STUDY_MOVE, transfer_syntaxes=SYNTAXES),
             ),
+            statuses=statuses or StatusPolicy(),
         )
         qr = AE("QR_SCP", qr_policy, handlers=[service])
         async with await qr.serve("127.0.0.1", 0) as server:
@@ -138,6 +143,27 @@ async def test_warnings_count_as_success_when_the_profile_says_so(index: Instanc
     final = (await _move(index, Answering([COERCION] * 3), rules))[-1]
     assert final.status == 0x0000
     assert (final.completed, final.failed, final.warning) == (3, 0, 0)
+
+
+def _retrying(attempts: int) -> StatusPolicy:
+    """A Q/R AE whose profile gives A700 from the destination the outcome ``retry``."""
+    rule = ReceivedRule("C-STORE", "A700", Outcome.RETRY)
+    return StatusPolicy(received=(rule,), retry=RetryRule(attempts=attempts, delay=0.01))
+
+
+async def test_a_retry_outcome_sends_the_sub_operation_again(index: InstanceIndex) -> None:
+    destination = Answering([OUT_OF_RESOURCES, OUT_OF_RESOURCES])  # then success
+    final = (await _move(index, destination, RetrieveRules(), _retrying(3)))[-1]
+    assert final.status == 0x0000
+    assert (final.completed, final.failed, final.warning) == (3, 0, 0)
+    assert destination.calls == 5  # the first instance three times, the others once
+
+
+async def test_sub_operation_retries_stop_after_the_attempts(index: InstanceIndex) -> None:
+    destination = Answering([OUT_OF_RESOURCES] * 100)
+    final = (await _move(index, destination, RetrieveRules(), _retrying(2)))[-1]
+    assert (final.completed, final.failed) == (0, 3)
+    assert destination.calls == 6  # each instance twice, no more
 
 
 def test_rules_from_the_seed_profiles() -> None:
