@@ -213,3 +213,13 @@ def test_retry_rule_from_the_profile(tmp_path: Path) -> None:
     path.write_text(source + "\n[retry]\nattempts = 0\n", encoding="utf-8")
     with pytest.raises(ConfigurationError, match="attempts"):
         load_profile(path)
+
+
+def test_retry_outcome_only_for_c_store(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    row = 'direction = "received"\nstatus = "Failure"\ncode = "0110"\noutcome = "retry"\n'
+    path.write_text(BASE.replace('service = "C-STORE"', 'service = "C-FIND"') + row)
+    with pytest.raises(ConfigurationError, match="C-STORE only"):
+        load_profile(path)
+    path.write_text(BASE + row)
+    assert load_profile(path).policy().statuses.treat("C-STORE", 0x0110) is Outcome.RETRY

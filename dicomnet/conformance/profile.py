@@ -693,6 +693,8 @@ class _ProfileReader:
         outcome = section.choice("outcome", _OUTCOMES) if section.has("outcome") else ""
         if outcome and direction != "received":
             raise section.error("outcome", "only a received status has an outcome")
+        if outcome == "retry" and section.string("service") != "C-STORE":
+            raise section.error("outcome", "retry is acted on for C-STORE only")
         abort = section.boolean("abort", False)
         if abort and direction != "returned":
             raise section.error("abort", "only a returned status aborts the association")
