@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMPUTED",
+    "COMPUTED_NAMES",
     "MAX_SQL_UIDS",
     "POSTGRESQL",
     "SQLITE",
@@ -94,12 +95,17 @@ _COMPUTED_POSTGRESQL: Final = {
     }
     for level, expressions in COMPUTED.items()
 }
-#: The computed attributes of each level (PS3.4 C.3.4), by tag.
-_COMPUTED_TAGS: Final = {
-    "PATIENT": frozenset({0x00201200, 0x00201202, 0x00201204}),
-    "STUDY": frozenset({0x00080061, 0x00080062, 0x00201206, 0x00201208}),
-    "SERIES": frozenset({0x00201209}),
-    "IMAGE": frozenset(),
+#: The computed attributes of each level (PS3.4 C.3.4): tag -> name in :data:`COMPUTED`.
+COMPUTED_NAMES: Final = {
+    "PATIENT": {0x00201200: "studies", 0x00201202: "series", 0x00201204: "instances"},
+    "STUDY": {
+        0x00080061: "modalities",
+        0x00080062: "sop_classes",
+        0x00201206: "series",
+        0x00201208: "instances",
+    },
+    "SERIES": {0x00201209: "instances"},
+    "IMAGE": {},
 }
 
 
@@ -257,8 +263,9 @@ def plan_query(query: Query, dialect: str = SQLITE) -> Plan:
         translated.append(tag)
         if _LEVELS.index(column.level) < _LEVELS.index(top):
             top = column.level
-    wanted = {int(e.tag) for e in query.keys} & _COMPUTED_TAGS[level]
-    computed = tuple(COMPUTED[level]) if wanted else ()
+    names = COMPUTED_NAMES[level]
+    wanted = {names[int(e.tag)] for e in query.keys if int(e.tag) in names}
+    computed = tuple(name for name in COMPUTED[level] if name in wanted)
     selected: list[str] = []
     tags: list[int] = []
     for element in query.keys:

@@ -478,6 +478,7 @@ class PostgresIndex:
                         partial=partial,
                         build=functools.partial(row_identifier, query, lookup, retrieve_ae_title),
                         encode=functools.partial(layout.encode, row, lookup),
+                        elements=functools.partial(layout.elements, row, lookup),
                     )
         finally:
             await rows.aclose()

@@ -19,7 +19,7 @@ from dicomnet.query.query import Query, key_verdict
 
 from .encode import Element, encode_identifier
 from .entry import header_charset
-from .plan import Plan
+from .plan import COMPUTED_NAMES, Plan
 from .schema import COLUMNS
 
 if TYPE_CHECKING:
@@ -42,7 +42,8 @@ class _Slot:
     """One response element: ``kind`` says where its value comes from."""
 
     tag: int
-    kind: str  # "level", "charset", "fixed", "empty", "column", "computed"
+    #: "level", "charset", "fixed", "empty", "column", "count", "codes", "computed"
+    kind: str
     vr: str
     value: str = ""
     position: int = 0
@@ -54,15 +55,15 @@ class Layout:
 
     slots: tuple[_Slot, ...]
 
-    def encode(
+    def elements(
         self,
         row: tuple[Any, ...],
         lookup: Callable[[int], DataElement | None],
-        transfer_syntax_uid: str,
-    ) -> bytes | None:
-        """The response of ``row`` in ``transfer_syntax_uid``, or ``None`` (use pydicom)."""
-        from pydicom.multival import MultiValue  # noqa: PLC0415 (loaded on first use)
+    ) -> tuple[list[Element], str | list[str] | None] | None:
+        """The response of ``row`` as (tag, VR, value) in tag order, and its character set.
 
+        ``None`` when the header's character set cannot be read (use pydicom).
+        """
         elements: list[Element] = []
         charset: str | list[str] | None = None
         for slot in self.slots:
@@ -80,7 +81,14 @@ class Layout:
                     return None
                 if charset is not None:
                     elements.append((slot.tag, "CS", charset))
+            elif kind == "count":
+                elements.append((slot.tag, "IS", str(int(row[slot.position] or 0))))
+            elif kind == "codes":
+                codes = sorted({c for c in str(row[slot.position] or "").split(",") if c})
+                elements.append((slot.tag, slot.vr, codes))
             elif kind == "computed":
+                from pydicom.multival import MultiValue  # noqa: PLC0415 (loaded on first use)
+
                 found = lookup(slot.tag)
                 if found is None:
                     elements.append((slot.tag, slot.value, None))
@@ -96,7 +104,31 @@ class Layout:
                 elements.append((slot.tag, slot.vr, None))
             else:  # "level", "fixed"
                 elements.append((slot.tag, slot.vr, slot.value))
+        return elements, charset
+
+    def encode(
+        self,
+        row: tuple[Any, ...],
+        lookup: Callable[[int], DataElement | None],
+        transfer_syntax_uid: str,
+    ) -> bytes | None:
+        """The response of ``row`` in ``transfer_syntax_uid``, or ``None`` (use pydicom)."""
+        found = self.elements(row, lookup)
+        if found is None:
+            return None
+        elements, charset = found
         return encode_identifier(elements, transfer_syntax_uid, charset)
+
+
+def _computed_slot(tag: int, vr: str, level: str, plan: Plan) -> _Slot:
+    """A computed attribute's slot: straight from its SQL column when the plan has it."""
+    name = COMPUTED_NAMES.get(level, {}).get(tag)
+    if name is not None and name in plan.computed:
+        position = 2 + plan.computed.index(name)
+        if name in ("modalities", "sop_classes"):
+            return _Slot(tag, "codes", "CS" if name == "modalities" else "UI", vr, position)
+        return _Slot(tag, "count", "IS", vr, position)
+    return _Slot(tag, "computed", vr, vr)
 
 
 def response_layout(query: Query, plan: Plan, retrieve_ae_title: str | None) -> Layout | None:
@@ -120,7 +152,7 @@ def response_layout(query: Query, plan: Plan, retrieve_ae_title: str | None) -> 
         elif tag in positions:
             slots.append(_Slot(tag, "column", _VR[tag], vr, positions[tag]))
         elif tag in _COMPUTED and plan.computed:
-            slots.append(_Slot(tag, "computed", vr, vr))
+            slots.append(_computed_slot(tag, vr, query.level, plan))
         else:
             return None
     slots.sort(key=lambda slot: slot.tag)

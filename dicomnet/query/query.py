@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "KeySupport",
     "Match",
+    "PlainIdentifier",
     "Query",
     "QueryError",
     "computed_attributes",
@@ -121,6 +122,10 @@ class KeySupport:
         return "return"
 
 
+#: An identifier as plain values: ([(tag, VR, value), ...], Specific Character Set).
+PlainIdentifier = tuple[list[tuple[int, str, str | list[str] | None]], str | list[str] | None]
+
+
 @dataclass(frozen=True, slots=True)
 class Query:
     """A checked identifier: model, level, and the keys (Query/Retrieve Level removed)."""
@@ -139,10 +144,11 @@ class Match:
     A source may give, instead of the identifier, a function that builds it
     (called once, when :attr:`identifier` is first read) and one that encodes
     it straight to bytes (:meth:`encoded`), so that the Q/R service can send a
-    response without building a pydicom Dataset.
+    response without building a pydicom Dataset, and one that gives its
+    elements as plain values (:meth:`elements`, for DICOM JSON).
     """
 
-    __slots__ = ("_build", "_encode", "_identifier", "partial", "records")
+    __slots__ = ("_build", "_elements", "_encode", "_identifier", "partial", "records")
 
     def __init__(
         self,
@@ -152,12 +158,14 @@ class Match:
         *,
         build: Callable[[], Dataset] | None = None,
         encode: Callable[[str], bytes | None] | None = None,
+        elements: Callable[[], PlainIdentifier | None] | None = None,
     ) -> None:
         if identifier is None and build is None:
             raise ValueError("a Match needs an identifier or a function that builds it")
         self._identifier = identifier
         self._build = build
         self._encode = encode
+        self._elements = elements
         self.records = records
         #: Some optional keys were not supported (pending status FF01).
         self.partial = partial
@@ -173,6 +181,15 @@ class Match:
     def encoded(self, transfer_syntax_uid: str) -> bytes | None:
         """The identifier encoded in ``transfer_syntax_uid`` if the source can, else ``None``."""
         return None if self._encode is None else self._encode(transfer_syntax_uid)
+
+    def elements(self) -> PlainIdentifier | None:
+        """The identifier's elements as plain values if the source can, else ``None``.
+
+        (``[(tag, VR, value), ...]`` in tag order, ``value`` a string, a list of
+        strings or ``None`` for empty; and the Specific Character Set), the
+        elements :meth:`encoded` writes.
+        """
+        return None if self._elements is None else self._elements()
 
     def __repr__(self) -> str:
         return f"Match({self.identifier!r}, records={len(self.records)}, partial={self.partial})"

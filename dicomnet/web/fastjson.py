@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Sequence
 from typing import Any, Final
 
-__all__ = ["identifier_json"]
+__all__ = ["elements_json", "identifier_json"]
 
 _HEADER: Final = struct.Struct("<HH2sH")
 _SHORT_VRS: Final = frozenset(
@@ -23,6 +24,11 @@ _SHORT_VRS: Final = frozenset(
         b"ST", b"TM", b"UI", b"US", b"SS", b"UL", b"SL", b"FL", b"FD", b"AT",
     }
 )  # fmt: skip
+#: The string VRs the index's encoder writes (short length).
+_STRING_VRS: Final = frozenset(
+    {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UI"}
+)
+_MAX_SHORT: Final = 0xFFFE
 _CODECS: Final = {"": "ascii", "ISO_IR 6": "ascii", "ISO_IR 100": "latin_1", "ISO_IR 192": "utf_8"}
 _TEXT_VRS: Final = frozenset({"LO", "LT", "PN", "SH", "ST"})
 _PN_GROUPS: Final = ("Alphabetic", "Ideographic", "Phonetic")
@@ -57,6 +63,11 @@ def _values(vr: str, data: bytes, codec: str) -> list[Any] | None:
         text = data.decode(codec if vr in _TEXT_VRS else "ascii")
     except UnicodeDecodeError:
         return None
+    return _text_values(vr, text)
+
+
+def _text_values(vr: str, text: str) -> list[Any]:
+    """The JSON values of a string VR's text (as decoded, padding included or not)."""
     text = text.rstrip("\0 ") if vr != "UI" else text.rstrip("\0")
     if not text:
         return []
@@ -104,6 +115,51 @@ def identifier_json(data: bytes, skip: frozenset[int] = frozenset()) -> dict[str
         values = _values(vr, value, codec)
         if values is None:
             return None
+        entry: dict[str, Any] = {"vr": vr}
+        if any(v is not None for v in values):
+            entry["Value"] = values
+        result[f"{tag:08X}"] = entry
+    return result
+
+
+def elements_json(
+    elements: Sequence[tuple[int, str, str | list[str] | None]],
+    charset: str | list[str] | None,
+    skip: frozenset[int] = frozenset(),
+) -> dict[str, Any] | None:
+    """The DICOM JSON object of plain elements (what the index's encoder would write).
+
+    The same object :func:`identifier_json` gives for the bytes
+    :func:`~dicomnet.archive.encode.encode_identifier` writes from them, and
+    ``None`` where either of those gives ``None`` (a long value, a character
+    set not mapped, a value the character set cannot hold).
+    """
+    if isinstance(charset, list):
+        return None
+    codec = "ascii" if charset is None else _CODECS.get(charset.strip(" \0"))
+    if codec is None:
+        return None
+    result: dict[str, Any] = {}
+    for tag, vr, value in elements:
+        if vr not in _STRING_VRS:
+            return None
+        if not value:
+            if tag not in skip:
+                result[f"{tag:08X}"] = {"vr": vr}
+            continue
+        text = "\\".join(value) if isinstance(value, list) else value
+        if text.isascii():
+            size = len(text)
+        else:
+            try:
+                size = len(text.encode(codec if vr in _TEXT_VRS else "ascii"))
+            except UnicodeEncodeError:
+                return None
+        if size > _MAX_SHORT:
+            return None
+        if tag in skip:
+            continue
+        values = _text_values(vr, text)
         entry: dict[str, Any] = {"vr": vr}
         if any(v is not None for v in values):
             entry["Value"] = values

@@ -150,3 +150,32 @@ def test_encoder_declines_what_it_cannot_write_exactly() -> None:
     assert encode_identifier([(0x00081030, "UT", "x")], EXPLICIT_LE, None) is None
     uid = encode_identifier([(0x0020000D, "UI", "1.2.3")], EXPLICIT_LE, None)
     assert uid == b"\x20\x00\x0d\x00UI\x06\x001.2.3\x00"
+
+
+async def test_only_the_computed_attributes_asked_for_are_selected(index: SqliteIndex) -> None:
+    from dicomnet.archive.plan import plan_query
+
+    counts = query(StudyInstanceUID="", NumberOfStudyRelatedInstances="")
+    assert plan_query(counts).computed == ("instances",)
+    assert "sop_class" not in plan_query(counts).sql  # SOP Classes in Study not computed
+    both = query(
+        StudyInstanceUID="", PatientName="", ModalitiesInStudy="", NumberOfStudyRelatedSeries=""
+    )
+    assert plan_query(both).computed == ("series", "modalities")
+    assert plan_query(query(StudyInstanceUID="")).computed == ()
+    for q in (counts, both):
+        for match in [m async for m in index.matches(q)]:
+            plain = match.elements()
+            assert plain is not None
+            assert encode_identifier(plain[0], EXPLICIT_LE, plain[1]) == encode_dataset(
+                match.identifier, EXPLICIT_LE
+            )
+    found = {
+        str(m.identifier.PatientName): (m.identifier.ModalitiesInStudy, m.elements())
+        async for m in index.matches(both)
+    }
+    modality, plain = found["DOE^JOHN"]
+    assert modality == "CT"
+    assert plain is not None
+    assert (0x00080061, "CS", ["CT"]) in plain[0]
+    assert (0x00201206, "IS", "1") in plain[0]
