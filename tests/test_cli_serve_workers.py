@@ -92,6 +92,7 @@ class Supervisor:
         self.log = log
         self.port = port
         self.metrics_port: int | None = None
+        self.http_ports: list[int] = []
 
     @classmethod
     async def start(cls, store: Path, index: object, *options: str) -> Supervisor:
@@ -108,16 +109,22 @@ class Supervisor:
             )  # fmt: skip
         assert process.stdout is not None
         metrics = None
+        http: list[int] = []
         while True:
             line = await asyncio.wait_for(process.stdout.readline(), 90)
             found = re.match(rb"metrics listening on (\d+)", line)
             if found:
                 metrics = int(found.group(1))
                 continue
+            found = re.match(rb"https? listening on (\d+)", line)
+            if found:  # one line per worker
+                http.append(int(found.group(1)))
+                continue
             match = re.match(rb"listening on (\d+)", line)
             assert match, (line, log.read_text())
             supervisor = cls(process, log, int(match.group(1)))
             supervisor.metrics_port = metrics
+            supervisor.http_ports = http
             return supervisor
 
     def worker_pids(self) -> dict[int, int]:
@@ -145,6 +152,47 @@ async def _echo(port: int) -> int:
     contexts = [ProposedContext(abstract_syntax=VERIFICATION, transfer_syntaxes=(EXPLICIT_LE,))]
     async with ae.associate("127.0.0.1", port, called_ae="DICOMNET", contexts=contexts) as assoc:
         return (await assoc.echo()).code
+
+
+async def test_http_config_gives_every_worker_one_http_port_and_its_settings(
+    tmp_path: Path,
+) -> None:
+    """``--http-config`` alone (port 0 in the file): one reserved port, the file's credentials."""
+    pytest.importorskip("starlette")
+    import httpx
+
+    from dicomnet.web.settings import hash_token
+
+    config = tmp_path / "http.toml"
+    config.write_text(
+        f'[http]\nport = 0\nmax_results = 1\nbearer_tokens = ["{hash_token("s3cret")}"]\n'
+    )
+    store = tmp_path / "store"
+    files = write_archive(tmp_path / "files")
+    index = await open_index(store / ".index" / "index.sqlite", fsync=False)
+    try:
+        from dicomnet.archive import entry_from_file
+
+        await index.put_many([entry_from_file(path) for path in files])
+    finally:
+        await index.close()
+    supervisor = await Supervisor.start(store, None, "--workers", "2", "--http-config", str(config))
+    try:
+        assert len(supervisor.http_ports) == 2
+        assert len(set(supervisor.http_ports)) == 1  # every worker on the one reserved port
+        base = f"http://127.0.0.1:{supervisor.http_ports[0]}/dicomweb"
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            for _ in range(6):  # new connections: the kernel spreads them over the workers
+                refused = await client.get("/studies", headers={"Connection": "close"})
+                assert refused.status_code == 401
+                answered = await client.get(
+                    "/studies", headers={"Authorization": "Bearer s3cret", "Connection": "close"}
+                )
+                assert answered.status_code == 200
+                assert len(answered.json()) == 1  # max_results from the file
+                assert "maximum" in answered.headers["warning"]
+    finally:
+        assert await supervisor.stop() == 0
 
 
 @pytest.mark.interop

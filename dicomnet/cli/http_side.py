@@ -28,7 +28,14 @@ if TYPE_CHECKING:
     from dicomnet.web.server import HttpServer
     from dicomnet.web.settings import HttpSettings
 
-__all__ = ["BoundHttp", "add_http_arguments", "bind_http", "bind_http_settings", "start_http"]
+__all__ = [
+    "BoundHttp",
+    "add_http_arguments",
+    "bind_http",
+    "bind_http_settings",
+    "settle_http_address",
+    "start_http",
+]
 
 DEFAULT_HTTP_HOST = "127.0.0.1"
 
@@ -121,6 +128,27 @@ def bind_http(
         raise ConfigurationError(f"--http {port}: not a TCP port")
     host = getattr(args, "http_host", None) or settings.host
     return bind_http_settings(replace(settings, port=port, host=host), bind=bind)
+
+
+def settle_http_address(args: argparse.Namespace) -> None:
+    """Put ``--http-config``'s port and host into ``args.http``/``args.http_host``.
+
+    For ``serve --workers N``: the supervisor reserves the HTTP port once
+    (port 0: one number for all) and every worker binds that one, while
+    each still reads the file for TLS, users and limits. Options given on
+    the command line win over the file. Raises :class:`ConfigurationError`.
+    """
+    config = getattr(args, "http_config", None)
+    if config is None:
+        return
+    _, settings_module = _web()
+    settings = settings_module.load_http_config(Path(config))
+    if getattr(args, "http", None) is None:
+        if settings.port is None:
+            raise ConfigurationError(f"{config}: [http] gives no port (or use --http PORT)")
+        args.http = settings.port
+    if not getattr(args, "http_host", None):
+        args.http_host = settings.host
 
 
 async def start_http(

@@ -21,9 +21,11 @@ from pathlib import Path
 
 from dicomnet.archive.backends import describe, open_index
 from dicomnet.archive.recover import reconcile
+from dicomnet.cli.http_side import settle_http_address
 from dicomnet.cli.options import verbosity
 from dicomnet.cli.serve import EXIT_USAGE, drain_seconds, index_path, serve
 from dicomnet.cli.workers import publisher, ready_signal, supervise, worker_prefix
+from dicomnet.errors import ConfigurationError
 from dicomnet.storage.folder import INCOMING_DIR, FolderStore
 from dicomnet.storage.layout import Layout, LayoutMismatch, settle_layout
 from dicomnet.storage.sinks import Duplicate
@@ -39,6 +41,11 @@ def run_workers(args: argparse.Namespace) -> int:
     count = int(args.workers)
     if count < 1:
         print("dicomnet serve: --workers must be 1 or more", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        settle_http_address(args)  # one HTTP port for every worker, as --http gives
+    except ConfigurationError as exc:
+        print(f"dicomnet serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
     prepare = functools.partial(settle_leftovers, args)
     return run(
