@@ -52,9 +52,18 @@ class IndexBackend(Protocol):
         ...
 
     def matches(
-        self, query: Query, *, retrieve_ae_title: str | None = None
+        self,
+        query: Query,
+        *,
+        retrieve_ae_title: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
     ) -> AsyncGenerator[Match, None]:
-        """C-FIND: each matching entity at the query level, streamed from the database."""
+        """C-FIND: each matching entity at the query level, streamed from the database.
+
+        ``offset`` matches are skipped and at most ``limit`` given (QIDO-RS
+        paging); a paged query is in a fixed order (the entities' keys).
+        """
         ...
 
     async def instances(self, query: Query) -> list[InstanceRecord]:

@@ -43,20 +43,18 @@ if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
 from dicomnet.query.index import InstanceRecord
-from dicomnet.query.matching import match_element
-from dicomnet.query.query import Match, Query, match_keys, respond
+from dicomnet.query.query import Match, Query, respond
 
 from .backend import IndexUnavailable
 from .entry import IndexEntry
+from .finding import find_rows
 from .migrations import migrate_postgres
 from .plan import POSTGRESQL, numbered, plan_query
-from .response import response_layout
 from .rows import (
     BATCH,
     FIRST_BATCH,
     LEVEL_COLUMNS,
     delete_target,
-    row_identifier,
     row_lookup,
     row_record,
 )
@@ -456,32 +454,24 @@ class PostgresIndex:
         finally:
             await pool.release(conn)
 
-    async def matches(
-        self, query: Query, *, retrieve_ae_title: str | None = None
+    def matches(
+        self,
+        query: Query,
+        *,
+        retrieve_ae_title: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
     ) -> AsyncGenerator[Match, None]:
         """C-FIND: the SQL plan's rows, finished by the in-memory matcher, streamed."""
-        plan = plan_query(query, POSTGRESQL)
-        _log.debug("C-FIND plan: %s %s", plan.sql, plan.params)
-        layout = response_layout(query, plan, retrieve_ae_title)
-        keys, partial = match_keys(query)
-        rows = self._rows(plan.sql, plan.params, first=FIRST_BATCH)
-        try:
-            async for row in rows:
-                lookup = row_lookup(query.level, plan, row)
-                if layout is None:
-                    match = respond(query, lookup, retrieve_ae_title=retrieve_ae_title)
-                    if match is not None:
-                        yield match
-                    continue
-                if all(match_element(key, lookup(int(key.tag))) for key in keys):
-                    yield Match(
-                        partial=partial,
-                        build=functools.partial(row_identifier, query, lookup, retrieve_ae_title),
-                        encode=functools.partial(layout.encode, row, lookup),
-                        elements=functools.partial(layout.elements, row, lookup),
-                    )
-        finally:
-            await rows.aclose()
+        read = functools.partial(self._rows, first=FIRST_BATCH)
+        return find_rows(
+            query,
+            POSTGRESQL,
+            read,
+            retrieve_ae_title=retrieve_ae_title,
+            offset=offset,
+            limit=limit,
+        )
 
     async def instances(self, query: Query) -> list[InstanceRecord]:
         """Retrieve: the instances below every matching entity."""

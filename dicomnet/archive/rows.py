@@ -29,6 +29,7 @@ __all__ = [
     "BATCH",
     "FIRST_BATCH",
     "LEVEL_COLUMNS",
+    "column_positions",
     "delete_target",
     "row_identifier",
     "row_lookup",
@@ -106,7 +107,15 @@ _COMPUTED_TAGS: Final = frozenset(
 )
 
 
-def row_lookup(level: str, plan: Plan, row: tuple[Any, ...]) -> Callable[[int], DataElement | None]:
+def column_positions(plan: Plan) -> dict[int, int]:
+    """Tag -> position in the plan's rows of each column value (worked out once per query)."""
+    offset = 2 + len(plan.computed)
+    return {tag: offset + n for n, tag in enumerate(plan.columns)}
+
+
+def row_lookup(
+    level: str, plan: Plan, row: tuple[Any, ...], positions: dict[int, int] | None = None
+) -> Callable[[int], DataElement | None]:
     """The element lookup of one entity row: columns, computed attributes, then its header.
 
     Keys held in columns (and Specific Character Set, read from the kept
@@ -133,8 +142,8 @@ def row_lookup(level: str, plan: Plan, row: tuple[Any, ...]) -> Callable[[int], 
         element = computed.get(tag)
         return element if isinstance(element, DataElement) else None
 
-    offset = 2 + len(plan.computed)
-    positions = {tag: offset + n for n, tag in enumerate(plan.columns)}
+    if positions is None:
+        positions = column_positions(plan)
     columns: dict[int, DataElement | None] = {}
     header: Dataset | None = None
 

@@ -10,12 +10,14 @@ character set it does not map), and the caller builds the Dataset instead.
 
 from __future__ import annotations
 
+import json
 import math
 import struct
 from collections.abc import Sequence
+from json.encoder import encode_basestring
 from typing import Any, Final
 
-__all__ = ["elements_json", "identifier_json"]
+__all__ = ["MEMO_SIZE", "Memo", "elements_json", "elements_json_text", "identifier_json"]
 
 _HEADER: Final = struct.Struct("<HH2sH")
 _SHORT_VRS: Final = frozenset(
@@ -29,6 +31,8 @@ _STRING_VRS: Final = frozenset(
     {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UI"}
 )
 _MAX_SHORT: Final = 0xFFFE
+#: String VRs whose values are JSON strings as they are (no person name, number or text).
+_PLAIN_VRS: Final = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "SH", "TM", "UI"})
 _CODECS: Final = {"": "ascii", "ISO_IR 6": "ascii", "ISO_IR 100": "latin_1", "ISO_IR 192": "utf_8"}
 _TEXT_VRS: Final = frozenset({"LO", "LT", "PN", "SH", "ST"})
 _PN_GROUPS: Final = ("Alphabetic", "Ideographic", "Phonetic")
@@ -71,6 +75,8 @@ def _text_values(vr: str, text: str) -> list[Any]:
     text = text.rstrip("\0 ") if vr != "UI" else text.rstrip("\0")
     if not text:
         return []
+    if vr in _PLAIN_VRS and "\\" not in text:  # the common case: one plain value
+        return [text.strip(" \0") or None]
     parts = [text] if vr in ("LT", "ST") else text.split("\\")
     out: list[Any] = []
     for part in parts:
@@ -134,34 +140,104 @@ def elements_json(
     ``None`` where either of those gives ``None`` (a long value, a character
     set not mapped, a value the character set cannot hold).
     """
+    written = elements_json_text(elements, charset, skip)
+    if written is None:
+        return None
+    members, _ = written
+    return {f"{tag:08X}": json.loads(text.partition(":")[2]) for tag, text in members}
+
+
+def _json_value(value: Any) -> str:
+    """One value as ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` writes it."""
+    if value.__class__ is str:
+        return encode_basestring(value)
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "{" + ",".join(f'"{k}":{encode_basestring(v)}' for k, v in value.items()) + "}"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    return float.__repr__(value)
+
+
+#: A member no JSON can be written for (the whole answer is then ``None``).
+_REFUSED: Final = ""
+#: The most members one memo keeps (values seen again are found there).
+MEMO_SIZE: Final = 8192
+#: Member texts by (codec, tag, VR, value), shared by the results of one answer.
+Memo = dict[tuple[str, int, str, Any], str | None]
+
+
+def _member(
+    tag: int, vr: str, value: str | list[str] | None, codec: str, skip: frozenset[int]
+) -> tuple[str | None, list[Any] | None]:
+    """(member text or ``None`` when skipped, or ``_REFUSED``; the JSON values)."""
+    if vr not in _STRING_VRS:
+        return _REFUSED, None
+    if not value:
+        return (None if tag in skip else f'"{tag:08X}":{{"vr":"{vr}"}}'), None
+    text = "\\".join(value) if isinstance(value, list) else value
+    if text.isascii():
+        size = len(text)
+    else:
+        try:
+            size = len(text.encode(codec if vr in _TEXT_VRS else "ascii"))
+        except UnicodeEncodeError:
+            return _REFUSED, None
+    if size > _MAX_SHORT:
+        return _REFUSED, None
+    if tag in skip:
+        return None, None
+    values = _text_values(vr, text)
+    if len(values) == 1:
+        only = values[0]
+        if only is None:
+            return f'"{tag:08X}":{{"vr":"{vr}"}}', values
+        return f'"{tag:08X}":{{"vr":"{vr}","Value":[{_json_value(only)}]}}', values
+    if all(v is None for v in values):
+        return f'"{tag:08X}":{{"vr":"{vr}"}}', values
+    listed = ",".join([_json_value(v) for v in values])
+    return f'"{tag:08X}":{{"vr":"{vr}","Value":[{listed}]}}', values
+
+
+def elements_json_text(
+    elements: Sequence[tuple[int, str, str | list[str] | None]],
+    charset: str | list[str] | None,
+    skip: frozenset[int] = frozenset(),
+    keep: frozenset[int] = frozenset(),
+    memo: Memo | None = None,
+) -> tuple[list[tuple[int, str]], dict[int, list[Any]]] | None:
+    """Plain elements as compact JSON members (``"TTTTTTTT":{...}``), in their order.
+
+    Also the JSON values of the tags in ``keep``. ``None`` where
+    :func:`elements_json` gives ``None``. ``memo`` (one dict for calls with
+    the same ``skip`` and ``keep``) keeps members to be found again.
+    """
     if isinstance(charset, list):
         return None
     codec = "ascii" if charset is None else _CODECS.get(charset.strip(" \0"))
     if codec is None:
         return None
-    result: dict[str, Any] = {}
+    members: list[tuple[int, str]] = []
+    kept: dict[int, list[Any]] = {}
     for tag, vr, value in elements:
-        if vr not in _STRING_VRS:
-            return None
-        if not value:
-            if tag not in skip:
-                result[f"{tag:08X}"] = {"vr": vr}
-            continue
-        text = "\\".join(value) if isinstance(value, list) else value
-        if text.isascii():
-            size = len(text)
+        if tag in keep:
+            member, values = _member(tag, vr, value, codec, skip)
+            if values is not None:
+                kept[tag] = values
+        elif memo is None:
+            member, _ = _member(tag, vr, value, codec, skip)
         else:
-            try:
-                size = len(text.encode(codec if vr in _TEXT_VRS else "ascii"))
-            except UnicodeEncodeError:
-                return None
-        if size > _MAX_SHORT:
-            return None
-        if tag in skip:
+            key = (codec, tag, vr, tuple(value) if isinstance(value, list) else value)
+            if key in memo:
+                member = memo[key]
+            else:
+                member, _ = _member(tag, vr, value, codec, skip)
+                if len(memo) < MEMO_SIZE:
+                    memo[key] = member
+        if member is None:
             continue
-        values = _text_values(vr, text)
-        entry: dict[str, Any] = {"vr": vr}
-        if any(v is not None for v in values):
-            entry["Value"] = values
-        result[f"{tag:08X}"] = entry
-    return result
+        if not member:  # _REFUSED
+            return None
+        members.append((tag, member))
+    return members, kept

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
+from json.encoder import encode_basestring
 from typing import Any, Final
 
 from pydicom.dataset import Dataset
@@ -38,7 +39,7 @@ from dicomnet.query.query import Match
 from .context import WebArchive
 from .dicomjson import dataset_to_json, dumps
 from .errors import WebError
-from .fastjson import elements_json, identifier_json
+from .fastjson import Memo, elements_json_text, identifier_json
 from .media import Offer, negotiate, parse_accept
 from .query_params import ParameterError, QidoRequest, qido_request
 from .urls import service_url
@@ -55,6 +56,9 @@ _STUDY_UID: Final = 0x0020000D
 _SERIES_UID: Final = 0x0020000E
 _SOP_UID: Final = 0x00080018
 _EXPLICIT_LE: Final = "1.2.840.10008.1.2.1"
+#: The UIDs a Retrieve URL is made of.
+_URL_TAGS: Final = frozenset({_STUDY_UID, _SERIES_UID, _SOP_UID})
+_ONLINE: Final = '"00080056":{"vr":"CS","Value":["ONLINE"]}'
 #: Left out of the fast path's JSON (Query/Retrieve Level, and the two the route sets).
 _SKIPPED: Final = frozenset({_QUERY_RETRIEVE_LEVEL, _INSTANCE_AVAILABILITY, _RETRIEVE_URL})
 _FUZZY_WARNING: Final = (
@@ -89,22 +93,40 @@ def _retrieve_url(base: str, level: str, ds: Dataset) -> str | None:
     return url
 
 
-def _fast(match: Match, level: str, base: str) -> bytes | None:
-    """The result from the index's plain or encoded identifier, without a Dataset (or ``None``)."""
+def _fast(match: Match, level: str, base: str, memo: Memo | None = None) -> bytes | None:
+    """The result from the index's plain or encoded identifier, without a Dataset (or ``None``).
+
+    ``memo``: one dict for the results of one answer (members seen before).
+    """
     plain = match.elements()
-    obj = None if plain is None else elements_json(plain[0], plain[1], _SKIPPED)
+    if plain is not None:
+        written = elements_json_text(plain[0], plain[1], _SKIPPED, _URL_TAGS, memo)
+        if written is not None:
+            return _members_json(written[0], written[1], level, base)
+    data = match.encoded(_EXPLICIT_LE)
+    if data is None:
+        return None
+    obj = identifier_json(data, _SKIPPED)
     if obj is None:
-        data = match.encoded(_EXPLICIT_LE)
-        if data is None:
-            return None
-        obj = identifier_json(data, _SKIPPED)
-        if obj is None:
-            return None
+        return None
     obj["00080056"] = {"vr": "CS", "Value": ["ONLINE"]}
     url = _json_retrieve_url(base, level, obj)
     if url is not None:
         obj["00081190"] = {"vr": "UR", "Value": [url]}
     return dumps(dict(sorted(obj.items())))
+
+
+def _members_json(
+    members: list[tuple[int, str]], kept: dict[int, list[Any]], level: str, base: str
+) -> bytes:
+    """The result object from its members: availability and Retrieve URL put in tag order."""
+    added = [(_INSTANCE_AVAILABILITY, _ONLINE)]
+    url = _json_retrieve_url(base, level, {f"{t:08X}": {"Value": v} for t, v in kept.items()})
+    if url is not None:
+        text = encode_basestring(url)
+        added.append((_RETRIEVE_URL, f'"00081190":{{"vr":"UR","Value":[{text}]}}'))
+    ordered = sorted([*members, *added], key=lambda member: member[0])
+    return ("{" + ",".join([text for _, text in ordered]) + "}").encode("utf-8")
 
 
 def _json_retrieve_url(base: str, level: str, obj: dict[str, Any]) -> str | None:
@@ -146,18 +168,22 @@ async def search(archive: WebArchive, request: QidoRequest, base: str) -> tuple[
     wanted = cap if request.limit is None else min(request.limit, cap)
     results: list[bytes] = []
     more = False
-    skipped = 0
     level = request.query.level
-    matches = archive.index.matches(request.query, retrieve_ae_title=archive.ae_title)
+    paged = request.limit is not None or request.offset > 0
+    matches = archive.index.matches(
+        request.query,
+        retrieve_ae_title=archive.ae_title,
+        offset=request.offset,
+        # One more than fits says whether more matched; unpaged, the index's own order.
+        limit=wanted + 1 if paged else None,
+    )
+    memo: Memo = {}
     async with aclosing(matches):
         async for match in matches:
-            if skipped < request.offset:
-                skipped += 1
-                continue
             if len(results) >= wanted:
                 more = request.limit is None or request.limit > cap
                 break
-            fast = _fast(match, level, base)
+            fast = _fast(match, level, base, memo)
             results.append(fast if fast is not None else _finish(match.identifier, level, base))
     return results, more
 

@@ -273,3 +273,52 @@ async def test_fsync_index_writes_in_the_thread_pool(tmp_path: Path) -> None:
         assert index.fsync and not index.inline_writes
         await index.put_many(_entries(3))
         assert await index.count() == 3
+
+
+UNIQUE = {"STUDY": 0x0020000D, "SERIES": 0x0020000E, "IMAGE": 0x00080018}
+
+
+async def test_paged_matches_follow_on_from_each_other(loaded) -> None:
+    """offset/limit (QIDO-RS): pages in key order, together the unpaged answer, both ways.
+
+    Without keys to finish in memory the database pages (LIMIT/OFFSET); with
+    a wildcard the matcher still has the last word and the index skips matches.
+    """
+    index, _ = loaded
+    for identifier in (
+        ident("IMAGE", SOPInstanceUID="", InstanceNumber=""),
+        ident("IMAGE", SOPInstanceUID="", PatientName="*o*"),
+        ident("SERIES", SeriesInstanceUID="", Modality="CT\\MR"),
+    ):
+        query = parse_query(identifier, STUDY_ROOT, relational=True)
+        unpaged = [str(m.identifier[UNIQUE[query.level]].value) async for m in index.matches(query)]
+        assert len(unpaged) >= 2, identifier
+        for size in (1, 2, len(unpaged)):
+            pages: list[str] = []
+            for offset in range(0, len(unpaged) + 1, size):
+                page = [
+                    str(m.identifier[UNIQUE[query.level]].value)
+                    async for m in index.matches(query, offset=offset, limit=size)
+                ]
+                assert len(page) == min(size, len(unpaged) - offset)
+                pages.extend(page)
+            assert sorted(pages) == sorted(unpaged)  # no gap, no repeat
+            assert pages == [
+                str(m.identifier[UNIQUE[query.level]].value)
+                async for m in index.matches(query, offset=0, limit=len(unpaged) + 5)
+            ]  # one order for every page
+        assert [m async for m in index.matches(query, limit=0)] == []
+        assert [m async for m in index.matches(query, offset=len(unpaged))] == []
+
+
+def test_paging_goes_to_the_database_only_when_every_row_matches() -> None:
+    from dicomnet.archive.finding import paged_sql
+    from dicomnet.archive.plan import SQLITE
+
+    plan = plan_query(parse_query(ident("STUDY", StudyInstanceUID=""), STUDY_ROOT))
+    sql, params = paged_sql(plan, SQLITE, offset=3, limit=None, exact=True)
+    assert sql.endswith(" ORDER BY t.pk LIMIT ? OFFSET ?") and params[-2:] == [-1, 3]
+    sql, params = paged_sql(plan, POSTGRESQL, offset=0, limit=7, exact=True)
+    assert params[-2:] == [7, 0]
+    sql, params = paged_sql(plan, SQLITE, offset=3, limit=5, exact=False)
+    assert sql.endswith(" ORDER BY t.pk") and params == plan.params

@@ -11,7 +11,13 @@ from query.fixtures import STUDY_A, instance
 from dicomnet.archive import entry_from_file
 from dicomnet.archive.encode import encode_identifier
 from dicomnet.storage.synthetic import write_part10
-from dicomnet.web.fastjson import elements_json, identifier_json
+from dicomnet.web.dicomjson import dumps
+from dicomnet.web.fastjson import (
+    Memo,
+    elements_json,
+    elements_json_text,
+    identifier_json,
+)
 from dicomnet.web.qido import _fast, _finish
 from dicomnet.web.query_params import qido_request
 
@@ -20,7 +26,11 @@ from .conftest import WebFixture
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 STRING_VRS = ["AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UI"]
 TEXTS = ["", " ", "A", "ab ", "1", "-2.50", "x\0", "1e400", "Müller^Jörg", "DOE^J=ド", "é\\", "\\"]
+TEXTS += ['a"b', "c\\d", "\t\n", "0.1", "12345678901234567890", " 7 ", "1.5e3", "\u2028"]
 CHARSETS = [None, "", "ISO_IR 100", "ISO_IR 192", "ISO 2022 IR 6", ["ISO 2022 IR 6", "ISO_IR 100"]]
+
+#: Memos shared by the examples, one per ``skip``.
+MEMOS: dict[frozenset[int], Memo] = {}
 
 values = st.one_of(
     st.none(),
@@ -51,6 +61,16 @@ def test_plain_values_give_the_json_of_their_encoding(
     data = encode_identifier(elements, EXPLICIT_LE, charset)
     want = None if data is None else identifier_json(data, skip)
     assert elements_json(elements, charset, skip) == want
+    written = elements_json_text(elements, charset, skip)
+    if want is None:
+        assert written is None
+        return
+    assert written is not None
+    members, _ = written
+    # The members are what json.dumps writes for the same object, byte for byte.
+    assert "{" + ",".join(text for _, text in members) + "}" == dumps(want).decode("utf-8")
+    # A memo shared with earlier examples (same skip) gives the same members.
+    assert elements_json_text(elements, charset, skip, memo=MEMOS.setdefault(skip, {})) == written
 
 
 async def _add_latin1_study(web: WebFixture, folder: Path) -> None:
@@ -81,8 +101,10 @@ async def test_plain_path_equals_the_dataset_path(web: WebFixture, tmp_path: Pat
     ):
         request = qido_request(level, {}, params)
         plain = 0
+        memo: Memo = {}  # as one answer's results share it
         async for match in web.archive.index.matches(request.query, retrieve_ae_title="AE"):
-            fast = _fast(match, level, "http://x")
+            assert _fast(match, level, "http://x") == _fast(match, level, "http://x", memo)
+            fast = _fast(match, level, "http://x", memo)
             slow = _finish(match.identifier, level, "http://x")
             if match.elements() is not None and fast is not None:
                 plain += 1
