@@ -231,6 +231,7 @@ class AE:
             requestor=True,
             number=self.next_number(),
             request=rq,
+            on_end=self.registry.association_ended,
         )
 
         def factory() -> ULProtocol:
@@ -463,6 +464,7 @@ class Server:
 
     def _ended(self, association: Association) -> None:
         self.active.discard(association)
+        self.registry.association_ended(association)
         for hook in self.ended_hooks:
             try:
                 hook(association)

@@ -22,6 +22,7 @@ Services never touch sockets and never know which transport carries them.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ __all__ = [
     "Reply",
     "Service",
 ]
+
+_log = logging.getLogger("dicomnet.services")
 
 BytesLike: TypeAlias = bytes | bytearray | memoryview
 
@@ -77,7 +80,13 @@ class Binding:
 
 
 class Service(Protocol):
-    """Anything that can be added to an AE with ``add_handler``."""
+    """Anything that can be added to an AE with ``add_handler``.
+
+    A service that holds state per association may also define
+    ``association_ended(association)``: the registry calls it once when each
+    association it served ends (release, abort or lost connection), after the
+    association's handlers have been cancelled.
+    """
 
     def bindings(self) -> Iterable[Binding]:
         """The request types this service answers."""
@@ -90,12 +99,16 @@ class HandlerRegistry:
     def __init__(self, services: Iterable[Service | Binding] = ()) -> None:
         self._specific: dict[tuple[int, str], Handler] = {}
         self._generic: dict[int, Handler] = {}
+        self._end_hooks: list[Callable[[Any], None]] = []
         for service in services:
             self.add(service)
 
     def add(self, service: Service | Binding) -> None:
         """Register a service (all its bindings) or one binding; later ones override."""
         bindings = [service] if isinstance(service, Binding) else list(service.bindings())
+        hook = getattr(service, "association_ended", None)
+        if callable(hook) and hook not in self._end_hooks:
+            self._end_hooks.append(hook)
         for binding in bindings:
             if binding.sop_classes is None:
                 self._generic[binding.command_field] = binding.handler
@@ -116,7 +129,16 @@ class HandlerRegistry:
         other = HandlerRegistry()
         other._specific = dict(self._specific)
         other._generic = dict(self._generic)
+        other._end_hooks = list(self._end_hooks)
         return other
+
+    def association_ended(self, association: Any) -> None:
+        """Tell every service with an ``association_ended`` hook that ``association`` ended."""
+        for hook in self._end_hooks:
+            try:
+                hook(association)
+            except Exception:
+                _log.exception("association end hook %r failed", hook)
 
 
 #: Takes fragments as they arrive (views of the receive buffer, valid during the call only);

@@ -8,11 +8,12 @@ negotiates them, Print Job (N-GET, N-EVENT-REPORT), Presentation LUT
 (N-CREATE, N-DELETE) and Basic Annotation Box (N-SET).
 
 One film session per association (PS3.4 H.4.1); everything the SCU created
-ends with the association. A printed film box (its own N-ACTION, or the film
-session's) is handed to ``writer`` (usually a
-:class:`~dicomnet.print.render.FilmRenderer`, which writes a PNG per film);
-the N-ACTION is answered once the film is written, so a Print Job is DONE
-as soon as it exists.
+is freed when the association ends (:meth:`PrintSCP.association_ended`, called
+by the handler registry on release, abort or a lost connection). A printed
+film box (its own N-ACTION, or the film session's) is handed to ``writer``
+(usually a :class:`~dicomnet.print.render.FilmRenderer`, which writes a PNG
+per film); the N-ACTION is answered once the film is written, so a Print Job
+is DONE as soon as it exists.
 
 Statuses (PS3.4 H.4, PS3.7 Annex C): see :mod:`dicomnet.print.attributes`
 for attribute checks (0105H, 0106H, 0107H, 0120H, B600H, B605H);
@@ -233,13 +234,35 @@ class PrintSCP:
         ]
 
     def _state(self, association: Association) -> _State:
-        for key in [k for k, s in self._states.items() if s.association.is_ended]:
-            del self._states[key]
         state = self._states.get(id(association))
         if state is None or state.association is not association:
             state = _State(association)
             self._states[id(association)] = state
         return state
+
+    @property
+    def associations_held(self) -> int:
+        """Associations whose film sessions, boxes or LUTs are held now."""
+        return len(self._states)
+
+    def association_ended(self, association: Association) -> None:
+        """Free what ``association`` created (PS3.4 H.4.1: its end deletes the film session).
+
+        Called by the handler registry when the association is released, aborted
+        or lost, after its handlers were cancelled. Film boxes not yet printed are
+        dropped unprinted: ending an association is an N-DELETE, not a print.
+        """
+        state = self._states.get(id(association))
+        if state is None or state.association is not association:
+            return
+        del self._states[id(association)]
+        unprinted = sum(1 for film in state.films.values() if not film.printed)
+        if state.session is not None or state.luts:
+            association.log.info(
+                "print: association ended: film session dropped (%d film box(es), %d unprinted)",
+                len(state.films),
+                unprinted,
+            )
 
     async def _dataset(self, request: IncomingRequest) -> Dataset:
         from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
