@@ -44,6 +44,7 @@ __all__ = [
     "Warnings",
     "annotation_update",
     "film_box_from",
+    "film_box_update",
     "film_session_update",
     "image_box_update",
     "presentation_lut_from",
@@ -75,6 +76,23 @@ FILM_BOX_TAGS: Final = frozenset(
         0x20100500,
         0x20500500,
         0x00282000,
+    }
+)
+#: What a Basic Film Box N-SET may change (PS3.4 H.4.2.2.2); the N-CREATE-only
+#: attributes (display format, orientation, film size, ...) are not among them.
+FILM_BOX_SET_TAGS: Final = frozenset(
+    {
+        0x20100060,
+        0x20100080,
+        0x20100100,
+        0x20100110,
+        0x20100120,
+        0x20100130,
+        0x20100140,
+        0x20100150,
+        0x2010015E,
+        0x20100160,
+        0x20500500,
     }
 )
 IMAGE_BOX_TAGS: Final = frozenset(
@@ -296,6 +314,59 @@ def film_box_from(
     film.attributes.EmptyImageDensity = film.empty_density
     film.attributes.Trim = "YES" if film.trim else "NO"
     return film, warnings
+
+
+def film_box_update(
+    film: FilmBox,
+    dataset: Dataset,
+    settings: PrinterSettings,
+    luts: dict[str, PresentationLut],
+) -> Warnings:
+    """Apply a Basic Film Box N-SET to ``film``, checked as its N-CREATE is.
+
+    Everything is checked before anything changes, so a refused N-SET leaves
+    the film box as it was. Attributes only N-CREATE may give (Image Display
+    Format, Film Orientation, Film Size ID, ...) are ignored with 0107H.
+    """
+    warnings = Warnings()
+    _unknown(dataset, FILM_BOX_SET_TAGS, warnings)
+    magnification = _enum(dataset, "MagnificationType", 0x20100060, MAGNIFICATION_TYPES)
+    border = _density(dataset, "BorderDensity", 0x20100100)
+    empty = _density(dataset, "EmptyImageDensity", 0x20100110)
+    trim = _enum(dataset, "Trim", 0x20100140, ("YES", "NO"))
+    low, high = _min_max(dataset, settings, warnings)
+    low = film.min_density if low is None else low
+    high = film.max_density if high is None else high
+    if low is not None and high is not None and low >= high:
+        raise AttributeProblem(
+            Status.INVALID_ATTRIBUTE_VALUE, (0x20100120, 0x20100130), "min density >= max density"
+        )
+    _int(dataset, "Illumination", 0x2010015E)
+    _int(dataset, "ReflectedAmbientLight", 0x20100160)
+    lut = referenced_uid(dataset, "ReferencedPresentationLUTSequence")
+    if lut is not None and lut not in luts:
+        raise AttributeProblem(
+            Status.INVALID_ATTRIBUTE_VALUE, (0x20500500,), "no such presentation LUT"
+        )
+    film.magnification = magnification or film.magnification
+    if "SmoothingType" in dataset:
+        film.smoothing = _text(dataset, "SmoothingType")
+    film.border_density = border or film.border_density
+    film.empty_density = empty or film.empty_density
+    film.trim = film.trim if trim is None else trim == "YES"
+    film.min_density, film.max_density = low, high
+    film.presentation_lut = lut or film.presentation_lut
+    for element in dataset:
+        if int(element.tag) in FILM_BOX_SET_TAGS:
+            film.attributes.add(element)
+    film.attributes.MagnificationType = film.magnification
+    film.attributes.BorderDensity = film.border_density
+    film.attributes.EmptyImageDensity = film.empty_density
+    film.attributes.Trim = "YES" if film.trim else "NO"
+    for keyword, value in (("MinDensity", low), ("MaxDensity", high)):
+        if value is not None:
+            setattr(film.attributes, keyword, value)
+    return warnings
 
 
 def annotation_count(film: FilmBox, settings: PrinterSettings) -> int:

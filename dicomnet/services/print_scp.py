@@ -2,7 +2,7 @@
 
 Serves the Basic Grayscale and Basic Color Print Management Meta SOP Classes
 (PS3.4 H.3.1, H.3.2) - Basic Film Session (N-CREATE, N-SET, N-ACTION,
-N-DELETE), Basic Film Box (N-CREATE, N-ACTION, N-DELETE), Basic Grayscale or
+N-DELETE), Basic Film Box (N-CREATE, N-SET, N-ACTION, N-DELETE), Basic Grayscale or
 Color Image Box (N-SET), Printer (N-GET, N-EVENT-REPORT) - and, when the SCU
 negotiates them, Print Job (N-GET, N-EVENT-REPORT), Presentation LUT
 (N-CREATE, N-DELETE) and Basic Annotation Box (N-SET).
@@ -47,6 +47,7 @@ from dicomnet.print.attributes import (
     annotation_count,
     annotation_update,
     film_box_from,
+    film_box_update,
     film_session_update,
     image_box_update,
     presentation_lut_from,
@@ -210,6 +211,7 @@ class PrintSCP:
                 sop_classes=frozenset(
                     {
                         BASIC_FILM_SESSION,
+                        BASIC_FILM_BOX,
                         BASIC_GRAYSCALE_IMAGE_BOX,
                         BASIC_COLOR_IMAGE_BOX,
                         BASIC_ANNOTATION_BOX,
@@ -419,12 +421,14 @@ class PrintSCP:
     # ------------------------------------------------------------------ N-SET
 
     async def handle_set(self, request: IncomingRequest) -> Reply:
-        """N-SET of a Film Session, an Image Box or an Annotation Box."""
+        """N-SET of a Film Session, a Film Box, an Image Box or an Annotation Box."""
         message = request.message
         assert isinstance(message, cmd.NSetRQ)
         sop_class = message.requested_sop_class_uid
         if sop_class == BASIC_FILM_SESSION:
             work = self._set_session
+        elif sop_class == BASIC_FILM_BOX:
+            work = self._set_film_box
         elif sop_class == BASIC_ANNOTATION_BOX:
             work = self._set_annotation
         else:
@@ -443,6 +447,19 @@ class PrintSCP:
         trial = replace(session, attributes=copy.deepcopy(session.attributes), film_boxes=[])
         warnings = film_session_update(trial, dataset, self.settings)
         _copy_fields(trial, session, skip="film_boxes")
+        fields: dict[str, Any] = {}
+        return Reply(status=self._status(warnings, fields), fields=fields)
+
+    async def _set_film_box(
+        self, request: IncomingRequest, state: _State, dataset: Dataset
+    ) -> Reply:
+        message = request.message
+        assert isinstance(message, cmd.NSetRQ)
+        film = state.films.get(message.requested_sop_instance_uid)
+        if film is None:
+            return _failure(Status.NO_SUCH_SOP_INSTANCE, "no such film box")
+        warnings = film_box_update(film, dataset, self.settings, state.luts)
+        request.association.log.info("print: film box %s set", logsafe(film.uid))
         fields: dict[str, Any] = {}
         return Reply(status=self._status(warnings, fields), fields=fields)
 

@@ -134,3 +134,74 @@ async def test_pynetdicom_prints_a_film(tmp_path: Path, kind: str) -> None:
         expected = [(200, 40, 40), (40, 200, 40), (40, 40, 200)]
         for pixel, colour in zip((top, bottom_left, bottom_right), expected, strict=True):
             assert np.all(np.abs(pixel.astype(int) - colour) <= 2), (pixel, colour)
+
+
+#: pynetdicom sets a film box (N-SET, PS3.4 H.4.2.2.2) before printing it.
+#: argv: port, called AE title. Prints the statuses it got, as JSON.
+FILM_BOX_SET_CHILD = r"""
+import json, sys
+from pydicom.dataset import Dataset
+from pydicom.uid import generate_uid
+from pynetdicom import AE
+from pynetdicom import sop_class as sc
+
+meta = sc.BasicGrayscalePrintManagementMeta
+ae = AE(ae_title="PYNETPRINT")
+ae.add_requested_context(meta)
+assoc = ae.associate("127.0.0.1", int(sys.argv[1]), ae_title=sys.argv[2])
+assert assoc.is_established
+statuses = {}
+session_uid = generate_uid()
+session = Dataset()
+session.NumberOfCopies = 1
+status, _ = assoc.send_n_create(session, sc.BasicFilmSession, session_uid, meta_uid=meta)
+statuses["session"] = status.Status
+film = Dataset()
+film.ImageDisplayFormat = "STANDARD\\1,1"
+film.FilmSizeID = "8INX10IN"
+film.BorderDensity = "WHITE"
+film.EmptyImageDensity = "WHITE"
+ref = Dataset()
+ref.ReferencedSOPClassUID = sc.BasicFilmSession
+ref.ReferencedSOPInstanceUID = session_uid
+film.ReferencedFilmSessionSequence = [ref]
+film_uid = generate_uid()
+status, _ = assoc.send_n_create(film, sc.BasicFilmBox, film_uid, meta_uid=meta)
+statuses["film"] = status.Status
+change = Dataset()
+change.BorderDensity = "BLACK"
+change.EmptyImageDensity = "BLACK"
+change.Trim = "YES"
+status, _ = assoc.send_n_set(change, sc.BasicFilmBox, film_uid, meta_uid=meta)
+statuses["set"] = status.Status
+bad = Dataset()
+bad.MagnificationType = "ZOOM"
+status, _ = assoc.send_n_set(bad, sc.BasicFilmBox, film_uid, meta_uid=meta)
+statuses["bad"] = status.Status
+status, _ = assoc.send_n_action(None, 1, sc.BasicFilmBox, film_uid, meta_uid=meta)
+statuses["print"] = status.Status
+assoc.release()
+print(json.dumps(statuses))
+"""
+
+
+async def test_pynetdicom_sets_a_film_box(tmp_path: Path) -> None:
+    require_module("pynetdicom")
+    async with running_printer(tmp_path, dpi=20) as printer:
+        code, out = await run_program(
+            sys.executable, "-c", FILM_BOX_SET_CHILD, str(printer.port), PRINTER_TITLE, timeout=120
+        )
+        assert code == 0, out
+        statuses = json.loads(out.strip().splitlines()[-1])
+        (png,) = printer.films()
+        picture = printer.picture()
+    # Set (0000), a refused value (0106), printed with an empty box (B603).
+    assert statuses == {"session": 0, "film": 0, "set": 0, "bad": 0x0106, "print": 0xB603}
+    info = json.loads(png.with_suffix(".json").read_text())
+    assert (info["border_density"], info["empty_image_density"], info["trim"]) == (
+        "BLACK",
+        "BLACK",
+        True,
+    )
+    # Created white, set black: the whole film is dark.
+    assert int(picture.max()) < 60

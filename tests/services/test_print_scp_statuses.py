@@ -339,7 +339,7 @@ async def test_printing_empty_and_missing_things(tmp_path: Path) -> None:
         response, _ = await call(assoc, replace(get, requested_sop_instance_uid="1.2.3"))
         assert response.status == 0x0112
         response, _ = await call(assoc, set_box(BASIC_FILM_BOX, "1.2.3"), Dataset())
-        assert response.status == 0x0211  # Film Box N-SET is not supported
+        assert response.status == 0x0112  # Film Box N-SET of a film box that does not exist
 
 
 async def test_print_job_presentation_lut_annotation_and_events(tmp_path: Path) -> None:
