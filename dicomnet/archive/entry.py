@@ -20,6 +20,7 @@ import logging
 import struct
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -29,6 +30,7 @@ from dicomnet.dimse.errors import DatasetError
 from dicomnet.query.matching import element_strings
 from dicomnet.query.models import LEVEL_ATTRIBUTES
 from dicomnet.storage.headscan import scan_header
+from dicomnet.storage.sinks import WalkedHeader
 
 from .schema import COLUMNS
 
@@ -38,12 +40,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HEADER_SYNTAX",
+    "WALK_TAGS",
     "IndexEntry",
     "column_values",
     "decode_header",
     "entry_from_data_set",
     "entry_from_file",
     "entry_from_header",
+    "entry_from_walk",
     "header_charset",
     "level_header",
 ]
@@ -280,11 +284,27 @@ def _fast_entry(
     scan = scan_header(prefix, implicit=implicit, wanted=_COLUMN_TAGS, complete=complete)
     if scan is None:
         return None
+    values = _ascii_columns(scan.values)
+    if values is None:
+        return None
+    return values, scan.end
+
+
+def _ascii_columns(raw_values: Mapping[int, bytes]) -> dict[str, str] | None:
+    """The column values from the raw values of the indexed elements present.
+
+    ``None`` when a value needs a character set (bytes over 0x7F, or ISO
+    2022 escapes): pydicom decodes it then. Other tags are ignored.
+    """
     values = dict(_EMPTY_COLUMNS)
-    for tag, raw in scan.values.items():
+    specs = _COLUMN_SPECS
+    for tag, raw in raw_values.items():
+        spec = specs.get(tag)
+        if spec is None:
+            continue
         if not raw.isascii() or b"\x1b" in raw:
             return None
-        name, kind, fold = _COLUMN_SPECS[tag]
+        name, kind, fold = spec
         text = raw.decode("ascii")
         if "\\" in text:  # several values: the first one not empty
             text = next((v for v in (p.strip(" \0") for p in text.split("\\")) if v), "")
@@ -295,7 +315,57 @@ def _fast_entry(
         values[name] = text
         if fold is not None:
             values[fold] = pn_fold(text)
-    return values, scan.end
+    return values
+
+
+#: The elements whose values :func:`entry_from_walk` needs from the walk of a data set.
+WALK_TAGS: Final = tuple(COLUMNS)
+
+
+def entry_from_walk(
+    prefix: bytes,
+    walk: WalkedHeader,
+    *,
+    sop_instance_uid: str,
+    sop_class_uid: str,
+    transfer_syntax_uid: str,
+    path: str,
+    size: int,
+    source_ae_title: str = "",
+) -> IndexEntry | None:
+    """The entry of an instance from what the Storage SCP's walk captured of its header.
+
+    ``walk`` holds the raw values of :data:`WALK_TAGS` and where the header
+    ends; ``prefix`` is the data set's first bytes (the header kept is cut
+    from them). Gives the same entry as :func:`entry_from_data_set` without
+    reading the header again. ``None`` when the walk cannot tell (a value not
+    captured or needing a character set, a deflated or unknown syntax, a
+    header longer than ``prefix``): use :func:`entry_from_data_set` then.
+    """
+    try:
+        implicit, little, deflated = transfer_syntax_encoding(transfer_syntax_uid)
+    except DatasetError:
+        return None
+    if deflated or not _COLUMN_TAGS.isdisjoint(walk.uncaptured):
+        return None
+    end = walk.size if walk.pixel_offset is None else walk.pixel_offset
+    if walk.size > len(prefix) and end + 8 > len(prefix):
+        return None  # the header may run past the bytes kept (read as entry_from_data_set does)
+    columns = _ascii_columns(walk.values)
+    if columns is None:
+        return None
+    columns["sop_uid"] = sop_instance_uid
+    header = _RAW_MARK + bytes([(1 if implicit else 0) | (2 if little else 0)]) + prefix[:end]
+    return IndexEntry(
+        sop_instance_uid=sop_instance_uid,
+        sop_class_uid=sop_class_uid,
+        transfer_syntax_uid=transfer_syntax_uid,
+        path=path,
+        size=size,
+        source_ae_title=source_ae_title,
+        columns=columns,
+        headers=dict.fromkeys(_LEVELS, header),
+    )
 
 
 def decode_header(data: bytes) -> Dataset:

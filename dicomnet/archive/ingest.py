@@ -3,8 +3,10 @@
 :class:`IndexedStore` wraps an :class:`~dicomnet.storage.sinks.InstanceStore`
 (a :class:`~dicomnet.storage.folder.FolderStore`): its sinks pass the data
 set through (keeping its first 64 KiB), and their ``commit`` first commits the
-file (fsynced and moved into place by the folder store), then reads the
-header from the bytes kept (from the file when it runs past them) and puts
+file (fsynced and moved into place by the folder store), then takes the
+indexed values the Storage SCP captured while walking the data set
+(``header_walked``; without a walk it reads the header from the bytes kept,
+or from the file when the header runs past them) and puts
 its row into the index, which returns once the row is committed (group
 commit, see :class:`~dicomnet.archive.sqlite.SqliteIndex`). Only then does
 ``commit`` return, so the Storage SCP's Success means both file and row are
@@ -51,10 +53,11 @@ from dicomnet.storage.sinks import (
     Outcome,
     StorageSink,
     StoredInstance,
+    WalkedHeader,
 )
 
 from .backend import IndexBackend, IndexUnavailable
-from .entry import IndexEntry, entry_from_data_set, entry_from_file
+from .entry import WALK_TAGS, IndexEntry, entry_from_data_set, entry_from_file, entry_from_walk
 
 __all__ = ["IndexedSink", "IndexedStore"]
 
@@ -114,8 +117,17 @@ class IndexedSink:
         # The data set's first bytes, which hold its header in all but odd cases.
         self._head = bytearray()
         self._size = 0
+        # What the Storage SCP's walk saw of the header (see header_walked).
+        self._walk: WalkedHeader | None = None
         #: Picks the send-queue destinations of the entry (see :class:`IndexedStore`).
         self.route: Route | None = None
+
+    #: The elements the Storage SCP captures while it walks the data set (its columns).
+    header_tags: Final = WALK_TAGS
+
+    def header_walked(self, walk: WalkedHeader) -> None:
+        """Take the indexed values the Storage SCP's walk captured (no header scan then)."""
+        self._walk = walk
 
     async def write(self, chunk: bytes | memoryview) -> None:
         """Pass a data set fragment on (keeping the data set's first bytes)."""
@@ -188,16 +200,7 @@ class IndexedSink:
         if stored.outcome is Outcome.DUPLICATE_KEPT or stored.path is None:
             return stored
         try:
-            entry = entry_from_data_set(
-                bytes(self._head),
-                complete=self._size <= len(self._head),
-                sop_instance_uid=info.sop_instance_uid,
-                sop_class_uid=info.sop_class_uid,
-                transfer_syntax_uid=info.transfer_syntax_uid,
-                path=str(stored.path),
-                size=stored.size,
-                source_ae_title=info.source_ae_title,
-            ) or entry_from_file(
+            entry = self._entry(info, str(stored.path), stored.size) or entry_from_file(
                 stored.path, source_ae_title=info.source_ae_title, size=stored.size
             )
             if unsynced:
@@ -222,6 +225,34 @@ class IndexedSink:
             if isinstance(root, Path):
                 remove_empty_folders(earlier.parent, root)
         return stored
+
+    def _entry(self, info: InstanceInfo, path: str, size: int) -> IndexEntry | None:
+        """The entry from the walk's values, else from the bytes kept; ``None``: read the file."""
+        head = bytes(self._head)
+        walk = self._walk
+        if walk is not None and walk.size == self._size:
+            entry = entry_from_walk(
+                head,
+                walk,
+                sop_instance_uid=info.sop_instance_uid,
+                sop_class_uid=info.sop_class_uid,
+                transfer_syntax_uid=info.transfer_syntax_uid,
+                path=path,
+                size=size,
+                source_ae_title=info.source_ae_title,
+            )
+            if entry is not None:
+                return entry
+        return entry_from_data_set(
+            head,
+            complete=self._size <= len(head),
+            sop_instance_uid=info.sop_instance_uid,
+            sop_class_uid=info.sop_class_uid,
+            transfer_syntax_uid=info.transfer_syntax_uid,
+            path=path,
+            size=size,
+            source_ae_title=info.source_ae_title,
+        )
 
     async def discard(self) -> None:
         """Drop the instance (nothing was indexed)."""

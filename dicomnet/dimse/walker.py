@@ -40,7 +40,8 @@ arrives, in bounded pieces, and walks the inflated bytes.
 The walker does not know the data dictionary and does not read values,
 except that it can capture the values of a few top-level elements
 (``capture``, e.g. the SOP Class and Instance UIDs) of at most
-:data:`CAPTURE_LIMIT` bytes each.
+:data:`CAPTURE_LIMIT` bytes each, and notes where the top-level pixel data
+starts (:attr:`DatasetWalker.pixel_offset`: the end of the header).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from typing import Final, NoReturn
 __all__ = [
     "CAPTURE_LIMIT",
     "MAX_DEPTH",
+    "PIXEL_TAGS",
     "DatasetWalker",
     "FramingError",
     "InflatingWalker",
@@ -67,6 +69,9 @@ CAPTURE_LIMIT: Final = 1024
 INFLATE_PIECE: Final = 256 * 1024
 
 PIXEL_DATA: Final = 0x7FE00010
+#: Float Pixel Data, Double Float Pixel Data, Pixel Data: the first one ends the header.
+PIXEL_TAGS: Final = frozenset({0x7FE00008, 0x7FE00009, PIXEL_DATA})
+_FIRST_PIXEL_TAG: Final = 0x7FE00008
 _ITEM: Final = 0xFFFEE000
 _ITEM_END: Final = 0xFFFEE00D
 _SEQUENCE_END: Final = 0xFFFEE0DD
@@ -193,6 +198,9 @@ class DatasetWalker:
         #: The top-level Pixel Data header once seen in an explicit VR data set:
         #: (offset of the header, VR, value length).
         self.pixel_header: tuple[int, bytes, int] | None = None
+        #: Offset of the first top-level element of :data:`PIXEL_TAGS` once seen (any
+        #: encoding): where the data set's header ends.
+        self.pixel_offset: int | None = None
         #: ``capture`` elements present at top level whose value was not captured
         #: (longer than CAPTURE_LIMIT, or of undefined length).
         self.uncaptured: set[int] = set()
@@ -320,7 +328,7 @@ class DatasetWalker:
                 group, element, vr, length = frame.explicit_head.unpack_from(view, pos)
                 tag = group << 16 | element
                 info = plain.get(vr)
-                if info is not None and frame.last_tag < tag < PIXEL_DATA:
+                if info is not None and frame.last_tag < tag < _FIRST_PIXEL_TAG:
                     long, number = info
                     size = 8
                     if long:
@@ -331,15 +339,22 @@ class DatasetWalker:
                         length != _UNDEFINED
                         and not (number and length % number)
                         and (limit < 0 or at + size + length <= limit)
-                        and tag not in self._capture
                     ):
-                        frame.last_tag = tag
-                        pos += size + length
-                        if pos > n:
-                            self._skip = pos - n
-                            self._value_tag = tag
-                            pos = n
-                        continue
+                        if tag not in self._capture:
+                            frame.last_tag = tag
+                            pos += size + length
+                            if pos > n:
+                                self._skip = pos - n
+                                self._value_tag = tag
+                                pos = n
+                            continue
+                        end = pos + size + length
+                        if frame.kind == _DATASET and end <= n and length <= CAPTURE_LIMIT:
+                            # A value to capture, all of it in this view.
+                            frame.last_tag = tag
+                            self.captured[tag] = bytes(view[pos + size : end])
+                            pos = end
+                            continue
             size = self._header(view, pos, n - pos, at)
             if not size:
                 self._pending = bytes(view[pos:])
@@ -435,8 +450,11 @@ class DatasetWalker:
                 length = frame.long_length.unpack_from(buf, pos + 8)[0]
                 size = 12
         frame.last_tag = tag
-        if tag == PIXEL_DATA and vr and frame.kind == _DATASET:
-            self.pixel_header = (at, vr, length)
+        if tag in PIXEL_TAGS and frame.kind == _DATASET:
+            if self.pixel_offset is None:
+                self.pixel_offset = at
+            if tag == PIXEL_DATA and vr:
+                self.pixel_header = (at, vr, length)
         if length == _UNDEFINED:
             self._undefined(frame, tag, vr, at + size)
             return size
@@ -582,6 +600,11 @@ class InflatingWalker:
     def pixel_header(self) -> tuple[int, bytes, int] | None:
         """The inner walker's Pixel Data header (offsets of the inflated data set)."""
         return self.walker.pixel_header
+
+    @property
+    def pixel_offset(self) -> int | None:
+        """The inner walker's header end (an offset of the inflated data set)."""
+        return self.walker.pixel_offset
 
     @property
     def uncaptured(self) -> set[int]:

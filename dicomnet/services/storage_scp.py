@@ -65,6 +65,7 @@ from typing import Final
 
 from dicomnet.dimse.commands import CommandField, CStoreRQ
 from dicomnet.dimse.status import Status, StatusCategory, category
+from dicomnet.dimse.walker import InflatingWalker
 from dicomnet.log import ERROR_LIMIT, logsafe
 from dicomnet.status_policy import Situation, StatusPolicy
 from dicomnet.storage.filenames import is_valid_uid
@@ -75,6 +76,7 @@ from dicomnet.storage.sinks import (
     StorageError,
     StorageSink,
     StoredInstance,
+    WalkedHeader,
 )
 
 from .base import Binding, DataStream, IncomingRequest, Reply
@@ -294,7 +296,11 @@ class StorageService:
         The third item lists what does not conform to the IOD (when ``iod``).
         ``coercer`` rewrites the bytes on their way (see :mod:`.coercion`).
         """
-        more = (BITS_ALLOCATED,) if coercer is not None else ()
+        more: tuple[int, ...] = (BITS_ALLOCATED,) if coercer is not None else ()
+        # Header elements the sink wants from the walk (WalkedHeader): the index's columns.
+        wanted: tuple[int, ...] = getattr(sink, "header_tags", ())
+        if wanted:
+            more += wanted
         check = DatasetCheck(info, iod=iod, capture=more) if self.check_dataset else None
         write_views = getattr(sink, "write_views", None)
         if write_views is not None and coercer is None:
@@ -308,7 +314,7 @@ class StorageService:
                 raise writer.error
             if writer.failure is not None:
                 return writer.failure, check.detail if check is not None else "", []
-            return _finished(check, iod)
+            return _finished(check, iod, sink)
         chunks: AsyncIterator[bytes] = aiter(stream)
         # Fragments already received are written together (one write of up to
         # WRITE_BATCH bytes instead of one per 16 KB PDV); nothing waits in the
@@ -334,17 +340,41 @@ class StorageService:
             batch.append(coercer.finish())
         if batch:
             await sink.write(b"".join(batch))
-        return _finished(check, iod)
+        return _finished(check, iod, sink)
 
 
-def _finished(check: DatasetCheck | None, iod: bool) -> tuple[Reply | None, str, list[str]]:
-    """After the last fragment: the check's failure, or what does not fit the IOD."""
+def _finished(
+    check: DatasetCheck | None, iod: bool, sink: StorageSink
+) -> tuple[Reply | None, str, list[str]]:
+    """After the last fragment: the check's failure, or what does not fit the IOD.
+
+    A sink that asks for the header walked (``header_walked``) gets it here.
+    """
     if check is None:
         return None, "", []
     failure = check.finish()
+    if failure is None:
+        _hand_header(check, sink)
     if failure is not None or not iod:
         return failure, check.detail, []
     return None, "", check.iod_problems()
+
+
+def _hand_header(check: DatasetCheck, sink: StorageSink) -> None:
+    """Give the sink what the walk of the (complete, well-framed) data set saw of its header."""
+    walked: Callable[[WalkedHeader], None] | None = getattr(sink, "header_walked", None)
+    walker = check.walker
+    if walked is None or walker is None:
+        return
+    inner = walker.walker if isinstance(walker, InflatingWalker) else walker
+    walked(
+        WalkedHeader(
+            values=inner.captured,
+            uncaptured=frozenset(inner.uncaptured),
+            pixel_offset=inner.pixel_offset,
+            size=inner.offset,
+        )
+    )
 
 
 #: Explicit VR Little Endian, Explicit VR Big Endian: the syntaxes whose VR can be coerced.

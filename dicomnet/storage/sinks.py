@@ -8,6 +8,12 @@ set fragments are then written as they arrive, and :meth:`StorageSink.commit`
 makes the instance visible at once, or :meth:`StorageSink.discard` drops it
 without a trace. A store never exposes a partly received instance.
 
+A sink may also take what the Storage SCP's walk of the data set saw of its
+header (:class:`WalkedHeader`): it names the top-level elements it wants in
+``header_tags`` and gets them in ``header_walked(walk)``, called once the data
+set is complete and checked, before ``commit`` (the archive's ingest indexes
+them without parsing the header again). Neither is required.
+
 Errors: an :class:`OSError` from a sink means the instance could not be kept
 (disk full, permissions); :class:`DuplicateRefused` means the store's
 :class:`Duplicate` policy refuses a second copy of an instance UID.
@@ -15,6 +21,7 @@ Errors: an :class:`OSError` from a sink means the instance could not be kept
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -33,6 +40,7 @@ __all__ = [
     "StorageError",
     "StorageSink",
     "StoredInstance",
+    "WalkedHeader",
 ]
 
 _POLICY_DEFAULTS: Final = Policy(ae_title="")
@@ -101,6 +109,24 @@ class StoredInstance:
     size: int
     outcome: Outcome = Outcome.STORED
     path: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WalkedHeader:
+    """What the walk of a complete data set saw of its header (see the module docstring).
+
+    ``values``: the raw values (as received) of the wanted top-level elements
+    present; ``uncaptured``: wanted elements present whose value was not
+    captured (too long, or of undefined length); ``pixel_offset``: where the
+    first top-level Pixel Data, Float or Double Float Pixel Data element
+    starts (``None``: there is none); ``size``: the data set's length. Offsets
+    and length count the bytes as walked (inflated, for a deflated syntax).
+    """
+
+    values: Mapping[int, bytes]
+    uncaptured: frozenset[int]
+    pixel_offset: int | None
+    size: int
 
 
 class StorageSink(Protocol):

@@ -1,0 +1,289 @@
+"""Index entries from the Storage SCP's walk equal those read from the header bytes.
+
+:func:`~dicomnet.archive.entry.entry_from_walk` takes the values the data set
+walker captured; :func:`~dicomnet.archive.entry.entry_from_data_set` (the
+reference) parses the header again. For every data set and native syntax
+here, either the walk gives exactly the reference entry, or it declines
+(``None``) and the ingest falls back to the reference.
+"""
+
+from __future__ import annotations
+
+import struct
+import warnings
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+from query.fixtures import archive_datasets
+
+from dicomnet.archive.entry import (
+    WALK_TAGS,
+    IndexEntry,
+    decode_header,
+    entry_from_data_set,
+    entry_from_walk,
+)
+from dicomnet.dimse.dataset import dataset_walker, encode_dataset
+from dicomnet.dimse.walker import DatasetWalker, InflatingWalker
+from dicomnet.storage.sinks import WalkedHeader
+
+IMPLICIT = "1.2.840.10008.1.2"
+EXPLICIT = "1.2.840.10008.1.2.1"
+BIG = "1.2.840.10008.1.2.2"
+DEFLATED = "1.2.840.10008.1.2.1.99"
+NATIVE = (IMPLICIT, EXPLICIT, BIG)
+
+
+def walked(data: bytes, syntax: str, *, piece: int = 0) -> WalkedHeader:
+    """The walk of ``data`` as the Storage SCP makes it (in pieces of ``piece`` bytes)."""
+    walker = dataset_walker(syntax, capture=WALK_TAGS)
+    step = piece or len(data)
+    for start in range(0, len(data), step):
+        walker.feed(data[start : start + step])
+    walker.finish()
+    inner = walker.walker if isinstance(walker, InflatingWalker) else walker
+    return WalkedHeader(
+        values=inner.captured,
+        uncaptured=frozenset(inner.uncaptured),
+        pixel_offset=inner.pixel_offset,
+        size=inner.offset,
+    )
+
+
+_WHERE = {
+    "sop_instance_uid": "1.2.3.4",
+    "sop_class_uid": "1.2.840.10008.5.1.4.1.1.2",
+    "path": "/x.dcm",
+    "size": 1234,
+    "source_ae_title": "SCU",
+}
+
+
+def reference(data: bytes, syntax: str, keep: int) -> IndexEntry | None:
+    return entry_from_data_set(
+        data[:keep], complete=keep >= len(data), transfer_syntax_uid=syntax, **_WHERE
+    )
+
+
+def from_walk(data: bytes, syntax: str, keep: int, *, piece: int = 0) -> IndexEntry | None:
+    return entry_from_walk(
+        data[:keep], walked(data, syntax, piece=piece), transfer_syntax_uid=syntax, **_WHERE
+    )
+
+
+def same(a: IndexEntry, b: IndexEntry) -> bool:
+    return replace(a, received=0.0) == replace(b, received=0.0)
+
+
+def _set(ds: Dataset, **values: object) -> Dataset:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # odd values on purpose
+        for keyword, value in values.items():
+            setattr(ds, keyword, value)
+    return ds
+
+
+def _base() -> Dataset:
+    return archive_datasets()[0]
+
+
+def _bare() -> Dataset:
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    ds.SOPInstanceUID = "1.2.3.4"
+    return ds
+
+
+def _sequences() -> Dataset:
+    ds = _base()
+    inner = Dataset()
+    inner.PatientID = "NESTED"  # a column tag inside an item: not the patient's
+    inner.StudyDescription = "nested"
+    item = Dataset()
+    item.ReferencedSOPInstanceUID = "1.2.9"
+    item.ReferencedImageSequence = Sequence([inner])
+    ds.ReferencedStudySequence = Sequence([item])
+    ds.add_new(0x00091010, "LO", "PRIVATE CREATOR")
+    ds.add_new(0x00091011, "SH", "private value")
+    ds.add_new(0x00291010, "OB", b"\x01\x02" * 40)
+    return ds
+
+
+def _undefined_lengths() -> Dataset:
+    ds = _sequences()
+    ds.ReferencedStudySequence.is_undefined_length = True
+    ds.ReferencedStudySequence[0].ReferencedImageSequence.is_undefined_length = True
+    return ds
+
+
+def _float_pixels() -> Dataset:
+    ds = _base()
+    del ds.PixelData
+    ds.FloatPixelData = struct.pack("<4f", 1.0, 2.0, 3.0, 4.0)
+    return ds
+
+
+def _no_pixels() -> Dataset:
+    ds = _base()
+    del ds.PixelData
+    return ds
+
+
+DATA_SETS: dict[str, Callable[[], Dataset]] = {
+    **{f"archive {n}": (lambda n=n: archive_datasets()[n]) for n in range(5)},
+    "bare (most attributes missing)": _bare,
+    "empty values": lambda: _set(_base(), PatientName="", StudyDate="", Modality=""),
+    "several values": lambda: _set(
+        _base(), PatientID="A\\B", StudyDescription="\\second", BodyPartExamined="\\"
+    ),
+    "padding": lambda: _set(_base(), PatientID=" P1 ", AccessionNumber="ACC\0"),
+    "dates with dots, times with colons": lambda: _set(
+        _base(), StudyDate="2024.01.10", ContentDate="2024.01.11", StudyTime="10:15:00.5"
+    ),
+    "person names": lambda: _set(
+        _base(), PatientName="Doe^John^^^", ReferringPhysicianName="SMITH^=ideo"
+    ),
+    "sequences and private tags": _sequences,
+    "undefined-length sequences": _undefined_lengths,
+    "float pixel data": _float_pixels,
+    "no pixel data": _no_pixels,
+    "every column": lambda: _set(
+        _base(),
+        IssuerOfPatientID="ISS",
+        ReferringPhysicianName="REF^ERRING",
+        StudyDescription="desc",
+        SeriesDescription="series desc",
+        BodyPartExamined="CHEST",
+        SeriesDate="20240110",
+        ContentDate="20240111",
+    ),
+}
+
+
+@pytest.mark.parametrize("syntax", NATIVE)
+@pytest.mark.parametrize("name", sorted(DATA_SETS))
+def test_the_walk_gives_the_reference_entry(name: str, syntax: str) -> None:
+    data = encode_dataset(DATA_SETS[name](), syntax)
+    expected = reference(data, syntax, len(data))
+    assert expected is not None
+    for piece in (0, 1, 7, 64):  # values captured whole or across pieces
+        got = from_walk(data, syntax, len(data), piece=piece)
+        assert got is not None, (name, piece)
+        assert same(got, expected), (name, piece)
+    assert 0x7FE00010 not in decode_header(expected.headers["IMAGE"])
+
+
+@pytest.mark.parametrize("syntax", NATIVE)
+def test_only_the_header_is_kept_when_the_bytes_kept_are_a_prefix(syntax: str) -> None:
+    ds = _base()
+    ds.PixelData = b"\0" * 4000
+    data = encode_dataset(ds, syntax)
+    keep = len(data) - 1000  # the Pixel Data value runs past the bytes kept
+    expected = reference(data, syntax, keep)
+    got = from_walk(data, syntax, keep)
+    assert expected is not None and got is not None and same(got, expected)
+    # A header running past the bytes kept: both read the file instead.
+    assert reference(data, syntax, 200) is None
+    assert from_walk(data, syntax, 200) is None
+
+
+@pytest.mark.parametrize("syntax", NATIVE)
+def test_values_needing_a_character_set_are_left_to_pydicom(syntax: str) -> None:
+    latin = _set(_base(), SpecificCharacterSet="ISO_IR 100", PatientName="Müller^Jörg")
+    iso2022 = _set(
+        _base(),
+        SpecificCharacterSet=["", "ISO 2022 IR 87"],
+        PatientName="Yamada^Tarou=山田^太郎",
+    )
+    for ds in (latin, iso2022):
+        data = encode_dataset(ds, syntax)
+        assert from_walk(data, syntax, len(data)) is None
+        expected = reference(data, syntax, len(data))
+        assert expected is not None  # the fallback
+    assert (
+        reference(encode_dataset(latin, syntax), syntax, 10**6).columns[  # type: ignore[union-attr]
+            "patient_name_fold"
+        ]
+        == "müller^jörg"
+    )
+
+
+def test_a_value_too_long_to_capture_is_left_to_the_reference() -> None:
+    ds = _set(_base(), StudyDescription="x" * 2000)
+    data = encode_dataset(ds, EXPLICIT)
+    assert 0x00081030 in walked(data, EXPLICIT).uncaptured
+    assert from_walk(data, EXPLICIT, len(data)) is None
+    expected = reference(data, EXPLICIT, len(data))
+    assert expected is not None and expected.columns["study_description"] == "x" * 2000
+
+
+def test_uncaptured_tags_that_are_not_columns_do_not_matter() -> None:
+    data = encode_dataset(_base(), EXPLICIT)
+    walk = walked(data, EXPLICIT)
+    walk = replace(walk, uncaptured=frozenset({0x7FE00010}))  # e.g. the IOD check's Pixel Data
+    got = entry_from_walk(data, walk, transfer_syntax_uid=EXPLICIT, **_WHERE)
+    expected = reference(data, EXPLICIT, len(data))
+    assert got is not None and expected is not None and same(got, expected)
+
+
+def test_deflated_and_unknown_syntaxes_are_left_to_the_reference() -> None:
+    ds = _base()
+    data = encode_dataset(ds, DEFLATED)
+    walk = walked(data, DEFLATED)
+    assert walk.values[0x00100020] == b"P1"  # captured from the inflated bytes...
+    assert entry_from_walk(data, walk, transfer_syntax_uid=DEFLATED, **_WHERE) is None
+    plain = encode_dataset(ds, EXPLICIT)
+    unknown = entry_from_walk(
+        plain, walked(plain, EXPLICIT), transfer_syntax_uid="1.2.3.4.5", **_WHERE
+    )
+    assert unknown is None
+
+
+def _un_sequence_data_set() -> bytes:
+    """Explicit VR LE with a private sequence sent as UN of undefined length (PS3.5 6.2.2)."""
+    ds = _set(_base(), PatientID="UNPAT")
+    low = Dataset()
+    high = Dataset()
+    for element in ds:
+        (low if element.tag < 0x00090000 else high).add(element)
+    item = struct.pack("<HHI", 0x0009, 0x0010, 4) + b"ABCD"  # implicit VR inside
+    un = (
+        struct.pack("<HH2sHI", 0x0009, 0x1001, b"UN", 0, 0xFFFFFFFF)
+        + struct.pack("<HHI", 0xFFFE, 0xE000, 0xFFFFFFFF)
+        + item
+        + struct.pack("<HHI", 0xFFFE, 0xE00D, 0)
+        + struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
+    )
+    return encode_dataset(low, EXPLICIT) + un + encode_dataset(high, EXPLICIT)
+
+
+def test_a_un_sequence_of_undefined_length() -> None:
+    data = _un_sequence_data_set()
+    expected = reference(data, EXPLICIT, len(data))  # pydicom's read (the scan gives up)
+    got = from_walk(data, EXPLICIT, len(data))
+    assert expected is not None and got is not None and same(got, expected)
+    assert got.columns["patient_id"] == "UNPAT"
+
+
+@pytest.mark.parametrize("syntax", NATIVE)
+def test_the_walker_notes_where_the_header_ends(syntax: str) -> None:
+    implicit, little = syntax == IMPLICIT, syntax != BIG
+    for ds, tag in ((_base(), 0x7FE00010), (_float_pixels(), 0x7FE00008)):
+        data = encode_dataset(ds, syntax)
+        for piece in (0, 1, 5):
+            walker = DatasetWalker(implicit=implicit, little=little, capture=WALK_TAGS)
+            step = piece or len(data)
+            for start in range(0, len(data), step):
+                walker.feed(data[start : start + step])
+            walker.finish()
+            at = walker.pixel_offset
+            assert at is not None
+            group, element = struct.unpack_from("<HH" if little else ">HH", data, at)
+            assert group << 16 | element == tag
+        nested = encode_dataset(_undefined_lengths(), syntax)
+        assert walked(nested, syntax).pixel_offset is not None
+    no_pixels = encode_dataset(_no_pixels(), syntax)
+    assert walked(no_pixels, syntax).pixel_offset is None
