@@ -302,10 +302,15 @@ def _ascii_columns(raw_values: Mapping[int, bytes]) -> dict[str, str] | None:
         spec = specs.get(tag)
         if spec is None:
             continue
-        if not raw.isascii() or b"\x1b" in raw:
+        # (Tested on the str: ``bytes in bytes`` first tries the operand as an int, a
+        # TypeError raised and cleared each time.)
+        try:
+            text = raw.decode("ascii")
+        except UnicodeDecodeError:
+            return None
+        if "\x1b" in text:
             return None
         name, kind, fold = spec
-        text = raw.decode("ascii")
         if "\\" in text:  # several values: the first one not empty
             text = next((v for v in (p.strip(" \0") for p in text.split("\\")) if v), "")
         else:

@@ -149,12 +149,12 @@ class IndexedSink:
 
     def _write_views(self, views: list[memoryview]) -> None:
         head = self._head
+        size = self._size  # the head holds the first HEADER_CAPTURE bytes of it
         for view in views:
-            room = HEADER_CAPTURE - len(head)
-            if room <= 0:
-                break
-            head += view[:room]
-        self._size += sum(len(view) for view in views)
+            if size < HEADER_CAPTURE:
+                head += view[: HEADER_CAPTURE - size]
+            size += len(view)
+        self._size = size
         write: Callable[[list[memoryview]], None] = self.inner.write_views  # type: ignore[attr-defined]
         write(views)
 

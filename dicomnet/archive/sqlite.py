@@ -137,6 +137,10 @@ class SqliteIndex:
         # the writer's PRAGMA data_version (other connections' commits) is unchanged.
         self._series_keys: dict[str, int] = {}
         self._data_version = -1
+        # Whether the pending or doomed tables may hold rows (writer thread only): while
+        # they cannot, a batch skips removing its paths from them. Set again by a journal
+        # row, a deletion, a failed transaction and another connection's commit.
+        self._side_rows = True
         #: Transactions committed by the writer (a measure of group commit).
         self.commits = 0
         #: :attr:`IndexEntry.sync_folders` are synced before each row is committed.
@@ -348,6 +352,7 @@ class SqliteIndex:
             result = work(conn)
         except BaseException:
             self._series_keys.clear()  # rows made in this transaction are gone
+            self._side_rows = True  # and rows it removed are back
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
@@ -371,12 +376,16 @@ class SqliteIndex:
                 _insert_many(conn, entries, self._series_keys)
                 for hook in self.row_hooks:
                     hook(conn, entries)
-                paths = [entry.path for entry in entries]
-                _delete_pending(conn, paths)
-                # A path stored again is no longer one a deletion still has to remove.
-                for names in _chunks(paths, 1):
-                    sql = f"DELETE FROM doomed WHERE path IN ({', '.join('?' * len(names))})"
-                    conn.execute(sql, names)
+                if self._side_rows:
+                    paths = [entry.path for entry in entries]
+                    _delete_pending(conn, paths)
+                    # A path stored again is no longer one a deletion still has to remove.
+                    for names in _chunks(paths, 1):
+                        sql = f"DELETE FROM doomed WHERE path IN ({', '.join('?' * len(names))})"
+                        conn.execute(sql, names)
+                    self._side_rows = _has_side_rows(conn)
+            if journals:
+                self._side_rows = True
             for chunk in _chunks(journals, 2):
                 conn.execute(
                     "INSERT OR REPLACE INTO pending (path, uid) VALUES "
@@ -398,6 +407,7 @@ class SqliteIndex:
         version = conn.execute("PRAGMA data_version").fetchone()[0]
         if version != self._data_version:
             self._series_keys.clear()
+            self._side_rows = True
             self._data_version = version
 
     def _synchronous(self, full: bool) -> None:
@@ -408,6 +418,7 @@ class SqliteIndex:
     def _run_operation(self, job: _Job) -> Any:
         assert job.operation is not None
         self._series_keys.clear()  # deletions may remove series
+        self._side_rows = True  # and note the files to remove
         return self._transaction(job.operation)
 
     async def _operate(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
@@ -650,6 +661,14 @@ def _chunks(items: Sequence[_T], width: int) -> list[Sequence[_T]]:
     """``items`` cut into runs whose parameters (``width`` each) fit one statement."""
     step = max(1, _MAX_PARAMS // width)
     return [items[start : start + step] for start in range(0, len(items), step)]
+
+
+def _has_side_rows(conn: sqlite3.Connection) -> bool:
+    """Whether the pending or the doomed table holds a row."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pending) OR EXISTS (SELECT 1 FROM doomed)"
+    ).fetchone()
+    return bool(row[0])
 
 
 def _delete_pending(conn: sqlite3.Connection, paths: Sequence[str]) -> None:

@@ -70,11 +70,8 @@ class DatasetCheck:
         }
         self._sop_class_uid = info.sop_class_uid
         self._walker: Walker | None
-        more = capture
-        capture = (SOP_CLASS_TAG, SOP_INSTANCE_TAG)
-        if iod:
-            capture += tuple(tag for tag in IOD_TAGS if tag not in capture)
-        capture += tuple(tag for tag in more if tag not in capture)
+        # Repeats are harmless (the walker keeps a set).
+        capture = (SOP_CLASS_TAG, SOP_INSTANCE_TAG, *(IOD_TAGS if iod else ()), *capture)
         try:
             self._walker = dataset_walker(info.transfer_syntax_uid, capture=capture)
         except DatasetError:
@@ -145,11 +142,12 @@ class DatasetCheck:
 
     def _compare(self, captured: dict[int, bytes]) -> Reply | None:
         self._compared = len(captured)
-        for tag, raw in captured.items():
-            if tag not in self._expected:
+        for tag, expected in self._expected.items():
+            raw = captured.get(tag)
+            if raw is None:
                 continue
             value = raw.rstrip(b"\0 ").decode("ascii", "replace")
-            if value != self._expected[tag]:
+            if value != expected:
                 self.done = True
                 self.detail = f"{_NAMES[tag]} UID {value[:64]!r} differs from the command's"
                 return failure(
