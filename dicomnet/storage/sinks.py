@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Final, NamedTuple, Protocol
 
 from dicomnet.errors import DicomNetError
 from dicomnet.policy import Policy
@@ -111,8 +111,7 @@ class StoredInstance:
     path: Path | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class WalkedHeader:
+class WalkedHeader(NamedTuple):
     """What the walk of a complete data set saw of its header (see the module docstring).
 
     ``values``: the raw values (as received) of the wanted top-level elements

@@ -140,6 +140,7 @@ DATA_SETS: dict[str, Callable[[], Dataset]] = {
         _base(), PatientID="A\\B", StudyDescription="\\second", BodyPartExamined="\\"
     ),
     "padding": lambda: _set(_base(), PatientID=" P1 ", AccessionNumber="ACC\0"),
+    "control characters": lambda: _set(_base(), PatientID="A\x01B", StudyID="\x01"),
     "dates with dots, times with colons": lambda: _set(
         _base(), StudyDate="2024.01.10", ContentDate="2024.01.11", StudyTime="10:15:00.5"
     ),
@@ -223,7 +224,7 @@ def test_a_value_too_long_to_capture_is_left_to_the_reference() -> None:
 def test_uncaptured_tags_that_are_not_columns_do_not_matter() -> None:
     data = encode_dataset(_base(), EXPLICIT)
     walk = walked(data, EXPLICIT)
-    walk = replace(walk, uncaptured=frozenset({0x7FE00010}))  # e.g. the IOD check's Pixel Data
+    walk = walk._replace(uncaptured=frozenset({0x7FE00010}))  # e.g. the IOD check's Pixel Data
     got = entry_from_walk(data, walk, transfer_syntax_uid=EXPLICIT, **_WHERE)
     expected = reference(data, EXPLICIT, len(data))
     assert got is not None and expected is not None and same(got, expected)
