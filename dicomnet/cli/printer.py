@@ -66,7 +66,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--profile", default=DEFAULT_PROFILE, metavar="NAME", help=f"profile ({DEFAULT_PROFILE})"
     )
-    parser.add_argument("--dpi", type=float, default=150.0, help="film resolution (150)")
+    parser.add_argument("--dpi", type=float, default=150.0, help="film resolution, STANDARD (150)")
+    parser.add_argument(
+        "--high-dpi",
+        type=float,
+        default=None,
+        help="resolution of Requested Resolution ID HIGH (twice --dpi)",
+    )
     parser.add_argument("--pdf", action="store_true", help="also write each film as a PDF")
     parser.add_argument("--name", default="DICOMNET", help="Printer Name (DICOMNET)")
     parser.add_argument(
@@ -106,6 +112,8 @@ async def serve_printer(
         policy = build_policy(args)
         if not 10 <= args.dpi <= 1200:
             raise ConfigurationError("--dpi must be 10..1200")
+        if args.high_dpi is not None and not 10 <= args.high_dpi <= 2400:
+            raise ConfigurationError("--high-dpi must be 10..2400")
         output = Path(args.output)
         if output.exists() and not output.is_dir():
             raise ConfigurationError(f"output folder {str(output)!r} is not a folder")
@@ -114,7 +122,7 @@ async def serve_printer(
     except ConfigurationError as exc:
         print(f"dicomnet printer: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    settings = PrinterSettings(name=args.name, dpi=args.dpi, pdf=args.pdf)
+    settings = PrinterSettings(name=args.name, dpi=args.dpi, high_dpi=args.high_dpi, pdf=args.pdf)
     scp = PrintSCP(
         FilmRenderer(output, settings),
         settings,

@@ -286,6 +286,7 @@ def film_box_from(
         raise AttributeProblem(
             Status.INVALID_ATTRIBUTE_VALUE, (0x20500500,), "no such presentation LUT"
         )
+    resolution = _enum(dataset, "RequestedResolutionID", 0x20200050, ("STANDARD", "HIGH"))
     film = FilmBox(
         uid=uid,
         display=display,
@@ -301,6 +302,7 @@ def film_box_from(
         trim=trim == "YES",
         annotation_format=_text(dataset, "AnnotationDisplayFormatID"),
         presentation_lut=lut,
+        resolution=resolution or "STANDARD",
     )
     film_size_mm(film.film_size, film.orientation)  # both known: cannot fail
     for element in dataset:
@@ -313,6 +315,7 @@ def film_box_from(
     film.attributes.BorderDensity = film.border_density
     film.attributes.EmptyImageDensity = film.empty_density
     film.attributes.Trim = "YES" if film.trim else "NO"
+    film.attributes.RequestedResolutionID = film.resolution
     return film, warnings
 
 

@@ -44,13 +44,17 @@ class PrinterSettings:
     """What the printer is: its name, resolution, density range and defaults.
 
     Densities are in hundredths of optical density (as Min/Max Density,
-    PS3.3 C.13.3). ``dpi`` is the resolution films are rendered at, so also
-    the number of printable pixels of an image box (an image with more rows or
-    columns than its box is decimated, cropped or refused, PS3.4 H.4.3.1.2.1).
+    PS3.3 C.13.3). ``dpi`` is the resolution films are rendered at (``high_dpi``
+    for a film box that requests HIGH resolution), so also the number of
+    printable pixels of an image box (an image with more rows or columns than
+    its box is decimated, cropped or refused, PS3.4 H.4.3.1.2.1).
     """
 
     name: str = "DICOMNET"
     dpi: float = 150.0
+    #: The resolution of Requested Resolution ID HIGH (None: twice ``dpi``, as
+    #: PS3.3 C.13.3 describes HIGH); ``dpi`` is STANDARD's.
+    high_dpi: float | None = None
     min_density: int = 20
     max_density: int = 320
     film_sizes: tuple[str, ...] = tuple(FILM_SIZES_MM)
@@ -73,6 +77,12 @@ class PrinterSettings:
     software_version: str = "dicomnet"
     #: Also write each film as a one-page PDF next to its PNG.
     pdf: bool = False
+
+    def dpi_for(self, resolution: str) -> float:
+        """Pixels per inch of a film box's Requested Resolution ID (STANDARD or HIGH)."""
+        if resolution == "HIGH":
+            return self.high_dpi or 2 * self.dpi
+        return self.dpi
 
 
 @dataclass(slots=True, kw_only=True)
@@ -136,6 +146,8 @@ class FilmBox:
     trim: bool
     annotation_format: str | None = None
     presentation_lut: str | None = None
+    #: Requested Resolution ID (2020,0050): STANDARD or HIGH.
+    resolution: str = "STANDARD"
     #: The attributes as created (answered in the N-CREATE response).
     attributes: Dataset = field(default_factory=_empty_dataset)
     image_boxes: list[ImageBox] = field(default_factory=list)

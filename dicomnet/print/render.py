@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,6 +67,7 @@ def render_film(film: PrintedFilm, settings: PrinterSettings) -> Image.Image:
     from PIL import Image, ImageDraw  # noqa: PLC0415 (Pillow is the print extra)
 
     box = film.film
+    settings = replace(settings, dpi=settings.dpi_for(box.resolution))
     geometry = film_geometry(
         box.display,
         box.film_size,
@@ -279,7 +280,7 @@ class FilmRenderer:
         picture = render_film(film, self.settings)
         stem = self._next_stem()
         png = stem.with_suffix(".png")
-        dpi = self.settings.dpi
+        dpi = self.settings.dpi_for(film.film.resolution)
         picture.save(png, format="PNG", dpi=(dpi, dpi))
         pdf = None
         if self.settings.pdf:
@@ -317,6 +318,7 @@ def film_summary(film: PrintedFilm, png: Path) -> dict[str, Any]:
         "min_density": box.min_density,
         "max_density": box.max_density,
         "trim": box.trim,
+        "resolution": box.resolution,
         "image_boxes": [
             {
                 "position": b.position,

@@ -501,17 +501,18 @@ class PrintSCP:
         item = box.image
         if item is None:
             return None
+        dpi = self.settings.dpi_for(film.resolution)
         geometry = film_geometry(
             film.display,
             film.film_size,
             film.orientation,
-            self.settings.dpi,
+            dpi,
             annotation_boxes=len(film.annotation_boxes),
         )
         rect = geometry.box(box.position)
         requested = None
         if box.requested_size_mm:
-            requested = round(box.requested_size_mm / 25.4 * self.settings.dpi)
+            requested = round(box.requested_size_mm / 25.4 * dpi)
         return fit_image(
             int(item.Columns),
             int(item.Rows),

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from pydicom.dataset import Dataset
 
 from dicomnet.print.layout import parse_display_format
@@ -134,3 +135,22 @@ def test_smoothing_type_softens_or_sharpens_cubic_magnification() -> None:
     # Only CUBIC is smoothed (PS3.3 C.13.3): BILINEAR ignores Smoothing Type.
     bilinear = picture(film(edge, magnification="BILINEAR"))
     assert np.array_equal(bilinear, picture(film(edge, magnification="BILINEAR", smoothing="SOFT")))
+
+
+@pytest.mark.parametrize(
+    ("resolution", "high_dpi", "size"),
+    [
+        (None, None, (160, 200)),  # 8 x 10 inches at 20 dpi
+        ("STANDARD", None, (160, 200)),
+        ("HIGH", None, (320, 400)),  # HIGH is twice STANDARD unless configured
+        ("HIGH", 50.0, (400, 500)),
+        ("STANDARD", 50.0, (160, 200)),
+    ],
+)
+def test_rendered_size_follows_the_resolution(
+    resolution: str | None, high_dpi: float | None, size: tuple[int, int]
+) -> None:
+    settings = PrinterSettings(dpi=20, high_dpi=high_dpi)
+    changes = {} if resolution is None else {"resolution": resolution}
+    printed = film(np.full((8, 8), 90, np.uint8), **changes)
+    assert render_film(printed, settings).size == size
