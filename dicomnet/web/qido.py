@@ -13,7 +13,9 @@ entities. Answers: 200 with a DICOM JSON array (``application/dicom+json``),
 204 when nothing matches, 400 for a parameter or value the C-FIND rules
 refuse, 406 for an ``Accept`` without JSON, 503 when the index fails.
 
-``limit`` and ``offset`` page through the matches (in the index's order).
+``limit`` and ``offset`` page through the matches: a search with either is
+answered in the order of the index's keys, so that pages follow on from each
+other (the index skips and stops; see :func:`dicomnet.archive.finding.find_rows`).
 At most :attr:`~.context.WebLimits.max_results` results are returned; when
 more match than the answer holds, a ``Warning: 299`` header says so.
 ``fuzzymatching=true`` is not supported: the search is literal and a
