@@ -5,9 +5,9 @@ The worklist (:mod:`.worklist_sqlite`) and the outstanding commitment reports
 tables, written through their own connection. Its blocking calls run in the
 index's thread pool (:meth:`SqliteIndex.run`), one at a time; each write is
 its own transaction, synced as the index is (``synchronous=FULL`` unless the
-index was opened with ``fsync=False``). WAL mode lets these writes and the
-archive's group commits interleave (``busy_timeout`` waits for the other
-writer).
+index was opened with ``fsync=False``). Each write takes the index's write
+lock (:meth:`SqliteIndex.write_turn`), so it and the archive's group commits,
+in this process and in other workers, take turns.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class SideConnection:
         side._conn = await index.run(side._connect)
         try:
             async with side._lock:  # executescript commits on its own
-                await index.run(side._conn.executescript, schema)
+                await index.run(side._create, schema)
         except BaseException:
             await side.close()
             raise
@@ -53,17 +53,23 @@ class SideConnection:
         conn.execute(f"PRAGMA synchronous = {'FULL' if self.index.fsync else 'NORMAL'}")
         return conn
 
+    def _create(self, schema: str) -> None:
+        assert self._conn is not None
+        with self.index.write_turn():
+            self._conn.executescript(schema)
+
     def _transaction(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         conn = self._conn
         if conn is None:
             raise IndexUnavailable(f"index {self.index.path} is closed")
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = work(conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self.index.write_turn():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
         return result
 
     async def write(self, work: Callable[[sqlite3.Connection], _T]) -> _T:

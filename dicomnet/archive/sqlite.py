@@ -27,7 +27,7 @@ import sqlite3
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import aclosing, asynccontextmanager
+from contextlib import AbstractContextManager, aclosing, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -40,7 +40,7 @@ from .backend import IndexUnavailable
 from .entry import IndexEntry
 from .finding import find_rows
 from .migrations import migrate_sqlite
-from .opening import opening_lock
+from .opening import LockTaken, WriteLock, opening_lock
 from .plan import SQLITE, plan_query
 from .rows import (
     BATCH,
@@ -125,6 +125,8 @@ class SqliteIndex:
             max_workers=max(1, workers), thread_name_prefix="dicomnet-index"
         )
         self._writer: sqlite3.Connection | None = None
+        #: Turns at writing the file, across processes (see :mod:`.opening`).
+        self.write_lock: WriteLock | None = None
         self._free: list[sqlite3.Connection] = []
         self._all_readers: list[sqlite3.Connection] = []
         self._reader_slots = asyncio.Semaphore(max(1, readers))
@@ -170,6 +172,7 @@ class SqliteIndex:
     def _open_writer(self) -> sqlite3.Connection:
         """The writer connection, in WAL mode and migrated (one opener at a time)."""
         with opening_lock(self.path):
+            self.write_lock = WriteLock(self.path)
             conn = self._connect(False)
             try:
                 migrate_sqlite(conn, str(self.path))
@@ -212,6 +215,8 @@ class SqliteIndex:
         for conn in connections:
             await asyncio.get_running_loop().run_in_executor(self._executor, conn.close)
         self._executor.shutdown(wait=True)
+        if self.write_lock is not None:
+            self.write_lock.close()
 
     async def __aenter__(self) -> SqliteIndex:
         return self
@@ -280,13 +285,13 @@ class SqliteIndex:
                 await self._checkpoint()
 
     async def _finish(
-        self, jobs: list[_Job], work: Callable[[], Any], *, inline: bool | None = None
+        self, jobs: list[_Job], work: Callable[[bool], Any], *, inline: bool | None = None
     ) -> None:
         try:
             if self.inline_writes if inline is None else inline:
                 result = await self._inline(work)
             else:
-                result = await self.run(work)
+                result = await self.run(work, True)
         except Exception as exc:
             if len(jobs) > 1:
                 # One bad entry must not fail the others: commit them one by one.
@@ -301,16 +306,19 @@ class SqliteIndex:
             if not job.future.done():
                 job.future.set_result(result)
 
-    async def _inline(self, work: Callable[[], _T]) -> _T:
-        """Run a batch's transaction on the loop's thread.
+    async def _inline(self, work: Callable[[bool], _T]) -> _T:
+        """Run a batch's transaction on the loop's thread (``work(False)``: never wait).
 
-        The writer connection does not wait for a lock there (``busy_timeout``
-        0): when another process writes (``dicomnet index delete``, a second
-        worker), the batch goes to the thread pool instead, which waits for the
-        lock without holding up the event loop.
+        The loop's thread does not wait for a lock: when another writer holds
+        the write lock (a second worker, ``dicomnet index delete``) or SQLite's
+        (``busy_timeout`` 0; a program that does not take the write lock), the
+        batch goes to the thread pool instead, which waits without holding up
+        the event loop.
         """
         try:
-            result = work()
+            result = work(False)
+        except LockTaken:
+            return await self.run(self._waiting, work)
         except sqlite3.OperationalError as exc:
             if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _BUSY:
                 raise IndexUnavailable(f"index {self.path}: {exc}") from exc
@@ -320,12 +328,12 @@ class SqliteIndex:
         self._since_checkpoint += 1
         return result
 
-    def _waiting(self, work: Callable[[], _T]) -> _T:
-        """``work`` with the writer waiting for locks (in the thread pool)."""
+    def _waiting(self, work: Callable[[bool], _T]) -> _T:
+        """``work(True)`` with the writer waiting for locks (in the thread pool)."""
         assert self._writer is not None
         self._writer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         try:
-            return work()
+            return work(True)
         finally:
             if self._writer is not None:
                 self._writer.execute("PRAGMA busy_timeout = 0")
@@ -341,25 +349,32 @@ class SqliteIndex:
         except (OSError, sqlite3.Error) as exc:  # tried again after the next batches
             _log.warning("index %s: WAL checkpoint failed: %s", self.path, exc)
 
-    def _transaction(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+    def write_turn(self, *, wait: bool = True) -> AbstractContextManager[None]:
+        """The write lock held for one transaction (:mod:`.opening`; waiting: thread pool)."""
+        if self.write_lock is None:
+            raise IndexUnavailable(f"index {self.path} is closed")
+        return self.write_lock.turn(wait=wait)
+
+    def _transaction(self, work: Callable[[sqlite3.Connection], _T], wait: bool) -> _T:
         conn = self._writer
         if conn is None:
             raise IndexUnavailable(f"index {self.path} is closed")
         if len(self._series_keys) > _SERIES_KEYS:
             self._series_keys.clear()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = work(conn)
-        except BaseException:
-            self._series_keys.clear()  # rows made in this transaction are gone
-            self._side_rows = True  # and rows it removed are back
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self.write_turn(wait=wait):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(conn)
+            except BaseException:
+                self._series_keys.clear()  # rows made in this transaction are gone
+                self._side_rows = True  # and rows it removed are back
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
         self.commits += 1
         return result
 
-    def _write_batch(self, jobs: list[_Job]) -> None:
+    def _write_batch(self, jobs: list[_Job], wait: bool) -> None:
         entries = [job.entry for job in jobs if job.entry is not None]
         journals = [job.journal for job in jobs if job.journal is not None]
         forgets = [job.forget for job in jobs if job.forget is not None]
@@ -400,7 +415,7 @@ class SqliteIndex:
             # Files moved in whose folders are not synced yet: one sync per folder
             # for the whole batch, before the rows that name them are committed.
             fsync_folders(folder for entry in entries for folder in entry.sync_folders)
-        self._transaction(work)
+        self._transaction(work, wait)
 
     def _check_series_keys(self, conn: sqlite3.Connection) -> None:
         """Forget the series keys remembered if another connection wrote meanwhile."""
@@ -415,11 +430,11 @@ class SqliteIndex:
             self._writer.execute(f"PRAGMA synchronous = {'FULL' if full else 'NORMAL'}")
             self._full_sync = full
 
-    def _run_operation(self, job: _Job) -> Any:
+    def _run_operation(self, job: _Job, wait: bool) -> Any:
         assert job.operation is not None
         self._series_keys.clear()  # deletions may remove series
         self._side_rows = True  # and note the files to remove
-        return self._transaction(job.operation)
+        return self._transaction(job.operation, wait)
 
     async def _operate(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
         job = _Job(asyncio.get_running_loop().create_future(), operation=operation)

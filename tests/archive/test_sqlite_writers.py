@@ -1,0 +1,194 @@
+"""Several writers of one SQLite index: turns under the write lock (archive/opening.py).
+
+Worker processes (``serve --workers N``) share one index file; every write
+transaction holds an advisory ``flock`` on ``<index>-lock``, so writers queue on
+the kernel's lock instead of SQLite's sleeping busy handler, and none fails
+with ``database is locked``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import sqlite3
+import sys
+from pathlib import Path
+
+from pydicom.dataset import Dataset
+
+from dicomnet.archive import SqliteIndex, entry_from_header
+from dicomnet.archive.opening import WriteLock, lock_file
+from dicomnet.archive.backends import open_worklist
+
+EXPLICIT_LE = "1.2.840.10008.1.2.1"
+CT = "1.2.840.10008.5.1.4.1.1.2"
+
+
+def _entry(uid: str, series: int = 0):
+    ds = Dataset()
+    ds.PatientID = "P1"
+    ds.PatientName = "WRITERS^TEST"
+    ds.StudyInstanceUID = "1.2.826.0.1.3680043.8.498.61"
+    ds.SeriesInstanceUID = f"1.2.826.0.1.3680043.8.498.61.{series}"
+    ds.SOPInstanceUID = uid
+    ds.SOPClassUID = CT
+    ds.Modality = "CT"
+    return entry_from_header(
+        ds,
+        sop_instance_uid=uid,
+        sop_class_uid=CT,
+        transfer_syntax_uid=EXPLICIT_LE,
+        path=f"/x/{uid}.dcm",
+        size=1,
+    )
+
+
+def _item(patient: str, accession: str) -> Dataset:
+    step = Dataset()
+    step.Modality = "CT"
+    step.ScheduledStationAETitle = "CT1"
+    step.ScheduledProcedureStepStartDate = "20260101"
+    item = Dataset()
+    item.PatientID = patient
+    item.AccessionNumber = accession
+    item.ScheduledProcedureStepSequence = [step]
+    return item
+
+
+def _held_elsewhere(path: Path) -> bool:
+    """True if another open file holds the write lock of ``path`` now."""
+    fd = os.open(lock_file(path), os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+async def test_every_write_transaction_holds_the_write_lock(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite"
+    seen: list[bool] = []
+    async with await SqliteIndex.open(path, fsync=False) as index:
+        index.row_hooks.append(lambda conn, entries: seen.append(_held_elsewhere(path)))
+        await index.put(_entry("1.2.3.1"))  # inline, on the loop's thread
+        await index.put_many([_entry(f"1.2.3.{n}") for n in range(2, 6)])
+    async with await SqliteIndex.open(path, fsync=True, inline_writes=False) as index:
+        index.row_hooks.append(lambda conn, entries: seen.append(_held_elsewhere(path)))
+        await index.put(_entry("1.2.3.9"))  # in the thread pool
+        assert await index.count() == 6
+    assert seen == [True, True, True]
+    assert not _held_elsewhere(path)  # released after each transaction
+
+
+async def test_the_worklist_connection_writes_under_the_write_lock(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite"
+    async with await SqliteIndex.open(path, fsync=False) as index:
+        worklist = await open_worklist(index)
+        try:
+            fd = os.open(lock_file(path), os.O_RDWR)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # another process writing
+            add = asyncio.ensure_future(worklist.add(_item("W1", "A1")))
+            await asyncio.sleep(0.2)
+            assert not add.done()
+            os.close(fd)
+            await asyncio.wait_for(add, 10)
+            assert await worklist.count() == 1
+        finally:
+            await worklist.close()
+
+
+async def test_a_put_waits_for_another_writer_holding_the_lock_without_blocking_the_loop(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "index.sqlite"
+    async with await SqliteIndex.open(path, fsync=False) as index:
+        assert index.inline_writes and index.write_lock is not None
+        fd = os.open(lock_file(path), os.O_RDWR)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another worker's transaction
+        put = asyncio.ensure_future(index.put(_entry("1.2.4.1")))
+        ticks = 0
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks == 20 and not put.done()
+        # Entries that come while the first waits join the next batch.
+        more = asyncio.ensure_future(index.put_many([_entry(f"1.2.4.{n}") for n in range(2, 9)]))
+        await asyncio.sleep(0.05)
+        os.close(fd)
+        await asyncio.wait_for(asyncio.gather(put, more), 10)
+        assert await index.count() == 8
+        assert index.write_lock.waits >= 1
+        assert index.commits == 2  # the waiting one, then the seven queued meanwhile
+
+
+def test_write_lock_without_waiting_reports_a_lock_taken_in_this_process(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite"
+    first, second = WriteLock(path), WriteLock(path)
+    try:
+        assert first.acquire(wait=False)
+        assert not first.acquire(wait=False)  # another thread of this process holds it
+        assert not second.acquire(wait=False)  # another open file (another process) holds it
+        first.release()
+        assert second.acquire(wait=False)
+        second.release()
+        assert first.waits == 1 and second.waits == 1
+    finally:
+        first.close()
+        second.close()
+
+
+_WRITER = """
+import asyncio, sys
+sys.path.insert(0, sys.argv[3])
+from test_sqlite_writers import _entry, _item
+from dicomnet.archive import SqliteIndex
+from dicomnet.archive.backends import open_worklist
+
+async def main(path, me):
+    async with await SqliteIndex.open(path, fsync=False) as index:
+        worklist = await open_worklist(index)
+        async def one(n):
+            await index.put(_entry(f"1.2.5.{me}.{n}", series=n % 3))
+        for start in range(0, 300, 30):  # waves of 30 concurrent puts
+            await asyncio.gather(*(one(n) for n in range(start, start + 30)))
+            await worklist.add(_item(f"W{me}", f"{me}-{start}"))
+        await worklist.close()
+        print(index.commits, index.write_lock.waits)
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+async def test_worker_processes_writing_one_index_lose_nothing_and_never_fail(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "index" / "index.sqlite"
+    here = str(Path(__file__).parent)
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            _WRITER,
+            str(path),
+            str(me),
+            here,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for me in range(4)
+    ]
+    results = [await proc.communicate() for proc in procs]
+    errors = [err.decode()[-600:] for _, err in results]
+    assert [p.returncode for p in procs] == [0] * 4, errors
+    assert not any("database is locked" in e for e in errors)
+    with sqlite3.connect(path) as conn:
+        uids = {row[0] for row in conn.execute("SELECT sop_uid FROM instance")}
+        items = conn.execute("SELECT COUNT(*) FROM worklist_item").fetchone()[0]
+    assert uids == {f"1.2.5.{me}.{n}" for me in range(4) for n in range(300)}
+    assert items == 40
+    # Group commit still groups: each process used far fewer transactions than puts.
+    commits = [int(out.split()[0]) for out, _ in results]
+    assert all(c < 300 for c in commits), commits
