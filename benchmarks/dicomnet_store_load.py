@@ -8,7 +8,7 @@ not on encoding) with up to ``--window`` requests outstanding, then releases.
 It prints one JSON line: associations, failed associations (not established,
 aborted, or any instance not answered Success), instances acknowledged,
 wall seconds, the client's CPU seconds, and why associations failed (stage
-and exception, counted). ``--acked FILE`` writes the SOP
+and exception, counted; the first message of each in ``examples``). ``--acked FILE`` writes the SOP
 Instance UIDs answered Success, one per line (the kill -9 check reads them).
 """
 
@@ -82,9 +82,11 @@ async def load(args: argparse.Namespace) -> dict[str, Any]:
         return out
 
     reasons: dict[str, int] = {}
+    examples: dict[str, str] = {}
 
-    def failed(reason: str) -> bool:
+    def failed(reason: str, message: str = "") -> bool:
         reasons[reason] = reasons.get(reason, 0) + 1
+        examples.setdefault(reason, message[:300])
         return False
 
     async def one(association: int) -> bool:
@@ -92,15 +94,20 @@ async def load(args: argparse.Namespace) -> dict[str, Any]:
         try:
             async with ae.associate(args.host, args.port, called_ae=args.called_ae) as assoc:
                 stage = "store"
-                good = 0
+                good, first_bad = 0, ""
                 async for result in store_many(assoc, sources(association), window=args.window):
                     if result.status == 0:
                         good += 1
                         acked.append(result.sop_instance_uid)
+                    elif not first_bad:
+                        first_bad = f"status {result.status}: {result.error_comment}"
                 stage = "release"
-            return good == len(images) or failed(f"status: {len(images) - good} not stored")
+            missing = len(images) - good
+            return not missing or failed(
+                f"status: {missing} not stored", f"association {association}: {first_bad}"
+            )
         except Exception as exc:
-            return failed(f"{stage}: {type(exc).__name__}")
+            return failed(f"{stage}: {type(exc).__name__}", f"association {association}: {exc}")
 
     wall, cpu = time.perf_counter(), time.process_time()
     outcomes = await asyncio.gather(*(one(a) for a in range(args.associations)))
@@ -111,6 +118,7 @@ async def load(args: argparse.Namespace) -> dict[str, Any]:
         "seconds": time.perf_counter() - wall,
         "cpu_seconds": time.process_time() - cpu,
         "failures": reasons,
+        "examples": examples,
     }
     if args.acked is not None:
         Path(args.acked).write_text("".join(f"{uid}\n" for uid in acked), encoding="ascii")

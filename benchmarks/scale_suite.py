@@ -201,6 +201,8 @@ class _Run:
     output: Path
     acked: Path
     killed: int | None = None
+    #: The server's WARNING and ERROR log lines (a few), kept when associations failed.
+    server_log: tuple[str, ...] = ()
 
 
 def _measure(
@@ -253,7 +255,11 @@ def _measure(
         except subprocess.TimeoutExpired:
             processes.stop(proc)
             exit_code = None
-    return _Run(report, server_cpu, peak, exit_code, output, acked, killed)
+    problems: tuple[str, ...] = ()
+    if report.get("failed"):
+        text = log.read_text(encoding="utf-8", errors="replace").splitlines()
+        problems = tuple(line for line in text if " WARNING " in line or " ERROR " in line)[:8]
+    return _Run(report, server_cpu, peak, exit_code, output, acked, killed, problems)
 
 
 def _row(label: str, measured: _Run) -> Row:
@@ -272,6 +278,8 @@ def _row(label: str, measured: _Run) -> Row:
             "peak_rss_mb": measured.peak_rss / 1e6,
             "seconds": seconds,
             "why": ", ".join(f"{k} ({v})" for k, v in report.get("failures", {}).items()),
+            "examples": report.get("examples", {}),
+            "server_log": list(measured.server_log),
         },
     )
 
@@ -316,6 +324,7 @@ def run(options: Options) -> SuiteResult:
                 if not options.selected(label):
                     continue
                 table.rows.append(_case(server, associations, work, databases, next(serial)))
+                result.notes.extend(_failure_notes(table.rows[-1]))
                 if options.verbose:
                     print(f"  {label}: {table.rows[-1].values or table.rows[-1].unavailable}")
             result.tables.append(table)
@@ -347,6 +356,16 @@ def run(options: Options) -> SuiteResult:
     if databases.problem:
         result.notes.append(databases.problem)
     return result
+
+
+def _failure_notes(row: Row) -> list[str]:
+    """Why a row's associations failed: the client's first messages, the server's log."""
+    if not row.values.get("failed"):
+        return []
+    examples = row.values["examples"].items()
+    out = [f"{row.label}: {reason}: {message}" for reason, message in examples]
+    out += [f"{row.label}: server log: {line[:300]}" for line in row.values["server_log"]]
+    return out
 
 
 def _case(server: Server, associations: int, work: Path, databases: _Databases, serial: int) -> Row:
