@@ -10,7 +10,9 @@ lets them read while the writer commits).
 writer task takes every entry queued so far (up to ``batch_limit``) and
 commits them in one transaction, then wakes their callers. While a commit
 runs, new entries queue up for the next one, so concurrent associations
-share the cost of each commit.
+share the cost of each commit. Each transaction holds the file's write lock
+(:class:`~dicomnet.archive.opening.WriteLock`): other processes writing the
+file (``serve --workers``) wait on it, not in SQLite's polling busy handler.
 
 **Durability.** ``fsync=True`` (default): ``synchronous=FULL``, so a commit
 is on disk when :meth:`put` returns (it survives kill -9 and power loss).
