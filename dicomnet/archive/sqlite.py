@@ -11,8 +11,7 @@ writer task takes every entry queued so far (up to ``batch_limit``) and
 commits them in one transaction, then wakes their callers. While a commit
 runs, new entries queue up for the next one, so concurrent associations
 share the cost of each commit. Each transaction holds the file's write lock
-(:class:`~dicomnet.archive.opening.WriteLock`): other processes writing the
-file (``serve --workers``) wait on it, not in SQLite's polling busy handler.
+(:class:`~dicomnet.archive.opening.WriteLock`; other workers wait on it).
 
 **Durability.** ``fsync=True`` (default): ``synchronous=FULL``, so a commit
 is on disk when :meth:`put` returns (it survives kill -9 and power loss).
@@ -53,6 +52,7 @@ from .rows import (
     row_record,
 )
 from .schema import LEVEL_TABLES, SCHEMA_VERSION
+from .series_keys import checked_series_keys
 
 __all__ = ["SqliteIndex"]
 
@@ -137,8 +137,8 @@ class SqliteIndex:
         self._closed = False
         self._full_sync = fsync
         # Series UID -> row key of series committed lately (writer thread only): most
-        # instances join a series that exists, and then skip three upserts. Valid while
-        # the writer's PRAGMA data_version (other connections' commits) is unchanged.
+        # instances join a series that exists, and then skip three upserts (see
+        # :mod:`.series_keys`; checked when PRAGMA data_version changes).
         self._series_keys: dict[str, int] = {}
         self._data_version = -1
         # Whether the pending or doomed tables may hold rows (writer thread only): while
@@ -311,11 +311,9 @@ class SqliteIndex:
     async def _inline(self, work: Callable[[bool], _T]) -> _T:
         """Run a batch's transaction on the loop's thread (``work(False)``: never wait).
 
-        The loop's thread does not wait for a lock: when another writer holds
-        the write lock (a second worker, ``dicomnet index delete``) or SQLite's
-        (``busy_timeout`` 0; a program that does not take the write lock), the
-        batch goes to the thread pool instead, which waits without holding up
-        the event loop.
+        When another writer holds the write lock (a worker, ``index delete``) or
+        SQLite's (``busy_timeout`` 0: a program without the write lock), the batch
+        goes to the thread pool, which waits without holding up the event loop.
         """
         try:
             result = work(False)
@@ -347,7 +345,7 @@ class SqliteIndex:
         if conn is None:
             return
         try:
-            await self.run(_checkpoint, conn)
+            await self.run(lambda: conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall())
         except (OSError, sqlite3.Error) as exc:  # tried again after the next batches
             _log.warning("index %s: WAL checkpoint failed: %s", self.path, exc)
 
@@ -389,7 +387,7 @@ class SqliteIndex:
             # journaled by another, keeps the newer journal row.
             _delete_pending(conn, forgets)
             if entries:
-                self._check_series_keys(conn)
+                self._check_series_keys(conn, entries)
                 _insert_many(conn, entries, self._series_keys)
                 for hook in self.row_hooks:
                     hook(conn, entries)
@@ -419,13 +417,15 @@ class SqliteIndex:
             fsync_folders(folder for entry in entries for folder in entry.sync_folders)
         self._transaction(work, wait)
 
-    def _check_series_keys(self, conn: sqlite3.Connection) -> None:
-        """Forget the series keys remembered if another connection wrote meanwhile."""
+    def _check_series_keys(self, conn: sqlite3.Connection, entries: Sequence[IndexEntry]) -> None:
+        """After another connection's commits: side rows may exist, series keys are checked."""
         version = conn.execute("PRAGMA data_version").fetchone()[0]
-        if version != self._data_version:
-            self._series_keys.clear()
-            self._side_rows = True
-            self._data_version = version
+        if version == self._data_version:
+            return
+        self._data_version = version
+        self._side_rows = True
+        uids = (entry.columns.get("series_uid", "") for entry in entries)
+        self._series_keys = checked_series_keys(conn, self._series_keys, uids)
 
     def _synchronous(self, full: bool) -> None:
         if full != self._full_sync and self._writer is not None:
@@ -590,10 +590,6 @@ class SqliteIndex:
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def _checkpoint(conn: sqlite3.Connection) -> None:
-    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def _upsert_level(

@@ -18,8 +18,8 @@ from pathlib import Path
 from pydicom.dataset import Dataset
 
 from dicomnet.archive import SqliteIndex, entry_from_header
-from dicomnet.archive.opening import WriteLock, lock_file
 from dicomnet.archive.backends import open_worklist
+from dicomnet.archive.opening import WriteLock, lock_file
 
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 CT = "1.2.840.10008.5.1.4.1.1.2"
@@ -192,3 +192,29 @@ async def test_worker_processes_writing_one_index_lose_nothing_and_never_fail(
     # Group commit still groups: each process used far fewer transactions than puts.
     commits = [int(out.split()[0]) for out, _ in results]
     assert all(c < 300 for c in commits), commits
+
+
+async def test_a_series_another_writer_deleted_is_made_again_not_joined_by_its_old_key(
+    tmp_path: Path,
+) -> None:
+    """The writer remembers series keys; another worker's deletion (and a new series that
+    may take the freed key) must not leave an instance joined to the wrong series."""
+    path = tmp_path / "index.sqlite"
+    series = "1.2.826.0.1.3680043.8.498.61.{}".format
+    async with (
+        await SqliteIndex.open(path, fsync=False) as mine,
+        await SqliteIndex.open(path, fsync=False) as other,
+    ):
+        await mine.put(_entry("1.2.6.1", series=1))  # series 1's key remembered
+        await other.put(_entry("1.2.6.2", series=2))  # another worker adds: keys stay right
+        await mine.put(_entry("1.2.6.3", series=1))
+        await other.delete(series_uid=series(1))
+        await other.put(_entry("1.2.6.4", series=3))  # may take series 1's freed key
+        await mine.put(_entry("1.2.6.5", series=1))
+    with sqlite3.connect(path) as conn:
+        rows = dict(
+            conn.execute(
+                "SELECT i.sop_uid, s.series_uid FROM instance i JOIN series s ON i.series_fk = s.pk"
+            ).fetchall()
+        )
+    assert rows == {"1.2.6.2": series(2), "1.2.6.4": series(3), "1.2.6.5": series(1)}

@@ -1,0 +1,33 @@
+"""The SQLite writer's memory of series row keys, checked after another writer's commits.
+
+Most instances join a series the index holds; the writer remembers each series'
+row key (series UID -> ``pk``) and skips the patient, study and series upserts
+for it. Another worker adding rows leaves those keys right; a deletion (``index
+delete``, a replaced instance's pruned series) may remove a series, and a new
+series may then get its key. So after another connection has committed, the
+keys a batch needs are kept only if their rows still carry the same UID.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from typing import Final
+
+__all__ = ["checked_series_keys"]
+
+#: Keys per ``IN (...)`` (SQLite's historic limit of bound parameters is 999).
+_CHUNK: Final = 999
+
+
+def checked_series_keys(
+    conn: sqlite3.Connection, known: dict[str, int], series_uids: Iterable[str]
+) -> dict[str, int]:
+    """The entries of ``known`` for ``series_uids`` whose rows still match (in a transaction)."""
+    wanted = sorted({known[uid] for uid in series_uids if uid in known})
+    kept: dict[str, int] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        sql = f"SELECT pk, series_uid FROM series WHERE pk IN ({', '.join('?' * len(chunk))})"
+        kept.update({uid: pk for pk, uid in conn.execute(sql, chunk) if known.get(uid) == pk})
+    return kept
