@@ -346,3 +346,31 @@ async def test_dcmtk_store_find_move_against_two_workers_on_postgresql(
         assert moved == [f"{STUDY_A}.1.1", f"{STUDY_A}.1.2", f"{STUDY_A}.2.3"]
     finally:
         assert await supervisor.stop() == 0
+
+
+async def test_a_workers_warnings_carry_time_level_and_slot_without_verbose(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c",
+            "import sys; from dicomnet.cli.main import main; sys.exit(main())",
+            "serve", "--port", "0", "--host", "127.0.0.1", "--output", str(tmp_path / "store"),
+            "--workers", "1", "--no-uvloop",
+            stdout=asyncio.subprocess.PIPE, stderr=sink, cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )  # fmt: skip
+    assert process.stdout is not None
+    line = await asyncio.wait_for(process.stdout.readline(), 90)
+    port = int(re.match(rb"listening on (\d+)", line).group(1))  # type: ignore[union-attr]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(bytes([5, 0, 0, 0, 0, 4, 0, 0, 0, 0]))  # A-RELEASE-RQ instead of an RQ
+    await writer.drain()
+    assert (await asyncio.wait_for(reader.read(100), 30))[:1] == b"\x07"  # A-ABORT
+    writer.close()
+    process.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(process.wait(), 60) == 0
+    warnings = [x for x in log.read_text().splitlines() if "instead of an A-ASSOCIATE-RQ" in x]
+    assert len(warnings) == 1
+    assert re.match(r"\d{4}-\d\d-\d\d [\d:,]+ w0 WARNING dicomnet", warnings[0]), warnings

@@ -114,8 +114,9 @@ def worker_main(  # noqa: PLR0917 (multiprocessing passes them by position)
     args.worker_slot = slot
     args.workers = count
     verbose = verbosity(args)
+    # Always: without it a spawned worker's warnings go out bare (no time, level, slot).
+    logging.basicConfig(format=f"%(asctime)s w{slot} %(levelname)s %(name)s: %(message)s")
     if verbose:
-        logging.basicConfig(format=f"%(asctime)s w{slot} %(levelname)s %(name)s: %(message)s")
         logging.getLogger("dicomnet").setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
 
     async def main() -> int:
