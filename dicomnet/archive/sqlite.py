@@ -311,10 +311,8 @@ class SqliteIndex:
     async def _inline(self, work: Callable[[bool], _T]) -> _T:
         """Run a batch's transaction on the loop's thread (``work(False)``: never wait).
 
-        When another writer holds the write lock (a worker, ``index delete``) or
-        SQLite's (``busy_timeout`` 0: a program without the write lock), the batch
-        goes to the thread pool, which waits without holding up the event loop.
-        """
+        When another writer holds the write lock (a worker, ``index delete``) or SQLite's
+        (a program without the write lock), the batch waits in the thread pool instead."""
         try:
             result = work(False)
         except LockTaken:
