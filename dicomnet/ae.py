@@ -52,7 +52,7 @@ from .policy import (
 )
 from .services.base import Binding, HandlerRegistry, Service
 from .services.verification import VerificationService
-from .transport import ULProtocol, connect, listen
+from .transport import LISTEN_BACKLOG, ULProtocol, connect, listen
 
 __all__ = ["AE", "AssociateCall", "Server"]
 
@@ -142,7 +142,7 @@ class AE:
         *,
         ssl: ssl_module.SSLContext | None = None,
         handlers: Iterable[Service | Binding] = (),
-        backlog: int = 100,
+        backlog: int = LISTEN_BACKLOG,
         reuse_port: bool = False,
     ) -> Server:
         """Listen for associations (``host`` None/"" = every IPv4 and IPv6 interface).

@@ -38,6 +38,7 @@ from .timers import ARTIM, Deadlines
 from .tls import TLSHandshake, client_tls_context, server_tls_context
 
 __all__ = [
+    "LISTEN_BACKLOG",
     "LinkListener",
     "ULConnectionLike",
     "ULProtocol",
@@ -52,6 +53,11 @@ _log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
+#: Connections the kernel completes and queues for a listener until it accepts them (the
+#: kernel caps it at net.core.somaxconn). asyncio's default, 100, is too small for a burst
+#: of associations: connections past it are dropped and the peers' TCP retries back off
+#: (1, 2, 4, 8, 16 s), so a busy server may see a requestor give up before it accepts.
+LISTEN_BACKLOG = socket.SOMAXCONN
 #: Largest receive buffer handed to asyncio (reached by connections that carry bulk data).
 RECEIVE_BUFFER_SIZE = 256 * 1024
 #: Receive buffer a connection starts with: enough for its negotiation and small messages.
@@ -541,7 +547,7 @@ async def listen(
     port: int,
     *,
     ssl: ssl_module.SSLContext | None = None,
-    backlog: int = 100,
+    backlog: int = LISTEN_BACKLOG,
     handshake_timeout: float | None = None,
     reuse_port: bool = False,
 ) -> list[asyncio.Server]:

@@ -28,7 +28,7 @@ from dicomnet_pdu.connection import Role, ULConnection
 
 from ..ae import AE, Server
 from ..policy import AETitlePolicy, Policy, WrongCalledAE
-from ..transport import ULProtocol, listen
+from ..transport import LISTEN_BACKLOG, ULProtocol, listen
 
 __all__ = ["RoutedPort"]
 
@@ -101,7 +101,7 @@ class RoutedPort:
         port: int,
         *,
         ssl: ssl_module.SSLContext | None = None,
-        backlog: int = 100,
+        backlog: int = LISTEN_BACKLOG,
     ) -> None:
         """Bind and listen (``port`` 0: any free port, see :attr:`port`)."""
         self.listeners = await listen(
