@@ -89,12 +89,14 @@ _LONG_VRS: Final = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class IndexEntry:
-    """One instance for the index.
+    """One instance for the index (a value: change it with :func:`dataclasses.replace`).
 
     ``columns`` maps column names (see :mod:`.schema`) to normalized values;
     ``headers`` maps each level to its header bytes (Explicit VR LE).
+    Not frozen: one is made per stored instance, and a frozen dataclass sets
+    each field through ``object.__setattr__``.
     """
 
     sop_instance_uid: str

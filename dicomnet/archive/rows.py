@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 from dicomnet.query.index import InstanceRecord
 from dicomnet.query.query import Query, computed_attributes, respond
 
-from .entry import decode_header, header_charset
+from .entry import IndexEntry, decode_header, header_charset
 from .plan import Plan
 from .schema import COLUMNS
 
@@ -31,6 +31,7 @@ __all__ = [
     "LEVEL_COLUMNS",
     "column_positions",
     "delete_target",
+    "instance_columns",
     "row_identifier",
     "row_lookup",
     "row_record",
@@ -67,6 +68,15 @@ def delete_target(
     if len(given) != 1:
         raise ValueError("give exactly one of study_uid, series_uid, sop_instance_uid")
     return given[0]
+
+
+def instance_columns(entry: IndexEntry) -> dict[str, str]:
+    """The entry's columns, with its SOP Instance UID and (when its header has none) class."""
+    columns = dict(entry.columns)
+    if not columns.get("sop_class"):
+        columns["sop_class"] = entry.sop_class_uid
+    columns["sop_uid"] = entry.sop_instance_uid
+    return columns
 
 
 def row_identifier(

@@ -48,6 +48,7 @@ from .rows import (
     FIRST_BATCH,
     LEVEL_COLUMNS,
     delete_target,
+    instance_columns,
     row_lookup,
     row_record,
 )
@@ -619,10 +620,7 @@ def _upsert_level(
 
 def _insert(conn: sqlite3.Connection, entry: IndexEntry, series_keys: dict[str, int]) -> None:
     """Add one instance (replacing an earlier row of its SOP Instance UID)."""
-    columns = dict(entry.columns)
-    if not columns.get("sop_class"):
-        columns["sop_class"] = entry.sop_class_uid
-    columns["sop_uid"] = entry.sop_instance_uid
+    columns = instance_columns(entry)
     old = conn.execute(
         "SELECT pk, series_fk FROM instance WHERE sop_uid = ?", (entry.sop_instance_uid,)
     ).fetchone()
@@ -668,6 +666,11 @@ _INSTANCE_COLUMNS: Final = [
 ]
 
 
+_IMAGE_COLUMNS: Final = LEVEL_COLUMNS["IMAGE"]
+_SOP_UID_AT: Final = _IMAGE_COLUMNS.index("sop_uid")
+_SOP_CLASS_AT: Final = _IMAGE_COLUMNS.index("sop_class")
+
+
 def _chunks(items: Sequence[_T], width: int) -> list[Sequence[_T]]:
     """``items`` cut into runs whose parameters (``width`` each) fit one statement."""
     step = max(1, _MAX_PARAMS // width)
@@ -705,15 +708,17 @@ def _insert_many(
             _insert(conn, entry, series_keys)
             continue
         known.add(uid)
-        columns = dict(entry.columns)
-        if not columns.get("sop_class"):
-            columns["sop_class"] = entry.sop_class_uid
-        columns["sop_uid"] = uid
-        series_key = series_keys.get(columns.get("series_uid", ""))
+        columns = entry.columns
+        series_uid = columns.get("series_uid", "")
+        series_key = series_keys.get(series_uid)
         if series_key is None:
-            series_key = _upsert_parents(conn, entry, columns)
-            series_keys[columns.get("series_uid", "")] = series_key
-        values: list[object] = [columns.get(name, "") for name in LEVEL_COLUMNS["IMAGE"]]
+            series_key = _upsert_parents(conn, entry, instance_columns(entry))
+            series_keys[series_uid] = series_key
+        # The instance's columns as instance_columns gives them, without copying.
+        values: list[object] = [columns.get(name, "") for name in _IMAGE_COLUMNS]
+        values[_SOP_UID_AT] = uid
+        if not values[_SOP_CLASS_AT]:
+            values[_SOP_CLASS_AT] = entry.sop_class_uid
         values += [series_key, entry.transfer_syntax_uid, entry.size, entry.path]
         values += [entry.source_ae_title, entry.received, entry.headers.get("IMAGE", b"")]
         fresh.append(values)
