@@ -77,6 +77,9 @@ class PrinterSettings:
     software_version: str = "dicomnet"
     #: Also write each film as a one-page PDF next to its PNG.
     pdf: bool = False
+    #: Print jobs kept for N-GET from any association, and for how long (seconds).
+    jobs_kept: int = 256
+    job_seconds: float = 3600.0
 
     def dpi_for(self, resolution: str) -> float:
         """Pixels per inch of a film box's Requested Resolution ID (STANDARD or HIGH)."""

@@ -2,15 +2,20 @@
 
 A :class:`PrintJob` is made by each print action (PS3.4 H.4.8); the SCP
 writes its films before answering, so a job is DONE (or FAILURE) when the
-SCU first sees it. :class:`PrintNotifier` sends the optional event reports
-on the requesting association, in background tasks: Printer NORMAL
-(PS3.4 H.4.11.2.1) and Print Job DONE (H.4.8.2.1).
+SCU first sees it. Jobs outlive the association that made them, as a
+printer's job queue does: :class:`PrintJobs` keeps the most recent ones, for a
+bounded count and time, for N-GET from any association.
+:class:`PrintNotifier` sends the optional event reports on the requesting
+association, in background tasks: Printer NORMAL (PS3.4 H.4.11.2.1) and
+Print Job DONE (H.4.8.2.1).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -33,6 +38,7 @@ __all__ = [
     "PRINTER_NORMAL_EVENT",
     "PRINT_JOB",
     "PrintJob",
+    "PrintJobs",
     "PrintNotifier",
     "job_attributes",
     "printer_attributes",
@@ -58,6 +64,50 @@ class PrintJob:
     films: int
     status: str = "DONE"
     info: str = "NORMAL"
+
+
+class PrintJobs:
+    """Finished print jobs kept for N-GET: at most ``count``, each for ``seconds``.
+
+    Shared by every association of one Print SCP (a job is found by its UID,
+    which only its SCU was told). The oldest job goes first when the count is
+    reached; a job older than ``seconds`` is forgotten when it is next looked
+    at. ``clock`` gives monotonic seconds.
+    """
+
+    def __init__(
+        self, count: int, seconds: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.count = count
+        self.seconds = seconds
+        self._clock = clock
+        self._jobs: OrderedDict[str, tuple[float, PrintJob]] = OrderedDict()
+
+    def __len__(self) -> int:
+        self._expire()
+        return len(self._jobs)
+
+    def add(self, job: PrintJob) -> None:
+        """Keep ``job`` (forgetting the oldest past ``count``)."""
+        self._expire()
+        self._jobs[job.uid] = (self._clock(), job)
+        self._jobs.move_to_end(job.uid)
+        while len(self._jobs) > max(0, self.count):
+            self._jobs.popitem(last=False)
+
+    def get(self, uid: str) -> PrintJob | None:
+        """The job ``uid`` if it is still kept."""
+        self._expire()
+        kept = self._jobs.get(uid)
+        return None if kept is None else kept[1]
+
+    def _expire(self) -> None:
+        oldest = self._clock() - self.seconds
+        while self._jobs:
+            added, _ = next(iter(self._jobs.values()))
+            if added > oldest:
+                break
+            self._jobs.popitem(last=False)
 
 
 def job_attributes(job: PrintJob, printer_name: str) -> Dataset:

@@ -18,7 +18,8 @@ is DONE as soon as it exists.
 Statuses (PS3.4 H.4, PS3.7 Annex C): see :mod:`dicomnet.print.attributes`
 for attribute checks (0105H, 0106H, 0107H, 0120H, B600H, B605H);
 :mod:`dicomnet.print.fit` for an image larger than its box (B604H, B609H,
-B60AH, C603H); 0112H for an instance that does not exist on this association,
+B60AH, C603H); 0112H for an instance that does not exist on this association
+(for a print job: that the printer no longer keeps, see ``PrintJobs``),
 0119H for an image box of the other class, 0123H for an action other than
 print, C600H for a film session without film boxes, B602H/B603H for empty
 films (printed anyway), 0110H when a film cannot be written.
@@ -69,6 +70,7 @@ from dicomnet.services.base import Binding, IncomingRequest, Reply
 from dicomnet.services.print_jobs import (
     PRINT_JOB,
     PrintJob,
+    PrintJobs,
     PrintNotifier,
     job_attributes,
     printer_attributes,
@@ -115,9 +117,6 @@ _CONTEXTS: Final[dict[str, frozenset[str]]] = {
     PRESENTATION_LUT: frozenset({PRESENTATION_LUT}),
     BASIC_ANNOTATION_BOX: frozenset({BASIC_ANNOTATION_BOX}),
 }
-#: Print jobs remembered per association for N-GET.
-JOBS_KEPT: Final = 64
-
 _log = logging.getLogger("dicomnet.services.print_scp")
 
 
@@ -144,7 +143,6 @@ class _State:
     image_boxes: dict[str, tuple[FilmBox, ImageBox]] = field(default_factory=dict)
     annotations: dict[str, tuple[FilmBox, AnnotationBox]] = field(default_factory=dict)
     luts: dict[str, PresentationLut] = field(default_factory=dict)
-    jobs: dict[str, PrintJob] = field(default_factory=dict)
 
     def forget_film(self, film: FilmBox) -> None:
         self.films.pop(film.uid, None)
@@ -193,6 +191,8 @@ class PrintSCP:
         self.printed = 0
         self._states: dict[int, _State] = {}
         self.notifier = PrintNotifier(self.settings)
+        #: Finished print jobs, for N-GET from any association (PS3.4 H.4.8).
+        self.jobs = PrintJobs(self.settings.jobs_kept, self.settings.job_seconds)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -584,9 +584,9 @@ class PrintSCP:
         except Exception as exc:  # a film that cannot be written: the print fails, the server lives
             request.association.log.exception("print: film not written")
             job.status, job.info = "FAILURE", "FILM NOT WRITTEN"
-            self._remember(state, job)
+            self.jobs.add(job)
             return _failure(Status.PROCESSING_FAILURE, f"film not written: {exc}")
-        self._remember(state, job)
+        self.jobs.add(job)
         status = empty_status if any(f.is_empty for f in films) else Status.SUCCESS
         if session.copies and status == Status.SUCCESS:
             request.association.log.info(
@@ -631,12 +631,6 @@ class PrintSCP:
             await asyncio.to_thread(self.writer.write, printed)
         film.printed += 1
         self.printed += 1
-
-    @staticmethod
-    def _remember(state: _State, job: PrintJob) -> None:
-        state.jobs[job.uid] = job
-        while len(state.jobs) > JOBS_KEPT:
-            del state.jobs[next(iter(state.jobs))]
 
     # ------------------------------------------------------------------ N-DELETE
 
@@ -686,7 +680,7 @@ class PrintSCP:
                 return _failure(Status.NO_SUCH_SOP_INSTANCE, "not the printer's instance")
             answer = printer_attributes(self.settings)
         else:
-            job = state.jobs.get(uid)
+            job = self.jobs.get(uid)
             if job is None:
                 return _failure(Status.NO_SUCH_SOP_INSTANCE, "no such print job")
             answer = job_attributes(job, self.settings.name)
