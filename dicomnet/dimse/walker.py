@@ -315,6 +315,8 @@ class DatasetWalker:
                     return
         stack = self._stack
         plain = self._plain
+        capture = self._capture
+        captured = self.captured
         while pos < n:
             at = base + pos
             frame = stack[-1]
@@ -340,7 +342,7 @@ class DatasetWalker:
                         and not (number and length % number)
                         and (limit < 0 or at + size + length <= limit)
                     ):
-                        if tag not in self._capture:
+                        if tag not in capture:
                             frame.last_tag = tag
                             pos += size + length
                             if pos > n:
@@ -352,7 +354,7 @@ class DatasetWalker:
                         if frame.kind == _DATASET and end <= n and length <= CAPTURE_LIMIT:
                             # A value to capture, all of it in this view.
                             frame.last_tag = tag
-                            self.captured[tag] = bytes(view[pos + size : end])
+                            captured[tag] = view[pos + size : end].tobytes()
                             pos = end
                             continue
             size = self._header(view, pos, n - pos, at)
