@@ -22,7 +22,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from .handoff import HandOff
 
 __all__ = ["DestinationCounts", "Job", "JobState", "Outcome", "QueueStore"]
 
@@ -87,6 +90,9 @@ class DestinationCounts:
 @runtime_checkable
 class QueueStore(Protocol):
     """Where jobs are kept. Enqueueing happens in the index's transaction (see module)."""
+
+    #: Jobs the row hook wrote in 'sending' for this process's senders (:mod:`.handoff`).
+    handoff: HandOff
 
     async def claim(self, destination: str, now: float, limit: int) -> list[Job]:
         """Up to ``limit`` due jobs (queued, or failed with ``next_attempt <= now``), oldest

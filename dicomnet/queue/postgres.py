@@ -12,13 +12,14 @@ each get their own jobs, never the same one.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
 from dicomnet.archive.entry import IndexEntry
 from dicomnet.archive.plan import numbered
 from dicomnet.archive.postgres import Connection, PostgresIndex
 
+from .handoff import HandOff
 from .model import DestinationCounts, Job, JobState, Outcome
 from .rows import JOB_COLUMNS, job_filter, job_from_row
 
@@ -35,6 +36,9 @@ _UPSERT: Final = (
     " updated = excluded.updated"
 )
 
+#: The same, written in 'sending' (handed to this process's sender, see :mod:`.handoff`).
+_UPSERT_SENDING: Final = _UPSERT.replace("'queued'", "'sending'") + f" RETURNING {JOB_COLUMNS}"
+
 
 async def enqueue_rows(conn: Connection, entries: Sequence[IndexEntry]) -> None:
     """The index writer's row hook: a queued job per entry and destination it names."""
@@ -48,26 +52,53 @@ async def enqueue_rows(conn: Connection, entries: Sequence[IndexEntry]) -> None:
         await conn.executemany(_UPSERT, rows)
 
 
+def _hook(handoff: HandOff) -> Callable[[Connection, Sequence[IndexEntry]], Awaitable[None]]:
+    """The index writer's row hook: jobs per entry and destination, 'sending' when handed off."""
+
+    async def hook(conn: Connection, entries: Sequence[IndexEntry]) -> None:
+        if handoff.take is None:
+            await enqueue_rows(conn, entries)
+            return
+        now = time.time()
+        queued = []
+        for e in entries:
+            for d in e.forward_to:
+                row = (e.sop_instance_uid, e.sop_class_uid, d, e.path, e.size, now, now, now)
+                if handoff.wants(d):
+                    returned = await conn.fetchrow(_UPSERT_SENDING, *row)
+                    assert returned is not None  # an upsert returns its row
+                    handoff.keep(job_from_row(tuple(returned)))
+                else:
+                    queued.append(row)
+        if queued:
+            await conn.executemany(_UPSERT, queued)
+
+    return hook
+
+
 class PostgresQueueStore:
     """Send jobs in the database of a :class:`PostgresIndex` (a ``QueueStore``)."""
 
     def __init__(self, index: PostgresIndex) -> None:
         self.index = index
         self._hooked = False
+        #: Jobs written in 'sending' by the row hook for this process's senders.
+        self.handoff = HandOff()
+        self._hook = _hook(self.handoff)
 
     @classmethod
     async def open(cls, index: PostgresIndex, *, enqueue: bool = True) -> PostgresQueueStore:
         """The job tables of ``index``'s database; ``enqueue``: add the row hook."""
         store = cls(index)
         if enqueue:
-            index.row_hooks.append(enqueue_rows)
+            index.row_hooks.append(store._hook)
             store._hooked = True
         return store
 
     async def close(self) -> None:
         """Remove the row hook (the index owns the connections)."""
         if self._hooked:
-            self.index.row_hooks.remove(enqueue_rows)
+            self.index.row_hooks.remove(self._hook)
             self._hooked = False
 
     async def _fetch(self, sql: str, args: Sequence[object]) -> list[tuple[Any, ...]]:

@@ -1,11 +1,15 @@
 """Sending one destination's jobs: :class:`DestinationSender`.
 
 Up to ``max_associations`` workers per destination (DicomArk: one) each
-claim a batch of due jobs, send them over an association they keep open
-between batches while it can carry them (one is proposed anew when a batch
-needs a SOP class / transfer syntax pair the open one was not proposed), with
-up to the negotiated asynchronous operations window of C-STOREs in flight,
-and record the outcomes in one transaction per batch.
+take a batch of jobs, send them over an association they keep open between
+batches while it can carry them (one is proposed anew when a batch needs a
+SOP class / transfer syntax pair the open one was not proposed), with up to
+the negotiated asynchronous operations window of C-STOREs in flight, and hand
+the outcomes to the :class:`~.outcomes.OutcomeWriter`, which writes them in
+groups while the next batch goes out. A batch is the jobs handed over by
+:meth:`DestinationSender.offer` (new instances, already 'sending', see
+:mod:`.handoff`) or, when there are none, due jobs claimed from the store
+(restarts, retries, jobs queued while the sender had enough).
 
 Per instance: the data set goes out as stored when the destination accepted
 its transfer syntax; otherwise it is transcoded to an accepted one, unless
@@ -25,7 +29,8 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from dicomnet.ae import AE
@@ -38,6 +43,7 @@ from dicomnet.storage.transcode import TranscodeError
 
 from .config import DestinationSpec
 from .model import Job, JobState, Outcome, QueueStore
+from .outcomes import OutcomeWriter
 from .pacing import Pacer, backoff_delay
 
 __all__ = ["DestinationSender", "SendSettings"]
@@ -46,6 +52,8 @@ _log = logging.getLogger("dicomnet.queue")
 
 #: Seconds an idle association is kept open for more jobs.
 LINGER = 1.0
+#: Seconds a sender with nothing to send waits for more before it has the outcomes written.
+IDLE_FLUSH = 0.02
 #: Jobs claimed per batch: this many times the window (at least 16).
 BATCH_PER_WINDOW = 4
 
@@ -100,6 +108,7 @@ class DestinationSender:
         is_paused: Callable[[str], bool] = lambda name: False,
         notify: Callable[[Job, Outcome], None] | None = None,
         rng: random.Random | None = None,
+        outcomes: OutcomeWriter | None = None,
     ) -> None:
         self.spec = spec
         self.store = store
@@ -110,8 +119,15 @@ class DestinationSender:
         self.notify = notify
         self.rng = rng or random.Random()
         self.pacer = Pacer(spec.min_interval, spec.max_rate)
+        self.outcomes = outcomes or OutcomeWriter(store)
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        #: Jobs handed over (in 'sending', this process's), sent before any claim.
+        self._ready: deque[Job] = deque()
+        #: Jobs in the batches being sent.
+        self._busy = 0
+        #: The most jobs waiting in :attr:`_ready` and being sent before new ones stay queued.
+        self.capacity = max(16, BATCH_PER_WINDOW * (spec.window or 8)) * self.associations
         #: Outcomes recorded so far by this sender (a measure for tests and logs).
         self.attempts = 0
         self.bytes_written = 0
@@ -133,12 +149,39 @@ class DestinationSender:
         """New or retried jobs may be due."""
         self._wake.set()
 
+    def takes_more(self) -> bool:
+        """Whether a new job is to be handed over (sending, not paused, room left).
+
+        Asked by the row hook, possibly in the index's writer thread.
+        """
+        return (
+            bool(self._tasks)
+            and self._busy + len(self._ready) < self.capacity
+            and not self.is_paused(self.name)
+            and self._in_schedule()
+        )
+
+    def offer(self, jobs: Iterable[Job]) -> None:
+        """Jobs of this destination written in 'sending' for this sender: send them next."""
+        self._ready.extend(jobs)
+        self._wake.set()
+
     async def close(self) -> None:
-        """Stop the workers (jobs being sent stay 'sending' until the next start)."""
+        """Stop the workers; jobs handed over and not started go back to 'queued'
+        (jobs being sent stay 'sending' until the next start)."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        self._release()
+        await self.outcomes.drain()
+
+    def _release(self) -> None:
+        """Jobs handed over and not started go back to 'queued' (paused, stopping)."""
+        if self._ready:
+            now = time.time()
+            jobs, self._ready = list(self._ready), deque()
+            self.outcomes.record([Outcome(j.id, JobState.QUEUED, j.attempts, now) for j in jobs])
 
     # ------------------------------------------------------------------ the loop
 
@@ -147,6 +190,7 @@ class DestinationSender:
         try:
             while True:
                 if self.is_paused(self.name) or not self._in_schedule():
+                    self._release()
                     await link.close()
                     await asyncio.sleep(self.settings.poll)  # wakes do not end a pause
                     continue
@@ -154,6 +198,10 @@ class DestinationSender:
                 try:
                     if await self._round(link):
                         continue
+                    # Nothing to send: write the outcomes, unless more jobs come at once.
+                    if self.outcomes.backlog and await self._sleep(IDLE_FLUSH):
+                        continue
+                    self.outcomes.flush()
                     if link.usable and await self._sleep(LINGER):
                         continue
                     await link.close()
@@ -176,9 +224,17 @@ class DestinationSender:
     async def _round(self, link: _Link) -> bool:
         """Claim and send one batch; False when nothing was due."""
         limit = max(16, BATCH_PER_WINDOW * self._window(link))
-        jobs = await self.store.claim(self.name, time.time(), limit)
+        if self._ready:
+            count = min(limit, len(self._ready))
+            jobs = [self._ready.popleft() for _ in range(count)]
+        else:
+            jobs = await self.store.claim(self.name, time.time(), limit)
         if jobs:
-            await self._send(link, jobs)
+            self._busy += len(jobs)
+            try:
+                await self._send(link, jobs)
+            finally:
+                self._busy -= len(jobs)
         return bool(jobs)
 
     async def _sleep(self, seconds: float) -> bool:
@@ -226,7 +282,7 @@ class DestinationSender:
             outcomes.extend(
                 await asyncio.gather(*(self._one(assoc, slots, job, src) for job, src in ready))
             )
-        await self.store.finish(outcomes, time.time())
+        self.outcomes.record(outcomes)
 
     async def _connect(self, link: _Link, sources: Sequence[InstanceSource]) -> None:
         needed = {(s.sop_class_uid, s.transfer_syntax_uid) for s in sources}

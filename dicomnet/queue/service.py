@@ -23,6 +23,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Final
@@ -45,6 +46,7 @@ from dicomnet.storage.sinks import (
 
 from .config import ForwardMode, QueueSpec
 from .model import Job, JobState, Outcome, QueueStore
+from .outcomes import OutcomeWriter
 from .sender import DestinationSender, SendSettings
 
 __all__ = ["QueuedStore", "SendQueue"]
@@ -72,6 +74,9 @@ class SendQueue:
         self.profile = profile
         self._paused: set[str] = set()
         self._waiters: dict[tuple[str, str], list[asyncio.Future[Outcome]]] = {}
+        # Synchronous mode: the last outcome of a job until it is written (see decide).
+        self._latest: dict[tuple[str, str], Outcome] = {}
+        self._latest_keys: dict[int, tuple[str, str]] = {}
         self._poller: asyncio.Task[None] | None = None
         policy = profile.policy()
         fallbacks = tuple(
@@ -84,6 +89,7 @@ class SendQueue:
             poll=spec.poll,
         )
         rng = rng or random.Random()
+        self.outcomes = OutcomeWriter(store, written=self._written)
         self.senders: dict[str, DestinationSender] = {}
         for dest in spec.destinations:
             title = dest.calling_ae or policy.ae_title
@@ -98,6 +104,7 @@ class SendQueue:
                 is_paused=self._paused.__contains__,
                 notify=self._notify,
                 rng=random.Random(rng.random()),
+                outcomes=self.outcomes,
             )
 
     # ------------------------------------------------------------------ life cycle
@@ -111,15 +118,18 @@ class SendQueue:
         for sender in self.senders.values():
             sender.is_paused = self._paused.__contains__
             sender.start()
+        self.store.handoff.take = self._takes
         self._poller = asyncio.get_running_loop().create_task(self._poll(), name="send-queue-poll")
 
     async def close(self) -> None:
         """Stop the senders and the poller (the store stays open: its owner closes it)."""
+        self.store.handoff.take = None
         if self._poller is not None:
             self._poller.cancel()
             await asyncio.gather(self._poller, return_exceptions=True)
             self._poller = None
         await asyncio.gather(*(s.close() for s in self.senders.values()))
+        await self.outcomes.close()
         for waiters in self._waiters.values():
             for future in waiters:
                 future.cancel()
@@ -135,6 +145,20 @@ class SendQueue:
                 continue
             self._paused.clear()
             self._paused.update(paused)
+            self.wake()
+
+    def _takes(self, destination: str) -> bool:
+        """Whether a new job of ``destination`` goes straight to its sender (row hook)."""
+        sender = self.senders.get(destination)
+        return sender is not None and sender.takes_more()
+
+    def _written(self, outcomes: Sequence[Outcome]) -> None:
+        """Outcomes are written: failed jobs are due again some time, the senders look."""
+        for outcome in outcomes:
+            key = self._latest_keys.pop(outcome.job_id, None)
+            if key is not None and self._latest.get(key) is outcome:
+                del self._latest[key]
+        if any(o.state is JobState.FAILED or o.state is JobState.QUEUED for o in outcomes):
             self.wake()
 
     def wake(self, destinations: tuple[str, ...] | None = None) -> None:
@@ -163,6 +187,7 @@ class SendQueue:
                 _log.warning("%s: duplicate not routed: %s", info.sop_instance_uid, exc)
                 return
             destinations = self.route(info, entry)
+            self.store.handoff.forget(info.sop_instance_uid)
             await self.store.ensure(
                 info.sop_instance_uid,
                 sop_class_uid=info.sop_class_uid,
@@ -173,7 +198,16 @@ class SendQueue:
             )
         else:
             destinations = None
+            jobs = self.store.handoff.pop(info.sop_instance_uid)
+            for job in jobs:
+                sender = self.senders.get(job.destination)
+                if sender is not None:
+                    sender.offer((job,))
         self.wake(destinations)
+
+    def not_committed(self, info: InstanceInfo) -> None:
+        """The instance's commit failed: jobs the row hook kept for it are not there."""
+        self.store.handoff.forget(info.sop_instance_uid)
 
     def decide_hook(self) -> Decide | None:
         """The Storage SCP's ``decide`` hook: :meth:`decide` in the synchronous mode."""
@@ -206,9 +240,12 @@ class SendQueue:
         key = (uid, destination)
         self._waiters.setdefault(key, []).append(future)  # before the read: no outcome missed
         try:
+            early = self._latest.get(key)  # an outcome not yet written, before the read
             job = await self.store.job(uid, destination)
             if job is None:
                 return None
+            if early is not None and not future.done() and job.state is JobState.SENDING:
+                return early  # the attempt ended before the future was there
             if job.state in (JobState.SENT, JobState.ERROR) or (
                 job.state is JobState.FAILED and job.attempts > 0 and not future.done()
             ):
@@ -228,6 +265,10 @@ class SendQueue:
                 self._waiters.pop(key, None)
 
     def _notify(self, job: Job, outcome: Outcome) -> None:
+        if self.spec.mode is ForwardMode.SYNC:
+            key = (job.sop_instance_uid, job.destination)
+            self._latest[key] = outcome
+            self._latest_keys[outcome.job_id] = key
         for future in self._waiters.get((job.sop_instance_uid, job.destination), []):
             if not future.done():
                 future.set_result(outcome)
@@ -257,7 +298,11 @@ class _QueuedSink:
         await self.inner.write(chunk)
 
     async def commit(self, info: InstanceInfo) -> StoredInstance:
-        stored = await self.inner.commit(info)
+        try:
+            stored = await self.inner.commit(info)
+        except BaseException:
+            self.queue.not_committed(info)
+            raise
         await self.queue.committed(info, stored)
         return stored
 

@@ -15,19 +15,24 @@ destination)``): an instance stored again (``duplicates = "replace"``) puts
 its job back to ``queued``; a duplicate that was dropped (``keep-first``)
 keeps the job it has (:meth:`SqliteQueueStore.ensure` adds one only if
 missing).
+
+While this process's sender of a destination wants more work, the row hook
+writes that destination's new jobs straight in ``sending`` and hands them to
+the sender after the commit (:mod:`.handoff`).
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from dicomnet.archive.entry import IndexEntry
 from dicomnet.archive.side import SideConnection
 from dicomnet.archive.sqlite import SqliteIndex
 
+from .handoff import HandOff
 from .model import DestinationCounts, Job, JobState, Outcome
 from .rows import JOB_COLUMNS, job_filter, job_from_row
 
@@ -67,6 +72,8 @@ _UPSERT: Final = (
     " sop_class = excluded.sop_class, last_status = NULL, error = '',"
     " updated = excluded.updated"
 )
+#: The same, written in 'sending' (handed to this process's sender), giving the job's id.
+_UPSERT_SENDING: Final = _UPSERT.replace("'queued'", "'sending'") + f" RETURNING {JOB_COLUMNS}"
 _WAITING: Final = ("queued", "failed")
 
 
@@ -82,6 +89,29 @@ def enqueue_rows(conn: sqlite3.Connection, entries: Sequence[IndexEntry]) -> Non
         conn.executemany(_UPSERT, rows)
 
 
+def _hook(handoff: HandOff) -> Callable[[sqlite3.Connection, Sequence[IndexEntry]], None]:
+    """The index writer's row hook: jobs per entry and destination, 'sending' when handed off."""
+
+    def hook(conn: sqlite3.Connection, entries: Sequence[IndexEntry]) -> None:
+        if handoff.take is None:
+            enqueue_rows(conn, entries)
+            return
+        now = time.time()
+        queued = []
+        for e in entries:
+            for d in e.forward_to:
+                row = (e.sop_instance_uid, e.sop_class_uid, d, e.path, e.size, now, now, now)
+                if handoff.wants(d):
+                    (returned,) = conn.execute(_UPSERT_SENDING, row).fetchall()
+                    handoff.keep(job_from_row(returned))
+                else:
+                    queued.append(row)
+        if queued:
+            conn.executemany(_UPSERT, queued)
+
+    return hook
+
+
 class SqliteQueueStore:
     """Send jobs in the database of a :class:`SqliteIndex` (a :class:`QueueStore`)."""
 
@@ -89,6 +119,9 @@ class SqliteQueueStore:
         self.index = index
         self._side = side
         self._hooked = False
+        #: Jobs written in 'sending' by the row hook for this process's senders.
+        self.handoff = HandOff()
+        self._hook = _hook(self.handoff)
 
     @classmethod
     async def open(cls, index: SqliteIndex, *, enqueue: bool = True) -> SqliteQueueStore:
@@ -101,14 +134,14 @@ class SqliteQueueStore:
         await side.read(lambda conn: conn.execute("PRAGMA synchronous = NORMAL"))
         store = cls(index, side)
         if enqueue:
-            index.row_hooks.append(enqueue_rows)
+            index.row_hooks.append(store._hook)
             store._hooked = True
         return store
 
     async def close(self) -> None:
         """Remove the row hook and release the connection."""
         if self._hooked:
-            self.index.row_hooks.remove(enqueue_rows)
+            self.index.row_hooks.remove(self._hook)
             self._hooked = False
         await self._side.close()
 
@@ -116,6 +149,21 @@ class SqliteQueueStore:
 
     async def claim(self, destination: str, now: float, limit: int) -> list[Job]:
         """Up to ``limit`` due jobs, oldest first, moved to ``sending``."""
+
+        def due(conn: sqlite3.Connection) -> bool:
+            return (
+                conn.execute(
+                    "SELECT 1 FROM send_job WHERE destination = ? AND state IN"
+                    " ('queued', 'failed') AND next_attempt <= ? LIMIT 1",
+                    (destination, now),
+                ).fetchone()
+                is not None
+            )
+
+        # Nothing due (the usual answer of a router's idle sender): no write transaction,
+        # which would take the write lock from the index's writer.
+        if not await self._side.read(due):
+            return []
 
         def work(conn: sqlite3.Connection) -> list[Job]:
             rows = conn.execute(

@@ -1,0 +1,50 @@
+"""Jobs written straight in 'sending' for this process's senders (:class:`HandOff`).
+
+While a destination's sender wants more work (:attr:`HandOff.take`, set by
+the send queue), the index's row hook writes the new job of that destination
+in ``sending`` instead of ``queued``: the claim is part of the transaction that
+adds the instance's row, so a router needs no claiming transaction of its own
+per batch (which would also wait for the index's writer lock). The hook keeps
+the jobs it wrote; once the row is committed, :meth:`HandOff.pop` gives them
+to the sender. A job whose transaction did not commit is dropped with
+:meth:`HandOff.forget`; should the process end first, the job is found in
+``sending`` at the next start and sent again (at least once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .model import Job
+
+__all__ = ["HandOff"]
+
+
+class HandOff:
+    """The jobs the row hook wrote in 'sending', per SOP Instance UID, until popped.
+
+    The hook may run in the index's writer thread: each step here is one
+    dictionary operation.
+    """
+
+    def __init__(self) -> None:
+        #: ``take(destination)``: whether this process's sender takes a new job now.
+        self.take: Callable[[str], bool] | None = None
+        self._jobs: dict[str, list[Job]] = {}
+
+    def wants(self, destination: str) -> bool:
+        """Whether a new job of ``destination`` is to be written in 'sending'."""
+        take = self.take
+        return take is not None and take(destination)
+
+    def keep(self, job: Job) -> None:
+        """The hook wrote ``job`` in 'sending'."""
+        self._jobs.setdefault(job.sop_instance_uid, []).append(job)
+
+    def pop(self, sop_instance_uid: str) -> list[Job]:
+        """The jobs of an instance just committed, for its senders."""
+        return self._jobs.pop(sop_instance_uid, [])
+
+    def forget(self, sop_instance_uid: str) -> None:
+        """The instance's transaction did not commit: its jobs are not there."""
+        self._jobs.pop(sop_instance_uid, None)
