@@ -25,6 +25,7 @@ name = "router"
 [resources]
 store = "inbox"
 index = true
+{resources_extra}
 [queue]
 profile = "dicomark-send-queue"
 mode = "{mode}"
@@ -45,6 +46,7 @@ name = "inbound"
 profile = "dicomark-inbound"
 port = 0
 services = ["storage"]
+{ae_extra}
 """
 
 
@@ -56,6 +58,8 @@ def write_system(
     backoff: float = 0.05,
     send_timeout: float = 5.0,
     extra: str = "",
+    ae_extra: str = "",
+    resources_extra: str = "",
 ) -> Path:
     path = folder / "router.toml"
     path.write_text(
@@ -65,6 +69,8 @@ def write_system(
             backoff=backoff,
             send_timeout=send_timeout,
             extra=extra,
+            ae_extra=ae_extra,
+            resources_extra=resources_extra,
         )
     )
     return path
