@@ -22,7 +22,8 @@ Steps:
 2. the worklist and the outstanding commitment reports (kept beside the
    index), and an index on ``instance.received`` (``paths_since``);
 3. (PostgreSQL) the send queue's jobs and destinations (in SQLite,
-   :mod:`dicomnet.queue.sqlite` makes them with ``CREATE ... IF NOT EXISTS``).
+   :mod:`dicomnet.queue.sqlite` makes them with ``CREATE ... IF NOT EXISTS``);
+4. (PostgreSQL) the owner and lease of a job in ``sending`` (:mod:`dicomnet.queue.owner`).
 """
 
 from __future__ import annotations
@@ -221,11 +222,17 @@ CREATE TABLE send_destination (
 );
 """
 
+_PG_QUEUE_OWNER: Final = """
+ALTER TABLE send_job ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE send_job ADD COLUMN lease DOUBLE PRECISION NOT NULL DEFAULT 0;
+"""
+
 #: PostgreSQL: (version, description, script), each run in one transaction.
 POSTGRES_STEPS: Final = (
     (1, "index tables", _PG_INDEX),
     (2, "worklist, commitment reports, instance.received index", _PG_SIDE),
     (3, "send queue jobs and destinations", _PG_QUEUE),
+    (4, "send queue: owner and lease of jobs being sent", _PG_QUEUE_OWNER),
 )
 
 _VERSION_POSTGRES: Final = """

@@ -7,9 +7,11 @@ A job is one instance to send to one destination. Its state moves:
                      ↘ ``error`` (attempts exhausted, or a refusal no retry can change)
 
 ``retry`` puts ``failed``/``error`` jobs back to ``queued`` (attempts reset). A job
-found in ``sending`` when the queue starts (the process ended meanwhile) goes
-back to ``queued``: delivery is at least once, so the destination may get an
-instance twice.
+in ``sending`` has an owner (the process sending it) and a lease; when the
+owner is gone (lease run out, or a process of this host that ended: see
+:mod:`.owner`) the job goes back to ``queued``, at start-up and while the queue
+runs. Delivery is at least once, so the destination may get an instance
+twice.
 
 The SQLite implementation is :class:`dicomnet.queue.sqlite.SqliteQueueStore`; a
 backend for another database implements :class:`QueueStore` and writes the
@@ -93,6 +95,8 @@ class QueueStore(Protocol):
 
     #: Jobs the row hook wrote in 'sending' for this process's senders (:mod:`.handoff`).
     handoff: HandOff
+    #: This process in the ``owner`` of the jobs it sends (:mod:`.owner`).
+    owner: str
 
     async def claim(self, destination: str, now: float, limit: int) -> list[Job]:
         """Up to ``limit`` due jobs (queued, or failed with ``next_attempt <= now``), oldest
@@ -160,8 +164,13 @@ class QueueStore(Protocol):
         """The paused destinations."""
         ...
 
-    async def requeue_sending(self) -> int:
-        """At start-up: jobs left in ``sending`` go back to ``queued``; how many."""
+    async def requeue_sending(self, now: float | None = None) -> int:
+        """Jobs in ``sending`` whose owner is gone (see :mod:`.owner`) go back to
+        ``queued``; how many."""
+        ...
+
+    async def renew(self, now: float | None = None) -> int:
+        """Renew the lease of this process's jobs in ``sending``; how many."""
         ...
 
     async def close(self) -> None:

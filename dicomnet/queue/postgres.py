@@ -21,6 +21,7 @@ from dicomnet.archive.postgres import Connection, PostgresIndex
 
 from .handoff import HandOff
 from .model import DestinationCounts, Job, JobState, Outcome
+from .owner import LEASE, gone, new_owner
 from .rows import JOB_COLUMNS, job_filter, job_from_row
 
 __all__ = ["PostgresQueueStore", "enqueue_rows"]
@@ -33,11 +34,19 @@ _UPSERT: Final = (
     _INSERT + " ON CONFLICT (sop_uid, destination) DO UPDATE SET state = 'queued', attempts = 0,"
     " next_attempt = excluded.next_attempt, path = excluded.path, size = excluded.size,"
     " sop_class = excluded.sop_class, last_status = NULL, error = '',"
-    " updated = excluded.updated"
+    " updated = excluded.updated, owner = ''"
 )
-
-#: The same, written in 'sending' (handed to this process's sender, see :mod:`.handoff`).
-_UPSERT_SENDING: Final = _UPSERT.replace("'queued'", "'sending'") + f" RETURNING {JOB_COLUMNS}"
+#: The same, written in 'sending' for this process's sender (owner, lease), giving the job.
+_UPSERT_SENDING: Final = (
+    "INSERT INTO send_job (sop_uid, sop_class, destination, path, size, state, attempts,"
+    " next_attempt, created, updated, owner, lease)"
+    " VALUES ($1, $2, $3, $4, $5, 'sending', 0, $6, $7, $8, $9, $10)"
+    " ON CONFLICT (sop_uid, destination) DO UPDATE SET state = 'sending', attempts = 0,"
+    " next_attempt = excluded.next_attempt, path = excluded.path, size = excluded.size,"
+    " sop_class = excluded.sop_class, last_status = NULL, error = '',"
+    f" updated = excluded.updated, owner = excluded.owner, lease = excluded.lease"
+    f" RETURNING {JOB_COLUMNS}"
+)
 
 
 async def enqueue_rows(conn: Connection, entries: Sequence[IndexEntry]) -> None:
@@ -52,7 +61,9 @@ async def enqueue_rows(conn: Connection, entries: Sequence[IndexEntry]) -> None:
         await conn.executemany(_UPSERT, rows)
 
 
-def _hook(handoff: HandOff) -> Callable[[Connection, Sequence[IndexEntry]], Awaitable[None]]:
+def _hook(
+    handoff: HandOff, owner: str
+) -> Callable[[Connection, Sequence[IndexEntry]], Awaitable[None]]:
     """The index writer's row hook: jobs per entry and destination, 'sending' when handed off."""
 
     async def hook(conn: Connection, entries: Sequence[IndexEntry]) -> None:
@@ -65,7 +76,7 @@ def _hook(handoff: HandOff) -> Callable[[Connection, Sequence[IndexEntry]], Awai
             for d in e.forward_to:
                 row = (e.sop_instance_uid, e.sop_class_uid, d, e.path, e.size, now, now, now)
                 if handoff.wants(d):
-                    returned = await conn.fetchrow(_UPSERT_SENDING, *row)
+                    returned = await conn.fetchrow(_UPSERT_SENDING, *row, owner, now + LEASE)
                     assert returned is not None  # an upsert returns its row
                     handoff.keep(job_from_row(tuple(returned)))
                 else:
@@ -79,17 +90,22 @@ def _hook(handoff: HandOff) -> Callable[[Connection, Sequence[IndexEntry]], Awai
 class PostgresQueueStore:
     """Send jobs in the database of a :class:`PostgresIndex` (a ``QueueStore``)."""
 
-    def __init__(self, index: PostgresIndex) -> None:
+    def __init__(self, index: PostgresIndex, owner: str | None = None) -> None:
         self.index = index
         self._hooked = False
+        #: Who this process is in the ``owner`` of the jobs it sends (:mod:`.owner`).
+        self.owner = owner or new_owner()
         #: Jobs written in 'sending' by the row hook for this process's senders.
         self.handoff = HandOff()
-        self._hook = _hook(self.handoff)
+        self._hook = _hook(self.handoff, self.owner)
 
     @classmethod
-    async def open(cls, index: PostgresIndex, *, enqueue: bool = True) -> PostgresQueueStore:
-        """The job tables of ``index``'s database; ``enqueue``: add the row hook."""
-        store = cls(index)
+    async def open(
+        cls, index: PostgresIndex, *, enqueue: bool = True, owner: str | None = None
+    ) -> PostgresQueueStore:
+        """The job tables of ``index``'s database; ``enqueue``: add the row hook;
+        ``owner``: this process's owner id (default: a new one, see :mod:`.owner`)."""
+        store = cls(index, owner)
         if enqueue:
             index.row_hooks.append(store._hook)
             store._hooked = True
@@ -129,10 +145,12 @@ class PostgresQueueStore:
             )
             if rows:
                 await conn.execute(
-                    "UPDATE send_job SET state = 'sending', updated = $1"
+                    "UPDATE send_job SET state = 'sending', updated = $1, owner = $3, lease = $4"
                     " WHERE id = ANY($2::bigint[])",
                     now,
                     [row[0] for row in rows],
+                    self.owner,
+                    now + LEASE,
                 )
             return [job_from_row(tuple(row)) for row in rows]
 
@@ -142,15 +160,17 @@ class PostgresQueueStore:
         """Record the outcomes of attempts (one transaction)."""
         if not outcomes:
             return
+        me = self.owner
         rows = [
-            (o.state.value, o.attempts, o.next_attempt, o.status, o.error, now, o.job_id)
+            (o.state.value, o.attempts, o.next_attempt, o.status, o.error, now, o.job_id, me)
             for o in outcomes
         ]
 
         async def work(conn: Connection) -> None:
             await conn.executemany(
                 "UPDATE send_job SET state = $1, attempts = $2, next_attempt = $3,"
-                " last_status = $4, error = $5, updated = $6 WHERE id = $7 AND state = 'sending'",
+                " last_status = $4, error = $5, updated = $6, owner = ''"
+                " WHERE id = $7 AND state = 'sending' AND owner = $8",
                 rows,
             )
 
@@ -187,11 +207,27 @@ class PostgresQueueStore:
 
         await self.index.transaction(work)
 
-    async def requeue_sending(self) -> int:
-        """Jobs left in ``sending`` (the previous process ended) go back to ``queued``."""
+    async def requeue_sending(self, now: float | None = None) -> int:
+        """Jobs in ``sending`` whose owner is gone (lease run out, or a process of this
+        host that ended) go back to ``queued``; how many. Others' jobs stay theirs."""
+        now = time.time() if now is None else now
+        rows = await self._fetch(
+            "SELECT DISTINCT owner FROM send_job WHERE state = 'sending' AND owner <> ?",
+            [self.owner],
+        )
+        dead = gone([str(owner) for (owner,) in rows], self.owner)
         return await self._write(
-            "UPDATE send_job SET state = 'queued', updated = ? WHERE state = 'sending'",
-            [time.time()],
+            "UPDATE send_job SET state = 'queued', owner = '', updated = ?"
+            " WHERE state = 'sending' AND owner <> ? AND (lease < ? OR owner = ANY(?::text[]))",
+            [now, self.owner, now, dead],
+        )
+
+    async def renew(self, now: float | None = None) -> int:
+        """Renew the lease of this process's jobs in ``sending``; how many."""
+        lease = (time.time() if now is None else now) + LEASE
+        return await self._write(
+            "UPDATE send_job SET lease = ? WHERE state = 'sending' AND owner = ?",
+            [lease, self.owner],
         )
 
     # ------------------------------------------------------------------ inspecting

@@ -47,6 +47,7 @@ from dicomnet.storage.sinks import (
 from .config import ForwardMode, QueueSpec
 from .model import Job, JobState, Outcome, QueueStore
 from .outcomes import OutcomeWriter
+from .owner import LEASE
 from .sender import DestinationSender, SendSettings
 
 __all__ = ["QueuedStore", "SendQueue"]
@@ -111,9 +112,9 @@ class SendQueue:
 
     async def start(self) -> None:
         """Requeue jobs a previous run left in 'sending', start the senders and the poller."""
-        requeued = await self.store.requeue_sending()
+        requeued = await self.store.requeue_sending()  # only those of owners that are gone
         if requeued:
-            _log.warning("%d job(s) left sending by the previous run are queued again", requeued)
+            _log.warning("%d job(s) left sending by an ended process are queued again", requeued)
         self._paused = await self.store.paused()
         for sender in self.senders.values():
             sender.is_paused = self._paused.__contains__
@@ -136,16 +137,28 @@ class SendQueue:
         self._waiters.clear()
 
     async def _poll(self) -> None:
+        loop = asyncio.get_running_loop()
+        leased = loop.time()
         while True:
             await asyncio.sleep(self.spec.poll)
             try:
                 paused = await self.store.paused()
+                if loop.time() - leased >= LEASE / 3:
+                    leased = loop.time()
+                    await self._leases()
             except OSError as exc:
-                _log.warning("cannot read the paused destinations: %s", exc)
+                _log.warning("cannot read the queue's state: %s", exc)
                 continue
             self._paused.clear()
             self._paused.update(paused)
             self.wake()
+
+    async def _leases(self) -> None:
+        """Renew the leases of the jobs this process sends; take back those of owners gone."""
+        await self.store.renew()
+        requeued = await self.store.requeue_sending()
+        if requeued:
+            _log.warning("%d job(s) of a sender that is gone are queued again", requeued)
 
     def _takes(self, destination: str) -> bool:
         """Whether a new job of ``destination`` goes straight to its sender (row hook)."""

@@ -34,6 +34,7 @@ from dicomnet.archive.sqlite import SqliteIndex
 
 from .handoff import HandOff
 from .model import DestinationCounts, Job, JobState, Outcome
+from .owner import LEASE, gone, new_owner
 from .rows import JOB_COLUMNS, job_filter, job_from_row
 
 __all__ = ["SCHEMA", "SqliteQueueStore", "enqueue_rows"]
@@ -53,6 +54,8 @@ CREATE TABLE IF NOT EXISTS send_job (
     error TEXT NOT NULL DEFAULT '',
     created REAL NOT NULL,
     updated REAL NOT NULL,
+    owner TEXT NOT NULL DEFAULT '',
+    lease REAL NOT NULL DEFAULT 0,
     UNIQUE (sop_uid, destination)
 );
 CREATE INDEX IF NOT EXISTS send_job_due ON send_job (destination, state, next_attempt);
@@ -70,10 +73,19 @@ _UPSERT: Final = (
     _INSERT + " ON CONFLICT (sop_uid, destination) DO UPDATE SET state = 'queued', attempts = 0,"
     " next_attempt = excluded.next_attempt, path = excluded.path, size = excluded.size,"
     " sop_class = excluded.sop_class, last_status = NULL, error = '',"
-    " updated = excluded.updated"
+    " updated = excluded.updated, owner = ''"
 )
-#: The same, written in 'sending' (handed to this process's sender), giving the job's id.
-_UPSERT_SENDING: Final = _UPSERT.replace("'queued'", "'sending'") + f" RETURNING {JOB_COLUMNS}"
+#: The same, written in 'sending' for this process's sender (owner, lease), giving the job.
+_UPSERT_SENDING: Final = (
+    "INSERT INTO send_job (sop_uid, sop_class, destination, path, size, state, attempts,"
+    " next_attempt, created, updated, owner, lease)"
+    " VALUES (?, ?, ?, ?, ?, 'sending', 0, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (sop_uid, destination) DO UPDATE SET state = 'sending', attempts = 0,"
+    " next_attempt = excluded.next_attempt, path = excluded.path, size = excluded.size,"
+    " sop_class = excluded.sop_class, last_status = NULL, error = '',"
+    f" updated = excluded.updated, owner = excluded.owner, lease = excluded.lease"
+    f" RETURNING {JOB_COLUMNS}"
+)
 _WAITING: Final = ("queued", "failed")
 
 
@@ -89,7 +101,9 @@ def enqueue_rows(conn: sqlite3.Connection, entries: Sequence[IndexEntry]) -> Non
         conn.executemany(_UPSERT, rows)
 
 
-def _hook(handoff: HandOff) -> Callable[[sqlite3.Connection, Sequence[IndexEntry]], None]:
+def _hook(
+    handoff: HandOff, owner: str
+) -> Callable[[sqlite3.Connection, Sequence[IndexEntry]], None]:
     """The index writer's row hook: jobs per entry and destination, 'sending' when handed off."""
 
     def hook(conn: sqlite3.Connection, entries: Sequence[IndexEntry]) -> None:
@@ -102,7 +116,8 @@ def _hook(handoff: HandOff) -> Callable[[sqlite3.Connection, Sequence[IndexEntry
             for d in e.forward_to:
                 row = (e.sop_instance_uid, e.sop_class_uid, d, e.path, e.size, now, now, now)
                 if handoff.wants(d):
-                    (returned,) = conn.execute(_UPSERT_SENDING, row).fetchall()
+                    taken = (*row, owner, now + LEASE)
+                    (returned,) = conn.execute(_UPSERT_SENDING, taken).fetchall()
                     handoff.keep(job_from_row(returned))
                 else:
                     queued.append(row)
@@ -112,27 +127,46 @@ def _hook(handoff: HandOff) -> Callable[[sqlite3.Connection, Sequence[IndexEntry
     return hook
 
 
+def _add_owner_columns(conn: sqlite3.Connection) -> None:
+    """A ``send_job`` table made before jobs had owners gets the columns."""
+    have = {str(row[1]) for row in conn.execute("PRAGMA table_info(send_job)")}
+    if "owner" not in have:
+        conn.execute("ALTER TABLE send_job ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
+    if "lease" not in have:
+        conn.execute("ALTER TABLE send_job ADD COLUMN lease REAL NOT NULL DEFAULT 0")
+
+
 class SqliteQueueStore:
     """Send jobs in the database of a :class:`SqliteIndex` (a :class:`QueueStore`)."""
 
-    def __init__(self, index: SqliteIndex, side: SideConnection) -> None:
+    def __init__(self, index: SqliteIndex, side: SideConnection, owner: str | None = None) -> None:
         self.index = index
         self._side = side
         self._hooked = False
+        #: Who this process is in the ``owner`` of the jobs it sends (:mod:`.owner`).
+        self.owner = owner or new_owner()
         #: Jobs written in 'sending' by the row hook for this process's senders.
         self.handoff = HandOff()
-        self._hook = _hook(self.handoff)
+        self._hook = _hook(self.handoff, self.owner)
 
     @classmethod
-    async def open(cls, index: SqliteIndex, *, enqueue: bool = True) -> SqliteQueueStore:
+    async def open(
+        cls, index: SqliteIndex, *, enqueue: bool = True, owner: str | None = None
+    ) -> SqliteQueueStore:
         """The job tables of ``index``'s database (made when missing).
 
         ``enqueue``: add the row hook, so that the index writes the jobs of
         the entries it commits (a reader such as ``dicomnet queue`` leaves it).
+        ``owner``: this process's owner id (default: a new one, see :mod:`.owner`).
         """
         side = await SideConnection.open(index, SCHEMA)
         await side.read(lambda conn: conn.execute("PRAGMA synchronous = NORMAL"))
-        store = cls(index, side)
+        try:
+            await side.write(_add_owner_columns)
+        except BaseException:
+            await side.close()
+            raise
+        store = cls(index, side, owner)
         if enqueue:
             index.row_hooks.append(store._hook)
             store._hooked = True
@@ -174,9 +208,9 @@ class SqliteQueueStore:
             if rows:
                 ids = [row[0] for row in rows]
                 conn.execute(
-                    f"UPDATE send_job SET state = 'sending', updated = ? WHERE id IN"
-                    f" ({', '.join('?' * len(ids))})",
-                    [now, *ids],
+                    f"UPDATE send_job SET state = 'sending', updated = ?, owner = ?, lease = ?"
+                    f" WHERE id IN ({', '.join('?' * len(ids))})",
+                    [now, self.owner, now + LEASE, *ids],
                 )
             return [job_from_row(row) for row in rows]
 
@@ -187,14 +221,24 @@ class SqliteQueueStore:
         if not outcomes:
             return
         rows = [
-            (o.state.value, o.attempts, o.next_attempt, o.status, o.error, now, o.job_id)
+            (
+                o.state.value,
+                o.attempts,
+                o.next_attempt,
+                o.status,
+                o.error,
+                now,
+                o.job_id,
+                self.owner,
+            )
             for o in outcomes
         ]
 
         def work(conn: sqlite3.Connection) -> None:
             conn.executemany(
                 "UPDATE send_job SET state = ?, attempts = ?, next_attempt = ?, last_status = ?,"
-                " error = ?, updated = ? WHERE id = ? AND state = 'sending'",
+                " error = ?, updated = ?, owner = '' WHERE id = ? AND state = 'sending'"
+                " AND owner = ?",
                 rows,
             )
 
@@ -242,15 +286,41 @@ class SqliteQueueStore:
             if full:
                 await self._side.read(lambda conn: conn.execute("PRAGMA synchronous = NORMAL"))
 
-    async def requeue_sending(self) -> int:
-        """Jobs left in ``sending`` (the previous process ended) go back to ``queued``."""
+    async def requeue_sending(self, now: float | None = None) -> int:
+        """Jobs in ``sending`` whose owner is gone (lease run out, or a process of this
+        host that ended) go back to ``queued``; how many. Others' jobs stay theirs."""
+        now = time.time() if now is None else now
+
+        def owners(conn: sqlite3.Connection) -> list[str]:
+            rows = conn.execute(
+                "SELECT DISTINCT owner FROM send_job WHERE state = 'sending' AND owner <> ?",
+                (self.owner,),
+            ).fetchall()
+            return [str(owner) for (owner,) in rows]
+
+        dead = gone(await self._side.read(owners), self.owner)
 
         def work(conn: sqlite3.Connection) -> int:
+            marks = ", ".join("?" * len(dead))
             cursor = conn.execute(
-                "UPDATE send_job SET state = 'queued', updated = ? WHERE state = 'sending'",
-                (time.time(),),
+                "UPDATE send_job SET state = 'queued', owner = '', updated = ?"
+                " WHERE state = 'sending' AND owner <> ? AND (lease < ?"
+                + (f" OR owner IN ({marks}))" if dead else ")"),
+                (now, self.owner, now, *dead),
             )
             return cursor.rowcount
+
+        return await self._side.write(work)
+
+    async def renew(self, now: float | None = None) -> int:
+        """Renew the lease of this process's jobs in ``sending``; how many."""
+        lease = (time.time() if now is None else now) + LEASE
+
+        def work(conn: sqlite3.Connection) -> int:
+            return conn.execute(
+                "UPDATE send_job SET lease = ? WHERE state = 'sending' AND owner = ?",
+                (lease, self.owner),
+            ).rowcount
 
         return await self._side.write(work)
 

@@ -17,10 +17,13 @@ __all__ = ["AnyQueueStore", "open_queue_store"]
 AnyQueueStore: TypeAlias = "SqliteQueueStore | PostgresQueueStore"
 
 
-async def open_queue_store(index: AnyIndex, *, enqueue: bool = True) -> AnyQueueStore:
-    """The send jobs kept in ``index``'s database (``enqueue``: written with its rows)."""
+async def open_queue_store(
+    index: AnyIndex, *, enqueue: bool = True, owner: str | None = None
+) -> AnyQueueStore:
+    """The send jobs kept in ``index``'s database (``enqueue``: written with its rows;
+    ``owner``: this process in the jobs it sends, default a new id)."""
     if isinstance(index, SqliteIndex):
-        return await SqliteQueueStore.open(index, enqueue=enqueue)
+        return await SqliteQueueStore.open(index, enqueue=enqueue, owner=owner)
     from .postgres import PostgresQueueStore  # noqa: PLC0415 (asyncpg is optional)
 
-    return await PostgresQueueStore.open(index, enqueue=enqueue)
+    return await PostgresQueueStore.open(index, enqueue=enqueue, owner=owner)

@@ -35,7 +35,7 @@ async def test_a_new_database_gets_every_step_once(index_location) -> None:
     async with await open_index(index_location):  # opened again: nothing applied twice
         pass
     assert await versions(index_location) == [v for v, _, _ in steps]
-    assert latest(SQLITE_STEPS) == 2 and latest(POSTGRES_STEPS) == 3
+    assert latest(SQLITE_STEPS) == 2 and latest(POSTGRES_STEPS) == 4
 
 
 async def test_concurrent_openers_migrate_once(index_location) -> None:

@@ -3,7 +3,11 @@ purge, pause."""
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
+import subprocess
+import sys
 import time
 
 import pytest
@@ -12,6 +16,7 @@ from dicomnet.archive.backends import AnyIndex, open_index
 from dicomnet.archive.entry import IndexEntry
 from dicomnet.archive.sqlite import SqliteIndex
 from dicomnet.queue import JobState, Outcome
+from dicomnet.queue.owner import LEASE
 from dicomnet.queue.stores import AnyQueueStore, open_queue_store
 
 
@@ -92,8 +97,13 @@ async def test_claim_finish_retry_purge_pause(index_location) -> None:
         again = await store.claim("a", now, 10)
         assert [j.sop_instance_uid for j in again] == ["1.2.3.3", "1.2.3.4"]
         assert await store.next_due("a") == pytest.approx(now + 60)
-        # A restart puts what was left in 'sending' back.
-        assert await store.requeue_sending() == 2
+        # A restart (a new owner in this process: the earlier one ended) puts what was
+        # left in 'sending' back.
+        restarted = await open_queue_store(index, enqueue=False)
+        try:
+            assert await restarted.requeue_sending() == 2
+        finally:
+            await restarted.close()
         assert await store.retry(destination="a", now=now) == 2
         failed = await store.job("1.2.3.1", "a")
         assert failed is not None and failed.state is JobState.QUEUED and failed.attempts == 0
@@ -131,3 +141,59 @@ async def test_stored_again_requeues_and_ensure_adds_only_missing(index_location
     finally:
         await store.close()
         await index.close()
+
+
+async def test_only_the_jobs_of_owners_that_are_gone_are_requeued(index_location) -> None:
+    """Workers of ``serve --workers``: a restarted one takes back the jobs of a worker
+    that ended (or whose lease ran out), never those of workers still running."""
+    dead_pid = _pid_of_ended_process()
+    host = socket.gethostname()
+    index, writer = await _open(index_location)
+    owners = {
+        "running": f"{host}:{os.getppid()}:a",  # a live process of this host
+        "ended": f"{host}:{dead_pid}:b",
+        "elsewhere": "other-host:1:c",  # another host: only its lease tells
+    }
+    stores = {
+        name: await open_queue_store(index, enqueue=False, owner=owner)
+        for name, owner in owners.items()
+    }
+    restarted = await open_queue_store(index, enqueue=False)
+    try:
+        await index.put_many([_entry(n, "a") for n in range(4)])
+        now = time.time()
+        held = {name: (await store.claim("a", now, 1))[0] for name, store in stores.items()}
+        assert await restarted.requeue_sending(now) == 1
+        states = {name: await _state(writer, job.id) for name, job in held.items()}
+        assert states == {
+            "running": JobState.SENDING,
+            "ended": JobState.QUEUED,
+            "elsewhere": JobState.SENDING,
+        }
+        # The running worker renews its lease; the other host does not: past the lease,
+        # only the other host's job is taken back.
+        assert await stores["running"].renew(now + LEASE / 2) == 1
+        assert await restarted.requeue_sending(now + LEASE + 1) == 1
+        assert await _state(writer, held["elsewhere"].id) is JobState.QUEUED
+        assert await _state(writer, held["running"].id) is JobState.SENDING
+        # An outcome from an owner whose job was taken back changes nothing; the
+        # owner's own outcome is recorded.
+        await stores["ended"].finish([Outcome(held["ended"].id, JobState.SENT, 1)], now)
+        assert await _state(writer, held["ended"].id) is JobState.QUEUED
+        await stores["running"].finish([Outcome(held["running"].id, JobState.SENT, 1)], now)
+        assert await _state(writer, held["running"].id) is JobState.SENT
+    finally:
+        for store in (*stores.values(), restarted, writer):
+            await store.close()
+        await index.close()
+
+
+def _pid_of_ended_process() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+async def _state(store: AnyQueueStore, job_id: int) -> JobState:
+    (job,) = await store.jobs(job_ids=[job_id])
+    return job.state
