@@ -1,16 +1,21 @@
-"""RadZen DicomArk, Send Queue AE: Storage SCU sending a folder to one destination.
+"""RadZen DicomArk, Send Queue AE: files and folders sent through the durable send queue.
 
 Plays the Send Queue of the DicomArk conformance statement (seed
-``000_044a1159bad8718a.txt``, §5.2.2 and §5.4.3.2), configured by the
-``dicomark-send-queue`` conformance profile (calling AE title, SOP classes,
-16 KB PDUs). As the statement describes:
+``000_044a1159bad8718a.txt``, §5.2.2 and §5.4.3.2) with the library's queue
+(:mod:`dicomnet.queue`, the one ``dicomnet serve --system dicomark`` runs),
+configured by the ``dicomark-send-queue`` conformance profile (calling AE
+title, SOP classes, 16 KB PDUs). Each file becomes a send job kept in a queue
+database (``--queue DIR``, ``DIR/.index/index.sqlite``): a second run sends
+only what is not sent yet (entries in 'Error' are tried again), and
+``dicomnet queue list DIR`` shows the jobs. As the statement describes:
 
-* one association at a time; the instances go out one after another;
+* one association at a time, reused for the instances that follow;
 * each instance's own transfer syntax is proposed, then Implicit VR Little
   Endian, and the instance is transcoded on the fly when the destination
-  accepted only the latter;
-* each instance is tried up to 1 + ``--retries`` times before the queue moves
-  on; an instance that never got through ends in the 'Error' state;
+  accepted only the latter (never from the profile's no-transcode group);
+* each instance is tried up to 1 + ``--retries`` times (``--backoff``
+  seconds before the first retry, doubling); an instance that never got
+  through ends in the 'Error' state;
 * ``--min-interval`` seconds at least between the starts of two sends,
   ``--max-rate`` bytes per second at most, and ``--send-timeout`` seconds
   before a send with no answer counts as hung (the association is aborted);
@@ -34,161 +39,102 @@ import argparse
 import asyncio
 import logging
 import sys
-from dataclasses import dataclass, replace
-from enum import Enum
+import time
+from pathlib import Path
 
-from common import add_called_ae_option, example_parser, profile_policy, run_main
+from common import add_called_ae_option, example_parser, run_main
 
-from dicomnet.ae import AE
-from dicomnet.association import Association
-from dicomnet.errors import DicomNetError
-from dicomnet.policy import Policy
-from dicomnet.storage.scu import batches, collect_files, proposed_contexts_for, store
+from dicomnet.archive.sqlite import SqliteIndex
+from dicomnet.conformance import load_profile
+from dicomnet.queue import DestinationSpec, Job, JobState, QueueSpec, SendQueue
+from dicomnet.queue.sqlite import SqliteQueueStore
+from dicomnet.storage.scu import collect_files
 from dicomnet.storage.source import InstanceSource, SourceError
 from dicomnet.transport import client_tls_context
 
 PROFILE = "dicomark-send-queue"
+DESTINATION = "destination"
+#: Seconds between two looks at whether every job has ended.
+WATCH = 0.05
 
 log = logging.getLogger("dicomark.send_queue")
 
 
-class State(Enum):
-    """Where a queue entry is."""
-
-    QUEUED = "queued"
-    SENT = "sent"
-    ERROR = "error"
-
-
-@dataclass
-class Entry:
-    """One instance in the queue."""
-
-    source: InstanceSource
-    state: State = State.QUEUED
-    attempts: int = 0
-    reason: str = ""
-
-
-class Pacer:
-    """Keeps sends ``min_interval`` seconds apart and under ``max_rate`` bytes per second."""
-
-    def __init__(self, min_interval: float, max_rate: float | None) -> None:
-        self.min_interval = min_interval
-        self.max_rate = max_rate
-        self._next = 0.0
-
-    async def wait(self) -> None:
-        """Sleep until the next send may start."""
-        loop = asyncio.get_running_loop()
-        delay = self._next - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        self._next = loop.time() + self.min_interval
-
-    def sent(self, size: int) -> None:
-        """Account for ``size`` bytes just sent."""
-        if self.max_rate:
-            loop = asyncio.get_running_loop()
-            self._next = max(self._next, loop.time() + size / self.max_rate)
-
-
-class SendQueue:
-    """Sends entries in order over one association at a time."""
-
-    def __init__(self, policy: Policy, args: argparse.Namespace) -> None:
-        self.ae = AE(policy.ae_title, policy)
-        # What the profile proposes after each instance's own syntax (Implicit VR LE).
-        self.fallbacks = tuple(
-            dict.fromkeys(ts for c in policy.proposed_contexts for ts in c.transfer_syntaxes)
-        )
-        self.args = args
-        self.pacer = Pacer(args.min_interval, args.max_rate)
-        self.ssl = (
-            client_tls_context(args.tls_ca, verify=not args.tls_ignore_errors)
-            if args.tls or args.tls_ca
-            else None
-        )
-        self._association: Association | None = None
-
-    async def _association_for(self, entries: list[Entry]) -> Association:
-        """The open association, or a new one proposing what ``entries`` need."""
-        if self._association is not None and self._association.is_established:
-            return self._association
-        contexts = proposed_contexts_for([e.source for e in entries], self.fallbacks)
-        self._association = await self.ae.associate(
-            self.args.host,
-            self.args.port,
-            called_ae=self.args.called_ae,
-            contexts=contexts,
-            ssl=self.ssl,
-        )
-        return self._association
-
-    async def _close(self) -> None:
-        assoc, self._association = self._association, None
-        if assoc is not None and assoc.is_established:
-            try:
-                await assoc.release()
-            except (OSError, DicomNetError) as exc:
-                log.warning("release failed: %s", exc)
-
-    async def _attempt(self, entry: Entry, group: list[Entry]) -> None:
-        await self.pacer.wait()
-        entry.attempts += 1
-        try:
-            assoc = await self._association_for(group)
-            result = await store(assoc, entry.source)
-        except (OSError, DicomNetError) as exc:
-            entry.reason = str(exc) or type(exc).__name__
-        else:
-            self.pacer.sent(result.bytes_sent)
-            if result.ok:
-                entry.state = State.SENT
-                return
-            entry.reason = result.describe()
-        log.info("attempt %d for %s failed: %s", entry.attempts, entry.source.label, entry.reason)
-        if entry.attempts > self.args.retries:
-            entry.state = State.ERROR
-
-    async def send(self, entries: list[Entry]) -> None:
-        """Send every queued entry (each group of SOP classes on its own association)."""
-        by_source = {id(e.source): e for e in entries if e.state is State.QUEUED}
-        for sources in batches([e.source for e in by_source.values()]):
-            group = [by_source[id(s)] for s in sources]
-            try:
-                for entry in group:
-                    while entry.state is State.QUEUED:
-                        await self._attempt(entry, group)
-                    report(entry)
-            finally:
-                await self._close()
-
-
-def report(entry: Entry) -> None:
-    """One line for an entry that left the queue."""
-    if entry.state is State.SENT:
-        print(f"sent {entry.source.label}", flush=True)
-    else:
-        tries = f" after {entry.attempts} attempts" if entry.attempts else ""
-        print(f"error {entry.source.label}{tries}: {entry.reason}", flush=True)
-
-
-def load_queue(paths: list[str], sop_classes: set[str]) -> list[Entry]:
-    """Entries for the DICOM files under ``paths``; SOP classes outside the profile are errors."""
-    entries = []
+def load_sources(paths: list[str], sop_classes: set[str]) -> tuple[list[InstanceSource], int]:
+    """The DICOM files under ``paths`` the profile can send; how many it cannot (reported)."""
+    sources, refused = [], 0
     for path in collect_files(paths):
         try:
-            entry = Entry(InstanceSource.from_path(path))
+            source = InstanceSource.from_path(path)
         except SourceError as exc:
             log.warning("skipped: %s", exc)
             continue
-        if entry.source.sop_class_uid not in sop_classes:
-            entry.state = State.ERROR
-            entry.reason = f"SOP class {entry.source.sop_class_uid} is not in the profile"
-            report(entry)
-        entries.append(entry)
-    return entries
+        if source.sop_class_uid not in sop_classes:
+            print(f"error {source.label}: SOP class {source.sop_class_uid} is not in the profile")
+            refused += 1
+            continue
+        sources.append(source)
+    return sources, refused
+
+
+def destination(args: argparse.Namespace) -> DestinationSpec:
+    """The queue's one destination, from the command line."""
+    tls = args.tls or args.tls_ca
+    return DestinationSpec(
+        name=DESTINATION,
+        ae_title=args.called_ae,
+        address=(args.host, args.port),
+        calling_ae=args.aet,
+        max_attempts=args.retries + 1,
+        backoff=args.backoff,
+        backoff_max=max(args.backoff, 60.0),
+        send_timeout=args.send_timeout,
+        min_interval=args.min_interval,
+        max_rate=args.max_rate or 0.0,
+        ssl=client_tls_context(args.tls_ca, verify=not args.tls_ignore_errors) if tls else None,
+    )
+
+
+async def enqueue(store: SqliteQueueStore, sources: list[InstanceSource]) -> None:
+    """A job per instance unless it has one; entries in 'Error' are queued again."""
+    now = time.time()
+    for source in sources:
+        assert source.path is not None  # read from a file
+        await store.ensure(
+            source.sop_instance_uid,
+            sop_class_uid=source.sop_class_uid,
+            path=str(Path(source.path).resolve()),
+            size=source.size,
+            destinations=[DESTINATION],
+            now=now,
+        )
+    errors = await store.jobs(destination=DESTINATION, states=[JobState.ERROR], limit=1_000_000)
+    mine = {s.sop_instance_uid for s in sources}
+    ids = [job.id for job in errors if job.sop_instance_uid in mine]
+    if ids:
+        await store.retry(job_ids=ids, now=now)
+
+
+async def until_ended(store: SqliteQueueStore, uids: set[str]) -> dict[str, Job]:
+    """Wait until every job of ``uids`` is sent or in 'Error'; the jobs."""
+    while True:
+        jobs = {
+            job.sop_instance_uid: job
+            for job in await store.jobs(destination=DESTINATION, limit=1_000_000)
+            if job.sop_instance_uid in uids
+        }
+        if all(job.state in (JobState.SENT, JobState.ERROR) for job in jobs.values()):
+            return jobs
+        await asyncio.sleep(WATCH)
+
+
+def report(source: InstanceSource, job: Job) -> bool:
+    """One line for an instance that left the queue; whether it was sent."""
+    if job.state is JobState.SENT:
+        print(f"sent {source.label}", flush=True)
+        return True
+    print(f"error {source.label} after {job.attempts} attempts: {job.error}", flush=True)
+    return False
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -196,7 +142,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = example_parser(__doc__, port=104, aet="DICOMARK")
     parser.add_argument("paths", nargs="+", metavar="FILE|DIR", help="what to send")
     add_called_ae_option(parser, help="destination AE title (%(default)s)")
+    parser.add_argument(
+        "--queue",
+        type=Path,
+        metavar="DIR",
+        help="where the queue is kept (default: .dicomark-send-queue beside the first path)",
+    )
     parser.add_argument("--retries", type=int, default=3, help="retries per instance (3)")
+    parser.add_argument(
+        "--backoff", type=float, default=1.0, help="seconds before the first retry, doubling (1)"
+    )
     parser.add_argument("--min-interval", type=float, default=0.0, help="seconds between sends (0)")
     parser.add_argument("--max-rate", type=float, default=None, help="bytes per second (no cap)")
     parser.add_argument(
@@ -213,17 +168,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def main(args: argparse.Namespace) -> int:
-    """Send the queue; the exit code says whether anything is left in 'Error'."""
-    policy = profile_policy(PROFILE, args.aet)
-    policy = replace(policy, timers=replace(policy.timers, dimse=args.send_timeout))
-    sop_classes = {c.abstract_syntax for c in policy.proposed_contexts}
-    entries = load_queue(args.paths, sop_classes)
-    if not entries:
+    """Queue the files, run the queue until each has ended; the exit code says how."""
+    profile = load_profile(PROFILE)
+    sop_classes = {c.abstract_syntax for c in profile.policy().proposed_contexts}
+    sources, refused = load_sources(args.paths, sop_classes)
+    if not sources and not refused:
         print("nothing to send", file=sys.stderr)
         return 2
-    await SendQueue(policy, args).send(entries)
-    sent = sum(e.state is State.SENT for e in entries)
-    errors = len(entries) - sent
+    folder = args.queue or Path(args.paths[0]).resolve().parent / ".dicomark-send-queue"
+    index = await SqliteIndex.open(folder / ".index" / "index.sqlite")
+    store = await SqliteQueueStore.open(index, enqueue=False)
+    spec = QueueSpec(profile=PROFILE, destinations=(destination(args),), routes=(), poll=0.2)
+    queue = SendQueue(spec, store, profile)
+    try:
+        await enqueue(store, sources)
+        await queue.start()
+        jobs = await until_ended(store, {s.sop_instance_uid for s in sources})
+    finally:
+        await queue.close()
+        await store.close()
+        await index.close()
+    sent = sum(report(s, jobs[s.sop_instance_uid]) for s in sources)
+    errors = len(sources) - sent + refused
     print(f"{sent} sent, {errors} in Error")
     return 1 if errors else 0
 

@@ -41,6 +41,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from ssl import SSLContext
 
 from dicomnet.conformance.tomlcheck import Section
 from dicomnet.storage.sinks import InstanceInfo
@@ -78,6 +79,8 @@ class DestinationSpec:
     window: int = 0
     #: (start, end) minutes after midnight, local time; ``None``: always.
     schedule: tuple[int, int] | None = None
+    #: TLS towards the destination (not read from a system file: set by a program).
+    ssl: SSLContext | None = None
 
     def in_schedule(self, minute_of_day: int) -> bool:
         """Whether sending is allowed at ``minute_of_day`` (0..1439)."""

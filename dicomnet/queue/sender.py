@@ -294,7 +294,11 @@ class DestinationSender:
             raise OSError(f"no address for {self.spec.ae_title}")
         contexts = proposed_contexts_for(sources, self.settings.fallbacks)
         link.association = await self.ae.associate(
-            address[0], address[1], called_ae=self.spec.ae_title, contexts=contexts
+            address[0],
+            address[1],
+            called_ae=self.spec.ae_title,
+            contexts=contexts,
+            ssl=self.spec.ssl,
         )
         link.pairs = needed
 

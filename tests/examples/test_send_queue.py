@@ -79,6 +79,24 @@ async def test_send_queue_delivers_a_folder(tmp_path: Path) -> None:
         assert got[uid].file_meta.SourceApplicationEntityTitle == "DICOMARK"
 
 
+async def test_a_second_run_sends_only_what_is_not_sent(tmp_path: Path) -> None:
+    outbox = tmp_path / "outbox"
+    first = make_dataset(instance_number=1)
+    write_instance(first, outbox / "1.dcm", EXPLICIT_LE)
+    async with storescp(tmp_path) as (port, output):
+        args = ("--port", str(port), "--called-ae", "STORESCP", outbox)
+        once = await run_example("dicomark_send_queue.py", *args)
+        (output / next(output.iterdir()).name).unlink()  # what storescp got is gone
+        second = make_dataset(instance_number=2)
+        write_instance(second, outbox / "2.dcm", EXPLICIT_LE)
+        again = await run_example("dicomark_send_queue.py", *args)
+    assert once[0] == 0 and again[0] == 0, (once, again)
+    assert "1 sent, 0 in Error" in once[1] and "2 sent, 0 in Error" in again[1]
+    # The queue kept the first instance as sent: only the new one went out again.
+    assert set(received(output)) == {str(second.SOPInstanceUID)}
+    assert (tmp_path / ".dicomark-send-queue" / ".index" / "index.sqlite").is_file()
+
+
 async def test_send_queue_transcodes_to_implicit_le(tmp_path: Path) -> None:
     # storescp +xi accepts Implicit VR LE only: the queue proposed it after the file's own
     # syntax, and transcodes the Explicit VR LE instance on the fly.
@@ -139,16 +157,20 @@ async def test_send_queue_over_tls_to_the_inbound_server(tmp_path: Path) -> None
         log=tmp_path / "server.log",
     ) as server:
         port = str(server.port)
+        # Each run with a queue of its own (a run sends only what its queue has not sent).
         verified = await run_example(
-            "dicomark_send_queue.py", "--port", port, "--tls-ca", certs.ca, path
-        )
+            "dicomark_send_queue.py", "--port", port, "--tls-ca", certs.ca, path,
+            "--queue", tmp_path / "q1",
+        )  # fmt: skip
         # A self-signed (here: unknown CA) destination, accepted on request only.
         refused = await run_example(
-            "dicomark_send_queue.py", "--port", port, "--tls", "--retries", "0", path
-        )
+            "dicomark_send_queue.py", "--port", port, "--tls", "--retries", "0", path,
+            "--queue", tmp_path / "q2",
+        )  # fmt: skip
         ignored = await run_example(
-            "dicomark_send_queue.py", "--port", port, "--tls", "--tls-ignore-errors", path
-        )
+            "dicomark_send_queue.py", "--port", port, "--tls", "--tls-ignore-errors", path,
+            "--queue", tmp_path / "q3",
+        )  # fmt: skip
     assert verified[0] == 0, verified[1]
     assert refused[0] == 1, refused[1]
     assert "CERTIFICATE_VERIFY_FAILED" in refused[1]
