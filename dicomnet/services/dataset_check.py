@@ -118,6 +118,13 @@ class DatasetCheck:
         """The walker (its captured values and Pixel Data header), None when not checking."""
         return self._walker
 
+    @staticmethod
+    def prepare_iod_check() -> None:
+        """Load what the IOD check names SOP classes with (pydicom) now, at start-up,
+        rather than during the first C-STORE that asks for the check (a server whose
+        profile checks the IOD pays that import once, before its first instance)."""
+        import pydicom.uid  # noqa: F401, PLC0415
+
     def iod_problems(self) -> list[str]:
         """After :meth:`finish`: what does not conform to the IOD (see :mod:`.iod_check`).
 

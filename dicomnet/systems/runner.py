@@ -33,6 +33,7 @@ from dicomnet.services.commitment import (
     ReportMode,
 )
 from dicomnet.services.commitment_durable import DurableCommitmentSCP
+from dicomnet.services.dataset_check import DatasetCheck
 from dicomnet.services.mwl import WorklistService
 from dicomnet.services.mwl import support_from_profile as mwl_support
 from dicomnet.services.print_scp import PrintSCP
@@ -40,6 +41,7 @@ from dicomnet.services.qr import QueryRetrieveService
 from dicomnet.services.storage_abort import AbortWhenNotStored
 from dicomnet.services.storage_scp import StorageService
 from dicomnet.services.suboperations import RetrieveRules
+from dicomnet.status_policy import Situation
 from dicomnet.storage.memory import MemoryStore
 
 from .forwarding import start_queue
@@ -214,6 +216,8 @@ def _handlers(
     for kind in ae.services:
         if kind is ServiceKind.STORAGE:
             assert resources.store is not None
+            if entity.policy.statuses.names("C-STORE", Situation.NOT_IOD_CONFORMANT):
+                DatasetCheck.prepare_iod_check()
             storage = _storage(resources, running.queue)
             handlers.append(AbortWhenNotStored(storage) if ae.abort_on_store_failure else storage)
         elif kind is ServiceKind.MEMORY_STORAGE:
