@@ -8,11 +8,14 @@ per batch (which would also wait for the index's writer lock). The hook keeps
 the jobs it wrote; once the row is committed, :meth:`HandOff.pop` gives them
 to the sender. A job whose transaction did not commit is dropped with
 :meth:`HandOff.forget`; should the process end first, the job is found in
-``sending`` at the next start and sent again (at least once).
+``sending`` at the next start and sent again (at least once). Jobs of an
+instance stored by a path that does not tell the queue of its commits (none
+pops them) are given to the sender by :meth:`HandOff.stale` after a poll.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from .model import Job
@@ -30,7 +33,7 @@ class HandOff:
     def __init__(self) -> None:
         #: ``take(destination)``: whether this process's sender takes a new job now.
         self.take: Callable[[str], bool] | None = None
-        self._jobs: dict[str, list[Job]] = {}
+        self._jobs: dict[str, tuple[float, list[Job]]] = {}
 
     def wants(self, destination: str) -> bool:
         """Whether a new job of ``destination`` is to be written in 'sending'."""
@@ -39,11 +42,17 @@ class HandOff:
 
     def keep(self, job: Job) -> None:
         """The hook wrote ``job`` in 'sending'."""
-        self._jobs.setdefault(job.sop_instance_uid, []).append(job)
+        self._jobs.setdefault(job.sop_instance_uid, (time.monotonic(), []))[1].append(job)
 
     def pop(self, sop_instance_uid: str) -> list[Job]:
         """The jobs of an instance just committed, for its senders."""
-        return self._jobs.pop(sop_instance_uid, [])
+        return self._jobs.pop(sop_instance_uid, (0.0, []))[1]
+
+    def stale(self, age: float) -> list[Job]:
+        """Jobs kept longer than ``age`` seconds (nobody popped them): for their senders."""
+        before = time.monotonic() - age
+        old = [uid for uid, (kept, _) in list(self._jobs.items()) if kept < before]
+        return [job for uid in old for job in self._jobs.pop(uid, (0.0, []))[1]]
 
     def forget(self, sop_instance_uid: str) -> None:
         """The instance's transaction did not commit: its jobs are not there."""

@@ -151,6 +151,7 @@ class SendQueue:
                 continue
             self._paused.clear()
             self._paused.update(paused)
+            self._offer(self.store.handoff.stale(self.spec.poll))
             self.wake()
 
     async def _leases(self) -> None:
@@ -211,12 +212,15 @@ class SendQueue:
             )
         else:
             destinations = None
-            jobs = self.store.handoff.pop(info.sop_instance_uid)
-            for job in jobs:
-                sender = self.senders.get(job.destination)
-                if sender is not None:
-                    sender.offer((job,))
+            self._offer(self.store.handoff.pop(info.sop_instance_uid))
         self.wake(destinations)
+
+    def _offer(self, jobs: list[Job]) -> None:
+        """Jobs written in 'sending' for this process: to their senders."""
+        for job in jobs:
+            sender = self.senders.get(job.destination)
+            if sender is not None:
+                sender.offer((job,))
 
     def not_committed(self, info: InstanceInfo) -> None:
         """The instance's commit failed: jobs the row hook kept for it are not there."""

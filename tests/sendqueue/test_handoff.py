@@ -76,3 +76,13 @@ def test_a_commit_that_failed_forgets_its_jobs() -> None:
     assert handoff.pop("1.2.3") == []
     handoff.keep(job)
     assert handoff.pop("1.2.3") == [job]
+
+
+def test_jobs_nobody_popped_go_to_the_sender_after_a_while() -> None:
+    # An instance stored by a path that does not tell the queue of its commit (STOW-RS).
+    handoff = HandOff()
+    job = Job(1, "1.2.3", "1.2", "dest", "/x", 1, JobState.SENDING, 0, 0.0, None, "", 0.0, 0.0)
+    handoff.keep(job)
+    assert handoff.stale(3600.0) == []  # not yet
+    assert handoff.stale(-1.0) == [job]
+    assert handoff.pop("1.2.3") == []
