@@ -29,6 +29,7 @@ import asyncio
 import logging
 import random
 import time
+from asyncio import FIRST_COMPLETED
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -121,6 +122,7 @@ class DestinationSender:
         self.pacer = Pacer(spec.min_interval, spec.max_rate)
         self.outcomes = outcomes or OutcomeWriter(store)
         self._wake = asyncio.Event()
+        self._offered = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         #: Jobs handed over (in 'sending', this process's), sent before any claim.
         self._ready: deque[Job] = deque()
@@ -165,6 +167,7 @@ class DestinationSender:
         """Jobs of this destination written in 'sending' for this sender: send them next."""
         self._ready.extend(jobs)
         self._wake.set()
+        self._offered.set()
 
     async def close(self) -> None:
         """Stop the workers; jobs handed over and not started go back to 'queued'
@@ -230,11 +233,7 @@ class DestinationSender:
         else:
             jobs = await self.store.claim(self.name, time.time(), limit)
         if jobs:
-            self._busy += len(jobs)
-            try:
-                await self._send(link, jobs)
-            finally:
-                self._busy -= len(jobs)
+            await self._send(link, jobs)
         return bool(jobs)
 
     async def _sleep(self, seconds: float) -> bool:
@@ -259,14 +258,25 @@ class DestinationSender:
 
     # ------------------------------------------------------------------ a batch
 
-    async def _send(self, link: _Link, jobs: list[Job]) -> None:
-        outcomes: list[Outcome] = []
-        ready: list[tuple[Job, InstanceSource]] = []
+    def _sources(
+        self, jobs: Sequence[Job], outcomes: list[Outcome]
+    ) -> list[tuple[Job, InstanceSource]]:
+        """The jobs with their files; a file that cannot be read puts its job in 'error'."""
+        ready = []
         for job in jobs:
             try:
                 ready.append((job, InstanceSource.from_path(job.path)))
             except (SourceError, OSError) as exc:
                 outcomes.append(self._outcome(job, error=f"cannot read {job.path}: {exc}"))
+        return ready
+
+    async def _send(self, link: _Link, jobs: list[Job]) -> None:
+        """Send ``jobs``; jobs handed over meanwhile that the association can carry join
+        them as the window frees, so a router's sender keeps its window full."""
+        outcomes: list[Outcome] = []
+        self._busy += len(jobs)
+        taken = len(jobs)
+        ready = self._sources(jobs, outcomes)
         try:
             if ready:
                 await self._connect(link, [source for _, source in ready])
@@ -275,14 +285,62 @@ class DestinationSender:
             _log.warning("%s: %s", self.name, logsafe(why, ERROR_LIMIT))
             outcomes.extend(self._failed(job, why) for job, _ in ready)
             ready = []
-        if ready:
-            assert link.association is not None
-            assoc = link.association
-            slots = asyncio.Semaphore(window_for(assoc, self.spec.window or None))
-            outcomes.extend(
-                await asyncio.gather(*(self._one(assoc, slots, job, src) for job, src in ready))
-            )
-        self.outcomes.record(outcomes)
+        tasks: set[asyncio.Task[Outcome]] = set()
+        waiter: asyncio.Task[bool] | None = None
+        try:
+            if ready:
+                assert link.association is not None
+                assoc = link.association
+                window = window_for(assoc, self.spec.window or None)
+                slots = asyncio.Semaphore(window)
+                loop = asyncio.get_running_loop()
+                tasks = {loop.create_task(self._one(assoc, slots, j, s)) for j, s in ready}
+                while tasks:
+                    more = self._more(link, assoc, 2 * window - len(tasks), outcomes)
+                    taken += len(more)
+                    self._busy += len(more)
+                    tasks.update(loop.create_task(self._one(assoc, slots, j, s)) for j, s in more)
+                    self._offered.clear()
+                    waiter = loop.create_task(self._offered.wait())
+                    await asyncio.wait({*tasks, waiter}, return_when=FIRST_COMPLETED)
+                    waiter.cancel()
+                    for task in [t for t in tasks if t.done()]:
+                        tasks.discard(task)
+                        outcomes.append(task.result())
+                    self.outcomes.record(outcomes)
+                    outcomes = []
+        finally:
+            for task in tasks:
+                task.cancel()
+            if waiter is not None:
+                waiter.cancel()
+            self._busy -= taken
+            self.outcomes.record(outcomes)
+
+    def _more(
+        self, link: _Link, assoc: Association, room: int, outcomes: list[Outcome]
+    ) -> list[tuple[Job, InstanceSource]]:
+        """Jobs handed over since the batch began that ``assoc`` can carry (up to ``room``)."""
+        more: list[tuple[Job, InstanceSource]] = []
+        while (
+            self._ready
+            and len(more) < room
+            and link.association is assoc
+            and assoc.is_established
+            and not self.is_paused(self.name)
+        ):
+            job = self._ready[0]
+            try:
+                source = InstanceSource.from_path(job.path)
+            except (SourceError, OSError) as exc:
+                self._ready.popleft()
+                outcomes.append(self._outcome(job, error=f"cannot read {job.path}: {exc}"))
+                continue
+            if (source.sop_class_uid, source.transfer_syntax_uid) not in link.pairs:
+                break  # for a new association, in the next batch
+            self._ready.popleft()
+            more.append((job, source))
+        return more
 
     async def _connect(self, link: _Link, sources: Sequence[InstanceSource]) -> None:
         needed = {(s.sop_class_uid, s.transfer_syntax_uid) for s in sources}
