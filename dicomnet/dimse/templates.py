@@ -92,37 +92,43 @@ def encode_common(msg: Message) -> bytes | None:
     return None
 
 
+def _command_set(sop_class_uid: str, fixed: bytes, sop_instance_uid: str | None) -> bytes | None:
+    """Affected SOP Class UID, the US elements ``fixed`` and, for C-STORE, Affected SOP
+    Instance UID, behind their Command Group Length; ``None`` when a UID is not one."""
+    sop_class = _ui(_AFFECTED_SOP_CLASS, sop_class_uid)
+    if sop_class is None:
+        return None
+    if sop_instance_uid is None:
+        return _with_group_length(sop_class + fixed)
+    sop_instance = _ui(_AFFECTED_SOP_INSTANCE, sop_instance_uid)
+    if sop_instance is None:
+        return None
+    return _with_group_length(sop_class + fixed + sop_instance)
+
+
+def _response_fields(msg: CEchoRSP | CStoreRSP, field: int) -> bytes:
+    return _US4.pack(
+        0, _COMMAND_FIELD, 2, field,
+        0, _RESPONDED_TO, 2, msg.message_id_being_responded_to,
+        0, _DATASET_TYPE, 2, _dataset_type(msg),
+        0, _STATUS, 2, msg.status,
+    )  # fmt: skip
+
+
 def _store_rsp(msg: CStoreRSP) -> bytes | None:
     if not _plain_status(msg) or msg.affected_sop_class_uid is None:
         return None
     if msg.affected_sop_instance_uid is None:
         return None
-    sop_class = _ui(_AFFECTED_SOP_CLASS, msg.affected_sop_class_uid)
-    sop_instance = _ui(_AFFECTED_SOP_INSTANCE, msg.affected_sop_instance_uid)
-    if sop_class is None or sop_instance is None:
-        return None
-    fixed = _US4.pack(
-        0, _COMMAND_FIELD, 2, CommandField.C_STORE_RSP,
-        0, _RESPONDED_TO, 2, msg.message_id_being_responded_to,
-        0, _DATASET_TYPE, 2, _dataset_type(msg),
-        0, _STATUS, 2, msg.status,
-    )  # fmt: skip
-    return _with_group_length(sop_class + fixed + sop_instance)
+    fixed = _response_fields(msg, CommandField.C_STORE_RSP)
+    return _command_set(msg.affected_sop_class_uid, fixed, msg.affected_sop_instance_uid)
 
 
 def _echo_rsp(msg: CEchoRSP) -> bytes | None:
     if not _plain_status(msg) or msg.affected_sop_class_uid is None:
         return None
-    sop_class = _ui(_AFFECTED_SOP_CLASS, msg.affected_sop_class_uid)
-    if sop_class is None:
-        return None
-    fixed = _US4.pack(
-        0, _COMMAND_FIELD, 2, CommandField.C_ECHO_RSP,
-        0, _RESPONDED_TO, 2, msg.message_id_being_responded_to,
-        0, _DATASET_TYPE, 2, _dataset_type(msg),
-        0, _STATUS, 2, msg.status,
-    )  # fmt: skip
-    return _with_group_length(sop_class + fixed)
+    fixed = _response_fields(msg, CommandField.C_ECHO_RSP)
+    return _command_set(msg.affected_sop_class_uid, fixed, None)
 
 
 def _store_rq(msg: CStoreRQ) -> bytes | None:
@@ -130,29 +136,22 @@ def _store_rq(msg: CStoreRQ) -> bytes | None:
         return None
     if msg.move_originator_ae_title is not None and msg.move_originator_ae_title.strip(" "):
         return None
-    sop_class = _ui(_AFFECTED_SOP_CLASS, msg.affected_sop_class_uid)
-    sop_instance = _ui(_AFFECTED_SOP_INSTANCE, msg.affected_sop_instance_uid)
-    if sop_class is None or sop_instance is None:
-        return None
     fixed = _US4.pack(
         0, _COMMAND_FIELD, 2, CommandField.C_STORE_RQ,
         0, _MESSAGE_ID, 2, msg.message_id,
         0, _PRIORITY, 2, msg.priority,
         0, _DATASET_TYPE, 2, _dataset_type(msg),
     )  # fmt: skip
-    return _with_group_length(sop_class + fixed + sop_instance)
+    return _command_set(msg.affected_sop_class_uid, fixed, msg.affected_sop_instance_uid)
 
 
 def _echo_rq(msg: CEchoRQ) -> bytes | None:
-    sop_class = _ui(_AFFECTED_SOP_CLASS, msg.affected_sop_class_uid)
-    if sop_class is None:
-        return None
     fixed = _US3.pack(
         0, _COMMAND_FIELD, 2, CommandField.C_ECHO_RQ,
         0, _MESSAGE_ID, 2, msg.message_id,
         0, _DATASET_TYPE, 2, _dataset_type(msg),
     )  # fmt: skip
-    return _with_group_length(sop_class + fixed)
+    return _command_set(msg.affected_sop_class_uid, fixed, None)
 
 
 # ------------------------------------------------------------------ decode
@@ -172,6 +171,14 @@ def _read_ui(buf: bytes, offset: int, element: int) -> tuple[str, int] | None:
     except UnicodeDecodeError:
         return None
     return (text, end) if text else None
+
+
+def _read_last_instance_uid(buf: bytes, offset: int) -> str | None:
+    """The Affected SOP Instance UID at ``offset``, when it is the set's last element."""
+    read = _read_ui(buf, offset, _AFFECTED_SOP_INSTANCE)
+    if read is None or read[1] != len(buf):
+        return None
+    return read[0]
 
 
 def decode_common(buf: bytes) -> DimseMessage | None:
@@ -214,15 +221,15 @@ def _decode_store_rq(buf: bytes, offset: int, sop_class: str, message_id: int) -
     g1, e1, n1, priority, g2, e2, n2, dataset = _US2.unpack_from(buf, offset)
     if g1 or g2 or e1 != _PRIORITY or e2 != _DATASET_TYPE or n1 != 2 or n2 != 2:
         return None
-    read = _read_ui(buf, offset + 20, _AFFECTED_SOP_INSTANCE)
-    if read is None or read[1] != len(buf):
+    sop_instance = _read_last_instance_uid(buf, offset + 20)
+    if sop_instance is None:
         return None
     return CStoreRQ(
         affected_sop_class_uid=sop_class,
         message_id=message_id,
         priority=priority,
         has_dataset=dataset != _NO_DATASET,
-        affected_sop_instance_uid=read[0],
+        affected_sop_instance_uid=sop_instance,
     )
 
 
@@ -255,13 +262,13 @@ def _decode_response(
             has_dataset=dataset != _NO_DATASET,
             status=status,
         )
-    read = _read_ui(buf, offset, _AFFECTED_SOP_INSTANCE)
-    if read is None or read[1] != len(buf):
+    sop_instance = _read_last_instance_uid(buf, offset)
+    if sop_instance is None:
         return None
     return CStoreRSP(
         affected_sop_class_uid=sop_class,
         message_id_being_responded_to=responded_to,
         has_dataset=dataset != _NO_DATASET,
         status=status,
-        affected_sop_instance_uid=read[0],
+        affected_sop_instance_uid=sop_instance,
     )

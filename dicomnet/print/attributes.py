@@ -56,28 +56,6 @@ SPECIFIC_CHARACTER_SET: Final = 0x00080005
 FILM_SESSION_TAGS: Final = frozenset(
     {0x20000010, 0x20000020, 0x20000030, 0x20000040, 0x20000050, 0x20000060, 0x21000160, 0x20500500}
 )
-FILM_BOX_TAGS: Final = frozenset(
-    {
-        0x20100010,
-        0x20100030,
-        0x20100040,
-        0x20100050,
-        0x20100060,
-        0x20100080,
-        0x20100100,
-        0x20100110,
-        0x20100120,
-        0x20100130,
-        0x20100140,
-        0x20100150,
-        0x2010015E,
-        0x20100160,
-        0x20200050,
-        0x20100500,
-        0x20500500,
-        0x00282000,
-    }
-)
 #: What a Basic Film Box N-SET may change (PS3.4 H.4.2.2.2); the N-CREATE-only
 #: attributes (display format, orientation, film size, ...) are not among them.
 FILM_BOX_SET_TAGS: Final = frozenset(
@@ -94,6 +72,11 @@ FILM_BOX_SET_TAGS: Final = frozenset(
         0x20100160,
         0x20500500,
     }
+)
+#: What a Basic Film Box N-CREATE may give: what an N-SET may change and the
+#: N-CREATE-only attributes.
+FILM_BOX_TAGS: Final = FILM_BOX_SET_TAGS | frozenset(
+    {0x20100010, 0x20100030, 0x20100040, 0x20100050, 0x20200050, 0x20100500, 0x00282000}
 )
 IMAGE_BOX_TAGS: Final = frozenset(
     {
@@ -211,9 +194,7 @@ def film_session_update(
         session.label = str(dataset.FilmSessionLabel or "")
     if dataset.get("MemoryAllocation") not in (None, ""):
         warnings.add(Status.MEMORY_ALLOCATION_NOT_SUPPORTED, "memory allocation not supported")
-    for element in dataset:
-        if int(element.tag) in FILM_SESSION_TAGS:
-            session.attributes.add(element)
+    _copy_known(session.attributes, dataset, FILM_SESSION_TAGS)
     return warnings
 
 
@@ -237,10 +218,7 @@ def _min_max(
     if high is not None and high > settings.max_density:
         warnings.add(Status.DENSITY_OUTSIDE_RANGE, f"max density {high}", 0x20100130)
         high = settings.max_density
-    if low is not None and high is not None and low >= high:
-        raise AttributeProblem(
-            Status.INVALID_ATTRIBUTE_VALUE, (0x20100120, 0x20100130), "min density >= max density"
-        )
+    _check_density_order(low, high)
     return low, high
 
 
@@ -250,6 +228,38 @@ def referenced_uid(dataset: Dataset, keyword: str) -> str | None:
     if not sequence:
         return None
     return str(sequence[0].get("ReferencedSOPInstanceUID", "")) or None
+
+
+def _presentation_lut(dataset: Dataset, luts: dict[str, PresentationLut]) -> str | None:
+    """The referenced Presentation LUT's UID; one the SCP does not hold is refused."""
+    lut = referenced_uid(dataset, "ReferencedPresentationLUTSequence")
+    if lut is not None and lut not in luts:
+        raise AttributeProblem(
+            Status.INVALID_ATTRIBUTE_VALUE, (0x20500500,), "no such presentation LUT"
+        )
+    return lut
+
+
+def _check_density_order(low: int | None, high: int | None) -> None:
+    if low is not None and high is not None and low >= high:
+        raise AttributeProblem(
+            Status.INVALID_ATTRIBUTE_VALUE, (0x20100120, 0x20100130), "min density >= max density"
+        )
+
+
+def _copy_known(target: Dataset, dataset: Dataset, tags: frozenset[int]) -> None:
+    """Copy the elements of ``dataset`` whose tags are in ``tags`` into ``target``."""
+    for element in dataset:
+        if int(element.tag) in tags:
+            target.add(element)
+
+
+def _record_settable(film: FilmBox) -> None:
+    """Write the film box's N-SET-able values into its attributes (what an N-GET shows)."""
+    film.attributes.MagnificationType = film.magnification
+    film.attributes.BorderDensity = film.border_density
+    film.attributes.EmptyImageDensity = film.empty_density
+    film.attributes.Trim = "YES" if film.trim else "NO"
 
 
 def film_box_from(
@@ -281,11 +291,7 @@ def film_box_from(
     empty = _density(dataset, "EmptyImageDensity", 0x20100110)
     trim = _enum(dataset, "Trim", 0x20100140, ("YES", "NO"))
     low, high = _min_max(dataset, settings, warnings)
-    lut = referenced_uid(dataset, "ReferencedPresentationLUTSequence")
-    if lut is not None and lut not in luts:
-        raise AttributeProblem(
-            Status.INVALID_ATTRIBUTE_VALUE, (0x20500500,), "no such presentation LUT"
-        )
+    lut = _presentation_lut(dataset, luts)
     resolution = _enum(dataset, "RequestedResolutionID", 0x20200050, ("STANDARD", "HIGH"))
     film = FilmBox(
         uid=uid,
@@ -305,16 +311,11 @@ def film_box_from(
         resolution=resolution or "STANDARD",
     )
     film_size_mm(film.film_size, film.orientation)  # both known: cannot fail
-    for element in dataset:
-        if int(element.tag) in FILM_BOX_TAGS:
-            film.attributes.add(element)
+    _copy_known(film.attributes, dataset, FILM_BOX_TAGS)
     film.attributes.ImageDisplayFormat = display.text
     film.attributes.FilmOrientation = film.orientation
     film.attributes.FilmSizeID = film.film_size
-    film.attributes.MagnificationType = film.magnification
-    film.attributes.BorderDensity = film.border_density
-    film.attributes.EmptyImageDensity = film.empty_density
-    film.attributes.Trim = "YES" if film.trim else "NO"
+    _record_settable(film)
     film.attributes.RequestedResolutionID = film.resolution
     return film, warnings
 
@@ -340,17 +341,10 @@ def film_box_update(
     low, high = _min_max(dataset, settings, warnings)
     low = film.min_density if low is None else low
     high = film.max_density if high is None else high
-    if low is not None and high is not None and low >= high:
-        raise AttributeProblem(
-            Status.INVALID_ATTRIBUTE_VALUE, (0x20100120, 0x20100130), "min density >= max density"
-        )
+    _check_density_order(low, high)
     _int(dataset, "Illumination", 0x2010015E)
     _int(dataset, "ReflectedAmbientLight", 0x20100160)
-    lut = referenced_uid(dataset, "ReferencedPresentationLUTSequence")
-    if lut is not None and lut not in luts:
-        raise AttributeProblem(
-            Status.INVALID_ATTRIBUTE_VALUE, (0x20500500,), "no such presentation LUT"
-        )
+    lut = _presentation_lut(dataset, luts)
     film.magnification = magnification or film.magnification
     if "SmoothingType" in dataset:
         film.smoothing = _text(dataset, "SmoothingType")
@@ -359,13 +353,8 @@ def film_box_update(
     film.trim = film.trim if trim is None else trim == "YES"
     film.min_density, film.max_density = low, high
     film.presentation_lut = lut or film.presentation_lut
-    for element in dataset:
-        if int(element.tag) in FILM_BOX_SET_TAGS:
-            film.attributes.add(element)
-    film.attributes.MagnificationType = film.magnification
-    film.attributes.BorderDensity = film.border_density
-    film.attributes.EmptyImageDensity = film.empty_density
-    film.attributes.Trim = "YES" if film.trim else "NO"
+    _copy_known(film.attributes, dataset, FILM_BOX_SET_TAGS)
+    _record_settable(film)
     for keyword, value in (("MinDensity", low), ("MaxDensity", high)):
         if value is not None:
             setattr(film.attributes, keyword, value)
@@ -418,11 +407,7 @@ def image_box_update(
     )
     size = _requested_size(dataset)
     low, high = _min_max(dataset, settings, warnings) if not box.color else (None, None)
-    lut = referenced_uid(dataset, "ReferencedPresentationLUTSequence")
-    if lut is not None and lut not in luts:
-        raise AttributeProblem(
-            Status.INVALID_ATTRIBUTE_VALUE, (0x20500500,), "no such presentation LUT"
-        )
+    lut = _presentation_lut(dataset, luts)
     sequence = dataset.get(keyword)
     image = None
     if sequence:
