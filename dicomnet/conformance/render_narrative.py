@@ -10,7 +10,7 @@ silent. No section is left empty.
 from __future__ import annotations
 
 from .narrative import DOCUMENT_TLS_PROFILES, TLS_PROFILES
-from .profile import Profile
+from .profile import ContextRule, Profile
 from .registry import Registry
 from .render_writers import BlockList
 
@@ -64,17 +64,22 @@ def tls_paragraphs(profile: Profile) -> list[str]:
 _FIND_SCP_KINDS = ("qr", "mwl")
 
 
-def charset_paragraphs(profile: Profile) -> list[str]:
-    """How the AE reads and answers in its repertoires (dicomnet.query.charsets)."""
-    answers_queries = any(
-        rule.scp
+def _has_query_role(rules: tuple[ContextRule, ...], profile: Profile, *, scp: bool) -> bool:
+    """Whether a rule gives the AE a query/retrieve or worklist SOP class in that role."""
+    return any(
+        (rule.scp if scp else rule.scu)
         and any(
             (sop := profile.registry.sop_classes.get(uid)) is not None
             and sop.kind in _FIND_SCP_KINDS
             for uid in rule.abstract_syntaxes
         )
-        for rule in profile.accepted
+        for rule in rules
     )
+
+
+def charset_paragraphs(profile: Profile) -> list[str]:
+    """How the AE reads and answers in its repertoires (dicomnet.query.charsets)."""
+    answers_queries = _has_query_role(profile.accepted, profile, scp=True)
     out = [
         "Stored instances are kept as received, in their own character set. Text received is"
         " decoded in the Specific Character Set it carries."
@@ -102,15 +107,7 @@ def charset_paragraphs(profile: Profile) -> list[str]:
 
 def _request_paragraphs(profile: Profile) -> list[str]:
     """How the AE writes the identifiers of its own C-FIND/C-MOVE/C-GET requests."""
-    queries = any(
-        rule.scu
-        and any(
-            (sop := profile.registry.sop_classes.get(uid)) is not None
-            and sop.kind in _FIND_SCP_KINDS
-            for uid in rule.abstract_syntaxes
-        )
-        for rule in profile.proposed
-    )
+    queries = _has_query_role(profile.proposed, profile, scp=False)
     if not queries:
         return []
     declared = [t for t in profile.character_sets if t != "ISO_IR 6"]

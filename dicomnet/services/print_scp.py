@@ -295,6 +295,13 @@ class PrintSCP:
                 fields["attribute_identifier_list"] = tuple(warnings.tags)
         return warnings.status
 
+    @classmethod
+    def _set_reply(cls, warnings: Warnings, status: int | None = None) -> Reply:
+        """An N-SET's response: the warnings' status (``status`` when given) and comment."""
+        fields: dict[str, Any] = {}
+        warned = cls._status(warnings, fields)
+        return Reply(status=warned if status is None else status, fields=fields)
+
     async def _handle(self, request: IncomingRequest, sop_class: str, work: _Work) -> Reply:
         wrong = self._wrong_context(request, sop_class)
         if wrong is not None:
@@ -447,8 +454,7 @@ class PrintSCP:
         trial = replace(session, attributes=copy.deepcopy(session.attributes), film_boxes=[])
         warnings = film_session_update(trial, dataset, self.settings)
         _copy_fields(trial, session, skip="film_boxes")
-        fields: dict[str, Any] = {}
-        return Reply(status=self._status(warnings, fields), fields=fields)
+        return self._set_reply(warnings)
 
     async def _set_film_box(
         self, request: IncomingRequest, state: _State, dataset: Dataset
@@ -460,8 +466,7 @@ class PrintSCP:
             return _failure(Status.NO_SUCH_SOP_INSTANCE, "no such film box")
         warnings = film_box_update(film, dataset, self.settings, state.luts)
         request.association.log.info("print: film box %s set", logsafe(film.uid))
-        fields: dict[str, Any] = {}
-        return Reply(status=self._status(warnings, fields), fields=fields)
+        return self._set_reply(warnings)
 
     async def _set_image_box(
         self, request: IncomingRequest, state: _State, dataset: Dataset
@@ -491,11 +496,7 @@ class PrintSCP:
             )
             return _failure(fit_status, "image larger than the image box")
         _copy_fields(trial, box)
-        fields: dict[str, Any] = {}
-        status = self._status(warnings, fields)
-        if fit_status is not None:
-            status = fit_status
-        return Reply(status=status, fields=fields)
+        return self._set_reply(warnings, fit_status)
 
     def _fit_status(self, film: FilmBox, box: ImageBox) -> int | None:
         item = box.image
@@ -536,8 +537,7 @@ class PrintSCP:
         trial = copy.copy(annotation)
         warnings = annotation_update(trial, dataset, len(film.annotation_boxes))
         annotation.position, annotation.text = trial.position, trial.text
-        fields: dict[str, Any] = {}
-        return Reply(status=self._status(warnings, fields), fields=fields)
+        return self._set_reply(warnings)
 
     # ------------------------------------------------------------------ N-ACTION
 
