@@ -197,3 +197,34 @@ def _pid_of_ended_process() -> int:
 async def _state(store: AnyQueueStore, job_id: int) -> JobState:
     (job,) = await store.jobs(job_ids=[job_id])
     return job.state
+
+
+async def test_jobs_handed_over_are_written_sending_in_the_rows_transaction(
+    index_location,
+) -> None:
+    index, store = await _open(index_location)
+    store.handoff.take = lambda destination: destination == "a"
+    commits = index.commits
+    try:
+        await index.put_many([_entry(1, "a", "b"), _entry(2, "a")])
+        assert index.commits == commits + 1
+        handed = store.handoff.pop("1.2.3.1") + store.handoff.pop("1.2.3.2")
+        assert sorted((j.sop_instance_uid, j.destination) for j in handed) == [
+            ("1.2.3.1", "a"),
+            ("1.2.3.2", "a"),
+        ]
+        states = {(j.sop_instance_uid, j.destination): j.state for j in await store.jobs()}
+        assert states == {
+            ("1.2.3.1", "a"): JobState.SENDING,
+            ("1.2.3.2", "a"): JobState.SENDING,
+            ("1.2.3.1", "b"): JobState.QUEUED,
+        }
+        # Handed over jobs are this store's: its outcomes are recorded, nobody claims them.
+        assert await store.claim("a", time.time(), 10) == []
+        await store.finish([Outcome(handed[0].id, JobState.SENT, 1)], time.time())
+        (sent,) = await store.jobs(job_ids=[handed[0].id])
+        assert sent.state is JobState.SENT
+    finally:
+        store.handoff.take = None
+        await store.close()
+        await index.close()
