@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,9 +15,11 @@ from helpers.programs import run_program
 
 pytestmark = pytest.mark.interop
 
-#: A pynetdicom Print SCU in a child process (its calls block; the test's loop serves).
-#: argv: port, "gray" or "color". Prints the statuses it got, as JSON.
-CHILD = r"""
+#: How both pynetdicom Print SCU children (in a child process: their calls block, the
+#: test's loop serves) begin: argv port, called AE title, "gray" or "color"; an
+#: association on that meta SOP class, a ``statuses`` dict they print as JSON at the
+#: end (``CHILD_END``), and helpers that N-CREATE a film session or a film box.
+CHILD_START = r"""
 import json, sys
 import numpy as np
 from pydicom.dataset import Dataset
@@ -24,36 +27,56 @@ from pydicom.uid import generate_uid
 from pynetdicom import AE
 from pynetdicom import sop_class as sc
 
-port, color = int(sys.argv[1]), sys.argv[2] == "color"
+port, title, color = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "color"
 meta = sc.BasicColorPrintManagementMeta if color else sc.BasicGrayscalePrintManagementMeta
 ae = AE(ae_title="PYNETPRINT")
 ae.add_requested_context(meta)
-assoc = ae.associate("127.0.0.1", port, ae_title=sys.argv[3])
+assoc = ae.associate("127.0.0.1", port, ae_title=title)
 assert assoc.is_established
 statuses = {}
 
-session_uid = generate_uid()
-session = Dataset()
-session.NumberOfCopies = 3
-session.PrintPriority = "HIGH"
-session.MediumType = "CLEAR FILM"
-session.FilmSessionLabel = "PYNETDICOM"
-status, _ = assoc.send_n_create(session, sc.BasicFilmSession, session_uid, meta_uid=meta)
-statuses["session"] = status.Status
 
-film = Dataset()
-film.ImageDisplayFormat = "ROW\\1,2"
-film.FilmOrientation = "PORTRAIT"
-film.FilmSizeID = "8INX10IN"
-film.MagnificationType = "REPLICATE"
-film.BorderDensity = "WHITE"
-ref = Dataset()
-ref.ReferencedSOPClassUID = sc.BasicFilmSession
-ref.ReferencedSOPInstanceUID = session_uid
-film.ReferencedFilmSessionSequence = [ref]
-film_uid = generate_uid()
-status, attrs = assoc.send_n_create(film, sc.BasicFilmBox, film_uid, meta_uid=meta)
-statuses["film"] = status.Status
+def create(sop_class, name, **attrs):
+    # N-CREATE with attributes attrs: the new UID and the reply; its status in statuses
+    ds = Dataset()
+    for keyword, value in attrs.items():
+        setattr(ds, keyword, value)
+    uid = generate_uid()
+    status, reply = assoc.send_n_create(ds, sop_class, uid, meta_uid=meta)
+    statuses[name] = status.Status
+    return uid, reply
+
+
+def film_session(**attrs):
+    return create(sc.BasicFilmSession, "session", **attrs)[0]
+
+
+def film_box(session_uid, **attrs):
+    ref = Dataset()
+    ref.ReferencedSOPClassUID = sc.BasicFilmSession
+    ref.ReferencedSOPInstanceUID = session_uid
+    return create(sc.BasicFilmBox, "film", ReferencedFilmSessionSequence=[ref], **attrs)
+"""
+CHILD_END = """
+assoc.release()
+print(json.dumps(statuses))
+"""
+
+#: Prints a three-box film (grayscale or colour).
+CHILD = (
+    CHILD_START
+    + r"""
+session_uid = film_session(
+    NumberOfCopies=3, PrintPriority="HIGH", MediumType="CLEAR FILM", FilmSessionLabel="PYNETDICOM"
+)
+film_uid, attrs = film_box(
+    session_uid,
+    ImageDisplayFormat="ROW\\1,2",
+    FilmOrientation="PORTRAIT",
+    FilmSizeID="8INX10IN",
+    MagnificationType="REPLICATE",
+    BorderDensity="WHITE",
+)
 boxes = [
     (i.ReferencedSOPClassUID, i.ReferencedSOPInstanceUID)
     for i in attrs.ReferencedImageBoxSequence
@@ -94,22 +117,32 @@ status, _ = assoc.send_n_action(None, 1, sc.BasicFilmSession, session_uid, meta_
 statuses["print"] = status.Status
 status = assoc.send_n_delete(sc.BasicFilmSession, session_uid, meta_uid=meta)
 statuses["delete"] = status.Status
-assoc.release()
-print(json.dumps(statuses))
 """
+    + CHILD_END
+)
 
 
-@pytest.mark.parametrize("kind", ["gray", "color"])
-async def test_pynetdicom_prints_a_film(tmp_path: Path, kind: str) -> None:
+async def print_with_pynetdicom(
+    tmp_path: Path, script: str, kind: str, dpi: int
+) -> tuple[dict[str, int], dict[str, Any], np.ndarray[Any, Any]]:
+    """Run ``script`` against a dicomnet printer; its statuses, the one film's
+    description (its JSON) and picture."""
     require_module("pynetdicom")
-    async with running_printer(tmp_path, dpi=40) as printer:
+    async with running_printer(tmp_path, dpi=dpi) as printer:
         code, out = await run_program(
-            sys.executable, "-c", CHILD, str(printer.port), kind, PRINTER_TITLE, timeout=120
+            sys.executable, "-c", script, str(printer.port), PRINTER_TITLE, kind, timeout=120
         )
         assert code == 0, out
         statuses = json.loads(out.strip().splitlines()[-1])
         (png,) = printer.films()
         picture = printer.picture()
+    info = json.loads(png.with_suffix(".json").read_text())
+    return statuses, info, picture
+
+
+@pytest.mark.parametrize("kind", ["gray", "color"])
+async def test_pynetdicom_prints_a_film(tmp_path: Path, kind: str) -> None:
+    statuses, info, picture = await print_with_pynetdicom(tmp_path, CHILD, kind, dpi=40)
     assert statuses == {
         "session": 0,
         "film": 0,
@@ -121,7 +154,6 @@ async def test_pynetdicom_prints_a_film(tmp_path: Path, kind: str) -> None:
         "print": 0,
         "delete": 0,
     }
-    info = json.loads(png.with_suffix(".json").read_text())
     assert (info["copies"], info["priority"], info["medium"]) == (3, "HIGH", "CLEAR FILM")
     assert info["label"] == "PYNETDICOM" and info["calling_ae"] == "PYNETPRINT"
     assert info["image_display_format"] == "ROW\\1,2" and info["color"] is (kind == "color")
@@ -136,38 +168,18 @@ async def test_pynetdicom_prints_a_film(tmp_path: Path, kind: str) -> None:
             assert np.all(np.abs(pixel.astype(int) - colour) <= 2), (pixel, colour)
 
 
-#: pynetdicom sets a film box (N-SET, PS3.4 H.4.2.2.2) before printing it.
-#: argv: port, called AE title. Prints the statuses it got, as JSON.
-FILM_BOX_SET_CHILD = r"""
-import json, sys
-from pydicom.dataset import Dataset
-from pydicom.uid import generate_uid
-from pynetdicom import AE
-from pynetdicom import sop_class as sc
-
-meta = sc.BasicGrayscalePrintManagementMeta
-ae = AE(ae_title="PYNETPRINT")
-ae.add_requested_context(meta)
-assoc = ae.associate("127.0.0.1", int(sys.argv[1]), ae_title=sys.argv[2])
-assert assoc.is_established
-statuses = {}
-session_uid = generate_uid()
-session = Dataset()
-session.NumberOfCopies = 1
-status, _ = assoc.send_n_create(session, sc.BasicFilmSession, session_uid, meta_uid=meta)
-statuses["session"] = status.Status
-film = Dataset()
-film.ImageDisplayFormat = "STANDARD\\1,1"
-film.FilmSizeID = "8INX10IN"
-film.BorderDensity = "WHITE"
-film.EmptyImageDensity = "WHITE"
-ref = Dataset()
-ref.ReferencedSOPClassUID = sc.BasicFilmSession
-ref.ReferencedSOPInstanceUID = session_uid
-film.ReferencedFilmSessionSequence = [ref]
-film_uid = generate_uid()
-status, _ = assoc.send_n_create(film, sc.BasicFilmBox, film_uid, meta_uid=meta)
-statuses["film"] = status.Status
+#: pynetdicom sets a film box (N-SET, PS3.4 H.4.2.2.2) before printing it (grayscale).
+FILM_BOX_SET_CHILD = (
+    CHILD_START
+    + r"""
+session_uid = film_session(NumberOfCopies=1)
+film_uid, _ = film_box(
+    session_uid,
+    ImageDisplayFormat="STANDARD\\1,1",
+    FilmSizeID="8INX10IN",
+    BorderDensity="WHITE",
+    EmptyImageDensity="WHITE",
+)
 change = Dataset()
 change.BorderDensity = "BLACK"
 change.EmptyImageDensity = "BLACK"
@@ -180,24 +192,17 @@ status, _ = assoc.send_n_set(bad, sc.BasicFilmBox, film_uid, meta_uid=meta)
 statuses["bad"] = status.Status
 status, _ = assoc.send_n_action(None, 1, sc.BasicFilmBox, film_uid, meta_uid=meta)
 statuses["print"] = status.Status
-assoc.release()
-print(json.dumps(statuses))
 """
+    + CHILD_END
+)
 
 
 async def test_pynetdicom_sets_a_film_box(tmp_path: Path) -> None:
-    require_module("pynetdicom")
-    async with running_printer(tmp_path, dpi=20) as printer:
-        code, out = await run_program(
-            sys.executable, "-c", FILM_BOX_SET_CHILD, str(printer.port), PRINTER_TITLE, timeout=120
-        )
-        assert code == 0, out
-        statuses = json.loads(out.strip().splitlines()[-1])
-        (png,) = printer.films()
-        picture = printer.picture()
+    statuses, info, picture = await print_with_pynetdicom(
+        tmp_path, FILM_BOX_SET_CHILD, "gray", dpi=20
+    )
     # Set (0000), a refused value (0106), printed with an empty box (B603).
     assert statuses == {"session": 0, "film": 0, "set": 0, "bad": 0x0106, "print": 0xB603}
-    info = json.loads(png.with_suffix(".json").read_text())
     assert (info["border_density"], info["empty_image_density"], info["trim"]) == (
         "BLACK",
         "BLACK",
