@@ -6,14 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers.printer import running_printer
-from pydicom.dataset import Dataset
-
-from dicomnet.print.attributes import AttributeProblem, film_box_update
-from dicomnet.print.layout import parse_display_format
-from dicomnet.print.model import FilmBox, PrinterSettings
-
-from .test_print_scp_statuses import (
+from helpers.print_session import (
     BASIC_FILM_BOX,
     GRAY,
     action,
@@ -24,6 +17,12 @@ from .test_print_scp_statuses import (
     new_session,
     set_box,
 )
+from helpers.printer import running_printer
+from pydicom.dataset import Dataset
+
+from dicomnet.print.attributes import AttributeProblem, film_box_update
+from dicomnet.print.layout import parse_display_format
+from dicomnet.print.model import FilmBox, PrinterSettings
 
 
 def attrs(**values: object) -> Dataset:

@@ -5,16 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from helpers.printer import running_printer
-from pydicom.dataset import Dataset
-
-from dicomnet.association import Association
-from dicomnet.dimse import commands as cmd
-from dicomnet.print.model import PrinterSettings
-from dicomnet.services.print_jobs import PrintJob, PrintJobs
-from dicomnet.services.print_scp import PRINT_JOB
-
-from .test_print_scp_statuses import (
+from helpers.print_session import (
     BASIC_FILM_BOX,
     GRAY,
     action,
@@ -25,6 +16,14 @@ from .test_print_scp_statuses import (
     new_session,
     set_box,
 )
+from helpers.printer import running_printer
+from pydicom.dataset import Dataset
+
+from dicomnet.association import Association
+from dicomnet.dimse import commands as cmd
+from dicomnet.print.model import PrinterSettings
+from dicomnet.services.print_jobs import PrintJob, PrintJobs
+from dicomnet.services.print_scp import PRINT_JOB
 
 
 async def print_one(assoc: Association) -> str:

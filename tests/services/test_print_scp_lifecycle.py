@@ -6,11 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from helpers.printer import running_printer
-
-from dicomnet.association import Association
-
-from .test_print_scp_statuses import (
+from helpers.print_session import (
     GRAY,
     association,
     call,
@@ -19,6 +15,9 @@ from .test_print_scp_statuses import (
     new_session,
     set_box,
 )
+from helpers.printer import running_printer
+
+from dicomnet.association import Association
 
 
 async def _ended(printer_server_hooks: list[object]) -> asyncio.Event:

@@ -6,10 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from helpers.printer import running_printer
-from PIL import Image
-
-from .test_print_scp_statuses import (
+from helpers.print_session import (
     BASIC_FILM_BOX,
     action,
     association,
@@ -21,6 +18,8 @@ from .test_print_scp_statuses import (
     new_session,
     set_box,
 )
+from helpers.printer import running_printer
+from PIL import Image
 
 
 async def test_high_resolution_film_over_the_network(tmp_path: Path) -> None:
