@@ -65,6 +65,8 @@ _DEFLATED: Final = frozenset({"1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1"}
 _PIXEL_TAGS: Final = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 #: A kept header that is a data set's raw start: mark, a flag byte (1 implicit, 2 little), bytes.
 _RAW_MARK: Final = b"DNH"
+#: The mark with each flag byte.
+_RAW_MARKS: Final = tuple(_RAW_MARK + bytes([flag]) for flag in range(4))
 _COLUMN_TAGS: Final = frozenset(COLUMNS)
 #: Every column with its value for an attribute that is absent.
 _EMPTY_COLUMNS: Final = {
@@ -330,7 +332,7 @@ WALK_TAGS: Final = tuple(COLUMNS)
 
 
 def entry_from_walk(
-    prefix: bytes,
+    prefix: bytes | bytearray,
     walk: WalkedHeader,
     *,
     sop_instance_uid: str,
@@ -362,7 +364,7 @@ def entry_from_walk(
     if columns is None:
         return None
     columns["sop_uid"] = sop_instance_uid
-    header = _RAW_MARK + bytes([(1 if implicit else 0) | (2 if little else 0)]) + prefix[:end]
+    header = _RAW_MARKS[(1 if implicit else 0) | (2 if little else 0)] + prefix[:end]
     return IndexEntry(
         sop_instance_uid=sop_instance_uid,
         sop_class_uid=sop_class_uid,

@@ -228,11 +228,10 @@ class IndexedSink:
 
     def _entry(self, info: InstanceInfo, path: str, size: int) -> IndexEntry | None:
         """The entry from the walk's values, else from the bytes kept; ``None``: read the file."""
-        head = bytes(self._head)
         walk = self._walk
         if walk is not None and walk.size == self._size:
             entry = entry_from_walk(
-                head,
+                self._head,  # only the header is copied from it
                 walk,
                 sop_instance_uid=info.sop_instance_uid,
                 sop_class_uid=info.sop_class_uid,
@@ -243,6 +242,7 @@ class IndexedSink:
             )
             if entry is not None:
                 return entry
+        head = bytes(self._head)
         return entry_from_data_set(
             head,
             complete=self._size <= len(head),

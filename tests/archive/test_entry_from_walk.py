@@ -186,6 +186,12 @@ def test_only_the_header_is_kept_when_the_bytes_kept_are_a_prefix(syntax: str) -
     expected = reference(data, syntax, keep)
     got = from_walk(data, syntax, keep)
     assert expected is not None and got is not None and same(got, expected)
+    # The ingest hands its buffer of the first bytes; the header kept is bytes still.
+    kept = entry_from_walk(
+        bytearray(data[:keep]), walked(data, syntax), transfer_syntax_uid=syntax, **_WHERE
+    )
+    assert kept is not None and same(kept, expected)
+    assert all(type(header) is bytes for header in kept.headers.values())
     # A header running past the bytes kept: both read the file instead.
     assert reference(data, syntax, 200) is None
     assert from_walk(data, syntax, 200) is None
