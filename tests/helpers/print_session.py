@@ -150,3 +150,16 @@ def action(sop_class: str, uid: str, action_type: int = 1) -> cmd.NActionRQ:
 
 
 GRAY = np.full((32, 32), 100, np.uint8)
+
+
+async def one_image_film(
+    assoc: Association, display_format: str = "STANDARD\\1,1", **attrs: Any
+) -> tuple[str, str]:
+    """A new film session and film box whose first image box is set to ``GRAY``; the
+    session's and the film box's UIDs."""
+    session = await new_session(assoc)
+    film, boxes, _ = await new_film(assoc, session, display_format, **attrs)
+    sop_class, uid = boxes[0]
+    response, _ = await call(assoc, set_box(sop_class, uid), image_set(1, GRAY))
+    assert response.status == 0
+    return session, film

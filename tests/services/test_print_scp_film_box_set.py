@@ -8,13 +8,12 @@ from pathlib import Path
 import pytest
 from helpers.print_session import (
     BASIC_FILM_BOX,
-    GRAY,
     action,
     association,
     call,
-    image_set,
     new_film,
     new_session,
+    one_image_film,
     set_box,
 )
 from helpers.printer import running_printer
@@ -34,13 +33,9 @@ def attrs(**values: object) -> Dataset:
 
 async def test_film_box_n_set_changes_what_is_printed(tmp_path: Path) -> None:
     async with running_printer(tmp_path, dpi=20) as printer, association(printer) as assoc:
-        session = await new_session(assoc)
-        film, boxes, _ = await new_film(
-            assoc, session, "STANDARD\\2,1", FilmSizeID="8INX10IN", BorderDensity="WHITE"
+        _, film = await one_image_film(
+            assoc, "STANDARD\\2,1", FilmSizeID="8INX10IN", BorderDensity="WHITE"
         )
-        sop_class, uid = boxes[0]
-        response, _ = await call(assoc, set_box(sop_class, uid), image_set(1, GRAY))
-        assert response.status == 0
         response, _ = await call(
             assoc,
             set_box(BASIC_FILM_BOX, film),

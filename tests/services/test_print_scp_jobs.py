@@ -7,14 +7,10 @@ from pathlib import Path
 
 from helpers.print_session import (
     BASIC_FILM_BOX,
-    GRAY,
     action,
     association,
     call,
-    image_set,
-    new_film,
-    new_session,
-    set_box,
+    one_image_film,
 )
 from helpers.printer import running_printer
 from pydicom.dataset import Dataset
@@ -28,11 +24,7 @@ from dicomnet.services.print_scp import PRINT_JOB
 
 async def print_one(assoc: Association) -> str:
     """Print a one-image film; the UID of its print job."""
-    session = await new_session(assoc)
-    film, boxes, _ = await new_film(assoc, session)
-    sop_class, uid = boxes[0]
-    response, _ = await call(assoc, set_box(sop_class, uid), image_set(1, GRAY))
-    assert response.status == 0
+    session, film = await one_image_film(assoc)
     response, reply = await call(assoc, action(BASIC_FILM_BOX, film))
     assert response.status == 0 and reply is not None
     await call(

@@ -7,13 +7,10 @@ from pathlib import Path
 
 import pytest
 from helpers.print_session import (
-    GRAY,
     association,
-    call,
-    image_set,
     new_film,
     new_session,
-    set_box,
+    one_image_film,
 )
 from helpers.printer import running_printer
 
@@ -31,11 +28,7 @@ async def test_association_end_frees_the_film_session(tmp_path: Path, how: str) 
     async with running_printer(tmp_path) as printer:
         ended = await _ended(printer.server.ended_hooks)  # type: ignore[arg-type]
         async with association(printer) as assoc:
-            session = await new_session(assoc)
-            _, boxes, _ = await new_film(assoc, session, "STANDARD\\2,1")
-            sop_class, uid = boxes[0]
-            response, _ = await call(assoc, set_box(sop_class, uid), image_set(1, GRAY))
-            assert response.status == 0
+            await one_image_film(assoc, "STANDARD\\2,1")
             assert printer.scp.associations_held == 1
             await _end(assoc, how)
         await ended.wait()
