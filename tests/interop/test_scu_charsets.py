@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from conftest import require_module
 from examples.support import dcmqrscp_archive
-from pydicom.dataset import Dataset
+from helpers.queries import patient_name_query
 from pydicom.filereader import read_dataset
 
 from dicomnet.ae import AE
@@ -62,14 +62,6 @@ print(json.dumps(seen), flush=True)
 """
 
 
-def query(name: str) -> Dataset:
-    ds = Dataset()
-    ds.QueryRetrieveLevel = "PATIENT"
-    ds.PatientName = name
-    ds.PatientID = ""
-    return ds
-
-
 def scu_policy(charsets: tuple[str, ...], *, named: bool = True) -> Policy:
     return Policy(
         ae_title="DNFIND",
@@ -97,7 +89,7 @@ async def sent_identifiers(policy: Policy, names: list[str]) -> list[tuple[str |
             "127.0.0.1", port, called_ae="FINDSCP"
         ) as assoc:
             for name in names:
-                results = find(assoc, query(name), model=PATIENT_FIND)
+                results = find(assoc, patient_name_query(name), model=PATIENT_FIND)
                 assert [ds async for ds in results] == []
                 assert results.status == 0x0000
     finally:
@@ -157,7 +149,7 @@ async def test_dcmqrscp_finds_each_name_queried_in_its_own_set(tmp_path: Any) ->
             "127.0.0.1", archive.port, called_ae=archive.title
         ) as assoc:
             for name in (MUELLER, YAMADA):
-                results = find(assoc, query(name), model=PATIENT_FIND)
+                results = find(assoc, patient_name_query(name), model=PATIENT_FIND)
                 found[name] = [(str(ds.PatientID), str(ds.PatientName)) async for ds in results]
                 assert results.status == 0x0000
     assert found == {MUELLER: [("P1", MUELLER)], YAMADA: [("P2", YAMADA)]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from helpers.queries import patient_name_query
 from pydicom.dataset import Dataset
 
 from dicomnet.dimse.dataset import decode_dataset, encode_dataset
@@ -117,14 +118,6 @@ def test_identifier_without_character_set_is_read_in_the_declared_one() -> None:
 # ---------------------------------------------------------------- as SCU (requests)
 
 
-def _query(name: str) -> Dataset:
-    ds = Dataset()
-    ds.QueryRetrieveLevel = "PATIENT"
-    ds.PatientName = name
-    ds.PatientID = ""
-    return ds
-
-
 @pytest.mark.parametrize(
     ("supported", "name", "charset", "raw"),
     [
@@ -144,7 +137,7 @@ def _query(name: str) -> Dataset:
 def test_request_is_written_in_the_first_declared_set_that_holds_it(
     supported: tuple[str, ...], name: str, charset: str | None, raw: bytes
 ) -> None:
-    original = _query(name)
+    original = patient_name_query(name)
     sent = CharsetPolicy(supported).request(original)
     data = encode_dataset(sent, "1.2.840.10008.1.2.1")
     assert leading_charset(data, "1.2.840.10008.1.2.1") == charset
@@ -153,16 +146,16 @@ def test_request_is_written_in_the_first_declared_set_that_holds_it(
 
 
 def test_request_with_its_own_character_set_is_sent_as_given() -> None:
-    query = _query("MÜLLER^HANS")
+    query = patient_name_query("MÜLLER^HANS")
     query.SpecificCharacterSet = "ISO_IR 192"
     assert CharsetPolicy(("ISO_IR 100",)).request(query) is query
 
 
 def test_unnamed_request_keeps_the_bytes_of_the_set(caplog: pytest.LogCaptureFixture) -> None:
-    sent = CharsetPolicy(("ISO_IR 100",)).request(_query("MÜLLER^HANS"), named=False)
+    sent = CharsetPolicy(("ISO_IR 100",)).request(patient_name_query("MÜLLER^HANS"), named=False)
     data = encode_dataset(sent, "1.2.840.10008.1.2.1")
     assert leading_charset(data, "1.2.840.10008.1.2.1") is None
     assert "MÜLLER^HANS".encode("latin-1") in data
     with caplog.at_level(logging.WARNING):
-        CharsetPolicy(("ISO_IR 100",)).request(_query("山田^太郎"))
+        CharsetPolicy(("ISO_IR 100",)).request(patient_name_query("山田^太郎"))
     assert "PatientName cannot be written in ISO_IR 100" in caplog.text
