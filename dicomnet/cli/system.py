@@ -188,7 +188,7 @@ async def _start_http(args: argparse.Namespace, spec: SystemSpec, running: Runni
             bound,
             index=index,
             root=running.resources.folder.root,
-            ingest=running.resources.store,
+            ingest=running.ingest_store(),
             ae_title=spec.aes[0].title,
         )
     except BaseException:

@@ -35,6 +35,10 @@ class HandOff:
         self.take: Callable[[str], bool] | None = None
         self._jobs: dict[str, tuple[float, list[Job]]] = {}
 
+    def __len__(self) -> int:
+        """How many instances have jobs kept here, not yet popped."""
+        return len(self._jobs)
+
     def wants(self, destination: str) -> bool:
         """Whether a new job of ``destination`` is to be written in 'sending'."""
         take = self.take

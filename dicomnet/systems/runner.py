@@ -43,6 +43,7 @@ from dicomnet.services.storage_scp import StorageService
 from dicomnet.services.suboperations import RetrieveRules
 from dicomnet.status_policy import Situation
 from dicomnet.storage.memory import MemoryStore
+from dicomnet.storage.sinks import InstanceStore
 
 from .forwarding import start_queue
 from .quota import RetrieveTouches
@@ -73,6 +74,13 @@ class RunningSystem:
     commitments: list[CommitmentSCP] = field(default_factory=list)
     #: The send queue (a system file with ``[queue]``).
     queue: SendQueue | None = None
+
+    def ingest_store(self) -> InstanceStore | None:
+        """The store STOW-RS writes to: with a queue, its commits wake the senders."""
+        store = self.resources.store
+        if store is None or self.queue is None:
+            return store
+        return self.queue.wrap(store)
 
     def memory_store(self, name: str) -> MemoryStore:
         """The in-memory store of the ``memory-storage`` AE ``name``."""

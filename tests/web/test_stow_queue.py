@@ -59,6 +59,10 @@ async def test_stow_instances_are_queued_and_forwarded(
                 },
             )
         assert response.status_code == 200, response.text
+        queue = ready.result().queue
+        assert queue is not None
+        # The STOW-RS commits told the queue: no job waits for the stale-job poll.
+        assert len(queue.store.handoff) == 0
         await wait_for_states(ready.result(), {JobState.SENT}, 3)
     finally:
         stop.set()
