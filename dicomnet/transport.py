@@ -26,7 +26,7 @@ import logging
 import mmap
 import socket
 import ssl as ssl_module
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from typing import Any, Protocol, TypeVar, cast
 
 from dicomnet_pdu.fsm import State
@@ -415,22 +415,43 @@ class ULProtocol(asyncio.BufferedProtocol):
         event-loop step (or once ``batch_bytes`` of them are waiting), together
         with the small messages sent after it in the same step.
         """
-        batch: list[bytes | memoryview] = []
-        size = 0
-        for segments in pdus:
-            batch += segments
-            # The PDU-length field (bytes 2-5 of the header) plus the header itself.
-            size += 6 + int.from_bytes(segments[0][2:6], "big")
-            if size >= batch_bytes:
-                await self._send_batch(batch, size, batch_bytes)
-                batch = []
-                size = 0
-        if batch:
-            await self._send_batch(batch, size, batch_bytes)
+        remaining = iter(pdus)
+        while not self.write_pdata(remaining, batch_bytes=batch_bytes):
+            await self.flow.drain()
 
-    async def _send_batch(
-        self, segments: list[bytes | memoryview], size: int, batch_bytes: int
-    ) -> None:
+    def write_pdata(
+        self, pdus: Iterator[list[bytes | memoryview]], *, batch_bytes: int = SEND_BATCH_SIZE
+    ) -> bool:
+        """:meth:`send_pdata` without waiting: write batches until the write buffer is full.
+
+        A batch is written even when the buffer is already full (as
+        :meth:`send_pdata` does before its first wait). True when ``pdus`` is
+        used up and the buffer is below its high-water mark; False when the
+        caller must ``await flow.drain()`` and call again with the same
+        iterator. Raises ``ConnectionResetError`` once the connection is lost.
+        """
+        flow = self.flow
+        while True:
+            batch: list[bytes | memoryview] = []
+            size = 0
+            exhausted = True
+            for segments in pdus:
+                batch += segments
+                # The PDU-length field (bytes 2-5 of the header) plus the header itself.
+                size += 6 + int.from_bytes(segments[0][2:6], "big")
+                if size >= batch_bytes:
+                    exhausted = False
+                    break
+            if batch:
+                self._write_batch(batch, size, batch_bytes)
+            if self._lost:
+                raise ConnectionResetError("connection lost")
+            if flow.write_paused:
+                return False
+            if exhausted:
+                return True
+
+    def _write_batch(self, segments: list[bytes | memoryview], size: int, batch_bytes: int) -> None:
         if self._lost:
             raise ConnectionResetError("connection lost")
         assert self._transport is not None
@@ -442,12 +463,10 @@ class ULProtocol(asyncio.BufferedProtocol):
                 if not self._flush_scheduled:
                     self._flush_scheduled = True
                     asyncio.get_running_loop().call_soon(self._flush)
-                await self.flow.drain()
                 return
         else:
             self.conn.send_pdata_segments(segments)
         self._write_queued()
-        await self.flow.drain()
 
     def _flush(self) -> None:
         self._flush_scheduled = False

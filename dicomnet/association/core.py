@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -36,7 +36,6 @@ from dicomnet.errors import (
     AssociationRejected,
     DicomNetError,
     LocalError,
-    NegotiationError,
     PeerProtocolError,
     TimeoutExpired,
 )
@@ -47,7 +46,6 @@ from dicomnet.timers import ARTIM
 from dicomnet_pdu import events as ul
 from dicomnet_pdu.codes import AbortReason, AbortSource
 from dicomnet_pdu.errors import LocalProtocolError, RemoteProtocolError
-from dicomnet_pdu.items import SOPClassCommonExtendedNegotiation, UserIdentityRQ
 from dicomnet_pdu.pdus import (
     AAbort,
     AAssociateAC,
@@ -62,7 +60,15 @@ from dicomnet_pdu.pdv import DataParts, Reassembler, fragment_message
 from .dimse_timer import DIMSE, DimseTimer
 from .dispatch import Dispatcher
 from .hooks import NegotiationHooks
-from .requests import IncomingResponse, MessageIds, Response, ResponseStream, Window
+from .requests import (
+    IncomingResponse,
+    MessageIds,
+    Response,
+    ResponseStream,
+    Window,
+    request_sop_class,
+)
+from .view import AssociationView
 from .waiting import unless_set
 
 if TYPE_CHECKING:
@@ -76,7 +82,7 @@ _logger = logging.getLogger("dicomnet.association")
 BytesLike = bytes | bytearray | memoryview
 
 
-class Association:
+class Association(AssociationView):
     """One DICOM association, requestor or acceptor side.
 
     Use it as an async context manager: leaving the block releases the
@@ -129,79 +135,11 @@ class Association:
         # Contexts whose last command was answered with a failure because it could not be
         # decoded: the data set the peer sends after it is read and dropped.
         self._discarding: set[int] = set()
-        self._send_lock = asyncio.Lock()
+        self._send_slot = Window(1)  # one message at a time, in order; try_acquire is free
         self._senders: set[asyncio.Task[None]] = set()
         self.dispatcher = Dispatcher(self, self.log)
         self._dimse = DimseTimer(policy.timers, self._owed, outstanding=self._outstanding)
         self.peer_address: tuple[Any, ...] | None = None
-
-    # ------------------------------------------------------------------ properties
-
-    @property
-    def negotiated(self) -> Negotiated:
-        """The negotiation outcome (only once established)."""
-        if self._negotiated is None:
-            raise LocalError("the association is not established")
-        return self._negotiated
-
-    @property
-    def contexts(self) -> tuple[NegotiatedContext, ...]:
-        """The accepted presentation contexts."""
-        return tuple(self.negotiated.contexts)
-
-    @property
-    def local_ae_title(self) -> str:
-        """Our AE title on this association."""
-        if self._negotiated is not None:
-            return self._negotiated.local_ae_title
-        return self.policy.ae_title
-
-    @property
-    def peer_ae_title(self) -> str:
-        """The peer's AE title (called AE for a requestor, calling AE for an acceptor)."""
-        if self._negotiated is not None:
-            return self._negotiated.peer_ae_title
-        return self._request.called_ae_title if self._request is not None else ""
-
-    @property
-    def request(self) -> AAssociateRQ | None:
-        """The A-ASSOCIATE-RQ (sent by us as requestor, received as acceptor)."""
-        return self._request
-
-    @property
-    def user_identity(self) -> UserIdentityRQ | None:
-        """The requestor's user identity (PS3.7 D.3.3.7), if it sent one."""
-        return None if self._request is None else self._request.user_information.user_identity_rq
-
-    @property
-    def identity_response(self) -> bytes | None:
-        """The server response of user identity negotiation in the A-ASSOCIATE-AC, if any."""
-        if self._accept is None:
-            return None
-        answer = self._accept.user_information.user_identity_ac
-        return None if answer is None else answer.server_response
-
-    @property
-    def extended(self) -> dict[str, bytes]:
-        """Agreed SOP class extended negotiation: SOP class UID -> application information."""
-        return dict(self.negotiated.extended)
-
-    @property
-    def common_extended(self) -> tuple[SOPClassCommonExtendedNegotiation, ...]:
-        """The requestor's SOP class common extended negotiation items (no answer exists)."""
-        if self._request is None:
-            return ()
-        return self._request.user_information.sop_class_common_extended
-
-    @property
-    def is_established(self) -> bool:
-        """Whether DIMSE messages can be exchanged now."""
-        return self._negotiated is not None and not self._ended and not self._released
-
-    @property
-    def is_ended(self) -> bool:
-        """Whether the association is over (released, aborted, rejected or lost)."""
-        return self._ended
 
     # ------------------------------------------------------------------ link
 
@@ -487,42 +425,34 @@ class Association:
             self._release_collision and isinstance(message, cmd.DimseResponse)
         ):
             raise self._closed_error()
-        negotiated = self.negotiated
-        command = encode_command(message)
-        pdus = fragment_message(
+        pdus = self._fragments(context_id, message, dataset)
+        await self._send_slot.acquire()
+        if self._ended:
+            self._send_slot.release()
+            raise self._closed_error()
+        self._dimse.sending += 1
+        try:
+            await self.protocol.send_pdata(self._dimse.progress(pdus))
+        finally:
+            self._sent()
+
+    def _fragments(
+        self, context_id: int, message: cmd.Message, dataset: BytesLike | Iterable[BytesLike] | None
+    ) -> Iterator[list[bytes | memoryview]]:
+        return fragment_message(
             context_id,
-            command,
+            encode_command(message),
             dataset,
-            max_pdu_length=negotiated.max_pdu_send,
+            max_pdu_length=self.negotiated.max_pdu_send,
             pack_command_and_data=self.policy.pack_command_and_data,
             max_pdvs_per_pdu=self.policy.max_pdvs_per_pdu,
         )
-        async with self._send_lock:
-            if self._ended:
-                raise self._closed_error()
-            self._dimse.sending += 1
-            try:
-                await self.protocol.send_pdata(self._dimse.progress(pdus))
-            finally:
-                self._dimse.sending -= 1
-                self._dimse.restart()
 
-    def context_for(
-        self, sop_class_uid: str, context: int | NegotiatedContext | None = None
-    ) -> NegotiatedContext:
-        """The accepted context to send a request for ``sop_class_uid`` on (we are SCU)."""
-        negotiated = self.negotiated
-        if isinstance(context, int):
-            found = negotiated.context_by_id(context)
-            if found is None:
-                raise NegotiationError(f"no accepted presentation context with ID {context}")
-            return found
-        if context is not None:
-            return context
-        found = negotiated.context_for(sop_class_uid, role="scu")
-        if found is None:
-            raise NegotiationError(f"no accepted presentation context for {sop_class_uid}")
-        return found
+    def _sent(self) -> None:
+        """A message is out (or failed): the next one may go."""
+        self._dimse.sending -= 1
+        self._dimse.restart()
+        self._send_slot.release()
 
     def send_request(
         self,
@@ -539,8 +469,92 @@ class Association:
         class in which we are SCU.
         """
         stream = ResponseStream(self._send_cancel)
+        protocol = self._protocol
+        # No task when nothing waits before us and the write buffer has room; a message
+        # the buffer cannot take whole goes on in a task (stream.sender).
+        if (
+            self.is_established
+            and not self._senders
+            and protocol is not None
+            and not protocol.flow.write_paused
+            and self._send_slot.try_acquire()
+        ):
+            if self._window.try_acquire():
+                self._issue_now(stream, protocol, message, dataset, context)
+                return stream
+            self._send_slot.release()
         stream.sender = self._spawn(self._issue(stream, message, dataset, context))
         return stream
+
+    def _issue_now(
+        self,
+        stream: ResponseStream,
+        protocol: ULProtocol,
+        message: cmd.DimseRequest,
+        dataset: BytesLike | Iterable[BytesLike] | None,
+        context: int | NegotiatedContext | None,
+    ) -> None:
+        """:meth:`_issue` with the window slot and the send slot taken, no awaiting."""
+        mid = 0
+        try:
+            chosen = self.context_for(request_sop_class(message), context)
+            mid = self._register(stream, message, chosen)
+            pdus = self._fragments(chosen.context_id, replace(message, message_id=mid), dataset)
+            self._dimse.sending += 1
+        except Exception as exc:
+            self._send_slot.release()
+            self._unissue(stream, mid, exc, acquired=True)
+            return
+        remaining = self._dimse.progress(pdus)
+        try:
+            done = protocol.write_pdata(remaining)
+        except Exception as exc:
+            self._sent()
+            self._unissue(stream, mid, exc, acquired=True)
+            return
+        if done:
+            self._sent()
+        else:
+            stream.sender = self._spawn(self._send_rest(stream, mid, protocol, remaining))
+
+    async def _send_rest(
+        self,
+        stream: ResponseStream,
+        mid: int,
+        protocol: ULProtocol,
+        remaining: Iterator[list[bytes | memoryview]],
+    ) -> None:
+        """The rest of a message :meth:`_issue_now` began, as the write buffer drains."""
+        try:
+            while not protocol.write_pdata(remaining):
+                await protocol.flow.drain()
+        except BaseException as exc:
+            self._unissue(stream, mid, exc, acquired=True)
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            self._sent()
+
+    def _register(
+        self, stream: ResponseStream, message: cmd.DimseRequest, chosen: NegotiatedContext
+    ) -> int:
+        mid = self._ids.allocate()
+        stream.message_id = mid
+        stream.context_id = chosen.context_id
+        stream.command_field = message.command_field
+        self._outstanding[mid] = stream
+        self._dimse.update()
+        return mid
+
+    def _unissue(
+        self, stream: ResponseStream, mid: int, exc: BaseException, *, acquired: bool
+    ) -> None:
+        if acquired and self._outstanding.pop(mid, None) is not None:
+            self._ids.release(mid)
+            self._window.release()
+        elif acquired and not mid:
+            self._window.release()
+        stream.fail(exc if isinstance(exc, Exception) else self._closed_error())
 
     async def _issue(
         self,
@@ -554,28 +568,14 @@ class Association:
         try:
             if not self.is_established:
                 raise self._closed_error()
-            sop_class = str(
-                getattr(message, "affected_sop_class_uid", None)
-                or getattr(message, "requested_sop_class_uid", "")
-            )
-            chosen = self.context_for(sop_class, context)
+            chosen = self.context_for(request_sop_class(message), context)
             if not self._window.try_acquire():
                 await self._until_ended(self._window.acquire())
             acquired = True
-            mid = self._ids.allocate()
-            stream.message_id = mid
-            stream.context_id = chosen.context_id
-            stream.command_field = message.command_field
-            self._outstanding[mid] = stream
-            self._dimse.update()
+            mid = self._register(stream, message, chosen)
             await self.send_message(chosen.context_id, replace(message, message_id=mid), dataset)
         except BaseException as exc:
-            if acquired and self._outstanding.pop(mid, None) is not None:
-                self._ids.release(mid)
-                self._window.release()
-            elif acquired and not mid:
-                self._window.release()
-            stream.fail(exc if isinstance(exc, Exception) else self._closed_error())
+            self._unissue(stream, mid, exc, acquired=acquired)
             if not isinstance(exc, Exception):
                 raise
 

@@ -17,9 +17,24 @@ from dicomnet.dimse.commands import DimseResponse
 from dicomnet.dimse.status import DimseStatus
 from dicomnet.errors import LocalError
 
-__all__ = ["IncomingResponse", "MessageIds", "Response", "ResponseStream", "Window"]
+__all__ = [
+    "IncomingResponse",
+    "MessageIds",
+    "Response",
+    "ResponseStream",
+    "Window",
+    "request_sop_class",
+]
 
 _PENDING = frozenset({0xFF00, 0xFF01})
+
+
+def request_sop_class(message: object) -> str:
+    """The Affected (or Requested) SOP Class UID of a request, "" without one."""
+    return str(
+        getattr(message, "affected_sop_class_uid", None)
+        or getattr(message, "requested_sop_class_uid", "")
+    )
 
 
 class IncomingResponse:

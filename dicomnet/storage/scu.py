@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -427,7 +428,18 @@ async def store_many(
     aborted and nothing more is sent.
     """
     limit = window_for(assoc, window)
+    loop = asyncio.get_running_loop()
     pending: set[asyncio.Task[StoreResult]] = set()
+    # Tasks land here as they finish (a done callback each), so waiting for the
+    # next result costs one future, not a callback on every task in flight.
+    finished: deque[asyncio.Task[StoreResult]] = deque()
+    wake: list[asyncio.Future[None]] = []
+
+    def on_done(task: asyncio.Task[StoreResult]) -> None:
+        finished.append(task)
+        if wake and not wake[0].done():
+            wake[0].set_result(None)
+
     iterator = iter(items)
     exhausted = False
     try:
@@ -438,14 +450,21 @@ async def store_many(
                 except StopIteration:
                     exhausted = True
                     break
-                pending.add(
-                    asyncio.ensure_future(_store_or_report(assoc, item, priority, chunk_size))
-                )
+                task = loop.create_task(_store_or_report(assoc, item, priority, chunk_size))
+                task.add_done_callback(on_done)
+                pending.add(task)
             if not pending:
                 return
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                result = task.result()
+            if not finished:
+                wake.append(loop.create_future())
+                try:
+                    await wake[0]
+                finally:
+                    wake.clear()
+            while finished:
+                done = finished.popleft()
+                pending.discard(done)
+                result = done.result()
                 yield result
                 if result.outcome is Outcome.ABORT:
                     # The profile says a status like this one ends the association (Flux).
