@@ -137,7 +137,9 @@ class ULProtocol(asyncio.BufferedProtocol):
         self._autostart = autostart
         self._on_connected = on_connected
         self._max_buffer = max(buffer_size, 1)
-        self._view = _anonymous_buffer(min(initial_buffer_size, self._max_buffer))
+        # The first, small buffer comes from the heap (no mmap/munmap per connection);
+        # the larger ones a bulk connection grows into are mapped (_anonymous_buffer).
+        self._view = memoryview(bytearray(min(initial_buffer_size, self._max_buffer)))
         self._transport: asyncio.Transport | None = None
         self._flow: FlowControl | None = None
         self._timers: Deadlines | None = None

@@ -9,6 +9,7 @@ between batches (flow control).
 from __future__ import annotations
 
 import asyncio
+import mmap
 from typing import Any
 
 import pytest
@@ -190,3 +191,15 @@ async def test_reads_shrink_near_the_high_water_mark() -> None:
     assert len(protocol.get_buffer(-1)) == MIN_READ_SIZE
     flow.consume_backlog(flow.backlog)
     assert len(protocol.get_buffer(-1)) == full
+
+
+async def test_the_first_receive_buffer_is_not_mapped_and_bulk_reads_grow_into_a_map() -> None:
+    # A connection that only carries small PDUs (an echo cycle) costs no mmap/munmap;
+    # one whose reads fill the buffer moves to mapped buffers that go back to the system.
+    protocol, _, _ = connected()
+    first = protocol.get_buffer(-1)
+    assert isinstance(first.obj, bytearray)
+    protocol.buffer_updated(len(first))
+    grown = protocol.get_buffer(-1)
+    assert len(grown) > len(first)
+    assert isinstance(grown.obj, mmap.mmap)
