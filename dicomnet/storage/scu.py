@@ -314,7 +314,8 @@ async def store(
     while True:
         result = await _store_once(assoc, source, priority, move_originator, chunk_size)
         if result.outcome is not Outcome.RETRY:
-            return replace(result, attempts=attempt)
+            # (a result is made with attempts=1: the common case needs no copy)
+            return result if attempt == 1 else replace(result, attempts=attempt)
         if attempt >= rule.attempts or not assoc.is_established:
             assoc.log.warning("%s: giving up after %d attempt(s)", result.describe(), attempt)
             return replace(result, attempts=attempt, outcome=Outcome.FAILURE)
