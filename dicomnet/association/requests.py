@@ -146,7 +146,9 @@ class ResponseStream:
     ``await stream`` gives the final response; ``async for rsp in stream``
     yields every response, pending ones first, ending with the final one.
     :meth:`cancel` sends C-CANCEL-RQ (PS3.7 §9.3.2.3) for a C-FIND/C-GET/C-MOVE.
-    The request itself is sent by a task started when the stream is created.
+    ``send_request`` writes the request itself when nothing waits before it and
+    the write buffer has room; otherwise (or for the rest of a message the
+    buffer cannot take) a task does, kept in :attr:`sender`.
     """
 
     def __init__(self, cancel: Callable[[ResponseStream], Awaitable[None]]) -> None:
