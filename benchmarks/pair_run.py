@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,26 +170,70 @@ def best_row(measure: Callable[[], Row], *, repeat: int, retries: int, key: str)
     message; pynetdicom's own comments describe the race) and then stalls until
     its DIMSE timeout: the peer's behaviour, not a measurement.
     """
-    best: Row | None = None
-    failures: list[str] = []
-    successes = 0
-    while successes < repeat:
-        row = measure()
+    return best_rows([measure], repeat=repeat, retries=retries, key=key)[0]
+
+
+def best_rows(
+    measures: Sequence[Callable[[], Row]], *, repeat: int, retries: int, key: str
+) -> list[Row]:
+    """:func:`best_row` of each of ``measures``, their runs taken in turns.
+
+    Round one runs every row once, then round two, and so on, so that a machine
+    whose speed drifts during the suite (other load, the page cache, the disk's
+    writeback) drifts under every row alike, and two rows' ratio is not the
+    drift's.
+    """
+    rows = [_BestOf(repeat, retries, key) for _ in measures]
+    while not all(row.done for row in rows):
+        for row, measure in zip(rows, measures, strict=True):
+            if not row.done:
+                row.add(measure())
+    return [row.result() for row in rows]
+
+
+class _BestOf:
+    """The runs of one row so far (see :func:`best_row`)."""
+
+    def __init__(self, repeat: int, retries: int, key: str) -> None:
+        self.repeat, self.retries, self.key = repeat, retries, key
+        self.best: Row | None = None
+        self.last: Row | None = None
+        self.final: Row | None = None  # a peer that cannot run here at all
+        self.failures: list[str] = []
+        self.successes = 0
+
+    @property
+    def done(self) -> bool:
+        return (
+            self.final is not None
+            or self.successes >= self.repeat
+            or len(self.failures) > self.retries
+        )
+
+    def add(self, row: Row) -> None:
+        self.last = row
         if row.ok:
-            successes += 1
-            if best is None or float(row.values[key]) > float(best.values[key]):
-                best = row
-            continue
+            self.successes += 1
+            if self.best is None or float(row.values[self.key]) > float(self.best.values[self.key]):
+                self.best = row
+            return
         reason = row.unavailable or ""
-        if not reason.startswith(RETRYABLE):
-            return row  # a peer that cannot run here at all
-        failures.append(reason)
-        if len(failures) > retries:
-            break
-    if best is None:
-        label = row.label
-        return Row(label, unavailable=f"failed {len(failures)} times; last: {failures[-1]}")
-    best.values["runs"] = successes
-    if failures:
-        best.values["failed_attempts"] = failures
-    return best
+        if reason.startswith(RETRYABLE):
+            self.failures.append(reason)
+        else:
+            self.final = row
+
+    def result(self) -> Row:
+        if self.final is not None:
+            return self.final
+        best = self.best
+        if best is None:
+            assert self.last is not None
+            last = self.failures[-1]
+            return Row(
+                self.last.label, unavailable=f"failed {len(self.failures)} times; last: {last}"
+            )
+        best.values["runs"] = self.successes
+        if self.failures:
+            best.values["failed_attempts"] = self.failures
+        return best

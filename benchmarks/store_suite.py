@@ -27,14 +27,14 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import processes, walk_cost
 from .datasets import WORKLOADS, InstanceSet, Workload, generate
 from .harness import Column, Options, Ratio, Row, SuiteResult, Table, machine_info, ratio
-from .pair_run import best_row, proxy_argv, read_report, run_pair, tail, wait_port_line
+from .pair_run import best_rows, proxy_argv, read_report, run_pair, tail, wait_port_line
 from .store_peers import CHILD_CWD, Implementation, Variant, implementations
 
 __all__ = ["PAIRS", "Case", "plan", "run"]
@@ -187,14 +187,19 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in text).strip("_")
 
 
-def _run_case(case: Case, instances: InstanceSet, ctx: _Context) -> Row:
-    """Best of ``ctx.repeat`` runs of ``case`` (failed runs retried, see :func:`best_row`)."""
-    return best_row(
-        lambda: _run_case_once(case, instances, ctx),
-        repeat=ctx.repeat,
-        retries=2,
-        key="instances_per_second",
-    )
+def _run_cases(cases: list[Case], sets: dict[str, InstanceSet], ctx: _Context) -> list[Row]:
+    """Best of ``ctx.repeat`` runs of each case, taken in turns (see :func:`best_rows`)."""
+
+    def once(case: Case) -> Callable[[], Row]:
+        def measure() -> Row:
+            if ctx.options.verbose:
+                print(f"... {case.key}", flush=True)
+            return _run_case_once(case, sets[case.workload], ctx)
+
+        return measure
+
+    measures = [once(case) for case in cases]
+    return best_rows(measures, repeat=ctx.repeat, retries=2, key="instances_per_second")
 
 
 def _run_case_once(case: Case, instances: InstanceSet, ctx: _Context) -> Row:
@@ -508,16 +513,14 @@ def run(options: Options) -> SuiteResult:
     result = SuiteResult("store", tables=[*tables.values(), ceilings, checks])
     sets: dict[str, InstanceSet] = {}
     try:
-        for case in cases:
-            if not options.selected(case.key):
-                continue
+        chosen = [case for case in cases if options.selected(case.key)]
+        for case in chosen:
             if case.workload not in sets:
                 sets[case.workload] = generate(
                     workloads[case.workload], workdir / "data" / case.workload
                 )
-            if options.verbose:
-                print(f"... {case.key}", flush=True)
-            tables[case.table].rows.append(_run_case(case, sets[case.workload], ctx))
+        for case, row in zip(chosen, _run_cases(chosen, sets, ctx), strict=True):
+            tables[case.table].rows.append(row)
         for name in WORKLOADS:
             if name in sets and options.selected(f"ceiling {name}"):
                 ceilings.rows.append(_run_ceiling(name, sets[name].file_bytes, ctx))
@@ -567,7 +570,8 @@ def run(options: Options) -> SuiteResult:
 
 def _notes(options: Options, repeat: int) -> list[str]:
     notes = [
-        f"best of {repeat} run(s) per row on loopback (highest inst/s); every peer is its own "
+        f"best of {repeat} run(s) per row on loopback (highest inst/s), the rows run in turns "
+        "(every row once, then again); every peer is its own "
         "process on an ephemeral port; failed runs are retried, up to 2 retries per row "
         "(listed in the row's failed_attempts in the JSON)",
         "MB/s counts Part 10 file bytes, MB = 10**6 bytes; CPU = user + system seconds",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from benchmarks import store_suite
 from benchmarks.harness import Row, Table
-from benchmarks.pair_run import best_row, read_report
+from benchmarks.pair_run import best_row, best_rows, read_report
 from benchmarks.store_peers import Variant, implementations
 
 
@@ -145,6 +146,33 @@ def test_best_row_does_not_retry_a_missing_peer() -> None:
     row = best_row(missing, repeat=2, retries=2, key="rate")
     assert calls == [1]
     assert row.unavailable == "DCMTK storescu not found"
+
+
+def test_best_rows_take_the_rows_runs_in_turns() -> None:
+    """Every row runs once before any runs again; each keeps its own best and failures."""
+    calls: list[str] = []
+    outcomes = {
+        "a": [Row("a", {"rate": 1.0}), Row("a", {"rate": 3.0})],
+        "b": [Row("b", unavailable="SCU exit status 1"), Row("b", {"rate": 2.0}),
+              Row("b", {"rate": 1.0})],
+        "c": [Row("c", unavailable="pynetdicom not installed")],
+    }  # fmt: skip
+
+    def measure(name: str) -> Callable[[], Row]:
+        def run() -> Row:
+            calls.append(name)
+            return outcomes[name].pop(0)
+
+        return run
+
+    rows = best_rows([measure(n) for n in "abc"], repeat=2, retries=2, key="rate")
+    assert calls == ["a", "b", "c", "a", "b", "b"]
+    assert [r.label for r in rows] == ["a", "b", "c"]
+    assert rows[0].values["rate"] == 3.0 and rows[0].values["runs"] == 2
+    assert rows[1].values["rate"] == 2.0 and rows[1].values["failed_attempts"] == [
+        "SCU exit status 1"
+    ]
+    assert rows[2].unavailable == "pynetdicom not installed"
 
 
 def test_plan_has_rows_without_the_data_set_check(tmp_path: Path) -> None:
