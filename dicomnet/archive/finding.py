@@ -18,16 +18,16 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import AsyncGenerator, Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from dicomnet.query.matching import match_element
 from dicomnet.query.query import Match, Query, match_keys, respond
 
 from .plan import POSTGRESQL, Plan, plan_query
 from .response import response_layout
-from .rows import column_positions, row_identifier, row_lookup
+from .rows import BATCH, FIRST_BATCH, column_positions, row_identifier, row_lookup
 
-__all__ = ["RowReader", "find_rows", "paged_sql"]
+__all__ = ["RowFinding", "RowReader", "find_rows", "paged_sql"]
 
 _log = logging.getLogger("dicomnet.archive")
 
@@ -100,3 +100,51 @@ async def find_rows(
                     return
     finally:
         await rows.aclose()
+
+
+class RowFinding:
+    """C-FIND and the retrieve's matching for an index in SQL (SQLite, PostgreSQL).
+
+    A subclass names its ``dialect`` and reads the rows of one SELECT (``?``
+    parameters) with ``_rows``; the plan and the in-memory matcher are shared.
+    """
+
+    #: The SQL dialect of the index's statements (:mod:`.plan`).
+    dialect: ClassVar[str]
+
+    def _rows(
+        self, sql: str, params: Sequence[object], *, first: int = BATCH
+    ) -> AsyncGenerator[tuple[Any, ...], None]:
+        raise NotImplementedError
+
+    def matches(
+        self,
+        query: Query,
+        *,
+        retrieve_ae_title: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> AsyncGenerator[Match, None]:
+        """C-FIND: the SQL plan's rows, finished by the in-memory matcher, streamed."""
+        read = functools.partial(self._rows, first=FIRST_BATCH)
+        return find_rows(
+            query,
+            self.dialect,
+            read,
+            retrieve_ae_title=retrieve_ae_title,
+            offset=offset,
+            limit=limit,
+        )
+
+    async def _matching_keys(self, query: Query) -> list[int]:
+        """Retrieve: the keys of every entity ``query`` matches."""
+        plan = plan_query(query, self.dialect)
+        rows = self._rows(plan.sql, plan.params)
+        try:
+            return [
+                int(row[0])
+                async for row in rows
+                if respond(query, row_lookup(query.level, plan, row)) is not None
+            ]
+        finally:
+            await rows.aclose()

@@ -43,19 +43,17 @@ if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
 from dicomnet.query.index import InstanceRecord
-from dicomnet.query.query import Match, Query, respond
+from dicomnet.query.query import Query
 
 from .backend import IndexUnavailable
 from .entry import IndexEntry
-from .finding import find_rows
+from .finding import RowFinding
 from .migrations import migrate_postgres
-from .plan import POSTGRESQL, numbered, plan_query
+from .plan import POSTGRESQL, numbered
 from .rows import (
     BATCH,
-    FIRST_BATCH,
     LEVEL_COLUMNS,
     delete_target,
-    row_lookup,
     row_record,
 )
 from .schema import LEVEL_TABLES
@@ -131,7 +129,7 @@ class _Job:
     operation: Callable[[Connection], Awaitable[Any]] | None = None
 
 
-class PostgresIndex:
+class PostgresIndex(RowFinding):
     """An index in a PostgreSQL database; an :class:`~.backend.IndexBackend`.
 
     Create it with :meth:`open` (which migrates the schema) and end it with
@@ -139,7 +137,7 @@ class PostgresIndex:
     """
 
     #: The SQL dialect of this backend's statements.
-    dialect: Final = POSTGRESQL
+    dialect = POSTGRESQL
     #: Folders of files moved in are synced by the folder store, not here.
     syncs_folders: Final = False
 
@@ -454,40 +452,9 @@ class PostgresIndex:
         finally:
             await pool.release(conn)
 
-    def matches(
-        self,
-        query: Query,
-        *,
-        retrieve_ae_title: str | None = None,
-        offset: int = 0,
-        limit: int | None = None,
-    ) -> AsyncGenerator[Match, None]:
-        """C-FIND: the SQL plan's rows, finished by the in-memory matcher, streamed."""
-        read = functools.partial(self._rows, first=FIRST_BATCH)
-        return find_rows(
-            query,
-            POSTGRESQL,
-            read,
-            retrieve_ae_title=retrieve_ae_title,
-            offset=offset,
-            limit=limit,
-        )
-
     async def instances(self, query: Query) -> list[InstanceRecord]:
         """Retrieve: the instances below every matching entity."""
-        plan = plan_query(query, POSTGRESQL)
-        keys: list[int] = []
-        rows = self._rows(plan.sql, plan.params)
-        try:
-            keys.extend(
-                [
-                    int(row[0])
-                    async for row in rows
-                    if respond(query, row_lookup(query.level, plan, row)) is not None
-                ]
-            )
-        finally:
-            await rows.aclose()
+        keys = await self._matching_keys(query)
         if not keys:
             return []
         records: dict[str, InstanceRecord] = {}

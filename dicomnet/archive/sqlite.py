@@ -34,22 +34,20 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from dicomnet.query.index import InstanceRecord
-from dicomnet.query.query import Match, Query, respond
+from dicomnet.query.query import Query
 from dicomnet.storage.folder import fsync_folders
 
 from .backend import IndexUnavailable
 from .entry import IndexEntry
-from .finding import find_rows
+from .finding import RowFinding
 from .migrations import migrate_sqlite
 from .opening import LockTaken, WriteLock, opening_lock
-from .plan import SQLITE, plan_query
+from .plan import SQLITE
 from .rows import (
     BATCH,
-    FIRST_BATCH,
     LEVEL_COLUMNS,
     delete_target,
     instance_columns,
-    row_lookup,
     row_record,
 )
 from .schema import LEVEL_TABLES, SCHEMA_VERSION
@@ -96,13 +94,16 @@ class _Job:
     operation: Callable[[sqlite3.Connection], Any] | None = None
 
 
-class SqliteIndex:
+class SqliteIndex(RowFinding):
     """An index of patients, studies, series and instances in one SQLite file.
 
     Create it with :meth:`open` (which makes the schema) and end it with
     :meth:`close`. It is an :class:`~dicomnet.archive.backend.IndexBackend`
     and a :class:`~dicomnet.query.source.QuerySource`.
     """
+
+    #: The SQL dialect of this backend's statements.
+    dialect = SQLITE
 
     def __init__(
         self,
@@ -524,40 +525,9 @@ class SqliteIndex:
             finally:
                 await self.run(cursor.close)
 
-    def matches(
-        self,
-        query: Query,
-        *,
-        retrieve_ae_title: str | None = None,
-        offset: int = 0,
-        limit: int | None = None,
-    ) -> AsyncGenerator[Match, None]:
-        """C-FIND: the SQL plan's rows, finished by the in-memory matcher, streamed."""
-        read = functools.partial(self._rows, first=FIRST_BATCH)
-        return find_rows(
-            query,
-            SQLITE,
-            read,
-            retrieve_ae_title=retrieve_ae_title,
-            offset=offset,
-            limit=limit,
-        )
-
     async def instances(self, query: Query) -> list[InstanceRecord]:
         """Retrieve: the instances below every matching entity."""
-        plan = plan_query(query)
-        keys: list[int] = []
-        rows = self._rows(plan.sql, plan.params)
-        try:
-            keys.extend(
-                [
-                    int(row[0])
-                    async for row in rows
-                    if respond(query, row_lookup(query.level, plan, row)) is not None
-                ]
-            )
-        finally:
-            await rows.aclose()
+        keys = await self._matching_keys(query)
         records: dict[str, InstanceRecord] = {}
         template = _INSTANCES_BELOW[query.level]
         for start in range(0, len(keys), _CHUNK):
