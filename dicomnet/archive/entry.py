@@ -210,6 +210,16 @@ def _at_pixel_data(tag: BaseTag, vr: str | None, length: int) -> bool:
     return int(tag) in _PIXEL_TAGS
 
 
+def _raw_encoding(transfer_syntax_uid: str) -> tuple[bool, bool] | None:
+    """(implicit VR, little endian) of a syntax whose header is kept as received;
+    ``None`` for a deflated or unknown one."""
+    try:
+        implicit, little, deflated = transfer_syntax_encoding(transfer_syntax_uid)
+    except DatasetError:
+        return None
+    return None if deflated else (implicit, little)
+
+
 def entry_from_data_set(
     prefix: bytes,
     *,
@@ -228,18 +238,16 @@ def entry_from_data_set(
     the syntax is deflated or unknown, or the bytes do not parse: read the
     file instead (:func:`entry_from_file`).
     """
-    try:
-        implicit, little, deflated = transfer_syntax_encoding(transfer_syntax_uid)
-    except DatasetError:
+    encoding = _raw_encoding(transfer_syntax_uid)
+    if encoding is None:
         return None
-    if deflated:
-        return None
+    implicit, little = encoding
     flag = (1 if implicit else 0) | (2 if little else 0)
     fast = _fast_entry(prefix, implicit=implicit, little=little, complete=complete)
     if fast is not None:
         columns, end = fast
         columns["sop_uid"] = sop_instance_uid
-        header = _RAW_MARK + bytes([flag]) + prefix[:end]
+        header = _RAW_MARKS[flag] + prefix[:end]
         return IndexEntry(
             sop_instance_uid=sop_instance_uid,
             sop_class_uid=sop_class_uid,
@@ -270,7 +278,7 @@ def entry_from_data_set(
         path=path,
         size=size,
         source_ae_title=source_ae_title,
-        header_bytes=_RAW_MARK + bytes([flag]) + prefix[:end],
+        header_bytes=_RAW_MARKS[flag] + prefix[:end],
     )
 
 
@@ -351,12 +359,10 @@ def entry_from_walk(
     captured or needing a character set, a deflated or unknown syntax, a
     header longer than ``prefix``): use :func:`entry_from_data_set` then.
     """
-    try:
-        implicit, little, deflated = transfer_syntax_encoding(transfer_syntax_uid)
-    except DatasetError:
+    encoding = _raw_encoding(transfer_syntax_uid)
+    if encoding is None or not _COLUMN_TAGS.isdisjoint(walk.uncaptured):
         return None
-    if deflated or not _COLUMN_TAGS.isdisjoint(walk.uncaptured):
-        return None
+    implicit, little = encoding
     end = walk.size if walk.pixel_offset is None else walk.pixel_offset
     if walk.size > len(prefix) and end + 8 > len(prefix):
         return None  # the header may run past the bytes kept (read as entry_from_data_set does)
