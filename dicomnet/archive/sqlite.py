@@ -230,9 +230,16 @@ class SqliteIndex(RowFinding):
 
     async def run(self, function: Callable[..., _T], *args: Any) -> _T:
         """Run a blocking call in the index's thread pool (database errors: IndexUnavailable)."""
-        loop = asyncio.get_running_loop()
+        future = asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
         try:
-            return await loop.run_in_executor(self._executor, function, *args)
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            # The thread goes on with the connection it was handed: the caller must not
+            # lend that connection out again, or close it, until the call has ended.
+            await asyncio.wait({future})
+            if not future.cancelled():
+                future.exception()  # retrieved: the caller was cancelled, not failed
+            raise
         except sqlite3.Error as exc:
             raise IndexUnavailable(f"index {self.path}: {exc}") from exc
 

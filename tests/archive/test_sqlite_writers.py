@@ -9,10 +9,12 @@ with ``database is locked``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import sqlite3
 import sys
+import threading
 from pathlib import Path
 
 from pydicom.dataset import Dataset
@@ -218,3 +220,32 @@ async def test_a_series_another_writer_deleted_is_made_again_not_joined_by_its_o
             ).fetchall()
         )
     assert rows == {"1.2.6.2": series(2), "1.2.6.4": series(3), "1.2.6.5": series(1)}
+
+
+async def test_a_cancelled_call_holds_its_connection_until_the_thread_is_done(
+    tmp_path: Path,
+) -> None:
+    """Cancelling a caller must not free a connection a pool thread still uses.
+
+    The send queue's reader was cancelled at shutdown while its query ran; the
+    connection was then closed under the running query and the process crashed.
+    """
+    index = await SqliteIndex.open(tmp_path / "index.sqlite", fsync=False)
+    started, release = threading.Event(), threading.Event()
+
+    def blocking() -> int:
+        started.set()
+        release.wait(10)
+        return 1
+
+    call = asyncio.ensure_future(index.run(blocking))
+    await asyncio.get_running_loop().run_in_executor(None, started.wait, 10)
+    call.cancel()
+    await asyncio.sleep(0.05)
+    assert not call.done()  # still waiting for the thread, not handed back
+    release.set()
+    with contextlib.suppress(asyncio.CancelledError):
+        await call
+    assert call.cancelled()
+    assert await index.count() == 0  # the index goes on working
+    await index.close()
