@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dicomnet.archive.backend import IndexBackend
+from dicomnet.cli.announce import announce
 from dicomnet.errors import ConfigurationError
 from dicomnet.storage.sinks import InstanceStore
 
@@ -172,5 +173,5 @@ async def start_http(
     )
     await server.start()
     scheme = "https" if bound.ssl_context is not None else "http"
-    print(f"{scheme} listening on {server.port}", flush=True)
+    announce(f"{scheme} listening on {server.port}")
     return server

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from dicomnet.ae import AE, Server
+from dicomnet.cli.announce import announce
 from dicomnet.cli.options import add_aet_option, register_subcommand
 from dicomnet.conformance import load_profile
 from dicomnet.errors import ConfigurationError
@@ -147,7 +148,7 @@ async def serve_printer(
             handled.append(signum)
     try:
         async with server:
-            print(f"listening on {server.port}", flush=True)
+            announce(f"listening on {server.port}")
             _log.info("%s printing into %s", policy.ae_title, output.resolve())
             if ready is not None:
                 ready(server)

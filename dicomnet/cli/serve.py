@@ -58,6 +58,7 @@ from dicomnet.archive.backends import ArchiveDatabase, describe, open_archive
 from dicomnet.archive.commitment_sqlite import index_verdict
 from dicomnet.archive.ingest import IndexedStore
 from dicomnet.archive.recover import reconcile
+from dicomnet.cli.announce import announce
 from dicomnet.cli.http_side import BoundHttp, add_http_arguments, bind_http, start_http
 from dicomnet.cli.integrator import add_integrator_options, overrides_from
 from dicomnet.cli.options import (
@@ -550,7 +551,7 @@ async def _serve(
     try:
         async with server:
             if getattr(args, "worker_slot", None) is None:
-                print(f"listening on {server.port}", flush=True)
+                announce(f"listening on {server.port}")
             _log.info("%s storing into %s", policy.ae_title, Path(args.output).resolve())
             if ready is not None:
                 ready(server)

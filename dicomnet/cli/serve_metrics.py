@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from dicomnet.ae import Server
+from dicomnet.cli.announce import announce
 from dicomnet.observe.exposition import render
 from dicomnet.observe.http import MetricsEndpoint, start_metrics_endpoint
 from dicomnet.observe.metrics import Metrics, Snapshot
@@ -111,5 +112,5 @@ async def expose(
     endpoint = await start_metrics_endpoint(
         args.metrics_host, port, lambda: render(metrics.snapshot())
     )
-    print(f"metrics listening on {endpoint.port}", flush=True)
+    announce(f"metrics listening on {endpoint.port}")
     return Exposure(endpoint=endpoint)

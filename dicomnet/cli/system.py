@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dicomnet.cli.announce import announce
 from dicomnet.cli.options import ae_title, tls_context_from
 from dicomnet.errors import ConfigurationError
 
@@ -151,7 +152,7 @@ async def serve_system(
         return EXIT_USAGE if isinstance(exc, ConfigurationError) else EXIT_NETWORK
     try:
         for ae in spec.aes:
-            print(f"{ae.title} ({ae.name}) listening on {running.ports[ae.name]}", flush=True)
+            announce(f"{ae.title} ({ae.name}) listening on {running.ports[ae.name]}")
         print(f"ready: {spec.name}", flush=True)
         if ready is not None:
             ready(running)

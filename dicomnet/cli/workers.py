@@ -50,6 +50,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any, Final
 
+from dicomnet.cli.announce import announce
 from dicomnet.observe.exposition import merge, render
 from dicomnet.observe.http import MetricsEndpoint, start_metrics_endpoint
 from dicomnet.observe.metrics import Snapshot
@@ -387,8 +388,8 @@ async def supervise(
             except OSError as exc:
                 print(f"dicomnet serve: cannot serve metrics: {exc}", file=sys.stderr)
                 return EXIT_NETWORK
-            print(f"metrics listening on {endpoint.port}", flush=True)
-        print(f"listening on {port}", flush=True)
+            announce(f"metrics listening on {endpoint.port}")
+        announce(f"listening on {port}")
         _log.info("%d workers listening on port %d", count, port)
         await supervisor.watch()
         _log.info("stopping %d workers", len(supervisor.workers))
