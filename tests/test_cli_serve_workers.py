@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -107,6 +108,21 @@ class Supervisor:
                 stdout=asyncio.subprocess.PIPE, stderr=sink, cwd=ROOT,
                 env={**os.environ, "PYTHONPATH": str(ROOT)},
             )  # fmt: skip
+        try:
+            return await cls._ready(process, log)
+        except BaseException:
+            # Not left serving after a failed start: SIGTERM stops the workers too.
+            with contextlib.suppress(ProcessLookupError):  # it may have exited already
+                process.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(process.wait(), 30)
+                except TimeoutError:
+                    process.kill()
+            await process.wait()
+            raise
+
+    @classmethod
+    async def _ready(cls, process: asyncio.subprocess.Process, log: Path) -> Supervisor:
         assert process.stdout is not None
         metrics = None
         http: list[int] = []
