@@ -16,9 +16,14 @@ pops them) are given to the sender by :meth:`HandOff.stale` after a poll.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .model import Job
+from .owner import LEASE
+
+if TYPE_CHECKING:
+    from dicomnet.archive.entry import IndexEntry
 
 __all__ = ["HandOff"]
 
@@ -61,3 +66,21 @@ class HandOff:
     def forget(self, sop_instance_uid: str) -> None:
         """The instance's transaction did not commit: its jobs are not there."""
         self._jobs.pop(sop_instance_uid, None)
+
+    def split(
+        self, entries: Sequence[IndexEntry], owner: str, now: float
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """The job rows of ``entries`` (one per destination), for the row hooks of both stores.
+
+        First the rows to write in 'sending' (owner and lease added), then those to queue.
+        """
+        sending: list[tuple[Any, ...]] = []
+        queued: list[tuple[Any, ...]] = []
+        for e in entries:
+            for d in e.forward_to:
+                row = (e.sop_instance_uid, e.sop_class_uid, d, e.path, e.size, now, now, now)
+                if self.wants(d):
+                    sending.append((*row, owner, now + LEASE))
+                else:
+                    queued.append(row)
+        return sending, queued

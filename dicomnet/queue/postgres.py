@@ -70,17 +70,11 @@ def _hook(
         if handoff.take is None:
             await enqueue_rows(conn, entries)
             return
-        now = time.time()
-        queued = []
-        for e in entries:
-            for d in e.forward_to:
-                row = (e.sop_instance_uid, e.sop_class_uid, d, e.path, e.size, now, now, now)
-                if handoff.wants(d):
-                    returned = await conn.fetchrow(_UPSERT_SENDING, *row, owner, now + LEASE)
-                    assert returned is not None  # an upsert returns its row
-                    handoff.keep(job_from_row(tuple(returned)))
-                else:
-                    queued.append(row)
+        sending, queued = handoff.split(entries, owner, time.time())
+        for taken in sending:
+            returned = await conn.fetchrow(_UPSERT_SENDING, *taken)
+            assert returned is not None  # an upsert returns its row
+            handoff.keep(job_from_row(tuple(returned)))
         if queued:
             await conn.executemany(_UPSERT, queued)
 

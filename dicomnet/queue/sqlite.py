@@ -110,17 +110,10 @@ def _hook(
         if handoff.take is None:
             enqueue_rows(conn, entries)
             return
-        now = time.time()
-        queued = []
-        for e in entries:
-            for d in e.forward_to:
-                row = (e.sop_instance_uid, e.sop_class_uid, d, e.path, e.size, now, now, now)
-                if handoff.wants(d):
-                    taken = (*row, owner, now + LEASE)
-                    (returned,) = conn.execute(_UPSERT_SENDING, taken).fetchall()
-                    handoff.keep(job_from_row(returned))
-                else:
-                    queued.append(row)
+        sending, queued = handoff.split(entries, owner, time.time())
+        for taken in sending:
+            (returned,) = conn.execute(_UPSERT_SENDING, taken).fetchall()
+            handoff.keep(job_from_row(returned))
         if queued:
             conn.executemany(_UPSERT, queued)
 
