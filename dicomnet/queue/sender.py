@@ -378,7 +378,9 @@ class DestinationSender:
             except TimeoutError:
                 if assoc.is_established:
                     assoc.abort_nowait("send timeout")
-                return self._failed(job, f"no answer within {self.spec.send_timeout:g} s")
+                return self._failed(
+                    job, f"send timeout: no DIMSE answer within {self.spec.send_timeout:g} s"
+                )
             except SourceError as exc:
                 if assoc.is_established:
                     return self._outcome(job, error=str(exc))

@@ -90,7 +90,7 @@ async def test_a_flaky_connection_delays_but_loses_nothing(tmp_path: Path, mode:
         failed = [j for j in await _jobs(running) if j.state is JobState.FAILED]
         assert failed and all(j.error for j in failed)
         if mode == "stall":
-            assert any("no answer within 0.5 s" in j.error for j in failed)
+            assert any("send timeout: no DIMSE answer within 0.5 s" in j.error for j in failed)
         proxy.mode = "pass"
         await wait_for_states(running, {JobState.SENT}, 10)
         jobs = await _jobs(running)
