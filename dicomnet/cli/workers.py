@@ -148,7 +148,7 @@ def shared_listener(host: str, port: int) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
-        sock.listen(128)
+        sock.listen(socket.SOMAXCONN)  # a burst of clients is queued, not dropped
         sock.setblocking(False)
     except OSError:
         sock.close()

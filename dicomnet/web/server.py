@@ -31,7 +31,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
-        sock.listen(128)
+        sock.listen(socket.SOMAXCONN)  # a burst of clients is queued, not dropped
         sock.setblocking(False)
     except OSError:
         sock.close()

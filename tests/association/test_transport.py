@@ -7,6 +7,7 @@ import socket
 
 import pytest
 from conftest import require_module
+from helpers.burst import connect_all
 from helpers.policies import make_policy
 
 from dicomnet.ae import AE
@@ -68,32 +69,9 @@ async def test_tcp_nodelay_is_on_by_default() -> None:
             assert nodelay(assoc) and nodelay(theirs)
 
 
-def _connect_all(port: int, count: int) -> int:
-    """Open ``count`` connections at once (blocking this thread); how many completed."""
-    import select
-
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for sock in socks:
-            sock.setblocking(False)
-            sock.connect_ex(("127.0.0.1", port))
-        pending, done = set(socks), 0
-        for _ in range(40):  # until every handshake completed or was dropped (SYN retried later)
-            _, writable, _ = select.select([], list(pending), [], 0.05)
-            for sock in writable:
-                pending.discard(sock)
-                done += sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
-            if not pending:
-                break
-        return done
-    finally:
-        for sock in socks:
-            sock.close()
-
-
 async def test_a_burst_of_connections_is_queued_while_the_server_is_busy() -> None:
     """asyncio's default backlog (100) drops a burst's handshakes past it (the peers retry
     after 1, 2, 4 ... s); the listener asks for the kernel's maximum."""
     async with await AE("SCP").serve("127.0.0.1", 0) as server:
         # The loop is blocked while connecting: nothing is accepted meanwhile.
-        assert _connect_all(server.port, 300) == 300
+        assert connect_all(server.port, 300) == 300

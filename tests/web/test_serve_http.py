@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from helpers.burst import connect_all
 from helpers.peers import dcmtk_program
 from helpers.programs import run_program
 from query.fixtures import STUDY_A, write_archive
@@ -70,3 +71,17 @@ async def test_http_without_index_is_refused(
     )
     assert await cli_serve.serve(args) == 2
     assert "--no-index" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bind", ["bind_socket", "shared_listener"])
+def test_http_listeners_queue_a_burst_of_connections(bind: str) -> None:
+    """The HTTP port (alone, or shared by serve workers) asks for the kernel's largest
+    accept queue: with a backlog of 128 a burst past it loses handshakes (retried 1 s later)."""
+    from dicomnet.cli.workers import shared_listener
+    from dicomnet.web.server import bind_socket
+
+    sock = {"bind_socket": bind_socket, "shared_listener": shared_listener}[bind]("127.0.0.1", 0)
+    try:  # nothing accepts: every completed handshake waits in the queue
+        assert connect_all(sock.getsockname()[1], 300) == 300
+    finally:
+        sock.close()
