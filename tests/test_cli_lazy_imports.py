@@ -123,3 +123,40 @@ def test_the_serve_verb_needs_only_its_module() -> None:
 @pytest.mark.parametrize("argv", [[], ["--help"], ["-v"], ["no-such-verb"]])
 def test_without_a_known_verb_every_module_is_loaded(argv: list[str]) -> None:
     assert modules_for(argv) == SUBCOMMAND_MODULES
+
+
+_SERVE_READY = textwrap.dedent(
+    """
+    import asyncio, sys
+    from dicomnet.cli.main import build_parser, modules_for
+
+    argv = ["serve", "--port", "0", "--host", "127.0.0.1", "--output", sys.argv[1],
+            "--profile", sys.argv[2]]
+    args = build_parser(modules_for(argv)).parse_args(argv)
+
+    async def main():
+        from dicomnet.cli.serve import serve
+        stop = asyncio.Event()
+
+        def ready(server):
+            print("pydicom.uid" in sys.modules)
+            stop.set()
+
+        assert await serve(args, ready=ready, stop=stop) == 0
+
+    asyncio.run(main())
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("profile", "loaded"), [("dicomark-inbound", True), ("dicomnet-serve", False)]
+)
+def test_a_profile_that_checks_the_iod_loads_the_check_before_listening(
+    tmp_path: Path, profile: str, loaded: bool
+) -> None:
+    """DicomArk's Inbound Server answers non-conformant instances, which names SOP classes
+    with pydicom: served by ``--profile`` as by ``--system``, it loads that at start-up,
+    not inside its first C-STORE; a profile without the check still loads nothing."""
+    out = _run(_SERVE_READY, str(tmp_path / "store"), profile)
+    assert out.strip().splitlines()[-1] == str(loaded)

@@ -82,6 +82,7 @@ from dicomnet.query.charsets import CharsetPolicy
 from dicomnet.services.base import Service
 from dicomnet.services.commitment import ReportMode
 from dicomnet.services.commitment_durable import DurableCommitmentSCP
+from dicomnet.services.dataset_check import DatasetCheck
 from dicomnet.services.mwl import WorklistService
 from dicomnet.services.qr import QueryRetrieveService
 from dicomnet.services.storage_scp import StorageService
@@ -333,6 +334,7 @@ async def serve(
     except (ConfigurationError, OSError, ValueError) as exc:
         print(f"dicomnet serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    DatasetCheck.prepare_iod_check(policy.statuses)
     ae = AE(policy.ae_title, policy)  # relational queries: as the profile's contexts say
     slot = getattr(args, "worker_slot", None)
     server: Server | None = None

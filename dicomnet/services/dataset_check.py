@@ -33,6 +33,7 @@ from dicomnet.dimse.dataset import dataset_walker
 from dicomnet.dimse.errors import DatasetError
 from dicomnet.dimse.status import Status
 from dicomnet.dimse.walker import FramingError, Walker
+from dicomnet.status_policy import Situation, StatusPolicy
 from dicomnet.storage.sinks import InstanceInfo
 
 from .base import Reply
@@ -119,11 +120,12 @@ class DatasetCheck:
         return self._walker
 
     @staticmethod
-    def prepare_iod_check() -> None:
-        """Load what the IOD check names SOP classes with (pydicom) now, at start-up,
-        rather than during the first C-STORE that asks for the check (a server whose
-        profile checks the IOD pays that import once, before its first instance)."""
-        import pydicom.uid  # noqa: F401, PLC0415
+    def prepare_iod_check(statuses: StatusPolicy) -> None:
+        """When ``statuses`` answer non-conformant data sets (the profile checks the IOD),
+        load what the check names SOP classes with (pydicom) now, at start-up, rather
+        than during the first C-STORE (which would pay that import inside its answer)."""
+        if statuses.names("C-STORE", Situation.NOT_IOD_CONFORMANT):
+            import pydicom.uid  # noqa: F401, PLC0415
 
     def iod_problems(self) -> list[str]:
         """After :meth:`finish`: what does not conform to the IOD (see :mod:`.iod_check`).

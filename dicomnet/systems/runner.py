@@ -41,7 +41,6 @@ from dicomnet.services.qr import QueryRetrieveService
 from dicomnet.services.storage_abort import AbortWhenNotStored
 from dicomnet.services.storage_scp import StorageService
 from dicomnet.services.suboperations import RetrieveRules
-from dicomnet.status_policy import Situation
 from dicomnet.storage.memory import MemoryStore
 from dicomnet.storage.sinks import InstanceStore
 
@@ -224,8 +223,7 @@ def _handlers(
     for kind in ae.services:
         if kind is ServiceKind.STORAGE:
             assert resources.store is not None
-            if entity.policy.statuses.names("C-STORE", Situation.NOT_IOD_CONFORMANT):
-                DatasetCheck.prepare_iod_check()
+            DatasetCheck.prepare_iod_check(entity.policy.statuses)
             storage = _storage(resources, running.queue)
             handlers.append(AbortWhenNotStored(storage) if ae.abort_on_store_failure else storage)
         elif kind is ServiceKind.MEMORY_STORAGE:
