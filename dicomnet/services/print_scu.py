@@ -11,6 +11,7 @@ A typical job (PS3.4 H.2.2)::
         async with PrintSession(assoc, NumberOfCopies=1) as session:   # N-CREATE
             film = await session.new_film_box("STANDARD\\\\1,1")        # N-CREATE
             await film.set_image(0, pixels)                             # N-SET
+            await film.update(BorderDensity="BLACK")                    # N-SET (optional)
             await film.print()                                          # N-ACTION
         # leaving the block deletes the film session                   # N-DELETE
 
@@ -454,8 +455,8 @@ class PrintSession:
     ) -> tuple[cmd.DimseResponse, Dataset | None]:
         """Send one print request on the session's context; its response and data set.
 
-        The building block of every operation here, for others (say an N-SET
-        of a film box): the Message ID is assigned when sent, ``dataset`` is
+        The building block of every operation here, for others (say a
+        Presentation LUT N-CREATE): the Message ID is assigned when sent, ``dataset`` is
         encoded in the context's transfer syntax, a warning status is logged
         and a failure raises :class:`PrintError` naming ``operation``.
         """
@@ -476,6 +477,16 @@ class PrintSession:
         self.instance_uid = _created_uid("Film Session N-CREATE", message)
         self.association.log.info("film session %s created", logsafe(self.instance_uid))
         return self.instance_uid
+
+    async def update(self, **attributes: Any) -> Dataset | None:
+        """N-SET the film session (PS3.4 H.4.1.2.2): Basic Film Session attributes by
+        keyword (``NumberOfCopies``, ``MediumType``, ...); the response's attribute list."""
+        self._require_session()
+        reply = await _n_set(
+            self, "Film Session N-SET", BASIC_FILM_SESSION, self.instance_uid, attributes
+        )
+        self.attributes.update(attributes)  # as the printer now holds them
+        return reply
 
     async def new_film_box(
         self,
@@ -619,6 +630,14 @@ class FilmBox:
         """The image boxes' SOP Instance UIDs."""
         return tuple(uid for _, uid in self.image_boxes)
 
+    async def update(self, **attributes: Any) -> Dataset | None:
+        """N-SET this film box (PS3.4 H.4.2.2.2): Basic Film Box attributes that may be
+        changed after N-CREATE (``BorderDensity``, ``MagnificationType``, ``Trim``, ...)
+        by keyword; the response's attribute list."""
+        return await _n_set(
+            self.session, "Film Box N-SET", BASIC_FILM_BOX, self.instance_uid, attributes
+        )
+
     async def set_image(
         self, index: int, pixels: Dataset | npt.NDArray[Any], **image_box_attrs: Any
     ) -> None:
@@ -677,6 +696,24 @@ class FilmBox:
         )
         if self in self.session.film_boxes:
             self.session.film_boxes.remove(self)
+
+
+async def _n_set(
+    session: PrintSession, operation: str, sop_class: str, uid: str, attributes: dict[str, Any]
+) -> Dataset | None:
+    from pydicom.dataset import Dataset  # noqa: PLC0415 (loaded on first use)
+
+    if not attributes:
+        raise LocalError(f"{operation} needs at least one attribute to set")
+    dataset = Dataset()
+    for keyword, value in attributes.items():
+        setattr(dataset, keyword, value)
+    _, reply = await session.request(
+        operation,
+        cmd.NSetRQ(message_id=1, requested_sop_class_uid=sop_class, requested_sop_instance_uid=uid),
+        dataset,
+    )
+    return reply
 
 
 def _created_uid(operation: str, message: cmd.DimseResponse) -> str:

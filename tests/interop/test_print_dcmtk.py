@@ -154,3 +154,26 @@ async def test_refused_film_box_raises_and_aborts(dcmprscp: Printer) -> None:
     assert caught.value.status is not None and caught.value.status.is_failure
     assert isinstance(assoc.error, AssociationAborted)
     assert not list(dcmprscp.spool.glob("*.dcm"))
+
+
+async def test_film_box_and_session_updates_reach_the_stored_print(dcmprscp: Printer) -> None:
+    """N-SET of the film session and of the film box (PS3.4 H.4.1.2.2, H.4.2.2.2):
+    dcmprscp accepts both and keeps the film box's in the Stored Print object of the job."""
+    policy = flux_policy()
+    ae = AE(policy.ae_title, policy)
+    pixels = (np.arange(32 * 24).reshape(32, 24) % 251).astype(np.uint8)
+    async with (
+        ae.associate("127.0.0.1", dcmprscp.port, called_ae="PRINTSCP") as assoc,
+        PrintSession(assoc, MediumType="PAPER") as session,
+    ):
+        await session.update(MediumType="BLUE FILM")
+        film = await session.new_film_box(
+            "STANDARD\\1,1", film_size="8INX10IN", MagnificationType="REPLICATE"
+        )
+        await film.update(MagnificationType="CUBIC")
+        await film.set_image(0, pixels)
+        await film.print()
+    assert session.attributes == {"MediumType": "BLUE FILM"}
+    (stored,) = dcmprscp.spool.glob("SP_*.dcm")
+    box = pydicom.dcmread(stored).FilmBoxContentSequence[0]
+    assert box.MagnificationType == "CUBIC"

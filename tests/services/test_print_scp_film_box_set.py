@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers.print_session import (
     BASIC_FILM_BOX,
@@ -22,6 +23,7 @@ from pydicom.dataset import Dataset
 from dicomnet.print.attributes import AttributeProblem, film_box_update
 from dicomnet.print.layout import parse_display_format
 from dicomnet.print.model import FilmBox, PrinterSettings
+from dicomnet.services.print_scu import PrintSession
 
 
 def attrs(**values: object) -> Dataset:
@@ -135,3 +137,20 @@ def test_a_refused_update_changes_nothing() -> None:
     warnings = film_box_update(film, attrs(SmoothingType="SHARP"), PrinterSettings(), {})
     assert warnings.status == 0 and film.smoothing == "SHARP"
     assert film.attributes.SmoothingType == "SHARP"
+
+
+async def test_print_scu_film_box_update_reaches_the_printed_film(tmp_path: Path) -> None:
+    """dicomnet's Print SCU against its Print SCP: FilmBox.update is the film box N-SET."""
+    pixels = (np.arange(32 * 24).reshape(32, 24) % 251).astype(np.uint8)
+    async with (
+        running_printer(tmp_path, dpi=20) as printer,
+        association(printer) as assoc,
+        PrintSession(assoc) as session,
+    ):
+        film = await session.new_film_box("STANDARD\\1,1", BorderDensity="WHITE")
+        await film.set_image(0, pixels)
+        await film.update(BorderDensity="BLACK", Trim="YES")
+        await film.print()
+        (png,) = printer.films()
+    info = json.loads(png.with_suffix(".json").read_text())
+    assert (info["border_density"], info["trim"]) == ("BLACK", True)

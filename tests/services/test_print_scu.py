@@ -439,3 +439,47 @@ async def test_session_request_sends_other_operations(server: Server, printer: F
         assert message.status == 0 and reply is None
     (record,) = printer.of(CF.N_SET_RQ)
     assert record.dataset is not None and record.dataset.FilmOrientation == "LANDSCAPE"
+
+
+async def test_film_box_and_session_update_send_n_set(server: Server, printer: FakePrinter) -> None:
+    policy = scu_policy()
+    ae = AE(policy.ae_title, policy)
+    async with (
+        ae.associate("127.0.0.1", server.port, called_ae="PRINTER") as assoc,
+        PrintSession(assoc, NumberOfCopies=1) as session,
+    ):
+        film = await session.new_film_box()
+        await film.update(BorderDensity="BLACK", Trim="YES")
+        await session.update(NumberOfCopies=3)
+        with pytest.raises(LocalError, match="at least one attribute"):
+            await film.update()
+        assert session.attributes == {"NumberOfCopies": 3}
+        session_uid = session.instance_uid
+    film_set, session_set = printer.of(CF.N_SET_RQ)
+    for record, sop_class, uid in (
+        (film_set, BASIC_FILM_BOX, film.instance_uid),
+        (session_set, BASIC_FILM_SESSION, session_uid),
+    ):
+        assert isinstance(record.message, cmd.NSetRQ)
+        assert record.message.requested_sop_class_uid == sop_class
+        assert record.message.requested_sop_instance_uid == uid
+        assert record.context_abstract_syntax == BASIC_GRAYSCALE_PRINT_META
+    assert film_set.dataset is not None
+    assert (film_set.dataset.BorderDensity, film_set.dataset.Trim) == ("BLACK", "YES")
+    assert session_set.dataset is not None and session_set.dataset.NumberOfCopies == 3
+
+
+async def test_a_refused_session_update_keeps_the_attributes(
+    server: Server, printer: FakePrinter
+) -> None:
+    printer.statuses[CF.N_SET_RQ] = 0x0106  # invalid attribute value
+    policy = scu_policy()
+    ae = AE(policy.ae_title, policy)
+    with pytest.raises(PrintError) as caught:
+        async with (
+            ae.associate("127.0.0.1", server.port, called_ae="PRINTER") as assoc,
+            PrintSession(assoc, MediumType="PAPER") as session,
+        ):
+            await session.update(MediumType="NO SUCH MEDIUM")
+    assert caught.value.operation == "Film Session N-SET"
+    assert session.attributes == {"MediumType": "PAPER"}
