@@ -14,7 +14,10 @@ Per row: failed associations, instances acknowledged and per second, the
 server's CPU seconds (its whole process tree, reaped children included) per
 instance, the client's CPU, and the server tree's peak resident memory
 (VmRSS summed over its processes, sampled every 0.25 s). The machine's cores
-are shared by the client and the servers.
+are shared by the client and the servers. Each case writes into a folder of
+its own, kept until the suite ends, in a scratch folder whose subfolders the
+file system spreads out (:mod:`benchmarks.scratch`), so that no case creates
+its files among inodes the case before it freed.
 
 A last row kills (SIGKILL) one of two dicomnet workers (SQLite index) once a
 quarter of the 200-association run is on disk; then the supervisor is
@@ -31,7 +34,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +42,7 @@ from typing import Any
 from . import processes
 from .harness import Column, Options, Ratio, Row, SuiteResult, Table, find_dcmtk, ratio
 from .scale_procs import children, tree_cpu, tree_rss
+from .scratch import scratch_folder
 from .store_peers import CHILD_CWD
 
 __all__ = ["run"]
@@ -314,7 +317,7 @@ def run(options: Options) -> SuiteResult:
     result = SuiteResult("scale")
     levels = QUICK_LEVELS if options.quick else LEVELS
     databases = _Databases()
-    work = Path(tempfile.mkdtemp(prefix="dicomnet-scale-"))
+    work = scratch_folder("dicomnet-scale-")
     serial = iter(range(1, 10**6))
     try:
         for associations in levels:
@@ -345,6 +348,11 @@ def run(options: Options) -> SuiteResult:
             " machine's cores with the server's processes",
             "no fsync anywhere: dicomnet --no-fsync (storescp and pynetdicom do not fsync);"
             " the PostgreSQL test cluster runs with fsync=off, synchronous_commit=off",
+            "each case writes into a new folder that the file system places away from the"
+            " earlier cases' (ext4 top-directory flag), and no case's files are removed before"
+            " the suite ends: ext4 without a journal walks past every inode freed in the last"
+            " minute when it creates a file, which made a case pay for the clean-up of the one"
+            " before it",
             "server CPU: user+system seconds of the server's process tree during the load"
             " (reaped children included); peak RSS: VmRSS summed over the tree, sampled",
             f"{WINDOW} C-STOREs in flight per association where the server accepts a window"
@@ -378,14 +386,12 @@ def _case(server: Server, associations: int, work: Path, databases: _Databases, 
         index = databases.new()
         if index is None:
             return Row(label, unavailable=databases.problem or "no PostgreSQL")
+    # Each case's folder stays until the suite ends: removing it would leave the next
+    # case creating its files among just-freed inodes (see benchmarks.scratch).
     try:
         measured = _measure(server, associations, work, index, str(serial))
     except Exception as exc:
         return Row(label, unavailable=f"{type(exc).__name__}: {exc}")
-    finally:
-        for leftover in work.iterdir():
-            if leftover.is_dir():
-                shutil.rmtree(leftover, ignore_errors=True)
     return _row(label, measured)
 
 
