@@ -61,11 +61,14 @@ class Deadlines:
             self.stop(name)
             return
         self._deadlines[name] = (when, seconds)
+        armed = self._handle_when
+        if armed is not None and armed <= when:
+            return  # the handle already fires no later than this (see _rearm)
         self._rearm()
 
     def stop(self, name: str) -> None:
         """Clear ``name`` if it is set."""
-        if self._deadlines.pop(name, None) is not None:
+        if self._deadlines.pop(name, None) is not None and self._handle is None:
             self._rearm()
 
     def deadline(self, name: str) -> float | None:
@@ -92,7 +95,9 @@ class Deadlines:
     def _rearm(self) -> None:
         # Lazy: a handle armed no later than the earliest deadline is kept (it then
         # fires early, finds nothing due and re-arms), so restarting or stopping a
-        # deadline once per message costs no cancel and no new handle.
+        # deadline once per message costs no cancel and no new handle. So an armed
+        # handle is never later than any deadline: setting a later one, or removing
+        # one, needs no look at the others (set_at, stop).
         if self._closed:
             self._deadlines.clear()
             return
