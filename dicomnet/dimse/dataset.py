@@ -114,11 +114,14 @@ def is_encapsulated(transfer_syntax_uid: str) -> bool:
     return transfer_syntax_uid not in _NATIVE and transfer_syntax_uid not in _DEFLATED
 
 
-def dataset_walker(transfer_syntax_uid: str, *, capture: Iterable[int] = ()) -> Walker:
+def dataset_walker(
+    transfer_syntax_uid: str, *, capture: Iterable[int] = (), record: bool = False
+) -> Walker:
     """A walker (:mod:`dicomnet.dimse.walker`) for a data set in ``transfer_syntax_uid``.
 
-    Deflated syntaxes get an :class:`~dicomnet.dimse.walker.InflatingWalker`.
-    Raises :class:`~dicomnet.dimse.errors.DatasetError` for an unknown syntax.
+    Deflated syntaxes get an :class:`~dicomnet.dimse.walker.InflatingWalker`
+    (which records no headers). Raises :class:`~dicomnet.dimse.errors.DatasetError`
+    for an unknown syntax.
     """
     implicit, little, deflated = transfer_syntax_encoding(transfer_syntax_uid)
     walker = DatasetWalker(
@@ -126,6 +129,7 @@ def dataset_walker(transfer_syntax_uid: str, *, capture: Iterable[int] = ()) -> 
         little=little,
         encapsulated=is_encapsulated(transfer_syntax_uid),
         capture=capture,
+        record=record and not deflated,
     )
     return InflatingWalker(walker) if deflated else walker
 

@@ -95,6 +95,8 @@ _NUMBER_SIZES: Final = {
 
 # Explicit VR -> (4-byte length?, size of one binary number or 0).
 _VR_INFO: Final = {vr: (vr in _LONG_VRS, _NUMBER_SIZES.get(vr, 0)) for vr in _LONG_VRS | _SHORT_VRS}
+# The VRs the fast path of DatasetWalker._walk may take (not SQ: it opens a sequence).
+_PLAIN_VR_INFO: Final = {vr: info for vr, info in _VR_INFO.items() if vr != b"SQ"}
 
 # Frame kinds: what the walker is inside.
 _DATASET: Final = 0  # the data set itself (ends with the stream)
@@ -189,8 +191,13 @@ class DatasetWalker:
         little: bool,
         encapsulated: bool = False,
         capture: Iterable[int] = (),
+        record: bool = False,
     ) -> None:
         self.encapsulated = encapsulated
+        #: With ``record``: where every element, item and delimiter header read so far
+        #: lies, as slices of the data set. The walk depends on nothing else (and on the
+        #: length), so a data set with the same bytes there walks the same way.
+        self.headers: list[slice] | None = [] if record else None
         #: Bytes fed so far (the offset of the next byte).
         self.offset = 0
         #: Values of the ``capture`` elements seen so far (top level, as received).
@@ -211,8 +218,6 @@ class DatasetWalker:
         self._value_tag = 0  # the element whose value is being skipped
         self._pending = b""  # the start of a header cut by the end of a fragment
         self._stack = [_Frame(_DATASET, 0, -1, -1, explicit=not implicit, little=little)]
-        # VRs the fast path of _walk may take (not SQ: it opens a sequence).
-        self._plain = {vr: info for vr, info in _VR_INFO.items() if vr != b"SQ"}
         self._error: FramingError | None = None
 
     @property
@@ -307,6 +312,8 @@ class DatasetWalker:
             if not size:
                 self._pending = joined
                 return
+            if self.headers is not None:
+                self.headers.append(slice(at, at + size))
             self._pending = b""
             pos = size - len(pending)
             if self._skip:
@@ -314,9 +321,10 @@ class DatasetWalker:
                 if self._skip:
                     return
         stack = self._stack
-        plain = self._plain
+        plain = _PLAIN_VR_INFO
         capture = self._capture
         captured = self.captured
+        headers = self.headers
         while pos < n:
             at = base + pos
             frame = stack[-1]
@@ -343,6 +351,8 @@ class DatasetWalker:
                         and (limit < 0 or at + size + length <= limit)
                     ):
                         if tag not in capture:
+                            if headers is not None:
+                                headers.append(slice(at, at + size))
                             frame.last_tag = tag
                             pos += size + length
                             if pos > n:
@@ -353,6 +363,8 @@ class DatasetWalker:
                         end = pos + size + length
                         if frame.kind == _DATASET and end <= n and length <= CAPTURE_LIMIT:
                             # A value to capture, all of it in this view.
+                            if headers is not None:
+                                headers.append(slice(at, at + size))
                             frame.last_tag = tag
                             captured[tag] = view[pos + size : end].tobytes()
                             pos = end
@@ -361,6 +373,8 @@ class DatasetWalker:
             if not size:
                 self._pending = bytes(view[pos:])
                 return
+            if headers is not None:
+                headers.append(slice(at, at + size))
             pos += size
             skip = self._skip
             if skip:

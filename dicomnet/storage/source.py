@@ -37,6 +37,8 @@ from dicomnet.dimse.errors import DatasetError
 from dicomnet.dimse.walker import TRUNCATED, DatasetWalker, FramingError
 from dicomnet.errors import LocalError
 
+from .shapes import CheckedShapes
+
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
 
@@ -47,6 +49,7 @@ __all__ = [
     "InstanceSource",
     "SourceError",
     "parse_file_meta",
+    "parse_file_meta_bytes",
     "read_file_meta",
 ]
 
@@ -149,28 +152,95 @@ def _read_meta_group(fh: BinaryIO, position: int) -> tuple[dict[int, bytes], int
     return values, position
 
 
+_META_HEAD: Final = struct.Struct("<HH2sH")
+_META_LONG: Final = struct.Struct("<I")
+
+
+def _meta_group_in(data: bytes, position: int) -> tuple[dict[int, bytes], int]:
+    """:func:`_read_meta_group` over a file already in memory: the same values and end.
+
+    One pass over the buffer with ``unpack_from`` and one slice per value, no reads.
+    """
+    values: dict[int, bytes] = {}
+    end: int | None = None
+    size = len(data)
+    while end is None or position < end:
+        if size - position < 8:
+            break  # end of file: the data set is empty
+        group, element, vr, short = _META_HEAD.unpack_from(data, position)
+        if group != 0x0002:
+            break
+        if vr in _LONG_VRS:
+            if size - position < 12:
+                raise _NoMeta("file meta information is truncated")
+            length = _META_LONG.unpack_from(data, position + 8)[0]
+            start = position + 12
+        elif vr.isalpha() and vr.isupper():
+            length = short
+            start = position + 8
+        else:  # some writers put the meta group in Implicit VR; tolerate it
+            length = _META_LONG.unpack_from(data, position + 4)[0]
+            start = position + 8
+        if length > _MAX_META_VALUE:
+            raise _NoMeta(f"file meta element (0002,{element:04X}) is {length} bytes long")
+        position = start + length
+        if position > size:
+            raise _NoMeta("file meta information is truncated")
+        value = data[start:position]
+        values[element] = value
+        if element == _GROUP_LENGTH and length == 4 and end is None:
+            end = position + _META_LONG.unpack(value)[0]
+    return values, position
+
+
 def _parse_meta(fh: BinaryIO) -> FileMeta:
     head = fh.read(_PREAMBLE + len(_MAGIC))
     if len(head) < _PREAMBLE + len(_MAGIC) or head[_PREAMBLE:] != _MAGIC:
         raise _NoMeta("no preamble and DICM prefix")
-    values, position = _read_meta_group(fh, _PREAMBLE + len(_MAGIC))
-    missing = [
-        name
-        for element, name in (
-            (_MEDIA_SOP_CLASS, "Media Storage SOP Class UID"),
-            (_MEDIA_SOP_INSTANCE, "Media Storage SOP Instance UID"),
-            (_TRANSFER_SYNTAX, "Transfer Syntax UID"),
-        )
-        if not _uid(values.get(element, b""))
-    ]
-    if missing:
+    return _file_meta(*_read_meta_group(fh, _PREAMBLE + len(_MAGIC)))
+
+
+def _parse_meta_in(data: bytes) -> FileMeta:
+    if data[_PREAMBLE : _PREAMBLE + len(_MAGIC)] != _MAGIC:
+        raise _NoMeta("no preamble and DICM prefix")
+    return _file_meta(*_meta_group_in(data, _PREAMBLE + len(_MAGIC)))
+
+
+def _file_meta(values: dict[int, bytes], position: int) -> FileMeta:
+    """The FileMeta of the meta group's ``values``; ``position``: where the group ended."""
+    sop_class = _uid(values.get(_MEDIA_SOP_CLASS, b""))
+    sop_instance = _uid(values.get(_MEDIA_SOP_INSTANCE, b""))
+    syntax = _uid(values.get(_TRANSFER_SYNTAX, b""))
+    if not (sop_class and sop_instance and syntax):
+        missing = [
+            name
+            for value, name in (
+                (sop_class, "Media Storage SOP Class UID"),
+                (sop_instance, "Media Storage SOP Instance UID"),
+                (syntax, "Transfer Syntax UID"),
+            )
+            if not value
+        ]
         raise _NoMeta("file meta information lacks " + ", ".join(missing))
     return FileMeta(
-        sop_class_uid=_uid(values[_MEDIA_SOP_CLASS]),
-        sop_instance_uid=_uid(values[_MEDIA_SOP_INSTANCE]),
-        transfer_syntax_uid=_uid(values[_TRANSFER_SYNTAX]),
+        sop_class_uid=sop_class,
+        sop_instance_uid=sop_instance,
+        transfer_syntax_uid=syntax,
         dataset_offset=position,
     )
+
+
+def parse_file_meta_bytes(data: bytes) -> FileMeta | None:
+    """:func:`parse_file_meta` of a whole file (or its start) already read into memory.
+
+    Gives exactly what :func:`parse_file_meta` gives for ``io.BytesIO(data)``,
+    without the file object: a small file sent as a whole is read once and its
+    meta group taken from that buffer.
+    """
+    try:
+        return _parse_meta_in(data)
+    except _NoMeta:
+        return None
 
 
 def parse_file_meta(fh: BinaryIO) -> FileMeta | None:
@@ -308,16 +378,19 @@ class InstanceSource:
         Files without meta information are read whole with pydicom. Raises
         :class:`SourceError` naming the file when it is unreadable or not DICOM.
         """
-        file = Path(path)
+        file = path if isinstance(path, Path) else Path(path)
         data: bytes | None = None
         try:
-            with open(file, "rb") as fh:
-                total = os.fstat(fh.fileno()).st_size
+            # Unbuffered: a small file is one read of its size, a large one's meta group
+            # is read in small pieces either way.
+            with open(file, "rb", buffering=0) as raw:
+                total = os.fstat(raw.fileno()).st_size
                 if total <= preload:
-                    data = fh.read(total)
-                    meta = parse_file_meta(io.BytesIO(data))
+                    data = raw.read(total)
+                    meta = parse_file_meta_bytes(data)
                 else:
-                    meta = parse_file_meta(fh)
+                    with io.BufferedReader(raw) as fh:
+                        meta = parse_file_meta(fh)
         except OSError as exc:
             raise SourceError(exc.strerror or str(exc), path=file) from exc
         if meta is None:
@@ -486,7 +559,9 @@ class InstanceSource:
         if self.pad:
             yield b"\0"
 
-    def check(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+    def check(
+        self, chunk_size: int = DEFAULT_CHUNK_SIZE, *, shapes: CheckedShapes | None = None
+    ) -> None:
         """Make sure the data set is whole before any of it is sent.
 
         Walks the element headers to the end (values are skipped, not
@@ -497,19 +572,28 @@ class InstanceSource:
         from the start of the file (of the inflated data set for deflated
         syntaxes). A data set in a transfer syntax unknown here is not
         checked. A source that passed is not walked again.
+
+        With ``shapes``, a data set held in memory that looks like one that passed
+        before, header for header (:mod:`dicomnet.storage.shapes`), passes without
+        a walk; one that passes a walk is remembered there.
         """
         if self._checked:
             return
+        syntax = self.transfer_syntax_uid
+        if shapes is not None and self._data is not None and shapes.passed(syntax, self._data):
+            self._checked = True
+            return
         try:
-            walker = dataset_walker(self.transfer_syntax_uid)
+            walker = dataset_walker(syntax, record=shapes is not None)
         except DatasetError:
             self._checked = True  # cannot be walked; the peer may know the syntax
             return
         if self._data is None and self.path is not None and self.size <= SMALL_FILE:
             self._load()
+        data = self._data
         try:
-            if self._data is not None:
-                walker.feed(self._data)
+            if data is not None:
+                walker.feed(data)
             elif isinstance(walker, DatasetWalker) and self.path is not None:
                 self._walk_file(walker, chunk_size)
             else:
@@ -524,6 +608,8 @@ class InstanceSource:
             what = "truncated" if exc.reason == TRUNCATED else exc.reason
             raise SourceError(f"{what} at {where}: {exc}", path=self.label) from exc
         self._checked = True
+        if shapes is not None and data is not None and isinstance(walker, DatasetWalker):
+            shapes.remember(syntax, data, walker.headers or [])
 
     def _load(self) -> None:
         """Read a small file's data set with one ``read``, to walk it and then send it."""
