@@ -166,6 +166,9 @@ class ResponseStream:
         #: The request's Command Field (0 until it is sent).
         self.command_field = 0
         self.sender: asyncio.Task[None] | None = None
+        #: Called with this stream once the final response (or the error) is in,
+        #: synchronously, from the association's receive path: it must not block.
+        self.on_final: Callable[[ResponseStream], None] | None = None
 
     @property
     def done(self) -> bool:
@@ -179,6 +182,8 @@ class ResponseStream:
         self._put(response)
         if not response.is_pending:
             self._final.set_result(response)
+            if self.on_final is not None:
+                self.on_final(self)
 
     def fail(self, exc: BaseException) -> None:
         """End the stream with an error (association gone, send failed, ...)."""
@@ -189,6 +194,12 @@ class ResponseStream:
         # awaited-only stream does not warn about it.
         self._final.exception()
         self._put(exc)
+        if self.on_final is not None:
+            self.on_final(self)
+
+    def result(self) -> Response:
+        """The final response once :attr:`done` (raises the error the stream ended with)."""
+        return self._final.result()
 
     def _put(self, item: Response | BaseException) -> None:
         self._items.append(item)

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import os
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeAlias
@@ -31,6 +31,7 @@ from dicomnet.policy import ProposedContext
 from dicomnet.status_policy import Outcome
 
 from .proposal import MAX_CONTEXTS, ContextPlan, plan_contexts
+from .shapes import CheckedShapes
 from .source import DEFAULT_CHUNK_SIZE, SMALL_FILE, InstanceSource, SourceError
 from .transcode import NATIVE_SYNTAXES, TranscodeError, can_transcode, transcode
 
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from pydicom.dataset import Dataset
 
     from dicomnet.association import Association
+    from dicomnet.association.requests import Response, ResponseStream
     from dicomnet.negotiation import NegotiatedContext
 
 __all__ = [
@@ -309,10 +311,30 @@ async def store(
     :attr:`StoreResult.attempts` counts the tries.
     """
     source = as_source(item)
+    result = await _store_once(assoc, source, priority, move_originator, chunk_size)
+    return await _settle(
+        assoc,
+        source,
+        result,
+        priority=priority,
+        move_originator=move_originator,
+        chunk_size=chunk_size,
+    )
+
+
+async def _settle(
+    assoc: Association,
+    source: InstanceSource,
+    result: StoreResult,
+    *,
+    priority: int,
+    move_originator: tuple[str, int] | None,
+    chunk_size: int,
+) -> StoreResult:
+    """``result`` of a first attempt, or of the retries its profile outcome asks for."""
     rule = assoc.policy.statuses.retry
     attempt = 1
     while True:
-        result = await _store_once(assoc, source, priority, move_originator, chunk_size)
         if result.outcome is not Outcome.RETRY:
             # (a result is made with attempts=1: the common case needs no copy)
             return result if attempt == 1 else replace(result, attempts=attempt)
@@ -328,6 +350,7 @@ async def store(
         )
         await asyncio.sleep(rule.delay)
         attempt += 1
+        result = await _store_once(assoc, source, priority, move_originator, chunk_size)
 
 
 async def _store_once(
@@ -368,18 +391,32 @@ async def _store_once(
         if assoc.is_established:
             assoc.abort_nowait("instance unreadable while sending")
         raise
+    return _answered(assoc, source, response, syntax, chunks.count, transcoded=transcoded)
+
+
+def _answered(
+    assoc: Association,
+    source: InstanceSource,
+    response: Response,
+    syntax: str,
+    bytes_sent: int,
+    *,
+    transcoded: bool = False,
+) -> StoreResult:
+    """The result of a C-STORE the peer answered with ``response``."""
     message = response.message
+    status = message.status
     return StoreResult(
         label=source.label,
         sop_class_uid=source.sop_class_uid,
         sop_instance_uid=source.sop_instance_uid,
-        status=message.status,
-        category=category(message.status),
+        status=status,
+        category=category(status),
         error_comment=message.error_comment,
         transfer_syntax=syntax,
-        bytes_sent=chunks.count,
+        bytes_sent=bytes_sent,
         transcoded=transcoded,
-        outcome=assoc.policy.statuses.treat("C-STORE", message.status),
+        outcome=assoc.policy.statuses.treat("C-STORE", status),
     )
 
 
@@ -429,43 +466,27 @@ async def store_many(
     aborted and nothing more is sent.
     """
     limit = window_for(assoc, window)
-    loop = asyncio.get_running_loop()
-    pending: set[asyncio.Task[StoreResult]] = set()
-    # Tasks land here as they finish (a done callback each), so waiting for the
-    # next result costs one future, not a callback on every task in flight.
-    finished: deque[asyncio.Task[StoreResult]] = deque()
-    wake: list[asyncio.Future[None]] = []
-
-    def on_done(task: asyncio.Task[StoreResult]) -> None:
-        finished.append(task)
-        if wake and not wake[0].done():
-            wake[0].set_result(None)
-
+    flight = _InFlight(assoc, priority, chunk_size)
+    finished = flight.finished
     iterator = iter(items)
     exhausted = False
     try:
         while True:
-            while not exhausted and len(pending) < limit:
+            while not exhausted and flight.active + len(finished) < limit:
                 try:
                     item = next(iterator)
                 except StopIteration:
                     exhausted = True
                     break
-                task = loop.create_task(_store_or_report(assoc, item, priority, chunk_size))
-                task.add_done_callback(on_done)
-                pending.add(task)
-            if not pending:
+                flight.begin(item)
+            if not flight.active and not finished:
                 return
             if not finished:
-                wake.append(loop.create_future())
-                try:
-                    await wake[0]
-                finally:
-                    wake.clear()
+                await flight.wait()
             while finished:
-                done = finished.popleft()
-                pending.discard(done)
-                result = done.result()
+                result = flight.take()
+                if result is None:
+                    continue  # retried: it comes back later
                 yield result
                 if result.outcome is Outcome.ABORT:
                     # The profile says a status like this one ends the association (Flux).
@@ -473,10 +494,142 @@ async def store_many(
                     assoc.abort_nowait(f"status 0x{result.status or 0:04X}")
                     return
     finally:
-        for task in pending:
+        await flight.cancel()
+
+
+class _InFlight:
+    """The C-STOREs :func:`store_many` has in flight, and their results as they come.
+
+    An instance read whole (a small file: see :data:`SMALL_FILE`) that goes out in its
+    own transfer syntax is sent right here, with no task: its response stream reports
+    back through a callback. Anything else (transcoding, a large file read as it is
+    sent, retries) runs :func:`store` in a task. Items that fail before anything is
+    sent become results at once.
+    """
+
+    def __init__(self, assoc: Association, priority: int, chunk_size: int) -> None:
+        self._assoc = assoc
+        self._priority = priority
+        self._chunk_size = chunk_size
+        self._loop = asyncio.get_running_loop()
+        #: Requests and tasks under way.
+        self.active = 0
+        #: What is done and not yet taken: results, tasks, or (source, context, stream).
+        self.finished: deque[_Done] = deque()
+        self._tasks: set[asyncio.Task[StoreResult]] = set()
+        self._waiter: asyncio.Future[None] | None = None
+        # choose_context per (SOP class, transfer syntax): the accepted contexts are fixed.
+        self._contexts: dict[tuple[str, str], NegotiatedContext] = {}
+        self._shapes = CheckedShapes()
+
+    def begin(self, item: Storable) -> None:
+        """Start storing ``item`` (or record why it cannot be)."""
+        assoc = self._assoc
+        try:
+            source = as_source(item)
+        except SourceError as exc:
+            label = os.fspath(item) if isinstance(item, str | os.PathLike) else "dataset"
+            self.finished.append(StoreResult.not_sent(label, exc))
+            return
+        try:
+            # A data set cut short is never sent (nor transcoded).
+            source.check(self._chunk_size, shapes=self._shapes)
+            ctx = self._context(source)
+        except (TranscodeError, NegotiationError) as exc:
+            self.finished.append(_not_sent(source, exc))
+            return
+        except SourceError as exc:
+            if not assoc.is_established:
+                raise
+            self.finished.append(_not_sent(source, exc))
+            return
+        self.active += 1
+        if ctx.transfer_syntax != source.transfer_syntax_uid or not source.in_memory:
+            self._spawn(_store_or_report(assoc, source, self._priority, self._chunk_size))
+            return
+        request = CStoreRQ(
+            message_id=1,
+            affected_sop_class_uid=source.sop_class_uid,
+            affected_sop_instance_uid=source.sop_instance_uid,
+            priority=self._priority,
+        )
+        stream = assoc.send_request(request, source.chunks(self._chunk_size), context=ctx)
+        entry = (source, ctx, stream)
+        if stream.done:
+            self._arrived(entry)
+        else:
+            stream.on_final = lambda _: self._arrived(entry)
+
+    def _context(self, source: InstanceSource) -> NegotiatedContext:
+        key = (source.sop_class_uid, source.transfer_syntax_uid)
+        ctx = self._contexts.get(key)
+        if ctx is None:
+            ctx = self._contexts[key] = choose_context(self._assoc, source)
+        return ctx
+
+    def _spawn(self, coroutine: Coroutine[object, object, StoreResult]) -> None:
+        task = self._loop.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._arrived)
+
+    def _arrived(self, entry: _Done) -> None:
+        self.active -= 1
+        self.finished.append(entry)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self) -> None:
+        """Until something is finished."""
+        self._waiter = self._loop.create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    def take(self) -> StoreResult | None:
+        """The oldest finished item's result; ``None`` when its outcome asked for a retry
+        (a task then stores it again). Raises what ended the association."""
+        entry = self.finished.popleft()
+        if isinstance(entry, StoreResult):
+            return entry
+        if isinstance(entry, asyncio.Task):
+            self._tasks.discard(entry)
+            return entry.result()
+        source, ctx, stream = entry
+        assoc = self._assoc
+        try:
+            response = stream.result()
+        except SourceError:
+            # The command and part of the data set may be out: the peer cannot recover.
+            if assoc.is_established:
+                assoc.abort_nowait("instance unreadable while sending")
+            raise
+        result = _answered(assoc, source, response, ctx.transfer_syntax, source.size)
+        if result.outcome is not Outcome.RETRY:
+            return result
+        self.active += 1
+        retry = _settle(
+            assoc,
+            source,
+            result,
+            priority=self._priority,
+            move_originator=None,
+            chunk_size=self._chunk_size,
+        )
+        self._spawn(retry)
+        return None
+
+    async def cancel(self) -> None:
+        """Stop the tasks still running (the requests sent directly stay outstanding)."""
+        for task in self._tasks:
             task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+_Sent: TypeAlias = "tuple[InstanceSource, NegotiatedContext, ResponseStream]"
+_Done: TypeAlias = "StoreResult | asyncio.Task[StoreResult] | _Sent"
 
 
 async def store_all(
