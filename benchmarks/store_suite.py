@@ -172,6 +172,27 @@ class _Context:
     timeout: float
     logs: Path
     repeat: int
+    #: Write runs so far (each writes into its own new folder).
+    runs: int = 0
+
+
+def _retire(root: Path) -> None:
+    """Empty the files a run wrote under ``root``, keeping them (removed with the workdir).
+
+    Truncating frees the files' blocks (and drops their unwritten pages, so no
+    run pays for an earlier run's writeback) but not their inodes. Deleting
+    them would: ext4 without a journal (as on the benchmark machine) skips
+    every inode freed in the last one to six minutes when it allocates a new
+    one, reading an inode-table block for each, so a run right after the
+    deletion of another run's 2000 files paid about 0.1-0.2 ms more CPU per
+    file created (openat), and later runs and rows paid more than earlier ones.
+    """
+    for folder, _, files in os.walk(root):
+        for name in files:
+            try:
+                os.truncate(os.path.join(folder, name), 0)
+            except OSError:
+                continue
 
 
 def _count_files(root: Path) -> int:
@@ -211,9 +232,12 @@ def _run_case_once(case: Case, instances: InstanceSet, ctx: _Context) -> Row:
     slug = _slug(case.key)
     for stale in ctx.logs.glob(f"{slug}.*"):
         stale.unlink()
-    output = ctx.workdir / "received" / slug if case.mode == "write" else None
-    if output is not None:
-        shutil.rmtree(output, ignore_errors=True)
+    output = None
+    if case.mode == "write":
+        # A fresh, empty folder for every run of every row (see _retire for why the
+        # folders of earlier runs are kept until the end of the suite).
+        ctx.runs += 1
+        output = ctx.workdir / "received" / f"{slug}.{ctx.runs}"
         output.mkdir(parents=True)
     try:
         run = run_pair(
@@ -227,7 +251,7 @@ def _run_case_once(case: Case, instances: InstanceSet, ctx: _Context) -> Row:
         stored = _count_files(output) if output is not None else instances.count
     finally:
         if output is not None:
-            shutil.rmtree(output, ignore_errors=True)
+            _retire(output)
     if isinstance(run, str):
         return Row(case.label, unavailable=run)
     report = run.report
@@ -593,6 +617,10 @@ def _notes(options: Options, repeat: int) -> list[str]:
         f"{walk_cost.PIECE}-byte pieces a 16384-byte PDU carries (best of 3); its shares "
         "compare that time with the 'dicomnet -> dicomnet, write' row's SCP CPU and "
         "transfer seconds; the '(no data set check)' rows store without it",
+        "write rows: every run writes into a new empty folder on the same file system; "
+        "the files of finished runs are emptied, not deleted, until the suite ends (ext4 "
+        "without a journal skips inodes freed in the last minutes when it creates files, "
+        "which made a run after another run's deletion pay more per file created)",
     ]
     if options.quick:
         notes.append(
