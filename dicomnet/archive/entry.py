@@ -20,10 +20,10 @@ import logging
 import struct
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeVar, overload
 
 from dicomnet.dimse.dataset import encode_dataset, transfer_syntax_encoding
 from dicomnet.dimse.errors import DatasetError
@@ -42,6 +42,7 @@ __all__ = [
     "HEADER_SYNTAX",
     "WALK_TAGS",
     "IndexEntry",
+    "WalkColumns",
     "column_values",
     "decode_header",
     "entry_from_data_set",
@@ -53,6 +54,7 @@ __all__ = [
 ]
 
 _log = logging.getLogger("dicomnet.archive")
+_T = TypeVar("_T")
 
 #: The encoding of the headers kept in the index.
 HEADER_SYNTAX: Final = "1.2.840.10008.1.2.1"
@@ -85,6 +87,8 @@ _COLUMN_SPECS: Final = {
     for tag, column in COLUMNS.items()
 }
 _SPECIFIC_CHARACTER_SET: Final = 0x00080005
+#: ESC, which starts an ISO 2022 escape sequence (a value that needs its character set).
+_ESC: Final = 0x1B
 #: Explicit VRs with a 4-byte length (after two reserved bytes).
 _LONG_VRS: Final = frozenset(
     {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
@@ -95,7 +99,8 @@ _LONG_VRS: Final = frozenset(
 class IndexEntry:
     """One instance for the index (a value: change it with :func:`dataclasses.replace`).
 
-    ``columns`` maps column names (see :mod:`.schema`) to normalized values;
+    ``columns`` maps column names (see :mod:`.schema`) to normalized values
+    (a dict, or :class:`WalkColumns` decoding each on first use);
     ``headers`` maps each level to its header bytes (Explicit VR LE).
     Not frozen: one is made per stored instance, and a frozen dataclass sets
     each field through ``object.__setattr__``.
@@ -108,7 +113,7 @@ class IndexEntry:
     size: int
     source_ae_title: str = ""
     received: float = field(default_factory=time.time)
-    columns: dict[str, str] = field(default_factory=dict)
+    columns: Mapping[str, str] = field(default_factory=dict)
     headers: dict[str, bytes] = field(default_factory=dict)
     #: Folders whose new entries (the file's name) are synced before the row commits.
     sync_folders: tuple[str, ...] = ()
@@ -323,12 +328,7 @@ def _ascii_columns(raw_values: Mapping[int, bytes]) -> dict[str, str] | None:
         if "\x1b" in text:
             return None
         name, kind, fold = spec
-        if "\\" in text:  # several values: the first one not empty
-            text = next((v for v in (p.strip(" \0") for p in text.split("\\")) if v), "")
-        else:
-            text = text.strip(" \0")
-        if text and kind is not None:
-            text = _normal(kind, text)
+        text = _ascii_value(text, kind)
         values[name] = text
         if fold is not None:
             values[fold] = pn_fold(text)
@@ -337,6 +337,69 @@ def _ascii_columns(raw_values: Mapping[int, bytes]) -> dict[str, str] | None:
 
 #: The elements whose values :func:`entry_from_walk` needs from the walk of a data set.
 WALK_TAGS: Final = tuple(COLUMNS)
+#: Column name -> (its tag, the normalization its kind needs, whether it is a folded name).
+_BY_NAME: Final = {
+    **{name: (tag, kind, False) for tag, (name, kind, _) in _COLUMN_SPECS.items()},
+    **{fold: (tag, None, True) for tag, (_, _, fold) in _COLUMN_SPECS.items() if fold},
+}
+
+
+class WalkColumns(Mapping[str, str]):
+    """The column values of a walked header, each decoded from its raw value on first use.
+
+    Made only when every raw value is plain ASCII (no character set to
+    apply). An instance joining a series the index already has needs its own
+    columns and its Series Instance UID only: the patient, study and series
+    columns are decoded when the series is new (or when someone asks).
+    """
+
+    __slots__ = ("_decoded", "_raw")
+
+    def __init__(self, raw: Mapping[int, bytes], decoded: dict[str, str]) -> None:
+        self._raw = raw
+        #: Values decoded so far, and values given (the SOP Instance UID).
+        self._decoded = decoded
+
+    def __getitem__(self, name: str) -> str:
+        value = self._decoded.get(name)
+        return self._decode(name) if value is None else value
+
+    @overload
+    def get(self, name: str, /) -> str | None: ...
+    @overload
+    def get(self, name: str, /, default: str | _T) -> str | _T: ...
+    def get(self, name: str, /, default: object = None) -> object:
+        """The value of column ``name`` (``default`` for a name that is not a column)."""
+        value = self._decoded.get(name)
+        if value is not None:
+            return value
+        return self._decode(name) if name in _BY_NAME else default
+
+    def _decode(self, name: str) -> str:
+        tag, kind, folded = _BY_NAME[name]
+        raw = self._raw.get(tag)
+        value = "" if raw is None else _ascii_value(raw.decode("ascii"), kind)
+        if folded:
+            value = pn_fold(value)
+        self._decoded[name] = value
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_EMPTY_COLUMNS)
+
+    def __len__(self) -> int:
+        return len(_EMPTY_COLUMNS)
+
+
+def _ascii_value(text: str, kind: str | None) -> str:
+    """A column value from an attribute's raw ASCII value: its first value, normalized."""
+    if "\\" in text:  # several values: the first one not empty
+        text = next((v for v in (p.strip(" \0") for p in text.split("\\")) if v), "")
+    else:
+        text = text.strip(" \0")
+    if text and kind is not None:
+        text = _normal(kind, text)
+    return text
 
 
 def entry_from_walk(
@@ -366,10 +429,17 @@ def entry_from_walk(
     end = walk.size if walk.pixel_offset is None else walk.pixel_offset
     if walk.size > len(prefix) and end + 8 > len(prefix):
         return None  # the header may run past the bytes kept (read as entry_from_data_set does)
-    columns = _ascii_columns(walk.values)
-    if columns is None:
-        return None
-    columns["sop_uid"] = sop_instance_uid
+    raw = walk.values
+    joined = b"".join(raw.values())
+    columns: Mapping[str, str]
+    if joined.isascii() and _ESC not in joined:  # (an int: no bytes operand tried as one)
+        columns = WalkColumns(raw, {"sop_uid": sop_instance_uid})
+    else:  # a value may need a character set (or an element not a column is binary)
+        checked = _ascii_columns(raw)
+        if checked is None:
+            return None
+        checked["sop_uid"] = sop_instance_uid
+        columns = checked
     header = _RAW_MARKS[(1 if implicit else 0) | (2 if little else 0)] + prefix[:end]
     return IndexEntry(
         sop_instance_uid=sop_instance_uid,

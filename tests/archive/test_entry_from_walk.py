@@ -22,6 +22,7 @@ from query.fixtures import archive_datasets
 from dicomnet.archive.entry import (
     WALK_TAGS,
     IndexEntry,
+    WalkColumns,
     decode_header,
     entry_from_data_set,
     entry_from_walk,
@@ -294,3 +295,29 @@ def test_the_walker_notes_where_the_header_ends(syntax: str) -> None:
         assert walked(nested, syntax).pixel_offset is not None
     no_pixels = encode_dataset(_no_pixels(), syntax)
     assert walked(no_pixels, syntax).pixel_offset is None
+
+
+def test_walk_columns_are_decoded_on_use_and_read_like_a_dict() -> None:
+    data = encode_dataset(_set(_base(), PatientName="Doe^John^^"), EXPLICIT)
+    got = from_walk(data, EXPLICIT, len(data))
+    expected = reference(data, EXPLICIT, len(data))
+    assert got is not None and expected is not None
+    columns = got.columns
+    assert isinstance(columns, WalkColumns)
+    assert columns.get("patient_name_fold") == "doe^john"
+    assert columns.get("no such column") is None
+    assert columns.get("no such column", "-") == "-"
+    with pytest.raises(KeyError):
+        columns["no such column"]
+    assert dict(columns) == dict(expected.columns)
+    assert len(columns) == len(expected.columns)
+
+
+def test_a_binary_value_captured_beside_the_columns_does_not_stop_the_walk_entry() -> None:
+    # The Storage SCP may capture other elements too (Bits Allocated, for a coercion).
+    data = encode_dataset(_base(), EXPLICIT)
+    walk = walked(data, EXPLICIT)
+    walk = walk._replace(values={**walk.values, 0x00280100: b"\x80\x00"})
+    got = entry_from_walk(data, walk, transfer_syntax_uid=EXPLICIT, **_WHERE)
+    expected = reference(data, EXPLICIT, len(data))
+    assert got is not None and expected is not None and same(got, expected)
