@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import warnings
 from pathlib import Path
 
@@ -179,6 +180,44 @@ async def test_replacing_an_instance_moves_it(tmp_path: Path, index_location) ->
         assert record is not None and str(record.path) == "/b.dcm"
 
 
+async def test_a_batch_with_a_replacement_and_a_uid_twice_keeps_the_last_of_each(
+    tmp_path: Path, index_location
+) -> None:
+    first, second, *_ = archive_datasets()
+    syntax = {"sop_class_uid": str(first.SOPClassUID), "transfer_syntax_uid": EXPLICIT_LE}
+    async with await open_index(index_location, fsync=False) as index:
+        await index.put(
+            entry_from_header(
+                first, sop_instance_uid=str(first.SOPInstanceUID), path="/a.dcm", size=1, **syntax
+            )
+        )
+        moved = Dataset(first)
+        moved.StudyInstanceUID = "1.2.3"
+        moved.SeriesInstanceUID = "1.2.3.4"
+        uid = str(second.SOPInstanceUID)
+        # One transaction: a new instance, the first one replaced, the new one again.
+        await index.put_many(
+            [
+                entry_from_header(second, sop_instance_uid=uid, path="/b1.dcm", size=1, **syntax),
+                entry_from_header(
+                    moved,
+                    sop_instance_uid=str(first.SOPInstanceUID),
+                    path="/a2.dcm",
+                    size=1,
+                    **syntax,
+                ),
+                entry_from_header(second, sop_instance_uid=uid, path="/b2.dcm", size=1, **syntax),
+            ]
+        )
+        assert await index.count() == 2
+        found = await index.locate(str(first.SOPInstanceUID))
+        assert found is not None and str(found.path) == "/a2.dcm"
+        found = await index.locate(uid)
+        assert found is not None and str(found.path) == "/b2.dcm"
+        series = await sql_found(index, ident("SERIES", SeriesInstanceUID="1.2.3.4"))
+        assert [s.SeriesInstanceUID for s in series] == ["1.2.3.4"]
+
+
 async def test_concurrent_puts_share_commits(tmp_path: Path, index_location) -> None:
     async with await open_index(index_location, fsync=False) as index:
         entries = _entries(40, "1.2.826.0.1.3680043.8.498.99")
@@ -249,10 +288,10 @@ async def test_inline_writes_wait_for_another_writer_without_blocking_the_loop(
 
 async def _wal_after_many_batches(path: Path) -> int:
     async with await SqliteIndex.open(path, fsync=False) as index:
-        entries = _entries(4 * 3 * CHECKPOINT_EVERY)
-        for start in range(0, len(entries), 4):  # 3 x CHECKPOINT_EVERY commits
+        entries = _entries(4 * 6 * CHECKPOINT_EVERY)
+        for start in range(0, len(entries), 4):  # 6 x CHECKPOINT_EVERY commits
             await index.put_many(entries[start : start + 4])
-        assert index.commits >= 3 * CHECKPOINT_EVERY
+        assert index.commits >= 6 * CHECKPOINT_EVERY
         assert await index.count() == len(entries)
         return path.with_name(path.name + "-wal").stat().st_size
 
@@ -261,11 +300,54 @@ async def test_inline_writes_keep_the_wal_checkpointed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The writer's own automatic checkpoint is off (it could fsync on the loop's thread);
-    # the index checkpoints in its thread pool instead, so the WAL stays short.
+    # the index checkpoints in its thread pool instead, beside the writer, and once the
+    # WAL has grown past WAL_FRAMES_LIMIT one checkpoint holds the writer up until it has
+    # copied every frame: the WAL starts again from its beginning and stays short.
+    monkeypatch.setattr(sqlite_backend, "WAL_FRAMES_LIMIT", 1)
     checkpointed = await _wal_after_many_batches(tmp_path / "a.sqlite")
     monkeypatch.setattr(sqlite_backend, "CHECKPOINT_EVERY", 10**9)
     unchecked = await _wal_after_many_batches(tmp_path / "b.sqlite")
     assert checkpointed * 2 < unchecked
+
+
+async def test_commits_go_on_while_a_checkpoint_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_backend, "CHECKPOINT_EVERY", 2)
+    started, release = threading.Event(), threading.Event()
+    connect = SqliteIndex._connect
+
+    class Held:
+        """The checkpoint connection: its checkpoint waits for ``release``."""
+
+        def __init__(self, conn: sqlite3.Connection) -> None:
+            self.conn = conn
+
+        def execute(self, sql: str) -> sqlite3.Cursor:
+            if "wal_checkpoint" in sql:
+                started.set()
+                release.wait(10)
+            return self.conn.execute(sql)
+
+        def close(self) -> None:
+            self.conn.close()
+
+    async with await SqliteIndex.open(tmp_path / "i.sqlite", fsync=False) as index:
+        entries = _entries(6)
+        await index.put(entries[0])
+        monkeypatch.setattr(
+            SqliteIndex,
+            "_connect",
+            lambda self, read_only: (
+                connect(self, True) if read_only else Held(connect(self, False))
+            ),
+        )
+        await index.put(entries[1])  # the second batch: a checkpoint starts
+        assert await asyncio.to_thread(started.wait, 10)
+        for entry in entries[2:]:  # committed while it waits
+            await asyncio.wait_for(index.put(entry), 10)
+        release.set()
+        assert await index.count() == 6
 
 
 async def test_fsync_index_writes_in_the_thread_pool(tmp_path: Path) -> None:
