@@ -474,6 +474,16 @@ class ULProtocol(asyncio.BufferedProtocol):
         self._flush_scheduled = False
         self._write_queued()
 
+    def flush(self) -> None:
+        """Write the small P-DATA deferred to the end of this loop step now.
+
+        A sender that issues a burst of small messages in one step can let the
+        peer start on the first ones while it prepares the rest (the deferred
+        write at the end of the step still takes whatever follows).
+        """
+        if self._deferred:
+            self._write_queued()
+
     def _write_queued(self) -> None:
         # P-DATA never changes the state, closes, or touches ARTIM: write directly.
         self._deferred = 0

@@ -466,7 +466,7 @@ async def store_many(
     aborted and nothing more is sent.
     """
     limit = window_for(assoc, window)
-    flight = _InFlight(assoc, priority, chunk_size)
+    flight = _InFlight(assoc, priority, chunk_size, flush_every=(limit + 1) // 2)
     finished = flight.finished
     iterator = iter(items)
     exhausted = False
@@ -507,10 +507,18 @@ class _InFlight:
     sent become results at once.
     """
 
-    def __init__(self, assoc: Association, priority: int, chunk_size: int) -> None:
+    def __init__(
+        self, assoc: Association, priority: int, chunk_size: int, *, flush_every: int
+    ) -> None:
         self._assoc = assoc
         self._priority = priority
         self._chunk_size = chunk_size
+        # Small requests written together at the end of a loop step would reach the
+        # peer as one batch, answered as one batch: each side idle while the other
+        # works. Written in halves of the window, the peer works on the first half
+        # while the second is prepared.
+        self._flush_every = flush_every
+        self._unflushed = 0
         self._loop = asyncio.get_running_loop()
         #: Requests and tasks under way.
         self.active = 0
@@ -554,6 +562,10 @@ class _InFlight:
             priority=self._priority,
         )
         stream = assoc.send_request(request, source.chunks(self._chunk_size), context=ctx)
+        self._unflushed += 1
+        if self._unflushed >= self._flush_every:
+            self._unflushed = 0
+            assoc.protocol.flush()
         entry = (source, ctx, stream)
         if stream.done:
             self._arrived(entry)
@@ -581,6 +593,7 @@ class _InFlight:
 
     async def wait(self) -> None:
         """Until something is finished."""
+        self._unflushed = 0  # the end of this loop step writes them
         self._waiter = self._loop.create_future()
         try:
             await self._waiter

@@ -203,3 +203,16 @@ async def test_the_first_receive_buffer_is_not_mapped_and_bulk_reads_grow_into_a
     grown = protocol.get_buffer(-1)
     assert len(grown) > len(first)
     assert isinstance(grown.obj, mmap.mmap)
+
+
+async def test_flush_writes_the_deferred_small_messages_now() -> None:
+    protocol, transport, _ = connected()
+    first = message_pdus(300)
+    second = message_pdus(400)
+    await protocol.send_pdata(iter(first))
+    protocol.flush()
+    assert transport.writes == [b"".join(bytes(s) for pdu in first for s in pdu)]
+    protocol.flush()  # nothing deferred: nothing written
+    await protocol.send_pdata(iter(second))
+    await asyncio.sleep(0)  # the end of the step writes what came after the flush
+    assert transport.writes[1:] == [b"".join(bytes(s) for pdu in second for s in pdu)]

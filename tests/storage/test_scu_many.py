@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from dicomnet.dimse.status import StatusCategory
 from dicomnet.services.base import Reply
 from dicomnet.storage.scu import store_many
 from dicomnet.storage.synthetic import make_image, write_part10
+from dicomnet.transport import ULProtocol
 
 from .test_scu_store import EXPLICIT_LE, IMPLICIT_LE, SC, Received, propose, requestor, serve
 
@@ -85,3 +88,27 @@ async def test_the_window_is_filled_and_never_exceeded(tmp_path: Path) -> None:
     assert [r.ok for r in results] == [True] * 9
     assert received.most_busy == 4  # all four in flight before any was answered
     assert received.order == [f"1.2.3.{100 + n}" for n in range(9)]
+
+
+async def test_a_burst_of_small_requests_goes_out_in_halves_of_the_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = series(tmp_path, 8)
+    flushed: list[int] = []
+    real_flush = ULProtocol.flush
+
+    def spy(self: ULProtocol) -> None:
+        flushed.append(self._deferred)
+        real_flush(self)
+
+    monkeypatch.setattr(ULProtocol, "flush", spy)
+    received = Received()
+    async with await serve(received, {SC: (EXPLICIT_LE,)}, window=4) as server:
+        contexts = propose((SC, (EXPLICIT_LE,)))
+        async with requestor(4).associate("127.0.0.1", server.port, contexts=contexts) as assoc:
+            results = [r async for r in store_many(assoc, paths, window=4)]
+    assert [r.ok for r in results] == [True] * 8
+    # The first burst fills the window (4): its first two requests were written
+    # before the other two were prepared.
+    message = 2 * 6 + 12 + len(paths[0].read_bytes())  # an upper bound per request
+    assert flushed and 0 < flushed[0] < 2 * message
