@@ -161,7 +161,8 @@ class DataStream:
 
     def __init__(self, on_consumed: Callable[[int], None] | None = None) -> None:
         self._chunks: deque[bytes] = deque()
-        self._ready = asyncio.Event()
+        # Set while a reader waits for the next fragment (or the end); none otherwise.
+        self._waiter: asyncio.Future[None] | None = None
         self._done = False
         self._error: BaseException | None = None
         self._on_consumed = on_consumed
@@ -196,7 +197,7 @@ class DataStream:
                 return
             self._chunks.append(chunk)
             self.received += len(chunk)
-            self._ready.set()
+            self._wake()
 
     def feed_views(self, views: list[memoryview]) -> int:
         """Append fragments given as views valid during this call only; returns bytes queued.
@@ -217,7 +218,7 @@ class DataStream:
             return 0
         self._chunks.append(chunk)
         self.received += len(chunk)
-        self._ready.set()
+        self._wake()
         return len(chunk)
 
     def consume_with(self, consumer: Consumer) -> None:
@@ -249,7 +250,7 @@ class DataStream:
         if stop:
             self._stopped = True
             self._discarding = True
-            self._ready.set()
+            self._wake()
 
     async def finished(self) -> None:
         """After :meth:`consume_with`: wait for the last fragment (or the consumer to stop).
@@ -258,22 +259,34 @@ class DataStream:
         the consumer raised).
         """
         while not (self._done or self._stopped):
-            self._ready.clear()
-            await self._ready.wait()
+            await self._wait()
         if self._error is not None:
             raise self._error
 
     def finish(self) -> None:
         """The last fragment arrived."""
         self._done = True
-        self._ready.set()
+        self._wake()
 
     def fail(self, exc: BaseException) -> None:
         """The association ended before the data set was complete."""
         if not self._done:
             self._error = exc
             self._done = True
-            self._ready.set()
+            self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def _wait(self) -> None:
+        """Until the next fragment, the end, or an error (whichever comes first)."""
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
 
     def discard_rest(self) -> None:
         """Drop buffered fragments and every later one (nobody will read them)."""
@@ -301,8 +314,7 @@ class DataStream:
                 raise self._error
             if self._done:
                 return
-            self._ready.clear()
-            await self._ready.wait()
+            await self._wait()
 
     async def read(self) -> bytes:
         """Wait for the whole data set and return it."""
