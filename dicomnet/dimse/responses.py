@@ -84,6 +84,18 @@ def build_response(request: c.DimseRequest, status: int, **fields: Any) -> Dimse
     :func:`~dicomnet.dimse.comments.error_comment`), so text quoting what a
     peer sent never makes the response unencodable.
     """
+    kind = type(request)
+    if kind is c.CStoreRQ and not fields.keys() - {"has_dataset"}:
+        # The common case, one per stored instance: the general path below gives
+        # the same, through the getattr/isinstance chain every message type needs.
+        return _store_response(request, int(status), bool(fields.get("has_dataset", False)))  # type: ignore[arg-type]
+    return _general_response(request, status, fields)
+
+
+def _general_response(
+    request: c.DimseRequest, status: int, fields: dict[str, Any]
+) -> DimseResponse:
+    """:func:`build_response` for any request (the C-STORE shortcut aside)."""
     rsp_cls = _RESPONSE_FOR.get(type(request))
     if rsp_cls is None:
         raise TypeError(f"no response is defined for {type(request).__name__}")
@@ -115,6 +127,20 @@ def build_response(request: c.DimseRequest, status: int, **fields: Any) -> Dimse
     if isinstance(comment, str):
         values["error_comment"] = error_comment(comment)
     return rsp_cls(**values)
+
+
+def _store_response(request: c.CStoreRQ, status: int, has_dataset: bool) -> c.CStoreRSP:
+    return c.CStoreRSP(
+        message_id_being_responded_to=request.message_id,
+        status=status,
+        affected_sop_class_uid=_valid_or_none(request.affected_sop_class_uid),
+        affected_sop_instance_uid=_valid_or_none(request.affected_sop_instance_uid),
+        has_dataset=has_dataset,
+    )
+
+
+def _valid_or_none(uid: str | None) -> str | None:
+    return None if isinstance(uid, str) and not is_valid_uid(uid) else uid
 
 
 def failure_status(error: CommandSetError) -> int | None:
