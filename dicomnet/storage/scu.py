@@ -124,7 +124,8 @@ def as_source(item: Storable) -> InstanceSource:
     """An :class:`InstanceSource` for a source, a file path or a pydicom Dataset."""
     if isinstance(item, InstanceSource):
         return item
-    if isinstance(item, str | os.PathLike):
+    # Path first: os.PathLike is an ABC, and its isinstance check costs more.
+    if isinstance(item, Path | str | os.PathLike):
         return InstanceSource.from_path(item, preload=SMALL_FILE)
     return InstanceSource.from_dataset(item)
 
