@@ -69,7 +69,7 @@ from .requests import (
     request_sop_class,
 )
 from .view import AssociationView
-from .waiting import unless_set
+from .waiting import Outcome, unless_set
 
 if TYPE_CHECKING:
     from dicomnet.negotiation import Negotiated, NegotiatedContext
@@ -112,15 +112,14 @@ class Association(AssociationView):
         self._on_end = on_end
         self._hooks = hooks or NegotiationHooks()
         self._accept: AAssociateAC | None = None
-        loop = asyncio.get_running_loop()
         peer = request.called_ae_title if request is not None else ""
         self.log = AssociationLogger(
             _logger, association_label(number, policy.ae_title, peer, requestor=requestor)
         )
         self._protocol: ULProtocol | None = None
         self._negotiated: Negotiated | None = None
-        self._established: asyncio.Future[None] = loop.create_future()
-        self._release_done: asyncio.Future[None] | None = None
+        self._established = Outcome()
+        self._release_done: Outcome | None = None
         self._ended = False
         self._ended_evt = asyncio.Event()
         self._released = False
@@ -270,13 +269,12 @@ class Association(AssociationView):
             negotiated.max_operations_invoked,
             negotiated.max_operations_performed,
         )
-        if not self._established.done():
-            self._established.set_result(None)
+        self._established.set()
         self._dimse.update()
 
     async def wait_established(self) -> None:
         """Wait for A-ASSOCIATE-AC (requestor); raises why it failed otherwise."""
-        await asyncio.shield(self._established)
+        await self._established.wait()
 
     # ------------------------------------------------------------------ receiving
 
@@ -639,7 +637,7 @@ class Association(AssociationView):
         if self._ended or self._negotiated is None:
             return
         if self._release_done is None:
-            self._release_done = asyncio.get_running_loop().create_future()
+            self._release_done = Outcome()
             self._released = True
             self._dimse.stop()
             self.protocol.timers.start("release", self.policy.timers.release)
@@ -648,7 +646,7 @@ class Association(AssociationView):
                 self.protocol.send_pdu(AReleaseRQ())
             except LocalProtocolError as exc:
                 self._abort_with(AAbort(), PeerProtocolError(str(exc)))
-        await asyncio.shield(self._release_done)
+        await self._release_done.wait()
         await self.wait_closed()
 
     def _on_release_rq(self, collision: bool) -> None:
@@ -674,6 +672,9 @@ class Association(AssociationView):
             self.protocol.send_pdu(AReleaseRP())
         self.protocol.timers.stop("release")
         self.log.info("released")
+        # The core closes the connection now (AR-3): begin that before release() resumes,
+        # so that by then the close is done and its wait for it does not suspend.
+        self.protocol.transmit()
         self._end(None)
 
     async def abort(self) -> None:
@@ -743,18 +744,9 @@ class Association(AssociationView):
         self._ended_evt.set()
         failure = self._closed_error()
         if not self._established.done():
-            if error is not None:
-                self._established.set_exception(error)
-                self._established.exception()  # retrieved here; re-raised to waiters
-            else:
-                self._established.set_exception(failure)
-                self._established.exception()
-        if self._release_done is not None and not self._release_done.done():
-            if error is None:
-                self._release_done.set_result(None)
-            else:
-                self._release_done.set_exception(error)
-                self._release_done.exception()
+            self._established.set(failure if error is None else error)
+        if self._release_done is not None:
+            self._release_done.set(error)
         for stream in list(self._outstanding.values()):
             stream.fail(failure)
         self._outstanding.clear()
