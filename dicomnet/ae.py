@@ -37,11 +37,13 @@ from types import TracebackType
 from typing import Any
 
 from dicomnet_pdu.connection import Role, ULConnection
+from dicomnet_pdu.pdus import AAssociateRQ
 
 from . import negotiation
 from .association import Association
 from .association.common_extended import CommonExtendedCheck
 from .association.hooks import NegotiationHooks
+from .association.memo import NegotiationMemo
 from .heap import release_free_memory
 from .log import association_label
 from .negotiation import ExtendedCheck, IdentityCheck
@@ -126,6 +128,8 @@ class AE:
         #: we accept: False refuses the SOP class's contexts (result 1).
         self.common_extended_check = common_extended_check
         self._numbers = itertools.count(1)
+        # Negotiation outcomes of the associations this AE requests, reused for equal PDUs.
+        self._memo = NegotiationMemo()
 
     def add_handler(self, service: Service | Binding) -> None:
         """Register a service (every binding it has) or a single binding."""
@@ -212,17 +216,22 @@ class AE:
         request_options: dict[str, Any],
     ) -> Association:
         policy = self.policy
-        rq = negotiation.build_request(
-            policy,
-            called_ae_title=called_ae,
-            contexts=None if contexts is None else tuple(contexts),
-            **request_options,
-        )
+        proposed = None if contexts is None else tuple(contexts)
+
+        def build() -> AAssociateRQ:
+            return negotiation.build_request(
+                policy, called_ae_title=called_ae, contexts=proposed, **request_options
+            )
+
+        # Options (a user identity, say) make the request differ: built each time.
+        memo = self._memo
+        rq = build() if request_options else memo.request(policy, (called_ae, proposed), build)
         conn = ULConnection(
             Role.REQUESTOR,
             max_pdu_receive=policy.max_pdu_receive,
             artim_timeout=policy.timers.artim,
             closing_timeout=policy.timers.closing,
+            associate_cache=memo.pdus,
         )
         conn.connect(rq)
         association = Association(
@@ -232,6 +241,7 @@ class AE:
             number=self.next_number(),
             request=rq,
             on_end=self.registry.association_ended,
+            memo=memo,
         )
 
         def factory() -> ULProtocol:
@@ -312,6 +322,8 @@ class Server:
         self._closed_since_trim = 0  # connections closed since freed memory was returned
         self._trim: asyncio.TimerHandle | None = None
         self._closing = False
+        #: Negotiation outcomes of this server's associations, reused for equal PDUs.
+        self.memo = NegotiationMemo()
         #: Called with each association as it ends (e.g. to count and log it).
         self.ended_hooks: list[Callable[[Association], None]] = []
 
@@ -348,6 +360,7 @@ class Server:
             max_pdu_receive=policy.max_pdu_receive,
             artim_timeout=policy.timers.artim,
             closing_timeout=policy.timers.closing,
+            associate_cache=self.memo.pdus,
         )
         return ULProtocol(
             conn,
@@ -413,6 +426,7 @@ class Server:
             hooks=NegotiationHooks(
                 self.ae.identity_check, self.ae.extended_check, self.ae.common_extended_check
             ),
+            memo=self.memo,
         )
         protocol.listener = association
         association.attach(protocol)

@@ -43,6 +43,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import TypeAlias
 
+from .associate_cache import AssociateCache
 from .codec import encode_pdata_segments, encode_pdu
 from .codes import AbortReason, AbortSource, RejectReasonACSE, RejectResult, RejectSource
 from .errors import LocalProtocolError, RemoteProtocolError
@@ -138,7 +139,9 @@ class ULConnection:
     ``closing_timeout`` (default: ``artim_timeout``) is the ARTIM timer started
     after sending A-RELEASE-RP or A-ABORT (AR-4, AA-1, AA-8): how long the peer
     has to close the connection (a statement's "closing timeout"). Times are
-    whatever monotonic clock the caller passes as ``now``.
+    whatever monotonic clock the caller passes as ``now``. ``associate_cache``
+    (one per AE, shared by its connections) decodes and encodes the A-ASSOCIATE-RQ
+    and -AC PDUs that equal earlier ones without coding them again.
     """
 
     def __init__(
@@ -149,12 +152,16 @@ class ULConnection:
         artim_timeout: float = 5.0,
         max_associate_length: int = 1 << 20,
         closing_timeout: float | None = None,
+        associate_cache: AssociateCache | None = None,
     ) -> None:
         self._role = role
         self._state = State.STA1
         self._framer = PDUFramer(
-            max_pdata_length=max_pdu_receive, max_associate_length=max_associate_length
+            max_pdata_length=max_pdu_receive,
+            max_associate_length=max_associate_length,
+            associate_cache=associate_cache,
         )
+        self._associate_cache = associate_cache
         self._artim_timeout = artim_timeout
         self._closing_timeout = artim_timeout if closing_timeout is None else closing_timeout
         self._artim_deadline: float | None = None
@@ -360,6 +367,8 @@ class ULConnection:
     def _emit_pdu(self, pdu: PDU) -> None:
         if type(pdu) is PDataTF:
             self._out.extend(encode_pdata_segments(pdu))
+        elif self._associate_cache is not None and isinstance(pdu, AAssociateRQ | AAssociateAC):
+            self._out.append(self._associate_cache.encode(pdu))
         else:
             self._out.append(encode_pdu(pdu))
 

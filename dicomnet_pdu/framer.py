@@ -23,6 +23,7 @@ from collections import deque
 from struct import Struct
 from typing import TypeAlias
 
+from .associate_cache import AssociateCache
 from .codec import ASSOCIATE_FIXED_LENGTH, PDU_HEADER, PDU_HEADER_LENGTH, decode_pdu
 from .codes import AbortReason, PDUType
 from .errors import LocalProtocolError, RemoteProtocolError
@@ -58,6 +59,8 @@ class PDUFramer:
     ``max_pdata_length`` is the Maximum Length Received we announced: the
     PDU-length of a P-DATA-TF may not exceed it (0 means no limit).
     ``max_associate_length`` bounds the other PDUs, which carry no payload.
+    With ``associate_cache``, A-ASSOCIATE-RQ/AC PDUs are decoded through it
+    (equal bytes seen before give the PDU decoded then).
 
     PDUs returned may refer to the framer's blocks through memoryviews (the
     PDV payloads of a P-DATA-TF); the blocks are immutable, so they stay valid
@@ -68,6 +71,7 @@ class PDUFramer:
     """
 
     __slots__ = (
+        "_associate_cache",
         "_blocks",
         "_buffered",
         "_error",
@@ -78,8 +82,13 @@ class PDUFramer:
     )
 
     def __init__(
-        self, *, max_pdata_length: int = 16384, max_associate_length: int = 1 << 20
+        self,
+        *,
+        max_pdata_length: int = 16384,
+        max_associate_length: int = 1 << 20,
+        associate_cache: AssociateCache | None = None,
     ) -> None:
+        self._associate_cache = associate_cache
         self._max_pdata = _check_limit(max_pdata_length, "max_pdata_length")
         self._max_associate = _check_limit(max_associate_length, "max_associate_length")
         self._blocks: deque[memoryview] = deque()  # received, not yet fully returned
@@ -212,6 +221,9 @@ class PDUFramer:
         else:
             chunk = self._take_spanning(total)
         try:
+            cache = self._associate_cache
+            if cache is not None and chunk[0] in _ASSOCIATE:
+                return cache.decode(chunk)
             return decode_pdu(chunk)
         except RemoteProtocolError as exc:
             self._fail(exc)

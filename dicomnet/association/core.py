@@ -60,6 +60,7 @@ from dicomnet_pdu.pdv import DataParts, Reassembler, fragment_message
 from .dimse_timer import DIMSE, DimseTimer
 from .dispatch import Dispatcher
 from .hooks import NegotiationHooks
+from .memo import NegotiationMemo, evaluate_accept
 from .requests import (
     IncomingResponse,
     MessageIds,
@@ -102,6 +103,7 @@ class Association(AssociationView):
         reject_for_limit: bool = False,
         on_end: Callable[[Association], None] | None = None,
         hooks: NegotiationHooks | None = None,
+        memo: NegotiationMemo | None = None,
     ) -> None:
         self.policy = policy
         self.registry = registry
@@ -111,6 +113,7 @@ class Association(AssociationView):
         self._reject_for_limit = reject_for_limit
         self._on_end = on_end
         self._hooks = hooks or NegotiationHooks()
+        self._memo = memo  # negotiation outcomes of this AE, reused for equal PDUs
         self._accept: AAssociateAC | None = None
         peer = request.called_ae_title if request is not None else ""
         self.log = AssociationLogger(
@@ -217,7 +220,7 @@ class Association(AssociationView):
             self._answer(rj)
             self._end(None)
             return
-        outcome = self._hooks.evaluate(self.policy, rq, self.log)
+        outcome = self._hooks.evaluate(self.policy, rq, self.log, self._memo)
         if not isinstance(outcome, tuple):
             reject = (outcome.result, outcome.source, outcome.reason)
             self.log.info("rejecting: result %d source %d reason %d", *reject)
@@ -251,7 +254,7 @@ class Association(AssociationView):
         assert self._request is not None
         self._accept = event.ac
         try:
-            negotiated = negotiation.evaluate_accept(self.policy, self._request, event.ac)
+            negotiated = evaluate_accept(self._memo, self.policy, self._request, event.ac)
         except DicomNetError as exc:
             self.log.error("unusable A-ASSOCIATE-AC: %s", logsafe(exc, ERROR_LIMIT))
             self._abort_with(AAbort(source=AbortSource.SERVICE_USER), exc)

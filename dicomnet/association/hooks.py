@@ -21,6 +21,7 @@ from dicomnet_pdu.codes import RejectReasonUser, RejectResult, RejectSource
 from dicomnet_pdu.pdus import AAssociateAC, AAssociateRJ, AAssociateRQ
 
 from .common_extended import CommonExtendedCheck, apply_common_extended
+from .memo import NegotiationMemo
 
 if TYPE_CHECKING:
     from dicomnet.log import AssociationLogger
@@ -40,14 +41,29 @@ class NegotiationHooks:
     common_extended_check: CommonExtendedCheck | None = None
 
     def evaluate(
-        self, policy: Policy, rq: AAssociateRQ, log: AssociationLogger
+        self,
+        policy: Policy,
+        rq: AAssociateRQ,
+        log: AssociationLogger,
+        memo: NegotiationMemo | None = None,
     ) -> tuple[AAssociateAC, Negotiated] | AAssociateRJ:
-        """The answer to ``rq``: A-ASSOCIATE-AC with the outcome, or A-ASSOCIATE-RJ."""
+        """The answer to ``rq``: A-ASSOCIATE-AC with the outcome, or A-ASSOCIATE-RJ.
+
+        With ``memo``, an acceptance computed before for an equal ``rq`` and the
+        same ``policy`` is reused, unless a hook is set (a hook decides afresh).
+        """
         problem = peer_max_length_problem(
             rq.user_information.maximum_length, policy.min_peer_max_pdu
         )
         if problem is not None:
             log.warning("refusing the association: %s", problem)
+        elif memo is not None and self == _NO_HOOKS:
+            return memo.accepted(policy, rq, lambda: self._evaluate(policy, rq, log))
+        return self._evaluate(policy, rq, log)
+
+    def _evaluate(
+        self, policy: Policy, rq: AAssociateRQ, log: AssociationLogger
+    ) -> tuple[AAssociateAC, Negotiated] | AAssociateRJ:
         try:
             outcome = negotiation.evaluate_request(
                 policy,
@@ -66,6 +82,9 @@ class NegotiationHooks:
                 source=RejectSource.SERVICE_USER,
                 reason=RejectReasonUser.NO_REASON_GIVEN,
             )
+
+
+_NO_HOOKS = NegotiationHooks()
 
 
 def _synchronous(hook: _Hook | None) -> _Hook | None:
