@@ -45,7 +45,6 @@ from .association.common_extended import CommonExtendedCheck
 from .association.hooks import NegotiationHooks
 from .association.memo import NegotiationMemo
 from .heap import release_free_memory
-from .log import association_label
 from .negotiation import ExtendedCheck, IdentityCheck
 from .policy import (
     LimitMode,
@@ -376,7 +375,8 @@ class Server:
         over = bool(limit) and len(self.active) + len(self._held) >= limit
         queue = over and policy.on_association_limit is LimitMode.QUEUE
         association = self._association_for(protocol, reject_for_limit=over and not queue)
-        association.log.info("connection from %s", _address(protocol.peername))
+        if association.log.isEnabledFor(logging.INFO):
+            association.log.info("connection from %s", _address(protocol.peername))
         self._add(protocol)
         protocol.closed.add_done_callback(lambda _: self._connection_closed(protocol))
         if self._closing:
@@ -431,10 +431,8 @@ class Server:
         protocol.listener = association
         association.attach(protocol)
         # Until the A-ASSOCIATE-RQ names the calling AE, records name the peer's address.
-        association.log.relabel(
-            association_label(
-                association.number, self.ae.title, _address(protocol.peername), requestor=False
-            )
+        association.log.rename(
+            association.number, self.ae.title, _address(protocol.peername), requestor=False
         )
         return association
 

@@ -80,22 +80,40 @@ class AssociationLogger(logging.LoggerAdapter[logging.Logger]):
     """A :class:`logging.LoggerAdapter` that prefixes the association's label.
 
     The label can change once AE titles are known (an acceptor learns the
-    peer's title from the A-ASSOCIATE-RQ): call :meth:`relabel`.
+    peer's title from the A-ASSOCIATE-RQ): call :meth:`relabel`, or
+    :meth:`rename`, which formats the label only when a record first needs it
+    (an association whose records are all below the level never formats one).
     """
 
     def __init__(self, logger: logging.Logger, label: str) -> None:
         super().__init__(logger, {"association": label})
-        self.label = label
+        self._label: str | None = label
+        self._parts: tuple[int, str, str, bool] = (0, "", "", False)
+
+    @property
+    def label(self) -> str:
+        """The text that names the association in its records."""
+        if self._label is None:
+            number, local, peer, requestor = self._parts
+            self.relabel(association_label(number, local, peer, requestor=requestor))
+            assert self._label is not None
+        return self._label
 
     def relabel(self, label: str) -> None:
         """Use ``label`` in every later record."""
-        self.label = label
+        self._label = label
         self.extra = {"association": label}
+
+    def rename(self, number: int, local: str, peer: str, *, requestor: bool) -> None:
+        """:meth:`relabel` with :func:`association_label` of these, formatted when first used."""
+        self._label = None
+        self._parts = (number, local, peer, requestor)
 
     def process(
         self, msg: object, kwargs: MutableMapping[str, Any]
     ) -> tuple[object, MutableMapping[str, Any]]:
+        label = self.label
         extra = dict(kwargs.get("extra") or {})
-        extra.setdefault("association", self.label)
+        extra.setdefault("association", label)
         kwargs["extra"] = extra
-        return f"{self.label}: {msg}", kwargs
+        return f"{label}: {msg}", kwargs

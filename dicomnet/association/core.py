@@ -39,7 +39,7 @@ from dicomnet.errors import (
     PeerProtocolError,
     TimeoutExpired,
 )
-from dicomnet.log import ERROR_LIMIT, AssociationLogger, association_label, logsafe
+from dicomnet.log import ERROR_LIMIT, AssociationLogger, logsafe
 from dicomnet.policy import VERIFICATION_SOP_CLASS, Policy
 from dicomnet.services.base import DataStream, HandlerRegistry, IncomingRequest
 from dicomnet.timers import ARTIM
@@ -116,9 +116,8 @@ class Association(AssociationView):
         self._memo = memo  # negotiation outcomes of this AE, reused for equal PDUs
         self._accept: AAssociateAC | None = None
         peer = request.called_ae_title if request is not None else ""
-        self.log = AssociationLogger(
-            _logger, association_label(number, policy.ae_title, peer, requestor=requestor)
-        )
+        self.log = AssociationLogger(_logger, "")
+        self.log.rename(number, policy.ae_title, peer, requestor=requestor)
         self._protocol: ULProtocol | None = None
         self._negotiated: Negotiated | None = None
         self._established = Outcome()
@@ -211,9 +210,7 @@ class Association(AssociationView):
 
     def _on_associate_rq(self, rq: AAssociateRQ) -> None:
         self._request = rq
-        self.log.relabel(
-            association_label(self.number, rq.called_ae_title, rq.calling_ae_title, requestor=False)
-        )
+        self.log.rename(self.number, rq.called_ae_title, rq.calling_ae_title, requestor=False)
         if self._reject_for_limit:
             rj = negotiation.rejection_for_limit()
             self.log.warning("association limit reached: rejecting")

@@ -92,6 +92,8 @@ class Metrics:
         stats = self._stats.pop(id(association), None) or AssociationStats()
         outcome = outcome_of(association)
         self.associations[outcome] = self.associations.get(outcome, 0) + 1
+        if not _records.isEnabledFor(logging.INFO):
+            return  # nobody reads the record: do not build it
         request = association.request
         try:
             contexts = [c.abstract_syntax for c in association.contexts]

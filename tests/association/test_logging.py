@@ -59,3 +59,32 @@ async def test_every_record_names_the_association(caplog: pytest.LogCaptureFixtu
     )
     # ...and only for that connection, not for the rejected or released ones.
     assert sum("invalid data" in r.getMessage() for r in records) == 1
+
+
+def test_a_renamed_label_is_formatted_only_when_a_record_needs_it(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dicomnet import log as log_module
+
+    formatted: list[str] = []
+    original = log_module.association_label
+
+    def counting(*args: object, **kwargs: object) -> str:
+        formatted.append("x")
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(log_module, "association_label", counting)
+    logger = log_module.AssociationLogger(logging.getLogger("dicomnet.test.label"), "")
+    caplog.set_level(logging.WARNING, logger="dicomnet.test.label")
+    logger.rename(7, "SCP", "10.0.0.1:5000", requestor=False)
+    logger.rename(7, "SCP", "MODALITY\n", requestor=False)
+    logger.info("below the level")
+    assert formatted == []
+    logger.warning("shown")
+    logger.warning("shown again")
+    assert formatted == ["x"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "assoc#7 SCP<-MODALITY\\n: shown",
+        "assoc#7 SCP<-MODALITY\\n: shown again",
+    ]
+    assert caplog.records[0].association == "assoc#7 SCP<-MODALITY\\n"  # type: ignore[attr-defined]
