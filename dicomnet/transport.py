@@ -151,7 +151,7 @@ class ULProtocol(asyncio.BufferedProtocol):
         self._delivered = 0  # events handed to the listener so far
         self._delivering = False
         self._deferred = 0  # P-DATA bytes given to the core but not yet written
-        self._flush_scheduled = False
+        self._flush_handle: asyncio.Handle | None = None  # the end-of-step write, if due
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.peername: tuple[Any, ...] | None = None
 
@@ -462,26 +462,31 @@ class ULProtocol(asyncio.BufferedProtocol):
             self.conn.send_pdata_segments([b"".join(segments)])
             self._deferred += size
             if self._deferred < batch_bytes:
-                if not self._flush_scheduled:
-                    self._flush_scheduled = True
-                    asyncio.get_running_loop().call_soon(self._flush)
+                if self._flush_handle is None:
+                    self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
                 return
         else:
             self.conn.send_pdata_segments(segments)
         self._write_queued()
 
     def _flush(self) -> None:
-        self._flush_scheduled = False
+        self._flush_handle = None
         self._write_queued()
 
     def flush(self) -> None:
         """Write the small P-DATA deferred to the end of this loop step now.
 
         A sender that issues a burst of small messages in one step can let the
-        peer start on the first ones while it prepares the rest (the deferred
-        write at the end of the step still takes whatever follows).
+        peer start on the first ones while it prepares the rest; one that knows
+        nothing else follows in this step (a request whose answer it awaits
+        next, the last response of an idle acceptor) gets it to the peer one
+        loop step sooner. What is sent after the flush in the same step is
+        still written at the end of the step.
         """
-        if self._deferred:
+        handle = self._flush_handle
+        if handle is not None:
+            handle.cancel()
+            self._flush_handle = None
             self._write_queued()
 
     def _write_queued(self) -> None:

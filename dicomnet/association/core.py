@@ -588,8 +588,10 @@ class Association(AssociationView):
     async def echo(self, *, context: int | NegotiatedContext | None = None) -> DimseStatus:
         """C-ECHO (PS3.7 §9.1.5): the Verification service's status (0x0000 = success)."""
         request = cmd.CEchoRQ(message_id=1, affected_sop_class_uid=VERIFICATION_SOP_CLASS)
-        response = await self.send_request(request, context=context)
-        return response.dimse_status
+        stream = self.send_request(request, context=context)
+        if self._protocol is not None:
+            self._protocol.flush()  # a round trip: nothing to gather it with
+        return (await stream).dimse_status
 
     def _spawn(self, coroutine: Any) -> asyncio.Task[None]:
         """Run a sending coroutine in the background, kept until it ends; errors logged."""
@@ -627,7 +629,10 @@ class Association(AssociationView):
         return None
 
     def dispatcher_idle_changed(self) -> None:
-        """Called by the dispatcher when a handler finishes."""
+        """Called by the dispatcher when a handler finishes. With none left running, the
+        responses sent go out now, not at the end of the step (concurrent ones are gathered)."""
+        if self._protocol is not None and not self.dispatcher.running:
+            self._protocol.flush()
         self._dimse.update()
 
     # ------------------------------------------------------------------ release / abort

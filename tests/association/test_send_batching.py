@@ -216,3 +216,46 @@ async def test_flush_writes_the_deferred_small_messages_now() -> None:
     await protocol.send_pdata(iter(second))
     await asyncio.sleep(0)  # the end of the step writes what came after the flush
     assert transport.writes[1:] == [b"".join(bytes(s) for pdu in second for s in pdu)]
+
+
+async def test_flush_writes_the_deferred_messages_at_once_and_only_once() -> None:
+    protocol, transport, _ = connected()
+    first, second = message_pdus(300), message_pdus(400)
+    wire = b"".join(bytes(s) for pdus in (first, second) for pdu in pdus for s in pdu)
+    await protocol.send_pdata(iter(first))
+    await protocol.send_pdata(iter(second))
+    assert transport.writes == []
+    protocol.flush()
+    assert transport.writes == [wire]  # before the end of the loop step
+    protocol.flush()  # nothing waits: no empty write
+    await asyncio.sleep(0)  # the end-of-step write was cancelled
+    assert transport.writes == [wire]
+    await protocol.send_pdata(iter(first))  # later messages are deferred again
+    assert len(transport.writes) == 1
+    await asyncio.sleep(0)
+    assert len(transport.writes) == 2
+
+
+async def test_an_echo_and_an_idle_acceptors_response_are_written_in_their_own_step() -> None:
+    from dicomnet.ae import AE
+
+    written: list[str] = []
+    async with await AE("SCP").serve("127.0.0.1", 0) as server:
+        async with AE("SCU").associate("127.0.0.1", server.port, called_ae="SCP") as assoc:
+            (theirs,) = server.active
+            for side, protocol in (("SCU", assoc.protocol), ("SCP", theirs.protocol)):
+                original = protocol._write_queued
+
+                def recording(side: str = side, original: Any = original) -> None:
+                    written.append(side)
+                    original()
+
+                def end_of_step(original: Any = protocol._flush) -> None:
+                    written.append("end of step")
+                    original()
+
+                protocol._write_queued = recording  # type: ignore[method-assign]
+                protocol._flush = end_of_step  # type: ignore[method-assign]
+            assert (await assoc.echo()).is_success
+    # Neither the request nor the response waited for the end of a loop step.
+    assert written[:2] == ["SCU", "SCP"]
