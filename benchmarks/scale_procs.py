@@ -6,17 +6,25 @@ association). Linux only (``/proc``). :func:`tree_cpu` sums user + system
 time of every live process of the tree and of the children they reaped, so
 the difference of two readings is what the tree used between them (a
 child's time counts once: while it lives in its own figures, once reaped in
-its parent's). :func:`tree_rss` sums VmRSS over the live processes.
+its parent's). A live process's own time is read from its CPU-time clock
+(``clock_gettime`` of ``clock_getcpuclockid(pid)``: nanoseconds, every thread
+included) rather than ``/proc/PID/stat``, whose user and system times are
+whole clock ticks (10 ms) each: the difference of two readings may be 20 ms
+off per process, against about 0.26 s for a whole 50-association run.
+:func:`tree_rss` sums VmRSS over the live processes.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
-__all__ = ["children", "tree", "tree_cpu", "tree_rss"]
+__all__ = ["children", "process_cpu", "tree", "tree_cpu", "tree_rss"]
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+#: The kind of a process CPU-time clock that counts the scheduler's nanoseconds.
+_CPUCLOCK_SCHED = 2
 
 
 def _stat_fields(pid: int) -> list[str] | None:
@@ -55,14 +63,31 @@ def tree(root: int) -> list[int]:
     return out
 
 
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds used so far by the live process ``pid`` (all its threads), or ``None``.
+
+    Its CPU-time clock (what ``clock_getcpuclockid(pid)`` returns, made here as
+    glibc makes it: ``~pid << 3 | CPUCLOCK_SCHED``).
+    """
+    try:
+        return time.clock_gettime((~pid << 3) | _CPUCLOCK_SCHED)
+    except OSError:
+        return None
+
+
 def tree_cpu(root: int) -> float:
     """CPU seconds used so far by the tree of ``root`` (reaped children included)."""
-    total = 0
+    total = 0.0
     for pid in tree(root):
         fields = _stat_fields(pid)
-        if fields is not None:
-            total += sum(int(fields[n]) for n in (11, 12, 13, 14))  # utime stime cutime cstime
-    return total / _CLOCK_TICKS
+        if fields is None:
+            continue
+        reaped = int(fields[13]) + int(fields[14])  # cutime cstime
+        own = process_cpu(pid)
+        if own is None:  # gone meanwhile, or no clock: its ticks
+            own = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime stime
+        total += own + reaped / _CLOCK_TICKS
+    return total
 
 
 def tree_rss(root: int) -> int:
