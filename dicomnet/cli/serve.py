@@ -59,6 +59,7 @@ from dicomnet.archive.commitment_sqlite import index_verdict
 from dicomnet.archive.ingest import IndexedStore
 from dicomnet.archive.recover import reconcile
 from dicomnet.cli.announce import announce
+from dicomnet.cli.collector import settle_collector
 from dicomnet.cli.http_side import BoundHttp, add_http_arguments, bind_http, start_http
 from dicomnet.cli.integrator import add_integrator_options, overrides_from
 from dicomnet.cli.options import (
@@ -261,7 +262,8 @@ def run_serve(args: argparse.Namespace) -> int:
         from dicomnet.cli.serve_workers import run_workers  # noqa: PLC0415 (it imports serve)
 
         return run_workers(args)
-    return run(serve(args), use_uvloop=args.uvloop)
+    # Once its handlers are ready, the process tunes its garbage collector for serving.
+    return run(serve(args, ready=lambda _server: settle_collector()), use_uvloop=args.uvloop)
 
 
 #: The single-AE options' defaults (any other value conflicts with --system).

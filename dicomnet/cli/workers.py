@@ -51,6 +51,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any, Final
 
 from dicomnet.cli.announce import announce
+from dicomnet.cli.collector import settle_collector
 from dicomnet.observe.exposition import merge, render
 from dicomnet.observe.http import MetricsEndpoint, start_metrics_endpoint
 from dicomnet.observe.metrics import Snapshot
@@ -405,9 +406,14 @@ async def supervise(
 
 
 def ready_signal(connection: Connection) -> Callable[[Any], None]:
-    """The ``ready`` callback of a worker: tell the supervisor it listens."""
+    """The ``ready`` callback of a worker: settle its garbage collector, tell the supervisor.
+
+    The collector is settled (:func:`~dicomnet.cli.collector.settle_collector`)
+    before the supervisor hears of it, so before ``listening on PORT``.
+    """
 
     def ready(_server: Any) -> None:
+        settle_collector()
         with contextlib.suppress(OSError):
             connection.send(("ready", os.getpid()))
 
