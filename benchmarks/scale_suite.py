@@ -345,7 +345,8 @@ def run(options: Options) -> SuiteResult:
     result.notes.extend(
         [
             "one load client process (dicomnet, uvloop) for every server; it shares the"
-            " machine's cores with the server's processes",
+            " machine's cores with the server's processes, and its garbage collector is set"
+            " as dicomnet serve sets a server's (dicomnet.cli.collector)",
             "no fsync anywhere: dicomnet --no-fsync (storescp and pynetdicom do not fsync);"
             " the PostgreSQL test cluster runs with fsync=off, synchronous_commit=off",
             "each case writes into a new folder that the file system places away from the"
