@@ -289,6 +289,20 @@ async def test_two_workers_share_the_port_survive_kill_9_and_agree_with_the_inde
     assert {Path(path) for path in rows.values()} == on_disk, "index and folder agree"
 
 
+async def test_what_a_worker_killed_just_before_the_stop_left_is_settled(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    supervisor = await Supervisor.start(store, None, "--workers", "2")
+    pids = supervisor.worker_pids()
+    # What a worker killed in the middle of a C-STORE leaves: an unfinished file.
+    unfinished = store / worker_incoming(0) / "killed.part"
+    unfinished.write_bytes(b"\x00" * 200)
+    os.kill(pids[0], signal.SIGKILL)
+    # Stopped at once: the dead worker is not started again to settle its folder.
+    assert await supervisor.stop() == 0
+    assert supervisor.worker_pids() == pids
+    assert [p for p in (store / ".incoming").rglob("*") if p.is_file()] == []
+
+
 @pytest.mark.slow
 async def test_sigterm_lets_a_live_association_finish_then_exits_0(tmp_path: Path) -> None:
     store = tmp_path / "store"

@@ -19,7 +19,9 @@ The DICOMweb port (``--http``) is reserved and shared the same way.
   Each slot receives into its own folder (``.incoming/HOST-wSLOT``), and a
   worker settles its folder when it starts (the index's reconcile: files
   moved in are indexed, unfinished ones removed), so the new worker cleans
-  what the dead one left, and no worker ever touches another's files.
+  what the dead one left, and no worker ever touches another's files. Once
+  every worker has stopped, the supervisor settles all the folders again
+  (a worker that died just before the stop was not started again).
 * **SIGTERM/SIGINT** to the supervisor: each worker gets SIGTERM, stops
   listening, lets its associations finish for up to ``--drain`` seconds,
   aborts the rest and exits 0; the supervisor kills a worker still alive
@@ -344,7 +346,9 @@ async def supervise(
 
     ``prepare`` (a coroutine function) runs once the port is reserved, before
     any worker starts (``serve`` settles what dead workers left: no worker
-    is receiving yet).
+    is receiving yet), and again once every worker has stopped: a worker that
+    died and was not started again before the stop (or was killed at the end
+    of the drain) leaves nothing unsettled behind it.
     """
     try:
         port, reserved = reserve_port(args.host, args.port)
@@ -371,11 +375,13 @@ async def supervise(
             continue
         handled.append(signum)
     endpoint: MetricsEndpoint | None = None
+    prepared = False
     try:
         if prepare is not None:
             code = await prepare()
             if code:
                 return int(code)
+            prepared = True
         for slot in range(count):
             supervisor.start(slot)
         failed = await supervisor.wait_ready()
@@ -399,6 +405,8 @@ async def supervise(
         if endpoint is not None:
             await endpoint.close()
         await supervisor.shutdown()
+        if prepared and prepare is not None and await prepare():
+            _log.warning("what the workers left could not be settled: the next start will")
         for sock in reserved:
             sock.close()
         for signum in handled:
