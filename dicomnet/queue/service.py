@@ -23,7 +23,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Final
@@ -39,6 +39,7 @@ from dicomnet.storage.sinks import (
     InstanceStore,
     StorageSink,
     StoredInstance,
+    WalkedHeader,
 )
 from dicomnet.storage.sinks import (
     Outcome as StoreOutcome,
@@ -307,9 +308,32 @@ class QueuedStore:
 
 
 class _QueuedSink:
+    """The inner sink, its commit telling the queue.
+
+    The inner sink's optional parts are passed on as they are (``write_views``:
+    the Storage SCP writes from its receive buffer; ``header_tags`` and
+    ``header_walked``: the index takes its columns from the SCP's walk), so the
+    queue costs the inbound path nothing per fragment.
+    """
+
     def __init__(self, inner: StorageSink, queue: SendQueue) -> None:
         self.inner = inner
         self.queue = queue
+        self.header_tags: tuple[int, ...] = getattr(inner, "header_tags", ())
+
+    @property
+    def write_views(self) -> Callable[[list[memoryview]], None] | None:
+        """The inner sink's synchronous ``write_views``, if it has one."""
+        write_views: Callable[[list[memoryview]], None] | None = getattr(
+            self.inner, "write_views", None
+        )
+        return write_views
+
+    def header_walked(self, walk: WalkedHeader) -> None:
+        """Hand the Storage SCP's walk of the header to the inner sink, if it takes it."""
+        walked: Callable[[WalkedHeader], None] | None = getattr(self.inner, "header_walked", None)
+        if walked is not None:
+            walked(walk)
 
     async def write(self, chunk: bytes | memoryview) -> None:
         await self.inner.write(chunk)

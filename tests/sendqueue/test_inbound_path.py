@@ -1,0 +1,48 @@
+"""The queue's wrapper around the inbound store keeps the Storage SCP's fast path: data set
+fragments are written from the receive buffer (``write_views``) and the index takes its
+columns from the SCP's walk (``header_walked``), as without a queue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dicomnet.archive.ingest import IndexedSink
+from dicomnet.queue import JobState
+from dicomnet.storage.sinks import WalkedHeader
+from sendqueue.flaky import Destination
+from sendqueue.forward import HOST_DEST, make_files, send_files, start_router, wait_for_states
+
+
+async def test_a_router_writes_from_the_receive_buffer_and_indexes_from_the_walk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    walked: list[WalkedHeader] = []
+    written: list[int] = []
+    header_walked = IndexedSink.header_walked
+    write_views = IndexedSink._write_views
+
+    def spy_walked(self: IndexedSink, walk: WalkedHeader) -> None:
+        walked.append(walk)
+        header_walked(self, walk)
+
+    def spy_views(self: IndexedSink, views: list[memoryview]) -> None:
+        written.append(sum(len(v) for v in views))
+        write_views(self, views)
+
+    monkeypatch.setattr(IndexedSink, "header_walked", spy_walked)
+    monkeypatch.setattr(IndexedSink, "_write_views", spy_views)
+    dest = Destination(tmp_path / "dest")
+    running = await start_router(tmp_path, (HOST_DEST, await dest.start()))
+    try:
+        files = make_files(tmp_path / "src", 3)
+        results = await send_files(running.ports["inbound"], files)
+        assert all(r.ok for r in results)
+        await wait_for_states(running, {JobState.SENT}, 3)
+    finally:
+        await running.close()
+        await dest.close()
+    assert len(walked) == 3
+    assert sum(written) == sum(w.size for w in walked)
+    assert dest.requests == 3
