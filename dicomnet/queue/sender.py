@@ -126,6 +126,8 @@ class DestinationSender:
         self._tasks: list[asyncio.Task[None]] = []
         #: Jobs handed over (in 'sending', this process's), sent before any claim.
         self._ready: deque[Job] = deque()
+        #: The sources of jobs in :attr:`_ready` that were offered with one.
+        self._prepared: dict[int, InstanceSource] = {}
         #: Jobs in the batches being sent.
         self._busy = 0
         #: The most jobs waiting in :attr:`_ready` and being sent before new ones stay queued.
@@ -163,8 +165,15 @@ class DestinationSender:
             and self._in_schedule()
         )
 
-    def offer(self, jobs: Iterable[Job]) -> None:
-        """Jobs of this destination written in 'sending' for this sender: send them next."""
+    def offer(self, jobs: Iterable[Job], source: InstanceSource | None = None) -> None:
+        """Jobs of this destination written in 'sending' for this sender: send them next.
+
+        ``source``: the jobs' instance as just received (else its file is read when sent).
+        """
+        if source is not None:
+            jobs = list(jobs)
+            for job in jobs:
+                self._prepared[job.id] = source
         self._ready.extend(jobs)
         self._wake.set()
         self._offered.set()
@@ -184,6 +193,7 @@ class DestinationSender:
         if self._ready:
             now = time.time()
             jobs, self._ready = list(self._ready), deque()
+            self._prepared.clear()
             self.outcomes.record([Outcome(j.id, JobState.QUEUED, j.attempts, now) for j in jobs])
 
     # ------------------------------------------------------------------ the loop
@@ -265,7 +275,7 @@ class DestinationSender:
         ready = []
         for job in jobs:
             try:
-                ready.append((job, InstanceSource.from_path(job.path)))
+                ready.append((job, self._source(job)))
             except (SourceError, OSError) as exc:
                 outcomes.append(self._outcome(job, error=f"cannot read {job.path}: {exc}"))
         return ready
@@ -331,16 +341,22 @@ class DestinationSender:
         ):
             job = self._ready[0]
             try:
-                source = InstanceSource.from_path(job.path)
+                source = self._source(job)
             except (SourceError, OSError) as exc:
                 self._ready.popleft()
                 outcomes.append(self._outcome(job, error=f"cannot read {job.path}: {exc}"))
                 continue
             if (source.sop_class_uid, source.transfer_syntax_uid) not in link.pairs:
-                break  # for a new association, in the next batch
+                self._prepared[job.id] = source  # for a new association, in the next batch
+                break
             self._ready.popleft()
             more.append((job, source))
         return more
+
+    def _source(self, job: Job) -> InstanceSource:
+        """The job's instance: as offered, else read from its file."""
+        source = self._prepared.pop(job.id, None)
+        return source if source is not None else InstanceSource.from_path(job.path)
 
     async def _connect(self, link: _Link, sources: Sequence[InstanceSource]) -> None:
         needed = {(s.sop_class_uid, s.transfer_syntax_uid) for s in sources}

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -44,6 +45,7 @@ from dicomnet.storage.sinks import (
 from dicomnet.storage.sinks import (
     Outcome as StoreOutcome,
 )
+from dicomnet.storage.source import InstanceSource
 
 from .config import ForwardMode, QueueSpec
 from .model import Job, JobState, Outcome, QueueStore
@@ -58,6 +60,8 @@ _log = logging.getLogger("dicomnet.queue")
 #: Answered in the synchronous mode when the destination gave no status in time (the
 #: instance is kept and its job goes on): Refused, Out of Resources.
 NO_DESTINATION_STATUS: Final = int(Status.OUT_OF_RESOURCES)
+#: The 128-byte preamble and "DICM" before a Part 10 file's meta information.
+_PREAMBLE_AND_PREFIX: Final = 132
 
 
 class SendQueue:
@@ -192,8 +196,13 @@ class SendQueue:
         """``store`` (an ``IndexedStore`` with :meth:`route`), waking the senders on commit."""
         return QueuedStore(store, self)
 
-    async def committed(self, info: InstanceInfo, stored: StoredInstance) -> None:
-        """An instance is in: wake its senders; a kept duplicate gets the jobs it lacks."""
+    async def committed(
+        self, info: InstanceInfo, stored: StoredInstance, walk: WalkedHeader | None = None
+    ) -> None:
+        """An instance is in: wake its senders; a kept duplicate gets the jobs it lacks.
+
+        ``walk``: what the Storage SCP's walk of the whole data set saw, if it walked it.
+        """
         if stored.outcome is StoreOutcome.DUPLICATE_KEPT and stored.path is not None:
             path = Path(stored.path)
             try:
@@ -213,15 +222,17 @@ class SendQueue:
             )
         else:
             destinations = None
-            self._offer(self.store.handoff.pop(info.sop_instance_uid))
+            jobs = self.store.handoff.pop(info.sop_instance_uid)
+            self._offer(jobs, _received_source(info, stored, walk) if jobs else None)
         self.wake(destinations)
 
-    def _offer(self, jobs: list[Job]) -> None:
-        """Jobs written in 'sending' for this process: to their senders."""
+    def _offer(self, jobs: list[Job], source: InstanceSource | None = None) -> None:
+        """Jobs written in 'sending' for this process: to their senders (with the
+        instance's source when it was just received, see :func:`_received_source`)."""
         for job in jobs:
             sender = self.senders.get(job.destination)
             if sender is not None:
-                sender.offer((job,))
+                sender.offer((job,), source)
 
     def not_committed(self, info: InstanceInfo) -> None:
         """The instance's commit failed: jobs the row hook kept for it are not there."""
@@ -292,6 +303,34 @@ class SendQueue:
                 future.set_result(outcome)
 
 
+def _received_source(
+    info: InstanceInfo, stored: StoredInstance, walk: WalkedHeader | None
+) -> InstanceSource | None:
+    """The source of an instance just received, for its senders: the Storage SCP walked
+    the data set whole (``walk`` covers every byte stored), so the sender neither reads
+    the file meta information back nor walks the data set again. ``None`` (the sender
+    reads the file as usual) without such a walk, or for a deflated data set (the walk
+    counts inflated bytes) or an odd length (a padding question)."""
+    path = stored.path
+    if walk is None or path is None or walk.size != stored.size or stored.size % 2:
+        return None
+    try:
+        offset = os.stat(path).st_size - stored.size
+    except OSError:
+        return None
+    if offset < _PREAMBLE_AND_PREFIX:
+        return None
+    return InstanceSource(
+        sop_class_uid=info.sop_class_uid,
+        sop_instance_uid=info.sop_instance_uid,
+        transfer_syntax_uid=info.transfer_syntax_uid,
+        path=Path(path),
+        offset=offset,
+        size=stored.size,
+        checked=True,
+    )
+
+
 class QueuedStore:
     """An :class:`InstanceStore` whose commits tell the send queue (see :class:`SendQueue`)."""
 
@@ -320,6 +359,7 @@ class _QueuedSink:
         self.inner = inner
         self.queue = queue
         self.header_tags: tuple[int, ...] = getattr(inner, "header_tags", ())
+        self._walk: WalkedHeader | None = None
 
     @property
     def write_views(self) -> Callable[[list[memoryview]], None] | None:
@@ -331,6 +371,7 @@ class _QueuedSink:
 
     def header_walked(self, walk: WalkedHeader) -> None:
         """Hand the Storage SCP's walk of the header to the inner sink, if it takes it."""
+        self._walk = walk
         walked: Callable[[WalkedHeader], None] | None = getattr(self.inner, "header_walked", None)
         if walked is not None:
             walked(walk)
@@ -344,7 +385,7 @@ class _QueuedSink:
         except BaseException:
             self.queue.not_committed(info)
             raise
-        await self.queue.committed(info, stored)
+        await self.queue.committed(info, stored, self._walk)
         return stored
 
     async def discard(self) -> None:

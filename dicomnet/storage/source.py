@@ -335,7 +335,10 @@ class InstanceSource:
         dataset: Dataset | None = None,
         label: str | None = None,
         pad: bool = False,
+        checked: bool = False,
     ) -> None:
+        """``checked``: the data set is known to be whole (a receiver that wrote the
+        file walked it to its end), so :meth:`check` does not walk it again."""
         if path is None and data is None:
             raise LocalError("an instance source needs a file or encoded bytes")
         self.sop_class_uid = sop_class_uid
@@ -355,7 +358,7 @@ class InstanceSource:
         # ``_data`` holds a small file's data set, read ahead; dropped once it was sent.
         self._loaded = False
         # A data set pydicom encoded here is whole; bytes from elsewhere are walked once.
-        self._checked = dataset is not None
+        self._checked = checked or dataset is not None
         #: What to call this instance in messages: the path, or the SOP Instance UID.
         self.label = label or (str(path) if path is not None else sop_instance_uid)
 

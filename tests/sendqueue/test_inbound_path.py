@@ -1,6 +1,8 @@
 """The queue's wrapper around the inbound store keeps the Storage SCP's fast path: data set
 fragments are written from the receive buffer (``write_views``) and the index takes its
-columns from the SCP's walk (``header_walked``), as without a queue."""
+columns from the SCP's walk (``header_walked``), as without a queue. A job handed to the
+sender on receipt carries its source: the sender neither reads the file meta information
+back nor walks the data set again."""
 
 from __future__ import annotations
 
@@ -11,8 +13,16 @@ import pytest
 from dicomnet.archive.ingest import IndexedSink
 from dicomnet.queue import JobState
 from dicomnet.storage.sinks import WalkedHeader
+from dicomnet.storage.source import InstanceSource
 from sendqueue.flaky import Destination
-from sendqueue.forward import HOST_DEST, make_files, send_files, start_router, wait_for_states
+from sendqueue.forward import (
+    HOST_DEST,
+    data_set_bytes,
+    make_files,
+    send_files,
+    start_router,
+    wait_for_states,
+)
 
 
 async def test_a_router_writes_from_the_receive_buffer_and_indexes_from_the_walk(
@@ -46,3 +56,40 @@ async def test_a_router_writes_from_the_receive_buffer_and_indexes_from_the_walk
     assert len(walked) == 3
     assert sum(written) == sum(w.size for w in walked)
     assert dest.requests == 3
+
+
+async def test_jobs_handed_over_on_receipt_are_sent_from_their_received_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_back: list[object] = []
+    walked_again: list[str] = []
+    from_path = InstanceSource.from_path.__func__  # type: ignore[attr-defined]
+    check = InstanceSource.check
+
+    def spy_from_path(cls: type[InstanceSource], path: object, **kw: int) -> InstanceSource:
+        read_back.append(path)
+        source: InstanceSource = from_path(cls, path, **kw)
+        return source
+
+    def spy_check(self: InstanceSource, *args: int) -> None:
+        if not self._checked:
+            walked_again.append(self.label)
+        check(self, *args)
+
+    dest = Destination(tmp_path / "dest")
+    running = await start_router(tmp_path, (HOST_DEST, await dest.start()))
+    try:
+        files = make_files(tmp_path / "src", 4)
+        monkeypatch.setattr(InstanceSource, "from_path", classmethod(spy_from_path))
+        monkeypatch.setattr(InstanceSource, "check", spy_check)
+        results = await send_files(running.ports["inbound"], files)
+        assert all(r.ok for r in results)
+        await wait_for_states(running, {JobState.SENT}, 4)
+    finally:
+        await running.close()
+        await dest.close()
+    # send_files reads the four files itself; the router read none of them back
+    assert sorted(map(str, read_back)) == sorted(map(str, files))
+    assert sorted(walked_again) == sorted(map(str, files))  # the SCU's checks, not the router's
+    received = sorted(data_set_bytes(p) for p in (tmp_path / "dest").rglob("*") if p.is_file())
+    assert received == sorted(data_set_bytes(f) for f in files)
