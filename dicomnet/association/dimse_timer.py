@@ -30,6 +30,9 @@ __all__ = ["DIMSE", "DimseTimer"]
 
 #: Name of the deadline in :class:`~dicomnet.timers.Deadlines` (and of the timer in errors).
 DIMSE = "dimse"
+#: Seconds of loop time within which PDUs taken for writing restart the timer once
+#: (see :meth:`DimseTimer.progress`); far below any timeout, far above one batch's work.
+PROGRESS_GRAIN = 0.001
 
 _T = TypeVar("_T")
 
@@ -123,9 +126,21 @@ class DimseTimer:
             self.restart()
 
     def progress(self, items: Iterable[_T]) -> Iterator[_T]:
-        """``items`` (PDUs to write), restarting the timer as each one is taken."""
+        """``items`` (PDUs to write), restarting the timer as they are taken.
+
+        PDUs taken in one burst (a batch written together) restart it once: a PDU
+        restarts it when the loop clock has moved at least :data:`PROGRESS_GRAIN`
+        since the last restart (the first one always), so after any wait for the
+        peer to read, the next PDU restarts it.
+        """
+        last = float("-inf")
         for item in items:
-            self.restart()
+            timers = self._timers
+            if timers is not None:
+                now = timers.now()
+                if now - last >= PROGRESS_GRAIN:
+                    last = now
+                    self.restart()
             yield item
 
 

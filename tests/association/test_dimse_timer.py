@@ -63,6 +63,25 @@ async def test_each_pdu_taken_for_writing_restarts_the_timer() -> None:
     assert all(a is not None and b is not None and a < b for a, b in itertools.pairwise(seen))
 
 
+async def test_pdus_taken_in_one_burst_restart_the_timer_once() -> None:
+    timer, deadlines, _ = make_timer(["the peer to read our message"])
+    restarts: list[float | None] = []
+    restart = timer.restart
+
+    def counting_restart() -> None:
+        restart()
+        restarts.append(deadlines.deadline(DIMSE))
+
+    timer.restart = counting_restart  # type: ignore[method-assign]
+    pdus = timer.progress(range(64))
+    burst = list(itertools.islice(pdus, 32))  # one batch, taken without waiting
+    assert burst == list(range(32)) and len(restarts) == 1
+    await later()  # a wait for the peer to read: the next PDU restarts the timer
+    assert next(pdus) == 32 and len(restarts) == 2
+    assert restarts[0] is not None and restarts[1] is not None and restarts[1] > restarts[0]
+    assert list(pdus) == list(range(33, 64)) and len(restarts) == 2
+
+
 async def test_consumption_restarts_the_timer_only_when_reading_resumes() -> None:
     timer, deadlines, flow = make_timer(["the rest of a message"])
     flow.add_backlog(150)  # past the high-water mark: reading pauses
