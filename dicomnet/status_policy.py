@@ -22,7 +22,7 @@ decides (success, warning, failure).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from dicomnet.dimse.status import StatusCategory, category
@@ -158,6 +158,14 @@ class StatusPolicy:
     received: tuple[ReceivedRule, ...] = ()
     #: ``[retry]`` of the profile: how ``retry`` outcomes are tried again.
     retry: RetryRule = RetryRule()
+    #: The first returned rule of each (service, situation): asked once per request.
+    _first: dict[tuple[str, Situation], ReturnedRule] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        first: dict[tuple[str, Situation], ReturnedRule] = {}
+        for rule in self.returned:
+            first.setdefault((rule.service, rule.situation), rule)
+        object.__setattr__(self, "_first", first)
 
     def status(self, service: str, situation: Situation, default: int) -> int:
         """The code ``service`` answers in ``situation`` (``default`` unless the profile says)."""
@@ -179,10 +187,7 @@ class StatusPolicy:
         return rule is not None and rule.abort
 
     def _returned(self, service: str, situation: Situation) -> ReturnedRule | None:
-        for rule in self.returned:
-            if rule.service == service and rule.situation is situation:
-                return rule
-        return None
+        return self._first.get((service, situation))
 
     def outcome(self, service: str, code: int, default: Outcome) -> Outcome:
         """What a received ``code`` of ``service`` means here (``default`` without a rule)."""

@@ -10,7 +10,14 @@ import pytest
 from dicomnet.conformance import load_profile
 from dicomnet.errors import ConfigurationError
 from dicomnet.services.iod_check import IOD_TAGS, iod_problems
-from dicomnet.status_policy import Outcome, RetryRule, Situation, StatusPolicy, code_matches
+from dicomnet.status_policy import (
+    Outcome,
+    RetryRule,
+    ReturnedRule,
+    Situation,
+    StatusPolicy,
+    code_matches,
+)
 
 
 @pytest.mark.parametrize(
@@ -37,6 +44,22 @@ def test_no_rules_keeps_the_defaults() -> None:
     assert statuses.treat("C-STORE", 0xB007) is Outcome.WARNING
     assert statuses.treat("C-STORE", 0xA700) is Outcome.FAILURE
     assert not statuses.names("C-STORE", Situation.NOT_IOD_CONFORMANT)
+
+
+def test_the_first_returned_rule_of_a_situation_answers() -> None:
+    policy = StatusPolicy(
+        returned=(
+            ReturnedRule("C-STORE", Situation.OUT_OF_RESOURCES, 0xA701),
+            ReturnedRule("C-FIND", Situation.OUT_OF_RESOURCES, 0xA702, abort=True),
+            ReturnedRule("C-STORE", Situation.OUT_OF_RESOURCES, 0xA700, abort=True),
+        )
+    )
+    assert policy.status("C-STORE", Situation.OUT_OF_RESOURCES, 0) == 0xA701
+    assert not policy.aborts("C-STORE", Situation.OUT_OF_RESOURCES)
+    assert policy.aborts("C-FIND", Situation.OUT_OF_RESOURCES)
+    assert policy.names("C-FIND", Situation.OUT_OF_RESOURCES)
+    assert not policy.names("C-STORE", Situation.CANNOT_UNDERSTAND)
+    assert policy == StatusPolicy(returned=policy.returned)
 
 
 def test_returned_statuses_of_the_seed_profiles() -> None:
