@@ -53,6 +53,9 @@ _COLUMNS = [
     Column("mb_per_second", "MB/s", ",.1f"),
     Column("seconds", "s", ".2f"),
     Column("ack_seconds", "SCU s", ".2f"),
+    Column("scu_cpu_ms", "SCU CPU ms/inst", ".2f"),
+    Column("router_cpu_ms", "router CPU ms/inst", ".2f"),
+    Column("destination_cpu_ms", "dest CPU ms/inst", ".2f"),
 ]
 _RATE_COLUMNS = [
     Column("limit_mb_per_second", "limit MB/s", ",.2f"),
@@ -136,15 +139,34 @@ def _scu(run: _Run, label: str, port: int) -> tuple[float, dict[str, object], fl
     return ended, report, started
 
 
+class _Cpu:
+    """CPU seconds a running child spent from now on (``/proc``), read with :meth:`spent`."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.pid = proc.pid
+        self.start = processes.cpu_seconds(proc.pid)
+
+    def spent(self) -> float | None:
+        now = processes.cpu_seconds(self.pid)
+        return None if now is None or self.start is None else now - self.start
+
+
 def _direct(run: _Run, fsync: bool) -> Row:
     label = f"direct-{'fsync' if fsync else 'nofsync'}-{_serial()}"
     dest, port, _ = _destination(run, label, fsync)
     try:
+        dest_cpu = _Cpu(dest)
         _, report, _ = _scu(run, label, port)
+        cpu = {"scu": _report_cpu(report), "destination": dest_cpu.spent()}
     finally:
         processes.stop(dest)
     seconds = float(str(report["seconds"]))
-    return _row(f"direct, {_mode(fsync)}", run, seconds, seconds)
+    return _row(f"direct, {_mode(fsync)}", run, seconds, seconds, cpu)
+
+
+def _report_cpu(report: dict[str, object]) -> float | None:
+    value = report.get("cpu_seconds")
+    return float(value) if isinstance(value, int | float) else None
 
 
 def _router(run: _Run, fsync: bool, rate: float = 0.0) -> Row:
@@ -164,9 +186,12 @@ def _router(run: _Run, fsync: bool, rate: float = 0.0) -> Row:
         "serve", "--system", str(system), "--root", str(root), "--host", "127.0.0.1",
         "--ae-port", f"inbound={port}", "--no-uvloop", *([] if fsync else ["--no-fsync"]),
     )  # fmt: skip
-    router = processes.start(argv, log=run.workdir / f"{label}.log", cwd=REPO_ROOT)
+    log = run.workdir / f"{label}.log"
+    router = processes.start(argv, log=log, cwd=REPO_ROOT)
     try:
         processes.wait_listening(router, port)
+        _wait_ready(router, log)
+        router_cpu, dest_cpu = _Cpu(router), _Cpu(dest)
         ended, report, _ = _scu(run, label, port)
         scu_seconds = float(str(report["seconds"]))
         started = ended - scu_seconds  # the SCU's association request (a little earlier)
@@ -174,10 +199,28 @@ def _router(run: _Run, fsync: bool, rate: float = 0.0) -> Row:
             _pause(database, False)
             started = time.monotonic()  # forwarding alone (the router sees it within a poll)
         done = _wait_sent(database, run)
+        cpu = {
+            "scu": _report_cpu(report),
+            "router": router_cpu.spent(),
+            "destination": dest_cpu.spent(),
+        }
     finally:
         processes.stop(router)
         processes.stop(dest)
-    return _row(f"router, {_mode(fsync)}", run, done - started, scu_seconds)
+    return _row(f"router, {_mode(fsync)}", run, done - started, scu_seconds, cpu)
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> None:
+    """Until ``serve`` says it is ready: it listens before its resources, handlers and
+    queue are up (a row started at the listen would time part of the start-up)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if b"ready: " in log.read_bytes():
+            return
+        if proc.poll() is not None:
+            raise RuntimeError(f"router exited ({proc.returncode}): {tail(log)}")
+        time.sleep(0.01)
+    raise RuntimeError(f"router not ready after {timeout:.0f} s: {tail(log)}")
 
 
 _SERIALS = iter(range(1_000_000))
@@ -225,17 +268,23 @@ def _mode(fsync: bool) -> str:
     return "fsync" if fsync else "no fsync"
 
 
-def _row(label: str, run: _Run, seconds: float, ack_seconds: float) -> Row:
+def _row(
+    label: str,
+    run: _Run,
+    seconds: float,
+    ack_seconds: float,
+    cpu: dict[str, float | None] | None = None,
+) -> Row:
     count = run.instances.count
-    return Row(
-        label,
-        {
-            "instances_per_second": count / seconds,
-            "mb_per_second": run.instances.file_bytes / seconds / 1e6,
-            "seconds": seconds,
-            "ack_seconds": ack_seconds,
-        },
-    )
+    values: dict[str, float | None] = {
+        "instances_per_second": count / seconds,
+        "mb_per_second": run.instances.file_bytes / seconds / 1e6,
+        "seconds": seconds,
+        "ack_seconds": ack_seconds,
+    }
+    for process, spent in (cpu or {}).items():
+        values[f"{process}_cpu_ms"] = None if spent is None else spent * 1000 / count
+    return Row(label, values)
 
 
 def _limited(run: _Run) -> Row:
@@ -313,6 +362,25 @@ def run(options: Options) -> SuiteResult:
                     ),
                 )
             )
+    for fsync in (True, False):
+        direct = table.row(f"direct, {_mode(fsync)}")
+        routed = table.row(f"router, {_mode(fsync)}")
+        if direct is not None and routed is not None and direct.ok and routed.ok:
+            scu = direct.values.get("scu_cpu_ms")
+            dest = direct.values.get("destination_cpu_ms")
+            result.ratios.append(
+                Ratio(
+                    f"router CPU / (SCU + destination CPU) of the direct row, {_mode(fsync)}",
+                    "router_cpu_ms",
+                    routed.label,
+                    direct.label,
+                    ratio(
+                        routed.values.get("router_cpu_ms"),
+                        None if scu is None or dest is None else scu + dest,
+                    ),
+                    lower_is_better=True,
+                )
+            )
     result.settings.update(
         {
             "count": workload.count,
@@ -331,6 +399,13 @@ def run(options: Options) -> SuiteResult:
             "the destination is benchmarks.dicomnet_scp writing files, without an index, in "
             "both rows; fsync rows sync the files at the destination and the router's files "
             "and index (SQLite synchronous=FULL), no-fsync rows sync neither",
+            "CPU ms/inst: each process's CPU seconds (/proc; the SCU's own report) over the "
+            "row, per instance. The router receives what the destination receives and sends "
+            "what the SCU sends, on one event loop: on 2 cores beside the SCU and the "
+            "destination its row is bound by router CPU and by (SCU + router + destination "
+            "CPU) / 2, the direct row by the larger of SCU and destination CPU. With fsync "
+            "both the router and the destination write every byte durably to one disk (twice "
+            "the bytes of the direct row)",
             "the rate-limited run stores the set with the destination paused, then resumes it "
             "and times forwarding alone at max_rate = data set bytes / 5 s; the bucket starts "
             "with one second's worth, hence bytes / limit - 1 s as the expected time",
