@@ -81,8 +81,11 @@ class Pacer:
         """Wait until a send of about ``size`` bytes may start; take them from the bucket.
 
         One caller at a time, so that sends in flight together are paced too;
-        :meth:`adjust` corrects the count once the bytes written are known.
+        :meth:`adjust` corrects the count once the bytes written are known. Without a
+        minimum interval or a rate there is nothing to wait for.
         """
+        if self.bucket is None and self.min_interval <= 0:
+            return
         async with self._lock:
             loop = asyncio.get_running_loop()
             delay = self._next - loop.time()

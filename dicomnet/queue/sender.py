@@ -29,7 +29,6 @@ import asyncio
 import logging
 import random
 import time
-from asyncio import FIRST_COMPLETED
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -296,7 +295,12 @@ class DestinationSender:
             outcomes.extend(self._failed(job, why) for job, _ in ready)
             ready = []
         tasks: set[asyncio.Task[Outcome]] = set()
-        waiter: asyncio.Task[bool] | None = None
+        finished: list[asyncio.Task[Outcome]] = []
+
+        def done(task: asyncio.Task[Outcome]) -> None:
+            finished.append(task)
+            self._offered.set()  # the loop below looks at finished sends and new offers
+
         try:
             if ready:
                 assert link.association is not None
@@ -304,26 +308,30 @@ class DestinationSender:
                 window = window_for(assoc, self.spec.window or None)
                 slots = asyncio.Semaphore(window)
                 loop = asyncio.get_running_loop()
-                tasks = {loop.create_task(self._one(assoc, slots, j, s)) for j, s in ready}
+                for job, source in ready:
+                    tasks.add(loop.create_task(self._one(assoc, slots, job, source)))
+                for task in tasks:
+                    task.add_done_callback(done)
                 while tasks:
                     more = self._more(link, assoc, 2 * window - len(tasks), outcomes)
                     taken += len(more)
                     self._busy += len(more)
-                    tasks.update(loop.create_task(self._one(assoc, slots, j, s)) for j, s in more)
-                    self._offered.clear()
-                    waiter = loop.create_task(self._offered.wait())
-                    await asyncio.wait({*tasks, waiter}, return_when=FIRST_COMPLETED)
-                    waiter.cancel()
-                    for task in [t for t in tasks if t.done()]:
+                    for job, source in more:
+                        task = loop.create_task(self._one(assoc, slots, job, source))
+                        task.add_done_callback(done)
+                        tasks.add(task)
+                    if not finished:
+                        self._offered.clear()
+                        await self._offered.wait()
+                    for task in finished:
                         tasks.discard(task)
                         outcomes.append(task.result())
+                    finished.clear()
                     self.outcomes.record(outcomes)
                     outcomes = []
         finally:
             for task in tasks:
                 task.cancel()
-            if waiter is not None:
-                waiter.cancel()
             self._busy -= taken
             self.outcomes.record(outcomes)
 
