@@ -7,6 +7,7 @@ back nor walks the data set again."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,10 +72,10 @@ async def test_jobs_handed_over_on_receipt_are_sent_from_their_received_source(
         source: InstanceSource = from_path(cls, path, **kw)
         return source
 
-    def spy_check(self: InstanceSource, *args: int) -> None:
+    def spy_check(self: InstanceSource, *args: Any, **kwargs: Any) -> None:
         if not self._checked:
             walked_again.append(self.label)
-        check(self, *args)
+        check(self, *args, **kwargs)
 
     dest = Destination(tmp_path / "dest")
     running = await start_router(tmp_path, (HOST_DEST, await dest.start()))
