@@ -349,6 +349,11 @@ def run(options: Options) -> SuiteResult:
             " as dicomnet serve sets a server's (dicomnet.cli.collector)",
             "no fsync anywhere: dicomnet --no-fsync (storescp and pynetdicom do not fsync);"
             " the PostgreSQL test cluster runs with fsync=off, synchronous_commit=off",
+            "each server at its own defaults but for the options shown: DCMTK storescp --fork"
+            " (a child process per association, maximum PDU 16384, each data set written to"
+            " its own file as received; TCP_NODELAY=1 from the environment), pynetdicom's"
+            " storescp (threads, at most 10 associations at once, maximum PDU 16382),"
+            " dicomnet serve (maximum PDU 16384, an index row committed before each Success)",
             "each case writes into a new folder that the file system places away from the"
             " earlier cases' (ext4 top-directory flag), and no case's files are removed before"
             " the suite ends: ext4 without a journal walks past every inode freed in the last"
