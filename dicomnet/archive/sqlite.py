@@ -13,10 +13,16 @@ runs, new entries queue up for the next one, so concurrent associations
 share the cost of each commit. Each transaction holds the file's write lock
 (:class:`~dicomnet.archive.opening.WriteLock`; other workers wait on it).
 
-**Durability.** ``fsync=True`` (default): ``synchronous=FULL``, so a commit
-is on disk when :meth:`put` returns (it survives kill -9 and power loss).
-``fsync=False``: ``synchronous=NORMAL`` (in WAL a commit survives kill -9 but
-may be lost on power loss; the database stays consistent).
+**Durability.** ``fsync=True`` (default): a row is on disk when :meth:`put`
+returns (it survives kill -9 and power loss). Batches are committed on the
+event loop's thread in ``synchronous=NORMAL`` (their frames written to the
+WAL, not synced), then the WAL file is fsynced in the thread pool before their
+callers are woken: what ``synchronous=FULL`` does at each commit, without the
+statements of a batch running in a thread that takes the GIL back from the
+loop after each of them. Deletions and other operations commit with
+``synchronous=FULL``. ``fsync=False``: ``synchronous=NORMAL`` and no sync (in
+WAL a commit survives kill -9 but may be lost on power loss; the database
+stays consistent).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import sqlite3
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
@@ -43,15 +50,10 @@ from .finding import RowFinding
 from .migrations import migrate_sqlite
 from .opening import LockTaken, WriteLock, opening_lock
 from .plan import SQLITE
-from .rows import (
-    BATCH,
-    LEVEL_COLUMNS,
-    delete_target,
-    instance_columns,
-    row_record,
-)
-from .schema import LEVEL_TABLES, SCHEMA_VERSION
+from .rows import BATCH, delete_target, row_record
+from .schema import SCHEMA_VERSION
 from .series_keys import checked_series_keys
+from .sqlite_rows import chunks, delete_pending, delete_rows, has_side_rows, insert_many
 
 __all__ = ["SqliteIndex"]
 
@@ -122,9 +124,10 @@ class SqliteIndex(RowFinding):
         self.path = Path(path)
         self.fsync = fsync
         self.batch_limit = batch_limit
-        #: Commit batches on the event loop's thread (default: when not syncing, where a
-        #: commit is a short write to the WAL and a hop to a thread costs more than it).
-        self.inline_writes = (not fsync) if inline_writes is None else inline_writes
+        #: Commit batches on the event loop's thread (default; a commit is a short write to
+        #: the WAL, synced afterwards in the thread pool with ``fsync``). ``False``: the
+        #: whole transaction runs in the thread pool, in ``synchronous=FULL`` with ``fsync``.
+        self.inline_writes = True if inline_writes is None else inline_writes
         # Batches committed inline since the last WAL checkpoint (inline writes
         # check-point in the thread pool, so that no fsync of a checkpoint, which
         # SQLite makes even in synchronous=NORMAL, blocks the event loop).
@@ -158,8 +161,10 @@ class SqliteIndex(RowFinding):
         self._side_rows = True
         #: Transactions committed by the writer (a measure of group commit).
         self.commits = 0
-        #: :attr:`IndexEntry.sync_folders` are synced before each row is committed.
-        self.syncs_folders = fsync
+        #: :attr:`IndexEntry.sync_folders` are synced before each row is committed (in the
+        #: thread pool's transaction). Inline writes take entries whose folders are synced
+        #: already: each by the folder store's commit thread, beside the other commits.
+        self.syncs_folders = fsync and not self.inline_writes
         #: Called (writer thread) in each transaction that adds rows, with those
         #: entries: tables beside the archive's written atomically with the rows
         #: (the send queue's jobs, see :mod:`dicomnet.queue.sqlite`).
@@ -283,13 +288,14 @@ class SqliteIndex(RowFinding):
         jobs = [_Job(loop.create_future(), entry=entry) for entry in entries]
         await asyncio.gather(*(self._submit(job) for job in jobs))
 
-    async def _submit(self, job: _Job) -> Any:
+    def _submit(self, job: _Job) -> asyncio.Future[Any]:
+        """Queue ``job`` for the writer; its future (awaited by the caller, not wrapped)."""
         if self._closed or self._writer is None:
             raise IndexUnavailable(f"index {self.path} is closed")
         self._queue.append(job)
         if self._writer_task is None or self._writer_task.done():
             self._writer_task = asyncio.get_running_loop().create_task(self._write_loop())
-        return await job.future
+        return job.future
 
     async def _write_loop(self) -> None:
         while self._queue:
@@ -319,8 +325,9 @@ class SqliteIndex(RowFinding):
     async def _finish(
         self, jobs: list[_Job], work: Callable[[bool], Any], *, inline: bool | None = None
     ) -> None:
+        inline = self.inline_writes if inline is None else inline
         try:
-            if self.inline_writes if inline is None else inline:
+            if inline:
                 result = await self._inline(work)
             else:
                 result = await self.run(work, True)
@@ -334,9 +341,45 @@ class SqliteIndex(RowFinding):
                 if not job.future.done():
                     job.future.set_exception(exc)
             return
+        if inline and self.fsync and any(job.entry is not None for job in jobs):
+            try:
+                await self.run(self._sync_wal)
+            except OSError as exc:
+                await self._unsynced(jobs, exc)
+                return
         for job in jobs:
             if not job.future.done():
                 job.future.set_result(result)
+
+    def _sync_wal(self) -> None:
+        """Make the transactions committed so far durable (thread pool; see the module)."""
+        fd = os.open(f"{self.path}-wal", os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    async def _unsynced(self, jobs: list[_Job], exc: OSError) -> None:
+        """The WAL could not be synced after ``jobs`` were committed: they fail.
+
+        Their rows are removed again (as far as the disk lets), so that no row
+        is left of an instance whose file its store removes when told.
+        """
+        _log.error("index %s: WAL not synced, %d rows not indexed: %s", self.path, len(jobs), exc)
+        uids = [job.entry.sop_instance_uid for job in jobs if job.entry is not None]
+
+        def remove(conn: sqlite3.Connection) -> None:
+            for uid in uids:
+                delete_rows(conn, "instance", uid)
+
+        try:
+            await self.run(self._operation, remove, True)
+        except (OSError, sqlite3.Error) as again:
+            _log.error("index %s: rows of an unsynced batch kept: %s", self.path, again)
+        failure = IndexUnavailable(f"index {self.path}: WAL not synced: {exc}")
+        for job in jobs:
+            if not job.future.done():
+                job.future.set_exception(failure)
 
     async def _inline(self, work: Callable[[bool], _T]) -> _T:
         """Run a batch's transaction on the loop's thread (``work(False)``: never wait).
@@ -422,23 +465,23 @@ class SqliteIndex(RowFinding):
             # Forgotten paths first and journal rows last, so a path forgotten and
             # journaled again in one batch, or indexed by one association and
             # journaled by another, keeps the newer journal row.
-            _delete_pending(conn, forgets)
+            delete_pending(conn, forgets)
             if entries:
                 self._check_series_keys(conn, entries)
-                _insert_many(conn, entries, self._series_keys)
+                insert_many(conn, entries, self._series_keys)
                 for hook in self.row_hooks:
                     hook(conn, entries)
                 if self._side_rows:
                     paths = [entry.path for entry in entries]
-                    _delete_pending(conn, paths)
+                    delete_pending(conn, paths)
                     # A path stored again is no longer one a deletion still has to remove.
-                    for names in _chunks(paths, 1):
+                    for names in chunks(paths, 1):
                         sql = f"DELETE FROM doomed WHERE path IN ({', '.join('?' * len(names))})"
                         conn.execute(sql, names)
-                    self._side_rows = _has_side_rows(conn)
+                    self._side_rows = has_side_rows(conn)
             if journals:
                 self._side_rows = True
-            for chunk in _chunks(journals, 2):
+            for chunk in chunks(journals, 2):
                 conn.execute(
                     "INSERT OR REPLACE INTO pending (path, uid) VALUES "
                     + ", ".join(["(?, ?)"] * len(chunk)),
@@ -447,7 +490,8 @@ class SqliteIndex(RowFinding):
 
         # Only rows that answer a C-STORE need the sync; a journal row alone is
         # written (it survives kill -9) and synced with the next instance row.
-        self._synchronous(self.fsync and bool(entries))
+        # Inline writes commit in NORMAL and sync the WAL afterwards (see _finish).
+        self._synchronous(self.fsync and bool(entries) and not self.inline_writes)
         if self.fsync:
             # Files moved in whose folders are not synced yet: one sync per folder
             # for the whole batch, before the rows that name them are committed.
@@ -471,9 +515,13 @@ class SqliteIndex(RowFinding):
 
     def _run_operation(self, job: _Job, wait: bool) -> Any:
         assert job.operation is not None
+        return self._operation(job.operation, wait)
+
+    def _operation(self, operation: Callable[[sqlite3.Connection], _T], wait: bool) -> _T:
         self._series_keys.clear()  # deletions may remove series
         self._side_rows = True  # and note the files to remove
-        return self._transaction(job.operation, wait)
+        self._synchronous(self.fsync)  # durable when it returns (no WAL sync follows)
+        return self._transaction(operation, wait)
 
     async def _operate(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
         job = _Job(asyncio.get_running_loop().create_future(), operation=operation)
@@ -491,9 +539,9 @@ class SqliteIndex(RowFinding):
         kind, uid = delete_target(study_uid, series_uid, sop_instance_uid)
 
         def work(conn: sqlite3.Connection) -> list[str]:
-            paths = _delete(conn, kind, uid)
+            paths = delete_rows(conn, kind, uid)
             # The files to remove, noted with the rows' removal (see :meth:`doomed`).
-            for chunk in _chunks(paths, 1):
+            for chunk in chunks(paths, 1):
                 conn.execute(
                     "INSERT OR IGNORE INTO doomed (path) VALUES " + ", ".join(["(?)"] * len(chunk)),
                     chunk,
@@ -510,7 +558,7 @@ class SqliteIndex(RowFinding):
         """The files ``paths`` of deleted instances are gone."""
 
         def work(conn: sqlite3.Connection) -> None:
-            for chunk in _chunks(paths, 1):
+            for chunk in chunks(paths, 1):
                 sql = f"DELETE FROM doomed WHERE path IN ({', '.join('?' * len(chunk))})"
                 conn.execute(sql, chunk)
 
@@ -593,235 +641,3 @@ class SqliteIndex(RowFinding):
         """(SOP Instance UID, path) of instances received at or after ``received``."""
         sql = "SELECT sop_uid, path FROM instance WHERE received >= ? ORDER BY received"
         return [(str(u), str(p)) async for u, p in self._rows(sql, [received])]
-
-
-# ---------------------------------------------------------------------- helpers
-
-
-def _upsert_level(
-    conn: sqlite3.Connection,
-    level: str,
-    *,
-    key: str,
-    columns: dict[str, str],
-    header: bytes,
-    parent: tuple[str, int] | None = None,
-) -> int:
-    """The row of an entity (made from this instance if it is the first); its key."""
-    table = LEVEL_TABLES[level]
-    names = list(LEVEL_COLUMNS[level])
-    values: list[object] = [columns.get(name, "") for name in names]
-    if parent is not None:
-        names.append(parent[0])
-        values.append(parent[1])
-    names.append("attrs")
-    values.append(header)
-    conn.execute(
-        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-        f" ON CONFLICT({key}) DO NOTHING",
-        values,
-    )
-    row = conn.execute(f"SELECT pk FROM {table} WHERE {key} = ?", (columns.get(key, ""),))
-    return int(row.fetchone()[0])
-
-
-def _insert(conn: sqlite3.Connection, entry: IndexEntry, series_keys: dict[str, int]) -> None:
-    """Add one instance (replacing an earlier row of its SOP Instance UID)."""
-    columns = instance_columns(entry)
-    old = conn.execute(
-        "SELECT pk, series_fk FROM instance WHERE sop_uid = ?", (entry.sop_instance_uid,)
-    ).fetchone()
-    if old is not None:
-        conn.execute("DELETE FROM instance WHERE pk = ?", (old[0],))
-        _prune(conn, int(old[1]))
-        series_keys.clear()
-    series_key = series_keys.get(columns.get("series_uid", ""))
-    if (
-        series_key is not None
-        and not conn.execute(
-            # Another process (``dicomnet index delete``) may have removed it meanwhile.
-            "SELECT 1 FROM series WHERE pk = ? AND series_uid = ?",
-            (series_key, columns.get("series_uid", "")),
-        ).fetchone()
-    ):
-        series_key = None
-    if series_key is None:
-        series_key = _upsert_parents(conn, entry, columns)
-        series_keys[columns.get("series_uid", "")] = series_key
-    names = [*LEVEL_COLUMNS["IMAGE"], "series_fk", "transfer_syntax", "size", "path"]
-    names += ["source_ae", "received", "attrs"]
-    values: list[object] = [columns.get(name, "") for name in LEVEL_COLUMNS["IMAGE"]]
-    values += [series_key, entry.transfer_syntax_uid, entry.size, entry.path]
-    values += [entry.source_ae_title, entry.received, entry.headers.get("IMAGE", b"")]
-    conn.execute(
-        f"INSERT INTO instance ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
-        values,
-    )
-
-
-#: Bound parameters per statement, at most (SQLite's historic limit is 999).
-_MAX_PARAMS: Final = 999
-_INSTANCE_COLUMNS: Final = [
-    *LEVEL_COLUMNS["IMAGE"],
-    "series_fk",
-    "transfer_syntax",
-    "size",
-    "path",
-    "source_ae",
-    "received",
-    "attrs",
-]
-
-
-_IMAGE_COLUMNS: Final = LEVEL_COLUMNS["IMAGE"]
-_SOP_UID_AT: Final = _IMAGE_COLUMNS.index("sop_uid")
-_SOP_CLASS_AT: Final = _IMAGE_COLUMNS.index("sop_class")
-
-
-def _chunks(items: Sequence[_T], width: int) -> list[Sequence[_T]]:
-    """``items`` cut into runs whose parameters (``width`` each) fit one statement."""
-    step = max(1, _MAX_PARAMS // width)
-    return [items[start : start + step] for start in range(0, len(items), step)]
-
-
-def _has_side_rows(conn: sqlite3.Connection) -> bool:
-    """Whether the pending or the doomed table holds a row."""
-    row = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM pending) OR EXISTS (SELECT 1 FROM doomed)"
-    ).fetchone()
-    return bool(row[0])
-
-
-def _delete_pending(conn: sqlite3.Connection, paths: Sequence[str]) -> None:
-    for chunk in _chunks(paths, 1):
-        conn.execute(f"DELETE FROM pending WHERE path IN ({', '.join('?' * len(chunk))})", chunk)
-
-
-def _insert_many(
-    conn: sqlite3.Connection, entries: Sequence[IndexEntry], series_keys: dict[str, int]
-) -> None:
-    """Add instances: new ones with one statement per run of rows, others one by one."""
-    if len(entries) * len(_INSTANCE_COLUMNS) <= _MAX_PARAMS:
-        # The usual batch, all new: one statement. A UID indexed already (or twice in the
-        # batch) fails it as a whole (a statement's changes are undone with it), and the
-        # batch goes the way below; the parents it made stay, as that way makes them too.
-        try:
-            _insert_rows(conn, [_instance_values(conn, entry, series_keys) for entry in entries])
-        except sqlite3.IntegrityError:
-            pass
-        else:
-            return
-    uids = [entry.sop_instance_uid for entry in entries]
-    known: set[str] = set()
-    for chunk in _chunks(uids, 1):
-        sql = f"SELECT sop_uid FROM instance WHERE sop_uid IN ({', '.join('?' * len(chunk))})"
-        known.update(str(row[0]) for row in conn.execute(sql, chunk))
-    fresh: list[list[object]] = []
-    for entry in entries:
-        uid = entry.sop_instance_uid
-        if uid in known:  # a replacement, or the same UID twice in this batch
-            _insert_rows(conn, fresh)
-            fresh = []
-            _insert(conn, entry, series_keys)
-            continue
-        known.add(uid)
-        fresh.append(_instance_values(conn, entry, series_keys))
-    _insert_rows(conn, fresh)
-
-
-def _instance_values(
-    conn: sqlite3.Connection, entry: IndexEntry, series_keys: dict[str, int]
-) -> list[object]:
-    """The instance row of a new entry (:data:`_INSTANCE_COLUMNS`), its parents made if new."""
-    columns = entry.columns
-    series_uid = columns.get("series_uid", "")
-    series_key = series_keys.get(series_uid)
-    if series_key is None:
-        series_key = _upsert_parents(conn, entry, instance_columns(entry))
-        series_keys[series_uid] = series_key
-    # The instance's columns as instance_columns gives them, without copying.
-    values: list[object] = [columns.get(name, "") for name in _IMAGE_COLUMNS]
-    values[_SOP_UID_AT] = entry.sop_instance_uid
-    if not values[_SOP_CLASS_AT]:
-        values[_SOP_CLASS_AT] = entry.sop_class_uid
-    values += [series_key, entry.transfer_syntax_uid, entry.size, entry.path]
-    values += [entry.source_ae_title, entry.received, entry.headers.get("IMAGE", b"")]
-    return values
-
-
-def _insert_rows(conn: sqlite3.Connection, rows: Sequence[Sequence[object]]) -> None:
-    """Insert instance rows (values in :data:`_INSTANCE_COLUMNS` order), many per statement."""
-    width = len(_INSTANCE_COLUMNS)
-    row = f"({', '.join('?' * width)})"
-    for chunk in _chunks(rows, width):
-        conn.execute(
-            f"INSERT INTO instance ({', '.join(_INSTANCE_COLUMNS)}) VALUES "
-            + ", ".join([row] * len(chunk)),
-            [value for values in chunk for value in values],
-        )
-
-
-def _upsert_parents(conn: sqlite3.Connection, entry: IndexEntry, columns: dict[str, str]) -> int:
-    """The patient, study and series rows of an instance (made when new); the series key."""
-    headers = entry.headers
-    patient = _upsert_level(
-        conn, "PATIENT", key="patient_id", columns=columns, header=headers.get("PATIENT", b"")
-    )
-    study = _upsert_level(
-        conn,
-        "STUDY",
-        key="study_uid",
-        columns=columns,
-        header=headers.get("STUDY", b""),
-        parent=("patient_fk", patient),
-    )
-    return _upsert_level(
-        conn,
-        "SERIES",
-        key="series_uid",
-        columns=columns,
-        header=headers.get("SERIES", b""),
-        parent=("study_fk", study),
-    )
-
-
-def _prune(conn: sqlite3.Connection, series_pk: int) -> None:
-    """Remove the series, study and patient above a removed instance when left empty."""
-    if conn.execute("SELECT 1 FROM instance WHERE series_fk = ? LIMIT 1", (series_pk,)).fetchone():
-        return
-    row = conn.execute("SELECT study_fk FROM series WHERE pk = ?", (series_pk,)).fetchone()
-    conn.execute("DELETE FROM series WHERE pk = ?", (series_pk,))
-    if row is None:
-        return
-    study_pk = int(row[0])
-    if conn.execute("SELECT 1 FROM series WHERE study_fk = ? LIMIT 1", (study_pk,)).fetchone():
-        return
-    row = conn.execute("SELECT patient_fk FROM study WHERE pk = ?", (study_pk,)).fetchone()
-    conn.execute("DELETE FROM study WHERE pk = ?", (study_pk,))
-    if row is None:
-        return
-    patient_pk = int(row[0])
-    if conn.execute("SELECT 1 FROM study WHERE patient_fk = ? LIMIT 1", (patient_pk,)).fetchone():
-        return
-    conn.execute("DELETE FROM patient WHERE pk = ?", (patient_pk,))
-
-
-def _delete(conn: sqlite3.Connection, kind: str, uid: str) -> list[str]:
-    if kind == "instance":
-        where = "i.sop_uid = ?"
-        join = ""
-    elif kind == "series":
-        where, join = "se.series_uid = ?", " JOIN series se ON i.series_fk = se.pk"
-    else:
-        where = "st.study_uid = ?"
-        join = " JOIN series se ON i.series_fk = se.pk JOIN study st ON se.study_fk = st.pk"
-    rows = conn.execute(
-        f"SELECT i.pk, i.series_fk, i.path FROM instance i{join} WHERE {where}", (uid,)
-    ).fetchall()
-    series = set()
-    for pk, series_fk, _path in rows:
-        conn.execute("DELETE FROM instance WHERE pk = ?", (pk,))
-        series.add(int(series_fk))
-    for series_pk in series:
-        _prune(conn, series_pk)
-    return [str(row[2]) for row in rows]

@@ -263,19 +263,11 @@ async def test_store_cancelled_while_indexing_is_settled_at_start_up(tmp_path: P
 async def test_folders_are_synced_once_per_batch_by_the_index_writer(
     tmp_path: Path, layout: Layout, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import dicomnet.archive.sqlite as sqlite_module
-    import dicomnet.storage.folder as folder_module
-
-    in_writer: list[list[str]] = []
-    in_store: list[list[str]] = []
-
-    def record(calls: list[list[str]]):  # type: ignore[no-untyped-def]
-        return lambda folders: calls.append(sorted(str(f) for f in folders))
-
-    monkeypatch.setattr(sqlite_module, "fsync_folders", record(in_writer))
-    monkeypatch.setattr(folder_module, "fsync_folders", record(in_store))
+    # An index writing in its thread pool (inline_writes=False) syncs the folders of a
+    # batch once, before the rows.
+    in_writer, in_store = _record_folder_syncs(monkeypatch)
     root = tmp_path / "store"
-    index = await SqliteIndex.open(root / ".index" / "index.sqlite", fsync=True)
+    index = await SqliteIndex.open(root / ".index" / "index.sqlite", inline_writes=False)
     try:
         store = IndexedStore(FolderStore(root, fsync=True, layout=layout), index)
         datasets = archive_datasets()
@@ -289,6 +281,48 @@ async def test_folders_are_synced_once_per_batch_by_the_index_writer(
         assert index.commits < len(datasets)  # grouped
     finally:
         await index.close()
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+async def test_folders_are_synced_by_the_store_before_an_inline_writer_takes_the_rows(
+    tmp_path: Path, layout: Layout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The default index commits on the loop's thread: each file's folder is synced by
+    # the store's commit (in its commit threads) before the entry reaches the index.
+    in_writer, in_store = _record_folder_syncs(monkeypatch)
+    root = tmp_path / "store"
+    index = await SqliteIndex.open(root / ".index" / "index.sqlite", fsync=True)
+    try:
+        assert index.inline_writes and not index.syncs_folders
+        store = IndexedStore(FolderStore(root, fsync=True, layout=layout), index)
+        datasets = archive_datasets()
+        paths = await asyncio.gather(*(_store(store, ds) for ds in datasets))
+        synced = {folder for call in in_store for folder in call}
+        assert {str(p.parent) for p in paths if p is not None} <= synced
+        if layout is Layout.HIERARCHICAL:
+            assert str(root) in synced and str(root / "P1") in synced
+        assert not any(in_writer)  # nothing left to sync there
+        assert index.commits < len(datasets)  # grouped
+    finally:
+        await index.close()
+
+
+def _record_folder_syncs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[list[list[str]], list[list[str]]]:
+    """The folders synced by the index writer and by the folder store, call by call."""
+    import dicomnet.archive.sqlite as sqlite_module
+    import dicomnet.storage.folder as folder_module
+
+    in_writer: list[list[str]] = []
+    in_store: list[list[str]] = []
+
+    def record(calls: list[list[str]]):  # type: ignore[no-untyped-def]
+        return lambda folders: calls.append(sorted(str(f) for f in folders))
+
+    monkeypatch.setattr(sqlite_module, "fsync_folders", record(in_writer))
+    monkeypatch.setattr(folder_module, "fsync_folders", record(in_store))
+    return in_writer, in_store
 
 
 async def test_a_path_stored_again_is_not_removed_by_an_older_deletion(tmp_path: Path) -> None:

@@ -300,41 +300,37 @@ async def test_inline_writes_keep_the_wal_checkpointed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The writer's own automatic checkpoint is off (it could fsync on the loop's thread);
-    # the index checkpoints in its thread pool instead, beside the writer, and once the
-    # WAL has grown past WAL_FRAMES_LIMIT one checkpoint holds the writer up until it has
+    # the index checkpoints in its thread pool instead. Once the WAL has grown past
+    # WAL_FRAMES_LIMIT (here at once) a checkpoint holds the writer up until it has
     # copied every frame: the WAL starts again from its beginning and stays short.
-    monkeypatch.setattr(sqlite_backend, "WAL_FRAMES_LIMIT", 1)
+    monkeypatch.setattr(sqlite_backend, "WAL_FRAMES_LIMIT", 0)
     checkpointed = await _wal_after_many_batches(tmp_path / "a.sqlite")
     monkeypatch.setattr(sqlite_backend, "CHECKPOINT_EVERY", 10**9)
     unchecked = await _wal_after_many_batches(tmp_path / "b.sqlite")
     assert checkpointed * 2 < unchecked
 
 
-async def test_commits_go_on_while_a_checkpoint_runs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(sqlite_backend, "CHECKPOINT_EVERY", 2)
-    started, release = threading.Event(), threading.Event()
-    connect = SqliteIndex._connect
+class _HeldCheckpoints:
+    """Makes the index's checkpoint connection wait for :attr:`release` in its checkpoints."""
 
-    class Held:
-        """The checkpoint connection: its checkpoint waits for ``release``."""
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.started, self.release = threading.Event(), threading.Event()
+        connect = SqliteIndex._connect
+        held = self
 
-        def __init__(self, conn: sqlite3.Connection) -> None:
-            self.conn = conn
+        class Held:
+            def __init__(self, conn: sqlite3.Connection) -> None:
+                self.conn = conn
 
-        def execute(self, sql: str) -> sqlite3.Cursor:
-            if "wal_checkpoint" in sql:
-                started.set()
-                release.wait(10)
-            return self.conn.execute(sql)
+            def execute(self, sql: str) -> sqlite3.Cursor:
+                if "wal_checkpoint" in sql:
+                    held.started.set()
+                    held.release.wait(10)
+                return self.conn.execute(sql)
 
-        def close(self) -> None:
-            self.conn.close()
+            def close(self) -> None:
+                self.conn.close()
 
-    async with await SqliteIndex.open(tmp_path / "i.sqlite", fsync=False) as index:
-        entries = _entries(6)
-        await index.put(entries[0])
         monkeypatch.setattr(
             SqliteIndex,
             "_connect",
@@ -342,17 +338,94 @@ async def test_commits_go_on_while_a_checkpoint_runs(
                 connect(self, True) if read_only else Held(connect(self, False))
             ),
         )
+
+
+async def test_commits_go_on_while_a_checkpoint_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_backend, "CHECKPOINT_EVERY", 2)
+    async with await SqliteIndex.open(tmp_path / "i.sqlite", fsync=False) as index:
+        entries = _entries(6)
+        await index.put(entries[0])
+        held = _HeldCheckpoints(monkeypatch)
         await index.put(entries[1])  # the second batch: a checkpoint starts
-        assert await asyncio.to_thread(started.wait, 10)
+        assert await asyncio.to_thread(held.started.wait, 10)
         for entry in entries[2:]:  # committed while it waits
             await asyncio.wait_for(index.put(entry), 10)
-        release.set()
+        held.release.set()
         assert await index.count() == 6
 
 
-async def test_fsync_index_writes_in_the_thread_pool(tmp_path: Path) -> None:
+async def test_past_the_wal_limit_a_checkpoint_holds_the_commits_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_backend, "CHECKPOINT_EVERY", 1)
+    monkeypatch.setattr(sqlite_backend, "WAL_FRAMES_LIMIT", 0)
+    async with await SqliteIndex.open(tmp_path / "i.sqlite", fsync=False) as index:
+        entries = _entries(3)
+        held = _HeldCheckpoints(monkeypatch)
+        first = asyncio.ensure_future(index.put(entries[0]))  # then a checkpoint
+        assert await asyncio.to_thread(held.started.wait, 10)
+        await asyncio.wait_for(first, 10)
+        second = asyncio.ensure_future(index.put(entries[1]))
+        await asyncio.sleep(0.1)
+        assert not second.done()  # waits for the checkpoint
+        held.release.set()
+        await asyncio.wait_for(second, 10)
+        assert await index.count() == 2
+
+
+async def test_fsync_index_answers_a_put_once_the_wal_holding_its_row_is_synced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "i.sqlite"
+    async with await SqliteIndex.open(path) as index:
+        assert index.fsync and index.inline_writes and not index.syncs_folders
+        synced, release = threading.Event(), threading.Event()
+        wal_sizes: list[int] = []
+        sync_wal = index._sync_wal
+
+        def held_sync() -> None:
+            wal_sizes.append(path.with_name(path.name + "-wal").stat().st_size)
+            synced.set()
+            release.wait(10)
+            sync_wal()
+
+        monkeypatch.setattr(index, "_sync_wal", held_sync)
+        put = asyncio.ensure_future(index.put_many(_entries(3)))
+        assert await asyncio.to_thread(synced.wait, 10)
+        await asyncio.sleep(0.05)
+        assert not put.done()  # committed (written to the WAL), not answered before the sync
+        assert wal_sizes[0] > 0
+        release.set()
+        await asyncio.wait_for(put, 10)
+        assert await index.count() == 3
+        # Deletions are not followed by a WAL sync: they commit in synchronous=FULL.
+        await index.delete(sop_instance_uid="1.2.826.0.1.3680043.8.498.98.0")
+        assert index._writer is not None
+        assert index._writer.execute("PRAGMA synchronous").fetchone()[0] == 2
+
+
+async def test_a_batch_whose_wal_sync_fails_fails_and_leaves_no_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with await SqliteIndex.open(tmp_path / "i.sqlite") as index:
-        assert index.fsync and not index.inline_writes
+        await index.put(_entries(1)[0])
+
+        def broken() -> None:
+            raise OSError(5, "Input/output error")
+
+        monkeypatch.setattr(index, "_sync_wal", broken)
+        with pytest.raises(IndexUnavailable):
+            await index.put_many(_entries(4)[1:])
+        assert await index.count() == 1  # the rows of the failed batch are removed again
+        assert await sql_found(index, ident("SERIES", SeriesInstanceUID="")) != []
+
+
+async def test_fsync_index_in_the_thread_pool_when_asked(tmp_path: Path) -> None:
+    path = tmp_path / "i.sqlite"
+    async with await SqliteIndex.open(path, inline_writes=False) as index:
+        assert index.fsync and index.syncs_folders
         await index.put_many(_entries(3))
         assert await index.count() == 3
 

@@ -1,0 +1,249 @@
+"""The rows the SQLite index writes: instances and their parents, replaced and pruned.
+
+Called by :class:`~dicomnet.archive.sqlite.SqliteIndex` inside its write
+transactions (on the event loop's thread or in its thread pool), with the
+connection that writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Final, TypeVar
+
+from .entry import IndexEntry
+from .rows import LEVEL_COLUMNS, instance_columns
+from .schema import LEVEL_TABLES
+
+__all__ = ["chunks", "delete_pending", "delete_rows", "has_side_rows", "insert_many"]
+
+_T = TypeVar("_T")
+
+
+def _upsert_level(
+    conn: sqlite3.Connection,
+    level: str,
+    *,
+    key: str,
+    columns: dict[str, str],
+    header: bytes,
+    parent: tuple[str, int] | None = None,
+) -> int:
+    """The row of an entity (made from this instance if it is the first); its key."""
+    table = LEVEL_TABLES[level]
+    names = list(LEVEL_COLUMNS[level])
+    values: list[object] = [columns.get(name, "") for name in names]
+    if parent is not None:
+        names.append(parent[0])
+        values.append(parent[1])
+    names.append("attrs")
+    values.append(header)
+    conn.execute(
+        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+        f" ON CONFLICT({key}) DO NOTHING",
+        values,
+    )
+    row = conn.execute(f"SELECT pk FROM {table} WHERE {key} = ?", (columns.get(key, ""),))
+    return int(row.fetchone()[0])
+
+
+def _insert_one(conn: sqlite3.Connection, entry: IndexEntry, series_keys: dict[str, int]) -> None:
+    """Add one instance (replacing an earlier row of its SOP Instance UID)."""
+    columns = instance_columns(entry)
+    old = conn.execute(
+        "SELECT pk, series_fk FROM instance WHERE sop_uid = ?", (entry.sop_instance_uid,)
+    ).fetchone()
+    if old is not None:
+        conn.execute("DELETE FROM instance WHERE pk = ?", (old[0],))
+        _prune(conn, int(old[1]))
+        series_keys.clear()
+    series_key = series_keys.get(columns.get("series_uid", ""))
+    if (
+        series_key is not None
+        and not conn.execute(
+            # Another process (``dicomnet index delete``) may have removed it meanwhile.
+            "SELECT 1 FROM series WHERE pk = ? AND series_uid = ?",
+            (series_key, columns.get("series_uid", "")),
+        ).fetchone()
+    ):
+        series_key = None
+    if series_key is None:
+        series_key = _upsert_parents(conn, entry, columns)
+        series_keys[columns.get("series_uid", "")] = series_key
+    names = [*LEVEL_COLUMNS["IMAGE"], "series_fk", "transfer_syntax", "size", "path"]
+    names += ["source_ae", "received", "attrs"]
+    values: list[object] = [columns.get(name, "") for name in LEVEL_COLUMNS["IMAGE"]]
+    values += [series_key, entry.transfer_syntax_uid, entry.size, entry.path]
+    values += [entry.source_ae_title, entry.received, entry.headers.get("IMAGE", b"")]
+    conn.execute(
+        f"INSERT INTO instance ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+        values,
+    )
+
+
+#: Bound parameters per statement, at most (SQLite's historic limit is 999).
+_MAX_PARAMS: Final = 999
+_INSTANCE_COLUMNS: Final = [
+    *LEVEL_COLUMNS["IMAGE"],
+    "series_fk",
+    "transfer_syntax",
+    "size",
+    "path",
+    "source_ae",
+    "received",
+    "attrs",
+]
+
+
+_IMAGE_COLUMNS: Final = LEVEL_COLUMNS["IMAGE"]
+_SOP_UID_AT: Final = _IMAGE_COLUMNS.index("sop_uid")
+_SOP_CLASS_AT: Final = _IMAGE_COLUMNS.index("sop_class")
+
+
+def chunks(items: Sequence[_T], width: int) -> list[Sequence[_T]]:
+    """``items`` cut into runs whose parameters (``width`` each) fit one statement."""
+    step = max(1, _MAX_PARAMS // width)
+    return [items[start : start + step] for start in range(0, len(items), step)]
+
+
+def has_side_rows(conn: sqlite3.Connection) -> bool:
+    """Whether the pending or the doomed table holds a row."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pending) OR EXISTS (SELECT 1 FROM doomed)"
+    ).fetchone()
+    return bool(row[0])
+
+
+def delete_pending(conn: sqlite3.Connection, paths: Sequence[str]) -> None:
+    for chunk in chunks(paths, 1):
+        conn.execute(f"DELETE FROM pending WHERE path IN ({', '.join('?' * len(chunk))})", chunk)
+
+
+def insert_many(
+    conn: sqlite3.Connection, entries: Sequence[IndexEntry], series_keys: dict[str, int]
+) -> None:
+    """Add instances: new ones with one statement per run of rows, others one by one."""
+    if len(entries) * len(_INSTANCE_COLUMNS) <= _MAX_PARAMS:
+        # The usual batch, all new: one statement. A UID indexed already (or twice in the
+        # batch) fails it as a whole (a statement's changes are undone with it), and the
+        # batch goes the way below; the parents it made stay, as that way makes them too.
+        try:
+            _insert_rows(conn, [_instance_values(conn, entry, series_keys) for entry in entries])
+        except sqlite3.IntegrityError:
+            pass
+        else:
+            return
+    uids = [entry.sop_instance_uid for entry in entries]
+    known: set[str] = set()
+    for chunk in chunks(uids, 1):
+        sql = f"SELECT sop_uid FROM instance WHERE sop_uid IN ({', '.join('?' * len(chunk))})"
+        known.update(str(row[0]) for row in conn.execute(sql, chunk))
+    fresh: list[list[object]] = []
+    for entry in entries:
+        uid = entry.sop_instance_uid
+        if uid in known:  # a replacement, or the same UID twice in this batch
+            _insert_rows(conn, fresh)
+            fresh = []
+            _insert_one(conn, entry, series_keys)
+            continue
+        known.add(uid)
+        fresh.append(_instance_values(conn, entry, series_keys))
+    _insert_rows(conn, fresh)
+
+
+def _instance_values(
+    conn: sqlite3.Connection, entry: IndexEntry, series_keys: dict[str, int]
+) -> list[object]:
+    """The instance row of a new entry (:data:`_INSTANCE_COLUMNS`), its parents made if new."""
+    columns = entry.columns
+    series_uid = columns.get("series_uid", "")
+    series_key = series_keys.get(series_uid)
+    if series_key is None:
+        series_key = _upsert_parents(conn, entry, instance_columns(entry))
+        series_keys[series_uid] = series_key
+    # The instance's columns as instance_columns gives them, without copying.
+    values: list[object] = [columns.get(name, "") for name in _IMAGE_COLUMNS]
+    values[_SOP_UID_AT] = entry.sop_instance_uid
+    if not values[_SOP_CLASS_AT]:
+        values[_SOP_CLASS_AT] = entry.sop_class_uid
+    values += [series_key, entry.transfer_syntax_uid, entry.size, entry.path]
+    values += [entry.source_ae_title, entry.received, entry.headers.get("IMAGE", b"")]
+    return values
+
+
+def _insert_rows(conn: sqlite3.Connection, rows: Sequence[Sequence[object]]) -> None:
+    """Insert instance rows (values in :data:`_INSTANCE_COLUMNS` order), many per statement."""
+    width = len(_INSTANCE_COLUMNS)
+    row = f"({', '.join('?' * width)})"
+    for chunk in chunks(rows, width):
+        conn.execute(
+            f"INSERT INTO instance ({', '.join(_INSTANCE_COLUMNS)}) VALUES "
+            + ", ".join([row] * len(chunk)),
+            [value for values in chunk for value in values],
+        )
+
+
+def _upsert_parents(conn: sqlite3.Connection, entry: IndexEntry, columns: dict[str, str]) -> int:
+    """The patient, study and series rows of an instance (made when new); the series key."""
+    headers = entry.headers
+    patient = _upsert_level(
+        conn, "PATIENT", key="patient_id", columns=columns, header=headers.get("PATIENT", b"")
+    )
+    study = _upsert_level(
+        conn,
+        "STUDY",
+        key="study_uid",
+        columns=columns,
+        header=headers.get("STUDY", b""),
+        parent=("patient_fk", patient),
+    )
+    return _upsert_level(
+        conn,
+        "SERIES",
+        key="series_uid",
+        columns=columns,
+        header=headers.get("SERIES", b""),
+        parent=("study_fk", study),
+    )
+
+
+def _prune(conn: sqlite3.Connection, series_pk: int) -> None:
+    """Remove the series, study and patient above a removed instance when left empty."""
+    if conn.execute("SELECT 1 FROM instance WHERE series_fk = ? LIMIT 1", (series_pk,)).fetchone():
+        return
+    row = conn.execute("SELECT study_fk FROM series WHERE pk = ?", (series_pk,)).fetchone()
+    conn.execute("DELETE FROM series WHERE pk = ?", (series_pk,))
+    if row is None:
+        return
+    study_pk = int(row[0])
+    if conn.execute("SELECT 1 FROM series WHERE study_fk = ? LIMIT 1", (study_pk,)).fetchone():
+        return
+    row = conn.execute("SELECT patient_fk FROM study WHERE pk = ?", (study_pk,)).fetchone()
+    conn.execute("DELETE FROM study WHERE pk = ?", (study_pk,))
+    if row is None:
+        return
+    patient_pk = int(row[0])
+    if conn.execute("SELECT 1 FROM study WHERE patient_fk = ? LIMIT 1", (patient_pk,)).fetchone():
+        return
+    conn.execute("DELETE FROM patient WHERE pk = ?", (patient_pk,))
+
+
+def delete_rows(conn: sqlite3.Connection, kind: str, uid: str) -> list[str]:
+    if kind == "instance":
+        where = "i.sop_uid = ?"
+        join = ""
+    elif kind == "series":
+        where, join = "se.series_uid = ?", " JOIN series se ON i.series_fk = se.pk"
+    else:
+        where = "st.study_uid = ?"
+        join = " JOIN series se ON i.series_fk = se.pk JOIN study st ON se.study_fk = st.pk"
+    rows = conn.execute(
+        f"SELECT i.pk, i.series_fk, i.path FROM instance i{join} WHERE {where}", (uid,)
+    ).fetchall()
+    series = set()
+    for pk, series_fk, _path in rows:
+        conn.execute("DELETE FROM instance WHERE pk = ?", (pk,))
+        series.add(int(series_fk))
+    for series_pk in series:
+        _prune(conn, series_pk)
+    return [str(row[2]) for row in rows]
