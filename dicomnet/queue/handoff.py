@@ -15,9 +15,13 @@ pops them) are given to the sender by :meth:`HandOff.stale` after a poll.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from dicomnet.storage.source import InstanceSource
 
 from .model import Job
 from .owner import LEASE
@@ -25,7 +29,35 @@ from .owner import LEASE
 if TYPE_CHECKING:
     from dicomnet.archive.entry import IndexEntry
 
-__all__ = ["HandOff"]
+__all__ = ["HandOff", "Received", "file_identity"]
+
+
+def file_identity(status: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells one file at a path from another put there later: device, inode,
+    size and modification time."""
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """An instance as just received and committed, handed to its sender with its jobs.
+
+    ``identity`` is its file's (:func:`file_identity`) at the commit: should another
+    copy of the instance replace the file before it is sent, :meth:`current` says so
+    and the sender reads the file anew.
+    """
+
+    source: InstanceSource
+    identity: tuple[int, int, int, int]
+
+    def current(self) -> InstanceSource | None:
+        """The source, while its file is still the one received (else ``None``)."""
+        assert self.source.path is not None
+        try:
+            status = os.stat(self.source.path)
+        except OSError:
+            return None
+        return self.source if file_identity(status) == self.identity else None
 
 
 class HandOff:

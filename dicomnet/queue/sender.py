@@ -42,6 +42,7 @@ from dicomnet.storage.source import InstanceSource, SourceError
 from dicomnet.storage.transcode import TranscodeError
 
 from .config import DestinationSpec
+from .handoff import Received
 from .model import Job, JobState, Outcome, QueueStore
 from .outcomes import OutcomeWriter
 from .pacing import Pacer, backoff_delay
@@ -126,7 +127,7 @@ class DestinationSender:
         #: Jobs handed over (in 'sending', this process's), sent before any claim.
         self._ready: deque[Job] = deque()
         #: The sources of jobs in :attr:`_ready` that were offered with one.
-        self._prepared: dict[int, InstanceSource] = {}
+        self._prepared: dict[int, Received] = {}
         #: Jobs in the batches being sent.
         self._busy = 0
         #: The most jobs waiting in :attr:`_ready` and being sent before new ones stay queued.
@@ -164,15 +165,15 @@ class DestinationSender:
             and self._in_schedule()
         )
 
-    def offer(self, jobs: Iterable[Job], source: InstanceSource | None = None) -> None:
+    def offer(self, jobs: Iterable[Job], received: Received | None = None) -> None:
         """Jobs of this destination written in 'sending' for this sender: send them next.
 
-        ``source``: the jobs' instance as just received (else its file is read when sent).
+        ``received``: the jobs' instance as just received (else its file is read when sent).
         """
-        if source is not None:
+        if received is not None:
             jobs = list(jobs)
             for job in jobs:
-                self._prepared[job.id] = source
+                self._prepared[job.id] = received
         self._ready.extend(jobs)
         self._wake.set()
         self._offered.set()
@@ -355,15 +356,15 @@ class DestinationSender:
                 outcomes.append(self._outcome(job, error=f"cannot read {job.path}: {exc}"))
                 continue
             if (source.sop_class_uid, source.transfer_syntax_uid) not in link.pairs:
-                self._prepared[job.id] = source  # for a new association, in the next batch
-                break
+                break  # for a new association, in the next batch (its file read anew)
             self._ready.popleft()
             more.append((job, source))
         return more
 
     def _source(self, job: Job) -> InstanceSource:
-        """The job's instance: as offered, else read from its file."""
-        source = self._prepared.pop(job.id, None)
+        """The job's instance: as offered (while its file is unchanged), else read anew."""
+        received = self._prepared.pop(job.id, None)
+        source = received.current() if received is not None else None
         return source if source is not None else InstanceSource.from_path(job.path)
 
     async def _connect(self, link: _Link, sources: Sequence[InstanceSource]) -> None:

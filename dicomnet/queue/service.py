@@ -48,6 +48,7 @@ from dicomnet.storage.sinks import (
 from dicomnet.storage.source import InstanceSource
 
 from .config import ForwardMode, QueueSpec
+from .handoff import Received, file_identity
 from .model import Job, JobState, Outcome, QueueStore
 from .outcomes import OutcomeWriter
 from .owner import LEASE
@@ -223,16 +224,16 @@ class SendQueue:
         else:
             destinations = None
             jobs = self.store.handoff.pop(info.sop_instance_uid)
-            self._offer(jobs, _received_source(info, stored, walk) if jobs else None)
+            self._offer(jobs, _received(info, stored, walk) if jobs else None)
         self.wake(destinations)
 
-    def _offer(self, jobs: list[Job], source: InstanceSource | None = None) -> None:
+    def _offer(self, jobs: list[Job], received: Received | None = None) -> None:
         """Jobs written in 'sending' for this process: to their senders (with the
-        instance's source when it was just received, see :func:`_received_source`)."""
+        instance as just received, see :func:`_received`)."""
         for job in jobs:
             sender = self.senders.get(job.destination)
             if sender is not None:
-                sender.offer((job,), source)
+                sender.offer((job,), received)
 
     def not_committed(self, info: InstanceInfo) -> None:
         """The instance's commit failed: jobs the row hook kept for it are not there."""
@@ -303,24 +304,25 @@ class SendQueue:
                 future.set_result(outcome)
 
 
-def _received_source(
+def _received(
     info: InstanceInfo, stored: StoredInstance, walk: WalkedHeader | None
-) -> InstanceSource | None:
-    """The source of an instance just received, for its senders: the Storage SCP walked
-    the data set whole (``walk`` covers every byte stored), so the sender neither reads
-    the file meta information back nor walks the data set again. ``None`` (the sender
-    reads the file as usual) without such a walk, or for a deflated data set (the walk
-    counts inflated bytes) or an odd length (a padding question)."""
+) -> Received | None:
+    """The instance just received, for its senders: the Storage SCP walked the data set
+    whole (``walk`` covers every byte stored), so the sender neither reads the file meta
+    information back nor walks the data set again. ``None`` (the sender reads the file
+    as usual) without such a walk, for a deflated data set (the walk counts inflated
+    bytes) or an odd length (a padding question)."""
     path = stored.path
     if walk is None or path is None or walk.size != stored.size or stored.size % 2:
         return None
     try:
-        offset = os.stat(path).st_size - stored.size
+        status = os.stat(path)
     except OSError:
         return None
+    offset = status.st_size - stored.size
     if offset < _PREAMBLE_AND_PREFIX:
         return None
-    return InstanceSource(
+    source = InstanceSource(
         sop_class_uid=info.sop_class_uid,
         sop_instance_uid=info.sop_instance_uid,
         transfer_syntax_uid=info.transfer_syntax_uid,
@@ -329,6 +331,7 @@ def _received_source(
         size=stored.size,
         checked=True,
     )
+    return Received(source, file_identity(status))
 
 
 class QueuedStore:

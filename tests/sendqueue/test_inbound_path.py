@@ -6,6 +6,8 @@ back nor walks the data set again."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import pytest
 
 from dicomnet.archive.ingest import IndexedSink
 from dicomnet.queue import JobState
+from dicomnet.queue.handoff import Received, file_identity
 from dicomnet.storage.sinks import WalkedHeader
 from dicomnet.storage.source import InstanceSource
 from sendqueue.flaky import Destination
@@ -94,3 +97,18 @@ async def test_jobs_handed_over_on_receipt_are_sent_from_their_received_source(
     assert sorted(walked_again) == sorted(map(str, files))  # the SCU's checks, not the router's
     received = sorted(data_set_bytes(p) for p in (tmp_path / "dest").rglob("*") if p.is_file())
     assert received == sorted(data_set_bytes(f) for f in files)
+
+
+def test_a_received_instance_whose_file_was_replaced_is_read_anew(tmp_path: Path) -> None:
+    first, second = make_files(tmp_path / "src", 2)
+    path = tmp_path / "instance.dcm"
+    shutil.copyfile(first, path)
+    source = InstanceSource.from_path(path)
+    received = Received(source, file_identity(os.stat(path)))
+    assert received.current() is source
+    replacement = tmp_path / "replacement.dcm"
+    shutil.copyfile(second, replacement)
+    os.replace(replacement, path)  # another copy of the instance stored meanwhile
+    assert received.current() is None
+    path.unlink()
+    assert received.current() is None
