@@ -164,6 +164,21 @@ def fragment_message(
     if max_pdvs_per_pdu < 0:
         raise LocalProtocolError(f"maximum PDVs per PDU must not be negative: {max_pdvs_per_pdu}")
     limit = min(max_pdu_length or UNLIMITED_PDU_LENGTH, _MAX_LENGTH_FIELD)
+    if (
+        type(dataset) is bytes
+        and type(command) is bytes
+        and not pack_command_and_data
+        and 0 < len(command) <= limit - PDV_HEADER_LENGTH
+        and 0 < len(dataset) <= limit - PDV_HEADER_LENGTH
+    ):
+        # A small message (a small C-STORE): one PDU for the command, one for the
+        # data set, exactly as the general path below cuts them.
+        return iter(
+            (
+                _one_pdv_pdu(context_id, _COMMAND_BIT | _LAST_BIT, command),
+                _one_pdv_pdu(context_id, _LAST_BIT, dataset),
+            )
+        )
     streams: list[tuple[int, _Source]] = [(_COMMAND_BIT, _Source(iter((command,))))]
     if dataset is not None:
         if isinstance(dataset, bytes | bytearray | memoryview):
@@ -173,6 +188,16 @@ def fragment_message(
         streams.append((0, _Source(chunks)))
     pack = pack_command_and_data and max_pdvs_per_pdu != 1
     return _pdus(context_id, streams, limit, pack, max_pdvs_per_pdu)
+
+
+def _one_pdv_pdu(context_id: int, control: int, payload: bytes) -> list[Segment]:
+    """A P-DATA-TF of one PDV holding all of ``payload``."""
+    size = len(payload)
+    return [
+        _pack_pdu_header(_P_DATA_TF, 0, size + PDV_HEADER_LENGTH),
+        _pack_pdv_header(size + 2, context_id, control),
+        payload,
+    ]
 
 
 def _pdus(
