@@ -562,7 +562,9 @@ class _InFlight:
             affected_sop_instance_uid=source.sop_instance_uid,
             priority=self._priority,
         )
-        stream = assoc.send_request(request, source.chunks(self._chunk_size), context=ctx)
+        data = source.take_whole()
+        assert data is not None  # in memory: see above
+        stream = assoc.send_request(request, data, context=ctx)
         self._unflushed += 1
         if self._unflushed >= self._flush_every:
             self._unflushed = 0

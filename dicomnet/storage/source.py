@@ -562,6 +562,21 @@ class InstanceSource:
         if self.pad:
             yield b"\0"
 
+    def take_whole(self) -> bytes | None:
+        """The encoded data set as sent, in one piece, when it is held in memory.
+
+        Like :meth:`chunks`: a small file's read-ahead copy is let go (read again
+        should the instance be sent again), and the pad byte of an odd deflated data
+        set is added. ``None`` when the data set is read from the file as it is sent.
+        """
+        data = self._data
+        if data is None:
+            return None
+        if self._loaded:
+            self._data = None
+            self._loaded = False
+        return data + b"\0" if self.pad else data
+
     def check(
         self, chunk_size: int = DEFAULT_CHUNK_SIZE, *, shapes: CheckedShapes | None = None
     ) -> None:

@@ -447,3 +447,28 @@ def test_check_seeks_over_large_values_instead_of_reading_them(
     cut = cut_copy(path, tmp_path, path.stat().st_size - 1001)
     with pytest.raises(SourceError, match=rf"truncated at byte {cut.stat().st_size}:"):
         InstanceSource.from_path(cut).check()
+
+
+def test_take_whole_gives_what_chunks_give_and_lets_a_read_ahead_copy_go(
+    tmp_path: Path,
+) -> None:
+    for seed in range(64):  # an odd deflate stream: sent with a NUL pad byte
+        ds = make_image(rows=8, columns=8, seed=seed, sop_instance_uid=f"1.2.3.{seed}")
+        path = write_part10(tmp_path / f"{seed}.dcm", ds, DEFLATED, unpadded=True)
+        if InstanceSource.from_path(path).pad:
+            break
+    else:
+        pytest.fail("no odd-length deflate stream found")
+    for file in (path, data_file("CT_small.dcm")):
+        expected = b"".join(InstanceSource.from_path(file).chunks())
+        source = InstanceSource.from_path(file, preload=1 << 20)
+        assert source.in_memory
+        assert source.take_whole() == expected
+        assert not source.in_memory  # read again from the file if sent again
+        assert source.take_whole() is None
+        assert b"".join(source.chunks()) == expected
+    held = InstanceSource.from_bytes(
+        b"\x10\x00\x10\x00PN\x02\x00AB", sop_class_uid="1.2", sop_instance_uid="1.3",
+        transfer_syntax_uid="1.2.840.10008.1.2.1",
+    )  # fmt: skip
+    assert held.take_whole() == held.take_whole() == b"\x10\x00\x10\x00PN\x02\x00AB"
