@@ -164,21 +164,22 @@ def fragment_message(
     if max_pdvs_per_pdu < 0:
         raise LocalProtocolError(f"maximum PDVs per PDU must not be negative: {max_pdvs_per_pdu}")
     limit = min(max_pdu_length or UNLIMITED_PDU_LENGTH, _MAX_LENGTH_FIELD)
-    if (
-        type(dataset) is bytes
-        and type(command) is bytes
-        and not pack_command_and_data
-        and 0 < len(command) <= limit - PDV_HEADER_LENGTH
-        and 0 < len(dataset) <= limit - PDV_HEADER_LENGTH
-    ):
-        # A small message (a small C-STORE): one PDU for the command, one for the
-        # data set, exactly as the general path below cuts them.
-        return iter(
-            (
-                _one_pdv_pdu(context_id, _COMMAND_BIT | _LAST_BIT, command),
-                _one_pdv_pdu(context_id, _LAST_BIT, dataset),
+    if type(command) is bytes and 0 < len(command) <= limit - PDV_HEADER_LENGTH:
+        # A small message (a response, a small C-STORE): one PDU for the command and
+        # one for the data set, exactly as the general path below cuts them.
+        if dataset is None:
+            return iter((_one_pdv_pdu(context_id, _COMMAND_BIT | _LAST_BIT, command),))
+        if (
+            type(dataset) is bytes
+            and not pack_command_and_data
+            and 0 < len(dataset) <= limit - PDV_HEADER_LENGTH
+        ):
+            return iter(
+                (
+                    _one_pdv_pdu(context_id, _COMMAND_BIT | _LAST_BIT, command),
+                    _one_pdv_pdu(context_id, _LAST_BIT, dataset),
+                )
             )
-        )
     streams: list[tuple[int, _Source]] = [(_COMMAND_BIT, _Source(iter((command,))))]
     if dataset is not None:
         if isinstance(dataset, bytes | bytearray | memoryview):

@@ -39,3 +39,20 @@ def test_a_small_message_is_two_pdus() -> None:
         b"\x04\x00\x00\x00\x00\x10" + b"\x00\x00\x00\x0c\x03\x03" + b"\x01" * 10,
         b"\x04\x00\x00\x00\x00\x6a" + b"\x00\x00\x00\x66\x03\x02" + b"\x02" * 100,
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    command=st.binary(min_size=1, max_size=300),
+    max_pdu=st.sampled_from([0, 7, 8, 64, 200, 16384]),
+    pack=st.booleans(),
+)
+def test_a_command_alone_is_cut_as_the_general_path_cuts_it(
+    command: bytes, max_pdu: int, pack: bool
+) -> None:
+    fast = fragment_message(5, command, None, max_pdu_length=max_pdu, pack_command_and_data=pack)
+    # A memoryview command takes the general path.
+    general = fragment_message(
+        5, memoryview(command), None, max_pdu_length=max_pdu, pack_command_and_data=pack
+    )
+    assert wire(fast) == wire(general)
