@@ -189,11 +189,14 @@ class ULProtocol(asyncio.BufferedProtocol):
         self.peername = transport.get_extra_info("peername")
         self._flow = FlowControl(transport)
         self._timers = Deadlines(asyncio.get_running_loop(), self._timer_fired)
-        sock = transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            # Small PDUs (RSP, RELEASE) must not wait for Nagle's delayed ACK.
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, int(self._tcp_nodelay))
+        # Small PDUs (RSP, RELEASE) must not wait for Nagle's delayed ACK: asyncio's and
+        # uvloop's TCP transports set TCP_NODELAY themselves; only a policy without it
+        # costs a system call (tests/association/test_transport.py checks both loops).
+        if not self._tcp_nodelay:
+            sock = transport.get_extra_info("socket")
+            if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
         if self._on_connected is not None:
             self._on_connected(self)
         if self._autostart:
