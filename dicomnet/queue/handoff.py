@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from dicomnet.storage.source import InstanceSource
 
-from .model import Job
+from .model import Job, JobState
 from .owner import LEASE
 
 if TYPE_CHECKING:
@@ -98,6 +98,28 @@ class HandOff:
     def forget(self, sop_instance_uid: str) -> None:
         """The instance's transaction did not commit: its jobs are not there."""
         self._jobs.pop(sop_instance_uid, None)
+
+    @staticmethod
+    def sending_job(row: tuple[Any, ...], job_id: int, created: float) -> Job:
+        """The job a row of :meth:`split` wrote in 'sending': the row's values with the
+        ``id`` and ``created`` the database returned (an instance's earlier job of that
+        destination keeps both; every other column is set by the write)."""
+        uid, sop_class, destination, path, size, due, _, updated = row[:8]
+        return Job(
+            job_id,
+            uid,
+            sop_class,
+            destination,
+            path,
+            size,
+            JobState.SENDING,
+            0,
+            due,
+            None,
+            "",
+            created,
+            updated,
+        )
 
     def split(
         self, entries: Sequence[IndexEntry], owner: str, now: float

@@ -44,8 +44,8 @@ _UPSERT_SENDING: Final = (
     " ON CONFLICT (sop_uid, destination) DO UPDATE SET state = 'sending', attempts = 0,"
     " next_attempt = excluded.next_attempt, path = excluded.path, size = excluded.size,"
     " sop_class = excluded.sop_class, last_status = NULL, error = '',"
-    f" updated = excluded.updated, owner = excluded.owner, lease = excluded.lease"
-    f" RETURNING {JOB_COLUMNS}"
+    " updated = excluded.updated, owner = excluded.owner, lease = excluded.lease"
+    " RETURNING id, created"
 )
 
 
@@ -74,7 +74,7 @@ def _hook(
         for taken in sending:
             returned = await conn.fetchrow(_UPSERT_SENDING, *taken)
             assert returned is not None  # an upsert returns its row
-            handoff.keep(job_from_row(tuple(returned)))
+            handoff.keep(handoff.sending_job(taken, int(returned[0]), float(returned[1])))
         if queued:
             await conn.executemany(_UPSERT, queued)
 

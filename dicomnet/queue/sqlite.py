@@ -83,8 +83,8 @@ _UPSERT_SENDING: Final = (
     " ON CONFLICT (sop_uid, destination) DO UPDATE SET state = 'sending', attempts = 0,"
     " next_attempt = excluded.next_attempt, path = excluded.path, size = excluded.size,"
     " sop_class = excluded.sop_class, last_status = NULL, error = '',"
-    f" updated = excluded.updated, owner = excluded.owner, lease = excluded.lease"
-    f" RETURNING {JOB_COLUMNS}"
+    " updated = excluded.updated, owner = excluded.owner, lease = excluded.lease"
+    " RETURNING id, created"
 )
 _WAITING: Final = ("queued", "failed")
 
@@ -112,8 +112,8 @@ def _hook(
             return
         sending, queued = handoff.split(entries, owner, time.time())
         for taken in sending:
-            (returned,) = conn.execute(_UPSERT_SENDING, taken).fetchall()
-            handoff.keep(job_from_row(returned))
+            ((job_id, created),) = conn.execute(_UPSERT_SENDING, taken).fetchall()
+            handoff.keep(handoff.sending_job(taken, job_id, created))
         if queued:
             conn.executemany(_UPSERT, queued)
 

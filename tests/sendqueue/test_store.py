@@ -219,11 +219,20 @@ async def test_jobs_handed_over_are_written_sending_in_the_rows_transaction(
             ("1.2.3.2", "a"): JobState.SENDING,
             ("1.2.3.1", "b"): JobState.QUEUED,
         }
+        # The jobs handed over are the rows as written, column for column.
+        written = await store.jobs(job_ids=[j.id for j in handed])
+        assert sorted(handed, key=lambda j: j.id) == sorted(written, key=lambda j: j.id)
         # Handed over jobs are this store's: its outcomes are recorded, nobody claims them.
         assert await store.claim("a", time.time(), 10) == []
         await store.finish([Outcome(handed[0].id, JobState.SENT, 1)], time.time())
         (sent,) = await store.jobs(job_ids=[handed[0].id])
         assert sent.state is JobState.SENT
+        # The instance again: its job is written 'sending' anew (same id, created kept).
+        await index.put_many([_entry(1, "a")])
+        (again,) = store.handoff.pop("1.2.3.1")
+        assert [again] == await store.jobs(job_ids=[handed[0].id])
+        assert again.created == sent.created and again.attempts == 0
+        assert again.state is JobState.SENDING and again.last_status is None
     finally:
         store.handoff.take = None
         await store.close()
