@@ -357,10 +357,11 @@ class Reassembler:
         """
         parts: list[memoryview] = []
         for context_id, control, data in items:
-            if (
-                not control & _COMMAND_BIT
-                and context_id == self._open
-                and not self._open_is_command
+            if not control & _COMMAND_BIT and (
+                (context_id == self._open and not self._open_is_command)
+                # The first fragment of the data set its command just announced (the
+                # command checked this context ID).
+                or (not self._open and context_id == self._after_command)
             ):
                 parts.append(data)
                 if control & _LAST_BIT:
@@ -368,10 +369,26 @@ class Reassembler:
                     self._after_command = 0
                     yield DataParts(context_id, True, parts)
                     parts = []
+                else:
+                    self._open = context_id
+                    self._open_is_command = False
                 continue
             if parts:
                 yield DataParts(self._open, False, parts)
                 parts = []
+            if (
+                control == _COMMAND_BIT | _LAST_BIT
+                and not self._open
+                and context_id & 1
+                and 1 <= context_id <= 255
+                and not self._command
+                and PDV_HEADER_LENGTH + len(data) <= self._max_command
+            ):
+                # A whole command set in one PDV (the common case): what _check does.
+                self._command_size = 0
+                self._after_command = context_id
+                yield Fragment(context_id, True, True, bytes(data))
+                continue
             pdv = PDV(
                 context_id=context_id,
                 is_command=bool(control & _COMMAND_BIT),
