@@ -608,6 +608,9 @@ class InstanceSource:
             return
         if self._data is None and self.path is not None and self.size <= SMALL_FILE:
             self._load()
+            if shapes is not None and self._data is not None and shapes.passed(syntax, self._data):
+                self._checked = True
+                return
         data = self._data
         try:
             if data is not None:

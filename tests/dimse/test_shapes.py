@@ -4,7 +4,10 @@ the shape cache never lets through what a full walk refuses."""
 from __future__ import annotations
 
 import contextlib
+import struct
+from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydicom.dataset import Dataset
@@ -147,3 +150,37 @@ def test_a_truncated_file_is_refused_after_a_whole_one(tmp_path: object) -> None
     with contextlib.suppress(SourceError):
         source(ts, whole[:-2]).check(shapes=shapes)
     assert not checked(ts, whole[:-2], shapes)
+
+
+def test_a_source_listed_before_sending_uses_the_shapes_too(tmp_path: Path) -> None:
+    ts = "1.2.840.10008.1.2.1"
+    body = b"\x10\x00\x10\x00PN\x04\x00ABCD\xe0\x7f\x10\x00OW\x00\x00\x04\x00\x00\x00\1\2\3\4"
+    meta = (
+        b"\0" * 128
+        + b"DICM"
+        + b"".join(
+            struct.pack("<HH2sH", 2, element, b"UI", len(value)) + value
+            for element, value in ((2, b"1.2.3\0"), (3, b"1.2.4\0"), (0x10, ts.encode() + b"\0"))
+        )
+    )
+    paths = []
+    for n, value in enumerate((b"ABCD", b"WXYZ")):
+        path = tmp_path / f"{n}.dcm"
+        path.write_bytes(meta + body.replace(b"ABCD", value))
+        paths.append(path)
+    shapes = CheckedShapes()
+    first, second = (InstanceSource.from_path(path) for path in paths)  # not read ahead
+    first.check(shapes=shapes)
+    assert shapes.passed(ts, body.replace(b"ABCD", b"WXYZ"))
+    walked: list[bytes] = []
+    real_feed = DatasetWalker.feed
+
+    def spy(self: DatasetWalker, chunk: bytes) -> None:
+        walked.append(bytes(chunk))
+        real_feed(self, chunk)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatasetWalker, "feed", spy)
+        second.check(shapes=shapes)
+    assert walked == []  # passed by its shape, read once (and kept to be sent)
+    assert second.take_whole() == body.replace(b"ABCD", b"WXYZ")
