@@ -46,6 +46,19 @@ _WIRING = textwrap.dedent(
 
     gc.unfreeze()
     gc.set_threshold(700, 10, 10)
+
+    async def fake_system(args, *, ready=None):
+        seen["system_before_ready"] = list(gc.get_threshold())
+        ready(None)
+        seen["system_after_ready"] = [list(gc.get_threshold()), gc.get_freeze_count() > 0]
+        return 0
+
+    cli_serve.serve_system = fake_system
+    args = cli_serve.build_parser().parse_args(["--system", "dicomark", "--root", sys.argv[1]])
+    seen["system_exit"] = cli_serve.run_serve(args)
+
+    gc.unfreeze()
+    gc.set_threshold(700, 10, 10)
     receive, send = Pipe(duplex=False)
     ready_signal(send)(None)
     seen["worker"] = [list(gc.get_threshold()), gc.get_freeze_count() > 0, receive.recv()[0]]
@@ -54,7 +67,7 @@ _WIRING = textwrap.dedent(
 )
 
 
-def test_serve_and_each_worker_settle_the_collector_when_ready(tmp_path: Path) -> None:
+def test_serve_each_worker_and_a_system_settle_the_collector_when_ready(tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-c", _WIRING, str(tmp_path / "store")],
         capture_output=True,
@@ -67,3 +80,6 @@ def test_serve_and_each_worker_settle_the_collector_when_ready(tmp_path: Path) -
     assert seen["serve_before_ready"] == seen["before"] != settled
     assert seen["serve_after_ready"] == [settled, True]
     assert seen["worker"] == [settled, True, "ready"]
+    assert seen["system_exit"] == 0
+    assert seen["system_before_ready"] == seen["before"]
+    assert seen["system_after_ready"] == [settled, True]

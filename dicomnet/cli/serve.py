@@ -257,13 +257,17 @@ def run_serve(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_USAGE
-        return run(serve_system(args), use_uvloop=args.uvloop)
+        return run(serve_system(args, ready=_settle), use_uvloop=args.uvloop)
     if getattr(args, "workers", None) is not None:
         from dicomnet.cli.serve_workers import run_workers  # noqa: PLC0415 (it imports serve)
 
         return run_workers(args)
-    # Once its handlers are ready, the process tunes its garbage collector for serving.
-    return run(serve(args, ready=lambda _server: settle_collector()), use_uvloop=args.uvloop)
+    return run(serve(args, ready=_settle), use_uvloop=args.uvloop)
+
+
+def _settle(_ready: object) -> None:
+    """Once its handlers are ready, the process tunes its garbage collector for serving."""
+    settle_collector()
 
 
 #: The single-AE options' defaults (any other value conflicts with --system).
