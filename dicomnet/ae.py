@@ -147,10 +147,13 @@ class AE:
         handlers: Iterable[Service | Binding] = (),
         backlog: int = LISTEN_BACKLOG,
         reuse_port: bool = False,
+        start_serving: bool = True,
     ) -> Server:
         """Listen for associations (``host`` None/"" = every IPv4 and IPv6 interface).
 
         ``reuse_port``: share the port with other processes (``SO_REUSEPORT``).
+        ``start_serving=False``: bind only, and accept from :meth:`Server.start_serving`
+        on (once the handlers the caller adds to ``server.registry`` are in).
         """
         registry = self.registry.copy()
         for service in handlers:
@@ -164,6 +167,7 @@ class AE:
             backlog=backlog,
             handshake_timeout=self.policy.timers.artim,
             reuse_port=reuse_port,
+            start_serving=start_serving,
         )
         _log.info("%s listening on %s", self.title, ", ".join(map(str, server.addresses)))
         return server
@@ -343,6 +347,11 @@ class Server:
         """The bound TCP port."""
         port: int = self.sockets[0].getsockname()[1]
         return port
+
+    async def start_serving(self) -> None:
+        """Accept connections (a server made with ``start_serving=False``)."""
+        for listener in self.listeners:
+            await listener.start_serving()
 
     @property
     def held(self) -> int:

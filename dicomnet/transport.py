@@ -589,8 +589,12 @@ async def listen(
     backlog: int = LISTEN_BACKLOG,
     handshake_timeout: float | None = None,
     reuse_port: bool = False,
+    start_serving: bool = True,
 ) -> list[asyncio.Server]:
     """Listen on ``host``; ``None``/``""`` means every interface, IPv6 (``::``) and IPv4.
+
+    ``start_serving=False`` only binds: connections are refused until each
+    server's ``start_serving()`` (a process whose handlers are not ready yet).
 
     ``reuse_port``: ``SO_REUSEPORT``, so several processes listen on one port
     (``serve --workers``; the kernel spreads connections over them).
@@ -613,7 +617,13 @@ async def listen(
     if host:
         return [
             await loop.create_server(
-                protocol_factory, host, port, ssl=ssl, backlog=backlog, reuse_port=reuse_port
+                protocol_factory,
+                host,
+                port,
+                ssl=ssl,
+                backlog=backlog,
+                reuse_port=reuse_port,
+                start_serving=start_serving,
             )
         ]
     servers: list[asyncio.Server] = []
@@ -627,6 +637,7 @@ async def listen(
                 backlog=backlog,
                 family=socket.AF_INET6,
                 reuse_port=reuse_port,
+                start_serving=start_serving,
             )
         )
         port = servers[0].sockets[0].getsockname()[1]
@@ -642,6 +653,7 @@ async def listen(
                 backlog=backlog,
                 family=socket.AF_INET,
                 reuse_port=reuse_port,
+                start_serving=start_serving,
             )
         )
     except OSError:

@@ -347,7 +347,7 @@ async def serve(
     http_bound: BoundHttp | None = None
     if slot is None:
         try:
-            server = await ae.serve(args.host, args.port, ssl=ssl)
+            server = await ae.serve(args.host, args.port, ssl=ssl, start_serving=False)
         except OSError as exc:
             print(f"dicomnet serve: cannot listen on port {args.port}: {exc}", file=sys.stderr)
             return EXIT_NETWORK
@@ -361,10 +361,11 @@ async def serve(
                 return EXIT_USAGE
             print(f"dicomnet serve: cannot listen on the HTTP port: {exc}", file=sys.stderr)
             return EXIT_NETWORK
-    # The port is ours: only now are the folder and its index made. Until their handlers
-    # are added below, a request could only be answered "no such service"; "listening
-    # on PORT" is printed after that. (A worker's port is held by its supervisor: it
-    # listens once its handlers are ready, so the other workers serve meanwhile.)
+    # The port is ours (bound, not yet accepting): only now are the folder and its index
+    # made. Connections are accepted once their handlers are added below (before, a
+    # request could only be answered "no such service"); "listening on PORT" follows.
+    # (A worker's port is held by its supervisor: it listens once its handlers are
+    # ready, so the other workers serve meanwhile.)
     archive: _Archive | None = None
     try:
         requested = getattr(args, "layout", None)
@@ -409,6 +410,7 @@ async def serve(
         for handler in handlers:
             server.registry.add(handler)
     attach(server, metrics)
+    await server.start_serving()  # a no-op for a worker's, which serves already
     http = None
     try:
         exposure = await expose(args, metrics, publish)

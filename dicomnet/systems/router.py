@@ -102,8 +102,10 @@ class RoutedPort:
         *,
         ssl: ssl_module.SSLContext | None = None,
         backlog: int = LISTEN_BACKLOG,
+        start_serving: bool = True,
     ) -> None:
-        """Bind and listen (``port`` 0: any free port, see :attr:`port`)."""
+        """Bind and listen (``port`` 0: any free port, see :attr:`port`); with
+        ``start_serving=False`` bind only, until :meth:`start_serving`."""
         self.listeners = await listen(
             self.protocol_factory,
             host,
@@ -111,9 +113,15 @@ class RoutedPort:
             ssl=ssl,
             backlog=backlog,
             handshake_timeout=self._artim,
+            start_serving=start_serving,
         )
         titles = ", ".join(self.routes)
         _log.info("%s listening on port %d", titles, self.port)
+
+    async def start_serving(self) -> None:
+        """Accept connections (after ``listen(start_serving=False)``)."""
+        for listener in self.listeners:
+            await listener.start_serving()
 
     @property
     def port(self) -> int:

@@ -151,7 +151,11 @@ async def start_system(
     destinations: Iterable[tuple[str, tuple[str, int]]] = (),
     ssl: ssl_module.SSLContext | None = None,
 ) -> RunningSystem:
-    """Listen on every port of ``spec``, open its resources, serve.
+    """Bind every port of ``spec``, open its resources, add the handlers, serve.
+
+    A port is bound first (a busy one fails before anything is made) but accepts
+    only once every handler is in: a peer that connects during start-up is
+    refused and retries, rather than being answered by an AE without its services.
 
     Raises OSError when a port cannot be bound, ConfigurationError when a folder or
     the index cannot be made (what was started is closed again), ValueError for a bad
@@ -170,7 +174,10 @@ async def start_system(
     try:
         for (port, _), members in groups.items():
             if len(members) == 1:
-                server = await aes[members[0].name].serve(host, port, ssl=tls[members[0].name])
+                entity = aes[members[0].name]
+                server = await entity.serve(
+                    host, port, ssl=tls[members[0].name], start_serving=False
+                )
                 servers[members[0].name] = server
                 ports[members[0].name] = server.port
                 continue
@@ -180,7 +187,9 @@ async def start_system(
             fallback = next((group_servers[m.name] for m in members if m.unknown_called_ae), None)
             router = RoutedPort(list(group_servers.values()), fallback=fallback)
             routed.append(router)
-            await router.listen(host, port, ssl=_shared_tls(tls, members, port))
+            await router.listen(
+                host, port, ssl=_shared_tls(tls, members, port), start_serving=False
+            )
             servers.update(group_servers)
             ports.update(dict.fromkeys(group_servers, router.port))
         try:
@@ -201,6 +210,10 @@ async def start_system(
         for handler in _handlers(ae, aes[ae.name], running, moves):
             servers[ae.name].registry.add(handler)
         _log.info("%s (%s) listening on port %d", ae.title, ae.name, ports[ae.name])
+    for server in servers.values():
+        await server.start_serving()  # a routed port's servers have no listener of their own
+    for router in routed:
+        await router.start_serving()
     for commitment in running.commitments:
         if isinstance(commitment, DurableCommitmentSCP):
             await commitment.resume()  # the reports a previous run left undelivered
