@@ -211,8 +211,9 @@ def _router(run: _Run, fsync: bool, rate: float = 0.0) -> Row:
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> None:
-    """Until ``serve`` says it is ready: it listens before its resources, handlers and
-    queue are up (a row started at the listen would time part of the start-up)."""
+    """Until ``serve`` says it is ready: its port is bound (and refuses) before its
+    resources, handlers and queue are up (a row started at the bind would time part of
+    the start-up)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if b"ready: " in log.read_bytes():
