@@ -52,8 +52,11 @@ from .migrations import migrate_postgres
 from .plan import POSTGRESQL, numbered
 from .rows import (
     BATCH,
-    LEVEL_COLUMNS,
+    INSTANCE_COLUMNS,
     delete_target,
+    instance_columns,
+    instance_values,
+    level_values,
     row_record,
 )
 from .schema import LEVEL_TABLES
@@ -86,19 +89,9 @@ _INSTANCES_BELOW: Final = {
     "PATIENT": _SELECT_INSTANCE + " JOIN series se ON i.series_fk = se.pk"
     " JOIN study st ON se.study_fk = st.pk WHERE st.patient_fk = ANY($1::bigint[])",
 }
-_INSTANCE_COLUMNS: Final = [
-    *LEVEL_COLUMNS["IMAGE"],
-    "series_fk",
-    "transfer_syntax",
-    "size",
-    "path",
-    "source_ae",
-    "received",
-    "attrs",
-]
 _INSERT_INSTANCE: Final = (
-    f"INSERT INTO instance ({', '.join(_INSTANCE_COLUMNS)}) VALUES"
-    f" ({', '.join(f'${n}' for n in range(1, len(_INSTANCE_COLUMNS) + 1))})"
+    f"INSERT INTO instance ({', '.join(INSTANCE_COLUMNS)}) VALUES"
+    f" ({', '.join(f'${n}' for n in range(1, len(INSTANCE_COLUMNS) + 1))})"
 )
 
 
@@ -354,19 +347,12 @@ class PostgresIndex(RowFinding):
             await conn.executemany(_INSERT_INSTANCE, fresh)
 
     async def _instance_row(self, conn: Connection, entry: IndexEntry) -> list[object]:
-        columns = dict(entry.columns)
-        if not columns.get("sop_class"):
-            columns["sop_class"] = entry.sop_class_uid
-        columns["sop_uid"] = entry.sop_instance_uid
-        series_uid = columns.get("series_uid", "")
+        series_uid = entry.columns.get("series_uid", "")
         series_key = self._series_keys.get(series_uid)
         if series_key is None:
-            series_key = await _upsert_parents(conn, entry, columns)
+            series_key = await _upsert_parents(conn, entry, instance_columns(entry))
             self._series_keys[series_uid] = series_key
-        values: list[object] = [_text(columns.get(name, "")) for name in LEVEL_COLUMNS["IMAGE"]]
-        values += [series_key, entry.transfer_syntax_uid, entry.size, _text(entry.path)]
-        values += [entry.source_ae_title, entry.received, entry.headers.get("IMAGE", b"")]
-        return values
+        return instance_values(entry, series_key, _text)
 
     async def _operate(self, operation: Callable[[Connection], Awaitable[_T]]) -> _T:
         self._series_keys.clear()  # deletions may remove series
@@ -495,13 +481,7 @@ async def _upsert_level(
 ) -> int:
     """The row of an entity (made from this instance if it is the first); its key."""
     table = LEVEL_TABLES[level]
-    names = list(LEVEL_COLUMNS[level])
-    values: list[object] = [_text(columns.get(name, "")) for name in names]
-    if parent is not None:
-        names.append(parent[0])
-        values.append(parent[1])
-    names.append("attrs")
-    values.append(header)
+    names, values = level_values(level, columns, header, parent, _text)
     marks = ", ".join(f"${n}" for n in range(1, len(names) + 1))
     pk = await conn.fetchval(
         f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})"

@@ -52,6 +52,63 @@ LEVEL_COLUMNS: Final = {
 }
 
 
+#: The columns of an instance row, in the order :func:`instance_values` gives them.
+INSTANCE_COLUMNS: Final = [
+    *LEVEL_COLUMNS["IMAGE"],
+    "series_fk",
+    "transfer_syntax",
+    "size",
+    "path",
+    "source_ae",
+    "received",
+    "attrs",
+]
+_IMAGE_COLUMNS: Final = LEVEL_COLUMNS["IMAGE"]
+_SOP_UID_AT: Final = _IMAGE_COLUMNS.index("sop_uid")
+_SOP_CLASS_AT: Final = _IMAGE_COLUMNS.index("sop_class")
+
+
+def _same(value: object) -> object:
+    return value
+
+
+def instance_values(
+    entry: IndexEntry, series_key: int, text: Callable[[object], object] = _same
+) -> list[object]:
+    """The instance row of ``entry`` (:data:`INSTANCE_COLUMNS`) under series row ``series_key``.
+
+    Its columns as :func:`instance_columns` gives them (without copying them);
+    ``text`` adapts each text value to what the backend stores.
+    """
+    columns = entry.columns
+    values: list[object] = [text(columns.get(name, "")) for name in _IMAGE_COLUMNS]
+    values[_SOP_UID_AT] = text(entry.sop_instance_uid)
+    if not columns.get("sop_class"):
+        values[_SOP_CLASS_AT] = text(entry.sop_class_uid)
+    values += [series_key, entry.transfer_syntax_uid, entry.size, text(entry.path)]
+    values += [entry.source_ae_title, entry.received, entry.headers.get("IMAGE", b"")]
+    return values
+
+
+def level_values(
+    level: str,
+    columns: dict[str, str],
+    header: bytes,
+    parent: tuple[str, int] | None,
+    text: Callable[[object], object] = _same,
+) -> tuple[list[str], list[object]]:
+    """Column names and values of the row of a patient, study or series made from one of
+    its instances (``columns``: :func:`instance_columns`), under ``parent`` (column, key)."""
+    names = list(LEVEL_COLUMNS[level])
+    values: list[object] = [text(columns.get(name, "")) for name in names]
+    if parent is not None:
+        names.append(parent[0])
+        values.append(parent[1])
+    names.append("attrs")
+    values.append(header)
+    return names, values
+
+
 def delete_target(
     study_uid: str | None, series_uid: str | None, sop_instance_uid: str | None
 ) -> tuple[str, str]:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Final, TypeVar
 
 from .entry import IndexEntry
-from .rows import LEVEL_COLUMNS, instance_columns
+from .rows import INSTANCE_COLUMNS, instance_columns, instance_values, level_values
 from .schema import LEVEL_TABLES
 
 __all__ = ["chunks", "delete_pending", "delete_rows", "has_side_rows", "insert_many"]
@@ -31,13 +31,7 @@ def _upsert_level(
 ) -> int:
     """The row of an entity (made from this instance if it is the first); its key."""
     table = LEVEL_TABLES[level]
-    names = list(LEVEL_COLUMNS[level])
-    values: list[object] = [columns.get(name, "") for name in names]
-    if parent is not None:
-        names.append(parent[0])
-        values.append(parent[1])
-    names.append("attrs")
-    values.append(header)
+    names, values = level_values(level, columns, header, parent)
     conn.execute(
         f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
         f" ON CONFLICT({key}) DO NOTHING",
@@ -70,34 +64,11 @@ def _insert_one(conn: sqlite3.Connection, entry: IndexEntry, series_keys: dict[s
     if series_key is None:
         series_key = _upsert_parents(conn, entry, columns)
         series_keys[columns.get("series_uid", "")] = series_key
-    names = [*LEVEL_COLUMNS["IMAGE"], "series_fk", "transfer_syntax", "size", "path"]
-    names += ["source_ae", "received", "attrs"]
-    values: list[object] = [columns.get(name, "") for name in LEVEL_COLUMNS["IMAGE"]]
-    values += [series_key, entry.transfer_syntax_uid, entry.size, entry.path]
-    values += [entry.source_ae_title, entry.received, entry.headers.get("IMAGE", b"")]
-    conn.execute(
-        f"INSERT INTO instance ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
-        values,
-    )
+    _insert_rows(conn, [instance_values(entry, series_key)])
 
 
 #: Bound parameters per statement, at most (SQLite's historic limit is 999).
 _MAX_PARAMS: Final = 999
-_INSTANCE_COLUMNS: Final = [
-    *LEVEL_COLUMNS["IMAGE"],
-    "series_fk",
-    "transfer_syntax",
-    "size",
-    "path",
-    "source_ae",
-    "received",
-    "attrs",
-]
-
-
-_IMAGE_COLUMNS: Final = LEVEL_COLUMNS["IMAGE"]
-_SOP_UID_AT: Final = _IMAGE_COLUMNS.index("sop_uid")
-_SOP_CLASS_AT: Final = _IMAGE_COLUMNS.index("sop_class")
 
 
 def chunks(items: Sequence[_T], width: int) -> list[Sequence[_T]]:
@@ -123,7 +94,7 @@ def insert_many(
     conn: sqlite3.Connection, entries: Sequence[IndexEntry], series_keys: dict[str, int]
 ) -> None:
     """Add instances: new ones with one statement per run of rows, others one by one."""
-    if len(entries) * len(_INSTANCE_COLUMNS) <= _MAX_PARAMS:
+    if len(entries) * len(INSTANCE_COLUMNS) <= _MAX_PARAMS:
         # The usual batch, all new: one statement. A UID indexed already (or twice in the
         # batch) fails it as a whole (a statement's changes are undone with it), and the
         # batch goes the way below; the parents it made stay, as that way makes them too.
@@ -154,30 +125,22 @@ def insert_many(
 def _instance_values(
     conn: sqlite3.Connection, entry: IndexEntry, series_keys: dict[str, int]
 ) -> list[object]:
-    """The instance row of a new entry (:data:`_INSTANCE_COLUMNS`), its parents made if new."""
-    columns = entry.columns
-    series_uid = columns.get("series_uid", "")
+    """The instance row of a new entry (:data:`INSTANCE_COLUMNS`), its parents made if new."""
+    series_uid = entry.columns.get("series_uid", "")
     series_key = series_keys.get(series_uid)
     if series_key is None:
         series_key = _upsert_parents(conn, entry, instance_columns(entry))
         series_keys[series_uid] = series_key
-    # The instance's columns as instance_columns gives them, without copying.
-    values: list[object] = [columns.get(name, "") for name in _IMAGE_COLUMNS]
-    values[_SOP_UID_AT] = entry.sop_instance_uid
-    if not values[_SOP_CLASS_AT]:
-        values[_SOP_CLASS_AT] = entry.sop_class_uid
-    values += [series_key, entry.transfer_syntax_uid, entry.size, entry.path]
-    values += [entry.source_ae_title, entry.received, entry.headers.get("IMAGE", b"")]
-    return values
+    return instance_values(entry, series_key)
 
 
 def _insert_rows(conn: sqlite3.Connection, rows: Sequence[Sequence[object]]) -> None:
-    """Insert instance rows (values in :data:`_INSTANCE_COLUMNS` order), many per statement."""
-    width = len(_INSTANCE_COLUMNS)
+    """Insert instance rows (values in :data:`INSTANCE_COLUMNS` order), many per statement."""
+    width = len(INSTANCE_COLUMNS)
     row = f"({', '.join('?' * width)})"
     for chunk in chunks(rows, width):
         conn.execute(
-            f"INSERT INTO instance ({', '.join(_INSTANCE_COLUMNS)}) VALUES "
+            f"INSERT INTO instance ({', '.join(INSTANCE_COLUMNS)}) VALUES "
             + ", ".join([row] * len(chunk)),
             [value for values in chunk for value in values],
         )
