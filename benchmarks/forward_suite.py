@@ -28,7 +28,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from . import processes
 from .datasets import WORKLOADS, InstanceSet, generate
 from .harness import REPO_ROOT, Column, Options, Ratio, Row, SuiteResult, Table, machine_info, ratio
 from .pair_run import read_report, tail
+from .scratch import scratch_folder
 
 __all__ = ["run"]
 
@@ -317,7 +317,7 @@ def _safe(label: str, measure: Callable[[], Row]) -> Row:
 def run(options: Options) -> SuiteResult:
     """Generate the set, run direct and router rows in both modes, and the limited run."""
     workload = WORKLOADS["ct"].scaled(_QUICK_COUNT) if options.quick else WORKLOADS["ct"]
-    workdir = Path(tempfile.mkdtemp(prefix="dicomnet-bench-forward-"))
+    workdir = scratch_folder("dicomnet-bench-forward-")
     table = Table(f"Store through the router beside direct: {workload.count} x 0.5 MB CT", _COLUMNS)
     limited = Table("Rate limit: duration beside bytes / limit", _RATE_COLUMNS)
     result = SuiteResult("forward", tables=[table, limited])

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from . import processes, walk_cost
 from .datasets import WORKLOADS, InstanceSet, Workload, generate
 from .harness import Column, Options, Ratio, Row, SuiteResult, Table, machine_info, ratio
 from .pair_run import best_rows, proxy_argv, read_report, run_pair, tail, wait_port_line
+from .scratch import retire_files, scratch_folder
 from .store_peers import CHILD_CWD, Implementation, Variant, implementations
 
 __all__ = ["PAIRS", "Case", "plan", "run"]
@@ -176,25 +176,6 @@ class _Context:
     runs: int = 0
 
 
-def _retire(root: Path) -> None:
-    """Empty the files a run wrote under ``root``, keeping them (removed with the workdir).
-
-    Truncating frees the files' blocks (and drops their unwritten pages, so no
-    run pays for an earlier run's writeback) but not their inodes. Deleting
-    them would: ext4 without a journal (as on the benchmark machine) skips
-    every inode freed in the last one to six minutes when it allocates a new
-    one, reading an inode-table block for each, so a run right after the
-    deletion of another run's 2000 files paid about 0.1-0.2 ms more CPU per
-    file created (openat), and later runs and rows paid more than earlier ones.
-    """
-    for folder, _, files in os.walk(root):
-        for name in files:
-            try:
-                os.truncate(os.path.join(folder, name), 0)
-            except OSError:
-                continue
-
-
 def _count_files(root: Path) -> int:
     """Regular files under ``root``, not counting hidden files or hidden directories."""
     count = 0
@@ -234,8 +215,8 @@ def _run_case_once(case: Case, instances: InstanceSet, ctx: _Context) -> Row:
         stale.unlink()
     output = None
     if case.mode == "write":
-        # A fresh, empty folder for every run of every row (see _retire for why the
-        # folders of earlier runs are kept until the end of the suite).
+        # A fresh, empty folder for every run of every row (see scratch.retire_files
+        # for why the folders of earlier runs are kept until the end of the suite).
         ctx.runs += 1
         output = ctx.workdir / "received" / f"{slug}.{ctx.runs}"
         output.mkdir(parents=True)
@@ -251,7 +232,7 @@ def _run_case_once(case: Case, instances: InstanceSet, ctx: _Context) -> Row:
         stored = _count_files(output) if output is not None else instances.count
     finally:
         if output is not None:
-            _retire(output)
+            retire_files(output)
     if isinstance(run, str):
         return Row(case.label, unavailable=run)
     report = run.report
@@ -517,7 +498,7 @@ def run(options: Options) -> SuiteResult:
     """Generate the instances, run every selected case and the ceilings, plot, report."""
     workloads, cases = plan(options.quick)
     timeout = 120.0 if options.quick else 600.0
-    workdir = Path(tempfile.mkdtemp(prefix="dicomnet-bench-store-"))
+    workdir = scratch_folder("dicomnet-bench-store-")
     logs = workdir / "logs"
     logs.mkdir()
     repeat = options.repeat or (1 if options.quick else _FULL_REPEAT)

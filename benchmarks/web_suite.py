@@ -34,6 +34,7 @@ from .find_data import STUDIES_PER_PATIENT, Archive, Query
 from .find_peers import AE_TITLES, environment, load_dicomnet, scp_argv
 from .harness import Column, Options, Ratio, Row, SuiteResult, Table, ratio
 from .processes import free_port, start, stop, wait_listening
+from .scratch import retire_files, scratch_folder
 from .web_load import (
     BIG_STUDY,
     IMAGE_STUDY,
@@ -223,18 +224,20 @@ def _retrieve_rows(
 ) -> list[Row]:
     body, seconds = _best([_wado(client) for _ in range(repeat)])
     rows = [_transfer_row("WADO-RS study (multipart, as stored)", files, body, seconds)]
-    received = work / "got"
     best: float | None = None
     for _ in range(repeat):
-        shutil.rmtree(received, ignore_errors=True)
-        received.mkdir()
+        # A new folder per run; the last run's files are emptied, not deleted (see
+        # scratch.retire_files: creating files among just-freed inodes costs more).
+        received = Path(tempfile.mkdtemp(prefix="got-", dir=work))
         argv = [
             "getscu", "-q", "-S", "-aec", AE_TITLES["dicomnet"], "-aet", "GETSCU",
             "-od", str(received), "127.0.0.1", str(proxy.port),
             "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={IMAGE_STUDY}",
         ]  # fmt: skip
         got = proxy.run(argv)
-        if got.get("last_ms") is not None and len(list(received.iterdir())) == files:
+        complete = len(list(received.iterdir())) == files
+        retire_files(received)
+        if got.get("last_ms") is not None and complete:
             best = got["last_ms"] / 1000 if best is None else min(best, got["last_ms"] / 1000)
     if best is None:
         rows.append(Row("C-GET study", unavailable="no complete C-GET timed"))
@@ -381,7 +384,7 @@ def run(options: Options) -> SuiteResult:
     stow_big = (16 if options.quick else 64) * 1024 * 1024
     stored = 50 if options.quick else 500
     result = SuiteResult("web")
-    workdir = Path(tempfile.mkdtemp(prefix="dicomnet-bench-web-"))
+    workdir = scratch_folder("dicomnet-bench-web-")
     try:
         for size in sizes:
             archive = Archive(max(1, size // (STUDIES_PER_PATIENT * 5)))
@@ -431,7 +434,7 @@ def run(options: Options) -> SuiteResult:
             finally:
                 stop(proxy_proc)
                 stop(proc)
-                shutil.rmtree(folder, ignore_errors=True)
+                retire_files(folder)  # removed with workdir at the end (see retire_files)
             result.tables.extend([searches, transfers, memory])
             result.ratios.extend(_ratios(archive, searches, transfers))
     finally:

@@ -59,3 +59,17 @@ def test_scratch_folder_is_a_new_empty_folder() -> None:
 
 def test_a_missing_folder_is_not_flagged(tmp_path: Path) -> None:
     assert not scratch.spread_subfolders(tmp_path / "missing")
+
+
+def test_retire_empties_the_files_of_a_run_and_keeps_their_inodes(tmp_path: Path) -> None:
+    # Deleting them would free their inodes, which ext4 without a journal skips for
+    # a minute or more on every later file creation (the next rows' openat).
+    hidden = tmp_path / ".index"
+    hidden.mkdir()
+    files = [tmp_path / "a.dcm", hidden / "index.sqlite"]
+    for path in files:
+        path.write_bytes(b"x" * 5000)
+    inodes = [path.stat().st_ino for path in files]
+    scratch.retire_files(tmp_path)
+    assert [path.stat().st_size for path in files] == [0, 0]
+    assert [path.stat().st_ino for path in files] == inodes
