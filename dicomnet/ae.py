@@ -29,6 +29,7 @@ import asyncio
 import functools
 import itertools
 import logging
+import socket
 import ssl as ssl_module
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Sequence
@@ -40,6 +41,7 @@ from dicomnet_pdu.connection import Role, ULConnection
 from dicomnet_pdu.pdus import AAssociateRQ
 
 from . import negotiation
+from .acceptor import AcceptGate, Listener
 from .association import Association
 from .association.common_extended import CommonExtendedCheck
 from .association.hooks import NegotiationHooks
@@ -148,10 +150,15 @@ class AE:
         backlog: int = LISTEN_BACKLOG,
         reuse_port: bool = False,
         start_serving: bool = True,
+        shared: Sequence[socket.socket] = (),
+        gate: AcceptGate | None = None,
     ) -> Server:
         """Listen for associations (``host`` None/"" = every IPv4 and IPv6 interface).
 
         ``reuse_port``: share the port with other processes (``SO_REUSEPORT``).
+        ``shared``: accept from these listening sockets, which other processes
+        accept from too (``serve --workers``), each connection when ``gate``
+        says so (see :mod:`dicomnet.acceptor`).
         ``start_serving=False``: bind only, and accept from :meth:`Server.start_serving`
         on (once the handlers the caller adds to ``server.registry`` are in).
         """
@@ -168,6 +175,8 @@ class AE:
             handshake_timeout=self.policy.timers.artim,
             reuse_port=reuse_port,
             start_serving=start_serving,
+            shared=shared,
+            gate=gate,
         )
         _log.info("%s listening on %s", self.title, ", ".join(map(str, server.addresses)))
         return server
@@ -316,7 +325,7 @@ class Server:
         self.ae = ae
         self.policy = ae.policy
         self.registry = registry
-        self.listeners: list[asyncio.Server] = []
+        self.listeners: list[Listener] = []
         #: Associations being served (counted against ``max_associations``).
         self.active: set[Association] = set()
         self._held: deque[tuple[ULProtocol, Association]] = deque()
@@ -352,6 +361,11 @@ class Server:
         """Accept connections (a server made with ``start_serving=False``)."""
         for listener in self.listeners:
             await listener.start_serving()
+
+    @property
+    def connections(self) -> int:
+        """Connections open now (associations served, held, or being refused)."""
+        return len(self._protocols)
 
     @property
     def held(self) -> int:

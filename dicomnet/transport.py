@@ -26,12 +26,13 @@ import logging
 import mmap
 import socket
 import ssl as ssl_module
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar, cast
 
 from dicomnet_pdu.fsm import State
 from dicomnet_pdu.pdus import PDU
 
+from .acceptor import AcceptGate, Listener, SharedAcceptor
 from .errors import TimeoutExpired
 from .flow import FlowControl
 from .timers import ARTIM, Deadlines
@@ -590,8 +591,15 @@ async def listen(
     handshake_timeout: float | None = None,
     reuse_port: bool = False,
     start_serving: bool = True,
-) -> list[asyncio.Server]:
+    shared: Sequence[socket.socket] = (),
+    gate: AcceptGate | None = None,
+) -> list[Listener]:
     """Listen on ``host``; ``None``/``""`` means every interface, IPv6 (``::``) and IPv4.
+
+    ``shared``: accept from these listening sockets instead (``host`` and
+    ``port`` unused), which other processes accept from too
+    (:class:`~dicomnet.acceptor.SharedAcceptor`: a few connections each time,
+    each when ``gate`` says so).
 
     ``start_serving=False`` only binds: connections are refused until each
     server's ``start_serving()`` (a process whose handlers are not ready yet).
@@ -614,6 +622,14 @@ async def listen(
             return TLSHandshake(app_factory, context, handshake_timeout)
 
         ssl = None
+    if shared:
+        acceptors: list[Listener] = [
+            SharedAcceptor(sock, protocol_factory, gate=gate) for sock in shared
+        ]
+        if start_serving:
+            for acceptor in acceptors:
+                await acceptor.start_serving()
+        return acceptors
     if host:
         return [
             await loop.create_server(
@@ -626,7 +642,7 @@ async def listen(
                 start_serving=start_serving,
             )
         ]
-    servers: list[asyncio.Server] = []
+    servers: list[Listener] = []
     try:
         servers.append(
             await loop.create_server(

@@ -224,7 +224,7 @@ async def test_two_workers_share_the_port_survive_kill_9_and_agree_with_the_inde
     )
     acknowledged: set[str] = set()
     try:
-        # Both workers answer: the kernel spreads the connections over them.
+        # Both workers answer: they take the connections in turns.
         assert await asyncio.gather(*(_echo(supervisor.port) for _ in range(24))) == [0] * 24
         pids = supervisor.worker_pids()
         assert sorted(pids) == [0, 1]
@@ -287,6 +287,31 @@ async def test_two_workers_share_the_port_survive_kill_9_and_agree_with_the_inde
     assert leftovers == [], "the killed worker's unfinished files were settled"
     assert acknowledged <= set(rows), "every acknowledged instance is indexed"
     assert {Path(path) for path in rows.values()} == on_disk, "index and folder agree"
+
+
+async def test_associations_open_at_once_are_spread_evenly_over_the_workers(
+    tmp_path: Path,
+) -> None:
+    """One accept queue, each connection to the worker serving fewer (SO_REUSEPORT's hash
+    of the addresses gave one worker two thirds of a burst now and then)."""
+    supervisor = await Supervisor.start(tmp_path / "store", None, "--workers", "2")
+    ae = AE("ECHOSCU", Policy(ae_title="ECHOSCU"))
+    contexts = [ProposedContext(abstract_syntax=VERIFICATION, transfer_syntaxes=(EXPLICIT_LE,))]
+    try:
+        opened = await asyncio.gather(
+            *(
+                ae.associate("127.0.0.1", supervisor.port, called_ae="DICOMNET", contexts=contexts)
+                for _ in range(16)
+            )
+        )
+        log = supervisor.log.read_text()
+        served = [len(re.findall(rf" w{slot} .*connection from", log)) for slot in (0, 1)]
+        for assoc in opened:
+            await assoc.release()
+    finally:
+        assert await supervisor.stop() == 0
+    assert sum(served) == 16
+    assert min(served) >= 7, served  # 8 each; one more or less when a worker was slow
 
 
 async def test_what_a_worker_killed_just_before_the_stop_left_is_settled(tmp_path: Path) -> None:

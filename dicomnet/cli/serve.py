@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import signal
 import sys
@@ -364,8 +365,8 @@ async def serve(
     # The port is ours (bound, not yet accepting): only now are the folder and its index
     # made. Connections are accepted once their handlers are added below (before, a
     # request could only be answered "no such service"); "listening on PORT" follows.
-    # (A worker's port is held by its supervisor: it listens once its handlers are
-    # ready, so the other workers serve meanwhile.)
+    # (A worker accepts from its supervisor's listening socket once its handlers are
+    # ready; the other workers serve meanwhile.)
     archive: _Archive | None = None
     try:
         requested = getattr(args, "layout", None)
@@ -396,9 +397,11 @@ async def serve(
     if server is None:
         try:
             http_bound = bind_http(args, bind=shared_listener)
+            balance = args.worker_balance
             server = await ae.serve(
-                args.host, args.port, ssl=ssl, handlers=handlers, reuse_port=True
+                ssl=ssl, handlers=handlers, shared=args.worker_sockets, gate=balance
             )
+            balance.live = functools.partial(getattr, server, "connections")
         except (OSError, ConfigurationError) as exc:
             if http_bound is not None:
                 http_bound.close()

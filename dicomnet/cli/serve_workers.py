@@ -2,10 +2,10 @@
 
 :func:`run_workers` checks the options, settles what earlier workers of this
 host left unfinished (before any worker receives), and supervises N workers;
-:func:`worker_main` is what each worker process runs: ``serve`` on the shared
-port (``SO_REUSEPORT``), receiving into its own ``.incoming/HOST-wSLOT``,
-with its part of the association limit, stopped by SIGTERM (drain) or by the
-supervisor's end.
+:func:`worker_main` is what each worker process runs: ``serve`` accepting
+from the supervisor's listening socket (:mod:`dicomnet.acceptor`), receiving
+into its own ``.incoming/HOST-wSLOT``, with its part of the association
+limit, stopped by SIGTERM (drain) or by the supervisor's end.
 """
 
 from __future__ import annotations
@@ -24,7 +24,14 @@ from dicomnet.archive.recover import reconcile
 from dicomnet.cli.http_side import settle_http_address
 from dicomnet.cli.options import verbosity
 from dicomnet.cli.serve import EXIT_USAGE, drain_seconds, index_path, serve
-from dicomnet.cli.workers import publisher, ready_signal, supervise, worker_prefix
+from dicomnet.cli.worker_balance import Balance
+from dicomnet.cli.workers import (
+    WorkerPlace,
+    publisher,
+    ready_signal,
+    supervise,
+    worker_prefix,
+)
 from dicomnet.errors import ConfigurationError
 from dicomnet.storage.folder import INCOMING_DIR, FolderStore
 from dicomnet.storage.layout import Layout, LayoutMismatch, settle_layout
@@ -101,18 +108,16 @@ async def settle_leftovers(args: argparse.Namespace) -> int:
     return 0
 
 
-def worker_main(  # noqa: PLR0917 (multiprocessing passes them by position)
-    args: argparse.Namespace,
-    slot: int,
-    count: int,
-    port: int,
-    ready: Connection,
-    lifeline: Connection,
+def worker_main(
+    args: argparse.Namespace, place: WorkerPlace, ready: Connection, lifeline: Connection
 ) -> None:
-    """One worker process: serve on ``port`` until SIGTERM or the supervisor ends."""
-    args.port = port
+    """One worker process: serve on ``place.port`` until SIGTERM or the supervisor ends."""
+    slot = place.slot
+    args.port = place.port
     args.worker_slot = slot
-    args.workers = count
+    args.workers = place.count
+    args.worker_sockets = place.sockets
+    args.worker_balance = Balance(place.counts, slot)
     verbose = verbosity(args)
     # Always: without it a spawned worker's warnings go out bare (no time, level, slot).
     logging.basicConfig(format=f"%(asctime)s w{slot} %(levelname)s %(name)s: %(message)s")

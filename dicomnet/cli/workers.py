@@ -1,31 +1,40 @@
 """``dicomnet serve --workers N``: N worker processes accepting on one port.
 
-The supervisor (the process started by the user) reserves the port (a
-socket bound with ``SO_REUSEPORT``, never listening, so ``--port 0`` gets one
-number for all) and starts N workers (``multiprocessing``, *spawn*: a fresh
-interpreter each, no state inherited). Each worker runs its own event loop
-and listens on the port with ``SO_REUSEPORT``; the kernel spreads the
-connections over the listening workers. A supervisor without
-``SO_REUSEPORT`` (not Linux/BSD/macOS) refuses ``--workers`` above 1.
+The supervisor (the process started by the user) opens the listening socket
+of the DICOM port (one per address; ``--port 0`` gets one number for all)
+and starts N workers (``multiprocessing``, *spawn*: a fresh interpreter each,
+no state inherited but the socket's descriptor). Each worker runs its own
+event loop and accepts from that one socket, a connection at a time
+(:mod:`dicomnet.acceptor`): one accept queue for all, served by whichever
+worker comes back to it first, so a busy worker leaves the next connection
+to an idle one. Connections that arrive while the workers start wait in the
+queue. (With ``SO_REUSEPORT`` the kernel chose the worker by a hash of the
+connection's addresses: 50 connections often went 30 to 20 or worse, and one
+worker idled while the other finished.)
 
-The DICOMweb port (``--http``) is reserved and shared the same way.
+The DICOMweb port (``--http``) is reserved (bound with ``SO_REUSEPORT``,
+never listening) and each worker listens on it with ``SO_REUSEPORT``; a
+supervisor without ``SO_REUSEPORT`` refuses ``--http`` with ``--workers``.
 
 * **Ready**: ``listening on PORT`` is printed once every worker listens. A
   worker that exits before it is ready (bad options, an index that cannot
   be opened) ends the start: the others are stopped and its exit code is
   returned.
 * **A worker that dies** (kill -9, a crash) is started again in the same
-  slot after a short pause (doubling while it keeps dying, at most 10 s).
-  Each slot receives into its own folder (``.incoming/HOST-wSLOT``), and a
+  slot after a short pause (doubling while it keeps dying, at most 10 s);
+  meanwhile the others take every connection. Each slot receives into its
+  own folder (``.incoming/HOST-wSLOT``), and a
   worker settles its folder when it starts (the index's reconcile: files
   moved in are indexed, unfinished ones removed), so the new worker cleans
   what the dead one left, and no worker ever touches another's files. Once
   every worker has stopped, the supervisor settles all the folders again
   (a worker that died just before the stop was not started again).
-* **SIGTERM/SIGINT** to the supervisor: each worker gets SIGTERM, stops
-  listening, lets its associations finish for up to ``--drain`` seconds,
-  aborts the rest and exits 0; the supervisor kills a worker still alive
-  10 s after that, and exits 0.
+* **SIGTERM/SIGINT** to the supervisor: it closes its descriptor of the
+  listening socket, and each worker gets SIGTERM, stops accepting (closing
+  its own; once all are closed new connections are refused), lets its
+  associations finish for up to ``--drain`` seconds, aborts the rest and
+  exits 0; the supervisor kills a worker still alive 10 s after that, and
+  exits 0.
 * **Supervisor gone** (kill -9): each worker holds the read end of a pipe
   the supervisor writes to; its end of file stops the worker.
 
@@ -38,6 +47,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -54,13 +64,17 @@ from typing import Any, Final
 
 from dicomnet.cli.announce import announce
 from dicomnet.cli.collector import settle_collector
+from dicomnet.cli.worker_balance import ABSENT
 from dicomnet.observe.exposition import merge, render
 from dicomnet.observe.http import MetricsEndpoint, start_metrics_endpoint
 from dicomnet.observe.metrics import Snapshot
+from dicomnet.transport import LISTEN_BACKLOG
 
 __all__ = [
+    "WorkerPlace",
     "WorkerTarget",
     "association_share",
+    "listening_sockets",
     "publisher",
     "reserve_port",
     "shared_listener",
@@ -71,8 +85,23 @@ __all__ = [
 
 _log = logging.getLogger("dicomnet.cli.workers")
 
-#: The function a worker process runs: (args, slot, count, port, ready, lifeline).
-WorkerTarget = Callable[[argparse.Namespace, int, int, int, Connection, Connection], None]
+
+@dataclass(frozen=True)
+class WorkerPlace:
+    """What a worker process is given besides the options: its place among the workers."""
+
+    #: This worker's number (0 to count - 1) and how many workers there are.
+    slot: int
+    count: int
+    #: The port, and the supervisor's listening sockets on it (see :mod:`dicomnet.acceptor`).
+    port: int
+    sockets: list[socket.socket]
+    #: Connections each worker serves, -1 when not accepting (:mod:`.worker_balance`).
+    counts: ctypes.Array[Any]
+
+
+#: The function a worker process runs: (args, place, ready, lifeline).
+WorkerTarget = Callable[[argparse.Namespace, WorkerPlace, Connection, Connection], None]
 #: Seconds the workers have to get ready.
 START_TIMEOUT: Final = 120.0
 #: Seconds a worker still alive after the drain deadline is given before it is killed.
@@ -105,6 +134,45 @@ def association_share(limit: int, count: int, slot: int) -> int:
     return max(1, limit // count + (1 if slot < limit % count else 0))
 
 
+def _addresses(host: str | None, port: int) -> list[tuple[int, str]]:
+    if host:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        return [(info[0], str(info[4][0])) for info in infos[:1]]
+    return [(socket.AF_INET6, "::"), (socket.AF_INET, "0.0.0.0")]
+
+
+def listening_sockets(host: str | None, port: int) -> tuple[int, list[socket.socket]]:
+    """Listen on ``host:port`` (every address when ``host`` is empty); the port and sockets.
+
+    The workers accept from these sockets (:mod:`dicomnet.acceptor`); port 0:
+    the first address picks the number, the others take it. The accept queue
+    is the kernel's largest, so a burst of connections waits in it. Raises
+    OSError when the port is taken.
+    """
+    sockets: list[socket.socket] = []
+    try:
+        for family, address in _addresses(host, port):
+            try:
+                sock = socket.socket(family, socket.SOCK_STREAM)
+            except OSError:
+                continue  # no IPv6 here
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind((address, port))
+            port = int(sock.getsockname()[1])
+            sock.listen(LISTEN_BACKLOG)
+            sock.setblocking(False)
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    if not sockets:
+        raise OSError("no address to listen on")
+    return port, sockets
+
+
 def reserve_port(host: str | None, port: int) -> tuple[int, list[socket.socket]]:
     """Bind (without listening) a ``SO_REUSEPORT`` socket per address; the port and sockets.
 
@@ -114,14 +182,9 @@ def reserve_port(host: str | None, port: int) -> tuple[int, list[socket.socket]]
     """
     if not hasattr(socket, "SO_REUSEPORT"):
         raise OSError("this system has no SO_REUSEPORT: serve --workers needs it")
-    if host:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-        addresses = [(info[0], info[4][0]) for info in infos[:1]]
-    else:
-        addresses = [(socket.AF_INET6, "::"), (socket.AF_INET, "0.0.0.0")]
     sockets: list[socket.socket] = []
     try:
-        for family, address in addresses:
+        for family, address in _addresses(host, port):
             try:
                 sock = socket.socket(family, socket.SOCK_STREAM)
             except OSError:
@@ -172,14 +235,25 @@ class _Worker:
 
 class _Supervisor:
     def __init__(
-        self, args: argparse.Namespace, count: int, port: int, target: WorkerTarget, drain: float
+        self,
+        args: argparse.Namespace,
+        count: int,
+        port: int,
+        sockets: list[socket.socket],
+        *,
+        target: WorkerTarget,
+        drain: float,
     ) -> None:
         self.args = args
         self.count = count
         self.port = port
+        #: The listening sockets every worker accepts from (closed when the stop begins).
+        self.sockets = sockets
         self.target = target
         self.drain = drain
         self.context = multiprocessing.get_context("spawn")
+        #: Connections each worker serves (written by the workers; ABSENT when not accepting).
+        self.counts = self.context.RawArray(ctypes.c_long, [ABSENT] * count)
         self.workers: dict[int, _Worker] = {}
         self.failures: dict[int, int] = {}
         self.stop = asyncio.Event()
@@ -196,7 +270,7 @@ class _Supervisor:
         life_read, life_write = self.context.Pipe(duplex=False)
         process = self.context.Process(
             target=self.target,
-            args=(self.args, slot, self.count, self.port, ready_write, life_read),
+            args=(self.args, self.place(slot), ready_write, life_read),
             name=f"dicomnet-worker-{slot}",
         )
         process.start()
@@ -209,6 +283,10 @@ class _Supervisor:
         loop.add_reader(ready_read.fileno(), self._heard, worker)
         _log.info("worker %d started (pid %s)", slot, process.pid)
         return worker
+
+    def place(self, slot: int) -> WorkerPlace:
+        """What worker ``slot`` is given."""
+        return WorkerPlace(slot, self.count, self.port, self.sockets, self.counts)
 
     def _heard(self, worker: _Worker) -> None:
         """Messages from a worker: ``("ready", pid)``, then ``("metrics", snapshot)``."""
@@ -233,6 +311,7 @@ class _Supervisor:
         worker.ready.close()
         worker.lifeline.close()
         worker.process.close()
+        self.counts[worker.slot] = ABSENT  # the others take every connection meanwhile
         # Its counters stay counted (a counter never goes back); its gauges go.
         last = self.snapshots.pop(worker.slot, {})
         counters = {k: v for k, v in last.items() if k.endswith("_total")}
@@ -310,8 +389,14 @@ class _Supervisor:
         self.start(slot)
 
     async def shutdown(self) -> None:
-        """SIGTERM every worker, wait for the drain, kill what is left."""
+        """SIGTERM every worker, wait for the drain, kill what is left.
+
+        The supervisor's descriptors of the listening sockets are closed first:
+        once every worker has closed its own, new connections are refused.
+        """
         self.stop.set()
+        for sock in self.sockets:
+            sock.close()
         for worker in self.workers.values():
             if worker.process.is_alive():
                 with contextlib.suppress(ProcessLookupError, OSError):
@@ -351,22 +436,22 @@ async def supervise(
     of the drain) leaves nothing unsettled behind it.
     """
     try:
-        port, reserved = reserve_port(args.host, args.port)
+        port, listening = listening_sockets(args.host, args.port)
     except OSError as exc:
         print(f"dicomnet serve: cannot listen on port {args.port}: {exc}", file=sys.stderr)
         return EXIT_NETWORK
-    if getattr(args, "http", None) is not None:  # the DICOMweb port is shared the same way
+    reserved: list[socket.socket] = []
+    if getattr(args, "http", None) is not None:  # each worker listens on it (SO_REUSEPORT)
         try:
             # Loopback unless --http-host says otherwise, as with one process.
-            args.http, more = reserve_port(args.http_host or "127.0.0.1", args.http)
+            args.http, reserved = reserve_port(args.http_host or "127.0.0.1", args.http)
         except OSError as exc:
-            for sock in reserved:
+            for sock in listening:
                 sock.close()
             print(f"dicomnet serve: cannot listen on HTTP port {args.http}: {exc}", file=sys.stderr)
             return EXIT_NETWORK
-        reserved += more
     loop = asyncio.get_running_loop()
-    supervisor = _Supervisor(args, count, port, target, drain)
+    supervisor = _Supervisor(args, count, port, listening, target=target, drain=drain)
     handled: list[signal.Signals] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         try:
@@ -407,7 +492,7 @@ async def supervise(
         await supervisor.shutdown()
         if prepared and prepare is not None and await prepare():
             _log.warning("what the workers left could not be settled: the next start will")
-        for sock in reserved:
+        for sock in [*listening, *reserved]:
             sock.close()
         for signum in handled:
             loop.remove_signal_handler(signum)

@@ -1,0 +1,177 @@
+"""Several processes accepting from one listening socket (``serve --workers``).
+
+Each "worker" here is a server of its own in one process, accepting from its own
+descriptor of one listening socket (as a worker process does with the descriptor
+its supervisor passes it), with a :class:`Balance` over one shared array.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import socket
+from typing import Any
+
+import pytest
+from helpers.policies import make_policy
+
+from dicomnet.acceptor import PATIENCE_SECONDS, SharedAcceptor
+from dicomnet.ae import AE, Server
+from dicomnet.cli.worker_balance import ABSENT, Balance
+from dicomnet.transport import run
+
+
+def _listening() -> socket.socket:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(socket.SOMAXCONN)
+    sock.setblocking(False)
+    return sock
+
+
+async def _workers(sock: socket.socket, count: int) -> tuple[list[Server], Any]:
+    counts = (ctypes.c_long * count)(*([ABSENT] * count))
+    servers = []
+    for slot in range(count):
+        balance = Balance(counts, slot)
+        server = await AE(f"W{slot}", make_policy(f"W{slot}")).serve(
+            shared=[sock.dup()], gate=balance
+        )
+        balance.live = lambda server=server: server.connections
+        servers.append(server)
+    return servers, counts
+
+
+async def _connect(port: int, count: int) -> list[socket.socket]:
+    loop = asyncio.get_running_loop()
+    clients = []
+    for _ in range(count):
+        client = socket.socket()
+        client.setblocking(False)
+        await loop.sock_connect(client, ("127.0.0.1", port))
+        clients.append(client)
+    return clients
+
+
+async def _until(condition: Any) -> None:
+    async with asyncio.timeout(30):
+        while not condition():
+            await asyncio.sleep(0.005)
+
+
+async def _spread(count: int) -> list[int]:
+    sock = _listening()
+    servers, counts = await _workers(sock, 2)
+    clients = await _connect(sock.getsockname()[1], count)
+    try:
+        await _until(lambda: sum(s.connections for s in servers) == count)
+        return [s.connections for s in servers]
+    finally:
+        for client in clients:
+            client.close()
+        for server in servers:
+            server.close()
+            await server.wait_closed()
+        sock.close()
+        assert list(counts) == [ABSENT, ABSENT]  # closed: neither accepts any more
+
+
+async def test_a_burst_of_connections_is_spread_evenly_over_the_workers() -> None:
+    # Without the balance, the acceptor woken first takes up to 16 at a time.
+    first, second = await _spread(40)
+    assert abs(first - second) <= 1, (first, second)
+
+
+def test_the_spread_holds_on_uvloop_too() -> None:
+    pytest.importorskip("uvloop")
+    first, second = run(_spread(40), use_uvloop=True)
+    assert abs(first - second) <= 1, (first, second)
+
+
+async def test_a_worker_serving_fewer_takes_the_next_connections() -> None:
+    sock = _listening()
+    port = sock.getsockname()[1]
+    servers, counts = await _workers(sock, 2)
+    clients = await _connect(port, 10)
+    more: list[socket.socket] = []
+    try:
+        await _until(lambda: sum(s.connections for s in servers) == 10)
+        assert [s.connections for s in servers] == [5, 5]
+        # Worker 0's connections end; the next five go to it, then both take turns.
+        ports = {p.peername[1] for p in servers[0]._protocols if p.peername}
+        for client in clients:
+            if client.getsockname()[1] in ports:
+                client.close()
+        await _until(lambda: servers[0].connections == 0)
+        more = await _connect(port, 7)
+        await _until(lambda: sum(s.connections for s in servers) == 12)
+        assert sorted(s.connections for s in servers) == [6, 6]
+    finally:
+        for client in [*clients, *more]:
+            client.close()
+        for server in servers:
+            server.close()
+            await server.wait_closed()
+        sock.close()
+    assert list(counts) == [ABSENT, ABSENT]
+
+
+def test_balance_ignores_workers_not_accepting_and_publishes_its_count() -> None:
+    counts = (ctypes.c_long * 3)(ABSENT, 5, ABSENT)
+    balance = Balance(counts, 0)
+    balance.live = lambda: 4
+    assert balance.may_accept(1)  # 5 <= 5
+    assert counts[0] == 5
+    balance.accepted()
+    assert counts[0] == 6
+    assert not balance.may_accept(2)  # 6 > 5: slot 1 serves fewer
+    counts[1] = ABSENT  # dead or draining: not waited for
+    assert balance.may_accept(2)
+    balance.serving(False)
+    assert counts[0] == ABSENT
+
+
+class _Never:
+    """A gate that always says another process should take the connection."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def may_accept(self, connecting: int) -> bool:
+        self.asked += 1
+        return False
+
+    def accepted(self) -> None:
+        pass
+
+    def serving(self, on: bool) -> None:
+        pass
+
+
+async def test_a_held_back_acceptor_takes_the_connection_when_no_one_else_does() -> None:
+    """A worker that never comes back to the queue must not stop the others serving."""
+    sock = _listening()
+    made: list[asyncio.Protocol] = []
+
+    def factory() -> asyncio.Protocol:
+        made.append(asyncio.Protocol())
+        return made[-1]
+
+    gate = _Never()
+    acceptor = SharedAcceptor(sock, factory, gate=gate)
+    await acceptor.start_serving()
+    loop = asyncio.get_running_loop()
+    clients = await _connect(sock.getsockname()[1], 3)
+    try:
+        started = loop.time()
+        await _until(lambda: len(made) == 3)
+        assert loop.time() - started >= PATIENCE_SECONDS * 0.9  # held back first
+        # Held back a few times (paused, not polling in a busy loop).
+        assert 2 <= gate.asked < 200
+        assert acceptor.accepted == 3
+    finally:
+        for client in clients:
+            client.close()
+        acceptor.close()
+        await acceptor.wait_closed()
+    assert acceptor.sockets == ()
