@@ -30,7 +30,9 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, 
 from typing import Any, Protocol, TypeVar, cast
 
 from dicomnet_pdu.fsm import State
+from dicomnet_pdu.layout import PDataRun
 from dicomnet_pdu.pdus import PDU
+from dicomnet_pdu.pdv import OutItem
 
 from .acceptor import AcceptGate, Listener, SharedAcceptor
 from .errors import TimeoutExpired
@@ -153,6 +155,9 @@ class ULProtocol(asyncio.BufferedProtocol):
         self._delivering = False
         self._deferred = 0  # P-DATA bytes given to the core but not yet written
         self._flush_handle: asyncio.Handle | None = None  # the end-of-step write, if due
+        # Where data sets read from files are laid out as PDUs (write_pdata); dropped when
+        # the transport kept a reference to it, else used again.
+        self._send_buffer: memoryview | None = None
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.peername: tuple[Any, ...] | None = None
 
@@ -408,7 +413,7 @@ class ULProtocol(asyncio.BufferedProtocol):
         self.transmit()
 
     async def send_pdata(
-        self, pdus: Iterable[list[bytes | memoryview]], *, batch_bytes: int = SEND_BATCH_SIZE
+        self, pdus: Iterable[OutItem], *, batch_bytes: int = SEND_BATCH_SIZE
     ) -> None:
         """Send already framed P-DATA-TF PDUs, awaiting the write buffer between batches.
 
@@ -419,15 +424,15 @@ class ULProtocol(asyncio.BufferedProtocol):
         batches, so at most about one batch is queued beyond its high-water mark.
         A batch under ``COALESCE_BYTES`` is copied and written at the end of the
         event-loop step (or once ``batch_bytes`` of them are waiting), together
-        with the small messages sent after it in the same step.
+        with the small messages sent after it in the same step. A data set laid
+        out in place (a :class:`~dicomnet_pdu.layout.PDataRun`) is written from
+        this protocol's send buffer, ``batch_bytes`` (or one PDU) at a time.
         """
         remaining = iter(pdus)
         while not self.write_pdata(remaining, batch_bytes=batch_bytes):
             await self.flow.drain()
 
-    def write_pdata(
-        self, pdus: Iterator[list[bytes | memoryview]], *, batch_bytes: int = SEND_BATCH_SIZE
-    ) -> bool:
+    def write_pdata(self, pdus: Iterator[OutItem], *, batch_bytes: int = SEND_BATCH_SIZE) -> bool:
         """:meth:`send_pdata` without waiting: write batches until the write buffer is full.
 
         A batch is written even when the buffer is already full (as
@@ -441,7 +446,12 @@ class ULProtocol(asyncio.BufferedProtocol):
             batch: list[bytes | memoryview] = []
             size = 0
             exhausted = True
+            run: PDataRun | None = None
             for segments in pdus:
+                if isinstance(segments, PDataRun):
+                    run = segments
+                    exhausted = False
+                    break
                 batch += segments
                 # The PDU-length field (bytes 2-5 of the header) plus the header itself.
                 size += 6 + int.from_bytes(segments[0][2:6], "big")
@@ -450,6 +460,8 @@ class ULProtocol(asyncio.BufferedProtocol):
                     break
             if batch:
                 self._write_batch(batch, size, batch_bytes)
+            if run is not None:
+                self._write_run(run, batch_bytes)
             if self._lost:
                 raise ConnectionResetError("connection lost")
             if flow.write_paused:
@@ -472,6 +484,41 @@ class ULProtocol(asyncio.BufferedProtocol):
         else:
             self.conn.send_pdata_segments(segments)
         self._write_queued()
+
+    def _write_run(self, run: PDataRun, batch_bytes: int) -> None:
+        """Lay ``run``'s PDUs out in the send buffer and write them, until it is done or
+        the write buffer is full (one batch is written either way)."""
+        flow = self.flow
+        while True:
+            if self._lost:
+                raise ConnectionResetError("connection lost")
+            assert self._transport is not None
+            # What waits to be written (the command's small PDU deferred to the end of
+            # this step) goes first, copied into the same buffer: one write, no join.
+            queued = self.conn.data_to_send()
+            head = sum(map(len, queued))
+            room = max(batch_bytes, run.largest_pdu)
+            buffer = self._send_buffer
+            if buffer is None or len(buffer) < head + room:
+                buffer = self._send_buffer = memoryview(bytearray(head + room))
+            try:
+                used = head + run.fill(buffer[head : head + room])
+            except BaseException:
+                if queued:
+                    self._transport.writelines(queued)
+                raise
+            position = 0
+            for segment in queued:
+                buffer[position : position + len(segment)] = segment
+                position += len(segment)
+            self.conn.send_pdata_segments([buffer[:used]])
+            self._write_queued()
+            if self._transport.get_write_buffer_size():
+                # The transport may hold the buffer itself (uvloop, TLS, Python 3.12+)
+                # rather than a copy: the next batch goes into a new one.
+                self._send_buffer = None
+            if run.done or flow.write_paused:
+                return
 
     def _flush(self) -> None:
         self._flush_handle = None
@@ -499,7 +546,9 @@ class ULProtocol(asyncio.BufferedProtocol):
         if self._transport is None or self._lost:
             return
         data = self.conn.data_to_send()
-        if data:
+        if len(data) == 1:
+            self._transport.write(data[0])  # writelines would copy it (Python 3.11)
+        elif data:
             self._transport.writelines(data)
 
     def close_transport(self) -> None:

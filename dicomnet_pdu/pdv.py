@@ -24,6 +24,7 @@ from typing import TypeAlias
 
 from .codes import AbortReason
 from .errors import LocalProtocolError, RemoteProtocolError
+from .layout import PDataRun, ReadableData
 from .pdus import PDV, PDataTF
 
 __all__ = [
@@ -33,12 +34,17 @@ __all__ = [
     "UNLIMITED_PDU_LENGTH",
     "DataParts",
     "Fragment",
+    "OutItem",
     "Reassembler",
     "fragment_message",
 ]
 
 BytesLike: TypeAlias = bytes | bytearray | memoryview
 Segment: TypeAlias = bytes | memoryview
+#: What :func:`fragment_message` yields: one PDU as a list of buffers, or a data set
+#: laid out straight into the sender's buffers (a :class:`~dicomnet_pdu.layout.PDataRun`,
+#: yielded again until it is done).
+OutItem: TypeAlias = "list[Segment] | PDataRun"
 
 PDU_HEADER_LENGTH = 6
 """PDU type, reserved byte and 4-byte PDU length."""
@@ -127,7 +133,7 @@ def fragment_message(
     max_pdu_length: int,
     pack_command_and_data: bool = False,
     max_pdvs_per_pdu: int = 0,
-) -> Iterator[list[Segment]]:
+) -> Iterator[OutItem]:
     """Cut one DIMSE message into P-DATA-TF PDUs, each yielded as a list of buffers.
 
     Each list is the complete wire form of one P-DATA-TF: its 6-byte header,
@@ -153,6 +159,12 @@ def fragment_message(
     the first data fragment then travel in one PDU if the first data fragment
     gets at least one byte of room. ``max_pdvs_per_pdu`` caps the PDVs in one
     PDU (``0`` = as many as fit); ``1`` therefore disables packing.
+
+    A data set given as a :class:`~dicomnet_pdu.layout.ReadableData` (a file's
+    data set) is, unless packed with the command, yielded after the command's PDUs
+    as a :class:`~dicomnet_pdu.layout.PDataRun` until that is done: the sender lays
+    the same PDUs out in its own buffer and has the data read into it. The
+    ReadableData is closed when the generator ends.
 
     Raises :class:`LocalProtocolError` (at call time, not on iteration) for an
     invalid context ID, PDU length or PDV count.
@@ -180,6 +192,9 @@ def fragment_message(
                     _one_pdv_pdu(context_id, _LAST_BIT, dataset),
                 )
             )
+    pack = pack_command_and_data and max_pdvs_per_pdu != 1
+    if isinstance(dataset, ReadableData) and not pack:
+        return _laid_out(context_id, command, dataset, limit, max_pdvs_per_pdu)
     streams: list[tuple[int, _Source]] = [(_COMMAND_BIT, _Source(iter((command,))))]
     if dataset is not None:
         if isinstance(dataset, bytes | bytearray | memoryview):
@@ -187,8 +202,24 @@ def fragment_message(
         else:
             chunks = iter(dataset)
         streams.append((0, _Source(chunks)))
-    pack = pack_command_and_data and max_pdvs_per_pdu != 1
     return _pdus(context_id, streams, limit, pack, max_pdvs_per_pdu)
+
+
+def _laid_out(
+    context_id: int, command: BytesLike, data: ReadableData, limit: int, max_pdvs: int
+) -> Iterator[OutItem]:
+    """The command's PDUs, then the data set as one :class:`PDataRun` until it is done."""
+    try:
+        if type(command) is bytes and 0 < len(command) <= limit - PDV_HEADER_LENGTH:
+            yield _one_pdv_pdu(context_id, _COMMAND_BIT | _LAST_BIT, command)
+        else:
+            command_stream = [(_COMMAND_BIT, _Source(iter((command,))))]
+            yield from _pdus(context_id, command_stream, limit, False, max_pdvs)
+        run = PDataRun(context_id, data, limit - PDV_HEADER_LENGTH)
+        while not run.done:
+            yield run
+    finally:
+        data.close()
 
 
 def _one_pdv_pdu(context_id: int, control: int, payload: bytes) -> list[Segment]:

@@ -55,7 +55,7 @@ from dicomnet_pdu.pdus import (
     AReleaseRQ,
     PDataTF,
 )
-from dicomnet_pdu.pdv import DataParts, Reassembler, fragment_message
+from dicomnet_pdu.pdv import DataParts, OutItem, Reassembler, fragment_message
 
 from .dimse_timer import DIMSE, DimseTimer
 from .dispatch import Dispatcher
@@ -436,7 +436,7 @@ class Association(AssociationView):
 
     def _fragments(
         self, context_id: int, message: cmd.Message, dataset: BytesLike | Iterable[BytesLike] | None
-    ) -> Iterator[list[bytes | memoryview]]:
+    ) -> Iterator[OutItem]:
         return fragment_message(
             context_id,
             encode_command(message),
@@ -520,7 +520,7 @@ class Association(AssociationView):
         stream: ResponseStream,
         mid: int,
         protocol: ULProtocol,
-        remaining: Iterator[list[bytes | memoryview]],
+        remaining: Iterator[OutItem],
     ) -> None:
         """The rest of a message :meth:`_issue_now` began, as the write buffer drains."""
         try:

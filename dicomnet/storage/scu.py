@@ -30,6 +30,7 @@ from dicomnet.errors import NegotiationError
 from dicomnet.policy import ProposedContext
 from dicomnet.status_policy import Outcome
 
+from .file_data import FileDataSet
 from .proposal import MAX_CONTEXTS, ContextPlan, plan_contexts
 from .shapes import CheckedShapes
 from .source import DEFAULT_CHUNK_SIZE, SMALL_FILE, InstanceSource, SourceError
@@ -374,7 +375,10 @@ async def _store_once(
             "%s: transcoding %s -> %s", source.label, source.transfer_syntax_uid, syntax
         )
         data = transcode(source, syntax)
-        chunks = _Counted(iter([data]))
+        chunks: _Counted | FileDataSet = _Counted(iter([data]))
+    elif source.path is not None and not source.in_memory:
+        # Read from the file straight into the PDUs that carry it (see file_data).
+        chunks = FileDataSet(source.path, source.offset, source.size - source.pad, pad=source.pad)
     else:
         chunks = _Counted(source.chunks(chunk_size))
     request = CStoreRQ(
@@ -392,7 +396,8 @@ async def _store_once(
         if assoc.is_established:
             assoc.abort_nowait("instance unreadable while sending")
         raise
-    return _answered(assoc, source, response, syntax, chunks.count, transcoded=transcoded)
+    sent = chunks.length if isinstance(chunks, FileDataSet) else chunks.count
+    return _answered(assoc, source, response, syntax, sent, transcoded=transcoded)
 
 
 def _answered(

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import mmap
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from dicomnet.transport import COALESCE_BYTES, MIN_READ_SIZE, RECEIVE_BUFFER_SIZE, ULProtocol
+from dicomnet_pdu.layout import ReadableData
 from dicomnet_pdu.pdus import PDU
 from dicomnet_pdu.pdv import fragment_message
 
@@ -26,6 +28,12 @@ class FakeTransport:
 
     def writelines(self, data: list[bytes | memoryview]) -> None:
         self.writes.append(b"".join(bytes(d) for d in data))
+
+    def write(self, data: bytes | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def get_write_buffer_size(self) -> int:
+        return 0
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return default
@@ -259,3 +267,76 @@ async def test_an_echo_and_an_idle_acceptors_response_are_written_in_their_own_s
             assert (await assoc.echo()).is_success
     # Neither the request nor the response waited for the end of a loop step.
     assert written[:2] == ["SCU", "SCP"]
+
+
+class MemoryData(ReadableData):
+    """Bytes in memory as ReadableData (a file's data set, laid out in place)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.position = 0
+
+    @property
+    def length(self) -> int:
+        return len(self.data)
+
+    def readinto(self, views: list[memoryview]) -> None:
+        for view in views:
+            view[:] = self.data[self.position : self.position + len(view)]
+            self.position += len(view)
+
+    def chunks(self) -> Iterator[bytes]:
+        yield self.data
+
+
+class HoldingTransport(FakeTransport):
+    """Keeps the buffers it is given, uncopied, as queued (uvloop, TLS, Python 3.12 may)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: list[memoryview] = []
+
+    def write(self, data: bytes | memoryview) -> None:
+        self.held.append(memoryview(data))
+
+    def get_write_buffer_size(self) -> int:
+        return sum(len(v) for v in self.held)
+
+
+def _laid_out_message(size: int, max_pdu: int = 16384) -> tuple[Iterator[Any], bytes]:
+    data = bytes(i % 251 for i in range(size))
+    general = fragment_message(1, b"\x01" * 20, iter([data]), max_pdu_length=max_pdu)
+    wire = b"".join(bytes(s) for pdu in general for s in pdu)  # type: ignore[union-attr]
+    return fragment_message(1, b"\x01" * 20, MemoryData(data), max_pdu_length=max_pdu), wire
+
+
+async def test_a_laid_out_data_set_goes_out_in_batches_of_whole_pdus() -> None:
+    protocol, transport, _ = connected()
+    pdus, wire = _laid_out_message(200_000)
+    await protocol.send_pdata(pdus, batch_bytes=65536)
+    assert b"".join(transport.writes) == wire
+    # The command PDU rides in the first batch; every batch but the last is full.
+    assert len(transport.writes) == 4
+    assert all(65536 - 16396 < len(w) <= 65536 + 26 for w in transport.writes[:-1])
+
+
+async def test_a_buffer_the_transport_holds_is_not_written_over() -> None:
+    protocol = ULProtocol(FakeCore())
+    transport = HoldingTransport()
+    protocol.connection_made(transport)  # type: ignore[arg-type]
+    pdus, wire = _laid_out_message(300_000)
+    await protocol.send_pdata(pdus, batch_bytes=32768)
+    assert len(transport.held) > 2
+    assert b"".join(bytes(v) for v in transport.held) == wire
+
+
+async def test_a_pause_between_batches_resumes_the_same_data_set() -> None:
+    protocol, transport, _ = connected()
+    pdus, wire = _laid_out_message(100_000)
+    protocol.pause_writing()
+    task = asyncio.ensure_future(protocol.send_pdata(pdus, batch_bytes=32768))
+    await asyncio.sleep(0.01)
+    assert len(transport.writes) == 1  # the first batch went out, then it waits
+    protocol.resume_writing()
+    await task
+    assert b"".join(transport.writes) == wire
