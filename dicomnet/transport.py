@@ -37,6 +37,7 @@ from dicomnet_pdu.pdv import OutItem
 from .acceptor import AcceptGate, Listener, SharedAcceptor
 from .errors import TimeoutExpired
 from .flow import FlowControl
+from .run_writer import RunWriter
 from .timers import ARTIM, Deadlines
 from .tls import TLSHandshake, client_tls_context, server_tls_context
 
@@ -155,9 +156,7 @@ class ULProtocol(asyncio.BufferedProtocol):
         self._delivering = False
         self._deferred = 0  # P-DATA bytes given to the core but not yet written
         self._flush_handle: asyncio.Handle | None = None  # the end-of-step write, if due
-        # Where data sets read from files are laid out as PDUs (write_pdata); dropped when
-        # the transport kept a reference to it, else used again.
-        self._send_buffer: memoryview | None = None
+        self._run_writer: RunWriter | None = None  # writes data sets laid out in place
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.peername: tuple[Any, ...] | None = None
 
@@ -486,37 +485,18 @@ class ULProtocol(asyncio.BufferedProtocol):
         self._write_queued()
 
     def _write_run(self, run: PDataRun, batch_bytes: int) -> None:
-        """Lay ``run``'s PDUs out in the send buffer and write them, until it is done or
-        the write buffer is full (one batch is written either way)."""
+        """Write ``run``'s PDUs (see :mod:`dicomnet.run_writer`) until it is done or the
+        write buffer is full (one batch is written either way)."""
         flow = self.flow
         while True:
             if self._lost:
                 raise ConnectionResetError("connection lost")
-            assert self._transport is not None
-            # What waits to be written (the command's small PDU deferred to the end of
-            # this step) goes first, copied into the same buffer: one write, no join.
-            queued = self.conn.data_to_send()
-            head = sum(map(len, queued))
-            room = max(batch_bytes, run.largest_pdu)
-            buffer = self._send_buffer
-            if buffer is None or len(buffer) < head + room:
-                buffer = self._send_buffer = memoryview(bytearray(head + room))
-            try:
-                used = head + run.fill(buffer[head : head + room])
-            except BaseException:
-                if queued:
-                    self._transport.writelines(queued)
-                raise
-            position = 0
-            for segment in queued:
-                buffer[position : position + len(segment)] = segment
-                position += len(segment)
-            self.conn.send_pdata_segments([buffer[:used]])
-            self._write_queued()
-            if self._transport.get_write_buffer_size():
-                # The transport may hold the buffer itself (uvloop, TLS, Python 3.12+)
-                # rather than a copy: the next batch goes into a new one.
-                self._send_buffer = None
+            writer = self._run_writer
+            if writer is None:
+                assert self._transport is not None
+                writer = self._run_writer = RunWriter(self._transport, self.conn)
+            self._deferred = 0  # anything deferred goes out with this batch
+            writer.step(run, batch_bytes)
             if run.done or flow.write_paused:
                 return
 

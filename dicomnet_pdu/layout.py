@@ -27,7 +27,8 @@ PDU_AND_PDV_HEADERS = 12
 _P_DATA_TF = 0x04
 _LAST_BIT = 0x02
 # PDU type, reserved, PDU length; PDV item length, presentation context ID, control header.
-_pack_headers_into = struct.Struct(">BBIIBB").pack_into
+_HEADERS = struct.Struct(">BBIIBB")
+_pack_headers_into = _HEADERS.pack_into
 
 
 class ReadableData:
@@ -60,6 +61,17 @@ class ReadableData:
     def close(self) -> None:
         """Let go of what reading holds (an open file); called when sending ends."""
 
+    @property
+    def can_sendfile(self) -> bool:
+        """Whether :meth:`sendfile` can send bytes (the data set is in a file)."""
+        return False
+
+    def sendfile(self, socket_fd: int, count: int) -> int:
+        """Send up to ``count`` of the next bytes to ``socket_fd`` directly, without
+        waiting (``os.sendfile``); how many went (they count as read). 0 when none
+        could: the sender then reads them with :meth:`readinto`."""
+        return 0
+
     def __iter__(self) -> Iterator[bytes]:
         return self.chunks()
 
@@ -91,6 +103,28 @@ class PDataRun:
     def largest_pdu(self) -> int:
         """The bytes of the largest PDU still to come: a buffer must hold at least this."""
         return PDU_AND_PDV_HEADERS + min(self._remaining, self._max_payload)
+
+    @property
+    def can_sendfile(self) -> bool:
+        """Whether the data set's bytes may go to the socket by :meth:`sendfile`."""
+        return self._data.can_sendfile
+
+    def next_pdu(self) -> tuple[bytes, int]:
+        """The headers of the next PDU and the length of its payload, which the caller
+        sends next, by :meth:`sendfile` and :meth:`readinto`, in order."""
+        count = min(self._remaining, self._max_payload)
+        self._remaining -= count
+        self._started = True
+        control = 0 if self._remaining else _LAST_BIT
+        return _HEADERS.pack(_P_DATA_TF, 0, count + 6, count + 2, self._context_id, control), count
+
+    def sendfile(self, socket_fd: int, count: int) -> int:
+        """:meth:`ReadableData.sendfile` of the data set (after :meth:`next_pdu`)."""
+        return self._data.sendfile(socket_fd, count)
+
+    def readinto(self, views: list[memoryview]) -> None:
+        """:meth:`ReadableData.readinto` of the data set (after :meth:`next_pdu`)."""
+        self._data.readinto(views)
 
     def fill(self, buffer: memoryview) -> int:
         """Lay out as many whole PDUs as fit at the start of ``buffer``, payloads read.

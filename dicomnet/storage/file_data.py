@@ -56,13 +56,33 @@ class FileDataSet(ReadableData):
             last[-1] = 0
             views = [*views[:-1], last[:-1]] if len(last) > 1 else views[:-1]
         try:
-            fd = self._fd
-            if fd is None:
-                fd = self._fd = os.open(self._path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-            self._read(fd, views, from_file)
+            self._read(self._open(), views, from_file)
         except OSError as exc:
             raise SourceError(exc.strerror or str(exc), path=self._path) from exc
         self._position += wanted
+
+    def _open(self) -> int:
+        fd = self._fd
+        if fd is None:
+            fd = self._fd = os.open(self._path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        return fd
+
+    @property
+    def can_sendfile(self) -> bool:
+        return hasattr(os, "sendfile")
+
+    def sendfile(self, socket_fd: int, count: int) -> int:
+        count = min(count, self._stored - self._position)
+        if count <= 0:
+            return 0
+        try:
+            sent = os.sendfile(socket_fd, self._open(), self._offset + self._position, count)
+        except OSError:
+            # The socket is full (EAGAIN) or sendfile cannot do it: readinto and the
+            # transport take over (and report a file or connection error properly).
+            return 0
+        self._position += sent
+        return sent
 
     def _read(self, fd: int, views: list[memoryview], count: int) -> None:
         """Fill ``views`` (``count`` bytes in all) from the file at the current position."""

@@ -84,15 +84,23 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> CertSet:
     return make_certs(tmp_path_factory.mktemp("certs"))
 
 
-async def test_over_tls(certs: CertSet, received: Received, tmp_path: Path) -> None:
-    path = large_file(tmp_path)
+@pytest.mark.parametrize("max_pdu", [16384, 1 << 20])
+async def test_over_tls(
+    max_pdu: int,
+    certs: CertSet,
+    received: Received,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sendfile_calls = _count_sendfile(monkeypatch)
+    path = large_file(tmp_path, rows=700)
     server_context = server_tls_context(
         str(certs.server_cert), str(certs.server_key), str(certs.ca), require_client_cert=True
     )
     client_context = client_tls_context(
         str(certs.ca), str(certs.client_cert), str(certs.client_key)
     )
-    server = await _scp(16384).serve(
+    server = await _scp(max_pdu).serve(
         "127.0.0.1", 0, handlers=[recording_scp(received)], ssl=server_context
     )
     async with server:
@@ -105,6 +113,55 @@ async def test_over_tls(certs: CertSet, received: Received, tmp_path: Path) -> N
         ) as assoc:
             results = await store_all(assoc, [path, path])
     assert [r.ok for r in results] == [True, True]
+    source = InstanceSource.from_path(path)
+    assert received.stored[source.sop_instance_uid][1] == path.read_bytes()[source.offset :]
+    assert sendfile_calls == []  # TLS: every byte is encrypted, none goes by sendfile
+
+
+def _count_sendfile(monkeypatch: pytest.MonkeyPatch, share: float = 1.0) -> list[int]:
+    """Record each os.sendfile call's result; with ``share`` < 1 send only that part."""
+    calls: list[int] = []
+    real = os.sendfile
+
+    def sendfile(out_fd: int, in_fd: int, offset: int | None, count: int) -> int:
+        sent = real(out_fd, in_fd, offset, max(1, int(count * share)))
+        calls.append(sent)
+        return sent
+
+    monkeypatch.setattr(os, "sendfile", sendfile)
+    return calls
+
+
+@pytest.mark.parametrize("share", [1.0, 0.3])
+async def test_big_pdus_go_by_sendfile_and_a_partial_send_is_completed(
+    share: float, received: Received, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _count_sendfile(monkeypatch, share)
+    paths = [large_file(tmp_path, f"{rows}.dcm", rows) for rows in (700, 701)]
+    server = await _scp(300_001).serve("127.0.0.1", 0, handlers=[recording_scp(received)])
+    async with server:
+        async with _requestor().associate("127.0.0.1", server.port, contexts=_contexts()) as assoc:
+            results = await store_all(assoc, paths)
+    assert [r.ok for r in results] == [True, True]
+    assert calls and sum(calls) > 300_000
+    for path in paths:
+        source = InstanceSource.from_path(path)
+        assert received.stored[source.sop_instance_uid][1] == path.read_bytes()[source.offset :]
+
+
+async def test_a_socket_that_takes_nothing_falls_back_to_reading(
+    received: Received, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(out_fd: int, in_fd: int, offset: int | None, count: int) -> int:
+        raise BlockingIOError
+
+    monkeypatch.setattr(os, "sendfile", full)
+    path = large_file(tmp_path, rows=700)
+    server = await _scp(1 << 20).serve("127.0.0.1", 0, handlers=[recording_scp(received)])
+    async with server:
+        async with _requestor().associate("127.0.0.1", server.port, contexts=_contexts()) as assoc:
+            (result,) = await store_all(assoc, [path])
+    assert result.ok
     source = InstanceSource.from_path(path)
     assert received.stored[source.sop_instance_uid][1] == path.read_bytes()[source.offset :]
 
