@@ -63,6 +63,9 @@ SMALL_FILE: Final = DEFAULT_CHUNK_SIZE
 _SEEK_OVER: Final = 16 * 1024
 
 _PREAMBLE: Final = 128
+#: Bytes read at once from the start of a file for its meta group (which is usually
+#: well under 1 KB; a longer one is read piece by piece).
+_META_READ: Final = 4096
 _MAGIC: Final = b"DICM"
 # Explicit VRs with a 2-byte reserved field and a 4-byte length (PS3.5 §7.1.2).
 _LONG_VRS: Final = frozenset(
@@ -255,6 +258,22 @@ def parse_file_meta(fh: BinaryIO) -> FileMeta | None:
         return None
 
 
+def _meta_from_head(raw: io.FileIO) -> FileMeta | None:
+    """:func:`parse_file_meta` of an unbuffered file: one read of its head, usually.
+
+    The head is parsed in memory when the meta group ends inside it, with the first
+    element header of the data set in it too (the group did not stop only because
+    the head did); otherwise the file is parsed from its start, read as needed.
+    """
+    head = raw.read(_META_READ)
+    meta = parse_file_meta_bytes(head)
+    if meta is not None and meta.dataset_offset + 8 <= len(head):
+        return meta
+    raw.seek(0)
+    with io.BufferedReader(raw) as fh:
+        return parse_file_meta(fh)
+
+
 def read_file_meta(path: str | os.PathLike[str]) -> FileMeta | None:
     """Parse the preamble and File Meta Information of ``path`` (PS3.10 §7.1).
 
@@ -392,8 +411,7 @@ class InstanceSource:
                     data = raw.read(total)
                     meta = parse_file_meta_bytes(data)
                 else:
-                    with io.BufferedReader(raw) as fh:
-                        meta = parse_file_meta(fh)
+                    meta = _meta_from_head(raw)
         except OSError as exc:
             raise SourceError(exc.strerror or str(exc), path=file) from exc
         if meta is None:

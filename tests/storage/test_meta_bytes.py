@@ -119,3 +119,30 @@ def test_every_cut_of_a_valid_file() -> None:
     found = [same(whole[:cut]) for cut in range(len(whole) + 1)]
     assert found[-1] is not None
     assert found[len(whole) - 60] is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    padding=st.integers(0, 5000),
+    group_length=st.booleans(),
+    tail=st.integers(0, 20),
+)
+def test_a_large_files_head_read_gives_what_the_stream_reader_gives(
+    padding: int, group_length: bool, tail: int
+) -> None:
+    # A meta group of any length (a long private value puts its end before, at or past
+    # the first read's end) and a data set of ``tail`` bytes after it.
+    from dicomnet.storage.source import _meta_from_head
+
+    elements = [
+        element(2, b"UI", CT + b"\0"),
+        element(3, b"UI", b"1.2.3.4"),
+        element(0x10, b"UI", EXPLICIT_LE + b"\0"),
+        element(0x100, b"OB", b"\1" * padding),
+    ]
+    body = sum(map(len, elements))
+    group = meta_group(elements, body if group_length else None)
+    data = PREFIX + group + (struct.pack("<HH2sH", 8, 0x16, b"UI", 2) + b"12")[:tail]
+    expected = parse_file_meta(io.BytesIO(data))
+    # (It is given an unbuffered file; any binary stream reads the same.)
+    assert _meta_from_head(io.BytesIO(data)) == expected  # type: ignore[arg-type]
