@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from conftest import require_module
 from helpers.certs import CertSet, make_certs
 from helpers.policies import make_policy
 
@@ -22,6 +23,7 @@ from dicomnet.storage.scu import store, store_all
 from dicomnet.storage.source import SMALL_FILE, InstanceSource, SourceError
 from dicomnet.storage.synthetic import make_image, write_part10
 from dicomnet.tls import client_tls_context, server_tls_context
+from dicomnet.transport import run
 
 from .test_scu_store import Received, recording_scp
 
@@ -219,3 +221,42 @@ def test_a_missing_file_is_a_source_error(tmp_path: Path) -> None:
     reader = FileDataSet(tmp_path / "gone", 0, 10)
     with pytest.raises(SourceError, match="gone"):
         reader.readinto([memoryview(bytearray(10))])
+
+
+@pytest.mark.parametrize("max_pdu", [16384, 1 << 20])
+def test_on_uvloop(max_pdu: int, certs: CertSet, tmp_path: Path) -> None:
+    # uvloop's transports may keep a written buffer rather than copy it, and hand out
+    # their socket: the bytes must arrive unchanged, plain and over TLS.
+    require_module("uvloop")
+    paths = [large_file(tmp_path, f"{rows}.dcm", rows) for rows in (700, 701)]
+
+    async def both() -> None:
+        for tls in (False, True):
+            received = Received()
+            ssl_args: dict[str, object] = {}
+            server_ssl = None
+            if tls:
+                server_ssl = server_tls_context(
+                    str(certs.server_cert), str(certs.server_key), str(certs.ca)
+                )
+                ssl_args = {
+                    "ssl": client_tls_context(
+                        str(certs.ca), str(certs.client_cert), str(certs.client_key)
+                    ),
+                    "server_hostname": "localhost",
+                }
+            server = await _scp(max_pdu).serve(
+                "127.0.0.1", 0, handlers=[recording_scp(received)], ssl=server_ssl
+            )
+            async with server:
+                async with _requestor().associate(
+                    "127.0.0.1", server.port, contexts=_contexts(), **ssl_args
+                ) as assoc:
+                    results = await store_all(assoc, paths)
+            assert [r.ok for r in results] == [True, True]
+            for path in paths:
+                source = InstanceSource.from_path(path)
+                stored = received.stored[source.sop_instance_uid][1]
+                assert stored == path.read_bytes()[source.offset :]
+
+    run(both(), use_uvloop=True)
