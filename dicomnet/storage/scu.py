@@ -276,6 +276,13 @@ class _Counted:
             yield chunk
 
 
+def _file_data(source: InstanceSource) -> FileDataSet:
+    """The data set of a source read from its file as it is sent, straight into the
+    PDUs that carry it (see :mod:`dicomnet.storage.file_data`)."""
+    assert source.path is not None  # a source not held in memory is a file
+    return FileDataSet(source.path, source.offset, source.size - source.pad, pad=source.pad)
+
+
 def _not_sent(source: InstanceSource, error: BaseException) -> StoreResult:
     why: object = error
     if isinstance(error, SourceError) and error.path == source.label:
@@ -376,9 +383,8 @@ async def _store_once(
         )
         data = transcode(source, syntax)
         chunks: _Counted | FileDataSet = _Counted(iter([data]))
-    elif source.path is not None and not source.in_memory:
-        # Read from the file straight into the PDUs that carry it (see file_data).
-        chunks = FileDataSet(source.path, source.offset, source.size - source.pad, pad=source.pad)
+    elif not source.in_memory:
+        chunks = _file_data(source)
     else:
         chunks = _Counted(source.chunks(chunk_size))
     request = CStoreRQ(
@@ -476,17 +482,30 @@ async def store_many(
     finished = flight.finished
     iterator = iter(items)
     exhausted = False
+    # The next item, made ready (opened, checked, its context chosen) while the window
+    # is full: that work overlaps the peer's, not the wait for its answer.
+    ready: _Ready | None = None
     try:
         while True:
-            while not exhausted and flight.active + len(finished) < limit:
-                try:
-                    item = next(iterator)
-                except StopIteration:
-                    exhausted = True
-                    break
-                flight.begin(item)
+            while flight.active + len(finished) < limit:
+                if ready is None:
+                    if exhausted:
+                        break
+                    try:
+                        item = next(iterator)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    ready = flight.prepare(item)
+                flight.begin(ready)
+                ready = None
             if not flight.active and not finished:
                 return
+            if not finished and ready is None and not exhausted:
+                try:
+                    ready = flight.prepare(next(iterator))
+                except StopIteration:
+                    exhausted = True
             if not finished:
                 await flight.wait()
             while finished:
@@ -506,11 +525,11 @@ async def store_many(
 class _InFlight:
     """The C-STOREs :func:`store_many` has in flight, and their results as they come.
 
-    An instance read whole (a small file: see :data:`SMALL_FILE`) that goes out in its
-    own transfer syntax is sent right here, with no task: its response stream reports
-    back through a callback. Anything else (transcoding, a large file read as it is
-    sent, retries) runs :func:`store` in a task. Items that fail before anything is
-    sent become results at once.
+    An instance that goes out in its own transfer syntax is sent right here, with no
+    task (a small file read whole, a larger one read from the file into the PDUs as
+    they are written): its response stream reports back through a callback. Anything
+    else (transcoding, retries) runs :func:`store` in a task. Items that fail before
+    anything is sent become results at once.
     """
 
     def __init__(
@@ -536,29 +555,33 @@ class _InFlight:
         self._contexts: dict[tuple[str, str], NegotiatedContext] = {}
         self._shapes = CheckedShapes()
 
-    def begin(self, item: Storable) -> None:
-        """Start storing ``item`` (or record why it cannot be)."""
-        assoc = self._assoc
+    def prepare(self, item: Storable) -> _Ready:
+        """``item``'s source, checked, and its context; or why it cannot be stored."""
         try:
             source = as_source(item)
         except SourceError as exc:
             label = os.fspath(item) if isinstance(item, str | os.PathLike) else "dataset"
-            self.finished.append(StoreResult.not_sent(label, exc))
-            return
+            return StoreResult.not_sent(label, exc)
         try:
             # A data set cut short is never sent (nor transcoded).
             source.check(self._chunk_size, shapes=self._shapes)
-            ctx = self._context(source)
+            return source, self._context(source)
         except (TranscodeError, NegotiationError) as exc:
-            self.finished.append(_not_sent(source, exc))
-            return
+            return _not_sent(source, exc)
         except SourceError as exc:
-            if not assoc.is_established:
+            if not self._assoc.is_established:
                 raise
-            self.finished.append(_not_sent(source, exc))
+            return _not_sent(source, exc)
+
+    def begin(self, ready: _Ready) -> None:
+        """Start storing an item :meth:`prepare` gave (or record why it cannot be)."""
+        if isinstance(ready, StoreResult):
+            self.finished.append(ready)
             return
+        assoc = self._assoc
+        source, ctx = ready
         self.active += 1
-        if ctx.transfer_syntax != source.transfer_syntax_uid or not source.in_memory:
+        if ctx.transfer_syntax != source.transfer_syntax_uid:
             self._spawn(_store_or_report(assoc, source, self._priority, self._chunk_size))
             return
         request = CStoreRQ(
@@ -567,8 +590,9 @@ class _InFlight:
             affected_sop_instance_uid=source.sop_instance_uid,
             priority=self._priority,
         )
-        data = source.take_whole()
-        assert data is not None  # in memory: see above
+        data: bytes | FileDataSet | None = source.take_whole()
+        if data is None:
+            data = _file_data(source)
         stream = assoc.send_request(request, data, context=ctx)
         self._unflushed += 1
         if self._unflushed >= self._flush_every:
@@ -649,6 +673,7 @@ class _InFlight:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
+_Ready: TypeAlias = "tuple[InstanceSource, NegotiatedContext] | StoreResult"
 _Sent: TypeAlias = "tuple[InstanceSource, NegotiatedContext, ResponseStream]"
 _Done: TypeAlias = "StoreResult | asyncio.Task[StoreResult] | _Sent"
 

@@ -7,9 +7,12 @@ instead of sending a short data set; the reader itself fills views exactly.
 
 from __future__ import annotations
 
+import asyncio
+import builtins
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import require_module
@@ -18,8 +21,9 @@ from helpers.policies import make_policy
 
 from dicomnet.ae import AE, Server
 from dicomnet.policy import AcceptedContext, ProposedContext
+from dicomnet.storage import source as source_module
 from dicomnet.storage.file_data import FileDataSet
-from dicomnet.storage.scu import store, store_all
+from dicomnet.storage.scu import store, store_all, store_many
 from dicomnet.storage.source import SMALL_FILE, InstanceSource, SourceError
 from dicomnet.storage.synthetic import make_image, write_part10
 from dicomnet.tls import client_tls_context, server_tls_context
@@ -260,3 +264,40 @@ def test_on_uvloop(max_pdu: int, certs: CertSet, tmp_path: Path) -> None:
                 assert stored == path.read_bytes()[source.offset :]
 
     run(both(), use_uvloop=True)
+
+
+async def test_the_next_file_is_made_ready_while_the_peer_works_on_the_last(
+    received: Received, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Synchronous (window 1): the second file is opened and checked while the first
+    # one's answer is awaited, and sent only after that answer.
+    first, second = (large_file(tmp_path, f"{rows}.dcm", rows) for rows in (400, 401))
+    first_uid = InstanceSource.from_path(first).sop_instance_uid
+    released = asyncio.Event()
+    opened_while_waiting: list[list[str]] = []
+    opened: list[str] = []
+
+    def counting_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append(str(file))
+        return builtins.open(file, *args, **kwargs)
+
+    def gate(uid: str) -> asyncio.Event | None:
+        if uid != first_uid:
+            return None
+        opened_while_waiting.append([])
+        asyncio.get_running_loop().call_later(0.2, _release)
+        return released
+
+    def _release() -> None:
+        opened_while_waiting[0].extend(opened)
+        released.set()
+
+    received.gate = gate
+    monkeypatch.setattr(source_module, "open", counting_open, raising=False)
+    server = await _scp(16384).serve("127.0.0.1", 0, handlers=[recording_scp(received)])
+    async with server:
+        async with _requestor().associate("127.0.0.1", server.port, contexts=_contexts()) as assoc:
+            results = [r async for r in store_many(assoc, [first, second], window=1)]
+    assert [r.ok for r in results] == [True, True]
+    assert str(second) in opened_while_waiting[0]
+    assert received.order == [first_uid, InstanceSource.from_path(second).sop_instance_uid]
