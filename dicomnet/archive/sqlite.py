@@ -70,6 +70,8 @@ CHECKPOINT_EVERY: Final = 64
 #: checkpoint beside a writer that never pauses leaves the frames committed meanwhile,
 #: and the WAL starts again from its beginning only once every frame is copied.
 WAL_FRAMES_LIMIT: Final = 4096
+#: Event-loop turns a new batch waits for more entries, at most, while each turn adds some.
+GATHER_TURNS: Final = 8
 #: Series keys remembered by the writer, at most.
 _SERIES_KEYS: Final = 4096
 #: Entity keys per ``IN (...)`` when a retrieve collects instances.
@@ -298,6 +300,7 @@ class SqliteIndex(RowFinding):
         return job.future
 
     async def _write_loop(self) -> None:
+        await self._gather()
         while self._queue:
             first = self._queue.popleft()
             if first.operation is not None:
@@ -321,6 +324,22 @@ class SqliteIndex(RowFinding):
                 else:
                     loop = asyncio.get_running_loop()
                     self._checkpointing = loop.create_task(self._checkpoint())
+
+    async def _gather(self) -> None:
+        """Let the entries of the next loop turns join the first batch, while they keep coming.
+
+        Stores whose data ends in the same few turns share one commit (a commit has a
+        fixed cost): a busy process already handles many connections a turn, one less
+        busy (a worker of several) handles few and committed smaller batches. A turn
+        that adds nothing, or a full batch, ends the wait: a lone store is not held up.
+        """
+        for _ in range(GATHER_TURNS):
+            queued = len(self._queue)
+            if queued >= self.batch_limit:
+                return
+            await asyncio.sleep(0)
+            if len(self._queue) == queued:
+                return
 
     async def _finish(
         self, jobs: list[_Job], work: Callable[[bool], Any], *, inline: bool | None = None
@@ -504,7 +523,8 @@ class SqliteIndex(RowFinding):
         if version == self._data_version:
             return
         self._data_version = version
-        self._side_rows = True
+        # Another connection may have journaled or doomed paths: only then are they looked up.
+        self._side_rows = has_side_rows(conn)
         uids = (entry.columns.get("series_uid", "") for entry in entries)
         self._series_keys = checked_series_keys(conn, self._series_keys, uids)
 

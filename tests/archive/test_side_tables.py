@@ -65,3 +65,24 @@ async def test_paths_leave_the_side_tables_whoever_wrote_them(tmp_path: Path) ->
         await index.put(replace(_entry(4), path="/x/0.dcm"))
         assert _side_rows(path) == ([], [])
         assert await index.count() == 4
+
+
+async def test_another_connections_commit_without_side_rows_costs_no_deletions(
+    tmp_path: Path,
+) -> None:
+    """Workers sharing the index commit in turns: each sees the other's commits, which add
+    no journal or doomed rows; the writer looks once, and skips the per-path deletions."""
+    path = tmp_path / "index.sqlite"
+    async with await SqliteIndex.open(path, fsync=False) as index:
+        await index.put(_entry(0))
+        other = sqlite3.connect(path)
+        with other:  # another worker's batch: instance rows only (here: a plain table)
+            other.execute("CREATE TABLE elsewhere (n INTEGER)")
+        other.close()
+        statements: list[str] = []
+        assert index._writer is not None
+        index._writer.set_trace_callback(statements.append)
+        await index.put(_entry(1))
+        index._writer.set_trace_callback(None)
+        assert not [s for s in statements if s.startswith("DELETE")], statements
+        assert await index.count() == 2

@@ -477,3 +477,28 @@ def test_paging_goes_to_the_database_only_when_every_row_matches() -> None:
     assert params[-2:] == [7, 0]
     sql, params = paged_sql(plan, SQLITE, offset=3, limit=5, exact=False)
     assert sql.endswith(" ORDER BY t.pk") and params == plan.params
+
+
+async def test_entries_arriving_over_consecutive_loop_turns_share_one_commit(
+    tmp_path: Path,
+) -> None:
+    """Stores ending one loop turn apart (a process serving few connections at a time)
+    are committed together; a lone store is committed after one quiet turn."""
+    async with await SqliteIndex.open(tmp_path / "i.sqlite", fsync=False) as index:
+        entries = _entries(6, "1.2.826.0.1.3680043.8.498.97")
+        loop = asyncio.get_running_loop()
+        puts: list[asyncio.Future[None]] = []
+
+        def put(n: int) -> None:
+            puts.append(asyncio.ensure_future(index.put(entries[n])))
+            if n + 1 < 5:
+                loop.call_soon(put, n + 1)  # the next one a loop turn later
+
+        put(0)
+        while len(puts) < 5:
+            await asyncio.sleep(0)
+        await asyncio.gather(*puts)
+        assert index.commits == 1
+        await index.put(entries[5])
+        assert index.commits == 2
+        assert await index.count() == 6
