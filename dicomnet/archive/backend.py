@@ -12,7 +12,7 @@ Storage SCP answers A700 and the Q/R SCP C001) when its database fails.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Sequence
 from typing import Protocol, runtime_checkable
 
 from dicomnet.query.index import InstanceRecord
@@ -31,8 +31,12 @@ class IndexUnavailable(OSError):
 class IndexBackend(Protocol):
     """Insert/update, query, locate and delete instances."""
 
-    async def put(self, entry: IndexEntry) -> None:
-        """Add an instance, or replace the one with its SOP Instance UID; durable on return."""
+    def put(self, entry: IndexEntry) -> Awaitable[None]:
+        """Add an instance, or replace the one with its SOP Instance UID; durable once awaited.
+
+        (A coroutine, or the future of a queued write: SQLite hands its writer's future
+        back, one coroutine less per stored instance.)
+        """
         ...
 
     async def put_many(self, entries: Sequence[IndexEntry]) -> None:

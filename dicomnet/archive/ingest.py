@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Final
@@ -166,20 +166,30 @@ class IndexedSink:
             unsynced: list[Path] | None = (
                 [] if getattr(self.index, "syncs_folders", False) else None
             )
-            # The fsync runs in the store's executor (if it has one) while the loop
-            # receives the next instances.
-            stored = await inner.commit_linked_async(info, unsynced=unsynced)
+            if inner.store.commit_executor() is None:
+                # Without fsync the commit is quick: no hop to a thread (nor a coroutine).
+                stored = inner.commit_linked(info, unsynced=unsynced)
+            else:
+                # The fsync runs in the store's executor while the loop receives the
+                # next instances.
+                stored = await inner.commit_linked_async(info, unsynced=unsynced)
+            indexing: Awaitable[None] | None = None
             try:
-                indexed = await self._index(info, stored, unsynced or ())
+                indexing = self._indexing(info, stored, unsynced or ())
+                if indexing is not None:
+                    await indexing
             except asyncio.CancelledError:
                 # The row may or may not be in: the temporary name stays for the next
                 # start-up's reconcile to settle.
                 raise
-            except BaseException:
+            except BaseException as exc:
                 inner.release()
+                self._failed(info, stored, exc)
                 raise
             inner.release()
-            return indexed
+            if indexing is not None:
+                self._drop_earlier(stored)
+            return stored
         final = getattr(inner, "final_path", None)
         journaled = str(final) if isinstance(final, Path) else None
         if journaled is not None:
@@ -192,39 +202,53 @@ class IndexedSink:
             raise
         if journaled is not None and (stored.outcome is Outcome.DUPLICATE_KEPT or not stored.path):
             await _unjournal(self.index, journaled)
-        return await self._index(info, stored)
-
-    async def _index(
-        self, info: InstanceInfo, stored: StoredInstance, unsynced: Sequence[Path] = ()
-    ) -> StoredInstance:
-        if stored.outcome is Outcome.DUPLICATE_KEPT or stored.path is None:
-            return stored
         try:
-            entry = self._entry(info, str(stored.path), stored.size) or entry_from_file(
-                stored.path, source_ae_title=info.source_ae_title, size=stored.size
-            )
-            if unsynced:
-                entry = replace(entry, sync_folders=tuple(str(f) for f in unsynced))
-            if self.route is not None:
-                entry = replace(entry, forward_to=self.route(info, entry))
-            await self.index.put(entry)
-        except (OSError, ValueError) as exc:
-            _log.error(
-                "%s stored but not indexed, removing it: %s",
-                logsafe(info.sop_instance_uid),
-                logsafe(exc, ERROR_LIMIT),
-            )
-            _remove(stored.path)
-            if isinstance(exc, OSError):
-                raise
+            indexing = self._indexing(info, stored)
+            if indexing is not None:
+                await indexing
+        except BaseException as exc:
+            self._failed(info, stored, exc)
+            raise
+        if indexing is not None:
+            self._drop_earlier(stored)
+        return stored
+
+    def _indexing(
+        self, info: InstanceInfo, stored: StoredInstance, unsynced: Sequence[Path] = ()
+    ) -> Awaitable[None] | None:
+        """The index's write of the row of ``stored`` (``None``: nothing to index)."""
+        if stored.outcome is Outcome.DUPLICATE_KEPT or stored.path is None:
+            return None
+        entry = self._entry(info, str(stored.path), stored.size) or entry_from_file(
+            stored.path, source_ae_title=info.source_ae_title, size=stored.size
+        )
+        if unsynced:
+            entry = replace(entry, sync_folders=tuple(str(f) for f in unsynced))
+        if self.route is not None:
+            entry = replace(entry, forward_to=self.route(info, entry))
+        return self.index.put(entry)
+
+    def _failed(self, info: InstanceInfo, stored: StoredInstance, exc: BaseException) -> None:
+        """The row of ``stored`` could not be made: its file goes (raises what to answer)."""
+        if not isinstance(exc, (OSError, ValueError)) or stored.path is None:
+            return
+        _log.error(
+            "%s stored but not indexed, removing it: %s",
+            logsafe(info.sop_instance_uid),
+            logsafe(exc, ERROR_LIMIT),
+        )
+        _remove(stored.path)
+        if isinstance(exc, ValueError):
             raise IndexUnavailable(f"cannot index {info.sop_instance_uid}: {exc}") from exc
+
+    def _drop_earlier(self, stored: StoredInstance) -> None:
+        """Remove the copy ``stored`` replaced when it was kept under another path."""
         earlier = self._earlier
         if earlier is not None and earlier != stored.path:
             _remove(earlier)  # the copy replaced, kept under another patient or study
             root = getattr(getattr(self.inner, "store", None), "root", None)
             if isinstance(root, Path):
                 remove_empty_folders(earlier.parent, root)
-        return stored
 
     def _entry(self, info: InstanceInfo, path: str, size: int) -> IndexEntry | None:
         """The entry from the walk's values, else from the bytes kept; ``None``: read the file."""

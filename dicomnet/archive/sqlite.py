@@ -266,9 +266,9 @@ class SqliteIndex(RowFinding):
 
     # ------------------------------------------------------------------ writing
 
-    async def put(self, entry: IndexEntry) -> None:
-        """Add or replace one instance; returns once its transaction is committed."""
-        await self._submit(_Job(asyncio.get_running_loop().create_future(), entry=entry))
+    def put(self, entry: IndexEntry) -> asyncio.Future[None]:
+        """Add or replace one instance: the future of its write, done once committed."""
+        return self._submit(_Job(asyncio.get_running_loop().create_future(), entry=entry))
 
     async def journal(self, path: str, sop_instance_uid: str) -> None:
         """Note that the file ``path`` is about to be moved into place (see :meth:`journaled`)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 from pydicom.dataset import Dataset
 from query.fixtures import archive_datasets
 
-from dicomnet.archive import SqliteIndex
+from dicomnet.archive import IndexUnavailable, SqliteIndex
 from dicomnet.archive.ingest import HEADER_CAPTURE, IndexedStore
 from dicomnet.dimse.dataset import encode_dataset
 from dicomnet.query import Query, parse_query
@@ -99,3 +100,62 @@ async def test_fsynced_indexed_commits_run_in_the_stores_executor(
     # The fsync and the move ran off the event loop's thread, as for a plain folder store.
     assert len(threads) == 1 and threads[0].startswith("dicomnet-commit")
     assert list((tmp_path / "store" / ".incoming").iterdir()) == []
+
+
+async def test_commits_without_fsync_stay_on_the_loops_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[str] = []
+    original = FileSink._commit
+
+    def recording(self: FileSink, *args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(FileSink, "_commit", recording)
+    first = archive_datasets()[0]
+    async with await SqliteIndex.open(tmp_path / "i.sqlite", fsync=False) as index:
+        store = IndexedStore(FolderStore(tmp_path / "store", fsync=False), index)
+        info = _info(str(first.SOPInstanceUID), str(first.SOPClassUID))
+        sink = await store.open_sink(info)
+        await sink.write(encode_dataset(first, EXPLICIT_LE))
+        stored = await sink.commit(info)
+        assert stored.path is not None and stored.path.is_file()
+        assert await index.count() == 1
+    assert threads == [threading.current_thread().name]
+    assert list((tmp_path / "store" / ".incoming").iterdir()) == []
+
+
+@pytest.mark.parametrize("fsync", [False, True])
+async def test_a_row_the_index_refuses_takes_its_file_away(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fsync: bool
+) -> None:
+    first, second, *_ = archive_datasets()
+    async with await SqliteIndex.open(tmp_path / "i.sqlite", fsync=fsync) as index:
+        store = IndexedStore(FolderStore(tmp_path / "store", fsync=fsync), index)
+        for ds, fails in ((first, True), (second, False)):
+            if fails:
+
+                def refuse(jobs: Any, wait: bool) -> None:
+                    raise sqlite3.OperationalError("disk I/O error")
+
+                monkeypatch.setattr(index, "_write_batch", refuse)
+            else:
+                monkeypatch.undo()
+            info = _info(str(ds.SOPInstanceUID), str(ds.SOPClassUID))
+            sink = await store.open_sink(info)
+            await sink.write(encode_dataset(ds, EXPLICIT_LE))
+            if fails:
+                with pytest.raises(IndexUnavailable):
+                    await sink.commit(info)
+            else:
+                stored = await sink.commit(info)
+                assert stored.path is not None and stored.path.is_file()
+        assert await index.count() == 1
+        assert await index.locate(str(first.SOPInstanceUID)) is None
+    # Nothing the index does not know of: neither the file nor its temporary name.
+    folder = tmp_path / "store"
+    assert sorted(p.name for p in folder.iterdir() if p.is_file()) == [
+        f"{second.SOPInstanceUID}.dcm"
+    ]
+    assert list((folder / ".incoming").iterdir()) == []
