@@ -20,7 +20,7 @@ import logging
 import struct
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeVar, overload
@@ -359,6 +359,11 @@ class WalkColumns(Mapping[str, str]):
         self._raw = raw
         #: Values decoded so far, and values given (the SOP Instance UID).
         self._decoded = decoded
+
+    def row(self, names: Sequence[str]) -> list[str]:
+        """The values of columns ``names`` (all column names), in that order."""
+        decoded = self._decoded
+        return [decoded[name] if name in decoded else self._decode(name) for name in names]
 
     def __getitem__(self, name: str) -> str:
         value = self._decoded.get(name)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 from dicomnet.query.index import InstanceRecord
 from dicomnet.query.query import Query, computed_attributes, respond
 
-from .entry import IndexEntry, decode_header, header_charset
+from .entry import IndexEntry, WalkColumns, decode_header, header_charset
 from .plan import Plan
 from .schema import COLUMNS
 
@@ -81,10 +81,16 @@ def instance_values(
     ``text`` adapts each text value to what the backend stores.
     """
     columns = entry.columns
-    values: list[object] = [text(columns.get(name, "")) for name in _IMAGE_COLUMNS]
-    values[_SOP_UID_AT] = text(entry.sop_instance_uid)
-    if not columns.get("sop_class"):
-        values[_SOP_CLASS_AT] = text(entry.sop_class_uid)
+    values: list[object]
+    if isinstance(columns, WalkColumns):
+        values = list(columns.row(_IMAGE_COLUMNS))
+    else:
+        values = [columns.get(name, "") for name in _IMAGE_COLUMNS]
+    values[_SOP_UID_AT] = entry.sop_instance_uid
+    if not values[_SOP_CLASS_AT]:
+        values[_SOP_CLASS_AT] = entry.sop_class_uid
+    if text is not _same:
+        values = [text(value) for value in values]
     values += [series_key, entry.transfer_syntax_uid, entry.size, text(entry.path)]
     values += [entry.source_ae_title, entry.received, entry.headers.get("IMAGE", b"")]
     return values

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from itertools import chain
 from typing import Final, TypeVar
 
 from .entry import IndexEntry
@@ -67,6 +68,9 @@ def _insert_one(conn: sqlite3.Connection, entry: IndexEntry, series_keys: dict[s
     _insert_rows(conn, [instance_values(entry, series_key)])
 
 
+#: The start of a statement inserting instance rows, and the placeholders of one row.
+_INSERT_INSTANCES: Final = f"INSERT INTO instance ({', '.join(INSTANCE_COLUMNS)}) VALUES "
+_ROW: Final = f"({', '.join('?' * len(INSTANCE_COLUMNS))})"
 #: Bound parameters per statement, at most (SQLite's historic limit is 999).
 _MAX_PARAMS: Final = 999
 
@@ -137,12 +141,9 @@ def _instance_values(
 def _insert_rows(conn: sqlite3.Connection, rows: Sequence[Sequence[object]]) -> None:
     """Insert instance rows (values in :data:`INSTANCE_COLUMNS` order), many per statement."""
     width = len(INSTANCE_COLUMNS)
-    row = f"({', '.join('?' * width)})"
     for chunk in chunks(rows, width):
         conn.execute(
-            f"INSERT INTO instance ({', '.join(INSTANCE_COLUMNS)}) VALUES "
-            + ", ".join([row] * len(chunk)),
-            [value for values in chunk for value in values],
+            _INSERT_INSTANCES + ", ".join([_ROW] * len(chunk)), list(chain.from_iterable(chunk))
         )
 
 
