@@ -32,6 +32,10 @@ def test_full_plan_covers_every_pair_mode_and_variant() -> None:
     labels = {case.key for case in cases}
     assert "large dicomnet -> dicomnet, discard (pdu 1024 KB)" in labels
     assert "small dicomnet -> dicomnet, discard (window 16)" in labels
+    # The ct window rows stand beside the synchronous ones.
+    assert "ct dicomnet -> dicomnet, discard (window 4)" in labels
+    assert "ct dicomnet -> dicomnet, write (window 4)" in labels
+    assert "ct dicomnet -> dicomnet, discard" in labels
     latency = [case for case in cases if case.delay]
     assert {case.variant.window for case in latency} == {1, 16}
     assert {case.scu for case in latency} == {"dicomnet", "pynetdicom", "dcmtk"}
