@@ -79,6 +79,8 @@ SEND_BATCH_SIZE = 256 * 1024
 #: P-DATA batches under this size are copied whole and their write is deferred to the
 #: end of the event-loop step, coalescing consecutive small messages into one send call.
 COALESCE_BYTES = 16 * 1024
+#: Reason reading is paused while the listener holds the input (see ULProtocol.hold_input).
+HOLDING = "holding"
 #: Deadline of a close still writing: a peer that neither reads nor closes is cut off.
 CLOSING = "closing"
 
@@ -157,6 +159,11 @@ class ULProtocol(asyncio.BufferedProtocol):
         self._deferred = 0  # P-DATA bytes given to the core but not yet written
         self._flush_handle: asyncio.Handle | None = None  # the end-of-step write, if due
         self._run_writer: RunWriter | None = None  # writes data sets laid out in place
+        # hold_input: what the listener runs to go on, when; the parse it interrupted.
+        self._resume: Callable[[], None] | None = None
+        self._resume_handle: asyncio.Handle | None = None
+        self._held: tuple[int, int] | None = None  # (end, left) of the parse it interrupted
+        self._filled = False  # the last read filled what was offered
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.peername: tuple[Any, ...] | None = None
 
@@ -230,6 +237,8 @@ class ULProtocol(asyncio.BufferedProtocol):
         # Reads go after the incomplete PDU kept at the start of the buffer. Near the
         # read high-water mark, read less: what one read brings in is handed to
         # consumers whole, so this bounds how far the backlog can overshoot.
+        if self._resume is not None:
+            self._release_input()  # the held bytes are handed on before the buffer is reused
         view = self._view
         kept = self._kept
         free = len(view) - kept
@@ -247,13 +256,18 @@ class ULProtocol(asyncio.BufferedProtocol):
         # The core parses the whole PDUs in place (their payloads reach consumers as
         # views of this buffer, consumed or copied before we return); the incomplete
         # PDU at the end stays, moved to the front, and the next read goes after it.
-        offered = self._offered
+        self._filled = nbytes >= self._offered
         end = self._kept + nbytes
         if not self._started:
             self._kept = end
         else:
             self._parse(end)
-        if nbytes >= offered and len(self._view) < self._max_buffer:
+        if self._held is None:
+            self._fit()
+
+    def _fit(self) -> None:
+        """Grow the receive buffer after a parse, if the last read filled it or a PDU needs it."""
+        if self._filled and len(self._view) < self._max_buffer:
             # A read filled the buffer: this connection carries bulk data, read more
             # at once. (The loop may still hold the old buffer during this call; it is
             # unmapped when the last reference goes.)
@@ -287,9 +301,78 @@ class ULProtocol(asyncio.BufferedProtocol):
             self._kept = 0
             return
         left = end - consumed[0]
+        if self._resume is not None:
+            # The listener holds views of these bytes: keep them in place until it goes on.
+            self._held = (end, left)
+            return
+        self._keep(end, left)
+
+    def _keep(self, end: int, left: int) -> None:
+        """Move the ``left`` bytes before ``end`` (an incomplete PDU) to the buffer's start."""
         if left and left != end:
-            data[:left] = data[end - left :]  # memmove within the buffer
+            view = self._view
+            view[:left] = view[end - left : end]  # memmove within the buffer
         self._kept = left
+
+    def hold_input(self, resume: Callable[[], None]) -> bool:
+        """Called by the listener inside :meth:`LinkListener.ul_event`: stop there.
+
+        No further event is delivered and the receive buffer (which the
+        event's payload views point into) is not reused until ``resume`` has
+        run: at the next step of the event loop, after the tasks the listener
+        just created have taken their first step (a request's handler that
+        claims its data stream then gets the payload uncopied), or earlier if
+        the buffer is needed (the next read, end of file, a timer). ``resume``
+        goes on with the event and may hold again. False when holding is not
+        possible now (the caller goes on at once).
+        """
+        if self._resume is not None or self._lost or not self._delivering:
+            return False
+        loop = asyncio.get_running_loop()
+        self._resume = resume
+        self._resume_handle = loop.call_soon(self._resume_input)
+        if not isinstance(loop, asyncio.BaseEventLoop) and self._flow is not None:
+            # asyncio's loops run this step's callbacks before the next read; others
+            # may read again at once (uvloop reads up to 32 times per poll): pause.
+            self._flow.pause_reading(HOLDING)
+        return True
+
+    def _release_input(self) -> None:
+        """Run every held ``resume`` now (the buffer or the event order needs it)."""
+        while self._resume is not None:
+            self._resume_input()
+
+    def _resume_input(self) -> None:
+        resume = self._resume
+        if resume is None:
+            return
+        self._resume = None
+        handle = self._resume_handle
+        if handle is not None:
+            handle.cancel()
+            self._resume_handle = None
+
+        def step() -> None:
+            # Like an event being delivered: what the listener sends meanwhile must not
+            # hand it the next event re-entrantly (see _deliver).
+            self._delivering = True
+            try:
+                resume()
+            finally:
+                self._delivering = False
+
+        ok = self._guard(step)
+        if self._resume is None and self._flow is not None:
+            self._flow.resume_reading(HOLDING)
+        held = self._held
+        if self._resume is not None or held is None:
+            return  # held again (or no parse was interrupted)
+        self._held = None
+        if not ok or self._lost:
+            self._kept = 0
+            return
+        self._keep(*held)
+        self._fit()
 
     def eof_received(self) -> bool | None:
         if self._started and not self._eof_fed:
@@ -300,6 +383,8 @@ class ULProtocol(asyncio.BufferedProtocol):
     def connection_lost(self, exc: BaseException | None) -> None:
         if self._lost:
             return
+        if self._resume is not None:
+            self._release_input()
         if self._started and not self._eof_fed:
             self._eof_fed = True
             self._feed(b"")
@@ -361,6 +446,8 @@ class ULProtocol(asyncio.BufferedProtocol):
 
     def _guard(self, step: Callable[[], None]) -> bool:
         """Run one input on the core, deliver its events, transmit; never raise."""
+        if self._resume is not None:
+            self._release_input()  # events held back go first
         try:
             step()
             self._deliver()
@@ -381,7 +468,7 @@ class ULProtocol(asyncio.BufferedProtocol):
             return
         self._delivering = True
         try:
-            while (event := self.conn.next_event()) is not None:
+            while self._resume is None and (event := self.conn.next_event()) is not None:
                 self._delivered += 1
                 if self.listener is not None:
                     self.listener.ul_event(event)

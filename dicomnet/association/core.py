@@ -22,6 +22,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,6 @@ from dicomnet import negotiation
 from dicomnet.dimse import commands as cmd
 from dicomnet.dimse.codec import decode_command, encode_command
 from dicomnet.dimse.errors import CommandSetError
-from dicomnet.dimse.responses import failure_response
 from dicomnet.dimse.status import DimseStatus
 from dicomnet.errors import (
     AssociationAborted,
@@ -55,10 +55,11 @@ from dicomnet_pdu.pdus import (
     AReleaseRQ,
     PDataTF,
 )
-from dicomnet_pdu.pdv import DataParts, OutItem, Reassembler, fragment_message
+from dicomnet_pdu.pdv import DataParts, Fragment, OutItem, Reassembler, fragment_message
 
 from .dimse_timer import DIMSE, DimseTimer
 from .dispatch import Dispatcher
+from .holding import hold_for_handler
 from .hooks import NegotiationHooks
 from .memo import NegotiationMemo, evaluate_accept
 from .requests import (
@@ -283,13 +284,25 @@ class Association(AssociationView):
 
     def _on_run(self, pdvs: list[tuple[int, int, memoryview]]) -> None:
         """P-DATA-TF PDUs received together (their payloads are views of the receive buffer)."""
-        if self._negotiated is None:
-            return
+        if self._negotiated is not None:
+            self._run(self._reassembler.feed_items(pdvs), None)
+
+    def _run(self, items: Iterator[Fragment | DataParts], held: DataParts | None) -> None:
+        """Handle a run's messages; ``held``: its fragments that waited for a handler."""
         try:
-            for item in self._reassembler.feed_items(pdvs):
+            if held is not None:
+                if self._ended:
+                    return
+                self._on_parts(held)
+            for item in items:
                 if self._ended:
                     return
                 if isinstance(item, DataParts):
+                    target = self._receiving.get(item.context_id)
+                    if hold_for_handler(
+                        self._protocol, target, item.parts, partial(self._run, items, item)
+                    ):
+                        break
                     self._on_parts(item)
                 elif item.is_command:
                     self._discarding.discard(item.context_id)
@@ -334,7 +347,7 @@ class Association(AssociationView):
         try:
             message = decode_command(data)
         except CommandSetError as exc:
-            self._on_bad_command(context_id, exc)
+            self.dispatcher.answer_bad_command(context_id, exc)
             return
         if isinstance(message, cmd.DimseResponse):
             if message.has_dataset:
@@ -375,22 +388,6 @@ class Association(AssociationView):
         self.log.debug("received %s (id %d)", type(message).__name__, message.message_id)
         self.dispatcher.submit(request, handler)
         self._dimse.update()
-
-    def _on_bad_command(self, context_id: int, exc: CommandSetError) -> None:
-        """PS3.7 §9.1.1/§7.5: answer with a failure when the request is known, else abort."""
-        self.log.error("undecodable command set: %s", logsafe(exc, ERROR_LIMIT))
-        response = failure_response(exc)
-        if response is None:
-            self._abort_with(
-                AAbort(
-                    source=AbortSource.SERVICE_PROVIDER,
-                    reason=AbortReason.INVALID_PDU_PARAMETER_VALUE,
-                ),
-                PeerProtocolError(f"undecodable command set: {exc}"),
-            )
-            return
-        self._discarding.add(context_id)
-        self._spawn(self.send_message(context_id, response, None))
 
     def _deliver(self, context_id: int, message: cmd.DimseResponse, data: bytes | None) -> None:
         mid = message.message_id_being_responded_to

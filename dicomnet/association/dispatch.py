@@ -16,11 +16,14 @@ from collections import deque
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from dicomnet.dimse.responses import build_response
+from dicomnet.dimse.errors import CommandSetError
+from dicomnet.dimse.responses import build_response, failure_response
 from dicomnet.dimse.status import Status
-from dicomnet.errors import DicomNetError
+from dicomnet.errors import DicomNetError, PeerProtocolError
 from dicomnet.log import ERROR_LIMIT, logsafe
 from dicomnet.services.base import Handler, IncomingRequest, Reply
+from dicomnet_pdu.codes import AbortReason, AbortSource
+from dicomnet_pdu.pdus import AAbort
 
 if TYPE_CHECKING:
     from dicomnet.log import AssociationLogger
@@ -74,6 +77,23 @@ class Dispatcher:
             self._queued.append((request, handler))
             return
         self._start(request, handler)
+
+    def answer_bad_command(self, context_id: int, exc: CommandSetError) -> None:
+        """PS3.7 §9.1.1/§7.5: answer with a failure when the request is known, else abort."""
+        association = self._association
+        self._log.error("undecodable command set: %s", logsafe(exc, ERROR_LIMIT))
+        response = failure_response(exc)
+        if response is None:
+            association._abort_with(
+                AAbort(
+                    source=AbortSource.SERVICE_PROVIDER,
+                    reason=AbortReason.INVALID_PDU_PARAMETER_VALUE,
+                ),
+                PeerProtocolError(f"undecodable command set: {exc}"),
+            )
+            return
+        association._discarding.add(context_id)
+        association._spawn(association.send_message(context_id, response, None))
 
     def cancel_request(self, message_id: int) -> bool:
         """Flag the request ``message_id`` as cancelled (C-CANCEL-RQ); False if unknown."""

@@ -179,6 +179,11 @@ class DataStream:
         return self._done
 
     @property
+    def claimed(self) -> bool:
+        """Whether a reader or a consumer has taken the stream (see :meth:`consume_with`)."""
+        return self._taken
+
+    @property
     def pending(self) -> int:
         """Fragments received and not yet read: the next ones are taken without waiting."""
         return len(self._chunks)
