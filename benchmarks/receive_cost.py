@@ -1,13 +1,15 @@
 """Where the Storage SCP's time goes per 16 KB PDU, measured in-process, stage by stage.
 
-``python -m benchmarks.receive_cost [--mb N]`` moves N MB of data set (P-DATA-TF
-PDUs of PDU-length 16384, one PDV each, continuing one data set) through the
-stages of the receive path separately and prints microseconds of CPU per PDU:
+``python -m benchmarks.receive_cost [--mb N] [--read-kb K]`` moves N MB of data set
+(P-DATA-TF PDUs of PDU-length 16384, one PDV each, continuing one data set) through
+the stages of the receive path separately and prints microseconds of CPU per PDU:
 
-* kernel copy: ``recv_into`` of 256 KB reads from a loopback socket pair (the
-  bytes were sent beforehand; only the receive is timed);
+* kernel copy: ``recv_into`` of K KB reads from a loopback socket pair (the
+  bytes were sent beforehand; only the receive is timed); K defaults to the
+  transport's largest receive buffer (``RECEIVE_BUFFER_SIZE``, 512 KB), what a
+  bulk connection reads at once when the sender is ahead;
 * framing: :meth:`~dicomnet_pdu.connection.ULConnection.receive_buffer` on a
-  256 KB read, events taken (the PDU and PDV headers, one ``DataRun``);
+  K KB read, events taken (the PDU and PDV headers, one ``DataRun``);
 * reassembly: :meth:`~dicomnet_pdu.pdv.Reassembler.feed_items` and
   :meth:`~dicomnet.services.base.DataStream.feed_views` to a consumer;
 * sink: :meth:`~dicomnet.storage.folder.FileSink.write_views` (``writev`` into
@@ -33,7 +35,6 @@ from pathlib import Path
 __all__ = ["main", "measure"]
 
 _PDU = 16384
-_READ = 256 * 1024
 _CT = "1.2.840.10008.5.1.4.1.1.2"
 _EXPLICIT_LE = "1.2.840.10008.1.2.1"
 
@@ -42,11 +43,11 @@ def _cpu() -> float:
     return time.process_time()
 
 
-def _read_of_pdus() -> bytes:
-    """A 256 KB read: whole P-DATA-TF PDUs, each one data PDV continuing a data set."""
+def _read_of_pdus(size: int) -> bytes:
+    """A read of ``size`` bytes: whole P-DATA-TF PDUs, each one data PDV continuing a data set."""
     payload = bytes(range(256)) * ((_PDU - 6) // 256 + 1)
     pdu = struct.pack(">BBIIBB", 4, 0, _PDU, _PDU - 4, 1, 0) + payload[: _PDU - 6]
-    return pdu * (_READ // len(pdu))
+    return pdu * max(1, size // len(pdu))
 
 
 def _time(rounds: int, step: Callable[[], None]) -> float:
@@ -56,12 +57,13 @@ def _time(rounds: int, step: Callable[[], None]) -> float:
     return _cpu() - started
 
 
-def measure(megabytes: int = 200) -> dict[str, float]:
-    """Microseconds of CPU per 16 KB PDU in each stage."""
+def measure(megabytes: int = 200, read_size: int = 0) -> dict[str, float]:
+    """Microseconds of CPU per 16 KB PDU in each stage (reads of ``read_size`` bytes)."""
     from dicomnet.services.base import DataStream
     from dicomnet.services.dataset_check import DatasetCheck
     from dicomnet.storage.folder import FileSink, FolderStore
     from dicomnet.storage.sinks import InstanceInfo
+    from dicomnet.transport import RECEIVE_BUFFER_SIZE
     from dicomnet_pdu.codec import encode_pdu
     from dicomnet_pdu.connection import Role, ULConnection
     from dicomnet_pdu.events import DataRun
@@ -69,18 +71,19 @@ def measure(megabytes: int = 200) -> dict[str, float]:
     from dicomnet_pdu.pdus import AAssociateAC, AAssociateRQ
     from dicomnet_pdu.pdv import DataParts, Reassembler
 
-    read = _read_of_pdus()
+    read_size = read_size or RECEIVE_BUFFER_SIZE
+    read = _read_of_pdus(read_size)
     per_read = read.count(struct.pack(">BBI", 4, 0, _PDU))
     rounds = max(1, megabytes * 1_000_000 // len(read))
     pdus = rounds * per_read
-    results: dict[str, float] = {"pdus": float(pdus)}
+    results: dict[str, float] = {"pdus": float(pdus), "read_bytes": float(len(read))}
 
     # Kernel copy: recv_into of reads that are already queued on the socket.
     left, right = socket.socketpair()
     for sock in (left, right):
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 * _READ)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * _READ)
-    buffer = memoryview(bytearray(_READ))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 * len(read))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * len(read))
+    buffer = memoryview(bytearray(len(read)))
     spent = 0.0
     for _ in range(rounds):
         left.sendall(read)
@@ -171,8 +174,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Print the stages' microseconds per PDU (and one JSON line)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.receive_cost")
     parser.add_argument("--mb", type=int, default=200, help="MB moved through each stage")
+    parser.add_argument(
+        "--read-kb", type=int, default=0, help="KB per read (default: the largest receive buffer)"
+    )
     args = parser.parse_args(argv)
-    results = measure(args.mb)
+    results = measure(args.mb, args.read_kb * 1024)
     for key, value in results.items():
         if key.endswith("_us"):
             print(f"{key[:-3]:<14} {value:8.2f} us per 16 KB PDU")

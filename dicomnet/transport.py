@@ -63,7 +63,11 @@ _T = TypeVar("_T")
 #: (1, 2, 4, 8, 16 s), so a busy server may see a requestor give up before it accepts.
 LISTEN_BACKLOG = socket.SOMAXCONN
 #: Largest receive buffer handed to asyncio (reached by connections that carry bulk data).
-RECEIVE_BUFFER_SIZE = 256 * 1024
+#: A read costs the same loop and parse overhead whatever its size: with a sender ahead
+#: of us, half the reads of 256 KB ones. Larger ones cost more in the kernel's copy per
+#: byte (1 MB: 1.0 instead of 0.6 us per 16 KB on the development machine, its data and
+#: the socket's no longer fit the core's cache; benchmarks/receive_cost.py --read-kb).
+RECEIVE_BUFFER_SIZE = 512 * 1024
 #: Receive buffer a connection starts with: enough for its negotiation and small messages.
 INITIAL_RECEIVE_BUFFER_SIZE = 4 * 1024
 #: Factor a receive buffer grows by each time one read fills it.

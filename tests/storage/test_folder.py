@@ -64,7 +64,7 @@ async def test_fragments_go_to_disk_as_they_arrive(tmp_path: Path) -> None:
     assert isinstance(sink, FileSink)
     assert sink.temp_path.parent == tmp_path / INCOMING_DIR
     header = len(file_header(info))
-    assert sink.temp_path.stat().st_size == header
+    assert sink.temp_path.stat().st_size == 0  # the header goes out with the first bytes
     sizes = []
     for chunk in chunked(data, 512):
         await sink.write(chunk)
@@ -76,6 +76,29 @@ async def test_fragments_go_to_disk_as_they_arrive(tmp_path: Path) -> None:
     assert stored.path == tmp_path / "1.2.3.dcm" and stored.outcome is Outcome.STORED
     assert stored.size == len(data)
     assert files_in(tmp_path) == ["1.2.3.dcm"]  # temporary file gone
+
+
+async def test_the_file_header_goes_out_with_the_first_views_or_at_commit(
+    tmp_path: Path,
+) -> None:
+    store = FolderStore(tmp_path, fsync=False)
+    info = info_for("1.2.3.7")
+    sink = await store.open_sink(info)
+    assert isinstance(sink, FileSink)
+    data = b"\x08\x00\x16\x00" + bytes(range(256)) * 300
+    sink.write_views([memoryview(data)[:1000], memoryview(data)[1000:]])
+    assert sink.temp_path.read_bytes() == file_header(info) + data
+    stored = await sink.commit(info)
+    assert stored.size == len(data)
+    assert stored.path.read_bytes() == file_header(info) + data
+    # A data set of no bytes at all: the header is written at commit.
+    empty = info_for("1.2.3.8")
+    sink = await store.open_sink(empty)
+    stored = await sink.commit(empty)
+    assert stored.path.read_bytes() == file_header(empty) and stored.size == 0
+    # Temporary names never repeat within a store.
+    names = {(await store.open_sink(info_for(f"1.2.4.{n}"))).temp_path for n in range(50)}
+    assert len(names) == 50
 
 
 @pytest.mark.parametrize("ts", [IMPLICIT_LE, EXPLICIT_LE, DEFLATED])
