@@ -17,6 +17,8 @@ import pytest
 from conftest import require_module
 from helpers.policies import IMPLICIT_LE, make_policy
 from helpers.raw_ul import RawClient, command_set, element, pdata_bytes
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dicomnet import negotiation
 from dicomnet.ae import AE
@@ -285,3 +287,66 @@ def test_stored_data_sets_are_whole_and_in_order(loop: str, late: bool) -> None:
     *responses, release = answers
     assert [type(answer).__name__ for answer in responses] == ["PDataTF"] * 3
     assert isinstance(release, AReleaseRP)
+
+
+# -- any split of the stream into reads, any holds, any loop steps: the same payloads ------
+
+
+class RandomHolder(Recorder):
+    """Holds at the DataRuns the test picks (and again from within a resume)."""
+
+    def __init__(self, protocol_ref: list[ULProtocol], holds: list[bool]) -> None:
+        super().__init__(protocol_ref)
+        self.plan = holds
+
+    def ul_event(self, event: object) -> None:
+        if isinstance(event, ul.DataRun):
+            views = [data for _, _, data in event.pdvs]
+            wants = self.plan.pop(0) if self.plan else False
+            if wants and self.protocol_ref[0].hold_input(lambda: self.resume(views)):
+                self.holds += 1
+                return
+            self.resume(views)
+            return
+        self.seen.append(type(event).__name__)
+
+
+def small_pdu(fill: int, size: int) -> bytes:
+    """A P-DATA-TF with one data PDV of ``size`` bytes of ``fill``."""
+    return struct.pack(">BBIIBB", 4, 0, size + 6, size + 2, 1, 0) + bytes([fill % 256]) * size
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sizes=st.lists(st.sampled_from([1, 2, 100, 5000, PDU_LENGTH - 6]), min_size=1, max_size=8),
+    cuts=st.lists(st.integers(min_value=1, max_value=70_000), max_size=12),
+    holds=st.lists(st.booleans(), max_size=12),
+    steps=st.lists(st.booleans(), max_size=12),
+)
+def test_payloads_survive_any_reads_holds_and_steps(
+    sizes: list[int], cuts: list[int], holds: list[bool], steps: list[bool]
+) -> None:
+    pdus = [small_pdu(n, size) for n, size in enumerate(sizes)]
+    stream = b"".join(pdus) + encode_pdu(AReleaseRQ())
+
+    async def scenario() -> Recorder:
+        protocol, _, _ = await established()
+        holder = RandomHolder([protocol], list(holds))
+        protocol.listener = holder
+        position, reads = 0, list(cuts)
+        while position < len(stream):
+            buffer = protocol.get_buffer(-1)
+            want = reads.pop(0) if reads else len(stream)
+            count = min(len(buffer), want, len(stream) - position)
+            buffer[:count] = stream[position : position + count]
+            position += count
+            protocol.buffer_updated(count)
+            if steps and steps.pop(0):
+                await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        return holder
+
+    holder = asyncio.run(scenario())
+    assert b"".join(holder.payloads) == b"".join(pdu[12:] for pdu in pdus)
+    assert holder.seen[-1] == "ReleaseIndication"
+    assert holder.seen.count("ReleaseIndication") == 1
