@@ -14,8 +14,9 @@ Upper Layer events go to a :class:`LinkListener` (the association), which
 never sees the socket.
 
 Also here: TLS (contexts and the acceptor's bounded handshake, from
-:mod:`dicomnet.tls`), TCP_NODELAY, dual-stack listening, client connect with a timeout,
-and :func:`run`, which uses uvloop when it is installed.
+:mod:`dicomnet.tls`), TCP_NODELAY, dual-stack listening, and (from
+:mod:`dicomnet.connecting`) client connect with a timeout and :func:`run`, which
+uses uvloop when it is installed.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ import logging
 import mmap
 import socket
 import ssl as ssl_module
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
-from typing import Any, Protocol, TypeVar, cast
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Protocol, cast
 
 from dicomnet_pdu.fsm import State
 from dicomnet_pdu.layout import PDataRun
@@ -35,7 +36,7 @@ from dicomnet_pdu.pdus import PDU
 from dicomnet_pdu.pdv import OutItem
 
 from .acceptor import AcceptGate, Listener, SharedAcceptor
-from .errors import TimeoutExpired
+from .connecting import connect, run
 from .flow import FlowControl
 from .run_writer import RunWriter
 from .timers import ARTIM, Deadlines
@@ -55,7 +56,6 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-_T = TypeVar("_T")
 
 #: Connections the kernel completes and queues for a listener until it accepts them (the
 #: kernel caps it at net.core.somaxconn). asyncio's default, 100, is too small for a burst
@@ -673,32 +673,8 @@ _NO_BUFFER = memoryview(b"")
 
 
 # ---------------------------------------------------------------------------------
-# Connecting and listening
+# Listening (connect and run: dicomnet.connecting)
 # ---------------------------------------------------------------------------------
-
-
-async def connect(
-    protocol_factory: Callable[[], ULProtocol],
-    host: str,
-    port: int,
-    *,
-    ssl: ssl_module.SSLContext | None = None,
-    server_hostname: str | None = None,
-    timeout: float | None = None,
-    family: int = 0,
-) -> ULProtocol:
-    """Open a TCP (or TLS) connection; ``TimeoutExpired("connect")`` after ``timeout``."""
-    loop = asyncio.get_running_loop()
-    kwargs: dict[str, Any] = {"family": family}
-    if ssl is not None:
-        kwargs["ssl"] = ssl
-        kwargs["server_hostname"] = server_hostname if server_hostname is not None else host
-    try:
-        async with asyncio.timeout(timeout):
-            _, protocol = await loop.create_connection(protocol_factory, host, port, **kwargs)
-    except TimeoutError:
-        raise TimeoutExpired("connect", timeout or 0.0, f"{host}:{port}") from None
-    return protocol
 
 
 async def listen(
@@ -796,31 +772,3 @@ async def listen(
         if not servers:
             raise
     return servers
-
-
-# ---------------------------------------------------------------------------------
-# Running
-# ---------------------------------------------------------------------------------
-
-
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    try:
-        import uvloop  # noqa: PLC0415  (optional speed-up, imported only when running)
-    except ImportError:
-        return None
-    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
-    return factory
-
-
-def run(main: Coroutine[Any, Any, _T] | Awaitable[_T], *, use_uvloop: bool = True) -> _T:
-    """Run ``main`` to completion on a new loop, uvloop's when installed.
-
-    Nothing is installed globally: the loop factory is used for this run only.
-    """
-    factory = _loop_factory() if use_uvloop else None
-
-    async def _wrap() -> _T:
-        return await main
-
-    with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(_wrap())
