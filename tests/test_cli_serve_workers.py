@@ -314,6 +314,41 @@ async def test_associations_open_at_once_are_spread_evenly_over_the_workers(
     assert min(served) >= 7, served  # 8 each; one more or less when a worker was slow
 
 
+async def test_two_workers_serve_tls_from_the_shared_socket(tmp_path: Path) -> None:
+    """Each worker wraps the connections it accepts from the supervisor's socket in TLS."""
+    from helpers.certs import make_certs
+
+    from dicomnet.tls import client_tls_context
+
+    (tmp_path / "certs").mkdir()
+    certs = make_certs(tmp_path / "certs")
+    tls = ("--tls-cert", str(certs.server_cert), "--tls-key", str(certs.server_key))
+    supervisor = await Supervisor.start(tmp_path / "store", None, "--workers", "2", *tls)
+    context = client_tls_context(str(certs.ca))
+    ae = AE("ECHOSCU", Policy(ae_title="ECHOSCU"))
+    contexts = [ProposedContext(abstract_syntax=VERIFICATION, transfer_syntaxes=(EXPLICIT_LE,))]
+    try:
+        opened = await asyncio.gather(
+            *(
+                ae.associate(
+                    "127.0.0.1",
+                    supervisor.port,
+                    called_ae="DICOMNET",
+                    contexts=contexts,
+                    ssl=context,
+                )
+                for _ in range(6)
+            )
+        )
+        assert [(await assoc.echo()).code for assoc in opened] == [0] * 6
+        for assoc in opened:
+            await assoc.release()
+        log = supervisor.log.read_text()
+        assert re.search(r" w0 .*connection from", log) and re.search(r" w1 .*connection from", log)
+    finally:
+        assert await supervisor.stop() == 0
+
+
 async def test_what_a_worker_killed_just_before_the_stop_left_is_settled(tmp_path: Path) -> None:
     store = tmp_path / "store"
     supervisor = await Supervisor.start(store, None, "--workers", "2")
