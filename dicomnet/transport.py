@@ -701,7 +701,8 @@ async def listen(
     server's ``start_serving()`` (a process whose handlers are not ready yet).
 
     ``reuse_port``: ``SO_REUSEPORT``, so several processes listen on one port
-    (``serve --workers``; the kernel spreads connections over them).
+    (the kernel spreads connections over them by a hash of their addresses;
+    ``serve --workers`` shares one listening socket instead, see ``shared``).
 
     With port 0 and no host, the IPv6 socket picks the port and the IPv4 one
     binds the same number, so the server has a single port to report.
