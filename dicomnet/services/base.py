@@ -212,10 +212,10 @@ class DataStream:
         queued are what the caller counts against the read backlog.
         """
         if self._discarding:
-            self.received += sum(len(view) for view in views)
+            self.received += sum(map(len, views))
             return 0
         if self._consumer is not None:
-            self.received += sum(len(view) for view in views)
+            self.received += sum(map(len, views))
             self._consume(views)
             return 0
         chunk = views[0].tobytes() if len(views) == 1 else b"".join(views)

@@ -32,7 +32,7 @@ from dicomnet.dimse.comments import error_comment
 from dicomnet.dimse.dataset import dataset_walker
 from dicomnet.dimse.errors import DatasetError
 from dicomnet.dimse.status import Status
-from dicomnet.dimse.walker import FramingError, Walker
+from dicomnet.dimse.walker import DatasetWalker, FramingError, Walker
 from dicomnet.status_policy import Situation, StatusPolicy
 from dicomnet.storage.sinks import InstanceInfo
 
@@ -97,6 +97,18 @@ class DatasetCheck:
         if len(walker.captured) != self._compared:
             return self._compare(walker.captured)
         return None
+
+    def skip(self, n: int) -> bool:
+        """Walk ``n`` bytes unseen if they all lie inside one value (bulk Pixel Data).
+
+        True when done so; False when they must be fed (:meth:`feed`) to be looked at.
+        """
+        walker = self._walker
+        if type(walker) is not DatasetWalker or self.done or walker.skippable < n:
+            return self.done
+        walker.skip(n)
+        self._received += n
+        return True
 
     def finish(self) -> Reply | None:
         """The last fragment arrived: the data set must be complete."""

@@ -405,7 +405,7 @@ class FileSink:
                 self._write_header()
         for start in range(0, len(views), _IOV_MAX):
             batch = views[start : start + _IOV_MAX]
-            total = sum(len(view) for view in batch)
+            total = sum(map(len, batch))
             written = os.writev(self._fd, batch) if _IOV_MAX > 1 else os.write(self._fd, batch[0])
             self.size += written
             if written < total:
