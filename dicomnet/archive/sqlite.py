@@ -460,7 +460,14 @@ class SqliteIndex(RowFinding):
             raise IndexUnavailable(f"index {self.path} is closed")
         if len(self._series_keys) > _SERIES_KEYS:
             self._series_keys.clear()
-        with self.write_turn(wait=wait):
+        lock = self.write_lock
+        if lock is None:
+            raise IndexUnavailable(f"index {self.path} is closed")
+        # The lock taken and given back directly (what write_turn does, without the
+        # generator of a context manager around every batch).
+        if not lock.acquire(wait=wait):
+            raise LockTaken
+        try:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = work(conn)
@@ -470,13 +477,22 @@ class SqliteIndex(RowFinding):
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+        finally:
+            lock.release()
         self.commits += 1
         return result
 
     def _write_batch(self, jobs: list[_Job], wait: bool) -> None:
-        entries = [job.entry for job in jobs if job.entry is not None]
-        journals = [job.journal for job in jobs if job.journal is not None]
-        forgets = [job.forget for job in jobs if job.forget is not None]
+        entries: list[IndexEntry] = []
+        journals: list[tuple[str, str]] = []
+        forgets: list[str] = []
+        for job in jobs:  # one pass (most batches hold entries only)
+            if job.entry is not None:
+                entries.append(job.entry)
+            if job.journal is not None:
+                journals.append(job.journal)
+            if job.forget is not None:
+                forgets.append(job.forget)
 
         def work(conn: sqlite3.Connection) -> None:
             # Few statements per batch, each for many rows: the writer thread takes
@@ -484,7 +500,8 @@ class SqliteIndex(RowFinding):
             # Forgotten paths first and journal rows last, so a path forgotten and
             # journaled again in one batch, or indexed by one association and
             # journaled by another, keeps the newer journal row.
-            delete_pending(conn, forgets)
+            if forgets:
+                delete_pending(conn, forgets)
             if entries:
                 self._check_series_keys(conn, entries)
                 insert_many(conn, entries, self._series_keys)
