@@ -39,11 +39,20 @@ from dicomnet.storage.sinks import InstanceInfo
 from .base import Reply
 from .iod_check import IOD_TAGS, iod_problems
 
-__all__ = ["DatasetCheck", "failure"]
+__all__ = ["DatasetCheck", "capture_set", "failure"]
 
 SOP_CLASS_TAG: Final = 0x00080016
 SOP_INSTANCE_TAG: Final = 0x00080018
 _NAMES: Final = {SOP_CLASS_TAG: "SOP Class", SOP_INSTANCE_TAG: "SOP Instance"}
+
+
+def capture_set(*, iod: bool = False, capture: tuple[int, ...] = ()) -> frozenset[int]:
+    """Every element a :class:`DatasetCheck` with ``iod`` and ``capture`` captures.
+
+    Made once and passed as the check's ``capture`` (with the same ``iod``), it
+    spares building the set again for every data set.
+    """
+    return frozenset((SOP_CLASS_TAG, SOP_INSTANCE_TAG, *(IOD_TAGS if iod else ()), *capture))
 
 
 def failure(status: int, comment: str, *, offending: tuple[int, ...] = ()) -> Reply:
@@ -63,7 +72,11 @@ class DatasetCheck:
     """
 
     def __init__(
-        self, info: InstanceInfo, *, iod: bool = False, capture: tuple[int, ...] = ()
+        self,
+        info: InstanceInfo,
+        *,
+        iod: bool = False,
+        capture: tuple[int, ...] | frozenset[int] = (),
     ) -> None:
         self._expected = {
             SOP_CLASS_TAG: info.sop_class_uid,
@@ -71,8 +84,8 @@ class DatasetCheck:
         }
         self._sop_class_uid = info.sop_class_uid
         self._walker: Walker | None
-        # Repeats are harmless (the walker keeps a set).
-        capture = (SOP_CLASS_TAG, SOP_INSTANCE_TAG, *(IOD_TAGS if iod else ()), *capture)
+        if not isinstance(capture, frozenset):  # (a frozenset is capture_set's, for this iod)
+            capture = capture_set(iod=iod, capture=capture)
         try:
             self._walker = dataset_walker(info.transfer_syntax_uid, capture=capture)
         except DatasetError:

@@ -81,7 +81,7 @@ from dicomnet.storage.sinks import (
 
 from .base import Binding, DataStream, IncomingRequest, Reply
 from .coercion import BITS_ALLOCATED, OwToOb
-from .dataset_check import DatasetCheck
+from .dataset_check import DatasetCheck, capture_set
 from .dataset_check import failure as _failure
 
 __all__ = [
@@ -147,6 +147,8 @@ class StorageService:
         self.sop_classes = None if sop_classes is None else frozenset(sop_classes)
         self.decide = decide
         self.check_dataset = check_dataset
+        # (iod, coercing, the sink's header_tags) -> the check's capture set, made once.
+        self._captures: dict[tuple[bool, bool, tuple[int, ...]], frozenset[int]] = {}
 
     def bindings(self) -> Iterable[Binding]:
         """C-STORE-RQ, for the configured SOP classes or all."""
@@ -296,12 +298,16 @@ class StorageService:
         The third item lists what does not conform to the IOD (when ``iod``).
         ``coercer`` rewrites the bytes on their way (see :mod:`.coercion`).
         """
-        more: tuple[int, ...] = (BITS_ALLOCATED,) if coercer is not None else ()
-        # Header elements the sink wants from the walk (WalkedHeader): the index's columns.
-        wanted: tuple[int, ...] = getattr(sink, "header_tags", ())
-        if wanted:
-            more += wanted
-        check = DatasetCheck(info, iod=iod, capture=more) if self.check_dataset else None
+        check = None
+        if self.check_dataset:
+            # Header elements the sink wants from the walk (WalkedHeader): the index's columns.
+            wanted: tuple[int, ...] = getattr(sink, "header_tags", ())
+            key = (iod, coercer is not None, wanted)
+            capture = self._captures.get(key)
+            if capture is None:
+                more = (BITS_ALLOCATED,) if coercer is not None else ()
+                capture = self._captures[key] = capture_set(iod=iod, capture=more + wanted)
+            check = DatasetCheck(info, iod=iod, capture=capture)
         write_views = getattr(sink, "write_views", None)
         if write_views is not None and coercer is None:
             # The sink writes synchronously: fragments go from the receive buffer
