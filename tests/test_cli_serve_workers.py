@@ -21,6 +21,7 @@ from query.fixtures import STUDY_A, STUDY_B, write_archive
 from dicomnet.ae import AE
 from dicomnet.archive.backends import open_index
 from dicomnet.cli.workers import association_share, reserve_port, worker_incoming
+from dicomnet.errors import AssociationRejected
 from dicomnet.policy import Policy, ProposedContext
 from dicomnet.storage.synthetic import make_image, write_part10
 
@@ -312,6 +313,32 @@ async def test_associations_open_at_once_are_spread_evenly_over_the_workers(
         assert await supervisor.stop() == 0
     assert sum(served) == 16
     assert min(served) >= 7, served  # 8 each; one more or less when a worker was slow
+
+
+async def test_a_limit_split_between_workers_admits_up_to_the_limit_at_once(
+    tmp_path: Path,
+) -> None:
+    """--max-associations 6 over two workers: 3 each. Each connection goes to the worker
+    serving fewer, so 6 associations held at once are all accepted (by a hash of the
+    addresses, one worker could get 4 and reject one) and a 7th is rejected."""
+    supervisor = await Supervisor.start(
+        tmp_path / "store", None, "--workers", "2", "--max-associations", "6",
+        "--on-association-limit", "reject",
+    )  # fmt: skip
+    ae = AE("ECHOSCU", Policy(ae_title="ECHOSCU"))
+    contexts = [ProposedContext(abstract_syntax=VERIFICATION, transfer_syntaxes=(EXPLICIT_LE,))]
+
+    def associate():  # type: ignore[no-untyped-def]
+        return ae.associate("127.0.0.1", supervisor.port, called_ae="DICOMNET", contexts=contexts)
+
+    try:
+        opened = [await associate() for _ in range(6)]
+        with pytest.raises(AssociationRejected):
+            await associate()
+        for assoc in opened:
+            await assoc.release()
+    finally:
+        assert await supervisor.stop() == 0
 
 
 async def test_two_workers_serve_tls_from_the_shared_socket(tmp_path: Path) -> None:
