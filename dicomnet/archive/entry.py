@@ -361,9 +361,23 @@ class WalkColumns(Mapping[str, str]):
         self._decoded = decoded
 
     def row(self, names: Sequence[str]) -> list[str]:
-        """The values of columns ``names`` (all column names), in that order."""
+        """The values of columns ``names`` (all column names), in that order.
+
+        Values not decoded yet are decoded here and not kept (a row is made once).
+        """
         decoded = self._decoded
-        return [decoded[name] if name in decoded else self._decode(name) for name in names]
+        raw = self._raw
+        values: list[str] = []
+        for name in names:
+            value = decoded.get(name)
+            if value is None:
+                tag, kind, folded = _BY_NAME[name]
+                found = raw.get(tag)
+                value = "" if found is None else _ascii_value(found.decode("ascii"), kind)
+                if folded:
+                    value = pn_fold(value)
+            values.append(value)
+        return values
 
     def __getitem__(self, name: str) -> str:
         value = self._decoded.get(name)

@@ -27,6 +27,7 @@ from dicomnet.archive.entry import (
     entry_from_data_set,
     entry_from_walk,
 )
+from dicomnet.archive.rows import LEVEL_COLUMNS, instance_values
 from dicomnet.dimse.dataset import dataset_walker, encode_dataset
 from dicomnet.dimse.walker import DatasetWalker, InflatingWalker
 from dicomnet.storage.sinks import WalkedHeader
@@ -321,3 +322,26 @@ def test_a_binary_value_captured_beside_the_columns_does_not_stop_the_walk_entry
     got = entry_from_walk(data, walk, transfer_syntax_uid=EXPLICIT, **_WHERE)
     expected = reference(data, EXPLICIT, len(data))
     assert got is not None and expected is not None and same(got, expected)
+
+
+@pytest.mark.parametrize("syntax", NATIVE)
+@pytest.mark.parametrize("name", sorted(DATA_SETS))
+def test_rows_made_from_the_walk_equal_rows_of_the_reference(name: str, syntax: str) -> None:
+    data = encode_dataset(DATA_SETS[name](), syntax)
+    expected = reference(data, syntax, len(data))
+    got = from_walk(data, syntax, len(data))
+    assert got is not None and expected is not None
+    assert isinstance(got.columns, WalkColumns)
+    got = replace(got, received=expected.received)
+    # The instance row the backends insert (its own columns decoded in one call) ...
+    assert instance_values(got, 7) == instance_values(expected, 7)
+    assert instance_values(got, 7, str) == instance_values(expected, 7, str)
+    # ... and any level's columns, asked before or after other columns were decoded.
+    fresh = from_walk(data, syntax, len(data))
+    assert fresh is not None and isinstance(fresh.columns, WalkColumns)
+    for level in ("PATIENT", "STUDY", "SERIES", "IMAGE"):
+        names = LEVEL_COLUMNS[level]
+        want = [expected.columns.get(n, "") for n in names]
+        assert fresh.columns.row(names) == want, level
+        assert [fresh.columns[n] for n in names] == want, level
+        assert fresh.columns.row(names) == want, level
