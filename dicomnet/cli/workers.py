@@ -141,13 +141,14 @@ def _addresses(host: str | None, port: int) -> list[tuple[int, str]]:
     return [(socket.AF_INET6, "::"), (socket.AF_INET, "0.0.0.0")]
 
 
-def listening_sockets(host: str | None, port: int) -> tuple[int, list[socket.socket]]:
-    """Listen on ``host:port`` (every address when ``host`` is empty); the port and sockets.
+def _bound_sockets(
+    host: str | None, port: int, *, reuse_port: bool, listen: bool
+) -> tuple[int, list[socket.socket]]:
+    """A socket per address of ``host`` bound to ``port``; the port and sockets.
 
-    The workers accept from these sockets (:mod:`dicomnet.acceptor`); port 0:
-    the first address picks the number, the others take it. The accept queue
-    is the kernel's largest, so a burst of connections waits in it. Raises
-    OSError when the port is taken.
+    Port 0: the first address picks the number, the others take it. With
+    ``listen`` they listen (the kernel's longest accept queue) and do not block.
+    Raises OSError when the port is taken or no address could be had.
     """
     sockets: list[socket.socket] = []
     try:
@@ -158,12 +159,15 @@ def listening_sockets(host: str | None, port: int) -> tuple[int, list[socket.soc
                 continue  # no IPv6 here
             sockets.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             if family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             sock.bind((address, port))
             port = int(sock.getsockname()[1])
-            sock.listen(LISTEN_BACKLOG)
-            sock.setblocking(False)
+            if listen:
+                sock.listen(LISTEN_BACKLOG)
+                sock.setblocking(False)
     except OSError:
         for sock in sockets:
             sock.close()
@@ -171,6 +175,17 @@ def listening_sockets(host: str | None, port: int) -> tuple[int, list[socket.soc
     if not sockets:
         raise OSError("no address to listen on")
     return port, sockets
+
+
+def listening_sockets(host: str | None, port: int) -> tuple[int, list[socket.socket]]:
+    """Listen on ``host:port`` (every address when ``host`` is empty); the port and sockets.
+
+    The workers accept from these sockets (:mod:`dicomnet.acceptor`); port 0:
+    the first address picks the number, the others take it. The accept queue
+    is the kernel's largest, so a burst of connections waits in it. Raises
+    OSError when the port is taken.
+    """
+    return _bound_sockets(host, port, reuse_port=False, listen=True)
 
 
 def reserve_port(host: str | None, port: int) -> tuple[int, list[socket.socket]]:
@@ -182,27 +197,7 @@ def reserve_port(host: str | None, port: int) -> tuple[int, list[socket.socket]]
     """
     if not hasattr(socket, "SO_REUSEPORT"):
         raise OSError("this system has no SO_REUSEPORT: serve --workers needs it")
-    sockets: list[socket.socket] = []
-    try:
-        for family, address in _addresses(host, port):
-            try:
-                sock = socket.socket(family, socket.SOCK_STREAM)
-            except OSError:
-                continue  # no IPv6 here
-            sockets.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            sock.bind((address, port))
-            port = int(sock.getsockname()[1])
-    except OSError:
-        for sock in sockets:
-            sock.close()
-        raise
-    if not sockets:
-        raise OSError("no address to listen on")
-    return port, sockets
+    return _bound_sockets(host, port, reuse_port=True, listen=False)
 
 
 def shared_listener(host: str, port: int) -> socket.socket:

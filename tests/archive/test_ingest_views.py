@@ -77,8 +77,9 @@ async def test_no_write_views_when_the_inner_sink_has_none(tmp_path: Path) -> No
     assert HEADER_CAPTURE >= 1024
 
 
-async def test_fsynced_indexed_commits_run_in_the_stores_executor(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("fsync", [True, False])
+async def test_commits_run_in_the_stores_executor_with_fsync_and_on_the_loop_without(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fsync: bool
 ) -> None:
     threads: list[str] = []
     original = FileSink._commit
@@ -89,40 +90,20 @@ async def test_fsynced_indexed_commits_run_in_the_stores_executor(
 
     monkeypatch.setattr(FileSink, "_commit", recording)
     first = archive_datasets()[0]
-    async with await SqliteIndex.open(tmp_path / "i.sqlite", fsync=True) as index:
-        store = IndexedStore(FolderStore(tmp_path / "store", fsync=True), index)
+    async with await SqliteIndex.open(tmp_path / "i.sqlite", fsync=fsync) as index:
+        store = IndexedStore(FolderStore(tmp_path / "store", fsync=fsync), index)
         info = _info(str(first.SOPInstanceUID), str(first.SOPClassUID))
         sink = await store.open_sink(info)
         await sink.write(encode_dataset(first, EXPLICIT_LE))
         stored = await sink.commit(info)
         assert stored.path is not None and stored.path.is_file()
         assert await index.count() == 1
-    # The fsync and the move ran off the event loop's thread, as for a plain folder store.
-    assert len(threads) == 1 and threads[0].startswith("dicomnet-commit")
-    assert list((tmp_path / "store" / ".incoming").iterdir()) == []
-
-
-async def test_commits_without_fsync_stay_on_the_loops_thread(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    threads: list[str] = []
-    original = FileSink._commit
-
-    def recording(self: FileSink, *args: Any, **kwargs: Any) -> Any:
-        threads.append(threading.current_thread().name)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(FileSink, "_commit", recording)
-    first = archive_datasets()[0]
-    async with await SqliteIndex.open(tmp_path / "i.sqlite", fsync=False) as index:
-        store = IndexedStore(FolderStore(tmp_path / "store", fsync=False), index)
-        info = _info(str(first.SOPInstanceUID), str(first.SOPClassUID))
-        sink = await store.open_sink(info)
-        await sink.write(encode_dataset(first, EXPLICIT_LE))
-        stored = await sink.commit(info)
-        assert stored.path is not None and stored.path.is_file()
-        assert await index.count() == 1
-    assert threads == [threading.current_thread().name]
+    if fsync:
+        # The fsync and the move ran off the event loop's thread, as for a plain folder store.
+        assert len(threads) == 1 and threads[0].startswith("dicomnet-commit")
+        assert list((tmp_path / "store" / ".incoming").iterdir()) == []
+    else:
+        assert threads == [threading.current_thread().name]
     assert list((tmp_path / "store" / ".incoming").iterdir()) == []
 
 
