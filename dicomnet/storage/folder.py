@@ -49,6 +49,7 @@ instances, window 16: 12.4 and 5.1 s inline, 2.2 and 2.9 s with one thread,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import os
@@ -63,7 +64,7 @@ from dicomnet.dimse.errors import DatasetError
 from .filenames import instance_filename
 from .headscan import scan_header
 from .layout import Layout, hierarchical_path
-from .meta import file_header
+from .meta import HeaderTemplate
 from .sinks import (
     DroppingSink,
     Duplicate,
@@ -85,6 +86,8 @@ _IOV_MAX = 1024 if hasattr(os, "writev") else 1
 #: Threads that fsync and rename committed files at once (see :meth:`FileSink.commit`).
 COMMIT_THREADS = 4
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+#: File header templates a store keeps (one per SOP class, syntax and AE title seen).
+_HEADER_TEMPLATES = 64
 #: Bytes of each data set kept to find its patient, study and series (hierarchical layout).
 _HEAD_BYTES = 64 * 1024
 _PATIENT_ID = 0x00100020
@@ -122,6 +125,10 @@ class FolderStore:
         # Temporary names: unique to this store object (O_EXCL refuses a clash anyway).
         self._temp_prefix = f"{uuid.uuid4().hex[:16]}-"
         self._temp_serial = itertools.count()
+        # The hot path joins names to these (no Path objects per instance).
+        self._root_str = os.fspath(self.root)
+        self._incoming_str = os.fspath(self.incoming)
+        self._templates: dict[tuple[str, ...], HeaderTemplate] = {}
         self.incoming.mkdir(parents=True, exist_ok=True)
         #: Whether files can be hard-linked here (see :meth:`FileSink.commit_linked`).
         self.hard_links = _can_link(self.incoming)
@@ -194,18 +201,31 @@ class FolderStore:
 
     async def open_sink(self, info: InstanceInfo) -> StorageSink:
         """A sink writing ``info``'s instance; raises :class:`DuplicateRefused` or ``OSError``."""
-        final: Path | None = None
+        final: str | None = None
         if self.layout is Layout.FLAT:
-            final = self.path_for(info.sop_instance_uid)
-            if self.duplicates is not Duplicate.REPLACE and final.exists():
+            final = os.path.join(self._root_str, instance_filename(info.sop_instance_uid))
+            if self.duplicates is not Duplicate.REPLACE and os.path.exists(final):
                 if self.duplicates is Duplicate.REFUSE:
                     raise DuplicateRefused(info.sop_instance_uid)
-                return DroppingSink(self.kept_instance(info, final))
-        header = file_header(info)
-        temp = self.incoming / f"{self._temp_prefix}{next(self._temp_serial):x}{_TEMP_SUFFIX}"
+                return DroppingSink(self.kept_instance(info, Path(final)))
+        header = self.file_header(info)
+        temp = os.path.join(
+            self._incoming_str, f"{self._temp_prefix}{next(self._temp_serial):x}{_TEMP_SUFFIX}"
+        )
         fd = os.open(temp, _OPEN_FLAGS, 0o644)
         # The file header goes out with the first data set bytes (one system call less).
         return FileSink(self, fd, temp, final, info=info, header=header)
+
+    def file_header(self, info: InstanceInfo) -> bytes:
+        """:func:`~dicomnet.storage.meta.file_header`, from a template kept per SOP class,
+        transfer syntax and AE title."""
+        key = HeaderTemplate.key(info)
+        template = self._templates.get(key)
+        if template is None:
+            if len(self._templates) >= _HEADER_TEMPLATES:
+                self._templates.clear()
+            template = self._templates[key] = HeaderTemplate(info)
+        return template.header(info.sop_instance_uid)
 
     def kept_instance(self, info: InstanceInfo, path: Path) -> StoredInstance:
         """The :class:`StoredInstance` for a copy already in the folder."""
@@ -219,8 +239,8 @@ class FolderStore:
 
     def install(
         self,
-        temp: Path,
-        final: Path,
+        temp: str | os.PathLike[str],
+        final: str | os.PathLike[str],
         info: InstanceInfo,
         *,
         keep_temp: bool = False,
@@ -233,15 +253,18 @@ class FolderStore:
         ``unsynced``: the folders whose entries changed are added to it instead
         of being synced here (the caller syncs them, see :func:`fsync_folders`).
         """
+        temp, final = os.fspath(temp), os.fspath(final)
+        parent = os.path.dirname(final)
         made: list[Path] = []
         for attempt in range(3):
-            made += self._make_folders(final.parent)
+            if parent != self._root_str:
+                made += self._make_folders(Path(parent))
             try:
                 if self.duplicates is Duplicate.REPLACE:
-                    existed = final.exists()
+                    existed = os.path.exists(final)
                     source = temp
                     if keep_temp and self.hard_links:
-                        source = temp.with_suffix(".link")
+                        source = os.path.splitext(temp)[0] + ".link"
                         os.link(temp, source)
                     os.replace(source, final)
                     outcome = Outcome.REPLACED if existed else Outcome.STORED
@@ -250,11 +273,11 @@ class FolderStore:
                 break
             except FileNotFoundError:
                 # A deletion removed the (empty) folder just made: make it again.
-                if attempt == 2 or not temp.exists():
+                if attempt == 2 or not os.path.exists(temp):
                     raise
         if self.fsync and outcome is not Outcome.DUPLICATE_KEPT:
             # The new name, and new folders' entries in their parents.
-            folders = [final.parent, *(folder.parent for folder in made)]
+            folders = [Path(parent), *(folder.parent for folder in made)]
             if unsynced is None:
                 fsync_folders(folders)
             else:
@@ -300,7 +323,7 @@ class FolderStore:
         )
 
     def _install_exclusive(
-        self, temp: Path, final: Path, info: InstanceInfo, *, keep_temp: bool = False
+        self, temp: str, final: str, info: InstanceInfo, *, keep_temp: bool = False
     ) -> Outcome:
         try:
             os.link(temp, final)
@@ -308,14 +331,15 @@ class FolderStore:
             exists = True
         except OSError:
             # No hard links on this file system: check, then rename.
-            exists = final.exists()
+            exists = os.path.exists(final)
             if not exists:
                 os.replace(temp, final)
                 return Outcome.STORED
         else:
             exists = False
         if exists or not keep_temp:
-            temp.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
         if not exists:
             return Outcome.STORED
         if self.duplicates is Duplicate.REFUSE:
@@ -330,8 +354,8 @@ class FileSink:
         self,
         store: FolderStore,
         fd: int,
-        temp_path: Path,
-        final_path: Path | None,
+        temp_path: str | os.PathLike[str],
+        final_path: str | os.PathLike[str] | None,
         *,
         info: InstanceInfo | None = None,
         header: bytes = b"",
@@ -340,8 +364,8 @@ class FileSink:
         self._fd = fd
         # Written before the first data set bytes (or at commit): preamble and file meta.
         self._header: bytes | None = header or None
-        self.temp_path = temp_path
-        self._final = final_path
+        self._temp = os.fspath(temp_path)
+        self._final = None if final_path is None else os.fspath(final_path)
         self._info = info
         # Hierarchical layout: the data set's first bytes, to find its place in.
         self._head = bytearray() if final_path is None else None
@@ -351,12 +375,21 @@ class FileSink:
         self.size = 0
 
     @property
+    def temp_path(self) -> Path:
+        """The temporary file in ``.incoming``."""
+        return Path(self._temp)
+
+    @property
     def final_path(self) -> Path:
         """Where the file goes (hierarchical layout: known once the data set is written)."""
+        return Path(self._final_name())
+
+    def _final_name(self) -> str:
         if self._final is None:
             if self._info is None or self._head is None:
                 raise StorageError("the sink does not know its instance")
-            self._final = self.store.place_of(self.temp_path, bytes(self._head), self._info)
+            place = self.store.place_of(self.temp_path, bytes(self._head), self._info)
+            self._final = os.fspath(place)
             self._head = None
         return self._final
 
@@ -479,10 +512,7 @@ class FileSink:
     def release(self) -> None:
         """Remove the temporary name kept by :meth:`commit_linked`."""
         self._linked = False
-        try:
-            self.temp_path.unlink(missing_ok=True)
-        except OSError as exc:
-            _log.warning("could not remove %s: %s", self.temp_path, exc)
+        _remove(self._temp)
 
     def _commit(
         self, info: InstanceInfo, keep_temp: bool, unsynced: list[Path] | None = None
@@ -496,18 +526,18 @@ class FileSink:
                 os.fsync(self._fd)
             fd, self._fd = self._fd, -1
             os.close(fd)
-            final = self.final_path
+            final = self._final_name()
             outcome = self.store.install(
-                self.temp_path, final, info, keep_temp=keep_temp, unsynced=unsynced
+                self._temp, final, info, keep_temp=keep_temp, unsynced=unsynced
             )
         except BaseException:
             self.discard_now()
             raise
         if outcome is Outcome.DUPLICATE_KEPT:
-            return self.store.kept_instance(info, final)
+            return self.store.kept_instance(info, Path(final))
         self._linked = keep_temp
         return StoredInstance(
-            info=info, location=str(final), size=self.size, outcome=outcome, path=final
+            info=info, location=final, size=self.size, outcome=outcome, path=Path(final)
         )
 
     async def discard(self) -> None:
@@ -527,11 +557,18 @@ class FileSink:
             try:
                 os.close(fd)
             except OSError as exc:
-                _log.debug("closing %s failed: %s", self.temp_path, exc)
-        try:
-            self.temp_path.unlink(missing_ok=True)
-        except OSError as exc:
-            _log.warning("could not remove %s: %s", self.temp_path, exc)
+                _log.debug("closing %s failed: %s", self._temp, exc)
+        _remove(self._temp)
+
+
+def _remove(path: str) -> None:
+    """Remove the file ``path`` if it is there (a failure is logged)."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        _log.warning("could not remove %s: %s", path, exc)
 
 
 def _place_from_file(path: Path) -> dict[int, bytes]:

@@ -19,17 +19,21 @@ repaired), padded to even length: UI with NUL, SH and AE with a space.
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 from typing import Final
 
 from .sinks import InstanceInfo, StorageError
 
-__all__ = ["PREAMBLE_LENGTH", "encode_file_meta", "file_header"]
+__all__ = ["PREAMBLE_LENGTH", "HeaderTemplate", "encode_file_meta", "file_header"]
 
 #: Length of the preamble that precedes ``DICM``.
 PREAMBLE_LENGTH: Final = 128
 
 _SHORT: Final = struct.Struct("<HH2sH")
 _LONG: Final = struct.Struct("<HH2s2xI")
+#: Bytes of (0002,0000) File Meta Information Group Length.
+_GROUP_LENGTH: Final = struct.Struct("<HH2sHI")
+_GROUP_LENGTH_SIZE: Final = _GROUP_LENGTH.size
 
 
 def _element(element: int, vr: bytes, value: bytes) -> bytes:
@@ -76,3 +80,51 @@ def encode_file_meta(info: InstanceInfo) -> bytes:
 def file_header(info: InstanceInfo) -> bytes:
     """Everything a Part 10 file holds before its data set."""
     return bytes(PREAMBLE_LENGTH) + b"DICM" + encode_file_meta(info)
+
+
+_INSTANCE_UID_PLACEHOLDER: Final = "1"  # odd length: padded to two bytes
+
+
+class HeaderTemplate:
+    """:func:`file_header` for instances that differ only in their SOP Instance UID.
+
+    Everything but (0002,0000) and (0002,0003) is encoded once, from an
+    :class:`InstanceInfo` with the same SOP class, transfer syntax, AE title
+    and implementation; :meth:`header` puts the group length and an
+    instance's UID between those bytes (the same bytes :func:`file_header`
+    gives).
+    """
+
+    __slots__ = ("_after", "_before", "_fixed_length")
+
+    def __init__(self, info: InstanceInfo) -> None:
+        sample = file_header(replace(info, sop_instance_uid=_INSTANCE_UID_PLACEHOLDER))
+        placeholder = _element(0x0003, b"UI", _text(_INSTANCE_UID_PLACEHOLDER, b"\0"))
+        start = PREAMBLE_LENGTH + 4 + _GROUP_LENGTH_SIZE
+        at = (
+            start
+            + len(_element(0x0001, b"OB", b"\x00\x01"))
+            + len(_element(0x0002, b"UI", _text(info.sop_class_uid, b"\0")))
+        )
+        self._before = sample[: PREAMBLE_LENGTH + 4]
+        # (0002,0001) and (0002,0002), then what follows (0002,0003).
+        self._after = (sample[start:at], sample[at + len(placeholder) :])
+        self._fixed_length = len(sample) - start - len(placeholder)
+
+    @staticmethod
+    def key(info: InstanceInfo) -> tuple[str, ...]:
+        """What the header depends on besides the SOP Instance UID."""
+        return (
+            info.sop_class_uid,
+            info.transfer_syntax_uid,
+            info.source_ae_title,
+            info.implementation_class_uid,
+            info.implementation_version_name,
+        )
+
+    def header(self, sop_instance_uid: str) -> bytes:
+        """The file header of the instance ``sop_instance_uid``."""
+        instance = _element(0x0003, b"UI", _text(sop_instance_uid, b"\0"))
+        middle, rest = self._after
+        length = _GROUP_LENGTH.pack(2, 0, b"UL", 4, self._fixed_length + len(instance))
+        return b"".join((self._before, length, middle, instance, rest))
