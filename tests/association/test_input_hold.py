@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from conftest import require_module
 from helpers.policies import IMPLICIT_LE, make_policy
-from helpers.raw_ul import RawClient, command_set, element, pdata_bytes
+from helpers.raw_ul import RawClient, pdata_bytes, store_rq_command
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -224,17 +224,6 @@ async def test_a_loop_that_reads_at_once_is_paused_while_held() -> None:
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 
 
-def store_command(message_id: int) -> bytes:
-    return command_set(
-        element(0x00000002, SECONDARY_CAPTURE),
-        element(0x00000100, 0x0001),  # C-STORE-RQ
-        element(0x00000110, message_id),
-        element(0x00000700, 0),
-        element(0x00000800, 0x0000),  # a data set follows
-        element(0x00001000, f"1.2.3.{message_id}"),
-    )
-
-
 async def serve_and_send(late: bool) -> tuple[list[bytes], list[object]]:
     """Three C-STOREs of 300 KB and an A-RELEASE-RQ; what the SCP got, what it answered."""
     received: list[bytes] = []
@@ -262,7 +251,7 @@ async def serve_and_send(late: bool) -> tuple[list[bytes], list[object]]:
         try:
             assert isinstance(await raw.request(rq), AAssociateAC)
             wire = [
-                pdata_bytes(1, store_command(n + 1), data, max_pdu=PDU_LENGTH)
+                pdata_bytes(1, store_rq_command(n + 1, f"1.2.3.{n + 1}"), data, max_pdu=PDU_LENGTH)
                 for n, data in enumerate(datasets)
             ]
             # Two requests in one write (the second waits for the window), then one alone.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from helpers.policies import IMPLICIT_LE, make_policy
-from helpers.raw_ul import RawClient, command_set, element, pdata_bytes
+from helpers.raw_ul import RawClient, element, pdata_bytes, store_rq_command
 
 from dicomnet import negotiation
 from dicomnet.ae import AE
@@ -50,17 +50,6 @@ def test_association_labels_escape_titles() -> None:
     assert label == "assoc#1 SCP<-EVIL\\nTITLE"
 
 
-def _store_command(uid: str) -> bytes:
-    return command_set(
-        element(0x00000002, SECONDARY_CAPTURE),
-        element(0x00000100, 0x0001),  # C-STORE-RQ
-        element(0x00000110, 1),
-        element(0x00000700, 0),
-        element(0x00000800, 0x0000),  # a data set follows
-        element(0x00001000, uid),
-    )
-
-
 @pytest.mark.parametrize("uid", [FORGED, HUGE], ids=["newline", "1MB"])
 async def test_peer_uids_make_one_bounded_line_per_record(
     uid: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
@@ -81,7 +70,7 @@ async def test_peer_uids_make_one_bounded_line_per_record(
         raw = await RawClient.connect("127.0.0.1", server.port)
         try:
             assert isinstance(await raw.request(rq), AAssociateAC)
-            raw.send(pdata_bytes(1, _store_command(uid), dataset))
+            raw.send(pdata_bytes(1, store_rq_command(1, uid), dataset))
             await raw.receive(timeout=10)  # the C-STORE-RSP, whatever its status
         finally:
             await raw.close()

@@ -18,7 +18,14 @@ from pathlib import Path
 
 import pytest
 from helpers.policies import IMPLICIT_LE, make_policy
-from helpers.raw_ul import RawClient, command_set, element, fake_acceptor, pdata_bytes, read_pdu
+from helpers.raw_ul import (
+    RawClient,
+    element,
+    fake_acceptor,
+    pdata_bytes,
+    read_pdu,
+    store_rq_command,
+)
 
 from dicomnet import negotiation
 from dicomnet.ae import AE
@@ -129,17 +136,6 @@ async def test_malformed_request_is_aborted_not_accepted(kind: str) -> None:
             await raw.close()
 
 
-def _store_command(message_id: int) -> bytes:
-    return command_set(
-        element(0x00000002, SECONDARY_CAPTURE),
-        element(0x00000100, 0x0001),  # C-STORE-RQ
-        element(0x00000110, message_id),
-        element(0x00000700, 0),
-        element(0x00000800, 0x0000),  # a data set follows
-        element(0x00001000, "1.2.3.4.5.6.7"),
-    )
-
-
 @pytest.mark.parametrize("max_length", [1, 6])
 async def test_maximum_length_too_small_for_a_pdv_is_rejected_and_nothing_stored(
     max_length: int, tmp_path: Path, caplog: pytest.LogCaptureFixture
@@ -161,7 +157,8 @@ async def test_maximum_length_too_small_for_a_pdv_is_rejected_and_nothing_stored
             answer = await raw.request(rq)
             assert answer == AAssociateRJ(result=1, source=1, reason=1), answer
             # An SCU that sends its C-STORE anyway: ignored in Sta13 (AA-6), never stored.
-            raw.send(pdata_bytes(1, _store_command(1), dataset, max_pdu=max(max_length, 7)))
+            command = store_rq_command(1, "1.2.3.4.5.6.7")
+            raw.send(pdata_bytes(1, command, dataset, max_pdu=max(max_length, 7)))
             assert await raw.at_eof()
         finally:
             await raw.close()

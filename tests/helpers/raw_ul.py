@@ -54,6 +54,20 @@ def command_set(*elements: bytes) -> bytes:
     return element(0x00000000, struct.pack("<I", len(body))) + body
 
 
+def store_rq_command(
+    message_id: int, instance_uid: str, sop_class: str = "1.2.840.10008.5.1.4.1.1.7"
+) -> bytes:
+    """A C-STORE-RQ command set with a data set following (Secondary Capture by default)."""
+    return command_set(
+        element(0x00000002, sop_class),
+        element(0x00000100, 0x0001),  # C-STORE-RQ
+        element(0x00000110, message_id),
+        element(0x00000700, 0),
+        element(0x00000800, 0x0000),  # a data set follows
+        element(0x00001000, instance_uid),
+    )
+
+
 class RawClient:
     """One TCP connection to an acceptor, PDU by PDU."""
 
