@@ -446,10 +446,8 @@ class FileSink:
 
     def _write_header(self) -> None:
         header, self._header = self._header, None
-        view = memoryview(header or b"")
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
+        if header:
+            self.write_now(header, count=False)  # not data set bytes: size and head unchanged
 
     def _write_rest(self, views: list[memoryview], skip: int) -> None:
         """After a short ``writev``: write what is left of ``views`` past ``skip`` bytes."""
