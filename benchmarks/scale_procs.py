@@ -20,7 +20,7 @@ import os
 import time
 from pathlib import Path
 
-__all__ = ["children", "process_cpu", "tree", "tree_cpu", "tree_rss"]
+__all__ = ["children", "process_cpu", "process_cpus", "role", "tree", "tree_cpu", "tree_rss"]
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 #: The kind of a process CPU-time clock that counts the scheduler's nanoseconds.
@@ -73,6 +73,28 @@ def process_cpu(pid: int) -> float | None:
         return time.clock_gettime((~pid << 3) | _CPUCLOCK_SCHED)
     except OSError:
         return None
+
+
+def process_cpus(root: int) -> dict[int, float]:
+    """CPU seconds used so far by each live process of the tree of ``root`` (its own)."""
+    out = {}
+    for pid in tree(root):
+        cpu = process_cpu(pid)
+        if cpu is not None:
+            out[pid] = cpu
+    return out
+
+
+def role(root: int, pid: int) -> str:
+    """What ``pid`` of the tree of ``root`` is: ``supervisor`` (the root), ``tracker``
+    (multiprocessing's resource tracker) or ``worker``."""
+    if pid == root:
+        return "supervisor"
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return "worker"
+    return "tracker" if b"resource_tracker" in command else "worker"
 
 
 def tree_cpu(root: int) -> float:

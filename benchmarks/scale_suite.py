@@ -46,7 +46,7 @@ from typing import Any
 from . import processes
 from .harness import Column, Options, Ratio, Row, SuiteResult, Table, find_dcmtk, ratio
 from .pair_run import best_rows
-from .scale_procs import children, tree_cpu, tree_rss
+from .scale_procs import children, process_cpus, role, tree_cpu, tree_rss
 from .scratch import scratch_folder
 from .store_peers import CHILD_CWD
 
@@ -71,6 +71,7 @@ _COLUMNS = [
     Column("client_cpu", "client CPU s", ".1f"),
     Column("peak_rss_mb", "peak RSS MB (sum)", ".0f"),
     Column("seconds", "wall s", ".1f"),
+    Column("by_process", "CPU s: supervisor / workers"),
     Column("why", "failed: stage (count)"),
 ]
 _KILL_COLUMNS = [
@@ -213,6 +214,8 @@ class _Run:
     killed: int | None = None
     #: The server's WARNING and ERROR log lines (a few), kept when associations failed.
     server_log: tuple[str, ...] = ()
+    #: dicomnet: CPU seconds of the supervisor and of each worker (lived through the load).
+    by_process: str = ""
 
 
 def _measure(
@@ -236,6 +239,7 @@ def _measure(
     try:
         _wait_ready(server, proc, port, stdout)
         cpu_before = tree_cpu(proc.pid)
+        each_before = process_cpus(proc.pid) if server.kind == "dicomnet" else {}
         client_argv = [
             sys.executable, "-m", "benchmarks.dicomnet_store_load", _HOST, str(port),
             "--associations", str(associations), "--instances", str(INSTANCES),
@@ -254,6 +258,7 @@ def _measure(
             time.sleep(_SAMPLE)
         out = client.stdout.read() if client.stdout is not None else b""
         server_cpu = tree_cpu(proc.pid) - cpu_before
+        by_process = _by_process(proc.pid, each_before, process_cpus(proc.pid))
         lines = [line for line in out.decode().splitlines() if line.startswith("{")]
         if not lines:
             raise RuntimeError(f"load client printed no report (exit {client.returncode})")
@@ -269,7 +274,17 @@ def _measure(
     if report.get("failed"):
         text = log.read_text(encoding="utf-8", errors="replace").splitlines()
         problems = tuple(line for line in text if " WARNING " in line or " ERROR " in line)[:8]
-    return _Run(report, server_cpu, peak, exit_code, output, acked, killed, problems)
+    return _Run(report, server_cpu, peak, exit_code, output, acked, killed, problems, by_process)
+
+
+def _by_process(root: int, before: dict[int, float], after: dict[int, float]) -> str:
+    """``supervisor / worker worker``: CPU seconds of each process alive before and after."""
+    used = {pid: after[pid] - before[pid] for pid in before if pid in after}
+    roles = {pid: role(root, pid) for pid in used}
+    if not used:
+        return ""
+    workers = " ".join(f"{used[pid]:.2f}" for pid in sorted(used) if roles[pid] == "worker")
+    return f"{used.get(root, 0.0):.2f} / {workers}"
 
 
 def _row(label: str, measured: _Run) -> Row:
@@ -287,6 +302,7 @@ def _row(label: str, measured: _Run) -> Row:
             "client_cpu": float(report["cpu_seconds"]),
             "peak_rss_mb": measured.peak_rss / 1e6,
             "seconds": seconds,
+            "by_process": measured.by_process,
             "why": ", ".join(f"{k} ({v})" for k, v in report.get("failures", {}).items()),
             "examples": report.get("examples", {}),
             "server_log": list(measured.server_log),

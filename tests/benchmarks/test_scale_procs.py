@@ -68,3 +68,23 @@ def test_tree_cpu_counts_a_reaped_child_and_the_live_parent() -> None:
         assert total >= own + 0.25
     finally:
         _ended(proc)
+
+
+def test_process_cpus_gives_each_live_process_of_the_tree_and_its_role() -> None:
+    parent = _BURN.format(seconds=0.05).replace(
+        "import sys, time",
+        "import subprocess, sys, time\n"
+        f"child = subprocess.Popen([sys.executable, '-c', {_BURN.format(seconds=0.1)!r}],"
+        " stdin=subprocess.PIPE, stdout=subprocess.PIPE)\n"
+        "child.stdout.readline()",
+    )
+    proc, _said = _started(parent)
+    try:
+        each = scale_procs.process_cpus(proc.pid)
+        assert proc.pid in each and len(each) == 2
+        (child,) = set(each) - {proc.pid}
+        assert each[child] >= 0.1  # what the child burnt before the parent went on
+        assert scale_procs.role(proc.pid, proc.pid) == "supervisor"
+        assert scale_procs.role(proc.pid, child) == "worker"
+    finally:
+        _ended(proc)
