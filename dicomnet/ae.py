@@ -31,6 +31,7 @@ import itertools
 import logging
 import socket
 import ssl as ssl_module
+import weakref
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import replace
@@ -331,6 +332,9 @@ class Server:
         self._held: deque[tuple[ULProtocol, Association]] = deque()
         self._hold_timers: dict[ULProtocol, asyncio.TimerHandle] = {}
         self._protocols: set[ULProtocol] = set()
+        # Protocols made for accepted connections, not connected yet (a failed one goes
+        # with its last reference): counted in `connections` as soon as they exist.
+        self._starting: weakref.WeakSet[ULProtocol] = weakref.WeakSet()
         self._closed_since_trim = 0  # connections closed since freed memory was returned
         self._trim: asyncio.TimerHandle | None = None
         self._closing = False
@@ -364,8 +368,9 @@ class Server:
 
     @property
     def connections(self) -> int:
-        """Connections open now (associations served, held, or being refused)."""
-        return len(self._protocols)
+        """Connections open now (associations served, held, or being refused), and
+        accepted ones whose protocol is made but not connected yet."""
+        return len(self._protocols) + len(self._starting)
 
     @property
     def held(self) -> int:
@@ -384,15 +389,18 @@ class Server:
             closing_timeout=policy.timers.closing,
             associate_cache=self.memo.pdus,
         )
-        return ULProtocol(
+        protocol = ULProtocol(
             conn,
             artim_seconds=policy.timers.artim,
             tcp_nodelay=policy.tcp_nodelay,
             autostart=False,
             on_connected=self._connected,
         )
+        self._starting.add(protocol)
+        return protocol
 
     def _connected(self, protocol: ULProtocol) -> None:
+        self._starting.discard(protocol)
         policy = self.policy
         limit = policy.max_associations
         over = bool(limit) and len(self.active) + len(self._held) >= limit

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from helpers.policies import make_policy
 
-from dicomnet.acceptor import PATIENCE_SECONDS, SharedAcceptor
+from dicomnet.acceptor import PATIENCE_SECONDS, SharedAcceptor, waiting_connections
 from dicomnet.ae import AE, Server
 from dicomnet.cli.worker_balance import ABSENT, Balance
 from dicomnet.transport import run
@@ -120,15 +120,97 @@ def test_balance_ignores_workers_not_accepting_and_publishes_its_count() -> None
     counts = (ctypes.c_long * 3)(ABSENT, 5, ABSENT)
     balance = Balance(counts, 0)
     balance.live = lambda: 4
-    assert balance.may_accept(1)  # 5 <= 5
+    assert balance.allowance(1, None) == 1  # 5 <= 5
     assert counts[0] == 5
     balance.accepted()
     assert counts[0] == 6
-    assert not balance.may_accept(2)  # 6 > 5: slot 1 serves fewer
+    assert balance.allowance(2, None) == 0  # 6 > 5: slot 1 serves fewer
     counts[1] = ABSENT  # dead or draining: not waited for
-    assert balance.may_accept(2)
+    assert balance.allowance(2, None) == 1
+    assert balance.allowance(2, 7) == 7  # alone: every waiting connection
     balance.serving(False)
     assert counts[0] == ABSENT
+
+
+def test_balance_takes_up_to_an_even_share_of_what_is_served_and_waits() -> None:
+    counts = (ctypes.c_long * 3)(ABSENT, 5, 9)
+    balance = Balance(counts, 0)
+    balance.live = lambda: 4
+    # 4 + 5 + 9 served, 12 waiting: 30 in all, 10 each; this worker takes 6.
+    assert balance.allowance(0, 12) == 6
+    assert counts[0] == 4
+    # Ahead of its share: none (the others take them).
+    balance.live = lambda: 12
+    assert balance.allowance(0, 3) == 0
+    # Shares rounded up: 5 + 5 served, 1 waiting: both may take it (one gets it).
+    counts[2] = ABSENT
+    balance.live = lambda: 5
+    assert balance.allowance(0, 1) == 1
+
+
+class _Counting(Balance):
+    """A balance that counts the times it held its worker back."""
+
+    held = 0
+
+    def allowance(self, connecting: int, waiting: int | None) -> int:
+        allowed = super().allowance(connecting, waiting)
+        if allowed == 0:
+            _Counting.held += 1
+        return allowed
+
+
+async def test_a_queued_burst_is_split_without_taking_turns_at_each_connection() -> None:
+    """Connections waiting when the workers look are shared out at once.
+
+    One connection at a time ("do I serve no more than the other?"), the worker
+    ahead paused at nearly every connection of a burst while the other took one.
+    """
+    sock = _listening()
+    port = sock.getsockname()[1]
+    clients = await _connect(port, 40)  # all queued before any worker accepts
+    assert waiting_connections(sock) == 40
+    counts = (ctypes.c_long * 2)(ABSENT, ABSENT)
+    _Counting.held = 0
+    servers = []
+    try:
+        for slot in range(2):
+            balance = _Counting(counts, slot)
+            server = await AE(f"W{slot}", make_policy(f"W{slot}")).serve(
+                shared=[sock.dup()], gate=balance, start_serving=False
+            )
+            balance.live = lambda server=server: server.connections
+            servers.append(server)
+        for server in servers:
+            await server.start_serving()
+        await _until(lambda: sum(s.connections for s in servers) == 40)
+        first, second = (s.connections for s in servers)
+        assert abs(first - second) <= 1, (first, second)
+        assert _Counting.held <= 4
+    finally:
+        for client in clients:
+            client.close()
+        for server in servers:
+            server.close()
+            await server.wait_closed()
+        sock.close()
+
+
+def test_waiting_connections_is_the_accept_queue_of_a_tcp_listener() -> None:
+    sock = _listening()
+    clients = [socket.create_connection(sock.getsockname()) for _ in range(3)]
+    try:
+        assert waiting_connections(sock) == 3
+        sock.setblocking(True)
+        sock.accept()[0].close()
+        assert waiting_connections(sock) == 2
+    finally:
+        for client in clients:
+            client.close()
+        sock.close()
+    left, right = socket.socketpair()
+    with left, right:
+        assert waiting_connections(left) is None
 
 
 class _Never:
@@ -137,9 +219,9 @@ class _Never:
     def __init__(self) -> None:
         self.asked = 0
 
-    def may_accept(self, connecting: int) -> bool:
+    def allowance(self, connecting: int, waiting: int | None) -> int:
         self.asked += 1
-        return False
+        return 0
 
     def accepted(self) -> None:
         pass

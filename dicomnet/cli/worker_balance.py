@@ -1,4 +1,4 @@
-"""Which worker of ``serve --workers`` takes the next connection: the one serving fewest.
+"""Which worker of ``serve --workers`` takes the next connections: each up to its even share.
 
 Every worker accepts from the supervisor's listening socket
 (:class:`~dicomnet.acceptor.SharedAcceptor`). Left alone, whichever worker
@@ -7,12 +7,16 @@ client opening 50 associations at once) one worker took two thirds of them.
 A :class:`Balance` is a worker's gate: the workers publish how many
 connections each serves in a small array of shared memory (one integer per
 slot, written only by its worker; -1 for a worker not accepting: not started
-yet, draining, or dead, which the supervisor marks), and a worker takes the
-next connection only while it serves no more than every other accepting
-worker. A published figure is refreshed each time its worker looks at the
-queue; between times it can only be too high (the worker's connections end
-unseen), which makes the others take more, never fewer. The acceptor's
-patience covers a worker that is slow to come back to the queue.
+yet, draining, or dead, which the supervisor marks), and a worker takes of
+the waiting connections as many as bring it up to an even share of all the
+accepting workers' connections and the waiting ones (rounded up, so that the
+shares cover every waiting connection). Where the system does not tell how
+many wait, a worker takes the next connection only while it serves no more
+than every other accepting worker. A published figure is refreshed each time
+its worker looks at the queue; between times it can only be too high (the
+worker's connections end unseen), which makes the others take more, never
+fewer. The acceptor's patience covers a worker that is slow to come back to
+the queue.
 """
 
 from __future__ import annotations
@@ -44,15 +48,20 @@ class Balance:
         self.slot = slot
         self.live: Callable[[], int] = _none
 
-    def may_accept(self, connecting: int) -> bool:
-        """True while no other accepting worker serves fewer connections than this one."""
+    def allowance(self, connecting: int, waiting: int | None) -> int:
+        """Connections this worker takes now: up to its even share (see the module)."""
         mine = self.live() + connecting
         counts, slot = self.counts, self.slot
         counts[slot] = mine
-        for other in range(len(counts)):
-            if other != slot and ABSENT < counts[other] < mine:
-                return False
-        return True
+        others = (int(counts[other]) for other in range(len(counts)) if other != slot)
+        accepting = [count for count in others if count > ABSENT]
+        if waiting is None:
+            return 0 if any(count < mine for count in accepting) else 1
+        if not accepting:
+            return max(1, waiting)
+        total = mine + sum(accepting) + waiting
+        share = -(-total // (len(accepting) + 1))  # rounded up
+        return max(0, share - mine)
 
     def accepted(self) -> None:
         """Count the connection just accepted at once (the others see it)."""
