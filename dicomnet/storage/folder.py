@@ -13,6 +13,12 @@ reader never sees a partial instance; on discard, or any error, the temporary
 file is removed. Temporary files left by a crash are removed when the store
 is created (``clean_incoming``), so create one store per folder.
 
+Where the system has them (Linux, see :mod:`.unnamed`), the temporary file
+of a flat store that does not replace duplicates is an *unnamed* file
+(``O_TMPFILE``): it gets its final name by one ``linkat`` at commit (which
+fails if the name exists), a discard only closes it, and a crash leaves
+nothing in ``.incoming``. ``unnamed=False`` keeps named temporary files.
+
 Layouts (:mod:`.layout`): ``Layout.FLAT`` puts every instance in the root;
 ``Layout.HIERARCHICAL`` in ``<PatientID>/<StudyInstanceUID>/<SeriesInstanceUID>/``
 under it, folders named from the data set (escaped, see
@@ -75,6 +81,7 @@ from .sinks import (
     StorageSink,
     StoredInstance,
 )
+from .unnamed import FolderHandle, can_link_unnamed, open_unnamed
 
 __all__ = ["INCOMING_DIR", "FileSink", "FolderStore", "fsync_folders", "remove_empty_folders"]
 
@@ -111,6 +118,7 @@ class FolderStore:
         layout: Layout = Layout.FLAT,
         commit_threads: int = COMMIT_THREADS,
         incoming: str | None = None,
+        unnamed: bool | None = None,
     ) -> None:
         self.root = Path(root)
         #: Where instances are received (``incoming``: a folder name relative to ``root``,
@@ -134,6 +142,15 @@ class FolderStore:
         self.hard_links = _can_link(self.incoming)
         if clean_incoming:
             self.remove_stale()
+        # Unnamed temporary files (O_TMPFILE), linked into the root by this handle.
+        self._root_handle: FolderHandle | None = None
+        if unnamed or (unnamed is None and can_link_unnamed(self._incoming_str, self._root_str)):
+            self._root_handle = FolderHandle(self._root_str)
+
+    @property
+    def unnamed(self) -> bool:
+        """Whether flat instances are received into unnamed files (see :mod:`.unnamed`)."""
+        return self._root_handle is not None
 
     def commit_executor(self) -> ThreadPoolExecutor | None:
         """The bounded executor commits run in (with fsync only: without it they are quick)."""
@@ -204,17 +221,46 @@ class FolderStore:
         final: str | None = None
         if self.layout is Layout.FLAT:
             final = os.path.join(self._root_str, instance_filename(info.sop_instance_uid))
-            if self.duplicates is not Duplicate.REPLACE and os.path.exists(final):
+            # access() answers "no" without raising (os.path.exists pays for an exception).
+            if self.duplicates is not Duplicate.REPLACE and os.access(final, os.F_OK):
                 if self.duplicates is Duplicate.REFUSE:
                     raise DuplicateRefused(info.sop_instance_uid)
                 return DroppingSink(self.kept_instance(info, Path(final)))
         header = self.file_header(info)
-        temp = os.path.join(
+        # The file header goes out with the first data set bytes (one system call less).
+        if (
+            final is not None
+            and self._root_handle is not None
+            and self.duplicates is not Duplicate.REPLACE
+        ):
+            return FileSink(self, open_unnamed(self._incoming_str), None, final, header=header)
+        temp = self.temp_name()
+        fd = os.open(temp, _OPEN_FLAGS, 0o644)
+        return FileSink(self, fd, temp, final, info=info, header=header)
+
+    def link_unnamed_as(self, fd: int, path: str) -> None:
+        """Give the unnamed file ``fd`` the (absolute) name ``path``."""
+        assert self._root_handle is not None
+        self._root_handle.link(fd, path)
+
+    def temp_name(self) -> str:
+        """A new name for a temporary file in ``.incoming``."""
+        return os.path.join(
             self._incoming_str, f"{self._temp_prefix}{next(self._temp_serial):x}{_TEMP_SUFFIX}"
         )
-        fd = os.open(temp, _OPEN_FLAGS, 0o644)
-        # The file header goes out with the first data set bytes (one system call less).
-        return FileSink(self, fd, temp, final, info=info, header=header)
+
+    def link_unnamed(self, fd: int, final: str, info: InstanceInfo) -> Outcome:
+        """Give the unnamed file ``fd`` its name ``final`` in the root (flat, no replacing)."""
+        assert self._root_handle is not None
+        try:
+            self._root_handle.link(fd, os.path.basename(final))
+        except FileExistsError:
+            if self.duplicates is Duplicate.REFUSE:
+                raise DuplicateRefused(info.sop_instance_uid) from None
+            return Outcome.DUPLICATE_KEPT
+        if self.fsync:
+            _fsync_directory(self._root_str)
+        return Outcome.STORED
 
     def file_header(self, info: InstanceInfo) -> bytes:
         """:func:`~dicomnet.storage.meta.file_header`, from a template kept per SOP class,
@@ -354,7 +400,7 @@ class FileSink:
         self,
         store: FolderStore,
         fd: int,
-        temp_path: str | os.PathLike[str],
+        temp_path: str | os.PathLike[str] | None,
         final_path: str | os.PathLike[str] | None,
         *,
         info: InstanceInfo | None = None,
@@ -364,7 +410,8 @@ class FileSink:
         self._fd = fd
         # Written before the first data set bytes (or at commit): preamble and file meta.
         self._header: bytes | None = header or None
-        self._temp = os.fspath(temp_path)
+        # None: an unnamed file (see FolderStore.link_unnamed), named only at commit.
+        self._temp = None if temp_path is None else os.fspath(temp_path)
         self._final = None if final_path is None else os.fspath(final_path)
         self._info = info
         # Hierarchical layout: the data set's first bytes, to find its place in.
@@ -376,7 +423,9 @@ class FileSink:
 
     @property
     def temp_path(self) -> Path:
-        """The temporary file in ``.incoming``."""
+        """The temporary file in ``.incoming`` (unnamed: ``/proc/self/fd/N`` while it is open)."""
+        if self._temp is None:
+            return Path(f"/proc/self/fd/{self._fd}")
         return Path(self._temp)
 
     @property
@@ -510,7 +559,8 @@ class FileSink:
     def release(self) -> None:
         """Remove the temporary name kept by :meth:`commit_linked`."""
         self._linked = False
-        _remove(self._temp)
+        if self._temp is not None:
+            _remove(self._temp)
 
     def _commit(
         self, info: InstanceInfo, keep_temp: bool, unsynced: list[Path] | None = None
@@ -520,22 +570,34 @@ class FileSink:
         try:
             if self._header is not None:
                 self._write_header()  # an empty data set
-            if self.store.fsync:
+            store = self.store
+            if store.fsync:
                 os.fsync(self._fd)
+            final = self._final_name()
+            if self._temp is None:
+                if not keep_temp:
+                    outcome = store.link_unnamed(self._fd, final, info)
+                    fd, self._fd = self._fd, -1
+                    os.close(fd)
+                    return self._stored(info, final, outcome)
+                # The temporary name is asked for (commit_linked): give the file one.
+                temp = store.temp_name()
+                store.link_unnamed_as(self._fd, temp)
+                self._temp = temp
             fd, self._fd = self._fd, -1
             os.close(fd)
-            final = self._final_name()
-            outcome = self.store.install(
-                self._temp, final, info, keep_temp=keep_temp, unsynced=unsynced
-            )
+            outcome = store.install(self._temp, final, info, keep_temp=keep_temp, unsynced=unsynced)
         except BaseException:
             self.discard_now()
             raise
+        self._linked = keep_temp
+        return self._stored(info, final, outcome)
+
+    def _stored(self, info: InstanceInfo, final: str, outcome: Outcome) -> StoredInstance:
         if outcome is Outcome.DUPLICATE_KEPT:
             return self.store.kept_instance(info, Path(final))
-        self._linked = keep_temp
         return StoredInstance(
-            info=info, location=final, size=self.size, outcome=outcome, path=Path(final)
+            info=info, location=final, size=self.size, outcome=outcome, path=final
         )
 
     async def discard(self) -> None:
@@ -553,10 +615,11 @@ class FileSink:
         if self._fd >= 0:
             fd, self._fd = self._fd, -1
             try:
-                os.close(fd)
+                os.close(fd)  # an unnamed file is gone with it
             except OSError as exc:
-                _log.debug("closing %s failed: %s", self._temp, exc)
-        _remove(self._temp)
+                _log.debug("closing %s failed: %s", self._temp or "a temporary file", exc)
+        if self._temp is not None:
+            _remove(self._temp)
 
 
 def _remove(path: str) -> None:
@@ -627,7 +690,7 @@ def fsync_folders(folders: Iterable[str | os.PathLike[str]]) -> None:
         _fsync_directory(folder)
 
 
-def _fsync_directory(path: Path) -> None:
+def _fsync_directory(path: str | os.PathLike[str]) -> None:
     """Make a rename in ``path`` durable (POSIX); ignored where directories cannot be opened."""
     try:
         fd = os.open(path, os.O_RDONLY)

@@ -95,20 +95,73 @@ class InstanceInfo:
     implementation_version_name: str = _POLICY_DEFAULTS.implementation_version_name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class StoredInstance:
     """A committed instance: where it is and what the commit did.
 
     ``path`` is ``None`` for stores that are not files; ``size`` is the length
     of the data set in bytes (without file meta information). For
     :attr:`Outcome.DUPLICATE_KEPT` the path is that of the copy kept.
+
+    Read-only once made. ``path`` may be given as a ``str``: the
+    :class:`~pathlib.Path` is then made when first asked for (a Storage SCP
+    that never looks at it does not pay for one per instance).
     """
+
+    __slots__ = ("_path", "info", "location", "outcome", "size")
 
     info: InstanceInfo
     location: str
     size: int
-    outcome: Outcome = Outcome.STORED
-    path: Path | None = None
+    outcome: Outcome
+    _path: Path | str | None
+
+    def __init__(
+        self,
+        *,
+        info: InstanceInfo,
+        location: str,
+        size: int,
+        outcome: Outcome = Outcome.STORED,
+        path: Path | str | None = None,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "info", info)
+        set_(self, "location", location)
+        set_(self, "size", size)
+        set_(self, "outcome", outcome)
+        set_(self, "_path", path)
+
+    @property
+    def path(self) -> Path | None:
+        """The file (``None``: the store keeps no files)."""
+        path = self._path
+        if isinstance(path, str):
+            path = Path(path)
+            object.__setattr__(self, "_path", path)
+        return path
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"StoredInstance is read-only ({name!r})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"StoredInstance is read-only ({name!r})")
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.info, self.location, self.size, self.outcome, self.path)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StoredInstance):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"StoredInstance(info={self.info!r}, location={self.location!r}, "
+            f"size={self.size!r}, outcome={self.outcome!r}, path={self.path!r})"
+        )
 
 
 class WalkedHeader(NamedTuple):

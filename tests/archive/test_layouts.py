@@ -141,7 +141,8 @@ async def test_file_moved_in_but_not_indexed_is_recovered_from_incoming(
 ) -> None:
     root = tmp_path / "store"
     index = await SqliteIndex.open(root / ".index" / "index.sqlite", fsync=False)
-    store = FolderStore(root, fsync=False, layout=layout)
+    # Named temporary files: an unnamed one (O_TMPFILE) would leave nothing after a crash.
+    store = FolderStore(root, fsync=False, layout=layout, unnamed=False)
     try:
         placed, unplaced = archive_datasets()[:2]
         # Crash after the link into place, before the row: the .part name is still there.

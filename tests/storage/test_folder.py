@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import tempfile
 import threading
 import warnings
 from pathlib import Path
@@ -23,6 +24,7 @@ from dicomnet.storage.sinks import (
     InstanceInfo,
     Outcome,
 )
+from dicomnet.storage.unnamed import can_link_unnamed
 from storage.test_scp_support import (
     CT_IMAGE_STORAGE,
     DEFLATED,
@@ -55,14 +57,29 @@ async def store_bytes(store: FolderStore, info: InstanceInfo, data: bytes) -> Ou
     return (await sink.commit(info)).outcome
 
 
-async def test_fragments_go_to_disk_as_they_arrive(tmp_path: Path) -> None:
-    store = FolderStore(tmp_path, fsync=False)
+#: Whether this system has unnamed temporary files (O_TMPFILE and /proc, see storage.unnamed).
+UNNAMED = can_link_unnamed(tempfile.gettempdir(), tempfile.gettempdir())
+NAMED_AND_UNNAMED = [
+    pytest.param(False, id="named"),
+    pytest.param(True, id="unnamed", marks=pytest.mark.skipif(not UNNAMED, reason="no O_TMPFILE")),
+]
+
+
+@pytest.mark.parametrize("unnamed", NAMED_AND_UNNAMED)
+async def test_fragments_go_to_disk_as_they_arrive(tmp_path: Path, unnamed: bool) -> None:
+    store = FolderStore(tmp_path, fsync=False, unnamed=unnamed)
+    assert store.unnamed is unnamed
     ds = make_dataset(sop_instance="1.2.3", pixels=64 * 64)
     data = encoded(ds, EXPLICIT_LE)
     info = info_for("1.2.3")
     sink = await store.open_sink(info)
     assert isinstance(sink, FileSink)
-    assert sink.temp_path.parent == tmp_path / INCOMING_DIR
+    if unnamed:
+        # A file on the .incoming folder's file system with no name there.
+        assert os.readlink(sink.temp_path).startswith(f"{tmp_path / INCOMING_DIR}/")
+        assert os.listdir(store.incoming) == []
+    else:
+        assert sink.temp_path.parent == tmp_path / INCOMING_DIR
     header = len(file_header(info))
     assert sink.temp_path.stat().st_size == 0  # the header goes out with the first bytes
     sizes = []

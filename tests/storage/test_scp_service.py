@@ -37,6 +37,7 @@ from storage.test_scp_support import (
     encoded,
     explicit_element,
     feed,
+    files_being_received,
     make_dataset,
     store_request,
 )
@@ -74,8 +75,11 @@ async def test_stores_each_native_syntax_as_received(tmp_path: Path, ts: str) ->
     assert files_in(tmp_path) == ["1.2.3.dcm"]
 
 
-async def test_connection_lost_mid_data_set_keeps_nothing(tmp_path: Path) -> None:
-    store = FolderStore(tmp_path)
+@pytest.mark.parametrize("unnamed", [False, None], ids=["named", "default"])
+async def test_connection_lost_mid_data_set_keeps_nothing(
+    tmp_path: Path, unnamed: bool | None
+) -> None:
+    store = FolderStore(tmp_path, unnamed=unnamed)
     service = StorageService(store)
     ok = await run_store(
         service, encoded(make_dataset(sop_instance="1.1"), EXPLICIT_LE), sop_instance="1.1"
@@ -86,11 +90,12 @@ async def test_connection_lost_mid_data_set_keeps_nothing(tmp_path: Path) -> Non
     data = encoded(make_dataset(sop_instance="1.2"), EXPLICIT_LE)
     task = asyncio.ensure_future(service.handle(request))
     await feed(request.data, chunked(data[:3000], 500), finish=False)
-    assert len(os.listdir(store.incoming)) == 1  # being written
+    assert len(files_being_received(store.incoming)) == 1  # being written
     request.data.fail(AssociationAborted(AbortSource.SERVICE_USER, AbortReason.NOT_SPECIFIED))
     with pytest.raises(AssociationAborted):
         await task
     assert files_in(tmp_path) == ["1.1.dcm"]
+    assert files_being_received(store.incoming) == []  # closed (and removed, when named)
 
 
 async def test_cancelled_handler_keeps_nothing(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ served as usual.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,7 +28,13 @@ from dicomnet.storage.folder import FolderStore
 from dicomnet_pdu.codes import AbortSource
 from dicomnet_pdu.pdus import AAbort, AAssociateAC
 from dicomnet_pdu.pdv import fragment_message
-from storage.test_scp_support import CT_IMAGE_STORAGE, EXPLICIT_LE, encoded, make_dataset
+from storage.test_scp_support import (
+    CT_IMAGE_STORAGE,
+    EXPLICIT_LE,
+    encoded,
+    files_being_received,
+    make_dataset,
+)
 
 SCP_TITLE = "STORE-SCP"
 #: Short timers: a stalled SCU is aborted after DIMSE seconds and closed after ARTIM more.
@@ -91,7 +96,7 @@ async def stall(port: int, uid: str, seen: Stalled, started: asyncio.Event) -> N
 
 
 def partial_files(store: FolderStore) -> list[str]:
-    return os.listdir(store.incoming)
+    return files_being_received(store.incoming)
 
 
 async def until(predicate: Callable[[], bool], what: str) -> None:

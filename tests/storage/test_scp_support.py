@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydicom.dataset import Dataset
@@ -156,3 +158,22 @@ def inflated(data: bytes) -> bytes:
 
     inflater = zlib.decompressobj(wbits=-zlib.MAX_WBITS)
     return inflater.decompress(data) + inflater.flush()
+
+
+def files_being_received(incoming: Path) -> list[str]:
+    """The temporary files in ``incoming``: named ones, and unnamed ones this process holds.
+
+    An unnamed file (O_TMPFILE) has no entry in the folder; its descriptor's
+    link in ``/proc/self/fd`` reads ``<folder>/#<inode> (deleted)``.
+    """
+    found = os.listdir(incoming)
+    prefix = f"{incoming}/"
+    if os.path.isdir("/proc/self/fd"):
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                target = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith(prefix) and target.endswith(" (deleted)"):
+                found.append(target)
+    return found
