@@ -65,7 +65,7 @@ async def serve(args: argparse.Namespace) -> None:
     )
     handler: Service | Binding
     if args.output is None:
-        handler = Binding(command_field=CommandField.C_STORE_RQ, handler=discard)
+        handler = Binding(command_field=CommandField.C_STORE_RQ, handler=discard, inline=True)
     else:
         store: InstanceStore = FolderStore(args.output, fsync=args.fsync)
         if args.index:

@@ -568,7 +568,9 @@ class ULProtocol(asyncio.BufferedProtocol):
             self.conn.send_pdata_segments([b"".join(segments)])
             self._deferred += size
             if self._deferred < batch_bytes:
-                if self._flush_handle is None:
+                # Inside an event's delivery the transmit that follows it writes this;
+                # elsewhere it goes at the end of the loop step.
+                if self._flush_handle is None and not self._delivering:
                     self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
                 return
         else:

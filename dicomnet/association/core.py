@@ -59,7 +59,7 @@ from dicomnet_pdu.pdv import DataParts, Fragment, OutItem, Reassembler, fragment
 
 from .dimse_timer import DIMSE, DimseTimer
 from .dispatch import Dispatcher
-from .holding import hold_for_handler
+from .holding import HOLD_BYTES, hold_for_handler
 from .hooks import NegotiationHooks
 from .memo import NegotiationMemo, evaluate_accept
 from .requests import (
@@ -298,19 +298,28 @@ class Association(AssociationView):
                 if self._ended:
                     return
                 if isinstance(item, DataParts):
-                    target = self._receiving.get(item.context_id)
-                    if hold_for_handler(
-                        self._protocol, target, item.parts, partial(self._run, items, item)
-                    ):
-                        break
-                    self._on_parts(item)
+                    parts = item
                 elif item.is_command:
                     self._discarding.discard(item.context_id)
                     self._on_command(item.context_id, bytes(item.data))
+                    continue
                 else:
-                    self._on_parts(
-                        DataParts(item.context_id, item.is_last, [memoryview(item.data)])
-                    )
+                    parts = DataParts(item.context_id, item.is_last, [memoryview(item.data)])
+                target = self._receiving.get(parts.context_id)
+                if (
+                    self.dispatcher.awaiting_data
+                    and type(target) is DataStream
+                    and (not parts.is_last or sum(map(len, parts.parts)) >= HOLD_BYTES)
+                ):
+                    # Its handler starts first and may take these as they are.
+                    self.dispatcher.data_arriving(target)
+                    if self._ended:
+                        return
+                if hold_for_handler(
+                    self._protocol, target, parts.parts, partial(self._run, items, parts)
+                ):
+                    break
+                self._on_parts(parts)
         except RemoteProtocolError as exc:
             self.log.error("bad P-DATA: %s", logsafe(exc, ERROR_LIMIT))
             self._abort_with(
@@ -331,6 +340,8 @@ class Association(AssociationView):
             if item.is_last:
                 target.finish()
                 del self._receiving[context_id]
+                # A handler not started yet finds its (small) data set complete.
+                self.dispatcher.data_arriving(target)
             return
         if target is None:
             if context_id not in self._discarding:

@@ -1,5 +1,13 @@
 """Running incoming requests: one task per request, at most max-performed at once.
 
+A handler bound ``inline`` (see :mod:`dicomnet.services.base`) starts inside
+the receive callback instead (see :mod:`.eager`) and becomes a task only when
+it has to wait; so do our own answers (unknown operation, duplicate Message
+ID). An inline handler of a request with a data set starts when its data
+arrives: before the first fragments are handed on (so a handler that claims its
+stream gets them uncopied), or, when the whole data set is in one small run,
+after it (so the handler finds it complete and answers at once).
+
 PS3.7 D.3.3.3: the acceptor of an association announces how many operations
 it performs at once. A peer that sends more than that while they are all
 still running breaks the window; we do not abort for it but *queue* the extra
@@ -21,9 +29,12 @@ from dicomnet.dimse.responses import build_response, failure_response
 from dicomnet.dimse.status import Status
 from dicomnet.errors import DicomNetError, PeerProtocolError
 from dicomnet.log import ERROR_LIMIT, logsafe
-from dicomnet.services.base import Handler, IncomingRequest, Reply
+from dicomnet.services.base import DataStream, Handler, IncomingRequest, Reply
 from dicomnet_pdu.codes import AbortReason, AbortSource
+from dicomnet_pdu.errors import LocalProtocolError
 from dicomnet_pdu.pdus import AAbort
+
+from .eager import start_eager
 
 if TYPE_CHECKING:
     from dicomnet.log import AssociationLogger
@@ -45,6 +56,9 @@ class Dispatcher:
         self._running: dict[int, IncomingRequest] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._queued: deque[tuple[IncomingRequest, Handler | None]] = deque()
+        # Running requests whose handler starts when their data set begins to arrive.
+        self._awaiting_data: dict[DataStream, tuple[IncomingRequest, Handler]] = {}
+        self._starting_queued = False
 
     def set_limit(self, max_performed: int) -> None:
         """Max operations performed, from negotiation (0 = unlimited)."""
@@ -77,6 +91,17 @@ class Dispatcher:
             self._queued.append((request, handler))
             return
         self._start(request, handler)
+
+    @property
+    def awaiting_data(self) -> bool:
+        """Whether a handler waits for its data set to begin (see :meth:`data_arriving`)."""
+        return bool(self._awaiting_data)
+
+    def data_arriving(self, stream: DataStream) -> None:
+        """Fragments of ``stream`` are about to be fed, or it is complete: start its handler."""
+        entry = self._awaiting_data.pop(stream, None)
+        if entry is not None:
+            self._step(*entry)
 
     def answer_bad_command(self, context_id: int, exc: CommandSetError) -> None:
         """PS3.7 §9.1.1/§7.5: answer with a failure when the request is known, else abort."""
@@ -117,12 +142,34 @@ class Dispatcher:
         for request in self._running.values():
             if request.data is not None:
                 request.data.fail(exc)
+        for request, _ in self._awaiting_data.values():
+            # Never started: nothing ran, so nothing to answer or clean up.
+            self._running.pop(request.message.message_id, None)
+        self._awaiting_data.clear()
         for task in list(self._tasks):
             task.cancel()
 
     def _start(self, request: IncomingRequest, handler: Handler | None) -> None:
         self._running[request.message.message_id] = request
-        task = asyncio.get_running_loop().create_task(self._run(request, handler))
+        if handler is None or handler is _duplicate:
+            self._step(request, handler)  # our own answers: they never need a task
+            return
+        if not self._association.registry.starts_inline(handler):
+            self._keep(asyncio.get_running_loop().create_task(self._run(request, handler)))
+            return
+        stream = request.data
+        if stream is not None and not stream.received and not stream.complete:
+            self._awaiting_data[stream] = (request, handler)
+            return
+        self._step(request, handler)
+
+    def _step(self, request: IncomingRequest, handler: Handler | None) -> None:
+        """Run the handler until it first waits; a task takes it on from there."""
+        task = start_eager(self._run(request, handler))
+        if task is not None:
+            self._keep(task)
+
+    def _keep(self, task: asyncio.Task[None]) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -155,6 +202,14 @@ class Dispatcher:
                     "request %d failed: %s", request.message.message_id, logsafe(exc, ERROR_LIMIT)
                 )
                 await self._try_failure(request, str(exc))
+        except LocalProtocolError as exc:
+            # The core ended the association already (an A-ABORT it queued for bytes
+            # behind this request in the same read); its indication ends ours next.
+            self._log.info(
+                "no response to request %d, the association is already over: %s",
+                request.message.message_id,
+                logsafe(exc, ERROR_LIMIT),
+            )
         except Exception as exc:
             self._log.exception("handler for request %d raised", request.message.message_id)
             if not final_sent:
@@ -181,9 +236,16 @@ class Dispatcher:
         if request.data is not None:
             # Unread fragments (and any still to come) must not hold back reading.
             request.data.discard_rest()
-        while self._queued and (not self._limit or len(self._running) < self._limit):
-            queued, handler = self._queued.popleft()
-            self._start(queued, handler)
+        if not self._starting_queued:
+            # A queued handler that answers at once finishes inside _start: the loop
+            # here starts the next one (no recursion, however many are queued).
+            self._starting_queued = True
+            try:
+                while self._queued and (not self._limit or len(self._running) < self._limit):
+                    queued, handler = self._queued.popleft()
+                    self._start(queued, handler)
+            finally:
+                self._starting_queued = False
         self._association.dispatcher_idle_changed()
 
 

@@ -14,7 +14,16 @@ asynchronous operations window bounds how many run at once), builds the
 response command from the request and the reply, and sends it. The request's
 data set is a :class:`DataStream` that fills while the handler already runs, so a
 C-STORE handler can write fragments to a sink as they arrive; unread data
-counts against the connection's read high-water mark.
+counts against the connection's read high-water mark. A request with a data
+set starts its handler when the data set begins to arrive.
+
+A binding marked ``inline`` has its handler started inside the receive
+callback instead, and made a task only when it first waits (see
+:mod:`dicomnet.association.eager`): a handler that answers at once (a C-ECHO,
+a C-STORE whose data set arrived with it) then costs no task and no extra
+turns of the event loop. Until that first wait it runs outside any task, so on
+Python 3.11 it must not need one there (``asyncio.timeout``,
+``asyncio.current_task``); from 3.12 on it is the loop's own eager task start.
 
 Services never touch sockets and never know which transport carries them.
 """
@@ -77,6 +86,8 @@ class Binding:
     command_field: int
     handler: Handler
     sop_classes: frozenset[str] | None = None
+    #: Start the handler inside the receive callback (see the module docstring).
+    inline: bool = False
 
 
 class Service(Protocol):
@@ -99,6 +110,7 @@ class HandlerRegistry:
     def __init__(self, services: Iterable[Service | Binding] = ()) -> None:
         self._specific: dict[tuple[int, str], Handler] = {}
         self._generic: dict[int, Handler] = {}
+        self._inline: set[Handler] = set()
         self._end_hooks: list[Callable[[Any], None]] = []
         for service in services:
             self.add(service)
@@ -110,6 +122,8 @@ class HandlerRegistry:
         if callable(hook) and hook not in self._end_hooks:
             self._end_hooks.append(hook)
         for binding in bindings:
+            if binding.inline:
+                self._inline.add(binding.handler)
             if binding.sop_classes is None:
                 self._generic[binding.command_field] = binding.handler
             else:
@@ -124,11 +138,16 @@ class HandlerRegistry:
                 return handler
         return self._generic.get(command_field)
 
+    def starts_inline(self, handler: Handler) -> bool:
+        """Whether ``handler`` was bound ``inline`` (see the module docstring)."""
+        return handler in self._inline
+
     def copy(self) -> HandlerRegistry:
         """An independent copy (an AE's registry is copied per server)."""
         other = HandlerRegistry()
         other._specific = dict(self._specific)
         other._generic = dict(self._generic)
+        other._inline = set(self._inline)
         other._end_hooks = list(self._end_hooks)
         return other
 

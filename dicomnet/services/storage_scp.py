@@ -133,6 +133,11 @@ class StorageService:
     (an ``int`` or a :class:`~dicomnet.services.base.Reply`), e.g. a B000,
     B006 or B007 warning. ``check_dataset=False`` turns off the A900/C000
     check of the data set (see :mod:`dicomnet.services.dataset_check`).
+
+    Its handler is bound ``inline`` (see :mod:`dicomnet.services.base`): the
+    store's ``open_sink``, the sink and ``decide`` run inside the receive
+    callback until they first wait, so on Python 3.11 they must not need a
+    current task before that (``asyncio.timeout``).
     """
 
     def __init__(
@@ -157,6 +162,7 @@ class StorageService:
                 command_field=CommandField.C_STORE_RQ,
                 handler=self.handle,
                 sop_classes=self.sop_classes,
+                inline=True,
             ),
         )
 

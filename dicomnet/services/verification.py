@@ -47,7 +47,14 @@ class VerificationService:
 
     def bindings(self) -> Iterable[Binding]:
         """C-ECHO-RQ for the Verification SOP class (and any other the peer echoes on)."""
-        return (Binding(command_field=CommandField.C_ECHO_RQ, handler=self.handle),)
+        # Inline (no task unless it waits) when it answers by itself, not with a handler of yours.
+        return (
+            Binding(
+                command_field=CommandField.C_ECHO_RQ,
+                handler=self.handle,
+                inline=self.handler is None,
+            ),
+        )
 
 
 async def echo(association: Association) -> DimseStatus:
