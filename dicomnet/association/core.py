@@ -396,9 +396,10 @@ class Association(AssociationView):
         )
         handler = self.registry.find(message.command_field, sop_class)
         request = IncomingRequest(association=self, message=message, context=context, data=stream)
-        self.log.debug("received %s (id %d)", type(message).__name__, message.message_id)
+        if self.log.isEnabledFor(logging.DEBUG):
+            self.log.debug("received %s (id %d)", type(message).__name__, message.message_id)
+        # The DIMSE timer is restarted once the run this request came in is handled.
         self.dispatcher.submit(request, handler)
-        self._dimse.update()
 
     def _deliver(self, context_id: int, message: cmd.DimseResponse, data: bytes | None) -> None:
         mid = message.message_id_being_responded_to
@@ -432,13 +433,18 @@ class Association(AssociationView):
         ):
             raise self._closed_error()
         pdus = self._fragments(context_id, message, dataset)
-        await self._send_slot.acquire()
+        if not self._send_slot.try_acquire():
+            await self._send_slot.acquire()
         if self._ended:
             self._send_slot.release()
             raise self._closed_error()
         self._dimse.sending += 1
+        protocol = self.protocol
+        remaining = self._dimse.progress(pdus)
         try:
-            await self.protocol.send_pdata(self._dimse.progress(pdus))
+            # ULProtocol.send_pdata, without a coroutine when the write buffer has room.
+            while not protocol.write_pdata(remaining):
+                await protocol.flow.drain()
         finally:
             self._sent()
 
