@@ -289,6 +289,17 @@ class Association(AssociationView):
 
     def _run(self, items: Iterator[Fragment | DataParts], held: DataParts | None) -> None:
         """Handle a run's messages; ``held``: its fragments that waited for a handler."""
+        # Every fragment is progress: a message arriving slowly is not a silent peer. The
+        # timer is restarted once, below, whatever the handlers started here send.
+        self._dimse.deferring(True)
+        try:
+            self._handle_run(items, held)
+        finally:
+            self._dimse.deferring(False)
+        if not self._ended:
+            self._dimse.restart()
+
+    def _handle_run(self, items: Iterator[Fragment | DataParts], held: DataParts | None) -> None:
         try:
             if held is not None:
                 if self._ended:
@@ -326,9 +337,6 @@ class Association(AssociationView):
                 AAbort(source=exc.abort_source, reason=exc.abort_reason),
                 PeerProtocolError(str(exc)),
             )
-            return
-        # Every fragment is progress: a message arriving slowly is not a silent peer.
-        self._dimse.restart()
 
     def _on_parts(self, item: DataParts) -> None:  # views valid during this call only
         context_id = item.context_id

@@ -66,6 +66,8 @@ class DimseTimer:
         self._flow: FlowControl | None = None
         #: Messages being written now (the peer must read them).
         self.sending = 0
+        #: Set while a run of received PDUs is handled (see :meth:`deferring`).
+        self._deferred = False
 
     def attach(self, timers: Deadlines, flow: FlowControl) -> None:
         """Use the connection's deadlines and flow control (once connected)."""
@@ -77,10 +79,16 @@ class DimseTimer:
         """Whether reading is paused (a consumer of received data is behind)."""
         return self._flow is not None and self._flow.read_paused
 
+    def deferring(self, on: bool) -> None:
+        """While on, :meth:`update` and :meth:`restart` do nothing: the caller restarts the
+        timer once when it turns this off (a run of received PDUs is progress; what the
+        handlers it started sent meanwhile needs no restart of its own)."""
+        self._deferred = on
+
     def update(self) -> None:
         """Start the timer if something is owed and it is not running; stop it if nothing is."""
         timers = self._timers
-        if timers is None:
+        if timers is None or self._deferred:
             return
         if self._owed() is None:
             timers.stop(DIMSE)
@@ -90,7 +98,7 @@ class DimseTimer:
     def restart(self) -> None:
         """Progress on the wire: start the timer afresh if something is owed, else stop it."""
         timers = self._timers
-        if timers is None:
+        if timers is None or self._deferred:
             return
         if self._owed() is None:
             timers.stop(DIMSE)
@@ -136,7 +144,7 @@ class DimseTimer:
         last = float("-inf")
         for item in items:
             timers = self._timers
-            if timers is not None:
+            if timers is not None and not self._deferred:
                 now = timers.now()
                 if now - last >= PROGRESS_GRAIN:
                     last = now

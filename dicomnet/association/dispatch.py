@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator
+from types import CoroutineType
 from typing import TYPE_CHECKING
 
 from dicomnet.dimse.errors import CommandSetError
@@ -181,7 +182,7 @@ class Dispatcher:
                 final_sent = True
                 return
             result = handler(request)
-            if isinstance(result, AsyncIterator):
+            if type(result) is not CoroutineType and isinstance(result, AsyncIterator):
                 async for reply in result:
                     await self._send(request, reply)
                     if reply.status not in _PENDING:

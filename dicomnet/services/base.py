@@ -261,8 +261,8 @@ class DataStream:
         if self._chunks and not self._discarding:
             chunks = list(self._chunks)
             self._chunks.clear()
-            self._consume([memoryview(chunk) for chunk in chunks])
-            self._release(sum(len(chunk) for chunk in chunks))
+            self._consume(list(map(memoryview, chunks)))
+            self._release(sum(map(len, chunks)))
 
     def _consume(self, views: list[memoryview]) -> None:
         assert self._consumer is not None
@@ -315,8 +315,9 @@ class DataStream:
     def discard_rest(self) -> None:
         """Drop buffered fragments and every later one (nobody will read them)."""
         self._discarding = True
-        self._release(sum(len(c) for c in self._chunks))
-        self._chunks.clear()
+        if self._chunks:
+            self._release(sum(map(len, self._chunks)))
+            self._chunks.clear()
 
     def _release(self, nbytes: int) -> None:
         if nbytes and self._on_consumed is not None:

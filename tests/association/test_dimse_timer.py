@@ -90,3 +90,28 @@ async def test_consumption_restarts_the_timer_only_when_reading_resumes() -> Non
     assert flow.read_paused and deadlines.deadline(DIMSE) is None
     timer.consumed(45)  # reading resumes: the peer can send again, so it is timed again
     assert not flow.read_paused and deadlines.deadline(DIMSE) is not None
+
+
+async def test_while_deferring_nothing_moves_the_timer_until_the_caller_restarts_it() -> None:
+    owed: list[str | None] = ["a response"]
+    timer, deadlines, _ = make_timer(owed)
+    timer.update()
+    first = deadlines.deadline(DIMSE)
+    assert first is not None
+    await later()
+    timer.deferring(True)
+    timer.restart()
+    for _ in timer.progress(["pdu"]):
+        pass
+    owed[0] = None
+    timer.update()
+    assert deadlines.deadline(DIMSE) == first  # neither moved nor stopped meanwhile
+    timer.stop()  # stopping is never deferred (the association ended)
+    assert deadlines.deadline(DIMSE) is None
+    owed[0] = "a response"
+    timer.update()
+    assert deadlines.deadline(DIMSE) is None
+    timer.deferring(False)
+    timer.restart()
+    second = deadlines.deadline(DIMSE)
+    assert second is not None and second > first
