@@ -78,7 +78,9 @@ class Dispatcher:
     def submit(self, request: IncomingRequest, handler: Handler | None) -> None:
         """Start the handler for ``request`` now, or queue it past the window."""
         mid = request.message.message_id
-        if mid in self._running or any(q.message.message_id == mid for q, _ in self._queued):
+        if mid in self._running or (
+            self._queued and any(q.message.message_id == mid for q, _ in self._queued)
+        ):
             # PS3.7 Annex C: 0210H duplicate invocation, the Message ID is still in use.
             self._log.warning("duplicate invocation of Message ID %d", mid)
             self._start(request, _duplicate)
