@@ -41,7 +41,7 @@ from dicomnet.errors import (
 )
 from dicomnet.log import ERROR_LIMIT, AssociationLogger, logsafe
 from dicomnet.policy import VERIFICATION_SOP_CLASS, Policy
-from dicomnet.services.base import DataStream, HandlerRegistry, IncomingRequest
+from dicomnet.services.base import DataStream, HandlerRegistry
 from dicomnet.timers import ARTIM
 from dicomnet_pdu import events as ul
 from dicomnet_pdu.codes import AbortReason, AbortSource
@@ -326,8 +326,12 @@ class Association(AssociationView):
                     self.dispatcher.data_arriving(target)
                     if self._ended:
                         return
-                if hold_for_handler(
-                    self._protocol, target, parts.parts, partial(self._run, items, parts)
+                if (
+                    type(target) is DataStream
+                    and not target.received
+                    and hold_for_handler(
+                        self._protocol, target, parts.parts, partial(self._run, items, parts)
+                    )
                 ):
                     break
                 self._on_parts(parts)
@@ -378,36 +382,8 @@ class Association(AssociationView):
             if not self.dispatcher.cancel_request(mid):
                 self.log.debug("C-CANCEL for request %d, which is not running", mid)
         elif isinstance(message, cmd.DimseRequest):
-            self._on_request(context_id, message)
-
-    def _on_request(self, context_id: int, message: cmd.DimseRequest) -> None:
-        context = self.negotiated.context_by_id(context_id)
-        if context is None:
-            # PS3.8 §9.3.5: a PDV must name an accepted presentation context.
-            self._abort_with(
-                AAbort(
-                    source=AbortSource.SERVICE_PROVIDER,
-                    reason=AbortReason.INVALID_PDU_PARAMETER_VALUE,
-                ),
-                PeerProtocolError(
-                    f"request {message.message_id} on presentation context {context_id},"
-                    " which was not accepted"
-                ),
-            )
-            return
-        stream: DataStream | None = None
-        if message.has_dataset:
-            stream = DataStream(on_consumed=self._dimse.consumed)
-            self._receiving[context_id] = stream
-        sop_class = getattr(message, "affected_sop_class_uid", None) or getattr(
-            message, "requested_sop_class_uid", None
-        )
-        handler = self.registry.find(message.command_field, sop_class)
-        request = IncomingRequest(association=self, message=message, context=context, data=stream)
-        if self.log.isEnabledFor(logging.DEBUG):
-            self.log.debug("received %s (id %d)", type(message).__name__, message.message_id)
-        # The DIMSE timer is restarted once the run this request came in is handled.
-        self.dispatcher.submit(request, handler)
+            # The DIMSE timer is restarted once the run this request came in is handled.
+            self.dispatcher.receive(context_id, message)
 
     def _deliver(self, context_id: int, message: cmd.DimseResponse, data: bytes | None) -> None:
         mid = message.message_id_being_responded_to

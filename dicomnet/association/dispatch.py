@@ -20,11 +20,13 @@ high-water mark, so a flood of them pauses reading instead of filling memory.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import AsyncIterator
 from types import CoroutineType
 from typing import TYPE_CHECKING
 
+from dicomnet.dimse.commands import DimseRequest
 from dicomnet.dimse.errors import CommandSetError
 from dicomnet.dimse.responses import build_response, failure_response
 from dicomnet.dimse.status import Status
@@ -74,6 +76,38 @@ class Dispatcher:
     def running(self) -> int:
         """How many handlers run now."""
         return len(self._running)
+
+    def receive(self, context_id: int, message: DimseRequest) -> None:
+        """A request arrived on ``context_id``: submit it with its handler and data stream."""
+        association = self._association
+        context = association.negotiated.context_by_id(context_id)
+        if context is None:
+            # PS3.8 §9.3.5: a PDV must name an accepted presentation context.
+            association._abort_with(
+                AAbort(
+                    source=AbortSource.SERVICE_PROVIDER,
+                    reason=AbortReason.INVALID_PDU_PARAMETER_VALUE,
+                ),
+                PeerProtocolError(
+                    f"request {message.message_id} on presentation context {context_id},"
+                    " which was not accepted"
+                ),
+            )
+            return
+        stream: DataStream | None = None
+        if message.has_dataset:
+            stream = DataStream(on_consumed=association._dimse.consumed)
+            association._receiving[context_id] = stream
+        sop_class = getattr(message, "affected_sop_class_uid", None) or getattr(
+            message, "requested_sop_class_uid", None
+        )
+        handler = association.registry.find(message.command_field, sop_class)
+        request = IncomingRequest(
+            association=association, message=message, context=context, data=stream
+        )
+        if self._log.isEnabledFor(logging.DEBUG):
+            self._log.debug("received %s (id %d)", type(message).__name__, message.message_id)
+        self.submit(request, handler)
 
     def submit(self, request: IncomingRequest, handler: Handler | None) -> None:
         """Start the handler for ``request`` now, or queue it past the window."""

@@ -261,7 +261,7 @@ class DataStream:
         if self._chunks and not self._discarding:
             chunks = list(self._chunks)
             self._chunks.clear()
-            self._consume(list(map(memoryview, chunks)))
+            self._consume([memoryview(chunk) for chunk in chunks])
             self._release(sum(map(len, chunks)))
 
     def _consume(self, views: list[memoryview]) -> None:
