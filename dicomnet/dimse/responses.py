@@ -89,6 +89,12 @@ def build_response(request: c.DimseRequest, status: int, **fields: Any) -> Dimse
         # The common case, one per stored instance: the general path below gives
         # the same, through the getattr/isinstance chain every message type needs.
         return _store_response(request, int(status), bool(fields.get("has_dataset", False)))  # type: ignore[arg-type]
+    if kind is c.CEchoRQ and not fields:
+        return c.CEchoRSP(
+            message_id_being_responded_to=request.message_id,
+            status=int(status),
+            affected_sop_class_uid=_valid_or_none(request.affected_sop_class_uid),  # type: ignore[attr-defined]
+        )
     return _general_response(request, status, fields)
 
 

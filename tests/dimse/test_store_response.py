@@ -1,4 +1,4 @@
-"""build_response's C-STORE shortcut gives what the general path gives."""
+"""build_response's C-STORE and C-ECHO shortcuts give what the general path gives."""
 
 from __future__ import annotations
 
@@ -40,3 +40,12 @@ def test_other_fields_take_the_general_path() -> None:
     response = build_response(request, 0xA700, error_comment="disk full")
     assert response.error_comment == "disk full"
     assert response.message_id_being_responded_to == 3
+
+
+@settings(max_examples=200, deadline=None)
+@given(messages(c.CEchoRQ, {"affected_sop_class_uid": _UIDS}), st.integers(0, 0xFFFF))
+def test_echo_response_matches_the_general_path(request: c.DimseMessage, status: int) -> None:
+    assert isinstance(request, c.CEchoRQ)
+    fast = build_response(request, status)
+    assert fast == _general_response(request, status, {})
+    assert type(fast) is c.CEchoRSP
