@@ -109,6 +109,12 @@ _SENT: Mapping[type, Event] = MappingProxyType(
     }
 )
 
+#: The states in which a P-DATA request (Evt9) is allowed, Sta6 first (a tuple: found
+#: by identity, without hashing an Enum per PDU sent).
+_PDATA_STATES: tuple[State, ...] = tuple(
+    sorted((state for state, event in TRANSITIONS if event is Event.EVT9), key=lambda s: s.value)
+)
+
 _PRIMITIVE_NAMES: Mapping[Event, str] = MappingProxyType(
     {
         Event.EVT1: "A-ASSOCIATE request",
@@ -336,7 +342,7 @@ class ULConnection:
 
     def send_pdata_segments(self, segments: list[Segment]) -> None:
         """P-DATA request (Evt9) for one already encoded P-DATA-TF PDU, queued without copying."""
-        if (self._state, Event.EVT9) not in TRANSITIONS:
+        if self._state not in _PDATA_STATES:
             raise LocalProtocolError(self._refusal(Event.EVT9))
         self._out.extend(segments)
 

@@ -444,10 +444,11 @@ class Association(AssociationView):
             max_pdvs_per_pdu=self.policy.max_pdvs_per_pdu,
         )
 
-    def _sent(self) -> None:
-        """A message is out (or failed): the next one may go."""
+    def _sent(self, *, restarted: bool = False) -> None:
+        """A message is out (or failed): the next one may go. ``restarted``: see _issue_now."""
         self._dimse.sending -= 1
-        self._dimse.restart()
+        if not restarted or self._dimse.read_paused:
+            self._dimse.restart()
         self._send_slot.release()
 
     def send_request(
@@ -493,7 +494,8 @@ class Association(AssociationView):
         """:meth:`_issue` with the window slot and the send slot taken, no awaiting."""
         mid = 0
         try:
-            chosen = self.context_for(request_sop_class(message), context)
+            chosen = context if type(context) is negotiation.NegotiatedContext else None
+            chosen = chosen or self.context_for(request_sop_class(message), context)
             mid = self._register(stream, message, chosen)
             pdus = self._fragments(chosen.context_id, replace(message, message_id=mid), dataset)
             self._dimse.sending += 1
@@ -508,8 +510,8 @@ class Association(AssociationView):
             self._sent()
             self._unissue(stream, mid, exc, acquired=True)
             return
-        if done:
-            self._sent()
+        if done:  # written whole in this step: its first PDU restarted the DIMSE timer
+            self._sent(restarted=True)
         else:
             stream.sender = self._spawn(self._send_rest(stream, mid, protocol, remaining))
 
@@ -538,8 +540,7 @@ class Association(AssociationView):
         stream.message_id = mid
         stream.context_id = chosen.context_id
         stream.command_field = message.command_field
-        self._outstanding[mid] = stream
-        self._dimse.update()
+        self._outstanding[mid] = stream  # the DIMSE timer starts as the request is sent
         return mid
 
     def _unissue(

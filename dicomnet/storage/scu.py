@@ -414,21 +414,31 @@ def _answered(
     bytes_sent: int,
     *,
     transcoded: bool = False,
+    judged: dict[int, tuple[StatusCategory, Outcome]] | None = None,
 ) -> StoreResult:
-    """The result of a C-STORE the peer answered with ``response``."""
+    """The result of a C-STORE the peer answered with ``response``.
+
+    ``judged``: the category and profile outcome of each status seen so far (the same
+    for every answer with that status), filled as new ones come.
+    """
     message = response.message
     status = message.status
+    found = None if judged is None else judged.get(status)
+    if found is None:
+        found = (category(status), assoc.policy.statuses.treat("C-STORE", status))
+        if judged is not None:
+            judged[status] = found
     return StoreResult(
         label=source.label,
         sop_class_uid=source.sop_class_uid,
         sop_instance_uid=source.sop_instance_uid,
         status=status,
-        category=category(status),
+        category=found[0],
         error_comment=message.error_comment,
         transfer_syntax=syntax,
         bytes_sent=bytes_sent,
         transcoded=transcoded,
-        outcome=assoc.policy.statuses.treat("C-STORE", status),
+        outcome=found[1],
     )
 
 
@@ -554,6 +564,8 @@ class _InFlight:
         # choose_context per (SOP class, transfer syntax): the accepted contexts are fixed.
         self._contexts: dict[tuple[str, str], NegotiatedContext] = {}
         self._shapes = CheckedShapes()
+        # Category and profile outcome per status code (see _answered).
+        self._judged: dict[int, tuple[StatusCategory, Outcome]] = {}
 
     def prepare(self, item: Storable) -> _Ready:
         """``item``'s source, checked, and its context; or why it cannot be stored."""
@@ -650,7 +662,9 @@ class _InFlight:
             if assoc.is_established:
                 assoc.abort_nowait("instance unreadable while sending")
             raise
-        result = _answered(assoc, source, response, ctx.transfer_syntax, source.size)
+        result = _answered(
+            assoc, source, response, ctx.transfer_syntax, source.size, judged=self._judged
+        )
         if result.outcome is not Outcome.RETRY:
             return result
         self.active += 1

@@ -62,6 +62,8 @@ SMALL_FILE: Final = DEFAULT_CHUNK_SIZE
 #: (which reads pieces of this size between them).
 _SEEK_OVER: Final = 16 * 1024
 
+_OPEN_FLAGS: Final = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
 _PREAMBLE: Final = 128
 #: Bytes read at once from the start of a file for its meta group (which is usually
 #: well under 1 KB; a longer one is read piece by piece).
@@ -157,14 +159,18 @@ def _read_meta_group(fh: BinaryIO, position: int) -> tuple[dict[int, bytes], int
 
 _META_HEAD: Final = struct.Struct("<HH2sH")
 _META_LONG: Final = struct.Struct("<I")
+# Two upper-case ASCII letters: the shape of an explicit VR (bytes.isalpha and isupper).
+_EXPLICIT_VR_SHAPE: Final = frozenset(bytes((a, b)) for a in range(65, 91) for b in range(65, 91))
 
 
-def _meta_group_in(data: bytes, position: int) -> tuple[dict[int, bytes], int]:
-    """:func:`_read_meta_group` over a file already in memory: the same values and end.
+def _meta_in(data: bytes, position: int) -> FileMeta:
+    """:func:`_read_meta_group` and :func:`_file_meta` over a file already in memory.
 
-    One pass over the buffer with ``unpack_from`` and one slice per value, no reads.
+    One pass over the buffer with ``unpack_from``, keeping only the three values a
+    :class:`FileMeta` needs (the last of each, as the dictionary of the file reader
+    does), no reads.
     """
-    values: dict[int, bytes] = {}
+    sop_class = sop_instance = syntax = b""
     end: int | None = None
     size = len(data)
     while end is None or position < end:
@@ -178,7 +184,7 @@ def _meta_group_in(data: bytes, position: int) -> tuple[dict[int, bytes], int]:
                 raise _NoMeta("file meta information is truncated")
             length = _META_LONG.unpack_from(data, position + 8)[0]
             start = position + 12
-        elif vr.isalpha() and vr.isupper():
+        elif vr in _EXPLICIT_VR_SHAPE:
             length = short
             start = position + 8
         else:  # some writers put the meta group in Implicit VR; tolerate it
@@ -189,11 +195,18 @@ def _meta_group_in(data: bytes, position: int) -> tuple[dict[int, bytes], int]:
         position = start + length
         if position > size:
             raise _NoMeta("file meta information is truncated")
-        value = data[start:position]
-        values[element] = value
-        if element == _GROUP_LENGTH and length == 4 and end is None:
-            end = position + _META_LONG.unpack(value)[0]
-    return values, position
+        if element == _MEDIA_SOP_INSTANCE:
+            sop_instance = data[start:position]
+        elif element == _MEDIA_SOP_CLASS:
+            sop_class = data[start:position]
+        elif element == _TRANSFER_SYNTAX:
+            syntax = data[start:position]
+        elif element == _GROUP_LENGTH and length == 4 and end is None:
+            end = position + _META_LONG.unpack_from(data, start)[0]
+    return _file_meta(
+        {_MEDIA_SOP_CLASS: sop_class, _MEDIA_SOP_INSTANCE: sop_instance, _TRANSFER_SYNTAX: syntax},
+        position,
+    )
 
 
 def _parse_meta(fh: BinaryIO) -> FileMeta:
@@ -206,7 +219,7 @@ def _parse_meta(fh: BinaryIO) -> FileMeta:
 def _parse_meta_in(data: bytes) -> FileMeta:
     if data[_PREAMBLE : _PREAMBLE + len(_MAGIC)] != _MAGIC:
         raise _NoMeta("no preamble and DICM prefix")
-    return _file_meta(*_meta_group_in(data, _PREAMBLE + len(_MAGIC)))
+    return _meta_in(data, _PREAMBLE + len(_MAGIC))
 
 
 def _file_meta(values: dict[int, bytes], position: int) -> FileMeta:
@@ -403,15 +416,19 @@ class InstanceSource:
         file = path if isinstance(path, Path) else Path(path)
         data: bytes | None = None
         try:
-            # Unbuffered: a small file is one read of its size, a large one's meta group
-            # is read in small pieces either way.
-            with open(file, "rb", buffering=0) as raw:
-                total = os.fstat(raw.fileno()).st_size
+            # A descriptor, no file object: a small file is an open, a stat and one read
+            # of its size; a large one's meta group is read in small pieces either way.
+            fd = os.open(file, _OPEN_FLAGS)
+            try:
+                total = os.fstat(fd).st_size
                 if total <= preload:
-                    data = raw.read(total)
+                    data = os.read(fd, total)
                     meta = parse_file_meta_bytes(data)
                 else:
-                    meta = _meta_from_head(raw)
+                    with io.FileIO(fd, "rb", closefd=False) as raw:
+                        meta = _meta_from_head(raw)
+            finally:
+                os.close(fd)
         except OSError as exc:
             raise SourceError(exc.strerror or str(exc), path=file) from exc
         if meta is None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import builtins
+import os
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -26,14 +28,21 @@ SC = "1.2.840.10008.5.1.4.1.1.7"
 
 @pytest.fixture
 def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The files the source module opens, in order."""
+    """The files the source module opens (with ``open`` or ``os.open``), in order."""
     seen: list[str] = []
+    os_open = os.open
 
     def counting_open(file: Any, *args: Any, **kwargs: Any) -> Any:
         seen.append(str(file))
         return builtins.open(file, *args, **kwargs)
 
+    def counting_os_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if sys._getframe(1).f_globals.get("__name__") == source_module.__name__:
+            seen.append(str(file))
+        return os_open(file, *args, **kwargs)
+
     monkeypatch.setattr(source_module, "open", counting_open, raising=False)
+    monkeypatch.setattr(os, "open", counting_os_open)
     return seen
 
 
