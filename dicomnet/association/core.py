@@ -433,11 +433,15 @@ class Association(AssociationView):
             self._sent()
 
     def _fragments(
-        self, context_id: int, message: cmd.Message, dataset: BytesLike | Iterable[BytesLike] | None
+        self,
+        context_id: int,
+        message: cmd.Message,
+        dataset: BytesLike | Iterable[BytesLike] | None,
+        message_id: int | None = None,  # in place of a request's own
     ) -> Iterator[OutItem]:
         return fragment_message(
             context_id,
-            encode_command(message),
+            encode_command(message, message_id),
             dataset,
             max_pdu_length=self.negotiated.max_pdu_send,
             pack_command_and_data=self.policy.pack_command_and_data,
@@ -497,7 +501,7 @@ class Association(AssociationView):
             chosen = context if type(context) is negotiation.NegotiatedContext else None
             chosen = chosen or self.context_for(request_sop_class(message), context)
             mid = self._register(stream, message, chosen)
-            pdus = self._fragments(chosen.context_id, replace(message, message_id=mid), dataset)
+            pdus = self._fragments(chosen.context_id, message, dataset, mid)
             self._dimse.sending += 1
         except Exception as exc:
             self._send_slot.release()

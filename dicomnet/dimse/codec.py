@@ -21,11 +21,11 @@ C-ECHO messages take the byte templates of :mod:`dicomnet.dimse.templates` first
 from __future__ import annotations
 
 import struct
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any, Final, TypeVar, get_args
 
 from . import commands as c
-from .commands import DimseMessage, Message
+from .commands import DimseMessage, DimseRequest, Message
 from .errors import (
     CommandDecodeError,
     CommandEncodeError,
@@ -186,15 +186,21 @@ def _uid_bytes(value: str, attr: str) -> bytes:
     return raw + b"\0" if len(raw) & 1 else raw
 
 
-def encode_command(msg: Message) -> bytes:
+def encode_command(msg: Message, message_id: int | None = None) -> bytes:
     """Encode ``msg`` as a complete command set, Command Group Length first.
 
+    ``message_id``, for a request, is encoded in place of its own Message ID
+    (an association numbers requests as it sends them; no copy of the message).
     Raises :class:`~dicomnet.dimse.errors.CommandEncodeError` if a value does
     not fit its element (US out of 0..65535, UID malformed or over 64
     characters, AE title over 16, Error Comment over 64, non-ASCII text).
     """
-    common = encode_common(msg)
-    return common if common is not None else encode_general(msg)
+    common = encode_common(msg, message_id)
+    if common is not None:
+        return common
+    if message_id is not None and isinstance(msg, DimseRequest):
+        msg = replace(msg, message_id=message_id)
+    return encode_general(msg)
 
 
 def encode_general(msg: Message) -> bytes:

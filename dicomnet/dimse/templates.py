@@ -75,18 +75,21 @@ def _plain_status(msg: CEchoRSP | CStoreRSP) -> bool:
     return not msg.offending_element and not msg.error_comment and msg.error_id is None
 
 
-def encode_common(msg: Message) -> bytes | None:
-    """The command set of a common C-STORE/C-ECHO message, or ``None`` (use the codec)."""
+def encode_common(msg: Message, message_id: int | None = None) -> bytes | None:
+    """The command set of a common C-STORE/C-ECHO message, or ``None`` (use the codec).
+
+    ``message_id`` replaces a request's own Message ID (see ``encode_command``).
+    """
     try:
         kind = type(msg)
         if kind is CStoreRSP:
             return _store_rsp(msg)  # type: ignore[arg-type]
         if kind is CStoreRQ:
-            return _store_rq(msg)  # type: ignore[arg-type]
+            return _store_rq(msg, message_id)  # type: ignore[arg-type]
         if kind is CEchoRSP:
             return _echo_rsp(msg)  # type: ignore[arg-type]
         if kind is CEchoRQ:
-            return _echo_rq(msg)  # type: ignore[arg-type]
+            return _echo_rq(msg, message_id)  # type: ignore[arg-type]
     except (struct.error, TypeError, AttributeError, UnicodeEncodeError):
         return None  # a value the codec will name in its error
     return None
@@ -131,24 +134,24 @@ def _echo_rsp(msg: CEchoRSP) -> bytes | None:
     return _command_set(msg.affected_sop_class_uid, fixed, None)
 
 
-def _store_rq(msg: CStoreRQ) -> bytes | None:
+def _store_rq(msg: CStoreRQ, message_id: int | None) -> bytes | None:
     if msg.move_originator_message_id is not None:
         return None
     if msg.move_originator_ae_title is not None and msg.move_originator_ae_title.strip(" "):
         return None
     fixed = _US4.pack(
         0, _COMMAND_FIELD, 2, CommandField.C_STORE_RQ,
-        0, _MESSAGE_ID, 2, msg.message_id,
+        0, _MESSAGE_ID, 2, msg.message_id if message_id is None else message_id,
         0, _PRIORITY, 2, msg.priority,
         0, _DATASET_TYPE, 2, _dataset_type(msg),
     )  # fmt: skip
     return _command_set(msg.affected_sop_class_uid, fixed, msg.affected_sop_instance_uid)
 
 
-def _echo_rq(msg: CEchoRQ) -> bytes | None:
+def _echo_rq(msg: CEchoRQ, message_id: int | None) -> bytes | None:
     fixed = _US3.pack(
         0, _COMMAND_FIELD, 2, CommandField.C_ECHO_RQ,
-        0, _MESSAGE_ID, 2, msg.message_id,
+        0, _MESSAGE_ID, 2, msg.message_id if message_id is None else message_id,
         0, _DATASET_TYPE, 2, _dataset_type(msg),
     )  # fmt: skip
     return _command_set(msg.affected_sop_class_uid, fixed, None)

@@ -58,6 +58,23 @@ def test_encoding_equals_the_general_encoder(
     assert _outcome(encode_command, message) == _outcome(encode_general, message)
 
 
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+@pytest.mark.parametrize("cls", [*COMMON, c.CFindRQ, c.NGetRQ])
+def test_a_message_id_given_apart_is_encoded_as_the_request_s_own(
+    cls: type[c.DimseMessage], data: st.DataObject
+) -> None:
+    message = data.draw(_widened(cls) if cls in COMMON else messages(cls))
+    message_id = data.draw(st.integers(0, 0xFFFF) | _odd_us)
+    own = (
+        dataclasses.replace(message, message_id=message_id)
+        if isinstance(message, c.DimseRequest)
+        else message  # a response has none: the argument changes nothing
+    )
+    given_apart = _outcome(lambda m: encode_command(m, message_id), message)
+    assert given_apart == _outcome(encode_general, own) == _outcome(encode_command, own)
+
+
 @settings(max_examples=300, deadline=None)
 @given(data=st.data())
 @pytest.mark.parametrize("cls", COMMON)
