@@ -49,18 +49,20 @@ class FlowControl:
         self._lost = False
         #: Bytes handed to consumers but not yet consumed by them.
         self.backlog = 0
+        # Both read on every message sent or received: plain attributes, kept in step
+        # with the reasons and the writable event by the methods below.
+        #: Whether the transport is currently paused for reading.
+        self.read_paused = False
+        #: Whether the transport's write buffer is above its high-water mark.
+        self.write_paused = False
 
     # -- reading -------------------------------------------------------------------
-
-    @property
-    def read_paused(self) -> bool:
-        """Whether the transport is currently paused for reading."""
-        return bool(self._pause_reasons)
 
     def pause_reading(self, reason: str) -> None:
         """Add a reason to stop reading; the first one pauses the transport."""
         was_paused = self.read_paused
         self._pause_reasons.add(reason)
+        self.read_paused = True
         if not was_paused and not self._lost:
             self._transport.pause_reading()
 
@@ -69,6 +71,7 @@ class FlowControl:
         if reason not in self._pause_reasons:
             return
         self._pause_reasons.discard(reason)
+        self.read_paused = bool(self._pause_reasons)
         if not self._pause_reasons and not self._lost:
             self._transport.resume_reading()
 
@@ -90,17 +93,14 @@ class FlowControl:
 
     # -- writing -------------------------------------------------------------------
 
-    @property
-    def write_paused(self) -> bool:
-        """Whether the transport's write buffer is above its high-water mark."""
-        return not self._writable.is_set()
-
     def pause_writing(self) -> None:
         """The transport's write buffer is above its high-water mark."""
+        self.write_paused = True
         self._writable.clear()
 
     def resume_writing(self) -> None:
         """The transport's write buffer drained below its low-water mark."""
+        self.write_paused = False
         self._writable.set()
 
     async def drain(self) -> None:
@@ -117,4 +117,5 @@ class FlowControl:
     def connection_lost(self) -> None:
         """Wake every writer waiting in :meth:`drain` (they then raise)."""
         self._lost = True
+        self.write_paused = False
         self._writable.set()

@@ -55,19 +55,36 @@ async def test_reading_resumes_only_when_every_reason_is_gone() -> None:
 
 async def test_drain_waits_for_resume_writing_and_raises_after_loss() -> None:
     flow, _ = make_flow()
+    assert not flow.write_paused
     await flow.drain()  # writable: returns at once
     flow.pause_writing()
+    assert flow.write_paused
     waiter = asyncio.ensure_future(flow.drain())
     await asyncio.sleep(0)
     assert not waiter.done()
     flow.resume_writing()
+    assert not flow.write_paused
     await waiter
     flow.pause_writing()
     waiter = asyncio.ensure_future(flow.drain())
     await asyncio.sleep(0)
     flow.connection_lost()
+    assert not flow.write_paused  # writers go on, to find the connection lost
     with pytest.raises(ConnectionResetError):
         await waiter
+
+
+async def test_read_paused_follows_every_reason() -> None:
+    flow, _ = make_flow()
+    assert not flow.read_paused
+    flow.pause_reading("held")
+    flow.pause_reading("backlog")
+    flow.resume_reading("held")
+    assert flow.read_paused
+    flow.resume_reading("unknown")  # not a reason held: nothing changes
+    assert flow.read_paused
+    flow.resume_reading("backlog")
+    assert not flow.read_paused
 
 
 async def test_deadlines_fire_in_order_with_one_handle() -> None:
