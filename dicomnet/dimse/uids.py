@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Final
 
@@ -18,4 +19,13 @@ _UID_RE: Final = re.compile(r"(?:0|[1-9][0-9]*+)(?:\.(?:0|[1-9][0-9]*+))*+")
 
 def is_valid_uid(value: str) -> bool:
     """Whether ``value`` is a UID by the rules of PS3.5 §9.1."""
-    return len(value) <= MAX_UID_LENGTH and _UID_RE.fullmatch(value) is not None
+    return len(value) <= MAX_UID_LENGTH and _is_uid_text(value)
+
+
+# A memo, not state: the answer depends on the text alone. A stored instance's UIDs are
+# checked four to seven times (request, response, its encoding, the file name) and a SOP
+# class UID on every message; one match each is enough. Bounded in entries and (through
+# is_valid_uid) in length, so text from the network cannot grow it.
+@functools.lru_cache(maxsize=1024)
+def _is_uid_text(value: str) -> bool:
+    return _UID_RE.fullmatch(value) is not None

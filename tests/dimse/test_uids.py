@@ -39,3 +39,15 @@ def test_examples() -> None:
         assert is_valid_uid(good), good
     for bad in ("", ".", "1.", ".1", "1..2", "01", "1.02", "1.00", "1.2x", "1.2.\u0663", "1 .2"):
         assert not is_valid_uid(bad), bad
+
+
+def test_the_memo_is_bounded_and_keeps_no_text_longer_than_a_uid() -> None:
+    from dicomnet.dimse.uids import _is_uid_text
+
+    assert _is_uid_text.cache_info().maxsize == 1024
+    before = _is_uid_text.cache_info().currsize
+    assert not is_valid_uid("1" * 100_000)
+    assert not is_valid_uid("1." * 40)
+    assert _is_uid_text.cache_info().currsize == before
+    for _ in range(3):  # the same answer from the memo as from the pattern
+        assert is_valid_uid("1.2.840.10008.1.2.1") and not is_valid_uid("1.2.08")
