@@ -57,7 +57,9 @@ class Dispatcher:
         self._log = log
         self._limit = 0  # set when the association is established
         self._running: dict[int, IncomingRequest] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        # The task of each request whose handler waits (by id of the request): it goes
+        # when the handler finishes, in its last step, not in a done callback a turn later.
+        self._tasks: dict[int, asyncio.Task[None]] = {}
         self._queued: deque[tuple[IncomingRequest, Handler | None]] = deque()
         # Running requests whose handler starts when their data set begins to arrive.
         self._awaiting_data: dict[DataStream, tuple[IncomingRequest, Handler]] = {}
@@ -183,7 +185,7 @@ class Dispatcher:
             # Never started: nothing ran, so nothing to answer or clean up.
             self._running.pop(request.message.message_id, None)
         self._awaiting_data.clear()
-        for task in list(self._tasks):
+        for task in list(self._tasks.values()):
             task.cancel()
 
     def _start(self, request: IncomingRequest, handler: Handler | None) -> None:
@@ -192,7 +194,7 @@ class Dispatcher:
             self._step(request, handler)  # our own answers: they never need a task
             return
         if not self._association.registry.starts_inline(handler):
-            self._keep(asyncio.get_running_loop().create_task(self._run(request, handler)))
+            self._keep(request, asyncio.get_running_loop().create_task(self._run(request, handler)))
             return
         stream = request.data
         if stream is not None and not stream.received and not stream.complete:
@@ -204,11 +206,10 @@ class Dispatcher:
         """Run the handler until it first waits; a task takes it on from there."""
         task = start_eager(self._run(request, handler))
         if task is not None:
-            self._keep(task)
+            self._keep(request, task)
 
-    def _keep(self, task: asyncio.Task[None]) -> None:
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _keep(self, request: IncomingRequest, task: asyncio.Task[None]) -> None:
+        self._tasks[id(request)] = task
 
     async def _run(self, request: IncomingRequest, handler: Handler | None) -> None:
         final_sent = False
@@ -269,6 +270,7 @@ class Dispatcher:
         await self._association.send_message(request.context.context_id, message, reply.dataset)
 
     def _finish(self, request: IncomingRequest) -> None:
+        self._tasks.pop(id(request), None)
         self._running.pop(request.message.message_id, None)
         if request.data is not None:
             # Unread fragments (and any still to come) must not hold back reading.
