@@ -121,6 +121,10 @@ class IndexedSink:
         self._walk: WalkedHeader | None = None
         #: Picks the send-queue destinations of the entry (see :class:`IndexedStore`).
         self.route: Route | None = None
+        # The inner sink's synchronous write_views, looked up once (see write_views).
+        self._inner_views: Callable[[list[memoryview]], None] | None = getattr(
+            inner, "write_views", None
+        )
 
     #: The elements the Storage SCP captures while it walks the data set (its columns).
     header_tags: Final = WALK_TAGS
@@ -143,9 +147,7 @@ class IndexedSink:
 
         The Storage SCP writes through it straight from its receive buffer.
         """
-        if getattr(self.inner, "write_views", None) is None:
-            return None
-        return self._write_views
+        return None if self._inner_views is None else self._write_views
 
     def _write_views(self, views: list[memoryview]) -> None:
         head = self._head
@@ -155,7 +157,8 @@ class IndexedSink:
                 head += view[: HEADER_CAPTURE - size]
             size += len(view)
         self._size = size
-        write: Callable[[list[memoryview]], None] = self.inner.write_views  # type: ignore[attr-defined]
+        write = self._inner_views
+        assert write is not None  # (given out only when the inner sink has it)
         write(views)
 
     async def commit(self, info: InstanceInfo) -> StoredInstance:

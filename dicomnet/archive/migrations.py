@@ -23,7 +23,10 @@ Steps:
    index), and an index on ``instance.received`` (``paths_since``);
 3. (PostgreSQL) the send queue's jobs and destinations (in SQLite,
    :mod:`dicomnet.queue.sqlite` makes them with ``CREATE ... IF NOT EXISTS``);
-4. (PostgreSQL) the owner and lease of a job in ``sending`` (:mod:`dicomnet.queue.owner`).
+4. (PostgreSQL) the owner and lease of a job in ``sending`` (:mod:`dicomnet.queue.owner`);
+3. (SQLite) the ``instance.received`` index of step 2 dropped: no query plan uses it
+   (``paths_since`` reads the whole table), and every stored instance paid for
+   keeping it up to date.
 """
 
 from __future__ import annotations
@@ -99,6 +102,7 @@ SQLITE_STEPS: Final = (
         + COMMITMENT_SQLITE
         + "CREATE INDEX IF NOT EXISTS instance_received ON instance (received);\n",
     ),
+    (3, "instance.received index dropped", "DROP INDEX IF EXISTS instance_received;\n"),
 )
 
 _VERSION_SQLITE: Final = """

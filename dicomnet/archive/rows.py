@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from dicomnet.query.index import InstanceRecord
 from dicomnet.query.query import Query, computed_attributes, respond
@@ -83,7 +83,7 @@ def instance_values(
     columns = entry.columns
     values: list[object]
     if isinstance(columns, WalkColumns):
-        values = list(columns.row(_IMAGE_COLUMNS))
+        values = cast("list[object]", columns.row(_IMAGE_COLUMNS))  # a new list
     else:
         values = [columns.get(name, "") for name in _IMAGE_COLUMNS]
     values[_SOP_UID_AT] = entry.sop_instance_uid

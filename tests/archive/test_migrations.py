@@ -12,6 +12,7 @@ import pytest
 
 from dicomnet.archive import IndexUnavailable
 from dicomnet.archive.backends import open_index, open_worklist
+from dicomnet.archive.entry import IndexEntry
 from dicomnet.archive.migrations import POSTGRES_STEPS, SQLITE_STEPS, SchemaTooNew, latest
 from dicomnet.archive.schema import SCHEMA
 
@@ -35,7 +36,7 @@ async def test_a_new_database_gets_every_step_once(index_location) -> None:
     async with await open_index(index_location):  # opened again: nothing applied twice
         pass
     assert await versions(index_location) == [v for v, _, _ in steps]
-    assert latest(SQLITE_STEPS) == 2 and latest(POSTGRES_STEPS) == 4
+    assert latest(SQLITE_STEPS) == 3 and latest(POSTGRES_STEPS) == 4
 
 
 async def test_concurrent_openers_migrate_once(index_location) -> None:
@@ -100,10 +101,46 @@ async def test_an_index_made_before_versions_is_brought_up_to_date(tmp_path: Pat
         worklist = await open_worklist(index)
         assert await worklist.count() == 0
         await worklist.close()
-    assert await versions(path) == [1, 2]
+    assert await versions(path) == [1, 2, 3]
     with sqlite3.connect(path) as conn:
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-    assert "instance_received" in names  # step 2 ran on the old database
+    assert "worklist_item_patient" in names  # step 2 ran on the old database
+    assert "instance_received" not in names  # and step 3 after it
+
+
+async def test_step_3_drops_the_received_index_of_a_version_2_index(tmp_path: Path) -> None:
+    """An index at version 2 loses ``instance_received``; its rows and paths stay."""
+    path = tmp_path / "index.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(SCHEMA)
+        conn.execute("INSERT INTO meta (key, value) VALUES ('schema', '1')")
+        conn.executescript(
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY,"
+            " description TEXT NOT NULL, applied REAL NOT NULL);"
+            "INSERT INTO schema_version VALUES (1, 'index tables', 0);"
+            "INSERT INTO schema_version VALUES (2, 'worklist', 0);"
+            "CREATE INDEX instance_received ON instance (received);"
+        )
+    async with await open_index(path) as index:
+        columns = {"patient_id": "P1", "study_uid": "1.2.3", "series_uid": "1.2.3.1"}
+        await index.put(
+            IndexEntry(
+                sop_instance_uid="1.2.3.4",
+                sop_class_uid="1.2.840.10008.5.1.4.1.1.7",
+                transfer_syntax_uid="1.2.840.10008.1.2.1",
+                path=str(tmp_path / "1.2.3.4.dcm"),
+                size=10,
+                received=5.0,
+                columns=columns,
+            )
+        )
+        assert [uid for uid, _ in await index.paths_since(0)] == ["1.2.3.4"]
+        assert await index.paths_since(6.0) == []
+    assert await versions(path) == [1, 2, 3]
+    with sqlite3.connect(path) as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "instance_received" not in names
+    assert {"instance_key", "instance_series"} <= names
 
 
 async def test_a_newer_schema_is_refused(index_location) -> None:
