@@ -67,7 +67,9 @@ async def serve(args: argparse.Namespace) -> None:
     if args.output is None:
         handler = Binding(command_field=CommandField.C_STORE_RQ, handler=discard, inline=True)
     else:
-        store: InstanceStore = FolderStore(args.output, fsync=args.fsync)
+        # Indexed: named temporary files (the index keeps that name until the row is in).
+        unnamed = False if args.index else None
+        store: InstanceStore = FolderStore(args.output, fsync=args.fsync, unnamed=unnamed)
         if args.index:
             from dicomnet.archive import SqliteIndex
             from dicomnet.archive.ingest import IndexedStore

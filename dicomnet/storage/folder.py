@@ -17,7 +17,10 @@ Where the system has them (Linux, see :mod:`.unnamed`), the temporary file
 of a flat store that does not replace duplicates is an *unnamed* file
 (``O_TMPFILE``): it gets its final name by one ``linkat`` at commit (which
 fails if the name exists), a discard only closes it, and a crash leaves
-nothing in ``.incoming``. ``unnamed=False`` keeps named temporary files.
+nothing in ``.incoming``. ``unnamed=False`` keeps named temporary files: the
+better choice for a store committed with :meth:`FileSink.commit_linked` (the
+archive's index), which names the file in ``.incoming`` anyway (one system
+call more per instance for an unnamed file).
 
 Layouts (:mod:`.layout`): ``Layout.FLAT`` puts every instance in the root;
 ``Layout.HIERARCHICAL`` in ``<PatientID>/<StudyInstanceUID>/<SeriesInstanceUID>/``

@@ -135,7 +135,11 @@ async def open_resources(spec: SystemSpec, root: Path, *, fsync: bool = True) ->
         folder = root / spec.store
         # With an index, .incoming is left for its reconcile (files moved in, not indexed).
         resources.folder = FolderStore(
-            folder, duplicates=spec.duplicates, fsync=fsync, clean_incoming=not spec.index
+            folder,
+            duplicates=spec.duplicates,
+            fsync=fsync,
+            clean_incoming=not spec.index,
+            unnamed=None if not spec.index else False,  # the index keeps a temporary name
         )
         if spec.index:
             try:

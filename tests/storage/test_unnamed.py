@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from dicomnet.storage.folder import FileSink, FolderStore
 from dicomnet.storage.meta import file_header
 from dicomnet.storage.sinks import Duplicate, DuplicateRefused, InstanceInfo, Outcome
 from dicomnet.storage.unnamed import can_link_unnamed
+from dicomnet.systems.resources import open_resources
+from dicomnet.systems.spec import SystemSpec
 from storage.test_scp_support import CT_IMAGE_STORAGE, EXPLICIT_LE, files_being_received
 
 pytestmark = pytest.mark.skipif(
@@ -133,3 +136,17 @@ async def test_replace_and_unsupported_systems_use_named_files(
     await sink.write(b"abcdefgh")
     assert (await sink.commit(info_for("1.8"))).outcome is Outcome.STORED
     assert files_in(tmp_path / "b") == ["1.8.dcm"]
+
+
+@pytest.mark.parametrize("index", [False, True])
+async def test_a_system_store_uses_named_files_only_with_an_index(
+    tmp_path: Path, index: bool
+) -> None:
+    """The index keeps a name in .incoming until its row is in (commit_linked)."""
+    spec = SystemSpec(path=tmp_path / "s.toml", name="s", description="", aes=(), store=Path("s"))
+    resources = await open_resources(replace(spec, index=index), tmp_path, fsync=False)
+    try:
+        assert resources.folder is not None
+        assert resources.folder.unnamed is not index
+    finally:
+        await resources.close()
