@@ -215,9 +215,20 @@ def _at_pixel_data(tag: BaseTag, vr: str | None, length: int) -> bool:
     return int(tag) in _PIXEL_TAGS
 
 
+#: :func:`_raw_encoding` of the uncompressed native syntaxes (nearly every instance).
+_NATIVE_ENCODINGS: Final = {
+    "1.2.840.10008.1.2": (True, True),
+    "1.2.840.10008.1.2.1": (False, True),
+    "1.2.840.10008.1.2.2": (False, False),
+}
+
+
 def _raw_encoding(transfer_syntax_uid: str) -> tuple[bool, bool] | None:
     """(implicit VR, little endian) of a syntax whose header is kept as received;
     ``None`` for a deflated or unknown one."""
+    native = _NATIVE_ENCODINGS.get(transfer_syntax_uid)
+    if native is not None:
+        return native
     try:
         implicit, little, deflated = transfer_syntax_encoding(transfer_syntax_uid)
     except DatasetError:
@@ -442,7 +453,7 @@ def entry_from_walk(
     header longer than ``prefix``): use :func:`entry_from_data_set` then.
     """
     encoding = _raw_encoding(transfer_syntax_uid)
-    if encoding is None or not _COLUMN_TAGS.isdisjoint(walk.uncaptured):
+    if encoding is None or (walk.uncaptured and not _COLUMN_TAGS.isdisjoint(walk.uncaptured)):
         return None
     implicit, little = encoding
     end = walk.size if walk.pixel_offset is None else walk.pixel_offset

@@ -125,6 +125,8 @@ class IndexedSink:
         self._inner_views: Callable[[list[memoryview]], None] | None = getattr(
             inner, "write_views", None
         )
+        # A file moved into place as a second link to its temporary name (see commit).
+        self._linked = isinstance(inner, FileSink) and inner.store.hard_links
 
     #: The elements the Storage SCP captures while it walks the data set (its columns).
     header_tags: Final = WALK_TAGS
@@ -164,7 +166,8 @@ class IndexedSink:
     async def commit(self, info: InstanceInfo) -> StoredInstance:
         """Commit the file, then index it; on an index failure the new file is removed."""
         inner = self.inner
-        if isinstance(inner, FileSink) and inner.store.hard_links:
+        if self._linked:
+            assert isinstance(inner, FileSink)
             # The index syncs the folders of a whole batch at once, if it can.
             unsynced: list[Path] | None = (
                 [] if getattr(self.index, "syncs_folders", False) else None
@@ -222,7 +225,9 @@ class IndexedSink:
         """The index's write of the row of ``stored`` (``None``: nothing to index)."""
         if stored.outcome is Outcome.DUPLICATE_KEPT or stored.path is None:
             return None
-        entry = self._entry(info, str(stored.path), stored.size) or entry_from_file(
+        # (A file sink's location is its path as a str: no Path formatted again.)
+        path = stored.location if self._linked else str(stored.path)
+        entry = self._entry(info, path, stored.size) or entry_from_file(
             stored.path, source_ae_title=info.source_ae_title, size=stored.size
         )
         if unsynced:

@@ -23,12 +23,13 @@ from dicomnet.archive.entry import (
     WALK_TAGS,
     IndexEntry,
     WalkColumns,
+    _raw_encoding,
     decode_header,
     entry_from_data_set,
     entry_from_walk,
 )
 from dicomnet.archive.rows import LEVEL_COLUMNS, instance_values
-from dicomnet.dimse.dataset import dataset_walker, encode_dataset
+from dicomnet.dimse.dataset import dataset_walker, encode_dataset, transfer_syntax_encoding
 from dicomnet.dimse.walker import DatasetWalker, InflatingWalker
 from dicomnet.storage.sinks import WalkedHeader
 
@@ -345,3 +346,19 @@ def test_rows_made_from_the_walk_equal_rows_of_the_reference(name: str, syntax: 
         assert fresh.columns.row(names) == want, level
         assert [fresh.columns[n] for n in names] == want, level
         assert fresh.columns.row(names) == want, level
+
+
+@pytest.mark.parametrize(
+    "syntax",
+    ["1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.4.50"],
+)
+def test_raw_encoding_of_each_syntax_is_what_the_syntax_says(syntax: str) -> None:
+    """The table of native syntaxes gives what :func:`transfer_syntax_encoding` does."""
+    implicit, little, deflated = transfer_syntax_encoding(syntax)
+    assert not deflated
+    assert _raw_encoding(syntax) == (implicit, little)
+
+
+@pytest.mark.parametrize("syntax", ["1.2.840.10008.1.2.1.99", "1.2.3.4.5"])
+def test_no_raw_encoding_for_a_deflated_or_unknown_syntax(syntax: str) -> None:
+    assert _raw_encoding(syntax) is None

@@ -152,6 +152,13 @@ async def test_rows_from_the_walk_equal_rows_from_the_header(
             assert reference is not None
             expected = reference
         assert found == _expected(expected), (uid, syntax)
+    # Each row names the file its instance was stored in.
+    with sqlite3.connect(db) as conn:
+        paths = dict(conn.execute("SELECT sop_uid, path FROM instance").fetchall())
+    assert paths == {
+        str(ds.SOPInstanceUID): str(tmp_path / "store" / f"{ds.SOPInstanceUID}.dcm")
+        for ds, _syntax in cases + latin
+    }
     # Only what the walk cannot capture (a value needing a character set or too long,
     # a deflated data set) is parsed again.
     walked_uids = {str(ds.SOPInstanceUID) for ds, syntax in cases if syntax != DEFLATED}
