@@ -55,7 +55,7 @@ __all__ = [
 
 #: Bytes read from disk at a time while a data set is sent.
 DEFAULT_CHUNK_SIZE: Final = 256 * 1024
-#: Files up to this size are read whole by one ``read`` when a source for sending is made
+#: Files up to this size are read whole when a source for sending is made
 #: (:meth:`InstanceSource.from_path` with ``preload``) or checked: one open per instance.
 SMALL_FILE: Final = DEFAULT_CHUNK_SIZE
 #: Values at least this long are seeked over, not read, when a file's data set is walked
@@ -68,6 +68,9 @@ _PREAMBLE: Final = 128
 #: Bytes read at once from the start of a file for its meta group (which is usually
 #: well under 1 KB; a longer one is read piece by piece).
 _META_READ: Final = 4096
+#: Bytes asked for by the first read of a file opened to be sent (at most ``preload``
+#: + 1): a file shorter than that is read whole by it.
+_FIRST_READ: Final = 32 * 1024
 _MAGIC: Final = b"DICM"
 # Explicit VRs with a 2-byte reserved field and a 4-byte length (PS3.5 §7.1.2).
 _LONG_VRS: Final = frozenset(
@@ -271,20 +274,20 @@ def parse_file_meta(fh: BinaryIO) -> FileMeta | None:
         return None
 
 
-def _meta_from_head(raw: io.FileIO) -> FileMeta | None:
-    """:func:`parse_file_meta` of an unbuffered file: one read of its head, usually.
+def _meta_from_head(head: bytes, fd: int) -> FileMeta | None:
+    """:func:`parse_file_meta` of the file open as ``fd`` whose first bytes are ``head``.
 
     The head is parsed in memory when the meta group ends inside it, with the first
     element header of the data set in it too (the group did not stop only because
     the head did); otherwise the file is parsed from its start, read as needed.
     """
-    head = raw.read(_META_READ)
     meta = parse_file_meta_bytes(head)
     if meta is not None and meta.dataset_offset + 8 <= len(head):
         return meta
-    raw.seek(0)
-    with io.BufferedReader(raw) as fh:
-        return parse_file_meta(fh)
+    with io.FileIO(fd, "rb", closefd=False) as raw:
+        raw.seek(0)
+        with io.BufferedReader(raw) as fh:
+            return parse_file_meta(fh)
 
 
 def read_file_meta(path: str | os.PathLike[str]) -> FileMeta | None:
@@ -407,26 +410,30 @@ class InstanceSource:
         """A source for the DICOM file at ``path``.
 
         Part 10 files are not read beyond their meta information here, unless the
-        whole file is at most ``preload`` bytes: then it is read with one ``read``
-        and held until its data set was sent (the file is opened once, for a source
-        sent right away; leave ``preload`` at 0 for sources listed before sending).
+        whole file is at most ``preload`` bytes: then it is read whole (by one
+        ``read`` under 32 KB, with no stat) and held until its data set was sent (the
+        file is opened once, for a source sent right away; leave ``preload`` at 0 for
+        sources listed before sending).
         Files without meta information are read whole with pydicom. Raises
         :class:`SourceError` naming the file when it is unreadable or not DICOM.
         """
         file = path if isinstance(path, Path) else Path(path)
         data: bytes | None = None
         try:
-            # A descriptor, no file object: a small file is an open, a stat and one read
-            # of its size; a large one's meta group is read in small pieces either way.
+            # A descriptor, no file object. A first read that gets less than it asked for
+            # has the whole file: a small one costs an open and one read, no stat.
             fd = os.open(file, _OPEN_FLAGS)
             try:
-                total = os.fstat(fd).st_size
-                if total <= preload:
-                    data = os.read(fd, total)
-                    meta = parse_file_meta_bytes(data)
+                want = min(preload + 1, _FIRST_READ) if preload > 0 else _META_READ
+                head = os.read(fd, want)
+                total = len(head)
+                if total < want and preload > 0:
+                    data = head
                 else:
-                    with io.FileIO(fd, "rb", closefd=False) as raw:
-                        meta = _meta_from_head(raw)
+                    total = os.fstat(fd).st_size
+                    if total <= preload:
+                        data = head + os.read(fd, max(0, total - len(head)))
+                meta = _meta_from_head(head, fd) if data is None else parse_file_meta_bytes(data)
             finally:
                 os.close(fd)
         except OSError as exc:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
+import tempfile
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -144,5 +147,15 @@ def test_a_large_files_head_read_gives_what_the_stream_reader_gives(
     group = meta_group(elements, body if group_length else None)
     data = PREFIX + group + (struct.pack("<HH2sH", 8, 0x16, b"UI", 2) + b"12")[:tail]
     expected = parse_file_meta(io.BytesIO(data))
-    # (It is given an unbuffered file; any binary stream reads the same.)
-    assert _meta_from_head(io.BytesIO(data)) == expected  # type: ignore[arg-type]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "large.dcm"
+        path.write_bytes(data)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            # The first read of a file listed (4 KB) or sent (32 KB); the file's offset
+            # is left after it, as from_path leaves it.
+            for size in (4096, 32 * 1024):
+                os.lseek(fd, 0, os.SEEK_SET)
+                assert _meta_from_head(os.read(fd, size), fd) == expected
+        finally:
+            os.close(fd)

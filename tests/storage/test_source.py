@@ -472,3 +472,34 @@ def test_take_whole_gives_what_chunks_give_and_lets_a_read_ahead_copy_go(
         transfer_syntax_uid="1.2.840.10008.1.2.1",
     )  # fmt: skip
     assert held.take_whole() == held.take_whole() == b"\x10\x00\x10\x00PN\x02\x00AB"
+
+
+_PRELOADS = {"none": 0, "32K": 32 * 1024, "256K": 256 * 1024}
+
+
+@pytest.mark.parametrize("preload", ["none", "size-1", "size", "size+1", "32K", "256K"])
+@pytest.mark.parametrize("total", [1000, 32 * 1024 - 1, 32 * 1024, 32 * 1024 + 1, 100_000])
+def test_a_file_is_read_ahead_exactly_when_it_fits_preload(
+    tmp_path: Path, total: int, preload: str
+) -> None:
+    # Files around the first read's size (32 KB), preloads around each file's size:
+    # read ahead whole when at most preload bytes, else only their meta; the same
+    # source either way.
+    limit = _PRELOADS.get(preload, total + {"size-1": -1, "size": 0, "size+1": 1}.get(preload, 0))
+    path = write_part10(
+        tmp_path / "x.dcm", make_image(rows=4, columns=4, sop_instance_uid="1.2.3.4"),
+        "1.2.840.10008.1.2.1",
+    )  # fmt: skip
+    content = path.read_bytes()
+    path.write_bytes(content + b"\0" * (total - len(content)))  # trailing bytes: not walked here
+    assert path.stat().st_size == total
+    lazy = InstanceSource.from_path(path)
+    source = InstanceSource.from_path(path, preload=limit)
+    assert source.in_memory is (total <= limit)
+    assert (source.offset, source.size, source.sop_instance_uid) == (
+        lazy.offset,
+        lazy.size,
+        lazy.sop_instance_uid,
+    )
+    assert source.size == total - source.offset
+    assert b"".join(source.chunks()) == path.read_bytes()[lazy.offset :]
