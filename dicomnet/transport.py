@@ -168,7 +168,10 @@ class ULProtocol(asyncio.BufferedProtocol):
         self._resume_handle: asyncio.Handle | None = None
         self._held: tuple[int, int] | None = None  # (end, left) of the parse it interrupted
         self._filled = False  # the last read filled what was offered
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        #: The event loop this connection runs in (asyncio.get_running_loop() asks the
+        #: kernel for the process ID on every call).
+        self.loop = asyncio.get_running_loop()
+        self.closed: asyncio.Future[None] = self.loop.create_future()
         self.peername: tuple[Any, ...] | None = None
 
     # -- properties ----------------------------------------------------------------
@@ -571,7 +574,7 @@ class ULProtocol(asyncio.BufferedProtocol):
                 # Inside an event's delivery the transmit that follows it writes this;
                 # elsewhere it goes at the end of the loop step.
                 if self._flush_handle is None and not self._delivering:
-                    self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
+                    self._flush_handle = self.loop.call_soon(self._flush)
                 return
         else:
             self.conn.send_pdata_segments(segments)

@@ -469,8 +469,8 @@ class Association(AssociationView):
         ``context`` defaults to the accepted context for the request's SOP
         class in which we are SCU.
         """
-        stream = ResponseStream(self._send_cancel)
         protocol = self._protocol
+        stream = ResponseStream(self._send_cancel, None if protocol is None else protocol.loop)
         # No task when nothing waits before us and the write buffer has room; a message
         # the buffer cannot take whole goes on in a task (stream.sender).
         if (

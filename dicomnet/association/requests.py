@@ -151,8 +151,13 @@ class ResponseStream:
     buffer cannot take) a task does, kept in :attr:`sender`.
     """
 
-    def __init__(self, cancel: Callable[[ResponseStream], Awaitable[None]]) -> None:
-        loop = asyncio.get_running_loop()
+    def __init__(
+        self,
+        cancel: Callable[[ResponseStream], Awaitable[None]],
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        """``loop``: the running event loop, when the caller has it at hand."""
+        loop = loop or asyncio.get_running_loop()
         # Responses (or the error) for the iterator; a waiter future only while it waits.
         self._items: deque[Response | BaseException] = deque()
         self._waiter: asyncio.Future[None] | None = None
