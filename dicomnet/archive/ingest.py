@@ -80,6 +80,9 @@ class IndexedStore:
     transaction of the row, so an acknowledged instance always has its jobs.
     """
 
+    #: Every commit waits for the index's group commit (see StorageService).
+    commit_waits: Final = True
+
     def __init__(
         self, store: InstanceStore, index: IndexBackend, *, route: Route | None = None
     ) -> None:

@@ -137,7 +137,10 @@ class StorageService:
     Its handler is bound ``inline`` (see :mod:`dicomnet.services.base`): the
     store's ``open_sink``, the sink and ``decide`` run inside the receive
     callback until they first wait, so on Python 3.11 they must not need a
-    current task before that (``asyncio.timeout``).
+    current task before that (``asyncio.timeout``). A store whose commits
+    always wait (``store.commit_waits`` true: an index's group commit, an
+    fsync in the commit executor) gets a task per request from the start
+    instead, which costs less than starting inline and handing over at the wait.
     """
 
     def __init__(
@@ -162,7 +165,7 @@ class StorageService:
                 command_field=CommandField.C_STORE_RQ,
                 handler=self.handle,
                 sop_classes=self.sop_classes,
-                inline=True,
+                inline=not getattr(self.store, "commit_waits", False),
             ),
         )
 

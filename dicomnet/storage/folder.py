@@ -158,6 +158,11 @@ class FolderStore:
         """Whether flat instances are received into unnamed files (see :mod:`.unnamed`)."""
         return self._root_handle is not None
 
+    @property
+    def commit_waits(self) -> bool:
+        """Whether every commit waits (for the commit executor's fsync; see StorageService)."""
+        return self.commit_executor() is not None
+
     def commit_executor(self) -> ThreadPoolExecutor | None:
         """The bounded executor commits run in (with fsync only: without it they are quick)."""
         if not self.fsync or self.commit_threads < 1:

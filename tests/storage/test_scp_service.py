@@ -6,11 +6,14 @@ import asyncio
 import errno
 import os
 from pathlib import Path
+from typing import cast
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dicomnet.archive.backend import IndexBackend
+from dicomnet.archive.ingest import IndexedStore
 from dicomnet.conformance.defaults import (
     encapsulated_transfer_syntaxes,
     storage_policy,
@@ -22,7 +25,7 @@ from dicomnet.services.base import IncomingRequest, Reply
 from dicomnet.services.storage_scp import DUPLICATE_REFUSED, DatasetCheck, StorageService
 from dicomnet.storage.folder import FolderStore
 from dicomnet.storage.memory import MemoryStore
-from dicomnet.storage.sinks import Duplicate, InstanceInfo, Outcome, StoredInstance
+from dicomnet.storage.sinks import Duplicate, InstanceInfo, InstanceStore, Outcome, StoredInstance
 from dicomnet_pdu.codes import AbortReason, AbortSource
 from storage.test_scp_support import (
     CT_IMAGE_STORAGE,
@@ -279,6 +282,20 @@ def test_bindings() -> None:
     assert everything.command_field == CommandField.C_STORE_RQ and everything.sop_classes is None
     (some,) = StorageService(MemoryStore(), sop_classes=[CT_IMAGE_STORAGE]).bindings()
     assert some.sop_classes == frozenset({CT_IMAGE_STORAGE})
+
+
+def test_handler_starts_inline_unless_every_commit_waits(tmp_path: Path) -> None:
+    # A store whose commits always wait (fsync in the commit executor, an index's group
+    # commit) gets a task from the start; the others answer inside the receive callback.
+    def inline(store: InstanceStore) -> bool:
+        (binding,) = StorageService(store).bindings()
+        return binding.inline
+
+    assert inline(MemoryStore())
+    assert inline(FolderStore(tmp_path / "a", fsync=False))
+    assert not inline(FolderStore(tmp_path / "b", fsync=True))
+    assert inline(FolderStore(tmp_path / "c", fsync=True, commit_threads=0))
+    assert not inline(IndexedStore(MemoryStore(), cast(IndexBackend, object())))
 
 
 def test_default_storage_policy_comes_from_the_registry() -> None:
