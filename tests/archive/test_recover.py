@@ -84,6 +84,18 @@ async def _start_serve(
     return process, int(match.group(1))
 
 
+def _stored_files(store: Path) -> set[Path]:
+    """The instance files in ``store`` (not in its dot folders)."""
+    return {p for p in store.rglob("*.dcm") if p.relative_to(store).parts[0][0] != "."}
+
+
+async def _first_file(store: Path, before: set[Path]) -> None:
+    """Wait until ``store`` holds an instance file not in ``before``."""
+    async with asyncio.timeout(60):
+        while _stored_files(store) <= before:
+            await asyncio.sleep(0.01)
+
+
 @pytest.mark.interop
 @pytest.mark.slow
 @pytest.mark.parametrize("layout", ["flat", "hierarchical"])
@@ -118,7 +130,10 @@ async def test_kill_9_during_concurrent_stores_leaves_index_and_folder_in_agreem
             )
             for folder in sources
         ]
-        await asyncio.sleep(rng.uniform(0.05, 0.8))
+        # Kill at a random point after the first instance is in (a loaded machine may
+        # take longer than any fixed delay to start the clients).
+        await _first_file(store, before=_stored_files(store))
+        await asyncio.sleep(rng.uniform(0.0, 0.5))
         server.send_signal(signal.SIGKILL)
         await server.wait()
         for client in clients:
@@ -131,7 +146,7 @@ async def test_kill_9_during_concurrent_stores_leaves_index_and_folder_in_agreem
         async with await open_index(index_location) as index:
             assert await index.journaled() == []
             rows = {uid: path for uid, path in await index.paths_since(0)}
-        on_disk = {p for p in store.rglob("*.dcm") if p.relative_to(store).parts[0][0] != "."}
+        on_disk = _stored_files(store)
         assert list((store / ".incoming").iterdir()) == [], "nothing left half done"
         assert acknowledged <= set(rows), "every acknowledged instance is indexed"
         assert all(Path(path).is_file() for path in rows.values()), "no row without its file"
