@@ -59,6 +59,16 @@ async def _until(condition: Any) -> None:
             await asyncio.sleep(0.005)
 
 
+async def _close(clients: list[socket.socket], servers: list[Any], sock: socket.socket) -> None:
+    """Close the clients, the workers' servers and the listening socket."""
+    for client in clients:
+        client.close()
+    for server in servers:
+        server.close()
+        await server.wait_closed()
+    sock.close()
+
+
 async def _spread(count: int) -> list[int]:
     sock = _listening()
     servers, counts = await _workers(sock, 2)
@@ -67,12 +77,7 @@ async def _spread(count: int) -> list[int]:
         await _until(lambda: sum(s.connections for s in servers) == count)
         return [s.connections for s in servers]
     finally:
-        for client in clients:
-            client.close()
-        for server in servers:
-            server.close()
-            await server.wait_closed()
-        sock.close()
+        await _close(clients, servers, sock)
         assert list(counts) == [ABSENT, ABSENT]  # closed: neither accepts any more
 
 
@@ -188,12 +193,7 @@ async def test_a_queued_burst_is_split_without_taking_turns_at_each_connection()
         assert abs(first - second) <= 1, (first, second)
         assert _Counting.held <= 4
     finally:
-        for client in clients:
-            client.close()
-        for server in servers:
-            server.close()
-            await server.wait_closed()
-        sock.close()
+        await _close(clients, servers, sock)
 
 
 def test_waiting_connections_is_the_accept_queue_of_a_tcp_listener() -> None:

@@ -13,29 +13,17 @@ import pytest
 from dicomnet.storage import folder as folder_module
 from dicomnet.storage.folder import FileSink, FolderStore
 from dicomnet.storage.meta import file_header
-from dicomnet.storage.sinks import Duplicate, DuplicateRefused, InstanceInfo, Outcome
+from dicomnet.storage.sinks import Duplicate, DuplicateRefused, Outcome
 from dicomnet.storage.unnamed import can_link_unnamed
 from dicomnet.systems.resources import open_resources
 from dicomnet.systems.spec import SystemSpec
-from storage.test_scp_support import CT_IMAGE_STORAGE, EXPLICIT_LE, files_being_received
+from storage.test_folder import files_in, info_for
+from storage.test_scp_support import files_being_received
 
 pytestmark = pytest.mark.skipif(
     not can_link_unnamed(tempfile.gettempdir(), tempfile.gettempdir()),
     reason="no O_TMPFILE on this system",
 )
-
-
-def info_for(uid: str) -> InstanceInfo:
-    return InstanceInfo(
-        sop_class_uid=CT_IMAGE_STORAGE,
-        sop_instance_uid=uid,
-        transfer_syntax_uid=EXPLICIT_LE,
-        source_ae_title="STORESCU",
-    )
-
-
-def files_in(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
 @pytest.mark.parametrize("fsync", [False, True])
