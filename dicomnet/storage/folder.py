@@ -266,12 +266,16 @@ class FolderStore:
         try:
             self._root_handle.link(fd, os.path.basename(final))
         except FileExistsError:
-            if self.duplicates is Duplicate.REFUSE:
-                raise DuplicateRefused(info.sop_instance_uid) from None
-            return Outcome.DUPLICATE_KEPT
+            return self._name_taken(info)
         if self.fsync:
             _fsync_directory(self._root_str)
         return Outcome.STORED
+
+    def _name_taken(self, info: InstanceInfo) -> Outcome:
+        """The answer when the instance's final name exists (no replacing): refuse or keep."""
+        if self.duplicates is Duplicate.REFUSE:
+            raise DuplicateRefused(info.sop_instance_uid)
+        return Outcome.DUPLICATE_KEPT
 
     def file_header(self, info: InstanceInfo) -> bytes:
         """:func:`~dicomnet.storage.meta.file_header`, from a template kept per SOP class,
@@ -399,9 +403,7 @@ class FolderStore:
                 os.unlink(temp)
         if not exists:
             return Outcome.STORED
-        if self.duplicates is Duplicate.REFUSE:
-            raise DuplicateRefused(info.sop_instance_uid)
-        return Outcome.DUPLICATE_KEPT
+        return self._name_taken(info)
 
 
 class FileSink:
