@@ -26,15 +26,17 @@ checked (its encoding cannot be known).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
 from dicomnet.dimse.comments import error_comment
 from dicomnet.dimse.dataset import dataset_walker
 from dicomnet.dimse.errors import DatasetError
 from dicomnet.dimse.status import Status
-from dicomnet.dimse.walker import DatasetWalker, FramingError, Walker
+from dicomnet.dimse.walker import DatasetWalker, FramingError, InflatingWalker, Walker
 from dicomnet.status_policy import Situation, StatusPolicy
-from dicomnet.storage.sinks import InstanceInfo
+from dicomnet.storage.shapes import WalkedShapes
+from dicomnet.storage.sinks import InstanceInfo, WalkedHeader
 
 from .base import Reply
 from .iod_check import IOD_TAGS, iod_problems
@@ -77,29 +79,45 @@ class DatasetCheck:
         *,
         iod: bool = False,
         capture: tuple[int, ...] | frozenset[int] = (),
+        shapes: WalkedShapes | None = None,
     ) -> None:
         self._expected = {
             SOP_CLASS_TAG: info.sop_class_uid,
             SOP_INSTANCE_TAG: info.sop_instance_uid,
         }
         self._sop_class_uid = info.sop_class_uid
-        self._walker: Walker | None
+        self._syntax = info.transfer_syntax_uid
         if not isinstance(capture, frozenset):  # (a frozenset is capture_set's, for this iod)
             capture = capture_set(iod=iod, capture=capture)
-        try:
-            self._walker = dataset_walker(info.transfer_syntax_uid, capture=capture)
-        except DatasetError:
-            self._walker = None
+        self._capture = capture
+        # The whole data set comes in one feed: a look-alike of one that passed is
+        # not walked (see WalkedShapes); the walker is made when it is needed.
+        self._shapes = shapes
+        #: What the walk saw, when a known shape stood in for it.
+        self._seen: WalkedHeader | None = None
+        self._walker: Walker | None = None
         #: Set once a failure has been answered (or nothing can be checked).
-        self.done = self._walker is None
+        self.done = False
+        if shapes is None:
+            self._make_walker(record=False)
         self._compared = 0
         self._received = 0
         #: What was wrong, in full, once a failure was answered (for the log).
         self.detail = ""
 
+    def _make_walker(self, *, record: bool) -> Walker | None:
+        try:
+            self._walker = dataset_walker(self._syntax, capture=self._capture, record=record)
+        except DatasetError:
+            self._walker = None
+            self.done = True
+        return self._walker
+
     def feed(self, chunk: bytes | bytearray | memoryview) -> Reply | None:
         """Walk the next fragment."""
         walker = self._walker
+        if walker is None and not self.done:
+            walker = self._make_walker(record=False)  # (with shapes, not made before)
         if walker is None or self.done:
             return None
         self._received += len(chunk)
@@ -110,6 +128,47 @@ class DatasetCheck:
         if len(walker.captured) != self._compared:
             return self._compare(walker.captured)
         return None
+
+    def feed_whole(self, data: bytes | memoryview) -> Reply | None:
+        """Check ``data``, the whole data set (:meth:`feed` and :meth:`finish` at once).
+
+        With ``shapes``, a data set that looks like one that passed (see
+        :class:`~dicomnet.storage.shapes.WalkedShapes`) is not walked: its captured
+        values are cut from where the walk of that one found them. One that is
+        walked and passes is remembered (``data`` is not kept).
+        """
+        shapes = self._shapes
+        if shapes is None or self._walker is not None or self.done or self._received:
+            return self.feed(data) or self.finish()
+        if data:
+            seen = shapes.walked(self._syntax, data)
+            if seen is not None:
+                self._seen = seen
+                self._received = len(data)
+                failure = self._compare(seen.values)
+                self.done = True
+                return failure
+        walker = self._make_walker(record=True)
+        failure = self.feed(data) or self.finish()
+        if failure is None and type(walker) is DatasetWalker and walker.headers:
+            shapes.remember(self._syntax, data, walker)
+        return failure
+
+    def walked(self) -> WalkedHeader | None:
+        """After :meth:`finish` passed: what the walk saw of the header (None: not walked)."""
+        seen = self._seen
+        if seen is not None:
+            return seen
+        walker = self._walker
+        if walker is None:
+            return None
+        inner = walker.walker if isinstance(walker, InflatingWalker) else walker
+        return WalkedHeader(
+            values=inner.captured,
+            uncaptured=frozenset(inner.uncaptured),
+            pixel_offset=inner.pixel_offset,
+            size=inner.offset,
+        )
 
     def skip(self, n: int) -> bool:
         """Walk ``n`` bytes unseen if they all lie inside one value (bulk Pixel Data).
@@ -126,6 +185,8 @@ class DatasetCheck:
     def finish(self) -> Reply | None:
         """The last fragment arrived: the data set must be complete."""
         walker = self._walker
+        if walker is None and not self.done:
+            walker = self._make_walker(record=False)  # (with shapes, not made before)
         if walker is None or self.done:
             return None
         if not self._received:
@@ -157,13 +218,13 @@ class DatasetCheck:
 
         Empty when the check was not asked for or the syntax cannot be walked.
         """
-        walker = self._walker
-        if walker is None:
+        walked = self.walked()
+        if walked is None:
             return []
         from pydicom.uid import UID  # noqa: PLC0415 (loaded on first use)
 
         name = UID(self._sop_class_uid).name
-        return iod_problems(self._sop_class_uid, name, walker.captured, walker.uncaptured)
+        return iod_problems(self._sop_class_uid, name, walked.values, walked.uncaptured)
 
     def _refuse(self, exc: FramingError) -> Reply:
         self.done = True
@@ -174,7 +235,7 @@ class DatasetCheck:
             offending=() if exc.tag is None else (exc.tag,),
         )
 
-    def _compare(self, captured: dict[int, bytes]) -> Reply | None:
+    def _compare(self, captured: Mapping[int, bytes]) -> Reply | None:
         self._compared = len(captured)
         for tag, expected in self._expected.items():
             raw = captured.get(tag)

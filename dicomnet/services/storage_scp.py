@@ -41,7 +41,10 @@ The A900/C000 check walks the element headers of the whole data set while
 the fragments stream through (:mod:`dicomnet.dimse.walker`; values are
 skipped, not read; deflated syntaxes are inflated on the way), so a data set
 that does not end exactly at an element boundary is refused, and nothing of
-it is kept. Only private or unknown transfer syntaxes are not checked.
+it is kept. Only private or unknown transfer syntaxes are not checked. A data
+set that arrived whole and has the shape of one that passed (same syntax and
+length, same bytes at every element header; :class:`~dicomnet.storage.shapes.WalkedShapes`)
+gets the walk's answer without a walk: only its UIDs are compared.
 
 A SOP Instance UID that is not a valid UID is stored (under a hashed file
 name in a folder store, see :mod:`dicomnet.storage.filenames`) and the
@@ -65,10 +68,10 @@ from typing import Final
 
 from dicomnet.dimse.commands import CommandField, CStoreRQ
 from dicomnet.dimse.status import Status, StatusCategory, category
-from dicomnet.dimse.walker import InflatingWalker
 from dicomnet.log import ERROR_LIMIT, logsafe
 from dicomnet.status_policy import Situation, StatusPolicy
 from dicomnet.storage.filenames import is_valid_uid
+from dicomnet.storage.shapes import WalkedShapes
 from dicomnet.storage.sinks import (
     DuplicateRefused,
     InstanceInfo,
@@ -155,8 +158,11 @@ class StorageService:
         self.sop_classes = None if sop_classes is None else frozenset(sop_classes)
         self.decide = decide
         self.check_dataset = check_dataset
-        # (iod, coercing, the sink's header_tags) -> the check's capture set, made once.
-        self._captures: dict[tuple[bool, bool, tuple[int, ...]], frozenset[int]] = {}
+        # (iod, coercing, the sink's header_tags) -> the check's capture set, made once,
+        # and the shapes of whole data sets that passed the check with it.
+        self._captures: dict[
+            tuple[bool, bool, tuple[int, ...]], tuple[frozenset[int], WalkedShapes]
+        ] = {}
 
     def bindings(self) -> Iterable[Binding]:
         """C-STORE-RQ, for the configured SOP classes or all."""
@@ -308,21 +314,28 @@ class StorageService:
         ``coercer`` rewrites the bytes on their way (see :mod:`.coercion`).
         """
         check = None
+        write_views = getattr(sink, "write_views", None)
+        direct = write_views is not None and coercer is None
+        # The whole data set is in (one fragment): it is checked in one go, and not
+        # walked when it looks like one that passed (WalkedShapes).
+        whole = direct and stream.complete and stream.pending == 1
         if self.check_dataset:
             # Header elements the sink wants from the walk (WalkedHeader): the index's columns.
             wanted: tuple[int, ...] = getattr(sink, "header_tags", ())
             key = (iod, coercer is not None, wanted)
-            capture = self._captures.get(key)
-            if capture is None:
+            known = self._captures.get(key)
+            if known is None:
                 more = (BITS_ALLOCATED,) if coercer is not None else ()
-                capture = self._captures[key] = capture_set(iod=iod, capture=more + wanted)
-            check = DatasetCheck(info, iod=iod, capture=capture)
-        write_views = getattr(sink, "write_views", None)
-        if write_views is not None and coercer is None:
+                known = capture_set(iod=iod, capture=more + wanted), WalkedShapes()
+                self._captures[key] = known
+            capture, shapes = known
+            check = DatasetCheck(info, iod=iod, capture=capture, shapes=shapes if whole else None)
+        if direct:
+            assert write_views is not None
             # The sink writes synchronously: fragments go from the receive buffer
             # to it as they arrive, neither copied nor queued. (A coercion rewrites
             # bytes and holds some back: it takes the path below.)
-            writer = _DirectWriter(write_views, check)
+            writer = _DirectWriter(write_views, check, whole=whole)
             stream.consume_with(writer)
             await stream.finished()
             if writer.error is not None:
@@ -378,18 +391,11 @@ def _finished(
 def _hand_header(check: DatasetCheck, sink: StorageSink) -> None:
     """Give the sink what the walk of the (complete, well-framed) data set saw of its header."""
     walked: Callable[[WalkedHeader], None] | None = getattr(sink, "header_walked", None)
-    walker = check.walker
-    if walked is None or walker is None:
+    if walked is None:
         return
-    inner = walker.walker if isinstance(walker, InflatingWalker) else walker
-    walked(
-        WalkedHeader(
-            values=inner.captured,
-            uncaptured=frozenset(inner.uncaptured),
-            pixel_offset=inner.pixel_offset,
-            size=inner.offset,
-        )
-    )
+    header = check.walked()
+    if header is not None:
+        walked(header)
 
 
 #: Explicit VR Little Endian, Explicit VR Big Endian: the syntaxes whose VR can be coerced.
@@ -437,19 +443,30 @@ def _as_profile_says(request: IncomingRequest, reply: Reply, situation: Situatio
 class _DirectWriter:
     """The consumer of a data stream writing into a synchronous sink (``write_views``)."""
 
-    __slots__ = ("check", "error", "failure", "write_views")
+    __slots__ = ("check", "error", "failure", "whole", "write_views")
 
     def __init__(
-        self, write_views: Callable[[list[memoryview]], None], check: DatasetCheck | None
+        self,
+        write_views: Callable[[list[memoryview]], None],
+        check: DatasetCheck | None,
+        *,
+        whole: bool = False,
     ) -> None:
         self.write_views = write_views
         self.check = check
+        # The first call brings the whole data set (DatasetCheck.feed_whole).
+        self.whole = whole
         self.failure: Reply | None = None
         self.error: OSError | None = None
 
     def __call__(self, views: list[memoryview]) -> bool:
         check = self.check
-        if check is not None and not check.skip(sum(map(len, views))):
+        whole, self.whole = self.whole, False
+        if whole and check is not None and len(views) == 1:
+            self.failure = check.feed_whole(views[0])
+            if self.failure is not None:
+                return True
+        elif check is not None and not check.skip(sum(map(len, views))):
             for view in views:
                 failure = check.feed(view)
                 if failure is not None:

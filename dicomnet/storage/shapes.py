@@ -13,18 +13,35 @@ order, only values (UIDs, numbers of the same length, pixels) differ.
 A :class:`CheckedShapes` keeps the last few shapes that passed; it belongs to one
 batch of sends (:func:`dicomnet.storage.scu.store_many`), never to the process.
 A data set that differs anywhere in a header, or in length, is walked in full.
+
+The Storage SCP does the same for a data set that arrived whole (one fragment:
+small instances) with :class:`WalkedShapes`, one per capture set of its
+:class:`~dicomnet.services.storage_scp.StorageService`. Its walk also captures
+values (the SOP Class and Instance UIDs it compares with the command, the index's
+columns); a look-alike has each of them at the same place (right after the same
+header), so they are cut from there. A shape is kept only when every captured
+value's place is certain.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from operator import itemgetter
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-__all__ = ["MAX_SHAPES", "CheckedShapes"]
+from .sinks import WalkedHeader
+
+if TYPE_CHECKING:
+    from dicomnet.dimse.walker import DatasetWalker
+
+__all__ = ["MAX_SHAPES", "CheckedShapes", "WalkedShapes"]
 
 #: Shapes kept at once; the oldest goes first.
 MAX_SHAPES: Final = 8
+_EXPLICIT_BIG_ENDIAN: Final = "1.2.840.10008.1.2.2"
+_TAG_LITTLE: Final = struct.Struct("<HH")
+_TAG_BIG: Final = struct.Struct(">HH")
 
 
 class _Shape:
@@ -65,3 +82,89 @@ class CheckedShapes:
         if key not in self._shapes and len(self._shapes) >= MAX_SHAPES:
             del self._shapes[next(iter(self._shapes))]
         self._shapes[key] = _Shape(data, headers)
+
+
+class _WalkedShape:
+    """A data set that passed a walk with captures: its header bytes, and where the
+    captured values lie (which a look-alike has at the same places)."""
+
+    __slots__ = ("_count", "_cut", "headers", "pixel_offset", "uncaptured", "values")
+
+    def __init__(
+        self,
+        data: bytes | memoryview,
+        headers: list[slice],
+        values: dict[int, slice],
+        uncaptured: frozenset[int],
+        pixel_offset: int | None,
+    ) -> None:
+        self._count = len(headers)
+        self._cut: Callable[[Any], Any] = itemgetter(*headers) if headers else bytes
+        self.headers = self._joined(data)
+        self.values = values
+        self.uncaptured = uncaptured
+        self.pixel_offset = pixel_offset
+
+    def _joined(self, data: bytes | memoryview) -> bytes:
+        if self._count == 0:
+            return b""
+        parts = self._cut(data)
+        return bytes(parts) if self._count == 1 else b"".join(parts)
+
+    def walked(self, data: bytes | memoryview) -> WalkedHeader | None:
+        """What the walk of ``data`` would see, if it has this shape."""
+        if self._joined(data) != self.headers:
+            return None
+        values = {tag: bytes(data[where]) for tag, where in self.values.items()}
+        return WalkedHeader(values, self.uncaptured, self.pixel_offset, len(data))
+
+
+class WalkedShapes:
+    """The Storage SCP's memo of complete data sets that passed the walk with their
+    captures (one per capture set; see :class:`~dicomnet.services.dataset_check.DatasetCheck`).
+
+    :meth:`walked` gives what the walk of a look-alike (same syntax, same length, same
+    bytes at every header) would give - its captured values cut from the places the
+    walk found them - without walking it. Holds the last :data:`MAX_SHAPES` shapes.
+    """
+
+    def __init__(self) -> None:
+        self._shapes: dict[tuple[str, int], _WalkedShape] = {}
+
+    def walked(self, transfer_syntax_uid: str, data: bytes | memoryview) -> WalkedHeader | None:
+        """The walk's result for ``data`` (the whole data set) if it has a known shape."""
+        shape = self._shapes.get((transfer_syntax_uid, len(data)))
+        return None if shape is None else shape.walked(data)
+
+    def remember(
+        self, transfer_syntax_uid: str, data: bytes | memoryview, walker: DatasetWalker
+    ) -> None:
+        """``data`` (the whole data set) passed the walk of ``walker`` (made with ``record``).
+
+        Nothing is remembered when a captured value's place cannot be told for certain.
+        """
+        headers = walker.headers
+        if headers is None or walker.offset != len(data):
+            return
+        big = transfer_syntax_uid == _EXPLICIT_BIG_ENDIAN
+        values: dict[int, slice] = {}
+        for tag, value in walker.captured.items():
+            # The value follows the element's header: the one header of that tag
+            # followed by those bytes (a nested element of the same tag could look
+            # alike: then nothing is remembered).
+            tag_bytes = (_TAG_BIG if big else _TAG_LITTLE).pack(tag >> 16, tag & 0xFFFF)
+            places = [
+                slice(header.stop, header.stop + len(value))
+                for header in headers
+                if data[header.start : header.start + 4] == tag_bytes
+                and data[header.stop : header.stop + len(value)] == value
+            ]
+            if len(places) != 1:
+                return
+            values[tag] = places[0]
+        key = (transfer_syntax_uid, len(data))
+        if key not in self._shapes and len(self._shapes) >= MAX_SHAPES:
+            del self._shapes[next(iter(self._shapes))]
+        self._shapes[key] = _WalkedShape(
+            data, headers, values, frozenset(walker.uncaptured), walker.pixel_offset
+        )
