@@ -46,6 +46,7 @@ starts (:attr:`DatasetWalker.pixel_offset`: the end of the header).
 
 from __future__ import annotations
 
+import copy
 import struct
 import zlib
 from collections.abc import Iterable
@@ -246,6 +247,26 @@ class DatasetWalker:
     def skippable(self) -> int:
         """Bytes ahead that are inside a value and need not be read: :meth:`skip` them."""
         return self._skip if self._capturing is None and self._error is None else 0
+
+    @property
+    def at_rest(self) -> bool:
+        """Whether the bytes fed so far end neither inside a header nor inside a value
+        being captured (nor in an error): then a :meth:`copy` is all the walk's state."""
+        return not self._pending and self._capturing is None and self._error is None
+
+    def copy(self) -> DatasetWalker:
+        """A walker in this one's state that walks on on its own (no headers recorded).
+
+        A data set whose first bytes have the same headers (at the same offsets) as
+        those this one walked reaches this state too, captured values aside.
+        """
+        twin = copy.copy(self)
+        twin.headers = None
+        twin.captured = dict(self.captured)
+        twin.uncaptured = set(self.uncaptured)
+        twin._capturing = None if self._capturing is None else bytearray(self._capturing)
+        twin._stack = [copy.copy(frame) for frame in self._stack]
+        return twin
 
     def skip(self, n: int) -> None:
         """Count ``n`` bytes (at most :attr:`skippable`) as walked without seeing them."""

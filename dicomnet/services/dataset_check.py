@@ -117,6 +117,8 @@ class DatasetCheck:
         """Walk the next fragment."""
         walker = self._walker
         if walker is None and not self.done:
+            if self._shapes is not None and not self._received and chunk:
+                return self._feed_first(chunk)
             walker = self._make_walker(record=False)  # (with shapes, not made before)
         if walker is None or self.done:
             return None
@@ -152,6 +154,24 @@ class DatasetCheck:
         failure = self.feed(data) or self.finish()
         if failure is None and type(walker) is DatasetWalker and walker.headers:
             shapes.remember(self._syntax, data, walker)
+        return failure
+
+    def _feed_first(self, chunk: bytes | bytearray | memoryview) -> Reply | None:
+        """The first fragment of a data set that comes in several, with ``shapes``: when
+        it looks like the first fragment of one walked before, the walk goes on from
+        where that one's was after it; else it is walked and, if the walk goes on
+        inside a value past it, remembered."""
+        assert self._shapes is not None
+        shapes = self._shapes
+        resumed = shapes.resumed(self._syntax, chunk)
+        if resumed is not None:
+            self._walker = resumed
+            self._received = len(chunk)
+            return self._compare(resumed.captured)
+        walker = self._make_walker(record=True)
+        failure = self.feed(chunk)
+        if failure is None and type(walker) is DatasetWalker:
+            shapes.remember_prefix(self._syntax, chunk, walker)
         return failure
 
     def walked(self) -> WalkedHeader | None:

@@ -329,7 +329,7 @@ class StorageService:
                 known = capture_set(iod=iod, capture=more + wanted), WalkedShapes()
                 self._captures[key] = known
             capture, shapes = known
-            check = DatasetCheck(info, iod=iod, capture=capture, shapes=shapes if whole else None)
+            check = DatasetCheck(info, iod=iod, capture=capture, shapes=shapes if direct else None)
         if direct:
             assert write_views is not None
             # The sink writes synchronously: fragments go from the receive buffer
@@ -466,12 +466,15 @@ class _DirectWriter:
             self.failure = check.feed_whole(views[0])
             if self.failure is not None:
                 return True
-        elif check is not None and not check.skip(sum(map(len, views))):
+        elif check is not None and not check.skip(total := sum(map(len, views))):
             for view in views:
                 failure = check.feed(view)
                 if failure is not None:
                     self.failure = failure
                     return True
+                total -= len(view)
+                if total and check.skip(total):
+                    break  # the rest lies inside one value (Pixel Data)
         try:
             self.write_views(views)
         except OSError as exc:

@@ -42,6 +42,8 @@ MAX_SHAPES: Final = 8
 _EXPLICIT_BIG_ENDIAN: Final = "1.2.840.10008.1.2.2"
 _TAG_LITTLE: Final = struct.Struct("<HH")
 _TAG_BIG: Final = struct.Struct(">HH")
+#: A data set or fragment as the Storage SCP has it.
+_Data = bytes | bytearray | memoryview
 
 
 class _Shape:
@@ -84,61 +86,109 @@ class CheckedShapes:
         self._shapes[key] = _Shape(data, headers)
 
 
-class _WalkedShape:
-    """A data set that passed a walk with captures: its header bytes, and where the
-    captured values lie (which a look-alike has at the same places)."""
+class _HeaderBytes:
+    """The header bytes of a data set (or of its first fragment) that a look-alike repeats."""
 
-    __slots__ = ("_count", "_cut", "headers", "pixel_offset", "uncaptured", "values")
+    __slots__ = ("_count", "_cut", "headers")
 
-    def __init__(
-        self,
-        data: bytes | memoryview,
-        headers: list[slice],
-        values: dict[int, slice],
-        uncaptured: frozenset[int],
-        pixel_offset: int | None,
-    ) -> None:
+    def __init__(self, data: _Data, headers: list[slice]) -> None:
         self._count = len(headers)
+        # One C call cuts every header out (a tuple of them; one alone when there is one).
         self._cut: Callable[[Any], Any] = itemgetter(*headers) if headers else bytes
         self.headers = self._joined(data)
-        self.values = values
-        self.uncaptured = uncaptured
-        self.pixel_offset = pixel_offset
 
-    def _joined(self, data: bytes | memoryview) -> bytes:
+    def _joined(self, data: _Data) -> bytes:
         if self._count == 0:
             return b""
         parts = self._cut(data)
         return bytes(parts) if self._count == 1 else b"".join(parts)
 
-    def walked(self, data: bytes | memoryview) -> WalkedHeader | None:
+    def matches(self, data: _Data) -> bool:
+        return self._joined(data) == self.headers
+
+
+class _WalkedShape(_HeaderBytes):
+    """A whole data set that passed a walk with captures: its header bytes, and where
+    the captured values lie (which a look-alike has at the same places)."""
+
+    __slots__ = ("pixel_offset", "uncaptured", "values")
+
+    def __init__(
+        self,
+        data: _Data,
+        headers: list[slice],
+        values: dict[int, slice],
+        uncaptured: frozenset[int],
+        pixel_offset: int | None,
+    ) -> None:
+        super().__init__(data, headers)
+        self.values = values
+        self.uncaptured = uncaptured
+        self.pixel_offset = pixel_offset
+
+    def walked(self, data: _Data) -> WalkedHeader | None:
         """What the walk of ``data`` would see, if it has this shape."""
-        if self._joined(data) != self.headers:
+        if not self.matches(data):
             return None
         values = {tag: bytes(data[where]) for tag, where in self.values.items()}
         return WalkedHeader(values, self.uncaptured, self.pixel_offset, len(data))
 
 
-class WalkedShapes:
-    """The Storage SCP's memo of complete data sets that passed the walk with their
-    captures (one per capture set; see :class:`~dicomnet.services.dataset_check.DatasetCheck`).
+class _PrefixShape(_HeaderBytes):
+    """The first fragment of a data set whose walk went on past it: its header bytes,
+    where its captured values lie, and a copy of the walker as it was after it."""
 
-    :meth:`walked` gives what the walk of a look-alike (same syntax, same length, same
-    bytes at every header) would give - its captured values cut from the places the
-    walk found them - without walking it. Holds the last :data:`MAX_SHAPES` shapes.
+    __slots__ = ("values", "walker")
+
+    def __init__(
+        self,
+        data: _Data,
+        headers: list[slice],
+        values: dict[int, slice],
+        walker: DatasetWalker,
+    ) -> None:
+        super().__init__(data, headers)
+        self.values = values
+        self.walker = walker
+
+    def resumed(self, data: _Data) -> DatasetWalker | None:
+        """A walker in the state the walk of ``data`` would leave, if it has this shape."""
+        if not self.matches(data):
+            return None
+        walker = self.walker.copy()
+        captured = walker.captured
+        for tag, where in self.values.items():
+            captured[tag] = bytes(data[where])
+        return walker
+
+
+class WalkedShapes:
+    """The Storage SCP's memo of data sets that passed the walk with their captures
+    (one per capture set; see :class:`~dicomnet.services.dataset_check.DatasetCheck`).
+
+    :meth:`walked` gives what the walk of a whole look-alike (same syntax, same
+    length, same bytes at every header) would give - its captured values cut from
+    the places the walk found them - without walking it. :meth:`resumed` does the
+    same for the first fragment of a data set that arrives in several (a CT
+    slice: its header, then Pixel Data): a walker in the state the walk of that
+    fragment would leave, which walks on. Holds the last :data:`MAX_SHAPES` of each.
     """
 
     def __init__(self) -> None:
         self._shapes: dict[tuple[str, int], _WalkedShape] = {}
+        self._prefixes: dict[tuple[str, int], _PrefixShape] = {}
 
-    def walked(self, transfer_syntax_uid: str, data: bytes | memoryview) -> WalkedHeader | None:
+    def walked(self, transfer_syntax_uid: str, data: _Data) -> WalkedHeader | None:
         """The walk's result for ``data`` (the whole data set) if it has a known shape."""
         shape = self._shapes.get((transfer_syntax_uid, len(data)))
         return None if shape is None else shape.walked(data)
 
-    def remember(
-        self, transfer_syntax_uid: str, data: bytes | memoryview, walker: DatasetWalker
-    ) -> None:
+    def resumed(self, transfer_syntax_uid: str, data: _Data) -> DatasetWalker | None:
+        """A walker past ``data`` (the first fragment of a data set), if it has a known shape."""
+        shape = self._prefixes.get((transfer_syntax_uid, len(data)))
+        return None if shape is None else shape.resumed(data)
+
+    def remember(self, transfer_syntax_uid: str, data: _Data, walker: DatasetWalker) -> None:
         """``data`` (the whole data set) passed the walk of ``walker`` (made with ``record``).
 
         Nothing is remembered when a captured value's place cannot be told for certain.
@@ -146,25 +196,59 @@ class WalkedShapes:
         headers = walker.headers
         if headers is None or walker.offset != len(data):
             return
-        big = transfer_syntax_uid == _EXPLICIT_BIG_ENDIAN
-        values: dict[int, slice] = {}
-        for tag, value in walker.captured.items():
-            # The value follows the element's header: the one header of that tag
-            # followed by those bytes (a nested element of the same tag could look
-            # alike: then nothing is remembered).
-            tag_bytes = (_TAG_BIG if big else _TAG_LITTLE).pack(tag >> 16, tag & 0xFFFF)
-            places = [
-                slice(header.stop, header.stop + len(value))
-                for header in headers
-                if data[header.start : header.start + 4] == tag_bytes
-                and data[header.stop : header.stop + len(value)] == value
-            ]
-            if len(places) != 1:
-                return
-            values[tag] = places[0]
-        key = (transfer_syntax_uid, len(data))
-        if key not in self._shapes and len(self._shapes) >= MAX_SHAPES:
-            del self._shapes[next(iter(self._shapes))]
-        self._shapes[key] = _WalkedShape(
+        values = _value_places(transfer_syntax_uid, data, headers, walker.captured)
+        if values is None:
+            return
+        shape = _WalkedShape(
             data, headers, values, frozenset(walker.uncaptured), walker.pixel_offset
         )
+        _keep(self._shapes, (transfer_syntax_uid, len(data)), shape)
+
+    def remember_prefix(self, transfer_syntax_uid: str, data: _Data, walker: DatasetWalker) -> None:
+        """``walker`` (made with ``record``) walked ``data``, the first fragment of a data
+        set, without fault: a look-alike's walk may go on from a copy of it.
+
+        Not when the fragment ends inside a header or a captured value (those bytes
+        are not among the headers compared; see :attr:`DatasetWalker.at_rest`).
+        """
+        headers = walker.headers
+        if headers is None or walker.offset != len(data) or not walker.at_rest:
+            return
+        values = _value_places(transfer_syntax_uid, data, headers, walker.captured)
+        if values is None:
+            return
+        shape = _PrefixShape(data, headers, values, walker.copy())
+        _keep(self._prefixes, (transfer_syntax_uid, len(data)), shape)
+
+
+def _keep(shapes: dict[tuple[str, int], Any], key: tuple[str, int], shape: object) -> None:
+    if key not in shapes and len(shapes) >= MAX_SHAPES:
+        del shapes[next(iter(shapes))]
+    shapes[key] = shape
+
+
+def _value_places(
+    transfer_syntax_uid: str,
+    data: _Data,
+    headers: list[slice],
+    captured: dict[int, bytes],
+) -> dict[int, slice] | None:
+    """Where each captured value lies in ``data``; None when one's place is not certain.
+
+    A value follows its element's header: the one header of that tag followed by
+    those bytes (a nested element of the same tag could look alike: then None).
+    """
+    tag_struct = _TAG_BIG if transfer_syntax_uid == _EXPLICIT_BIG_ENDIAN else _TAG_LITTLE
+    values: dict[int, slice] = {}
+    for tag, value in captured.items():
+        tag_bytes = tag_struct.pack(tag >> 16, tag & 0xFFFF)
+        places = [
+            slice(header.stop, header.stop + len(value))
+            for header in headers
+            if data[header.start : header.start + 4] == tag_bytes
+            and data[header.stop : header.stop + len(value)] == value
+        ]
+        if len(places) != 1:
+            return None
+        values[tag] = places[0]
+    return values

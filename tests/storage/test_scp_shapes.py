@@ -9,6 +9,7 @@ full walk gives, whatever the look-alike's values or damage.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -209,4 +210,114 @@ async def test_the_scp_stores_look_alikes_unwalked_and_refuses_a_mismatch(
     short = second[:-1].replace(b"1.2.3.11", b"1.2.3.14")
     assert await store_whole(service, short, "1.2.3.14") == 0xC000
     assert walks.count == 1
+    assert sorted(p.name for p in tmp_path.glob("*.dcm")) == ["1.2.3.10.dcm", "1.2.3.11.dcm"]
+
+
+# ------------------------------------------------- the first fragment of a longer data set
+
+
+def checked_in_pieces(
+    pieces: list[bytes], ts: str, uid: str, shapes: WalkedShapes | None
+) -> tuple[int | None, WalkedHeader | None]:
+    check = DatasetCheck(info(ts, uid), capture=CAPTURE, shapes=shapes)
+    failure = None
+    for piece in pieces:
+        if not check.skip(len(piece)):
+            failure = check.feed(piece)
+        if failure is not None:
+            return failure.status, None
+    failure = check.finish()
+    if failure is not None:
+        return failure.status, None
+    return None, check.walked()
+
+
+@SLOW
+@given(
+    encoded_datasets(),
+    st.integers(1, 1 << 16),
+    st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 255)), max_size=4),
+    st.sampled_from(["1.2.3", "1.2.4"]),
+)
+def test_a_damaged_look_alike_in_pieces_gets_the_answer_of_a_full_walk(
+    case: tuple[str, Dataset, bytes], cut: int, damage: list[tuple[int, int]], uid: str
+) -> None:
+    ts, _, data = case
+    if len(data) < 2:
+        return
+    cut = 1 + cut % (len(data) - 1)
+    shapes = WalkedShapes()
+    primed = checked_in_pieces([data[:cut], data[cut:]], ts, "1.2.3", shapes)
+    assert primed == checked_in_pieces([data[:cut], data[cut:]], ts, "1.2.3", None)
+    damaged = bytearray(data)
+    for where, value in damage:
+        damaged[where % len(damaged)] = value
+    other = bytes(damaged)
+    for pieces in ([other[:cut], other[cut:]], [other[:cut], other[cut:-1]]):
+        status, header = checked_in_pieces(pieces, ts, uid, shapes)
+        full_status, full_header = checked_in_pieces(pieces, ts, uid, None)
+        assert status == full_status
+        assert same(header, full_header)
+
+
+@pytest.mark.parametrize("ts", [EXPLICIT_LE, IMPLICIT_LE, EXPLICIT_BE])
+def test_a_slice_whose_first_fragment_looks_alike_is_walked_on_from_there(
+    ts: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = encoded(make_dataset(sop_instance="1.2.3.4", pixels=64 * 1024), ts)
+    cut = len(first) - 60 * 1024  # the header and some Pixel Data
+    pieces = [first[:cut], first[cut : cut + 30 * 1024], first[cut + 30 * 1024 :]]
+    shapes = WalkedShapes()
+    assert checked_in_pieces(pieces, ts, "1.2.3.4", shapes) == walked_in_full(first, ts, "1.2.3.4")
+    second = first.replace(b"1.2.3.4", b"1.2.3.5").replace(b"ID-1", b"ID-2")
+    expected = walked_in_full(second, ts, "1.2.3.5")[1]
+    walks = 0
+    real = DatasetWalker._walk
+
+    def counting(walker: DatasetWalker, view: memoryview) -> None:
+        nonlocal walks
+        walks += 1
+        real(walker, view)
+
+    monkeypatch.setattr(DatasetWalker, "_walk", counting)
+    pieces = [second[:cut], second[cut : cut + 30 * 1024], second[cut + 30 * 1024 :]]
+    status, header = checked_in_pieces(pieces, ts, "1.2.3.5", shapes)
+    assert walks == 0
+    assert status is None and header is not None
+    assert header.values[0x00080018].rstrip(b"\0") == b"1.2.3.5"
+    assert header.values[0x00100020].rstrip(b" ") == b"ID-2"
+    assert same(header, expected)
+    # Another instance than the command's: A900 at the first fragment.
+    assert checked_in_pieces(pieces, ts, "1.2.3.4", shapes)[0] == 0xA900
+    # Cut short, or longer than its Pixel Data: refused as the walk refuses it.
+    assert checked_in_pieces([*pieces[:2], pieces[2][:-2]], ts, "1.2.3.5", shapes)[0] == 0xC000
+    assert checked_in_pieces([*pieces, b"\0" * 4], ts, "1.2.3.5", shapes)[0] == 0xC000
+    assert walks == 1  # (the bytes past the Pixel Data were walked)
+
+
+async def test_the_scp_walks_on_from_a_look_alike_first_fragment(tmp_path: Path) -> None:
+    store = FolderStore(tmp_path, fsync=False)
+    service = StorageService(store)
+    first = encoded(make_dataset(sop_instance="1.2.3.10", pixels=64 * 1024), EXPLICIT_LE)
+    cut = len(first) - 60 * 1024
+
+    async def store_in_pieces(data: bytes, uid: str) -> int:
+        request = store_request(CT_IMAGE_STORAGE, uid, EXPLICIT_LE)
+        stream = request.data
+        assert stream is not None
+        stream.feed(data[:cut])
+        handled = asyncio.ensure_future(service.handle(request))
+        await asyncio.sleep(0)
+        stream.feed(data[cut:])
+        stream.finish()
+        return (await handled).status
+
+    assert await store_in_pieces(first, "1.2.3.10") == 0
+    second = first.replace(b"1.2.3.10", b"1.2.3.11")
+    assert await store_in_pieces(second, "1.2.3.11") == 0
+    assert part10_dataset_bytes((tmp_path / "1.2.3.11.dcm").read_bytes()) == second
+    assert await store_in_pieces(first.replace(b"1.2.3.10", b"1.2.3.12"), "1.2.3.13") == 0xA900
+    assert await store_in_pieces(second[:-2].replace(b"1.2.3.11", b"1.2.3.14"), "1.2.3.14") == (
+        0xC000
+    )
     assert sorted(p.name for p in tmp_path.glob("*.dcm")) == ["1.2.3.10.dcm", "1.2.3.11.dcm"]
