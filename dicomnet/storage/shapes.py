@@ -46,46 +46,6 @@ _TAG_BIG: Final = struct.Struct(">HH")
 _Data = bytes | bytearray | memoryview
 
 
-class _Shape:
-    """The header bytes of a data set that passed, and how to cut them from a look-alike."""
-
-    __slots__ = ("_count", "_cut", "headers")
-
-    def __init__(self, data: bytes, headers: list[slice]) -> None:
-        self._count = len(headers)
-        # One C call cuts every header out (a tuple of them; one alone when there is one).
-        self._cut: Callable[[bytes], Any] = itemgetter(*headers) if headers else bytes
-        self.headers = self._joined(data)
-
-    def _joined(self, data: bytes) -> bytes:
-        if self._count == 0:
-            return b""
-        parts = self._cut(data)
-        return bytes(parts) if self._count == 1 else b"".join(parts)
-
-    def matches(self, data: bytes) -> bool:
-        return self._joined(data) == self.headers
-
-
-class CheckedShapes:
-    """The shapes of the last :data:`MAX_SHAPES` data sets that passed the walk."""
-
-    def __init__(self) -> None:
-        self._shapes: dict[tuple[str, int], _Shape] = {}
-
-    def passed(self, transfer_syntax_uid: str, data: bytes) -> bool:
-        """Whether ``data`` has the shape of a data set that passed (so it passes)."""
-        shape = self._shapes.get((transfer_syntax_uid, len(data)))
-        return shape is not None and shape.matches(data)
-
-    def remember(self, transfer_syntax_uid: str, data: bytes, headers: list[slice]) -> None:
-        """``data`` passed a walk that read ``headers`` (the walker's record)."""
-        key = (transfer_syntax_uid, len(data))
-        if key not in self._shapes and len(self._shapes) >= MAX_SHAPES:
-            del self._shapes[next(iter(self._shapes))]
-        self._shapes[key] = _Shape(data, headers)
-
-
 class _HeaderBytes:
     """The header bytes of a data set (or of its first fragment) that a look-alike repeats."""
 
@@ -162,47 +122,16 @@ class _PrefixShape(_HeaderBytes):
         return walker
 
 
-class WalkedShapes:
-    """The Storage SCP's memo of data sets that passed the walk with their captures
-    (one per capture set; see :class:`~dicomnet.services.dataset_check.DatasetCheck`).
-
-    :meth:`walked` gives what the walk of a whole look-alike (same syntax, same
-    length, same bytes at every header) would give - its captured values cut from
-    the places the walk found them - without walking it. :meth:`resumed` does the
-    same for the first fragment of a data set that arrives in several (a CT
-    slice: its header, then Pixel Data): a walker in the state the walk of that
-    fragment would leave, which walks on. Holds the last :data:`MAX_SHAPES` of each.
-    """
+class _PrefixShapes:
+    """First fragments of data sets walked before (see :class:`_PrefixShape`)."""
 
     def __init__(self) -> None:
-        self._shapes: dict[tuple[str, int], _WalkedShape] = {}
         self._prefixes: dict[tuple[str, int], _PrefixShape] = {}
-
-    def walked(self, transfer_syntax_uid: str, data: _Data) -> WalkedHeader | None:
-        """The walk's result for ``data`` (the whole data set) if it has a known shape."""
-        shape = self._shapes.get((transfer_syntax_uid, len(data)))
-        return None if shape is None else shape.walked(data)
 
     def resumed(self, transfer_syntax_uid: str, data: _Data) -> DatasetWalker | None:
         """A walker past ``data`` (the first fragment of a data set), if it has a known shape."""
         shape = self._prefixes.get((transfer_syntax_uid, len(data)))
         return None if shape is None else shape.resumed(data)
-
-    def remember(self, transfer_syntax_uid: str, data: _Data, walker: DatasetWalker) -> None:
-        """``data`` (the whole data set) passed the walk of ``walker`` (made with ``record``).
-
-        Nothing is remembered when a captured value's place cannot be told for certain.
-        """
-        headers = walker.headers
-        if headers is None or walker.offset != len(data):
-            return
-        values = _value_places(transfer_syntax_uid, data, headers, walker.captured)
-        if values is None:
-            return
-        shape = _WalkedShape(
-            data, headers, values, frozenset(walker.uncaptured), walker.pixel_offset
-        )
-        _keep(self._shapes, (transfer_syntax_uid, len(data)), shape)
 
     def remember_prefix(self, transfer_syntax_uid: str, data: _Data, walker: DatasetWalker) -> None:
         """``walker`` (made with ``record``) walked ``data``, the first fragment of a data
@@ -219,6 +148,62 @@ class WalkedShapes:
             return
         shape = _PrefixShape(data, headers, values, walker.copy())
         _keep(self._prefixes, (transfer_syntax_uid, len(data)), shape)
+
+
+class CheckedShapes(_PrefixShapes):
+    """The shapes of the last :data:`MAX_SHAPES` data sets that passed the walk (and of
+    the first pieces of the last files walked piece by piece, see :meth:`resumed`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shapes: dict[tuple[str, int], _HeaderBytes] = {}
+
+    def passed(self, transfer_syntax_uid: str, data: bytes) -> bool:
+        """Whether ``data`` has the shape of a data set that passed (so it passes)."""
+        shape = self._shapes.get((transfer_syntax_uid, len(data)))
+        return shape is not None and shape.matches(data)
+
+    def remember(self, transfer_syntax_uid: str, data: bytes, headers: list[slice]) -> None:
+        """``data`` passed a walk that read ``headers`` (the walker's record)."""
+        _keep(self._shapes, (transfer_syntax_uid, len(data)), _HeaderBytes(data, headers))
+
+
+class WalkedShapes(_PrefixShapes):
+    """The Storage SCP's memo of data sets that passed the walk with their captures
+    (one per capture set; see :class:`~dicomnet.services.dataset_check.DatasetCheck`).
+
+    :meth:`walked` gives what the walk of a whole look-alike (same syntax, same
+    length, same bytes at every header) would give - its captured values cut from
+    the places the walk found them - without walking it. :meth:`resumed` does the
+    same for the first fragment of a data set that arrives in several (a CT
+    slice: its header, then Pixel Data): a walker in the state the walk of that
+    fragment would leave, which walks on. Holds the last :data:`MAX_SHAPES` of each.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shapes: dict[tuple[str, int], _WalkedShape] = {}
+
+    def walked(self, transfer_syntax_uid: str, data: _Data) -> WalkedHeader | None:
+        """The walk's result for ``data`` (the whole data set) if it has a known shape."""
+        shape = self._shapes.get((transfer_syntax_uid, len(data)))
+        return None if shape is None else shape.walked(data)
+
+    def remember(self, transfer_syntax_uid: str, data: _Data, walker: DatasetWalker) -> None:
+        """``data`` (the whole data set) passed the walk of ``walker`` (made with ``record``).
+
+        Nothing is remembered when a captured value's place cannot be told for certain.
+        """
+        headers = walker.headers
+        if headers is None or walker.offset != len(data):
+            return
+        values = _value_places(transfer_syntax_uid, data, headers, walker.captured)
+        if values is None:
+            return
+        shape = _WalkedShape(
+            data, headers, values, frozenset(walker.uncaptured), walker.pixel_offset
+        )
+        _keep(self._shapes, (transfer_syntax_uid, len(data)), shape)
 
 
 def _keep(shapes: dict[tuple[str, int], Any], key: tuple[str, int], shape: object) -> None:

@@ -658,7 +658,7 @@ class InstanceSource:
             if data is not None:
                 walker.feed(data)
             elif isinstance(walker, DatasetWalker) and self.path is not None:
-                self._walk_file(walker, chunk_size)
+                walker = self._walk_file(walker, chunk_size, shapes)
             else:
                 for chunk in self.chunks(chunk_size):
                     walker.feed(chunk)
@@ -686,18 +686,33 @@ class InstanceSource:
         except OSError as exc:
             raise SourceError(exc.strerror or str(exc), path=self.path) from exc
 
-    def _walk_file(self, walker: DatasetWalker, chunk_size: int) -> None:
-        """Walk the data set of a file, seeking over the values instead of reading them.
+    def _walk_file(
+        self, walker: DatasetWalker, chunk_size: int, shapes: CheckedShapes | None = None
+    ) -> DatasetWalker:
+        """Walk the data set of a file, seeking over the values instead of reading them;
+        returns the walker that walked it (to be finished).
 
         Only element headers are read: a CT slice costs its header, not its
         Pixel Data (which is read once, when it is sent). A file shorter than
-        a value says is walked to its end like one read through.
+        a value says is walked to its end like one read through. With ``shapes``
+        (``walker`` recording), a first piece read that looks like one walked
+        before is not walked: the walk goes on from where that one's was after it
+        (:meth:`CheckedShapes.resumed`); one that is walked is remembered.
         """
         assert self.path is not None
         try:
             with open(self.path, "rb", buffering=0) as fh:
                 fh.seek(self.offset)
                 remaining = self.size - self.pad
+                if shapes is not None and remaining > 0:
+                    first = fh.read(min(chunk_size, _SEEK_OVER, remaining))
+                    remaining -= len(first)
+                    resumed = shapes.resumed(self.transfer_syntax_uid, first)
+                    if resumed is not None:
+                        walker = resumed
+                    else:
+                        walker.feed(first)
+                        shapes.remember_prefix(self.transfer_syntax_uid, first, walker)
                 while remaining > 0:
                     skip = walker.skippable
                     if skip >= _SEEK_OVER:
@@ -716,6 +731,7 @@ class InstanceSource:
                     raise SourceError("file shorter than when it was opened", path=self.path)
         except OSError as exc:
             raise SourceError(exc.strerror or str(exc), path=self.path) from exc
+        return walker
 
     def read(self) -> bytes:
         """The whole encoded data set (for transcoding; avoid on the normal path)."""
