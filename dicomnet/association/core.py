@@ -350,8 +350,8 @@ class Association(AssociationView):
             if queued and self._protocol is not None and not self._protocol.is_lost:
                 self._protocol.flow.add_backlog(queued)
             if item.is_last:
-                target.finish()
                 del self._receiving[context_id]
+                target.finish()  # a handler waiting for the end may answer in here
                 # A handler not started yet finds its (small) data set complete.
                 self.dispatcher.data_arriving(target)
             return

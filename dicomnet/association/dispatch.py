@@ -6,7 +6,11 @@ it has to wait; so do our own answers (unknown operation, duplicate Message
 ID). An inline handler of a request with a data set starts when its data
 arrives: before the first fragments are handed on (so a handler that claims its
 stream gets them uncopied), or, when the whole data set is in one small run,
-after it (so the handler finds it complete and answers at once).
+after it (so the handler finds it complete and answers at once). A handler
+that then waits for the end of its own data set (``await stream.finished()``
+after ``consume_with``) is not made a task for that wait: the receive callback
+that delivers the last fragment steps it on at once (the answer goes out with
+that callback's writes, not a loop turn later); any other wait makes it a task.
 
 PS3.7 D.3.3.3: the acceptor of an association announces how many operations
 it performs at once. A peer that sends more than that while they are all
@@ -21,8 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections import deque
 from collections.abc import AsyncIterator
+from functools import partial
 from types import CoroutineType
 from typing import TYPE_CHECKING
 
@@ -37,7 +43,7 @@ from dicomnet_pdu.codes import AbortReason, AbortSource
 from dicomnet_pdu.errors import LocalProtocolError
 from dicomnet_pdu.pdus import AAbort
 
-from .eager import start_eager
+from .eager import EagerRun, start_eager
 
 if TYPE_CHECKING:
     from dicomnet.log import AssociationLogger
@@ -60,6 +66,9 @@ class Dispatcher:
         # The task of each request whose handler waits (by id of the request): it goes
         # when the handler finishes, in its last step, not in a done callback a turn later.
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        # Handlers waiting for the end of their data set without a task (by id of the
+        # request): stepped on when it ends, or given a task for anything else.
+        self._parked: dict[int, tuple[IncomingRequest, EagerRun]] = {}
         self._queued: deque[tuple[IncomingRequest, Handler | None]] = deque()
         # Running requests whose handler starts when their data set begins to arrive.
         self._awaiting_data: dict[DataStream, tuple[IncomingRequest, Handler]] = {}
@@ -178,7 +187,7 @@ class Dispatcher:
             if request.data is not None:
                 request.data.fail(exc)
         self._queued.clear()
-        for request in self._running.values():
+        for request in list(self._running.values()):
             if request.data is not None:
                 request.data.fail(exc)
         for request, _ in self._awaiting_data.values():
@@ -187,6 +196,17 @@ class Dispatcher:
         self._awaiting_data.clear()
         for task in list(self._tasks.values()):
             task.cancel()
+        parked = list(self._parked.values())
+        self._parked.clear()
+        for request, run in parked:
+            # Cancelled at the wait it is in, as its task would be; a clean-up that waits
+            # goes on in a task.
+            try:
+                done = run.throw(asyncio.CancelledError())
+            except asyncio.CancelledError:
+                continue
+            if not done:
+                self._keep(request, run.to_task())
 
     def _start(self, request: IncomingRequest, handler: Handler | None) -> None:
         self._running[request.message.message_id] = request
@@ -203,10 +223,41 @@ class Dispatcher:
         self._step(request, handler)
 
     def _step(self, request: IncomingRequest, handler: Handler | None) -> None:
-        """Run the handler until it first waits; a task takes it on from there."""
-        task = start_eager(self._run(request, handler))
-        if task is not None:
-            self._keep(request, task)
+        """Run the handler until it first waits; a task takes it on from there (or
+        the end of its data set does, see :meth:`_go_on`)."""
+        if sys.version_info >= (3, 12):  # pragma: no cover - the test machine runs 3.11
+            task = start_eager(self._run(request, handler))
+            if task is not None:
+                self._keep(request, task)
+            return
+        self._go_on(request, EagerRun(self._run(request, handler)))
+
+    def _go_on(self, request: IncomingRequest, run: EagerRun) -> None:
+        """Step ``run`` until it is done or waits: for the end of its own data set, the
+        stream steps it on (:meth:`_woken`); for anything else, a task does."""
+        if run.step():
+            return
+        stream = request.data
+        if stream is not None and run.waiting is not None and run.waiting is stream.waiter:
+            self._parked[id(request)] = (request, run)
+            stream.on_wake(partial(self._woken, request, run))
+            return
+        self._keep(request, run.to_task())
+
+    def _woken(self, request: IncomingRequest, run: EagerRun) -> None:
+        """The data stream ``run`` waits on has set its future's result."""
+        if self._parked.pop(id(request), None) is None:
+            return  # handed to a task already (the association ended)
+        stream = request.data
+        assert stream is not None
+        if stream.complete and not stream.failed:
+            self._go_on(request, run)  # the whole data set is in: answer now
+        elif stream.complete:
+            # Failed: the association is ending, and stop_all cancels it where it waits.
+            self._parked[id(request)] = (request, run)
+        else:
+            # A fragment to read, or a failure: on in a task, where a cancellation finds it.
+            self._keep(request, run.to_task())
 
     def _keep(self, request: IncomingRequest, task: asyncio.Task[None]) -> None:
         self._tasks[id(request)] = task

@@ -13,6 +13,15 @@ On Python 3.12 and later this is the event loop's own eager task start, so
 first step runs outside any task: code that needs a current task
 (``asyncio.timeout``, ``asyncio.current_task``) must come after a first
 ``await`` of something that waits (``await asyncio.sleep(0)`` will do).
+
+:class:`EagerRun` is the same first step taken apart, for a caller that can
+also take the *next* steps itself: when the coroutine waits on a future that
+the caller will complete from its own callback (a request's handler waiting
+for the end of its data set, which the receive callback sees arrive), the
+caller sets the result and steps the coroutine on at once
+(:meth:`EagerRun.step`), without a task and a wake-up a loop turn later; for
+any other wait it hands the coroutine to a task (:meth:`EagerRun.to_task`).
+Such steps run outside any task, like the first one on 3.11.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ import types
 from collections.abc import Coroutine, Generator
 from typing import Any
 
-__all__ = ["start_eager"]
+__all__ = ["EagerRun", "start_eager"]
 
 
 def start_eager(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
@@ -34,12 +43,47 @@ def start_eager(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None] | No
     if sys.version_info >= (3, 12):  # pragma: no cover - the test machine runs 3.11
         task = asyncio.Task(coroutine, loop=loop, eager_start=True)
         return None if task.done() else task
-    context = contextvars.copy_context()
-    try:
-        waiting = context.run(coroutine.send, None)
-    except StopIteration:
-        return None
-    return loop.create_task(_go_on(coroutine, waiting), context=context)
+    run = EagerRun(coroutine)
+    return None if run.step() else run.to_task()
+
+
+class EagerRun:
+    """A coroutine stepped in its caller's callbacks until it is done or handed to a task."""
+
+    __slots__ = ("context", "coroutine", "waiting")
+
+    def __init__(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        self.coroutine = coroutine
+        #: Its context variables, kept from one step to the next (as a task's are).
+        self.context = contextvars.copy_context()
+        #: What the coroutine waits on since its last step (a future, or None).
+        self.waiting: Any = None
+
+    def step(self) -> bool:
+        """Run the coroutine until it next waits (``waiting``); True when it is done.
+
+        What it waits on must have its result already (or be a bare yield).
+        What the step raises reaches the caller.
+        """
+        try:
+            self.waiting = self.context.run(self.coroutine.send, None)
+        except StopIteration:
+            return True
+        return False
+
+    def throw(self, exc: BaseException) -> bool:
+        """Raise ``exc`` at the wait the coroutine is in (a cancellation, say), run it on
+        until it next waits; True when it is done. What it raises reaches the caller."""
+        try:
+            self.waiting = self.context.run(self.coroutine.throw, exc)
+        except StopIteration:
+            return True
+        return False
+
+    def to_task(self) -> asyncio.Task[None]:
+        """A task that takes the coroutine on from its wait (cancelling it cancels that wait)."""
+        loop = asyncio.get_running_loop()
+        return loop.create_task(_go_on(self.coroutine, self.waiting), context=self.context)
 
 
 async def _go_on(coroutine: Coroutine[Any, Any, None], waiting: Any) -> None:

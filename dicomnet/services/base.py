@@ -189,6 +189,7 @@ class DataStream:
         self._discarding = False
         self._consumer: Consumer | None = None
         self._stopped = False
+        self._on_wake: Callable[[], None] | None = None
         #: Total bytes received so far.
         self.received = 0
 
@@ -201,6 +202,26 @@ class DataStream:
     def claimed(self) -> bool:
         """Whether a reader or a consumer has taken the stream (see :meth:`consume_with`)."""
         return self._taken
+
+    @property
+    def failed(self) -> bool:
+        """Whether the data set cannot be received whole (the association ended, the
+        consumer raised)."""
+        return self._error is not None
+
+    @property
+    def waiter(self) -> asyncio.Future[None] | None:
+        """The future a reader of this stream waits on now (``None`` when none waits)."""
+        return self._waiter
+
+    def on_wake(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once, right after the waiting reader's future gets its result.
+
+        For the association, which steps a reader that waits for the end of
+        the data set on at once instead of waking its task (see
+        :class:`dicomnet.association.eager.EagerRun`).
+        """
+        self._on_wake = callback
 
     @property
     def pending(self) -> int:
@@ -303,6 +324,10 @@ class DataStream:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+            callback = self._on_wake
+            if callback is not None:
+                self._on_wake = None
+                callback()
 
     async def _wait(self) -> None:
         """Until the next fragment, the end, or an error (whichever comes first)."""

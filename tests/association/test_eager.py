@@ -12,7 +12,7 @@ import contextvars
 
 import pytest
 
-from dicomnet.association.eager import start_eager
+from dicomnet.association.eager import EagerRun, start_eager
 
 VAR: contextvars.ContextVar[str] = contextvars.ContextVar("VAR", default="unset")
 
@@ -106,3 +106,27 @@ async def test_context_variables_set_in_the_first_step_stay_with_the_coroutine()
     future.set_result(None)
     await task
     assert seen == ["mine"]
+
+
+async def test_a_run_stepped_by_its_caller_sees_results_and_cancellation_at_its_wait() -> None:
+    loop = asyncio.get_running_loop()
+    first: asyncio.Future[int] = loop.create_future()
+    second: asyncio.Future[None] = loop.create_future()
+    seen: list[object] = []
+
+    async def waiting() -> None:
+        seen.append(await first)
+        try:
+            await second
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+
+    run = EagerRun(waiting())
+    assert not run.step() and run.waiting is first
+    first.set_result(7)
+    assert not run.step() and run.waiting is second  # the caller took the next step
+    assert seen == [7]
+    with pytest.raises(asyncio.CancelledError):
+        run.throw(asyncio.CancelledError())
+    assert seen == [7, "cancelled"]

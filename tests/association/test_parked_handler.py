@@ -1,0 +1,178 @@
+"""A handler waiting for the end of its data set is stepped on by the receive callback.
+
+An inline C-STORE handler that takes its fragments with ``consume_with`` and
+then awaits ``finished()`` gets no task for that wait: the callback that
+delivers the last fragment sets the result and runs the handler's next step at
+once (on Python 3.11 outside any task). Any other wait, a fragment it must read,
+or the association ending makes it a task as before: an abort cancels it at the
+wait it is in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from helpers.policies import CT_IMAGE_STORAGE, IMPLICIT_LE, make_policy
+from helpers.raw_ul import RawClient, pdata_bytes, store_rq_command
+
+from dicomnet import negotiation
+from dicomnet.ae import AE
+from dicomnet.dimse.codec import decode_command
+from dicomnet.dimse.commands import CommandField, CStoreRSP
+from dicomnet.policy import AcceptedContext, ProposedContext
+from dicomnet.services.base import Binding, IncomingRequest, Reply
+from dicomnet_pdu.pdus import AAbort, AAssociateAC, PDataTF
+from dicomnet_pdu.pdv import Reassembler
+
+pytestmark = pytest.mark.skipif(
+    sys.version_info >= (3, 12), reason="3.12+ starts inline handlers as the loop's eager tasks"
+)
+
+CT_CONTEXT = 1
+CONTEXTS = (ProposedContext(abstract_syntax=CT_IMAGE_STORAGE, transfer_syntaxes=(IMPLICIT_LE,)),)
+DATASET = b"\x08\x00\x16\x00\x04\x00\x00\x001.2\x00" * 2000  # 28 KB: two PDUs and more
+
+Handler = Callable[[IncomingRequest], Awaitable[Reply]]
+
+
+def store(message_id: int, dataset: bytes | None = None) -> bytes:
+    command = store_rq_command(message_id, f"1.2.3.{message_id}", CT_IMAGE_STORAGE)
+    return pdata_bytes(CT_CONTEXT, command, dataset)
+
+
+def halves(message_id: int) -> tuple[bytes, bytes]:
+    """The request's bytes cut after the command and the first data PDU (16 KB)."""
+    whole = store(message_id, DATASET)
+    cut = len(store(message_id)) + 16384 + 6
+    return whole[:cut], whole[cut:]
+
+
+async def receive_command(raw: RawClient) -> object:
+    reassembler = Reassembler()
+    while True:
+        pdu = await raw.receive()
+        assert isinstance(pdu, PDataTF), pdu
+        for fragment in reassembler.feed(pdu):
+            return decode_command(bytes(fragment.data))
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+@contextlib.asynccontextmanager
+async def associated(handler: Handler) -> AsyncIterator[tuple[RawClient, Any]]:
+    policy = make_policy(
+        "SCP",
+        accepted_contexts=(
+            AcceptedContext(abstract_syntax=CT_IMAGE_STORAGE, transfer_syntaxes=(IMPLICIT_LE,)),
+        ),
+    )
+    ae = AE("SCP", policy)
+    ae.add_handler(Binding(command_field=CommandField.C_STORE_RQ, handler=handler, inline=True))
+    async with await ae.serve("127.0.0.1", 0) as server:
+        raw = await RawClient.connect("127.0.0.1", server.port)
+        rq = negotiation.build_request(make_policy("RAW"), called_ae_title="SCP", contexts=CONTEXTS)
+        assert isinstance(await raw.request(rq), AAssociateAC)
+        try:
+            yield raw, server
+        finally:
+            await raw.close()
+
+
+class Consuming:
+    """Takes the fragments as they come, then waits for the end (``after``: one more wait)."""
+
+    def __init__(self, after: Callable[[], Awaitable[None]] | None = None) -> None:
+        self.after = after
+        self.received: list[bytes] = []
+        self.tasks: list[asyncio.Task[Any] | None] = []
+        self.events: list[str] = []
+
+    async def handle(self, request: IncomingRequest) -> Reply:
+        stream = request.data
+        assert stream is not None
+        stream.consume_with(lambda views: self.received.extend(bytes(v) for v in views))
+        self.events.append("waiting")
+        try:
+            await stream.finished()
+        except asyncio.CancelledError:
+            self.events.append("cancelled")
+            raise
+        self.tasks.append(asyncio.current_task())
+        if self.after is not None:
+            await self.after()
+            self.tasks.append(asyncio.current_task())
+        return Reply()
+
+
+async def test_the_end_of_the_data_set_steps_the_handler_on_without_a_task() -> None:
+    handler = Consuming()
+    async with associated(handler.handle) as (raw, _):
+        first, rest = halves(1)
+        raw.send(first)
+        await until(lambda: handler.events == ["waiting"])
+        raw.send(rest)
+        response = await receive_command(raw)
+        assert isinstance(response, CStoreRSP) and response.status == 0x0000
+    assert b"".join(handler.received) == DATASET
+    assert handler.tasks == [None]  # the receive callback ran it, not a task
+
+
+async def test_a_handler_waiting_for_something_else_goes_on_in_a_task() -> None:
+    handler = Consuming(after=lambda: asyncio.sleep(0))
+    async with associated(handler.handle) as (raw, _):
+        first, rest = halves(2)
+        raw.send(first)
+        await until(lambda: handler.events == ["waiting"])
+        raw.send(rest)
+        response = await receive_command(raw)
+        assert isinstance(response, CStoreRSP) and response.status == 0x0000
+    assert len(handler.tasks) == 2
+    assert handler.tasks[0] is None and handler.tasks[1] is not None
+
+
+async def test_an_abort_cancels_a_handler_waiting_for_its_data_set() -> None:
+    handler = Consuming()
+    async with associated(handler.handle) as (raw, server):
+        first, _ = halves(3)
+        raw.send(first)
+        await until(lambda: handler.events == ["waiting"])
+        (association,) = server.active
+        raw.send(AAbort())
+        assert await raw.at_eof()
+        await until(lambda: not association.dispatcher.running)
+    assert handler.events == ["waiting", "cancelled"]
+    assert handler.tasks == []
+
+
+async def test_a_reader_woken_for_each_fragment_goes_on_in_a_task() -> None:
+    """``async for`` over the stream: a fragment to read is never handled inside the feed."""
+    seen: list[asyncio.Task[Any] | None] = []
+    chunks: list[bytes] = []
+
+    async def reading(request: IncomingRequest) -> Reply:
+        assert request.data is not None
+        async for chunk in request.data:
+            chunks.append(chunk)
+            seen.append(asyncio.current_task())
+        return Reply()
+
+    async with associated(reading) as (raw, _):
+        first, rest = halves(4)
+        raw.send(first)
+        await until(lambda: len(chunks) >= 1)
+        raw.send(rest)
+        response = await receive_command(raw)
+        assert isinstance(response, CStoreRSP) and response.status == 0x0000
+    assert b"".join(chunks) == DATASET
+    assert seen[-1] is not None
