@@ -55,6 +55,8 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+# Looked up once: on Python 3.11 each ``State.X`` costs a call of the enum metaclass hook.
+_STA2 = State.STA2
 
 
 #: Connections the kernel completes and queues for a listener until it accepts them (the
@@ -433,7 +435,7 @@ class ULProtocol(asyncio.BufferedProtocol):
         delivered = self._delivered
         ok = self._guard(step)
         if (
-            before is State.STA2
+            before is _STA2
             and delivered == self._delivered
             and getattr(self.conn, "state", None) is State.STA13
         ):

@@ -272,8 +272,8 @@ class PDUFramer:
             return None
         pdu_type, length = PDU_HEADER.unpack_from(self._header())
         problem: str | None = None
-        reason = AbortReason.INVALID_PDU_PARAMETER_VALUE
-        if pdu_type == PDUType.P_DATA_TF:
+        unrecognized = False
+        if pdu_type == _P_DATA_TF:
             if self._max_pdata and length > self._max_pdata:
                 problem = f"P-DATA-TF of {length} bytes exceeds our maximum of {self._max_pdata}"
             elif length < _PDV_HEADER_LENGTH:
@@ -288,8 +288,13 @@ class PDUFramer:
                 problem = f"PDU type 0x{pdu_type:02X} must have length 4, not {length}"
         else:
             problem = f"unknown PDU type 0x{pdu_type:02X}"
-            reason = AbortReason.UNRECOGNIZED_PDU
+            unrecognized = True
         if problem is not None:
+            reason = (
+                AbortReason.UNRECOGNIZED_PDU
+                if unrecognized
+                else AbortReason.INVALID_PDU_PARAMETER_VALUE
+            )
             exc = RemoteProtocolError(problem, abort_reason=reason)
             self._fail(exc)
             raise exc

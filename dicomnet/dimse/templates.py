@@ -50,6 +50,12 @@ _PRIORITY: Final = 0x0700
 _DATASET_TYPE: Final = 0x0800
 _STATUS: Final = 0x0900
 _AFFECTED_SOP_INSTANCE: Final = 0x1000
+# Command Field values as plain ints (on Python 3.11 ``CommandField.X`` goes through the
+# enum metaclass's ``__getattr__`` hook on every use).
+_C_STORE_RQ: Final = int(CommandField.C_STORE_RQ)
+_C_STORE_RSP: Final = int(CommandField.C_STORE_RSP)
+_C_ECHO_RQ: Final = int(CommandField.C_ECHO_RQ)
+_C_ECHO_RSP: Final = int(CommandField.C_ECHO_RSP)
 
 
 def _ui(element: int, value: str) -> bytes | None:
@@ -123,14 +129,14 @@ def _store_rsp(msg: CStoreRSP) -> bytes | None:
         return None
     if msg.affected_sop_instance_uid is None:
         return None
-    fixed = _response_fields(msg, CommandField.C_STORE_RSP)
+    fixed = _response_fields(msg, _C_STORE_RSP)
     return _command_set(msg.affected_sop_class_uid, fixed, msg.affected_sop_instance_uid)
 
 
 def _echo_rsp(msg: CEchoRSP) -> bytes | None:
     if not _plain_status(msg) or msg.affected_sop_class_uid is None:
         return None
-    fixed = _response_fields(msg, CommandField.C_ECHO_RSP)
+    fixed = _response_fields(msg, _C_ECHO_RSP)
     return _command_set(msg.affected_sop_class_uid, fixed, None)
 
 
@@ -140,7 +146,7 @@ def _store_rq(msg: CStoreRQ, message_id: int | None) -> bytes | None:
     if msg.move_originator_ae_title is not None and msg.move_originator_ae_title.strip(" "):
         return None
     fixed = _US4.pack(
-        0, _COMMAND_FIELD, 2, CommandField.C_STORE_RQ,
+        0, _COMMAND_FIELD, 2, _C_STORE_RQ,
         0, _MESSAGE_ID, 2, msg.message_id if message_id is None else message_id,
         0, _PRIORITY, 2, msg.priority,
         0, _DATASET_TYPE, 2, _dataset_type(msg),
@@ -150,7 +156,7 @@ def _store_rq(msg: CStoreRQ, message_id: int | None) -> bytes | None:
 
 def _echo_rq(msg: CEchoRQ, message_id: int | None) -> bytes | None:
     fixed = _US3.pack(
-        0, _COMMAND_FIELD, 2, CommandField.C_ECHO_RQ,
+        0, _COMMAND_FIELD, 2, _C_ECHO_RQ,
         0, _MESSAGE_ID, 2, msg.message_id if message_id is None else message_id,
         0, _DATASET_TYPE, 2, _dataset_type(msg),
     )  # fmt: skip
@@ -205,15 +211,15 @@ def decode_common(buf: bytes) -> DimseMessage | None:
     g1, e1, n1, field, g2, e2, n2, second = _US2.unpack_from(buf, offset)
     if g1 or g2 or e1 != _COMMAND_FIELD or n1 != 2 or n2 != 2:
         return None
-    if field == CommandField.C_STORE_RQ and e2 == _MESSAGE_ID:
+    if field == _C_STORE_RQ and e2 == _MESSAGE_ID:
         return _decode_store_rq(buf, offset + 20, sop_class, second)
     if e2 != _RESPONDED_TO:
-        if field == CommandField.C_ECHO_RQ and e2 == _MESSAGE_ID:
+        if field == _C_ECHO_RQ and e2 == _MESSAGE_ID:
             return _decode_echo_rq(buf, offset + 20, sop_class, second)
         return None
-    if field == CommandField.C_STORE_RSP:
+    if field == _C_STORE_RSP:
         return _decode_response(buf, offset + 20, sop_class, second, store=True)
-    if field == CommandField.C_ECHO_RSP:
+    if field == _C_ECHO_RSP:
         return _decode_response(buf, offset + 20, sop_class, second, store=False)
     return None
 
