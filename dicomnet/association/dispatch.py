@@ -278,9 +278,14 @@ class Dispatcher:
                         break
             else:
                 outcome = await result
-                reply = outcome if isinstance(outcome, Reply) else Reply(status=int(outcome))
-                await self._send(request, reply)
-                final_sent = reply.status not in _PENDING
+                if isinstance(outcome, Reply):
+                    await self._send(request, outcome)
+                    final_sent = outcome.status not in _PENDING
+                else:  # a bare status: no Reply to build and take apart again
+                    status = int(outcome)
+                    message = build_response(request.message, status)
+                    await self._association.send_message(request.context.context_id, message)
+                    final_sent = status not in _PENDING
             if not final_sent:
                 raise DicomNetError("handler ended without a final (non-pending) response")
         except asyncio.CancelledError:
