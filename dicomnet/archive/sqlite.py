@@ -72,6 +72,10 @@ CHECKPOINT_EVERY: Final = 64
 WAL_FRAMES_LIMIT: Final = 4096
 #: Event-loop turns a new batch waits for more entries, at most, while each turn adds some.
 GATHER_TURNS: Final = 8
+#: Seconds between two tries of the write lock while another process holds it (first and
+#: longest pause), and how long a batch tries so on the loop before it waits in the pool.
+LOCK_RETRY: Final = (0.00025, 0.002)
+LOCK_PATIENCE: Final = 0.05
 #: Series keys remembered by the writer, at most.
 _SERIES_KEYS: Final = 4096
 #: Entity keys per ``IN (...)`` when a retrieve collects instances.
@@ -310,11 +314,8 @@ class SqliteIndex(RowFinding):
                 )
                 continue
             batch = [first]
-            while self._queue and self._queue[0].operation is None:
-                if len(batch) >= self.batch_limit:
-                    break
-                batch.append(self._queue.popleft())
-            await self._finish(batch, functools.partial(self._write_batch, batch))
+            self._fill(batch)
+            await self._finish(batch, functools.partial(self._write_batch, batch), batch=batch)
             if self._since_checkpoint >= CHECKPOINT_EVERY and self._checkpointing is None:
                 self._since_checkpoint = 0
                 if self._wal_frames >= WAL_FRAMES_LIMIT:
@@ -324,6 +325,12 @@ class SqliteIndex(RowFinding):
                 else:
                     loop = asyncio.get_running_loop()
                     self._checkpointing = loop.create_task(self._checkpoint())
+
+    def _fill(self, batch: list[_Job]) -> None:
+        """Move queued writes (up to the next operation) into ``batch``, up to the limit."""
+        queue = self._queue
+        while queue and queue[0].operation is None and len(batch) < self.batch_limit:
+            batch.append(queue.popleft())
 
     async def _gather(self) -> None:
         """Let the entries of the next loop turns join the first batch, while they keep coming.
@@ -342,12 +349,17 @@ class SqliteIndex(RowFinding):
                 return
 
     async def _finish(
-        self, jobs: list[_Job], work: Callable[[bool], Any], *, inline: bool | None = None
+        self,
+        jobs: list[_Job],
+        work: Callable[[bool], Any],
+        *,
+        inline: bool | None = None,
+        batch: list[_Job] | None = None,
     ) -> None:
         inline = self.inline_writes if inline is None else inline
         try:
             if inline:
-                result = await self._inline(work)
+                result = await self._inline(work, batch)
             else:
                 result = await self.run(work, True)
         except Exception as exc:
@@ -400,21 +412,39 @@ class SqliteIndex(RowFinding):
             if not job.future.done():
                 job.future.set_exception(failure)
 
-    async def _inline(self, work: Callable[[bool], _T]) -> _T:
+    async def _inline(self, work: Callable[[bool], _T], batch: list[_Job] | None = None) -> _T:
         """Run a batch's transaction on the loop's thread (``work(False)``: never wait).
 
-        When another writer holds the write lock (a worker, ``index delete``) or SQLite's
-        (a program without the write lock), the batch waits in the thread pool instead."""
-        try:
-            result = work(False)
-        except LockTaken:
-            return await self.run(self._waiting, work)
-        except sqlite3.OperationalError as exc:
-            if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _BUSY:
+        When another writer holds the write lock (another worker's commit), the loop
+        tries again after a short pause, and the writes queued meanwhile join ``batch``
+        (the jobs ``work`` commits): one transaction more per commit of the other
+        writer would cost its fixed part again, and a transaction in the thread pool
+        takes the GIL from the loop after each statement. Held longer than
+        :data:`LOCK_PATIENCE` (``index delete``), or SQLite's lock taken (a program
+        without the write lock), the batch waits in the thread pool instead."""
+        deadline: float | None = None
+        pause, longest = LOCK_RETRY
+        while True:
+            try:
+                result = work(False)
+                break
+            except LockTaken:
+                if batch is None:
+                    return await self.run(self._waiting, work)
+                now = asyncio.get_running_loop().time()
+                if deadline is None:
+                    deadline = now + LOCK_PATIENCE
+                elif now >= deadline:
+                    return await self.run(self._waiting, work)
+                await asyncio.sleep(pause)
+                pause = min(2 * pause, longest)
+                self._fill(batch)
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _BUSY:
+                    raise IndexUnavailable(f"index {self.path}: {exc}") from exc
+                return await self.run(self._waiting, work)
+            except sqlite3.Error as exc:
                 raise IndexUnavailable(f"index {self.path}: {exc}") from exc
-            return await self.run(self._waiting, work)
-        except sqlite3.Error as exc:
-            raise IndexUnavailable(f"index {self.path}: {exc}") from exc
         self._since_checkpoint += 1
         return result
 

@@ -17,9 +17,11 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
 from pydicom.dataset import Dataset
 
 from dicomnet.archive import SqliteIndex, entry_from_header
+from dicomnet.archive import sqlite as sqlite_index
 from dicomnet.archive.backends import open_worklist
 from dicomnet.archive.opening import WriteLock, lock_file
 
@@ -124,6 +126,30 @@ async def test_a_put_waits_for_another_writer_holding_the_lock_without_blocking_
         assert await index.count() == 8
         assert index.write_lock.waits >= 1
         assert index.commits == 2  # the waiting one, then the seven queued meanwhile
+
+
+async def test_writes_queued_while_another_writer_commits_join_the_waiting_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another worker's commit holds the lock for a moment: the batch waits on the loop,
+    # and what is queued meanwhile is committed with it, in one transaction.
+    monkeypatch.setattr(sqlite_index, "LOCK_PATIENCE", 60.0)  # never the thread pool here
+    path = tmp_path / "index.sqlite"
+    async with await SqliteIndex.open(path, fsync=False) as index:
+        assert index.write_lock is not None
+        fd = os.open(lock_file(path), os.O_RDWR)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        put = asyncio.ensure_future(index.put(_entry("1.2.6.1")))
+        while index.write_lock.waits == 0:
+            await asyncio.sleep(0.001)
+        more = asyncio.ensure_future(index.put_many([_entry(f"1.2.6.{n}") for n in range(2, 9)]))
+        while index.write_lock.waits < 2:
+            await asyncio.sleep(0.001)
+        assert not put.done()
+        os.close(fd)
+        await asyncio.wait_for(asyncio.gather(put, more), 10)
+        assert await index.count() == 8
+        assert index.commits == 1
 
 
 def test_write_lock_without_waiting_reports_a_lock_taken_in_this_process(tmp_path: Path) -> None:
