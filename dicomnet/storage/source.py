@@ -346,6 +346,7 @@ class InstanceSource:
         "_checked",
         "_data",
         "_dataset",
+        "_head",
         "_loaded",
         "label",
         "offset",
@@ -392,6 +393,9 @@ class InstanceSource:
         self._dataset = dataset
         # ``_data`` holds a small file's data set, read ahead; dropped once it was sent.
         self._loaded = False
+        # The first bytes of a larger file's data set, read with its meta (from_path with
+        # ``preload``); walked by check, then dropped.
+        self._head: bytes | None = None
         # A data set pydicom encoded here is whole; bytes from elsewhere are walked once.
         self._checked = checked or dataset is not None
         #: What to call this instance in messages: the path, or the SOP Instance UID.
@@ -454,6 +458,9 @@ class InstanceSource:
         if data is not None:
             source._data = data[meta.dataset_offset :]
             source._loaded = True
+        elif preload > 0 and len(head) > meta.dataset_offset:
+            # Sent right away: check walks these bytes instead of reading them again.
+            source._head = head[meta.dataset_offset :]
         return source
 
     @classmethod
@@ -694,25 +701,34 @@ class InstanceSource:
 
         Only element headers are read: a CT slice costs its header, not its
         Pixel Data (which is read once, when it is sent). A file shorter than
-        a value says is walked to its end like one read through. With ``shapes``
-        (``walker`` recording), a first piece read that looks like one walked
-        before is not walked: the walk goes on from where that one's was after it
-        (:meth:`CheckedShapes.resumed`); one that is walked is remembered.
+        a value says is walked to its end like one read through. The first bytes
+        read with the meta group (:meth:`from_path` with ``preload``) are walked
+        from memory; when all that follows lies inside the value they end in (the
+        Pixel Data of a slice), the file is not opened again: its length is the one
+        :meth:`from_path` found. With ``shapes`` (``walker`` recording), a first
+        piece that looks like one walked before is not walked: the walk goes on
+        from where that one's was after it (:meth:`CheckedShapes.resumed`); one
+        that is walked is remembered.
         """
         assert self.path is not None
+        remaining = self.size - self.pad
+        walked = 0
+        head, self._head = self._head, None
+        if head:
+            first = head[:remaining]
+            walker = self._walk_first(walker, first, shapes)
+            walked = len(first)
+            remaining -= walked
+            if remaining <= walker.skippable:
+                walker.skip(remaining)
+                return walker
         try:
             with open(self.path, "rb", buffering=0) as fh:
-                fh.seek(self.offset)
-                remaining = self.size - self.pad
-                if shapes is not None and remaining > 0:
+                fh.seek(self.offset + walked)
+                if not walked and remaining > 0:
                     first = fh.read(min(chunk_size, _SEEK_OVER, remaining))
                     remaining -= len(first)
-                    resumed = shapes.resumed(self.transfer_syntax_uid, first)
-                    if resumed is not None:
-                        walker = resumed
-                    else:
-                        walker.feed(first)
-                        shapes.remember_prefix(self.transfer_syntax_uid, first, walker)
+                    walker = self._walk_first(walker, first, shapes)
                 while remaining > 0:
                     skip = walker.skippable
                     if skip >= _SEEK_OVER:
@@ -731,6 +747,21 @@ class InstanceSource:
                     raise SourceError("file shorter than when it was opened", path=self.path)
         except OSError as exc:
             raise SourceError(exc.strerror or str(exc), path=self.path) from exc
+        return walker
+
+    def _walk_first(
+        self, walker: DatasetWalker, first: bytes, shapes: CheckedShapes | None
+    ) -> DatasetWalker:
+        """Walk the first bytes of the data set (from a copy, when they look like bytes
+        walked before); returns the walker that goes on."""
+        if shapes is None:
+            walker.feed(first)
+            return walker
+        resumed = shapes.resumed(self.transfer_syntax_uid, first)
+        if resumed is not None:
+            return resumed
+        walker.feed(first)
+        shapes.remember_prefix(self.transfer_syntax_uid, first, walker)
         return walker
 
     def read(self) -> bytes:

@@ -8,7 +8,6 @@ instead of sending a short data set; the reader itself fills views exactly.
 from __future__ import annotations
 
 import asyncio
-import builtins
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,7 +20,6 @@ from helpers.policies import make_policy
 
 from dicomnet.ae import AE, Server
 from dicomnet.policy import AcceptedContext, ProposedContext
-from dicomnet.storage import source as source_module
 from dicomnet.storage.file_data import FileDataSet
 from dicomnet.storage.scu import store, store_all, store_many
 from dicomnet.storage.source import SMALL_FILE, InstanceSource, SourceError
@@ -277,9 +275,11 @@ async def test_the_next_file_is_made_ready_while_the_peer_works_on_the_last(
     opened_while_waiting: list[list[str]] = []
     opened: list[str] = []
 
-    def counting_open(file: Any, *args: Any, **kwargs: Any) -> Any:
-        opened.append(str(file))
-        return builtins.open(file, *args, **kwargs)
+    real_check = InstanceSource.check
+
+    def counting_check(source: InstanceSource, *args: Any, **kwargs: Any) -> None:
+        real_check(source, *args, **kwargs)
+        opened.append(str(source.path))
 
     def gate(uid: str) -> asyncio.Event | None:
         if uid != first_uid:
@@ -293,7 +293,7 @@ async def test_the_next_file_is_made_ready_while_the_peer_works_on_the_last(
         released.set()
 
     received.gate = gate
-    monkeypatch.setattr(source_module, "open", counting_open, raising=False)
+    monkeypatch.setattr(InstanceSource, "check", counting_check)
     server = await _scp(16384).serve("127.0.0.1", 0, handlers=[recording_scp(received)])
     async with server:
         async with _requestor().associate("127.0.0.1", server.port, contexts=_contexts()) as assoc:
