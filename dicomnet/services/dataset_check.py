@@ -137,7 +137,8 @@ class DatasetCheck:
         With ``shapes``, a data set that looks like one that passed (see
         :class:`~dicomnet.storage.shapes.WalkedShapes`) is not walked: its captured
         values are cut from where the walk of that one found them. One that is
-        walked and passes is remembered (``data`` is not kept).
+        walked and passes is remembered (``data`` is not kept) when a data set of its
+        length came before (:meth:`~dicomnet.storage.shapes.WalkedShapes.worth_recording`).
         """
         shapes = self._shapes
         if shapes is None or self._walker is not None or self.done or self._received:
@@ -150,9 +151,10 @@ class DatasetCheck:
                 failure = self._compare(seen.values)
                 self.done = True
                 return failure
-        walker = self._make_walker(record=True)
+        record = shapes.worth_recording(self._syntax, len(data), whole=True)
+        walker = self._make_walker(record=record)
         failure = self.feed(data) or self.finish()
-        if failure is None and type(walker) is DatasetWalker and walker.headers:
+        if record and failure is None and type(walker) is DatasetWalker and walker.headers:
             shapes.remember(self._syntax, data, walker)
         return failure
 
@@ -168,9 +170,10 @@ class DatasetCheck:
             self._walker = resumed
             self._received = len(chunk)
             return self._compare(resumed.captured)
-        walker = self._make_walker(record=True)
+        record = shapes.worth_recording(self._syntax, len(chunk), whole=False)
+        walker = self._make_walker(record=record)
         failure = self.feed(chunk)
-        if failure is None and type(walker) is DatasetWalker:
+        if record and failure is None and type(walker) is DatasetWalker:
             shapes.remember_prefix(self._syntax, chunk, walker)
         return failure
 

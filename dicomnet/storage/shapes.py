@@ -39,6 +39,8 @@ __all__ = ["MAX_SHAPES", "CheckedShapes", "WalkedShapes"]
 
 #: Shapes kept at once; the oldest goes first.
 MAX_SHAPES: Final = 8
+#: Lengths remembered to decide whether a walk is worth recording (WalkedShapes).
+_SEEN_LENGTHS: Final = 64
 _EXPLICIT_BIG_ENDIAN: Final = "1.2.840.10008.1.2.2"
 _TAG_LITTLE: Final = struct.Struct("<HH")
 _TAG_BIG: Final = struct.Struct(">HH")
@@ -183,6 +185,20 @@ class WalkedShapes(_PrefixShapes):
     def __init__(self) -> None:
         super().__init__()
         self._shapes: dict[tuple[str, int], _WalkedShape] = {}
+        # The last lengths seen (whole or first fragment): a shape is recorded only for a
+        # length that came before, so a stream of unlike data sets pays nothing for it.
+        self._seen: dict[tuple[str, int, bool], None] = {}
+
+    def worth_recording(self, transfer_syntax_uid: str, length: int, *, whole: bool) -> bool:
+        """Whether to record the walk of a data set (``whole``) or first fragment of
+        ``length`` bytes: only when one of that length came before."""
+        key = (transfer_syntax_uid, length, whole)
+        if key in self._seen:
+            return True
+        if len(self._seen) >= _SEEN_LENGTHS:
+            del self._seen[next(iter(self._seen))]
+        self._seen[key] = None
+        return False
 
     def walked(self, transfer_syntax_uid: str, data: _Data) -> WalkedHeader | None:
         """The walk's result for ``data`` (the whole data set) if it has a known shape."""
@@ -224,14 +240,18 @@ def _value_places(
     those bytes (a nested element of the same tag could look alike: then None).
     """
     tag_struct = _TAG_BIG if transfer_syntax_uid == _EXPLICIT_BIG_ENDIAN else _TAG_LITTLE
+    wanted = {tag_struct.pack(tag >> 16, tag & 0xFFFF): tag for tag in captured}
+    found: dict[int, list[slice]] = {}
+    for header in headers:  # one pass, however many values were captured
+        tag = wanted.get(bytes(data[header.start : header.start + 4]))
+        if tag is not None:
+            found.setdefault(tag, []).append(header)
     values: dict[int, slice] = {}
     for tag, value in captured.items():
-        tag_bytes = tag_struct.pack(tag >> 16, tag & 0xFFFF)
         places = [
             slice(header.stop, header.stop + len(value))
-            for header in headers
-            if data[header.start : header.start + 4] == tag_bytes
-            and data[header.stop : header.stop + len(value)] == value
+            for header in found.get(tag, ())
+            if data[header.stop : header.stop + len(value)] == value
         ]
         if len(places) != 1:
             return None

@@ -101,7 +101,8 @@ def test_a_damaged_look_alike_gets_the_answer_of_a_full_walk(
     if not data:
         return
     shapes = WalkedShapes()
-    assert checked_whole(data, ts, "1.2.3", shapes)[0] == walked_in_full(data, ts, "1.2.3")[0]
+    for _ in range(2):  # the second walk of a length is recorded
+        assert checked_whole(data, ts, "1.2.3", shapes)[0] == walked_in_full(data, ts, "1.2.3")[0]
     damaged = bytearray(data)
     for where, value in damage:
         damaged[where % len(damaged)] = value
@@ -118,7 +119,8 @@ def test_a_look_alike_is_not_walked_and_its_own_values_are_captured(
 ) -> None:
     first = encoded(make_dataset(sop_instance="1.2.3.4", pixels=512), ts)
     shapes = WalkedShapes()
-    assert checked_whole(first, ts, "1.2.3.4", shapes) == walked_in_full(first, ts, "1.2.3.4")
+    for _ in range(2):
+        assert checked_whole(first, ts, "1.2.3.4", shapes) == walked_in_full(first, ts, "1.2.3.4")
     second = first.replace(b"1.2.3.4", b"1.2.3.5").replace(b"ID-1", b"ID-2")
     assert len(second) == len(first)
     walks = CountingWalks(monkeypatch)
@@ -147,7 +149,8 @@ def test_a_value_whose_place_is_not_certain_is_not_remembered() -> None:
     ds.ReferencedImageSequence = Sequence([item])
     data = encoded(ds, EXPLICIT_LE)
     shapes = WalkedShapes()
-    assert checked_whole(data, EXPLICIT_LE, "1.2.3", shapes)[0] is None
+    for _ in range(2):
+        assert checked_whole(data, EXPLICIT_LE, "1.2.3", shapes)[0] is None
     assert shapes.walked(EXPLICIT_LE, data) is None
     # With another nested value the place is certain.
     item.SOPInstanceUID = "1.2.9"
@@ -160,10 +163,12 @@ def test_a_value_whose_place_is_not_certain_is_not_remembered() -> None:
 def test_a_failed_data_set_is_not_remembered_and_deflated_is_always_walked() -> None:
     data = encoded(make_dataset(sop_instance="1.2.3", pixels=64), EXPLICIT_LE)
     shapes = WalkedShapes()
-    assert checked_whole(data, EXPLICIT_LE, "1.2.4", shapes)[0] == 0xA900
+    for _ in range(2):
+        assert checked_whole(data, EXPLICIT_LE, "1.2.4", shapes)[0] == 0xA900
     assert shapes.walked(EXPLICIT_LE, data) is None
     deflated = encoded(make_dataset(sop_instance="1.2.3", pixels=64), DEFLATED)
-    assert checked_whole(deflated, DEFLATED, "1.2.3", shapes)[0] is None
+    for _ in range(2):
+        assert checked_whole(deflated, DEFLATED, "1.2.3", shapes)[0] is None
     assert shapes.walked(DEFLATED, deflated) is None
 
 
@@ -175,7 +180,8 @@ def test_only_the_last_shapes_are_kept() -> None:
         ds.PixelData = bytes(2 * n + 2)
         sets.append(encoded(ds, EXPLICIT_LE))
     for data in sets:
-        assert checked_whole(data, EXPLICIT_LE, "1.2.3", shapes)[0] is None
+        for _ in range(2):
+            assert checked_whole(data, EXPLICIT_LE, "1.2.3", shapes)[0] is None
     assert shapes.walked(EXPLICIT_LE, sets[0]) is None
     assert all(shapes.walked(EXPLICIT_LE, data) is not None for data in sets[1:])
 
@@ -195,6 +201,7 @@ async def test_the_scp_stores_look_alikes_unwalked_and_refuses_a_mismatch(
     service = StorageService(store)
     first = encoded(make_dataset(sop_instance="1.2.3.10"), EXPLICIT_LE)
     assert await store_whole(service, first, "1.2.3.10") == 0
+    assert await store_whole(service, first.replace(b"1.2.3.10", b"1.2.3.19"), "1.2.3.19") == 0
     walks = CountingWalks(monkeypatch)
     second = first.replace(b"1.2.3.10", b"1.2.3.11")
     assert await store_whole(service, second, "1.2.3.11") == 0
@@ -210,7 +217,11 @@ async def test_the_scp_stores_look_alikes_unwalked_and_refuses_a_mismatch(
     short = second[:-1].replace(b"1.2.3.11", b"1.2.3.14")
     assert await store_whole(service, short, "1.2.3.14") == 0xC000
     assert walks.count == 1
-    assert sorted(p.name for p in tmp_path.glob("*.dcm")) == ["1.2.3.10.dcm", "1.2.3.11.dcm"]
+    assert sorted(p.name for p in tmp_path.glob("*.dcm")) == [
+        "1.2.3.10.dcm",
+        "1.2.3.11.dcm",
+        "1.2.3.19.dcm",
+    ]
 
 
 # ------------------------------------------------- the first fragment of a longer data set
@@ -247,6 +258,7 @@ def test_a_damaged_look_alike_in_pieces_gets_the_answer_of_a_full_walk(
         return
     cut = 1 + cut % (len(data) - 1)
     shapes = WalkedShapes()
+    checked_in_pieces([data[:cut], data[cut:]], ts, "1.2.3", shapes)
     primed = checked_in_pieces([data[:cut], data[cut:]], ts, "1.2.3", shapes)
     assert primed == checked_in_pieces([data[:cut], data[cut:]], ts, "1.2.3", None)
     damaged = bytearray(data)
@@ -268,7 +280,10 @@ def test_a_slice_whose_first_fragment_looks_alike_is_walked_on_from_there(
     cut = len(first) - 60 * 1024  # the header and some Pixel Data
     pieces = [first[:cut], first[cut : cut + 30 * 1024], first[cut + 30 * 1024 :]]
     shapes = WalkedShapes()
-    assert checked_in_pieces(pieces, ts, "1.2.3.4", shapes) == walked_in_full(first, ts, "1.2.3.4")
+    for _ in range(2):
+        assert checked_in_pieces(pieces, ts, "1.2.3.4", shapes) == walked_in_full(
+            first, ts, "1.2.3.4"
+        )
     second = first.replace(b"1.2.3.4", b"1.2.3.5").replace(b"ID-1", b"ID-2")
     expected = walked_in_full(second, ts, "1.2.3.5")[1]
     walks = 0
@@ -313,6 +328,7 @@ async def test_the_scp_walks_on_from_a_look_alike_first_fragment(tmp_path: Path)
         return (await handled).status
 
     assert await store_in_pieces(first, "1.2.3.10") == 0
+    assert await store_in_pieces(first.replace(b"1.2.3.10", b"1.2.3.19"), "1.2.3.19") == 0
     second = first.replace(b"1.2.3.10", b"1.2.3.11")
     assert await store_in_pieces(second, "1.2.3.11") == 0
     assert part10_dataset_bytes((tmp_path / "1.2.3.11.dcm").read_bytes()) == second
@@ -320,4 +336,29 @@ async def test_the_scp_walks_on_from_a_look_alike_first_fragment(tmp_path: Path)
     assert await store_in_pieces(second[:-2].replace(b"1.2.3.11", b"1.2.3.14"), "1.2.3.14") == (
         0xC000
     )
-    assert sorted(p.name for p in tmp_path.glob("*.dcm")) == ["1.2.3.10.dcm", "1.2.3.11.dcm"]
+    assert sorted(p.name for p in tmp_path.glob("*.dcm")) == [
+        "1.2.3.10.dcm",
+        "1.2.3.11.dcm",
+        "1.2.3.19.dcm",
+    ]
+
+
+def test_only_a_length_seen_before_is_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A stream of data sets that are all unlike pays nothing for the memo.
+    shapes = WalkedShapes()
+    data = encoded(make_dataset(sop_instance="1.2.3", pixels=64), EXPLICIT_LE)
+    recorded: list[bool] = []
+    real = DatasetWalker.__init__
+
+    def spy(walker: DatasetWalker, **kwargs: object) -> None:
+        recorded.append(bool(kwargs.get("record")))
+        real(walker, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DatasetWalker, "__init__", spy)
+    assert checked_whole(data, EXPLICIT_LE, "1.2.3", shapes)[0] is None
+    assert shapes.walked(EXPLICIT_LE, data) is None
+    assert checked_whole(data + b"\x10\x00\x10\x00PN\x00\x00", EXPLICIT_LE, "1.2.3", shapes)[0]
+    assert recorded == [False, False]
+    assert checked_whole(data, EXPLICIT_LE, "1.2.3", shapes)[0] is None
+    assert recorded == [False, False, True]
+    assert shapes.walked(EXPLICIT_LE, data) is not None
