@@ -226,12 +226,18 @@ class IndexedSink:
         self, info: InstanceInfo, stored: StoredInstance, unsynced: Sequence[Path] = ()
     ) -> Awaitable[None] | None:
         """The index's write of the row of ``stored`` (``None``: nothing to index)."""
-        if stored.outcome is Outcome.DUPLICATE_KEPT or stored.path is None:
+        if stored.outcome is Outcome.DUPLICATE_KEPT:
             return None
-        # (A file sink's location is its path as a str: no Path formatted again.)
-        path = stored.location if self._linked else str(stored.path)
+        if self._linked:
+            # A file sink's location is its path as a str: no Path made of it (parsing
+            # one costs about as much as building the whole entry).
+            path = stored.location
+        elif stored.path is None:
+            return None
+        else:
+            path = str(stored.path)
         entry = self._entry(info, path, stored.size) or entry_from_file(
-            stored.path, source_ae_title=info.source_ae_title, size=stored.size
+            Path(path), source_ae_title=info.source_ae_title, size=stored.size
         )
         if unsynced:
             entry = replace(entry, sync_folders=tuple(str(f) for f in unsynced))
