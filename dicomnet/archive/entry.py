@@ -70,6 +70,8 @@ _RAW_MARK: Final = b"DNH"
 #: The mark with each flag byte.
 _RAW_MARKS: Final = tuple(_RAW_MARK + bytes([flag]) for flag in range(4))
 _COLUMN_TAGS: Final = frozenset(COLUMNS)
+#: Series Instance UID (0020,000E).
+_SERIES_UID: Final = 0x0020000E
 #: Every column with its value for an attribute that is absent.
 _EMPTY_COLUMNS: Final = {
     name: ""
@@ -371,14 +373,14 @@ class WalkColumns(Mapping[str, str]):
         #: Values decoded so far, and values given (the SOP Instance UID).
         self._decoded = decoded
 
-    def row(self, names: Sequence[str]) -> list[str]:
+    def row(self, names: Sequence[str]) -> list[object]:
         """The values of columns ``names`` (all column names), in that order.
 
         Values not decoded yet are decoded here and not kept (a row is made once).
         """
         decoded = self._decoded
         raw = self._raw
-        values: list[str] = []
+        values: list[object] = []
         for name in names:
             value = decoded.get(name)
             if value is None:
@@ -452,7 +454,7 @@ def entry_from_walk(
     captured or needing a character set, a deflated or unknown syntax, a
     header longer than ``prefix``): use :func:`entry_from_data_set` then.
     """
-    encoding = _raw_encoding(transfer_syntax_uid)
+    encoding = _NATIVE_ENCODINGS.get(transfer_syntax_uid) or _raw_encoding(transfer_syntax_uid)
     if encoding is None or (walk.uncaptured and not _COLUMN_TAGS.isdisjoint(walk.uncaptured)):
         return None
     implicit, little = encoding
@@ -463,7 +465,12 @@ def entry_from_walk(
     joined = b"".join(raw.values())
     columns: Mapping[str, str]
     if joined.isascii() and _ESC not in joined:  # (an int: no bytes operand tried as one)
-        columns = WalkColumns(raw, {"sop_uid": sop_instance_uid})
+        decoded = {"sop_uid": sop_instance_uid}
+        series = raw.get(_SERIES_UID)
+        if series is not None:
+            # Every row needs it (the series key), most rows nothing else of the levels above.
+            decoded["series_uid"] = _ascii_value(series.decode("ascii"), None)
+        columns = WalkColumns(raw, decoded)
     else:  # a value may need a character set (or an element not a column is binary)
         checked = _ascii_columns(raw)
         if checked is None:

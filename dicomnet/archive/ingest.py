@@ -89,12 +89,15 @@ class IndexedStore:
         self.store = store
         self.index = index
         self.route = route
+        # Duplicates are told by the index (the path depends on the data set).
+        self._hierarchical = isinstance(store, FolderStore) and store.layout is Layout.HIERARCHICAL
 
     async def open_sink(self, info: InstanceInfo) -> StorageSink:
         """The inner store's sink, indexing on commit."""
         store = self.store
         earlier: Path | None = None
-        if isinstance(store, FolderStore) and store.layout is Layout.HIERARCHICAL:
+        if self._hierarchical:
+            assert isinstance(store, FolderStore)
             found = await self.index.locate(info.sop_instance_uid)
             if found is not None and found.path is not None:
                 earlier = Path(found.path)
@@ -102,16 +105,21 @@ class IndexedStore:
                     raise DuplicateRefused(info.sop_instance_uid)
                 if store.duplicates is Duplicate.KEEP_FIRST:
                     return DroppingSink(store.kept_instance(info, earlier))
-        sink = IndexedSink(await store.open_sink(info), self.index, earlier=earlier)
-        sink.route = self.route
-        return sink
+        return IndexedSink(
+            await store.open_sink(info), self.index, earlier=earlier, route=self.route
+        )
 
 
 class IndexedSink:
     """A sink whose commit returns once the file and its index row are both durable."""
 
     def __init__(
-        self, inner: StorageSink, index: IndexBackend, *, earlier: Path | None = None
+        self,
+        inner: StorageSink,
+        index: IndexBackend,
+        *,
+        earlier: Path | None = None,
+        route: Route | None = None,
     ) -> None:
         self.inner = inner
         self.index = index
@@ -123,7 +131,7 @@ class IndexedSink:
         # What the Storage SCP's walk saw of the header (see header_walked).
         self._walk: WalkedHeader | None = None
         #: Picks the send-queue destinations of the entry (see :class:`IndexedStore`).
-        self.route: Route | None = None
+        self.route = route
         # The inner sink's synchronous write_views, looked up once (see write_views).
         self._inner_views: Callable[[list[memoryview]], None] | None = getattr(
             inner, "write_views", None

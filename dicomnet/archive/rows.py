@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final
 
 from dicomnet.query.index import InstanceRecord
 from dicomnet.query.query import Query, computed_attributes, respond
@@ -81,17 +81,19 @@ def instance_values(
     ``text`` adapts each text value to what the backend stores.
     """
     columns = entry.columns
-    values: list[object]
-    if isinstance(columns, WalkColumns):
-        values = cast("list[object]", columns.row(_IMAGE_COLUMNS))  # a new list
-    else:
-        values = [columns.get(name, "") for name in _IMAGE_COLUMNS]
+    values: list[object] = (
+        columns.row(_IMAGE_COLUMNS)  # a new list
+        if isinstance(columns, WalkColumns)
+        else [columns.get(name, "") for name in _IMAGE_COLUMNS]
+    )
     values[_SOP_UID_AT] = entry.sop_instance_uid
     if not values[_SOP_CLASS_AT]:
         values[_SOP_CLASS_AT] = entry.sop_class_uid
+    path: object = entry.path
     if text is not _same:
         values = [text(value) for value in values]
-    values += [series_key, entry.transfer_syntax_uid, entry.size, text(entry.path)]
+        path = text(path)
+    values += [series_key, entry.transfer_syntax_uid, entry.size, path]
     values += [entry.source_ae_title, entry.received, entry.headers.get("IMAGE", b"")]
     return values
 

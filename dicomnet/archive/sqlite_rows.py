@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from itertools import chain
-from typing import Final, TypeVar, cast
+from typing import Final, TypeVar
 
 from .entry import IndexEntry
 from .rows import INSTANCE_COLUMNS, instance_columns, instance_values, level_values
@@ -156,7 +156,7 @@ def _instance_values(
     # The header as a bytearray: the sqlite3 module binds it as the same BLOB, and
     # looks up no adapter for it (it does for every bytes value: about 3k
     # instructions per row, more than the copy).
-    values[-1] = bytearray(cast(bytes, values[-1]))
+    values[-1] = bytearray(entry.headers.get("IMAGE", b""))
     return values
 
 
