@@ -386,9 +386,14 @@ class WalkColumns(Mapping[str, str]):
             if value is None:
                 tag, kind, folded = _BY_NAME[name]
                 found = raw.get(tag)
-                value = "" if found is None else _ascii_value(found.decode("ascii"), kind)
-                if folded:
-                    value = pn_fold(value)
+                if found is None:
+                    value = ""
+                elif kind is None and not folded and 0x5C not in found:
+                    value = found.decode("ascii").strip(" \0")  # one value, kept as it is
+                else:
+                    value = _ascii_value(found.decode("ascii"), kind)
+                    if folded:
+                        value = pn_fold(value)
             values.append(value)
         return values
 
