@@ -97,7 +97,7 @@ _LONG_VRS: Final = frozenset(
 )
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class IndexEntry:
     """One instance for the index (a value: change it with :func:`dataclasses.replace`).
 
@@ -105,7 +105,9 @@ class IndexEntry:
     (a dict, or :class:`WalkColumns` decoding each on first use);
     ``headers`` maps each level to its header bytes (Explicit VR LE).
     Not frozen: one is made per stored instance, and a frozen dataclass sets
-    each field through ``object.__setattr__``.
+    each field through ``object.__setattr__``. Give the fields by name; the
+    ingest's hot path gives them in order (a class called with keywords
+    gathers them into a dict first: about 3.5k instructions more per entry).
     """
 
     sop_instance_uid: str
@@ -483,15 +485,17 @@ def entry_from_walk(
         checked["sop_uid"] = sop_instance_uid
         columns = checked
     header = _RAW_MARKS[(1 if implicit else 0) | (2 if little else 0)] + prefix[:end]
+    # In field order (see IndexEntry).
     return IndexEntry(
-        sop_instance_uid=sop_instance_uid,
-        sop_class_uid=sop_class_uid,
-        transfer_syntax_uid=transfer_syntax_uid,
-        path=path,
-        size=size,
-        source_ae_title=source_ae_title,
-        columns=columns,
-        headers=dict.fromkeys(_LEVELS, header),
+        sop_instance_uid,
+        sop_class_uid,
+        transfer_syntax_uid,
+        path,
+        size,
+        source_ae_title,
+        time.time(),
+        columns,
+        dict.fromkeys(_LEVELS, header),
     )
 
 

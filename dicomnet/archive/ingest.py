@@ -105,9 +105,8 @@ class IndexedStore:
                     raise DuplicateRefused(info.sop_instance_uid)
                 if store.duplicates is Duplicate.KEEP_FIRST:
                     return DroppingSink(store.kept_instance(info, earlier))
-        return IndexedSink(
-            await store.open_sink(info), self.index, earlier=earlier, route=self.route
-        )
+        # (Positional: a class called with keywords gathers them into a dict first.)
+        return IndexedSink(await store.open_sink(info), self.index, earlier, self.route)
 
 
 class IndexedSink:
@@ -117,7 +116,6 @@ class IndexedSink:
         self,
         inner: StorageSink,
         index: IndexBackend,
-        *,
         earlier: Path | None = None,
         route: Route | None = None,
     ) -> None:
