@@ -67,9 +67,7 @@ async def serve(args: argparse.Namespace) -> None:
     if args.output is None:
         handler = Binding(command_field=CommandField.C_STORE_RQ, handler=discard, inline=True)
     else:
-        # Indexed: named temporary files (the index keeps that name until the row is in).
-        unnamed = False if args.index else None
-        store: InstanceStore = FolderStore(args.output, fsync=args.fsync, unnamed=unnamed)
+        store: InstanceStore = FolderStore(args.output, fsync=args.fsync)
         if args.index:
             from dicomnet.archive import SqliteIndex
             from dicomnet.archive.ingest import IndexedStore

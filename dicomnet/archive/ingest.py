@@ -11,11 +11,13 @@ its row into the index, which returns once the row is committed (group
 commit, see :class:`~dicomnet.archive.sqlite.SqliteIndex`). Only then does
 ``commit`` return, so the Storage SCP's Success means both file and row are
 durable (in the default ``fsync`` mode of both). One round trip to the index
-per instance: the folder store moves the file into place as a second hard
-link and keeps the temporary name until the row is committed, so a restart
-after a crash finds a file moved in but not indexed in ``.incoming`` alone
-(see :mod:`dicomnet.archive.recover`). On a file system without hard links
-the final path is journaled in the index before the move instead.
+per instance: the folder store notes an unnamed file's final name in its
+intent log before linking it into place (or moves a named temporary file
+into place as a second hard link, keeping the temporary name) until the row
+is committed, so a restart after a crash finds a file moved in but not
+indexed in ``.incoming`` alone (see :mod:`dicomnet.archive.recover`). On a
+file system without hard links the final path is journaled in the index
+before the move instead.
 
 In the hierarchical layout the folder store cannot tell a duplicate by its
 path before the data set arrives (the path depends on it), so the index is
@@ -134,8 +136,11 @@ class IndexedSink:
         self._inner_views: Callable[[list[memoryview]], None] | None = getattr(
             inner, "write_views", None
         )
-        # A file moved into place as a second link to its temporary name (see commit).
+        # A file moved into place as a second link to its temporary name, or an unnamed
+        # one whose final name is noted in its store's intent log now (see commit).
         self._linked = isinstance(inner, FileSink) and inner.store.hard_links
+        if self._linked and isinstance(inner, FileSink) and inner.unnamed:
+            inner.note_final_name()
 
     #: The elements the Storage SCP captures while it walks the data set (its columns).
     header_tags: Final = WALK_TAGS
@@ -198,8 +203,11 @@ class IndexedSink:
                 # start-up's reconcile to settle.
                 raise
             except BaseException as exc:
-                inner.release()
-                self._failed(info, stored, exc)
+                try:
+                    self._failed(info, stored, exc)
+                finally:
+                    # Only once the file is gone: until then a restart finds it.
+                    inner.release()
                 raise
             inner.release()
             if indexing is not None:

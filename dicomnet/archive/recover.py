@@ -1,7 +1,26 @@
 """Crash consistency: after kill -9, bring the index and the folder into agreement.
 
-Ingest (:class:`~dicomnet.archive.ingest.IndexedSink`) keeps this order for
-every instance:
+Ingest (:class:`~dicomnet.archive.ingest.IndexedSink`) keeps one of two
+orders for every instance. Where the folder store receives into unnamed
+files (:mod:`dicomnet.storage.unnamed`: the flat layout, duplicates kept or
+refused, on Linux):
+
+1. the data set is written to an unnamed file and fsynced;
+2. its final name is appended to the store's intent log
+   (:mod:`dicomnet.storage.intents`), synced;
+3. the file is linked into place under that name (the folder synced);
+4. the instance row is committed (synchronously);
+5. the log's line is settled (a segment whose lines are all settled goes);
+6. only then is Success answered (after 3 and 4).
+
+So a row never points at a missing file, and a name that may be on disk
+without its row is in a segment of the log on disk: after a crash,
+:func:`reconcile` reads the segments left in ``.intents`` (a few thousand
+lines at most) and indexes each named file that exists and has no row of
+its own; a name without a file (the crash came before the link, or the
+file was removed after its row failed) is passed over.
+
+Otherwise (named temporary files):
 
 1. the data set is written to ``.incoming/<random>.part`` and fsynced;
 2. the file is hard-linked into place (the folder fsynced), keeping its
@@ -39,10 +58,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dicomnet.log import ERROR_LIMIT, logsafe
+from dicomnet.storage.filenames import is_valid_uid
 from dicomnet.storage.folder import FolderStore
 
 from .backend import IndexBackend
-from .entry import entry_from_file
+from .entry import IndexEntry, entry_from_file
 from .rebuild import remove_files
 
 __all__ = ["ReconcileReport", "reconcile"]
@@ -71,6 +91,7 @@ async def reconcile(index: IndexBackend, store: FolderStore | None = None) -> Re
     report = ReconcileReport()
     if store is not None:
         await _settle_incoming(index, store, report)
+        await _settle_intents(index, store, report)
     for path, uid in await index.journaled():
         file = Path(path)
         try:
@@ -116,3 +137,51 @@ async def _settle_incoming(
                 logsafe(entry.sop_instance_uid),
             )
     report.unfinished = store.remove_stale()
+
+
+async def _settle_intents(index: IndexBackend, store: FolderStore, report: ReconcileReport) -> None:
+    """Index the files named in the intent logs left that lack their rows; remove the logs."""
+    left = store.intents_left()
+    if not left:
+        return
+    doomed = set(await index.doomed())  # deleted: their files go below, not indexed again
+    seen: set[Path] = set()
+    for _segment, paths in left:
+        for path in paths:
+            if path in seen or str(path) in doomed:
+                continue
+            seen.add(path)
+            entry = await _unindexed(index, path)
+            if entry is not None:
+                await index.put(entry)
+                report.indexed.append(entry.path)
+                _log.info(
+                    "recovered %s (stored before a crash, not yet indexed)",
+                    logsafe(entry.sop_instance_uid),
+                )
+    for segment, _paths in left:  # every named file that is there is indexed now
+        segment.unlink(missing_ok=True)
+
+
+async def _unindexed(index: IndexBackend, path: Path) -> IndexEntry | None:
+    """The entry of the file ``path`` if it exists and has no row of its own, else ``None``."""
+    if not path.is_file():
+        return None  # never linked, or removed again when its row failed
+    # A valid UID is its own file name (see dicomnet.storage.filenames): no read then.
+    uid = path.name[: -len(".dcm")] if path.name.endswith(".dcm") else ""
+    entry = None
+    if not is_valid_uid(uid):
+        try:
+            entry = entry_from_file(path)
+        except (OSError, ValueError) as exc:
+            _log.warning("file %s unreadable: %s", path, logsafe(exc, ERROR_LIMIT))
+            return None
+        uid = entry.sop_instance_uid
+    found = await index.locate(uid)
+    if found is not None and found.path == path:
+        return None
+    try:
+        return entry or entry_from_file(path)
+    except (OSError, ValueError) as exc:
+        _log.warning("file %s unreadable: %s", path, logsafe(exc, ERROR_LIMIT))
+        return None

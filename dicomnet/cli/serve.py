@@ -378,7 +378,6 @@ async def serve(
             fsync=not args.no_fsync,
             layout=layout,
             clean_incoming=not indexed,  # the index's reconcile looks at them first
-            unnamed=None if not indexed else False,  # the index keeps a temporary name
             incoming=None if slot is None else worker_incoming(slot),
         )
         handlers: list[Service] = [StorageService(store)]

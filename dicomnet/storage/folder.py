@@ -17,10 +17,16 @@ Where the system has them (Linux, see :mod:`.unnamed`), the temporary file
 of a flat store that does not replace duplicates is an *unnamed* file
 (``O_TMPFILE``): it gets its final name by one ``linkat`` at commit (which
 fails if the name exists), a discard only closes it, and a crash leaves
-nothing in ``.incoming``. ``unnamed=False`` keeps named temporary files: the
-better choice for a store committed with :meth:`FileSink.commit_linked` (the
-archive's index), which names the file in ``.incoming`` anyway (one system
-call more per instance for an unnamed file).
+nothing in ``.incoming`` but the store's intent log (see below).
+``unnamed=False`` keeps named temporary files.
+
+A store committed with :meth:`FileSink.commit_linked` (the archive's index,
+which must find after a crash the files moved in whose rows are missing,
+without looking at the whole folder) notes each unnamed file's final name in
+an :class:`~dicomnet.storage.intents.IntentLog` (in ``.intents``) before the
+link (durably, with fsync), settled by :meth:`FileSink.release` once the row
+is in. A named temporary file (other layouts, ``Duplicate.REPLACE``) keeps
+its ``.incoming`` name as a second link until then instead.
 
 Layouts (:mod:`.layout`): ``Layout.FLAT`` puts every instance in the root;
 ``Layout.HIERARCHICAL`` in ``<PatientID>/<StudyInstanceUID>/<SeriesInstanceUID>/``
@@ -66,7 +72,6 @@ import itertools
 import logging
 import os
 import uuid
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -74,7 +79,9 @@ from dicomnet.dimse.dataset import transfer_syntax_encoding
 from dicomnet.dimse.errors import DatasetError
 
 from .filenames import instance_filename
+from .folders import can_link, fsync_folders, remove_empty_folders
 from .headscan import scan_header
+from .intents import Intent, IntentLog, read_intents
 from .layout import Layout, hierarchical_path
 from .meta import HeaderTemplate
 from .sinks import (
@@ -93,6 +100,8 @@ __all__ = ["INCOMING_DIR", "FileSink", "FolderStore", "fsync_folders", "remove_e
 
 #: Name of the folder (inside the store's root) that holds instances being received.
 INCOMING_DIR = ".incoming"
+#: Name of the folder (inside the root) of the intent logs of the ``.incoming`` folders.
+INTENTS_DIR = ".intents"
 _TEMP_SUFFIX = ".part"
 #: Buffers per ``writev`` call (Linux takes 1024; one ``write`` each without ``writev``).
 _IOV_MAX = 1024 if hasattr(os, "writev") else 1
@@ -145,13 +154,15 @@ class FolderStore:
         self._templates: dict[tuple[str, ...], HeaderTemplate] = {}
         self.incoming.mkdir(parents=True, exist_ok=True)
         #: Whether files can be hard-linked here (see :meth:`FileSink.commit_linked`).
-        self.hard_links = _can_link(self.incoming)
+        self.hard_links = can_link(self.incoming)
         if clean_incoming:
             self.remove_stale()
         # Unnamed temporary files (O_TMPFILE), linked into the root by this handle.
         self._root_handle: FolderHandle | None = None
         if unnamed or (unnamed is None and can_link_unnamed(self._incoming_str, self._root_str)):
             self._root_handle = FolderHandle(self._root_str)
+        #: Final names noted before unnamed files get them (see :meth:`FileSink.commit_linked`).
+        self.intents = IntentLog(self.intents_folder, sync=fsync)
 
     @property
     def unnamed(self) -> bool:
@@ -180,6 +191,22 @@ class FolderStore:
             for entry in self.incoming.iterdir()
             if entry.is_file() and entry.name.endswith(_TEMP_SUFFIX)
         )
+
+    @property
+    def intents_folder(self) -> Path:
+        """Where the intent log of this store's ``.incoming`` is (see :mod:`.intents`)."""
+        try:
+            return self.root / INTENTS_DIR / self.incoming.relative_to(self.root)
+        except ValueError:  # (an incoming folder elsewhere)
+            return self.root / INTENTS_DIR / self.incoming.name
+
+    def intents_left(self) -> list[tuple[Path, list[Path]]]:
+        """Segments of intent logs left in ``.incoming`` (by a crash or a stop), with the
+        paths each names (see :mod:`.intents`)."""
+        return [
+            (segment, [self.root / name for name in names])
+            for segment, names in read_intents(self.intents_folder)
+        ]
 
     def place_of_file(self, path: Path, sop_instance_uid: str) -> Path:
         """Where the instance in the Part 10 file ``path`` belongs."""
@@ -249,26 +276,29 @@ class FolderStore:
         fd = os.open(temp, _OPEN_FLAGS, 0o644)
         return FileSink(self, fd, temp, final, info=info, header=header)
 
-    def link_unnamed_as(self, fd: int, path: str) -> None:
-        """Give the unnamed file ``fd`` the (absolute) name ``path``."""
-        assert self._root_handle is not None
-        self._root_handle.link(fd, path)
-
     def temp_name(self) -> str:
         """A new name for a temporary file in ``.incoming``."""
         return os.path.join(
             self._incoming_str, f"{self._temp_prefix}{next(self._temp_serial):x}{_TEMP_SUFFIX}"
         )
 
-    def link_unnamed(self, fd: int, final: str, info: InstanceInfo) -> Outcome:
-        """Give the unnamed file ``fd`` its name ``final`` in the root (flat, no replacing)."""
+    def link_unnamed(
+        self, fd: int, final: str, info: InstanceInfo, *, unsynced: list[Path] | None = None
+    ) -> Outcome:
+        """Give the unnamed file ``fd`` its name ``final`` in the root (flat, no replacing).
+
+        ``unsynced``: the root is added to it instead of being synced here.
+        """
         assert self._root_handle is not None
         try:
             self._root_handle.link(fd, os.path.basename(final))
         except FileExistsError:
             return self._name_taken(info)
         if self.fsync:
-            _fsync_directory(self._root_str)
+            if unsynced is None:
+                fsync_folders((self._root_str,))
+            else:
+                unsynced.append(self.root)
         return Outcome.STORED
 
     def _name_taken(self, info: InstanceInfo) -> Outcome:
@@ -431,6 +461,9 @@ class FileSink:
         self._head = bytearray() if final_path is None else None
         # Committed with the temporary name kept as a link: discard leaves it alone.
         self._linked = False
+        # The final name of this unnamed file in the store's intent log (noted by
+        # note_final_name or commit_linked before the link, settled by release).
+        self._intent: Intent | None = None
         #: Bytes of the data set written so far.
         self.size = 0
 
@@ -566,14 +599,37 @@ class FileSink:
         ``.incoming`` only (see :mod:`dicomnet.archive.recover`). Where the
         store has no hard links (:attr:`FolderStore.hard_links`), the file is
         simply moved. ``unsynced``: see :meth:`FolderStore.install`.
+
+        An unnamed file gets no temporary name: its final name is noted in the
+        store's :attr:`~FolderStore.intents` (see :meth:`note_final_name`) and
+        synced before the file is linked into place; :meth:`release` settles it.
         """
         return self._commit(info, True, unsynced)
 
+    @property
+    def unnamed(self) -> bool:
+        """Whether the file is unnamed until its commit (see :mod:`.unnamed`)."""
+        return self._temp is None
+
+    def note_final_name(self) -> Intent:
+        """Note the final name of this unnamed file in the store's intent log now.
+
+        A sink to be committed with :meth:`commit_linked` notes it when it is
+        opened: its line is then usually synced by an earlier commit's sync
+        before its own commit needs it (the log is synced once for many files).
+        """
+        if self._intent is None:
+            self._intent = self.store.intents.note(os.path.basename(self._final_name()))
+        return self._intent
+
     def release(self) -> None:
-        """Remove the temporary name kept by :meth:`commit_linked`."""
+        """Remove the temporary name kept by :meth:`commit_linked` (or settle its intent)."""
         self._linked = False
         if self._temp is not None:
             _remove(self._temp)
+        intent, self._intent = self._intent, None
+        if intent is not None:
+            self.store.intents.settle(intent)
 
     def _commit(
         self, info: InstanceInfo, keep_temp: bool, unsynced: list[Path] | None = None
@@ -588,15 +644,14 @@ class FileSink:
                 os.fsync(self._fd)
             final = self._final_name()
             if self._temp is None:
-                if not keep_temp:
-                    outcome = store.link_unnamed(self._fd, final, info)
-                    fd, self._fd = self._fd, -1
-                    os.close(fd)
-                    return self._stored(info, final, outcome)
-                # The temporary name is asked for (commit_linked): give the file one.
-                temp = store.temp_name()
-                store.link_unnamed_as(self._fd, temp)
-                self._temp = temp
+                if keep_temp:
+                    # The final name is in the intent log, durably, before the file has it.
+                    store.intents.sync_to(self._intent or self.note_final_name())
+                outcome = store.link_unnamed(self._fd, final, info, unsynced=unsynced)
+                self._linked = keep_temp
+                fd, self._fd = self._fd, -1
+                os.close(fd)
+                return self._stored(info, final, outcome)
             fd, self._fd = self._fd, -1
             os.close(fd)
             outcome = store.install(self._temp, final, info, keep_temp=keep_temp, unsynced=unsynced)
@@ -631,6 +686,9 @@ class FileSink:
                 os.close(fd)  # an unnamed file is gone with it
             except OSError as exc:
                 _log.debug("closing %s failed: %s", self._temp or "a temporary file", exc)
+        intent, self._intent = self._intent, None
+        if intent is not None:  # noted, but the file was not linked: nothing to settle
+            self.store.intents.settle(intent)
         if self._temp is not None:
             _remove(self._temp)
 
@@ -667,51 +725,3 @@ def _place_from_file(path: Path) -> dict[int, bytes]:
                 else str(value).encode("utf-8")
             )
     return values
-
-
-def remove_empty_folders(folder: Path, root: Path) -> None:
-    """Remove ``folder`` and its parents while they are empty, up to (not including) ``root``."""
-    try:
-        folder.relative_to(root)
-    except ValueError:
-        return
-    while folder not in (root, folder.parent):
-        try:
-            folder.rmdir()
-        except OSError:  # not empty (or gone, or not ours): stop here
-            return
-        folder = folder.parent
-
-
-def _can_link(folder: Path) -> bool:
-    """Whether hard links can be made in ``folder``."""
-    probe = folder / f"{uuid.uuid4().hex}.probe"
-    try:
-        probe.touch()
-        os.link(probe, probe.with_suffix(".probe2"))
-    except OSError:
-        return False
-    finally:
-        probe.unlink(missing_ok=True)
-        probe.with_suffix(".probe2").unlink(missing_ok=True)
-    return True
-
-
-def fsync_folders(folders: Iterable[str | os.PathLike[str]]) -> None:
-    """Make the renames and links in ``folders`` durable (each folder synced once)."""
-    for folder in dict.fromkeys(Path(f) for f in folders):
-        _fsync_directory(folder)
-
-
-def _fsync_directory(path: str | os.PathLike[str]) -> None:
-    """Make a rename in ``path`` durable (POSIX); ignored where directories cannot be opened."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

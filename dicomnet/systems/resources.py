@@ -139,7 +139,6 @@ async def open_resources(spec: SystemSpec, root: Path, *, fsync: bool = True) ->
             duplicates=spec.duplicates,
             fsync=fsync,
             clean_incoming=not spec.index,
-            unnamed=None if not spec.index else False,  # the index keeps a temporary name
         )
         if spec.index:
             try:

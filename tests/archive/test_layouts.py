@@ -64,10 +64,13 @@ async def _archive(
 @pytest.mark.parametrize("layout", LAYOUTS)
 async def test_ingest_delete_and_rebuild_in_each_layout(tmp_path: Path, layout: Layout) -> None:
     root = tmp_path / "store"
-    _, index = await _archive(root, layout)
+    indexed, index = await _archive(root, layout)
     try:
         assert await index.count() == 5
         assert list((root / ".incoming").iterdir()) == []  # no temporary name left
+        # (Flat: the names were noted in the intent log, every line settled.)
+        assert isinstance(indexed.store, FolderStore)
+        assert all(segment.open == 0 for segment in indexed.store.intents.segments())
         files = _files(root)
         assert len(files) == 5
         first = archive_datasets()[0]
@@ -248,13 +251,18 @@ async def test_store_cancelled_while_indexing_is_settled_at_start_up(tmp_path: P
     with pytest.raises(asyncio.CancelledError):
         await task
     await sink.discard()  # what the Storage SCP does on the way out
-    (part,) = store.leftovers()
-    assert part.stat().st_nlink == 2  # in place, its temporary name kept
+    final = store.path_for(str(ds.SOPInstanceUID))
+    if store.unnamed:  # in place, its line in the intent log not settled
+        assert store.leftovers() == []
+        assert [paths for _, paths in store.intents_left()] == [[final]]
+    else:
+        (part,) = store.leftovers()
+        assert part.stat().st_nlink == 2  # in place, its temporary name kept
     index = await SqliteIndex.open(root / ".index" / "index.sqlite", fsync=False)
     try:
         report = await reconcile(index, FolderStore(root, clean_incoming=False))
-        assert report.indexed == [str(store.path_for(str(ds.SOPInstanceUID)))]
-        assert store.leftovers() == []
+        assert report.indexed == [str(final)]
+        assert store.leftovers() == [] and store.intents_left() == []
         assert await index.count() == 1
     finally:
         await index.close()
@@ -270,7 +278,8 @@ async def test_folders_are_synced_once_per_batch_by_the_index_writer(
     root = tmp_path / "store"
     index = await SqliteIndex.open(root / ".index" / "index.sqlite", inline_writes=False)
     try:
-        store = IndexedStore(FolderStore(root, fsync=True, layout=layout), index)
+        folder = FolderStore(root, fsync=True, layout=layout)
+        store = IndexedStore(folder, index)
         datasets = archive_datasets()
         paths = await asyncio.gather(*(_store(store, ds) for ds in datasets))
         # Each file's folder (and new folders' parents) synced by the writer, before the rows.
@@ -295,7 +304,8 @@ async def test_folders_are_synced_by_the_store_before_an_inline_writer_takes_the
     index = await SqliteIndex.open(root / ".index" / "index.sqlite", fsync=True)
     try:
         assert index.inline_writes and not index.syncs_folders
-        store = IndexedStore(FolderStore(root, fsync=True, layout=layout), index)
+        folder = FolderStore(root, fsync=True, layout=layout)
+        store = IndexedStore(folder, index)
         datasets = archive_datasets()
         paths = await asyncio.gather(*(_store(store, ds) for ds in datasets))
         synced = {folder for call in in_store for folder in call}
