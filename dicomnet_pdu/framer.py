@@ -133,7 +133,9 @@ class PDUFramer:
 
         PDUs returned meanwhile refer to ``data``: the caller must not change
         it while they are in use. Only allowed while nothing is buffered (a
-        caller that lends, always lends). Raises like :meth:`feed`.
+        caller that lends, always lends). The size limits are checked as the
+        PDUs are taken (:meth:`take_pdata` stops before a PDU over them,
+        :meth:`next_pdu` refuses it), not here: a lender always takes next.
         """
         if self._error is not None:
             raise self._error
@@ -142,7 +144,6 @@ class PDUFramer:
         if data:
             self._blocks.append(data)
             self._buffered = self._lent = len(data)
-            self._peek_length()
 
     def take_back(self) -> int:
         """End a :meth:`lend`: how many bytes of it were consumed (complete PDUs).
