@@ -249,11 +249,10 @@ class PDUFramer:
         self._buffered -= total
         return b"".join(parts)
 
-    def _header(self) -> bytes | memoryview:
-        """The 6 header bytes at the read position (at least 6 bytes are buffered)."""
+    def _header(self) -> bytes:
+        """The 6 header bytes at the read position, which run past the first block (at
+        least 6 bytes are buffered)."""
         first = self._blocks[0]
-        if len(first) - self._offset >= PDU_HEADER_LENGTH:
-            return first[self._offset : self._offset + PDU_HEADER_LENGTH]
         head = bytearray(first[self._offset :])
         for block in list(self._blocks)[1:]:
             head += block[: PDU_HEADER_LENGTH - len(head)]
@@ -271,7 +270,11 @@ class PDUFramer:
         """Whole length of the PDU at the read offset, once its header is in; limits checked."""
         if self._buffered < PDU_HEADER_LENGTH:
             return None
-        pdu_type, length = PDU_HEADER.unpack_from(self._header())
+        first = self._blocks[0]
+        if len(first) - self._offset >= PDU_HEADER_LENGTH:
+            pdu_type, length = PDU_HEADER.unpack_from(first, self._offset)
+        else:  # the header spans fed blocks
+            pdu_type, length = PDU_HEADER.unpack_from(self._header())
         problem: str | None = None
         unrecognized = False
         if pdu_type == _P_DATA_TF:
