@@ -46,7 +46,6 @@ starts (:attr:`DatasetWalker.pixel_offset`: the end of the header).
 
 from __future__ import annotations
 
-import copy
 import struct
 import zlib
 from collections.abc import Iterable
@@ -175,6 +174,14 @@ class _Frame:
         self.long_length = _U32[little]
         self.last_tag = -1
 
+    def copy(self) -> _Frame:
+        """A frame in this one's state."""
+        twin = _Frame(
+            self.kind, self.tag, self.end, self.limit, explicit=self.explicit, little=self.little
+        )
+        twin.last_tag = self.last_tag
+        return twin
+
 
 class DatasetWalker:
     """Walks one data set; :meth:`feed` its bytes in order, then :meth:`finish`.
@@ -260,12 +267,13 @@ class DatasetWalker:
         A data set whose first bytes have the same headers (at the same offsets) as
         those this one walked reaches this state too, captured values aside.
         """
-        twin = copy.copy(self)
+        twin = object.__new__(DatasetWalker)
+        twin.__dict__.update(self.__dict__)  # the mutable parts are copied below
         twin.headers = None
         twin.captured = dict(self.captured)
         twin.uncaptured = set(self.uncaptured)
         twin._capturing = None if self._capturing is None else bytearray(self._capturing)
-        twin._stack = [copy.copy(frame) for frame in self._stack]
+        twin._stack = [frame.copy() for frame in self._stack]
         return twin
 
     def skip(self, n: int) -> None:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from dicomnet.dimse.walker import DatasetWalker
+from dicomnet.dimse.walker import DatasetWalker, FramingError
 from dicomnet.services.dataset_check import DatasetCheck, capture_set
 from dicomnet.services.storage_scp import StorageService
 from dicomnet.storage.folder import FolderStore
@@ -362,3 +362,25 @@ def test_only_a_length_seen_before_is_recorded(monkeypatch: pytest.MonkeyPatch) 
     assert checked_whole(data, EXPLICIT_LE, "1.2.3", shapes)[0] is None
     assert recorded == [False, False, True]
     assert shapes.walked(EXPLICIT_LE, data) is not None
+
+
+def test_a_walker_copy_walks_on_alone() -> None:
+    data = encoded(make_dataset(sop_instance="1.2.3", pixels=4096), EXPLICIT_LE)
+    # Cut inside a sequence-free header run: both go on from the same state.
+    cut = len(data) - 4096 - 200
+    walker = DatasetWalker(implicit=False, little=True, capture=CAPTURE)
+    walker.feed(data[:cut])
+    assert walker.at_rest
+    twin = walker.copy()
+    twin.feed(data[cut:])
+    twin.finish()
+    assert twin.offset == len(data) and 0x00280010 in twin.captured
+    # The original did not move: it is where the copy was made, and walks on the same way.
+    assert walker.offset == cut and 0x00280010 not in walker.captured
+    walker.feed(data[cut:])
+    walker.finish()
+    assert walker.captured == twin.captured
+    # A copy refuses what the original would.
+    other = walker.copy()
+    with pytest.raises(FramingError):
+        other.feed(b"\x10\x00\x10\x00PN\x02\x00AB")  # after Pixel Data: out of order
