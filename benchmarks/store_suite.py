@@ -56,7 +56,7 @@ _LATENCY_COUNT = 200
 _QUICK_COUNTS = {"ct": 20, "small": 200, "large": 1}
 _QUICK_LATENCY_COUNT = 40
 _LATENCY = "latency"
-_FULL_REPEAT = 2  # runs per row (the best is kept) unless --repeat says otherwise
+_FULL_REPEAT = 3  # runs per row (the best is kept) unless --repeat says otherwise
 #: Asynchronous operations window of the extra ct rows ("(window 4)").
 CT_WINDOW = 4
 
