@@ -130,13 +130,17 @@ async def _settle_incoming(
             _log.warning("unfinished file %s unreadable: %s", part, logsafe(exc, ERROR_LIMIT))
             entry = None
         if entry is not None:
-            await index.put(entry)
-            report.indexed.append(entry.path)
-            _log.info(
-                "recovered %s (stored before a crash, not yet indexed)",
-                logsafe(entry.sop_instance_uid),
-            )
+            await _recovered(index, entry, report)
     report.unfinished = store.remove_stale()
+
+
+async def _recovered(index: IndexBackend, entry: IndexEntry, report: ReconcileReport) -> None:
+    """Index ``entry``, a file stored before a crash that has no row yet."""
+    await index.put(entry)
+    report.indexed.append(entry.path)
+    _log.info(
+        "recovered %s (stored before a crash, not yet indexed)", logsafe(entry.sop_instance_uid)
+    )
 
 
 async def _settle_intents(index: IndexBackend, store: FolderStore, report: ReconcileReport) -> None:
@@ -153,12 +157,7 @@ async def _settle_intents(index: IndexBackend, store: FolderStore, report: Recon
             seen.add(path)
             entry = await _unindexed(index, path)
             if entry is not None:
-                await index.put(entry)
-                report.indexed.append(entry.path)
-                _log.info(
-                    "recovered %s (stored before a crash, not yet indexed)",
-                    logsafe(entry.sop_instance_uid),
-                )
+                await _recovered(index, entry, report)
     for segment, _paths in left:  # every named file that is there is indexed now
         segment.unlink(missing_ok=True)
 

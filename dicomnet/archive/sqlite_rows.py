@@ -111,17 +111,7 @@ def insert_many(
     # twice in the batch) fails them as a whole (undone to the savepoint, when there are
     # several), and the batch goes the way below; the parents made stay (before the
     # savepoint), as that way makes them too.
-    rows: list[list[object]] = []
-    for entry in entries:
-        # (What _instance_values does, without a call more per row.)
-        series_uid = entry.columns.get("series_uid", "")
-        series_key = series_keys.get(series_uid)
-        if series_key is None:
-            series_key = _upsert_parents(conn, entry, instance_columns(entry))
-            series_keys[series_uid] = series_key
-        values = instance_values(entry, series_key)
-        values[-1] = bytearray(entry.headers.get("IMAGE", b""))  # (see _instance_values)
-        rows.append(values)
+    rows = [_instance_values(conn, entry, series_keys) for entry in entries]
     several = len(_runs(len(rows))) > 1
     if several:
         conn.execute("SAVEPOINT new_rows")

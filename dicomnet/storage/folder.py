@@ -79,7 +79,7 @@ from dicomnet.dimse.dataset import transfer_syntax_encoding
 from dicomnet.dimse.errors import DatasetError
 
 from .filenames import instance_filename
-from .folders import can_link, fsync_folders, remove_empty_folders
+from .folders import can_link, fsync_folders, make_folders, remove_empty_folders
 from .headscan import scan_header
 from .intents import Intent, IntentLog, read_intents
 from .layout import Layout, hierarchical_path
@@ -349,7 +349,7 @@ class FolderStore:
         made: list[Path] = []
         for attempt in range(3):
             if parent != self._root_str:
-                made += self._make_folders(Path(parent))
+                made += make_folders(Path(parent), self.root)
             try:
                 if self.duplicates is Duplicate.REPLACE:
                     existed = os.path.exists(final)
@@ -374,23 +374,6 @@ class FolderStore:
             else:
                 unsynced.extend(folders)
         return outcome
-
-    def _make_folders(self, folder: Path) -> list[Path]:
-        """Make ``folder`` and missing parents below the root; the folders made, top first."""
-        if folder == self.root:
-            return []
-        missing: list[Path] = []
-        while folder != self.root and not folder.is_dir():
-            missing.append(folder)
-            folder = folder.parent
-        made = []
-        for path in reversed(missing):
-            try:
-                path.mkdir()
-            except FileExistsError:
-                continue
-            made.append(path)
-        return made
 
     def place_of(self, temp: Path, head: bytes, info: InstanceInfo) -> Path:
         """The final path of a received instance (hierarchical layout: from its data set)."""

@@ -7,7 +7,13 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["can_link", "fsync_directory", "fsync_folders", "remove_empty_folders"]
+__all__ = [
+    "can_link",
+    "fsync_directory",
+    "fsync_folders",
+    "make_folders",
+    "remove_empty_folders",
+]
 
 
 def remove_empty_folders(folder: Path, root: Path) -> None:
@@ -22,6 +28,25 @@ def remove_empty_folders(folder: Path, root: Path) -> None:
         except OSError:  # not empty (or gone, or not ours): stop here
             return
         folder = folder.parent
+
+
+def make_folders(folder: Path, root: Path | None = None) -> list[Path]:
+    """Make ``folder`` and its missing parents (below ``root``, if given); those made, top first.
+
+    A folder another process makes at the same time counts as there, not as made.
+    """
+    missing: list[Path] = []
+    while folder != root and not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    made = []
+    for path in reversed(missing):
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        made.append(path)
+    return made
 
 
 def can_link(folder: Path) -> bool:

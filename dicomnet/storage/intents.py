@@ -37,7 +37,7 @@ import uuid
 from pathlib import Path
 from typing import Final
 
-from .folders import fsync_folders
+from .folders import fsync_folders, make_folders
 
 __all__ = ["INTENTS_SUFFIX", "IntentLog", "Segment", "read_intents"]
 
@@ -181,7 +181,7 @@ class IntentLog:
         """A new segment file, its name durable (with sync); ``full``: the one it follows."""
         self._serial += 1
         if self._serial == 1:
-            made = _make_folders(Path(self.folder))
+            made = make_folders(Path(self.folder))
             if self.sync:  # the new folders' names
                 fsync_folders(folder.parent for folder in made)
         path = os.path.join(self.folder, f"{self._prefix}-{self._serial:08d}{INTENTS_SUFFIX}")
@@ -219,22 +219,6 @@ def _remove(segments: list[Segment]) -> None:
             pass
         except OSError as exc:
             _log.warning("could not remove %s: %s", segment.path, exc)
-
-
-def _make_folders(folder: Path) -> list[Path]:
-    """Make ``folder`` and its missing parents; those made, top first."""
-    missing = []
-    while not folder.is_dir():
-        missing.append(folder)
-        folder = folder.parent
-    made = []
-    for path in reversed(missing):
-        try:
-            path.mkdir()
-        except FileExistsError:
-            continue
-        made.append(path)
-    return made
 
 
 def _sync_folder(folder: str) -> None:
