@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from pydicom import dcmread
@@ -43,10 +44,11 @@ async def test_sync_mode_answers_a700_when_the_destination_does_not_answer(
     tmp_path: Path,
 ) -> None:
     # Nothing listens at the destination's address: each attempt fails at once, and
-    # with max_attempts = 1 the job is in 'error' after the first.
-    dest = Destination(tmp_path / "dest")
-    port = await dest.start()
-    await dest.close()
+    # with max_attempts = 1 the job is in 'error' after the first. The port stays bound
+    # (never listening) for the whole test, so no other server can take it meanwhile.
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    holder.bind(("127.0.0.1", 0))
+    port = holder.getsockname()[1]
     running = await start_router(tmp_path, (HOST_DEST, port), mode="sync", max_attempts=1)
     try:
         (result,) = await send_files(running.ports["inbound"], make_files(tmp_path / "src", 1))
@@ -55,6 +57,7 @@ async def test_sync_mode_answers_a700_when_the_destination_does_not_answer(
         await wait_for_states(running, {JobState.ERROR}, 1)
     finally:
         await running.close()
+        holder.close()
 
 
 async def test_transcoded_for_a_destination_that_accepts_only_implicit_le(
