@@ -15,7 +15,8 @@ per instance: the folder store notes an unnamed file's final name in its
 intent log before linking it into place (or moves a named temporary file
 into place as a second hard link, keeping the temporary name) until the row
 is committed, so a restart after a crash finds a file moved in but not
-indexed in ``.incoming`` alone (see :mod:`dicomnet.archive.recover`). On a
+indexed from that log or ``.incoming`` alone, never by a look at the whole
+folder (see :mod:`dicomnet.archive.recover`). On a
 file system without hard links the final path is journaled in the index
 before the move instead.
 

@@ -272,16 +272,7 @@ class SqliteIndex(RowFinding):
 
     def put(self, entry: IndexEntry) -> asyncio.Future[None]:
         """Add or replace one instance: the future of its write, done once committed."""
-        # (What _submit does, without a call more for every stored instance.)
-        if self._closed or self._writer is None:
-            raise IndexUnavailable(f"index {self.path} is closed")
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        self._queue.append(_Job(future, entry))
-        task = self._writer_task
-        if task is None or task.done():
-            self._writer_task = loop.create_task(self._write_loop())
-        return future
+        return self._submit(_Job(asyncio.get_running_loop().create_future(), entry))
 
     async def journal(self, path: str, sop_instance_uid: str) -> None:
         """Note that the file ``path`` is about to be moved into place (see :meth:`journaled`)."""
