@@ -38,6 +38,8 @@ class Deadlines:
         on_expired: Callable[[str, float], None],
     ) -> None:
         self._loop = loop
+        #: The loop's clock itself (what :meth:`now` calls), for callers on the hot path.
+        self.clock: Callable[[], float] = loop.time
         self._on_expired = on_expired
         self._deadlines: dict[str, tuple[float, float]] = {}
         self._handle: asyncio.TimerHandle | None = None
@@ -58,7 +60,9 @@ class Deadlines:
     def set_at(self, name: str, when: float | None, seconds: float = 0.0) -> None:
         """Set ``name`` to the absolute loop time ``when`` (``None`` clears it)."""
         if when is None:
-            self.stop(name)
+            # stop(name), inline: the transport clears ARTIM this way after every read.
+            if self._deadlines.pop(name, None) is not None and self._handle is None:
+                self._rearm()
             return
         self._deadlines[name] = (when, seconds)
         armed = self._handle_when

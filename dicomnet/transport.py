@@ -300,16 +300,26 @@ class ULProtocol(asyncio.BufferedProtocol):
 
     def _parse(self, end: int) -> None:
         """Give the core the kept and the new bytes; keep what it did not consume."""
-        data = self._view[:end]
-        consumed = [end]
-
-        def step() -> None:
-            consumed[0] = self.conn.receive_buffer(data, self.timers.now())
-
-        if not self._input(step):
+        # What _input(step) does, unrolled: this runs once per read.
+        conn = self.conn
+        before = getattr(conn, "state", None)
+        delivered = self._delivered
+        if self._resume is not None:
+            self._release_input()  # events held back go first
+        try:
+            consumed = conn.receive_buffer(self._view[:end], self.loop.time())
+            self._deliver()
+        except Exception:
+            self._internal_error()
+            consumed = -1
+        else:
+            self.transmit()
+        if before is _STA2:
+            self._check_aa1(delivered)
+        if consumed < 0:
             self._kept = 0
             return
-        left = end - consumed[0]
+        left = end - consumed
         if self._resume is not None:
             # The listener holds views of these bytes: keep them in place until it goes on.
             self._held = (end, left)
@@ -434,14 +444,15 @@ class ULProtocol(asyncio.BufferedProtocol):
         before = getattr(self.conn, "state", None)
         delivered = self._delivered
         ok = self._guard(step)
-        if (
-            before is _STA2
-            and delivered == self._delivered
-            and getattr(self.conn, "state", None) is State.STA13
-        ):
+        if before is _STA2:
+            self._check_aa1(delivered)
+        return ok
+
+    def _check_aa1(self, delivered: int) -> None:
+        """After input in Sta2 (``delivered``: the event count before it)."""
+        if delivered == self._delivered and getattr(self.conn, "state", None) is State.STA13:
             # PS3.8 AA-1 in Sta2 aborts without an indication to the user: say it here.
             self._log().warning("invalid data instead of an A-ASSOCIATE-RQ: A-ABORT sent")
-        return ok
 
     def _timer_fired(self, name: str, seconds: float) -> None:
         if name == CLOSING:
@@ -461,13 +472,17 @@ class ULProtocol(asyncio.BufferedProtocol):
             step()
             self._deliver()
         except Exception:
-            # A bug below us must cost this connection, never the server; what the core
-            # had already queued (an A-ABORT, say) is still written before it closes.
-            self._log().exception("internal error on connection %s; closing it", self.peername)
-            self.close_transport()
+            self._internal_error()
             return False
         self.transmit()
         return True
+
+    def _internal_error(self) -> None:
+        """Called in an ``except`` block: what raised is a bug below us."""
+        # It must cost this connection, never the server; what the core had already
+        # queued (an A-ABORT, say) is still written before it closes.
+        self._log().exception("internal error on connection %s; closing it", self.peername)
+        self.close_transport()
 
     def _deliver(self) -> None:
         # Never re-entrant: a listener that sends a PDU while handling an event (an

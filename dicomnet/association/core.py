@@ -169,7 +169,8 @@ class Association(AssociationView):
         if self._ended:
             return
         if type(event) is ul.DataRun:
-            self._on_run(event.pdvs)
+            if self._negotiated is not None:  # _on_run, inline: once per read
+                self._run(self._reassembler.feed_items(event.pdvs), None)
         elif isinstance(event, ul.DataIndication):
             self._on_pdata(event.pdata)
         elif isinstance(event, ul.AssociateIndication):
@@ -291,13 +292,14 @@ class Association(AssociationView):
         """Handle a run's messages; ``held``: its fragments that waited for a handler."""
         # Every fragment is progress: a message arriving slowly is not a silent peer. The
         # timer is restarted once, below, whatever the handlers started here send.
-        self._dimse.deferring(True)
+        dimse = self._dimse
+        dimse.deferred = True
         try:
             self._handle_run(items, held)
         finally:
-            self._dimse.deferring(False)
+            dimse.deferred = False
         if not self._ended:
-            self._dimse.restart()
+            dimse.restart()
 
     def _handle_run(self, items: Iterator[Fragment | DataParts], held: DataParts | None) -> None:
         try:
@@ -617,7 +619,7 @@ class Association(AssociationView):
 
     def _owed(self) -> str | None:
         """What the peer owes us now, for :class:`DimseTimer` (``None``: nothing)."""
-        if not self.is_established:
+        if self._negotiated is None or self._ended or self._released:  # not is_established
             return None
         if self._dimse.sending:
             return "the peer to read our message"

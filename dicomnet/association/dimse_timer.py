@@ -64,15 +64,18 @@ class DimseTimer:
         self._outstanding = outstanding if outstanding is not None else {}
         self._timers: Deadlines | None = None
         self._flow: FlowControl | None = None
+        self._clock: Callable[[], float] = _unattached
         #: Messages being written now (the peer must read them).
         self.sending = 0
-        #: Set while a run of received PDUs is handled (see :meth:`deferring`).
-        self._deferred = False
+        #: Set while a run of received PDUs is handled (see :meth:`deferring`; the
+        #: association sets it directly, once per read).
+        self.deferred = False
 
     def attach(self, timers: Deadlines, flow: FlowControl) -> None:
         """Use the connection's deadlines and flow control (once connected)."""
         self._timers = timers
         self._flow = flow
+        self._clock = timers.clock
 
     @property
     def read_paused(self) -> bool:
@@ -83,12 +86,12 @@ class DimseTimer:
         """While on, :meth:`update` and :meth:`restart` do nothing: the caller restarts the
         timer once when it turns this off (a run of received PDUs is progress; what the
         handlers it started sent meanwhile needs no restart of its own)."""
-        self._deferred = on
+        self.deferred = on
 
     def update(self) -> None:
         """Start the timer if something is owed and it is not running; stop it if nothing is."""
         timers = self._timers
-        if timers is None or self._deferred:
+        if timers is None or self.deferred:
             return
         if self._owed() is None:
             timers.stop(DIMSE)
@@ -98,12 +101,19 @@ class DimseTimer:
     def restart(self) -> None:
         """Progress on the wire: start the timer afresh if something is owed, else stop it."""
         timers = self._timers
-        if timers is None or self._deferred:
+        if timers is None or self.deferred:
             return
         if self._owed() is None:
             timers.stop(DIMSE)
+            return
+        # timers.start(DIMSE, self.current()) without its calls when no per-service
+        # response timeout applies: this runs after every read.
+        policy = self._timers_policy
+        seconds = self.seconds if policy is None or not policy.responses else self.current()
+        if seconds is None:
+            timers.stop(DIMSE)
         else:
-            timers.start(DIMSE, self.current())
+            timers.set_at(DIMSE, self._clock() + seconds, seconds)
 
     def current(self) -> float | None:
         """The timeout now: the longest response timeout of the outstanding requests'
@@ -144,7 +154,7 @@ class DimseTimer:
         last = float("-inf")
         for item in items:
             timers = self._timers
-            if timers is not None and not self._deferred:
+            if timers is not None and not self.deferred:
                 now = timers.now()
                 if now - last >= PROGRESS_GRAIN:
                     last = now
@@ -158,3 +168,8 @@ def _service(command_field: int) -> str:
         return CommandField(command_field).name.removesuffix("_RQ").replace("_", "-")
     except ValueError:
         return ""
+
+
+def _unattached() -> float:
+    """The clock before :meth:`DimseTimer.attach` (never asked: nothing runs until then)."""
+    return 0.0
