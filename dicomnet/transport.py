@@ -25,8 +25,10 @@ import asyncio
 import contextlib
 import logging
 import mmap
+import os
 import socket
 import ssl as ssl_module
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol, cast
 
@@ -78,6 +80,10 @@ RECEIVE_BUFFER_GROWTH = 4
 MIN_READ_SIZE = 16 * 1024
 #: Room kept after an incomplete PDU held at the start of the receive buffer.
 MIN_FREE_SPACE = 4 * 1024
+#: An incomplete PDU missing at least this many bytes is read when they are all there
+#: (``SO_RCVLOWAT``), not piece by piece: the pieces cost a loop step each and nothing
+#: can be done with them before the PDU is whole (1 MB PDUs came in 4 reads or more).
+WHOLE_PDU_WAIT = 64 * 1024
 #: PDU type, reserved byte and 4-byte PDU length.
 PDU_HEADER_LENGTH = 6
 #: P-DATA-TF bytes gathered into one ``writelines`` call by :meth:`ULProtocol.send_pdata`.
@@ -170,6 +176,8 @@ class ULProtocol(asyncio.BufferedProtocol):
         self._resume_handle: asyncio.Handle | None = None
         self._held: tuple[int, int] | None = None  # (end, left) of the parse it interrupted
         self._filled = False  # the last read filled what was offered
+        self._lowat_socket: Any = None  # the plain TCP socket whose SO_RCVLOWAT is set
+        self._lowat = 1  # its SO_RCVLOWAT now
         #: The event loop this connection runs in (asyncio.get_running_loop() asks the
         #: kernel for the process ID on every call).
         self.loop = asyncio.get_running_loop()
@@ -218,6 +226,7 @@ class ULProtocol(asyncio.BufferedProtocol):
             if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
                 with contextlib.suppress(OSError):
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
+        self._lowat_socket = _lowat_socket(transport)
         if self._on_connected is not None:
             self._on_connected(self)
         if self._autostart:
@@ -288,6 +297,24 @@ class ULProtocol(asyncio.BufferedProtocol):
             total = PDU_HEADER_LENGTH + int.from_bytes(self._view[2:6], "big")
             if total > len(self._view) - MIN_FREE_SPACE:
                 self._grow(min(total + MIN_FREE_SPACE, len(self._view) * RECEIVE_BUFFER_GROWTH))
+            if self._lowat_socket is not None:
+                self._wait_for(min(total, len(self._view)) - kept)
+        elif self._lowat != 1 and self._lowat_socket is not None:
+            self._wait_for(0)
+
+    def _wait_for(self, missing: int) -> None:
+        """Have the socket report readable once ``missing`` bytes are there, when that
+        many are certain to come (the rest of the incomplete PDU kept), else at once."""
+        if missing < WHOLE_PDU_WAIT or not self._started or self._lost:
+            missing = 1
+        if missing == self._lowat:
+            return
+        try:
+            self._lowat_socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, missing)
+        except (OSError, AttributeError):
+            self._lowat_socket = None  # reads stay as they come
+            return
+        self._lowat = missing
 
     def _grow(self, size: int) -> None:
         if size <= len(self._view) or self._lost:
@@ -676,6 +703,37 @@ class ULProtocol(asyncio.BufferedProtocol):
         """
         if self._transport is not None and not self._lost:
             self._transport.abort()
+
+
+def _kernel_fits_lowat() -> bool:
+    """Linux 4.18 or later: it grows a socket's receive buffer (and window) to hold its
+    ``SO_RCVLOWAT`` and still wakes readers when memory runs short; elsewhere a low-water
+    mark above what the socket may hold could wait forever, so it is never set."""
+    if sys.platform != "linux" or not hasattr(socket, "SO_RCVLOWAT"):
+        return False
+    try:
+        major, minor = (int(part) for part in os.uname().release.split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) >= (4, 18)
+
+
+_LOWAT_WORKS = _kernel_fits_lowat()
+
+
+def _lowat_socket(transport: asyncio.BaseTransport) -> Any:
+    """The transport's socket when its ``SO_RCVLOWAT`` may be set: plain TCP only (with
+    TLS the bytes still missing from a PDU say little about those still to be read)."""
+    if not _LOWAT_WORKS:
+        return None
+    if transport.get_extra_info("sslcontext") is not None:
+        return None
+    if transport.get_extra_info("ssl_object") is not None:
+        return None
+    sock = transport.get_extra_info("socket")
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return None
+    return sock if sock.type == socket.SOCK_STREAM else None
 
 
 def _anonymous_buffer(size: int) -> memoryview:
