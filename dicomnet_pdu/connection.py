@@ -266,7 +266,7 @@ class ULConnection:
             return 0
         if not self._opened:
             raise LocalProtocolError("receive_buffer() before connection_made()")
-        if self._idle() or self._input_broken or self._transport_closed:
+        if self._state is _STA1 or self._input_broken or self._transport_closed:
             return len(data)
         framer = self._framer
         events = self._events
@@ -274,8 +274,8 @@ class ULConnection:
         try:
             framer.lend(data)
             while self._state is not _STA1:  # an action may have ended the association
-                if self._state is _STA6:
-                    framer.take_pdata(run)
+                if self._state is _STA6 and framer.take_pdata(run):
+                    break  # the rest is an incomplete P-DATA-TF: next_pdu would wait too
                 pdu = framer.next_pdu()
                 if pdu is None:
                     break

@@ -158,43 +158,49 @@ class PDUFramer:
         self._lent = 0
         return consumed
 
-    def take_pdata(self, out: list[PDVItem]) -> None:
+    def take_pdata(self, out: list[PDVItem]) -> bool:
         """Append the PDV of each complete single-PDV P-DATA-TF at the read position to ``out``.
 
         Stops at the first PDU that is anything else, incomplete, over a limit
         or malformed (:meth:`next_pdu` then returns or refuses it). The
-        payloads are slices of the received buffer, not copies.
+        payloads are slices of the received buffer, not copies. True when it
+        stopped at a P-DATA-TF whose headers are in and pass every check but
+        whose data is not all in yet: :meth:`next_pdu` would return ``None``.
         """
         if self._error is not None or not self._blocks:
-            return
+            return False
         block = self._blocks[0]
         start = offset = self._offset
         end = len(block)
         limit = self._max_pdata or _MAX_U32
         unpack = _PDATA_HEAD.unpack_from
         append = out.append
+        incomplete = False
         while end - offset >= 12:
             pdu_type, length, item, context_id, control = unpack(block, offset)
             stop = offset + 6 + length
             if (
                 pdu_type != _P_DATA_TF
-                or stop > end
                 or length > limit
                 or item + 4 != length
                 or item < 2
                 or not context_id
             ):
                 break
+            if stop > end:
+                incomplete = True
+                break
             append((context_id, control, block[offset + 12 : stop]))
             offset = stop
         if offset == start:
-            return
+            return incomplete
         self._buffered -= offset - start
         if offset == end:
             self._blocks.popleft()
             self._offset = 0
         else:
             self._offset = offset
+        return incomplete
 
     def next_pdu(self) -> PDU | None:
         """The next complete PDU, or None until all of its bytes have been fed.

@@ -40,7 +40,7 @@ def test_take_pdata_returns_views_of_the_buffer_without_copying() -> None:
     framer = PDUFramer()
     framer.lend(view)
     items: list[PDVItem] = []
-    framer.take_pdata(items)
+    assert not framer.take_pdata(items)  # stopped at a whole PDU of another type
     assert [(c, ctl, bytes(v)) for c, ctl, v in items] == [(1, 0, b"a" * 100), (1, 2, b"b" * 50)]
     buffer[12] = ord("z")  # the payload is the buffer itself
     assert bytes(items[0][2][:1]) == b"z"
@@ -53,9 +53,29 @@ def test_take_pdata_stops_at_an_incomplete_pdu() -> None:
     framer = PDUFramer()
     framer.lend(memoryview(wire[:-1]))
     items: list[PDVItem] = []
-    framer.take_pdata(items)
+    assert framer.take_pdata(items)  # says so: next_pdu has nothing either
     assert len(items) == 1 and framer.next_pdu() is None
     assert framer.take_back() == len(pdata(b"a" * 100))
+
+
+def test_take_pdata_says_incomplete_only_when_the_headers_are_in_and_valid() -> None:
+    whole = pdata(b"a" * 100)
+    for cut, incomplete in ((0, True), (5, True), (len(whole) - 100 + 3, True)):
+        framer = PDUFramer()
+        framer.lend(memoryview(whole[: 12 + cut] if cut < 6 else whole[:cut]))
+        assert framer.take_pdata([]) is incomplete
+        assert framer.next_pdu() is None
+        framer.take_back()
+    short = PDUFramer()
+    short.lend(memoryview(whole[:11]))  # the PDV header is not all in: next_pdu decides
+    assert not short.take_pdata([])
+    over = PDUFramer(max_pdata_length=50)
+    over.lend(memoryview(whole[:20]))  # over the limit: refused by next_pdu, not waited for
+    assert not over.take_pdata([])
+    with pytest.raises(RemoteProtocolError):
+        over.next_pdu()
+    empty = PDUFramer()
+    assert not empty.take_pdata([])
 
 
 @pytest.mark.parametrize(
