@@ -92,6 +92,10 @@ class IndexedStore:
         self.store = store
         self.index = index
         self.route = route
+        #: Neither the store's nor the index's waits need a current task (see StorageService).
+        self.resumable_waits: bool = bool(
+            getattr(store, "resumable_waits", False) and getattr(index, "resumable_waits", False)
+        )
         # Duplicates are told by the index (the path depends on the data set).
         self._hierarchical = isinstance(store, FolderStore) and store.layout is Layout.HIERARCHICAL
 

@@ -116,6 +116,8 @@ class SqliteIndex(RowFinding):
 
     #: The SQL dialect of this backend's statements.
     dialect = SQLITE
+    #: Its waits (group commit, thread pool) need no current task (see StorageService).
+    resumable_waits: Final = True
 
     def __init__(
         self,

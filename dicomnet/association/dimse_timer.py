@@ -70,6 +70,8 @@ class DimseTimer:
         #: Set while a run of received PDUs is handled (see :meth:`deferring`; the
         #: association sets it directly, once per read).
         self.deferred = False
+        # What was asked while deferred: 1 an update, 2 a restart (see :meth:`catch_up`).
+        self._asked = 0
 
     def attach(self, timers: Deadlines, flow: FlowControl) -> None:
         """Use the connection's deadlines and flow control (once connected)."""
@@ -87,11 +89,25 @@ class DimseTimer:
         timer once when it turns this off (a run of received PDUs is progress; what the
         handlers it started sent meanwhile needs no restart of its own)."""
         self.deferred = on
+        if on:
+            self._asked = 0
+
+    def catch_up(self) -> None:
+        """After a deferral begun with :meth:`deferring`: restart the timer if a restart was
+        asked meanwhile (a message sent), else update it if that was asked; else nothing."""
+        asked, self._asked = self._asked, 0
+        if asked == 2:
+            self.restart()
+        elif asked == 1:
+            self.update()
 
     def update(self) -> None:
         """Start the timer if something is owed and it is not running; stop it if nothing is."""
         timers = self._timers
-        if timers is None or self.deferred:
+        if timers is None:
+            return
+        if self.deferred:
+            self._asked = self._asked or 1
             return
         if self._owed() is None:
             timers.stop(DIMSE)
@@ -101,7 +117,10 @@ class DimseTimer:
     def restart(self) -> None:
         """Progress on the wire: start the timer afresh if something is owed, else stop it."""
         timers = self._timers
-        if timers is None or self.deferred:
+        if timers is None:
+            return
+        if self.deferred:
+            self._asked = 2
             return
         if self._owed() is None:
             timers.stop(DIMSE)

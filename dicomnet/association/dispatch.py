@@ -10,7 +10,10 @@ after it (so the handler finds it complete and answers at once). A handler
 that then waits for the end of its own data set (``await stream.finished()``
 after ``consume_with``) is not made a task for that wait: the receive callback
 that delivers the last fragment steps it on at once (the answer goes out with
-that callback's writes, not a loop turn later); any other wait makes it a task.
+that callback's writes, not a loop turn later). A handler bound ``resumable``
+as well is not made a task when it waits on a plain future either (a store's
+group commit): the future's done callback steps it on, with the DIMSE timer
+restarted once for what it sent. Any other wait makes it a task.
 
 PS3.7 D.3.3.3: the acceptor of an association announces how many operations
 it performs at once. A peer that sends more than that while they are all
@@ -66,8 +69,9 @@ class Dispatcher:
         # The task of each request whose handler waits (by id of the request): it goes
         # when the handler finishes, in its last step, not in a done callback a turn later.
         self._tasks: dict[int, asyncio.Task[None]] = {}
-        # Handlers waiting for the end of their data set without a task (by id of the
-        # request): stepped on when it ends, or given a task for anything else.
+        # Handlers waiting without a task (by id of the request): for the end of their
+        # data set, stepped on when it ends (or given a task for anything else), or, bound
+        # resumable, for a plain future, stepped on by its done callback.
         self._parked: dict[int, tuple[IncomingRequest, EagerRun]] = {}
         self._queued: deque[tuple[IncomingRequest, Handler | None]] = deque()
         # Running requests whose handler starts when their data set begins to arrive.
@@ -199,8 +203,11 @@ class Dispatcher:
         parked = list(self._parked.values())
         self._parked.clear()
         for request, run in parked:
-            # Cancelled at the wait it is in, as its task would be; a clean-up that waits
-            # goes on in a task.
+            # Cancelled at the wait it is in, as its task would be (the future it waits on
+            # too); a clean-up that waits goes on in a task.
+            waiting = run.waiting
+            if type(waiting) is asyncio.Future:
+                waiting.cancel()
             try:
                 done = run.throw(asyncio.CancelledError())
             except asyncio.CancelledError:
@@ -230,7 +237,8 @@ class Dispatcher:
             if task is not None:
                 self._keep(request, task)
             return
-        self._go_on(request, EagerRun(self._run(request, handler)))
+        resumable = handler is not None and self._association.registry.resumes_untasked(handler)
+        self._go_on(request, EagerRun(self._run(request, handler), resumable=resumable))
 
     def _go_on(self, request: IncomingRequest, run: EagerRun) -> None:
         """Step ``run`` until it is done or waits: for the end of its own data set, the
@@ -242,7 +250,28 @@ class Dispatcher:
             self._parked[id(request)] = (request, run)
             stream.on_wake(partial(self._woken, request, run))
             return
+        waiting = run.waiting
+        if run.resumable and type(waiting) is asyncio.Future:
+            self._parked[id(request)] = (request, run)
+            waiting.add_done_callback(partial(self._resumed, request, run))
+            return
         self._keep(request, run.to_task())
+
+    def _resumed(self, request: IncomingRequest, run: EagerRun, future: object) -> None:
+        """The plain future a resumable ``run`` waits on is done: step it on (a loop
+        callback, outside any run of received PDUs)."""
+        if self._parked.pop(id(request), None) is None:
+            return  # cancelled with the association
+        dimse = self._association._dimse
+        # What it sends restarts the DIMSE timer once, afterwards.
+        dimse.deferring(True)
+        try:
+            self._go_on(request, run)
+        except asyncio.CancelledError:
+            pass  # its wait was cancelled from elsewhere: it ended as a cancelled task would
+        finally:
+            dimse.deferring(False)
+        dimse.catch_up()
 
     def _woken(self, request: IncomingRequest, run: EagerRun) -> None:
         """The data stream ``run`` waits on has set its future's result."""

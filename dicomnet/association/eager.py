@@ -21,7 +21,9 @@ for the end of its data set, which the receive callback sees arrive), the
 caller sets the result and steps the coroutine on at once
 (:meth:`EagerRun.step`), without a task and a wake-up a loop turn later; for
 any other wait it hands the coroutine to a task (:meth:`EagerRun.to_task`).
-Such steps run outside any task, like the first one on 3.11.
+Such steps run outside any task, like the first one on 3.11. A run made
+``resumable`` (its code never needs a current task) may also be parked on
+any plain future it waits on and stepped on from that future's completion.
 """
 
 from __future__ import annotations
@@ -50,10 +52,13 @@ def start_eager(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None] | No
 class EagerRun:
     """A coroutine stepped in its caller's callbacks until it is done or handed to a task."""
 
-    __slots__ = ("context", "coroutine", "waiting")
+    __slots__ = ("context", "coroutine", "resumable", "waiting")
 
-    def __init__(self, coroutine: Coroutine[Any, Any, None]) -> None:
+    def __init__(self, coroutine: Coroutine[Any, Any, None], *, resumable: bool = False) -> None:
         self.coroutine = coroutine
+        #: Its code needs no current task after a wait either: a wait on a plain future
+        #: may be taken on by that future's done callback instead of a task.
+        self.resumable = resumable
         #: Its context variables, kept from one step to the next (as a task's are).
         self.context = contextvars.copy_context()
         #: What the coroutine waits on since its last step (a future, or None).

@@ -88,6 +88,10 @@ class Binding:
     sop_classes: frozenset[str] | None = None
     #: Start the handler inside the receive callback (see the module docstring).
     inline: bool = False
+    #: With ``inline``: the handler never needs a current task (``asyncio.timeout``,
+    #: ``asyncio.current_task``), after a wait either, so a wait of it on a plain
+    #: future goes on from that future's completion without a task.
+    resumable: bool = False
 
 
 class Service(Protocol):
@@ -111,6 +115,7 @@ class HandlerRegistry:
         self._specific: dict[tuple[int, str], Handler] = {}
         self._generic: dict[int, Handler] = {}
         self._inline: set[Handler] = set()
+        self._resumable: set[Handler] = set()
         self._end_hooks: list[Callable[[Any], None]] = []
         for service in services:
             self.add(service)
@@ -124,6 +129,8 @@ class HandlerRegistry:
         for binding in bindings:
             if binding.inline:
                 self._inline.add(binding.handler)
+                if binding.resumable:
+                    self._resumable.add(binding.handler)
             if binding.sop_classes is None:
                 self._generic[binding.command_field] = binding.handler
             else:
@@ -142,12 +149,17 @@ class HandlerRegistry:
         """Whether ``handler`` was bound ``inline`` (see the module docstring)."""
         return handler in self._inline
 
+    def resumes_untasked(self, handler: Handler) -> bool:
+        """Whether ``handler`` was bound ``inline`` and ``resumable``."""
+        return handler in self._resumable
+
     def copy(self) -> HandlerRegistry:
         """An independent copy (an AE's registry is copied per server)."""
         other = HandlerRegistry()
         other._specific = dict(self._specific)
         other._generic = dict(self._generic)
         other._inline = set(self._inline)
+        other._resumable = set(self._resumable)
         other._end_hooks = list(self._end_hooks)
         return other
 

@@ -143,7 +143,12 @@ class StorageService:
     current task before that (``asyncio.timeout``). A store whose commits
     always wait (``store.commit_waits`` true: an index's group commit, an
     fsync in the commit executor) gets a task per request from the start
-    instead, which costs less than starting inline and handing over at the wait.
+    instead, which costs less than starting inline and handing over at the wait;
+    unless it says its waits never need a current task (``store.resumable_waits``,
+    as the folder store and the indexed store do) and there is no ``decide``:
+    then the handler starts inline, and a wait of it on a plain future (the
+    group commit, the commit thread) goes on from that future's completion,
+    without a task.
     """
 
     def __init__(
@@ -166,12 +171,16 @@ class StorageService:
 
     def bindings(self) -> Iterable[Binding]:
         """C-STORE-RQ, for the configured SOP classes or all."""
+        # A store whose waits need no current task (``store.resumable_waits``), and no
+        # ``decide`` (which may): inline, and resumed from the futures it waits on.
+        resumable = self.decide is None and getattr(self.store, "resumable_waits", False)
         return (
             Binding(
                 command_field=CommandField.C_STORE_RQ,
                 handler=self.handle,
                 sop_classes=self.sop_classes,
-                inline=not getattr(self.store, "commit_waits", False),
+                inline=resumable or not getattr(self.store, "commit_waits", False),
+                resumable=resumable,
             ),
         )
 

@@ -169,6 +169,10 @@ class FolderStore:
         """Whether flat instances are received into unnamed files (see :mod:`.unnamed`)."""
         return self._root_handle is not None
 
+    #: Its waits (the commit thread's) need no current task: the Storage SCP may take a
+    #: handler on from them without one (see StorageService).
+    resumable_waits: bool = True
+
     @property
     def commit_waits(self) -> bool:
         """Whether every commit waits (for the commit executor's fsync; see StorageService)."""

@@ -115,3 +115,36 @@ async def test_while_deferring_nothing_moves_the_timer_until_the_caller_restarts
     timer.restart()
     second = deadlines.deadline(DIMSE)
     assert second is not None and second > first
+
+
+async def test_catching_up_after_a_deferral_does_what_was_asked_meanwhile() -> None:
+    owed: list[str | None] = ["a request or the release"]
+    timer, deadlines, _ = make_timer(owed)
+    timer.update()
+    first = deadlines.deadline(DIMSE)
+    assert first is not None
+    await later()
+    timer.deferring(True)  # nothing asked meanwhile: nothing to catch up
+    timer.deferring(False)
+    timer.catch_up()
+    assert deadlines.deadline(DIMSE) == first
+    timer.deferring(True)
+    timer.update()  # an update only: a running timer stays as it is
+    timer.deferring(False)
+    timer.catch_up()
+    assert deadlines.deadline(DIMSE) == first
+    timer.deferring(True)
+    timer.update()
+    timer.restart()  # a message sent: restarted once, afterwards
+    timer.update()
+    assert deadlines.deadline(DIMSE) == first
+    timer.deferring(False)
+    timer.catch_up()
+    second = deadlines.deadline(DIMSE)
+    assert second is not None and second > first
+    owed[0] = None
+    timer.deferring(True)
+    timer.update()
+    timer.deferring(False)
+    timer.catch_up()  # nothing owed now: the update stops it
+    assert deadlines.deadline(DIMSE) is None

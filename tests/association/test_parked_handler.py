@@ -176,3 +176,89 @@ async def test_a_reader_woken_for_each_fragment_goes_on_in_a_task() -> None:
         assert isinstance(response, CStoreRSP) and response.status == 0x0000
     assert b"".join(chunks) == DATASET
     assert seen[-1] is not None
+
+
+@contextlib.asynccontextmanager
+async def resumable(handler: Handler, *, flag: bool = True) -> AsyncIterator[tuple[RawClient, Any]]:
+    policy = make_policy(
+        "SCP",
+        accepted_contexts=(
+            AcceptedContext(abstract_syntax=CT_IMAGE_STORAGE, transfer_syntaxes=(IMPLICIT_LE,)),
+        ),
+    )
+    ae = AE("SCP", policy)
+    ae.add_handler(
+        Binding(command_field=CommandField.C_STORE_RQ, handler=handler, inline=True, resumable=flag)
+    )
+    async with await ae.serve("127.0.0.1", 0) as server:
+        raw = await RawClient.connect("127.0.0.1", server.port)
+        rq = negotiation.build_request(make_policy("RAW"), called_ae_title="SCP", contexts=CONTEXTS)
+        assert isinstance(await raw.request(rq), AAssociateAC)
+        try:
+            yield raw, server
+        finally:
+            await raw.close()
+
+
+class Committing:
+    """Reads its data set, then waits on a plain future another party completes."""
+
+    def __init__(self) -> None:
+        self.future: asyncio.Future[None] | None = None
+        self.tasks: list[asyncio.Task[Any] | None] = []
+        self.events: list[str] = []
+
+    async def handle(self, request: IncomingRequest) -> Reply:
+        assert request.data is not None
+        await request.data.read()
+        self.future = asyncio.get_running_loop().create_future()
+        self.events.append("waiting")
+        try:
+            await self.future
+        except asyncio.CancelledError:
+            self.events.append("cancelled")
+            raise
+        self.tasks.append(asyncio.current_task())
+        return Reply()
+
+
+async def test_a_resumable_handler_goes_on_from_the_future_it_waits_on_without_a_task() -> None:
+    handler = Committing()
+    async with resumable(handler.handle) as (raw, server):
+        raw.send(store(5, b"\x08\x00\x16\x00\x04\x00\x00\x001.2\x00"))
+        await until(lambda: handler.events == ["waiting"])
+        (association,) = server.active
+        assert not association.dispatcher._tasks  # parked, not a task
+        assert handler.future is not None
+        handler.future.set_result(None)
+        response = await receive_command(raw)
+        assert isinstance(response, CStoreRSP) and response.status == 0x0000
+        # Its answer was progress: the idle acceptor's DIMSE timer runs again.
+        await until(lambda: association.protocol.timers.is_running("dimse"))
+    assert handler.tasks == [None]
+
+
+async def test_a_handler_not_bound_resumable_goes_on_in_a_task_after_a_future() -> None:
+    handler = Committing()
+    async with resumable(handler.handle, flag=False) as (raw, _):
+        raw.send(store(6, b"\x08\x00\x16\x00\x04\x00\x00\x001.2\x00"))
+        await until(lambda: handler.events == ["waiting"])
+        assert handler.future is not None
+        handler.future.set_result(None)
+        response = await receive_command(raw)
+        assert isinstance(response, CStoreRSP) and response.status == 0x0000
+    assert len(handler.tasks) == 1 and handler.tasks[0] is not None
+
+
+async def test_an_abort_cancels_a_resumable_handler_and_the_future_it_waits_on() -> None:
+    handler = Committing()
+    async with resumable(handler.handle) as (raw, server):
+        raw.send(store(7, b"\x08\x00\x16\x00\x04\x00\x00\x001.2\x00"))
+        await until(lambda: handler.events == ["waiting"])
+        (association,) = server.active
+        raw.send(AAbort())
+        assert await raw.at_eof()
+        await until(lambda: not association.dispatcher.running)
+    assert handler.events == ["waiting", "cancelled"]
+    assert handler.future is not None and handler.future.cancelled()
+    assert handler.tasks == []

@@ -6,7 +6,8 @@ import asyncio
 import errno
 import os
 from pathlib import Path
-from typing import cast
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
@@ -286,16 +287,28 @@ def test_bindings() -> None:
 
 def test_handler_starts_inline_unless_every_commit_waits(tmp_path: Path) -> None:
     # A store whose commits always wait (fsync in the commit executor, an index's group
-    # commit) gets a task from the start; the others answer inside the receive callback.
-    def inline(store: InstanceStore) -> bool:
-        (binding,) = StorageService(store).bindings()
-        return binding.inline
+    # commit) gets a task from the start, unless its waits need no current task
+    # (resumable: the handler starts inline and goes on from the futures it waits on,
+    # and no ``decide`` of the caller's runs after them); the others answer inside the
+    # receive callback.
+    def binding(store: InstanceStore, **options: Any) -> tuple[bool, bool]:
+        (found,) = StorageService(store, **options).bindings()
+        return found.inline, found.resumable
 
-    assert inline(MemoryStore())
-    assert inline(FolderStore(tmp_path / "a", fsync=False))
-    assert not inline(FolderStore(tmp_path / "b", fsync=True))
-    assert inline(FolderStore(tmp_path / "c", fsync=True, commit_threads=0))
-    assert not inline(IndexedStore(MemoryStore(), cast(IndexBackend, object())))
+    async def decide(request: IncomingRequest, stored: StoredInstance) -> int:
+        return 0
+
+    resumable_index = cast(IndexBackend, SimpleNamespace(resumable_waits=True))
+    assert binding(MemoryStore()) == (True, False)
+    assert binding(FolderStore(tmp_path / "a", fsync=False)) == (True, True)
+    assert binding(FolderStore(tmp_path / "b", fsync=True)) == (True, True)
+    assert binding(FolderStore(tmp_path / "b", fsync=True), decide=decide) == (False, False)
+    assert binding(FolderStore(tmp_path / "c", fsync=True, commit_threads=0)) == (True, True)
+    assert binding(IndexedStore(MemoryStore(), cast(IndexBackend, object()))) == (False, False)
+    folder = FolderStore(tmp_path / "d", fsync=False)
+    assert binding(IndexedStore(folder, cast(IndexBackend, object()))) == (False, False)
+    assert binding(IndexedStore(folder, resumable_index)) == (True, True)
+    assert binding(IndexedStore(folder, resumable_index), decide=decide) == (False, False)
 
 
 def test_default_storage_policy_comes_from_the_registry() -> None:
