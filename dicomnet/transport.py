@@ -163,6 +163,7 @@ class ULProtocol(asyncio.BufferedProtocol):
         self._timers: Deadlines | None = None
         self._started = False
         self._kept = 0  # bytes of an incomplete PDU at the start of the receive buffer
+        self._in_sta2 = True  # until a parse leaves the core outside Sta2 (see _parse)
         self._offered = 0  # size of the last read offered by get_buffer
         self._eof_fed = False
         self._lost = False
@@ -297,8 +298,9 @@ class ULProtocol(asyncio.BufferedProtocol):
             total = PDU_HEADER_LENGTH + int.from_bytes(self._view[2:6], "big")
             if total > len(self._view) - MIN_FREE_SPACE:
                 self._grow(min(total + MIN_FREE_SPACE, len(self._view) * RECEIVE_BUFFER_GROWTH))
-            if self._lowat_socket is not None:
-                self._wait_for(min(total, len(self._view)) - kept)
+            missing = min(total, len(self._view)) - kept
+            if self._lowat_socket is not None and (missing >= WHOLE_PDU_WAIT or self._lowat != 1):
+                self._wait_for(missing)  # (the usual 16 KB PDU calls nothing here)
         elif self._lowat != 1 and self._lowat_socket is not None:
             self._wait_for(0)
 
@@ -329,7 +331,9 @@ class ULProtocol(asyncio.BufferedProtocol):
         """Give the core the kept and the new bytes; keep what it did not consume."""
         # What _input(step) does, unrolled: this runs once per read.
         conn = self.conn
-        before = getattr(conn, "state", None)
+        # Only input in Sta2 can end in AA-1 without an indication (see _check_aa1), and
+        # a connection leaves Sta2 for good with its first PDU: no state look-up after that.
+        before = getattr(conn, "state", None) if self._in_sta2 else None
         delivered = self._delivered
         if self._resume is not None:
             self._release_input()  # events held back go first
@@ -341,8 +345,10 @@ class ULProtocol(asyncio.BufferedProtocol):
             consumed = -1
         else:
             self.transmit()
-        if before is _STA2:
-            self._check_aa1(delivered)
+        if self._in_sta2:
+            if before is _STA2:
+                self._check_aa1(delivered)
+            self._in_sta2 = getattr(conn, "state", None) is _STA2
         if consumed < 0:
             self._kept = 0
             return

@@ -623,7 +623,8 @@ class Association(AssociationView):
             return None
         if self._dimse.sending:
             return "the peer to read our message"
-        if self._dimse.read_paused:
+        flow = self._dimse.flow  # (DimseTimer.read_paused, without the call: once per read)
+        if flow is not None and flow.read_paused:
             return None  # a consumer of ours is behind: the wait is not the peer's
         if self._outstanding:
             return "a response"

@@ -63,7 +63,8 @@ class DimseTimer:
         self._timers_policy = timers
         self._outstanding = outstanding if outstanding is not None else {}
         self._timers: Deadlines | None = None
-        self._flow: FlowControl | None = None
+        #: The connection's flow control (once attached).
+        self.flow: FlowControl | None = None
         self._clock: Callable[[], float] = _unattached
         #: Messages being written now (the peer must read them).
         self.sending = 0
@@ -76,13 +77,13 @@ class DimseTimer:
     def attach(self, timers: Deadlines, flow: FlowControl) -> None:
         """Use the connection's deadlines and flow control (once connected)."""
         self._timers = timers
-        self._flow = flow
+        self.flow = flow
         self._clock = timers.clock
 
     @property
     def read_paused(self) -> bool:
         """Whether reading is paused (a consumer of received data is behind)."""
-        return self._flow is not None and self._flow.read_paused
+        return self.flow is not None and self.flow.read_paused
 
     def deferring(self, on: bool) -> None:
         """While on, :meth:`update` and :meth:`restart` do nothing: the caller restarts the
@@ -154,7 +155,7 @@ class DimseTimer:
 
     def consumed(self, nbytes: int) -> None:
         """A consumer took ``nbytes`` of received data; restart when reading resumes."""
-        flow = self._flow
+        flow = self.flow
         if flow is None:
             return
         paused = flow.read_paused
