@@ -41,7 +41,8 @@ class FlowControl:
         if not 0 <= low_water <= high_water:
             raise ValueError("need 0 <= low_water <= high_water")
         self._transport = transport
-        self._high_water = high_water
+        #: Backlog (bytes) past which reading pauses.
+        self.high_water = high_water
         self._low_water = low_water
         self._pause_reasons: set[str] = set()
         self._writable = asyncio.Event()
@@ -77,12 +78,12 @@ class FlowControl:
 
     def read_room(self) -> int:
         """Bytes that may still be received before the backlog passes its high-water mark."""
-        return self._high_water - self.backlog
+        return self.high_water - self.backlog
 
     def add_backlog(self, nbytes: int) -> None:
         """Received data was queued for a consumer; pause past the high-water mark."""
         self.backlog += nbytes
-        if self.backlog > self._high_water:
+        if self.backlog > self.high_water:
             self.pause_reading("backlog")
 
     def consume_backlog(self, nbytes: int) -> None:

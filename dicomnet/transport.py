@@ -164,6 +164,7 @@ class ULProtocol(asyncio.BufferedProtocol):
         self._started = False
         self._kept = 0  # bytes of an incomplete PDU at the start of the receive buffer
         self._in_sta2 = True  # until a parse leaves the core outside Sta2 (see _parse)
+        self._artim_set = False  # whether transmit() last set the ARTIM deadline
         self._offered = 0  # size of the last read offered by get_buffer
         self._eof_fed = False
         self._lost = False
@@ -263,7 +264,7 @@ class ULProtocol(asyncio.BufferedProtocol):
         free = len(view) - kept
         flow = self._flow
         if flow is not None:
-            room = flow.read_room()
+            room = flow.high_water - flow.backlog  # flow.read_room(), once per read
             if room < free:
                 free = max(room, min(MIN_READ_SIZE, free))
                 self._offered = free
@@ -357,7 +358,10 @@ class ULProtocol(asyncio.BufferedProtocol):
             # The listener holds views of these bytes: keep them in place until it goes on.
             self._held = (end, left)
             return
-        self._keep(end, left)
+        if left and left != end:  # _keep(end, left), inline: once per read
+            view = self._view
+            view[:left] = view[end - left : end]
+        self._kept = left
 
     def _keep(self, end: int, left: int) -> None:
         """Move the ``left`` bytes before ``end`` (an incomplete PDU) to the buffer's start."""
@@ -544,8 +548,12 @@ class ULProtocol(asyncio.BufferedProtocol):
             self._transport.writelines(data)
         if self.conn.should_close and not self._transport.is_closing():
             self._close_within_artim()
-        if self._timers is not None:
-            self._timers.set_at(ARTIM, self.conn.get_timer(), self.artim_seconds)
+        timers = self._timers
+        if timers is not None:
+            when = self.conn.get_timer()
+            if when is not None or self._artim_set:  # (in Sta6, after every read: neither)
+                timers.set_at(ARTIM, when, self.artim_seconds)
+                self._artim_set = when is not None
 
     def send_pdu(self, pdu: PDU) -> None:
         """Give one PDU to the core and transmit it (raises ``LocalProtocolError`` on misuse)."""
