@@ -19,10 +19,13 @@ event loop's thread in ``synchronous=NORMAL`` (their frames written to the
 WAL, not synced), then the WAL file is fsynced in the thread pool before their
 callers are woken: what ``synchronous=FULL`` does at each commit, without the
 statements of a batch running in a thread that takes the GIL back from the
-loop after each of them. Deletions and other operations commit with
-``synchronous=FULL``. ``fsync=False``: ``synchronous=NORMAL`` and no sync (in
-WAL a commit survives kill -9 but may be lost on power loss; the database
-stays consistent).
+loop after each of them. The folders the batch's files were linked into
+(:attr:`IndexEntry.sync_folders`) are synced once per batch in the thread pool
+before its transaction, so a row never reaches the disk before its file's name
+does, and the folder store's commit threads sync only the files. Deletions
+and other operations commit with ``synchronous=FULL``. ``fsync=False``:
+``synchronous=NORMAL`` and no sync (in WAL a commit survives kill -9 but may
+be lost on power loss; the database stays consistent).
 """
 
 from __future__ import annotations
@@ -169,10 +172,10 @@ class SqliteIndex(RowFinding):
         self._side_rows = True
         #: Transactions committed by the writer (a measure of group commit).
         self.commits = 0
-        #: :attr:`IndexEntry.sync_folders` are synced before each row is committed (in the
-        #: thread pool's transaction). Inline writes take entries whose folders are synced
-        #: already: each by the folder store's commit thread, beside the other commits.
-        self.syncs_folders = fsync and not self.inline_writes
+        #: :attr:`IndexEntry.sync_folders` are synced (in the thread pool, once per folder
+        #: and batch) before the batch's rows are committed: the folder store leaves them
+        #: unsynced (see :class:`~dicomnet.archive.ingest.IndexedSink`).
+        self.syncs_folders = fsync
         #: Called (writer thread) in each transaction that adds rows, with those
         #: entries: tables beside the archive's written atomically with the rows
         #: (the send queue's jobs, see :mod:`dicomnet.queue.sqlite`).
@@ -361,7 +364,7 @@ class SqliteIndex(RowFinding):
         inline = self.inline_writes if inline is None else inline
         try:
             if inline:
-                result = await self._inline(work, batch)
+                result = await self._inline(work, jobs, grows=batch is not None)
             else:
                 result = await self.run(work, True)
         except Exception as exc:
@@ -414,24 +417,29 @@ class SqliteIndex(RowFinding):
             if not job.future.done():
                 job.future.set_exception(failure)
 
-    async def _inline(self, work: Callable[[bool], _T], batch: list[_Job] | None = None) -> _T:
+    async def _inline(self, work: Callable[[bool], _T], jobs: list[_Job], *, grows: bool) -> _T:
         """Run a batch's transaction on the loop's thread (``work(False)``: never wait).
 
+        The folders of the files of ``jobs`` are synced first, in the thread pool.
         When another writer holds the write lock (another worker's commit), the loop
-        tries again after a short pause, and the writes queued meanwhile join ``batch``
-        (the jobs ``work`` commits): one transaction more per commit of the other
-        writer would cost its fixed part again, and a transaction in the thread pool
-        takes the GIL from the loop after each statement. Held longer than
-        :data:`LOCK_PATIENCE` (``index delete``), or SQLite's lock taken (a program
-        without the write lock), the batch waits in the thread pool instead."""
+        tries again after a short pause, and with ``grows`` the writes queued
+        meanwhile join ``jobs`` (the batch ``work`` commits): one transaction more
+        per commit of the other writer would cost its fixed part again, and a
+        transaction in the thread pool takes the GIL from the loop after each
+        statement. Held longer than :data:`LOCK_PATIENCE` (``index delete``), or
+        SQLite's lock taken (a program without the write lock), the batch waits in
+        the thread pool instead."""
         deadline: float | None = None
         pause, longest = LOCK_RETRY
+        synced = 0  # jobs whose folders are synced
         while True:
+            if self.fsync and synced < len(jobs):
+                synced = await self._sync_folders(jobs, synced)
             try:
                 result = work(False)
                 break
             except LockTaken:
-                if batch is None:
+                if not grows:
                     return await self.run(self._waiting, work)
                 now = asyncio.get_running_loop().time()
                 if deadline is None:
@@ -440,7 +448,7 @@ class SqliteIndex(RowFinding):
                     return await self.run(self._waiting, work)
                 await asyncio.sleep(pause)
                 pause = min(2 * pause, longest)
-                self._fill(batch)
+                self._fill(jobs)
             except sqlite3.OperationalError as exc:
                 if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _BUSY:
                     raise IndexUnavailable(f"index {self.path}: {exc}") from exc
@@ -449,6 +457,15 @@ class SqliteIndex(RowFinding):
                 raise IndexUnavailable(f"index {self.path}: {exc}") from exc
         self._since_checkpoint += 1
         return result
+
+    async def _sync_folders(self, jobs: list[_Job], start: int) -> int:
+        """Sync the folders of the files of ``jobs[start:]`` (thread pool); ``len(jobs)``."""
+        folders = [
+            f for job in jobs[start:] if job.entry is not None for f in job.entry.sync_folders
+        ]
+        if folders:
+            await self.run(fsync_folders, folders)
+        return len(jobs)
 
     def _waiting(self, work: Callable[[bool], _T]) -> _T:
         """``work(True)`` with the writer waiting for locks (in the thread pool)."""
@@ -560,9 +577,11 @@ class SqliteIndex(RowFinding):
         # written (it survives kill -9) and synced with the next instance row.
         # Inline writes commit in NORMAL and sync the WAL afterwards (see _finish).
         self._synchronous(self.fsync and bool(entries) and not self.inline_writes)
-        if self.fsync:
+        if self.fsync and wait:
             # Files moved in whose folders are not synced yet: one sync per folder
-            # for the whole batch, before the rows that name them are committed.
+            # for the whole batch, before the rows that name them are committed. (In
+            # a thread only: a batch committed on the loop's thread had them synced
+            # in the thread pool first, see _inline.)
             fsync_folders(folder for entry in entries for folder in entry.sync_folders)
         self._transaction(work, wait)
 

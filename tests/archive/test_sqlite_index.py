@@ -380,7 +380,7 @@ async def test_fsync_index_answers_a_put_once_the_wal_holding_its_row_is_synced(
 ) -> None:
     path = tmp_path / "i.sqlite"
     async with await SqliteIndex.open(path) as index:
-        assert index.fsync and index.inline_writes and not index.syncs_folders
+        assert index.fsync and index.inline_writes and index.syncs_folders
         synced, release = threading.Event(), threading.Event()
         wal_sizes: list[int] = []
         sync_wal = index._sync_wal
