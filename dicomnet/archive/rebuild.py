@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Final
 
 from dicomnet.log import ERROR_LIMIT, logsafe
-from dicomnet.storage.folder import remove_empty_folders
+from dicomnet.storage.folder import fsync_folders, remove_empty_folders
 from dicomnet.storage.sinks import Duplicate
 
 from .backend import IndexBackend
@@ -72,7 +72,7 @@ async def rebuild_index(
     """
     # Deletions a crash interrupted are finished first: their files must not come back.
     doomed = await index.doomed()
-    remove_files(doomed, Path(root))
+    remove_files(doomed, Path(root), sync=getattr(index, "fsync", True))
     await index.forget_doomed(doomed)
     paths = list(folder_files(root))
     report = RebuildReport(files=len(paths))
@@ -118,8 +118,8 @@ async def delete_from_archive(
     hierarchical layout left empty are removed up to it (without it, none).
 
     Crash-safe: the rows go first, in one transaction that also notes their
-    files (the index's ``doomed`` list); then the files are removed and the
-    note dropped. The index never names a file that is gone, and a crash
+    files (the index's ``doomed`` list); then the files are removed (their
+    folders synced when the index syncs) and the note dropped. The index never names a file that is gone, and a crash
     between the two leaves the note, which the next start-up finishes
     (:func:`~dicomnet.archive.recover.reconcile`), so a deleted instance
     cannot come back through ``dicomnet index rebuild``.
@@ -128,13 +128,19 @@ async def delete_from_archive(
         study_uid=study_uid, series_uid=series_uid, sop_instance_uid=sop_instance_uid
     )
     top = None if root is None else Path(root)
-    removed = remove_files(paths, top)
+    removed = remove_files(paths, top, sync=getattr(index, "fsync", True))
     await index.forget_doomed(paths)
     return removed
 
 
-def remove_files(paths: list[str], root: Path | None) -> list[Path]:
-    """Remove the files ``paths`` (and emptied folders up to ``root``); those removed."""
+def remove_files(paths: list[str], root: Path | None, *, sync: bool = True) -> list[Path]:
+    """Remove the files ``paths`` (and emptied folders up to ``root``); those removed.
+
+    With ``sync`` the removals are durable when it returns (their folders
+    synced): a caller then forgets its note of them (the index's ``doomed``
+    list), and a power loss must not bring back a file whose note is gone (an
+    intent log segment still naming it would index it again at the next start).
+    """
     removed = []
     for name in paths:
         path = Path(name)
@@ -146,6 +152,9 @@ def remove_files(paths: list[str], root: Path | None) -> list[Path]:
             _log.warning("row deleted but file kept: %s", logsafe(exc, ERROR_LIMIT))
             continue
         removed.append(path)
-        if root is not None:
-            remove_empty_folders(path.parent, root)
+    if sync:
+        fsync_folders(path.parent for path in removed)
+    if root is not None:
+        for folder in dict.fromkeys(path.parent for path in removed):
+            remove_empty_folders(folder, root)
     return removed

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pytest
@@ -350,5 +350,37 @@ async def test_a_path_stored_again_is_not_removed_by_an_older_deletion(tmp_path:
         assert await index.doomed() == []
         report = await reconcile(index, FolderStore(root, clean_incoming=False))
         assert report.removed == [] and Path(path).is_file()
+    finally:
+        await index.close()
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+async def test_a_deletion_syncs_the_folders_of_its_files_before_it_forgets_them(
+    tmp_path: Path, layout: Layout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The note of a deleted instance's file goes only once its removal is durable: a
+    # power loss must not bring back a file that nothing names as deleted (an intent
+    # log segment naming it would index it again at the next start).
+    import dicomnet.archive.rebuild as rebuild_module
+
+    root = tmp_path / "store"
+    _indexed, index = await _archive(root, layout)
+    try:
+        index.fsync = True  # (the archive was filled without syncs)
+        events: list[tuple[str, object]] = []
+        monkeypatch.setattr(
+            rebuild_module, "fsync_folders", lambda folders: events.append(("sync", set(folders)))
+        )
+        forget = index.forget_doomed
+
+        async def forgetting(paths: Sequence[str]) -> None:
+            events.append(("forget", [Path(p).exists() for p in paths]))
+            await forget(paths)
+
+        monkeypatch.setattr(index, "forget_doomed", forgetting)
+        removed = await delete_from_archive(index, study_uid=STUDY_A, root=root)
+        assert removed
+        assert events == [("sync", {p.parent for p in removed}), ("forget", [False] * len(removed))]
+        assert await index.doomed() == []
     finally:
         await index.close()
