@@ -6,14 +6,16 @@ socket writes, one step at a time:
 * A batch: as many whole PDUs as fit in ``batch_bytes``, their headers written
   into one send buffer and the data read into the slices between them, then one
   ``transport.write``. The buffer is used again for the next batch unless the
-  transport still holds it (its write buffer is not empty: uvloop, TLS and
+  transport still holds it (its write buffer is not empty by then: uvloop, TLS and
   Python 3.12+ may keep the caller's buffer rather than a copy).
 * One big PDU by ``os.sendfile``: for PDUs of :data:`SENDFILE_MIN_PAYLOAD` or more
   on a plain (not TLS) socket whose transport has nothing buffered, the PDU's
   headers go through the transport and the payload from the file straight to the
   socket, without passing through this process. ``sendfile`` never waits: what the
   socket does not take at once is read and written the buffered way, so flow
-  control stays the transport's.
+  control stays the transport's. Once a connection sends such PDUs, its writing
+  resumes only when the transport has written everything (low-water mark 0), so
+  that the next big PDU goes by ``sendfile`` again and the send buffer is free.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def sendfile_socket(transport: asyncio.BaseTransport) -> int | None:
 class RunWriter:
     """Writes laid-out data sets to one transport (see the module docstring)."""
 
-    __slots__ = ("_buffer", "_conn", "_socket", "_transport")
+    __slots__ = ("_buffer", "_conn", "_drains", "_lent", "_socket", "_transport")
 
     def __init__(
         self, transport: asyncio.WriteTransport, conn: _Core, *, use_sendfile: bool = True
@@ -67,7 +69,9 @@ class RunWriter:
         self._transport = transport
         self._conn = conn
         self._buffer: memoryview | None = None
+        self._lent = False  # the transport may hold the buffer (it has not written all)
         self._socket = sendfile_socket(transport) if use_sendfile else None
+        self._drains = False  # writing resumes only once the transport is empty
 
     def step(self, run: PDataRun, batch_bytes: int) -> None:
         """Write the next batch of ``run`` (or its next PDU by ``sendfile``)."""
@@ -75,10 +79,12 @@ class RunWriter:
             self._socket is not None
             and run.largest_pdu >= SENDFILE_MIN_PAYLOAD
             and run.can_sendfile
-            and not self._transport.get_write_buffer_size()
         ):
-            self._send_pdu(run, self._socket)
-            return
+            if not self._drains:
+                self._resume_when_empty()
+            if not self._transport.get_write_buffer_size():
+                self._send_pdu(run, self._socket)
+                return
         # What waits to be written (the command's small PDU deferred to the end of
         # this step) goes first, copied into the same buffer: one write, no join.
         queued = self._conn.data_to_send()
@@ -97,8 +103,23 @@ class RunWriter:
             position += len(segment)
         self._write(buffer[:used])
 
+    def _resume_when_empty(self) -> None:
+        """Have writing resume only once the transport has written everything, not at
+        its usual low-water mark: the next big PDU then goes by sendfile again and the
+        send buffer is free, instead of a new buffer read and queued behind the rest.
+        The socket's own buffer still holds what keeps the peer busy meanwhile."""
+        self._drains = True
+        high, _ = self._transport.get_write_buffer_limits()
+        self._transport.set_write_buffer_limits(high=high, low=0)
+
     def _room(self, size: int) -> memoryview:
         buffer = self._buffer
+        if self._lent:
+            # A transport that has written everything holds nothing of the buffer any
+            # more; until then the next batch goes into a new one.
+            if self._transport.get_write_buffer_size():
+                buffer = None
+            self._lent = False
         if buffer is None or len(buffer) < size:
             buffer = self._buffer = memoryview(bytearray(size))
         return buffer
@@ -111,9 +132,9 @@ class RunWriter:
         elif queued:
             self._transport.writelines(queued)
         if self._transport.get_write_buffer_size():
-            # The transport may hold the buffer itself rather than a copy: the next
-            # batch goes into a new one.
-            self._buffer = None
+            # The transport may hold the buffer itself rather than a copy (uvloop, TLS,
+            # Python 3.12+) until it has written it.
+            self._lent = True
 
     def _send_pdu(self, run: PDataRun, sock: int) -> None:
         """One PDU: its headers (after anything queued) through the transport, then as
@@ -126,6 +147,6 @@ class RunWriter:
             sent = run.sendfile(sock, count)
         rest = count - sent
         if rest:
-            view = self._room(rest)[:rest]
+            view = self._room(count)[:rest]  # one size for every PDU's rest: reused
             run.readinto([view])
             self._write(view)
