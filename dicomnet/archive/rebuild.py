@@ -119,8 +119,9 @@ async def delete_from_archive(
 
     Crash-safe: the rows go first, in one transaction that also notes their
     files (the index's ``doomed`` list); then the files are removed (their
-    folders synced when the index syncs) and the note dropped. The index never names a file that is gone, and a crash
-    between the two leaves the note, which the next start-up finishes
+    folders synced when the index syncs) and the note dropped. The index never
+    names a file that is gone, and a crash between the two leaves the note,
+    which the next start-up finishes
     (:func:`~dicomnet.archive.recover.reconcile`), so a deleted instance
     cannot come back through ``dicomnet index rebuild``.
     """
