@@ -73,7 +73,7 @@ class _WalkedShape(_HeaderBytes):
     """A whole data set that passed a walk with captures: its header bytes, and where
     the captured values lie (which a look-alike has at the same places)."""
 
-    __slots__ = ("pixel_offset", "uncaptured", "values")
+    __slots__ = ("_cut_values", "_span", "_tags", "pixel_offset", "uncaptured", "values")
 
     def __init__(
         self,
@@ -87,12 +87,24 @@ class _WalkedShape(_HeaderBytes):
         self.values = values
         self.uncaptured = uncaptured
         self.pixel_offset = pixel_offset
+        # The values are cut from one copy of the bytes up to the last of them, by one
+        # C call (a tuple of them, when there are two or more).
+        self._tags = tuple(values)
+        self._span = max((where.stop for where in values.values()), default=0)
+        self._cut_values: Callable[[bytes], Any] | None = (
+            itemgetter(*values.values()) if len(values) > 1 else None
+        )
 
     def walked(self, data: _Data) -> WalkedHeader | None:
         """What the walk of ``data`` would see, if it has this shape."""
         if not self.matches(data):
             return None
-        values = {tag: bytes(data[where]) for tag, where in self.values.items()}
+        head = bytes(data[: self._span])
+        cut = self._cut_values
+        if cut is not None:
+            values = dict(zip(self._tags, cut(head), strict=True))
+        else:
+            values = {tag: head[where] for tag, where in self.values.items()}
         return WalkedHeader(values, self.uncaptured, self.pixel_offset, len(data))
 
 
