@@ -359,6 +359,16 @@ _BY_NAME: Final = {
 }
 
 
+#: (tag, normalization) of each instance column after the SOP Instance UID, in the
+#: order of the instance table's columns (see :meth:`WalkColumns.image_row`).
+_IMAGE_COLUMN_SPECS: Final = [
+    (tag, kind) for tag, (_, kind, _) in _COLUMN_SPECS.items() if COLUMNS[tag].level == "IMAGE"
+]
+_IMAGE_RAW: Final = tuple(_IMAGE_COLUMN_SPECS[1:])
+assert [COLUMNS[tag].name for tag, _ in _IMAGE_COLUMN_SPECS[:2]] == ["sop_uid", "sop_class"]
+assert all(COLUMNS[tag].kind != "pn" for tag, _ in _IMAGE_COLUMN_SPECS)
+
+
 class WalkColumns(Mapping[str, str]):
     """The column values of a walked header, each decoded from its raw value on first use.
 
@@ -397,6 +407,23 @@ class WalkColumns(Mapping[str, str]):
                     if folded:
                         value = pn_fold(value)
             values.append(value)
+        return values
+
+    def image_row(self, sop_instance_uid: str, sop_class_uid: str) -> list[object]:
+        """The instance columns (``LEVEL_COLUMNS["IMAGE"]`` order: SOP Instance UID first),
+        the SOP Class UID given when the header has none."""
+        raw = self._raw
+        values: list[object] = [sop_instance_uid]
+        for tag, kind in _IMAGE_RAW:
+            found = raw.get(tag)
+            if found is None:
+                values.append("")
+            elif kind is None and 0x5C not in found:
+                values.append(found.decode("ascii").strip(" \0"))  # one value, kept as it is
+            else:
+                values.append(_ascii_value(found.decode("ascii"), kind))
+        if not values[1]:
+            values[1] = sop_class_uid
         return values
 
     def __getitem__(self, name: str) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from itertools import chain
 from typing import Final, TypeVar
 
-from .entry import IndexEntry
+from .entry import IndexEntry, WalkColumns
 from .rows import INSTANCE_COLUMNS, instance_columns, instance_values, level_values
 from .schema import LEVEL_TABLES
 
@@ -147,16 +147,30 @@ def _instance_values(
     conn: sqlite3.Connection, entry: IndexEntry, series_keys: dict[str, int]
 ) -> list[object]:
     """The instance row of a new entry (:data:`INSTANCE_COLUMNS`), its parents made if new."""
-    series_uid = entry.columns.get("series_uid", "")
+    columns = entry.columns
+    series_uid = columns.get("series_uid", "")
     series_key = series_keys.get(series_uid)
     if series_key is None:
         series_key = _upsert_parents(conn, entry, instance_columns(entry))
         series_keys[series_uid] = series_key
-    values = instance_values(entry, series_key)
+    if type(columns) is not WalkColumns:
+        values = instance_values(entry, series_key)
+        values[-1] = bytearray(entry.headers.get("IMAGE", b""))
+        return values
+    # A walked entry's columns as instance_values gives them, in one call.
+    values = columns.image_row(entry.sop_instance_uid, entry.sop_class_uid)
     # The header as a bytearray: the sqlite3 module binds it as the same BLOB, and
     # looks up no adapter for it (it does for every bytes value: about 3k
     # instructions per row, more than the copy).
-    values[-1] = bytearray(entry.headers.get("IMAGE", b""))
+    values += (
+        series_key,
+        entry.transfer_syntax_uid,
+        entry.size,
+        entry.path,
+        entry.source_ae_title,
+        entry.received,
+        bytearray(entry.headers.get("IMAGE", b"")),
+    )
     return values
 
 

@@ -9,10 +9,12 @@ here, either the walk gives exactly the reference entry, or it declines
 
 from __future__ import annotations
 
+import sqlite3
 import struct
 import warnings
 from collections.abc import Callable
 from dataclasses import replace
+from typing import cast
 
 import pytest
 from pydicom.dataset import Dataset
@@ -29,6 +31,7 @@ from dicomnet.archive.entry import (
     entry_from_walk,
 )
 from dicomnet.archive.rows import LEVEL_COLUMNS, instance_values
+from dicomnet.archive.sqlite_rows import _instance_values
 from dicomnet.dimse.dataset import dataset_walker, encode_dataset, transfer_syntax_encoding
 from dicomnet.dimse.walker import DatasetWalker, InflatingWalker
 from dicomnet.storage.sinks import WalkedHeader
@@ -337,6 +340,11 @@ def test_rows_made_from_the_walk_equal_rows_of_the_reference(name: str, syntax: 
     # The instance row the backends insert (its own columns decoded in one call) ...
     assert instance_values(got, 7) == instance_values(expected, 7)
     assert instance_values(got, 7, str) == instance_values(expected, 7, str)
+    # ... the SQLite index's own (the walk's columns in one call) ...
+    expected_row = instance_values(expected, 7)
+    expected_row[-1] = bytearray(expected_row[-1])  # type: ignore[arg-type]
+    keys = {got.columns.get("series_uid", ""): 7}  # the series row is known
+    assert _instance_values(cast(sqlite3.Connection, None), got, keys) == expected_row
     # ... and any level's columns, asked before or after other columns were decoded.
     fresh = from_walk(data, syntax, len(data))
     assert fresh is not None and isinstance(fresh.columns, WalkColumns)
