@@ -46,6 +46,7 @@ from typing import Any, Final, TypeVar
 from dicomnet.query.index import InstanceRecord
 from dicomnet.query.query import Query
 from dicomnet.storage.folder import fsync_folders
+from dicomnet.wakeup import WakingFuture, wake_all
 
 from .backend import IndexUnavailable
 from .entry import IndexEntry
@@ -277,7 +278,9 @@ class SqliteIndex(RowFinding):
 
     def put(self, entry: IndexEntry) -> asyncio.Future[None]:
         """Add or replace one instance: the future of its write, done once committed."""
-        return self._submit(_Job(asyncio.get_running_loop().create_future(), entry))
+        # A waking future: a Storage SCP handler parked on it is stepped on by the
+        # group commit itself (see dicomnet.wakeup), not by a loop callback later.
+        return self._submit(_Job(WakingFuture(loop=asyncio.get_running_loop()), entry))
 
     async def journal(self, path: str, sop_instance_uid: str) -> None:
         """Note that the file ``path`` is about to be moved into place (see :meth:`journaled`)."""
@@ -376,6 +379,7 @@ class SqliteIndex(RowFinding):
             for job in jobs:
                 if not job.future.done():
                     job.future.set_exception(exc)
+            wake_all(job.future for job in jobs)
             return
         if inline and self.fsync and any(job.entry is not None for job in jobs):
             try:
@@ -386,6 +390,7 @@ class SqliteIndex(RowFinding):
         for job in jobs:
             if not job.future.done():
                 job.future.set_result(result)
+        wake_all(job.future for job in jobs)
 
     def _sync_wal(self) -> None:
         """Make the transactions committed so far durable (thread pool; see the module)."""
@@ -416,6 +421,7 @@ class SqliteIndex(RowFinding):
         for job in jobs:
             if not job.future.done():
                 job.future.set_exception(failure)
+        wake_all(job.future for job in jobs)
 
     async def _inline(self, work: Callable[[bool], _T], jobs: list[_Job], *, grows: bool) -> _T:
         """Run a batch's transaction on the loop's thread (``work(False)``: never wait).

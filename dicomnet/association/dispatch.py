@@ -11,9 +11,10 @@ that then waits for the end of its own data set (``await stream.finished()``
 after ``consume_with``) is not made a task for that wait: the receive callback
 that delivers the last fragment steps it on at once (the answer goes out with
 that callback's writes, not a loop turn later). A handler bound ``resumable``
-as well is not made a task when it waits on a plain future either (a store's
-group commit): the future's done callback steps it on, with the DIMSE timer
-restarted once for what it sent. Any other wait makes it a task.
+as well is not made a task when it waits on a plain future either: the
+future's done callback steps it on, or, for a :class:`~dicomnet.wakeup.WakingFuture`
+(the SQLite index's group commit), its producer does right after completing it;
+the DIMSE timer is restarted once for what it sent. Any other wait makes it a task.
 
 PS3.7 D.3.3.3: the acceptor of an association announces how many operations
 it performs at once. A peer that sends more than that while they are all
@@ -42,6 +43,7 @@ from dicomnet.dimse.status import Status
 from dicomnet.errors import DicomNetError, PeerProtocolError
 from dicomnet.log import ERROR_LIMIT, logsafe
 from dicomnet.services.base import DataStream, Handler, IncomingRequest, Reply
+from dicomnet.wakeup import WakingFuture
 from dicomnet_pdu.codes import AbortReason, AbortSource
 from dicomnet_pdu.errors import LocalProtocolError
 from dicomnet_pdu.pdus import AAbort
@@ -206,7 +208,7 @@ class Dispatcher:
             # Cancelled at the wait it is in, as its task would be (the future it waits on
             # too); a clean-up that waits goes on in a task.
             waiting = run.waiting
-            if type(waiting) is asyncio.Future:
+            if type(waiting) is asyncio.Future or type(waiting) is WakingFuture:
                 waiting.cancel()
             try:
                 done = run.throw(asyncio.CancelledError())
@@ -251,15 +253,22 @@ class Dispatcher:
             stream.on_wake(partial(self._woken, request, run))
             return
         waiting = run.waiting
-        if run.resumable and type(waiting) is asyncio.Future:
-            self._parked[id(request)] = (request, run)
-            waiting.add_done_callback(partial(self._resumed, request, run))
-            return
+        if run.resumable:
+            kind = type(waiting)
+            if kind is WakingFuture:
+                # Its producer steps it on right after completing it (see dicomnet.wakeup).
+                self._parked[id(request)] = (request, run)
+                waiting.waker = partial(self._resumed, request, run)
+                return
+            if kind is asyncio.Future:
+                self._parked[id(request)] = (request, run)
+                waiting.add_done_callback(partial(self._resumed, request, run))
+                return
         self._keep(request, run.to_task())
 
-    def _resumed(self, request: IncomingRequest, run: EagerRun, future: object) -> None:
-        """The plain future a resumable ``run`` waits on is done: step it on (a loop
-        callback, outside any run of received PDUs)."""
+    def _resumed(self, request: IncomingRequest, run: EagerRun, future: object = None) -> None:
+        """The future a resumable ``run`` waits on is done: step it on (from a loop callback
+        or from the future's producer, outside any run of received PDUs)."""
         if self._parked.pop(id(request), None) is None:
             return  # cancelled with the association
         dimse = self._association._dimse

@@ -8,11 +8,13 @@ run undoes the earlier runs too, and the batch takes the one-by-one way.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from archive.test_sqlite_writers import _entry
 from dicomnet.archive import SqliteIndex
 from dicomnet.archive.sqlite_rows import _RUNS, _runs
+from dicomnet.wakeup import WakingFuture
 
 
 def test_runs_cover_the_count_longest_first() -> None:
@@ -62,3 +64,23 @@ async def test_a_uid_indexed_already_in_a_later_run_undoes_the_earlier_runs(
         assert rows["1.2.3.0"] == "/x/1.2.3.0.dcm"
         # The replaced row's file is the same path here: nothing of the batch is doomed.
         assert await index.doomed() == []
+
+
+async def test_the_group_commit_wakes_each_put_parked_on_it_once_committed(
+    tmp_path: Path,
+) -> None:
+    async with await SqliteIndex.open(tmp_path / "index.sqlite", fsync=False) as index:
+        woken: list[tuple[str, bool, int]] = []
+        futures = [index.put(_entry(f"1.2.3.{n}")) for n in range(5)]
+        for n, future in enumerate(futures):
+            assert isinstance(future, WakingFuture)
+            if n != 2:  # one waits as a task would: no waker
+
+                def wake(n: int = n, future: WakingFuture = future) -> None:
+                    woken.append((f"1.2.3.{n}", future.done(), index.commits))
+
+                future.waker = wake
+        await asyncio.gather(*futures)
+        # Each woken right after its row was committed (one commit for all), in order.
+        assert woken == [(f"1.2.3.{n}", True, 1) for n in (0, 1, 3, 4)]
+        assert await index.count() == 5

@@ -26,6 +26,7 @@ from dicomnet.dimse.codec import decode_command
 from dicomnet.dimse.commands import CommandField, CStoreRSP
 from dicomnet.policy import AcceptedContext, ProposedContext
 from dicomnet.services.base import Binding, IncomingRequest, Reply
+from dicomnet.wakeup import WakingFuture, wake_all
 from dicomnet_pdu.pdus import AAbort, AAssociateAC, PDataTF
 from dicomnet_pdu.pdv import Reassembler
 
@@ -262,3 +263,53 @@ async def test_an_abort_cancels_a_resumable_handler_and_the_future_it_waits_on()
     assert handler.events == ["waiting", "cancelled"]
     assert handler.future is not None and handler.future.cancelled()
     assert handler.tasks == []
+
+
+class CommittingWaking(Committing):
+    """As Committing, on a WakingFuture its producer wakes (the index's group commit)."""
+
+    async def handle(self, request: IncomingRequest) -> Reply:
+        assert request.data is not None
+        await request.data.read()
+        self.future = WakingFuture(loop=asyncio.get_running_loop())
+        self.events.append("waiting")
+        try:
+            await self.future
+        except asyncio.CancelledError:
+            self.events.append("cancelled")
+            raise
+        self.events.append("answered")
+        return Reply()
+
+
+async def test_a_resumable_handler_is_stepped_on_by_the_producer_of_a_waking_future() -> None:
+    handler = CommittingWaking()
+    async with resumable(handler.handle) as (raw, server):
+        raw.send(store(8, b"\x08\x00\x16\x00\x04\x00\x00\x001.2\x00"))
+        await until(lambda: handler.events == ["waiting"])
+        (association,) = server.active
+        assert not association.dispatcher._tasks
+        assert isinstance(handler.future, WakingFuture)
+        handler.future.set_result(None)
+        wake_all([handler.future])
+        # Stepped on inside wake_all: answered and finished before it returned.
+        assert handler.events == ["waiting", "answered"]
+        assert not association.dispatcher.running
+        response = await receive_command(raw)
+        assert isinstance(response, CStoreRSP) and response.status == 0x0000
+        await until(lambda: association.protocol.timers.is_running("dimse"))
+
+
+async def test_an_abort_cancels_a_handler_parked_on_a_waking_future() -> None:
+    handler = CommittingWaking()
+    async with resumable(handler.handle) as (raw, server):
+        raw.send(store(9, b"\x08\x00\x16\x00\x04\x00\x00\x001.2\x00"))
+        await until(lambda: handler.events == ["waiting"])
+        (association,) = server.active
+        raw.send(AAbort())
+        assert await raw.at_eof()
+        await until(lambda: not association.dispatcher.running)
+    assert handler.events == ["waiting", "cancelled"]
+    assert handler.future is not None and handler.future.cancelled()
+    wake_all([handler.future])  # the producer wakes it later: nobody is parked there now
+    assert handler.events == ["waiting", "cancelled"]

@@ -1,0 +1,48 @@
+"""A future that wakes the one waiter parked on it at once: :class:`WakingFuture`.
+
+An asyncio future runs its done callbacks from the event loop, one loop
+callback each, a turn after it completes. A producer that completes many
+futures together (the archive index's group commit completes one per stored
+instance) can instead hand each future's waiter on directly: a consumer that
+steps a waiting coroutine itself (the association's dispatcher, see
+:mod:`dicomnet.association.eager`) sets :attr:`WakingFuture.waker` while it
+waits, and the producer calls :func:`wake` right after completing the future.
+A waiter that is a task waits as on any future (the waker stays ``None``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+__all__ = ["WakingFuture", "wake_all"]
+
+_log = logging.getLogger("dicomnet")
+
+
+class WakingFuture(asyncio.Future[Any]):
+    """An :class:`asyncio.Future` with one synchronous waker (see the module docstring)."""
+
+    __slots__ = ("waker",)
+
+    #: Called once by the producer right after the future is completed (result or
+    #: exception), in place of a done callback of the waiter's. Unset (no ``__init__``
+    #: of its own: made as cheaply as a plain future) until a waiter sets it.
+    waker: Callable[[], None] | None
+
+
+def wake_all(futures: Iterable[asyncio.Future[Any]]) -> None:
+    """Call the waker of each completed :class:`WakingFuture` that has one (once; a waker
+    that raises is logged); other futures are left to their done callbacks."""
+    for future in futures:
+        if type(future) is not WakingFuture:
+            continue
+        waker = getattr(future, "waker", None)
+        if waker is not None and future.done():
+            future.waker = None
+            try:
+                waker()
+            except Exception:
+                _log.exception("waking the waiter of a future failed")
