@@ -259,7 +259,8 @@ class IndexedSink:
             Path(path), source_ae_title=info.source_ae_title, size=stored.size
         )
         if unsynced:
-            entry = replace(entry, sync_folders=tuple(str(f) for f in unsynced))
+            # (Made here for this instance alone: set, not copied with replace.)
+            entry.sync_folders = tuple(str(f) for f in unsynced)
         if self.route is not None:
             entry = replace(entry, forward_to=self.route(info, entry))
         return self.index.put(entry)
