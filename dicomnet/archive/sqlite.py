@@ -251,6 +251,14 @@ class SqliteIndex(RowFinding):
             await asyncio.get_running_loop().run_in_executor(self._executor, conn.close)
         self._executor.shutdown(wait=True)
         if self.write_lock is not None:
+            # Several workers share the index: how often each committed and found the
+            # other's commit in its way (``-vv``; see benchmarks/README.md, scale).
+            _log.debug(
+                "index %s closed: %d write transactions, the write lock found taken %d times",
+                self.path,
+                self.commits,
+                self.write_lock.waits,
+            )
             self.write_lock.close()
 
     async def __aenter__(self) -> SqliteIndex:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import logging
 import os
 import sqlite3
 import sys
@@ -150,6 +151,34 @@ async def test_writes_queued_while_another_writer_commits_join_the_waiting_batch
         await asyncio.wait_for(asyncio.gather(put, more), 10)
         assert await index.count() == 8
         assert index.commits == 1
+
+
+async def test_closing_logs_the_write_transactions_and_the_lock_found_taken(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # What a worker of several tells at the end (with -v): how often it committed, and how
+    # often another writer's commit was in its way.
+    path = tmp_path / "index.sqlite"
+    index = await SqliteIndex.open(path, fsync=False)
+    try:
+        await index.put(_entry("1.2.7.1"))
+        fd = os.open(lock_file(path), os.O_RDWR)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another worker's transaction
+        put = asyncio.ensure_future(index.put(_entry("1.2.7.2")))
+        assert index.write_lock is not None
+        while index.write_lock.waits == 0:
+            await asyncio.sleep(0.001)
+        os.close(fd)
+        await asyncio.wait_for(put, 10)
+        waits = index.write_lock.waits
+    finally:
+        with caplog.at_level(logging.DEBUG, logger="dicomnet.archive"):
+            await index.close()
+    closing = [r.getMessage() for r in caplog.records if " closed: " in r.getMessage()]
+    assert closing == [
+        f"index {path} closed: 2 write transactions, the write lock found taken {waits} times"
+    ]
+    assert waits >= 1
 
 
 def test_write_lock_without_waiting_reports_a_lock_taken_in_this_process(tmp_path: Path) -> None:
