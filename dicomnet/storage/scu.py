@@ -64,10 +64,12 @@ UNLIMITED_WINDOW_CAP: Final = 64
 
 _log = logging.getLogger(__name__)
 
+_new_object: Final = object.__new__
+
 Storable: TypeAlias = "InstanceSource | str | os.PathLike[str] | Dataset"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class StoreResult:
     """The outcome of one C-STORE.
 
@@ -428,7 +430,10 @@ def _answered(
         found = (category(status), assoc.policy.statuses.treat("C-STORE", status))
         if judged is not None:
             judged[status] = found
-    return StoreResult(
+    # One per C-STORE: made without the frozen __init__, whose twelve object.__setattr__
+    # calls cost twice as much as filling the new instance's __dict__ at once.
+    result: StoreResult = _new_object(StoreResult)
+    result.__dict__.update(
         label=source.label,
         sop_class_uid=source.sop_class_uid,
         sop_instance_uid=source.sop_instance_uid,
@@ -438,8 +443,11 @@ def _answered(
         transfer_syntax=syntax,
         bytes_sent=bytes_sent,
         transcoded=transcoded,
+        error=None,
         outcome=found[1],
+        attempts=1,
     )
+    return result
 
 
 async def _store_or_report(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from dicomnet.dimse.status import StatusCategory
 from dicomnet.services.base import Reply
-from dicomnet.storage.scu import store_many
+from dicomnet.storage.scu import StoreResult, store_many
 from dicomnet.storage.synthetic import make_image, write_part10
 from dicomnet.transport import ULProtocol
 
@@ -112,3 +113,27 @@ async def test_a_burst_of_small_requests_goes_out_in_halves_of_the_window(
     # before the other two were prepared.
     message = 2 * 6 + 12 + len(paths[0].read_bytes())  # an upper bound per request
     assert flushed and 0 < flushed[0] < 2 * message
+
+
+async def test_results_equal_those_the_constructor_makes(tmp_path: Path) -> None:
+    # Results of answered C-STOREs are not made by StoreResult's __init__: each must
+    # still be an ordinary frozen, hashable result with every field set.
+    paths = series(tmp_path, 3)
+    received = Received()
+    received.status["1.2.3.101"] = Reply(status=0xB000, fields={"error_comment": "kept"})
+    async with await serve(received, {SC: (EXPLICIT_LE,)}, window=3) as server:
+        contexts = propose((SC, (EXPLICIT_LE,)))
+        async with requestor(3).associate("127.0.0.1", server.port, contexts=contexts) as assoc:
+            results = [r async for r in store_many(assoc, paths)]
+    assert len(results) == 3
+    for result in results:
+        values = {field.name: getattr(result, field.name) for field in dataclasses.fields(result)}
+        made = StoreResult(**values)
+        assert made == result and hash(made) == hash(result) and repr(made) == repr(result)
+        assert result.error is None and result.attempts == 1 and not result.transcoded
+        assert result.transfer_syntax == EXPLICIT_LE and result.bytes_sent > 0
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            result.status = 1  # type: ignore[misc]
+    warned = next(r for r in results if r.sop_instance_uid == "1.2.3.101")
+    assert warned.status == 0xB000 and warned.error_comment == "kept" and warned.ok
+    assert warned.category is StatusCategory.WARNING
