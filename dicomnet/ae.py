@@ -46,6 +46,7 @@ from .acceptor import AcceptGate, Listener
 from .association import Association
 from .association.common_extended import CommonExtendedCheck
 from .association.hooks import NegotiationHooks
+from .association.kept import KeptByAE
 from .association.memo import NegotiationMemo
 from .heap import release_free_memory
 from .negotiation import ExtendedCheck, IdentityCheck
@@ -132,6 +133,8 @@ class AE:
         self._numbers = itertools.count(1)
         # Negotiation outcomes of the associations this AE requests, reused for equal PDUs.
         self._memo = NegotiationMemo()
+        # What the services keep for this AE's next requested associations.
+        self._kept = KeptByAE()
 
     def add_handler(self, service: Service | Binding) -> None:
         """Register a service (every binding it has) or a single binding."""
@@ -255,6 +258,7 @@ class AE:
             request=rq,
             on_end=self.registry.association_ended,
             memo=memo,
+            kept=self._kept,
         )
 
         def factory() -> ULProtocol:

@@ -61,6 +61,7 @@ from .dimse_timer import DIMSE, DimseTimer
 from .dispatch import Dispatcher
 from .holding import HOLD_BYTES, hold_for_handler
 from .hooks import NegotiationHooks
+from .kept import KeptByAE
 from .memo import NegotiationMemo, evaluate_accept
 from .requests import (
     IncomingResponse,
@@ -105,6 +106,7 @@ class Association(AssociationView):
         on_end: Callable[[Association], None] | None = None,
         hooks: NegotiationHooks | None = None,
         memo: NegotiationMemo | None = None,
+        kept: KeptByAE | None = None,
     ) -> None:
         self.policy = policy
         self.registry = registry
@@ -115,6 +117,8 @@ class Association(AssociationView):
         self._on_end = on_end
         self._hooks = hooks or NegotiationHooks()
         self._memo = memo  # negotiation outcomes of this AE, reused for equal PDUs
+        #: What the services keep for the AE's next associations (see :mod:`.kept`).
+        self.kept = KeptByAE() if kept is None else kept
         self._accept: AAssociateAC | None = None
         peer = request.called_ae_title if request is not None else ""
         self.log = AssociationLogger(_logger, "")

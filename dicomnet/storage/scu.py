@@ -571,7 +571,8 @@ class _InFlight:
         self._waiter: asyncio.Future[None] | None = None
         # choose_context per (SOP class, transfer syntax): the accepted contexts are fixed.
         self._contexts: dict[tuple[str, str], NegotiatedContext] = {}
-        self._shapes = CheckedShapes()
+        # Shared by the AE's associations: its next ones send look-alikes of these files.
+        self._shapes = assoc.kept.get(CheckedShapes, CheckedShapes)
         # Category and profile outcome per status code (see _answered).
         self._judged: dict[int, tuple[StatusCategory, Outcome]] = {}
 

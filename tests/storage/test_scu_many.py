@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dicomnet.dimse.status import StatusCategory
+from dicomnet.dimse.walker import DatasetWalker
 from dicomnet.services.base import Reply
 from dicomnet.storage.scu import StoreResult, store_many
 from dicomnet.storage.synthetic import make_image, write_part10
@@ -137,3 +138,40 @@ async def test_results_equal_those_the_constructor_makes(tmp_path: Path) -> None
     warned = next(r for r in results if r.sop_instance_uid == "1.2.3.101")
     assert warned.status == 0xB000 and warned.error_comment == "kept" and warned.ok
     assert warned.category is StatusCategory.WARNING
+
+
+async def test_the_next_association_of_the_ae_sends_look_alikes_without_a_walk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    walks: list[int] = []
+    real = DatasetWalker._walk
+
+    def counting(walker: DatasetWalker, view: memoryview) -> None:
+        walks.append(len(view))
+        real(walker, view)
+
+    monkeypatch.setattr(DatasetWalker, "_walk", counting)
+    paths = series(tmp_path, 4)
+    cut = paths[3].read_bytes()
+    paths[3].write_bytes(cut[:-3])
+    received = Received()
+    ae = requestor(3)
+    contexts = propose((SC, (EXPLICIT_LE,)))
+    async with await serve(received, {SC: (EXPLICIT_LE,)}, window=3) as server:
+        async with ae.associate("127.0.0.1", server.port, contexts=contexts) as assoc:
+            first = [r async for r in store_many(assoc, paths[:1])]
+        assert len(walks) == 1 and first[0].ok
+        async with ae.associate("127.0.0.1", server.port, contexts=contexts) as assoc:
+            second = [r async for r in store_many(assoc, paths[1:])]
+        # Two look-alikes of the first association's file pass as it did; the one cut
+        # short is walked (no shape vouches for a shorter data set) and refused.
+        assert len(walks) == 2
+        by_label = {Path(r.label).name: r for r in second}
+        assert by_label["001.dcm"].ok and by_label["002.dcm"].ok
+        assert by_label["003.dcm"].status is None
+        assert "truncated" in str(by_label["003.dcm"].error)
+        # Another AE keeps nothing of this one's.
+        async with requestor(3).associate("127.0.0.1", server.port, contexts=contexts) as assoc:
+            third = [r async for r in store_many(assoc, paths[1:2])]
+        assert len(walks) == 3 and third[0].ok
+    assert set(received.stored) == {"1.2.3.100", "1.2.3.101", "1.2.3.102"}
