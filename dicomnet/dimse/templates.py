@@ -21,7 +21,17 @@ from __future__ import annotations
 import struct
 from typing import Final
 
-from .commands import CEchoRQ, CEchoRSP, CommandField, CStoreRQ, CStoreRSP, DimseMessage, Message
+from .commands import (
+    CEchoRQ,
+    CEchoRSP,
+    CommandField,
+    CStoreRQ,
+    CStoreRSP,
+    DimseMessage,
+    Message,
+    plain_store_rq,
+    plain_store_rsp,
+)
 from .uids import is_valid_uid
 
 __all__ = ["decode_common", "encode_common"]
@@ -233,12 +243,12 @@ def _decode_store_rq(buf: bytes, offset: int, sop_class: str, message_id: int) -
     sop_instance = _read_last_instance_uid(buf, offset + 20)
     if sop_instance is None:
         return None
-    return CStoreRQ(
-        affected_sop_class_uid=sop_class,
+    return plain_store_rq(
         message_id=message_id,
+        sop_class_uid=sop_class,
+        sop_instance_uid=sop_instance,
         priority=priority,
         has_dataset=dataset != _NO_DATASET,
-        affected_sop_instance_uid=sop_instance,
     )
 
 
@@ -274,10 +284,10 @@ def _decode_response(
     sop_instance = _read_last_instance_uid(buf, offset)
     if sop_instance is None:
         return None
-    return CStoreRSP(
-        affected_sop_class_uid=sop_class,
-        message_id_being_responded_to=responded_to,
-        has_dataset=dataset != _NO_DATASET,
+    return plain_store_rsp(
+        responded_to=responded_to,
         status=status,
-        affected_sop_instance_uid=sop_instance,
+        sop_class_uid=sop_class,
+        sop_instance_uid=sop_instance,
+        has_dataset=dataset != _NO_DATASET,
     )

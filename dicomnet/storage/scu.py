@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeAlias
 
-from dicomnet.dimse.commands import CStoreRQ, Priority
+from dicomnet.dimse.commands import CStoreRQ, Priority, plain_store_rq
 from dicomnet.dimse.dataset import IMPLICIT_VR_LITTLE_ENDIAN
 from dicomnet.dimse.status import StatusCategory, category, describe
 from dicomnet.errors import NegotiationError
@@ -605,11 +605,12 @@ class _InFlight:
         if ctx.transfer_syntax != source.transfer_syntax_uid:
             self._spawn(_store_or_report(assoc, source, self._priority, self._chunk_size))
             return
-        request = CStoreRQ(
+        request = plain_store_rq(
             message_id=1,
-            affected_sop_class_uid=source.sop_class_uid,
-            affected_sop_instance_uid=source.sop_instance_uid,
+            sop_class_uid=source.sop_class_uid,
+            sop_instance_uid=source.sop_instance_uid,
             priority=self._priority,
+            has_dataset=True,
         )
         data: bytes | FileDataSet | None = source.take_whole()
         if data is None:
