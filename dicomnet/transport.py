@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import mmap
 import os
 import socket
 import ssl as ssl_module
 import sys
+import termios
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol, cast
 
@@ -319,6 +321,14 @@ class ULProtocol(asyncio.BufferedProtocol):
             return
         self._lowat = missing
 
+    def _bytes_below_mark(self) -> bool:
+        """Whether the socket holds received bytes not yet reported readable."""
+        try:
+            queued = fcntl.ioctl(self._lowat_socket.fileno(), termios.FIONREAD, bytes(4))
+        except (OSError, AttributeError, ValueError):
+            return False
+        return int.from_bytes(queued, sys.byteorder, signed=True) > 0
+
     def _grow(self, size: int) -> None:
         if size <= len(self._view) or self._lost:
             return
@@ -495,6 +505,14 @@ class ULProtocol(asyncio.BufferedProtocol):
         if name == CLOSING:
             self._log().warning("peer did not read the last %g s: connection dropped", seconds)
             self.abort_transport()
+            return
+        if self._lowat != 1 and self._bytes_below_mark():
+            # The peer is sending the big PDU, only slower than the timer: its bytes wait
+            # below SO_RCVLOWAT and no read has restarted anything. Read them now and give
+            # the timer its time again, as if each piece had been read when it came (a
+            # peer that stopped is read out now and found silent at the next expiry).
+            self._wait_for(0)
+            self.timers.start(name, seconds)
             return
         if self.listener is not None:
             self.listener.timer_expired(name, seconds)
