@@ -37,11 +37,9 @@ def wake_all(futures: Iterable[asyncio.Future[Any]]) -> None:
     """Call the waker of each completed :class:`WakingFuture` that has one (once; a waker
     that raises is logged); other futures are left to their done callbacks."""
     for future in futures:
-        if type(future) is not WakingFuture:
-            continue
-        waker = getattr(future, "waker", None)
+        waker = getattr(future, "waker", None)  # (a plain future has none)
         if waker is not None and future.done():
-            future.waker = None
+            future.waker = None  # type: ignore[attr-defined] # (a WakingFuture)
             try:
                 waker()
             except Exception:

@@ -503,7 +503,10 @@ def entry_from_walk(
         series = raw.get(_SERIES_UID)
         if series is not None:
             # Every row needs it (the series key), most rows nothing else of the levels above.
-            decoded["series_uid"] = _ascii_value(series.decode("ascii"), None)
+            text = series.decode("ascii")
+            decoded["series_uid"] = (
+                text.strip(" \0") if "\\" not in text else _ascii_value(text, None)
+            )
         columns = WalkColumns(raw, decoded)
     else:  # a value may need a character set (or an element not a column is binary)
         checked = _ascii_columns(raw)

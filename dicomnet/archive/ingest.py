@@ -143,9 +143,9 @@ class IndexedSink:
         )
         # A file moved into place as a second link to its temporary name, or an unnamed
         # one whose final name is noted in its store's intent log now (see commit).
-        self._linked = isinstance(inner, FileSink) and inner.store.hard_links
-        if self._linked and isinstance(inner, FileSink) and inner.unnamed:
-            inner.note_final_name()
+        linked = self._linked = isinstance(inner, FileSink) and inner.store.hard_links
+        if linked and inner.unnamed:  # type: ignore[attr-defined] # (a FileSink)
+            inner.note_final_name()  # type: ignore[attr-defined]
 
     #: The elements the Storage SCP captures while it walks the data set (its columns).
     header_tags: Final = WALK_TAGS
@@ -171,16 +171,19 @@ class IndexedSink:
         return None if self._inner_views is None else self._write_views
 
     def _write_views(self, views: list[memoryview]) -> None:
-        head = self._head
         size = self._size  # the head holds the first HEADER_CAPTURE bytes of it
-        for view in views:
+        if len(views) == 1:  # (the usual call: a small data set, or one PDU's worth)
             if size < HEADER_CAPTURE:
-                head += view[: HEADER_CAPTURE - size]
-            size += len(view)
-        self._size = size
-        write = self._inner_views
-        assert write is not None  # (given out only when the inner sink has it)
-        write(views)
+                self._head += views[0][: HEADER_CAPTURE - size]
+            self._size = size + len(views[0])
+        else:
+            head = self._head
+            for view in views:
+                if size < HEADER_CAPTURE:
+                    head += view[: HEADER_CAPTURE - size]
+                size += len(view)
+            self._size = size
+        self._inner_views(views)  # type: ignore[misc] # (given out only when it has one)
 
     async def commit(self, info: InstanceInfo) -> StoredInstance:
         """Commit the file, then index it; on an index failure the new file is removed."""
@@ -255,9 +258,23 @@ class IndexedSink:
             return None
         else:
             path = str(stored.path)
-        entry = self._entry(info, path, stored.size) or entry_from_file(
-            Path(path), source_ae_title=info.source_ae_title, size=stored.size
-        )
+        walk = self._walk
+        entry = None
+        if walk is not None and walk.size == self._size:  # (_entry's first way, inline)
+            entry = entry_from_walk(
+                self._head,  # only the header is copied from it
+                walk,
+                sop_instance_uid=info.sop_instance_uid,
+                sop_class_uid=info.sop_class_uid,
+                transfer_syntax_uid=info.transfer_syntax_uid,
+                path=path,
+                size=stored.size,
+                source_ae_title=info.source_ae_title,
+            )
+        if entry is None:
+            entry = self._entry(info, path, stored.size) or entry_from_file(
+                Path(path), source_ae_title=info.source_ae_title, size=stored.size
+            )
         if unsynced:
             # (Made here for this instance alone: set, not copied with replace.)
             entry.sync_folders = tuple(str(f) for f in unsynced)

@@ -345,6 +345,12 @@ class SqliteIndex(RowFinding):
     def _fill(self, batch: list[_Job]) -> None:
         """Move queued writes (up to the next operation) into ``batch``, up to the limit."""
         queue = self._queue
+        if len(batch) + len(queue) <= self.batch_limit and all(
+            job.operation is None for job in queue
+        ):
+            batch += queue  # (the usual case: all of them, in one call)
+            queue.clear()
+            return
         while queue and queue[0].operation is None and len(batch) < self.batch_limit:
             batch.append(queue.popleft())
 
@@ -387,7 +393,7 @@ class SqliteIndex(RowFinding):
             for job in jobs:
                 if not job.future.done():
                     job.future.set_exception(exc)
-            wake_all(job.future for job in jobs)
+            wake_all([job.future for job in jobs])
             return
         if inline and self.fsync and any(job.entry is not None for job in jobs):
             try:
@@ -398,7 +404,7 @@ class SqliteIndex(RowFinding):
         for job in jobs:
             if not job.future.done():
                 job.future.set_result(result)
-        wake_all(job.future for job in jobs)
+        wake_all([job.future for job in jobs])
 
     def _sync_wal(self) -> None:
         """Make the transactions committed so far durable (thread pool; see the module)."""
@@ -429,7 +435,7 @@ class SqliteIndex(RowFinding):
         for job in jobs:
             if not job.future.done():
                 job.future.set_exception(failure)
-        wake_all(job.future for job in jobs)
+        wake_all([job.future for job in jobs])
 
     async def _inline(self, work: Callable[[bool], _T], jobs: list[_Job], *, grows: bool) -> _T:
         """Run a batch's transaction on the loop's thread (``work(False)``: never wait).
@@ -546,16 +552,13 @@ class SqliteIndex(RowFinding):
         return result
 
     def _write_batch(self, jobs: list[_Job], wait: bool) -> None:
-        entries: list[IndexEntry] = []
+        # (Most batches hold entries only: then one comprehension finds them all.)
+        entries = [job.entry for job in jobs if job.entry is not None]
         journals: list[tuple[str, str]] = []
         forgets: list[str] = []
-        for job in jobs:  # one pass (most batches hold entries only)
-            if job.entry is not None:
-                entries.append(job.entry)
-            if job.journal is not None:
-                journals.append(job.journal)
-            if job.forget is not None:
-                forgets.append(job.forget)
+        if len(entries) < len(jobs):
+            journals = [job.journal for job in jobs if job.journal is not None]
+            forgets = [job.forget for job in jobs if job.forget is not None]
 
         def work(conn: sqlite3.Connection) -> None:
             # Few statements per batch, each for many rows: the writer thread takes

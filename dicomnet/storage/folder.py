@@ -606,7 +606,9 @@ class FileSink:
         before its own commit needs it (the log is synced once for many files).
         """
         if self._intent is None:
-            self._intent = self.store.intents.note(os.path.basename(self._final_name()))
+            # (The base name: rpartition is one call, os.path.basename four.)
+            name = self._final_name().rpartition(os.sep)[2]
+            self._intent = self.store.intents.note(name)
         return self._intent
 
     def release(self) -> None:

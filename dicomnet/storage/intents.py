@@ -101,8 +101,8 @@ class IntentLog:
 
     def note(self, name: str) -> Intent:
         """Append ``name``; it is durable once :meth:`sync_to` has returned for it."""
-        line = f"{name}\n".encode("utf-8", "surrogateescape")
-        retired: list[Segment] = []
+        line = (name + "\n").encode("utf-8", "surrogateescape")
+        retired: list[Segment] | None = None
         with self._lock:
             segment = self._current
             if segment is None or (not self.sync and segment.lines >= self.segment_records):
@@ -112,13 +112,12 @@ class IntentLog:
                 raise OSError(errno.ENOSPC, "intent log not written", segment.path)
             segment.lines += 1
             segment.open += 1
-            self._written += 1
-            intent = Intent(segment, self._written)
-            if not self.sync:
+            written = self._written = self._written + 1
+            if self._retired and not self.sync:
                 retired, self._retired = self._retired, []
         if retired:
             _remove(retired)
-        return intent
+        return Intent(segment, written)
 
     def sync_to(self, intent: Intent) -> None:
         """Return once the line of ``intent`` is durable (at once if a sync covered it)."""
