@@ -75,6 +75,8 @@ class Dispatcher:
         # data set, stepped on when it ends (or given a task for anything else), or, bound
         # resumable, for a plain future, stepped on by its done callback.
         self._parked: dict[int, tuple[IncomingRequest, EagerRun]] = {}
+        # A catch-up of the DIMSE timer is due at the end of this loop step (see _resumed).
+        self._catching_up = False
         self._queued: deque[tuple[IncomingRequest, Handler | None]] = deque()
         # Running requests whose handler starts when their data set begins to arrive.
         self._awaiting_data: dict[DataStream, tuple[IncomingRequest, Handler]] = {}
@@ -272,14 +274,24 @@ class Dispatcher:
         if self._parked.pop(id(request), None) is None:
             return  # cancelled with the association
         dimse = self._association._dimse
-        # What it sends restarts the DIMSE timer once, afterwards.
-        dimse.deferring(True)
-        try:
+        if not dimse.deferred:
+            # What the handlers resumed now send (a group commit wakes many at once)
+            # restarts the DIMSE timer once, at the end of this loop step.
+            dimse.deferring(True)
+            if not self._catching_up:
+                self._catching_up = True
+                asyncio.get_running_loop().call_soon(self._caught_up)
+        # (A try costs nothing here; contextlib.suppress would make an object per call.)
+        try:  # noqa: SIM105
             self._go_on(request, run)
         except asyncio.CancelledError:
             pass  # its wait was cancelled from elsewhere: it ended as a cancelled task would
-        finally:
-            dimse.deferring(False)
+
+    def _caught_up(self) -> None:
+        """After handlers were resumed: the DIMSE timer does what they asked of it."""
+        self._catching_up = False
+        dimse = self._association._dimse
+        dimse.deferring(False)
         dimse.catch_up()
 
     def _woken(self, request: IncomingRequest, run: EagerRun) -> None:
