@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import operator
 import os
 import sqlite3
 from collections import deque
@@ -95,6 +96,10 @@ _INSTANCES_BELOW: Final = {
     " JOIN series se ON i.series_fk = se.pk JOIN study st ON se.study_fk = st.pk"
     " WHERE st.patient_fk IN ({})",
 }
+
+
+#: A queued job's operation (None for writes that join a batch).
+_OPERATION: Final = operator.attrgetter("operation")
 
 
 @dataclass(slots=True)
@@ -345,9 +350,7 @@ class SqliteIndex(RowFinding):
     def _fill(self, batch: list[_Job]) -> None:
         """Move queued writes (up to the next operation) into ``batch``, up to the limit."""
         queue = self._queue
-        if len(batch) + len(queue) <= self.batch_limit and all(
-            job.operation is None for job in queue
-        ):
+        if len(batch) + len(queue) <= self.batch_limit and not any(map(_OPERATION, queue)):
             batch += queue  # (the usual case: all of them, in one call)
             queue.clear()
             return

@@ -249,23 +249,21 @@ class Dispatcher:
         stream steps it on (:meth:`_woken`); for anything else, a task does."""
         if run.step():
             return
+        waiting = run.waiting
+        if type(waiting) is WakingFuture and run.resumable:
+            # Its producer steps it on right after completing it (see dicomnet.wakeup).
+            self._parked[id(request)] = (request, run)
+            waiting.waker = partial(self._resumed, request, run)
+            return
         stream = request.data
-        if stream is not None and run.waiting is not None and run.waiting is stream.waiter:
+        if stream is not None and waiting is not None and waiting is stream.waiter:
             self._parked[id(request)] = (request, run)
             stream.on_wake(partial(self._woken, request, run))
             return
-        waiting = run.waiting
-        if run.resumable:
-            kind = type(waiting)
-            if kind is WakingFuture:
-                # Its producer steps it on right after completing it (see dicomnet.wakeup).
-                self._parked[id(request)] = (request, run)
-                waiting.waker = partial(self._resumed, request, run)
-                return
-            if kind is asyncio.Future:
-                self._parked[id(request)] = (request, run)
-                waiting.add_done_callback(partial(self._resumed, request, run))
-                return
+        if run.resumable and type(waiting) is asyncio.Future:
+            self._parked[id(request)] = (request, run)
+            waiting.add_done_callback(partial(self._resumed, request, run))
+            return
         self._keep(request, run.to_task())
 
     def _resumed(self, request: IncomingRequest, run: EagerRun, future: object = None) -> None:
