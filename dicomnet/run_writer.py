@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from dicomnet_pdu.layout import PDataRun
 
@@ -39,6 +39,19 @@ class _Core(Protocol):
     def data_to_send(self) -> list[bytes | memoryview]: ...
 
 
+def plain_stream_socket(transport: asyncio.BaseTransport) -> Any:
+    """The transport's stream socket when the bytes written to it or read from it are
+    the association's own (no TLS between), else ``None``."""
+    if transport.get_extra_info("sslcontext") is not None:
+        return None
+    if transport.get_extra_info("ssl_object") is not None:
+        return None
+    sock = transport.get_extra_info("socket")
+    if sock is None or sock.type != socket.SOCK_STREAM:
+        return None
+    return sock
+
+
 def sendfile_socket(transport: asyncio.BaseTransport) -> int | None:
     """The socket's descriptor when data may be sent to it with ``os.sendfile``.
 
@@ -47,12 +60,8 @@ def sendfile_socket(transport: asyncio.BaseTransport) -> int | None:
     """
     if not hasattr(os, "sendfile"):
         return None
-    if transport.get_extra_info("sslcontext") is not None:
-        return None
-    if transport.get_extra_info("ssl_object") is not None:
-        return None
-    sock = transport.get_extra_info("socket")
-    if sock is None or sock.type != socket.SOCK_STREAM:
+    sock = plain_stream_socket(transport)
+    if sock is None:
         return None
     fd = sock.fileno()
     return fd if isinstance(fd, int) and fd >= 0 else None

@@ -42,7 +42,7 @@ from dicomnet_pdu.pdv import OutItem
 from .acceptor import AcceptGate, Listener, SharedAcceptor
 from .connecting import connect, run
 from .flow import FlowControl
-from .run_writer import RunWriter
+from .run_writer import RunWriter, plain_stream_socket
 from .timers import ARTIM, Deadlines
 from .tls import TLSHandshake, client_tls_context, server_tls_context
 
@@ -758,14 +758,10 @@ def _lowat_socket(transport: asyncio.BaseTransport) -> Any:
     TLS the bytes still missing from a PDU say little about those still to be read)."""
     if not _LOWAT_WORKS:
         return None
-    if transport.get_extra_info("sslcontext") is not None:
-        return None
-    if transport.get_extra_info("ssl_object") is not None:
-        return None
-    sock = transport.get_extra_info("socket")
+    sock = plain_stream_socket(transport)
     if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
         return None
-    return sock if sock.type == socket.SOCK_STREAM else None
+    return sock
 
 
 def _anonymous_buffer(size: int) -> memoryview:

@@ -258,23 +258,9 @@ class IndexedSink:
             return None
         else:
             path = str(stored.path)
-        walk = self._walk
-        entry = None
-        if walk is not None and walk.size == self._size:  # (_entry's first way, inline)
-            entry = entry_from_walk(
-                self._head,  # only the header is copied from it
-                walk,
-                sop_instance_uid=info.sop_instance_uid,
-                sop_class_uid=info.sop_class_uid,
-                transfer_syntax_uid=info.transfer_syntax_uid,
-                path=path,
-                size=stored.size,
-                source_ae_title=info.source_ae_title,
-            )
-        if entry is None:
-            entry = self._entry(info, path, stored.size) or entry_from_file(
-                Path(path), source_ae_title=info.source_ae_title, size=stored.size
-            )
+        entry = self._entry(info, path, stored.size) or entry_from_file(
+            Path(path), source_ae_title=info.source_ae_title, size=stored.size
+        )
         if unsynced:
             # (Made here for this instance alone: set, not copied with replace.)
             entry.sync_folders = tuple(str(f) for f in unsynced)
