@@ -71,7 +71,9 @@ async def until(condition: Callable[[], bool]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def associated(handler: Handler) -> AsyncIterator[tuple[RawClient, Any]]:
+async def associated(
+    handler: Handler, *, resumable: bool = False
+) -> AsyncIterator[tuple[RawClient, Any]]:
     policy = make_policy(
         "SCP",
         accepted_contexts=(
@@ -79,7 +81,10 @@ async def associated(handler: Handler) -> AsyncIterator[tuple[RawClient, Any]]:
         ),
     )
     ae = AE("SCP", policy)
-    ae.add_handler(Binding(command_field=CommandField.C_STORE_RQ, handler=handler, inline=True))
+    binding = Binding(
+        command_field=CommandField.C_STORE_RQ, handler=handler, inline=True, resumable=resumable
+    )
+    ae.add_handler(binding)
     async with await ae.serve("127.0.0.1", 0) as server:
         raw = await RawClient.connect("127.0.0.1", server.port)
         rq = negotiation.build_request(make_policy("RAW"), called_ae_title="SCP", contexts=CONTEXTS)
@@ -179,28 +184,6 @@ async def test_a_reader_woken_for_each_fragment_goes_on_in_a_task() -> None:
     assert seen[-1] is not None
 
 
-@contextlib.asynccontextmanager
-async def resumable(handler: Handler, *, flag: bool = True) -> AsyncIterator[tuple[RawClient, Any]]:
-    policy = make_policy(
-        "SCP",
-        accepted_contexts=(
-            AcceptedContext(abstract_syntax=CT_IMAGE_STORAGE, transfer_syntaxes=(IMPLICIT_LE,)),
-        ),
-    )
-    ae = AE("SCP", policy)
-    ae.add_handler(
-        Binding(command_field=CommandField.C_STORE_RQ, handler=handler, inline=True, resumable=flag)
-    )
-    async with await ae.serve("127.0.0.1", 0) as server:
-        raw = await RawClient.connect("127.0.0.1", server.port)
-        rq = negotiation.build_request(make_policy("RAW"), called_ae_title="SCP", contexts=CONTEXTS)
-        assert isinstance(await raw.request(rq), AAssociateAC)
-        try:
-            yield raw, server
-        finally:
-            await raw.close()
-
-
 class Committing:
     """Reads its data set, then waits on a plain future another party completes."""
 
@@ -225,7 +208,7 @@ class Committing:
 
 async def test_a_resumable_handler_goes_on_from_the_future_it_waits_on_without_a_task() -> None:
     handler = Committing()
-    async with resumable(handler.handle) as (raw, server):
+    async with associated(handler.handle, resumable=True) as (raw, server):
         raw.send(store(5, b"\x08\x00\x16\x00\x04\x00\x00\x001.2\x00"))
         await until(lambda: handler.events == ["waiting"])
         (association,) = server.active
@@ -241,7 +224,7 @@ async def test_a_resumable_handler_goes_on_from_the_future_it_waits_on_without_a
 
 async def test_a_handler_not_bound_resumable_goes_on_in_a_task_after_a_future() -> None:
     handler = Committing()
-    async with resumable(handler.handle, flag=False) as (raw, _):
+    async with associated(handler.handle) as (raw, _):
         raw.send(store(6, b"\x08\x00\x16\x00\x04\x00\x00\x001.2\x00"))
         await until(lambda: handler.events == ["waiting"])
         assert handler.future is not None
@@ -253,7 +236,7 @@ async def test_a_handler_not_bound_resumable_goes_on_in_a_task_after_a_future() 
 
 async def test_an_abort_cancels_a_resumable_handler_and_the_future_it_waits_on() -> None:
     handler = Committing()
-    async with resumable(handler.handle) as (raw, server):
+    async with associated(handler.handle, resumable=True) as (raw, server):
         raw.send(store(7, b"\x08\x00\x16\x00\x04\x00\x00\x001.2\x00"))
         await until(lambda: handler.events == ["waiting"])
         (association,) = server.active
@@ -284,7 +267,7 @@ class CommittingWaking(Committing):
 
 async def test_a_resumable_handler_is_stepped_on_by_the_producer_of_a_waking_future() -> None:
     handler = CommittingWaking()
-    async with resumable(handler.handle) as (raw, server):
+    async with associated(handler.handle, resumable=True) as (raw, server):
         raw.send(store(8, b"\x08\x00\x16\x00\x04\x00\x00\x001.2\x00"))
         await until(lambda: handler.events == ["waiting"])
         (association,) = server.active
@@ -302,7 +285,7 @@ async def test_a_resumable_handler_is_stepped_on_by_the_producer_of_a_waking_fut
 
 async def test_an_abort_cancels_a_handler_parked_on_a_waking_future() -> None:
     handler = CommittingWaking()
-    async with resumable(handler.handle) as (raw, server):
+    async with associated(handler.handle, resumable=True) as (raw, server):
         raw.send(store(9, b"\x08\x00\x16\x00\x04\x00\x00\x001.2\x00"))
         await until(lambda: handler.events == ["waiting"])
         (association,) = server.active
