@@ -13,10 +13,10 @@ end of the event-loop step, so a burst of small messages costs one send call.
 Upper Layer events go to a :class:`LinkListener` (the association), which
 never sees the socket.
 
-Also here: TLS (contexts and the acceptor's bounded handshake, from
-:mod:`dicomnet.tls`), TCP_NODELAY, dual-stack listening, and (from
-:mod:`dicomnet.connecting`) client connect with a timeout and :func:`run`, which
-uses uvloop when it is installed.
+Also here: TLS contexts (from :mod:`dicomnet.tls`), TCP_NODELAY, and, re-exported,
+dual-stack listening with the acceptor's bounded TLS handshake (:mod:`dicomnet.listening`)
+and client connect with a timeout and :func:`run`, which uses uvloop when it is installed
+(:mod:`dicomnet.connecting`).
 """
 
 from __future__ import annotations
@@ -28,10 +28,9 @@ import logging
 import mmap
 import os
 import socket
-import ssl as ssl_module
 import sys
 import termios
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, cast
 
 from dicomnet_pdu.fsm import State
@@ -39,12 +38,12 @@ from dicomnet_pdu.layout import PDataRun
 from dicomnet_pdu.pdus import PDU
 from dicomnet_pdu.pdv import OutItem
 
-from .acceptor import AcceptGate, Listener, SharedAcceptor
 from .connecting import connect, run
 from .flow import FlowControl
+from .listening import LISTEN_BACKLOG, listen
 from .run_writer import RunWriter, plain_stream_socket
 from .timers import ARTIM, Deadlines
-from .tls import TLSHandshake, client_tls_context, server_tls_context
+from .tls import client_tls_context, server_tls_context
 
 __all__ = [
     "LISTEN_BACKLOG",
@@ -63,11 +62,6 @@ _log = logging.getLogger(__name__)
 _STA2 = State.STA2
 
 
-#: Connections the kernel completes and queues for a listener until it accepts them (the
-#: kernel caps it at net.core.somaxconn). asyncio's default, 100, is too small for a burst
-#: of associations: connections past it are dropped and the peers' TCP retries back off
-#: (1, 2, 4, 8, 16 s), so a busy server may see a requestor give up before it accepts.
-LISTEN_BACKLOG = socket.SOMAXCONN
 #: Largest receive buffer handed to asyncio (reached by connections that carry bulk data).
 #: A read costs the same loop and parse overhead whatever its size: with a sender ahead
 #: of us, half the reads of 256 KB ones. Larger ones cost more in the kernel's copy per
@@ -778,106 +772,3 @@ def _anonymous_buffer(size: int) -> memoryview:
 
 
 _NO_BUFFER = memoryview(b"")
-
-
-# ---------------------------------------------------------------------------------
-# Listening (connect and run: dicomnet.connecting)
-# ---------------------------------------------------------------------------------
-
-
-async def listen(
-    protocol_factory: Callable[[], asyncio.BaseProtocol],
-    host: str | None,
-    port: int,
-    *,
-    ssl: ssl_module.SSLContext | None = None,
-    backlog: int = LISTEN_BACKLOG,
-    handshake_timeout: float | None = None,
-    reuse_port: bool = False,
-    start_serving: bool = True,
-    shared: Sequence[socket.socket] = (),
-    gate: AcceptGate | None = None,
-) -> list[Listener]:
-    """Listen on ``host``; ``None``/``""`` means every interface, IPv6 (``::``) and IPv4.
-
-    ``shared``: accept from these listening sockets instead (``host`` and
-    ``port`` unused), which other processes accept from too
-    (:class:`~dicomnet.acceptor.SharedAcceptor`: a few connections each time,
-    each when ``gate`` says so).
-
-    ``start_serving=False`` only binds: connections are refused until each
-    server's ``start_serving()`` (a process whose handlers are not ready yet).
-
-    ``reuse_port``: ``SO_REUSEPORT``, so several processes listen on one port
-    (the kernel spreads connections over them by a hash of their addresses;
-    ``serve --workers`` shares one listening socket instead, see ``shared``).
-
-    With port 0 and no host, the IPv6 socket picks the port and the IPv4 one
-    binds the same number, so the server has a single port to report.
-
-    With ``ssl``, each connection's TLS handshake must complete within
-    ``handshake_timeout`` seconds (the ARTIM timeout, for an acceptor); a
-    refused one is logged with the peer's address (see :class:`TLSHandshake`).
-    """
-    loop = asyncio.get_running_loop()
-    if ssl is not None:
-        context, app_factory = ssl, protocol_factory
-
-        def protocol_factory() -> asyncio.BaseProtocol:
-            return TLSHandshake(app_factory, context, handshake_timeout)
-
-        ssl = None
-    if shared:
-        acceptors: list[Listener] = [
-            SharedAcceptor(sock, protocol_factory, gate=gate) for sock in shared
-        ]
-        if start_serving:
-            for acceptor in acceptors:
-                await acceptor.start_serving()
-        return acceptors
-    if host:
-        return [
-            await loop.create_server(
-                protocol_factory,
-                host,
-                port,
-                ssl=ssl,
-                backlog=backlog,
-                reuse_port=reuse_port,
-                start_serving=start_serving,
-            )
-        ]
-    servers: list[Listener] = []
-    try:
-        servers.append(
-            await loop.create_server(
-                protocol_factory,
-                "::",
-                port,
-                ssl=ssl,
-                backlog=backlog,
-                family=socket.AF_INET6,
-                reuse_port=reuse_port,
-                start_serving=start_serving,
-            )
-        )
-        port = servers[0].sockets[0].getsockname()[1]
-    except OSError:
-        pass  # no IPv6 on this host
-    try:
-        servers.append(
-            await loop.create_server(
-                protocol_factory,
-                "0.0.0.0",
-                port,
-                ssl=ssl,
-                backlog=backlog,
-                family=socket.AF_INET,
-                reuse_port=reuse_port,
-                start_serving=start_serving,
-            )
-        )
-    except OSError:
-        if not servers:
-            raise
-    return servers

@@ -173,7 +173,7 @@ class Association(AssociationView):
         if self._ended:
             return
         if type(event) is ul.DataRun:
-            if self._negotiated is not None:  # _on_run, inline: once per read
+            if self._negotiated is not None:  # P-DATA-TF PDUs read together
                 self._run(self._reassembler.feed_items(event.pdvs), None)
         elif isinstance(event, ul.DataIndication):
             self._on_pdata(event.pdata)
@@ -285,11 +285,9 @@ class Association(AssociationView):
     # ------------------------------------------------------------------ receiving
 
     def _on_pdata(self, pdata: PDataTF) -> None:
-        self._on_run([(p.context_id, p.control_header, memoryview(p.data)) for p in pdata.pdvs])
-
-    def _on_run(self, pdvs: list[tuple[int, int, memoryview]]) -> None:
-        """P-DATA-TF PDUs received together (their payloads are views of the receive buffer)."""
+        """A P-DATA-TF decoded whole (a run of them comes as a ``DataRun``, see ul_event)."""
         if self._negotiated is not None:
+            pdvs = [(p.context_id, p.control_header, memoryview(p.data)) for p in pdata.pdvs]
             self._run(self._reassembler.feed_items(pdvs), None)
 
     def _run(self, items: Iterator[Fragment | DataParts], held: DataParts | None) -> None:
