@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from conftest import require_module
 from helpers.policies import IMPLICIT_LE, make_policy
-from helpers.raw_ul import RawClient, pdata_bytes, store_rq_command
+from helpers.raw_ul import RawClient, accept_into_sta6, pdata_bytes, store_rq_command
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -29,8 +29,7 @@ from dicomnet.transport import HOLDING, ULProtocol, run
 from dicomnet_pdu import events as ul
 from dicomnet_pdu.codec import encode_pdu
 from dicomnet_pdu.connection import Role, ULConnection
-from dicomnet_pdu.items import MaximumLength, PresentationContextRQ, UserInformation
-from dicomnet_pdu.pdus import AAssociateAC, AAssociateRQ, AReleaseRP, AReleaseRQ
+from dicomnet_pdu.pdus import AAssociateAC, AReleaseRP, AReleaseRQ
 
 PDU_LENGTH = 16384
 CT = "1.2.840.10008.5.1.4.1.1.2"
@@ -120,25 +119,7 @@ async def established() -> tuple[ULProtocol, FakeTransport, Recorder]:
     ref.append(protocol)
     transport = FakeTransport()
     protocol.connection_made(transport)  # type: ignore[arg-type]
-    user = UserInformation(items=(MaximumLength(maximum_length=PDU_LENGTH),))
-    rq = AAssociateRQ(
-        called_ae_title="SCP",
-        calling_ae_title="SCU",
-        presentation_contexts=(
-            PresentationContextRQ(
-                context_id=1, abstract_syntax=CT, transfer_syntaxes=(EXPLICIT_LE,)
-            ),
-        ),
-        user_information=user,
-    )
-    feed(protocol, encode_pdu(rq))
-    ac = AAssociateAC(
-        called_ae_title="SCP",
-        calling_ae_title="SCU",
-        presentation_contexts=(),
-        user_information=user,
-    )
-    protocol.send_pdu(ac)
+    accept_into_sta6(protocol, PDU_LENGTH, CT, EXPLICIT_LE)
     recorder.seen.clear()
     return protocol, transport, recorder
 

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from conftest import require_module
 from helpers.policies import IMPLICIT_LE, make_policy
-from helpers.raw_ul import RawClient, pdata_bytes, store_rq_command
+from helpers.raw_ul import RawClient, accept_into_sta6, pdata_bytes, store_rq_command
+from helpers.raw_ul import feed_reads as feed
 
 from dicomnet import negotiation
 from dicomnet.ae import AE
@@ -29,8 +30,7 @@ from dicomnet.services.base import Binding, IncomingRequest
 from dicomnet.transport import WHOLE_PDU_WAIT, ULProtocol, run
 from dicomnet_pdu.codec import encode_pdu
 from dicomnet_pdu.connection import Role, ULConnection
-from dicomnet_pdu.items import MaximumLength, PresentationContextRQ, UserInformation
-from dicomnet_pdu.pdus import AAssociateAC, AAssociateRQ, AReleaseRP, AReleaseRQ
+from dicomnet_pdu.pdus import AAssociateAC, AReleaseRP, AReleaseRQ
 
 BIG = 1 << 20
 CT = "1.2.840.10008.5.1.4.1.1.2"
@@ -111,35 +111,8 @@ async def established(
     protocol = ULProtocol(conn, listener=sink, buffer_size=buffer, initial_buffer_size=buffer)
     transport = FakeTransport(tls)
     protocol.connection_made(transport)  # type: ignore[arg-type]
-    user = UserInformation(items=(MaximumLength(maximum_length=BIG),))
-    context = PresentationContextRQ(
-        context_id=1, abstract_syntax=CT, transfer_syntaxes=(EXPLICIT_LE,)
-    )
-    rq = AAssociateRQ(
-        called_ae_title="SCP",
-        calling_ae_title="SCU",
-        presentation_contexts=(context,),
-        user_information=user,
-    )
-    feed(protocol, encode_pdu(rq))
-    ac = AAssociateAC(
-        called_ae_title="SCP",
-        calling_ae_title="SCU",
-        presentation_contexts=(),
-        user_information=user,
-    )
-    protocol.send_pdu(ac)
+    accept_into_sta6(protocol, BIG, CT, EXPLICIT_LE)
     return protocol, transport, sink
-
-
-def feed(protocol: ULProtocol, data: bytes) -> None:
-    """Reads of ``data``, as the event loop makes them (as much as each buffer offered)."""
-    while data:
-        buffer = protocol.get_buffer(-1)
-        count = min(len(buffer), len(data))
-        buffer[:count] = data[:count]
-        protocol.buffer_updated(count)
-        data = data[count:]
 
 
 def data_pdu(size: int) -> bytes:

@@ -11,9 +11,11 @@ import asyncio
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
+from typing import Protocol
 
 from dicomnet_pdu.codec import PDU_HEADER, PDU_HEADER_LENGTH, decode_pdu, encode_pdu
-from dicomnet_pdu.pdus import PDU, AAssociateRQ
+from dicomnet_pdu.items import MaximumLength, PresentationContextRQ, UserInformation
+from dicomnet_pdu.pdus import PDU, AAssociateAC, AAssociateRQ
 from dicomnet_pdu.pdv import fragment_message
 
 
@@ -126,3 +128,50 @@ async def fake_acceptor(
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+class _Receiving(Protocol):
+    """What :func:`feed_reads` needs of a protocol: asyncio's BufferedProtocol calls."""
+
+    def get_buffer(self, sizehint: int) -> memoryview: ...
+
+    def buffer_updated(self, nbytes: int) -> None: ...
+
+
+class _Accepting(_Receiving, Protocol):
+    def send_pdu(self, pdu: PDU) -> None: ...
+
+
+def feed_reads(protocol: _Receiving, data: bytes) -> None:
+    """Reads of ``data``, as the event loop makes them (as much as each buffer offered)."""
+    while data:
+        buffer = protocol.get_buffer(-1)
+        count = min(len(buffer), len(data))
+        buffer[:count] = data[:count]
+        protocol.buffer_updated(count)
+        data = data[count:]
+
+
+def accept_into_sta6(
+    protocol: _Accepting, max_pdu: int, abstract_syntax: str, transfer_syntax: str
+) -> None:
+    """Bring an acceptor's ULProtocol (connected) to Sta6: an A-ASSOCIATE-RQ proposing one
+    context is read and an A-ASSOCIATE-AC sent, both with a maximum length of ``max_pdu``."""
+    user = UserInformation(items=(MaximumLength(maximum_length=max_pdu),))
+    context = PresentationContextRQ(
+        context_id=1, abstract_syntax=abstract_syntax, transfer_syntaxes=(transfer_syntax,)
+    )
+    rq = AAssociateRQ(
+        called_ae_title="SCP",
+        calling_ae_title="SCU",
+        presentation_contexts=(context,),
+        user_information=user,
+    )
+    feed_reads(protocol, encode_pdu(rq))
+    ac = AAssociateAC(
+        called_ae_title="SCP",
+        calling_ae_title="SCU",
+        presentation_contexts=(),
+        user_information=user,
+    )
+    protocol.send_pdu(ac)
