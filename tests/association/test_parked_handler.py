@@ -185,9 +185,11 @@ async def test_a_reader_woken_for_each_fragment_goes_on_in_a_task() -> None:
 
 
 class Committing:
-    """Reads its data set, then waits on a plain future another party completes."""
+    """Reads its data set, then waits on a future another party completes: a plain one,
+    or (``waking``) a WakingFuture its producer wakes (the index's group commit)."""
 
-    def __init__(self) -> None:
+    def __init__(self, waking: bool = False) -> None:
+        self.waking = waking
         self.future: asyncio.Future[None] | None = None
         self.tasks: list[asyncio.Task[Any] | None] = []
         self.events: list[str] = []
@@ -195,7 +197,8 @@ class Committing:
     async def handle(self, request: IncomingRequest) -> Reply:
         assert request.data is not None
         await request.data.read()
-        self.future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self.future = WakingFuture(loop=loop) if self.waking else loop.create_future()
         self.events.append("waiting")
         try:
             await self.future
@@ -203,6 +206,7 @@ class Committing:
             self.events.append("cancelled")
             raise
         self.tasks.append(asyncio.current_task())
+        self.events.append("answered")
         return Reply()
 
 
@@ -234,39 +238,8 @@ async def test_a_handler_not_bound_resumable_goes_on_in_a_task_after_a_future() 
     assert len(handler.tasks) == 1 and handler.tasks[0] is not None
 
 
-async def test_an_abort_cancels_a_resumable_handler_and_the_future_it_waits_on() -> None:
-    handler = Committing()
-    async with associated(handler.handle, resumable=True) as (raw, server):
-        raw.send(store(7, b"\x08\x00\x16\x00\x04\x00\x00\x001.2\x00"))
-        await until(lambda: handler.events == ["waiting"])
-        (association,) = server.active
-        raw.send(AAbort())
-        assert await raw.at_eof()
-        await until(lambda: not association.dispatcher.running)
-    assert handler.events == ["waiting", "cancelled"]
-    assert handler.future is not None and handler.future.cancelled()
-    assert handler.tasks == []
-
-
-class CommittingWaking(Committing):
-    """As Committing, on a WakingFuture its producer wakes (the index's group commit)."""
-
-    async def handle(self, request: IncomingRequest) -> Reply:
-        assert request.data is not None
-        await request.data.read()
-        self.future = WakingFuture(loop=asyncio.get_running_loop())
-        self.events.append("waiting")
-        try:
-            await self.future
-        except asyncio.CancelledError:
-            self.events.append("cancelled")
-            raise
-        self.events.append("answered")
-        return Reply()
-
-
 async def test_a_resumable_handler_is_stepped_on_by_the_producer_of_a_waking_future() -> None:
-    handler = CommittingWaking()
+    handler = Committing(waking=True)
     async with associated(handler.handle, resumable=True) as (raw, server):
         raw.send(store(8, b"\x08\x00\x16\x00\x04\x00\x00\x001.2\x00"))
         await until(lambda: handler.events == ["waiting"])
@@ -283,8 +256,11 @@ async def test_a_resumable_handler_is_stepped_on_by_the_producer_of_a_waking_fut
         await until(lambda: association.protocol.timers.is_running("dimse"))
 
 
-async def test_an_abort_cancels_a_handler_parked_on_a_waking_future() -> None:
-    handler = CommittingWaking()
+@pytest.mark.parametrize("waking", [False, True], ids=["future", "waking future"])
+async def test_an_abort_cancels_a_resumable_handler_and_the_future_it_waits_on(
+    waking: bool,
+) -> None:
+    handler = Committing(waking)
     async with associated(handler.handle, resumable=True) as (raw, server):
         raw.send(store(9, b"\x08\x00\x16\x00\x04\x00\x00\x001.2\x00"))
         await until(lambda: handler.events == ["waiting"])
@@ -296,3 +272,4 @@ async def test_an_abort_cancels_a_handler_parked_on_a_waking_future() -> None:
     assert handler.future is not None and handler.future.cancelled()
     wake_all([handler.future])  # the producer wakes it later: nobody is parked there now
     assert handler.events == ["waiting", "cancelled"]
+    assert handler.tasks == []
