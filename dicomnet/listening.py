@@ -63,7 +63,6 @@ async def listen(
         def protocol_factory() -> asyncio.BaseProtocol:
             return TLSHandshake(app_factory, context, handshake_timeout)
 
-        ssl = None
     if shared:
         acceptors: list[Listener] = [
             SharedAcceptor(sock, protocol_factory, gate=gate) for sock in shared
@@ -72,48 +71,29 @@ async def listen(
             for acceptor in acceptors:
                 await acceptor.start_serving()
         return acceptors
+
+    async def create(address: str, port: int, family: int = socket.AF_UNSPEC) -> asyncio.Server:
+        # (No ssl here: with TLS, each connection's protocol does the handshake itself.)
+        return await loop.create_server(
+            protocol_factory,
+            address,
+            port,
+            backlog=backlog,
+            family=family,
+            reuse_port=reuse_port,
+            start_serving=start_serving,
+        )
+
     if host:
-        return [
-            await loop.create_server(
-                protocol_factory,
-                host,
-                port,
-                ssl=ssl,
-                backlog=backlog,
-                reuse_port=reuse_port,
-                start_serving=start_serving,
-            )
-        ]
+        return [await create(host, port)]
     servers: list[Listener] = []
     try:
-        servers.append(
-            await loop.create_server(
-                protocol_factory,
-                "::",
-                port,
-                ssl=ssl,
-                backlog=backlog,
-                family=socket.AF_INET6,
-                reuse_port=reuse_port,
-                start_serving=start_serving,
-            )
-        )
+        servers.append(await create("::", port, socket.AF_INET6))
         port = servers[0].sockets[0].getsockname()[1]
     except OSError:
         pass  # no IPv6 on this host
     try:
-        servers.append(
-            await loop.create_server(
-                protocol_factory,
-                "0.0.0.0",
-                port,
-                ssl=ssl,
-                backlog=backlog,
-                family=socket.AF_INET,
-                reuse_port=reuse_port,
-                start_serving=start_serving,
-            )
-        )
+        servers.append(await create("0.0.0.0", port, socket.AF_INET))
     except OSError:
         if not servers:
             raise
