@@ -52,6 +52,10 @@ class State(Enum):
     STA12 = "Sta12"  #: Release collision acceptor side; awaiting A-RELEASE response
     STA13 = "Sta13"  #: Awaiting transport connection close indication
 
+    # Members are singletons compared by identity; Enum.__hash__ hashes the name in Python,
+    # a call per lookup (a step of the machine looks up a state, an event and an action).
+    __hash__ = object.__hash__
+
 
 class Event(Enum):
     """The events of the DUL state machine: the rows of PS3.8 Table 9-10, in order."""
@@ -75,6 +79,8 @@ class Event(Enum):
     EVT17 = "Evt17"  #: Transport connection closed indication
     EVT18 = "Evt18"  #: ARTIM timer expired
     EVT19 = "Evt19"  #: Unrecognized or invalid PDU received
+
+    __hash__ = object.__hash__  # as State's
 
 
 class Action(Enum):
@@ -108,6 +114,8 @@ class Action(Enum):
     AA_6 = "AA-6"  #: Ignore PDU
     AA_7 = "AA-7"  #: Send A-ABORT PDU
     AA_8 = "AA-8"  #: Send A-ABORT PDU (service-provider source), A-P-ABORT indication, ARTIM
+
+    __hash__ = object.__hash__  # as State's
 
 
 _S = State
