@@ -34,7 +34,7 @@ _V = TypeVar("_V")
 class AssociateCache:
     """Decoded A-ASSOCIATE-RQ/AC PDUs by their bytes, and their bytes by the PDU."""
 
-    __slots__ = ("_decoded", "_encoded", "_entries", "_pdu_bytes")
+    __slots__ = ("_decoded", "_encoded", "_entries", "_last_encoded", "_pdu_bytes")
 
     def __init__(
         self,
@@ -45,6 +45,10 @@ class AssociateCache:
         self._pdu_bytes = pdu_bytes
         self._decoded: dict[bytes, PDU] = {}
         self._encoded: dict[PDU, bytes] = {}
+        # The PDU object encoded last and its bytes: a requestor sends the one
+        # A-ASSOCIATE-RQ its AE keeps again and again, and a PDU's hash walks all
+        # of its items (a dozen dataclass __hash__ calls) where this takes one test.
+        self._last_encoded: tuple[PDU, bytes] | None = None
 
     def __len__(self) -> int:
         return len(self._decoded) + len(self._encoded)
@@ -62,6 +66,9 @@ class AssociateCache:
 
     def encode(self, pdu: AAssociateRQ | AAssociateAC) -> bytes:
         """:func:`~dicomnet_pdu.codec.encode_pdu` of an A-ASSOCIATE-RQ/AC."""
+        last = self._last_encoded
+        if last is not None and last[0] is pdu:
+            return last[1]
         try:
             data = self._encoded.get(pdu)
         except TypeError:  # a field that is not hashable: encode every time
@@ -70,6 +77,8 @@ class AssociateCache:
             data = encode_pdu(pdu)
             if len(data) <= self._pdu_bytes:
                 self._remember(self._encoded, pdu, data)
+        if len(data) <= self._pdu_bytes:
+            self._last_encoded = (pdu, data)
         return data
 
     def _remember(self, table: dict[_K, _V], key: _K, value: _V) -> None:

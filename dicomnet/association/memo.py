@@ -20,6 +20,7 @@ which spares the decoding and encoding of those PDUs.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -39,12 +40,16 @@ _T = TypeVar("_T")
 class NegotiationMemo:
     """A bounded memo of negotiation outcomes for one AE and its Policy."""
 
-    __slots__ = ("_entries", "_outcomes", "_policy", "pdus")
+    __slots__ = ("_entries", "_last", "_outcomes", "_policy", "pdus")
 
     def __init__(self, entries: int = ASSOCIATE_CACHE_ENTRIES) -> None:
         self._entries = entries
         self._policy: Policy | None = None
         self._outcomes: dict[Hashable, Any] = {}
+        # Per kind of outcome, the one kept last with the key it was asked for by: the
+        # AE's caches give equal PDUs as the same objects, and a PDU's hash (in the key
+        # of ``_outcomes``) walks all of its items, where this is a test per PDU.
+        self._last: dict[object, tuple[tuple[object, ...], Any]] = {}
         #: The PDU codec cache for this AE's connections.
         self.pdus = AssociateCache(entries)
 
@@ -79,26 +84,38 @@ class NegotiationMemo:
     def _get(
         self,
         policy: Policy,
-        key: Hashable,
+        key: tuple[Hashable, ...],
         compute: Callable[[], _T],
         keep: Callable[[_T], bool],
     ) -> _T:
         if policy is not self._policy:
             self._policy = policy
             self._outcomes.clear()
+            self._last.clear()
+        last = self._last.get(key[0])
+        if last is not None and _same(last[0], key):
+            kept: _T = last[1]
+            return kept
         try:
             found = self._outcomes.get(key)
         except TypeError:  # a value in the PDU that is not hashable: no memo
             return compute()
         if found is not None:
             value: _T = found
+            self._last[key[0]] = (key, value)
             return value
         value = compute()  # an exception propagates and nothing is kept
         if keep(value):
             if len(self._outcomes) >= self._entries:
                 del self._outcomes[next(iter(self._outcomes))]
             self._outcomes[key] = value
+            self._last[key[0]] = (key, value)
         return value
+
+
+def _same(kept: tuple[object, ...], key: tuple[object, ...]) -> bool:
+    """Whether ``key`` holds the very objects of ``kept`` (a kept key: all hashable)."""
+    return len(kept) == len(key) and all(map(operator.is_, kept, key))
 
 
 def evaluate_accept(

@@ -23,7 +23,7 @@ from dicomnet.policy import AcceptedContext, Policy, ProposedContext
 from dicomnet.services.base import Binding, IncomingRequest
 from dicomnet_pdu.codec import encode_pdu
 from dicomnet_pdu.items import UserIdentityRQ, UserIdentityType
-from dicomnet_pdu.pdus import AAssociateRJ
+from dicomnet_pdu.pdus import AAssociateRJ, AAssociateRQ
 
 
 def _fresh(policy: Policy, rq: Any) -> Any:
@@ -89,6 +89,37 @@ def test_rejections_and_failures_are_not_kept() -> None:
     with pytest.raises(RuntimeError):
         memo.accepted(policy, request(), broken)
     assert len(memo) == 0
+
+
+def test_the_same_pdu_objects_get_the_kept_outcome_without_being_hashed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    memo = NegotiationMemo()
+    policy = acceptor_policy()
+    rq = request()
+    first = memo.accepted(policy, rq, lambda: _fresh(policy, rq))
+    hashed: list[AAssociateRQ] = []
+    real_hash = AAssociateRQ.__hash__
+
+    def counted(pdu: AAssociateRQ) -> int:
+        hashed.append(pdu)
+        return real_hash(pdu)
+
+    def never() -> Any:
+        raise AssertionError("negotiated again")
+
+    monkeypatch.setattr(AAssociateRQ, "__hash__", counted)
+    assert memo.accepted(policy, rq, never) is first
+    assert hashed == []
+    assert memo.accepted(policy, request(), never) is first  # equal, another object
+    assert len(hashed) == 1
+    # The same object under another policy is negotiated afresh.
+    narrower = acceptor_policy(
+        accepted_contexts=(AcceptedContext(abstract_syntax=CT, transfer_syntaxes=(IMPLICIT_LE,)),)
+    )
+    outcome = memo.accepted(narrower, rq, lambda: _fresh(narrower, rq))
+    assert isinstance(outcome, tuple) and outcome is not first
+    assert outcome[1] == _fresh(narrower, rq)[1]
 
 
 def test_entries_are_bounded() -> None:

@@ -66,6 +66,29 @@ def test_encode_gives_the_bytes_of_encode_pdu_and_keeps_them() -> None:
     assert cache.encode(_rq()) is cache.encode(rq)  # an equal PDU: the same bytes object
 
 
+def test_the_pdu_encoded_last_gives_its_bytes_without_being_hashed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cache = AssociateCache()
+    rq, other = _rq("ONE"), _rq("TWO")
+    data = cache.encode(rq)
+    hashed: list[AAssociateRQ] = []
+    real_hash = AAssociateRQ.__hash__
+
+    def counted(pdu: AAssociateRQ) -> int:
+        hashed.append(pdu)
+        return real_hash(pdu)
+
+    monkeypatch.setattr(AAssociateRQ, "__hash__", counted)
+    assert cache.encode(rq) is data
+    assert hashed == []  # the very object encoded last: no walk of its items
+    assert cache.encode(other) == encode_pdu(other)
+    hashed.clear()
+    assert cache.encode(_rq("ONE")) is data  # an equal PDU, another object: by its hash
+    assert len(hashed) == 1
+    assert cache.encode(rq) is data
+
+
 def test_entries_are_bounded_oldest_forgotten_first() -> None:
     cache = AssociateCache(entries=2)
     datas = [encode_pdu(_rq(f"AE{n}")) for n in range(3)]
