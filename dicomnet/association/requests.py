@@ -187,8 +187,7 @@ class ResponseStream:
         self._put(response)
         if not response.is_pending:
             self._final.set_result(response)
-            if self.on_final is not None:
-                self.on_final(self)
+            self._call_on_final()
 
     def fail(self, exc: BaseException) -> None:
         """End the stream with an error (association gone, send failed, ...)."""
@@ -199,8 +198,15 @@ class ResponseStream:
         # awaited-only stream does not warn about it.
         self._final.exception()
         self._put(exc)
-        if self.on_final is not None:
-            self.on_final(self)
+        self._call_on_final()
+
+    def _call_on_final(self) -> None:
+        # Dropped as it is called: a callback that holds its stream (the Storage SCU's
+        # does) would otherwise keep both alive in a cycle until the collector's next walk.
+        on_final = self.on_final
+        if on_final is not None:
+            self.on_final = None
+            on_final(self)
 
     def result(self) -> Response:
         """The final response once :attr:`done` (raises the error the stream ended with)."""

@@ -1,0 +1,68 @@
+"""ResponseStream: its final-response callback runs once and is not kept after it."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from dicomnet.association.requests import Response, ResponseStream
+from dicomnet.dimse.commands import plain_store_rsp
+
+CT = "1.2.840.10008.5.1.4.1.1.2"
+
+
+async def _no_cancel(stream: ResponseStream) -> None:
+    return None
+
+
+def _response(status: int) -> Response:
+    message = plain_store_rsp(
+        responded_to=1,
+        status=status,
+        sop_class_uid=CT,
+        sop_instance_uid="1.2.3",
+        has_dataset=False,
+    )
+    return Response(message=message, dataset=None, context_id=1)
+
+
+@pytest.fixture
+def collector_off() -> Iterator[None]:
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _stream_ended(ending: str, seen: list[object]) -> weakref.ref[ResponseStream]:
+    """A stream whose callback holds it (as the Storage SCU's does), ended by ``ending``."""
+    stream = ResponseStream(_no_cancel)
+    entry = ("source", stream)
+    stream.on_final = lambda done: seen.append(entry)
+    if ending == "failure":
+        stream.fail(ConnectionError("gone"))
+    else:
+        stream.deliver(_response(0xFF00))  # pending: no callback yet
+        assert seen == []
+        stream.deliver(_response(0x0000))
+        assert stream.result().status == 0
+    assert seen == [entry]
+    assert stream.on_final is None
+    stream.deliver(_response(0x0000))  # after the final: ignored, no second call
+    assert len(seen) == 1
+    return weakref.ref(stream)
+
+
+@pytest.mark.parametrize("ending", ["final response", "failure"])
+async def test_a_callback_that_holds_its_stream_leaves_no_cycle(
+    ending: str, collector_off: None
+) -> None:
+    seen: list[object] = []
+    gone = _stream_ended(ending, seen)
+    seen.clear()
+    assert gone() is None  # freed by reference counting, the collector off
