@@ -360,13 +360,18 @@ _BY_NAME: Final = {
 
 
 #: (tag, normalization) of each instance column after the SOP Instance UID, in the
-#: order of the instance table's columns (see :meth:`WalkColumns.image_row`).
+#: order of the instance table's columns (see :attr:`WalkColumns.image`).
 _IMAGE_COLUMN_SPECS: Final = [
     (tag, kind) for tag, (_, kind, _) in _COLUMN_SPECS.items() if COLUMNS[tag].level == "IMAGE"
 ]
-_IMAGE_RAW: Final = tuple(_IMAGE_COLUMN_SPECS[1:])
-assert [COLUMNS[tag].name for tag, _ in _IMAGE_COLUMN_SPECS[:2]] == ["sop_uid", "sop_class"]
-assert all(COLUMNS[tag].kind != "pn" for tag, _ in _IMAGE_COLUMN_SPECS)
+#: The tags of the instance columns after the SOP Instance UID (see entry_from_walk).
+_IMAGE_TAGS: Final = tuple(tag for tag, _ in _IMAGE_COLUMN_SPECS[1:])
+assert [(COLUMNS[tag].name, kind) for tag, kind in _IMAGE_COLUMN_SPECS] == [
+    ("sop_uid", None),
+    ("sop_class", None),
+    ("instance_number", None),
+    ("content_date", "date"),
+], "entry_from_walk decodes the instance columns in this order"
 
 
 class WalkColumns(Mapping[str, str]):
@@ -378,12 +383,24 @@ class WalkColumns(Mapping[str, str]):
     columns are decoded when the series is new (or when someone asks).
     """
 
-    __slots__ = ("_decoded", "_raw")
+    __slots__ = ("_decoded", "_raw", "image", "series_uid")
 
-    def __init__(self, raw: Mapping[int, bytes], decoded: dict[str, str]) -> None:
+    def __init__(
+        self,
+        raw: Mapping[int, bytes],
+        decoded: dict[str, str],
+        image: list[object],
+        series_uid: str,
+    ) -> None:
         self._raw = raw
         #: Values decoded so far, and values given (the SOP Instance UID).
         self._decoded = decoded
+        #: The instance columns (``LEVEL_COLUMNS["IMAGE"]`` order: SOP Instance UID first, the
+        #: SOP Class UID given when the header has none), decoded when the entry was made:
+        #: the start of its instance row, copied by the writer without a call.
+        self.image = image
+        #: The Series Instance UID column (the series key of the row is looked up by it).
+        self.series_uid = series_uid
 
     def row(self, names: Sequence[str]) -> list[object]:
         """The values of columns ``names`` (all column names), in that order.
@@ -407,23 +424,6 @@ class WalkColumns(Mapping[str, str]):
                     if folded:
                         value = pn_fold(value)
             values.append(value)
-        return values
-
-    def image_row(self, sop_instance_uid: str, sop_class_uid: str) -> list[object]:
-        """The instance columns (``LEVEL_COLUMNS["IMAGE"]`` order: SOP Instance UID first),
-        the SOP Class UID given when the header has none."""
-        raw = self._raw
-        values: list[object] = [sop_instance_uid]
-        for tag, kind in _IMAGE_RAW:
-            found = raw.get(tag)
-            if found is None:
-                values.append("")
-            elif kind is None and 0x5C not in found:
-                values.append(found.decode("ascii").strip(" \0"))  # one value, kept as it is
-            else:
-                values.append(_ascii_value(found.decode("ascii"), kind))
-        if not values[1]:
-            values[1] = sop_class_uid
         return values
 
     def __getitem__(self, name: str) -> str:
@@ -501,13 +501,26 @@ def entry_from_walk(
     if joined.isascii() and _ESC not in joined:  # (an int: no bytes operand tried as one)
         decoded = {"sop_uid": sop_instance_uid}
         series = raw.get(_SERIES_UID)
+        series_uid = ""
         if series is not None:
             # Every row needs it (the series key), most rows nothing else of the levels above.
             text = series.decode("ascii")
-            decoded["series_uid"] = (
-                text.strip(" \0") if "\\" not in text else _ascii_value(text, None)
-            )
-        columns = WalkColumns(raw, decoded)
+            series_uid = text.strip(" \0") if "\\" not in text else _ascii_value(text, None)
+            decoded["series_uid"] = series_uid
+        # The instance's own columns now (WalkColumns.image: no call per row later).
+        sop_class, number, date = map(raw.get, _IMAGE_TAGS)
+        image: list[object] = [sop_instance_uid, sop_class_uid, "", ""]
+        if sop_class is not None:
+            text = sop_class.decode("ascii")
+            text = text.strip(" \0") if "\\" not in text else _ascii_value(text, None)
+            if text:  # (else the SOP Class UID given)
+                image[1] = text
+        if number is not None:
+            text = number.decode("ascii")
+            image[2] = text.strip(" \0") if "\\" not in text else _ascii_value(text, None)
+        if date is not None:
+            image[3] = _ascii_value(date.decode("ascii"), "date")
+        columns = WalkColumns(raw, decoded, image, series_uid)
     else:  # a value may need a character set (or an element not a column is binary)
         checked = _ascii_columns(raw)
         if checked is None:
@@ -525,7 +538,8 @@ def entry_from_walk(
         source_ae_title,
         time.time(),
         columns,
-        dict.fromkeys(_LEVELS, header),
+        # (dict.fromkeys(_LEVELS, header), built as one literal: no call)
+        {"PATIENT": header, "STUDY": header, "SERIES": header, "IMAGE": header},
     )
 
 

@@ -82,7 +82,7 @@ def instance_values(
     """
     columns = entry.columns
     values: list[object] = (
-        columns.row(_IMAGE_COLUMNS)  # a new list
+        list(columns.image)  # (decoded with the entry)
         if isinstance(columns, WalkColumns)
         else [columns.get(name, "") for name in _IMAGE_COLUMNS]
     )

@@ -148,21 +148,25 @@ def _instance_values(
 ) -> list[object]:
     """The instance row of a new entry (:data:`INSTANCE_COLUMNS`), its parents made if new."""
     columns = entry.columns
-    series_uid = columns.get("series_uid", "")
-    series_key = series_keys.get(series_uid)
-    if series_key is None:
-        series_key = _upsert_parents(conn, entry, instance_columns(entry))
-        series_keys[series_uid] = series_key
     if type(columns) is not WalkColumns:
+        series_uid = columns.get("series_uid", "")
+        series_key = series_keys.get(series_uid)
+        if series_key is None:
+            series_key = _upsert_parents(conn, entry, instance_columns(entry))
+            series_keys[series_uid] = series_key
         values = instance_values(entry, series_key)
         values[-1] = bytearray(entry.headers.get("IMAGE", b""))
         return values
-    # A walked entry's columns as instance_values gives them, in one call.
-    values = columns.image_row(entry.sop_instance_uid, entry.sop_class_uid)
+    # A walked entry: its instance columns were decoded with the entry (WalkColumns.image).
+    series_key = series_keys.get(columns.series_uid)
+    if series_key is None:
+        series_key = _upsert_parents(conn, entry, instance_columns(entry))
+        series_keys[columns.series_uid] = series_key
     # The header as a bytearray: the sqlite3 module binds it as the same BLOB, and
     # looks up no adapter for it (it does for every bytes value: about 3k
     # instructions per row, more than the copy).
-    values += (
+    return [
+        *columns.image,
         series_key,
         entry.transfer_syntax_uid,
         entry.size,
@@ -170,8 +174,7 @@ def _instance_values(
         entry.source_ae_title,
         entry.received,
         bytearray(entry.headers.get("IMAGE", b"")),
-    )
-    return values
+    ]
 
 
 def _runs(count: int) -> list[int]:
