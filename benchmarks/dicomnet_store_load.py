@@ -3,8 +3,9 @@
 ``python -m benchmarks.dicomnet_store_load HOST PORT --associations N --instances M``
 opens N associations at the same time, each storing M small CT images of its
 own (SOP Instance UIDs ``PREFIX.ASSOCIATION.INSTANCE``, patched into one
-encoded template per image, so the client spends its CPU on the network and
-not on encoding) with up to ``--window`` requests outstanding, then releases.
+encoded template per image before the associations open, so the client spends
+its CPU on the network and not on making its data) with up to ``--window``
+requests outstanding, then releases.
 It prints one JSON line: associations, failed associations (not established,
 aborted, or any instance not answered Success), instances acknowledged,
 wall seconds, the client's CPU seconds, and why associations failed (stage
@@ -92,13 +93,20 @@ async def load(args: argparse.Namespace) -> dict[str, Any]:
         examples.setdefault(reason, message[:300])
         return False
 
+    # Every association's instances made before the clock starts, as a sender's files
+    # exist before it sends them: patching the UIDs in is not the client's network work.
+    prepared: list[list[InstanceSource] | None] = [
+        sources(association) for association in range(args.associations)
+    ]
+
     async def one(association: int) -> bool:
         stage = "associate"
+        items, prepared[association] = prepared[association] or [], None
         try:
             async with ae.associate(args.host, args.port, called_ae=args.called_ae) as assoc:
                 stage = "store"
                 good, first_bad = 0, ""
-                async for result in store_many(assoc, sources(association), window=args.window):
+                async for result in store_many(assoc, items, window=args.window):
                     if result.status == 0:
                         good += 1
                         acked.append(result.sop_instance_uid)
