@@ -66,9 +66,9 @@ from .memo import NegotiationMemo, evaluate_accept
 from .requests import (
     IncomingResponse,
     MessageIds,
-    Response,
     ResponseStream,
     Window,
+    received_response,
     request_sop_class,
 )
 from .view import AssociationView
@@ -395,7 +395,7 @@ class Association(AssociationView):
         if stream is None:
             self.log.warning("response to unknown request %d ignored", mid)
             return
-        response = Response(message=message, dataset=data, context_id=context_id)
+        response = received_response(message, data, context_id)
         stream.deliver(response)
         if not response.is_pending:
             del self._outstanding[mid]

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
 
 from dicomnet.dimse.commands import DimseResponse
+from dicomnet.dimse.drafts import draft_class
 from dicomnet.dimse.status import DimseStatus
 from dicomnet.errors import LocalError
 
@@ -23,6 +24,7 @@ __all__ = [
     "Response",
     "ResponseStream",
     "Window",
+    "received_response",
     "request_sop_class",
 ]
 
@@ -138,6 +140,23 @@ class Response:
     def is_pending(self) -> bool:
         """Whether more responses follow (0xFF00/0xFF01)."""
         return self.message.status in _PENDING
+
+
+# One per request answered: made as the constructor would, with plain stores
+# (dicomnet.dimse.drafts) rather than the frozen __init__'s object.__setattr__ calls.
+_new = object.__new__
+_RESPONSE_DRAFT = draft_class(Response)
+
+
+def received_response(message: DimseResponse, dataset: bytes | None, context_id: int) -> Response:
+    """``Response(message=message, dataset=dataset, context_id=context_id)``."""
+    draft = _new(_RESPONSE_DRAFT)
+    draft.message = message
+    draft.dataset = dataset
+    draft.context_id = context_id
+    draft.__class__ = Response
+    response: Response = draft
+    return response
 
 
 class ResponseStream:

@@ -1,14 +1,16 @@
-"""ResponseStream: its final-response callback runs once and is not kept after it."""
+"""ResponseStream: its final-response callback runs once and is not kept after it; a
+Response made from a received message is the constructor's."""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import weakref
 from collections.abc import Iterator
 
 import pytest
 
-from dicomnet.association.requests import Response, ResponseStream
+from dicomnet.association.requests import Response, ResponseStream, received_response
 from dicomnet.dimse.commands import plain_store_rsp
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
@@ -66,3 +68,15 @@ async def test_a_callback_that_holds_its_stream_leaves_no_cycle(
     gone = _stream_ended(ending, seen)
     seen.clear()
     assert gone() is None  # freed by reference counting, the collector off
+
+
+@pytest.mark.parametrize("dataset", [None, b"\x08\x00\x18\x00"])
+def test_received_response_is_the_constructors(dataset: bytes | None) -> None:
+    message = _response(0xB000).message
+    made = received_response(message, dataset, 3)
+    expected = Response(message=message, dataset=dataset, context_id=3)
+    assert type(made) is Response
+    assert made == expected and hash(made) == hash(expected) and repr(made) == repr(expected)
+    assert (made.message, made.dataset, made.context_id) == (message, dataset, 3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.context_id = 5  # type: ignore[misc]
