@@ -144,13 +144,12 @@ class Response:
 
 # One per request answered: made as the constructor would, with plain stores
 # (dicomnet.dimse.drafts) rather than the frozen __init__'s object.__setattr__ calls.
-_new = object.__new__
 _RESPONSE_DRAFT = draft_class(Response)
 
 
 def received_response(message: DimseResponse, dataset: bytes | None, context_id: int) -> Response:
     """``Response(message=message, dataset=dataset, context_id=context_id)``."""
-    draft = _new(_RESPONSE_DRAFT)
+    draft = _RESPONSE_DRAFT()
     draft.message = message
     draft.dataset = dataset
     draft.context_id = context_id

@@ -189,7 +189,6 @@ class CStoreRSP(DimseResponse):
 # message with plain stores and make it the message (dicomnet.dimse.drafts), at a fifth
 # of the cost. tests/dimse/test_commands.py holds them equal to the constructor's
 # messages, field for field.
-_new = object.__new__
 _STORE_RQ_DRAFT = draft_class(CStoreRQ)
 _STORE_RSP_DRAFT = draft_class(CStoreRSP)
 
@@ -198,7 +197,7 @@ def plain_store_rq(
     *, message_id: int, sop_class_uid: str, sop_instance_uid: str, priority: int, has_dataset: bool
 ) -> CStoreRQ:
     """``CStoreRQ(...)`` with these fields and no Move Originator."""
-    draft = _new(_STORE_RQ_DRAFT)
+    draft = _STORE_RQ_DRAFT()
     draft.has_dataset = has_dataset
     draft.message_id = message_id
     draft.affected_sop_class_uid = sop_class_uid
@@ -220,7 +219,7 @@ def plain_store_rsp(
     has_dataset: bool,
 ) -> CStoreRSP:
     """``CStoreRSP(...)`` with these fields and no status detail fields."""
-    draft = _new(_STORE_RSP_DRAFT)
+    draft = _STORE_RSP_DRAFT()
     draft.has_dataset = has_dataset
     draft.message_id_being_responded_to = responded_to
     draft.status = status

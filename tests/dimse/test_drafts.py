@@ -23,7 +23,7 @@ class Frozen(Base):
 
 
 def _made(one: int, two: str, three: tuple[int, ...]) -> Frozen:
-    draft = object.__new__(draft_class(Frozen))
+    draft = draft_class(Frozen)()
     draft.one, draft.two, draft.three = one, two, three
     draft.__class__ = Frozen
     made: Frozen = draft
@@ -48,7 +48,7 @@ def test_the_draft_is_not_the_class_and_stores_plainly() -> None:
     twin = draft_class(Frozen)
     assert twin is not Frozen and not issubclass(twin, Frozen)
     assert issubclass(twin, Base)
-    draft = object.__new__(twin)
+    draft = twin()
     draft.one = 1
     draft.one = 2  # a draft is mutable until it becomes the frozen object
     assert draft.one == 2
