@@ -171,6 +171,10 @@ class SqliteIndex(RowFinding):
         # instances join a series that exists, and then skip three upserts (see
         # :mod:`.series_keys`; checked when PRAGMA data_version changes).
         self._series_keys: dict[str, int] = {}
+        # Keys remembered before another connection's latest commit and not needed by a
+        # batch since: checked when a batch needs them (kept, not dropped, so that a
+        # worker's batches after the other workers' commits skip the upserts too).
+        self._unchecked_keys: dict[str, int] = {}
         self._data_version = -1
         # Whether the pending or doomed tables may hold rows (writer thread only): while
         # they cannot, a batch skips removing its paths from them. Set again by a journal
@@ -530,8 +534,9 @@ class SqliteIndex(RowFinding):
         conn = self._writer
         if conn is None:
             raise IndexUnavailable(f"index {self.path} is closed")
-        if len(self._series_keys) > _SERIES_KEYS:
+        if len(self._series_keys) + len(self._unchecked_keys) > _SERIES_KEYS:
             self._series_keys.clear()
+            self._unchecked_keys.clear()
         lock = self.write_lock
         if lock is None:
             raise IndexUnavailable(f"index {self.path} is closed")
@@ -606,15 +611,27 @@ class SqliteIndex(RowFinding):
         self._transaction(work, wait)
 
     def _check_series_keys(self, conn: sqlite3.Connection, entries: Sequence[IndexEntry]) -> None:
-        """After another connection's commits: side rows may exist, series keys are checked."""
+        """After another connection's commits: side rows may exist, series keys are checked.
+
+        Each remembered key is checked once after the latest foreign commit, when a
+        batch first needs it; until then it waits in :attr:`_unchecked_keys`.
+        """
         version = conn.execute("PRAGMA data_version").fetchone()[0]
-        if version == self._data_version:
+        if version != self._data_version:
+            self._data_version = version
+            # Another connection may have journaled or doomed paths: only then are they
+            # looked up.
+            self._side_rows = has_side_rows(conn)
+            self._unchecked_keys.update(self._series_keys)
+            self._series_keys = {}
+        unchecked = self._unchecked_keys
+        if not unchecked:
             return
-        self._data_version = version
-        # Another connection may have journaled or doomed paths: only then are they looked up.
-        self._side_rows = has_side_rows(conn)
-        uids = (entry.columns.get("series_uid", "") for entry in entries)
-        self._series_keys = checked_series_keys(conn, self._series_keys, uids)
+        wanted = {e.columns.get("series_uid", "") for e in entries} & unchecked.keys()
+        if wanted:
+            self._series_keys.update(checked_series_keys(conn, unchecked, wanted))
+            for uid in wanted:
+                del unchecked[uid]
 
     def _synchronous(self, full: bool) -> None:
         if full != self._full_sync and self._writer is not None:

@@ -277,6 +277,61 @@ async def test_a_series_another_writer_deleted_is_made_again_not_joined_by_its_o
     assert rows == {"1.2.6.2": series(2), "1.2.6.4": series(3), "1.2.6.5": series(1)}
 
 
+async def test_series_keys_outside_a_batch_survive_another_writers_commit(
+    tmp_path: Path,
+) -> None:
+    """After another worker's commit only the keys a batch needs are checked; the others
+    are kept (checked when needed), so a later batch of another series upserts no parents."""
+    path = tmp_path / "index.sqlite"
+    async with (
+        await SqliteIndex.open(path, fsync=False) as mine,
+        await SqliteIndex.open(path, fsync=False) as other,
+    ):
+        await mine.put(_entry("1.2.7.1", series=1))
+        await mine.put(_entry("1.2.7.2", series=2))  # both keys remembered
+        await other.put(_entry("1.2.7.3", series=3))  # another worker commits
+        await mine.put(_entry("1.2.7.4", series=1))  # checks series 1's key only
+        statements: list[str] = []
+        assert mine._writer is not None
+        mine._writer.set_trace_callback(statements.append)
+        await mine.put(_entry("1.2.7.5", series=2))
+        mine._writer.set_trace_callback(None)
+    upserts = [s for s in statements if s.startswith(("INSERT INTO patient", "INSERT INTO series"))]
+    assert upserts == []
+    assert any(s.startswith("SELECT pk, series_uid FROM series") for s in statements)
+
+
+async def test_a_kept_series_key_another_writer_freed_is_not_joined(tmp_path: Path) -> None:
+    """A key kept unchecked through another worker's commits, whose series that worker
+    deleted (and whose row key a new series may take), is checked before it is used."""
+    path = tmp_path / "index.sqlite"
+    series = "1.2.826.0.1.3680043.8.498.61.{}".format
+    async with (
+        await SqliteIndex.open(path, fsync=False) as mine,
+        await SqliteIndex.open(path, fsync=False) as other,
+    ):
+        await mine.put(_entry("1.2.8.1", series=1))
+        await mine.put(_entry("1.2.8.2", series=2))
+        await other.delete(series_uid=series(2))
+        await other.put(_entry("1.2.8.3", series=3))  # may take series 2's freed key
+        await mine.put(_entry("1.2.8.4", series=1))  # series 2's key kept, unchecked
+        await other.put(_entry("1.2.8.5", series=4))
+        await mine.put(_entry("1.2.8.6", series=2))
+    with sqlite3.connect(path) as conn:
+        rows = dict(
+            conn.execute(
+                "SELECT i.sop_uid, s.series_uid FROM instance i JOIN series s ON i.series_fk = s.pk"
+            ).fetchall()
+        )
+    assert rows == {
+        "1.2.8.1": series(1),
+        "1.2.8.3": series(3),
+        "1.2.8.4": series(1),
+        "1.2.8.5": series(4),
+        "1.2.8.6": series(2),
+    }
+
+
 async def test_a_cancelled_call_holds_its_connection_until_the_thread_is_done(
     tmp_path: Path,
 ) -> None:
