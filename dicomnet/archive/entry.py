@@ -30,6 +30,7 @@ from dicomnet.dimse.errors import DatasetError
 from dicomnet.query.matching import element_strings
 from dicomnet.query.models import LEVEL_ATTRIBUTES
 from dicomnet.storage.headscan import scan_header
+from dicomnet.storage.naming import PendingLink
 from dicomnet.storage.sinks import WalkedHeader
 
 from .schema import COLUMNS
@@ -123,6 +124,9 @@ class IndexEntry:
     sync_folders: tuple[str, ...] = ()
     #: Send-queue destinations: their jobs are written in the transaction of the row.
     forward_to: tuple[str, ...] = ()
+    #: The unnamed file, still to be linked at ``path`` by the backend before the row
+    #: commits (see :mod:`dicomnet.storage.naming`; backends with ``links_files``).
+    link: PendingLink | None = None
 
 
 def _normal(kind: str, text: str) -> str:

@@ -11,14 +11,22 @@ its row into the index, which returns once the row is committed (group
 commit, see :class:`~dicomnet.archive.sqlite.SqliteIndex`). Only then does
 ``commit`` return, so the Storage SCP's Success means both file and row are
 durable (in the default ``fsync`` mode of both). One round trip to the index
-per instance: the folder store notes an unnamed file's final name in its
-intent log before linking it into place (or moves a named temporary file
-into place as a second hard link, keeping the temporary name) until the row
-is committed, so a restart after a crash finds a file moved in but not
-indexed from that log or ``.incoming`` alone, never by a look at the whole
-folder (see :mod:`dicomnet.archive.recover`). On a
-file system without hard links the final path is journaled in the index
-before the move instead.
+per instance: an unnamed file's final name is noted in the folder store's
+intent log before the file is linked into place (or a named temporary file
+is moved into place as a second hard link, keeping the temporary name) until
+the row is committed, so a restart after a crash finds a file moved in but
+not indexed from that log or ``.incoming`` alone, never by a look at the
+whole folder (see :mod:`dicomnet.archive.recover`). On a file system without
+hard links the final path is journaled in the index before the move instead.
+
+Where the index names files itself (``links_files``: the SQLite backend), an
+unnamed file is only fsynced at commit (in the store's commit thread) and
+handed over with its entry: the index writes the names of a whole batch to
+the intent log in one write, syncs it once, links the batch's files and
+syncs their folder in one hop to its thread pool, commits the rows and then
+settles the lines (:mod:`dicomnet.storage.naming`). Otherwise (PostgreSQL)
+the name is noted when the sink opens and the folder store links the file at
+commit.
 
 In the hierarchical layout the folder store cannot tell a duplicate by its
 path before the data set arrives (the path depends on it), so the index is
@@ -39,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -98,6 +107,8 @@ class IndexedStore:
         )
         # Duplicates are told by the index (the path depends on the data set).
         self._hierarchical = isinstance(store, FolderStore) and store.layout is Layout.HIERARCHICAL
+        # The index names unnamed files a batch at a time (see IndexedSink.commit).
+        self._links_files = bool(getattr(index, "links_files", False))
 
     async def open_sink(self, info: InstanceInfo) -> StorageSink:
         """The inner store's sink, indexing on commit."""
@@ -113,7 +124,9 @@ class IndexedStore:
                 if store.duplicates is Duplicate.KEEP_FIRST:
                     return DroppingSink(store.kept_instance(info, earlier))
         # (Positional: a class called with keywords gathers them into a dict first.)
-        return IndexedSink(await store.open_sink(info), self.index, earlier, self.route)
+        return IndexedSink(
+            await store.open_sink(info), self.index, earlier, self.route, self._links_files
+        )
 
 
 class IndexedSink:
@@ -125,6 +138,7 @@ class IndexedSink:
         index: IndexBackend,
         earlier: Path | None = None,
         route: Route | None = None,
+        links_files: bool = False,
     ) -> None:
         self.inner = inner
         self.index = index
@@ -142,9 +156,12 @@ class IndexedSink:
             inner, "write_views", None
         )
         # A file moved into place as a second link to its temporary name, or an unnamed
-        # one whose final name is noted in its store's intent log now (see commit).
+        # one, named by the index with its batch (links_files) or else linked at commit
+        # with its final name noted in its store's intent log now (see commit).
         linked = self._linked = isinstance(inner, FileSink) and inner.store.hard_links
-        if linked and inner.unnamed:  # type: ignore[attr-defined] # (a FileSink)
+        unnamed = linked and inner.unnamed  # type: ignore[attr-defined] # (a FileSink)
+        self._named_by_index = unnamed and links_files
+        if unnamed and not links_files:
             inner.note_final_name()  # type: ignore[attr-defined]
 
     #: The elements the Storage SCP captures while it walks the data set (its columns).
@@ -188,6 +205,13 @@ class IndexedSink:
     async def commit(self, info: InstanceInfo) -> StoredInstance:
         """Commit the file, then index it; on an index failure the new file is removed."""
         inner = self.inner
+        if self._named_by_index:
+            assert isinstance(inner, FileSink)
+            entry = self._entry(info, inner.final, inner.size)
+            if entry is not None:
+                return await self._commit_named(inner, info, entry)
+            # (A header the walk and the bytes kept cannot give: read from the file
+            # once it has its name, as below.)
         if self._linked:
             assert isinstance(inner, FileSink)
             # The index syncs the folders of a whole batch at once, if it can.
@@ -243,6 +267,56 @@ class IndexedSink:
         if indexing is not None:
             self._drop_earlier(stored)
         return stored
+
+    async def _commit_named(
+        self, inner: FileSink, info: InstanceInfo, entry: IndexEntry
+    ) -> StoredInstance:
+        """Commit an unnamed file the index names with its batch (see storage.naming).
+
+        The file is fsynced (with fsync, in the store's commit thread) and handed
+        over with its entry; the index writes the batch's names to the intent
+        log (synced), links the files, syncs the folder, commits the rows and
+        settles the lines. A cancelled store leaves its file to that batch,
+        which owns the descriptor from the hand-over on.
+        """
+        if self.route is not None:
+            entry = replace(entry, forward_to=self.route(info, entry))
+        if inner.store.commit_executor() is None:
+            link = inner.unlinked()  # without fsync: nothing to wait for
+        else:
+            link = await inner.unlinked_async()
+        entry.link = link
+        try:
+            indexed = self.index.put(entry)
+        except BaseException:
+            link.abandon()  # no batch has it
+            raise
+        stored = StoredInstance(
+            info=info, location=link.final, size=inner.size, outcome=Outcome.STORED, path=link.final
+        )
+        try:
+            await indexed
+        except asyncio.CancelledError:
+            raise  # (the batch settles the file's line, or a restart does)
+        except BaseException as exc:
+            try:
+                if link.linked:
+                    self._failed(info, stored, exc)
+                elif isinstance(exc, ValueError):
+                    raise IndexUnavailable(f"cannot index {info.sop_instance_uid}: {exc}") from exc
+            finally:
+                # Its line settled only once the file is gone: until then a restart finds it.
+                if not link.linked or not os.path.lexists(link.final):
+                    link.abandon()
+            raise
+        if link.outcome is Outcome.STORED:
+            return stored
+        error = link.error
+        if isinstance(error, FileExistsError):
+            raise DuplicateRefused(info.sop_instance_uid) from error
+        if error is not None:
+            raise error
+        return inner.store.kept_instance(info, Path(link.final))
 
     def _indexing(
         self, info: InstanceInfo, stored: StoredInstance, unsynced: Sequence[Path] = ()

@@ -7,7 +7,9 @@ refused, on Linux):
 
 1. the data set is written to an unnamed file and fsynced;
 2. its final name is appended to the store's intent log
-   (:mod:`dicomnet.storage.intents`), synced;
+   (:mod:`dicomnet.storage.intents`), synced (with the SQLite index, the
+   names of a whole batch in one write and one sync, see
+   :mod:`dicomnet.storage.naming`);
 3. the file is linked into place under that name (the folder synced);
 4. the instance row is committed (synchronously);
 5. the log's line is settled (a segment whose lines are all settled goes);

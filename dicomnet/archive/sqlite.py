@@ -19,10 +19,15 @@ event loop's thread in ``synchronous=NORMAL`` (their frames written to the
 WAL, not synced), then the WAL file is fsynced in the thread pool before their
 callers are woken: what ``synchronous=FULL`` does at each commit, without the
 statements of a batch running in a thread that takes the GIL back from the
-loop after each of them. The folders the batch's files were linked into
-(:attr:`IndexEntry.sync_folders`) are synced once per batch in the thread pool
-before its transaction, so a row never reaches the disk before its file's name
-does, and the folder store's commit threads sync only the files. Deletions
+loop after each of them. Before its transaction, one hop to the thread pool
+names the batch's unnamed files (:attr:`IndexEntry.link`: their names written
+to the store's intent log in one write and synced, the files linked, their
+folder synced; see :mod:`dicomnet.storage.naming`) and syncs the folders other
+files were linked into (:attr:`IndexEntry.sync_folders`), so a row never
+reaches the disk before its file's name does, and the folder store's commit
+threads sync only the files; once the rows are durable the intent log's
+lines are settled. Without fsync the files are named the same way on the
+loop's thread (one write to the log per batch). Deletions
 and other operations commit with ``synchronous=FULL``. ``fsync=False``:
 ``synchronous=NORMAL`` and no sync (in WAL a commit survives kill -9 but may
 be lost on power loss; the database stays consistent).
@@ -47,6 +52,7 @@ from typing import Any, Final, TypeVar
 from dicomnet.query.index import InstanceRecord
 from dicomnet.query.query import Query
 from dicomnet.storage.folder import fsync_folders
+from dicomnet.storage.naming import PendingLink, link_all, settle_all
 from dicomnet.wakeup import WakingFuture, wake_all
 
 from .backend import IndexUnavailable
@@ -186,6 +192,10 @@ class SqliteIndex(RowFinding):
         #: and batch) before the batch's rows are committed: the folder store leaves them
         #: unsynced (see :class:`~dicomnet.archive.ingest.IndexedSink`).
         self.syncs_folders = fsync
+        #: Unnamed files handed over with their entries (:attr:`IndexEntry.link`) are
+        #: named a batch at a time before the batch's rows commit, and their intent
+        #: log lines settled once the rows are durable (see :mod:`dicomnet.storage.naming`).
+        self.links_files = True
         #: Called (writer thread) in each transaction that adds rows, with those
         #: entries: tables beside the archive's written atomically with the rows
         #: (the send queue's jobs, see :mod:`dicomnet.queue.sqlite`).
@@ -390,12 +400,14 @@ class SqliteIndex(RowFinding):
             if inline:
                 result = await self._inline(work, jobs, grows=batch is not None)
             else:
+                await self._prepare(jobs, 0)
                 result = await self.run(work, True)
         except Exception as exc:
             if len(jobs) > 1:
                 # One bad entry must not fail the others: commit them one by one.
                 for job in jobs:
-                    await self._finish([job], functools.partial(self._write_batch, [job]))
+                    single = [job]  # (one list: _prepare may take the job out of it)
+                    await self._finish(single, functools.partial(self._write_batch, single))
                 return
             for job in jobs:
                 if not job.future.done():
@@ -408,6 +420,10 @@ class SqliteIndex(RowFinding):
             except OSError as exc:
                 await self._unsynced(jobs, exc)
                 return
+        # The rows are durable: the intent log's lines of their files are settled.
+        links = [job.entry.link for job in jobs if job.entry is not None and job.entry.link]
+        if links:
+            settle_all(links)
         for job in jobs:
             if not job.future.done():
                 job.future.set_result(result)
@@ -458,10 +474,10 @@ class SqliteIndex(RowFinding):
         the thread pool instead."""
         deadline: float | None = None
         pause, longest = LOCK_RETRY
-        synced = 0  # jobs whose folders are synced
+        synced = 0  # jobs whose files are named and folders synced
         while True:
-            if self.fsync and synced < len(jobs):
-                synced = await self._sync_folders(jobs, synced)
+            if synced < len(jobs):
+                synced = await self._prepare(jobs, synced)
             try:
                 result = work(False)
                 break
@@ -485,13 +501,23 @@ class SqliteIndex(RowFinding):
         self._since_checkpoint += 1
         return result
 
-    async def _sync_folders(self, jobs: list[_Job], start: int) -> int:
-        """Sync the folders of the files of ``jobs[start:]`` (thread pool); ``len(jobs)``."""
-        folders = [
-            f for job in jobs[start:] if job.entry is not None for f in job.entry.sync_folders
-        ]
-        if folders:
-            await self.run(fsync_folders, folders)
+    async def _prepare(self, jobs: list[_Job], start: int) -> int:
+        """Before the rows of ``jobs[start:]`` commit: their unnamed files are named
+        (:func:`~dicomnet.storage.naming.link_all`) and, with fsync, the folders of their
+        files synced, in one hop to the thread pool (inline without fsync). Jobs whose
+        file did not get its name leave ``jobs``, answered (their sinks see why).
+        Returns ``len(jobs)``."""
+        entries = [job.entry for job in jobs[start:] if job.entry is not None]
+        links = [entry.link for entry in entries if entry.link is not None]
+        failed: list[PendingLink] = []
+        if self.fsync:
+            folders = [folder for entry in entries for folder in entry.sync_folders]
+            if links or folders:
+                failed = await self.run(_name_files, links, folders)
+        elif links:
+            failed = link_all(links)
+        if failed:
+            _drop_unlinked(jobs, failed)
         return len(jobs)
 
     def _waiting(self, work: Callable[[bool], _T]) -> _T:
@@ -601,13 +627,8 @@ class SqliteIndex(RowFinding):
         # Only rows that answer a C-STORE need the sync; a journal row alone is
         # written (it survives kill -9) and synced with the next instance row.
         # Inline writes commit in NORMAL and sync the WAL afterwards (see _finish).
+        # (The batch's files were named and their folders synced by _prepare.)
         self._synchronous(self.fsync and bool(entries) and not self.inline_writes)
-        if self.fsync and wait:
-            # Files moved in whose folders are not synced yet: one sync per folder
-            # for the whole batch, before the rows that name them are committed. (In
-            # a thread only: a batch committed on the loop's thread had them synced
-            # in the thread pool first, see _inline.)
-            fsync_folders(folder for entry in entries for folder in entry.sync_folders)
         self._transaction(work, wait)
 
     def _check_series_keys(self, conn: sqlite3.Connection, entries: Sequence[IndexEntry]) -> None:
@@ -766,3 +787,22 @@ class SqliteIndex(RowFinding):
         """(SOP Instance UID, path) of instances received at or after ``received``."""
         sql = "SELECT sop_uid, path FROM instance WHERE received >= ? ORDER BY received"
         return [(str(u), str(p)) async for u, p in self._rows(sql, [received])]
+
+
+def _name_files(links: list[PendingLink], folders: list[str]) -> list[PendingLink]:
+    """Name the unnamed files of ``links``, sync ``folders`` (thread pool); those not named."""
+    failed = link_all(links)
+    if folders:
+        fsync_folders(folders)
+    return failed
+
+
+def _drop_unlinked(jobs: list[_Job], failed: list[PendingLink]) -> None:
+    """Take the jobs of the files of ``failed`` out of ``jobs`` and answer them (no row)."""
+    ids = {id(link) for link in failed}
+    dropped = [job for job in jobs if job.entry is not None and id(job.entry.link) in ids]
+    jobs[:] = [job for job in jobs if job.entry is None or id(job.entry.link) not in ids]
+    for job in dropped:
+        if not job.future.done():
+            job.future.set_result(None)
+    wake_all([job.future for job in dropped])

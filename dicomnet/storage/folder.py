@@ -25,8 +25,11 @@ which must find after a crash the files moved in whose rows are missing,
 without looking at the whole folder) notes each unnamed file's final name in
 an :class:`~dicomnet.storage.intents.IntentLog` (in ``.intents``) before the
 link (durably, with fsync), settled by :meth:`FileSink.release` once the row
-is in. A named temporary file (other layouts, ``Duplicate.REPLACE``) keeps
-its ``.incoming`` name as a second link until then instead.
+is in. An index that names a batch of files at once takes the fsynced file
+from :meth:`FileSink.unlinked` instead and names it with
+:meth:`FolderStore.link_pending` (see :mod:`.naming`). A named temporary file
+(other layouts, ``Duplicate.REPLACE``) keeps its ``.incoming`` name as a
+second link until then instead.
 
 Layouts (:mod:`.layout`): ``Layout.FLAT`` puts every instance in the root;
 ``Layout.HIERARCHICAL`` in ``<PatientID>/<StudyInstanceUID>/<SeriesInstanceUID>/``
@@ -84,6 +87,7 @@ from .headscan import scan_header
 from .intents import Intent, IntentLog, read_intents
 from .layout import Layout, hierarchical_path
 from .meta import HeaderTemplate
+from .naming import PendingLink
 from .sinks import (
     DroppingSink,
     Duplicate,
@@ -305,6 +309,45 @@ class FolderStore:
                 unsynced.append(self.root)
         return Outcome.STORED
 
+    def link_pending(self, links: list[PendingLink]) -> list[PendingLink]:
+        """Name the unnamed files of ``links`` (see :func:`.naming.link_all`); those not named.
+
+        Their names go to the intent log in one write (durable first, with
+        fsync), then each file is linked and closed, then the root is synced.
+        """
+        failed: list[PendingLink] = []
+        try:
+            intent = self.intents.note_all([link.final.rpartition(os.sep)[2] for link in links])
+        except OSError as exc:
+            for link in links:
+                link.error = exc
+                link.close()
+            return list(links)
+        assert self._root_handle is not None
+        handle = self._root_handle
+        for link in links:
+            link.intent = intent
+            fd, link.fd = link.fd, -1
+            try:
+                try:
+                    handle.link(fd, link.final.rpartition(os.sep)[2])
+                    link.outcome = Outcome.STORED
+                except FileExistsError as exc:
+                    if self.duplicates is Duplicate.REFUSE:
+                        link.error = exc  # (the sink refuses the duplicate)
+                    else:
+                        link.outcome = Outcome.DUPLICATE_KEPT
+                except OSError as exc:
+                    link.error = exc
+            finally:
+                os.close(fd)
+            if link.outcome is not Outcome.STORED:
+                link.settle()  # not linked: its line names nothing of it
+                failed.append(link)
+        if self.fsync and len(failed) < len(links):
+            fsync_folders((self._root_str,))
+        return failed
+
     def _name_taken(self, info: InstanceInfo) -> Outcome:
         """The answer when the instance's final name exists (no replacing): refuse or keep."""
         if self.duplicates is Duplicate.REFUSE:
@@ -466,6 +509,11 @@ class FileSink:
         """Where the file goes (hierarchical layout: known once the data set is written)."""
         return Path(self._final_name())
 
+    @property
+    def final(self) -> str:
+        """:attr:`final_path` as a str."""
+        return self._final_name()
+
     def _final_name(self) -> str:
         if self._final is None:
             if self._info is None or self._head is None:
@@ -610,6 +658,43 @@ class FileSink:
             name = self._final_name().rpartition(os.sep)[2]
             self._intent = self.store.intents.note(name)
         return self._intent
+
+    def unlinked(self) -> PendingLink:
+        """Hand the complete unnamed file over, fsynced (with fsync), to be named later.
+
+        For a store whose index names the files of a batch together
+        (:mod:`.naming`): the returned :class:`~.naming.PendingLink` owns the
+        descriptor from now on; this sink is done (its discard does nothing).
+        On an error the file is discarded.
+        """
+        if self._fd < 0 or self._temp is not None:
+            raise StorageError("sink is closed" if self._fd < 0 else "not an unnamed file")
+        try:
+            if self._header is not None:
+                self._write_header()  # an empty data set
+            if self.store.fsync:
+                os.fsync(self._fd)
+            final = self._final_name()
+        except BaseException:
+            self.discard_now()
+            raise
+        fd, self._fd = self._fd, -1
+        return PendingLink(self.store, fd, final)
+
+    async def unlinked_async(self) -> PendingLink:
+        """:meth:`unlinked`, in the store's commit executor when it has one (fsync)."""
+        executor = self.store.commit_executor()
+        if executor is None:
+            return self.unlinked()
+        done = asyncio.get_running_loop().run_in_executor(executor, self.unlinked)
+        try:
+            return await asyncio.shield(done)
+        except asyncio.CancelledError:
+            # Let the fsync end before the caller discards; the file is not named then.
+            await asyncio.wait([done])
+            if not done.cancelled() and done.exception() is None:
+                done.result().abandon()
+            raise
 
     def release(self) -> None:
         """Remove the temporary name kept by :meth:`commit_linked` (or settle its intent)."""

@@ -24,6 +24,9 @@ covers every line written before it started, so with many instances on the
 way (an asynchronous operations window, several associations) a commit
 mostly finds its line synced already, and the log costs one ``fdatasync``
 for many files. A new segment is made (and the full one synced) by a sync.
+Where the archive's index names a batch of files at once
+(:mod:`.naming`), :meth:`IntentLog.note_all` writes the batch's lines in one
+write and syncs them, and :meth:`IntentLog.settle_all` settles them.
 """
 
 from __future__ import annotations
@@ -144,6 +147,67 @@ class IntentLog:
             os.fdatasync(current.fd)
             self._synced = upto
             # (Removed while the sync lock is held: no fdatasync uses them.)
+            _remove(retired)
+
+    def note_all(self, names: list[str]) -> Intent:
+        """Append ``names`` in one write; with ``sync``, durable when it returns.
+
+        The batch way of :meth:`note` and :meth:`sync_to` together (one write and
+        one ``fdatasync`` for a batch of files named at once, see
+        :mod:`~dicomnet.storage.naming`). The one :class:`Intent` returned stands
+        for each of the lines: :meth:`settle` it once per name.
+        """
+        data = "".join([name + "\n" for name in names]).encode("utf-8", "surrogateescape")
+        if not self.sync:
+            return self._append(data, len(names))
+        with self._sync_lock:
+            intent = self._append(data, len(names))
+            with self._lock:
+                upto = self._written
+                retired, self._retired = self._retired, []
+            os.fdatasync(intent.segment.fd)
+            self._synced = upto
+            # (Removed while the sync lock is held: no fdatasync uses them.)
+            _remove(retired)
+        return intent
+
+    def _append(self, data: bytes, lines: int) -> Intent:
+        """``data`` (``lines`` whole lines) written to the current segment in one write."""
+        retired: list[Segment] | None = None
+        with self._lock:
+            segment = self._current
+            if segment is None or segment.lines >= self.segment_records:
+                # (With sync: called with the sync lock held. The lines of the full
+                # segment were synced by the calls that wrote them, unless note wrote
+                # some too: those are synced here, before the next ones count.)
+                if self.sync and segment is not None and self._synced < self._written:
+                    os.fdatasync(segment.fd)
+                    self._synced = self._written
+                segment = self._current = self._new_segment(segment)
+            if os.write(segment.fd, data) != len(data):  # whole lines (O_APPEND)
+                raise OSError(errno.ENOSPC, "intent log not written", segment.path)
+            segment.lines += lines
+            segment.open += lines
+            written = self._written = self._written + lines
+            if self._retired and not self.sync:
+                retired, self._retired = self._retired, []
+        if retired:
+            _remove(retired)
+        return Intent(segment, written)
+
+    def settle_all(self, intents: list[Intent]) -> None:
+        """:meth:`settle` each of ``intents`` (under one lock)."""
+        retired: list[Segment] | None = None
+        with self._lock:
+            current = self._current
+            for intent in intents:
+                segment = intent.segment
+                segment.open -= 1
+                if segment.open == 0 and segment is not current:
+                    self._retired.append(segment)
+            if self._retired and not self.sync:
+                retired, self._retired = self._retired, []
+        if retired:
             _remove(retired)
 
     def settle(self, intent: Intent) -> None:

@@ -81,16 +81,19 @@ async def test_no_write_views_when_the_inner_sink_has_none(tmp_path: Path) -> No
 async def test_commits_run_in_the_stores_executor_with_fsync_and_on_the_loop_without(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fsync: bool
 ) -> None:
-    threads: list[str] = []
+    threads: dict[str, list[str]] = {"unlinked": [], "link_pending": []}
 
-    def recording(original: Any) -> Any:
+    def recording(name: str, original: Any) -> Any:
         def record(self: Any, *args: Any, **kwargs: Any) -> Any:
-            threads.append(threading.current_thread().name)
+            threads[name].append(threading.current_thread().name)
             return original(self, *args, **kwargs)
 
         return record
 
-    monkeypatch.setattr(FileSink, "_commit", recording(FileSink._commit))
+    monkeypatch.setattr(FileSink, "unlinked", recording("unlinked", FileSink.unlinked))
+    monkeypatch.setattr(
+        FolderStore, "link_pending", recording("link_pending", FolderStore.link_pending)
+    )
     first = archive_datasets()[0]
     async with await SqliteIndex.open(tmp_path / "i.sqlite", fsync=fsync) as index:
         store = IndexedStore(FolderStore(tmp_path / "store", fsync=fsync), index)
@@ -100,11 +103,18 @@ async def test_commits_run_in_the_stores_executor_with_fsync_and_on_the_loop_wit
         stored = await sink.commit(info)
         assert stored.path is not None and stored.path.is_file()
         assert await index.count() == 1
+    loop_thread = threading.current_thread().name
     if fsync:
-        # The fsync and the move ran off the event loop's thread, as for a plain folder store.
-        assert threads and all(name.startswith("dicomnet-commit") for name in threads)
+        # The file's fsync ran in the store's commit thread as for a plain folder store,
+        # its naming (intent log sync, link, folder sync) in the index's thread pool.
+        assert threads["unlinked"] and all(
+            name.startswith("dicomnet-commit") for name in threads["unlinked"]
+        )
+        assert threads["link_pending"] and all(
+            name.startswith("dicomnet-index") for name in threads["link_pending"]
+        )
     else:
-        assert threads and set(threads) == {threading.current_thread().name}
+        assert set(threads["unlinked"]) == set(threads["link_pending"]) == {loop_thread}
     assert list((tmp_path / "store" / ".incoming").iterdir()) == []
     # (The names were noted in the intent log, every line settled.)
     assert isinstance(store.store, FolderStore)

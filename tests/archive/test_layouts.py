@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from pydicom.dataset import Dataset
 from query.fixtures import SERIES_A1, STUDY_A, STUDY_B, archive_datasets, write_archive
 
 import dicomnet.archive.sqlite as sqlite_module
+import dicomnet.storage.folder as folder_module
 from dicomnet.archive import SqliteIndex
 from dicomnet.archive.ingest import IndexedStore
 from dicomnet.archive.rebuild import delete_from_archive, rebuild_index
@@ -278,63 +280,44 @@ async def test_folders_are_synced_once_per_batch_by_the_index_writer(
     tmp_path: Path, layout: Layout, inline_writes: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The index syncs the folders of a batch's files once, in its thread pool, before
-    # the batch's rows are committed (inline on the loop's thread or in the pool); the
-    # folder store's commit threads sync only the files.
-    in_writer, in_store = _record_folder_syncs(monkeypatch)
+    # the batch's rows are committed (inline on the loop's thread or in the pool): for
+    # unnamed files (flat) the folder store's link_pending, called by the index with
+    # the batch, for named ones (hierarchical) the index itself. The folder store's
+    # commit threads sync only the files.
     root = tmp_path / "store"
     path = root / ".index" / "index.sqlite"
     index = await SqliteIndex.open(path, inline_writes=inline_writes)
-    rows_at_sync: list[int] = []
+    syncs: list[tuple[str, list[str], int]] = []  # thread, folders, rows then
 
     def rows_now() -> int:
         with contextlib.closing(sqlite3.connect(path)) as conn:
             return int(conn.execute("SELECT count(*) FROM instance").fetchone()[0])
 
+    def noting(folders: Iterable[str]) -> None:
+        folders = sorted(str(f) for f in folders)
+        if folders:
+            syncs.append((threading.current_thread().name, folders, rows_now()))
+
+    monkeypatch.setattr(sqlite_module, "fsync_folders", noting)
+    monkeypatch.setattr(folder_module, "fsync_folders", noting)
     try:
         assert index.syncs_folders
         folder = FolderStore(root, fsync=True, layout=layout)
         store = IndexedStore(folder, index)
         datasets = archive_datasets()
-        record = sqlite_module.fsync_folders
-
-        def noting(folders: Iterable[str]) -> None:
-            folders = list(folders)
-            if folders:
-                rows_at_sync.append(rows_now())
-            record(folders)
-
-        monkeypatch.setattr(sqlite_module, "fsync_folders", noting)
         paths = await asyncio.gather(*(_store(store, ds) for ds in datasets))
         # Each file's folder (and new folders' parents) synced by the writer, before the rows.
-        synced = {folder for call in in_writer for folder in call}
+        assert syncs and all(thread.startswith("dicomnet-index") for thread, _, _ in syncs)
+        synced = {folder for _, call, _ in syncs for folder in call}
         assert {str(p.parent) for p in paths if p is not None} <= synced
         if layout is Layout.HIERARCHICAL:
             assert str(root) in synced and str(root / "P1") in synced
-        assert in_store == []
         assert index.commits < len(datasets)  # grouped
         # At most one sync of the folders per batch, each before the batch's rows.
-        assert 1 <= len(rows_at_sync) <= index.commits
-        assert rows_at_sync[-1] < len(datasets)
+        assert 1 <= len(syncs) <= index.commits
+        assert syncs[-1][2] < len(datasets)
     finally:
         await index.close()
-
-
-def _record_folder_syncs(
-    monkeypatch: pytest.MonkeyPatch,
-) -> tuple[list[list[str]], list[list[str]]]:
-    """The folders synced by the index writer and by the folder store, call by call."""
-    import dicomnet.archive.sqlite as sqlite_module
-    import dicomnet.storage.folder as folder_module
-
-    in_writer: list[list[str]] = []
-    in_store: list[list[str]] = []
-
-    def record(calls: list[list[str]]):  # type: ignore[no-untyped-def]
-        return lambda folders: calls.append(sorted(str(f) for f in folders))
-
-    monkeypatch.setattr(sqlite_module, "fsync_folders", record(in_writer))
-    monkeypatch.setattr(folder_module, "fsync_folders", record(in_store))
-    return in_writer, in_store
 
 
 async def test_a_path_stored_again_is_not_removed_by_an_older_deletion(tmp_path: Path) -> None:

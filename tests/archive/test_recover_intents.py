@@ -106,11 +106,13 @@ async def test_a_failed_row_removes_the_file_before_settling_its_line(
             seen.append((Path(root / "1.2.3.dcm").exists(), len(store.intents_left())))
             settle(segment)
 
-        async def refuse(entry):  # type: ignore[no-untyped-def]
+        def refuse(jobs, wait):  # type: ignore[no-untyped-def]
+            # (The batch's file is linked by now: its row fails.)
+            assert Path(root / "1.2.3.dcm").exists()
             raise ValueError("no row for this one")
 
         monkeypatch.setattr(store.intents, "settle", settling)
-        monkeypatch.setattr(index, "put", refuse)
+        monkeypatch.setattr(index, "_write_batch", refuse)
         ds.SOPInstanceUID = "1.2.3"
         sink = await IndexedStore(store, index).open_sink(_info(ds))
         await sink.write(encode_dataset(ds, EXPLICIT_LE))

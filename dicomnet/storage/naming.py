@@ -1,0 +1,119 @@
+"""Unnamed files named a batch at a time, by whoever commits their rows (the archive's index).
+
+A :class:`~dicomnet.storage.folder.FileSink` of an unnamed file (:mod:`.unnamed`)
+can hand its complete file over instead of linking it itself
+(:meth:`~dicomnet.storage.folder.FileSink.unlinked`): the file is fsynced
+(with fsync) and its descriptor goes into a :class:`PendingLink`. The index
+then names the files of a whole batch in one step before the batch's rows are
+committed (:func:`link_all`): their final names are appended to the store's
+intent log in one write (and, with fsync, made durable by one
+``fdatasync``), each file is linked under its name, and the folder is synced
+once. Once the batch's rows are durable, :func:`settle_all` settles the
+lines. So the log still names every file that may be in the folder without
+its row, durably before the link, at one write and one sync per batch
+instead of one write per file and a sync for a few.
+
+From the hand-over on, the :class:`PendingLink` owns the descriptor: the
+sink never closes it (a cancelled store leaves it to the batch, which links
+it and commits its row, or closes it); :meth:`PendingLink.abandon` closes
+it when no batch will take it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .intents import Intent
+from .sinks import Outcome
+
+if TYPE_CHECKING:
+    from .folder import FolderStore
+
+__all__ = ["PendingLink", "link_all", "settle_all"]
+
+_log = logging.getLogger("dicomnet.storage")
+
+
+class PendingLink:
+    """A complete unnamed file of ``store`` and the name it is to get (see the module)."""
+
+    __slots__ = ("error", "fd", "final", "intent", "outcome", "store")
+
+    def __init__(self, store: FolderStore, fd: int, final: str) -> None:
+        self.store = store
+        #: The unnamed file's descriptor (``-1`` once it is linked or closed).
+        self.fd = fd
+        #: Its final path.
+        self.final = final
+        #: Its line in the store's intent log, once written (settled once, by whoever
+        #: ends its story: :func:`settle_all`, or the sink after a failure).
+        self.intent: Intent | None = None
+        #: ``STORED`` once linked, ``DUPLICATE_KEPT`` if the name was taken (kept first);
+        #: ``None`` before, or after an error.
+        self.outcome: Outcome | None = None
+        #: Why it was not linked (a refused duplicate, a failed write or link).
+        self.error: BaseException | None = None
+
+    @property
+    def linked(self) -> bool:
+        """Whether the file has its name."""
+        return self.outcome is Outcome.STORED
+
+    def settle(self) -> None:
+        """Settle the line of the name (once: its row is in, or the file is gone)."""
+        intent, self.intent = self.intent, None
+        if intent is not None:
+            self.store.intents.settle(intent)
+
+    def close(self) -> None:
+        """Close the descriptor if it is still open (an unlinked file is gone with it)."""
+        fd, self.fd = self.fd, -1
+        if fd >= 0:
+            try:
+                os.close(fd)
+            except OSError as exc:
+                _log.debug("closing an unnamed file failed: %s", exc)
+
+    def abandon(self) -> None:
+        """Close the file if no batch named it, and settle its line (the file is gone)."""
+        self.close()
+        self.settle()
+
+
+def link_all(links: Sequence[PendingLink]) -> list[PendingLink]:
+    """Name the files of ``links`` not yet named; those that did not get their name.
+
+    Per store: the names in the intent log (one write, synced with fsync), the
+    links, the folder synced (with fsync). A file whose name is taken or
+    that fails is closed (so gone) and its line settled; see
+    :attr:`PendingLink.outcome` and :attr:`PendingLink.error`. Never raises
+    for one file's failure. Blocking (with fsync: call it in a thread).
+    """
+    todo = [link for link in links if link.fd >= 0]
+    if not todo:
+        return []
+    store = todo[0].store
+    if all(link.store is store for link in todo):
+        return store.link_pending(todo)
+    groups: dict[int, list[PendingLink]] = {}
+    for link in todo:
+        groups.setdefault(id(link.store), []).append(link)
+    return [failed for group in groups.values() for failed in group[0].store.link_pending(group)]
+
+
+def settle_all(links: Sequence[PendingLink]) -> None:
+    """Settle the lines of ``links`` (their rows are durable): one lock per store."""
+    if not links:
+        return
+    store = links[0].store
+    if all(link.store is store for link in links):
+        intents = [link.intent for link in links if link.intent is not None]
+        for link in links:
+            link.intent = None
+        store.intents.settle_all(intents)
+        return
+    for link in links:
+        link.settle()
