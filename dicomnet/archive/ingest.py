@@ -273,19 +273,16 @@ class IndexedSink:
     ) -> StoredInstance:
         """Commit an unnamed file the index names with its batch (see storage.naming).
 
-        The file is fsynced (with fsync, in the store's commit thread) and handed
-        over with its entry; the index writes the batch's names to the intent
-        log (synced), links the files, syncs the folder, commits the rows and
-        settles the lines. A cancelled store leaves its file to that batch,
-        which owns the descriptor from the hand-over on.
+        The file is handed over with its entry, its fsync started in the
+        store's commit thread (with fsync); the index waits for the fsyncs of
+        the batch's files, writes their names to the intent log (synced),
+        links the files, syncs the folder, commits the rows and settles the
+        lines. A cancelled store leaves its file to that batch, which owns the
+        descriptor from the hand-over on.
         """
         if self.route is not None:
             entry = replace(entry, forward_to=self.route(info, entry))
-        if inner.store.commit_executor() is None:
-            link = inner.unlinked()  # without fsync: nothing to wait for
-        else:
-            link = await inner.unlinked_async()
-        entry.link = link
+        link = entry.link = inner.unlinked()
         try:
             indexed = self.index.put(entry)
         except BaseException:

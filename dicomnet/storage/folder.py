@@ -316,13 +316,21 @@ class FolderStore:
         fsync), then each file is linked and closed, then the root is synced.
         """
         failed: list[PendingLink] = []
+        for link in links:
+            error = link.wait_synced() if link.synced is not None else None
+            if error is not None:  # not durable: not named
+                link.error = error
+                link.close()
+                failed.append(link)
+        if failed:
+            links = [link for link in links if link.error is None]
         try:
             intent = self.intents.note_all([link.final.rpartition(os.sep)[2] for link in links])
         except OSError as exc:
             for link in links:
                 link.error = exc
                 link.close()
-            return list(links)
+            return [*failed, *links]
         assert self._root_handle is not None
         handle = self._root_handle
         for link in links:
@@ -660,41 +668,32 @@ class FileSink:
         return self._intent
 
     def unlinked(self) -> PendingLink:
-        """Hand the complete unnamed file over, fsynced (with fsync), to be named later.
+        """Hand the complete unnamed file over, to be named later (see :mod:`.naming`).
 
-        For a store whose index names the files of a batch together
-        (:mod:`.naming`): the returned :class:`~.naming.PendingLink` owns the
-        descriptor from now on; this sink is done (its discard does nothing).
-        On an error the file is discarded.
+        For a store whose index names the files of a batch together: with
+        fsync, the file's fsync is started in the store's commit executor (or
+        made here without one), and whoever names the file waits for it. The
+        returned :class:`~.naming.PendingLink` owns the descriptor from now
+        on; this sink is done (its discard does nothing). On an error the
+        file is discarded.
         """
         if self._fd < 0 or self._temp is not None:
             raise StorageError("sink is closed" if self._fd < 0 else "not an unnamed file")
+        store = self.store
         try:
             if self._header is not None:
                 self._write_header()  # an empty data set
-            if self.store.fsync:
-                os.fsync(self._fd)
             final = self._final_name()
+            executor = store.commit_executor()
+            if store.fsync and executor is None:
+                os.fsync(self._fd)
         except BaseException:
             self.discard_now()
             raise
         fd, self._fd = self._fd, -1
-        return PendingLink(self.store, fd, final)
-
-    async def unlinked_async(self) -> PendingLink:
-        """:meth:`unlinked`, in the store's commit executor when it has one (fsync)."""
-        executor = self.store.commit_executor()
         if executor is None:
-            return self.unlinked()
-        done = asyncio.get_running_loop().run_in_executor(executor, self.unlinked)
-        try:
-            return await asyncio.shield(done)
-        except asyncio.CancelledError:
-            # Let the fsync end before the caller discards; the file is not named then.
-            await asyncio.wait([done])
-            if not done.cancelled() and done.exception() is None:
-                done.result().abandon()
-            raise
+            return PendingLink(store, fd, final)
+        return PendingLink(store, fd, final, executor.submit(os.fsync, fd))
 
     def release(self) -> None:
         """Remove the temporary name kept by :meth:`commit_linked` (or settle its intent)."""

@@ -2,10 +2,12 @@
 
 A :class:`~dicomnet.storage.folder.FileSink` of an unnamed file (:mod:`.unnamed`)
 can hand its complete file over instead of linking it itself
-(:meth:`~dicomnet.storage.folder.FileSink.unlinked`): the file is fsynced
-(with fsync) and its descriptor goes into a :class:`PendingLink`. The index
+(:meth:`~dicomnet.storage.folder.FileSink.unlinked`): its descriptor goes into
+a :class:`PendingLink` and, with fsync, its fsync is started in the store's
+commit executor (nothing comes back to the event loop from there). The index
 then names the files of a whole batch in one step before the batch's rows are
-committed (:func:`link_all`): their final names are appended to the store's
+committed (:func:`link_all`): it waits for their fsyncs, then their final
+names are appended to the store's
 intent log in one write (and, with fsync, made durable by one
 ``fdatasync``), each file is linked under its name, and the folder is synced
 once. Once the batch's rows are durable, :func:`settle_all` settles the
@@ -24,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 from .intents import Intent
@@ -40,12 +43,17 @@ _log = logging.getLogger("dicomnet.storage")
 class PendingLink:
     """A complete unnamed file of ``store`` and the name it is to get (see the module)."""
 
-    __slots__ = ("error", "fd", "final", "intent", "outcome", "store")
+    __slots__ = ("error", "fd", "final", "intent", "outcome", "store", "synced")
 
-    def __init__(self, store: FolderStore, fd: int, final: str) -> None:
+    def __init__(
+        self, store: FolderStore, fd: int, final: str, synced: Future[None] | None = None
+    ) -> None:
         self.store = store
         #: The unnamed file's descriptor (``-1`` once it is linked or closed).
         self.fd = fd
+        #: The file's fsync running in the store's commit executor (``None``: no fsync,
+        #: or done before the hand-over).
+        self.synced = synced
         #: Its final path.
         self.final = final
         #: Its line in the store's intent log, once written (settled once, by whoever
@@ -68,14 +76,24 @@ class PendingLink:
         if intent is not None:
             self.store.intents.settle(intent)
 
+    def wait_synced(self) -> BaseException | None:
+        """Wait for the file's fsync (blocking); what it raised, if it failed."""
+        synced, self.synced = self.synced, None
+        return None if synced is None else synced.exception()
+
     def close(self) -> None:
-        """Close the descriptor if it is still open (an unlinked file is gone with it)."""
+        """Close the descriptor if it is still open (an unlinked file is gone with it).
+
+        Not under a running fsync: then once it is done, by the thread that ran it.
+        """
         fd, self.fd = self.fd, -1
-        if fd >= 0:
-            try:
-                os.close(fd)
-            except OSError as exc:
-                _log.debug("closing an unnamed file failed: %s", exc)
+        if fd < 0:
+            return
+        synced, self.synced = self.synced, None
+        if synced is not None and not synced.done():
+            synced.add_done_callback(lambda _: _close(fd))
+        else:
+            _close(fd)
 
     def abandon(self) -> None:
         """Close the file if no batch named it, and settle its line (the file is gone)."""
@@ -86,9 +104,10 @@ class PendingLink:
 def link_all(links: Sequence[PendingLink]) -> list[PendingLink]:
     """Name the files of ``links`` not yet named; those that did not get their name.
 
-    Per store: the names in the intent log (one write, synced with fsync), the
-    links, the folder synced (with fsync). A file whose name is taken or
-    that fails is closed (so gone) and its line settled; see
+    Per store: the files' fsyncs waited for, the names in the intent log (one
+    write, synced with fsync), the links, the folder synced (with fsync). A
+    file whose fsync fails, or whose name is taken, or that fails otherwise is
+    closed (so gone) and its line settled; see
     :attr:`PendingLink.outcome` and :attr:`PendingLink.error`. Never raises
     for one file's failure. Blocking (with fsync: call it in a thread).
     """
@@ -102,6 +121,13 @@ def link_all(links: Sequence[PendingLink]) -> list[PendingLink]:
     for link in todo:
         groups.setdefault(id(link.store), []).append(link)
     return [failed for group in groups.values() for failed in group[0].store.link_pending(group)]
+
+
+def _close(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError as exc:
+        _log.debug("closing an unnamed file failed: %s", exc)
 
 
 def settle_all(links: Sequence[PendingLink]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -16,7 +17,7 @@ from dicomnet.archive.ingest import HEADER_CAPTURE, IndexedStore
 from dicomnet.dimse.dataset import encode_dataset
 from dicomnet.query import Query, parse_query
 from dicomnet.query.models import STUDY_ROOT
-from dicomnet.storage.folder import FileSink, FolderStore
+from dicomnet.storage.folder import FolderStore
 from dicomnet.storage.memory import MemoryStore
 from dicomnet.storage.sinks import InstanceInfo
 
@@ -81,16 +82,15 @@ async def test_no_write_views_when_the_inner_sink_has_none(tmp_path: Path) -> No
 async def test_commits_run_in_the_stores_executor_with_fsync_and_on_the_loop_without(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fsync: bool
 ) -> None:
-    threads: dict[str, list[str]] = {"unlinked": [], "link_pending": []}
+    threads: dict[str, list[str]] = {"fsync": [], "link_pending": []}
 
     def recording(name: str, original: Any) -> Any:
-        def record(self: Any, *args: Any, **kwargs: Any) -> Any:
+        def record(*args: Any, **kwargs: Any) -> Any:
             threads[name].append(threading.current_thread().name)
-            return original(self, *args, **kwargs)
+            return original(*args, **kwargs)
 
         return record
 
-    monkeypatch.setattr(FileSink, "unlinked", recording("unlinked", FileSink.unlinked))
     monkeypatch.setattr(
         FolderStore, "link_pending", recording("link_pending", FolderStore.link_pending)
     )
@@ -100,21 +100,25 @@ async def test_commits_run_in_the_stores_executor_with_fsync_and_on_the_loop_wit
         info = _info(str(first.SOPInstanceUID), str(first.SOPClassUID))
         sink = await store.open_sink(info)
         await sink.write(encode_dataset(first, EXPLICIT_LE))
+        real_fsync = os.fsync
+        monkeypatch.setattr(os, "fsync", recording("fsync", real_fsync))
         stored = await sink.commit(info)
+        monkeypatch.setattr(os, "fsync", real_fsync)
         assert stored.path is not None and stored.path.is_file()
         assert await index.count() == 1
     loop_thread = threading.current_thread().name
     if fsync:
         # The file's fsync ran in the store's commit thread as for a plain folder store,
-        # its naming (intent log sync, link, folder sync) in the index's thread pool.
-        assert threads["unlinked"] and all(
-            name.startswith("dicomnet-commit") for name in threads["unlinked"]
-        )
+        # its naming (intent log sync, link, folder sync) and the WAL's sync in the
+        # index's thread pool: no sync on the loop's thread.
+        assert threads["fsync"][0].startswith("dicomnet-commit")
+        assert all(name.startswith("dicomnet-") for name in threads["fsync"])
         assert threads["link_pending"] and all(
             name.startswith("dicomnet-index") for name in threads["link_pending"]
         )
     else:
-        assert set(threads["unlinked"]) == set(threads["link_pending"]) == {loop_thread}
+        assert threads["fsync"] == []
+        assert threads["link_pending"] == [loop_thread]
     assert list((tmp_path / "store" / ".incoming").iterdir()) == []
     # (The names were noted in the intent log, every line settled.)
     assert isinstance(store.store, FolderStore)

@@ -29,7 +29,7 @@ async def _pending(store: FolderStore, uid: str, data: bytes = b"abcdefgh") -> P
     sink = await store.open_sink(info_for(uid))
     assert isinstance(sink, FileSink)
     await sink.write(data)
-    return await sink.unlinked_async()
+    return sink.unlinked()
 
 
 def _lines(store: FolderStore) -> list[str]:
@@ -127,7 +127,7 @@ async def test_a_log_that_cannot_be_written_names_nothing(
     assert files_in(tmp_path) == []
 
 
-async def test_a_cancelled_fsync_closes_the_file_unnamed(
+async def test_the_fsync_runs_in_a_commit_thread_and_a_file_given_up_closes_after_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = FolderStore(tmp_path, fsync=True)
@@ -135,11 +135,12 @@ async def test_a_cancelled_fsync_closes_the_file_unnamed(
     assert isinstance(sink, FileSink)
     await sink.write(b"abcdefgh")
     started, release = threading.Event(), threading.Event()
-    fsync = os.fsync
+    fsync, close = os.fsync, os.close
+    threads: list[str] = []
     closed: list[int] = []
-    close = os.close
 
     def slow(fd: int) -> None:
+        threads.append(threading.current_thread().name)
         started.set()
         release.wait(5)
         fsync(fd)
@@ -149,21 +150,47 @@ async def test_a_cancelled_fsync_closes_the_file_unnamed(
         close(fd)
 
     monkeypatch.setattr(folder_module.os, "fsync", slow)
-    monkeypatch.setattr(folder_module.os, "close", closing)
     monkeypatch.setattr("dicomnet.storage.naming.os.close", closing)
-    task = asyncio.ensure_future(sink.unlinked_async())
-    while not started.is_set():
-        await asyncio.sleep(0.001)
-    fd = sink._fd  # (the descriptor the commit thread uses)
-    task.cancel()
-    await asyncio.sleep(0.01)
-    assert not task.done() and closed == []  # waits for the thread: it uses the descriptor
+    link = sink.unlinked()  # (returns at once: the fsync runs in a commit thread)
+    assert started.wait(5) and threads[0].startswith("dicomnet-commit")
+    fd = link.fd
+    link.abandon()  # no batch takes it: closed, but not under the running fsync
+    assert link.fd == -1 and closed == []
     release.set()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    for _ in range(500):
+        if closed:
+            break
+        await asyncio.sleep(0.01)
     assert closed == [fd]  # then closed: an unnamed file is gone with it
     await sink.discard()  # (nothing left to do)
     assert closed == [fd] and files_in(tmp_path) == []
+
+
+async def test_a_file_whose_fsync_failed_is_not_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = FolderStore(tmp_path, fsync=True)
+    fsync = os.fsync
+    failing: set[int] = set()
+
+    def maybe(fd: int) -> None:
+        if fd in failing:
+            raise OSError(5, "Input/output error")
+        fsync(fd)
+
+    monkeypatch.setattr(folder_module.os, "fsync", maybe)
+    sinks = []
+    for uid in ("1.25", "1.26"):
+        sink = await store.open_sink(info_for(uid))
+        assert isinstance(sink, FileSink)
+        await sink.write(b"abcdefgh")
+        sinks.append(sink)
+    failing.add(sinks[0]._fd)
+    bad, good = (sink.unlinked() for sink in sinks)
+    assert link_all([bad, good]) == [bad]
+    assert isinstance(bad.error, OSError) and bad.fd == -1 and not bad.linked
+    assert good.linked
+    assert sorted(files_in(tmp_path))[1:] == ["1.26.dcm"]
 
 
 async def test_lines_noted_in_batches_roll_over_segments_and_settled_ones_go(
