@@ -33,6 +33,8 @@ import termios
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, cast
 
+from dicomnet_pdu.events import DataRun
+from dicomnet_pdu.framer import PDVItem
 from dicomnet_pdu.fsm import State
 from dicomnet_pdu.layout import PDataRun
 from dicomnet_pdu.pdus import PDU
@@ -102,6 +104,7 @@ class ULConnectionLike(Protocol):
     def connection_made(self, now: float) -> None: ...
     def receive_data(self, data: bytes | memoryview, now: float) -> None: ...
     def receive_buffer(self, data: memoryview, now: float) -> int: ...
+    def receive_pdata(self, data: memoryview) -> tuple[list[PDVItem], int] | None: ...
     def next_event(self) -> Any: ...
     def send(self, pdu: PDU, now: float) -> None: ...
     def send_pdata_segments(self, segments: list[bytes | memoryview]) -> None: ...
@@ -342,14 +345,34 @@ class ULProtocol(asyncio.BufferedProtocol):
         delivered = self._delivered
         if self._resume is not None:
             self._release_input()  # events held back go first
+        data = self._view[:end]
         try:
-            consumed = conn.receive_buffer(self._view[:end], self.loop.time())
-            self._deliver()
+            # The usual read in Sta6, P-DATA-TF alone: its PDVs go to the listener as
+            # the DataRun the core would queue, without a queue, a clock or a framer.
+            taken = None if self._in_sta2 or self._delivering else conn.receive_pdata(data)
+            if taken is None:
+                consumed = conn.receive_buffer(data, self.loop.time())
+                self._deliver()
+            else:
+                pdvs, consumed = taken
+                listener = self.listener
+                if pdvs and listener is not None:
+                    self._delivered += 1
+                    self._delivering = True
+                    try:
+                        listener.ul_event(DataRun(pdvs))
+                    finally:
+                        self._delivering = False
         except Exception:
             self._internal_error()
             consumed = -1
         else:
-            self.transmit()
+            if taken is None:
+                self.transmit()
+            else:
+                # The core queued no event and kept its state: what the listener sent
+                # through send_pdu went out there; only P-DATA it deferred is left.
+                self._write_queued()
         if self._in_sta2:
             if before is _STA2:
                 self._check_aa1(delivered)

@@ -59,7 +59,7 @@ from .events import (
     TransportClosed,
     ULEvent,
 )
-from .framer import PDUFramer, PDVItem
+from .framer import PDUFramer, PDVItem, scan_pdata
 from .fsm import TRANSITIONS, Action, Event, State
 from .pdus import (
     PDU,
@@ -172,6 +172,7 @@ class ULConnection:
             max_associate_length=max_associate_length,
             associate_cache=associate_cache,
         )
+        self._pdata_limit = max_pdu_receive  # the framer's, for receive_pdata
         self._associate_cache = associate_cache
         self._artim_timeout = artim_timeout
         self._closing_timeout = artim_timeout if closing_timeout is None else closing_timeout
@@ -298,6 +299,24 @@ class ULConnection:
             events.append(DataRun(run))
         return len(data) if self._input_broken or self._state is _STA1 else consumed
 
+    def receive_pdata(self, data: memoryview) -> tuple[list[PDVItem], int] | None:
+        """:meth:`receive_buffer` for the usual read in Sta6, its events handed back.
+
+        When ``data`` holds only whole single-PDV P-DATA-TF PDUs, perhaps
+        followed by the valid headers of an incomplete one, and no event is
+        queued: their PDVs (the ``pdvs`` of the :class:`~dicomnet_pdu.events.DataRun`
+        that :meth:`receive_buffer` would queue; slices of ``data``) and the
+        bytes they take, nothing queued, the state unchanged (DT-2). Otherwise
+        ``None`` and nothing done: call :meth:`receive_buffer` with ``data``.
+        """
+        if self._state is not _STA6 or self._events or self._input_broken or self._transport_closed:
+            return None
+        run: list[PDVItem] = []
+        consumed, incomplete = scan_pdata(data, 0, self._pdata_limit, run)
+        if consumed != len(data) and not incomplete:
+            return None
+        return run, consumed
+
     def handle_timer(self, now: float) -> None:
         """Evt18 if the ARTIM deadline has passed; nothing otherwise."""
         deadline = self._artim_deadline
@@ -354,6 +373,7 @@ class ULConnection:
     def set_max_pdu_receive(self, n: int) -> None:
         """Change the largest P-DATA-TF PDU accepted from the peer."""
         self._framer.set_max_pdata_length(n)
+        self._pdata_limit = n
 
     # -- the machine ---------------------------------------------------------------
 

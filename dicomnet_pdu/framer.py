@@ -29,7 +29,7 @@ from .codes import AbortReason, PDUType
 from .errors import LocalProtocolError, RemoteProtocolError
 from .pdus import PDU
 
-__all__ = ["PDUFramer"]
+__all__ = ["PDUFramer", "scan_pdata"]
 
 BytesLike: TypeAlias = bytes | bytearray | memoryview
 
@@ -45,6 +45,38 @@ _P_DATA_TF = int(PDUType.P_DATA_TF)
 
 #: One received PDV (or a run of them): presentation context ID, control header, payload.
 PDVItem: TypeAlias = tuple[int, int, memoryview]
+
+
+def scan_pdata(block: memoryview, offset: int, limit: int, out: list[PDVItem]) -> tuple[int, bool]:
+    """Append the PDV of each complete single-PDV P-DATA-TF from ``offset`` on to ``out``.
+
+    The loop of :meth:`PDUFramer.take_pdata` (``limit``: the largest PDU-length
+    accepted, 0 for none), on a buffer of the caller's: returns where it
+    stopped and whether the PDU there is a P-DATA-TF whose headers are in and
+    pass every check but whose data is not all in yet. Anything else at that
+    point (another PDU type, a PDU over the limit or malformed, fewer than 12
+    bytes) is left for :meth:`PDUFramer.next_pdu` to return or refuse.
+    """
+    end = len(block)
+    limit = limit or _MAX_U32
+    unpack = _PDATA_HEAD.unpack_from
+    append = out.append
+    while end - offset >= 12:
+        pdu_type, length, item, context_id, control = unpack(block, offset)
+        stop = offset + 6 + length
+        if (
+            pdu_type != _P_DATA_TF
+            or length > limit
+            or item + 4 != length
+            or item < 2
+            or not context_id
+        ):
+            return offset, False
+        if stop > end:
+            return offset, True
+        append((context_id, control, block[offset + 12 : stop]))
+        offset = stop
+    return offset, False
 
 
 def _check_limit(value: int, what: str) -> int:
@@ -170,32 +202,12 @@ class PDUFramer:
         if self._error is not None or not self._blocks:
             return False
         block = self._blocks[0]
-        start = offset = self._offset
-        end = len(block)
-        limit = self._max_pdata or _MAX_U32
-        unpack = _PDATA_HEAD.unpack_from
-        append = out.append
-        incomplete = False
-        while end - offset >= 12:
-            pdu_type, length, item, context_id, control = unpack(block, offset)
-            stop = offset + 6 + length
-            if (
-                pdu_type != _P_DATA_TF
-                or length > limit
-                or item + 4 != length
-                or item < 2
-                or not context_id
-            ):
-                break
-            if stop > end:
-                incomplete = True
-                break
-            append((context_id, control, block[offset + 12 : stop]))
-            offset = stop
+        start = self._offset
+        offset, incomplete = scan_pdata(block, start, self._max_pdata, out)
         if offset == start:
             return incomplete
         self._buffered -= offset - start
-        if offset == end:
+        if offset == len(block):
             self._blocks.popleft()
             self._offset = 0
         else:

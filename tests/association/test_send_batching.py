@@ -70,6 +70,9 @@ class FakeCore:
     def receive_buffer(self, data: memoryview, now: float) -> int:
         return len(data)
 
+    def receive_pdata(self, data: memoryview) -> None:
+        return None
+
     def next_event(self) -> Any:
         return None
 

@@ -1,4 +1,5 @@
-"""ULConnection.receive_buffer: bytes parsed in place, P-DATA reported as runs of PDVs."""
+"""ULConnection.receive_buffer: bytes parsed in place, P-DATA reported as runs of PDVs; and
+receive_pdata, its hot path for reads of P-DATA-TF alone in Sta6."""
 
 from __future__ import annotations
 
@@ -25,14 +26,25 @@ def message_bytes(payload: bytes, *, max_pdu: int = 1000, pack: bool = False) ->
 class Reader:
     """What the transport does: one buffer, the unconsumed rest kept at its start."""
 
-    def __init__(self, conn: ULConnection) -> None:
+    def __init__(self, conn: ULConnection, *, hot: bool = False) -> None:
         self.conn = conn
+        self.hot = hot  # offer each read to receive_pdata first, as the transport does
         self.kept = b""
         self.items: list[tuple[int, int, bytes]] = []
         self.events: list[ULEvent] = []
+        self.taken = 0  # reads receive_pdata took
 
     def read(self, data: bytes) -> None:
         buffer = bytearray(self.kept + data)
+        taken = self.conn.receive_pdata(memoryview(buffer)) if self.hot else None
+        if taken is not None:
+            self.taken += 1
+            assert drain(self.conn) == []  # nothing queued
+            pdvs, consumed = taken
+            self.items += [(c, ctl, bytes(view)) for c, ctl, view in pdvs]
+            self.kept = bytes(buffer[consumed:])
+            buffer[:] = b"\xee" * len(buffer)
+            return
         consumed = self.conn.receive_buffer(memoryview(buffer), 0.0)
         for event in drain(self.conn):
             if isinstance(event, DataRun):
@@ -56,14 +68,15 @@ def expected_items(data: bytes) -> list[tuple[int, int, bytes]]:
     return items
 
 
+@pytest.mark.parametrize("hot", [False, True])
 @pytest.mark.parametrize("pack", [False, True])
 @pytest.mark.parametrize("seed", range(8))
-def test_any_split_gives_the_pdvs_of_receive_data(seed: int, pack: bool) -> None:
+def test_any_split_gives_the_pdvs_of_receive_data(seed: int, pack: bool, hot: bool) -> None:
     data = message_bytes(bytes(range(256)) * 40, pack=pack) * 3
     rng = random.Random(seed)
     pair = Pair()
     pair.establish()
-    reader = Reader(pair.acc)
+    reader = Reader(pair.acc, hot=hot)
     at = 0
     while at < len(data):
         step = rng.choice([1, 5, 6, 7, 11, 12, 13, 500, 1006, 3000, 9000])
@@ -143,3 +156,57 @@ def test_multi_pdv_pdu_is_reported_in_order() -> None:
     reader = Reader(pair.acc)
     reader.read(wire(pdu) + wire(follow))
     assert reader.items == [(1, 3, b"cmd"), (1, 0, b"d1"), (1, 2, b"d2")]
+
+
+def test_receive_pdata_takes_whole_pdata_and_the_headers_of_an_incomplete_one() -> None:
+    pair = Pair()
+    pair.establish()
+    data = message_bytes(b"q" * 3000)  # PDUs of 62 (the command), 1006, 1006, ... bytes
+    buffer = bytearray(data[: 62 + 1006 + 12])  # two whole PDUs and the next one's headers
+    taken = pair.acc.receive_pdata(memoryview(buffer))
+    assert taken is not None
+    pdvs, consumed = taken
+    assert consumed == 62 + 1006 and len(pdvs) == 2
+    buffer[-13] = ord("Z")  # the payloads are views of the buffer
+    assert bytes(pdvs[1][2][-1:]) == b"Z"
+    assert drain(pair.acc) == [] and pair.acc.state.name == "STA6"
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        wire(AReleaseRQ()),  # another PDU type
+        b"\x04\x00" + (16385).to_bytes(4, "big") + bytes(6),  # over the limit
+        b"\x04\x00\x00\x00\x00\x06\x00\x00\x00\x02\x00\x00",  # PDV on context 0
+        b"\x04\x00\x00\x00",  # fewer than 12 bytes: left to the general path
+    ],
+)
+def test_receive_pdata_leaves_any_other_read_to_receive_buffer(tail: bytes) -> None:
+    pair = Pair(max_pdu_receive=16384)
+    pair.establish()
+    buffer = bytearray(message_bytes(b"r" * 2000) + tail)
+    assert pair.acc.receive_pdata(memoryview(buffer)) is None
+    assert drain(pair.acc) == [] and pair.acc.state.name == "STA6"  # nothing done
+
+
+def test_receive_pdata_only_in_sta6_with_nothing_queued() -> None:
+    pair = Pair()
+    data = bytearray(message_bytes(b"s" * 100))
+    pair.acc.connection_made(0.0)
+    assert pair.acc.receive_pdata(memoryview(data)) is None  # Sta2
+    pair = Pair()
+    pair.establish()
+    pair.acc.receive_buffer(memoryview(bytearray(wire(AReleaseRQ()))), 0.0)  # queued, Sta8
+    assert pair.acc.receive_pdata(memoryview(data)) is None
+
+
+def test_hot_reads_take_the_usual_reads() -> None:
+    pair = Pair()
+    pair.establish()
+    reader = Reader(pair.acc, hot=True)
+    data = message_bytes(b"t" * 20000)
+    reads = [data[:62]] + [data[at : at + 1006] for at in range(62, len(data), 1006)]
+    for read in reads:
+        reader.read(read)
+    assert reader.taken == len(reads)
+    assert reader.items == expected_items(data)
