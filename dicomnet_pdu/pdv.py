@@ -433,6 +433,33 @@ class Reassembler:
         if parts:
             yield DataParts(self._open, False, parts)
 
+    def continue_data(self, items: list[tuple[int, int, memoryview]]) -> DataParts | None:
+        """:meth:`feed_items` for the usual run: data set fragments that all continue the
+        open data set (only the last may end it), as one :class:`DataParts`.
+
+        ``None`` for any other run (nothing is changed then: give it to
+        :meth:`feed_items`). A comprehension, not a generator: this is the bulk
+        of a data set, once per read.
+        """
+        context_id = self._open
+        if not context_id or self._open_is_command:
+            return None
+        views = [data for cid, control, data in items if cid == context_id and not control & 3]
+        if len(views) == len(items):
+            return DataParts(context_id, False, views)
+        last_context, last_control, last_data = items[-1]
+        if (
+            len(views) == len(items) - 1
+            and last_context == context_id
+            and last_control & (_COMMAND_BIT | _LAST_BIT) == _LAST_BIT
+        ):
+            # Every fragment before the last passed: the last ends the data set.
+            views.append(last_data)
+            self._open = 0
+            self._after_command = 0
+            return DataParts(context_id, True, views)
+        return None
+
     def _check(self, pdvs: Iterable[PDV]) -> Iterator[Fragment]:
         for pdv in pdvs:
             context_id = pdv.context_id

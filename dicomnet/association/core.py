@@ -174,7 +174,12 @@ class Association(AssociationView):
             return
         if type(event) is ul.DataRun:
             if self._negotiated is not None:  # P-DATA-TF PDUs read together
-                self._run(self._reassembler.feed_items(event.pdvs), None)
+                pdvs = event.pdvs
+                parts = self._reassembler.continue_data(pdvs)
+                if parts is None:
+                    self._run(self._reassembler.feed_items(pdvs), None)
+                else:
+                    self._continue(parts)
         elif isinstance(event, ul.DataIndication):
             self._on_pdata(event.pdata)
         elif isinstance(event, ul.AssociateIndication):
@@ -298,6 +303,23 @@ class Association(AssociationView):
         dimse.deferred = True
         try:
             self._handle_run(items, held)
+        finally:
+            dimse.deferred = False
+        if not self._ended:
+            dimse.restart()
+
+    def _continue(self, parts: DataParts) -> None:
+        """:meth:`_run` for a run that continues a data set already begun (the usual read)."""
+        target = self._receiving.get(parts.context_id)
+        if type(target) is not DataStream or not target.received:
+            self._run(iter((parts,)), None)  # its handler may not have started: _handle_run
+            return
+        # Its handler has started (when its first fragments came) and nothing is held for
+        # it: the fragments go to its stream, and the run is progress, as in _run.
+        dimse = self._dimse
+        dimse.deferred = True
+        try:
+            self._on_parts(parts)
         finally:
             dimse.deferred = False
         if not self._ended:
