@@ -36,6 +36,7 @@ __all__ = [
     "Fragment",
     "OutItem",
     "Reassembler",
+    "command_pdu",
     "fragment_message",
 ]
 
@@ -220,6 +221,12 @@ def _laid_out(
             yield run
     finally:
         data.close()
+
+
+def command_pdu(context_id: int, command: bytes) -> list[Segment]:
+    """The P-DATA-TF of a whole command set in one PDV (a message without a data set whose
+    command fits the PDU), as :func:`fragment_message` gives it."""
+    return _one_pdv_pdu(context_id, _COMMAND_BIT | _LAST_BIT, command)
 
 
 def _one_pdv_pdu(context_id: int, control: int, payload: bytes) -> list[Segment]:

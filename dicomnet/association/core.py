@@ -30,7 +30,9 @@ from dicomnet import negotiation
 from dicomnet.dimse import commands as cmd
 from dicomnet.dimse.codec import decode_command, encode_command
 from dicomnet.dimse.errors import CommandSetError
+from dicomnet.dimse.responses import build_response
 from dicomnet.dimse.status import DimseStatus
+from dicomnet.dimse.templates import store_rsp_command
 from dicomnet.errors import (
     AssociationAborted,
     AssociationRejected,
@@ -55,7 +57,15 @@ from dicomnet_pdu.pdus import (
     AReleaseRQ,
     PDataTF,
 )
-from dicomnet_pdu.pdv import DataParts, Fragment, OutItem, Reassembler, fragment_message
+from dicomnet_pdu.pdv import (
+    PDV_HEADER_LENGTH,
+    DataParts,
+    Fragment,
+    OutItem,
+    Reassembler,
+    command_pdu,
+    fragment_message,
+)
 
 from .dimse_timer import DIMSE, DimseTimer
 from .dispatch import Dispatcher
@@ -453,6 +463,34 @@ class Association(AssociationView):
         remaining = self._dimse.progress(pdus)
         try:
             # ULProtocol.send_pdata, without a coroutine when the write buffer has room.
+            while not protocol.write_pdata(remaining):
+                await protocol.flow.drain()
+        finally:
+            self._sent()
+
+    async def send_store_response(
+        self, context_id: int, request: cmd.CStoreRQ, status: int
+    ) -> None:
+        """``send_message(context_id, build_response(request, status))``, the usual answer
+        to a C-STORE-RQ: its command set made from the request in one step and sent as one
+        PDU, without a response object, fragmenting or a generator between them."""
+        command = store_rsp_command(request, status) if self.is_established else None
+        max_pdu = 0 if command is None else self.negotiated.max_pdu_send
+        if command is None or (max_pdu and len(command) + PDV_HEADER_LENGTH > max_pdu):
+            await self.send_message(context_id, build_response(request, status))
+            return
+        if not self._send_slot.try_acquire():
+            await self._send_slot.acquire()
+        if self._ended:
+            self._send_slot.release()
+            raise self._closed_error()
+        dimse = self._dimse
+        dimse.sending += 1
+        protocol = self.protocol
+        try:
+            if not dimse.deferred:
+                dimse.restart()  # what progress() does as a message's first PDU is taken
+            remaining = iter((command_pdu(context_id, command),))
             while not protocol.write_pdata(remaining):
                 await protocol.flow.drain()
         finally:

@@ -31,12 +31,12 @@ import asyncio
 import logging
 import sys
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from functools import partial
 from types import CoroutineType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from dicomnet.dimse.commands import DimseRequest
+from dicomnet.dimse.commands import CStoreRQ, DimseRequest
 from dicomnet.dimse.errors import CommandSetError
 from dicomnet.dimse.responses import build_response, failure_response
 from dicomnet.dimse.status import Status
@@ -331,8 +331,7 @@ class Dispatcher:
                     final_sent = outcome.status not in _PENDING
                 else:  # a bare status: no Reply to build and take apart again
                     status = int(outcome)
-                    message = build_response(request.message, status)
-                    await self._association.send_message(request.context.context_id, message)
+                    await self._answer(request, status)
                     final_sent = status not in _PENDING
             if not final_sent:
                 raise DicomNetError("handler ended without a final (non-pending) response")
@@ -367,7 +366,19 @@ class Dispatcher:
         except Exception as exc:  # the association may be gone; nothing more to do
             self._log.debug("could not send the failure response: %s", logsafe(exc, ERROR_LIMIT))
 
+    def _answer(self, request: IncomingRequest, status: int) -> Coroutine[Any, Any, None]:
+        """Sending the response with ``status`` alone (no data set, no further fields):
+        the coroutine to await (the association's own, no frame of this method's)."""
+        context_id = request.context.context_id
+        if type(request.message) is CStoreRQ:  # one per stored instance: made in one step
+            return self._association.send_store_response(context_id, request.message, status)
+        message = build_response(request.message, status)
+        return self._association.send_message(context_id, message)
+
     async def _send(self, request: IncomingRequest, reply: Reply) -> None:
+        if reply.dataset is None and not reply.fields:
+            await self._answer(request, reply.status)
+            return
         message = build_response(
             request.message, reply.status, has_dataset=reply.dataset is not None, **reply.fields
         )

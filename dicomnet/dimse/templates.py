@@ -34,7 +34,7 @@ from .commands import (
 )
 from .uids import is_valid_uid
 
-__all__ = ["decode_common", "encode_common"]
+__all__ = ["decode_common", "encode_common", "store_rsp_command"]
 
 _NO_DATASET: Final = 0x0101
 _DATASET_PRESENT: Final = 0x0001
@@ -141,6 +141,23 @@ def _store_rsp(msg: CStoreRSP) -> bytes | None:
         return None
     fixed = _response_fields(msg, _C_STORE_RSP)
     return _command_set(msg.affected_sop_class_uid, fixed, msg.affected_sop_instance_uid)
+
+
+def store_rsp_command(request: CStoreRQ, status: int) -> bytes | None:
+    """``encode_command(build_response(request, status))`` without the response object:
+    the C-STORE-RSP with ``status``, no data set and no status detail; ``None`` when a
+    UID of ``request`` is not one (the response then leaves it out) or ``status`` does
+    not fit (use the general way)."""
+    try:
+        fixed = _US4.pack(
+            0, _COMMAND_FIELD, 2, _C_STORE_RSP,
+            0, _RESPONDED_TO, 2, request.message_id,
+            0, _DATASET_TYPE, 2, _NO_DATASET,
+            0, _STATUS, 2, status,
+        )  # fmt: skip
+    except struct.error:
+        return None
+    return _command_set(request.affected_sop_class_uid, fixed, request.affected_sop_instance_uid)
 
 
 def _echo_rsp(msg: CEchoRSP) -> bytes | None:

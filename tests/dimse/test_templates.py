@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from dicomnet.dimse import commands as c
 from dicomnet.dimse.codec import decode_command, decode_general, encode_command, encode_general
 from dicomnet.dimse.errors import DimseError
-from dicomnet.dimse.templates import decode_common, encode_common
+from dicomnet.dimse.responses import build_response
+from dicomnet.dimse.templates import decode_common, encode_common, store_rsp_command
 
 COMMON = (c.CEchoRQ, c.CEchoRSP, c.CStoreRQ, c.CStoreRSP)
 
@@ -161,3 +162,34 @@ def test_other_shapes_are_left_to_the_general_codec(message: c.DimseMessage) -> 
     assert encode_common(message) is None
     assert decode_common(encode_general(message)) is None
     assert decode_command(encode_command(message)) == message
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.data())
+def test_a_store_response_from_its_request_is_the_encoded_built_response(
+    data: st.DataObject,
+) -> None:
+    request = data.draw(_widened(c.CStoreRQ))
+    assert isinstance(request, c.CStoreRQ)
+    status = data.draw(st.integers(0, 0xFFFF) | _odd_us)
+    command = store_rsp_command(request, status)
+    if command is None:
+        # Only what the response leaves out or cannot hold: a UID that is not one, a
+        # value out of range (the general way then answers or refuses).
+        response = build_response(request, 0)
+        assert (
+            response.affected_sop_class_uid is None
+            or response.affected_sop_instance_uid is None
+            or not 0 <= status <= 0xFFFF
+            or not 0 <= request.message_id <= 0xFFFF
+        )
+        return
+    assert command == encode_general(build_response(request, status))
+
+
+def test_the_usual_store_response_takes_the_template() -> None:
+    request = c.CStoreRQ(
+        message_id=7, affected_sop_class_uid="1.2.840.10008.5.1.4.1.1.2",
+        affected_sop_instance_uid="1.2.3.4.5",
+    )  # fmt: skip
+    assert store_rsp_command(request, 0xA700) == encode_command(build_response(request, 0xA700))
