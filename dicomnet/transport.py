@@ -709,6 +709,16 @@ class ULProtocol(asyncio.BufferedProtocol):
             self._flush_handle = None
             self._write_queued()
 
+    def write_now(self) -> None:
+        """Write the P-DATA given to the core so far now, even while an event is being
+        delivered (where it would wait for the transmit after it): for a listener that
+        knows nothing else will follow in this delivery (the answer to the last message
+        of a read), so the peer gets it before the listener's bookkeeping."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        self._write_queued()
+
     def _write_queued(self) -> None:
         # P-DATA never changes the state, closes, or touches ARTIM: write directly.
         self._deferred = 0

@@ -152,6 +152,9 @@ class Association(AssociationView):
         # decoded: the data set the peer sends after it is read and dropped.
         self._discarding: set[int] = set()
         self._send_slot = Window(1)  # one message at a time, in order; try_acquire is free
+        # While the last fragment of a read ends a data set (see _continue): its answer is
+        # written as soon as it is made.
+        self._answer_at_once = False
         self._senders: set[asyncio.Task[None]] = set()
         self.dispatcher = Dispatcher(self, self.log)
         self._dimse = DimseTimer(policy.timers, self._owed, outstanding=self._outstanding)
@@ -328,10 +331,13 @@ class Association(AssociationView):
         # it: the fragments go to its stream, and the run is progress, as in _run.
         dimse = self._dimse
         dimse.deferred = True
+        # A data set ending with the run: nothing else in this read to gather its answer with.
+        self._answer_at_once = parts.is_last
         try:
             self._on_parts(parts)
         finally:
             dimse.deferred = False
+            self._answer_at_once = False
         if not self._ended:
             dimse.restart()
 
@@ -493,6 +499,8 @@ class Association(AssociationView):
             remaining = iter((command_pdu(context_id, command),))
             while not protocol.write_pdata(remaining):
                 await protocol.flow.drain()
+            if self._answer_at_once:
+                protocol.write_now()  # before the handler's and the run's bookkeeping
         finally:
             self._sent()
 

@@ -348,3 +348,19 @@ async def test_a_pause_between_batches_resumes_the_same_data_set() -> None:
     protocol.resume_writing()
     await task
     assert b"".join(transport.writes) == wire
+
+
+async def test_write_now_writes_what_a_delivery_deferred() -> None:
+    protocol, transport, _ = connected()
+    pdus = message_pdus(300)
+    wire = b"".join(bytes(s) for pdu in pdus for s in pdu)
+    protocol._delivering = True  # as inside an event's delivery: the transmit after it writes
+    await protocol.send_pdata(iter(pdus))
+    assert transport.writes == []
+    protocol.write_now()
+    assert transport.writes == [wire]
+    protocol._delivering = False
+    await protocol.send_pdata(iter(pdus))  # outside a delivery: at the end of the step
+    protocol.write_now()  # or now, and the end-of-step write finds nothing
+    await asyncio.sleep(0)
+    assert transport.writes == [wire, wire]
