@@ -43,7 +43,10 @@ _DATASET_PRESENT: Final = 0x0001
 _GROUP_LENGTH_HEAD: Final = b"\x00\x00\x00\x00\x04\x00\x00\x00"
 _GROUP_LENGTH: Final = struct.Struct("<HHII")
 _UI_HEAD: Final = struct.Struct("<HHI")
-_U32: Final = struct.Struct("<I")
+#: The Command Group Length's value and the header of the element after it.
+_LENGTH_AND_UI_HEAD: Final = struct.Struct("<IHHI")
+#: A response's Data Set Type and Status (US each), then the next element's header.
+_RSP_TAIL: Final = struct.Struct("<HHIHHHIHHHI")
 _US1: Final = struct.Struct("<HHIH")
 # Consecutive US elements: (group, element, length 2, value) each.
 _US2: Final = struct.Struct("<HHIHHHIH")
@@ -227,12 +230,17 @@ def decode_common(buf: bytes) -> DimseMessage | None:
     size = len(buf)
     if size < _SHORTEST or buf[:8] != _GROUP_LENGTH_HEAD:
         return None
-    if _U32.unpack_from(buf, 8)[0] != size - 12:
+    # The group length's value and Affected SOP Class UID (_read_ui at 12, inline).
+    group_length, group, number, length = _LENGTH_AND_UI_HEAD.unpack_from(buf, 8)
+    offset = 20 + length
+    if group_length != size - 12 or group or number != _AFFECTED_SOP_CLASS or offset > size:
         return None
-    read = _read_ui(buf, 12, _AFFECTED_SOP_CLASS)
-    if read is None:
+    try:
+        sop_class = buf[20:offset].rstrip(b"\0 ").decode("ascii")
+    except UnicodeDecodeError:
         return None
-    sop_class, offset = read
+    if not sop_class:
+        return None
     if size - offset < 30:
         return None
     g1, e1, n1, field, g2, e2, n2, second = _US2.unpack_from(buf, offset)
@@ -245,9 +253,9 @@ def decode_common(buf: bytes) -> DimseMessage | None:
             return _decode_echo_rq(buf, offset + 20, sop_class, second)
         return None
     if field == _C_STORE_RSP:
-        return _decode_response(buf, offset + 20, sop_class, second, store=True)
+        return _decode_store_rsp(buf, offset + 20, sop_class, second)
     if field == _C_ECHO_RSP:
-        return _decode_response(buf, offset + 20, sop_class, second, store=False)
+        return _decode_echo_rsp(buf, offset + 20, sop_class, second)
     return None
 
 
@@ -280,26 +288,32 @@ def _decode_echo_rq(buf: bytes, offset: int, sop_class: str, message_id: int) ->
     )
 
 
-def _decode_response(
-    buf: bytes, offset: int, sop_class: str, responded_to: int, *, store: bool
-) -> CStoreRSP | CEchoRSP | None:
-    if len(buf) - offset < 20:
+def _decode_store_rsp(
+    buf: bytes, offset: int, sop_class: str, responded_to: int
+) -> CStoreRSP | None:
+    """Data Set Type, Status and the Affected SOP Instance UID that ends the set, read
+    at once: one unpack and no further calls but the message's (one per instance)."""
+    if len(buf) - offset < 28:
         return None
-    g1, e1, n1, dataset, g2, e2, n2, status = _US2.unpack_from(buf, offset)
-    if g1 or g2 or e1 != _DATASET_TYPE or e2 != _STATUS or n1 != 2 or n2 != 2:
+    g1, e1, n1, dataset, g2, e2, n2, status, g3, e3, length = _RSP_TAIL.unpack_from(buf, offset)
+    start = offset + 28
+    if (
+        g1
+        or g2
+        or g3
+        or e1 != _DATASET_TYPE
+        or e2 != _STATUS
+        or e3 != _AFFECTED_SOP_INSTANCE
+        or n1 != 2
+        or n2 != 2
+        or start + length != len(buf)
+    ):
         return None
-    offset += 20
-    if not store:
-        if offset != len(buf):
-            return None
-        return CEchoRSP(
-            affected_sop_class_uid=sop_class,
-            message_id_being_responded_to=responded_to,
-            has_dataset=dataset != _NO_DATASET,
-            status=status,
-        )
-    sop_instance = _read_last_instance_uid(buf, offset)
-    if sop_instance is None:
+    try:
+        sop_instance = buf[start:].rstrip(b"\0 ").decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    if not sop_instance:
         return None
     return plain_store_rsp(
         responded_to=responded_to,
@@ -307,4 +321,18 @@ def _decode_response(
         sop_class_uid=sop_class,
         sop_instance_uid=sop_instance,
         has_dataset=dataset != _NO_DATASET,
+    )
+
+
+def _decode_echo_rsp(buf: bytes, offset: int, sop_class: str, responded_to: int) -> CEchoRSP | None:
+    if len(buf) - offset != 20:
+        return None
+    g1, e1, n1, dataset, g2, e2, n2, status = _US2.unpack_from(buf, offset)
+    if g1 or g2 or e1 != _DATASET_TYPE or e2 != _STATUS or n1 != 2 or n2 != 2:
+        return None
+    return CEchoRSP(
+        affected_sop_class_uid=sop_class,
+        message_id_being_responded_to=responded_to,
+        has_dataset=dataset != _NO_DATASET,
+        status=status,
     )
