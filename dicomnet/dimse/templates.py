@@ -18,6 +18,7 @@ messages and command sets.
 
 from __future__ import annotations
 
+import functools
 import struct
 from typing import Final
 
@@ -32,7 +33,7 @@ from .commands import (
     plain_store_rq,
     plain_store_rsp,
 )
-from .uids import is_valid_uid
+from .uids import MAX_UID_LENGTH, is_valid_uid
 
 __all__ = ["decode_common", "encode_common", "store_rsp_command"]
 
@@ -81,6 +82,14 @@ def _ui(element: int, value: str) -> bytes | None:
     return _UI_HEAD.pack(0, element, len(raw)) + raw
 
 
+# A memo, not state: the element depends on the text alone. Every message of an
+# association names one of a few SOP classes, each encoded and checked once here (bounded
+# in entries, and in length by the caller: no text longer than a UID is kept).
+@functools.lru_cache(maxsize=256)
+def _sop_class_element(value: str) -> bytes | None:
+    return _ui(_AFFECTED_SOP_CLASS, value)
+
+
 def _with_group_length(body: bytes) -> bytes:
     return _GROUP_LENGTH.pack(0, 0, 4, len(body)) + body
 
@@ -117,7 +126,9 @@ def encode_common(msg: Message, message_id: int | None = None) -> bytes | None:
 def _command_set(sop_class_uid: str, fixed: bytes, sop_instance_uid: str | None) -> bytes | None:
     """Affected SOP Class UID, the US elements ``fixed`` and, for C-STORE, Affected SOP
     Instance UID, behind their Command Group Length; ``None`` when a UID is not one."""
-    sop_class = _ui(_AFFECTED_SOP_CLASS, sop_class_uid)
+    if len(sop_class_uid) > MAX_UID_LENGTH:
+        return None
+    sop_class = _sop_class_element(sop_class_uid)
     if sop_class is None:
         return None
     if sop_instance_uid is None:
