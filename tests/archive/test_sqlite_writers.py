@@ -61,6 +61,13 @@ def _item(patient: str, accession: str) -> Dataset:
     return item
 
 
+def _series_of_instances(path: Path) -> dict[str, str]:
+    """Each indexed instance's series UID, read straight from the index file."""
+    with sqlite3.connect(path) as conn:
+        query = "SELECT i.sop_uid, s.series_uid FROM instance i JOIN series s ON i.series_fk = s.pk"
+        return dict(conn.execute(query).fetchall())
+
+
 def _held_elsewhere(path: Path) -> bool:
     """True if another open file holds the write lock of ``path`` now."""
     fd = os.open(lock_file(path), os.O_RDWR)
@@ -268,12 +275,7 @@ async def test_a_series_another_writer_deleted_is_made_again_not_joined_by_its_o
         await other.delete(series_uid=series(1))
         await other.put(_entry("1.2.6.4", series=3))  # may take series 1's freed key
         await mine.put(_entry("1.2.6.5", series=1))
-    with sqlite3.connect(path) as conn:
-        rows = dict(
-            conn.execute(
-                "SELECT i.sop_uid, s.series_uid FROM instance i JOIN series s ON i.series_fk = s.pk"
-            ).fetchall()
-        )
+    rows = _series_of_instances(path)
     assert rows == {"1.2.6.2": series(2), "1.2.6.4": series(3), "1.2.6.5": series(1)}
 
 
@@ -317,12 +319,7 @@ async def test_a_kept_series_key_another_writer_freed_is_not_joined(tmp_path: Pa
         await mine.put(_entry("1.2.8.4", series=1))  # series 2's key kept, unchecked
         await other.put(_entry("1.2.8.5", series=4))
         await mine.put(_entry("1.2.8.6", series=2))
-    with sqlite3.connect(path) as conn:
-        rows = dict(
-            conn.execute(
-                "SELECT i.sop_uid, s.series_uid FROM instance i JOIN series s ON i.series_fk = s.pk"
-            ).fetchall()
-        )
+    rows = _series_of_instances(path)
     assert rows == {
         "1.2.8.1": series(1),
         "1.2.8.3": series(3),
