@@ -45,6 +45,7 @@ FREE_FORM = ("info", "timers.notes", "timers.responses")
 _NEG_ACC = "dicomnet.negotiation.acceptor"
 _NEG_REQ = "dicomnet.negotiation.requestor"
 _CORE = "dicomnet.association.core"
+_SENDING = "dicomnet.association.sending"
 _AE = "dicomnet.ae"
 
 _RENDERED_TEXT = "free text of the statement; nothing to enforce"
@@ -90,8 +91,8 @@ FIELDS: dict[str, Consumed | Informational] = {
     "association.on_association_limit": Consumed((_AE,), "on_association_limit"),
     "association.association_limit_note": Informational(_RENDERED_TEXT),
     "association.transfer_syntax_preference": Consumed((_NEG_ACC,), "transfer_syntax_preference"),
-    "association.pack_command_and_data": Consumed((_CORE,), "pack_command_and_data"),
-    "association.max_pdvs_per_pdu": Consumed((_CORE,), "max_pdvs_per_pdu"),
+    "association.pack_command_and_data": Consumed((_SENDING,), "pack_command_and_data"),
+    "association.max_pdvs_per_pdu": Consumed((_SENDING,), "max_pdvs_per_pdu"),
     "association.min_peer_max_pdu": Consumed((_NEG_ACC, _NEG_REQ), "min_peer_max_pdu"),
     "association.max_command_set": Consumed((_CORE,), "max_command_set"),
     "association.tcp_nodelay": Consumed(("dicomnet.transport",), "tcp_nodelay"),
