@@ -23,13 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
 import mmap
-import os
 import socket
-import sys
-import termios
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, cast
 
@@ -43,7 +39,8 @@ from dicomnet_pdu.pdv import OutItem
 from .connecting import connect, run
 from .flow import FlowControl
 from .listening import LISTEN_BACKLOG, listen
-from .run_writer import RunWriter, plain_stream_socket
+from .lowat import bytes_below_mark, lowat_socket, set_lowat
+from .run_writer import RunWriter
 from .timers import ARTIM, Deadlines
 from .tls import client_tls_context, server_tls_context
 
@@ -227,7 +224,7 @@ class ULProtocol(asyncio.BufferedProtocol):
             if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
                 with contextlib.suppress(OSError):
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
-        self._lowat_socket = _lowat_socket(transport)
+        self._lowat_socket = lowat_socket(transport)
         if self._on_connected is not None:
             self._on_connected(self)
         if self._autostart:
@@ -311,20 +308,10 @@ class ULProtocol(asyncio.BufferedProtocol):
             missing = 1
         if missing == self._lowat:
             return
-        try:
-            self._lowat_socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, missing)
-        except (OSError, AttributeError):
+        if not set_lowat(self._lowat_socket, missing):
             self._lowat_socket = None  # reads stay as they come
             return
         self._lowat = missing
-
-    def _bytes_below_mark(self) -> bool:
-        """Whether the socket holds received bytes not yet reported readable."""
-        try:
-            queued = fcntl.ioctl(self._lowat_socket.fileno(), termios.FIONREAD, bytes(4))
-        except (OSError, AttributeError, ValueError):
-            return False
-        return int.from_bytes(queued, sys.byteorder, signed=True) > 0
 
     def _grow(self, size: int) -> None:
         if size <= len(self._view) or self._lost:
@@ -523,7 +510,7 @@ class ULProtocol(asyncio.BufferedProtocol):
             self._log().warning("peer did not read the last %g s: connection dropped", seconds)
             self.abort_transport()
             return
-        if self._lowat != 1 and self._bytes_below_mark():
+        if self._lowat != 1 and bytes_below_mark(self._lowat_socket):
             # The peer is sending the big PDU, only slower than the timer: its bytes wait
             # below SO_RCVLOWAT and no read has restarted anything. Read them now and give
             # the timer its time again, as if each piece had been read when it came (a
@@ -762,33 +749,6 @@ class ULProtocol(asyncio.BufferedProtocol):
         """
         if self._transport is not None and not self._lost:
             self._transport.abort()
-
-
-def _kernel_fits_lowat() -> bool:
-    """Linux 4.18 or later: it grows a socket's receive buffer (and window) to hold its
-    ``SO_RCVLOWAT`` and still wakes readers when memory runs short; elsewhere a low-water
-    mark above what the socket may hold could wait forever, so it is never set."""
-    if sys.platform != "linux" or not hasattr(socket, "SO_RCVLOWAT"):
-        return False
-    try:
-        major, minor = (int(part) for part in os.uname().release.split(".")[:2])
-    except ValueError:
-        return False
-    return (major, minor) >= (4, 18)
-
-
-_LOWAT_WORKS = _kernel_fits_lowat()
-
-
-def _lowat_socket(transport: asyncio.BaseTransport) -> Any:
-    """The transport's socket when its ``SO_RCVLOWAT`` may be set: plain TCP only (with
-    TLS the bytes still missing from a PDU say little about those still to be read)."""
-    if not _LOWAT_WORKS:
-        return None
-    sock = plain_stream_socket(transport)
-    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
-        return None
-    return sock
 
 
 def _anonymous_buffer(size: int) -> memoryview:

@@ -269,8 +269,8 @@ def test_a_big_pdu_slower_than_the_dimse_timeout_in_all_but_its_pieces_is_receiv
 def test_the_low_water_mark_is_left_alone_where_the_kernel_cannot_hold_it(
     platform: str, release: str, fits: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dicomnet import transport
+    from dicomnet import lowat
 
     monkeypatch.setattr(sys, "platform", platform)
-    monkeypatch.setattr(transport.os, "uname", lambda: os.uname_result(("", "", release, "", "")))
-    assert transport._kernel_fits_lowat() is fits
+    monkeypatch.setattr(lowat.os, "uname", lambda: os.uname_result(("", "", release, "", "")))
+    assert lowat.kernel_fits_lowat() is fits
