@@ -690,11 +690,8 @@ class ULProtocol(asyncio.BufferedProtocol):
         loop step sooner. What is sent after the flush in the same step is
         still written at the end of the step.
         """
-        handle = self._flush_handle
-        if handle is not None:
-            handle.cancel()
-            self._flush_handle = None
-            self._write_queued()
+        if self._flush_handle is not None:
+            self.write_now()
 
     def write_now(self) -> None:
         """Write the P-DATA given to the core so far now, even while an event is being
