@@ -83,6 +83,11 @@ CHECKPOINT_EVERY: Final = 64
 WAL_FRAMES_LIMIT: Final = 4096
 #: Event-loop turns a new batch waits for more entries, at most, while each turn adds some.
 GATHER_TURNS: Final = 8
+#: Without fsync, entries queued from which a new batch stops waiting for more. A commit
+#: then costs tens of microseconds, not a sync: holding the first stores of an association's
+#: window until the rest of it has arrived leaves that association's peer waiting, and the
+#: process idle once the window is in, while answering them lets the peer send more.
+GATHER_ENOUGH: Final = 4
 #: Seconds between two tries of the write lock while another process holds it (first and
 #: longest pause), and how long a batch tries so on the loop before it waits in the pool.
 LOCK_RETRY: Final = (0.00025, 0.002)
@@ -378,10 +383,12 @@ class SqliteIndex(RowFinding):
         fixed cost): a busy process already handles many connections a turn, one less
         busy (a worker of several) handles few and committed smaller batches. A turn
         that adds nothing, or a full batch, ends the wait: a lone store is not held up.
+        Without fsync so does :data:`GATHER_ENOUGH` entries (a commit costs no sync).
         """
+        enough = self.batch_limit if self.fsync else min(self.batch_limit, GATHER_ENOUGH)
         for _ in range(GATHER_TURNS):
             queued = len(self._queue)
-            if queued >= self.batch_limit:
+            if queued >= enough:
                 return
             await asyncio.sleep(0)
             if len(self._queue) == queued:

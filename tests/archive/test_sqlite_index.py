@@ -483,22 +483,24 @@ async def test_entries_arriving_over_consecutive_loop_turns_share_one_commit(
     tmp_path: Path,
 ) -> None:
     """Stores ending one loop turn apart (a process serving few connections at a time)
-    are committed together; a lone store is committed after one quiet turn."""
+    are committed together, up to GATHER_ENOUGH of them without fsync (see
+    test_sqlite_writers); a lone store is committed after one quiet turn."""
+    stores = sqlite_backend.GATHER_ENOUGH - 1
     async with await SqliteIndex.open(tmp_path / "i.sqlite", fsync=False) as index:
-        entries = _entries(6, "1.2.826.0.1.3680043.8.498.97")
+        entries = _entries(stores + 1, "1.2.826.0.1.3680043.8.498.97")
         loop = asyncio.get_running_loop()
         puts: list[asyncio.Future[None]] = []
 
         def put(n: int) -> None:
             puts.append(asyncio.ensure_future(index.put(entries[n])))
-            if n + 1 < 5:
+            if n + 1 < stores:
                 loop.call_soon(put, n + 1)  # the next one a loop turn later
 
         put(0)
-        while len(puts) < 5:
+        while len(puts) < stores:
             await asyncio.sleep(0)
         await asyncio.gather(*puts)
         assert index.commits == 1
-        await index.put(entries[5])
+        await index.put(entries[stores])
         assert index.commits == 2
-        assert await index.count() == 6
+        assert await index.count() == stores + 1

@@ -356,3 +356,21 @@ async def test_a_cancelled_call_holds_its_connection_until_the_thread_is_done(
     assert call.cancelled()
     assert await index.count() == 0  # the index goes on working
     await index.close()
+
+
+@pytest.mark.parametrize(("fsync", "commits"), [(False, 2), (True, 1)])
+async def test_a_batch_waits_for_entries_that_keep_coming_only_with_fsync(
+    tmp_path: Path, fsync: bool, commits: int
+) -> None:
+    # One store completes per loop turn (an association's window arriving). With fsync a
+    # commit costs a sync, so the batch waits while entries keep coming; without it the
+    # batch commits once GATHER_ENOUGH are queued and the rest form the next one.
+    assert sqlite_index.GATHER_ENOUGH == 4 < sqlite_index.GATHER_TURNS == 8
+    async with await SqliteIndex.open(tmp_path / "index.sqlite", fsync=fsync) as index:
+        puts = []
+        for n in range(8):
+            puts.append(index.put(_entry(f"1.2.9.{n}")))
+            await asyncio.sleep(0)
+        await asyncio.wait_for(asyncio.gather(*puts), 10)
+        assert await index.count() == 8
+        assert index.commits == commits
