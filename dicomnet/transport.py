@@ -642,6 +642,17 @@ class ULProtocol(asyncio.BufferedProtocol):
             if exhausted:
                 return True
 
+    def write_whole(self, segments: list[bytes | memoryview], size: int) -> bool:
+        """Write whole P-DATA-TF PDUs given as one list of buffers (``size`` bytes in all,
+        as :func:`~dicomnet_pdu.pdv.whole_message` gives a small message's) as one batch
+        of :meth:`write_pdata`. True when the write buffer is below its high-water mark
+        after it; False when the caller must ``await flow.drain()`` before writing more.
+        Raises ``ConnectionResetError`` once the connection is lost."""
+        self._write_batch(segments, size, SEND_BATCH_SIZE)
+        if self._lost:
+            raise ConnectionResetError("connection lost")
+        return not self.flow.write_paused
+
     def _write_batch(self, segments: list[bytes | memoryview], size: int, batch_bytes: int) -> None:
         if self._lost:
             raise ConnectionResetError("connection lost")

@@ -38,6 +38,7 @@ __all__ = [
     "Reassembler",
     "command_pdu",
     "fragment_message",
+    "whole_message",
 ]
 
 BytesLike: TypeAlias = bytes | bytearray | memoryview
@@ -75,6 +76,8 @@ _LAST_BIT = 0x02
 
 _pack_pdu_header = struct.Struct(">BBI").pack
 _pack_pdv_header = struct.Struct(">IBB").pack
+# A P-DATA-TF header and the header of its one PDV, in one call.
+_pack_pdu_pdv_headers = struct.Struct(">BBIIBB").pack
 _EMPTY = memoryview(b"")
 
 
@@ -221,6 +224,49 @@ def _laid_out(
             yield run
     finally:
         data.close()
+
+
+def whole_message(
+    context_id: int,
+    command: bytes,
+    dataset: BytesLike | Iterable[BytesLike] | None,
+    *,
+    max_pdu_length: int,
+    pack_command_and_data: bool = False,
+) -> tuple[list[Segment], int] | None:
+    """A small message's P-DATA-TF PDUs, all at once: their buffers in one list and their
+    size in bytes; ``None`` for any other message (cut it with :func:`fragment_message`).
+
+    Small: ``command`` and ``dataset`` (``bytes``, or ``None``) each fit one PDV of a
+    PDU of ``max_pdu_length`` and are not packed together. The PDUs are the ones
+    :func:`fragment_message` yields for it (the command's PDU, then the data set's), their
+    headers packed two by two; the payloads are not copied.
+    """
+    room = min(max_pdu_length or UNLIMITED_PDU_LENGTH, _MAX_LENGTH_FIELD) - PDV_HEADER_LENGTH
+    size = len(command)
+    if (
+        type(command) is not bytes
+        or not 0 < size <= room
+        or not 0 < context_id <= 255
+        or not context_id & 1
+    ):
+        return None
+    head = _pack_pdu_pdv_headers(
+        _P_DATA_TF, 0, size + PDV_HEADER_LENGTH, size + 2, context_id, _COMMAND_BIT | _LAST_BIT
+    )
+    if dataset is None:
+        return [head, command], size + PDU_HEADER_LENGTH + PDV_HEADER_LENGTH
+    if type(dataset) is not bytes or pack_command_and_data:
+        return None
+    length = len(dataset)
+    if not 0 < length <= room:
+        return None
+    data_head = _pack_pdu_pdv_headers(
+        _P_DATA_TF, 0, length + PDV_HEADER_LENGTH, length + 2, context_id, _LAST_BIT
+    )
+    return [head, command, data_head, dataset], size + length + 2 * (
+        PDU_HEADER_LENGTH + PDV_HEADER_LENGTH
+    )
 
 
 def command_pdu(context_id: int, command: bytes) -> list[Segment]:

@@ -26,7 +26,13 @@ from dicomnet.dimse.responses import build_response
 from dicomnet.dimse.templates import store_rsp_command
 from dicomnet.log import ERROR_LIMIT, AssociationLogger, logsafe
 from dicomnet.policy import Policy
-from dicomnet_pdu.pdv import PDV_HEADER_LENGTH, OutItem, command_pdu, fragment_message
+from dicomnet_pdu.pdv import (
+    PDV_HEADER_LENGTH,
+    OutItem,
+    command_pdu,
+    fragment_message,
+    whole_message,
+)
 
 from .dimse_timer import DimseTimer
 from .requests import MessageIds, ResponseStream, Window, request_sop_class
@@ -132,11 +138,15 @@ class SendingSide(AssociationView):
         context_id: int,
         message: cmd.Message,
         dataset: BytesLike | Iterable[BytesLike] | None,
-        message_id: int | None = None,  # in place of a request's own
+    ) -> Iterator[OutItem]:
+        return self._cut(context_id, encode_command(message), dataset)
+
+    def _cut(
+        self, context_id: int, command: bytes, dataset: BytesLike | Iterable[BytesLike] | None
     ) -> Iterator[OutItem]:
         return fragment_message(
             context_id,
-            encode_command(message, message_id),
+            command,
             dataset,
             max_pdu_length=self.negotiated.max_pdu_send,
             pack_command_and_data=self.policy.pack_command_and_data,
@@ -192,19 +202,37 @@ class SendingSide(AssociationView):
     ) -> None:
         """:meth:`_issue` with the window slot and the send slot taken, no awaiting."""
         mid = 0
+        dimse = self._dimse
         try:
             chosen = context if type(context) is negotiation.NegotiatedContext else None
             chosen = chosen or self.context_for(request_sop_class(message), context)
             mid = self._register(stream, message, chosen)
-            pdus = self._fragments(chosen.context_id, message, dataset, mid)
-            self._dimse.sending += 1
+            command = encode_command(message, mid)
+            # A small request (command and data set one PDV each) in one step: its PDUs
+            # made together and written as one batch, as write_pdata would write them.
+            whole = whole_message(
+                chosen.context_id,
+                command,
+                dataset,
+                max_pdu_length=self.negotiated.max_pdu_send,
+                pack_command_and_data=self.policy.pack_command_and_data,
+            )
+            pdus = None if whole is not None else self._cut(chosen.context_id, command, dataset)
+            dimse.sending += 1
         except Exception as exc:
             self._send_slot.release()
             self._unissue(stream, mid, exc, acquired=True)
             return
-        remaining = self._dimse.progress(pdus)
         try:
-            done = protocol.write_pdata(remaining)
+            if whole is not None:
+                remaining: Iterator[OutItem] = iter(())
+                if not dimse.deferred:
+                    dimse.restart()  # what progress() does as a message's first PDU is taken
+                done = protocol.write_whole(*whole)
+            else:
+                assert pdus is not None
+                remaining = dimse.progress(pdus)
+                done = protocol.write_pdata(remaining)
         except Exception as exc:
             self._sent()
             self._unissue(stream, mid, exc, acquired=True)
