@@ -175,11 +175,16 @@ class ResponseStream:
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         """``loop``: the running event loop, when the caller has it at hand."""
-        loop = loop or asyncio.get_running_loop()
-        # Responses (or the error) for the iterator; a waiter future only while it waits.
-        self._items: deque[Response | BaseException] = deque()
+        self._loop = loop
+        # The pending responses not yet iterated (made at the first one: most requests
+        # have none); a waiter future only while the iterator waits.
+        self._items: deque[Response] | None = None
         self._waiter: asyncio.Future[None] | None = None
-        self._final: asyncio.Future[Response] = loop.create_future()
+        # The final response or the error, once in; a future only once someone awaits.
+        self._done = False
+        self._response: Response | None = None
+        self._error: BaseException | None = None
+        self._final: asyncio.Future[Response] | None = None
         self._cancel = cancel
         self._iterating = False
         #: The Message ID allocated to the request (0 until it is sent).
@@ -196,26 +201,40 @@ class ResponseStream:
     @property
     def done(self) -> bool:
         """Whether the final response (or an error) arrived."""
-        return self._final.done()
+        return self._done
 
     def deliver(self, response: Response) -> None:
         """Hand over one response (called by the association)."""
-        if self._final.done():
+        if self._done:
             return
-        self._put(response)
-        if not response.is_pending:
-            self._final.set_result(response)
-            self._call_on_final()
+        if response.is_pending:
+            items = self._items
+            if items is None:
+                items = self._items = deque()
+            items.append(response)
+            self._wake()
+            return
+        self._done = True
+        self._response = response
+        final = self._final
+        if final is not None and not final.done():  # (cancelled with its awaiter)
+            final.set_result(response)
+        self._wake()
+        self._call_on_final()
 
     def fail(self, exc: BaseException) -> None:
         """End the stream with an error (association gone, send failed, ...)."""
-        if self._final.done():
+        if self._done:
             return
-        self._final.set_exception(exc)
-        # The exception is also raised through the iterator; mark it retrieved so an
-        # awaited-only stream does not warn about it.
-        self._final.exception()
-        self._put(exc)
+        self._done = True
+        self._error = exc
+        final = self._final
+        if final is not None and not final.done():
+            final.set_exception(exc)
+            # The error is also raised through the iterator and by result(): mark it
+            # retrieved so a future whose awaiter went away does not warn about it.
+            final.exception()
+        self._wake()
         self._call_on_final()
 
     def _call_on_final(self) -> None:
@@ -227,17 +246,29 @@ class ResponseStream:
             on_final(self)
 
     def result(self) -> Response:
-        """The final response once :attr:`done` (raises the error the stream ended with)."""
-        return self._final.result()
+        """The final response once :attr:`done` (raises the error the stream ended with;
+        ``asyncio.InvalidStateError`` before)."""
+        if self._error is not None:
+            raise self._error
+        if self._response is None:
+            raise asyncio.InvalidStateError("the final response has not arrived")
+        return self._response
 
-    def _put(self, item: Response | BaseException) -> None:
-        self._items.append(item)
+    def _wake(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
     def __await__(self) -> Generator[object, None, Response]:
-        return self._final.__await__()
+        final = self._final
+        if final is None or final.cancelled():  # a new awaiter after one was cancelled
+            final = self._final = (self._loop or asyncio.get_running_loop()).create_future()
+            if self._error is not None:
+                final.set_exception(self._error)
+                final.exception()  # see fail()
+            elif self._response is not None:
+                final.set_result(self._response)
+        return final.__await__()
 
     def __aiter__(self) -> AsyncIterator[Response]:
         if self._iterating:
@@ -247,18 +278,18 @@ class ResponseStream:
 
     async def _iterate(self) -> AsyncIterator[Response]:
         while True:
-            while not self._items:
-                self._waiter = asyncio.get_running_loop().create_future()
-                try:
-                    await self._waiter
-                finally:
-                    self._waiter = None
-            item = self._items.popleft()
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-            if not item.is_pending:
+            items = self._items
+            if items:
+                yield items.popleft()  # a pending response
+                continue
+            if self._done:
+                yield self.result()  # the final response, or its error raised
                 return
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
 
     async def cancel(self) -> None:
         """Ask the peer to cancel this request (C-CANCEL-RQ); responses keep coming."""

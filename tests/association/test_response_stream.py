@@ -3,6 +3,7 @@ Response made from a received message is the constructor's."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import gc
 import weakref
@@ -80,3 +81,74 @@ def test_received_response_is_the_constructors(dataset: bytes | None) -> None:
     assert (made.message, made.dataset, made.context_id) == (message, dataset, 3)
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.context_id = 5  # type: ignore[misc]
+
+
+async def test_awaited_before_and_after_the_final_response() -> None:
+    early = ResponseStream(_no_cancel)
+    waiting = asyncio.ensure_future(_await(early))
+    await asyncio.sleep(0)
+    assert not early.done
+    with pytest.raises(asyncio.InvalidStateError):
+        early.result()
+    early.deliver(_response(0xFF00))  # pending: the awaiter waits on
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    early.deliver(_response(0x0000))
+    assert (await waiting).status == 0
+    late = ResponseStream(_no_cancel)
+    late.deliver(_response(0xB000))
+    assert late.done
+    assert (await late).status == 0xB000
+    assert (await late).status == 0xB000  # awaited again: the same response
+
+
+async def _await(stream: ResponseStream) -> Response:
+    return await stream
+
+
+async def test_iterated_pending_responses_then_the_final_one_or_the_error() -> None:
+    stream = ResponseStream(_no_cancel)
+    stream.deliver(_response(0xFF00))
+    stream.deliver(_response(0xFF01))
+    seen: list[int] = []
+
+    async def iterate() -> None:
+        async for response in stream:
+            seen.append(response.status)  # noqa: PERF401 (seen as they come)
+
+    task = asyncio.ensure_future(iterate())
+    await asyncio.sleep(0)
+    assert seen == [0xFF00, 0xFF01]  # given as they came, then it waits
+    stream.deliver(_response(0xFF00))
+    stream.deliver(_response(0x0000))
+    await task
+    assert seen == [0xFF00, 0xFF01, 0xFF00, 0x0000]
+
+    failing = ResponseStream(_no_cancel)
+    failing.deliver(_response(0xFF00))
+    failing.fail(ConnectionError("gone"))
+    assert failing.done
+    got: list[int] = []
+    with pytest.raises(ConnectionError, match="gone"):
+        async for response in failing:
+            got.append(response.status)  # noqa: PERF401 (kept up to the error)
+    assert got == [0xFF00]  # the pending response first, then the error
+    with pytest.raises(ConnectionError, match="gone"):
+        await failing
+    with pytest.raises(ConnectionError, match="gone"):
+        failing.result()
+
+
+async def test_a_cancelled_awaiter_leaves_the_stream_to_its_response() -> None:
+    stream = ResponseStream(_no_cancel)
+    seen: list[object] = []
+    stream.on_final = seen.append
+    waiting = asyncio.ensure_future(_await(stream))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    stream.deliver(_response(0x0000))  # no error for the cancelled awaiter's future
+    assert seen == [stream]
+    assert stream.result().status == 0
+    assert (await stream).status == 0  # a new awaiter gets the response
