@@ -651,7 +651,9 @@ class ULProtocol(asyncio.BufferedProtocol):
         self._write_batch(segments, size, SEND_BATCH_SIZE)
         if self._lost:
             raise ConnectionResetError("connection lost")
-        return not self.flow.write_paused
+        flow = self._flow  # (self.flow without the call: connected, or _write_batch raised)
+        assert flow is not None
+        return not flow.write_paused
 
     def _write_batch(self, segments: list[bytes | memoryview], size: int, batch_bytes: int) -> None:
         if self._lost:

@@ -67,6 +67,7 @@ from .hooks import NegotiationHooks
 from .kept import KeptByAE
 from .memo import NegotiationMemo, evaluate_accept
 from .requests import (
+    PENDING_STATUSES,
     IncomingResponse,
     MessageIds,
     ResponseStream,
@@ -425,7 +426,7 @@ class Association(SendingSide):
             return
         response = received_response(message, data, context_id)
         stream.deliver(response)
-        if not response.is_pending:
+        if message.status not in PENDING_STATUSES:  # (not response.is_pending)
             del self._outstanding[mid]
             self._ids.release(mid)
             self._window.release()

@@ -12,6 +12,7 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
+from typing import Final
 
 from dicomnet.dimse.commands import DimseResponse
 from dicomnet.dimse.drafts import draft_class
@@ -19,6 +20,7 @@ from dicomnet.dimse.status import DimseStatus
 from dicomnet.errors import LocalError
 
 __all__ = [
+    "PENDING_STATUSES",
     "IncomingResponse",
     "MessageIds",
     "Response",
@@ -28,7 +30,8 @@ __all__ = [
     "request_sop_class",
 ]
 
-_PENDING = frozenset({0xFF00, 0xFF01})
+#: The Pending statuses (PS3.7 C.4.1): more responses follow.
+PENDING_STATUSES: Final = frozenset({0xFF00, 0xFF01})
 
 
 def request_sop_class(message: object) -> str:
@@ -58,6 +61,11 @@ class MessageIds:
 
     def allocate(self) -> int:
         """The next free ID (raises :class:`LocalError` if all 65535 are outstanding)."""
+        candidate = self._next
+        if candidate not in self._in_use:  # the usual case, without the loop's range
+            self._next = 1 if candidate == 0xFFFF else candidate + 1
+            self._in_use.add(candidate)
+            return candidate
         for _ in range(0xFFFF):
             candidate = self._next
             self._next = 1 if candidate == 0xFFFF else candidate + 1
@@ -139,7 +147,7 @@ class Response:
     @property
     def is_pending(self) -> bool:
         """Whether more responses follow (0xFF00/0xFF01)."""
-        return self.message.status in _PENDING
+        return self.message.status in PENDING_STATUSES
 
 
 # One per request answered: made as the constructor would, with plain stores
@@ -207,7 +215,7 @@ class ResponseStream:
         """Hand over one response (called by the association)."""
         if self._done:
             return
-        if response.is_pending:
+        if response.message.status in PENDING_STATUSES:  # (is_pending, without the call)
             items = self._items
             if items is None:
                 items = self._items = deque()

@@ -178,11 +178,13 @@ class SendingSide(AssociationView):
         stream = ResponseStream(self._send_cancel, None if protocol is None else protocol.loop)
         # No task when nothing waits before us and the write buffer has room; a message
         # the buffer cannot take whole goes on in a task (stream.sender).
+        flow = self._dimse.flow  # the connection's (protocol.flow, without the call)
         if (
             self.is_established
             and not self._senders
             and protocol is not None
-            and not protocol.flow.write_paused
+            and flow is not None
+            and not flow.write_paused
             and self._send_slot.try_acquire()
         ):
             if self._window.try_acquire():
@@ -203,6 +205,8 @@ class SendingSide(AssociationView):
         """:meth:`_issue` with the window slot and the send slot taken, no awaiting."""
         mid = 0
         dimse = self._dimse
+        negotiated = self._negotiated  # established: send_request checked it
+        assert negotiated is not None
         try:
             chosen = context if type(context) is negotiation.NegotiatedContext else None
             chosen = chosen or self.context_for(request_sop_class(message), context)
@@ -214,7 +218,7 @@ class SendingSide(AssociationView):
                 chosen.context_id,
                 command,
                 dataset,
-                max_pdu_length=self.negotiated.max_pdu_send,
+                max_pdu_length=negotiated.max_pdu_send,
                 pack_command_and_data=self.policy.pack_command_and_data,
             )
             pdus = None if whole is not None else self._cut(chosen.context_id, command, dataset)
