@@ -46,8 +46,8 @@ _GROUP_LENGTH: Final = struct.Struct("<HHII")
 _UI_HEAD: Final = struct.Struct("<HHI")
 #: The Command Group Length's value and the header of the element after it.
 _LENGTH_AND_UI_HEAD: Final = struct.Struct("<IHHI")
-#: A response's Data Set Type and Status (US each), then the next element's header.
-_RSP_TAIL: Final = struct.Struct("<HHIHHHIHHHI")
+#: A C-STORE-RQ's or -RSP's four US elements, then the header of the element after them.
+_STORE_TAIL: Final = struct.Struct("<HHIHHHIHHHIHHHIHHHI")
 _US1: Final = struct.Struct("<HHIH")
 # Consecutive US elements: (group, element, length 2, value) each.
 _US2: Final = struct.Struct("<HHIHHHIH")
@@ -207,30 +207,6 @@ def _echo_rq(msg: CEchoRQ, message_id: int | None) -> bytes | None:
 # ------------------------------------------------------------------ decode
 
 
-def _read_ui(buf: bytes, offset: int, element: int) -> tuple[str, int] | None:
-    """The text of the UI element ``element`` at ``offset`` and the offset after it."""
-    if len(buf) - offset < 8:
-        return None
-    group, number, length = _UI_HEAD.unpack_from(buf, offset)
-    start = offset + 8
-    end = start + length
-    if group != 0 or number != element or end > len(buf):
-        return None
-    try:
-        text = buf[start:end].rstrip(b"\0 ").decode("ascii")
-    except UnicodeDecodeError:
-        return None
-    return (text, end) if text else None
-
-
-def _read_last_instance_uid(buf: bytes, offset: int) -> str | None:
-    """The Affected SOP Instance UID at ``offset``, when it is the set's last element."""
-    read = _read_ui(buf, offset, _AFFECTED_SOP_INSTANCE)
-    if read is None or read[1] != len(buf):
-        return None
-    return read[0]
-
-
 def decode_common(buf: bytes) -> DimseMessage | None:
     """The message of a common C-STORE/C-ECHO command set, or ``None`` (use the codec).
 
@@ -241,7 +217,7 @@ def decode_common(buf: bytes) -> DimseMessage | None:
     size = len(buf)
     if size < _SHORTEST or buf[:8] != _GROUP_LENGTH_HEAD:
         return None
-    # The group length's value and Affected SOP Class UID (_read_ui at 12, inline).
+    # The group length's value and the Affected SOP Class UID's header.
     group_length, group, number, length = _LENGTH_AND_UI_HEAD.unpack_from(buf, 8)
     offset = 20 + length
     if group_length != size - 12 or group or number != _AFFECTED_SOP_CLASS or offset > size:
@@ -252,38 +228,84 @@ def decode_common(buf: bytes) -> DimseMessage | None:
         return None
     if not sop_class:
         return None
+    if size - offset >= 48:
+        # A C-STORE-RQ or -RSP (one per instance stored): its four US elements and the
+        # header of the Affected SOP Instance UID that ends it, read with one unpack.
+        g1, e1, n1, field, g2, e2, n2, second, g3, e3, n3, third, g4, e4, n4, fourth, g5, e5, n5 = (
+            _STORE_TAIL.unpack_from(buf, offset)
+        )
+        start = offset + 48
+        if (
+            not (g1 or g2 or g3 or g4 or g5)
+            and n1 == 2
+            and n2 == 2
+            and n3 == 2
+            and n4 == 2
+            and e1 == _COMMAND_FIELD
+            and e5 == _AFFECTED_SOP_INSTANCE
+            and start + n5 == size
+        ):
+            if (
+                field == _C_STORE_RSP
+                and e2 == _RESPONDED_TO
+                and e3 == _DATASET_TYPE
+                and e4 == _STATUS
+            ):
+                return _read_store_rsp(buf[start:], sop_class, second, third, fourth)
+            if (
+                field == _C_STORE_RQ
+                and e2 == _MESSAGE_ID
+                and e3 == _PRIORITY
+                and e4 == _DATASET_TYPE
+            ):
+                return _read_store_rq(buf[start:], sop_class, second, third, fourth)
+        return None  # (a C-STORE set is read above or not at all)
     if size - offset < 30:
         return None
     g1, e1, n1, field, g2, e2, n2, second = _US2.unpack_from(buf, offset)
     if g1 or g2 or e1 != _COMMAND_FIELD or n1 != 2 or n2 != 2:
         return None
-    if field == _C_STORE_RQ and e2 == _MESSAGE_ID:
-        return _decode_store_rq(buf, offset + 20, sop_class, second)
-    if e2 != _RESPONDED_TO:
-        if field == _C_ECHO_RQ and e2 == _MESSAGE_ID:
-            return _decode_echo_rq(buf, offset + 20, sop_class, second)
-        return None
-    if field == _C_STORE_RSP:
-        return _decode_store_rsp(buf, offset + 20, sop_class, second)
-    if field == _C_ECHO_RSP:
+    if field == _C_ECHO_RQ and e2 == _MESSAGE_ID:
+        return _decode_echo_rq(buf, offset + 20, sop_class, second)
+    if field == _C_ECHO_RSP and e2 == _RESPONDED_TO:
         return _decode_echo_rsp(buf, offset + 20, sop_class, second)
     return None
 
 
-def _decode_store_rq(buf: bytes, offset: int, sop_class: str, message_id: int) -> CStoreRQ | None:
-    if len(buf) - offset < 20:
+def _read_store_rq(
+    uid: bytes, sop_class: str, message_id: int, priority: int, dataset: int
+) -> CStoreRQ | None:
+    """The C-STORE-RQ read by decode_common's one unpack (``uid``: the instance UID's bytes)."""
+    try:
+        sop_instance = uid.rstrip(b"\0 ").decode("ascii")
+    except UnicodeDecodeError:
         return None
-    g1, e1, n1, priority, g2, e2, n2, dataset = _US2.unpack_from(buf, offset)
-    if g1 or g2 or e1 != _PRIORITY or e2 != _DATASET_TYPE or n1 != 2 or n2 != 2:
-        return None
-    sop_instance = _read_last_instance_uid(buf, offset + 20)
-    if sop_instance is None:
+    if not sop_instance:
         return None
     return plain_store_rq(
         message_id=message_id,
         sop_class_uid=sop_class,
         sop_instance_uid=sop_instance,
         priority=priority,
+        has_dataset=dataset != _NO_DATASET,
+    )
+
+
+def _read_store_rsp(
+    uid: bytes, sop_class: str, responded_to: int, dataset: int, status: int
+) -> CStoreRSP | None:
+    """The C-STORE-RSP read by decode_common's one unpack (``uid``: the instance UID's bytes)."""
+    try:
+        sop_instance = uid.rstrip(b"\0 ").decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    if not sop_instance:
+        return None
+    return plain_store_rsp(
+        responded_to=responded_to,
+        status=status,
+        sop_class_uid=sop_class,
+        sop_instance_uid=sop_instance,
         has_dataset=dataset != _NO_DATASET,
     )
 
@@ -296,42 +318,6 @@ def _decode_echo_rq(buf: bytes, offset: int, sop_class: str, message_id: int) ->
         return None
     return CEchoRQ(
         affected_sop_class_uid=sop_class, message_id=message_id, has_dataset=dataset != _NO_DATASET
-    )
-
-
-def _decode_store_rsp(
-    buf: bytes, offset: int, sop_class: str, responded_to: int
-) -> CStoreRSP | None:
-    """Data Set Type, Status and the Affected SOP Instance UID that ends the set, read
-    at once: one unpack and no further calls but the message's (one per instance)."""
-    if len(buf) - offset < 28:
-        return None
-    g1, e1, n1, dataset, g2, e2, n2, status, g3, e3, length = _RSP_TAIL.unpack_from(buf, offset)
-    start = offset + 28
-    if (
-        g1
-        or g2
-        or g3
-        or e1 != _DATASET_TYPE
-        or e2 != _STATUS
-        or e3 != _AFFECTED_SOP_INSTANCE
-        or n1 != 2
-        or n2 != 2
-        or start + length != len(buf)
-    ):
-        return None
-    try:
-        sop_instance = buf[start:].rstrip(b"\0 ").decode("ascii")
-    except UnicodeDecodeError:
-        return None
-    if not sop_instance:
-        return None
-    return plain_store_rsp(
-        responded_to=responded_to,
-        status=status,
-        sop_class_uid=sop_class,
-        sop_instance_uid=sop_instance,
-        has_dataset=dataset != _NO_DATASET,
     )
 
 
