@@ -46,7 +46,8 @@ _GROUP_LENGTH: Final = struct.Struct("<HHII")
 _UI_HEAD: Final = struct.Struct("<HHI")
 #: The Command Group Length's value and the header of the element after it.
 _LENGTH_AND_UI_HEAD: Final = struct.Struct("<IHHI")
-#: A C-STORE-RQ's or -RSP's four US elements, then the header of the element after them.
+#: A C-STORE-RQ's or -RSP's four US elements, then the header of the element after them
+#: (the Affected SOP Instance UID's).
 _STORE_TAIL: Final = struct.Struct("<HHIHHHIHHHIHHHIHHHI")
 _US1: Final = struct.Struct("<HHIH")
 # Consecutive US elements: (group, element, length 2, value) each.
@@ -182,17 +183,31 @@ def _echo_rsp(msg: CEchoRSP) -> bytes | None:
 
 
 def _store_rq(msg: CStoreRQ, message_id: int | None) -> bytes | None:
+    # One per instance sent: _command_set's work in place, the four US elements and the
+    # instance UID's header packed together and the pieces joined once.
     if msg.move_originator_message_id is not None:
         return None
     if msg.move_originator_ae_title is not None and msg.move_originator_ae_title.strip(" "):
         return None
-    fixed = _US4.pack(
+    sop_class_uid = msg.affected_sop_class_uid
+    if len(sop_class_uid) > MAX_UID_LENGTH:
+        return None
+    sop_class = _sop_class_element(sop_class_uid)
+    sop_instance_uid = msg.affected_sop_instance_uid
+    if sop_class is None or not is_valid_uid(sop_instance_uid):
+        return None
+    raw = sop_instance_uid.encode("ascii")
+    if len(raw) & 1:
+        raw += b"\0"
+    tail = _STORE_TAIL.pack(
         0, _COMMAND_FIELD, 2, _C_STORE_RQ,
         0, _MESSAGE_ID, 2, msg.message_id if message_id is None else message_id,
         0, _PRIORITY, 2, msg.priority,
-        0, _DATASET_TYPE, 2, _dataset_type(msg),
+        0, _DATASET_TYPE, 2, _DATASET_PRESENT if msg.has_dataset else _NO_DATASET,
+        0, _AFFECTED_SOP_INSTANCE, len(raw),
     )  # fmt: skip
-    return _command_set(msg.affected_sop_class_uid, fixed, msg.affected_sop_instance_uid)
+    size = len(sop_class) + len(tail) + len(raw)
+    return b"".join((_GROUP_LENGTH.pack(0, 0, 4, size), sop_class, tail, raw))
 
 
 def _echo_rq(msg: CEchoRQ, message_id: int | None) -> bytes | None:
