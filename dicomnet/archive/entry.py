@@ -31,7 +31,7 @@ from dicomnet.query.matching import element_strings
 from dicomnet.query.models import LEVEL_ATTRIBUTES
 from dicomnet.storage.headscan import scan_header
 from dicomnet.storage.naming import PendingLink
-from dicomnet.storage.sinks import WalkedHeader
+from dicomnet.storage.sinks import InstanceInfo, WalkedHeader
 
 from .schema import COLUMNS
 
@@ -52,6 +52,7 @@ __all__ = [
     "entry_from_walk",
     "header_charset",
     "level_header",
+    "walked_entry",
 ]
 
 _log = logging.getLogger("dicomnet.archive")
@@ -228,6 +229,13 @@ _NATIVE_ENCODINGS: Final = {
     "1.2.840.10008.1.2": (True, True),
     "1.2.840.10008.1.2.1": (False, True),
     "1.2.840.10008.1.2.2": (False, False),
+}
+
+
+#: The kept header's mark (see _RAW_MARKS) of each of the :data:`_NATIVE_ENCODINGS`.
+_NATIVE_MARKS: Final = {
+    syntax: _RAW_MARKS[(1 if implicit else 0) | (2 if little else 0)]
+    for syntax, (implicit, little) in _NATIVE_ENCODINGS.items()
 }
 
 
@@ -492,14 +500,37 @@ def entry_from_walk(
     captured or needing a character set, a deflated or unknown syntax, a
     header longer than ``prefix``): use :func:`entry_from_data_set` then.
     """
-    encoding = _NATIVE_ENCODINGS.get(transfer_syntax_uid) or _raw_encoding(transfer_syntax_uid)
-    if encoding is None or (walk.uncaptured and not _COLUMN_TAGS.isdisjoint(walk.uncaptured)):
+    info = InstanceInfo(
+        sop_class_uid=sop_class_uid,
+        sop_instance_uid=sop_instance_uid,
+        transfer_syntax_uid=transfer_syntax_uid,
+        source_ae_title=source_ae_title,
+    )
+    return walked_entry(prefix, walk, info, path, size)
+
+
+def walked_entry(
+    prefix: bytes | bytearray, walk: WalkedHeader, info: InstanceInfo, path: str, size: int
+) -> IndexEntry | None:
+    """:func:`entry_from_walk` of the instance ``info`` (its UIDs, syntax and sender).
+
+    The ingest's way (a call by position, the instance's values read here).
+    """
+    sop_instance_uid = info.sop_instance_uid
+    sop_class_uid = info.sop_class_uid
+    transfer_syntax_uid = info.transfer_syntax_uid
+    raw, uncaptured, pixel_offset, walked = walk  # (one unpacking: no attribute loads)
+    mark = _NATIVE_MARKS.get(transfer_syntax_uid)
+    if mark is None:
+        encoding = _raw_encoding(transfer_syntax_uid)
+        if encoding is None:
+            return None
+        mark = _RAW_MARKS[(1 if encoding[0] else 0) | (2 if encoding[1] else 0)]
+    if uncaptured and not _COLUMN_TAGS.isdisjoint(uncaptured):
         return None
-    implicit, little = encoding
-    end = walk.size if walk.pixel_offset is None else walk.pixel_offset
-    if walk.size > len(prefix) and end + 8 > len(prefix):
+    end = walked if pixel_offset is None else pixel_offset
+    if walked > len(prefix) and end + 8 > len(prefix):
         return None  # the header may run past the bytes kept (read as entry_from_data_set does)
-    raw = walk.values
     joined = b"".join(raw.values())
     columns: Mapping[str, str]
     if joined.isascii() and _ESC not in joined:  # (an int: no bytes operand tried as one)
@@ -523,7 +554,13 @@ def entry_from_walk(
             text = number.decode("ascii")
             image[2] = text.strip(" \0") if "\\" not in text else _ascii_value(text, None)
         if date is not None:
-            image[3] = _ascii_value(date.decode("ascii"), "date")
+            text = date.decode("ascii")
+            # (One value, normalized as _ascii_value does, without its call.)
+            image[3] = (
+                text.strip(" \0").replace(".", "")
+                if "\\" not in text
+                else _ascii_value(text, "date")
+            )
         columns = WalkColumns(raw, decoded, image, series_uid)
     else:  # a value may need a character set (or an element not a column is binary)
         checked = _ascii_columns(raw)
@@ -531,7 +568,7 @@ def entry_from_walk(
             return None
         checked["sop_uid"] = sop_instance_uid
         columns = checked
-    header = _RAW_MARKS[(1 if implicit else 0) | (2 if little else 0)] + prefix[:end]
+    header = mark + prefix[:end]
     # In field order (see IndexEntry).
     return IndexEntry(
         sop_instance_uid,
@@ -539,7 +576,7 @@ def entry_from_walk(
         transfer_syntax_uid,
         path,
         size,
-        source_ae_title,
+        info.source_ae_title,
         time.time(),
         columns,
         # (dict.fromkeys(_LEVELS, header), built as one literal: no call)

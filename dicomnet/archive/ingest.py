@@ -56,6 +56,7 @@ from typing import Final
 from dicomnet.log import ERROR_LIMIT, logsafe
 from dicomnet.storage.folder import FileSink, FolderStore, remove_empty_folders
 from dicomnet.storage.layout import Layout
+from dicomnet.storage.naming import PendingLink
 from dicomnet.storage.sinks import (
     DroppingSink,
     Duplicate,
@@ -69,7 +70,14 @@ from dicomnet.storage.sinks import (
 )
 
 from .backend import IndexBackend, IndexUnavailable
-from .entry import WALK_TAGS, IndexEntry, entry_from_data_set, entry_from_file, entry_from_walk
+from .entry import (
+    WALK_TAGS,
+    IndexEntry,
+    entry_from_data_set,
+    entry_from_file,
+    entry_from_walk,
+    walked_entry,
+)
 
 __all__ = ["IndexedSink", "IndexedStore"]
 
@@ -109,6 +117,8 @@ class IndexedStore:
         self._hierarchical = isinstance(store, FolderStore) and store.layout is Layout.HIERARCHICAL
         # The index names unnamed files a batch at a time (see IndexedSink.commit).
         self._links_files = bool(getattr(index, "links_files", False))
+        # A plain folder store opens its sinks without a coroutine (FolderStore.open_now).
+        self._folder = store if type(store) is FolderStore else None
 
     async def open_sink(self, info: InstanceInfo) -> StorageSink:
         """The inner store's sink, indexing on commit."""
@@ -123,14 +133,27 @@ class IndexedStore:
                     raise DuplicateRefused(info.sop_instance_uid)
                 if store.duplicates is Duplicate.KEEP_FIRST:
                     return DroppingSink(store.kept_instance(info, earlier))
+        folder = self._folder
+        inner = folder.open_now(info) if folder is not None else await store.open_sink(info)
         # (Positional: a class called with keywords gathers them into a dict first.)
-        return IndexedSink(
-            await store.open_sink(info), self.index, earlier, self.route, self._links_files
-        )
+        return IndexedSink(inner, self.index, earlier, self.route, self._links_files)
 
 
 class IndexedSink:
     """A sink whose commit returns once the file and its index row are both durable."""
+
+    __slots__ = (
+        "_earlier",
+        "_head",
+        "_inner_views",
+        "_linked",
+        "_named_by_index",
+        "_size",
+        "_walk",
+        "index",
+        "inner",
+        "route",
+    )
 
     def __init__(
         self,
@@ -183,7 +206,9 @@ class IndexedSink:
     def write_views(self) -> Callable[[list[memoryview]], None] | None:
         """The inner sink's synchronous ``write_views`` (keeping the first bytes), if it has one.
 
-        The Storage SCP writes through it straight from its receive buffer.
+        The Storage SCP writes through it straight from its receive buffer. (A
+        property: the bound method kept in the sink would make a reference cycle,
+        freed only by the cyclic collector, which then runs every few hundred stores.)
         """
         return None if self._inner_views is None else self._write_views
 
@@ -207,11 +232,44 @@ class IndexedSink:
         inner = self.inner
         if self._named_by_index:
             assert isinstance(inner, FileSink)
-            entry = self._entry(info, inner.final, inner.size)
+            name = inner.final
+            walk = self._walk
+            # (The walked entry made here, by position: the usual case, without the
+            # calls of _entry and of a coroutine more.)
+            entry = (
+                walked_entry(self._head, walk, info, name, inner.size)
+                if walk is not None and walk.size == self._size
+                else None
+            ) or self._entry(info, name, inner.size)
+            # (None: a header the walk and the bytes kept cannot give, read from the
+            # file once it has its name, below.)
             if entry is not None:
-                return await self._commit_named(inner, info, entry)
-            # (A header the walk and the bytes kept cannot give: read from the file
-            # once it has its name, as below.)
+                # The file is handed over with its entry, its fsync started in the
+                # store's commit thread (with fsync); the index waits for the fsyncs
+                # of the batch's files, writes their names to the intent log
+                # (synced), links the files, syncs the folder, commits the rows and
+                # settles the lines (see storage.naming). A cancelled store leaves
+                # its file to that batch, which owns the descriptor from the
+                # hand-over on.
+                if self.route is not None:
+                    entry = replace(entry, forward_to=self.route(info, entry))
+                link = entry.link = inner.unlinked()
+                try:
+                    indexed = self.index.put(entry)
+                except BaseException:
+                    link.abandon()  # no batch has it
+                    raise
+                try:
+                    await indexed
+                except asyncio.CancelledError:
+                    raise  # (the batch settles the file's line, or a restart does)
+                except BaseException as exc:
+                    self._named_failed(info, link, inner.size, exc)
+                    raise
+                if link.outcome is Outcome.STORED:
+                    # (By position: a class called with keywords gathers them first.)
+                    return StoredInstance(info, name, inner.size, Outcome.STORED, name)
+                return self._named_kept(inner, info, link)
         if self._linked:
             assert isinstance(inner, FileSink)
             # The index syncs the folders of a whole batch at once, if it can.
@@ -268,46 +326,25 @@ class IndexedSink:
             self._drop_earlier(stored)
         return stored
 
-    async def _commit_named(
-        self, inner: FileSink, info: InstanceInfo, entry: IndexEntry
-    ) -> StoredInstance:
-        """Commit an unnamed file the index names with its batch (see storage.naming).
-
-        The file is handed over with its entry, its fsync started in the
-        store's commit thread (with fsync); the index waits for the fsyncs of
-        the batch's files, writes their names to the intent log (synced),
-        links the files, syncs the folder, commits the rows and settles the
-        lines. A cancelled store leaves its file to that batch, which owns the
-        descriptor from the hand-over on.
-        """
-        if self.route is not None:
-            entry = replace(entry, forward_to=self.route(info, entry))
-        link = entry.link = inner.unlinked()
-        try:
-            indexed = self.index.put(entry)
-        except BaseException:
-            link.abandon()  # no batch has it
-            raise
+    def _named_failed(
+        self, info: InstanceInfo, link: PendingLink, size: int, exc: BaseException
+    ) -> None:
+        """The batch of an unnamed file failed: its file goes (raises what to answer)."""
         stored = StoredInstance(
-            info=info, location=link.final, size=inner.size, outcome=Outcome.STORED, path=link.final
+            info=info, location=link.final, size=size, outcome=Outcome.STORED, path=link.final
         )
         try:
-            await indexed
-        except asyncio.CancelledError:
-            raise  # (the batch settles the file's line, or a restart does)
-        except BaseException as exc:
-            try:
-                if link.linked:
-                    self._failed(info, stored, exc)
-                elif isinstance(exc, ValueError):
-                    raise IndexUnavailable(f"cannot index {info.sop_instance_uid}: {exc}") from exc
-            finally:
-                # Its line settled only once the file is gone: until then a restart finds it.
-                if not link.linked or not os.path.lexists(link.final):
-                    link.abandon()
-            raise
-        if link.outcome is Outcome.STORED:
-            return stored
+            if link.linked:
+                self._failed(info, stored, exc)
+            elif isinstance(exc, ValueError):
+                raise IndexUnavailable(f"cannot index {info.sop_instance_uid}: {exc}") from exc
+        finally:
+            # Its line settled only once the file is gone: until then a restart finds it.
+            if not link.linked or not os.path.lexists(link.final):
+                link.abandon()
+
+    def _named_kept(self, inner: FileSink, info: InstanceInfo, link: PendingLink) -> StoredInstance:
+        """An unnamed file whose name was taken: the copy kept, or why it was refused."""
         error = link.error
         if isinstance(error, FileExistsError):
             raise DuplicateRefused(info.sop_instance_uid) from error

@@ -312,7 +312,9 @@ class SqliteIndex(RowFinding):
         """Add or replace one instance: the future of its write, done once committed."""
         # A waking future: a Storage SCP handler parked on it is stepped on by the
         # group commit itself (see dicomnet.wakeup), not by a loop callback later.
-        return self._submit(_Job(WakingFuture(loop=asyncio.get_running_loop()), entry))
+        # (Made without its loop given: a keyword costs more than the lookup of the
+        # running loop.)
+        return self._submit(_Job(WakingFuture(), entry))
 
     async def journal(self, path: str, sop_instance_uid: str) -> None:
         """Note that the file ``path`` is about to be moved into place (see :meth:`journaled`)."""

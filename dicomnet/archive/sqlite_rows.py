@@ -111,7 +111,27 @@ def insert_many(
     # twice in the batch) fails them as a whole (undone to the savepoint, when there are
     # several), and the batch goes the way below; the parents made stay (before the
     # savepoint), as that way makes them too.
-    rows = [_instance_values(conn, entry, series_keys) for entry in entries]
+    rows: list[list[object]] = []
+    for entry in entries:
+        columns = entry.columns
+        # (A walked entry of a series the writer knows, the usual one: its row here,
+        # without the call of _instance_values.)
+        key = series_keys.get(columns.series_uid) if type(columns) is WalkColumns else None
+        if key is None:
+            rows.append(_instance_values(conn, entry, series_keys))
+            continue
+        rows.append(
+            [
+                *columns.image,  # type: ignore[attr-defined] # (a WalkColumns)
+                key,
+                entry.transfer_syntax_uid,
+                entry.size,
+                entry.path,
+                entry.source_ae_title,
+                entry.received,
+                bytearray(entry.headers.get("IMAGE", b"")),
+            ]
+        )
     several = len(_runs(len(rows))) > 1
     if several:
         conn.execute("SAVEPOINT new_rows")

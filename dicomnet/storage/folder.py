@@ -264,6 +264,10 @@ class FolderStore:
 
     async def open_sink(self, info: InstanceInfo) -> StorageSink:
         """A sink writing ``info``'s instance; raises :class:`DuplicateRefused` or ``OSError``."""
+        return self.open_now(info)
+
+    def open_now(self, info: InstanceInfo) -> StorageSink:
+        """:meth:`open_sink` without a coroutine (it never waits): for a store wrapping this one."""
         final: str | None = None
         if self.layout is Layout.FLAT:
             final = os.path.join(self._root_str, instance_filename(info.sop_instance_uid))
@@ -520,7 +524,8 @@ class FileSink:
     @property
     def final(self) -> str:
         """:attr:`final_path` as a str."""
-        return self._final_name()
+        final = self._final  # (known from the start in the flat layout: no call)
+        return final if final is not None else self._final_name()
 
     def _final_name(self) -> str:
         if self._final is None:
@@ -683,8 +688,11 @@ class FileSink:
         try:
             if self._header is not None:
                 self._write_header()  # an empty data set
-            final = self._final_name()
-            executor = store.commit_executor()
+            final = self._final
+            if final is None:
+                final = self._final_name()
+            # (Without fsync there is no commit executor: no call to ask for it.)
+            executor = store.commit_executor() if store.fsync else None
             if store.fsync and executor is None:
                 os.fsync(self._fd)
         except BaseException:

@@ -27,7 +27,8 @@ import logging
 import os
 from collections.abc import Sequence
 from concurrent.futures import Future
-from typing import TYPE_CHECKING
+from operator import attrgetter
+from typing import TYPE_CHECKING, Final
 
 from .intents import Intent
 from .sinks import Outcome
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 __all__ = ["PendingLink", "link_all", "settle_all"]
 
 _log = logging.getLogger("dicomnet.storage")
+#: A link's store.
+_STORE: Final = attrgetter("store")
 
 
 class PendingLink:
@@ -115,7 +118,7 @@ def link_all(links: Sequence[PendingLink]) -> list[PendingLink]:
     if not todo:
         return []
     store = todo[0].store
-    if all(link.store is store for link in todo):
+    if len(set(map(_STORE, todo))) == 1:  # (one store, the usual case: no Python per link)
         return store.link_pending(todo)
     groups: dict[int, list[PendingLink]] = {}
     for link in todo:
@@ -135,7 +138,7 @@ def settle_all(links: Sequence[PendingLink]) -> None:
     if not links:
         return
     store = links[0].store
-    if all(link.store is store for link in links):
+    if len(set(map(_STORE, links))) == 1:
         intents = [link.intent for link in links if link.intent is not None]
         for link in links:
             link.intent = None

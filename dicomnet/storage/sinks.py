@@ -117,7 +117,6 @@ class StoredInstance:
 
     def __init__(
         self,
-        *,
         info: InstanceInfo,
         location: str,
         size: int,
