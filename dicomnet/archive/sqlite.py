@@ -313,8 +313,15 @@ class SqliteIndex(RowFinding):
         # A waking future: a Storage SCP handler parked on it is stepped on by the
         # group commit itself (see dicomnet.wakeup), not by a loop callback later.
         # (Made without its loop given: a keyword costs more than the lookup of the
-        # running loop.)
-        return self._submit(_Job(WakingFuture(), entry))
+        # running loop. What _submit does, without its call.)
+        if self._closed or self._writer is None:
+            raise IndexUnavailable(f"index {self.path} is closed")
+        future = WakingFuture()
+        self._queue.append(_Job(future, entry))
+        task = self._writer_task
+        if task is None or task.done():
+            self._writer_task = asyncio.get_running_loop().create_task(self._write_loop())
+        return future
 
     async def journal(self, path: str, sop_instance_uid: str) -> None:
         """Note that the file ``path`` is about to be moved into place (see :meth:`journaled`)."""
@@ -430,13 +437,18 @@ class SqliteIndex(RowFinding):
                 await self._unsynced(jobs, exc)
                 return
         # The rows are durable: the intent log's lines of their files are settled.
-        links = [job.entry.link for job in jobs if job.entry is not None and job.entry.link]
+        links = [
+            link
+            for job in jobs
+            if (entry := job.entry) is not None and (link := entry.link) is not None
+        ]
         if links:
             settle_all(links)
-        for job in jobs:
-            if not job.future.done():
-                job.future.set_result(result)
-        wake_all([job.future for job in jobs])
+        futures = [job.future for job in jobs]  # (listed once, completed, then woken)
+        for future in futures:
+            if not future.done():
+                future.set_result(result)
+        wake_all(futures)
 
     def _sync_wal(self) -> None:
         """Make the transactions committed so far durable (thread pool; see the module)."""
