@@ -65,6 +65,10 @@ UNLIMITED_WINDOW_CAP: Final = 64
 _log = logging.getLogger(__name__)
 
 _new_object: Final = object.__new__
+# Outcomes compared once per instance, as plain names: on Python 3.11 ``Outcome.X`` runs
+# the enum member's descriptor in Python (about 270 ns, against 7 for a global).
+_RETRY: Final = Outcome.RETRY
+_ABORT: Final = Outcome.ABORT
 
 Storable: TypeAlias = "InstanceSource | str | os.PathLike[str] | Dataset"
 
@@ -531,7 +535,7 @@ async def store_many(
                 if result is None:
                     continue  # retried: it comes back later
                 yield result
-                if result.outcome is Outcome.ABORT:
+                if result.outcome is _ABORT:
                     # The profile says a status like this one ends the association (Flux).
                     assoc.log.error("%s: aborting the association", result.describe())
                     assoc.abort_nowait(f"status 0x{result.status or 0:04X}")
@@ -675,7 +679,7 @@ class _InFlight:
         result = _answered(
             assoc, source, response, ctx.transfer_syntax, source.size, judged=self._judged
         )
-        if result.outcome is not Outcome.RETRY:
+        if result.outcome is not _RETRY:
             return result
         self.active += 1
         retry = _settle(
