@@ -227,7 +227,8 @@ class ResponseStream:
         final = self._final
         if final is not None and not final.done():  # (cancelled with its awaiter)
             final.set_result(response)
-        self._wake()
+        if self._waiter is not None:  # (the iterator waits: rare)
+            self._wake()
         self._call_on_final()
 
     def fail(self, exc: BaseException) -> None:

@@ -155,9 +155,11 @@ class SendingSide(AssociationView):
 
     def _sent(self, *, restarted: bool = False) -> None:
         """A message is out (or failed): the next one may go. ``restarted``: see _issue_now."""
-        self._dimse.sending -= 1
-        if not restarted or self._dimse.read_paused:
-            self._dimse.restart()
+        dimse = self._dimse
+        dimse.sending -= 1
+        flow = dimse.flow  # (dimse.read_paused, without the call: once per request)
+        if not restarted or (flow is not None and flow.read_paused):
+            dimse.restart()
         self._send_slot.release()
 
     def send_request(
