@@ -83,10 +83,11 @@ CHECKPOINT_EVERY: Final = 64
 WAL_FRAMES_LIMIT: Final = 4096
 #: Event-loop turns a new batch waits for more entries, at most, while each turn adds some.
 GATHER_TURNS: Final = 8
-#: Without fsync, entries queued from which a new batch stops waiting for more. A commit
-#: then costs tens of microseconds, not a sync: holding the first stores of an association's
-#: window until the rest of it has arrived leaves that association's peer waiting, and the
-#: process idle once the window is in, while answering them lets the peer send more.
+#: Without fsync, entries queued from which a new batch stops waiting for more (or half
+#: the last batch, if more). A commit then costs tens of microseconds, not a sync: holding
+#: the first stores of an association's window until the rest of it has arrived leaves that
+#: association's peer waiting, and the process idle once the window is in, while answering
+#: them lets the peer send more.
 GATHER_ENOUGH: Final = 4
 #: Seconds between two tries of the write lock while another process holds it (first and
 #: longest pause), and how long a batch tries so on the loop before it waits in the pool.
@@ -193,6 +194,8 @@ class SqliteIndex(RowFinding):
         self._side_rows = True
         #: Transactions committed by the writer (a measure of group commit).
         self.commits = 0
+        # Entries in the writer's last batch (see _gather).
+        self._last_batch = 0
         #: :attr:`IndexEntry.sync_folders` are synced (in the thread pool, once per folder
         #: and batch) before the batch's rows are committed: the folder store leaves them
         #: unsynced (see :class:`~dicomnet.archive.ingest.IndexedSink`).
@@ -364,6 +367,7 @@ class SqliteIndex(RowFinding):
                 continue
             batch = [first]
             self._fill(batch)
+            self._last_batch = len(batch)
             await self._finish(batch, functools.partial(self._write_batch, batch), batch=batch)
             if self._since_checkpoint >= CHECKPOINT_EVERY and self._checkpointing is None:
                 self._since_checkpoint = 0
@@ -392,9 +396,16 @@ class SqliteIndex(RowFinding):
         fixed cost): a busy process already handles many connections a turn, one less
         busy (a worker of several) handles few and committed smaller batches. A turn
         that adds nothing, or a full batch, ends the wait: a lone store is not held up.
-        Without fsync so does :data:`GATHER_ENOUGH` entries (a commit costs no sync).
+        Without fsync so do :data:`GATHER_ENOUGH` entries (a commit costs no sync), or
+        half as many as the last batch held if that is more: an association whose window
+        is all in a batch waits for it, but under the load of many associations (workers
+        sharing the index's write lock) batches stay large, each commit of another
+        worker costs the next transaction its cached pages again.
         """
-        enough = self.batch_limit if self.fsync else min(self.batch_limit, GATHER_ENOUGH)
+        if self.fsync:
+            enough = self.batch_limit
+        else:
+            enough = min(self.batch_limit, max(GATHER_ENOUGH, self._last_batch // 2))
         for _ in range(GATHER_TURNS):
             queued = len(self._queue)
             if queued >= enough:

@@ -374,3 +374,18 @@ async def test_a_batch_waits_for_entries_that_keep_coming_only_with_fsync(
         await asyncio.wait_for(asyncio.gather(*puts), 10)
         assert await index.count() == 8
         assert index.commits == commits
+
+
+async def test_after_a_large_batch_the_next_one_waits_for_half_as_many(tmp_path: Path) -> None:
+    # Under load (many associations) batches are large: the next one keeps gathering until
+    # half as many are queued (here: for every turn that adds one), not only GATHER_ENOUGH.
+    async with await SqliteIndex.open(tmp_path / "index.sqlite", fsync=False) as index:
+        await index.put_many([_entry(f"1.2.10.{n}") for n in range(20)])
+        assert index.commits == 1
+        puts = []
+        for n in range(8):
+            puts.append(index.put(_entry(f"1.2.11.{n}")))
+            await asyncio.sleep(0)
+        await asyncio.wait_for(asyncio.gather(*puts), 10)
+        assert index.commits == 2
+        assert await index.count() == 28
