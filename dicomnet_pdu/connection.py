@@ -59,7 +59,7 @@ from .events import (
     TransportClosed,
     ULEvent,
 )
-from .framer import PDUFramer, PDVItem, scan_pdata
+from .framer import PDataScan, PDUFramer, PDVItem
 from .fsm import TRANSITIONS, Action, Event, State
 from .pdus import (
     PDU,
@@ -172,7 +172,7 @@ class ULConnection:
             max_associate_length=max_associate_length,
             associate_cache=associate_cache,
         )
-        self._pdata_limit = max_pdu_receive  # the framer's, for receive_pdata
+        self._pdata_scan = PDataScan(max_pdu_receive)  # the framer's limit, for receive_pdata
         self._associate_cache = associate_cache
         self._artim_timeout = artim_timeout
         self._closing_timeout = artim_timeout if closing_timeout is None else closing_timeout
@@ -312,7 +312,7 @@ class ULConnection:
         if self._state is not _STA6 or self._events or self._input_broken or self._transport_closed:
             return None
         run: list[PDVItem] = []
-        consumed, incomplete = scan_pdata(data, 0, self._pdata_limit, run)
+        consumed, incomplete = self._pdata_scan.scan(data, 0, run)
         if consumed != len(data) and not incomplete:
             return None
         return run, consumed
@@ -373,7 +373,7 @@ class ULConnection:
     def set_max_pdu_receive(self, n: int) -> None:
         """Change the largest P-DATA-TF PDU accepted from the peer."""
         self._framer.set_max_pdata_length(n)
-        self._pdata_limit = n
+        self._pdata_scan.set_limit(n)
 
     # -- the machine ---------------------------------------------------------------
 

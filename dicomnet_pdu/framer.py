@@ -29,7 +29,7 @@ from .codes import AbortReason, PDUType
 from .errors import LocalProtocolError, RemoteProtocolError
 from .pdus import PDU
 
-__all__ = ["PDUFramer", "scan_pdata"]
+__all__ = ["PDUFramer", "PDataScan"]
 
 BytesLike: TypeAlias = bytes | bytearray | memoryview
 
@@ -47,36 +47,62 @@ _P_DATA_TF = int(PDUType.P_DATA_TF)
 PDVItem: TypeAlias = tuple[int, int, memoryview]
 
 
-def scan_pdata(block: memoryview, offset: int, limit: int, out: list[PDVItem]) -> tuple[int, bool]:
-    """Append the PDV of each complete single-PDV P-DATA-TF from ``offset`` on to ``out``.
+class PDataScan:
+    """Take the PDV of each complete single-PDV P-DATA-TF in a buffer (:meth:`scan`).
 
-    The loop of :meth:`PDUFramer.take_pdata` (``limit``: the largest PDU-length
-    accepted, 0 for none), on a buffer of the caller's: returns where it
-    stopped and whether the PDU there is a P-DATA-TF whose headers are in and
-    pass every check but whose data is not all in yet. Anything else at that
-    point (another PDU type, a PDU over the limit or malformed, fewer than 12
-    bytes) is left for :meth:`PDUFramer.next_pdu` to return or refuse.
+    ``limit``: the largest PDU-length accepted (0 for none). The loop of
+    :meth:`PDUFramer.take_pdata`, for a buffer of the caller's too. A run of
+    P-DATA-TF repeats one header (length, context and control of its PDV), so
+    the last header that passed every check is kept, across calls: a header
+    equal to it passes the same checks and is not looked at field by field.
     """
-    end = len(block)
-    limit = limit or _MAX_U32
-    unpack = _PDATA_HEAD.unpack_from
-    append = out.append
-    while end - offset >= 12:
-        pdu_type, length, item, context_id, control = unpack(block, offset)
-        stop = offset + 6 + length
-        if (
-            pdu_type != _P_DATA_TF
-            or length > limit
-            or item + 4 != length
-            or item < 2
-            or not context_id
-        ):
-            return offset, False
-        if stop > end:
-            return offset, True
-        append((context_id, control, block[offset + 12 : stop]))
-        offset = stop
-    return offset, False
+
+    __slots__ = ("_limit", "_passed")
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit or _MAX_U32
+        # The last header that passed, its PDV's context ID and control header, its PDU's size.
+        self._passed: tuple[tuple[int, ...], int, int, int] = ((), 0, 0, 0)
+
+    def set_limit(self, limit: int) -> None:
+        """Change the largest PDU-length accepted (0 for none)."""
+        self._limit = limit or _MAX_U32
+        self._passed = ((), 0, 0, 0)
+
+    def scan(self, block: memoryview, offset: int, out: list[PDVItem]) -> tuple[int, bool]:
+        """Append the PDV of each complete single-PDV P-DATA-TF from ``offset`` on to ``out``.
+
+        Returns where it stopped and whether the PDU there is a P-DATA-TF
+        whose headers are in and pass every check but whose data is not all in
+        yet. Anything else at that point (another PDU type, a PDU over the
+        limit or malformed, fewer than 12 bytes) is left for
+        :meth:`PDUFramer.next_pdu` to return or refuse.
+        """
+        end = len(block)
+        unpack = _PDATA_HEAD.unpack_from
+        append = out.append
+        passed, context_id, control, size = self._passed
+        while end - offset >= 12:
+            head = unpack(block, offset)
+            if head != passed:
+                pdu_type, length, item, context_id, control = head
+                if (
+                    pdu_type != _P_DATA_TF
+                    or length > self._limit
+                    or item + 4 != length
+                    or item < 2
+                    or not context_id
+                ):
+                    return offset, False
+                passed = head
+                size = 6 + length
+                self._passed = (head, context_id, control, size)
+            stop = offset + size
+            if stop > end:
+                return offset, True
+            append((context_id, control, block[offset + 12 : stop]))
+            offset = stop
+        return offset, False
 
 
 def _check_limit(value: int, what: str) -> int:
@@ -111,6 +137,7 @@ class PDUFramer:
         "_max_associate",
         "_max_pdata",
         "_offset",
+        "_scan",
     )
 
     def __init__(
@@ -122,6 +149,7 @@ class PDUFramer:
     ) -> None:
         self._associate_cache = associate_cache
         self._max_pdata = _check_limit(max_pdata_length, "max_pdata_length")
+        self._scan = PDataScan(self._max_pdata)
         self._max_associate = _check_limit(max_associate_length, "max_associate_length")
         self._blocks: deque[memoryview] = deque()  # received, not yet fully returned
         self._offset = 0  # read position in the first block
@@ -142,6 +170,7 @@ class PDUFramer:
     def set_max_pdata_length(self, length: int) -> None:
         """Change the P-DATA-TF limit (e.g. once the association is negotiated)."""
         self._max_pdata = _check_limit(length, "max_pdata_length")
+        self._scan.set_limit(length)
 
     def feed(self, data: BytesLike) -> None:
         """Append received bytes (copied: the caller may reuse ``data`` afterwards).
@@ -203,7 +232,7 @@ class PDUFramer:
             return False
         block = self._blocks[0]
         start = self._offset
-        offset, incomplete = scan_pdata(block, start, self._max_pdata, out)
+        offset, incomplete = self._scan.scan(block, start, out)
         if offset == start:
             return incomplete
         self._buffered -= offset - start

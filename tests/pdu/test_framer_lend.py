@@ -6,7 +6,7 @@ import pytest
 
 from dicomnet_pdu.codec import encode_pdu
 from dicomnet_pdu.errors import LocalProtocolError, RemoteProtocolError
-from dicomnet_pdu.framer import PDUFramer, PDVItem
+from dicomnet_pdu.framer import PDataScan, PDUFramer, PDVItem
 from dicomnet_pdu.pdus import PDV, AReleaseRQ, PDataTF
 from pdu.vectors.golden import GOLDEN
 
@@ -117,3 +117,39 @@ def test_lend_and_feed_do_not_mix() -> None:
     with pytest.raises(LocalProtocolError):
         other.feed(b"\x00")
     assert other.take_back() == 0
+
+
+def test_scan_checks_every_header_that_differs_from_the_last_one_passed() -> None:
+    scan = PDataScan(0)
+    good = pdata(b"x" * 40)
+    # Same PDU-length as the good one, but context ID 0: it must not pass as "the same header".
+    bad = good[:10] + b"\x00" + good[11:]
+    items: list[PDVItem] = []
+    assert scan.scan(memoryview(good + good + bad), 0, items) == (2 * len(good), False)
+    assert len(items) == 2
+    items.clear()  # the header passed in an earlier call is remembered; the bad one still is not
+    assert scan.scan(memoryview(bad), 0, items) == (0, False) and items == []
+    assert scan.scan(memoryview(good + pdata(b"y" * 40, control=2)), 0, items) == (
+        2 * len(good),
+        False,
+    )
+    assert [(c, ctl) for c, ctl, _ in items] == [(1, 0), (1, 2)]
+
+
+def test_scan_forgets_the_header_passed_when_the_limit_changes() -> None:
+    scan = PDataScan(0)
+    wire = pdata(b"x" * 94)  # PDU-length 100
+    items: list[PDVItem] = []
+    assert scan.scan(memoryview(wire), 0, items) == (len(wire), False)
+    scan.set_limit(99)
+    assert scan.scan(memoryview(wire), 0, items) == (0, False)  # over the new limit
+    assert len(items) == 1
+    framer = PDUFramer(max_pdata_length=0)
+    framer.lend(memoryview(wire))
+    assert not framer.take_pdata(items) and len(items) == 2
+    framer.take_back()
+    framer.set_max_pdata_length(99)
+    framer.lend(memoryview(wire))
+    assert not framer.take_pdata(items) and len(items) == 2
+    with pytest.raises(RemoteProtocolError):
+        framer.next_pdu()
