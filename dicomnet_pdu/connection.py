@@ -80,6 +80,24 @@ Segment: TypeAlias = bytes | memoryview
 # each ``State.X`` goes through the enum metaclass's ``__getattr__`` hook (~80 ns).
 _STA1 = State.STA1
 _STA6 = State.STA6
+# The states the actions below move to and the events fired on every association's way
+# (connect, accept, release, close), looked up once for the same reason.
+_STA2 = State.STA2
+_STA3 = State.STA3
+_STA4 = State.STA4
+_STA5 = State.STA5
+_STA7 = State.STA7
+_STA8 = State.STA8
+_STA9 = State.STA9
+_STA10 = State.STA10
+_STA11 = State.STA11
+_STA12 = State.STA12
+_STA13 = State.STA13
+_EVT1 = Event.EVT1
+_EVT2 = Event.EVT2
+_EVT5 = Event.EVT5
+_EVT17 = Event.EVT17
+_EVT18 = Event.EVT18
 
 
 class Role(Enum):
@@ -87,6 +105,9 @@ class Role(Enum):
 
     REQUESTOR = "requestor"
     ACCEPTOR = "acceptor"
+
+
+_REQUESTOR = Role.REQUESTOR
 
 
 #: The event a received PDU is (Table 9-10 rows).
@@ -166,7 +187,7 @@ class ULConnection:
         associate_cache: AssociateCache | None = None,
     ) -> None:
         self._role = role
-        self._state = State.STA1
+        self._state = _STA1
         self._framer = PDUFramer(
             max_pdata_length=max_pdu_receive,
             max_associate_length=max_associate_length,
@@ -220,7 +241,7 @@ class ULConnection:
 
     def connection_made(self, now: float) -> None:
         """The transport connection is open: Evt2 for a requestor, Evt5 for an acceptor."""
-        event = Event.EVT2 if self._role is Role.REQUESTOR else Event.EVT5
+        event = _EVT2 if self._role is _REQUESTOR else _EVT5
         self._fire(event, now, None, None)
         self._opened = True
 
@@ -244,7 +265,7 @@ class ULConnection:
                 pdu = framer.next_pdu()
                 if pdu is None:
                     return
-                if type(pdu) is PDataTF and self._state is State.STA6:
+                if type(pdu) is PDataTF and self._state is _STA6:
                     events.append(DataIndication(pdu))  # DT-2, the hot path
                     continue
                 self._fire(_RECEIVED[type(pdu)], now, pdu, None)
@@ -323,8 +344,8 @@ class ULConnection:
         if deadline is None or now < deadline:
             return
         self._artim_deadline = None
-        if (self._state, Event.EVT18) in TRANSITIONS:
-            self._fire(Event.EVT18, now, None, None)
+        if (self._state, _EVT18) in TRANSITIONS:
+            self._fire(_EVT18, now, None, None)
 
     def _idle(self) -> bool:
         return self._state is _STA1
@@ -333,11 +354,11 @@ class ULConnection:
         if self._transport_closed:
             return
         self._transport_closed = True
-        if self._state is State.STA1:
+        if self._state is _STA1:
             if self._opened and not self._closed_reported:
                 self._events.append(TransportClosed())
         else:
-            self._fire(Event.EVT17, now, None, None)
+            self._fire(_EVT17, now, None, None)
         self._closed_reported = True
         self._should_close = True
         self._artim_deadline = None
@@ -346,9 +367,9 @@ class ULConnection:
 
     def connect(self, rq: AAssociateRQ) -> None:
         """A-ASSOCIATE request (Evt1, AE-1): the RQ is sent once the transport is up."""
-        if self._role is not Role.REQUESTOR:
+        if self._role is not _REQUESTOR:
             raise LocalProtocolError("only an association-requestor sends A-ASSOCIATE-RQ")
-        self._fire(Event.EVT1, 0.0, rq, None)
+        self._fire(_EVT1, 0.0, rq, None)
 
     def send(self, pdu: PDU, now: float) -> None:
         """A local primitive given as the PDU it sends.
@@ -414,110 +435,110 @@ class ULConnection:
     def _ae_1(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         assert isinstance(pdu, AAssociateRQ)
         self._request = pdu
-        return State.STA4
+        return _STA4
 
     def _ae_2(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         assert self._request is not None
         self._emit_pdu(self._request)
-        return State.STA5
+        return _STA5
 
     def _ae_3(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         assert isinstance(pdu, AAssociateAC)
         self._events.append(AssociateAccepted(pdu))
-        return State.STA6
+        return _STA6
 
     def _ae_4(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         assert isinstance(pdu, AAssociateRJ)
         self._events.append(AssociateRejected(pdu))
         self._should_close = True
-        return State.STA1
+        return _STA1
 
     def _ae_5(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         self._start_artim(now)
-        return State.STA2
+        return _STA2
 
     def _ae_6(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         assert isinstance(pdu, AAssociateRQ)
         self._artim_deadline = None
         if pdu.protocol_version & 0x0001:
             self._events.append(AssociateIndication(pdu))
-            return State.STA3
+            return _STA3
         self._emit_pdu(_PROTOCOL_VERSION_REJECT)
         self._start_artim(now)
-        return State.STA13
+        return _STA13
 
     def _ae_7(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         assert pdu is not None
         self._emit_pdu(pdu)
-        return State.STA6
+        return _STA6
 
     def _ae_8(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         assert pdu is not None
         self._emit_pdu(pdu)
         self._start_artim(now)
-        return State.STA13
+        return _STA13
 
     # Data transfer (Table 9-7)
 
     def _dt_1(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         assert pdu is not None
         self._emit_pdu(pdu)
-        return State.STA6
+        return _STA6
 
     def _dt_2(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         assert isinstance(pdu, PDataTF)
         self._events.append(DataIndication(pdu))
-        return State.STA6
+        return _STA6
 
     # Release (Table 9-8)
 
     def _ar_1(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         assert pdu is not None
         self._emit_pdu(pdu)
-        return State.STA7
+        return _STA7
 
     def _ar_2(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         self._events.append(ReleaseIndication(collision=False))
-        return State.STA8
+        return _STA8
 
     def _ar_3(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         self._events.append(ReleaseConfirmation())
         self._should_close = True
-        return State.STA1
+        return _STA1
 
     def _ar_4(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         assert pdu is not None
         self._emit_pdu(pdu)
         self._start_artim(now, closing=True)
-        return State.STA13
+        return _STA13
 
     def _ar_5(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         self._artim_deadline = None
         self._events.append(TransportClosed())
-        return State.STA1
+        return _STA1
 
     def _ar_6(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         assert isinstance(pdu, PDataTF)
         self._events.append(DataIndication(pdu))
-        return State.STA7
+        return _STA7
 
     def _ar_7(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         assert pdu is not None
         self._emit_pdu(pdu)
-        return State.STA8
+        return _STA8
 
     def _ar_8(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         self._events.append(ReleaseIndication(collision=True))
-        return State.STA9 if self._role is Role.REQUESTOR else State.STA10
+        return _STA9 if self._role is _REQUESTOR else _STA10
 
     def _ar_9(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         assert pdu is not None
         self._emit_pdu(pdu)
-        return State.STA11
+        return _STA11
 
     def _ar_10(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         self._events.append(ReleaseConfirmation())
-        return State.STA12
+        return _STA12
 
     # Abort (Table 9-9)
 
@@ -527,42 +548,42 @@ class ULConnection:
         else:
             self._emit_pdu(AAbort(source=AbortSource.SERVICE_USER))
         self._start_artim(now, closing=True)
-        return State.STA13
+        return _STA13
 
     def _aa_2(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         self._artim_deadline = None
         self._should_close = True
-        return State.STA1
+        return _STA1
 
     def _aa_3(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         assert isinstance(pdu, AAbort)
         self._events.append(AbortIndication(pdu.source, pdu.reason, from_peer=True))
         self._should_close = True
-        return State.STA1
+        return _STA1
 
     def _aa_4(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         self._events.append(
             AbortIndication(AbortSource.SERVICE_PROVIDER, AbortReason.NOT_SPECIFIED, False)
         )
-        return State.STA1
+        return _STA1
 
     def _aa_5(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         self._artim_deadline = None
         self._events.append(TransportClosed())
-        return State.STA1
+        return _STA1
 
     def _aa_6(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
-        return State.STA13
+        return _STA13
 
     def _aa_7(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         self._provider_abort(error)
-        return State.STA13
+        return _STA13
 
     def _aa_8(self, now: float, pdu: PDU | None, error: RemoteProtocolError | None) -> State:
         reason = self._provider_abort(error)
         self._events.append(AbortIndication(AbortSource.SERVICE_PROVIDER, reason, False))
         self._start_artim(now, closing=True)
-        return State.STA13
+        return _STA13
 
 
 def _view(data: bytes | bytearray | memoryview) -> memoryview:
