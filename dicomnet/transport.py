@@ -295,7 +295,8 @@ class ULProtocol(asyncio.BufferedProtocol):
             total = PDU_HEADER_LENGTH + int.from_bytes(self._view[2:6], "big")
             if total > len(self._view) - MIN_FREE_SPACE:
                 self._grow(min(total + MIN_FREE_SPACE, len(self._view) * RECEIVE_BUFFER_GROWTH))
-            missing = min(total, len(self._view)) - kept
+            size = len(self._view)
+            missing = (total if total < size else size) - kept  # min(), without its call
             if self._lowat_socket is not None and (missing >= WHOLE_PDU_WAIT or self._lowat != 1):
                 self._wait_for(missing)  # (the usual 16 KB PDU calls nothing here)
         elif self._lowat != 1 and self._lowat_socket is not None:

@@ -325,7 +325,14 @@ class Association(SendingSide):
         # A data set ending with the run: nothing else in this read to gather its answer with.
         self._answer_at_once = parts.is_last
         try:
-            self._on_parts(parts)
+            # What _on_parts does for a DataStream, without looking the target up again.
+            queued = target.feed_views(parts.parts)
+            if queued and self._protocol is not None and not self._protocol.is_lost:
+                self._protocol.flow.add_backlog(queued)
+            if parts.is_last:
+                del self._receiving[parts.context_id]
+                target.finish()  # a handler waiting for the end may answer in here
+                self.dispatcher.data_arriving(target)
         finally:
             dimse.deferred = False
             self._answer_at_once = False
