@@ -336,8 +336,13 @@ class Association(SendingSide):
         finally:
             dimse.deferred = False
             self._answer_at_once = False
-        if not self._ended:
+        if self._ended:
+            return
+        flow = dimse.flow
+        if parts.is_last or self._released or (flow is not None and flow.read_paused):
             dimse.restart()
+        else:
+            dimse.restart_owed()  # the rest of this data set is owed (_owed, known here)
 
     def _handle_run(self, items: Iterator[Fragment | DataParts], held: DataParts | None) -> None:
         try:

@@ -126,6 +126,14 @@ class DimseTimer:
         if self._owed() is None:
             timers.stop(DIMSE)
             return
+        self.restart_owed()
+
+    def restart_owed(self) -> None:
+        """:meth:`restart` for a caller that knows the peer owes something now (a data set
+        still arriving, reading not paused): the timer starts afresh."""
+        timers = self._timers
+        if timers is None:
+            return
         # timers.start(DIMSE, self.current()) without its calls when no per-service
         # response timeout applies: this runs after every read.
         policy = self._timers_policy
