@@ -120,18 +120,7 @@ def insert_many(
         if key is None:
             rows.append(_instance_values(conn, entry, series_keys))
             continue
-        rows.append(
-            [
-                *columns.image,  # type: ignore[attr-defined] # (a WalkColumns)
-                key,
-                entry.transfer_syntax_uid,
-                entry.size,
-                entry.path,
-                entry.source_ae_title,
-                entry.received,
-                bytearray(entry.headers.get("IMAGE", b"")),
-            ]
-        )
+        rows.append(_walked_row(entry, columns, key))  # type: ignore[arg-type]
     several = len(_runs(len(rows))) > 1
     if several:
         conn.execute("SAVEPOINT new_rows")
@@ -182,6 +171,11 @@ def _instance_values(
     if series_key is None:
         series_key = _upsert_parents(conn, entry, instance_columns(entry))
         series_keys[columns.series_uid] = series_key
+    return _walked_row(entry, columns, series_key)
+
+
+def _walked_row(entry: IndexEntry, columns: WalkColumns, series_key: int) -> list[object]:
+    """The instance row of a walked entry whose series row is ``series_key``."""
     # The header as a bytearray: the sqlite3 module binds it as the same BLOB, and
     # looks up no adapter for it (it does for every bytes value: about 3k
     # instructions per row, more than the copy).
