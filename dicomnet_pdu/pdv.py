@@ -251,22 +251,16 @@ def whole_message(
         or not context_id & 1
     ):
         return None
-    head = _pack_pdu_pdv_headers(
-        _P_DATA_TF, 0, size + PDV_HEADER_LENGTH, size + 2, context_id, _COMMAND_BIT | _LAST_BIT
-    )
+    segments = _one_pdv_pdu(context_id, _COMMAND_BIT | _LAST_BIT, command)
     if dataset is None:
-        return [head, command], size + PDU_HEADER_LENGTH + PDV_HEADER_LENGTH
+        return segments, size + PDU_HEADER_LENGTH + PDV_HEADER_LENGTH
     if type(dataset) is not bytes or pack_command_and_data:
         return None
     length = len(dataset)
     if not 0 < length <= room:
         return None
-    data_head = _pack_pdu_pdv_headers(
-        _P_DATA_TF, 0, length + PDV_HEADER_LENGTH, length + 2, context_id, _LAST_BIT
-    )
-    return [head, command, data_head, dataset], size + length + 2 * (
-        PDU_HEADER_LENGTH + PDV_HEADER_LENGTH
-    )
+    segments += _one_pdv_pdu(context_id, _LAST_BIT, dataset)
+    return segments, size + length + 2 * (PDU_HEADER_LENGTH + PDV_HEADER_LENGTH)
 
 
 def command_pdu(context_id: int, command: bytes) -> list[Segment]:
@@ -278,11 +272,10 @@ def command_pdu(context_id: int, command: bytes) -> list[Segment]:
 def _one_pdv_pdu(context_id: int, control: int, payload: bytes) -> list[Segment]:
     """A P-DATA-TF of one PDV holding all of ``payload``."""
     size = len(payload)
-    return [
-        _pack_pdu_header(_P_DATA_TF, 0, size + PDV_HEADER_LENGTH),
-        _pack_pdv_header(size + 2, context_id, control),
-        payload,
-    ]
+    headers = _pack_pdu_pdv_headers(
+        _P_DATA_TF, 0, size + PDV_HEADER_LENGTH, size + 2, context_id, control
+    )
+    return [headers, payload]
 
 
 def _pdus(
