@@ -91,6 +91,13 @@ def _sop_class_element(value: str) -> bytes | None:
     return _ui(_AFFECTED_SOP_CLASS, value)
 
 
+def _sop_class_of(value: str) -> bytes | None:
+    """The Affected SOP Class UID element of ``value`` (memoized); ``None`` if not a UID."""
+    if len(value) > MAX_UID_LENGTH:
+        return None  # (kept out of the memo)
+    return _sop_class_element(value)
+
+
 def _with_group_length(body: bytes) -> bytes:
     return _GROUP_LENGTH.pack(0, 0, 4, len(body)) + body
 
@@ -127,9 +134,7 @@ def encode_common(msg: Message, message_id: int | None = None) -> bytes | None:
 def _command_set(sop_class_uid: str, fixed: bytes, sop_instance_uid: str | None) -> bytes | None:
     """Affected SOP Class UID, the US elements ``fixed`` and, for C-STORE, Affected SOP
     Instance UID, behind their Command Group Length; ``None`` when a UID is not one."""
-    if len(sop_class_uid) > MAX_UID_LENGTH:
-        return None
-    sop_class = _sop_class_element(sop_class_uid)
+    sop_class = _sop_class_of(sop_class_uid)
     if sop_class is None:
         return None
     if sop_instance_uid is None:
@@ -189,10 +194,7 @@ def _store_rq(msg: CStoreRQ, message_id: int | None) -> bytes | None:
         return None
     if msg.move_originator_ae_title is not None and msg.move_originator_ae_title.strip(" "):
         return None
-    sop_class_uid = msg.affected_sop_class_uid
-    if len(sop_class_uid) > MAX_UID_LENGTH:
-        return None
-    sop_class = _sop_class_element(sop_class_uid)
+    sop_class = _sop_class_of(msg.affected_sop_class_uid)
     sop_instance_uid = msg.affected_sop_instance_uid
     if sop_class is None or not is_valid_uid(sop_instance_uid):
         return None
@@ -237,11 +239,8 @@ def decode_common(buf: bytes) -> DimseMessage | None:
     offset = 20 + length
     if group_length != size - 12 or group or number != _AFFECTED_SOP_CLASS or offset > size:
         return None
-    try:
-        sop_class = buf[20:offset].rstrip(b"\0 ").decode("ascii")
-    except UnicodeDecodeError:
-        return None
-    if not sop_class:
+    sop_class = _uid_text(buf[20:offset])
+    if sop_class is None:
         return None
     if size - offset >= 48:
         # A C-STORE-RQ or -RSP (one per instance stored): its four US elements and the
@@ -287,15 +286,21 @@ def decode_common(buf: bytes) -> DimseMessage | None:
     return None
 
 
+def _uid_text(raw: bytes) -> str | None:
+    """A UI element's value as text (its padding stripped); ``None`` if empty or not ASCII."""
+    try:
+        text = raw.rstrip(b"\0 ").decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    return text or None
+
+
 def _read_store_rq(
     uid: bytes, sop_class: str, message_id: int, priority: int, dataset: int
 ) -> CStoreRQ | None:
     """The C-STORE-RQ read by decode_common's one unpack (``uid``: the instance UID's bytes)."""
-    try:
-        sop_instance = uid.rstrip(b"\0 ").decode("ascii")
-    except UnicodeDecodeError:
-        return None
-    if not sop_instance:
+    sop_instance = _uid_text(uid)
+    if sop_instance is None:
         return None
     return plain_store_rq(
         message_id=message_id,
@@ -310,11 +315,8 @@ def _read_store_rsp(
     uid: bytes, sop_class: str, responded_to: int, dataset: int, status: int
 ) -> CStoreRSP | None:
     """The C-STORE-RSP read by decode_common's one unpack (``uid``: the instance UID's bytes)."""
-    try:
-        sop_instance = uid.rstrip(b"\0 ").decode("ascii")
-    except UnicodeDecodeError:
-        return None
-    if not sop_instance:
+    sop_instance = _uid_text(uid)
+    if sop_instance is None:
         return None
     return plain_store_rsp(
         responded_to=responded_to,
