@@ -42,28 +42,26 @@ import operator
 import os
 import sqlite3
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, aclosing, asynccontextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from dicomnet.query.index import InstanceRecord
-from dicomnet.query.query import Query
 from dicomnet.storage.folder import fsync_folders
 from dicomnet.storage.naming import PendingLink, link_all, settle_all
 from dicomnet.wakeup import WakingFuture, wake_all
 
 from .backend import IndexUnavailable
 from .entry import IndexEntry
-from .finding import RowFinding
 from .migrations import migrate_sqlite
 from .opening import LockTaken, WriteLock, opening_lock
 from .plan import SQLITE
-from .rows import BATCH, delete_target, row_record
+from .rows import delete_target
 from .schema import SCHEMA_VERSION
 from .series_keys import checked_series_keys
+from .sqlite_reading import SqliteReading
 from .sqlite_rows import chunks, delete_pending, delete_rows, has_side_rows, insert_many
 
 __all__ = ["SqliteIndex"]
@@ -95,21 +93,6 @@ LOCK_RETRY: Final = (0.00025, 0.002)
 LOCK_PATIENCE: Final = 0.05
 #: Series keys remembered by the writer, at most.
 _SERIES_KEYS: Final = 4096
-#: Entity keys per ``IN (...)`` when a retrieve collects instances.
-_CHUNK: Final = 500
-_INSTANCES_BELOW: Final = {
-    "IMAGE": "SELECT i.sop_uid, i.sop_class, i.transfer_syntax, i.path FROM instance i"
-    " WHERE i.pk IN ({})",
-    "SERIES": "SELECT i.sop_uid, i.sop_class, i.transfer_syntax, i.path FROM instance i"
-    " WHERE i.series_fk IN ({})",
-    "STUDY": "SELECT i.sop_uid, i.sop_class, i.transfer_syntax, i.path FROM instance i"
-    " JOIN series se ON i.series_fk = se.pk WHERE se.study_fk IN ({})",
-    "PATIENT": "SELECT i.sop_uid, i.sop_class, i.transfer_syntax, i.path FROM instance i"
-    " JOIN series se ON i.series_fk = se.pk JOIN study st ON se.study_fk = st.pk"
-    " WHERE st.patient_fk IN ({})",
-}
-
-
 #: A queued job's operation (None for writes that join a batch).
 _OPERATION: Final = operator.attrgetter("operation")
 
@@ -127,7 +110,7 @@ class _Job:
     operation: Callable[[sqlite3.Connection], Any] | None = None
 
 
-class SqliteIndex(RowFinding):
+class SqliteIndex(SqliteReading):
     """An index of patients, studies, series and instances in one SQLite file.
 
     Create it with :meth:`open` (which makes the schema) and end it with
@@ -750,75 +733,6 @@ class SqliteIndex(RowFinding):
                 conn.execute(f"DELETE FROM {table}")
 
         await self._operate(work)
-
-    # ------------------------------------------------------------------ reading
-
-    def _reader_connection(self) -> sqlite3.Connection:
-        conn = self._connect(True)
-        self._all_readers.append(conn)
-        return conn
-
-    @asynccontextmanager
-    async def _reader(self) -> AsyncIterator[sqlite3.Connection]:
-        if self._closed:
-            raise IndexUnavailable(f"index {self.path} is closed")
-        async with self._reader_slots:
-            conn = self._free.pop() if self._free else await self.run(self._reader_connection)
-            try:
-                yield conn
-            finally:
-                if not self._closed:
-                    self._free.append(conn)
-
-    async def _rows(
-        self, sql: str, params: Sequence[object], *, first: int = BATCH
-    ) -> AsyncGenerator[tuple[Any, ...], None]:
-        """Rows of one SELECT, fetched in batches in the thread pool."""
-        async with self._reader() as conn:
-            cursor = await self.run(conn.execute, sql, list(params))
-            try:
-                size = first
-                while True:
-                    rows = await self.run(cursor.fetchmany, size)
-                    if not rows:
-                        return
-                    for row in rows:
-                        yield tuple(row)
-                    size = BATCH
-            finally:
-                await self.run(cursor.close)
-
-    async def instances(self, query: Query) -> list[InstanceRecord]:
-        """Retrieve: the instances below every matching entity."""
-        keys = await self._matching_keys(query)
-        records: dict[str, InstanceRecord] = {}
-        template = _INSTANCES_BELOW[query.level]
-        for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start : start + _CHUNK]
-            sql = template.format(", ".join("?" * len(chunk)))
-            async for uid, sop_class, syntax, path in self._rows(sql, chunk):
-                records[uid] = row_record(uid, sop_class, syntax, path)
-        return list(records.values())
-
-    async def locate(self, sop_instance_uid: str) -> InstanceRecord | None:
-        """One instance and its file, or ``None``."""
-        sql = "SELECT sop_uid, sop_class, transfer_syntax, path FROM instance WHERE sop_uid = ?"
-        found = None
-        async for uid, sop_class, syntax, path in self._rows(sql, [sop_instance_uid]):
-            found = row_record(uid, sop_class, syntax, path)
-        return found
-
-    async def count(self) -> int:
-        """How many instances are indexed."""
-        async with aclosing(self._rows("SELECT count(*) FROM instance", [])) as rows:
-            async for (value,) in rows:
-                return int(value)
-        return 0
-
-    async def paths_since(self, received: float) -> list[tuple[str, str]]:
-        """(SOP Instance UID, path) of instances received at or after ``received``."""
-        sql = "SELECT sop_uid, path FROM instance WHERE received >= ? ORDER BY received"
-        return [(str(u), str(p)) async for u, p in self._rows(sql, [received])]
 
 
 def _name_files(links: list[PendingLink], folders: list[str]) -> list[PendingLink]:
