@@ -346,6 +346,8 @@ class Server:
         self.memo = NegotiationMemo()
         #: Called with each association as it ends (e.g. to count and log it).
         self.ended_hooks: list[Callable[[Association], None]] = []
+        #: Called after each connection has closed (:attr:`connections` counts it no more).
+        self.closed_hooks: list[Callable[[], None]] = []
 
     # -- introspection -------------------------------------------------------------
 
@@ -496,6 +498,11 @@ class Server:
     def _connection_closed(self, protocol: ULProtocol) -> None:
         self._protocols.discard(protocol)
         self._closed_since_trim += 1
+        for hook in self.closed_hooks:
+            try:
+                hook()
+            except Exception:
+                _log.exception("connection closed hook failed")
         # After a burst of connections, once none is left, what they used goes back to
         # the system (the heap would otherwise stay at the burst's peak).
         idle = not self._protocols and self._trim is None and not self._closing

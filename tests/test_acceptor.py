@@ -38,6 +38,7 @@ async def _workers(sock: socket.socket, count: int) -> tuple[list[Server], Any]:
             shared=[sock.dup()], gate=balance
         )
         balance.live = lambda server=server: server.connections
+        server.closed_hooks.append(balance.closed)  # as serve --workers does
         servers.append(server)
     return servers, counts
 
@@ -119,6 +120,47 @@ async def test_a_worker_serving_fewer_takes_the_next_connections() -> None:
             await server.wait_closed()
         sock.close()
     assert list(counts) == [ABSENT, ABSENT]
+
+
+async def test_each_worker_publishes_its_count_as_its_connections_close() -> None:
+    """After a burst has ended, the next one is split evenly again.
+
+    A count published only when its worker accepted stayed at what the worker
+    served then, and the other worker took that many more of the next burst.
+    """
+    sock = _listening()
+    port = sock.getsockname()[1]
+    servers, counts = await _workers(sock, 2)
+    clients: list[socket.socket] = []
+    try:
+        for _ in range(2):
+            clients = await _connect(port, 20)
+            await _until(lambda: sum(s.connections for s in servers) == 20)
+            first, second = (s.connections for s in servers)
+            assert abs(first - second) <= 1, (first, second)
+            for client in clients:
+                client.close()
+            await _until(lambda: sum(s.connections for s in servers) == 0)
+            assert list(counts) == [0, 0]
+    finally:
+        await _close(clients, servers, sock)
+    assert list(counts) == [ABSENT, ABSENT]
+
+
+def test_a_balance_not_accepting_stays_absent_as_connections_close() -> None:
+    counts = (ctypes.c_long * 2)(ABSENT, 3)
+    balance = Balance(counts, 0)
+    balance.live = lambda: 2
+    balance.closed()  # not serving yet: nothing published
+    assert counts[0] == ABSENT
+    balance.serving(True)
+    balance.live = lambda: 1
+    balance.closed()
+    assert counts[0] == 1
+    balance.serving(False)  # draining: its last connections close
+    balance.live = lambda: 0
+    balance.closed()
+    assert counts[0] == ABSENT
 
 
 def test_balance_ignores_workers_not_accepting_and_publishes_its_count() -> None:

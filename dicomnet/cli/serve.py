@@ -402,6 +402,7 @@ async def serve(
                 ssl=ssl, handlers=handlers, shared=args.worker_sockets, gate=balance
             )
             balance.live = functools.partial(getattr, server, "connections")
+            server.closed_hooks.append(balance.closed)
         except (OSError, ConfigurationError) as exc:
             if http_bound is not None:
                 http_bound.close()

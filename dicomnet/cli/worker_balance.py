@@ -13,10 +13,12 @@ accepting workers' connections and the waiting ones (rounded up, so that the
 shares cover every waiting connection). Where the system does not tell how
 many wait, a worker takes the next connection only while it serves no more
 than every other accepting worker. A published figure is refreshed each time
-its worker looks at the queue; between times it can only be too high (the
-worker's connections end unseen), which makes the others take more, never
-fewer. The acceptor's patience covers a worker that is slow to come back to
-the queue.
+its worker looks at the queue and each time one of its connections closes
+(:meth:`Balance.closed`): a figure left at what the worker served when it last
+accepted made the others take more of the next burst (after a burst of 50
+ended, the next one went 35 / 15 and 18 / 32, and the worker with more
+finished last). The acceptor's patience covers a worker that is slow to come
+back to the queue.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Balance:
         self.counts = counts
         self.slot = slot
         self.live: Callable[[], int] = _none
+        self._serving = False
 
     def allowance(self, connecting: int, waiting: int | None) -> int:
         """Connections this worker takes now: up to its even share (see the module)."""
@@ -69,4 +72,10 @@ class Balance:
 
     def serving(self, on: bool) -> None:
         """Publish this worker as accepting (its count) or not (:data:`ABSENT`)."""
+        self._serving = on
         self.counts[self.slot] = self.live() if on else ABSENT
+
+    def closed(self) -> None:
+        """One of this worker's connections has closed: publish its count again."""
+        if self._serving:
+            self.counts[self.slot] = self.live()
