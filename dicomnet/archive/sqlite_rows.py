@@ -8,7 +8,7 @@ connection that writes.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import chain
 from typing import Final, TypeVar
 
@@ -19,6 +19,7 @@ from .schema import LEVEL_TABLES
 __all__ = ["chunks", "delete_pending", "delete_rows", "has_side_rows", "insert_many"]
 
 _T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 def _upsert_level(
@@ -84,6 +85,35 @@ _RUNS: Final = {
 }
 
 
+#: The instance columns a run of rows of one series, syntax and sender usually shares
+#: (SOP Class UID, Content Date, series key, transfer syntax, sending AE), by position
+#: in :data:`INSTANCE_COLUMNS`: bound once per statement (numbered parameters ``?1`` to
+#: ``?5``) when every row of the run has the same values, and the other columns per row.
+#: Each value bound is copied by SQLite; a run of 16 rows binds 101 values, not 176.
+_SHARED_AT: Final = tuple(
+    INSTANCE_COLUMNS.index(name)
+    for name in ("sop_class", "content_date", "series_fk", "transfer_syntax", "source_ae")
+)
+#: The columns bound per row in a statement of :data:`_SHARED_RUNS`, in this order.
+_OWN_AT: Final = tuple(n for n in range(len(INSTANCE_COLUMNS)) if n not in _SHARED_AT)
+
+
+def _shared_row(row: int) -> str:
+    own = len(_SHARED_AT) + row * len(_OWN_AT)
+    marks = [
+        f"?{_SHARED_AT.index(n) + 1}" if n in _SHARED_AT else f"?{own + _OWN_AT.index(n) + 1}"
+        for n in range(len(INSTANCE_COLUMNS))
+    ]
+    return f"({', '.join(marks)})"
+
+
+#: The statements of :data:`_RUNS` with the shared columns bound once (see _SHARED_AT).
+_SHARED_RUNS: Final = {
+    length: _INSERT_INSTANCES + ", ".join(_shared_row(row) for row in range(length))
+    for length in _RUNS
+}
+
+
 def chunks(items: Sequence[_T], width: int) -> list[Sequence[_T]]:
     """``items`` cut into runs whose parameters (``width`` each) fit one statement."""
     step = max(1, _MAX_PARAMS // width)
@@ -111,28 +141,10 @@ def insert_many(
     # twice in the batch) fails them as a whole (undone to the savepoint, when there are
     # several), and the batch goes the way below; the parents made stay (before the
     # savepoint), as that way makes them too.
-    rows: list[list[object]] = []
-    for entry in entries:
-        columns = entry.columns
-        # (A walked entry of a series the writer knows, the usual one: its row here,
-        # without the call of _instance_values.)
-        key = series_keys.get(columns.series_uid) if type(columns) is WalkColumns else None
-        if key is None:
-            rows.append(_instance_values(conn, entry, series_keys))
-            continue
-        rows.append(_walked_row(entry, columns, key))  # type: ignore[arg-type]
-    several = len(_runs(len(rows))) > 1
-    if several:
-        conn.execute("SAVEPOINT new_rows")
-    try:
-        _insert_rows(conn, rows)
-    except sqlite3.IntegrityError:
-        if several:
-            conn.execute("ROLLBACK TO new_rows")
-            conn.execute("RELEASE new_rows")
-    else:
-        if several:
-            conn.execute("RELEASE new_rows")
+    inserted = _insert_shared(conn, entries, series_keys)
+    if inserted:
+        return
+    if inserted is None and _insert_new(conn, entries, series_keys):
         return
     uids = [entry.sop_instance_uid for entry in entries]
     known: set[str] = set()
@@ -150,6 +162,105 @@ def insert_many(
         known.add(uid)
         fresh.append(_instance_values(conn, entry, series_keys))
     _insert_rows(conn, fresh)
+
+
+def _insert_new(
+    conn: sqlite3.Connection, entries: Sequence[IndexEntry], series_keys: dict[str, int]
+) -> bool:
+    """Insert new instances in runs of rows (their parents made when new); ``False``
+    (nothing inserted) when a UID is indexed already or twice in ``entries``."""
+    rows: list[list[object]] = []
+    for entry in entries:
+        columns = entry.columns
+        # (A walked entry of a series the writer knows, the usual one: its row here,
+        # without the call of _instance_values.)
+        key = series_keys.get(columns.series_uid) if type(columns) is WalkColumns else None
+        if key is None:
+            rows.append(_instance_values(conn, entry, series_keys))
+            continue
+        rows.append(_walked_row(entry, columns, key))  # type: ignore[arg-type]
+    return _undone_if_known(conn, _insert_rows, rows, len(rows))
+
+
+def _undone_if_known(
+    conn: sqlite3.Connection,
+    insert: Callable[[sqlite3.Connection, _R], None],
+    rows: _R,
+    count: int,
+) -> bool:
+    """``insert(conn, rows)`` (``count`` rows); ``False`` when a UID was indexed already
+    (or twice among them): then no row of them stays (several runs: to a savepoint)."""
+    several = len(_runs(count)) > 1
+    if several:
+        conn.execute("SAVEPOINT new_rows")
+    try:
+        insert(conn, rows)
+    except sqlite3.IntegrityError:
+        if several:
+            conn.execute("ROLLBACK TO new_rows")
+            conn.execute("RELEASE new_rows")
+        return False
+    if several:
+        conn.execute("RELEASE new_rows")
+    return True
+
+
+def _insert_shared(
+    conn: sqlite3.Connection, entries: Sequence[IndexEntry], series_keys: dict[str, int]
+) -> bool | None:
+    """Insert the usual batch (walked entries of one known series, syntax, sender, SOP
+    class and content date) with the shared columns bound once per run (see _SHARED_AT).
+
+    ``None`` (nothing done) for any other batch; ``False`` (nothing inserted) when a
+    UID is indexed already or twice in the batch.
+    """
+    columns = entries[0].columns
+    if type(columns) is not WalkColumns:
+        return None
+    series_uid = columns.series_uid
+    key = series_keys.get(series_uid)
+    if key is None:
+        return None
+    image = columns.image
+    syntax = entries[0].transfer_syntax_uid
+    sender = entries[0].source_ae_title
+    shared = [image[1], image[3], key, syntax, sender]
+    own: list[object] = []
+    for entry in entries:
+        columns = entry.columns
+        if (
+            type(columns) is not WalkColumns
+            or columns.series_uid != series_uid
+            or entry.transfer_syntax_uid != syntax
+            or entry.source_ae_title != sender
+        ):
+            return None
+        image = columns.image
+        if image[1] != shared[0] or image[3] != shared[1]:
+            return None
+        # (The header as a bytearray: see _walked_row.)
+        own += (
+            image[0],
+            image[2],
+            entry.size,
+            entry.path,
+            entry.received,
+            bytearray(entry.headers.get("IMAGE", b"")),
+        )
+    return _undone_if_known(conn, _insert_shared_runs, (shared, own), len(entries))
+
+
+def _insert_shared_runs(
+    conn: sqlite3.Connection, values: tuple[list[object], list[object]]
+) -> None:
+    """Insert rows given as (the shared values, every row's own values one after another)."""
+    shared, own = values
+    width = len(_OWN_AT)
+    start = 0
+    for length in _runs(len(own) // width):
+        end = start + length * width
+        conn.execute(_SHARED_RUNS[length], shared + own[start:end])
+        start = end
 
 
 def _instance_values(
