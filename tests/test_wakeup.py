@@ -1,4 +1,4 @@
-"""WakingFuture: its producer steps the one waiter parked on it at once."""
+"""WakingFuture and SharedFuture: their producer steps the waiters parked on them at once."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from dicomnet.wakeup import WakingFuture, wake_all
+from dicomnet.wakeup import SharedFuture, WakingFuture, wake_all, wake_shared
 
 
 async def test_wake_all_calls_each_done_futures_waker_once() -> None:
@@ -56,3 +56,22 @@ async def test_a_task_awaits_a_waking_future_as_any_future() -> None:
     future.set_result(7)
     wake_all([future])  # no waker: the task's done callback wakes it
     assert await task == 7
+
+
+async def test_wake_shared_calls_each_waker_once_and_logs_one_that_raises(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    shared = SharedFuture()
+    calls: list[str] = []
+
+    def bad() -> None:
+        calls.append("bad")
+        raise RuntimeError("waker failed")
+
+    shared.wakers += [lambda: calls.append("first"), bad, lambda: calls.append("last")]
+    shared.set_result(None)
+    wake_shared(shared)
+    wake_shared(shared)  # each waker once
+    assert calls == ["first", "bad", "last"]
+    assert "waking a waiter of a shared future failed" in caplog.text
+    assert shared.cancel() is False and not shared.cancelled()

@@ -48,6 +48,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from asyncio import current_task
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -90,6 +91,9 @@ HEADER_CAPTURE: Final = 64 * 1024
 
 #: ``route(info, entry)``: the send-queue destinations of an instance about to be indexed.
 Route = Callable[[InstanceInfo, IndexEntry], tuple[str, ...]]
+#: An index's ``put_shared(entry)`` (see :meth:`~dicomnet.archive.sqlite.SqliteIndex.put_shared`):
+#: awaited, ``None`` or the errors of the entries of its run that failed, by ``id(entry)``.
+PutShared = Callable[[IndexEntry], Awaitable["dict[int, BaseException] | None"]]
 
 
 class IndexedStore:
@@ -115,8 +119,11 @@ class IndexedStore:
         )
         # Duplicates are told by the index (the path depends on the data set).
         self._hierarchical = isinstance(store, FolderStore) and store.layout is Layout.HIERARCHICAL
-        # The index names unnamed files a batch at a time (see IndexedSink.commit).
-        self._links_files = bool(getattr(index, "links_files", False))
+        # The index names unnamed files a batch at a time (see IndexedSink.commit), and
+        # answers their entries by runs (its put_shared).
+        self._put_shared: PutShared | None = (
+            getattr(index, "put_shared", None) if getattr(index, "links_files", False) else None
+        )
         # A plain folder store opens its sinks without a coroutine (FolderStore.open_now).
         self._folder = store if type(store) is FolderStore else None
 
@@ -136,7 +143,7 @@ class IndexedStore:
         folder = self._folder
         inner = folder.open_now(info) if folder is not None else await store.open_sink(info)
         # (Positional: a class called with keywords gathers them into a dict first.)
-        return IndexedSink(inner, self.index, earlier, self.route, self._links_files)
+        return IndexedSink(inner, self.index, earlier, self.route, self._put_shared)
 
 
 class IndexedSink:
@@ -147,7 +154,7 @@ class IndexedSink:
         "_head",
         "_inner_views",
         "_linked",
-        "_named_by_index",
+        "_put_shared",
         "_size",
         "_walk",
         "index",
@@ -161,7 +168,7 @@ class IndexedSink:
         index: IndexBackend,
         earlier: Path | None = None,
         route: Route | None = None,
-        links_files: bool = False,
+        put_shared: PutShared | None = None,
     ) -> None:
         self.inner = inner
         self.index = index
@@ -179,12 +186,13 @@ class IndexedSink:
             inner, "write_views", None
         )
         # A file moved into place as a second link to its temporary name, or an unnamed
-        # one, named by the index with its batch (links_files) or else linked at commit
-        # with its final name noted in its store's intent log now (see commit).
+        # one, named by the index with its batch (given its put_shared: an index that
+        # links files) or else linked at commit with its final name noted in its store's
+        # intent log now (see commit).
         linked = self._linked = isinstance(inner, FileSink) and inner.store.hard_links
         unnamed = linked and inner.unnamed  # type: ignore[attr-defined] # (a FileSink)
-        self._named_by_index = unnamed and links_files
-        if unnamed and not links_files:
+        self._put_shared = put_shared if unnamed else None
+        if unnamed and put_shared is None:
             inner.note_final_name()  # type: ignore[attr-defined]
 
     #: The elements the Storage SCP captures while it walks the data set (its columns).
@@ -230,7 +238,8 @@ class IndexedSink:
     async def commit(self, info: InstanceInfo) -> StoredInstance:
         """Commit the file, then index it; on an index failure the new file is removed."""
         inner = self.inner
-        if self._named_by_index:
+        put_shared = self._put_shared
+        if put_shared is not None:
             assert isinstance(inner, FileSink)
             name = inner.final
             walk = self._walk
@@ -255,17 +264,21 @@ class IndexedSink:
                     entry = replace(entry, forward_to=self.route(info, entry))
                 link = entry.link = inner.unlinked()
                 try:
-                    indexed = self.index.put(entry)
+                    indexed = put_shared(entry)
                 except BaseException:
                     link.abandon()  # no batch has it
                     raise
-                try:
-                    await indexed
-                except asyncio.CancelledError:
-                    raise  # (the batch settles the file's line, or a restart does)
-                except BaseException as exc:
-                    self._named_failed(info, link, inner.size, exc)
-                    raise
+                if current_task() is not None:
+                    # A task cancelled leaves at once (the batch settles the file's line,
+                    # or a restart does); a handler parked without a task (see
+                    # dicomnet.wakeup) is cancelled where it waits by its dispatcher.
+                    indexed = asyncio.shield(indexed)
+                # (The run's result: None, or the errors of those of its entries that
+                # failed.)
+                failures = await indexed
+                if failures is not None and (error := failures.get(id(entry))) is not None:
+                    self._named_failed(info, link, inner.size, error)
+                    raise error
                 if link.outcome is Outcome.STORED:
                     # (By position: a class called with keywords gathers them first.)
                     return StoredInstance(info, name, inner.size, Outcome.STORED, name)

@@ -6,11 +6,14 @@ no protocol work happens in those threads. One connection writes; up to
 ``readers`` connections read, each held by one C-FIND stream at a time (WAL
 lets them read while the writer commits).
 
-**Group commit.** :meth:`SqliteIndex.put` queues the entry and waits; one
-writer task takes every entry queued so far (up to ``batch_limit``) and
-commits them in one transaction, then wakes their callers. While a commit
-runs, new entries queue up for the next one, so concurrent associations
-share the cost of each commit. Each transaction holds the file's write lock
+**Group commit.** :meth:`SqliteIndex.put_shared` queues the entry as it is and
+returns the one future of the run of entries queued together (a
+:class:`~dicomnet.wakeup.SharedFuture`); one writer task takes every entry
+queued so far (whole runs, up to ``batch_limit``) and commits them in one
+transaction, then completes the runs' futures and wakes their callers.
+:meth:`SqliteIndex.put` does the same with a future of the entry's own. While
+a commit runs, new entries queue up for the next one, so concurrent
+associations share the cost of each commit. Each transaction holds the file's write lock
 (:class:`~dicomnet.archive.opening.WriteLock`; other workers wait on it).
 
 **Durability.** ``fsync=True`` (default): a row is on disk when :meth:`put`
@@ -38,7 +41,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import operator
 import os
 import sqlite3
 from collections import deque
@@ -51,7 +53,7 @@ from typing import Any, Final, TypeVar
 
 from dicomnet.storage.folder import fsync_folders
 from dicomnet.storage.naming import PendingLink, link_all, settle_all
-from dicomnet.wakeup import WakingFuture, wake_all
+from dicomnet.wakeup import SharedFuture, wake_shared
 
 from .backend import IndexUnavailable
 from .entry import IndexEntry
@@ -93,21 +95,41 @@ LOCK_RETRY: Final = (0.00025, 0.002)
 LOCK_PATIENCE: Final = 0.05
 #: Series keys remembered by the writer, at most.
 _SERIES_KEYS: Final = 4096
-#: A queued job's operation (None for writes that join a batch).
-_OPERATION: Final = operator.attrgetter("operation")
 
 
 @dataclass(slots=True)
 class _Job:
-    """One queued write: an entry to put, a journal change, or an operation run alone."""
+    """One queued write other than an entry: a journal change, or an operation run alone."""
 
     future: asyncio.Future[Any]
-    entry: IndexEntry | None = None
     #: (path, SOP Instance UID) of a file about to be moved into place.
     journal: tuple[str, str] | None = None
     #: Path whose journal row is no longer needed.
     forget: str | None = None
     operation: Callable[[sqlite3.Connection], Any] | None = None
+
+
+class _Batch:
+    """What one transaction commits: entries, journal changes, and the runs it answers."""
+
+    __slots__ = ("entries", "futures", "jobs", "links")
+
+    def __init__(self, entries: list[IndexEntry], jobs: list[_Job] | None = None) -> None:
+        self.entries = entries
+        self.jobs: list[_Job] = [] if jobs is None else jobs
+        #: The futures of the runs of entries it takes (see SqliteIndex.put_shared), with
+        #: their entries' count.
+        self.futures: list[tuple[SharedFuture, int]] = []
+        #: The unnamed files of its entries (settled once the rows are durable).
+        self.links: list[PendingLink] = []
+
+
+class _Unsynced(Exception):
+    """A batch's rows were committed, the WAL not synced: they fail with ``failure``."""
+
+    def __init__(self, failure: IndexUnavailable) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
 
 
 class SqliteIndex(SqliteReading):
@@ -158,7 +180,15 @@ class SqliteIndex(SqliteReading):
         self._free: list[sqlite3.Connection] = []
         self._all_readers: list[sqlite3.Connection] = []
         self._reader_slots = asyncio.Semaphore(max(1, readers))
-        self._queue: deque[_Job] = deque()
+        # Entries (see put_shared) and other jobs, in the order queued.
+        self._queue: deque[IndexEntry | _Job] = deque()
+        # Jobs in the queue (not entries).
+        self._jobs = 0
+        # The future of the entries queued last (the open run) and their count; the
+        # futures of earlier runs whose entries are still queued, with their counts.
+        self._open: SharedFuture | None = None
+        self._open_count = 0
+        self._runs: deque[tuple[SharedFuture, int]] = deque()
         self._writer_task: asyncio.Task[None] | None = None
         self._closed = False
         self._full_sync = fsync
@@ -294,19 +324,48 @@ class SqliteIndex(SqliteReading):
 
     # ------------------------------------------------------------------ writing
 
-    def put(self, entry: IndexEntry) -> asyncio.Future[None]:
-        """Add or replace one instance: the future of its write, done once committed."""
-        # A waking future: a Storage SCP handler parked on it is stepped on by the
-        # group commit itself (see dicomnet.wakeup), not by a loop callback later.
-        # (Made without its loop given: a keyword costs more than the lookup of the
-        # running loop. What _submit does, without its call.)
+    def put_shared(self, entry: IndexEntry) -> SharedFuture:
+        """Queue ``entry``; the future its batch completes once its row is committed.
+
+        One :class:`~dicomnet.wakeup.SharedFuture` stands for a run of entries
+        queued one after the other (at most ``batch_limit``, never split between
+        batches): its result is ``None`` when each of them is in, else a dict by
+        ``id(entry)`` of the errors of those that failed (each alone, see
+        :meth:`_write`); entries not in it are in, or were left out by their
+        :attr:`IndexEntry.link` (its outcome tells why). No future, no queued job
+        per entry: a Storage SCP handler parked on it is stepped on by the group
+        commit itself (see :mod:`dicomnet.wakeup`).
+        """
         if self._closed or self._writer is None:
             raise IndexUnavailable(f"index {self.path} is closed")
-        future = WakingFuture()
-        self._queue.append(_Job(future, entry))
+        self._queue.append(entry)
+        future = self._open
+        if future is None or self._open_count >= self.batch_limit:
+            future = self._new_run()
+        self._open_count += 1
+        return future
+
+    def _new_run(self) -> SharedFuture:
+        """The future of the entries queued from now on (the writer runs until they are in)."""
+        self._close_run()
+        future = self._open = SharedFuture()
         task = self._writer_task
         if task is None or task.done():
             self._writer_task = asyncio.get_running_loop().create_task(self._write_loop())
+        return future
+
+    def _close_run(self) -> None:
+        """Entries queued from now on get a new future (this one's run ends here)."""
+        if self._open is not None:
+            self._runs.append((self._open, self._open_count))
+            self._open = None
+        self._open_count = 0
+
+    def put(self, entry: IndexEntry) -> asyncio.Future[None]:
+        """Add or replace one instance: the future of its write, done once committed."""
+        shared = self.put_shared(entry)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        shared.add_done_callback(functools.partial(_answer_one, future, entry))
         return future
 
     async def journal(self, path: str, sop_instance_uid: str) -> None:
@@ -325,33 +384,36 @@ class SqliteIndex(SqliteReading):
 
     async def put_many(self, entries: Sequence[IndexEntry]) -> None:
         """Add or replace several instances (committed together with other queued ones)."""
-        loop = asyncio.get_running_loop()
-        jobs = [_Job(loop.create_future(), entry=entry) for entry in entries]
-        await asyncio.gather(*(self._submit(job) for job in jobs))
+        await asyncio.gather(*[self.put(entry) for entry in entries])
 
     def _submit(self, job: _Job) -> asyncio.Future[Any]:
         """Queue ``job`` for the writer; its future (awaited by the caller, not wrapped)."""
         if self._closed or self._writer is None:
             raise IndexUnavailable(f"index {self.path} is closed")
+        if job.operation is not None:
+            self._close_run()  # (a batch never takes entries from both sides of it)
         self._queue.append(job)
-        if self._writer_task is None or self._writer_task.done():
+        self._jobs += 1
+        task = self._writer_task
+        if task is None or task.done():
             self._writer_task = asyncio.get_running_loop().create_task(self._write_loop())
         return job.future
 
     async def _write_loop(self) -> None:
         await self._gather()
-        while self._queue:
-            first = self._queue.popleft()
-            if first.operation is not None:
+        queue = self._queue
+        while queue:
+            first = queue[0]
+            if type(first) is _Job and first.operation is not None:
                 # Operations (deletions) may be long: always in the thread pool.
-                await self._finish(
-                    [first], functools.partial(self._run_operation, first), inline=False
-                )
+                queue.popleft()
+                self._jobs -= 1
+                await self._run_alone(first)
                 continue
-            batch = [first]
+            batch = _Batch([])
             self._fill(batch)
-            self._last_batch = len(batch)
-            await self._finish(batch, functools.partial(self._write_batch, batch), batch=batch)
+            self._last_batch = len(batch.entries) + len(batch.jobs)
+            await self._write(batch)
             if self._since_checkpoint >= CHECKPOINT_EVERY and self._checkpointing is None:
                 self._since_checkpoint = 0
                 if self._wal_frames >= WAL_FRAMES_LIMIT:
@@ -362,15 +424,41 @@ class SqliteIndex(SqliteReading):
                     loop = asyncio.get_running_loop()
                     self._checkpointing = loop.create_task(self._checkpoint())
 
-    def _fill(self, batch: list[_Job]) -> None:
-        """Move queued writes (up to the next operation) into ``batch``, up to the limit."""
+    def _fill(self, batch: _Batch) -> None:
+        """Move queued writes (up to the next operation) into ``batch``: whole runs of
+        entries (see :meth:`put_shared`), up to the limit unless ``batch`` is empty."""
         queue = self._queue
-        if len(batch) + len(queue) <= self.batch_limit and not any(map(_OPERATION, queue)):
-            batch += queue  # (the usual case: all of them, in one call)
+        entries = batch.entries
+        if not self._jobs and len(entries) + len(queue) <= self.batch_limit:
+            # (The usual case: entries only, all of them, in a few calls.)
+            entries += queue  # type: ignore[arg-type] # (no jobs: entries only)
             queue.clear()
+            self._close_run()
+            batch.futures += self._runs
+            self._runs.clear()
             return
-        while queue and queue[0].operation is None and len(batch) < self.batch_limit:
-            batch.append(queue.popleft())
+        runs = self._runs
+        left = 0  # entries of the run being taken still queued
+        while queue:
+            item = queue[0]
+            if isinstance(item, _Job):
+                if item.operation is not None:
+                    break  # (never inside a run: _submit ends the open one first)
+                queue.popleft()
+                self._jobs -= 1
+                batch.jobs.append(item)
+                continue
+            if not left:
+                if not runs:
+                    self._close_run()
+                future, left = runs[0]
+                if entries and len(entries) + left > self.batch_limit:
+                    break
+                runs.popleft()
+                batch.futures.append((future, left))
+            queue.popleft()
+            entries.append(item)
+            left -= 1
 
     async def _gather(self) -> None:
         """Let the entries of the next loop turns join the first batch, while they keep coming.
@@ -397,52 +485,85 @@ class SqliteIndex(SqliteReading):
             if len(self._queue) == queued:
                 return
 
-    async def _finish(
-        self,
-        jobs: list[_Job],
-        work: Callable[[bool], Any],
-        *,
-        inline: bool | None = None,
-        batch: list[_Job] | None = None,
-    ) -> None:
-        inline = self.inline_writes if inline is None else inline
+    async def _run_alone(self, job: _Job) -> None:
+        """Run an operation job in its own transaction (thread pool) and answer it."""
         try:
-            if inline:
-                result = await self._inline(work, jobs, grows=batch is not None)
-            else:
-                await self._prepare(jobs, 0)
-                result = await self.run(work, True)
+            result = await self.run(self._run_operation, job, True)
         except Exception as exc:
-            if len(jobs) > 1:
-                # One bad entry must not fail the others: commit them one by one.
-                for job in jobs:
-                    single = [job]  # (one list: _prepare may take the job out of it)
-                    await self._finish(single, functools.partial(self._write_batch, single))
-                return
-            for job in jobs:
-                if not job.future.done():
-                    job.future.set_exception(exc)
-            wake_all([job.future for job in jobs])
+            if not job.future.done():
+                job.future.set_exception(exc)
             return
-        if inline and self.fsync and any(job.entry is not None for job in jobs):
+        if not job.future.done():
+            job.future.set_result(result)
+
+    async def _write(self, batch: _Batch) -> None:
+        """Commit ``batch`` and answer its writers: its futures completed, their parked
+        waiters woken. If the transaction fails, its writes are committed one by one (one
+        bad entry must not fail the others) and the failures go in the runs' result."""
+        try:
+            await self._commit(batch, grows=True)
+        except _Unsynced as unsynced:
+            self._answer(batch, dict.fromkeys(map(id, batch.entries), unsynced.failure))
+            return
+        except Exception as exc:
+            if len(batch.entries) + len(batch.jobs) == 1:
+                self._answer(batch, dict.fromkeys(map(id, batch.entries), exc), exc)
+                return
+            failures: dict[int, BaseException] = {}
+            for entry in batch.entries:
+                try:
+                    await self._commit(_Batch([entry]))
+                except _Unsynced as unsynced:
+                    failures[id(entry)] = unsynced.failure
+                except Exception as alone:
+                    failures[id(entry)] = alone
+            for job in batch.jobs:
+                try:
+                    await self._commit(_Batch([], [job]))
+                except Exception as alone:
+                    if not job.future.done():
+                        job.future.set_exception(alone)
+            self._answer(batch, failures or None)
+            return
+        self._answer(batch, None)
+
+    def _answer(
+        self,
+        batch: _Batch,
+        failures: dict[int, BaseException] | None,
+        exc: BaseException | None = None,
+    ) -> None:
+        """Complete the futures of ``batch`` (``exc``: its jobs failed) and wake their waiters."""
+        for job in batch.jobs:
+            if not job.future.done():
+                if exc is None:
+                    job.future.set_result(None)
+                else:
+                    job.future.set_exception(exc)
+        runs = batch.futures
+        for future, _ in runs:
+            future.set_result(failures)
+        for future, _ in runs:
+            wake_shared(future)
+
+    async def _commit(self, batch: _Batch, *, grows: bool = False) -> None:
+        """Commit the rows of ``batch``, durable in the mode asked; then the intent log's
+        lines of its files are settled. Raises what failed the transaction, or
+        :class:`_Unsynced` (the rows were removed again). With ``grows``, writes
+        queued while it waits for another writer's lock join it."""
+        if self.inline_writes:
+            await self._inline(batch, grows=grows)
+        else:
+            await self._prepare(batch, 0)
+            await self.run(self._write_batch, batch, True)
+        if self.inline_writes and self.fsync and batch.entries:
             try:
                 await self.run(self._sync_wal)
             except OSError as exc:
-                await self._unsynced(jobs, exc)
-                return
+                raise _Unsynced(await self._unsynced(batch.entries, exc)) from exc
         # The rows are durable: the intent log's lines of their files are settled.
-        links = [
-            link
-            for job in jobs
-            if (entry := job.entry) is not None and (link := entry.link) is not None
-        ]
-        if links:
-            settle_all(links)
-        futures = [job.future for job in jobs]  # (listed once, completed, then woken)
-        for future in futures:
-            if not future.done():
-                future.set_result(result)
-        wake_all(futures)
+        if batch.links:
+            settle_all(batch.links)
 
     def _sync_wal(self) -> None:
         """Make the transactions committed so far durable (thread pool; see the module)."""
@@ -452,14 +573,17 @@ class SqliteIndex(SqliteReading):
         finally:
             os.close(fd)
 
-    async def _unsynced(self, jobs: list[_Job], exc: OSError) -> None:
-        """The WAL could not be synced after ``jobs`` were committed: they fail.
+    async def _unsynced(self, entries: list[IndexEntry], exc: OSError) -> IndexUnavailable:
+        """The WAL could not be synced after ``entries`` were committed: they fail.
 
         Their rows are removed again (as far as the disk lets), so that no row
-        is left of an instance whose file its store removes when told.
+        is left of an instance whose file its store removes when told. Returns
+        the error to answer them with.
         """
-        _log.error("index %s: WAL not synced, %d rows not indexed: %s", self.path, len(jobs), exc)
-        uids = [job.entry.sop_instance_uid for job in jobs if job.entry is not None]
+        _log.error(
+            "index %s: WAL not synced, %d rows not indexed: %s", self.path, len(entries), exc
+        )
+        uids = [entry.sop_instance_uid for entry in entries]
 
         def remove(conn: sqlite3.Connection) -> None:
             for uid in uids:
@@ -469,61 +593,59 @@ class SqliteIndex(SqliteReading):
             await self.run(self._operation, remove, True)
         except (OSError, sqlite3.Error) as again:
             _log.error("index %s: rows of an unsynced batch kept: %s", self.path, again)
-        failure = IndexUnavailable(f"index {self.path}: WAL not synced: {exc}")
-        for job in jobs:
-            if not job.future.done():
-                job.future.set_exception(failure)
-        wake_all([job.future for job in jobs])
+        return IndexUnavailable(f"index {self.path}: WAL not synced: {exc}")
 
-    async def _inline(self, work: Callable[[bool], _T], jobs: list[_Job], *, grows: bool) -> _T:
-        """Run a batch's transaction on the loop's thread (``work(False)``: never wait).
+    async def _inline(self, batch: _Batch, *, grows: bool) -> None:
+        """Run a batch's transaction on the loop's thread (never waiting for a lock).
 
-        The folders of the files of ``jobs`` are synced first, in the thread pool.
+        The folders of the files of ``batch`` are synced first, in the thread pool.
         When another writer holds the write lock (another worker's commit), the loop
         tries again after a short pause, and with ``grows`` the writes queued
-        meanwhile join ``jobs`` (the batch ``work`` commits): one transaction more
-        per commit of the other writer would cost its fixed part again, and a
-        transaction in the thread pool takes the GIL from the loop after each
-        statement. Held longer than :data:`LOCK_PATIENCE` (``index delete``), or
-        SQLite's lock taken (a program without the write lock), the batch waits in
-        the thread pool instead."""
+        meanwhile join ``batch``: one transaction more per commit of the other
+        writer would cost its fixed part again, and a transaction in the thread
+        pool takes the GIL from the loop after each statement. Held longer than
+        :data:`LOCK_PATIENCE` (``index delete``), or SQLite's lock taken (a program
+        without the write lock), the batch waits in the thread pool instead."""
         deadline: float | None = None
         pause, longest = LOCK_RETRY
-        synced = 0  # jobs whose files are named and folders synced
+        synced = 0  # entries whose files are named and folders synced
         while True:
-            if synced < len(jobs):
-                synced = await self._prepare(jobs, synced)
+            if synced < len(batch.entries):
+                synced = await self._prepare(batch, synced)
             try:
-                result = work(False)
+                self._write_batch(batch, False)
                 break
             except LockTaken:
                 if not grows:
-                    return await self.run(self._waiting, work)
+                    await self.run(self._waiting, batch)
+                    return
                 now = asyncio.get_running_loop().time()
                 if deadline is None:
                     deadline = now + LOCK_PATIENCE
                 elif now >= deadline:
-                    return await self.run(self._waiting, work)
+                    await self.run(self._waiting, batch)
+                    return
                 await asyncio.sleep(pause)
                 pause = min(2 * pause, longest)
-                self._fill(jobs)
+                self._fill(batch)
             except sqlite3.OperationalError as exc:
                 if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _BUSY:
                     raise IndexUnavailable(f"index {self.path}: {exc}") from exc
-                return await self.run(self._waiting, work)
+                await self.run(self._waiting, batch)
+                return
             except sqlite3.Error as exc:
                 raise IndexUnavailable(f"index {self.path}: {exc}") from exc
         self._since_checkpoint += 1
-        return result
 
-    async def _prepare(self, jobs: list[_Job], start: int) -> int:
-        """Before the rows of ``jobs[start:]`` commit: their unnamed files are named
+    async def _prepare(self, batch: _Batch, start: int) -> int:
+        """Before the rows of ``batch.entries[start:]`` commit: their unnamed files are named
         (:func:`~dicomnet.storage.naming.link_all`) and, with fsync, the folders of their
-        files synced, in one hop to the thread pool (inline without fsync). Jobs whose
-        file did not get its name leave ``jobs``, answered (their sinks see why).
-        Returns ``len(jobs)``."""
-        entries = [job.entry for job in jobs[start:] if job.entry is not None]
-        links = [entry.link for entry in entries if entry.link is not None]
+        files synced, in one hop to the thread pool (inline without fsync). Entries whose
+        file did not get its name leave the batch (their sinks see why from their links).
+        Returns ``len(batch.entries)``."""
+        entries = batch.entries[start:] if start else batch.entries
+        links = [link for entry in entries if (link := entry.link) is not None]
+        batch.links += links
         failed: list[PendingLink] = []
         if self.fsync:
             folders = [folder for entry in entries for folder in entry.sync_folders]
@@ -532,15 +654,15 @@ class SqliteIndex(SqliteReading):
         elif links:
             failed = link_all(links)
         if failed:
-            _drop_unlinked(jobs, failed)
-        return len(jobs)
+            _drop_unlinked(batch, failed)
+        return len(batch.entries)
 
-    def _waiting(self, work: Callable[[bool], _T]) -> _T:
-        """``work(True)`` with the writer waiting for locks (in the thread pool)."""
+    def _waiting(self, batch: _Batch) -> None:
+        """The batch written with the writer waiting for locks (in the thread pool)."""
         assert self._writer is not None
         self._writer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         try:
-            return work(True)
+            self._write_batch(batch, True)
         finally:
             if self._writer is not None:
                 self._writer.execute("PRAGMA busy_timeout = 0")
@@ -600,14 +722,13 @@ class SqliteIndex(SqliteReading):
         self.commits += 1
         return result
 
-    def _write_batch(self, jobs: list[_Job], wait: bool) -> None:
-        # (Most batches hold entries only: then one comprehension finds them all.)
-        entries = [job.entry for job in jobs if job.entry is not None]
+    def _write_batch(self, batch: _Batch, wait: bool) -> None:
+        entries = batch.entries
         journals: list[tuple[str, str]] = []
         forgets: list[str] = []
-        if len(entries) < len(jobs):
-            journals = [job.journal for job in jobs if job.journal is not None]
-            forgets = [job.forget for job in jobs if job.forget is not None]
+        if batch.jobs:
+            journals = [job.journal for job in batch.jobs if job.journal is not None]
+            forgets = [job.forget for job in batch.jobs if job.forget is not None]
 
         def work(conn: sqlite3.Connection) -> None:
             # Few statements per batch, each for many rows: the writer thread takes
@@ -743,12 +864,21 @@ def _name_files(links: list[PendingLink], folders: list[str]) -> list[PendingLin
     return failed
 
 
-def _drop_unlinked(jobs: list[_Job], failed: list[PendingLink]) -> None:
-    """Take the jobs of the files of ``failed`` out of ``jobs`` and answer them (no row)."""
+def _drop_unlinked(batch: _Batch, failed: list[PendingLink]) -> None:
+    """Take the entries of the files of ``failed`` out of ``batch`` (no row; their sinks
+    see why from their links, and are answered with the batch)."""
     ids = {id(link) for link in failed}
-    dropped = [job for job in jobs if job.entry is not None and id(job.entry.link) in ids]
-    jobs[:] = [job for job in jobs if job.entry is None or id(job.entry.link) not in ids]
-    for job in dropped:
-        if not job.future.done():
-            job.future.set_result(None)
-    wake_all([job.future for job in dropped])
+    batch.entries[:] = [entry for entry in batch.entries if id(entry.link) not in ids]
+    batch.links[:] = [link for link in batch.links if id(link) not in ids]
+
+
+def _answer_one(future: asyncio.Future[None], entry: IndexEntry, shared: SharedFuture) -> None:
+    """Complete the future of one entry of ``shared``'s run (see SqliteIndex.put)."""
+    if future.done():
+        return
+    failures = shared.result()
+    error = None if failures is None else failures.get(id(entry))
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)

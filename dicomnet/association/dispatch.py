@@ -13,7 +13,8 @@ that delivers the last fragment steps it on at once (the answer goes out with
 that callback's writes, not a loop turn later). A handler bound ``resumable``
 as well is not made a task when it waits on a plain future either: the
 future's done callback steps it on, or, for a :class:`~dicomnet.wakeup.WakingFuture`
-(the SQLite index's group commit), its producer does right after completing it;
+or a :class:`~dicomnet.wakeup.SharedFuture` (the SQLite index's group commit, one
+per batch), its producer does right after completing it;
 the DIMSE timer is restarted once for what it sent. Any other wait makes it a task.
 
 PS3.7 D.3.3.3: the acceptor of an association announces how many operations
@@ -43,7 +44,7 @@ from dicomnet.dimse.status import Status
 from dicomnet.errors import DicomNetError, PeerProtocolError
 from dicomnet.log import ERROR_LIMIT, logsafe
 from dicomnet.services.base import DataStream, Handler, IncomingRequest, Reply
-from dicomnet.wakeup import WakingFuture
+from dicomnet.wakeup import SharedFuture, WakingFuture
 from dicomnet_pdu.codes import AbortReason, AbortSource
 from dicomnet_pdu.errors import LocalProtocolError
 from dicomnet_pdu.pdus import AAbort
@@ -77,6 +78,9 @@ class Dispatcher:
         self._parked: dict[int, tuple[IncomingRequest, EagerRun]] = {}
         # A catch-up of the DIMSE timer is due at the end of this loop step (see _resumed).
         self._catching_up = False
+        # The shared future handlers were parked on last, and those handlers (see _go_on).
+        self._shared: SharedFuture | None = None
+        self._shared_runs: list[tuple[IncomingRequest, EagerRun]] = []
         self._queued: deque[tuple[IncomingRequest, Handler | None]] = deque()
         # Running requests whose handler starts when their data set begins to arrive.
         self._awaiting_data: dict[DataStream, tuple[IncomingRequest, Handler]] = {}
@@ -208,7 +212,7 @@ class Dispatcher:
         self._parked.clear()
         for request, run in parked:
             # Cancelled at the wait it is in, as its task would be (the future it waits on
-            # too); a clean-up that waits goes on in a task.
+            # too, unless others share it); a clean-up that waits goes on in a task.
             waiting = run.waiting
             if type(waiting) is asyncio.Future or type(waiting) is WakingFuture:
                 waiting.cancel()
@@ -244,12 +248,26 @@ class Dispatcher:
         resumable = handler is not None and self._association.registry.resumes_untasked(handler)
         self._go_on(request, EagerRun(self._run(request, handler), resumable=resumable))
 
-    def _go_on(self, request: IncomingRequest, run: EagerRun) -> None:
-        """Step ``run`` until it is done or waits: for the end of its own data set, the
-        stream steps it on (:meth:`_woken`); for anything else, a task does."""
-        if run.step():
+    def _go_on(self, request: IncomingRequest, run: EagerRun, stepped: bool = False) -> None:
+        """Step ``run`` (unless ``stepped`` already) until it is done or waits: for the end
+        of its own data set, the stream steps it on (:meth:`_woken`); for anything else,
+        a task does."""
+        if not stepped and run.step():
             return
         waiting = run.waiting
+        if type(waiting) is SharedFuture and run.resumable:
+            # The same, for a future many handlers share (a batch of the group commit):
+            # taken as a task takes what it waits on (the next handler's await of it
+            # yields it again instead of failing). The handlers of this association
+            # parked on it are woken together, by one waker (see _resumed_all).
+            waiting._asyncio_future_blocking = False
+            self._parked[id(request)] = (request, run)
+            if waiting is not self._shared:
+                self._shared = waiting
+                self._shared_runs = []
+                waiting.wakers.append(partial(self._resumed_all, self._shared_runs))
+            self._shared_runs.append((request, run))
+            return
         if type(waiting) is WakingFuture and run.resumable:
             # Its producer steps it on right after completing it (see dicomnet.wakeup).
             self._parked[id(request)] = (request, run)
@@ -284,6 +302,38 @@ class Dispatcher:
             self._go_on(request, run)
         except asyncio.CancelledError:
             pass  # its wait was cancelled from elsewhere: it ended as a cancelled task would
+
+    def _resumed_all(self, runs: list[tuple[IncomingRequest, EagerRun]]) -> None:
+        """The shared future ``runs`` wait on is done: step each on (see :meth:`_resumed`)."""
+        if runs is self._shared_runs:
+            self._shared = None  # (handlers parked from now on wait on another one)
+            self._shared_runs = []
+        dimse = self._association._dimse
+        if not dimse.deferred:
+            dimse.deferring(True)
+            if not self._catching_up:
+                self._catching_up = True
+                asyncio.get_running_loop().call_soon(self._caught_up)
+        parked = self._parked
+        for request, run in runs:
+            if parked.pop(id(request), None) is None:
+                continue  # cancelled with the association
+            try:
+                # (What _go_on does, its step written out: most handlers end here.)
+                run.waiting = run.context.run(run.coroutine.send, None)
+            except StopIteration:
+                continue
+            except asyncio.CancelledError:
+                continue  # its wait was cancelled from elsewhere: it ended as a task would
+            except Exception:
+                self._log.exception("resuming a parked handler failed")
+                continue
+            try:
+                self._go_on(request, run, True)
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                self._log.exception("resuming a parked handler failed")
 
     def _caught_up(self) -> None:
         """After handlers were resumed: the DIMSE timer does what they asked of it."""

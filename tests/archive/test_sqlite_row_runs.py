@@ -9,12 +9,16 @@ run undoes the earlier runs too, and the batch takes the one-by-one way.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
+
+import pytest
 
 from archive.test_sqlite_writers import _entry
 from dicomnet.archive import SqliteIndex
+from dicomnet.archive.entry import IndexEntry
 from dicomnet.archive.sqlite_rows import _RUNS, _runs
-from dicomnet.wakeup import WakingFuture
+from dicomnet.wakeup import SharedFuture
 
 
 def test_runs_cover_the_count_longest_first() -> None:
@@ -66,21 +70,64 @@ async def test_a_uid_indexed_already_in_a_later_run_undoes_the_earlier_runs(
         assert await index.doomed() == []
 
 
-async def test_the_group_commit_wakes_each_put_parked_on_it_once_committed(
+async def test_the_group_commit_wakes_each_waiter_parked_on_its_run_once_committed(
     tmp_path: Path,
 ) -> None:
     async with await SqliteIndex.open(tmp_path / "index.sqlite", fsync=False) as index:
-        woken: list[tuple[str, bool, int]] = []
-        futures = [index.put(_entry(f"1.2.3.{n}")) for n in range(5)]
-        for n, future in enumerate(futures):
-            assert isinstance(future, WakingFuture)
-            if n != 2:  # one waits as a task would: no waker
+        woken: list[tuple[int, bool, int]] = []
+        futures = [index.put_shared(_entry(f"1.2.3.{n}")) for n in range(5)]
+        shared = futures[0]
+        # One future for the run of entries queued together, not one per entry.
+        assert isinstance(shared, SharedFuture)
+        assert all(future is shared for future in futures)
+        for n in range(3):
 
-                def wake(n: int = n, future: WakingFuture = future) -> None:
-                    woken.append((f"1.2.3.{n}", future.done(), index.commits))
+            def wake(n: int = n) -> None:
+                woken.append((n, shared.done(), index.commits))
 
-                future.waker = wake
-        await asyncio.gather(*futures)
-        # Each woken right after its row was committed (one commit for all), in order.
-        assert woken == [(f"1.2.3.{n}", True, 1) for n in (0, 1, 3, 4)]
+            shared.wakers.append(wake)
+        assert shared.cancel() is False  # one waiter cannot cancel it for the others
+        assert await shared is None  # every entry is in
+        # Each woken once, right after the rows were committed (one commit for all).
+        assert woken == [(n, True, 1) for n in range(3)]
+        assert shared.wakers == []
         assert await index.count() == 5
+
+
+async def test_an_entry_that_fails_fails_alone_in_its_runs_result(tmp_path: Path) -> None:
+    async with await SqliteIndex.open(tmp_path / "index.sqlite", fsync=False) as index:
+        entries = [_entry(f"1.2.3.{n}") for n in range(4)]
+
+        def refuse(conn: object, batch: Sequence[IndexEntry]) -> None:
+            if any(entry.sop_instance_uid == "1.2.3.2" for entry in batch):
+                raise ValueError("refused")
+
+        index.row_hooks.append(refuse)
+        futures = [index.put_shared(entry) for entry in entries[:3]]
+        one = index.put(entries[3])  # a waiter of its own in the same run
+        failures = await futures[0]
+        assert failures is not None and set(failures) == {id(entries[2])}
+        assert isinstance(failures[id(entries[2])], ValueError)
+        assert await one is None
+        rows = dict(await index.paths_since(0))
+        assert sorted(rows) == ["1.2.3.0", "1.2.3.1", "1.2.3.3"]
+        # Through put, the failure is the entry's own.
+        with pytest.raises(ValueError):
+            await index.put(entries[2])
+
+
+async def test_runs_of_entries_are_never_split_between_batches(tmp_path: Path) -> None:
+    async with await SqliteIndex.open(
+        tmp_path / "index.sqlite", fsync=False, batch_limit=3
+    ) as index:
+        futures = [index.put_shared(_entry(f"1.2.3.{n}")) for n in range(7)]
+        # Runs of at most the batch limit: 3, 3 and 1 entries.
+        assert [len({id(f) for f in futures[i : i + 3]}) for i in (0, 3, 6)] == [1, 1, 1]
+        assert len({id(f) for f in futures}) == 3
+        done: list[int] = []
+        for future in {id(f): f for f in futures}.values():
+            future.wakers.append(lambda: done.append(index.commits))
+        await asyncio.gather(*futures)
+        # Each run answered right after the commit of its batch.
+        assert index.commits == 3 and sorted(done) == [1, 2, 3]
+        assert await index.count() == 7

@@ -26,7 +26,7 @@ from dicomnet.dimse.codec import decode_command
 from dicomnet.dimse.commands import CommandField, CStoreRSP
 from dicomnet.policy import AcceptedContext, ProposedContext
 from dicomnet.services.base import Binding, IncomingRequest, Reply
-from dicomnet.wakeup import WakingFuture, wake_all
+from dicomnet.wakeup import SharedFuture, WakingFuture, wake_all, wake_shared
 from dicomnet_pdu.pdus import AAbort, AAssociateAC, PDataTF
 from dicomnet_pdu.pdv import Reassembler
 
@@ -72,13 +72,15 @@ async def until(condition: Callable[[], bool]) -> None:
 
 @contextlib.asynccontextmanager
 async def associated(
-    handler: Handler, *, resumable: bool = False
+    handler: Handler, *, resumable: bool = False, window: int = 1
 ) -> AsyncIterator[tuple[RawClient, Any]]:
     policy = make_policy(
         "SCP",
         accepted_contexts=(
             AcceptedContext(abstract_syntax=CT_IMAGE_STORAGE, transfer_syntaxes=(IMPLICIT_LE,)),
         ),
+        max_operations_invoked=window,
+        max_operations_performed=window,
     )
     ae = AE("SCP", policy)
     binding = Binding(
@@ -87,7 +89,8 @@ async def associated(
     ae.add_handler(binding)
     async with await ae.serve("127.0.0.1", 0) as server:
         raw = await RawClient.connect("127.0.0.1", server.port)
-        rq = negotiation.build_request(make_policy("RAW"), called_ae_title="SCP", contexts=CONTEXTS)
+        ours = make_policy("RAW", max_operations_invoked=window, max_operations_performed=window)
+        rq = negotiation.build_request(ours, called_ae_title="SCP", contexts=CONTEXTS)
         assert isinstance(await raw.request(rq), AAssociateAC)
         try:
             yield raw, server
@@ -273,3 +276,92 @@ async def test_an_abort_cancels_a_resumable_handler_and_the_future_it_waits_on(
     wake_all([handler.future])  # the producer wakes it later: nobody is parked there now
     assert handler.events == ["waiting", "cancelled"]
     assert handler.tasks == []
+
+
+class Sharing:
+    """Reads its data set, then waits on one SharedFuture with the other handlers."""
+
+    def __init__(self) -> None:
+        self.future: SharedFuture | None = None
+        self.events: list[str] = []
+        self.tasks: list[asyncio.Task[Any] | None] = []
+
+    async def handle(self, request: IncomingRequest) -> Reply:
+        assert request.data is not None
+        await request.data.read()
+        if self.future is None:
+            self.future = SharedFuture()
+        mid = request.message.message_id
+        self.events.append(f"waiting {mid}")
+        try:
+            await self.future
+        except asyncio.CancelledError:
+            self.events.append(f"cancelled {mid}")
+            raise
+        self.tasks.append(asyncio.current_task())
+        self.events.append(f"answered {mid}")
+        return Reply()
+
+
+SMALL = b"\x08\x00\x16\x00\x04\x00\x00\x001.2\x00"
+
+
+async def test_resumable_handlers_parked_on_a_shared_future_are_stepped_on_together() -> None:
+    handler = Sharing()
+    async with associated(handler.handle, resumable=True, window=4) as (raw, server):
+        for mid in (1, 2, 3):
+            raw.send(store(mid, SMALL))
+        await until(lambda: len(handler.events) == 3)
+        (association,) = server.active
+        assert not association.dispatcher._tasks  # all parked, none a task
+        assert handler.future is not None
+        # One waker for the association's handlers on that future, not one each.
+        assert len(handler.future.wakers) == 1
+        handler.future.set_result(None)
+        wake_shared(handler.future)
+        # Stepped on inside wake_shared, in the order they waited.
+        assert handler.events[3:] == ["answered 1", "answered 2", "answered 3"]
+        assert not association.dispatcher.running and not association.dispatcher._tasks
+        statuses = []
+        for _ in range(3):
+            response = await receive_command(raw)
+            assert isinstance(response, CStoreRSP)
+            statuses.append(response.status)
+        assert statuses == [0, 0, 0]
+        await until(lambda: association.protocol.timers.is_running("dimse"))
+
+
+async def test_an_abort_cancels_handlers_parked_on_a_shared_future_not_the_future() -> None:
+    handler = Sharing()
+    async with associated(handler.handle, resumable=True, window=4) as (raw, server):
+        for mid in (1, 2):
+            raw.send(store(mid, SMALL))
+        await until(lambda: len(handler.events) == 2)
+        (association,) = server.active
+        raw.send(AAbort())
+        assert await raw.at_eof()
+        await until(lambda: not association.dispatcher.running)
+    assert sorted(handler.events[2:]) == ["cancelled 1", "cancelled 2"]
+    future = handler.future
+    assert future is not None and not future.done()  # the others' wait goes on
+    future.set_result(None)
+    wake_shared(future)  # nobody is parked there now
+    assert len(handler.events) == 4 and handler.tasks == []
+
+
+async def test_a_task_waiting_on_a_shared_future_is_cancelled_once_it_completes() -> None:
+    shared = SharedFuture()
+    waiter = asyncio.ensure_future(asyncio.wait_for(asyncio.shield(shared), 10))
+    plain = asyncio.ensure_future(_await(shared))
+    await asyncio.sleep(0)
+    assert plain.cancel()
+    await asyncio.sleep(0)
+    assert not plain.done() and not shared.cancelled()  # refused: it is the others' too
+    shared.set_result(7)
+    assert await waiter == 7
+    with pytest.raises(asyncio.CancelledError):
+        await plain
+
+
+async def _await(future: SharedFuture) -> object:
+    return await future
