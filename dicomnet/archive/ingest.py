@@ -141,9 +141,92 @@ class IndexedStore:
                 if store.duplicates is Duplicate.KEEP_FIRST:
                     return DroppingSink(store.kept_instance(info, earlier))
         folder = self._folder
-        inner = folder.open_now(info) if folder is not None else await store.open_sink(info)
+        put_shared = self._put_shared
+        if folder is not None and put_shared is not None:
+            inner = folder.open_now(info, IndexedFileSink)
+            if type(inner) is IndexedFileSink:
+                # The usual case: the file sink indexes itself (no sink around it).
+                inner._head = bytearray()
+                inner._index = self.index
+                inner._put_shared = put_shared
+                inner._route = self.route
+                return inner
+        else:
+            inner = folder.open_now(info) if folder is not None else await store.open_sink(info)
         # (Positional: a class called with keywords gathers them into a dict first.)
-        return IndexedSink(inner, self.index, earlier, self.route, self._put_shared)
+        return IndexedSink(inner, self.index, earlier, self.route, put_shared)
+
+
+class IndexedFileSink(FileSink):
+    """The sink of an unnamed file of a plain folder store, indexed at its commit by an
+    index that names files a batch at a time (its ``put_shared``).
+
+    What :class:`IndexedSink` does around a :class:`FileSink` in that case, in the
+    file sink itself: its first bytes are kept by the file sink's own head (as for
+    the hierarchical layout), the Storage SCP writes through the file sink's
+    ``write_views`` without a wrapper, and the sink and its commit are one object and
+    one coroutine. A commit that cannot make the entry from the walk and the bytes
+    kept hands over to an :class:`IndexedSink` around this sink (see
+    :meth:`IndexedSink.commit`).
+    """
+
+    # Set by IndexedStore.open_sink right after the sink is made (with _head).
+    _index: IndexBackend
+    _put_shared: PutShared
+    _route: Route | None
+    # What the Storage SCP's walk saw of the header (see header_walked).
+    _walk: WalkedHeader | None = None
+
+    #: The elements the Storage SCP captures while it walks the data set (its columns).
+    header_tags: Final = WALK_TAGS
+
+    def header_walked(self, walk: WalkedHeader) -> None:
+        """Take the indexed values the Storage SCP's walk captured (no header scan then)."""
+        self._walk = walk
+
+    async def commit(self, info: InstanceInfo) -> StoredInstance:
+        """Hand the file over with its entry, return once both are durable (see
+        :meth:`IndexedSink.commit`, whose first case this is)."""
+        walk = self._walk
+        head = self._head
+        name = self._final
+        if (
+            walk is None
+            or head is None
+            or name is None
+            or walk.size != self.size
+            or (entry := walked_entry(head, walk, info, name, self.size)) is None
+        ):
+            return await self._around().commit(info)
+        if self._route is not None:
+            entry = replace(entry, forward_to=self._route(info, entry))
+        link = entry.link = self.unlinked()
+        try:
+            indexed = self._put_shared(entry)
+        except BaseException:
+            link.abandon()  # no batch has it
+            raise
+        if current_task() is not None:
+            # A task cancelled leaves at once (the batch settles the file's line, or a
+            # restart does); a handler parked without a task (see dicomnet.wakeup) is
+            # cancelled where it waits by its dispatcher.
+            indexed = asyncio.shield(indexed)
+        failures = await indexed
+        if failures is not None and (error := failures.get(id(entry))) is not None:
+            self._around()._named_failed(info, link, self.size, error)
+            raise error
+        if link.outcome is Outcome.STORED:
+            return StoredInstance(info, name, self.size, Outcome.STORED, name)
+        return self._around()._named_kept(self, info, link)
+
+    def _around(self) -> IndexedSink:
+        """An :class:`IndexedSink` around this sink, knowing what it was given."""
+        around = IndexedSink(self, self._index, None, self._route, self._put_shared)
+        if self._head is not None:
+            around._head = self._head
+        around._size = self.size
+        around._walk = self._walk
+        return around
 
 
 class IndexedSink:

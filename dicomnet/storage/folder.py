@@ -262,8 +262,12 @@ class FolderStore:
         """A sink writing ``info``'s instance; raises :class:`DuplicateRefused` or ``OSError``."""
         return self.open_now(info)
 
-    def open_now(self, info: InstanceInfo) -> StorageSink:
-        """:meth:`open_sink` without a coroutine (it never waits): for a store wrapping this one."""
+    def open_now(self, info: InstanceInfo, unnamed: type[FileSink] = FileSink) -> StorageSink:
+        """:meth:`open_sink` without a coroutine (it never waits): for a store wrapping this one.
+
+        An unnamed file's sink is made of the class ``unnamed`` (a :class:`FileSink`
+        that does more at commit, see :class:`~dicomnet.archive.ingest.IndexedFileSink`).
+        """
         final: str | None = None
         if self.layout is Layout.FLAT:
             final = os.path.join(self._root_str, instance_filename(info.sop_instance_uid))
@@ -279,7 +283,7 @@ class FolderStore:
             and self._root_handle is not None
             and self.duplicates is not Duplicate.REPLACE
         ):
-            return FileSink(self, open_unnamed(self._incoming_str), None, final, header=header)
+            return unnamed(self, open_unnamed(self._incoming_str), None, final, header=header)
         temp = self.temp_name()
         fd = os.open(temp, _OPEN_FLAGS, 0o644)
         return FileSink(self, fd, temp, final, info=info, header=header)

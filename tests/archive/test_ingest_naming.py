@@ -15,9 +15,10 @@ import pytest
 from pydicom.dataset import Dataset
 from query.fixtures import archive_datasets
 
+import dicomnet.archive.ingest as ingest_module
 import dicomnet.archive.sqlite as sqlite_module
-from dicomnet.archive import SqliteIndex
-from dicomnet.archive.ingest import IndexedStore
+from dicomnet.archive import IndexUnavailable, SqliteIndex
+from dicomnet.archive.ingest import IndexedFileSink, IndexedStore
 from dicomnet.dimse.dataset import encode_dataset
 from dicomnet.storage import intents as intents_module
 from dicomnet.storage.folder import FolderStore
@@ -199,3 +200,89 @@ async def test_one_instance_twice_in_a_batch_is_stored_and_indexed_once(
             f"{ds.SOPInstanceUID}.dcm" for ds in (first, other)
         )
         assert all(segment.open == 0 for segment in folder.intents.segments())
+
+
+class _Walk:
+    """Stands for the Storage SCP's walk of a data set (only its size is read here: the
+    entry is made by entry_from_data_set in place of walked_entry)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+def _entry_of_bytes(head: bytes | bytearray, walk: Any, info: InstanceInfo, path: str, size: int):
+    return ingest_module.entry_from_data_set(
+        bytes(head),
+        complete=True,
+        sop_instance_uid=info.sop_instance_uid,
+        sop_class_uid=info.sop_class_uid,
+        transfer_syntax_uid=info.transfer_syntax_uid,
+        path=path,
+        size=size,
+        source_ae_title=info.source_ae_title,
+    )
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["stored", "batch fails"])
+async def test_an_unnamed_file_sink_indexes_itself_from_the_walk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails: bool
+) -> None:
+    root, db = tmp_path / "store", tmp_path / "i.sqlite"
+    first, second = archive_datasets()[:2]
+    monkeypatch.setattr(ingest_module, "walked_entry", _entry_of_bytes)
+    arounds: list[object] = []
+    real_around = IndexedFileSink._around
+
+    def around(self: IndexedFileSink) -> Any:
+        arounds.append(self)
+        return real_around(self)
+
+    monkeypatch.setattr(IndexedFileSink, "_around", around)
+    async with await SqliteIndex.open(db, fsync=False) as index:
+        folder = FolderStore(root, fsync=False)
+        store = IndexedStore(folder, index)
+        if fails:
+
+            def refuse(batch: Any, wait: bool) -> None:
+                raise sqlite3.OperationalError("disk I/O error")
+
+            monkeypatch.setattr(index, "_write_batch", refuse)
+        sinks = []
+        for ds in (first, second):
+            sink = await store.open_sink(_info(ds))
+            # The file sink itself, written straight from the views, no sink around it.
+            assert type(sink) is IndexedFileSink
+            data = encode_dataset(ds, EXPLICIT_LE)
+            sink.write_views([memoryview(data)])
+            sink.header_walked(_Walk(len(data)))  # type: ignore[arg-type]
+            sinks.append(sink)
+        done = await asyncio.gather(
+            *(sink.commit(_info(ds)) for sink, ds in zip(sinks, (first, second), strict=True)),
+            return_exceptions=True,
+        )
+        uids = {str(ds.SOPInstanceUID) for ds in (first, second)}
+        if fails:
+            # Each fails alone (one by one after the batch), its file removed.
+            assert all(isinstance(d, IndexUnavailable) for d in done)
+            assert _rows(db) == set() and list(root.glob("*.dcm")) == []
+            assert len(arounds) == 2  # (the failure answered as an IndexedSink does)
+        else:
+            assert all(isinstance(d, StoredInstance) for d in done)
+            assert _rows(db) == uids
+            assert {p.name for p in root.glob("*.dcm")} == {f"{uid}.dcm" for uid in uids}
+            assert arounds == []  # the entry made from the walk, no IndexedSink around it
+        assert all(segment.open == 0 for segment in folder.intents.segments())
+
+
+async def test_an_unnamed_file_sink_without_the_walk_is_indexed_from_its_bytes(
+    tmp_path: Path,
+) -> None:
+    root, db = tmp_path / "store", tmp_path / "i.sqlite"
+    (ds,) = archive_datasets()[:1]
+    async with await SqliteIndex.open(db, fsync=False) as index:
+        store = IndexedStore(FolderStore(root, fsync=False), index)
+        sink = await _received(store, ds)
+        assert type(sink) is IndexedFileSink
+        stored = await sink.commit(_info(ds))  # (an IndexedSink around it makes the entry)
+        assert stored.outcome is Outcome.STORED
+        assert _rows(db) == {str(ds.SOPInstanceUID)}

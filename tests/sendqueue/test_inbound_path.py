@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from dicomnet.archive.ingest import IndexedSink
+from dicomnet.archive.ingest import IndexedFileSink
 from dicomnet.queue import JobState
 from dicomnet.queue.handoff import Received, file_identity
 from dicomnet.storage.sinks import WalkedHeader
@@ -34,19 +34,24 @@ async def test_a_router_writes_from_the_receive_buffer_and_indexes_from_the_walk
 ) -> None:
     walked: list[WalkedHeader] = []
     written: list[int] = []
-    header_walked = IndexedSink.header_walked
-    write_views = IndexedSink._write_views
+    header_walked = IndexedFileSink.header_walked
+    write_views = IndexedFileSink.write_views
 
-    def spy_walked(self: IndexedSink, walk: WalkedHeader) -> None:
+    def spy_walked(self: IndexedFileSink, walk: WalkedHeader) -> None:
         walked.append(walk)
         header_walked(self, walk)
 
-    def spy_views(self: IndexedSink, views: list[memoryview]) -> None:
+    def spy_views(self: IndexedFileSink, views: list[memoryview]) -> None:
         written.append(sum(len(v) for v in views))
         write_views(self, views)
 
-    monkeypatch.setattr(IndexedSink, "header_walked", spy_walked)
-    monkeypatch.setattr(IndexedSink, "_write_views", spy_views)
+    def no_around(self: IndexedFileSink) -> Any:
+        raise AssertionError("the entry was not made from the walk")
+
+    # (The indexed store's sink of an unnamed file indexes itself: IndexedFileSink.)
+    monkeypatch.setattr(IndexedFileSink, "header_walked", spy_walked)
+    monkeypatch.setattr(IndexedFileSink, "write_views", spy_views)
+    monkeypatch.setattr(IndexedFileSink, "_around", no_around)
     dest = Destination(tmp_path / "dest")
     running = await start_router(tmp_path, (HOST_DEST, await dest.start()))
     try:
