@@ -445,7 +445,9 @@ def run(options: Options) -> SuiteResult:
             " minute when it creates a file, which made a case pay for the clean-up of the one"
             " before it",
             "server CPU: user+system seconds of the server's process tree during the load"
-            " (reaped children included); peak RSS: VmRSS summed over the tree, sampled",
+            " (reaped children included), read as the client exits (a dicomnet process's"
+            " memory release once idle, 0.2 s later, not included); peak RSS: VmRSS summed"
+            " over the tree, sampled",
             f"before each measured run the client stores {WARM_UP} associations into the"
             " fresh server, not measured (a fresh process's first associations cost more,"
             " and a server of several processes pays that once per process)",
