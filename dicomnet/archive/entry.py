@@ -31,7 +31,7 @@ from dicomnet.query.matching import element_strings
 from dicomnet.query.models import LEVEL_ATTRIBUTES
 from dicomnet.storage.headscan import scan_header
 from dicomnet.storage.naming import PendingLink
-from dicomnet.storage.sinks import InstanceInfo, WalkedHeader
+from dicomnet.storage.sinks import InstanceInfo, SeriesMemo, WalkedHeader
 
 from .schema import COLUMNS
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HEADER_SYNTAX",
+    "SERIES_WALK_TAGS",
     "WALK_TAGS",
     "IndexEntry",
     "WalkColumns",
@@ -364,6 +365,17 @@ def _ascii_columns(raw_values: Mapping[int, bytes]) -> dict[str, str] | None:
 
 #: The elements whose values :func:`entry_from_walk` needs from the walk of a data set.
 WALK_TAGS: Final = tuple(COLUMNS)
+#: What :func:`walked_entry` needs walked of an instance of a series its association sent
+#: before (see its ``memo``): the Series Instance UID and the instance's own columns.
+SERIES_WALK_TAGS: Final = (
+    _SERIES_UID,
+    *(tag for tag, column in COLUMNS.items() if column.level == "IMAGE"),
+)
+#: The columns such an instance takes from the series' first instance: patient, study and
+#: series columns but the Series Instance UID.
+_UPPER_TAGS: Final = frozenset(COLUMNS) - frozenset(SERIES_WALK_TAGS)
+#: Series an association's memo holds at most (the oldest goes first).
+MEMO_SERIES: Final = 16
 #: Column name -> (its tag, the normalization its kind needs, whether it is a folded name).
 _BY_NAME: Final = {
     **{name: (tag, kind, False) for tag, (name, kind, _) in _COLUMN_SPECS.items()},
@@ -395,7 +407,7 @@ class WalkColumns(Mapping[str, str]):
     columns are decoded when the series is new (or when someone asks).
     """
 
-    __slots__ = ("_decoded", "_raw", "image", "series_uid")
+    __slots__ = ("_decoded", "_raw", "_upper", "image", "series_uid")
 
     def __init__(
         self,
@@ -403,8 +415,12 @@ class WalkColumns(Mapping[str, str]):
         decoded: dict[str, str],
         image: list[object],
         series_uid: str,
+        upper: Mapping[int, bytes] | None = None,
     ) -> None:
         self._raw = raw
+        #: The raw patient, study and series values of the series' first instance in the
+        #: association, when they come from there (see walked_entry); else ``None``.
+        self._upper = upper
         #: Values decoded so far, and values given (the SOP Instance UID).
         self._decoded = decoded
         #: The instance columns (``LEVEL_COLUMNS["IMAGE"]`` order: SOP Instance UID first, the
@@ -421,12 +437,13 @@ class WalkColumns(Mapping[str, str]):
         """
         decoded = self._decoded
         raw = self._raw
+        upper = self._upper
         values: list[object] = []
         for name in names:
             value = decoded.get(name)
             if value is None:
                 tag, kind, folded = _BY_NAME[name]
-                found = raw.get(tag)
+                found = raw.get(tag) if upper is None or tag not in _UPPER_TAGS else upper.get(tag)
                 if found is None:
                     value = ""
                 elif kind is None and not folded and 0x5C not in found:
@@ -455,7 +472,8 @@ class WalkColumns(Mapping[str, str]):
 
     def _decode(self, name: str) -> str:
         tag, kind, folded = _BY_NAME[name]
-        raw = self._raw.get(tag)
+        upper = self._upper
+        raw = self._raw.get(tag) if upper is None or tag not in _UPPER_TAGS else upper.get(tag)
         value = "" if raw is None else _ascii_value(raw.decode("ascii"), kind)
         if folded:
             value = pn_fold(value)
@@ -510,11 +528,32 @@ def entry_from_walk(
 
 
 def walked_entry(
-    prefix: bytes | bytearray, walk: WalkedHeader, info: InstanceInfo, path: str, size: int
+    prefix: bytes | bytearray,
+    walk: WalkedHeader,
+    info: InstanceInfo,
+    path: str,
+    size: int,
+    *,
+    memo: SeriesMemo | None = None,
+    partial: bool = False,
 ) -> IndexEntry | None:
     """:func:`entry_from_walk` of the instance ``info`` (its UIDs, syntax and sender).
 
     The ingest's way (a call by position, the instance's values read here).
+
+    ``memo``: the association's memo of the series it sent (see
+    :mod:`dicomnet.storage.sinks`). A walk of every column (not ``partial``)
+    whose values are plain ASCII puts its series' patient, study and series
+    values there, unless the series is there already. A ``partial`` walk
+    (:data:`SERIES_WALK_TAGS` only) takes them from there, by reference (checked
+    and kept raw, decoded only when the writer makes the series' rows); a series
+    not there yet is read from ``prefix`` (and put there). For a sender whose
+    instances of one series agree (as the standard asks) the entry is the same
+    as from a whole walk. One whose instances of a series disagree on patient,
+    study or series values gets those of the series' first instance walked whole
+    in that association, where the writer makes the series anew (it was deleted
+    meanwhile, or is not in its cache), as it already does for a series it knows;
+    the header kept is each instance's own.
     """
     sop_instance_uid = info.sop_instance_uid
     sop_class_uid = info.sop_class_uid
@@ -531,11 +570,24 @@ def walked_entry(
     end = walked if pixel_offset is None else pixel_offset
     if walked > len(prefix) and end + 8 > len(prefix):
         return None  # the header may run past the bytes kept (read as entry_from_data_set does)
+    series = raw.get(_SERIES_UID)
+    upper: Mapping[int, bytes] | None = None
+    if partial:
+        assert memo is not None
+        upper = None if series is None else memo.get(series)
+        if upper is None:
+            if series is None or series in memo:
+                return None  # its values need the header read (entry_from_data_set)
+            # A series new to the association after others: its values read from the bytes.
+            whole = _scanned(prefix, mark, walked)
+            if whole is None:
+                return None
+            raw = {**whole, **raw}
+            partial = False
     joined = b"".join(raw.values())
     columns: Mapping[str, str]
     if joined.isascii() and _ESC not in joined:  # (an int: no bytes operand tried as one)
         decoded = {"sop_uid": sop_instance_uid}
-        series = raw.get(_SERIES_UID)
         series_uid = ""
         if series is not None:
             # Every row needs it (the series key), most rows nothing else of the levels above.
@@ -561,9 +613,20 @@ def walked_entry(
                 if "\\" not in text
                 else _ascii_value(text, "date")
             )
-        columns = WalkColumns(raw, decoded, image, series_uid)
+        columns = WalkColumns(raw, decoded, image, series_uid, upper)
+        if memo is not None and not partial and series is not None and series not in memo:
+            _remember(memo, series, raw, mark)
     else:  # a value may need a character set (or an element not a column is binary)
-        checked = _ascii_columns(raw)
+        # (The first instance's values win over the instance's own, as in WalkColumns.)
+        checked = _ascii_columns(raw if upper is None else {**raw, **upper})
+        if memo is not None and not partial and series is not None and series not in memo:
+            if checked is None:
+                if mark[3] & 2:  # (little endian: see _remember)
+                    if len(memo) >= MEMO_SERIES:
+                        del memo[next(iter(memo))]
+                    memo[series] = None  # its later instances read as this one
+            else:
+                _remember(memo, series, raw, mark)
         if checked is None:
             return None
         checked["sop_uid"] = sop_instance_uid
@@ -582,6 +645,32 @@ def walked_entry(
         # (dict.fromkeys(_LEVELS, header), built as one literal: no call)
         {"PATIENT": header, "STUDY": header, "SERIES": header, "IMAGE": header},
     )
+
+
+def _remember(memo: SeriesMemo, series: bytes, raw: Mapping[int, bytes], mark: bytes) -> None:
+    """Keep the patient, study and series values of ``series`` (its first instance's).
+
+    Not for a big endian header (``mark``): the memo of its syntax stays empty, so the
+    Storage SCP walks every such instance whole, as a series new to the association
+    after others could not be read from the bytes without pydicom (see _scanned).
+    """
+    if not mark[3] & 2:
+        return
+    if len(memo) >= MEMO_SERIES:
+        del memo[next(iter(memo))]
+    memo[series] = {tag: value for tag, value in raw.items() if tag in _UPPER_TAGS}
+
+
+def _scanned(prefix: bytes | bytearray, mark: bytes, walked: int) -> dict[int, bytes] | None:
+    """The raw values of every column in the header at the start of ``prefix`` (a data set
+    of ``walked`` bytes whose kept header starts with ``mark``); ``None``: not read so."""
+    flag = mark[3]
+    if not flag & 2:
+        return None  # big endian: read by pydicom (entry_from_data_set)
+    scan = scan_header(
+        prefix, implicit=bool(flag & 1), wanted=_COLUMN_TAGS, complete=walked <= len(prefix)
+    )
+    return None if scan is None else scan.values
 
 
 def decode_header(data: bytes) -> Dataset:

@@ -65,6 +65,7 @@ from dicomnet.storage.sinks import (
     InstanceInfo,
     InstanceStore,
     Outcome,
+    SeriesMemo,
     StorageSink,
     StoredInstance,
     WalkedHeader,
@@ -72,11 +73,11 @@ from dicomnet.storage.sinks import (
 
 from .backend import IndexBackend, IndexUnavailable
 from .entry import (
+    SERIES_WALK_TAGS,
     WALK_TAGS,
     IndexEntry,
     entry_from_data_set,
     entry_from_file,
-    entry_from_walk,
     walked_entry,
 )
 
@@ -237,6 +238,8 @@ class IndexedSink:
         "_head",
         "_inner_views",
         "_linked",
+        "_memo",
+        "_partial",
         "_put_shared",
         "_size",
         "_walk",
@@ -262,6 +265,9 @@ class IndexedSink:
         self._size = 0
         # What the Storage SCP's walk saw of the header (see header_walked).
         self._walk: WalkedHeader | None = None
+        # The association's series memo and whether the walk captured SERIES_WALK_TAGS only.
+        self._memo: SeriesMemo | None = None
+        self._partial = False
         #: Picks the send-queue destinations of the entry (see :class:`IndexedStore`).
         self.route = route
         # The inner sink's synchronous write_views, looked up once (see write_views).
@@ -280,10 +286,17 @@ class IndexedSink:
 
     #: The elements the Storage SCP captures while it walks the data set (its columns).
     header_tags: Final = WALK_TAGS
+    #: Those it captures once the association sent a series walked whole (see walked_entry).
+    series_tags: Final = SERIES_WALK_TAGS
 
-    def header_walked(self, walk: WalkedHeader) -> None:
-        """Take the indexed values the Storage SCP's walk captured (no header scan then)."""
+    def header_walked(
+        self, walk: WalkedHeader, memo: SeriesMemo | None = None, partial: bool = False
+    ) -> None:
+        """Take the indexed values the Storage SCP's walk captured (no header scan then),
+        with the association's series memo (see :func:`~dicomnet.archive.entry.walked_entry`)."""
         self._walk = walk
+        self._memo = memo
+        self._partial = partial
 
     async def write(self, chunk: bytes | memoryview) -> None:
         """Pass a data set fragment on (keeping the data set's first bytes)."""
@@ -329,7 +342,9 @@ class IndexedSink:
             # (The walked entry made here, by position: the usual case, without the
             # calls of _entry and of a coroutine more.)
             entry = (
-                walked_entry(self._head, walk, info, name, inner.size)
+                walked_entry(
+                    self._head, walk, info, name, inner.size, memo=self._memo, partial=self._partial
+                )
                 if walk is not None and walk.size == self._size
                 else None
             ) or self._entry(info, name, inner.size)
@@ -498,15 +513,9 @@ class IndexedSink:
         """The entry from the walk's values, else from the bytes kept; ``None``: read the file."""
         walk = self._walk
         if walk is not None and walk.size == self._size:
-            entry = entry_from_walk(
-                self._head,  # only the header is copied from it
-                walk,
-                sop_instance_uid=info.sop_instance_uid,
-                sop_class_uid=info.sop_class_uid,
-                transfer_syntax_uid=info.transfer_syntax_uid,
-                path=path,
-                size=size,
-                source_ae_title=info.source_ae_title,
+            # (Only the header is copied from the head.)
+            entry = walked_entry(
+                self._head, walk, info, path, size, memo=self._memo, partial=self._partial
             )
             if entry is not None:
                 return entry

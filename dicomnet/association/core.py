@@ -120,6 +120,9 @@ class Association(SendingSide):
         self._memo = memo  # negotiation outcomes of this AE, reused for equal PDUs
         #: What the services keep for the AE's next associations (see :mod:`.kept`).
         self.kept = KeptByAE() if kept is None else kept
+        #: What each service keeps for this association alone (by the service; see
+        #: :class:`~dicomnet.services.storage_scp.StorageService`), gone with it.
+        self.service_state: dict[object, Any] = {}
         self._accept: AAssociateAC | None = None
         peer = request.called_ae_title if request is not None else ""
         self.log = AssociationLogger(_logger, "")

@@ -64,7 +64,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import replace
-from typing import Final
+from typing import Any, Final
 
 from dicomnet.dimse.commands import CommandField, CStoreRQ
 from dicomnet.dimse.status import Status, StatusCategory, category
@@ -76,10 +76,10 @@ from dicomnet.storage.sinks import (
     DuplicateRefused,
     InstanceInfo,
     InstanceStore,
+    SeriesMemo,
     StorageError,
     StorageSink,
     StoredInstance,
-    WalkedHeader,
 )
 
 from .base import Binding, DataStream, IncomingRequest, Reply
@@ -238,7 +238,7 @@ class StorageService:
         warning: Reply | None = None
         try:
             failure, detail, problems = await self._receive(
-                stream, sink, info, iod=iod, coercer=coercer
+                stream, sink, info, iod=iod, coercer=coercer, association=request.association
             )
             situation = None
             if failure is None and problems:
@@ -316,11 +316,15 @@ class StorageService:
         *,
         iod: bool = False,
         coercer: OwToOb | None = None,
+        association: object = None,
     ) -> tuple[Reply | None, str, list[str]]:
         """Write the data set into ``sink``; a failure (and why, in full) if it is refused.
 
         The third item lists what does not conform to the IOD (when ``iod``).
         ``coercer`` rewrites the bytes on their way (see :mod:`.coercion`).
+        A sink that names ``series_tags`` gets ``association``'s series memo with
+        the walk, and is walked for ``series_tags`` alone once the memo holds a series
+        (see :mod:`dicomnet.storage.sinks`).
         """
         check = None
         write_views = getattr(sink, "write_views", None)
@@ -328,9 +332,16 @@ class StorageService:
         # The whole data set is in (one fragment): it is checked in one go, and not
         # walked when it looks like one that passed (WalkedShapes).
         whole = direct and stream.complete and stream.pending == 1
+        memo: SeriesMemo | None = None
+        partial = False
         if self.check_dataset:
             # Header elements the sink wants from the walk (WalkedHeader): the index's columns.
             wanted: tuple[int, ...] = getattr(sink, "header_tags", ())
+            fewer: tuple[int, ...] | None = getattr(sink, "series_tags", None)
+            if fewer is not None:
+                memo = self._series_memo(association, info.transfer_syntax_uid)
+                if memo:  # (a series walked whole in this association: fewer values)
+                    wanted, partial = fewer, True
             key = (iod, coercer is not None, wanted)
             known = self._captures.get(key)
             if known is None:
@@ -351,7 +362,7 @@ class StorageService:
                 raise writer.error
             if writer.failure is not None:
                 return writer.failure, check.detail if check is not None else "", []
-            return _finished(check, iod, sink)
+            return _finished(check, iod, sink, memo, partial)
         chunks: AsyncIterator[bytes] = aiter(stream)
         # Fragments already received are written together (one write of up to
         # WRITE_BATCH bytes instead of one per 16 KB PDV); nothing waits in the
@@ -377,11 +388,28 @@ class StorageService:
             batch.append(coercer.finish())
         if batch:
             await sink.write(b"".join(batch))
-        return _finished(check, iod, sink)
+        return _finished(check, iod, sink, memo, partial)
+
+    def _series_memo(self, association: object, syntax: str) -> SeriesMemo | None:
+        """``association``'s memo of the series walked whole in transfer syntax ``syntax``
+        (kept for that association alone; one per syntax, since a sink may leave the memo
+        of a syntax empty when it could not read a series new to it from the bytes)."""
+        state: dict[object, Any] | None = getattr(association, "service_state", None)
+        if state is None:
+            return None
+        key = (self, syntax)
+        memo: SeriesMemo | None = state.get(key)
+        if memo is None:
+            memo = state[key] = {}
+        return memo
 
 
 def _finished(
-    check: DatasetCheck | None, iod: bool, sink: StorageSink
+    check: DatasetCheck | None,
+    iod: bool,
+    sink: StorageSink,
+    memo: SeriesMemo | None = None,
+    partial: bool = False,
 ) -> tuple[Reply | None, str, list[str]]:
     """After the last fragment: the check's failure, or what does not fit the IOD.
 
@@ -391,20 +419,26 @@ def _finished(
         return None, "", []
     failure = check.finish()
     if failure is None:
-        _hand_header(check, sink)
+        _hand_header(check, sink, memo, partial)
     if failure is not None or not iod:
         return failure, check.detail, []
     return None, "", check.iod_problems()
 
 
-def _hand_header(check: DatasetCheck, sink: StorageSink) -> None:
-    """Give the sink what the walk of the (complete, well-framed) data set saw of its header."""
-    walked: Callable[[WalkedHeader], None] | None = getattr(sink, "header_walked", None)
+def _hand_header(
+    check: DatasetCheck, sink: StorageSink, memo: SeriesMemo | None, partial: bool
+) -> None:
+    """Give the sink what the walk of the (complete, well-framed) data set saw of its header
+    (with the association's series memo, to a sink that names ``series_tags``)."""
+    walked: Callable[..., None] | None = getattr(sink, "header_walked", None)
     if walked is None:
         return
     header = check.walked()
     if header is not None:
-        walked(header)
+        if memo is None:
+            walked(header)
+        else:
+            walked(header, memo, partial)
 
 
 #: Explicit VR Little Endian, Explicit VR Big Endian: the syntaxes whose VR can be coerced.

@@ -14,6 +14,15 @@ header (:class:`WalkedHeader`): it names the top-level elements it wants in
 set is complete and checked, before ``commit`` (the archive's ingest indexes
 them without parsing the header again). Neither is required.
 
+A sink that also names ``series_tags`` (fewer elements: those it needs of an
+instance whose series it has seen whole) is walked for those alone once the
+association has sent it an instance walked whole, and gets
+``header_walked(walk, memo, partial)``: ``memo`` is that association's
+:data:`SeriesMemo` (made by the Storage SCP, kept by it for the association
+alone, filled and read by the sink), ``partial`` whether the walk captured
+``series_tags`` only. A memo never outlives its association, so a series deleted
+and sent again corrected (same UIDs, other values) is read anew.
+
 Errors: an :class:`OSError` from a sink means the instance could not be kept
 (disk full, permissions); :class:`DuplicateRefused` means the store's
 :class:`Duplicate` policy refuses a second copy of an instance UID.
@@ -37,6 +46,7 @@ __all__ = [
     "InstanceInfo",
     "InstanceStore",
     "Outcome",
+    "SeriesMemo",
     "StorageError",
     "StorageSink",
     "StoredInstance",
@@ -178,6 +188,12 @@ class WalkedHeader(NamedTuple):
     uncaptured: frozenset[int]
     pixel_offset: int | None
     size: int
+
+
+#: One association's memo of the series it sent, for a sink that names ``series_tags``:
+#: the Series Instance UID (raw, as walked) of each series walked whole -> the raw values
+#: the sink keeps of its first instance (``None``: none it can take from the memo).
+SeriesMemo = dict[bytes, Mapping[int, bytes] | None]
 
 
 class StorageSink(Protocol):

@@ -163,6 +163,10 @@ async def test_rows_from_the_walk_equal_rows_from_the_header(
     # a deflated data set) is parsed again.
     walked_uids = {str(ds.SOPInstanceUID) for ds, syntax in cases if syntax != DEFLATED}
     assert not walked_uids & set(reparsed)
-    assert set(reparsed) == {str(ds.SOPInstanceUID) for ds, _ in latin} | {
+    # (The value too long to capture is read from the bytes kept without pydicom when the
+    # association sent other series before it: then the walk captures the instance's own
+    # columns only, and a series new to the association is read from its header's bytes.)
+    too_long = str(latin[2][0].SOPInstanceUID)
+    assert set(reparsed) - {too_long} == {str(ds.SOPInstanceUID) for ds, _ in latin[:2]} | {
         str(cases[n][0].SOPInstanceUID) for n in deflated
     }
