@@ -177,13 +177,23 @@ class IndexedFileSink(FileSink):
     _route: Route | None
     # What the Storage SCP's walk saw of the header (see header_walked).
     _walk: WalkedHeader | None = None
+    # The association's series memo and whether the walk captured SERIES_WALK_TAGS only.
+    _memo: SeriesMemo | None = None
+    _partial = False
 
     #: The elements the Storage SCP captures while it walks the data set (its columns).
     header_tags: Final = WALK_TAGS
+    #: Those it captures once the association sent a series walked whole (see walked_entry).
+    series_tags: Final = SERIES_WALK_TAGS
 
-    def header_walked(self, walk: WalkedHeader) -> None:
-        """Take the indexed values the Storage SCP's walk captured (no header scan then)."""
+    def header_walked(
+        self, walk: WalkedHeader, memo: SeriesMemo | None = None, partial: bool = False
+    ) -> None:
+        """Take the indexed values the Storage SCP's walk captured (no header scan then),
+        with the association's series memo (see :func:`~dicomnet.archive.entry.walked_entry`)."""
         self._walk = walk
+        self._memo = memo
+        self._partial = partial
 
     async def commit(self, info: InstanceInfo) -> StoredInstance:
         """Hand the file over with its entry, return once both are durable (see
@@ -196,7 +206,12 @@ class IndexedFileSink(FileSink):
             or head is None
             or name is None
             or walk.size != self.size
-            or (entry := walked_entry(head, walk, info, name, self.size)) is None
+            or (
+                entry := walked_entry(
+                    head, walk, info, name, self.size, memo=self._memo, partial=self._partial
+                )
+            )
+            is None
         ):
             return await self._around().commit(info)
         if self._route is not None:
@@ -227,6 +242,8 @@ class IndexedFileSink(FileSink):
             around._head = self._head
         around._size = self.size
         around._walk = self._walk
+        around._memo = self._memo
+        around._partial = self._partial
         return around
 
 

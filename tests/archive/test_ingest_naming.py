@@ -210,7 +210,9 @@ class _Walk:
         self.size = size
 
 
-def _entry_of_bytes(head: bytes | bytearray, walk: Any, info: InstanceInfo, path: str, size: int):
+def _entry_of_bytes(
+    head: bytes | bytearray, walk: Any, info: InstanceInfo, path: str, size: int, **memo: Any
+):
     return ingest_module.entry_from_data_set(
         bytes(head),
         complete=True,

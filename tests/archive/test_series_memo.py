@@ -23,7 +23,7 @@ from query.fixtures import CT, archive_datasets
 from dicomnet.ae import AE
 from dicomnet.archive import SqliteIndex, ingest
 from dicomnet.archive.entry import MEMO_SERIES, IndexEntry, entry_from_data_set, walked_entry
-from dicomnet.archive.ingest import IndexedSink, IndexedStore
+from dicomnet.archive.ingest import IndexedFileSink, IndexedSink, IndexedStore
 from dicomnet.archive.rows import LEVEL_COLUMNS
 from dicomnet.association.core import Association
 from dicomnet.dimse.dataset import encode_dataset
@@ -133,15 +133,19 @@ class _Archive:
 async def _archive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[_Archive]:
     index = await SqliteIndex.open(tmp_path / "index.sqlite", fsync=False)
     archive = _Archive(tmp_path, index)
-    walked = IndexedSink.header_walked
+    for kind in (IndexedSink, IndexedFileSink):
 
-    def spy(
-        sink: IndexedSink, walk: WalkedHeader, memo: SeriesMemo | None = None, partial: bool = False
-    ) -> None:
-        archive.walks.append((walk.values[0x00080018].decode().strip("\0 "), partial))
-        walked(sink, walk, memo, partial)
+        def spy(
+            sink: Any,
+            walk: WalkedHeader,
+            memo: SeriesMemo | None = None,
+            partial: bool = False,
+            walked: Any = kind.header_walked,
+        ) -> None:
+            archive.walks.append((walk.values[0x00080018].decode().strip("\0 "), partial))
+            walked(sink, walk, memo, partial)
 
-    monkeypatch.setattr(IndexedSink, "header_walked", spy)
+        monkeypatch.setattr(kind, "header_walked", spy)
     reparsed: list[str] = []
     original = ingest.entry_from_data_set
 
