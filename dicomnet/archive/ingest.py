@@ -158,7 +158,33 @@ class IndexedStore:
         return IndexedSink(inner, self.index, earlier, self.route, put_shared)
 
 
-class IndexedFileSink(FileSink):
+class _TakesWalk:
+    """What the Storage SCP's walk gives an indexed sink (the columns it captures for it):
+    the walk, the association's series memo, and whether the walk captured
+    SERIES_WALK_TAGS only."""
+
+    __slots__ = ("_memo", "_partial", "_walk")
+
+    _walk: WalkedHeader | None
+    _memo: SeriesMemo | None
+    _partial: bool
+
+    #: The elements the Storage SCP captures while it walks the data set (its columns).
+    header_tags: Final = WALK_TAGS
+    #: Those it captures once the association sent a series walked whole (see walked_entry).
+    series_tags: Final = SERIES_WALK_TAGS
+
+    def header_walked(
+        self, walk: WalkedHeader, memo: SeriesMemo | None = None, partial: bool = False
+    ) -> None:
+        """Take the indexed values the Storage SCP's walk captured (no header scan then),
+        with the association's series memo (see :func:`~dicomnet.archive.entry.walked_entry`)."""
+        self._walk = walk
+        self._memo = memo
+        self._partial = partial
+
+
+class IndexedFileSink(FileSink, _TakesWalk):
     """The sink of an unnamed file of a plain folder store, indexed at its commit by an
     index that names files a batch at a time (its ``put_shared``).
 
@@ -175,25 +201,12 @@ class IndexedFileSink(FileSink):
     _index: IndexBackend
     _put_shared: PutShared
     _route: Route | None
-    # What the Storage SCP's walk saw of the header (see header_walked).
+    # What the Storage SCP's walk saw of the header (see header_walked), until it is
+    # given. (Class values: they hide _TakesWalk's slots, so this sink keeps what it is
+    # given in its dict, as a FileSink keeps everything, and needs no stores when made.)
     _walk: WalkedHeader | None = None
-    # The association's series memo and whether the walk captured SERIES_WALK_TAGS only.
     _memo: SeriesMemo | None = None
     _partial = False
-
-    #: The elements the Storage SCP captures while it walks the data set (its columns).
-    header_tags: Final = WALK_TAGS
-    #: Those it captures once the association sent a series walked whole (see walked_entry).
-    series_tags: Final = SERIES_WALK_TAGS
-
-    def header_walked(
-        self, walk: WalkedHeader, memo: SeriesMemo | None = None, partial: bool = False
-    ) -> None:
-        """Take the indexed values the Storage SCP's walk captured (no header scan then),
-        with the association's series memo (see :func:`~dicomnet.archive.entry.walked_entry`)."""
-        self._walk = walk
-        self._memo = memo
-        self._partial = partial
 
     async def commit(self, info: InstanceInfo) -> StoredInstance:
         """Hand the file over with its entry, return once both are durable (see
@@ -247,7 +260,7 @@ class IndexedFileSink(FileSink):
         return around
 
 
-class IndexedSink:
+class IndexedSink(_TakesWalk):
     """A sink whose commit returns once the file and its index row are both durable."""
 
     __slots__ = (
@@ -255,11 +268,8 @@ class IndexedSink:
         "_head",
         "_inner_views",
         "_linked",
-        "_memo",
-        "_partial",
         "_put_shared",
         "_size",
-        "_walk",
         "index",
         "inner",
         "route",
@@ -300,20 +310,6 @@ class IndexedSink:
         self._put_shared = put_shared if unnamed else None
         if unnamed and put_shared is None:
             inner.note_final_name()  # type: ignore[attr-defined]
-
-    #: The elements the Storage SCP captures while it walks the data set (its columns).
-    header_tags: Final = WALK_TAGS
-    #: Those it captures once the association sent a series walked whole (see walked_entry).
-    series_tags: Final = SERIES_WALK_TAGS
-
-    def header_walked(
-        self, walk: WalkedHeader, memo: SeriesMemo | None = None, partial: bool = False
-    ) -> None:
-        """Take the indexed values the Storage SCP's walk captured (no header scan then),
-        with the association's series memo (see :func:`~dicomnet.archive.entry.walked_entry`)."""
-        self._walk = walk
-        self._memo = memo
-        self._partial = partial
 
     async def write(self, chunk: bytes | memoryview) -> None:
         """Pass a data set fragment on (keeping the data set's first bytes)."""

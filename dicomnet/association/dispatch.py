@@ -284,19 +284,21 @@ class Dispatcher:
             return
         self._keep(request, run.to_task())
 
+    def _defer_restarts(self) -> None:
+        """What the handlers resumed now send (a group commit wakes many at once)
+        restarts the DIMSE timer once, at the end of this loop step."""
+        self._association._dimse.deferring(True)
+        if not self._catching_up:
+            self._catching_up = True
+            asyncio.get_running_loop().call_soon(self._caught_up)
+
     def _resumed(self, request: IncomingRequest, run: EagerRun, future: object = None) -> None:
         """The future a resumable ``run`` waits on is done: step it on (from a loop callback
         or from the future's producer, outside any run of received PDUs)."""
         if self._parked.pop(id(request), None) is None:
             return  # cancelled with the association
-        dimse = self._association._dimse
-        if not dimse.deferred:
-            # What the handlers resumed now send (a group commit wakes many at once)
-            # restarts the DIMSE timer once, at the end of this loop step.
-            dimse.deferring(True)
-            if not self._catching_up:
-                self._catching_up = True
-                asyncio.get_running_loop().call_soon(self._caught_up)
+        if not self._association._dimse.deferred:
+            self._defer_restarts()
         # (A try costs nothing here; contextlib.suppress would make an object per call.)
         try:  # noqa: SIM105
             self._go_on(request, run)
@@ -308,12 +310,8 @@ class Dispatcher:
         if runs is self._shared_runs:
             self._shared = None  # (handlers parked from now on wait on another one)
             self._shared_runs = []
-        dimse = self._association._dimse
-        if not dimse.deferred:
-            dimse.deferring(True)
-            if not self._catching_up:
-                self._catching_up = True
-                asyncio.get_running_loop().call_soon(self._caught_up)
+        if not self._association._dimse.deferred:
+            self._defer_restarts()
         parked = self._parked
         for request, run in runs:
             if parked.pop(id(request), None) is None:
