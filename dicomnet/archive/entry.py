@@ -20,10 +20,10 @@ import logging
 import struct
 import time
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, TypeVar, overload
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from dicomnet.dimse.dataset import encode_dataset, transfer_syntax_encoding
 from dicomnet.dimse.errors import DatasetError
@@ -31,7 +31,6 @@ from dicomnet.query.matching import element_strings
 from dicomnet.query.models import LEVEL_ATTRIBUTES
 from dicomnet.storage.headscan import scan_header
 from dicomnet.storage.naming import PendingLink
-from dicomnet.storage.sinks import InstanceInfo, SeriesMemo, WalkedHeader
 
 from .schema import COLUMNS
 
@@ -41,19 +40,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HEADER_SYNTAX",
-    "SERIES_WALK_TAGS",
-    "WALK_TAGS",
     "IndexEntry",
-    "WalkColumns",
     "column_values",
     "decode_header",
     "entry_from_data_set",
     "entry_from_file",
     "entry_from_header",
-    "entry_from_walk",
     "header_charset",
     "level_header",
-    "walked_entry",
 ]
 
 _log = logging.getLogger("dicomnet.archive")
@@ -105,7 +99,7 @@ class IndexEntry:
     """One instance for the index (a value: change it with :func:`dataclasses.replace`).
 
     ``columns`` maps column names (see :mod:`.schema`) to normalized values
-    (a dict, or :class:`WalkColumns` decoding each on first use);
+    (a dict, or :class:`~.walked.WalkColumns` decoding each on first use);
     ``headers`` maps each level to its header bytes (Explicit VR LE).
     Not frozen: one is made per stored instance, and a frozen dataclass sets
     each field through ``object.__setattr__``. Give the fields by name; the
@@ -363,130 +357,6 @@ def _ascii_columns(raw_values: Mapping[int, bytes]) -> dict[str, str] | None:
     return values
 
 
-#: The elements whose values :func:`entry_from_walk` needs from the walk of a data set.
-WALK_TAGS: Final = tuple(COLUMNS)
-#: What :func:`walked_entry` needs walked of an instance of a series its association sent
-#: before (see its ``memo``): the Series Instance UID and the instance's own columns.
-SERIES_WALK_TAGS: Final = (
-    _SERIES_UID,
-    *(tag for tag, column in COLUMNS.items() if column.level == "IMAGE"),
-)
-#: The columns such an instance takes from the series' first instance: patient, study and
-#: series columns but the Series Instance UID.
-_UPPER_TAGS: Final = frozenset(COLUMNS) - frozenset(SERIES_WALK_TAGS)
-#: Series an association's memo holds at most (the oldest goes first).
-MEMO_SERIES: Final = 16
-#: Column name -> (its tag, the normalization its kind needs, whether it is a folded name).
-_BY_NAME: Final = {
-    **{name: (tag, kind, False) for tag, (name, kind, _) in _COLUMN_SPECS.items()},
-    **{fold: (tag, None, True) for tag, (_, _, fold) in _COLUMN_SPECS.items() if fold},
-}
-
-
-#: (tag, normalization) of each instance column after the SOP Instance UID, in the
-#: order of the instance table's columns (see :attr:`WalkColumns.image`).
-_IMAGE_COLUMN_SPECS: Final = [
-    (tag, kind) for tag, (_, kind, _) in _COLUMN_SPECS.items() if COLUMNS[tag].level == "IMAGE"
-]
-#: The tags of the instance columns after the SOP Instance UID (see entry_from_walk).
-_IMAGE_TAGS: Final = tuple(tag for tag, _ in _IMAGE_COLUMN_SPECS[1:])
-assert [(COLUMNS[tag].name, kind) for tag, kind in _IMAGE_COLUMN_SPECS] == [
-    ("sop_uid", None),
-    ("sop_class", None),
-    ("instance_number", None),
-    ("content_date", "date"),
-], "entry_from_walk decodes the instance columns in this order"
-
-
-class WalkColumns(Mapping[str, str]):
-    """The column values of a walked header, each decoded from its raw value on first use.
-
-    Made only when every raw value is plain ASCII (no character set to
-    apply). An instance joining a series the index already has needs its own
-    columns and its Series Instance UID only: the patient, study and series
-    columns are decoded when the series is new (or when someone asks).
-    """
-
-    __slots__ = ("_decoded", "_raw", "_upper", "image", "series_uid")
-
-    def __init__(
-        self,
-        raw: Mapping[int, bytes],
-        decoded: dict[str, str],
-        image: list[object],
-        series_uid: str,
-        upper: Mapping[int, bytes] | None = None,
-    ) -> None:
-        self._raw = raw
-        #: The raw patient, study and series values of the series' first instance in the
-        #: association, when they come from there (see walked_entry); else ``None``.
-        self._upper = upper
-        #: Values decoded so far, and values given (the SOP Instance UID).
-        self._decoded = decoded
-        #: The instance columns (``LEVEL_COLUMNS["IMAGE"]`` order: SOP Instance UID first, the
-        #: SOP Class UID given when the header has none), decoded when the entry was made:
-        #: the start of its instance row, copied by the writer without a call.
-        self.image = image
-        #: The Series Instance UID column (the series key of the row is looked up by it).
-        self.series_uid = series_uid
-
-    def row(self, names: Sequence[str]) -> list[object]:
-        """The values of columns ``names`` (all column names), in that order.
-
-        Values not decoded yet are decoded here and not kept (a row is made once).
-        """
-        decoded = self._decoded
-        raw = self._raw
-        upper = self._upper
-        values: list[object] = []
-        for name in names:
-            value = decoded.get(name)
-            if value is None:
-                tag, kind, folded = _BY_NAME[name]
-                found = raw.get(tag) if upper is None or tag not in _UPPER_TAGS else upper.get(tag)
-                if found is None:
-                    value = ""
-                elif kind is None and not folded and 0x5C not in found:
-                    value = found.decode("ascii").strip(" \0")  # one value, kept as it is
-                else:
-                    value = _ascii_value(found.decode("ascii"), kind)
-                    if folded:
-                        value = pn_fold(value)
-            values.append(value)
-        return values
-
-    def __getitem__(self, name: str) -> str:
-        value = self._decoded.get(name)
-        return self._decode(name) if value is None else value
-
-    @overload
-    def get(self, name: str, /) -> str | None: ...
-    @overload
-    def get(self, name: str, /, default: str | _T) -> str | _T: ...
-    def get(self, name: str, /, default: object = None) -> object:
-        """The value of column ``name`` (``default`` for a name that is not a column)."""
-        value = self._decoded.get(name)
-        if value is not None:
-            return value
-        return self._decode(name) if name in _BY_NAME else default
-
-    def _decode(self, name: str) -> str:
-        tag, kind, folded = _BY_NAME[name]
-        upper = self._upper
-        raw = self._raw.get(tag) if upper is None or tag not in _UPPER_TAGS else upper.get(tag)
-        value = "" if raw is None else _ascii_value(raw.decode("ascii"), kind)
-        if folded:
-            value = pn_fold(value)
-        self._decoded[name] = value
-        return value
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(_EMPTY_COLUMNS)
-
-    def __len__(self) -> int:
-        return len(_EMPTY_COLUMNS)
-
-
 def _ascii_value(text: str, kind: str | None) -> str:
     """A column value from an attribute's raw ASCII value: its first value, normalized."""
     if "\\" in text:  # several values: the first one not empty
@@ -496,181 +366,6 @@ def _ascii_value(text: str, kind: str | None) -> str:
     if text and kind is not None:
         text = _normal(kind, text)
     return text
-
-
-def entry_from_walk(
-    prefix: bytes | bytearray,
-    walk: WalkedHeader,
-    *,
-    sop_instance_uid: str,
-    sop_class_uid: str,
-    transfer_syntax_uid: str,
-    path: str,
-    size: int,
-    source_ae_title: str = "",
-) -> IndexEntry | None:
-    """The entry of an instance from what the Storage SCP's walk captured of its header.
-
-    ``walk`` holds the raw values of :data:`WALK_TAGS` and where the header
-    ends; ``prefix`` is the data set's first bytes (the header kept is cut
-    from them). Gives the same entry as :func:`entry_from_data_set` without
-    reading the header again. ``None`` when the walk cannot tell (a value not
-    captured or needing a character set, a deflated or unknown syntax, a
-    header longer than ``prefix``): use :func:`entry_from_data_set` then.
-    """
-    info = InstanceInfo(
-        sop_class_uid=sop_class_uid,
-        sop_instance_uid=sop_instance_uid,
-        transfer_syntax_uid=transfer_syntax_uid,
-        source_ae_title=source_ae_title,
-    )
-    return walked_entry(prefix, walk, info, path, size)
-
-
-def walked_entry(
-    prefix: bytes | bytearray,
-    walk: WalkedHeader,
-    info: InstanceInfo,
-    path: str,
-    size: int,
-    *,
-    memo: SeriesMemo | None = None,
-    partial: bool = False,
-) -> IndexEntry | None:
-    """:func:`entry_from_walk` of the instance ``info`` (its UIDs, syntax and sender).
-
-    The ingest's way (a call by position, the instance's values read here).
-
-    ``memo``: the association's memo of the series it sent (see
-    :mod:`dicomnet.storage.sinks`). A walk of every column (not ``partial``)
-    whose values are plain ASCII puts its series' patient, study and series
-    values there, unless the series is there already. A ``partial`` walk
-    (:data:`SERIES_WALK_TAGS` only) takes them from there, by reference (checked
-    and kept raw, decoded only when the writer makes the series' rows); a series
-    not there yet is read from ``prefix`` (and put there). For a sender whose
-    instances of one series agree (as the standard asks) the entry is the same
-    as from a whole walk. One whose instances of a series disagree on patient,
-    study or series values gets those of the series' first instance walked whole
-    in that association, where the writer makes the series anew (it was deleted
-    meanwhile, or is not in its cache), as it already does for a series it knows;
-    the header kept is each instance's own.
-    """
-    sop_instance_uid = info.sop_instance_uid
-    sop_class_uid = info.sop_class_uid
-    transfer_syntax_uid = info.transfer_syntax_uid
-    raw, uncaptured, pixel_offset, walked = walk  # (one unpacking: no attribute loads)
-    mark = _NATIVE_MARKS.get(transfer_syntax_uid)
-    if mark is None:
-        encoding = _raw_encoding(transfer_syntax_uid)
-        if encoding is None:
-            return None
-        mark = _RAW_MARKS[(1 if encoding[0] else 0) | (2 if encoding[1] else 0)]
-    if uncaptured and not _COLUMN_TAGS.isdisjoint(uncaptured):
-        return None
-    end = walked if pixel_offset is None else pixel_offset
-    if walked > len(prefix) and end + 8 > len(prefix):
-        return None  # the header may run past the bytes kept (read as entry_from_data_set does)
-    series = raw.get(_SERIES_UID)
-    upper: Mapping[int, bytes] | None = None
-    if partial:
-        assert memo is not None
-        upper = None if series is None else memo.get(series)
-        if upper is None:
-            if series is None or series in memo:
-                return None  # its values need the header read (entry_from_data_set)
-            # A series new to the association after others: its values read from the bytes.
-            whole = _scanned(prefix, mark, walked)
-            if whole is None:
-                return None
-            raw = {**whole, **raw}
-            partial = False
-    joined = b"".join(raw.values())
-    columns: Mapping[str, str]
-    if joined.isascii() and _ESC not in joined:  # (an int: no bytes operand tried as one)
-        decoded = {"sop_uid": sop_instance_uid}
-        series_uid = ""
-        if series is not None:
-            # Every row needs it (the series key), most rows nothing else of the levels above.
-            text = series.decode("ascii")
-            series_uid = text.strip(" \0") if "\\" not in text else _ascii_value(text, None)
-            decoded["series_uid"] = series_uid
-        # The instance's own columns now (WalkColumns.image: no call per row later).
-        sop_class, number, date = map(raw.get, _IMAGE_TAGS)
-        image: list[object] = [sop_instance_uid, sop_class_uid, "", ""]
-        if sop_class is not None:
-            text = sop_class.decode("ascii")
-            text = text.strip(" \0") if "\\" not in text else _ascii_value(text, None)
-            if text:  # (else the SOP Class UID given)
-                image[1] = text
-        if number is not None:
-            text = number.decode("ascii")
-            image[2] = text.strip(" \0") if "\\" not in text else _ascii_value(text, None)
-        if date is not None:
-            text = date.decode("ascii")
-            # (One value, normalized as _ascii_value does, without its call.)
-            image[3] = (
-                text.strip(" \0").replace(".", "")
-                if "\\" not in text
-                else _ascii_value(text, "date")
-            )
-        columns = WalkColumns(raw, decoded, image, series_uid, upper)
-        if memo is not None and not partial and series is not None and series not in memo:
-            _remember(memo, series, raw, mark)
-    else:  # a value may need a character set (or an element not a column is binary)
-        # (The first instance's values win over the instance's own, as in WalkColumns.)
-        checked = _ascii_columns(raw if upper is None else {**raw, **upper})
-        if memo is not None and not partial and series is not None and series not in memo:
-            if checked is None:
-                if mark[3] & 2:  # (little endian: see _remember)
-                    if len(memo) >= MEMO_SERIES:
-                        del memo[next(iter(memo))]
-                    memo[series] = None  # its later instances read as this one
-            else:
-                _remember(memo, series, raw, mark)
-        if checked is None:
-            return None
-        checked["sop_uid"] = sop_instance_uid
-        columns = checked
-    header = mark + prefix[:end]
-    # In field order (see IndexEntry).
-    return IndexEntry(
-        sop_instance_uid,
-        sop_class_uid,
-        transfer_syntax_uid,
-        path,
-        size,
-        info.source_ae_title,
-        time.time(),
-        columns,
-        # (dict.fromkeys(_LEVELS, header), built as one literal: no call)
-        {"PATIENT": header, "STUDY": header, "SERIES": header, "IMAGE": header},
-    )
-
-
-def _remember(memo: SeriesMemo, series: bytes, raw: Mapping[int, bytes], mark: bytes) -> None:
-    """Keep the patient, study and series values of ``series`` (its first instance's).
-
-    Not for a big endian header (``mark``): the memo of its syntax stays empty, so the
-    Storage SCP walks every such instance whole, as a series new to the association
-    after others could not be read from the bytes without pydicom (see _scanned).
-    """
-    if not mark[3] & 2:
-        return
-    if len(memo) >= MEMO_SERIES:
-        del memo[next(iter(memo))]
-    memo[series] = {tag: value for tag, value in raw.items() if tag in _UPPER_TAGS}
-
-
-def _scanned(prefix: bytes | bytearray, mark: bytes, walked: int) -> dict[int, bytes] | None:
-    """The raw values of every column in the header at the start of ``prefix`` (a data set
-    of ``walked`` bytes whose kept header starts with ``mark``); ``None``: not read so."""
-    flag = mark[3]
-    if not flag & 2:
-        return None  # big endian: read by pydicom (entry_from_data_set)
-    scan = scan_header(
-        prefix, implicit=bool(flag & 1), wanted=_COLUMN_TAGS, complete=walked <= len(prefix)
-    )
-    return None if scan is None else scan.values
 
 
 def decode_header(data: bytes) -> Dataset:

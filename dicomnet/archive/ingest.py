@@ -72,14 +72,8 @@ from dicomnet.storage.sinks import (
 )
 
 from .backend import IndexBackend, IndexUnavailable
-from .entry import (
-    SERIES_WALK_TAGS,
-    WALK_TAGS,
-    IndexEntry,
-    entry_from_data_set,
-    entry_from_file,
-    walked_entry,
-)
+from .entry import IndexEntry, entry_from_data_set, entry_from_file
+from .walked import SERIES_WALK_TAGS, WALK_TAGS, walked_entry
 
 __all__ = ["IndexedSink", "IndexedStore"]
 
@@ -158,6 +152,33 @@ class IndexedStore:
         return IndexedSink(inner, self.index, earlier, self.route, put_shared)
 
 
+def _hand_over(
+    sink: FileSink,
+    entry: IndexEntry,
+    info: InstanceInfo,
+    route: Route | None,
+    put_shared: PutShared,
+) -> tuple[IndexEntry, PendingLink, Awaitable[dict[int, BaseException] | None]]:
+    """Hand ``sink``'s unnamed file over to the index's next batch with its ``entry``
+    (its send-queue destinations picked by ``route``): the entry queued (the run's
+    failures are keyed by its ``id``), the file's pending link, and what to await
+    (the run's result, see ``put_shared``)."""
+    if route is not None:
+        entry = replace(entry, forward_to=route(info, entry))
+    link = entry.link = sink.unlinked()
+    try:
+        indexed = put_shared(entry)
+    except BaseException:
+        link.abandon()  # no batch has it
+        raise
+    if current_task() is not None:
+        # A task cancelled leaves at once (the batch settles the file's line, or a
+        # restart does); a handler parked without a task (see dicomnet.wakeup) is
+        # cancelled where it waits by its dispatcher.
+        return entry, link, asyncio.shield(indexed)
+    return entry, link, indexed
+
+
 class _TakesWalk:
     """What the Storage SCP's walk gives an indexed sink (the columns it captures for it):
     the walk, the association's series memo, and whether the walk captured
@@ -178,7 +199,7 @@ class _TakesWalk:
         self, walk: WalkedHeader, memo: SeriesMemo | None = None, partial: bool = False
     ) -> None:
         """Take the indexed values the Storage SCP's walk captured (no header scan then),
-        with the association's series memo (see :func:`~dicomnet.archive.entry.walked_entry`)."""
+        with the association's series memo (see :func:`~dicomnet.archive.walked.walked_entry`)."""
         self._walk = walk
         self._memo = memo
         self._partial = partial
@@ -227,19 +248,7 @@ class IndexedFileSink(FileSink, _TakesWalk):
             is None
         ):
             return await self._around().commit(info)
-        if self._route is not None:
-            entry = replace(entry, forward_to=self._route(info, entry))
-        link = entry.link = self.unlinked()
-        try:
-            indexed = self._put_shared(entry)
-        except BaseException:
-            link.abandon()  # no batch has it
-            raise
-        if current_task() is not None:
-            # A task cancelled leaves at once (the batch settles the file's line, or a
-            # restart does); a handler parked without a task (see dicomnet.wakeup) is
-            # cancelled where it waits by its dispatcher.
-            indexed = asyncio.shield(indexed)
+        entry, link, indexed = _hand_over(self, entry, info, self._route, self._put_shared)
         failures = await indexed
         if failures is not None and (error := failures.get(id(entry))) is not None:
             self._around()._named_failed(info, link, self.size, error)
@@ -371,19 +380,7 @@ class IndexedSink(_TakesWalk):
                 # settles the lines (see storage.naming). A cancelled store leaves
                 # its file to that batch, which owns the descriptor from the
                 # hand-over on.
-                if self.route is not None:
-                    entry = replace(entry, forward_to=self.route(info, entry))
-                link = entry.link = inner.unlinked()
-                try:
-                    indexed = put_shared(entry)
-                except BaseException:
-                    link.abandon()  # no batch has it
-                    raise
-                if current_task() is not None:
-                    # A task cancelled leaves at once (the batch settles the file's line,
-                    # or a restart does); a handler parked without a task (see
-                    # dicomnet.wakeup) is cancelled where it waits by its dispatcher.
-                    indexed = asyncio.shield(indexed)
+                entry, link, indexed = _hand_over(inner, entry, info, self.route, put_shared)
                 # (The run's result: None, or the errors of those of its entries that
                 # failed.)
                 failures = await indexed

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any, Final
 from dicomnet.query.index import InstanceRecord
 from dicomnet.query.query import Query, computed_attributes, respond
 
-from .entry import IndexEntry, WalkColumns, decode_header, header_charset
+from .entry import IndexEntry, decode_header, header_charset
 from .plan import Plan
 from .schema import COLUMNS
+from .walked import WalkColumns
 
 if TYPE_CHECKING:
     from pydicom.dataelem import DataElement

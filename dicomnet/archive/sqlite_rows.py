@@ -12,9 +12,10 @@ from collections.abc import Callable, Sequence
 from itertools import chain
 from typing import Final, TypeVar
 
-from .entry import IndexEntry, WalkColumns
+from .entry import IndexEntry
 from .rows import INSTANCE_COLUMNS, instance_columns, instance_values, level_values
 from .schema import LEVEL_TABLES
+from .walked import WalkColumns
 
 __all__ = ["chunks", "delete_pending", "delete_rows", "has_side_rows", "insert_many"]
 

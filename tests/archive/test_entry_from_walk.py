@@ -1,6 +1,6 @@
 """Index entries from the Storage SCP's walk equal those read from the header bytes.
 
-:func:`~dicomnet.archive.entry.entry_from_walk` takes the values the data set
+:func:`~dicomnet.archive.walked.entry_from_walk` takes the values the data set
 walker captured; :func:`~dicomnet.archive.entry.entry_from_data_set` (the
 reference) parses the header again. For every data set and native syntax
 here, either the walk gives exactly the reference entry, or it declines
@@ -21,17 +21,10 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from query.fixtures import archive_datasets
 
-from dicomnet.archive.entry import (
-    WALK_TAGS,
-    IndexEntry,
-    WalkColumns,
-    _raw_encoding,
-    decode_header,
-    entry_from_data_set,
-    entry_from_walk,
-)
+from dicomnet.archive.entry import IndexEntry, _raw_encoding, decode_header, entry_from_data_set
 from dicomnet.archive.rows import LEVEL_COLUMNS, instance_values
 from dicomnet.archive.sqlite_rows import _instance_values
+from dicomnet.archive.walked import WALK_TAGS, WalkColumns, entry_from_walk
 from dicomnet.dimse.dataset import dataset_walker, encode_dataset, transfer_syntax_encoding
 from dicomnet.dimse.walker import DatasetWalker, InflatingWalker
 from dicomnet.storage.sinks import WalkedHeader

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.index_rows import PARENTS, indexed_row
 from pydicom.dataset import Dataset
 from query.fixtures import CT, archive_datasets
 
@@ -29,7 +30,6 @@ EXPLICIT = "1.2.840.10008.1.2.1"
 BIG = "1.2.840.10008.1.2.2"
 DEFLATED = "1.2.840.10008.1.2.1.99"
 SYNTAXES = (EXPLICIT, IMPLICIT, BIG, DEFLATED)
-_TABLES = (("patient", "PATIENT", "p"), ("study", "STUDY", "st"), ("series", "SERIES", "se"))
 
 
 def _case(n: int, syntax: str, **values: object) -> tuple[Dataset, str]:
@@ -56,30 +56,12 @@ def _write(ds: Dataset, syntax: str, path: Path) -> Path:
     return path
 
 
-def _rows(db: Path, uid: str) -> dict[str, Any]:
-    conn = sqlite3.connect(db)
-    try:
-        names = [f"i.{c}" for c in LEVEL_COLUMNS["IMAGE"]] + ["i.attrs"]
-        for _table, level, alias in _TABLES:
-            names += [f"{alias}.{c}" for c in LEVEL_COLUMNS[level]] + [f"{alias}.attrs"]
-        row = conn.execute(
-            f"SELECT {', '.join(names)} FROM instance i JOIN series se ON i.series_fk = se.pk"
-            " JOIN study st ON se.study_fk = st.pk JOIN patient p ON st.patient_fk = p.pk"
-            " WHERE i.sop_uid = ?",
-            (uid,),
-        ).fetchone()
-    finally:
-        conn.close()
-    assert row is not None, uid
-    return dict(zip(names, row, strict=True))
-
-
 def _expected(entry: IndexEntry) -> dict[str, Any]:
     names = {f"i.{c}" for c in LEVEL_COLUMNS["IMAGE"]}
     values: dict[str, Any] = {name: entry.columns.get(name[2:], "") for name in names}
     values["i.sop_class"] = entry.columns.get("sop_class") or entry.sop_class_uid
     values["i.attrs"] = entry.headers["IMAGE"]
-    for _table, level, alias in _TABLES:
+    for level, alias in PARENTS:
         for column in LEVEL_COLUMNS[level]:
             values[f"{alias}.{column}"] = entry.columns.get(column, "")
         values[f"{alias}.attrs"] = entry.headers[level]
@@ -135,7 +117,7 @@ async def test_rows_from_the_walk_equal_rows_from_the_header(
     for ds, syntax in cases + latin:
         uid = str(ds.SOPInstanceUID)
         data = encode_dataset(ds, syntax)
-        found = _rows(db, uid)
+        found = indexed_row(db, uid)
         if syntax == DEFLATED:
             stored = tmp_path / "store" / f"{uid}.dcm"
             expected = entry_from_file(stored, source_ae_title="SCU")

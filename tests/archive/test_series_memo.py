@@ -9,7 +9,6 @@ association must read its instances anew.
 
 from __future__ import annotations
 
-import sqlite3
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,14 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.index_rows import PARENTS, indexed_row
 from pydicom.dataset import Dataset
 from query.fixtures import CT, archive_datasets
 
 from dicomnet.ae import AE
 from dicomnet.archive import SqliteIndex, ingest
-from dicomnet.archive.entry import MEMO_SERIES, IndexEntry, entry_from_data_set, walked_entry
+from dicomnet.archive.entry import IndexEntry, entry_from_data_set
 from dicomnet.archive.ingest import IndexedFileSink, IndexedSink, IndexedStore
 from dicomnet.archive.rows import LEVEL_COLUMNS
+from dicomnet.archive.walked import MEMO_SERIES, walked_entry
 from dicomnet.association.core import Association
 from dicomnet.dimse.dataset import encode_dataset
 from dicomnet.policy import AcceptedContext, Policy, ProposedContext
@@ -36,7 +37,6 @@ from dicomnet.storage.sinks import InstanceInfo, SeriesMemo, WalkedHeader
 
 EXPLICIT = "1.2.840.10008.1.2.1"
 IMPLICIT = "1.2.840.10008.1.2"
-_TABLES = (("PATIENT", "p"), ("STUDY", "st"), ("SERIES", "se"))
 
 
 def _instance(series: int, n: int, syntax: str = EXPLICIT, **values: object) -> tuple[Dataset, str]:
@@ -57,21 +57,7 @@ def _instance(series: int, n: int, syntax: str = EXPLICIT, **values: object) -> 
 
 
 def _rows(db: Path, uid: str) -> dict[str, Any]:
-    names = [f"i.{c}" for c in LEVEL_COLUMNS["IMAGE"]]
-    for level, alias in _TABLES:
-        names += [f"{alias}.{c}" for c in LEVEL_COLUMNS[level]] + [f"{alias}.attrs"]
-    conn = sqlite3.connect(db)
-    try:
-        row = conn.execute(
-            f"SELECT {', '.join(names)} FROM instance i JOIN series se ON i.series_fk = se.pk"
-            " JOIN study st ON se.study_fk = st.pk JOIN patient p ON st.patient_fk = p.pk"
-            " WHERE i.sop_uid = ?",
-            (uid,),
-        ).fetchone()
-    finally:
-        conn.close()
-    assert row is not None, uid
-    return dict(zip(names, row, strict=True))
+    return indexed_row(db, uid, instance_attrs=False)
 
 
 def _expected(ds: Dataset, syntax: str) -> dict[str, Any]:
@@ -89,7 +75,7 @@ def _expected(ds: Dataset, syntax: str) -> dict[str, Any]:
     assert entry is not None
     values: dict[str, Any] = {f"i.{c}": entry.columns.get(c, "") for c in LEVEL_COLUMNS["IMAGE"]}
     values["i.sop_class"] = entry.columns.get("sop_class") or CT
-    for level, alias in _TABLES:
+    for level, alias in PARENTS:
         for column in LEVEL_COLUMNS[level]:
             values[f"{alias}.{column}"] = entry.columns.get(column, "")
         values[f"{alias}.attrs"] = entry.headers[level]

@@ -17,9 +17,10 @@ import pytest
 from pydicom.dataset import Dataset
 
 from archive.test_entry_from_walk import walked
-from dicomnet.archive.entry import IndexEntry, WalkColumns, entry_from_data_set, entry_from_walk
+from dicomnet.archive.entry import IndexEntry, entry_from_data_set
 from dicomnet.archive.migrations import migrate_sqlite
 from dicomnet.archive.sqlite_rows import _insert_shared, insert_many
+from dicomnet.archive.walked import WalkColumns, entry_from_walk
 from dicomnet.dimse.dataset import encode_dataset
 
 IMPLICIT = "1.2.840.10008.1.2"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dicomnet.archive.entry import WALK_TAGS
+from dicomnet.archive.walked import WALK_TAGS
 from dicomnet.services.dataset_check import DatasetCheck, capture_set
 from dicomnet.services.iod_check import IOD_TAGS
 from dicomnet.storage.sinks import InstanceInfo
