@@ -71,12 +71,52 @@ _IMAGE_COLUMN_SPECS: Final = [
 ]
 #: The tags of the instance columns after the SOP Instance UID (see entry_from_walk).
 _IMAGE_TAGS: Final = tuple(tag for tag, _ in _IMAGE_COLUMN_SPECS[1:])
+#: SOP Instance UID, SOP Class UID, Instance Number, Content Date (the instance columns).
+_SOP_INSTANCE, _SOP_CLASS, _INSTANCE_NUMBER, _CONTENT_DATE = (tag for tag, _ in _IMAGE_COLUMN_SPECS)
 assert [(COLUMNS[tag].name, kind) for tag, kind in _IMAGE_COLUMN_SPECS] == [
     ("sop_uid", None),
     ("sop_class", None),
     ("instance_number", None),
     ("content_date", "date"),
 ], "entry_from_walk decodes the instance columns in this order"
+
+
+class _SeriesValues(dict[int, bytes]):
+    """What an association's memo keeps of a series (see walked_entry): the raw patient,
+    study and series values of its first instance walked whole (checked as plain ASCII),
+    and what its later instances share, decoded once: the Series Instance UID column
+    and the SOP Class UID and Content Date columns of the last raw values seen."""
+
+    __slots__ = ("date", "date_text", "series_uid", "sop_class", "sop_class_text")
+
+    def __init__(self, values: Mapping[int, bytes], series_uid: str) -> None:
+        super().__init__(values)
+        #: The Series Instance UID column (the memo's key, decoded).
+        self.series_uid = series_uid
+        #: The last raw SOP Class UID and Content Date seen, and their columns (``None``:
+        #: a value that needs its character set, or none seen yet).
+        self.sop_class: bytes | None = None
+        self.sop_class_text: str | None = None
+        self.date: bytes | None = None
+        self.date_text: str | None = None
+
+    def learn(self, sop_class: bytes | None, date: bytes | None) -> None:
+        """Decode the raw SOP Class UID and Content Date of an instance (each when it
+        differs from the last one seen)."""
+        if sop_class is not None and sop_class != self.sop_class:
+            self.sop_class = sop_class
+            self.sop_class_text = _plain(sop_class, None)
+        if date is not None and date != self.date:
+            self.date = date
+            self.date_text = _plain(date, "date")
+
+
+def _plain(value: bytes, kind: str | None) -> str | None:
+    """The column of one raw value (its first value, normalized); ``None`` when it is not
+    plain ASCII (bytes over 0x7F or an ISO 2022 escape: its character set applies)."""
+    if not value.isascii() or _ESC in value:
+        return None
+    return _ascii_value(value.decode("ascii"), kind)
 
 
 class WalkColumns(Mapping[str, str]):
@@ -245,6 +285,54 @@ def walked_entry(
     if partial:
         assert memo is not None
         upper = None if series is None else memo.get(series)
+        if type(upper) is _SeriesValues:
+            # The usual instance: a later one of a series the memo holds. Its own columns
+            # are decoded here (the SOP Class UID and Content Date once per series, as a
+            # rule), each checked as plain ASCII on its own; the memo's were checked when
+            # kept. (Written out here: a call more costs about what it saves.)
+            own = raw.get(_SOP_INSTANCE)
+            sop_class = raw.get(_SOP_CLASS)
+            number = raw.get(_INSTANCE_NUMBER)
+            date = raw.get(_CONTENT_DATE)
+            if (sop_class is not None and sop_class != upper.sop_class) or (
+                date is not None and date != upper.date
+            ):
+                upper.learn(sop_class, date)
+            class_text = sop_class_uid if sop_class is None else upper.sop_class_text
+            date_text = "" if date is None else upper.date_text
+            if (
+                class_text is not None
+                and date_text is not None
+                and (own is None or (own.isascii() and _ESC not in own))
+                and (number is None or (number.isascii() and _ESC not in number))
+            ):
+                number_text = ""
+                if number is not None:
+                    text = number.decode("ascii")
+                    number_text = (
+                        text.strip(" \0") if "\\" not in text else _ascii_value(text, None)
+                    )
+                series_uid = upper.series_uid
+                header = mark + prefix[:end]
+                # In field order (see IndexEntry).
+                return IndexEntry(
+                    sop_instance_uid,
+                    sop_class_uid,
+                    transfer_syntax_uid,
+                    path,
+                    size,
+                    info.source_ae_title,
+                    time.time(),
+                    WalkColumns(
+                        raw,
+                        {"sop_uid": sop_instance_uid, "series_uid": series_uid},
+                        # (An empty SOP Class UID in the header: the one given.)
+                        [sop_instance_uid, class_text or sop_class_uid, number_text, date_text],
+                        series_uid,
+                        upper,
+                    ),
+                    {"PATIENT": header, "STUDY": header, "SERIES": header, "IMAGE": header},
+                )
         if upper is None:
             if series is None or series in memo:
                 return None  # its values need the header read (entry_from_data_set)
@@ -285,7 +373,7 @@ def walked_entry(
             )
         columns = WalkColumns(raw, decoded, image, series_uid, upper)
         if memo is not None and not partial and series is not None and series not in memo:
-            _remember(memo, series, raw, mark)
+            _remember(memo, series, raw, mark, series_uid)
     else:  # a value may need a character set (or an element not a column is binary)
         # (The first instance's values win over the instance's own, as in WalkColumns.)
         checked = _ascii_columns(raw if upper is None else {**raw, **upper})
@@ -296,7 +384,7 @@ def walked_entry(
                         del memo[next(iter(memo))]
                     memo[series] = None  # its later instances read as this one
             else:
-                _remember(memo, series, raw, mark)
+                _remember(memo, series, raw, mark, checked["series_uid"])
         if checked is None:
             return None
         checked["sop_uid"] = sop_instance_uid
@@ -317,8 +405,11 @@ def walked_entry(
     )
 
 
-def _remember(memo: SeriesMemo, series: bytes, raw: Mapping[int, bytes], mark: bytes) -> None:
-    """Keep the patient, study and series values of ``series`` (its first instance's).
+def _remember(
+    memo: SeriesMemo, series: bytes, raw: Mapping[int, bytes], mark: bytes, series_uid: str
+) -> None:
+    """Keep the patient, study and series values of ``series`` (its first instance's;
+    ``series_uid``: its column).
 
     Not for a big endian header (``mark``): the memo of its syntax stays empty, so the
     Storage SCP walks every such instance whole, as a series new to the association
@@ -328,7 +419,9 @@ def _remember(memo: SeriesMemo, series: bytes, raw: Mapping[int, bytes], mark: b
         return
     if len(memo) >= MEMO_SERIES:
         del memo[next(iter(memo))]
-    memo[series] = {tag: value for tag, value in raw.items() if tag in _UPPER_TAGS}
+    memo[series] = _SeriesValues(
+        {tag: value for tag, value in raw.items() if tag in _UPPER_TAGS}, series_uid
+    )
 
 
 def _scanned(prefix: bytes | bytearray, mark: bytes, walked: int) -> dict[int, bytes] | None:

@@ -24,10 +24,17 @@ from query.fixtures import archive_datasets
 from dicomnet.archive.entry import IndexEntry, _raw_encoding, decode_header, entry_from_data_set
 from dicomnet.archive.rows import LEVEL_COLUMNS, instance_values
 from dicomnet.archive.sqlite_rows import _instance_values
-from dicomnet.archive.walked import WALK_TAGS, WalkColumns, entry_from_walk
+from dicomnet.archive.walked import (
+    SERIES_WALK_TAGS,
+    WALK_TAGS,
+    WalkColumns,
+    entry_from_walk,
+    walked_entry,
+)
 from dicomnet.dimse.dataset import dataset_walker, encode_dataset, transfer_syntax_encoding
 from dicomnet.dimse.walker import DatasetWalker, InflatingWalker
-from dicomnet.storage.sinks import WalkedHeader
+from dicomnet.services.dataset_check import capture_set
+from dicomnet.storage.sinks import InstanceInfo, SeriesMemo, WalkedHeader
 
 IMPLICIT = "1.2.840.10008.1.2"
 EXPLICIT = "1.2.840.10008.1.2.1"
@@ -363,3 +370,83 @@ def test_raw_encoding_of_each_syntax_is_what_the_syntax_says(syntax: str) -> Non
 @pytest.mark.parametrize("syntax", ["1.2.840.10008.1.2.1.99", "1.2.3.4.5"])
 def test_no_raw_encoding_for_a_deflated_or_unknown_syntax(syntax: str) -> None:
     assert _raw_encoding(syntax) is None
+
+
+def _later(ds: Dataset, syntax: str, uid: str) -> tuple[bytes, WalkedHeader, InstanceInfo]:
+    """A later instance of ``ds``'s series as the Storage SCP walks it once the
+    association's memo holds that series (SERIES_WALK_TAGS and the command's UIDs)."""
+    ds.SOPInstanceUID = uid
+    data = encode_dataset(ds, syntax)
+    walker = dataset_walker(syntax, capture=capture_set(capture=SERIES_WALK_TAGS))
+    walker.feed(data)
+    walker.finish()
+    assert isinstance(walker, DatasetWalker)
+    walk = WalkedHeader(
+        dict(walker.captured), frozenset(walker.uncaptured), walker.pixel_offset, walker.offset
+    )
+    info = InstanceInfo(
+        sop_class_uid=_WHERE["sop_class_uid"],  # type: ignore[arg-type]
+        sop_instance_uid=uid,
+        transfer_syntax_uid=syntax,
+        source_ae_title="SCU",
+    )
+    return data, walk, info
+
+
+@pytest.mark.parametrize("syntax", (IMPLICIT, EXPLICIT))
+def test_later_instances_of_a_memo_series_get_their_own_instance_columns(syntax: str) -> None:
+    # The memo decodes an instance's SOP Class UID and Content Date once while they
+    # repeat: each instance still gets its own, and a value that is not plain ASCII
+    # still goes to the reference (pydicom).
+    memo: SeriesMemo = {}
+    first = _base()
+    data = encode_dataset(first, syntax)
+    info = InstanceInfo(
+        sop_class_uid=str(first.SOPClassUID),
+        sop_instance_uid=str(first.SOPInstanceUID),
+        transfer_syntax_uid=syntax,
+    )
+    assert walked_entry(data, walked(data, syntax), info, "/x.dcm", 1, memo=memo) is not None
+    assert len(memo) == 1
+    variants: list[dict[str, object]] = [
+        {},
+        {"InstanceNumber": "7"},
+        {"ContentDate": "2024.02.03"},
+        {"ContentDate": "20240204", "InstanceNumber": "8"},
+        {},  # back to the first date
+        {"SOPClassUID": "1.2.840.10008.5.1.4.1.1.4"},
+        {"SOPClassUID": ""},  # none in the header: the command's
+        {"InstanceNumber": "9\\10"},
+        {"ContentDate": ""},
+    ]
+    for n, values in enumerate(variants):
+        ds = _set(_base(), **values)
+        uid = f"1.2.3.4.{n}"
+        data, walk, info = _later(ds, syntax, uid)
+        expected = entry_from_data_set(
+            data,
+            complete=True,
+            sop_instance_uid=uid,
+            sop_class_uid=info.sop_class_uid,
+            transfer_syntax_uid=syntax,
+            path="/x.dcm",
+            size=1,
+            source_ae_title="SCU",
+        )
+        got = walked_entry(data, walk, info, "/x.dcm", 1, memo=memo, partial=True)
+        assert got is not None and expected is not None, values
+        assert isinstance(got.columns, WalkColumns)
+        image = dict(zip(LEVEL_COLUMNS["IMAGE"], got.columns.image, strict=False))
+        for name, value in image.items():
+            if name == "sop_class" and not expected.columns[name]:
+                assert value == info.sop_class_uid
+            else:
+                assert value == expected.columns[name], (values, name)
+        assert same(got, expected), values
+    # An instance number or own UID not plain ASCII: the entry the slow way (or none).
+    ds = _base()
+    data, walk, info = _later(ds, syntax, "1.2.3.4.99")
+    for tag in (0x00200013, 0x00080018):
+        odd = walk._replace(values={**walk.values, tag: b"\xe9\x1b"})
+        got = walked_entry(data, odd, info, "/x.dcm", 1, memo=memo, partial=True)
+        assert got is None or not isinstance(got.columns, WalkColumns)
