@@ -79,6 +79,7 @@ __all__ = ["IndexedSink", "IndexedStore"]
 
 _log = logging.getLogger("dicomnet.archive")
 
+_STORED: Final = Outcome.STORED
 #: Bytes of each data set kept as it streams through, to index its header without
 #: reading the file back (a header that runs past them is read from the file).
 HEADER_CAPTURE: Final = 64 * 1024
@@ -121,6 +122,22 @@ class IndexedStore:
         )
         # A plain folder store opens its sinks without a coroutine (FolderStore.open_now).
         self._folder = store if type(store) is FolderStore else None
+        # The class of the sinks of this store's unnamed files (flat layout, an index
+        # that names files): an IndexedFileSink with this store's index, put_shared and
+        # route as class values, so a sink made needs none of them stored (see open_sink).
+        self._file_sink: type[IndexedFileSink] | None = None
+        if self._folder is not None and self._put_shared is not None and not self._hierarchical:
+            self._file_sink = type(
+                "IndexedFileSink",
+                (IndexedFileSink,),
+                {
+                    "__module__": __name__,
+                    "_index": index,
+                    # (staticmethod: a function kept in a class would be bound to its sinks.)
+                    "_put_shared": staticmethod(self._put_shared),
+                    "_route": None if route is None else staticmethod(route),
+                },
+            )
 
     async def open_sink(self, info: InstanceInfo) -> StorageSink:
         """The inner store's sink, indexing on commit."""
@@ -137,15 +154,16 @@ class IndexedStore:
                     return DroppingSink(store.kept_instance(info, earlier))
         folder = self._folder
         put_shared = self._put_shared
-        if folder is not None and put_shared is not None:
-            inner = folder.open_now(info, IndexedFileSink)
-            if type(inner) is IndexedFileSink:
+        file_sink = self._file_sink
+        if file_sink is not None:
+            assert folder is not None
+            inner = folder.open_now(info, file_sink)
+            if type(inner) is file_sink:
                 # The usual case: the file sink indexes itself (no sink around it).
                 inner._head = bytearray()
-                inner._index = self.index
-                inner._put_shared = put_shared
-                inner._route = self.route
                 return inner
+        elif folder is not None and put_shared is not None:
+            inner = folder.open_now(info)
         else:
             inner = folder.open_now(info) if folder is not None else await store.open_sink(info)
         # (Positional: a class called with keywords gathers them into a dict first.)
@@ -158,13 +176,13 @@ def _hand_over(
     info: InstanceInfo,
     route: Route | None,
     put_shared: PutShared,
-) -> tuple[IndexEntry, PendingLink, Awaitable[dict[int, BaseException] | None]]:
+) -> Awaitable[dict[int, BaseException] | None]:
     """Hand ``sink``'s unnamed file over to the index's next batch with its ``entry``
-    (its send-queue destinations picked by ``route``): the entry queued (the run's
-    failures are keyed by its ``id``), the file's pending link, and what to await
-    (the run's result, see ``put_shared``)."""
+    (made for this instance alone: its send-queue destinations picked by ``route`` and
+    the file's pending link are set in it): what to await (the run's result, see
+    ``put_shared``; the run's failures are keyed by the entry's ``id``)."""
     if route is not None:
-        entry = replace(entry, forward_to=route(info, entry))
+        entry.forward_to = route(info, entry)
     link = entry.link = sink.unlinked()
     try:
         indexed = put_shared(entry)
@@ -175,8 +193,8 @@ def _hand_over(
         # A task cancelled leaves at once (the batch settles the file's line, or a
         # restart does); a handler parked without a task (see dicomnet.wakeup) is
         # cancelled where it waits by its dispatcher.
-        return entry, link, asyncio.shield(indexed)
-    return entry, link, indexed
+        return asyncio.shield(indexed)
+    return indexed
 
 
 class _TakesWalk:
@@ -235,26 +253,28 @@ class IndexedFileSink(FileSink, _TakesWalk):
         walk = self._walk
         head = self._head
         name = self._final
+        size = self.size
         if (
             walk is None
             or head is None
             or name is None
-            or walk.size != self.size
+            or walk.size != size
             or (
                 entry := walked_entry(
-                    head, walk, info, name, self.size, memo=self._memo, partial=self._partial
+                    head, walk, info, name, size, memo=self._memo, partial=self._partial
                 )
             )
             is None
         ):
             return await self._around().commit(info)
-        entry, link, indexed = _hand_over(self, entry, info, self._route, self._put_shared)
-        failures = await indexed
+        failures = await _hand_over(self, entry, info, self._route, self._put_shared)
+        link = entry.link
+        assert link is not None
         if failures is not None and (error := failures.get(id(entry))) is not None:
-            self._around()._named_failed(info, link, self.size, error)
+            self._around()._named_failed(info, link, size, error)
             raise error
-        if link.outcome is Outcome.STORED:
-            return StoredInstance(info, name, self.size, Outcome.STORED, name)
+        if link.outcome is _STORED:
+            return StoredInstance(info, name, size, _STORED, name)
         return self._around()._named_kept(self, info, link)
 
     def _around(self) -> IndexedSink:
@@ -380,10 +400,11 @@ class IndexedSink(_TakesWalk):
                 # settles the lines (see storage.naming). A cancelled store leaves
                 # its file to that batch, which owns the descriptor from the
                 # hand-over on.
-                entry, link, indexed = _hand_over(inner, entry, info, self.route, put_shared)
                 # (The run's result: None, or the errors of those of its entries that
                 # failed.)
-                failures = await indexed
+                failures = await _hand_over(inner, entry, info, self.route, put_shared)
+                link = entry.link
+                assert link is not None
                 if failures is not None and (error := failures.get(id(entry))) is not None:
                     self._named_failed(info, link, inner.size, error)
                     raise error

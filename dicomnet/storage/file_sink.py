@@ -236,13 +236,25 @@ class FileSink:
         on; this sink is done (its discard does nothing). On an error the
         file is discarded.
         """
+        fd = self._fd
+        final = self._final
+        store = self.store
+        if (
+            fd >= 0
+            and self._temp is None
+            and final is not None
+            and self._header is None
+            and not store.fsync
+        ):
+            # The usual call (no fsync, the name known, the file header written): nothing
+            # to write, sync or ask.
+            self._fd = -1
+            return PendingLink(store, fd, final)
         if self._fd < 0 or self._temp is not None:
             raise StorageError("sink is closed" if self._fd < 0 else "not an unnamed file")
-        store = self.store
         try:
             if self._header is not None:
                 self._write_header()  # an empty data set
-            final = self._final
             if final is None:
                 final = self._final_name()
             # (Without fsync there is no commit executor: no call to ask for it.)

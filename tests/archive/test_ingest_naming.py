@@ -253,7 +253,7 @@ async def test_an_unnamed_file_sink_indexes_itself_from_the_walk(
         for ds in (first, second):
             sink = await store.open_sink(_info(ds))
             # The file sink itself, written straight from the views, no sink around it.
-            assert type(sink) is IndexedFileSink
+            assert isinstance(sink, IndexedFileSink)
             data = encode_dataset(ds, EXPLICIT_LE)
             sink.write_views([memoryview(data)])
             sink.header_walked(_Walk(len(data)))  # type: ignore[arg-type]
@@ -284,7 +284,46 @@ async def test_an_unnamed_file_sink_without_the_walk_is_indexed_from_its_bytes(
     async with await SqliteIndex.open(db, fsync=False) as index:
         store = IndexedStore(FolderStore(root, fsync=False), index)
         sink = await _received(store, ds)
-        assert type(sink) is IndexedFileSink
+        assert isinstance(sink, IndexedFileSink)
         stored = await sink.commit(_info(ds))  # (an IndexedSink around it makes the entry)
         assert stored.outcome is Outcome.STORED
         assert _rows(db) == {str(ds.SOPInstanceUID)}
+
+
+async def test_a_route_picks_the_destinations_of_each_unnamed_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The store's sinks take its route (a plain function here) from their class: it is
+    # called as given, for an entry made from the walk and for one made around the sink.
+    root, db = tmp_path / "store", tmp_path / "i.sqlite"
+    first, second = archive_datasets()[:2]
+    monkeypatch.setattr(ingest_module, "walked_entry", _entry_of_bytes)
+    routed: list[str] = []
+
+    def route(info: InstanceInfo, entry: Any) -> tuple[str, ...]:
+        routed.append(entry.sop_instance_uid)
+        return ("B", info.sop_instance_uid)
+
+    async with await SqliteIndex.open(db, fsync=False) as index:
+        queued: list[Any] = []
+        put_shared = index.put_shared
+
+        def spy(entry: Any) -> Any:
+            queued.append(entry)
+            return put_shared(entry)
+
+        monkeypatch.setattr(index, "put_shared", spy)
+        store = IndexedStore(FolderStore(root, fsync=False), index, route=route)
+        for ds, walked in ((first, True), (second, False)):
+            sink = await store.open_sink(_info(ds))
+            assert isinstance(sink, IndexedFileSink)
+            data = encode_dataset(ds, EXPLICIT_LE)
+            sink.write_views([memoryview(data)])
+            if walked:
+                sink.header_walked(_Walk(len(data)))  # type: ignore[arg-type]
+            stored = await sink.commit(_info(ds))
+            assert stored.outcome is Outcome.STORED
+        uids = [str(ds.SOPInstanceUID) for ds in (first, second)]
+        assert routed == uids
+        assert [entry.forward_to for entry in queued] == [("B", uid) for uid in uids]
+        assert _rows(db) == set(uids)

@@ -15,7 +15,7 @@ from dicomnet.storage import intents as intents_module
 from dicomnet.storage.folder import FileSink, FolderStore
 from dicomnet.storage.meta import file_header
 from dicomnet.storage.naming import PendingLink, link_all, settle_all
-from dicomnet.storage.sinks import Duplicate, Outcome
+from dicomnet.storage.sinks import Duplicate, Outcome, StorageError
 from dicomnet.storage.unnamed import FolderHandle, can_link_unnamed
 from storage.test_folder import files_in, info_for
 
@@ -213,3 +213,25 @@ async def test_lines_noted_in_batches_roll_over_segments_and_settled_ones_go(
     log.settle_all([third])
     log.close()
     assert [names for _, names in intents_module.read_intents(tmp_path / "log")] == [["e", "f"]]
+
+
+@pytest.mark.parametrize("data", [b"", b"abcdefgh"])
+async def test_an_unlinked_file_is_whole_and_its_descriptor_handed_over_once(
+    tmp_path: Path, data: bytes
+) -> None:
+    store = FolderStore(tmp_path, fsync=False)
+    sink = await store.open_sink(info_for("1.2.3.1"))
+    assert isinstance(sink, FileSink)
+    header = len(store.file_header(info_for("1.2.3.1")))
+    if data:
+        await sink.write(data)
+    link = sink.unlinked()
+    # The file header is in even for an empty data set (written at the hand-over).
+    assert os.fstat(link.fd).st_size == header + len(data)
+    assert link.final == str(tmp_path / "1.2.3.1.dcm") and link.synced is None
+    with pytest.raises(StorageError):
+        sink.unlinked()  # the link owns the descriptor now
+    await sink.discard()  # does nothing to it
+    assert os.fstat(link.fd).st_size == header + len(data)
+    link.abandon()
+    assert link.fd == -1 and files_in(tmp_path) == []
