@@ -33,7 +33,7 @@ from .commands import (
     plain_store_rq,
     plain_store_rsp,
 )
-from .uids import MAX_UID_LENGTH, is_valid_uid
+from .uids import MAX_UID_LENGTH, is_valid_new_uid, is_valid_uid
 
 __all__ = ["decode_common", "encode_common", "store_rsp_command"]
 
@@ -196,7 +196,7 @@ def _store_rq(msg: CStoreRQ, message_id: int | None) -> bytes | None:
         return None
     sop_class = _sop_class_of(msg.affected_sop_class_uid)
     sop_instance_uid = msg.affected_sop_instance_uid
-    if sop_class is None or not is_valid_uid(sop_instance_uid):
+    if sop_class is None or not is_valid_new_uid(sop_instance_uid):
         return None
     raw = sop_instance_uid.encode("ascii")
     if len(raw) & 1:
