@@ -212,7 +212,12 @@ class SendingSide(AssociationView):
         try:
             chosen = context if type(context) is negotiation.NegotiatedContext else None
             chosen = chosen or self.context_for(request_sop_class(message), context)
-            mid = self._register(stream, message, chosen)
+            # What _register does, without the call (once per request sent).
+            mid = self._ids.allocate()
+            stream.message_id = mid
+            stream.context_id = chosen.context_id
+            stream.command_field = message.command_field
+            self._outstanding[mid] = stream  # the DIMSE timer starts as the request is sent
             command = encode_command(message, mid)
             # A small request (command and data set one PDV each) in one step: its PDUs
             # made together and written as one batch, as write_pdata would write them.
@@ -244,7 +249,12 @@ class SendingSide(AssociationView):
             self._unissue(stream, mid, exc, acquired=True)
             return
         if done:  # written whole in this step: its first PDU restarted the DIMSE timer
-            self._sent(restarted=True)
+            # What _sent(restarted=True) does, without the call (once per request sent).
+            dimse.sending -= 1
+            flow = dimse.flow
+            if flow is not None and flow.read_paused:
+                dimse.restart()
+            self._send_slot.release()
         else:
             stream.sender = self._spawn(self._send_rest(stream, mid, protocol, remaining))
 
