@@ -75,7 +75,9 @@ import logging
 import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from operator import attrgetter
 from pathlib import Path
+from typing import Final
 
 from dicomnet.dimse.dataset import transfer_syntax_encoding
 from dicomnet.dimse.errors import DatasetError
@@ -116,6 +118,9 @@ _PATIENT_ID = 0x00100020
 _STUDY_UID = 0x0020000D
 _SERIES_UID = 0x0020000E
 _PLACE_TAGS = (_PATIENT_ID, _STUDY_UID, _SERIES_UID)
+#: A pending link's fsync (see FileSink.unlinked) and final path.
+_SYNCED: Final = attrgetter("synced")
+_FINAL: Final = attrgetter("final")
 
 _log = logging.getLogger("dicomnet.storage")
 
@@ -320,30 +325,35 @@ class FolderStore:
         fsync), then each file is linked and closed, then the root is synced.
         """
         failed: list[PendingLink] = []
-        for link in links:
-            error = link.wait_synced() if link.synced is not None else None
-            if error is not None:  # not durable: not named
-                link.error = error
-                link.close()
-                failed.append(link)
-        if failed:
-            links = [link for link in links if link.error is None]
+        if any(map(_SYNCED, links)):  # (fsyncs started at the hand-over: with fsync only)
+            for link in links:
+                error = link.wait_synced() if link.synced is not None else None
+                if error is not None:  # not durable: not named
+                    link.error = error
+                    link.close()
+                    failed.append(link)
+            if failed:
+                links = [link for link in links if link.error is None]
+        sep = os.sep
+        names = [final.rpartition(sep)[2] for final in map(_FINAL, links)]
         try:
-            intent = self.intents.note_all([link.final.rpartition(os.sep)[2] for link in links])
+            intent = self.intents.note_all(names)
         except OSError as exc:
             for link in links:
                 link.error = exc
                 link.close()
             return [*failed, *links]
         assert self._root_handle is not None
-        handle = self._root_handle
-        for link in links:
+        link_file = self._root_handle.link
+        close = os.close
+        stored = Outcome.STORED
+        for link, name in zip(links, names, strict=True):
             link.intent = intent
             fd, link.fd = link.fd, -1
             try:
                 try:
-                    handle.link(fd, link.final.rpartition(os.sep)[2])
-                    link.outcome = Outcome.STORED
+                    link_file(fd, name)
+                    link.outcome = stored
                 except FileExistsError as exc:
                     if self.duplicates is Duplicate.REFUSE:
                         link.error = exc  # (the sink refuses the duplicate)
@@ -352,8 +362,8 @@ class FolderStore:
                 except OSError as exc:
                     link.error = exc
             finally:
-                os.close(fd)
-            if link.outcome is not Outcome.STORED:
+                close(fd)
+            if link.outcome is not stored:
                 link.settle()  # not linked: its line names nothing of it
                 failed.append(link)
         if self.fsync and len(failed) < len(links):

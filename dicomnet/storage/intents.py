@@ -37,6 +37,7 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -157,7 +158,8 @@ class IntentLog:
         :mod:`~dicomnet.storage.naming`). The one :class:`Intent` returned stands
         for each of the lines: :meth:`settle` it once per name.
         """
-        data = "".join([name + "\n" for name in names]).encode("utf-8", "surrogateescape")
+        text = "\n".join(names) + "\n" if names else ""
+        data = text.encode("utf-8", "surrogateescape")
         if not self.sync:
             return self._append(data, len(names))
         with self._sync_lock:
@@ -195,16 +197,26 @@ class IntentLog:
             _remove(retired)
         return Intent(segment, written)
 
-    def settle_all(self, intents: list[Intent]) -> None:
-        """:meth:`settle` each of ``intents`` (under one lock)."""
+    def settle_all(self, intents: Sequence[Intent | None]) -> None:
+        """:meth:`settle` each of ``intents`` (under one lock; ``None`` stands for none)."""
         retired: list[Segment] | None = None
+        first = intents[0] if intents else None
         with self._lock:
             current = self._current
-            for intent in intents:
-                segment = intent.segment
-                segment.open -= 1
+            if first is not None and intents.count(first) == len(intents):
+                # Every line of one write (a batch noted by note_all, the usual call).
+                segment = first.segment
+                segment.open -= len(intents)
                 if segment.open == 0 and segment is not current:
                     self._retired.append(segment)
+            else:
+                for intent in intents:
+                    if intent is None:
+                        continue
+                    segment = intent.segment
+                    segment.open -= 1
+                    if segment.open == 0 and segment is not current:
+                        self._retired.append(segment)
             if self._retired and not self.sync:
                 retired, self._retired = self._retired, []
         if retired:

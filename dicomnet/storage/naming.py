@@ -41,6 +41,8 @@ __all__ = ["PendingLink", "link_all", "settle_all"]
 _log = logging.getLogger("dicomnet.storage")
 #: A link's store.
 _STORE: Final = attrgetter("store")
+#: A link's line in the intent log.
+_INTENT: Final = attrgetter("intent")
 
 
 class PendingLink:
@@ -139,7 +141,7 @@ def settle_all(links: Sequence[PendingLink]) -> None:
         return
     store = links[0].store
     if len(set(map(_STORE, links))) == 1:
-        intents = [link.intent for link in links if link.intent is not None]
+        intents = list(map(_INTENT, links))
         for link in links:
             link.intent = None
         store.intents.settle_all(intents)

@@ -235,3 +235,21 @@ async def test_an_unlinked_file_is_whole_and_its_descriptor_handed_over_once(
     assert os.fstat(link.fd).st_size == header + len(data)
     link.abandon()
     assert link.fd == -1 and files_in(tmp_path) == []
+
+
+async def test_the_lines_of_one_write_are_settled_together_and_none_stands_for_none(
+    tmp_path: Path,
+) -> None:
+    log = intents_module.IntentLog(tmp_path / "log", sync=False, segment_records=4)
+    batch = log.note_all(["a", "b", "c", "d"])  # one Intent for its four lines
+    log.note_all(["e"])  # the first segment is full: "e" starts the next one
+    assert batch.segment.open == 4
+    log.settle_all([batch, batch])  # two lines of the one write
+    assert batch.segment.open == 2
+    log.settle_all([None, batch])  # (a line settled alone before: None)
+    assert batch.segment.open == 1
+    assert len(intents_module.read_intents(tmp_path / "log")) == 2
+    log.settle_all([batch])  # the last one: the full segment goes
+    assert batch.segment.open == 0
+    assert [names for _, names in intents_module.read_intents(tmp_path / "log")] == [["e"]]
+    log.close()
