@@ -141,6 +141,17 @@ class IndexedStore:
 
     async def open_sink(self, info: InstanceInfo) -> StorageSink:
         """The inner store's sink, indexing on commit."""
+        file_sink = self._file_sink
+        if file_sink is not None:  # (flat layout: a duplicate is told by its path)
+            folder = self._folder
+            assert folder is not None
+            inner = folder.open_now(info, file_sink)
+            if type(inner) is file_sink:
+                # The usual case: the file sink indexes itself (no sink around it).
+                inner._head = bytearray()
+                return inner
+            # (Positional: a class called with keywords gathers them into a dict first.)
+            return IndexedSink(inner, self.index, None, self.route, self._put_shared)
         store = self.store
         earlier: Path | None = None
         if self._hierarchical:
@@ -153,21 +164,8 @@ class IndexedStore:
                 if store.duplicates is Duplicate.KEEP_FIRST:
                     return DroppingSink(store.kept_instance(info, earlier))
         folder = self._folder
-        put_shared = self._put_shared
-        file_sink = self._file_sink
-        if file_sink is not None:
-            assert folder is not None
-            inner = folder.open_now(info, file_sink)
-            if type(inner) is file_sink:
-                # The usual case: the file sink indexes itself (no sink around it).
-                inner._head = bytearray()
-                return inner
-        elif folder is not None and put_shared is not None:
-            inner = folder.open_now(info)
-        else:
-            inner = folder.open_now(info) if folder is not None else await store.open_sink(info)
-        # (Positional: a class called with keywords gathers them into a dict first.)
-        return IndexedSink(inner, self.index, earlier, self.route, put_shared)
+        inner = folder.open_now(info) if folder is not None else await store.open_sink(info)
+        return IndexedSink(inner, self.index, earlier, self.route, self._put_shared)
 
 
 def _hand_over(

@@ -87,12 +87,15 @@ class _SeriesValues(dict[int, bytes]):
     and what its later instances share, decoded once: the Series Instance UID column
     and the SOP Class UID and Content Date columns of the last raw values seen."""
 
-    __slots__ = ("date", "date_text", "series_uid", "sop_class", "sop_class_text")
+    __slots__ = ("date", "date_text", "decoded", "series_uid", "sop_class", "sop_class_text")
 
     def __init__(self, values: Mapping[int, bytes], series_uid: str) -> None:
         super().__init__(values)
         #: The Series Instance UID column (the memo's key, decoded).
         self.series_uid = series_uid
+        #: The series' columns decoded so far, shared by the WalkColumns of its later
+        #: instances: the Series Instance UID and those decoded from these raw values.
+        self.decoded = {"series_uid": series_uid}
         #: The last raw SOP Class UID and Content Date seen, and their columns (``None``:
         #: a value that needs its character set, or none seen yet).
         self.sop_class: bytes | None = None
@@ -142,7 +145,9 @@ class WalkColumns(Mapping[str, str]):
         #: The raw patient, study and series values of the series' first instance in the
         #: association, when they come from there (see walked_entry); else ``None``.
         self._upper = upper
-        #: Values decoded so far, and values given (the SOP Instance UID).
+        #: Values decoded so far, and values given. With ``upper``, possibly the series'
+        #: dict, shared by its instances (see _SeriesValues.decoded): only values of
+        #: ``upper`` are kept there. The SOP Instance UID is ``image[0]``.
         self._decoded = decoded
         #: The instance columns (``LEVEL_COLUMNS["IMAGE"]`` order: SOP Instance UID first, the
         #: SOP Class UID given when the header has none), decoded when the entry was made:
@@ -163,6 +168,9 @@ class WalkColumns(Mapping[str, str]):
         for name in names:
             value = decoded.get(name)
             if value is None:
+                if name == "sop_uid":
+                    values.append(self.image[0])
+                    continue
                 tag, kind, folded = _BY_NAME[name]
                 found = raw.get(tag) if upper is None or tag not in _UPPER_TAGS else upper.get(tag)
                 if found is None:
@@ -192,13 +200,17 @@ class WalkColumns(Mapping[str, str]):
         return self._decode(name) if name in _BY_NAME else default
 
     def _decode(self, name: str) -> str:
+        if name == "sop_uid":
+            return self.image[0]  # type: ignore[return-value] # (the str given)
         tag, kind, folded = _BY_NAME[name]
         upper = self._upper
-        raw = self._raw.get(tag) if upper is None or tag not in _UPPER_TAGS else upper.get(tag)
+        own = upper is None or tag not in _UPPER_TAGS
+        raw = self._raw.get(tag) if own else upper.get(tag)  # type: ignore[union-attr]
         value = "" if raw is None else _ascii_value(raw.decode("ascii"), kind)
         if folded:
             value = pn_fold(value)
-        self._decoded[name] = value
+        if upper is None or not own:  # (an instance's own value: not in a series' dict)
+            self._decoded[name] = value
         return value
 
     def __iter__(self) -> Iterator[str]:
@@ -325,7 +337,7 @@ def walked_entry(
                     time.time(),
                     WalkColumns(
                         raw,
-                        {"sop_uid": sop_instance_uid, "series_uid": series_uid},
+                        upper.decoded,  # (the series': its own values are not kept there)
                         # (An empty SOP Class UID in the header: the one given.)
                         [sop_instance_uid, class_text or sop_class_uid, number_text, date_text],
                         series_uid,

@@ -450,3 +450,42 @@ def test_later_instances_of_a_memo_series_get_their_own_instance_columns(syntax:
         odd = walk._replace(values={**walk.values, tag: b"\xe9\x1b"})
         got = walked_entry(data, odd, info, "/x.dcm", 1, memo=memo, partial=True)
         assert got is None or not isinstance(got.columns, WalkColumns)
+
+
+def test_later_instances_share_their_series_values_and_keep_their_own() -> None:
+    # The WalkColumns of later instances of a memo series share one dict of the series'
+    # decoded values: what one instance decodes of its own stays its own.
+    memo: SeriesMemo = {}
+    first = _set(_base(), PatientName="Doe^Jane")
+    data = encode_dataset(first, EXPLICIT)
+    info = InstanceInfo(
+        sop_class_uid=str(first.SOPClassUID),
+        sop_instance_uid=str(first.SOPInstanceUID),
+        transfer_syntax_uid=EXPLICIT,
+    )
+    assert walked_entry(data, walked(data, EXPLICIT), info, "/x.dcm", 1, memo=memo) is not None
+    entries = []
+    for n in (3, 4):
+        data, walk, info = _later(_set(_base(), InstanceNumber=str(n)), EXPLICIT, f"1.2.9.{n}")
+        entry = walked_entry(data, walk, info, "/x.dcm", 1, memo=memo, partial=True)
+        assert entry is not None
+        entries.append(entry)
+    one, two = (entry.columns for entry in entries)
+    assert isinstance(one, WalkColumns) and isinstance(two, WalkColumns)
+    # Each asked in turn, its own values first (decoded on use), then the series'.
+    assert (one["instance_number"], one["sop_uid"], one.get("patient_name")) == (
+        "3",
+        "1.2.9.3",
+        "Doe^Jane",
+    )
+    assert (two["instance_number"], two["sop_uid"], two["patient_name"]) == (
+        "4",
+        "1.2.9.4",
+        "Doe^Jane",
+    )
+    assert two.row(["sop_uid", "instance_number", "patient_name_fold"]) == [
+        "1.2.9.4",
+        "4",
+        "doe^jane",
+    ]
+    assert dict(one)["instance_number"] == "3" and dict(two)["sop_uid"] == "1.2.9.4"
