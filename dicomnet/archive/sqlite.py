@@ -8,9 +8,12 @@ lets them read while the writer commits).
 
 **Group commit.** :meth:`SqliteIndex.put_shared` queues the entry as it is and
 returns the one future of the run of entries queued together (a
-:class:`~dicomnet.wakeup.SharedFuture`); one writer task takes every entry
-queued so far (whole runs, up to ``batch_limit``) and commits them in one
-transaction, then completes the runs' futures and wakes their callers.
+:class:`~dicomnet.wakeup.SharedFuture`); one writer takes every entry queued
+so far (whole runs, up to ``batch_limit``) and commits them in one
+transaction, then completes the runs' futures and wakes their callers. Without
+fsync the writer is a chain of event loop callbacks (a commit then waits for
+nothing: no task or coroutine per batch); what has to wait (a lock held by
+another worker, a failed batch, jobs, the WAL's checkpoint) goes on in a task.
 :meth:`SqliteIndex.put` does the same with a future of the entry's own. While
 a commit runs, new entries queue up for the next one, so concurrent
 associations share the cost of each commit. Each transaction holds the file's write lock
@@ -44,7 +47,7 @@ import logging
 import os
 import sqlite3
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -112,11 +115,13 @@ class _Job:
 class _Batch:
     """What one transaction commits: entries, journal changes, and the runs it answers."""
 
-    __slots__ = ("entries", "futures", "jobs", "links")
+    __slots__ = ("entries", "futures", "jobs", "links", "prepared")
 
     def __init__(self, entries: list[IndexEntry], jobs: list[_Job] | None = None) -> None:
         self.entries = entries
         self.jobs: list[_Job] = [] if jobs is None else jobs
+        #: Its first entries whose files are named (and folders synced): see _prepare.
+        self.prepared = 0
         #: The futures of the runs of entries it takes (see SqliteIndex.put_shared), with
         #: their entries' count.
         self.futures: list[tuple[SharedFuture, int]] = []
@@ -190,6 +195,13 @@ class SqliteIndex(SqliteReading):
         self._open_count = 0
         self._runs: deque[tuple[SharedFuture, int]] = deque()
         self._writer_task: asyncio.Task[None] | None = None
+        # The writer runs as loop callbacks (see _turn): its next turn is due, or it is
+        # committing; the gathering's turns so far, entries queued at the last one, and
+        # the entries from which it stops gathering.
+        self._turning = False
+        self._turns = 0
+        self._turn_queued = 0
+        self._enough = 0
         self._closed = False
         self._full_sync = fsync
         # Series UID -> row key of series committed lately (writer thread only): most
@@ -276,6 +288,8 @@ class SqliteIndex(SqliteReading):
     async def close(self) -> None:
         """Finish queued writes, close the connections and the thread pool."""
         self._closed = True
+        while self._turning:  # (at most GATHER_TURNS turns, then committed or a task)
+            await asyncio.sleep(0)
         if self._writer_task is not None:
             await asyncio.shield(self._writer_task)
         if self._checkpointing is not None:
@@ -349,10 +363,25 @@ class SqliteIndex(SqliteReading):
         """The future of the entries queued from now on (the writer runs until they are in)."""
         self._close_run()
         future = self._open = SharedFuture()
-        task = self._writer_task
-        if task is None or task.done():
-            self._writer_task = asyncio.get_running_loop().create_task(self._write_loop())
+        self._start()
         return future
+
+    def _start(self) -> None:
+        """Start the writer unless it is running: as loop callbacks (:meth:`_turn`) when
+        its commits need no wait (no fsync, inline writes), else as a task."""
+        if self._turning:
+            return
+        task = self._writer_task
+        if task is not None and not task.done():
+            return
+        loop = asyncio.get_running_loop()
+        if self.fsync or not self.inline_writes:
+            self._writer_task = loop.create_task(self._write_loop())
+            return
+        self._turning = True
+        self._turns = 0
+        self._enough = self._gather_enough()
+        loop.call_soon(self._turn)
 
     def _close_run(self) -> None:
         """Entries queued from now on get a new future (this one's run ends here)."""
@@ -394,13 +423,94 @@ class SqliteIndex(SqliteReading):
             self._close_run()  # (a batch never takes entries from both sides of it)
         self._queue.append(job)
         self._jobs += 1
-        task = self._writer_task
-        if task is None or task.done():
-            self._writer_task = asyncio.get_running_loop().create_task(self._write_loop())
+        self._start()
         return job.future
 
-    async def _write_loop(self) -> None:
-        await self._gather()
+    def _turn(self) -> None:
+        """The writer without fsync, one loop turn at a time (a callback, not a task).
+
+        It gathers as :meth:`_gather` does, a turn per call, then commits the
+        queued entries here, batch after batch, and answers them (no task, no
+        coroutine per batch: a commit without fsync waits for nothing). What has
+        to wait goes on in the writer task (:meth:`_write_loop`): queued jobs, a
+        batch whose transaction did not commit (another writer's lock, an error;
+        it is tried again there, as a task's would be), a checkpoint the commits
+        wait for.
+        """
+        queue = self._queue
+        queued = len(queue)
+        if not (
+            queued >= self._enough
+            or self._turns >= GATHER_TURNS
+            or (self._turns and queued == self._turn_queued)
+        ):
+            self._turns += 1
+            self._turn_queued = queued
+            asyncio.get_running_loop().call_soon(self._turn)
+            return
+        handover: Coroutine[Any, Any, None] | None = None
+        try:
+            while queue:
+                if self._jobs:
+                    handover = self._write_loop(gather=False)
+                    break
+                batch = _Batch([])
+                self._fill(batch)
+                self._last_batch = len(batch.entries)
+                if not self._commit_now(batch):
+                    handover = self._write_loop(batch)
+                    break
+                if self._checkpoint_due():
+                    handover = self._write_loop(checkpoint=True)
+                    break
+        except BaseException:
+            handover = self._write_loop(gather=False)
+            raise
+        finally:
+            self._turning = False
+            if handover is not None:
+                self._writer_task = asyncio.get_running_loop().create_task(handover)
+
+    def _commit_now(self, batch: _Batch) -> bool:
+        """Commit ``batch`` on the loop's thread if the write lock is free and the
+        transaction succeeds, then answer it (True); else leave it (False)."""
+        try:
+            self._name_now(batch)
+            self._write_batch(batch, False)
+            self._since_checkpoint += 1
+            if batch.links:
+                settle_all(batch.links)
+        except Exception:  # (the writer task tries it again, and answers it)
+            return False
+        self._answer(batch, None)
+        return True
+
+    def _checkpoint_due(self) -> bool:
+        """Start a WAL checkpoint once :data:`CHECKPOINT_EVERY` batches were committed
+        inline; True when the next commits have to wait for it (see _checkpoint)."""
+        if self._since_checkpoint < CHECKPOINT_EVERY or self._checkpointing is not None:
+            return False
+        self._since_checkpoint = 0
+        if self._wal_frames >= WAL_FRAMES_LIMIT:
+            # Commits wait for this one: it copies every frame, and the WAL
+            # starts again from its beginning at the next commit.
+            return True
+        self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoint())
+        return False
+
+    async def _write_loop(
+        self, batch: _Batch | None = None, *, gather: bool = True, checkpoint: bool = False
+    ) -> None:
+        """The writer as a task: ``batch`` first (one that :meth:`_turn` could not commit),
+        or the commits' checkpoint first, or gathering the first batch."""
+        if checkpoint:
+            await self._checkpoint()
+        elif batch is not None:
+            await self._write(batch)
+            if self._checkpoint_due():
+                await self._checkpoint()
+        elif gather:
+            await self._gather()
         queue = self._queue
         while queue:
             first = queue[0]
@@ -414,15 +524,8 @@ class SqliteIndex(SqliteReading):
             self._fill(batch)
             self._last_batch = len(batch.entries) + len(batch.jobs)
             await self._write(batch)
-            if self._since_checkpoint >= CHECKPOINT_EVERY and self._checkpointing is None:
-                self._since_checkpoint = 0
-                if self._wal_frames >= WAL_FRAMES_LIMIT:
-                    # Commits wait for this one: it copies every frame, and the WAL
-                    # starts again from its beginning at the next commit.
-                    await self._checkpoint()
-                else:
-                    loop = asyncio.get_running_loop()
-                    self._checkpointing = loop.create_task(self._checkpoint())
+            if self._checkpoint_due():
+                await self._checkpoint()
 
     def _fill(self, batch: _Batch) -> None:
         """Move queued writes (up to the next operation) into ``batch``: whole runs of
@@ -473,10 +576,7 @@ class SqliteIndex(SqliteReading):
         sharing the index's write lock) batches stay large, each commit of another
         worker costs the next transaction its cached pages again.
         """
-        if self.fsync:
-            enough = self.batch_limit
-        else:
-            enough = min(self.batch_limit, max(GATHER_ENOUGH, self._last_batch // 2))
+        enough = self._gather_enough()
         for _ in range(GATHER_TURNS):
             queued = len(self._queue)
             if queued >= enough:
@@ -484,6 +584,12 @@ class SqliteIndex(SqliteReading):
             await asyncio.sleep(0)
             if len(self._queue) == queued:
                 return
+
+    def _gather_enough(self) -> int:
+        """Entries queued from which a new batch stops waiting for more (see _gather)."""
+        if self.fsync:
+            return self.batch_limit
+        return min(self.batch_limit, max(GATHER_ENOUGH, self._last_batch // 2))
 
     async def _run_alone(self, job: _Job) -> None:
         """Run an operation job in its own transaction (thread pool) and answer it."""
@@ -554,7 +660,7 @@ class SqliteIndex(SqliteReading):
         if self.inline_writes:
             await self._inline(batch, grows=grows)
         else:
-            await self._prepare(batch, 0)
+            await self._prepare(batch)
             await self.run(self._write_batch, batch, True)
         if self.inline_writes and self.fsync and batch.entries:
             try:
@@ -608,10 +714,9 @@ class SqliteIndex(SqliteReading):
         without the write lock), the batch waits in the thread pool instead."""
         deadline: float | None = None
         pause, longest = LOCK_RETRY
-        synced = 0  # entries whose files are named and folders synced
         while True:
-            if synced < len(batch.entries):
-                synced = await self._prepare(batch, synced)
+            if batch.prepared < len(batch.entries):
+                await self._prepare(batch)
             try:
                 self._write_batch(batch, False)
                 break
@@ -637,25 +742,38 @@ class SqliteIndex(SqliteReading):
                 raise IndexUnavailable(f"index {self.path}: {exc}") from exc
         self._since_checkpoint += 1
 
-    async def _prepare(self, batch: _Batch, start: int) -> int:
-        """Before the rows of ``batch.entries[start:]`` commit: their unnamed files are named
-        (:func:`~dicomnet.storage.naming.link_all`) and, with fsync, the folders of their
-        files synced, in one hop to the thread pool (inline without fsync). Entries whose
-        file did not get its name leave the batch (their sinks see why from their links).
-        Returns ``len(batch.entries)``."""
+    async def _prepare(self, batch: _Batch) -> None:
+        """Before the rows of the entries of ``batch`` not yet prepared commit: their
+        unnamed files are named (:func:`~dicomnet.storage.naming.link_all`) and, with
+        fsync, the folders of their files synced, in one hop to the thread pool (inline
+        without fsync, :meth:`_name_now`). Entries whose file did not get its name leave
+        the batch (their sinks see why from their links)."""
+        if not self.fsync:
+            self._name_now(batch)
+            return
+        start = batch.prepared
         entries = batch.entries[start:] if start else batch.entries
         links = [link for entry in entries if (link := entry.link) is not None]
         batch.links += links
+        folders = [folder for entry in entries for folder in entry.sync_folders]
         failed: list[PendingLink] = []
-        if self.fsync:
-            folders = [folder for entry in entries for folder in entry.sync_folders]
-            if links or folders:
-                failed = await self.run(_name_files, links, folders)
-        elif links:
-            failed = link_all(links)
+        if links or folders:
+            failed = await self.run(_name_files, links, folders)
         if failed:
             _drop_unlinked(batch, failed)
-        return len(batch.entries)
+        batch.prepared = len(batch.entries)
+
+    def _name_now(self, batch: _Batch) -> None:
+        """:meth:`_prepare` without fsync: the files named on the loop's thread."""
+        start = batch.prepared
+        entries = batch.entries[start:] if start else batch.entries
+        links = [link for entry in entries if (link := entry.link) is not None]
+        if links:
+            batch.links += links
+            failed = link_all(links)
+            if failed:
+                _drop_unlinked(batch, failed)
+        batch.prepared = len(batch.entries)
 
     def _waiting(self, batch: _Batch) -> None:
         """The batch written with the writer waiting for locks (in the thread pool)."""
