@@ -180,6 +180,9 @@ class SqliteIndex(SqliteReading):
             max_workers=max(1, workers), thread_name_prefix="dicomnet-index"
         )
         self._writer: sqlite3.Connection | None = None
+        # The writer's cursor for the statements of every transaction (BEGIN, COMMIT,
+        # PRAGMA data_version): ``Connection.execute`` makes a cursor per call.
+        self._statements: sqlite3.Cursor | None = None
         #: Turns at writing the file, across processes (see :mod:`.opening`).
         self.write_lock: WriteLock | None = None
         self._free: list[sqlite3.Connection] = []
@@ -242,6 +245,7 @@ class SqliteIndex(SqliteReading):
         index = cls(path, **options)
         try:
             index._writer = await index.run(index._open_writer)
+            index._statements = index._writer.cursor()
             if index.inline_writes:
                 # Opening and migrating wait for other openers; inline writes (see
                 # _inline) never wait for a lock on the loop's thread.
@@ -299,6 +303,7 @@ class SqliteIndex(SqliteReading):
             connections.append(self._checkpointer)
             self._checkpointer = None
         self._writer = None
+        self._statements = None
         self._all_readers.clear()
         self._free.clear()
         for conn in connections:
@@ -813,7 +818,8 @@ class SqliteIndex(SqliteReading):
 
     def _transaction(self, work: Callable[[sqlite3.Connection], _T], wait: bool) -> _T:
         conn = self._writer
-        if conn is None:
+        statements = self._statements
+        if conn is None or statements is None:
             raise IndexUnavailable(f"index {self.path} is closed")
         if len(self._series_keys) + len(self._unchecked_keys) > _SERIES_KEYS:
             self._series_keys.clear()
@@ -826,15 +832,15 @@ class SqliteIndex(SqliteReading):
         if not lock.acquire(wait=wait):
             raise LockTaken
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            statements.execute("BEGIN IMMEDIATE")
             try:
                 result = work(conn)
             except BaseException:
                 self._series_keys.clear()  # rows made in this transaction are gone
                 self._side_rows = True  # and rows it removed are back
-                conn.execute("ROLLBACK")
+                statements.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
+            statements.execute("COMMIT")
         finally:
             lock.release()
         self.commits += 1
@@ -891,7 +897,9 @@ class SqliteIndex(SqliteReading):
         Each remembered key is checked once after the latest foreign commit, when a
         batch first needs it; until then it waits in :attr:`_unchecked_keys`.
         """
-        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        statements = self._statements
+        assert statements is not None  # (in a transaction)
+        version = statements.execute("PRAGMA data_version").fetchone()[0]
         if version != self._data_version:
             self._data_version = version
             # Another connection may have journaled or doomed paths: only then are they
