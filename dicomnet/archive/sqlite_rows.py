@@ -75,14 +75,20 @@ _INSERT_INSTANCES: Final = f"INSERT INTO instance ({', '.join(INSTANCE_COLUMNS)}
 _ROW: Final = f"({', '.join('?' * len(INSTANCE_COLUMNS))})"
 #: Bound parameters per statement, at most (SQLite's historic limit is 999).
 _MAX_PARAMS: Final = 999
-#: The statements inserting runs of rows, by run length: powers of two up to the most
-#: rows whose parameters fit one statement. A batch is cut into runs of these lengths
-#: (at most a few statements), each compiled once by the connection and then taken from
-#: its statement cache; a statement of the batch's own length was compiled again for
-#: each new length (about 2.4 us a row here, a quarter of what inserting the row costs).
+#: Batches of up to this many rows are inserted by one statement of their own length.
+EXACT_RUN: Final = 32
+#: The longest run: the largest power of two whose parameters fit one statement.
+_LONGEST_RUN: Final = 1 << ((_MAX_PARAMS // len(INSTANCE_COLUMNS)).bit_length() - 1)
+#: The statements inserting runs of rows, by run length: every length up to
+#: :data:`EXACT_RUN` (a batch is mostly an association's window: one statement, no
+#: savepoint) and :data:`_LONGEST_RUN`. A longer batch is cut into runs of these
+#: lengths (see _runs). Each is compiled once by the connection and then taken from its
+#: statement cache (see sqlite.WRITER_STATEMENTS); a statement of every batch's own
+#: length, whatever its size, was compiled again for each new length (about 2.4 us a
+#: row here, a quarter of what inserting the row costs).
 _RUNS: Final = {
-    1 << bits: _INSERT_INSTANCES + ", ".join([_ROW] * (1 << bits))
-    for bits in range((_MAX_PARAMS // len(INSTANCE_COLUMNS)).bit_length())
+    length: _INSERT_INSTANCES + ", ".join([_ROW] * length)
+    for length in (*range(1, EXACT_RUN + 1), _LONGEST_RUN)
 }
 
 
@@ -304,14 +310,17 @@ def _walked_row(entry: IndexEntry, columns: WalkColumns, series_key: int) -> lis
 
 
 def _runs(count: int) -> list[int]:
-    """The lengths of the runs of ``count`` rows: the longest first, each in :data:`_RUNS`."""
-    longest = max(_RUNS)
-    out = [longest] * (count // longest)
-    rest = count % longest
-    while rest:
-        length = 1 << (rest.bit_length() - 1)
-        out.append(length)
-        rest -= length
+    """The lengths of the runs of ``count`` rows: the longest first, each in :data:`_RUNS`
+    (one run up to :data:`EXACT_RUN` rows)."""
+    if count <= EXACT_RUN:
+        return [count] if count else []
+    out = [_LONGEST_RUN] * (count // _LONGEST_RUN)
+    rest = count % _LONGEST_RUN
+    if rest > EXACT_RUN:
+        out.append(EXACT_RUN)
+        rest -= EXACT_RUN
+    if rest:
+        out.append(rest)
     return out
 
 

@@ -1,9 +1,11 @@
 """The SQLite index inserts a batch's instance rows in runs of a few fixed lengths.
 
 A statement of the batch's own length was compiled for every new length; the
-runs (powers of two) are compiled once each and then come from the connection's
-statement cache. Several runs are one savepoint: a UID indexed already in a later
-run undoes the earlier runs too, and the batch takes the one-by-one way.
+runs (every length up to EXACT_RUN, and the longest) are compiled once each and
+then come from the connection's statement cache. A batch of up to EXACT_RUN rows
+(an association's window) is one statement. Several runs are one savepoint: a
+UID indexed already in a later run undoes the earlier runs too, and the batch
+takes the one-by-one way.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from archive.test_sqlite_shared_runs import _entries as _walked_entries
 from archive.test_sqlite_writers import _entry
 from dicomnet.archive import SqliteIndex
 from dicomnet.archive.entry import IndexEntry
-from dicomnet.archive.sqlite_rows import _RUNS, _runs
+from dicomnet.archive.sqlite_rows import _RUNS, EXACT_RUN, _runs
 from dicomnet.wakeup import SharedFuture
 
 
@@ -27,7 +30,34 @@ def test_runs_cover_the_count_longest_first() -> None:
         assert sum(runs) == count
         assert all(length in _RUNS for length in runs)
         assert runs == sorted(runs, reverse=True)
-    assert _runs(70) == [64, 4, 2]
+        if count <= EXACT_RUN:
+            assert runs == ([count] if count else [])
+        else:
+            assert len([length for length in runs if length != 64]) <= 2
+    assert _runs(15) == [15]
+    assert _runs(70) == [64, 6]
+    assert _runs(100) == [64, 32, 4]
+
+
+@pytest.mark.parametrize("walked", [True, False])
+async def test_a_batch_of_a_window_is_one_insert_without_a_savepoint(
+    tmp_path: Path, walked: bool
+) -> None:
+    def entry(n: int) -> IndexEntry:
+        if walked:  # (the usual batch: one known series, its shared values bound once)
+            return _walked_entries(f"1.2.3.{n}", n)[0]
+        return _entry(f"1.2.3.{n}")
+
+    async with await SqliteIndex.open(tmp_path / "index.sqlite", fsync=False) as index:
+        await index.put(entry(0))
+        statements: list[str] = []
+        assert index._writer is not None
+        index._writer.set_trace_callback(statements.append)
+        await index.put_many([entry(n) for n in range(1, 16)])
+        inserts = [sql for sql in statements if sql.startswith("INSERT INTO instance")]
+        assert len(inserts) == 1 and inserts[0].count("), (") == 14
+        assert not [sql for sql in statements if "SAVEPOINT" in sql or "RELEASE" in sql]
+        assert await index.count() == 16
 
 
 async def test_batches_of_every_length_compile_one_statement_per_run_length(
@@ -56,7 +86,7 @@ async def test_a_uid_indexed_already_in_a_later_run_undoes_the_earlier_runs(
         statements: list[str] = []
         assert index._writer is not None
         index._writer.set_trace_callback(statements.append)
-        # 70 rows: runs of 64, 4 and 2; the one indexed already is in the last run.
+        # 70 rows: runs of 64 and 6; the one indexed already is in the last run.
         batch = [_entry(f"1.2.3.{n}") for n in range(70)]
         await index.put_many(batch)
         # Only that one is replaced (the earlier runs' rows were undone, not kept and
