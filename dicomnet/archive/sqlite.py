@@ -68,6 +68,7 @@ from .schema import SCHEMA_VERSION
 from .series_keys import checked_series_keys
 from .sqlite_reading import SqliteReading
 from .sqlite_rows import chunks, delete_pending, delete_rows, has_side_rows, insert_many
+from .walked import WalkColumns
 
 __all__ = ["SqliteIndex"]
 
@@ -918,7 +919,13 @@ class SqliteIndex(SqliteReading):
         unchecked = self._unchecked_keys
         if not unchecked:
             return
-        wanted = {e.columns.get("series_uid", "") for e in entries} & unchecked.keys()
+        # (A walked entry's Series Instance UID is an attribute; get() may decode it.)
+        wanted = {
+            columns.series_uid
+            if type(columns := entry.columns) is WalkColumns
+            else columns.get("series_uid", "")
+            for entry in entries
+        } & unchecked.keys()
         if wanted:
             self._series_keys.update(checked_series_keys(conn, unchecked, wanted))
             for uid in wanted:

@@ -24,6 +24,7 @@ from pydicom.dataset import Dataset
 from dicomnet.archive import SqliteIndex, entry_from_header
 from dicomnet.archive import sqlite as sqlite_index
 from dicomnet.archive.backends import open_worklist
+from dicomnet.archive.entry import IndexEntry
 from dicomnet.archive.opening import WriteLock, lock_file
 
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
@@ -277,6 +278,37 @@ async def test_a_series_another_writer_deleted_is_made_again_not_joined_by_its_o
         await mine.put(_entry("1.2.6.5", series=1))
     rows = _series_of_instances(path)
     assert rows == {"1.2.6.2": series(2), "1.2.6.4": series(3), "1.2.6.5": series(1)}
+
+
+async def test_a_walked_entry_joins_its_kept_series_after_another_writers_commit(
+    tmp_path: Path,
+) -> None:
+    """After another worker's commit, the kept key of a walked entry's series (its Series
+    Instance UID read as an attribute) is checked and used: no parent upserts."""
+    from archive.test_sqlite_shared_runs import _entries as _walked
+
+    path = tmp_path / "index.sqlite"
+    series = "1.2.826.0.1.3680043.8.498.72.{}".format
+
+    def walked(uid: str, number: int) -> IndexEntry:
+        return _walked(uid, number, series=series(number % 10))[0]
+
+    async with (
+        await SqliteIndex.open(path, fsync=False) as mine,
+        await SqliteIndex.open(path, fsync=False) as other,
+    ):
+        await mine.put(walked("1.2.16.11", 11))  # series 1's key remembered
+        await other.put(walked("1.2.16.12", 12))  # another worker commits
+        statements: list[str] = []
+        assert mine._writer is not None
+        mine._writer.set_trace_callback(statements.append)
+        await mine.put_many([walked("1.2.16.21", 21), walked("1.2.16.31", 31)])
+        mine._writer.set_trace_callback(None)
+    upserts = [s for s in statements if s.startswith(("INSERT INTO patient", "INSERT INTO series"))]
+    assert upserts == []
+    assert any(s.startswith("SELECT pk, series_uid FROM series") for s in statements)
+    rows = _series_of_instances(path)
+    assert rows["1.2.16.21"] == rows["1.2.16.31"] == series(1)
 
 
 async def test_series_keys_outside_a_batch_survive_another_writers_commit(
