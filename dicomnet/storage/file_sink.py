@@ -119,11 +119,14 @@ class FileSink:
         if self._fd < 0:
             raise StorageError("sink is closed")
         head = self._head
-        if head is not None and len(head) < HEAD_BYTES:
-            for view in views:
-                head += view[: HEAD_BYTES - len(head)]
-                if len(head) >= HEAD_BYTES:
-                    break
+        if head is not None and (room := HEAD_BYTES - len(head)) > 0:
+            if len(views) == 1:  # (the usual call: a small data set, or one PDU's worth)
+                head += views[0][:room]
+            else:
+                for view in views:
+                    head += view[: HEAD_BYTES - len(head)]
+                    if len(head) >= HEAD_BYTES:
+                        break
         header = self._header
         if header is not None:
             if _IOV_MAX > 1:

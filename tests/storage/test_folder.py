@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import itertools
 import os
 import tempfile
 import threading
@@ -13,6 +14,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
+from dicomnet.storage.file_sink import HEAD_BYTES
 from dicomnet.storage.filenames import INVALID_UID_PREFIX
 from dicomnet.storage.folder import INCOMING_DIR, FileSink, FolderStore
 from dicomnet.storage.layout import Layout
@@ -343,3 +345,21 @@ async def test_cancelled_commit_ends_before_the_discard(
     await sink.discard()
     # The commit finished before the discard: the instance is in place, nothing partial.
     assert files_in(tmp_path) == ["1.2.3.dcm"]
+
+
+@pytest.mark.parametrize("cuts", [[], [10_000], [10_000, 70_000], [65_536]])
+async def test_the_head_keeps_exactly_the_first_bytes_written_as_views(
+    tmp_path: Path, cuts: list[int]
+) -> None:
+    # One view at a time or several, crossing HEAD_BYTES or ending on it.
+    store = FolderStore(tmp_path, fsync=False, layout=Layout.HIERARCHICAL)
+    sink = await store.open_sink(info_for("1.2.3"))
+    assert isinstance(sink, FileSink)
+    data = bytes(range(256)) * 400  # 102,400 bytes
+    bounds = [0, *cuts, len(data)]
+    views = [memoryview(data)[a:b] for a, b in itertools.pairwise(bounds)]
+    sink.write_views(views[:1])
+    sink.write_views(views[1:])
+    assert bytes(sink._head or b"") == data[:HEAD_BYTES]
+    assert sink.size == len(data)
+    await sink.discard()
