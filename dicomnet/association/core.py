@@ -443,7 +443,7 @@ class Association(SendingSide):
         stream.deliver(response)
         if message.status not in PENDING_STATUSES:  # (not response.is_pending)
             del self._outstanding[mid]
-            self._ids.release(mid)
+            self._ids.in_use.discard(mid)  # (self._ids.release(mid), without the call)
             self._window.release()
             self._dimse.update()
 

@@ -57,29 +57,31 @@ class MessageIds:
 
     def __init__(self) -> None:
         self._next = 1
-        self._in_use: set[int] = set()
+        #: The IDs outstanding (the association's receive path discards an answered one
+        #: itself: :meth:`release` without the call).
+        self.in_use: set[int] = set()
 
     def allocate(self) -> int:
         """The next free ID (raises :class:`LocalError` if all 65535 are outstanding)."""
         candidate = self._next
-        if candidate not in self._in_use:  # the usual case, without the loop's range
+        if candidate not in self.in_use:  # the usual case, without the loop's range
             self._next = 1 if candidate == 0xFFFF else candidate + 1
-            self._in_use.add(candidate)
+            self.in_use.add(candidate)
             return candidate
         for _ in range(0xFFFF):
             candidate = self._next
             self._next = 1 if candidate == 0xFFFF else candidate + 1
-            if candidate not in self._in_use:
-                self._in_use.add(candidate)
+            if candidate not in self.in_use:
+                self.in_use.add(candidate)
                 return candidate
         raise LocalError("every Message ID is in use")
 
     def release(self, message_id: int) -> None:
         """Make ``message_id`` available again."""
-        self._in_use.discard(message_id)
+        self.in_use.discard(message_id)
 
     def __contains__(self, message_id: object) -> bool:
-        return message_id in self._in_use
+        return message_id in self.in_use
 
 
 class Window:
