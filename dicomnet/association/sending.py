@@ -182,7 +182,10 @@ class SendingSide(AssociationView):
         # the buffer cannot take whole goes on in a task (stream.sender).
         flow = self._dimse.flow  # the connection's (protocol.flow, without the call)
         if (
-            self.is_established
+            # (is_established, without the call: once per request)
+            self._negotiated is not None
+            and not self._ended
+            and not self._released
             and not self._senders
             and protocol is not None
             and flow is not None
@@ -238,7 +241,9 @@ class SendingSide(AssociationView):
             if whole is not None:
                 remaining: Iterator[OutItem] = iter(())
                 if not dimse.deferred:
-                    dimse.restart()  # what progress() does as a message's first PDU is taken
+                    # What progress() does as a message's first PDU is taken: restart(),
+                    # whose check of what is owed would find this message being sent.
+                    dimse.restart_owed()
                 done = protocol.write_whole(*whole)
             else:
                 assert pdus is not None

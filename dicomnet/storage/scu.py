@@ -566,6 +566,7 @@ class _InFlight:
         # works. Written in halves of the window, the peer works on the first half
         # while the second is prepared.
         self._flush_every = flush_every
+        self._protocol = assoc.protocol  # (established: the same for the association's life)
         self._unflushed = 0
         self._loop = asyncio.get_running_loop()
         #: Requests and tasks under way.
@@ -592,7 +593,9 @@ class _InFlight:
         try:
             # A data set cut short is never sent (nor transcoded).
             source.check(self._chunk_size, shapes=self._shapes)
-            return source, self._context(source)
+            # (self._context(source), the usual look-up without the call)
+            ctx = self._contexts.get((source.sop_class_uid, source.transfer_syntax_uid))
+            return source, ctx or self._context(source)
         except (TranscodeError, NegotiationError) as exc:
             return _not_sent(source, exc)
         except SourceError as exc:
@@ -625,7 +628,7 @@ class _InFlight:
         self._unflushed += 1
         if self._unflushed >= self._flush_every:
             self._unflushed = 0
-            assoc.protocol.flush()
+            self._protocol.flush()
         entry = (source, ctx, stream)
         if stream.done:
             self._arrived(entry)
