@@ -16,7 +16,7 @@ from pydicom.dataset import Dataset
 from query.fixtures import archive_datasets
 
 import dicomnet.archive.ingest as ingest_module
-import dicomnet.archive.sqlite as sqlite_module
+import dicomnet.archive.sqlite_group_commit as group_commit
 from dicomnet.archive import IndexUnavailable, SqliteIndex
 from dicomnet.archive.ingest import IndexedFileSink, IndexedStore
 from dicomnet.dimse.dataset import encode_dataset
@@ -131,7 +131,7 @@ async def test_a_store_cancelled_while_its_batch_names_it_is_kept_whole(
     file is linked and indexed by it (or neither), never closed under it."""
     root, db = tmp_path / "store", tmp_path / "i.sqlite"
     started, release = threading.Event(), threading.Event()
-    real = sqlite_module._name_files
+    real = group_commit._name_files
 
     named: list[int] = []  # files in each batch's hop
 
@@ -141,7 +141,7 @@ async def test_a_store_cancelled_while_its_batch_names_it_is_kept_whole(
         release.wait(10)
         return real(links, folders)
 
-    monkeypatch.setattr(sqlite_module, "_name_files", slow)
+    monkeypatch.setattr(group_commit, "_name_files", slow)
     datasets = archive_datasets()[:4]
     async with await SqliteIndex.open(db, fsync=True) as index:
         folder = FolderStore(root, fsync=True)

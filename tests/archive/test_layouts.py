@@ -16,7 +16,7 @@ from helpers.programs import run_program
 from pydicom.dataset import Dataset
 from query.fixtures import SERIES_A1, STUDY_A, STUDY_B, archive_datasets, write_archive
 
-import dicomnet.archive.sqlite as sqlite_module
+import dicomnet.archive.sqlite_group_commit as group_commit
 import dicomnet.storage.folder as folder_module
 from dicomnet.archive import SqliteIndex
 from dicomnet.archive.ingest import IndexedStore
@@ -298,7 +298,7 @@ async def test_folders_are_synced_once_per_batch_by_the_index_writer(
         if folders:
             syncs.append((threading.current_thread().name, folders, rows_now()))
 
-    monkeypatch.setattr(sqlite_module, "fsync_folders", noting)
+    monkeypatch.setattr(group_commit, "fsync_folders", noting)
     monkeypatch.setattr(folder_module, "fsync_folders", noting)
     try:
         assert index.syncs_folders

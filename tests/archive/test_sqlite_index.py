@@ -20,7 +20,7 @@ from dicomnet.archive import (
     entry_from_file,
     entry_from_header,
 )
-from dicomnet.archive import sqlite as sqlite_backend
+from dicomnet.archive import sqlite_group_commit as group_commit
 from dicomnet.archive.backends import open_index
 from dicomnet.archive.plan import POSTGRESQL, plan_query
 from dicomnet.archive.sqlite import CHECKPOINT_EVERY
@@ -303,9 +303,9 @@ async def test_inline_writes_keep_the_wal_checkpointed(
     # the index checkpoints in its thread pool instead. Once the WAL has grown past
     # WAL_FRAMES_LIMIT (here at once) a checkpoint holds the writer up until it has
     # copied every frame: the WAL starts again from its beginning and stays short.
-    monkeypatch.setattr(sqlite_backend, "WAL_FRAMES_LIMIT", 0)
+    monkeypatch.setattr(group_commit, "WAL_FRAMES_LIMIT", 0)
     checkpointed = await _wal_after_many_batches(tmp_path / "a.sqlite")
-    monkeypatch.setattr(sqlite_backend, "CHECKPOINT_EVERY", 10**9)
+    monkeypatch.setattr(group_commit, "CHECKPOINT_EVERY", 10**9)
     unchecked = await _wal_after_many_batches(tmp_path / "b.sqlite")
     assert checkpointed * 2 < unchecked
 
@@ -343,7 +343,7 @@ class _HeldCheckpoints:
 async def test_commits_go_on_while_a_checkpoint_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_backend, "CHECKPOINT_EVERY", 2)
+    monkeypatch.setattr(group_commit, "CHECKPOINT_EVERY", 2)
     async with await SqliteIndex.open(tmp_path / "i.sqlite", fsync=False) as index:
         entries = _entries(6)
         await index.put(entries[0])
@@ -359,8 +359,8 @@ async def test_commits_go_on_while_a_checkpoint_runs(
 async def test_past_the_wal_limit_a_checkpoint_holds_the_commits_up(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_backend, "CHECKPOINT_EVERY", 1)
-    monkeypatch.setattr(sqlite_backend, "WAL_FRAMES_LIMIT", 0)
+    monkeypatch.setattr(group_commit, "CHECKPOINT_EVERY", 1)
+    monkeypatch.setattr(group_commit, "WAL_FRAMES_LIMIT", 0)
     async with await SqliteIndex.open(tmp_path / "i.sqlite", fsync=False) as index:
         entries = _entries(3)
         held = _HeldCheckpoints(monkeypatch)
@@ -485,7 +485,7 @@ async def test_entries_arriving_over_consecutive_loop_turns_share_one_commit(
     """Stores ending one loop turn apart (a process serving few connections at a time)
     are committed together, up to GATHER_ENOUGH of them without fsync (see
     test_sqlite_writers); a lone store is committed after one quiet turn."""
-    stores = sqlite_backend.GATHER_ENOUGH - 1
+    stores = group_commit.GATHER_ENOUGH - 1
     async with await SqliteIndex.open(tmp_path / "i.sqlite", fsync=False) as index:
         entries = _entries(stores + 1, "1.2.826.0.1.3680043.8.498.97")
         loop = asyncio.get_running_loop()

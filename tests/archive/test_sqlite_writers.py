@@ -22,7 +22,7 @@ import pytest
 from pydicom.dataset import Dataset
 
 from dicomnet.archive import SqliteIndex, entry_from_header
-from dicomnet.archive import sqlite as sqlite_index
+from dicomnet.archive import sqlite_group_commit as group_commit
 from dicomnet.archive.backends import open_worklist
 from dicomnet.archive.entry import IndexEntry
 from dicomnet.archive.opening import WriteLock, lock_file
@@ -142,7 +142,7 @@ async def test_writes_queued_while_another_writer_commits_join_the_waiting_batch
 ) -> None:
     # Another worker's commit holds the lock for a moment: the batch waits on the loop,
     # and what is queued meanwhile is committed with it, in one transaction.
-    monkeypatch.setattr(sqlite_index, "LOCK_PATIENCE", 60.0)  # never the thread pool here
+    monkeypatch.setattr(group_commit, "LOCK_PATIENCE", 60.0)  # never the thread pool here
     path = tmp_path / "index.sqlite"
     async with await SqliteIndex.open(path, fsync=False) as index:
         assert index.write_lock is not None
@@ -397,7 +397,7 @@ async def test_a_batch_waits_for_entries_that_keep_coming_only_with_fsync(
     # One store completes per loop turn (an association's window arriving). With fsync a
     # commit costs a sync, so the batch waits while entries keep coming; without it the
     # batch commits once GATHER_ENOUGH are queued and the rest form the next one.
-    assert sqlite_index.GATHER_ENOUGH == 4 < sqlite_index.GATHER_TURNS == 8
+    assert group_commit.GATHER_ENOUGH == 4 < group_commit.GATHER_TURNS == 8
     async with await SqliteIndex.open(tmp_path / "index.sqlite", fsync=fsync) as index:
         puts = []
         for n in range(8):
