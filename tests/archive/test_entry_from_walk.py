@@ -372,6 +372,19 @@ def test_no_raw_encoding_for_a_deflated_or_unknown_syntax(syntax: str) -> None:
     assert _raw_encoding(syntax) is None
 
 
+def _memo_of(first: Dataset, syntax: str) -> SeriesMemo:
+    """An association's memo after the walked entry of ``first``, its series' first instance."""
+    memo: SeriesMemo = {}
+    data = encode_dataset(first, syntax)
+    info = InstanceInfo(
+        sop_class_uid=str(first.SOPClassUID),
+        sop_instance_uid=str(first.SOPInstanceUID),
+        transfer_syntax_uid=syntax,
+    )
+    assert walked_entry(data, walked(data, syntax), info, "/x.dcm", 1, memo=memo) is not None
+    return memo
+
+
 def _later(ds: Dataset, syntax: str, uid: str) -> tuple[bytes, WalkedHeader, InstanceInfo]:
     """A later instance of ``ds``'s series as the Storage SCP walks it once the
     association's memo holds that series (SERIES_WALK_TAGS and the command's UIDs)."""
@@ -398,15 +411,7 @@ def test_later_instances_of_a_memo_series_get_their_own_instance_columns(syntax:
     # The memo decodes an instance's SOP Class UID and Content Date once while they
     # repeat: each instance still gets its own, and a value that is not plain ASCII
     # still goes to the reference (pydicom).
-    memo: SeriesMemo = {}
-    first = _base()
-    data = encode_dataset(first, syntax)
-    info = InstanceInfo(
-        sop_class_uid=str(first.SOPClassUID),
-        sop_instance_uid=str(first.SOPInstanceUID),
-        transfer_syntax_uid=syntax,
-    )
-    assert walked_entry(data, walked(data, syntax), info, "/x.dcm", 1, memo=memo) is not None
+    memo = _memo_of(_base(), syntax)
     assert len(memo) == 1
     variants: list[dict[str, object]] = [
         {},
@@ -455,15 +460,7 @@ def test_later_instances_of_a_memo_series_get_their_own_instance_columns(syntax:
 def test_later_instances_share_their_series_values_and_keep_their_own() -> None:
     # The WalkColumns of later instances of a memo series share one dict of the series'
     # decoded values: what one instance decodes of its own stays its own.
-    memo: SeriesMemo = {}
-    first = _set(_base(), PatientName="Doe^Jane")
-    data = encode_dataset(first, EXPLICIT)
-    info = InstanceInfo(
-        sop_class_uid=str(first.SOPClassUID),
-        sop_instance_uid=str(first.SOPInstanceUID),
-        transfer_syntax_uid=EXPLICIT,
-    )
-    assert walked_entry(data, walked(data, EXPLICIT), info, "/x.dcm", 1, memo=memo) is not None
+    memo = _memo_of(_set(_base(), PatientName="Doe^Jane"), EXPLICIT)
     entries = []
     for n in (3, 4):
         data, walk, info = _later(_set(_base(), InstanceNumber=str(n)), EXPLICIT, f"1.2.9.{n}")
