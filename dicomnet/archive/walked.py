@@ -294,6 +294,7 @@ def walked_entry(
         return None  # the header may run past the bytes kept (read as entry_from_data_set does)
     series = raw.get(_SERIES_UID)
     upper: Mapping[int, bytes] | None = None
+    columns: Mapping[str, str] | None = None
     if partial:
         assert memo is not None
         upper = None if series is None else memo.get(series)
@@ -324,28 +325,15 @@ def walked_entry(
                     number_text = (
                         text.strip(" \0") if "\\" not in text else _ascii_value(text, None)
                     )
-                series_uid = upper.series_uid
-                header = mark + prefix[:end]
-                # In field order (see IndexEntry).
-                return IndexEntry(
-                    sop_instance_uid,
-                    sop_class_uid,
-                    transfer_syntax_uid,
-                    path,
-                    size,
-                    info.source_ae_title,
-                    time.time(),
-                    WalkColumns(
-                        raw,
-                        upper.decoded,  # (the series': its own values are not kept there)
-                        # (An empty SOP Class UID in the header: the one given.)
-                        [sop_instance_uid, class_text or sop_class_uid, number_text, date_text],
-                        series_uid,
-                        upper,
-                    ),
-                    {"PATIENT": header, "STUDY": header, "SERIES": header, "IMAGE": header},
+                columns = WalkColumns(
+                    raw,
+                    upper.decoded,  # (the series': its own values are not kept there)
+                    # (An empty SOP Class UID in the header: the one given.)
+                    [sop_instance_uid, class_text or sop_class_uid, number_text, date_text],
+                    upper.series_uid,
+                    upper,
                 )
-        if upper is None:
+        elif upper is None:
             if series is None or series in memo:
                 return None  # its values need the header read (entry_from_data_set)
             # A series new to the association after others: its values read from the bytes.
@@ -354,53 +342,53 @@ def walked_entry(
                 return None
             raw = {**whole, **raw}
             partial = False
-    joined = b"".join(raw.values())
-    columns: Mapping[str, str]
-    if joined.isascii() and _ESC not in joined:  # (an int: no bytes operand tried as one)
-        decoded = {"sop_uid": sop_instance_uid}
-        series_uid = ""
-        if series is not None:
-            # Every row needs it (the series key), most rows nothing else of the levels above.
-            text = series.decode("ascii")
-            series_uid = text.strip(" \0") if "\\" not in text else _ascii_value(text, None)
-            decoded["series_uid"] = series_uid
-        # The instance's own columns now (WalkColumns.image: no call per row later).
-        sop_class, number, date = map(raw.get, _IMAGE_TAGS)
-        image: list[object] = [sop_instance_uid, sop_class_uid, "", ""]
-        if sop_class is not None:
-            text = sop_class.decode("ascii")
-            text = text.strip(" \0") if "\\" not in text else _ascii_value(text, None)
-            if text:  # (else the SOP Class UID given)
-                image[1] = text
-        if number is not None:
-            text = number.decode("ascii")
-            image[2] = text.strip(" \0") if "\\" not in text else _ascii_value(text, None)
-        if date is not None:
-            text = date.decode("ascii")
-            # (One value, normalized as _ascii_value does, without its call.)
-            image[3] = (
-                text.strip(" \0").replace(".", "")
-                if "\\" not in text
-                else _ascii_value(text, "date")
-            )
-        columns = WalkColumns(raw, decoded, image, series_uid, upper)
-        if memo is not None and not partial and series is not None and series not in memo:
-            _remember(memo, series, raw, mark, series_uid)
-    else:  # a value may need a character set (or an element not a column is binary)
-        # (The first instance's values win over the instance's own, as in WalkColumns.)
-        checked = _ascii_columns(raw if upper is None else {**raw, **upper})
-        if memo is not None and not partial and series is not None and series not in memo:
+    if columns is None:  # (not the usual instance of a memo series)
+        joined = b"".join(raw.values())
+        if joined.isascii() and _ESC not in joined:  # (an int: no bytes operand tried as one)
+            decoded = {"sop_uid": sop_instance_uid}
+            series_uid = ""
+            if series is not None:
+                # Every row needs it (the series key), most rows nothing else of the levels above.
+                text = series.decode("ascii")
+                series_uid = text.strip(" \0") if "\\" not in text else _ascii_value(text, None)
+                decoded["series_uid"] = series_uid
+            # The instance's own columns now (WalkColumns.image: no call per row later).
+            sop_class, number, date = map(raw.get, _IMAGE_TAGS)
+            image: list[object] = [sop_instance_uid, sop_class_uid, "", ""]
+            if sop_class is not None:
+                text = sop_class.decode("ascii")
+                text = text.strip(" \0") if "\\" not in text else _ascii_value(text, None)
+                if text:  # (else the SOP Class UID given)
+                    image[1] = text
+            if number is not None:
+                text = number.decode("ascii")
+                image[2] = text.strip(" \0") if "\\" not in text else _ascii_value(text, None)
+            if date is not None:
+                text = date.decode("ascii")
+                # (One value, normalized as _ascii_value does, without its call.)
+                image[3] = (
+                    text.strip(" \0").replace(".", "")
+                    if "\\" not in text
+                    else _ascii_value(text, "date")
+                )
+            columns = WalkColumns(raw, decoded, image, series_uid, upper)
+            if memo is not None and not partial and series is not None and series not in memo:
+                _remember(memo, series, raw, mark, series_uid)
+        else:  # a value may need a character set (or an element not a column is binary)
+            # (The first instance's values win over the instance's own, as in WalkColumns.)
+            checked = _ascii_columns(raw if upper is None else {**raw, **upper})
+            if memo is not None and not partial and series is not None and series not in memo:
+                if checked is None:
+                    if mark[3] & 2:  # (little endian: see _remember)
+                        if len(memo) >= MEMO_SERIES:
+                            del memo[next(iter(memo))]
+                        memo[series] = None  # its later instances read as this one
+                else:
+                    _remember(memo, series, raw, mark, checked["series_uid"])
             if checked is None:
-                if mark[3] & 2:  # (little endian: see _remember)
-                    if len(memo) >= MEMO_SERIES:
-                        del memo[next(iter(memo))]
-                    memo[series] = None  # its later instances read as this one
-            else:
-                _remember(memo, series, raw, mark, checked["series_uid"])
-        if checked is None:
-            return None
-        checked["sop_uid"] = sop_instance_uid
-        columns = checked
+                return None
+            checked["sop_uid"] = sop_instance_uid
+            columns = checked
     header = mark + prefix[:end]
     # In field order (see IndexEntry).
     return IndexEntry(
