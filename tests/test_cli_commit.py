@@ -89,14 +89,19 @@ async def test_report_on_the_same_association_from_files_and_uids(
 async def test_report_on_a_new_association_with_a_failure(
     scp_factory: list[tuple[Server, CommitmentSCP]], capsys: Capsys
 ) -> None:
-    listen = free_port()
-    port, scp = await start_scp(
-        scp_factory, ReportMode.NEW, destinations={"COMMITSCU": ("127.0.0.1", listen)}
-    )
-    code, out, err = await run_cli(
-        capsys, "commit", "127.0.0.1", str(port), "-aec", "ARCHIVE", "--listen-port", str(listen),
-        f"{CT}:1.2.1", f"{CT}:1.2.404",
-    )  # fmt: skip
+    port, scp = await start_scp(scp_factory, ReportMode.NEW)
+    for _ in range(3):
+        # The port was free a moment ago; another process may take it before the
+        # command binds it (exit 6, "cannot listen"): then try another one.
+        listen = free_port()
+        scp.destinations["COMMITSCU"] = ("127.0.0.1", listen)
+        code, out, err = await run_cli(
+            capsys, "commit", "127.0.0.1", str(port), "-aec", "ARCHIVE",
+            "--listen-host", "127.0.0.1", "--listen-port", str(listen),
+            f"{CT}:1.2.1", f"{CT}:1.2.404",
+        )  # fmt: skip
+        if not (code == 6 and "cannot listen" in err):
+            break
     assert code == 1, err
     assert "not committed: 1.2.404 (failure reason 0x0112, no such object instance)" in out
     assert out.splitlines()[-1] == "committed 1, not committed 1"

@@ -82,7 +82,8 @@ async def test_find_move_get_against_dcmqrscp(
 
         received = tmp_path / "moved"
         code, out, err = await run_cli(
-            capsys, "move", *peer, "--store-to", str(received), "--listen-port", str(listen),
+            capsys, "move", *peer, "--store-to", str(received), "--listen-host", "127.0.0.1",
+            "--listen-port", str(listen),
             "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={STUDY_A}",
         )  # fmt: skip
         assert code == 0, err
@@ -277,7 +278,8 @@ async def test_find_move_get_against_dicomnet_serve(
 
     received = tmp_path / "moved"
     code, out, err = await run_cli(
-        capsys, "move", *peer, "--store-to", str(received), "--listen-port", str(listen),
+        capsys, "move", *peer, "--store-to", str(received), "--listen-host", "127.0.0.1",
+        "--listen-port", str(listen),
         "-k", f"StudyInstanceUID={STUDY_A}",
     )  # fmt: skip
     assert code == 0, err
