@@ -10,6 +10,7 @@ peak RSS. Both processes (and the proxy) are always stopped.
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -201,6 +202,8 @@ class _BestOf:
         self.final: Row | None = None  # a peer that cannot run here at all
         self.failures: list[str] = []
         self.successes = 0
+        #: The numbers of every successful run, in order (see :func:`paired_median`).
+        self.each: list[dict[str, float]] = []
 
     @property
     def done(self) -> bool:
@@ -214,6 +217,13 @@ class _BestOf:
         self.last = row
         if row.ok:
             self.successes += 1
+            self.each.append(
+                {
+                    k: v
+                    for k, v in row.values.items()
+                    if isinstance(v, int | float) and not isinstance(v, bool)
+                }
+            )
             if self.best is None or float(row.values[self.key]) > float(self.best.values[self.key]):
                 self.best = row
             return
@@ -234,6 +244,30 @@ class _BestOf:
                 self.last.label, unavailable=f"failed {len(self.failures)} times; last: {last}"
             )
         best.values["runs"] = self.successes
+        best.values["each_run"] = self.each
         if self.failures:
             best.values["failed_attempts"] = self.failures
         return best
+
+
+def paired_median(top: Row | None, bottom: Row | None, key: str) -> tuple[float | None, int]:
+    """The median of ``top``'s ``key`` over ``bottom``'s in runs of the same round, and
+    how many pairs there were (``None, 0`` when either row has no runs).
+
+    :func:`best_rows` runs every row once per round, so run *i* of two rows
+    ran seconds apart: a ratio per round cancels the machine's drift between
+    rounds, and the median of those ratios is not moved by one run slowed by
+    something else, as the ratio of two bests can be.
+    """
+    if top is None or bottom is None or not top.ok or not bottom.ok:
+        return None, 0
+    ratios = [
+        a[key] / b[key]
+        for a, b in zip(
+            top.values.get("each_run", ()), bottom.values.get("each_run", ()), strict=False
+        )
+        if key in a and key in b and b[key]
+    ]
+    if not ratios:
+        return None, 0
+    return statistics.median(ratios), len(ratios)

@@ -46,7 +46,7 @@ from typing import Any
 
 from . import processes
 from .harness import Column, Options, Ratio, Row, SuiteResult, Table, find_dcmtk, ratio
-from .pair_run import best_rows
+from .pair_run import best_rows, paired_median
 from .scale_procs import children, process_cpus, role, tree_cpu, tree_rss
 from .scratch import scratch_folder
 from .store_peers import CHILD_CWD
@@ -521,6 +521,22 @@ def _ratios(table: Table, associations: int) -> list[Ratio]:
             lower_is_better=lower,
         )
 
+    def paired(
+        name: str, metric: str, top: str, bottom: str, key: str, *, lower: bool = False
+    ) -> Ratio:
+        # The same ratio as the median of paired runs (see paired_median).
+        value, pairs = paired_median(
+            table.row(f"{top} @ {associations}"), table.row(f"{bottom} @ {associations}"), key
+        )
+        return Ratio(
+            f"{name}, median of {pairs} paired runs @ {associations}",
+            metric,
+            f"{top} @ {associations}",
+            f"{bottom} @ {associations}",
+            value,
+            lower_is_better=lower,
+        )
+
     w1, w2 = "dicomnet --workers 1 (SQLite)", "dicomnet --workers 2 (SQLite)"
     p1, p2 = "dicomnet --workers 1 (PostgreSQL)", "dicomnet --workers 2 (PostgreSQL)"
     fork = "DCMTK storescp --fork"
@@ -540,6 +556,15 @@ def _ratios(table: Table, associations: int) -> list[Ratio]:
             "server CPU ms/inst",
             p2,
             p1,
+            "cpu_ms_per_instance",
+            lower=True,
+        ),
+        paired("workers 2 / 1, SQLite", "inst/s", w2, w1, "per_second"),
+        paired(
+            "workers 2 / 1, SQLite, CPU per instance",
+            "server CPU ms/inst",
+            w2,
+            w1,
             "cpu_ms_per_instance",
             lower=True,
         ),

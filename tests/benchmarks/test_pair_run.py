@@ -1,0 +1,65 @@
+"""The best of a row's runs and the median of paired runs' ratios (benchmarks.pair_run)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from benchmarks.harness import Row
+from benchmarks.pair_run import best_rows, paired_median
+
+
+def _runs(label: str, rates: list[float], order: list[str]) -> Callable[[], Row]:
+    """A measure returning ``rates`` one after another, noting each call in ``order``."""
+    values: Iterator[float] = iter(rates)
+
+    def measure() -> Row:
+        order.append(label)
+        return Row(label, {"per_second": next(values), "note": "x", "flag": True})
+
+    return measure
+
+
+def test_best_rows_keeps_every_run_in_round_order() -> None:
+    order: list[str] = []
+    a, b = best_rows(
+        [_runs("a", [10.0, 30.0, 20.0], order), _runs("b", [5.0, 4.0, 6.0], order)],
+        repeat=3,
+        retries=0,
+        key="per_second",
+    )
+    assert order == ["a", "b"] * 3  # the rows in turns, one run each per round
+    assert a.values["per_second"] == 30.0 and b.values["per_second"] == 6.0
+    assert [run["per_second"] for run in a.values["each_run"]] == [10.0, 30.0, 20.0]
+    # Numbers only (no text, no booleans), so the runs stay comparable in the JSON.
+    assert all(set(run) == {"per_second"} for run in b.values["each_run"])
+
+
+def test_paired_median_pairs_runs_of_the_same_round() -> None:
+    order: list[str] = []
+    top, bottom = best_rows(
+        [_runs("top", [8.0, 9.0, 1.0], order), _runs("bottom", [10.0, 10.0, 2.0], order)],
+        repeat=3,
+        retries=0,
+        key="per_second",
+    )
+    # Per round 0.8, 0.9, 0.5: median 0.8; the ratio of the bests would be 0.9.
+    assert paired_median(top, bottom, "per_second") == (pytest.approx(0.8), 3)
+    assert paired_median(bottom, top, "per_second")[0] == pytest.approx(10.0 / 8.0)
+
+
+def test_paired_median_without_runs() -> None:
+    measured = Row("a", {"per_second": 3.0, "each_run": [{"per_second": 3.0}]})
+    assert paired_median(measured, None, "per_second") == (None, 0)
+    assert paired_median(measured, Row("b", unavailable="no peer"), "per_second") == (None, 0)
+    assert paired_median(measured, Row("c", {"per_second": 1.0}), "per_second") == (None, 0)
+    zero = Row("d", {"each_run": [{"per_second": 0.0}]})
+    assert paired_median(measured, zero, "per_second") == (None, 0)
+    assert paired_median(measured, measured, "other") == (None, 0)
+
+
+def test_unequal_run_counts_pair_the_first_ones() -> None:
+    top = Row("a", {"each_run": [{"k": v} for v in (1.0, 2.0, 3.0)]})
+    bottom = Row("b", {"each_run": [{"k": v} for v in (1.0, 1.0)]})
+    assert paired_median(top, bottom, "k") == (pytest.approx(1.5), 2)
