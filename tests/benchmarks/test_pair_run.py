@@ -21,14 +21,15 @@ def _runs(label: str, rates: list[float], order: list[str]) -> Callable[[], Row]
     return measure
 
 
+def _best_two(first: list[float], second: list[float], order: list[str]) -> list[Row]:
+    """best_rows of two rows whose runs measure ``first`` and ``second`` in turn."""
+    measures = [_runs("a", first, order), _runs("b", second, order)]
+    return best_rows(measures, repeat=len(first), retries=0, key="per_second")
+
+
 def test_best_rows_keeps_every_run_in_round_order() -> None:
     order: list[str] = []
-    a, b = best_rows(
-        [_runs("a", [10.0, 30.0, 20.0], order), _runs("b", [5.0, 4.0, 6.0], order)],
-        repeat=3,
-        retries=0,
-        key="per_second",
-    )
+    a, b = _best_two([10.0, 30.0, 20.0], [5.0, 4.0, 6.0], order)
     assert order == ["a", "b"] * 3  # the rows in turns, one run each per round
     assert a.values["per_second"] == 30.0 and b.values["per_second"] == 6.0
     assert [run["per_second"] for run in a.values["each_run"]] == [10.0, 30.0, 20.0]
@@ -37,13 +38,7 @@ def test_best_rows_keeps_every_run_in_round_order() -> None:
 
 
 def test_paired_median_pairs_runs_of_the_same_round() -> None:
-    order: list[str] = []
-    top, bottom = best_rows(
-        [_runs("top", [8.0, 9.0, 1.0], order), _runs("bottom", [10.0, 10.0, 2.0], order)],
-        repeat=3,
-        retries=0,
-        key="per_second",
-    )
+    top, bottom = _best_two([8.0, 9.0, 1.0], [10.0, 10.0, 2.0], [])
     # Per round 0.8, 0.9, 0.5: median 0.8; the ratio of the bests would be 0.9.
     assert paired_median(top, bottom, "per_second") == (pytest.approx(0.8), 3)
     assert paired_median(bottom, top, "per_second")[0] == pytest.approx(10.0 / 8.0)
