@@ -1,12 +1,15 @@
 """The SQLite index's group commit in process: what a batch of walked entries costs.
 
-``python -m benchmarks.index_batches [--batches N] [--size S] [--callgrind]``
+``python -m benchmarks.index_batches [--batches N] [--size S] [--writers W] [--callgrind]``
 makes walked entries of small CT instances (as the Storage SCP's walk makes
 them, each of its own SOP Instance UID, one series), commits 20 warm-up
 batches, then ``N`` batches of ``S`` entries through
 :meth:`dicomnet.archive.SqliteIndex.put_shared` (no fsync, an index on
 ``/dev/shm`` when it exists), one batch at a time, the collector off, and prints
-the writer's transactions and the thread time per batch. With ``--callgrind``
+the writer's transactions and the thread time per batch. With ``--writers 2``
+two indexes (two connections and write locks, as two workers have) on the one
+file commit the batches in turns, so each transaction follows the other's
+commit. With ``--callgrind``
 the run is meant for ``valgrind --tool=callgrind --instr-atstart=no``: it turns
 the instrumentation on for the measured batches only (``callgrind_control``),
 so the totals of two runs (e.g. ``-S 16`` and ``-S 9``, or two trees) give
@@ -78,19 +81,25 @@ def _instrument(on: bool) -> None:
     )
 
 
-async def measure(batches: int, size: int, callgrind: bool) -> None:
+async def measure(batches: int, size: int, callgrind: bool, writers: int = 1) -> None:
     from dicomnet.archive import SqliteIndex
 
     scratch = "/dev/shm" if Path("/dev/shm").is_dir() else None
     with tempfile.TemporaryDirectory(dir=scratch) as folder:
         entries: Sequence[object] = walked_entries((WARM_UP + batches) * size, Path(folder) / "set")
-        index = await SqliteIndex.open(Path(folder) / "index.sqlite", fsync=False)
+        indexes = [
+            await SqliteIndex.open(Path(folder) / "index.sqlite", fsync=False)
+            for _ in range(max(1, writers))
+        ]
         try:
             position = 0
+            turn = 0
 
             async def commit(count: int) -> None:
-                nonlocal position
+                nonlocal position, turn
                 for _ in range(count):
+                    index = indexes[turn % len(indexes)]
+                    turn += 1
                     run = entries[position : position + size]
                     position += size
                     futures = [index.put_shared(entry) for entry in run]  # type: ignore[arg-type]
@@ -101,7 +110,7 @@ async def measure(batches: int, size: int, callgrind: bool) -> None:
             await commit(WARM_UP)
             gc.collect()
             gc.disable()
-            commits = index.commits
+            commits = sum(index.commits for index in indexes)
             if callgrind:
                 _instrument(True)
             start = time.thread_time()
@@ -111,20 +120,25 @@ async def measure(batches: int, size: int, callgrind: bool) -> None:
                 _instrument(False)
             gc.enable()
             print(
-                f"{batches} batches of {size}: {index.commits - commits} transactions,"
+                f"{batches} batches of {size}:"
+                f" {sum(index.commits for index in indexes) - commits} transactions,"
                 f" {seconds / batches * 1e6:.1f} us thread time a batch"
             )
         finally:
-            await index.close()
+            for index in indexes:
+                await index.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-N", "--batches", type=int, default=40)
     parser.add_argument("-S", "--size", type=int, default=16)
+    parser.add_argument(
+        "-W", "--writers", type=int, default=1, help="indexes on the file, committing in turns"
+    )
     parser.add_argument("--callgrind", action="store_true", help="instrument the batches only")
     args = parser.parse_args(argv)
-    asyncio.run(measure(args.batches, args.size, args.callgrind))
+    asyncio.run(measure(args.batches, args.size, args.callgrind, args.writers))
     return 0
 
 
