@@ -373,18 +373,20 @@ class SqliteIndex(SqliteGroupCommit, SqliteReading):
                     self._side_rows = has_side_rows(conn)
             if journals:
                 self._side_rows = True
-            for chunk in chunks(journals, 2):
-                conn.execute(
-                    "INSERT OR REPLACE INTO pending (path, uid) VALUES "
-                    + ", ".join(["(?, ?)"] * len(chunk)),
-                    [value for pair in chunk for value in pair],
-                )
+                for chunk in chunks(journals, 2):
+                    conn.execute(
+                        "INSERT OR REPLACE INTO pending (path, uid) VALUES "
+                        + ", ".join(["(?, ?)"] * len(chunk)),
+                        [value for pair in chunk for value in pair],
+                    )
 
         # Only rows that answer a C-STORE need the sync; a journal row alone is
         # written (it survives kill -9) and synced with the next instance row.
         # Inline writes commit in NORMAL and sync the WAL afterwards (see _finish).
         # (The batch's files were named and their folders synced by _prepare.)
-        self._synchronous(self.fsync and bool(entries) and not self.inline_writes)
+        full = self.fsync and not self.inline_writes and bool(entries)
+        if full != self._full_sync:
+            self._synchronous(full)
         self._transaction(work, wait)
 
     def _check_series_keys(self, conn: sqlite3.Connection, entries: Sequence[IndexEntry]) -> None:

@@ -254,6 +254,13 @@ def _insert_shared(
             entry.received,
             bytearray(entry.headers.get("IMAGE", b"")),
         )
+    if len(entries) <= EXACT_RUN:
+        # (The usual batch: one statement, all or nothing, so no savepoint around it.)
+        try:
+            conn.execute(_SHARED_RUNS[len(entries)], shared + own)
+        except sqlite3.IntegrityError:
+            return False
+        return True
     return _undone_if_known(conn, _insert_shared_runs, (shared, own), len(entries))
 
 
