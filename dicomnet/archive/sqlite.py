@@ -55,7 +55,14 @@ from .sqlite_group_commit import (
     _Job,
 )
 from .sqlite_reading import SqliteReading
-from .sqlite_rows import chunks, delete_pending, delete_rows, has_side_rows, insert_many
+from .sqlite_rows import (
+    RolledBack,
+    chunks,
+    delete_pending,
+    delete_rows,
+    has_side_rows,
+    insert_many,
+)
 from .walked import WalkColumns
 
 # The group commit's settings are importable from here as before; it reads them in its
@@ -76,7 +83,7 @@ _T = TypeVar("_T")
 #: How long a connection waits for another one's lock (ms).
 BUSY_TIMEOUT_MS: Final = 10000
 #: Statements the writer's connection keeps compiled (the sqlite3 module's default is
-#: 128): the instance inserts alone come in 66 lengths (see sqlite_rows.EXACT_RUN).
+#: 128): the instance inserts alone come in 98 texts (see sqlite_rows.EXACT_RUN, _ROLLBACK_RUNS).
 WRITER_STATEMENTS: Final = 256
 #: Series keys remembered by the writer, at most.
 _SERIES_KEYS: Final = 4096
@@ -312,7 +319,18 @@ class SqliteIndex(SqliteGroupCommit, SqliteReading):
             raise IndexUnavailable(f"index {self.path} is closed")
         return self.write_lock.turn(wait=wait)
 
-    def _transaction(self, work: Callable[[sqlite3.Connection], _T], wait: bool) -> _T:
+    def _transaction(
+        self,
+        work: Callable[[sqlite3.Connection], _T],
+        wait: bool,
+        again: Callable[[sqlite3.Connection], _T] | None = None,
+    ) -> _T:
+        """Run ``work`` in a write transaction holding the write lock, and commit it.
+
+        ``again``: run in a new transaction (the lock still held) when ``work`` raises
+        :class:`~dicomnet.archive.sqlite_rows.RolledBack` (SQLite rolled its
+        transaction back at a conflict).
+        """
         conn = self._writer
         statements = self._statements
         if conn is None or statements is None:
@@ -330,11 +348,20 @@ class SqliteIndex(SqliteGroupCommit, SqliteReading):
         try:
             statements.execute("BEGIN IMMEDIATE")
             try:
-                result = work(conn)
+                try:
+                    result = work(conn)
+                except RolledBack:
+                    if again is None:
+                        raise
+                    self._series_keys.clear()  # rows made in this transaction are gone
+                    self._side_rows = True  # and rows it removed are back
+                    statements.execute("BEGIN IMMEDIATE")
+                    result = again(conn)
             except BaseException:
                 self._series_keys.clear()  # rows made in this transaction are gone
                 self._side_rows = True  # and rows it removed are back
-                statements.execute("ROLLBACK")
+                if conn.in_transaction:  # (SQLite rolls some failures back itself)
+                    statements.execute("ROLLBACK")
                 raise
             statements.execute("COMMIT")
         finally:
@@ -350,7 +377,7 @@ class SqliteIndex(SqliteGroupCommit, SqliteReading):
             journals = [job.journal for job in batch.jobs if job.journal is not None]
             forgets = [job.forget for job in batch.jobs if job.forget is not None]
 
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: sqlite3.Connection, rollback: bool = True) -> None:
             # Few statements per batch, each for many rows: the writer thread takes
             # the GIL back after every statement, which costs while the loop is busy.
             # Forgotten paths first and journal rows last, so a path forgotten and
@@ -360,7 +387,9 @@ class SqliteIndex(SqliteGroupCommit, SqliteReading):
                 delete_pending(conn, forgets)
             if entries:
                 self._check_series_keys(conn, entries)
-                insert_many(conn, entries, self._series_keys)
+                # (A UID indexed already rolls the usual batch's transaction back; it
+                # runs again without, replacing the row: see _transaction.)
+                insert_many(conn, entries, self._series_keys, rollback=rollback)
                 for hook in self.row_hooks:
                     hook(conn, entries)
                 if self._side_rows:
@@ -387,7 +416,7 @@ class SqliteIndex(SqliteGroupCommit, SqliteReading):
         full = self.fsync and not self.inline_writes and bool(entries)
         if full != self._full_sync:
             self._synchronous(full)
-        self._transaction(work, wait)
+        self._transaction(work, wait, _replacing(work))
 
     def _check_series_keys(self, conn: sqlite3.Connection, entries: Sequence[IndexEntry]) -> None:
         """After another connection's commits: side rows may exist, series keys are checked.
@@ -479,3 +508,10 @@ class SqliteIndex(SqliteGroupCommit, SqliteReading):
                 conn.execute(f"DELETE FROM {table}")
 
         await self._operate(work)
+
+
+def _replacing(
+    work: Callable[[sqlite3.Connection, bool], None],
+) -> Callable[[sqlite3.Connection], None]:
+    """``work`` (a batch's) run again after a conflict rolled it back: rows replaced."""
+    return lambda conn: work(conn, False)

@@ -17,7 +17,14 @@ from .rows import INSTANCE_COLUMNS, instance_columns, instance_values, level_val
 from .schema import LEVEL_TABLES
 from .walked import WalkColumns
 
-__all__ = ["chunks", "delete_pending", "delete_rows", "has_side_rows", "insert_many"]
+__all__ = [
+    "RolledBack",
+    "chunks",
+    "delete_pending",
+    "delete_rows",
+    "has_side_rows",
+    "insert_many",
+]
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -119,6 +126,23 @@ _SHARED_RUNS: Final = {
     length: _INSERT_INSTANCES + ", ".join(_shared_row(row) for row in range(length))
     for length in _RUNS
 }
+#: The statements of :data:`_SHARED_RUNS` up to :data:`EXACT_RUN` rows whose conflict
+#: (a UID indexed already, or twice in the batch) rolls the whole transaction back (see
+#: :class:`RolledBack`): SQLite then keeps no statement journal for them (an ``INSERT``
+#: of several rows that may abort copies each page it changes first, about 9k
+#: instructions a batch here).
+_ROLLBACK_RUNS: Final = {
+    length: _SHARED_RUNS[length].replace("INSERT INTO", "INSERT OR ROLLBACK INTO", 1)
+    for length in range(1, EXACT_RUN + 1)
+}
+
+
+class RolledBack(Exception):
+    """:func:`insert_many` with ``rollback``: a row's conflict rolled the transaction back.
+
+    Nothing of the transaction is left; its caller runs it again from its start,
+    without ``rollback`` (then a UID indexed already is replaced as usual).
+    """
 
 
 def chunks(items: Sequence[_T], width: int) -> list[Sequence[_T]]:
@@ -141,14 +165,23 @@ def delete_pending(conn: sqlite3.Connection, paths: Sequence[str]) -> None:
 
 
 def insert_many(
-    conn: sqlite3.Connection, entries: Sequence[IndexEntry], series_keys: dict[str, int]
+    conn: sqlite3.Connection,
+    entries: Sequence[IndexEntry],
+    series_keys: dict[str, int],
+    *,
+    rollback: bool = False,
 ) -> None:
-    """Add instances: new ones with one statement per run of rows, others one by one."""
+    """Add instances: new ones with one statement per run of rows, others one by one.
+
+    ``rollback``: the usual batch (see :func:`_insert_shared`), if it meets a UID
+    indexed already or twice in it, rolls the whole transaction back and raises
+    :class:`RolledBack` instead of going the way that replaces rows.
+    """
     # The usual batch, all new: its rows in a few statements. A UID indexed already (or
     # twice in the batch) fails them as a whole (undone to the savepoint, when there are
     # several), and the batch goes the way below; the parents made stay (before the
     # savepoint), as that way makes them too.
-    inserted = _insert_shared(conn, entries, series_keys)
+    inserted = _insert_shared(conn, entries, series_keys, rollback)
     if inserted:
         return
     if inserted is None and _insert_new(conn, entries, series_keys):
@@ -213,13 +246,17 @@ def _undone_if_known(
 
 
 def _insert_shared(
-    conn: sqlite3.Connection, entries: Sequence[IndexEntry], series_keys: dict[str, int]
+    conn: sqlite3.Connection,
+    entries: Sequence[IndexEntry],
+    series_keys: dict[str, int],
+    rollback: bool = False,
 ) -> bool | None:
     """Insert the usual batch (walked entries of one known series, syntax, sender, SOP
     class and content date) with the shared columns bound once per run (see _SHARED_AT).
 
     ``None`` (nothing done) for any other batch; ``False`` (nothing inserted) when a
-    UID is indexed already or twice in the batch.
+    UID is indexed already or twice in the batch (with ``rollback``, and up to
+    :data:`EXACT_RUN` rows: :class:`RolledBack`, the transaction rolled back).
     """
     columns = entries[0].columns
     if type(columns) is not WalkColumns:
@@ -256,6 +293,14 @@ def _insert_shared(
         )
     if len(entries) <= EXACT_RUN:
         # (The usual batch: one statement, all or nothing, so no savepoint around it.)
+        if rollback:
+            try:
+                conn.execute(_ROLLBACK_RUNS[len(entries)], shared + own)
+            except sqlite3.IntegrityError as exc:
+                if conn.in_transaction:  # (not rolled back: a failure of another kind)
+                    raise
+                raise RolledBack(str(exc)) from exc
+            return True
         try:
             conn.execute(_SHARED_RUNS[len(entries)], shared + own)
         except sqlite3.IntegrityError:

@@ -9,9 +9,11 @@ indexed already (or twice in the batch) must still be replaced, not doubled.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pydicom.dataset import Dataset
@@ -19,7 +21,9 @@ from pydicom.dataset import Dataset
 from archive.test_entry_from_walk import walked
 from dicomnet.archive.entry import IndexEntry, entry_from_data_set
 from dicomnet.archive.migrations import migrate_sqlite
-from dicomnet.archive.sqlite_rows import _insert_shared, insert_many
+from dicomnet.archive.sqlite import SqliteIndex
+from dicomnet.archive.sqlite_group_commit import _Job
+from dicomnet.archive.sqlite_rows import RolledBack, _insert_shared, insert_many
 from dicomnet.archive.walked import WalkColumns, entry_from_walk
 from dicomnet.dimse.dataset import encode_dataset
 
@@ -178,3 +182,57 @@ def test_a_uid_indexed_already_or_twice_in_the_batch_is_replaced_not_doubled(
     numbers = {row[0]: row[2] for row in rows}
     assert numbers["1.2.3.3"] == "33"  # the later one of the batch
     assert numbers["1.2.3.7"] == "7"
+
+
+def test_with_rollback_a_uid_indexed_already_rolls_the_transaction_back(
+    conns: tuple[sqlite3.Connection, sqlite3.Connection],
+) -> None:
+    keys: dict[str, int] = {}
+    conn = conns[0]
+    conn.execute("BEGIN")
+    insert_many(conn, [_entries("1.2.3.100", 100)[0], _entries("1.2.3.7", 7)[0]], keys)
+    conn.execute("COMMIT")
+    conn.execute("BEGIN")
+    conn.execute("INSERT INTO pending (path, uid) VALUES ('/x/p.dcm', '1.2.3.50')")
+    new = [_entries(f"1.2.3.{n}", n)[0] for n in range(3)]
+    insert_many(conn, new, keys, rollback=True)  # new UIDs: inserted as without rollback
+    batch = [_entries(f"1.2.3.{n}", n)[0] for n in range(4, 9)]  # 1.2.3.7 indexed already
+    with pytest.raises(RolledBack):
+        insert_many(conn, batch, keys, rollback=True)
+    # The whole transaction is gone: its journal row and its first rows too.
+    assert not conn.in_transaction
+    assert conn.execute("SELECT count(*) FROM pending").fetchone()[0] == 0
+    uids = [row[0] for row in conn.execute("SELECT sop_uid FROM instance ORDER BY sop_uid")]
+    assert uids == ["1.2.3.100", "1.2.3.7"]
+    # Without rollback the same batch replaces the row, in the transaction.
+    conn.execute("BEGIN")
+    insert_many(conn, batch, keys)
+    conn.execute("COMMIT")
+    uids = [row[0] for row in conn.execute("SELECT sop_uid FROM instance ORDER BY sop_uid")]
+    assert uids == ["1.2.3.100", *(f"1.2.3.{n}" for n in range(4, 9))]
+
+
+async def test_a_batch_meeting_a_uid_indexed_already_commits_once_with_all_its_writes(
+    tmp_path: Path,
+) -> None:
+    async with await SqliteIndex.open(tmp_path / "index.sqlite", fsync=False) as index:
+        await index.put_many([_entries(f"1.2.3.{n}", n)[0] for n in (100, 7)])
+        await index.journal("/x/p.dcm", "1.2.3.50")
+        commits = index.commits
+        # One batch: a journal row forgotten, and the usual rows of the known series, one
+        # of them indexed already (the transaction is rolled back and runs again).
+        forgotten = index._submit(
+            _Job(asyncio.get_running_loop().create_future(), forget="/x/p.dcm")
+        )
+        replacement = _entries("1.2.3.7", 77)[0]
+        await index.put_many([*(_entries(f"1.2.3.{n}", n)[0] for n in range(4, 7)), replacement])
+        await forgotten
+        assert index.commits == commits + 1
+        assert await index.journaled() == []
+        assert await index.count() == 5
+    conn = sqlite3.connect(tmp_path / "index.sqlite")
+    try:
+        rows = conn.execute("SELECT instance_number, size FROM instance WHERE sop_uid = '1.2.3.7'")
+        assert rows.fetchall() == [("77", 1077)]  # replaced
+    finally:
+        conn.close()
