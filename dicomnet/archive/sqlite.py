@@ -422,7 +422,8 @@ class SqliteIndex(SqliteGroupCommit, SqliteReading):
         """After another connection's commits: side rows may exist, series keys are checked.
 
         Each remembered key is checked once after the latest foreign commit, when a
-        batch first needs it; until then it waits in :attr:`_unchecked_keys`.
+        batch first needs it (or with the others, while they are no more than the
+        batch's entries); until then it waits in :attr:`_unchecked_keys`.
         """
         statements = self._statements
         assert statements is not None  # (in a transaction)
@@ -436,6 +437,13 @@ class SqliteIndex(SqliteGroupCommit, SqliteReading):
             self._series_keys = {}
         unchecked = self._unchecked_keys
         if not unchecked:
+            return
+        if len(unchecked) <= len(entries):
+            # Not more keys than the batch has entries (a worker that stores a few
+            # series at a time): all of them are checked in the one statement, instead
+            # of finding the batch's series first.
+            self._series_keys.update(checked_series_keys(conn, unchecked, unchecked))
+            unchecked.clear()
             return
         # (A walked entry's Series Instance UID is an attribute; get() may decode it.)
         wanted = {

@@ -361,6 +361,44 @@ async def test_a_kept_series_key_another_writer_freed_is_not_joined(tmp_path: Pa
     }
 
 
+async def test_kept_keys_no_more_than_a_batch_are_all_checked_in_its_one_statement(
+    tmp_path: Path,
+) -> None:
+    """After another worker's commit, a batch with at least as many entries as there are
+    kept keys checks them all at once: a key whose series that worker deleted (and whose
+    row key a new series may take) is dropped, the others are used without upserts."""
+    path = tmp_path / "index.sqlite"
+    series = "1.2.826.0.1.3680043.8.498.61.{}".format
+    async with (
+        await SqliteIndex.open(path, fsync=False) as mine,
+        await SqliteIndex.open(path, fsync=False) as other,
+    ):
+        await mine.put(_entry("1.2.9.1", series=1))
+        await mine.put(_entry("1.2.9.2", series=2))  # both keys remembered
+        await other.delete(series_uid=series(2))
+        await other.put(_entry("1.2.9.3", series=3))  # may take series 2's freed key
+        statements: list[str] = []
+        assert mine._writer is not None
+        mine._writer.set_trace_callback(statements.append)
+        await mine.put_many([_entry("1.2.9.4", series=1), _entry("1.2.9.5", series=1)])
+        checks = [s for s in statements if s.startswith("SELECT pk, series_uid FROM series")]
+        upserts = [s for s in statements if s.startswith(("INSERT INTO series", "INSERT INTO pat"))]
+        assert len(checks) == 1 and checks[0].count(",") == 2  # both keys, one statement
+        assert upserts == []
+        statements.clear()
+        await mine.put(_entry("1.2.9.6", series=2))  # its key was dropped: made again
+        assert [s for s in statements if s.startswith("INSERT INTO series")]
+        mine._writer.set_trace_callback(None)
+    rows = _series_of_instances(path)
+    assert rows == {
+        "1.2.9.1": series(1),
+        "1.2.9.3": series(3),
+        "1.2.9.4": series(1),
+        "1.2.9.5": series(1),
+        "1.2.9.6": series(2),
+    }
+
+
 async def test_a_cancelled_call_holds_its_connection_until_the_thread_is_done(
     tmp_path: Path,
 ) -> None:
