@@ -14,10 +14,12 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Final
 
-__all__ = ["checked_series_keys"]
+__all__ = ["KEYS_AT_ONCE", "checked_keys_and_side_rows", "checked_series_keys"]
 
 #: Keys per ``IN (...)`` (SQLite's historic limit of bound parameters is 999).
 _CHUNK: Final = 999
+#: Keys :func:`checked_keys_and_side_rows` checks, at most.
+KEYS_AT_ONCE: Final = _CHUNK
 
 
 def checked_series_keys(
@@ -31,3 +33,24 @@ def checked_series_keys(
         sql = f"SELECT pk, series_uid FROM series WHERE pk IN ({', '.join('?' * len(chunk))})"
         kept.update({uid: pk for pk, uid in conn.execute(sql, chunk) if known.get(uid) == pk})
     return kept
+
+
+def checked_keys_and_side_rows(
+    conn: sqlite3.Connection, known: dict[str, int]
+) -> tuple[dict[str, int], bool]:
+    """The entries of ``known`` (at most :data:`KEYS_AT_ONCE`) whose rows still match, and
+    whether the ``pending`` or ``doomed`` table holds a row: one statement (in a
+    transaction), where two would cost the second's run and its pages read again."""
+    keys = sorted(known.values())
+    sql = (
+        f"SELECT pk, series_uid FROM series WHERE pk IN ({', '.join('?' * len(keys))})"
+        " UNION ALL SELECT NULL, EXISTS (SELECT 1 FROM pending) OR EXISTS (SELECT 1 FROM doomed)"
+    )
+    kept: dict[str, int] = {}
+    side = True
+    for pk, uid in conn.execute(sql, keys):
+        if pk is None:
+            side = bool(uid)
+        elif known.get(uid) == pk:
+            kept[uid] = pk
+    return kept, side

@@ -42,7 +42,7 @@ from .opening import LockTaken, WriteLock, opening_lock
 from .plan import SQLITE
 from .rows import delete_target
 from .schema import SCHEMA_VERSION
-from .series_keys import checked_series_keys
+from .series_keys import KEYS_AT_ONCE, checked_keys_and_side_rows, checked_series_keys
 from .sqlite_group_commit import (
     CHECKPOINT_EVERY,
     GATHER_ENOUGH,
@@ -428,20 +428,24 @@ class SqliteIndex(SqliteGroupCommit, SqliteReading):
         statements = self._statements
         assert statements is not None  # (in a transaction)
         version = statements.execute("PRAGMA data_version").fetchone()[0]
+        unchecked = self._unchecked_keys
         if version != self._data_version:
             self._data_version = version
+            unchecked.update(self._series_keys)
+            self._series_keys = {}
+            if unchecked and len(unchecked) <= min(len(entries), KEYS_AT_ONCE):
+                # Not more keys than the batch has entries (a worker that stores a few
+                # series at a time): all of them are checked at once, instead of finding
+                # the batch's series first, in the statement that looks for side rows.
+                self._series_keys, self._side_rows = checked_keys_and_side_rows(conn, unchecked)
+                unchecked.clear()
+                return
             # Another connection may have journaled or doomed paths: only then are they
             # looked up.
             self._side_rows = has_side_rows(conn)
-            self._unchecked_keys.update(self._series_keys)
-            self._series_keys = {}
-        unchecked = self._unchecked_keys
         if not unchecked:
             return
         if len(unchecked) <= len(entries):
-            # Not more keys than the batch has entries (a worker that stores a few
-            # series at a time): all of them are checked in the one statement, instead
-            # of finding the batch's series first.
             self._series_keys.update(checked_series_keys(conn, unchecked, unchecked))
             unchecked.clear()
             return

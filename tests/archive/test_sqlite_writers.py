@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import re
 import sqlite3
 import sys
 import threading
@@ -375,7 +376,7 @@ async def test_kept_keys_no_more_than_a_batch_are_all_checked_in_its_one_stateme
     ):
         await mine.put(_entry("1.2.9.1", series=1))
         await mine.put(_entry("1.2.9.2", series=2))  # both keys remembered
-        await other.delete(series_uid=series(2))
+        await other.forget_doomed(await other.delete(series_uid=series(2)))  # files gone
         await other.put(_entry("1.2.9.3", series=3))  # may take series 2's freed key
         statements: list[str] = []
         assert mine._writer is not None
@@ -383,7 +384,10 @@ async def test_kept_keys_no_more_than_a_batch_are_all_checked_in_its_one_stateme
         await mine.put_many([_entry("1.2.9.4", series=1), _entry("1.2.9.5", series=1)])
         checks = [s for s in statements if s.startswith("SELECT pk, series_uid FROM series")]
         upserts = [s for s in statements if s.startswith(("INSERT INTO series", "INSERT INTO pat"))]
-        assert len(checks) == 1 and checks[0].count(",") == 2  # both keys, one statement
+        assert len(checks) == 1
+        assert re.findall(r"WHERE pk IN \(([^)]*)\)", checks[0])[0].count(",") == 1  # both keys
+        # The side tables are looked at in the same statement, not in one of their own.
+        assert [s for s in statements if "FROM pending" in s] == checks
         assert upserts == []
         statements.clear()
         await mine.put(_entry("1.2.9.6", series=2))  # its key was dropped: made again
@@ -397,6 +401,29 @@ async def test_kept_keys_no_more_than_a_batch_are_all_checked_in_its_one_stateme
         "1.2.9.5": series(1),
         "1.2.9.6": series(2),
     }
+
+
+async def test_a_row_another_writer_journaled_is_seen_with_the_kept_keys_checked(
+    tmp_path: Path,
+) -> None:
+    """The statement that checks all kept keys after another worker's commit also finds
+    the journal row that worker wrote: the batch indexing that path removes it."""
+    path = tmp_path / "index.sqlite"
+    async with (
+        await SqliteIndex.open(path, fsync=False) as mine,
+        await SqliteIndex.open(path, fsync=False) as other,
+    ):
+        await mine.put(_entry("1.2.10.1", series=1))
+        await mine.put(_entry("1.2.10.2", series=1))  # no side rows: none looked for
+        await other.journal("/x/1.2.10.4.dcm", "1.2.10.4")
+        statements: list[str] = []
+        assert mine._writer is not None
+        mine._writer.set_trace_callback(statements.append)
+        await mine.put_many([_entry("1.2.10.3", series=1), _entry("1.2.10.4", series=1)])
+        mine._writer.set_trace_callback(None)
+        assert [s for s in statements if s.startswith("SELECT pk, series_uid FROM series")]
+        assert await mine.journaled() == []
+        assert await other.journaled() == []
 
 
 async def test_a_cancelled_call_holds_its_connection_until_the_thread_is_done(
