@@ -28,8 +28,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Final
 
 __all__ = ["LockTaken", "WriteLock", "lock_file", "opening_lock"]
+
+_flock = fcntl.flock
+#: ``flock`` operations: take without waiting, give back.
+_TRY: Final = fcntl.LOCK_EX | fcntl.LOCK_NB
+_UNLOCK: Final = fcntl.LOCK_UN
 
 
 class LockTaken(Exception):
@@ -74,17 +80,14 @@ class WriteLock:
 
     def acquire(self, *, wait: bool) -> bool:
         """Take the lock (True); ``wait=False``: only if it is free now (else False)."""
-        if not self._threads.acquire(blocking=wait):
-            self.waits += 1
-            return False
+        if not wait:
+            return self.try_acquire()
+        self._threads.acquire()
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _flock(self._fd, _TRY)
             return True
         except BlockingIOError:
             self.waits += 1
-            if not wait:
-                self._threads.release()
-                return False
         except BaseException:
             self._threads.release()
             raise
@@ -95,10 +98,28 @@ class WriteLock:
             raise
         return True
 
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free now (True), without waiting (the event loop's
+        way, once per batch: no keyword arguments, no branches for waiting)."""
+        threads = self._threads
+        if not threads.acquire(False):
+            self.waits += 1
+            return False
+        try:
+            _flock(self._fd, _TRY)
+        except BlockingIOError:
+            self.waits += 1
+            threads.release()
+            return False
+        except BaseException:
+            threads.release()
+            raise
+        return True
+
     def release(self) -> None:
         """Give the lock back."""
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            _flock(self._fd, _UNLOCK)
         finally:
             self._threads.release()
 

@@ -343,7 +343,7 @@ class SqliteIndex(SqliteGroupCommit, SqliteReading):
             raise IndexUnavailable(f"index {self.path} is closed")
         # The lock taken and given back directly (what write_turn does, without the
         # generator of a context manager around every batch).
-        if not lock.acquire(wait=wait):
+        if not (lock.acquire(wait=True) if wait else lock.try_acquire()):
             raise LockTaken
         try:
             statements.execute("BEGIN IMMEDIATE")
