@@ -35,22 +35,33 @@ def checked_series_keys(
     return kept
 
 
+def _keys_and_side_rows(count: int) -> str:
+    """The statement of :func:`checked_keys_and_side_rows` for ``count`` keys: one row per
+    series found (at least one, its columns ``NULL`` if none is), each with the side flag."""
+    return (
+        "SELECT EXISTS (SELECT 1 FROM pending) OR EXISTS (SELECT 1 FROM doomed),"
+        " series.pk, series.series_uid FROM (SELECT 1) LEFT JOIN series"
+        f" ON series.pk IN ({', '.join('?' * count)})"
+    )
+
+
+#: The statements of :func:`checked_keys_and_side_rows` for a few keys, made once (their
+#: texts and hashes: the connection's statement cache looks each up by its text).
+_KEYS_AND_SIDE_ROWS: Final = {count: _keys_and_side_rows(count) for count in range(1, 17)}
+
+
 def checked_keys_and_side_rows(
     conn: sqlite3.Connection, known: dict[str, int]
 ) -> tuple[dict[str, int], bool]:
     """The entries of ``known`` (at most :data:`KEYS_AT_ONCE`) whose rows still match, and
     whether the ``pending`` or ``doomed`` table holds a row: one statement (in a
     transaction), where two would cost the second's run and its pages read again."""
-    keys = sorted(known.values())
-    sql = (
-        f"SELECT pk, series_uid FROM series WHERE pk IN ({', '.join('?' * len(keys))})"
-        " UNION ALL SELECT NULL, EXISTS (SELECT 1 FROM pending) OR EXISTS (SELECT 1 FROM doomed)"
-    )
+    keys = list(known.values())
+    sql = _KEYS_AND_SIDE_ROWS.get(len(keys)) or _keys_and_side_rows(len(keys))
     kept: dict[str, int] = {}
-    side = True
-    for pk, uid in conn.execute(sql, keys):
-        if pk is None:
-            side = bool(uid)
-        elif known.get(uid) == pk:
+    found = True
+    for side, pk, uid in conn.execute(sql, keys):
+        found = side
+        if pk is not None and known.get(uid) == pk:
             kept[uid] = pk
-    return kept, side
+    return kept, bool(found)
