@@ -17,6 +17,7 @@ import re
 import sqlite3
 import sys
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -32,12 +33,26 @@ EXPLICIT_LE = "1.2.840.10008.1.2.1"
 CT = "1.2.840.10008.5.1.4.1.1.2"
 
 
+#: Series Instance UIDs of the two-writer tests (``_entry(series=N)``'s).
+_SERIES = "1.2.826.0.1.3680043.8.498.61.{}"
+
+
+@contextlib.asynccontextmanager
+async def _two_writers(path: Path) -> AsyncIterator[tuple[SqliteIndex, SqliteIndex]]:
+    """Two indexes on one file, as two workers' (no fsync)."""
+    async with (
+        await SqliteIndex.open(path, fsync=False) as mine,
+        await SqliteIndex.open(path, fsync=False) as other,
+    ):
+        yield mine, other
+
+
 def _entry(uid: str, series: int = 0):
     ds = Dataset()
     ds.PatientID = "P1"
     ds.PatientName = "WRITERS^TEST"
     ds.StudyInstanceUID = "1.2.826.0.1.3680043.8.498.61"
-    ds.SeriesInstanceUID = f"1.2.826.0.1.3680043.8.498.61.{series}"
+    ds.SeriesInstanceUID = _SERIES.format(series)
     ds.SOPInstanceUID = uid
     ds.SOPClassUID = CT
     ds.Modality = "CT"
@@ -271,19 +286,19 @@ async def test_a_series_another_writer_deleted_is_made_again_not_joined_by_its_o
     """The writer remembers series keys; another worker's deletion (and a new series that
     may take the freed key) must not leave an instance joined to the wrong series."""
     path = tmp_path / "index.sqlite"
-    series = "1.2.826.0.1.3680043.8.498.61.{}".format
-    async with (
-        await SqliteIndex.open(path, fsync=False) as mine,
-        await SqliteIndex.open(path, fsync=False) as other,
-    ):
+    async with _two_writers(path) as (mine, other):
         await mine.put(_entry("1.2.6.1", series=1))  # series 1's key remembered
         await other.put(_entry("1.2.6.2", series=2))  # another worker adds: keys stay right
         await mine.put(_entry("1.2.6.3", series=1))
-        await other.delete(series_uid=series(1))
+        await other.delete(series_uid=_SERIES.format(1))
         await other.put(_entry("1.2.6.4", series=3))  # may take series 1's freed key
         await mine.put(_entry("1.2.6.5", series=1))
     rows = _series_of_instances(path)
-    assert rows == {"1.2.6.2": series(2), "1.2.6.4": series(3), "1.2.6.5": series(1)}
+    assert rows == {
+        "1.2.6.2": _SERIES.format(2),
+        "1.2.6.4": _SERIES.format(3),
+        "1.2.6.5": _SERIES.format(1),
+    }
 
 
 async def test_a_walked_entry_joins_its_kept_series_after_another_writers_commit(
@@ -299,10 +314,7 @@ async def test_a_walked_entry_joins_its_kept_series_after_another_writers_commit
     def walked(uid: str, number: int) -> IndexEntry:
         return _walked(uid, number, series=series(number % 10))[0]
 
-    async with (
-        await SqliteIndex.open(path, fsync=False) as mine,
-        await SqliteIndex.open(path, fsync=False) as other,
-    ):
+    async with _two_writers(path) as (mine, other):
         await mine.put(walked("1.2.16.11", 11))  # series 1's key remembered
         await other.put(walked("1.2.16.12", 12))  # another worker commits
         statements: list[str] = []
@@ -323,10 +335,7 @@ async def test_series_keys_outside_a_batch_survive_another_writers_commit(
     """After another worker's commit only the keys a batch needs are checked; the others
     are kept (checked when needed), so a later batch of another series upserts no parents."""
     path = tmp_path / "index.sqlite"
-    async with (
-        await SqliteIndex.open(path, fsync=False) as mine,
-        await SqliteIndex.open(path, fsync=False) as other,
-    ):
+    async with _two_writers(path) as (mine, other):
         await mine.put(_entry("1.2.7.1", series=1))
         await mine.put(_entry("1.2.7.2", series=2))  # both keys remembered
         await other.put(_entry("1.2.7.3", series=3))  # another worker commits
@@ -345,25 +354,21 @@ async def test_a_kept_series_key_another_writer_freed_is_not_joined(tmp_path: Pa
     """A key kept unchecked through another worker's commits, whose series that worker
     deleted (and whose row key a new series may take), is checked before it is used."""
     path = tmp_path / "index.sqlite"
-    series = "1.2.826.0.1.3680043.8.498.61.{}".format
-    async with (
-        await SqliteIndex.open(path, fsync=False) as mine,
-        await SqliteIndex.open(path, fsync=False) as other,
-    ):
+    async with _two_writers(path) as (mine, other):
         await mine.put(_entry("1.2.8.1", series=1))
         await mine.put(_entry("1.2.8.2", series=2))
-        await other.delete(series_uid=series(2))
+        await other.delete(series_uid=_SERIES.format(2))
         await other.put(_entry("1.2.8.3", series=3))  # may take series 2's freed key
         await mine.put(_entry("1.2.8.4", series=1))  # series 2's key kept, unchecked
         await other.put(_entry("1.2.8.5", series=4))
         await mine.put(_entry("1.2.8.6", series=2))
     rows = _series_of_instances(path)
     assert rows == {
-        "1.2.8.1": series(1),
-        "1.2.8.3": series(3),
-        "1.2.8.4": series(1),
-        "1.2.8.5": series(4),
-        "1.2.8.6": series(2),
+        "1.2.8.1": _SERIES.format(1),
+        "1.2.8.3": _SERIES.format(3),
+        "1.2.8.4": _SERIES.format(1),
+        "1.2.8.5": _SERIES.format(4),
+        "1.2.8.6": _SERIES.format(2),
     }
 
 
@@ -374,14 +379,10 @@ async def test_kept_keys_no_more_than_a_batch_are_all_checked_in_its_one_stateme
     kept keys checks them all at once: a key whose series that worker deleted (and whose
     row key a new series may take) is dropped, the others are used without upserts."""
     path = tmp_path / "index.sqlite"
-    series = "1.2.826.0.1.3680043.8.498.61.{}".format
-    async with (
-        await SqliteIndex.open(path, fsync=False) as mine,
-        await SqliteIndex.open(path, fsync=False) as other,
-    ):
+    async with _two_writers(path) as (mine, other):
         await mine.put(_entry("1.2.9.1", series=1))
         await mine.put(_entry("1.2.9.2", series=2))  # both keys remembered
-        await other.forget_doomed(await other.delete(series_uid=series(2)))  # files gone
+        await other.forget_doomed(await other.delete(series_uid=_SERIES.format(2)))  # files gone
         await other.put(_entry("1.2.9.3", series=3))  # may take series 2's freed key
         statements: list[str] = []
         assert mine._writer is not None
@@ -400,11 +401,11 @@ async def test_kept_keys_no_more_than_a_batch_are_all_checked_in_its_one_stateme
         mine._writer.set_trace_callback(None)
     rows = _series_of_instances(path)
     assert rows == {
-        "1.2.9.1": series(1),
-        "1.2.9.3": series(3),
-        "1.2.9.4": series(1),
-        "1.2.9.5": series(1),
-        "1.2.9.6": series(2),
+        "1.2.9.1": _SERIES.format(1),
+        "1.2.9.3": _SERIES.format(3),
+        "1.2.9.4": _SERIES.format(1),
+        "1.2.9.5": _SERIES.format(1),
+        "1.2.9.6": _SERIES.format(2),
     }
 
 
@@ -414,10 +415,7 @@ async def test_a_row_another_writer_journaled_is_seen_with_the_kept_keys_checked
     """The statement that checks all kept keys after another worker's commit also finds
     the journal row that worker wrote: the batch indexing that path removes it."""
     path = tmp_path / "index.sqlite"
-    async with (
-        await SqliteIndex.open(path, fsync=False) as mine,
-        await SqliteIndex.open(path, fsync=False) as other,
-    ):
+    async with _two_writers(path) as (mine, other):
         await mine.put(_entry("1.2.10.1", series=1))
         await mine.put(_entry("1.2.10.2", series=1))  # no side rows: none looked for
         await other.journal("/x/1.2.10.4.dcm", "1.2.10.4")
