@@ -37,6 +37,11 @@ CT = "1.2.840.10008.5.1.4.1.1.2"
 _SERIES = "1.2.826.0.1.3680043.8.498.61.{}"
 
 
+def _in_series(numbers: dict[str, int]) -> dict[str, str]:
+    """SOP Instance UID -> the Series Instance UID of ``_entry(series=number)``."""
+    return {uid: _SERIES.format(number) for uid, number in numbers.items()}
+
+
 @contextlib.asynccontextmanager
 async def _two_writers(path: Path) -> AsyncIterator[tuple[SqliteIndex, SqliteIndex]]:
     """Two indexes on one file, as two workers' (no fsync)."""
@@ -294,11 +299,7 @@ async def test_a_series_another_writer_deleted_is_made_again_not_joined_by_its_o
         await other.put(_entry("1.2.6.4", series=3))  # may take series 1's freed key
         await mine.put(_entry("1.2.6.5", series=1))
     rows = _series_of_instances(path)
-    assert rows == {
-        "1.2.6.2": _SERIES.format(2),
-        "1.2.6.4": _SERIES.format(3),
-        "1.2.6.5": _SERIES.format(1),
-    }
+    assert rows == _in_series({"1.2.6.2": 2, "1.2.6.4": 3, "1.2.6.5": 1})
 
 
 async def test_a_walked_entry_joins_its_kept_series_after_another_writers_commit(
@@ -363,13 +364,9 @@ async def test_a_kept_series_key_another_writer_freed_is_not_joined(tmp_path: Pa
         await other.put(_entry("1.2.8.5", series=4))
         await mine.put(_entry("1.2.8.6", series=2))
     rows = _series_of_instances(path)
-    assert rows == {
-        "1.2.8.1": _SERIES.format(1),
-        "1.2.8.3": _SERIES.format(3),
-        "1.2.8.4": _SERIES.format(1),
-        "1.2.8.5": _SERIES.format(4),
-        "1.2.8.6": _SERIES.format(2),
-    }
+    assert rows == _in_series(
+        {"1.2.8.1": 1, "1.2.8.3": 3, "1.2.8.4": 1, "1.2.8.5": 4, "1.2.8.6": 2}
+    )
 
 
 async def test_kept_keys_no_more_than_a_batch_are_all_checked_in_its_one_statement(
@@ -400,13 +397,9 @@ async def test_kept_keys_no_more_than_a_batch_are_all_checked_in_its_one_stateme
         assert [s for s in statements if s.startswith("INSERT INTO series")]
         mine._writer.set_trace_callback(None)
     rows = _series_of_instances(path)
-    assert rows == {
-        "1.2.9.1": _SERIES.format(1),
-        "1.2.9.3": _SERIES.format(3),
-        "1.2.9.4": _SERIES.format(1),
-        "1.2.9.5": _SERIES.format(1),
-        "1.2.9.6": _SERIES.format(2),
-    }
+    assert rows == _in_series(
+        {"1.2.9.1": 1, "1.2.9.3": 3, "1.2.9.4": 1, "1.2.9.5": 1, "1.2.9.6": 2}
+    )
 
 
 async def test_a_row_another_writer_journaled_is_seen_with_the_kept_keys_checked(
