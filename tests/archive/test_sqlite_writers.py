@@ -42,6 +42,20 @@ def _in_series(numbers: dict[str, int]) -> dict[str, str]:
     return {uid: _SERIES.format(number) for uid, number in numbers.items()}
 
 
+async def _series_2_freed(
+    mine: SqliteIndex, other: SqliteIndex, prefix: str, *, forget: bool
+) -> None:
+    """``mine`` indexes PREFIX.1 (series 1) and PREFIX.2 (series 2), so it keeps both keys;
+    ``other`` deletes series 2 (``forget``: its files too) and indexes PREFIX.3 in series
+    3, which may take series 2's freed row key."""
+    await mine.put(_entry(f"{prefix}.1", series=1))
+    await mine.put(_entry(f"{prefix}.2", series=2))
+    doomed = await other.delete(series_uid=_SERIES.format(2))
+    if forget:
+        await other.forget_doomed(doomed)
+    await other.put(_entry(f"{prefix}.3", series=3))
+
+
 @contextlib.asynccontextmanager
 async def _two_writers(path: Path) -> AsyncIterator[tuple[SqliteIndex, SqliteIndex]]:
     """Two indexes on one file, as two workers' (no fsync)."""
@@ -356,15 +370,11 @@ async def test_a_kept_series_key_another_writer_freed_is_not_joined(tmp_path: Pa
     deleted (and whose row key a new series may take), is checked before it is used."""
     path = tmp_path / "index.sqlite"
     async with _two_writers(path) as (mine, other):
-        await mine.put(_entry("1.2.8.1", series=1))
-        await mine.put(_entry("1.2.8.2", series=2))
-        await other.delete(series_uid=_SERIES.format(2))
-        await other.put(_entry("1.2.8.3", series=3))  # may take series 2's freed key
+        await _series_2_freed(mine, other, "1.2.8", forget=False)
         await mine.put(_entry("1.2.8.4", series=1))  # series 2's key kept, unchecked
         await other.put(_entry("1.2.8.5", series=4))
         await mine.put(_entry("1.2.8.6", series=2))
-    rows = _series_of_instances(path)
-    assert rows == _in_series(
+    assert _series_of_instances(path) == _in_series(
         {"1.2.8.1": 1, "1.2.8.3": 3, "1.2.8.4": 1, "1.2.8.5": 4, "1.2.8.6": 2}
     )
 
@@ -377,10 +387,7 @@ async def test_kept_keys_no_more_than_a_batch_are_all_checked_in_its_one_stateme
     row key a new series may take) is dropped, the others are used without upserts."""
     path = tmp_path / "index.sqlite"
     async with _two_writers(path) as (mine, other):
-        await mine.put(_entry("1.2.9.1", series=1))
-        await mine.put(_entry("1.2.9.2", series=2))  # both keys remembered
-        await other.forget_doomed(await other.delete(series_uid=_SERIES.format(2)))  # files gone
-        await other.put(_entry("1.2.9.3", series=3))  # may take series 2's freed key
+        await _series_2_freed(mine, other, "1.2.9", forget=True)
         statements: list[str] = []
         assert mine._writer is not None
         mine._writer.set_trace_callback(statements.append)
@@ -396,8 +403,7 @@ async def test_kept_keys_no_more_than_a_batch_are_all_checked_in_its_one_stateme
         await mine.put(_entry("1.2.9.6", series=2))  # its key was dropped: made again
         assert [s for s in statements if s.startswith("INSERT INTO series")]
         mine._writer.set_trace_callback(None)
-    rows = _series_of_instances(path)
-    assert rows == _in_series(
+    assert _series_of_instances(path) == _in_series(
         {"1.2.9.1": 1, "1.2.9.3": 3, "1.2.9.4": 1, "1.2.9.5": 1, "1.2.9.6": 2}
     )
 
