@@ -43,17 +43,7 @@ from .plan import SQLITE
 from .rows import delete_target
 from .schema import SCHEMA_VERSION
 from .series_keys import KEYS_AT_ONCE, checked_keys_and_side_rows, checked_series_keys
-from .sqlite_group_commit import (
-    CHECKPOINT_EVERY,
-    GATHER_ENOUGH,
-    GATHER_TURNS,
-    LOCK_PATIENCE,
-    LOCK_RETRY,
-    WAL_FRAMES_LIMIT,
-    SqliteGroupCommit,
-    _Batch,
-    _Job,
-)
+from .sqlite_group_commit import SqliteGroupCommit, _Batch, _Job
 from .sqlite_reading import SqliteReading
 from .sqlite_rows import (
     RolledBack,
@@ -65,17 +55,8 @@ from .sqlite_rows import (
 )
 from .walked import WalkColumns
 
-# The group commit's settings are importable from here as before; it reads them in its
-# own module (patch them there).
-__all__ = [
-    "CHECKPOINT_EVERY",
-    "GATHER_ENOUGH",
-    "GATHER_TURNS",
-    "LOCK_PATIENCE",
-    "LOCK_RETRY",
-    "WAL_FRAMES_LIMIT",
-    "SqliteIndex",
-]
+# (The group commit's settings, CHECKPOINT_EVERY and the others, are in its module.)
+__all__ = ["SqliteIndex"]
 
 _log = logging.getLogger("dicomnet.archive")
 _T = TypeVar("_T")

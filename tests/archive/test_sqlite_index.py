@@ -23,7 +23,7 @@ from dicomnet.archive import (
 from dicomnet.archive import sqlite_group_commit as group_commit
 from dicomnet.archive.backends import open_index
 from dicomnet.archive.plan import POSTGRESQL, plan_query
-from dicomnet.archive.sqlite import CHECKPOINT_EVERY
+from dicomnet.archive.sqlite_group_commit import CHECKPOINT_EVERY
 from dicomnet.dimse.dataset import encode_dataset
 from dicomnet.query import InstanceIndex, find_matches, parse_query, select_instances
 from dicomnet.query.models import PATIENT_ROOT, STUDY_ROOT
