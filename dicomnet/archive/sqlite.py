@@ -334,13 +334,11 @@ class SqliteIndex(SqliteGroupCommit, SqliteReading):
                 except RolledBack:
                     if again is None:
                         raise
-                    self._series_keys.clear()  # rows made in this transaction are gone
-                    self._side_rows = True  # and rows it removed are back
+                    self._undone()
                     statements.execute("BEGIN IMMEDIATE")
                     result = again(conn)
             except BaseException:
-                self._series_keys.clear()  # rows made in this transaction are gone
-                self._side_rows = True  # and rows it removed are back
+                self._undone()
                 if conn.in_transaction:  # (SQLite rolls some failures back itself)
                     statements.execute("ROLLBACK")
                 raise
@@ -349,6 +347,12 @@ class SqliteIndex(SqliteGroupCommit, SqliteReading):
             lock.release()
         self.commits += 1
         return result
+
+    def _undone(self) -> None:
+        """Forget what a transaction rolled back: the series rows it made are gone, and
+        the side rows it removed are back."""
+        self._series_keys.clear()
+        self._side_rows = True
 
     def _write_batch(self, batch: _Batch, wait: bool) -> None:
         entries = batch.entries
