@@ -175,16 +175,25 @@ def best_row(measure: Callable[[], Row], *, repeat: int, retries: int, key: str)
 
 
 def best_rows(
-    measures: Sequence[Callable[[], Row]], *, repeat: int, retries: int, key: str
+    measures: Sequence[Callable[[], Row]],
+    *,
+    repeat: int,
+    retries: int,
+    key: str,
+    repeats: Sequence[int] | None = None,
 ) -> list[Row]:
     """:func:`best_row` of each of ``measures``, their runs taken in turns.
 
     Round one runs every row once, then round two, and so on, so that a machine
     whose speed drifts during the suite (other load, the page cache, the disk's
     writeback) drifts under every row alike, and two rows' ratio is not the
-    drift's.
+    drift's. ``repeats``: each measure's own number of runs (else ``repeat``
+    each); a row with more runs goes on alone once the others are done.
     """
-    rows = [_BestOf(repeat, retries, key) for _ in measures]
+    counts = [repeat] * len(measures) if repeats is None else list(repeats)
+    if len(counts) != len(measures):
+        raise ValueError(f"{len(counts)} repeat counts for {len(measures)} rows")
+    rows = [_BestOf(count, retries, key) for count in counts]
     while not all(row.done for row in rows):
         for row, measure in zip(rows, measures, strict=True):
             if not row.done:

@@ -58,3 +58,23 @@ def test_unequal_run_counts_pair_the_first_ones() -> None:
     top = Row("a", {"each_run": [{"k": v} for v in (1.0, 2.0, 3.0)]})
     bottom = Row("b", {"each_run": [{"k": v} for v in (1.0, 1.0)]})
     assert paired_median(top, bottom, "k") == (pytest.approx(1.5), 2)
+
+
+def test_rows_of_their_own_run_count_go_on_alone_after_the_others() -> None:
+    order: list[str] = []
+    measures = [
+        _runs("a", [1.0, 2.0], order),
+        _runs("b", [5.0, 9.0, 7.0, 8.0], order),
+        _runs("c", [3.0, 3.0, 4.0], order),
+    ]
+    a, b, c = best_rows(measures, repeat=2, retries=0, key="per_second", repeats=[2, 4, 3])
+    assert order == ["a", "b", "c", "a", "b", "c", "b", "c", "b"]
+    assert [len(row.values["each_run"]) for row in (a, b, c)] == [2, 4, 3]
+    assert b.values["per_second"] == 9.0 and c.values["per_second"] == 4.0
+    # Paired over the rounds both rows ran: 3/5, 3/9, 4/7.
+    assert paired_median(c, b, "per_second") == (pytest.approx(4.0 / 7.0), 3)
+
+
+def test_a_repeat_count_per_row_or_none() -> None:
+    with pytest.raises(ValueError, match="2 repeat counts for 1 rows"):
+        best_rows([_runs("a", [1.0], [])], repeat=1, retries=0, key="per_second", repeats=[1, 2])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import store_suite
-from benchmarks.harness import Row, Table
+from benchmarks.harness import Options, Row, Table
 from benchmarks.pair_run import best_row, best_rows, read_report
 from benchmarks.store_peers import Variant, implementations
 
@@ -38,6 +38,19 @@ def test_full_plan_covers_every_pair_mode_and_variant() -> None:
     latency = [case for case in cases if case.delay]
     assert {case.variant.window for case in latency} == {1, 16}
     assert {case.scu for case in latency} == {"dicomnet", "pynetdicom", "dcmtk"}
+
+
+def test_the_index_targets_name_rows_of_the_full_plan() -> None:
+    _, cases = store_suite.plan(quick=False)
+    small = {case.label for case in cases if case.table == "small"}
+    assert {label for pair in store_suite._INDEX_TARGETS for label in pair} <= small
+
+
+def test_the_index_targets_rows_run_more_often_unless_told() -> None:
+    assert store_suite._target_repeat(Options(), 3) == store_suite.TARGET_REPEAT > 3
+    assert store_suite._target_repeat(Options(), 9) == 9
+    assert store_suite._target_repeat(Options(repeat=2), 2) == 2  # --repeat: every row
+    assert store_suite._target_repeat(Options(quick=True), 1) == 1
 
 
 def test_quick_plan_is_smaller() -> None:
