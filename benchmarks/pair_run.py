@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import processes
-from .harness import Row
+from .harness import Options, Row
 from .store_peers import CHILD_CWD, Command
 
 __all__ = [
@@ -172,6 +172,14 @@ def best_row(measure: Callable[[], Row], *, repeat: int, retries: int, key: str)
     its DIMSE timeout: the peer's behaviour, not a measurement.
     """
     return best_rows([measure], repeat=repeat, retries=retries, key=key)[0]
+
+
+def target_runs(options: Options, repeat: int, least: int) -> int:
+    """Runs of each row a target compares: at least ``least`` in a full run, unless
+    ``--repeat`` sets every row (or ``--quick``), then ``repeat`` like the others."""
+    if options.quick or options.repeat is not None:
+        return repeat
+    return max(repeat, least)
 
 
 def best_rows(

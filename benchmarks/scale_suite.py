@@ -46,7 +46,7 @@ from typing import Any
 
 from . import processes
 from .harness import Column, Options, Ratio, Row, SuiteResult, Table, find_dcmtk, ratio
-from .pair_run import best_rows, paired_median
+from .pair_run import best_rows, paired_median, target_runs
 from .scale_procs import children, process_cpus, role, tree_cpu, tree_rss
 from .scratch import scratch_folder
 from .store_peers import CHILD_CWD
@@ -392,9 +392,7 @@ def run(options: Options) -> SuiteResult:
     work = scratch_folder("dicomnet-scale-")
     serial = iter(range(1, 10**6))
     repeat = options.repeat or (1 if options.quick else _FULL_REPEAT)
-    target_repeat = repeat
-    if not options.quick and options.repeat is None:
-        target_repeat = max(repeat, TARGET_REPEAT)
+    target_repeat = target_runs(options, repeat, TARGET_REPEAT)
     try:
         for associations in levels:
             table = Table(f"{associations} associations x {INSTANCES} instances", list(_COLUMNS))

@@ -42,6 +42,7 @@ from .pair_run import (
     read_report,
     run_pair,
     tail,
+    target_runs,
     wait_port_line,
 )
 from .scratch import retire_files, scratch_folder
@@ -612,9 +613,7 @@ def run(options: Options) -> SuiteResult:
 
 def _target_repeat(options: Options, repeat: int) -> int:
     """Runs of each row of the index's targets (see TARGET_REPEAT)."""
-    if options.quick or options.repeat is not None:
-        return repeat
-    return max(repeat, TARGET_REPEAT)
+    return target_runs(options, repeat, TARGET_REPEAT)
 
 
 def _notes(options: Options, repeat: int) -> list[str]:
