@@ -10,10 +10,11 @@ nothing (each its own ``SO_REUSEPORT`` socket, event loop and memory; no
 files, no index), with a fixed amount of interpreter work per request
 (``--server-work`` rounds of 30 look-ups in a table of ``--table`` entries)
 and a client process that spends ``--client-work`` look-ups per answer. The
-defaults make the server's and the client's CPU per request about what
-dicomnet's workers and load client spend per small instance (about 100-140
-and 40 us here). Connections, requests per connection and the window
-(requests outstanding per connection) follow the suite's load.
+defaults make the server's and the client's CPU per request close to what
+dicomnet's workers and load client spend per small instance (here about 125-170
+us per request against dicomnet's 100-130, and about 40 us in either client).
+Connections, requests per connection and the window (requests outstanding per
+connection) follow the suite's load.
 
 Both servers (one worker, two workers) stay alive side by side; after a
 warm-up, each round runs the client against each in turn (the order
