@@ -27,7 +27,6 @@ import asyncio
 import gc
 import os
 import shutil
-import struct
 import sys
 import tempfile
 import time
@@ -75,21 +74,19 @@ def _instances(count: int, directory: Path) -> list[tuple[Any, bytes]]:
     from dicomnet.storage.sinks import InstanceInfo
 
     from .datasets import WORKLOADS, generate
+    from .walk_cost import dataset_of
 
     generate(WORKLOADS["small"].scaled(count), directory)
     instances = []
     for path in sorted(directory.glob("*.dcm")):
         ds = pydicom.dcmread(path, stop_before_pixels=True)
-        raw = path.read_bytes()
-        # Preamble, "DICM", then (0002,0000) UL: 8-byte header, 4-byte group length.
-        (group_length,) = struct.unpack_from("<I", raw, 128 + 4 + 8)
         info = InstanceInfo(
             sop_class_uid=str(ds.SOPClassUID),
             sop_instance_uid=str(ds.SOPInstanceUID),
             transfer_syntax_uid=str(ds.file_meta.TransferSyntaxUID),
             source_ae_title="BENCH-SCU",
         )
-        instances.append((info, raw[128 + 4 + 12 + group_length :]))
+        instances.append((info, dataset_of(path)))
     return instances
 
 

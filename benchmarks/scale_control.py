@@ -18,8 +18,8 @@ connection) follow the suite's load.
 
 Both servers (one worker, two workers) stay alive side by side; after a
 warm-up, each round runs the client against each in turn (the order
-alternating). Per run: the servers' CPU (``/proc/PID/schedstat``, every
-worker), their context switches (``/proc/PID/status``), the client's CPU and
+alternating). Per run: the servers' CPU (each process's CPU-time clock, as the
+suite reads it), their context switches (``/proc/PID/status``), the client's CPU and
 the wall time. It prints, per connection count, the medians and the paired
 ratios two workers / one worker of CPU per request and requests per second,
 and with ``--json FILE`` writes every run. Linux only.
@@ -41,6 +41,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final, cast
+
+from .processes import free_port
+from .scale_procs import process_counters, tree_cpu
 
 __all__ = ["answer", "main", "paired_median", "request_bytes"]
 
@@ -199,19 +202,13 @@ def _client(port: int, connections: int, requests: int, window: int, rounds: int
 # ---------------------------------------------------------------------------- driver
 
 
-def _cpu_seconds(pids: Sequence[int]) -> float:
-    total = 0
-    for pid in pids:
-        total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
-    return total / 1e9
-
-
 def _switches(pids: Sequence[int]) -> int:
+    """Context switches (voluntary and not) of ``pids`` so far."""
     total = 0
     for pid in pids:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if "ctxt_switches:" in line:  # (voluntary and not)
-                total += int(line.split()[1])
+        counters = process_counters(pid)
+        if counters is not None:
+            total += int(counters["voluntary"] + counters["involuntary"])
     return total
 
 
@@ -220,12 +217,6 @@ def paired_median(numerators: Sequence[float], denominators: Sequence[float]) ->
     if len(numerators) != len(denominators) or not numerators:
         raise ValueError("paired runs need as many numerators as denominators, at least one")
     return statistics.median(a / b for a, b in zip(numerators, denominators, strict=True))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _module() -> list[str]:
@@ -238,7 +229,7 @@ def _run(args: argparse.Namespace) -> int:
     runs: list[dict[str, Any]] = []
     try:
         for workers in (1, 2):
-            port = _free_port()
+            port = free_port()
             command = [*_module(), "serve", str(port), str(workers)]
             command += ["--server-work", str(args.server_work), "--table", str(args.table)]
             process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
@@ -247,10 +238,11 @@ def _run(args: argparse.Namespace) -> int:
             if not line or line[0] != "ready":
                 raise RuntimeError(f"the {workers}-worker server did not start")
             servers[workers] = (port, [int(pid) for pid in line[1:]], process)
+        # (A server's CPU: its tree's, the idle parent with its workers, as the suite reads it.)
 
         def once(workers: int, connections: int, requests: int) -> dict[str, Any]:
-            port, pids, _process = servers[workers]
-            cpu, switched = _cpu_seconds(pids), _switches(pids)
+            port, pids, process = servers[workers]
+            cpu, switched = tree_cpu(process.pid), _switches(pids)
             command = [*_module(), "load", str(port), str(connections), str(requests)]
             command += ["--window", str(args.window), "--client-work", str(args.client_work)]
             done = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -258,7 +250,7 @@ def _run(args: argparse.Namespace) -> int:
             report.update(
                 workers=workers,
                 connections=connections,
-                server_cpu=_cpu_seconds(pids) - cpu,
+                server_cpu=tree_cpu(process.pid) - cpu,
                 switches=_switches(pids) - switched,
             )
             return report

@@ -44,40 +44,18 @@ from pathlib import Path
 from typing import Any
 
 from . import processes
-from .scale_procs import process_cpu, role, tree
+from .scale_procs import process_counters, role, tree
 from .scale_suite import INSTANCES, WARM_UP, Server, _command, _load_argv, _wait_ready
 from .scratch import scratch_folder
 from .store_peers import CHILD_CWD
 
 __all__ = ["main"]
 
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _counters(pid: int) -> dict[str, float] | None:
-    """CPU seconds (clock), user and system seconds (ticks), context switches of ``pid``."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return None
-    fields = raw[raw.rindex(")") + 2 :].split()
-    switches = dict(
-        line.split(":", 1) for line in status.splitlines() if line.endswith(tuple("0123456789"))
-    )
-    return {
-        "cpu": process_cpu(pid) or 0.0,
-        "user": int(fields[11]) / _TICKS,
-        "system": int(fields[12]) / _TICKS,
-        "voluntary": int(switches.get("voluntary_ctxt_switches", "0")),
-        "involuntary": int(switches.get("nonvoluntary_ctxt_switches", "0")),
-    }
-
 
 def _snapshot(root: int) -> dict[int, tuple[str, dict[str, float]]]:
     out = {}
     for pid in tree(root):
-        found = _counters(pid)
+        found = process_counters(pid)
         if found is not None:
             out[pid] = (role(root, pid), found)
     return out

@@ -20,7 +20,16 @@ import os
 import time
 from pathlib import Path
 
-__all__ = ["children", "process_cpu", "process_cpus", "role", "tree", "tree_cpu", "tree_rss"]
+__all__ = [
+    "children",
+    "process_counters",
+    "process_cpu",
+    "process_cpus",
+    "role",
+    "tree",
+    "tree_cpu",
+    "tree_rss",
+]
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 #: The kind of a process CPU-time clock that counts the scheduler's nanoseconds.
@@ -73,6 +82,26 @@ def process_cpu(pid: int) -> float | None:
         return time.clock_gettime((~pid << 3) | _CPUCLOCK_SCHED)
     except OSError:
         return None
+
+
+def process_counters(pid: int) -> dict[str, float] | None:
+    """CPU seconds (clock), user and system seconds (ticks), context switches of ``pid``."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2 :].split()
+    switches = dict(
+        line.split(":", 1) for line in status.splitlines() if line.endswith(tuple("0123456789"))
+    )
+    return {
+        "cpu": process_cpu(pid) or 0.0,
+        "user": int(fields[11]) / _CLOCK_TICKS,
+        "system": int(fields[12]) / _CLOCK_TICKS,
+        "voluntary": int(switches.get("voluntary_ctxt_switches", "0")),
+        "involuntary": int(switches.get("nonvoluntary_ctxt_switches", "0")),
+    }
 
 
 def process_cpus(root: int) -> dict[int, float]:

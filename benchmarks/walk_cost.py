@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .datasets import InstanceSet
 
-__all__ = ["PIECE", "WalkCost", "measure"]
+__all__ = ["PIECE", "WalkCost", "dataset_of", "measure"]
 
 #: Data set bytes in one PDV of a 16384-byte P-DATA-TF (PDV item header: 6 bytes).
 PIECE = 16384 - 6
@@ -43,7 +43,8 @@ class WalkCost:
         return self.dataset_bytes / self.seconds / 1e6
 
 
-def _dataset_of(path: Path) -> bytes:
+def dataset_of(path: Path) -> bytes:
+    """The data set of the Part 10 file ``path`` (the bytes after its file meta group)."""
     raw = path.read_bytes()
     # Preamble, "DICM", then (0002,0000) UL: 8-byte header, 4-byte group length.
     (group_length,) = struct.unpack_from("<I", raw, 128 + 4 + 8)
@@ -61,7 +62,7 @@ def measure(instances: InstanceSet, *, repeat: int = 3) -> WalkCost:
         elapsed = 0.0
         total_bytes = 0
         for path, uid in zip(instances.paths, instances.sop_instance_uids, strict=True):
-            data = _dataset_of(path)
+            data = dataset_of(path)
             view = memoryview(data)
             pieces = [view[i : i + PIECE] for i in range(0, len(data), PIECE)]
             info = InstanceInfo(

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from benchmarks import scale_control
+from benchmarks.processes import free_port
 
 
 def test_an_answer_depends_on_every_field_and_round() -> None:
@@ -40,7 +41,7 @@ def test_paired_median_takes_the_ratios_of_the_same_rounds() -> None:
 
 
 def test_the_load_counts_the_answers_of_a_two_worker_server() -> None:
-    port = scale_control._free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     module = [sys.executable, "-m", "benchmarks.scale_control"]
     server = subprocess.Popen(
