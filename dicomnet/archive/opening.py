@@ -92,7 +92,7 @@ class WriteLock:
             self._threads.release()
             raise
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            _flock(self._fd, fcntl.LOCK_EX)
         except BaseException:
             self._threads.release()
             raise

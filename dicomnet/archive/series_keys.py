@@ -59,9 +59,9 @@ def checked_keys_and_side_rows(
     keys = list(known.values())
     sql = _KEYS_AND_SIDE_ROWS.get(len(keys)) or _keys_and_side_rows(len(keys))
     kept: dict[str, int] = {}
-    found = True
+    side_rows = True
     for side, pk, uid in conn.execute(sql, keys):
-        found = side
+        side_rows = side  # (every row carries the flag)
         if pk is not None and known.get(uid) == pk:
             kept[uid] = pk
-    return kept, bool(found)
+    return kept, bool(side_rows)
