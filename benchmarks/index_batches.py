@@ -29,6 +29,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from .scratch import memory_folder
+
 EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
 WARM_UP = 20
 
@@ -84,8 +86,7 @@ def _instrument(on: bool) -> None:
 async def measure(batches: int, size: int, callgrind: bool, writers: int = 1) -> None:
     from dicomnet.archive import SqliteIndex
 
-    scratch = "/dev/shm" if Path("/dev/shm").is_dir() else None
-    with tempfile.TemporaryDirectory(dir=scratch) as folder:
+    with tempfile.TemporaryDirectory(dir=memory_folder()) as folder:
         entries: Sequence[object] = walked_entries((WARM_UP + batches) * size, Path(folder) / "set")
         indexes = [
             await SqliteIndex.open(Path(folder) / "index.sqlite", fsync=False)

@@ -36,6 +36,8 @@ from itertools import starmap
 from pathlib import Path
 from typing import Any
 
+from .scratch import memory_folder
+
 EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
 
 
@@ -158,8 +160,7 @@ def _passes(count: int, folder: Path, plain: bool) -> float:
 
 
 async def measure(count: int, plain: bool) -> None:
-    scratch = "/dev/shm" if Path("/dev/shm").is_dir() else None
-    folder = Path(tempfile.mkdtemp(dir=scratch))
+    folder = Path(tempfile.mkdtemp(dir=memory_folder()))
     try:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[float] = loop.create_future()

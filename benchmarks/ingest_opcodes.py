@@ -37,6 +37,7 @@ from types import CodeType, FrameType
 from typing import Any
 
 from .processes import free_port, start, stop, wait_listening
+from .scratch import memory_folder
 
 #: Instances the client stores before the counting starts (a first association walks
 #: its first instance whole, later ones of its series partly).
@@ -210,8 +211,7 @@ def measure(count: int) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int
     """(plain, indexed) counts of ``count`` small instances, sets made in a scratch folder."""
     from .datasets import WORKLOADS, generate
 
-    where = "/dev/shm" if Path("/dev/shm").is_dir() else None
-    with tempfile.TemporaryDirectory(dir=where) as name:
+    with tempfile.TemporaryDirectory(dir=memory_folder()) as name:
         scratch = Path(name)
         tables = []
         for index in (False, True):

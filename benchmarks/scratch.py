@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
-__all__ = ["retire_files", "scratch_folder"]
+__all__ = ["memory_folder", "retire_files", "scratch_folder"]
 
 #: ioctl requests and the flag of <linux/fs.h> (the flags are a C long on 64-bit Linux).
 _FS_IOC_GETFLAGS: Final = 0x80086601
@@ -53,6 +53,12 @@ def spread_subfolders(folder: Path) -> bool:
         return False
     finally:
         os.close(fd)
+
+
+def memory_folder() -> str | None:
+    """Where a tool's in-process scratch files go: ``/dev/shm`` (no disk) when the system
+    has it, else ``None`` (the temporary folder's default)."""
+    return "/dev/shm" if Path("/dev/shm").is_dir() else None
 
 
 def scratch_folder(prefix: str) -> Path:
