@@ -43,6 +43,7 @@ import sqlite3
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -66,6 +67,8 @@ __all__ = [
 
 _log = logging.getLogger("dicomnet.archive")
 _T = TypeVar("_T")
+#: An entry's pending link.
+_LINK: Final = attrgetter("link")
 
 #: SQLite's result codes of a lock held elsewhere.
 _BUSY: Final = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
@@ -598,7 +601,9 @@ class SqliteGroupCommit:
         """:meth:`_prepare` without fsync: the files named on the loop's thread."""
         start = batch.prepared
         entries = batch.entries[start:] if start else batch.entries
-        links = [link for entry in entries if (link := entry.link) is not None]
+        links = list(map(_LINK, entries))
+        if None in links:  # (an entry of a file named already: no link)
+            links = [link for link in links if link is not None]
         if links:
             batch.links += links
             failed = link_all(links)

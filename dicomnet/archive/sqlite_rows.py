@@ -269,18 +269,22 @@ def _insert_shared(
     syntax = entries[0].transfer_syntax_uid
     sender = entries[0].source_ae_title
     shared = [image[1], image[3], key, syntax, sender]
+    # What every entry must share with the first, compared as one tuple (element by
+    # element in C, each the same object as a rule: a memo series' values are shared).
+    same = (series_uid, image[1], image[3], syntax, sender)
     own: list[object] = []
     for entry in entries:
         columns = entry.columns
-        if (
-            type(columns) is not WalkColumns
-            or columns.series_uid != series_uid
-            or entry.transfer_syntax_uid != syntax
-            or entry.source_ae_title != sender
-        ):
+        if type(columns) is not WalkColumns:
             return None
         image = columns.image
-        if image[1] != shared[0] or image[3] != shared[1]:
+        if (
+            columns.series_uid,
+            image[1],
+            image[3],
+            entry.transfer_syntax_uid,
+            entry.source_ae_title,
+        ) != same:
             return None
         # (The header as a bytearray: see _walked_row.)
         own += (

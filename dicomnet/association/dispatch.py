@@ -261,12 +261,12 @@ class Dispatcher:
             # yields it again instead of failing). The handlers of this association
             # parked on it are woken together, by one waker (see _resumed_all).
             waiting._asyncio_future_blocking = False
-            self._parked[id(request)] = (request, run)
+            parked = self._parked[id(request)] = (request, run)
             if waiting is not self._shared:
                 self._shared = waiting
                 self._shared_runs = []
                 waiting.wakers.append(partial(self._resumed_all, self._shared_runs))
-            self._shared_runs.append((request, run))
+            self._shared_runs.append(parked)
             return
         if type(waiting) is WakingFuture and run.resumable:
             # Its producer steps it on right after completing it (see dicomnet.wakeup).

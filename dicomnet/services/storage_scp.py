@@ -339,7 +339,14 @@ class StorageService:
             wanted: tuple[int, ...] = getattr(sink, "header_tags", ())
             fewer: tuple[int, ...] | None = getattr(sink, "series_tags", None)
             if fewer is not None:
-                memo = self._series_memo(association, info.transfer_syntax_uid)
+                # The association's memo of the series walked whole in this syntax (one
+                # per syntax: a sink may leave a syntax's memo empty, when it could not
+                # read a series new to it from the bytes); kept for that association.
+                state: dict[object, Any] | None = getattr(association, "service_state", None)
+                if state is not None:
+                    memo = state.get((self, info.transfer_syntax_uid))
+                    if memo is None:
+                        memo = state[(self, info.transfer_syntax_uid)] = {}
                 if memo:  # (a series walked whole in this association: fewer values)
                     wanted, partial = fewer, True
             key = (iod, coercer is not None, wanted)
@@ -389,19 +396,6 @@ class StorageService:
         if batch:
             await sink.write(b"".join(batch))
         return _finished(check, iod, sink, memo, partial)
-
-    def _series_memo(self, association: object, syntax: str) -> SeriesMemo | None:
-        """``association``'s memo of the series walked whole in transfer syntax ``syntax``
-        (kept for that association alone; one per syntax, since a sink may leave the memo
-        of a syntax empty when it could not read a series new to it from the bytes)."""
-        state: dict[object, Any] | None = getattr(association, "service_state", None)
-        if state is None:
-            return None
-        key = (self, syntax)
-        memo: SeriesMemo | None = state.get(key)
-        if memo is None:
-            memo = state[key] = {}
-        return memo
 
 
 def _finished(

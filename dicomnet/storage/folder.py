@@ -75,7 +75,7 @@ import logging
 import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from operator import attrgetter
+from operator import attrgetter, itemgetter, methodcaller
 from pathlib import Path
 from typing import Final
 
@@ -121,6 +121,9 @@ _PLACE_TAGS = (_PATIENT_ID, _STUDY_UID, _SERIES_UID)
 #: A pending link's fsync (see FileSink.unlinked) and final path.
 _SYNCED: Final = attrgetter("synced")
 _FINAL: Final = attrgetter("final")
+#: A path's base name, by its last separator (in C, one call per path).
+_SPLIT: Final = methodcaller("rpartition", os.sep)
+_LAST: Final = itemgetter(2)
 
 _log = logging.getLogger("dicomnet.storage")
 
@@ -334,8 +337,7 @@ class FolderStore:
                     failed.append(link)
             if failed:
                 links = [link for link in links if link.error is None]
-        sep = os.sep
-        names = [final.rpartition(sep)[2] for final in map(_FINAL, links)]
+        names = list(map(_LAST, map(_SPLIT, map(_FINAL, links))))
         try:
             intent = self.intents.note_all(names)
         except OSError as exc:
@@ -351,21 +353,24 @@ class FolderStore:
             link.intent = intent
             fd, link.fd = link.fd, -1
             try:
-                try:
-                    link_file(fd, name)
-                    link.outcome = stored
-                except FileExistsError as exc:
-                    if self.duplicates is Duplicate.REFUSE:
-                        link.error = exc  # (the sink refuses the duplicate)
-                    else:
-                        link.outcome = Outcome.DUPLICATE_KEPT
-                except OSError as exc:
-                    link.error = exc
-            finally:
+                link_file(fd, name)
+            except FileExistsError as exc:
+                if self.duplicates is Duplicate.REFUSE:
+                    link.error = exc  # (the sink refuses the duplicate)
+                else:
+                    link.outcome = Outcome.DUPLICATE_KEPT
+            except OSError as exc:
+                link.error = exc
+            except BaseException:
                 close(fd)
-            if link.outcome is not stored:
-                link.settle()  # not linked: its line names nothing of it
-                failed.append(link)
+                raise
+            else:
+                link.outcome = stored
+                close(fd)
+                continue
+            close(fd)
+            link.settle()  # not linked: its line names nothing of it
+            failed.append(link)
         if self.fsync and len(failed) < len(links):
             fsync_folders((self._root_str,))
         return failed

@@ -43,12 +43,28 @@ _log = logging.getLogger("dicomnet.storage")
 _STORE: Final = attrgetter("store")
 #: A link's line in the intent log.
 _INTENT: Final = attrgetter("intent")
+#: A link's descriptor.
+_FD: Final = attrgetter("fd")
 
 
 class PendingLink:
-    """A complete unnamed file of ``store`` and the name it is to get (see the module)."""
+    """A complete unnamed file of ``store`` and the name it is to get (see the module).
 
-    __slots__ = ("error", "fd", "final", "intent", "outcome", "store", "synced")
+    One is made per stored instance: what most links never change (no fsync running,
+    no line yet, no outcome or error) is a class value until it is set.
+    """
+
+    #: The file's fsync running in the store's commit executor (``None``: no fsync,
+    #: or done before the hand-over).
+    synced: Future[None] | None = None
+    #: Its line in the store's intent log, once written (settled once, by whoever
+    #: ends its story: :func:`settle_all`, or the sink after a failure).
+    intent: Intent | None = None
+    #: ``STORED`` once linked, ``DUPLICATE_KEPT`` if the name was taken (kept first);
+    #: ``None`` before, or after an error.
+    outcome: Outcome | None = None
+    #: Why it was not linked (a refused duplicate, a failed write or link).
+    error: BaseException | None = None
 
     def __init__(
         self, store: FolderStore, fd: int, final: str, synced: Future[None] | None = None
@@ -56,19 +72,10 @@ class PendingLink:
         self.store = store
         #: The unnamed file's descriptor (``-1`` once it is linked or closed).
         self.fd = fd
-        #: The file's fsync running in the store's commit executor (``None``: no fsync,
-        #: or done before the hand-over).
-        self.synced = synced
         #: Its final path.
         self.final = final
-        #: Its line in the store's intent log, once written (settled once, by whoever
-        #: ends its story: :func:`settle_all`, or the sink after a failure).
-        self.intent: Intent | None = None
-        #: ``STORED`` once linked, ``DUPLICATE_KEPT`` if the name was taken (kept first);
-        #: ``None`` before, or after an error.
-        self.outcome: Outcome | None = None
-        #: Why it was not linked (a refused duplicate, a failed write or link).
-        self.error: BaseException | None = None
+        if synced is not None:
+            self.synced = synced
 
     @property
     def linked(self) -> bool:
@@ -116,7 +123,11 @@ def link_all(links: Sequence[PendingLink]) -> list[PendingLink]:
     :attr:`PendingLink.outcome` and :attr:`PendingLink.error`. Never raises
     for one file's failure. Blocking (with fsync: call it in a thread).
     """
-    todo = [link for link in links if link.fd >= 0]
+    # (Every one still open, as a rule: no Python per link to find those.)
+    if min(map(_FD, links), default=-1) >= 0:
+        todo = list(links)
+    else:
+        todo = [link for link in links if link.fd >= 0]
     if not todo:
         return []
     store = todo[0].store
