@@ -136,6 +136,8 @@ class IndexedStore:
                     # (staticmethod: a function kept in a class would be bound to its sinks.)
                     "_put_shared": staticmethod(self._put_shared),
                     "_route": None if route is None else staticmethod(route),
+                    # (Both at once: a class value is looked up the slow way, each time.)
+                    "_hand": (route, self._put_shared),
                 },
             )
 
@@ -238,6 +240,7 @@ class IndexedFileSink(FileSink, _TakesWalk):
     _index: IndexBackend
     _put_shared: PutShared
     _route: Route | None
+    _hand: tuple[Route | None, PutShared]
     # What the Storage SCP's walk saw of the header (see header_walked), until it is
     # given. (Class values: they hide _TakesWalk's slots, so this sink keeps what it is
     # given in its dict, as a FileSink keeps everything, and needs no stores when made.)
@@ -256,16 +259,13 @@ class IndexedFileSink(FileSink, _TakesWalk):
             walk is None
             or head is None
             or name is None
-            or walk.size != size
-            or (
-                entry := walked_entry(
-                    head, walk, info, name, size, memo=self._memo, partial=self._partial
-                )
-            )
+            or walk[3] != size  # (its size: a named field is not a specialized load)
+            or (entry := walked_entry(head, walk, info, name, size, self._memo, self._partial))
             is None
         ):
             return await self._around().commit(info)
-        failures = await _hand_over(self, entry, info, self._route, self._put_shared)
+        route, put_shared = self._hand
+        failures = await _hand_over(self, entry, info, route, put_shared)
         link = entry.link
         assert link is not None
         if failures is not None and (error := failures.get(id(entry))) is not None:

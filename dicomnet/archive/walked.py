@@ -64,6 +64,11 @@ _BY_NAME: Final = {
 }
 
 
+#: Methods of imported tables, bound once: a method called on an imported name is looked
+#: up as a module's attribute would be (a bound method made at each call), not as a method.
+_mark_of: Final = _NATIVE_MARKS.get
+_columns_apart: Final = _COLUMN_TAGS.isdisjoint
+
 #: (tag, normalization) of each instance column after the SOP Instance UID, in the
 #: order of the instance table's columns (see :attr:`WalkColumns.image`).
 _IMAGE_COLUMN_SPECS: Final = [
@@ -249,19 +254,19 @@ def entry_from_walk(
     return walked_entry(prefix, walk, info, path, size)
 
 
-def walked_entry(
+def walked_entry(  # noqa: PLR0917 (the ingest calls it by position: see below)
     prefix: bytes | bytearray,
     walk: WalkedHeader,
     info: InstanceInfo,
     path: str,
     size: int,
-    *,
     memo: SeriesMemo | None = None,
     partial: bool = False,
 ) -> IndexEntry | None:
     """:func:`entry_from_walk` of the instance ``info`` (its UIDs, syntax and sender).
 
-    The ingest's way (a call by position, the instance's values read here).
+    The ingest's way (a call by position, ``memo`` and ``partial`` too: a call with
+    keywords is not specialized by the interpreter; the instance's values read here).
 
     ``memo``: the association's memo of the series it sent (see
     :mod:`dicomnet.storage.sinks`). A walk of every column (not ``partial``)
@@ -281,13 +286,13 @@ def walked_entry(
     sop_class_uid = info.sop_class_uid
     transfer_syntax_uid = info.transfer_syntax_uid
     raw, uncaptured, pixel_offset, walked = walk  # (one unpacking: no attribute loads)
-    mark = _NATIVE_MARKS.get(transfer_syntax_uid)
+    mark = _mark_of(transfer_syntax_uid)
     if mark is None:
         encoding = _raw_encoding(transfer_syntax_uid)
         if encoding is None:
             return None
         mark = _RAW_MARKS[(1 if encoding[0] else 0) | (2 if encoding[1] else 0)]
-    if uncaptured and not _COLUMN_TAGS.isdisjoint(uncaptured):
+    if uncaptured and not _columns_apart(uncaptured):
         return None
     end = walked if pixel_offset is None else pixel_offset
     if walked > len(prefix) and end + 8 > len(prefix):

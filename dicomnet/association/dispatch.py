@@ -318,7 +318,7 @@ class Dispatcher:
                 continue  # cancelled with the association
             try:
                 # (What _go_on does, its step written out: most handlers end here.)
-                run.waiting = run.context.run(run.coroutine.send, None)
+                run.waiting = run.context.run(run.send, None)
             except StopIteration:
                 continue
             except asyncio.CancelledError:

@@ -52,10 +52,13 @@ def start_eager(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None] | No
 class EagerRun:
     """A coroutine stepped in its caller's callbacks until it is done or handed to a task."""
 
-    __slots__ = ("context", "coroutine", "resumable", "waiting")
+    __slots__ = ("context", "coroutine", "resumable", "send", "waiting")
 
     def __init__(self, coroutine: Coroutine[Any, Any, None], *, resumable: bool = False) -> None:
         self.coroutine = coroutine
+        #: The coroutine's ``send``, bound once (each step calls it: a bound method made
+        #: for each step otherwise).
+        self.send = coroutine.send
         #: Its code needs no current task after a wait either: a wait on a plain future
         #: may be taken on by that future's done callback instead of a task.
         self.resumable = resumable
@@ -71,7 +74,7 @@ class EagerRun:
         What the step raises reaches the caller.
         """
         try:
-            self.waiting = self.context.run(self.coroutine.send, None)
+            self.waiting = self.context.run(self.send, None)
         except StopIteration:
             return True
         return False

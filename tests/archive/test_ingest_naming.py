@@ -29,6 +29,7 @@ from dicomnet.storage.sinks import (
     Outcome,
     StorageSink,
     StoredInstance,
+    WalkedHeader,
 )
 from dicomnet.storage.unnamed import FolderHandle, can_link_unnamed
 
@@ -202,16 +203,14 @@ async def test_one_instance_twice_in_a_batch_is_stored_and_indexed_once(
         assert all(segment.open == 0 for segment in folder.intents.segments())
 
 
-class _Walk:
+def _walk(size: int) -> WalkedHeader:
     """Stands for the Storage SCP's walk of a data set (only its size is read here: the
     entry is made by entry_from_data_set in place of walked_entry)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
+    return WalkedHeader(values={}, uncaptured=frozenset(), pixel_offset=None, size=size)
 
 
 def _entry_of_bytes(
-    head: bytes | bytearray, walk: Any, info: InstanceInfo, path: str, size: int, **memo: Any
+    head: bytes | bytearray, walk: Any, info: InstanceInfo, path: str, size: int, *memo: Any
 ):
     return ingest_module.entry_from_data_set(
         bytes(head),
@@ -256,7 +255,7 @@ async def test_an_unnamed_file_sink_indexes_itself_from_the_walk(
             assert isinstance(sink, IndexedFileSink)
             data = encode_dataset(ds, EXPLICIT_LE)
             sink.write_views([memoryview(data)])
-            sink.header_walked(_Walk(len(data)))  # type: ignore[arg-type]
+            sink.header_walked(_walk(len(data)))
             sinks.append(sink)
         done = await asyncio.gather(
             *(sink.commit(_info(ds)) for sink, ds in zip(sinks, (first, second), strict=True)),
@@ -320,7 +319,7 @@ async def test_a_route_picks_the_destinations_of_each_unnamed_file(
             data = encode_dataset(ds, EXPLICIT_LE)
             sink.write_views([memoryview(data)])
             if walked:
-                sink.header_walked(_Walk(len(data)))  # type: ignore[arg-type]
+                sink.header_walked(_walk(len(data)))
             stored = await sink.commit(_info(ds))
             assert stored.outcome is Outcome.STORED
         uids = [str(ds.SOPInstanceUID) for ds in (first, second)]
