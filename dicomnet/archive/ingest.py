@@ -89,7 +89,7 @@ HEADER_CAPTURE: Final = 64 * 1024
 Route = Callable[[InstanceInfo, IndexEntry], tuple[str, ...]]
 #: An index's ``put_shared(entry)`` (see :meth:`~dicomnet.archive.sqlite.SqliteIndex.put_shared`):
 #: awaited, ``None`` or the errors of the entries of its run that failed, by ``id(entry)``.
-PutShared = Callable[[IndexEntry], Awaitable["dict[int, BaseException] | None"]]
+PutShared = Callable[[IndexEntry], "asyncio.Future[dict[int, BaseException] | None]"]
 
 
 class IndexedStore:
@@ -189,7 +189,8 @@ def _hand_over(
     except BaseException:
         link.abandon()  # no batch has it
         raise
-    if current_task() is not None:
+    # (The future's loop is the running one: current_task does not look it up.)
+    if current_task(indexed.get_loop()) is not None:
         # A task cancelled leaves at once (the batch settles the file's line, or a
         # restart does); a handler parked without a task (see dicomnet.wakeup) is
         # cancelled where it waits by its dispatcher.
