@@ -41,7 +41,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from enum import Enum
 from types import MappingProxyType
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
 from .associate_cache import AssociateCache
 from .codec import encode_pdata_segments, encode_pdu
@@ -73,6 +73,10 @@ from .pdus import (
 )
 
 __all__ = ["Role", "ULConnection"]
+
+#: The state table's lookup, bound once: a method called on an imported name is looked up
+#: as a module's attribute would be (a bound method made at each call).
+_transition: Final = TRANSITIONS.get
 
 Segment: TypeAlias = bytes | memoryview
 
@@ -405,7 +409,7 @@ class ULConnection:
     def _fire(
         self, event: Event, now: float, pdu: PDU | None, error: RemoteProtocolError | None
     ) -> None:
-        cell = TRANSITIONS.get((self._state, event))
+        cell = _transition((self._state, event))
         if cell is None:
             raise LocalProtocolError(self._refusal(event))
         next_state = _ACTIONS[cell.action](self, now, pdu, error)

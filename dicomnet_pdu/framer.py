@@ -42,6 +42,9 @@ _ASSOCIATE = frozenset({PDUType.ASSOCIATE_RQ, PDUType.ASSOCIATE_AC})
 #: PDU header and the header of its first PDV: type, length, item length, context ID, control.
 _PDATA_HEAD = Struct(">BxLLBB")
 _P_DATA_TF = int(PDUType.P_DATA_TF)
+#: The PDU header's unpacking, bound once (a method called on an imported name is looked
+#: up as a module's attribute would be: a bound method made at each call).
+_pdu_header = PDU_HEADER.unpack_from
 
 #: One received PDV (or a run of them): presentation context ID, control header, payload.
 PDVItem: TypeAlias = tuple[int, int, memoryview]
@@ -319,9 +322,9 @@ class PDUFramer:
             return None
         first = self._blocks[0]
         if len(first) - self._offset >= PDU_HEADER_LENGTH:
-            pdu_type, length = PDU_HEADER.unpack_from(first, self._offset)
+            pdu_type, length = _pdu_header(first, self._offset)
         else:  # the header spans fed blocks
-            pdu_type, length = PDU_HEADER.unpack_from(self._header())
+            pdu_type, length = _pdu_header(self._header())
         problem: str | None = None
         unrecognized = False
         if pdu_type == _P_DATA_TF:
