@@ -13,7 +13,7 @@ import sqlite3
 import struct
 import warnings
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import cast
 
 import pytest
@@ -181,6 +181,17 @@ def test_the_walk_gives_the_reference_entry(name: str, syntax: str) -> None:
         assert got is not None, (name, piece)
         assert same(got, expected), (name, piece)
     assert 0x7FE00010 not in decode_header(expected.headers["IMAGE"])
+
+
+def test_a_walked_entry_has_every_field_the_class_would_give_it() -> None:
+    # walked_entry stores the entry's slots itself: none may be left unset, and the entry
+    # equals the one the class makes of the same values.
+    data = encode_dataset(DATA_SETS["every column"](), EXPLICIT)
+    got = from_walk(data, EXPLICIT, len(data))
+    assert got is not None
+    values = {field.name: getattr(got, field.name) for field in fields(IndexEntry)}
+    assert IndexEntry(**values) == got
+    assert (got.sync_folders, got.forward_to, got.link) == ((), (), None)
 
 
 @pytest.mark.parametrize("syntax", NATIVE)
