@@ -64,8 +64,9 @@ _BY_NAME: Final = {
 }
 
 
-#: An instance of a class made without its ``__init__`` (walked_entry's entries, whose
-#: every field it sets: a test checks that none is left unset).
+#: An instance of a class made without its ``__init__`` (walked_entry's entries and the
+#: columns of a memo series' instance, whose every slot it sets: tests check that none is
+#: left unset).
 _new_entry: Final = object.__new__
 
 #: Methods of imported tables, bound once: a method called on an imported name is looked
@@ -334,14 +335,22 @@ def walked_entry(  # noqa: PLR0917 (the ingest calls it by position: see below)
                     number_text = (
                         text.strip(" \0") if "\\" not in text else _ascii_value(text, None)
                     )
-                columns = WalkColumns(
-                    raw,
-                    upper.decoded,  # (the series': its own values are not kept there)
-                    # (An empty SOP Class UID in the header: the one given.)
-                    [sop_instance_uid, class_text or sop_class_uid, number_text, date_text],
-                    upper.series_uid,
-                    upper,
-                )
+                # (WalkColumns(raw, upper.decoded, image, upper.series_uid, upper), its
+                # slots stored here: the class's call costs about 0.7k instructions more.)
+                walked_columns: WalkColumns = _new_entry(WalkColumns)
+                walked_columns._raw = raw
+                walked_columns._upper = upper
+                # (The series': its own values are not kept there.)
+                walked_columns._decoded = upper.decoded
+                # (An empty SOP Class UID in the header: the one given.)
+                walked_columns.image = [
+                    sop_instance_uid,
+                    class_text or sop_class_uid,
+                    number_text,
+                    date_text,
+                ]
+                walked_columns.series_uid = upper.series_uid
+                columns = walked_columns
         elif upper is None:
             if series is None or series in memo:
                 return None  # its values need the header read (entry_from_data_set)

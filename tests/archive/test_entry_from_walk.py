@@ -452,6 +452,8 @@ def test_later_instances_of_a_memo_series_get_their_own_instance_columns(syntax:
         got = walked_entry(data, walk, info, "/x.dcm", 1, memo=memo, partial=True)
         assert got is not None and expected is not None, values
         assert isinstance(got.columns, WalkColumns)
+        # (Made without the class's call: every slot set.)
+        assert all(hasattr(got.columns, name) for name in WalkColumns.__slots__)
         image = dict(zip(LEVEL_COLUMNS["IMAGE"], got.columns.image, strict=False))
         for name, value in image.items():
             if name == "sop_class" and not expected.columns[name]:
