@@ -51,7 +51,9 @@ class PendingLink:
     """A complete unnamed file of ``store`` and the name it is to get (see the module).
 
     One is made per stored instance: what most links never change (no fsync running,
-    no line yet, no outcome or error) is a class value until it is set.
+    no line yet, no outcome or error) is a class value until it is set. (The usual
+    hand-over, :meth:`~dicomnet.storage.file_sink.FileSink.unlinked`, makes one by
+    storing ``store``, ``fd`` and ``final`` itself: ``__init__`` sets nothing else.)
     """
 
     #: The file's fsync running in the store's commit executor (``None``: no fsync,

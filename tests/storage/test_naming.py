@@ -226,6 +226,10 @@ async def test_an_unlinked_file_is_whole_and_its_descriptor_handed_over_once(
     if data:
         await sink.write(data)
     link = sink.unlinked()
+    # Made as the class makes one (the usual hand-over stores its attributes itself).
+    assert type(link) is PendingLink
+    assert vars(link) == vars(PendingLink(store, link.fd, link.final))
+    assert (link.outcome, link.error, link.intent) == (None, None, None)
     # The file header is in even for an empty data set (written at the hand-over).
     assert os.fstat(link.fd).st_size == header + len(data)
     assert link.final == str(tmp_path / "1.2.3.1.dcm") and link.synced is None
