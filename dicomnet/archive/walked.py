@@ -67,7 +67,7 @@ _BY_NAME: Final = {
 #: An instance of a class made without its ``__init__`` (walked_entry's entries and the
 #: columns of a memo series' instance, whose every slot it sets: tests check that none is
 #: left unset).
-_new_entry: Final = object.__new__
+_bare: Final = object.__new__
 
 #: Methods of imported tables, bound once: a method called on an imported name is looked
 #: up as a module's attribute would be (a bound method made at each call), not as a method.
@@ -337,7 +337,7 @@ def walked_entry(  # noqa: PLR0917 (the ingest calls it by position: see below)
                     )
                 # (WalkColumns(raw, upper.decoded, image, upper.series_uid, upper), its
                 # slots stored here: the class's call costs about 0.7k instructions more.)
-                walked_columns: WalkColumns = _new_entry(WalkColumns)
+                walked_columns: WalkColumns = _bare(WalkColumns)
                 walked_columns._raw = raw
                 walked_columns._upper = upper
                 # (The series': its own values are not kept there.)
@@ -411,7 +411,7 @@ def walked_entry(  # noqa: PLR0917 (the ingest calls it by position: see below)
     # The entry's slots stored here, every field of it, without the class's call: the
     # dataclass's generated __init__, its default checks and the call cost about 1.4k
     # instructions more than the stores.
-    entry: IndexEntry = _new_entry(IndexEntry)
+    entry: IndexEntry = _bare(IndexEntry)
     entry.sop_instance_uid = sop_instance_uid
     entry.sop_class_uid = sop_class_uid
     entry.transfer_syntax_uid = transfer_syntax_uid

@@ -31,7 +31,7 @@ HEAD_BYTES = 64 * 1024
 
 _log = logging.getLogger("dicomnet.storage")
 #: An instance made without its class's ``__init__`` (see FileSink.unlinked).
-_new_link = object.__new__
+_bare = object.__new__
 
 
 class FileSink:
@@ -255,7 +255,7 @@ class FileSink:
             # to write, sync or ask. (PendingLink(store, fd, final), its three attributes
             # stored here: the class's call costs about 0.6k instructions more.)
             self._fd = -1
-            link: PendingLink = _new_link(PendingLink)
+            link: PendingLink = _bare(PendingLink)
             link.store = store
             link.fd = fd
             link.final = final
