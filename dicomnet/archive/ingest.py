@@ -133,10 +133,8 @@ class IndexedStore:
                 {
                     "__module__": __name__,
                     "_index": index,
-                    # (staticmethod: a function kept in a class would be bound to its sinks.)
-                    "_put_shared": staticmethod(self._put_shared),
-                    "_route": None if route is None else staticmethod(route),
-                    # (Both at once: a class value is looked up the slow way, each time.)
+                    # (Both in one tuple: a class value is looked up the slow way each
+                    # time, and a function kept in a class would be bound to its sinks.)
                     "_hand": (route, self._put_shared),
                 },
             )
@@ -237,10 +235,9 @@ class IndexedFileSink(FileSink, _TakesWalk):
     :meth:`IndexedSink.commit`).
     """
 
-    # Set by IndexedStore.open_sink right after the sink is made (with _head).
+    # Class values of the subclass IndexedStore makes for its store (see its __init__):
+    # its index, and its route with the index's put_shared.
     _index: IndexBackend
-    _put_shared: PutShared
-    _route: Route | None
     _hand: tuple[Route | None, PutShared]
     # What the Storage SCP's walk saw of the header (see header_walked), until it is
     # given. (Class values: they hide _TakesWalk's slots, so this sink keeps what it is
@@ -278,7 +275,8 @@ class IndexedFileSink(FileSink, _TakesWalk):
 
     def _around(self) -> IndexedSink:
         """An :class:`IndexedSink` around this sink, knowing what it was given."""
-        around = IndexedSink(self, self._index, None, self._route, self._put_shared)
+        route, put_shared = self._hand
+        around = IndexedSink(self, self._index, None, route, put_shared)
         if self._head is not None:
             around._head = self._head
         around._size = self.size

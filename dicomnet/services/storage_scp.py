@@ -344,9 +344,10 @@ class StorageService:
                 # read a series new to it from the bytes); kept for that association.
                 state: dict[object, Any] | None = getattr(association, "service_state", None)
                 if state is not None:
-                    memo = state.get((self, info.transfer_syntax_uid))
+                    memo_key = (self, info.transfer_syntax_uid)
+                    memo = state.get(memo_key)
                     if memo is None:
-                        memo = state[(self, info.transfer_syntax_uid)] = {}
+                        memo = state[memo_key] = {}
                 if memo:  # (a series walked whole in this association: fewer values)
                     wanted, partial = fewer, True
             key = (iod, coercer is not None, wanted)
