@@ -32,7 +32,7 @@ from pathlib import Path
 from .index_batches import walked_entries
 from .scratch import memory_folder
 
-__all__ = ["WalFrames", "measure", "new_frames", "read_frames"]
+__all__ = ["WalFrames", "measure", "new_frames", "read_frames", "render"]
 
 WARM_UP = 20
 #: The WAL file's header: magic, format, page size, checkpoint sequence, salts, checksums.
