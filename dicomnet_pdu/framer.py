@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import deque
 from struct import Struct
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
 from .associate_cache import AssociateCache
 from .codec import ASSOCIATE_FIXED_LENGTH, PDU_HEADER, PDU_HEADER_LENGTH, decode_pdu
@@ -44,7 +44,7 @@ _PDATA_HEAD = Struct(">BxLLBB")
 _P_DATA_TF = int(PDUType.P_DATA_TF)
 #: The PDU header's unpacking, bound once (a method called on an imported name is looked
 #: up as a module's attribute would be: a bound method made at each call).
-_pdu_header = PDU_HEADER.unpack_from
+_pdu_header: Final = PDU_HEADER.unpack_from
 
 #: One received PDV (or a run of them): presentation context ID, control header, payload.
 PDVItem: TypeAlias = tuple[int, int, memoryview]
