@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -46,6 +47,7 @@ from .pair_run import (
     wait_port_line,
 )
 from .scratch import retire_files, scratch_folder
+from .settle import Settled, settle
 from .store_peers import CHILD_CWD, Implementation, Variant, implementations
 
 __all__ = ["PAIRS", "Case", "plan", "run"]
@@ -71,6 +73,9 @@ _FULL_REPEAT = 3  # runs per row (the best is kept) unless --repeat says otherwi
 #: mode), unless --repeat says otherwise: their paired ratio over 3 rounds moved by about
 #: 5% between suites minutes apart, as much as the margin it is read against.
 TARGET_REPEAT = 7
+#: Seconds a full run waits at most, before its first write row, for the file system to be
+#: quiet (benchmarks.settle): ext4 remembers freed inodes for up to five and a half minutes.
+SETTLE_BUDGET: Final = 420.0
 #: The index's targets: (index on, index off), small instances.
 _INDEX_TARGETS: Final = (
     ("dicomnet -> dicomnet, write (window 16, index)", "dicomnet -> dicomnet, write (window 16)"),
@@ -561,6 +566,15 @@ def run(options: Options) -> SuiteResult:
                 sets[case.workload] = generate(
                     workloads[case.workload], workdir / "data" / case.workload
                 )
+        settled = _settle(chosen, workdir, options)
+        if settled is not None:
+            result.notes.append(settled.describe())
+            result.settings["file_system_before_write_rows"] = {
+                "baseline_us": settled.baseline_us,
+                "costs_us": settled.costs_us,
+                "waited_seconds": settled.waited_seconds,
+                "quiet": settled.quiet,
+            }
         for case, row in zip(chosen, _run_cases(chosen, sets, ctx), strict=True):
             tables[case.table].rows.append(row)
         for name in WORKLOADS:
@@ -609,6 +623,17 @@ def run(options: Options) -> SuiteResult:
     else:
         result.files.append(str(plotted))
     return result
+
+
+def _settle(chosen: Sequence[Case], workdir: Path, options: Options) -> Settled | None:
+    """Before the first write row of a full run, wait (at most :data:`SETTLE_BUDGET`)
+    until creating files costs what it usually does (see benchmarks.settle)."""
+    if options.quick or not any(case.mode == "write" for case in chosen):
+        return None
+    settled = settle(workdir / "settle", budget=SETTLE_BUDGET)
+    if not settled.quiet:
+        print(f"warning: {settled.describe()}", file=sys.stderr)
+    return settled
 
 
 def _target_repeat(options: Options, repeat: int) -> int:

@@ -1,0 +1,120 @@
+"""Wait, before the write rows, until creating a file costs what it usually does.
+
+ext4 without a journal (this machine's disk) walks past every inode freed in
+the last minutes when it creates a file in a block group where many were
+freed (see :mod:`.scratch`). A suite started soon after a mass deletion
+(another suite's clean-up, a package installation's temporary files, a test
+run) pays that walk on every instance its SCPs store: 150-600 µs of CPU per
+file created instead of about 50, at random, depending on the block group
+each run's folder lands in. Runs of two rows compared with each other then
+measure which of them drew poisoned groups.
+
+:func:`settle` measures the CPU cost of creating files in new spread-out
+folders of the suite's scratch folder, against the same on ``/dev/shm``
+(no disk), after ``os.sync`` (written-back inode tables are remembered for
+seconds instead of minutes). While the file system costs more than
+:data:`QUIET_FACTOR` times the memory file system, it waits and measures
+again, within a budget. The measuring files are left in place (empty), so
+that measuring frees no inode; the suite removes them with its folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+__all__ = ["QUIET_FACTOR", "Settled", "creation_cost", "settle"]
+
+#: A file system is quiet when creating a file costs at most this many times what it
+#: costs on /dev/shm. Here: about 13 µs on /dev/shm, 40-55 on a quiet ext4, 150-600
+#: after a mass deletion.
+QUIET_FACTOR: Final = 6.0
+#: Files created per folder measured, and folders measured per try (each folder lands in
+#: a block group of its own, see scratch.spread_subfolders; the slowest one counts).
+PROBE_FILES: Final = 1000
+PROBE_FOLDERS: Final = 3
+
+
+@dataclass(slots=True)
+class Settled:
+    """What :func:`settle` found: µs of CPU per file created, and how long it waited."""
+
+    #: On /dev/shm (None: no memory file system to compare with; nothing was measured).
+    baseline_us: float | None
+    #: On the scratch folder's file system, one figure per try (the slowest folder's).
+    costs_us: list[float] = field(default_factory=list)
+    waited_seconds: float = 0.0
+
+    @property
+    def quiet(self) -> bool:
+        """The last try cost at most QUIET_FACTOR times the baseline (or nothing to compare)."""
+        if self.baseline_us is None:
+            return True
+        return bool(self.costs_us) and self.costs_us[-1] <= QUIET_FACTOR * self.baseline_us
+
+    def describe(self) -> str:
+        """One line for a suite's notes."""
+        if self.baseline_us is None:
+            return "file system not measured before the write rows (no /dev/shm to compare with)"
+        tries = ", ".join(f"{cost:.0f}" for cost in self.costs_us)
+        outcome = "quiet" if self.quiet else "still not quiet when the wait ended"
+        return (
+            f"before the write rows, creating a file cost {tries} µs of CPU on the scratch "
+            f"folder's file system against {self.baseline_us:.0f} µs on /dev/shm ({outcome} "
+            f"at most {QUIET_FACTOR:g}x; waited {self.waited_seconds:.0f} s): see benchmarks.settle"
+        )
+
+
+def creation_cost(folder: Path, files: int = PROBE_FILES) -> float:
+    """µs of this thread's CPU per empty file created in ``folder`` (made if needed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    start = time.thread_time()
+    for number in range(files):
+        os.close(os.open(folder / f"{number}", flags, 0o644))
+    return (time.thread_time() - start) / files * 1e6
+
+
+def _memory_cost() -> float | None:
+    """:func:`creation_cost` on /dev/shm, the least of three (None without /dev/shm)."""
+    if not Path("/dev/shm").is_dir():
+        return None
+    with tempfile.TemporaryDirectory(dir="/dev/shm", prefix="dicomnet-settle-") as memory:
+        return min(creation_cost(Path(memory) / str(number)) for number in range(3))
+
+
+def _disk_cost(folder: Path, attempt: int) -> float:
+    """The slowest of :data:`PROBE_FOLDERS` new folders under ``folder``."""
+    return max(creation_cost(folder / f"{attempt}-{number}") for number in range(PROBE_FOLDERS))
+
+
+def settle(
+    folder: Path,
+    *,
+    budget: float,
+    pause: float = 15.0,
+    baseline: Callable[[], float | None] = _memory_cost,
+    measure: Callable[[Path, int], float] = _disk_cost,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Settled:
+    """Measure ``folder``'s file system until it is quiet, waiting ``pause`` seconds between
+    tries, for at most ``budget`` seconds. The files measured stay under ``folder``."""
+    settled = Settled(baseline())
+    if settled.baseline_us is None:
+        return settled
+    start = clock()
+    attempt = 0
+    while True:
+        os.sync()
+        settled.costs_us.append(measure(folder, attempt))
+        settled.waited_seconds = clock() - start
+        if settled.quiet or settled.waited_seconds + pause > budget:
+            return settled
+        sleep(pause)
+        attempt += 1

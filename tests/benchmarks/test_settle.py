@@ -1,0 +1,108 @@
+"""Waiting before the write rows until creating files costs what it usually does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks import settle
+
+
+class _Clock:
+    """A clock that moves only when the fake sleep is called."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.pauses: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.now += seconds
+
+
+def _costs(*figures: float) -> tuple[list[tuple[Path, int]], Callable[[Path, int], float]]:
+    calls: list[tuple[Path, int]] = []
+    remaining = list(figures)
+
+    def measure(folder: Path, attempt: int) -> float:
+        calls.append((folder, attempt))
+        return remaining.pop(0)
+
+    return calls, measure
+
+
+def test_creation_cost_leaves_the_files_it_made(tmp_path: Path) -> None:
+    folder = tmp_path / "a" / "b"
+    cost = settle.creation_cost(folder, files=25)
+    assert cost > 0
+    assert sorted(int(path.name) for path in folder.iterdir()) == list(range(25))
+    assert all(path.stat().st_size == 0 for path in folder.iterdir())
+
+
+def test_a_slow_file_system_is_measured_again_until_it_is_quiet(tmp_path: Path) -> None:
+    clock = _Clock()
+    calls, measure = _costs(400.0, 170.0, 60.0)
+    found = settle.settle(
+        tmp_path,
+        budget=120.0,
+        pause=10.0,
+        baseline=lambda: 12.0,
+        measure=measure,
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    # 6 x 12 = 72: the third try (60) is quiet, the first two (400, 170) were not.
+    assert found.quiet
+    assert found.costs_us == [400.0, 170.0, 60.0]
+    assert [attempt for _, attempt in calls] == [0, 1, 2]
+    assert clock.pauses == [10.0, 10.0]
+    assert found.waited_seconds == 20.0
+    assert "400, 170, 60 µs" in found.describe() and "quiet" in found.describe()
+
+
+def test_the_wait_ends_with_the_budget(tmp_path: Path) -> None:
+    clock = _Clock()
+    _, measure = _costs(*[500.0] * 10)
+    found = settle.settle(
+        tmp_path,
+        budget=35.0,
+        pause=10.0,
+        baseline=lambda: 12.0,
+        measure=measure,
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    # Tries at 0, 10, 20 and 30 s; a fifth would begin after the budget.
+    assert found.costs_us == [500.0] * 4
+    assert not found.quiet
+    assert found.waited_seconds == 30.0
+    assert "still not quiet" in found.describe()
+
+
+def test_without_a_memory_file_system_nothing_is_measured(tmp_path: Path) -> None:
+    calls, measure = _costs()
+    found = settle.settle(
+        tmp_path,
+        budget=60.0,
+        baseline=lambda: None,
+        measure=measure,
+        sleep=lambda seconds: None,
+    )
+    assert found.quiet and not found.costs_us and not calls
+    assert "not measured" in found.describe()
+
+
+def test_a_real_try_measures_new_folders_and_keeps_their_files(tmp_path: Path) -> None:
+    # budget 0: one try whatever it finds (this test must not wait for the machine).
+    found = settle.settle(tmp_path, budget=0.0)
+    if found.baseline_us is None:
+        assert not any(tmp_path.iterdir())
+        return
+    assert len(found.costs_us) == 1 and found.costs_us[0] > 0
+    folders = sorted(path.name for path in tmp_path.iterdir())
+    assert folders == [f"0-{number}" for number in range(settle.PROBE_FOLDERS)]
+    for folder in tmp_path.iterdir():
+        assert len(list(folder.iterdir())) == settle.PROBE_FILES
