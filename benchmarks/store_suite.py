@@ -71,8 +71,10 @@ _LATENCY = "latency"
 _FULL_REPEAT = 3  # runs per row (the best is kept) unless --repeat says otherwise
 #: Runs of each row the index's targets compare (issue 9: index on / off in one durability
 #: mode), unless --repeat says otherwise: their paired ratio over 3 rounds moved by about
-#: 5% between suites minutes apart, as much as the margin it is read against.
-TARGET_REPEAT = 7
+#: 5% between suites minutes apart, as much as the margin it is read against; and on a
+#: shared two-core machine one run of a row can use a third more CPU than the next for the
+#: same work, so a best of 7 was still sometimes a run slowed all through.
+TARGET_REPEAT = 11
 #: Seconds a full run waits at most, before its first write row, for the file system to be
 #: quiet (benchmarks.settle): ext4 remembers freed inodes for up to five and a half minutes.
 SETTLE_BUDGET: Final = 420.0
