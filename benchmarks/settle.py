@@ -7,15 +7,18 @@ freed (see :mod:`.scratch`). A suite started soon after a mass deletion
 run) pays that walk on every instance its SCPs store: 150-600 µs of CPU per
 file created instead of about 50, at random, depending on the block group
 each run's folder lands in. Runs of two rows compared with each other then
-measure which of them drew poisoned groups.
+measure which of them drew the walked groups.
 
-:func:`settle` measures the CPU cost of creating files in new spread-out
-folders of the suite's scratch folder, against the same on ``/dev/shm``
-(no disk), after ``os.sync`` (written-back inode tables are remembered for
-seconds instead of minutes). While the file system costs more than
-:data:`QUIET_FACTOR` times the memory file system, it waits and measures
-again, within a budget. The measuring files are left in place (empty), so
-that measuring frees no inode; the suite removes them with its folder.
+:func:`settle` measures the CPU cost of creating files in new folders beside
+the ones the runs will write into (ext4 puts a folder near its parent's, and
+a file near its folder), against the same on ``/dev/shm`` (no disk), after
+``os.sync``. Folders elsewhere say nothing: ext4 spreads a new top folder to
+a block group with many free inodes, which is where a mass deletion just
+left them. While the file system costs more than :data:`QUIET_FACTOR` times
+the memory file system, it waits and measures again, within a budget, until
+two tries in a row find it quiet. The measuring files are left in place
+(empty), so that measuring frees no inode; the suite removes them with its
+folder.
 """
 
 from __future__ import annotations
@@ -31,13 +34,17 @@ from typing import Final
 __all__ = ["QUIET_FACTOR", "Settled", "creation_cost", "settle"]
 
 #: A file system is quiet when creating a file costs at most this many times what it
-#: costs on /dev/shm. Here: about 13 µs on /dev/shm, 40-55 on a quiet ext4, 150-600
-#: after a mass deletion.
-QUIET_FACTOR: Final = 6.0
-#: Files created per folder measured, and folders measured per try (each folder lands in
-#: a block group of its own, see scratch.spread_subfolders; the slowest one counts).
-PROBE_FILES: Final = 1000
-PROBE_FOLDERS: Final = 3
+#: costs on /dev/shm, in two tries one after the other. Here: about 21 µs on /dev/shm,
+#: 44-58 on a quiet ext4, 100-1,000 after a mass deletion (a run's folder in a group
+#: where one try found 101 µs still stored at a fifth of the usual rate).
+QUIET_FACTOR: Final = 4.0
+#: Quiet tries in a row that make the file system quiet (one folder may miss the walk).
+QUIET_TRIES: Final = 2
+#: Files created per folder measured (as many as a run of the small set stores: the
+#: freed inodes a group's first free ones do not show are walked by its later files),
+#: and folders measured per try (the slowest one counts).
+PROBE_FILES: Final = 2000
+PROBE_FOLDERS: Final = 2
 
 
 @dataclass(slots=True)
@@ -52,10 +59,13 @@ class Settled:
 
     @property
     def quiet(self) -> bool:
-        """The last try cost at most QUIET_FACTOR times the baseline (or nothing to compare)."""
+        """The last :data:`QUIET_TRIES` tries each cost at most QUIET_FACTOR times the
+        baseline (or nothing to compare with)."""
         if self.baseline_us is None:
             return True
-        return bool(self.costs_us) and self.costs_us[-1] <= QUIET_FACTOR * self.baseline_us
+        last = self.costs_us[-QUIET_TRIES:]
+        limit = QUIET_FACTOR * self.baseline_us
+        return len(last) == QUIET_TRIES and all(cost <= limit for cost in last)
 
     def describe(self) -> str:
         """One line for a suite's notes."""
@@ -90,7 +100,9 @@ def _memory_cost() -> float | None:
 
 def _disk_cost(folder: Path, attempt: int) -> float:
     """The slowest of :data:`PROBE_FOLDERS` new folders under ``folder``."""
-    return max(creation_cost(folder / f"{attempt}-{number}") for number in range(PROBE_FOLDERS))
+    return max(
+        creation_cost(folder / f"settle.{attempt}-{number}") for number in range(PROBE_FOLDERS)
+    )
 
 
 def settle(
@@ -116,5 +128,6 @@ def settle(
         settled.waited_seconds = clock() - start
         if settled.quiet or settled.waited_seconds + pause > budget:
             return settled
-        sleep(pause)
+        if settled.costs_us[-1] > QUIET_FACTOR * settled.baseline_us:
+            sleep(pause)  # (a quiet try is followed by the next one at once)
         attempt += 1

@@ -632,7 +632,7 @@ def _settle(chosen: Sequence[Case], workdir: Path, options: Options) -> Settled 
     until creating files costs what it usually does (see benchmarks.settle)."""
     if options.quick or not any(case.mode == "write" for case in chosen):
         return None
-    settled = settle(workdir / "settle", budget=SETTLE_BUDGET)
+    settled = settle(workdir / "received", budget=SETTLE_BUDGET)  # (where runs write)
     if not settled.quiet:
         print(f"warning: {settled.describe()}", file=sys.stderr)
     return settled

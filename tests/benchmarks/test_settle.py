@@ -44,7 +44,7 @@ def test_creation_cost_leaves_the_files_it_made(tmp_path: Path) -> None:
 
 def test_a_slow_file_system_is_measured_again_until_it_is_quiet(tmp_path: Path) -> None:
     clock = _Clock()
-    calls, measure = _costs(400.0, 170.0, 60.0)
+    calls, measure = _costs(400.0, 170.0, 40.0, 45.0)
     found = settle.settle(
         tmp_path,
         budget=120.0,
@@ -54,13 +54,31 @@ def test_a_slow_file_system_is_measured_again_until_it_is_quiet(tmp_path: Path) 
         sleep=clock.sleep,
         clock=clock,
     )
-    # 6 x 12 = 72: the third try (60) is quiet, the first two (400, 170) were not.
+    # 4 x 12 = 48: the third and fourth tries are quiet, the first two were not; a
+    # quiet try is followed by the next at once, a slow one after a pause.
     assert found.quiet
-    assert found.costs_us == [400.0, 170.0, 60.0]
-    assert [attempt for _, attempt in calls] == [0, 1, 2]
+    assert found.costs_us == [400.0, 170.0, 40.0, 45.0]
+    assert [attempt for _, attempt in calls] == [0, 1, 2, 3]
     assert clock.pauses == [10.0, 10.0]
     assert found.waited_seconds == 20.0
-    assert "400, 170, 60 µs" in found.describe() and "quiet" in found.describe()
+    assert "400, 170, 40, 45 µs" in found.describe() and "(quiet" in found.describe()
+
+
+def test_one_quiet_try_between_slow_ones_is_not_enough(tmp_path: Path) -> None:
+    clock = _Clock()
+    _, measure = _costs(40.0, 300.0, 40.0, 30.0)
+    found = settle.settle(
+        tmp_path,
+        budget=120.0,
+        pause=10.0,
+        baseline=lambda: 12.0,
+        measure=measure,
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    assert found.quiet
+    assert found.costs_us == [40.0, 300.0, 40.0, 30.0]
+    assert clock.pauses == [10.0]
 
 
 def test_the_wait_ends_with_the_budget(tmp_path: Path) -> None:
@@ -103,6 +121,6 @@ def test_a_real_try_measures_new_folders_and_keeps_their_files(tmp_path: Path) -
         return
     assert len(found.costs_us) == 1 and found.costs_us[0] > 0
     folders = sorted(path.name for path in tmp_path.iterdir())
-    assert folders == [f"0-{number}" for number in range(settle.PROBE_FOLDERS)]
+    assert folders == [f"settle.0-{number}" for number in range(settle.PROBE_FOLDERS)]
     for folder in tmp_path.iterdir():
         assert len(list(folder.iterdir())) == settle.PROBE_FILES
