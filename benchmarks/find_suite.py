@@ -39,6 +39,7 @@ from .find_peers import (
 )
 from .harness import Column, Options, Ratio, Row, SuiteResult, Table, find_dcmtk, ratio
 from .processes import free_port, start, stop, wait_listening
+from .scratch import remove_scratch
 
 __all__ = ["answered", "archives_for", "check", "run"]
 
@@ -295,7 +296,7 @@ def run(options: Options) -> SuiteResult:
             result.tables.append(table)
             result.ratios.extend(_ratios(table, archive, peers))
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        remove_scratch(workdir)
     result.tables.append(index_table)
     result.settings.update(
         {"repeat": repeat, "sizes": [a.instances for _, a, _ in archives_for(options)]}

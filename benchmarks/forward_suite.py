@@ -24,7 +24,6 @@ Server grants 8).
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -37,7 +36,7 @@ from . import processes
 from .datasets import WORKLOADS, InstanceSet, generate
 from .harness import REPO_ROOT, Column, Options, Ratio, Row, SuiteResult, Table, machine_info, ratio
 from .pair_run import read_report, tail
-from .scratch import scratch_folder
+from .scratch import remove_scratch, scratch_folder
 
 __all__ = ["run"]
 
@@ -346,7 +345,7 @@ def run(options: Options) -> SuiteResult:
         if options.selected("rate"):
             limited.rows.append(_safe("router, no fsync, rate-limited", lambda: _limited(runner)))
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        remove_scratch(workdir)
     for fsync in (True, False):
         direct = table.row(f"direct, {_mode(fsync)}")
         routed = table.row(f"router, {_mode(fsync)}")

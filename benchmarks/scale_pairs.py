@@ -32,7 +32,6 @@ import contextlib
 import fcntl
 import json
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -46,7 +45,7 @@ from typing import Any
 from . import processes
 from .scale_procs import process_counters, role, tree
 from .scale_suite import INSTANCES, WARM_UP, Server, _command, _load_argv, _wait_ready
-from .scratch import scratch_folder
+from .scratch import remove_scratch, scratch_folder
 from .store_peers import CHILD_CWD
 
 __all__ = ["main"]
@@ -225,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for live in servers:
                     _stop(live)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        remove_scratch(work)
     print(f"{args.associations} associations x {INSTANCES} instances; load average now"
           f" {os.getloadavg()[0]:.2f}")  # fmt: skip
     for line in _summary(runs):

@@ -35,7 +35,6 @@ import contextlib
 import functools
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -48,7 +47,7 @@ from . import processes
 from .harness import Column, Options, Ratio, Row, SuiteResult, Table, find_dcmtk, ratio
 from .pair_run import best_rows, paired_median, target_runs
 from .scale_procs import children, process_cpus, role, tree_cpu, tree_rss
-from .scratch import scratch_folder
+from .scratch import remove_scratch, scratch_folder
 from .store_peers import CHILD_CWD
 
 __all__ = ["run"]
@@ -426,7 +425,7 @@ def run(options: Options) -> SuiteResult:
             result.tables.append(_kill_table(label, kill_level, work, next(serial)))
     finally:
         databases.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        remove_scratch(work)
     result.settings.update(
         {
             "levels": list(levels),

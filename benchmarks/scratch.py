@@ -24,16 +24,29 @@ import array
 import contextlib
 import fcntl
 import os
+import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Final
 
-__all__ = ["memory_folder", "retire_files", "scratch_folder"]
+__all__ = [
+    "CLEAN_UP_NOTE",
+    "last_clean_up",
+    "memory_folder",
+    "remove_scratch",
+    "retire_files",
+    "scratch_folder",
+]
 
 #: ioctl requests and the flag of <linux/fs.h> (the flags are a C long on 64-bit Linux).
 _FS_IOC_GETFLAGS: Final = 0x80086601
 _FS_IOC_SETFLAGS: Final = 0x40086602
 _FS_TOPDIR_FL: Final = 0x00020000
+#: The time (``time.time()``, as text) a suite last removed its scratch folder, in the
+#: temporary folder: a suite that writes files waits for the freed inodes to be
+#: forgotten (see benchmarks.settle).
+CLEAN_UP_NOTE: Final = "dicomnet-bench-clean-up"
 
 
 def spread_subfolders(folder: Path) -> bool:
@@ -85,3 +98,20 @@ def retire_files(root: Path) -> None:
                 os.truncate(os.path.join(folder, name), 0)
             except OSError:
                 continue
+
+
+def remove_scratch(folder: Path, note_folder: Path | None = None) -> None:
+    """Remove a suite's scratch ``folder`` and note when (see :data:`CLEAN_UP_NOTE`)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    note = Path(note_folder or tempfile.gettempdir()) / CLEAN_UP_NOTE
+    with contextlib.suppress(OSError):
+        note.write_text(f"{time.time():.3f}\n", encoding="ascii")
+
+
+def last_clean_up(note_folder: Path | None = None) -> float | None:
+    """When a suite last removed its scratch folder (``time.time()``), if noted."""
+    note = Path(note_folder or tempfile.gettempdir()) / CLEAN_UP_NOTE
+    try:
+        return float(note.read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        return None

@@ -25,7 +25,6 @@ around the transfer; SCU CPU is what the SCU reports (Python) or its rusage
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -46,7 +45,7 @@ from .pair_run import (
     target_runs,
     wait_port_line,
 )
-from .scratch import retire_files, scratch_folder
+from .scratch import remove_scratch, retire_files, scratch_folder
 from .settle import Settled, settle
 from .store_peers import CHILD_CWD, Implementation, Variant, implementations
 
@@ -589,7 +588,7 @@ def run(options: Options) -> SuiteResult:
             if name in sets and options.selected(f"check {name}"):
                 checks.rows.append(_check_row(name, sets[name], tables[name]))
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        remove_scratch(workdir)
     pair_ratios = list(_pair_ratios(tables))
     other_ratios = list(_other_ratios(tables, ceilings))
     result.ratios.extend(pair_ratios + other_ratios)

@@ -20,7 +20,6 @@ with ``--quick``; index rows put through the backend) gets a study of
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,7 +33,7 @@ from .find_data import STUDIES_PER_PATIENT, Archive, Query
 from .find_peers import AE_TITLES, environment, load_dicomnet, scp_argv
 from .harness import Column, Options, Ratio, Row, SuiteResult, Table, ratio
 from .processes import free_port, start, stop, wait_listening
-from .scratch import retire_files, scratch_folder
+from .scratch import remove_scratch, retire_files, scratch_folder
 from .web_load import (
     BIG_STUDY,
     IMAGE_STUDY,
@@ -438,7 +437,7 @@ def run(options: Options) -> SuiteResult:
             result.tables.extend([searches, transfers, memory])
             result.ratios.extend(_ratios(archive, searches, transfers))
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        remove_scratch(workdir)
     result.settings.update({"repeat": repeat, "sizes": sizes, "images": images, "stored": stored})
     result.notes.extend(
         [

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import settle
+from benchmarks import scratch, settle
 
 
 class _Clock:
@@ -53,6 +54,7 @@ def test_a_slow_file_system_is_measured_again_until_it_is_quiet(tmp_path: Path) 
         measure=measure,
         sleep=clock.sleep,
         clock=clock,
+        clean_up=lambda: None,
     )
     # 4 x 12 = 48: the third and fourth tries are quiet, the first two were not; a
     # quiet try is followed by the next at once, a slow one after a pause.
@@ -75,6 +77,7 @@ def test_one_quiet_try_between_slow_ones_is_not_enough(tmp_path: Path) -> None:
         measure=measure,
         sleep=clock.sleep,
         clock=clock,
+        clean_up=lambda: None,
     )
     assert found.quiet
     assert found.costs_us == [40.0, 300.0, 40.0, 30.0]
@@ -92,6 +95,7 @@ def test_the_wait_ends_with_the_budget(tmp_path: Path) -> None:
         measure=measure,
         sleep=clock.sleep,
         clock=clock,
+        clean_up=lambda: None,
     )
     # Tries at 0, 10, 20 and 30 s; a fifth would begin after the budget.
     assert found.costs_us == [500.0] * 4
@@ -108,6 +112,7 @@ def test_without_a_memory_file_system_nothing_is_measured(tmp_path: Path) -> Non
         baseline=lambda: None,
         measure=measure,
         sleep=lambda seconds: None,
+        clean_up=lambda: None,
     )
     assert found.quiet and not found.costs_us and not calls
     assert "not measured" in found.describe()
@@ -115,7 +120,7 @@ def test_without_a_memory_file_system_nothing_is_measured(tmp_path: Path) -> Non
 
 def test_a_real_try_measures_new_folders_and_keeps_their_files(tmp_path: Path) -> None:
     # budget 0: one try whatever it finds (this test must not wait for the machine).
-    found = settle.settle(tmp_path, budget=0.0)
+    found = settle.settle(tmp_path, budget=0.0, clean_up=lambda: None)
     if found.baseline_us is None:
         assert not any(tmp_path.iterdir())
         return
@@ -124,3 +129,74 @@ def test_a_real_try_measures_new_folders_and_keeps_their_files(tmp_path: Path) -
     assert folders == [f"settle.0-{number}" for number in range(settle.PROBE_FOLDERS)]
     for folder in tmp_path.iterdir():
         assert len(list(folder.iterdir())) == settle.PROBE_FILES
+
+
+def test_a_recent_clean_up_is_waited_out_before_measuring(tmp_path: Path) -> None:
+    clock = _Clock()
+    calls, measure = _costs(40.0, 45.0)
+    found = settle.settle(
+        tmp_path,
+        budget=600.0,
+        pause=10.0,
+        baseline=lambda: 12.0,
+        measure=measure,
+        sleep=clock.sleep,
+        clock=clock,
+        clean_up=lambda: 1000.0,
+        wall=lambda: 1100.0,
+    )
+    # Cleaned up 100 s before: the rest of what ext4 remembers is waited, then two tries.
+    assert found.since_clean_up == 100.0
+    assert clock.pauses == [settle.remembered_seconds() - 100.0]
+    assert found.quiet and len(calls) == 2
+    assert "clean-up 100 s before" in found.describe()
+
+
+def test_an_old_clean_up_is_not_waited_for_and_the_budget_bounds_a_new_one(
+    tmp_path: Path,
+) -> None:
+    clock = _Clock()
+    _, measure = _costs(40.0, 45.0)
+    found = settle.settle(
+        tmp_path,
+        budget=600.0,
+        baseline=lambda: 12.0,
+        measure=measure,
+        sleep=clock.sleep,
+        clock=clock,
+        clean_up=lambda: 0.0,
+        wall=lambda: 10_000.0,
+    )
+    assert found.quiet and not clock.pauses
+    clock = _Clock()
+    _, measure = _costs(40.0)
+    found = settle.settle(
+        tmp_path,
+        budget=30.0,
+        baseline=lambda: 12.0,
+        measure=measure,
+        sleep=clock.sleep,
+        clock=clock,
+        clean_up=lambda: 1000.0,
+        wall=lambda: 1001.0,
+    )
+    # Within the budget: 30 s waited, one try, and no time left for a second.
+    assert clock.pauses == [30.0] and found.costs_us == [40.0] and not found.quiet
+
+
+def test_remembered_seconds_covers_five_minutes_and_the_writeback_delay() -> None:
+    assert settle.remembered_seconds() >= 300.0 + 5.0
+
+
+def test_removing_a_scratch_folder_notes_when(tmp_path: Path) -> None:
+    folder = tmp_path / "work"
+    (folder / "a").mkdir(parents=True)
+    (folder / "a" / "f").write_bytes(b"x")
+    assert scratch.last_clean_up(tmp_path) is None
+    before = time.time()
+    scratch.remove_scratch(folder, tmp_path)
+    assert not folder.exists()
+    noted = scratch.last_clean_up(tmp_path)
+    assert noted is not None and before <= noted <= time.time() + 0.01
+    (tmp_path / scratch.CLEAN_UP_NOTE).write_text("not a time", encoding="ascii")
+    assert scratch.last_clean_up(tmp_path) is None
