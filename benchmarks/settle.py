@@ -21,11 +21,12 @@ two tries in a row find it quiet. The measuring files are left in place
 folder.
 
 A probe can miss walked groups that the runs later land in (a suite found the
-file system quiet and stored at half its rate in six runs of eleven after
-it). So before measuring, :func:`settle` also waits out the last noted
-clean-up of a suite (:func:`~benchmarks.scratch.remove_scratch`) until
-:func:`remembered_seconds` have passed: back-to-back suites are the usual way
-to walk the groups of the one before.
+file system quiet, three minutes after another's clean-up, and then stored at
+half its usual rate or less in ten runs of twenty-two). So before measuring,
+:func:`settle` also waits out the last noted clean-up of a suite
+(:func:`~benchmarks.scratch.remove_scratch`) until :func:`remembered_seconds`
+have passed: back-to-back suites are the usual way to walk the groups of the
+one before.
 """
 
 from __future__ import annotations

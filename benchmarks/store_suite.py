@@ -574,6 +574,7 @@ def run(options: Options) -> SuiteResult:
                 "baseline_us": settled.baseline_us,
                 "costs_us": settled.costs_us,
                 "waited_seconds": settled.waited_seconds,
+                "since_clean_up_seconds": settled.since_clean_up,
                 "quiet": settled.quiet,
             }
         for case, row in zip(chosen, _run_cases(chosen, sets, ctx), strict=True):
