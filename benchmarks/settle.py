@@ -129,9 +129,12 @@ def _memory_cost() -> float | None:
 
 
 def _disk_cost(folder: Path, attempt: int) -> float:
-    """The slowest of :data:`PROBE_FOLDERS` new folders under ``folder``."""
+    """The slowest of :data:`PROBE_FOLDERS` new folders under ``folder``, each one level
+    down as a store's ``.incoming`` is in its folder (a folder's folder may land in
+    another block group than its parent)."""
     return max(
-        creation_cost(folder / f"settle.{attempt}-{number}") for number in range(PROBE_FOLDERS)
+        creation_cost(folder / f"settle.{attempt}-{number}" / ".incoming")
+        for number in range(PROBE_FOLDERS)
     )
 
 

@@ -128,7 +128,7 @@ def test_a_real_try_measures_new_folders_and_keeps_their_files(tmp_path: Path) -
     folders = sorted(path.name for path in tmp_path.iterdir())
     assert folders == [f"settle.0-{number}" for number in range(settle.PROBE_FOLDERS)]
     for folder in tmp_path.iterdir():
-        assert len(list(folder.iterdir())) == settle.PROBE_FILES
+        assert len(list((folder / ".incoming").iterdir())) == settle.PROBE_FILES
 
 
 def test_a_recent_clean_up_is_waited_out_before_measuring(tmp_path: Path) -> None:
