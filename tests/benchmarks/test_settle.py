@@ -35,6 +35,32 @@ def _costs(*figures: float) -> tuple[list[tuple[Path, int]], Callable[[Path, int
     return calls, measure
 
 
+def _settle_faked(
+    folder: Path,
+    clock: _Clock,
+    *figures: float,
+    budget: float,
+    pause: float = 10.0,
+    clean_up: float | None = None,
+    now: float = 0.0,
+) -> tuple[settle.Settled, list[tuple[Path, int]]]:
+    """:func:`settle.settle` with a baseline of 12 µs, ``figures`` as the tries' costs and
+    ``clock``'s time; ``clean_up``: when the last one was noted (the wall clock at ``now``)."""
+    calls, measure = _costs(*figures)
+    found = settle.settle(
+        folder,
+        budget=budget,
+        pause=pause,
+        baseline=lambda: 12.0,
+        measure=measure,
+        sleep=clock.sleep,
+        clock=clock,
+        clean_up=lambda: clean_up,
+        wall=lambda: now,
+    )
+    return found, calls
+
+
 def test_creation_cost_leaves_the_files_it_made(tmp_path: Path) -> None:
     folder = tmp_path / "a" / "b"
     cost = settle.creation_cost(folder, files=25)
@@ -45,17 +71,7 @@ def test_creation_cost_leaves_the_files_it_made(tmp_path: Path) -> None:
 
 def test_a_slow_file_system_is_measured_again_until_it_is_quiet(tmp_path: Path) -> None:
     clock = _Clock()
-    calls, measure = _costs(400.0, 170.0, 40.0, 45.0)
-    found = settle.settle(
-        tmp_path,
-        budget=120.0,
-        pause=10.0,
-        baseline=lambda: 12.0,
-        measure=measure,
-        sleep=clock.sleep,
-        clock=clock,
-        clean_up=lambda: None,
-    )
+    found, calls = _settle_faked(tmp_path, clock, 400.0, 170.0, 40.0, 45.0, budget=120.0)
     # 4 x 12 = 48: the third and fourth tries are quiet, the first two were not; a
     # quiet try is followed by the next at once, a slow one after a pause.
     assert found.quiet
@@ -68,17 +84,7 @@ def test_a_slow_file_system_is_measured_again_until_it_is_quiet(tmp_path: Path) 
 
 def test_one_quiet_try_between_slow_ones_is_not_enough(tmp_path: Path) -> None:
     clock = _Clock()
-    _, measure = _costs(40.0, 300.0, 40.0, 30.0)
-    found = settle.settle(
-        tmp_path,
-        budget=120.0,
-        pause=10.0,
-        baseline=lambda: 12.0,
-        measure=measure,
-        sleep=clock.sleep,
-        clock=clock,
-        clean_up=lambda: None,
-    )
+    found, _ = _settle_faked(tmp_path, clock, 40.0, 300.0, 40.0, 30.0, budget=120.0)
     assert found.quiet
     assert found.costs_us == [40.0, 300.0, 40.0, 30.0]
     assert clock.pauses == [10.0]
@@ -86,17 +92,7 @@ def test_one_quiet_try_between_slow_ones_is_not_enough(tmp_path: Path) -> None:
 
 def test_the_wait_ends_with_the_budget(tmp_path: Path) -> None:
     clock = _Clock()
-    _, measure = _costs(*[500.0] * 10)
-    found = settle.settle(
-        tmp_path,
-        budget=35.0,
-        pause=10.0,
-        baseline=lambda: 12.0,
-        measure=measure,
-        sleep=clock.sleep,
-        clock=clock,
-        clean_up=lambda: None,
-    )
+    found, _ = _settle_faked(tmp_path, clock, *[500.0] * 10, budget=35.0)
     # Tries at 0, 10, 20 and 30 s; a fifth would begin after the budget.
     assert found.costs_us == [500.0] * 4
     assert not found.quiet
@@ -133,17 +129,8 @@ def test_a_real_try_measures_new_folders_and_keeps_their_files(tmp_path: Path) -
 
 def test_a_recent_clean_up_is_waited_out_before_measuring(tmp_path: Path) -> None:
     clock = _Clock()
-    calls, measure = _costs(40.0, 45.0)
-    found = settle.settle(
-        tmp_path,
-        budget=600.0,
-        pause=10.0,
-        baseline=lambda: 12.0,
-        measure=measure,
-        sleep=clock.sleep,
-        clock=clock,
-        clean_up=lambda: 1000.0,
-        wall=lambda: 1100.0,
+    found, calls = _settle_faked(
+        tmp_path, clock, 40.0, 45.0, budget=600.0, clean_up=1000.0, now=1100.0
     )
     # Cleaned up 100 s before: the rest of what ext4 remembers is waited, then two tries.
     assert found.since_clean_up == 100.0
@@ -156,29 +143,11 @@ def test_an_old_clean_up_is_not_waited_for_and_the_budget_bounds_a_new_one(
     tmp_path: Path,
 ) -> None:
     clock = _Clock()
-    _, measure = _costs(40.0, 45.0)
-    found = settle.settle(
-        tmp_path,
-        budget=600.0,
-        baseline=lambda: 12.0,
-        measure=measure,
-        sleep=clock.sleep,
-        clock=clock,
-        clean_up=lambda: 0.0,
-        wall=lambda: 10_000.0,
-    )
+    found, _ = _settle_faked(tmp_path, clock, 40.0, 45.0, budget=600.0, clean_up=0.0, now=1e4)
     assert found.quiet and not clock.pauses
     clock = _Clock()
-    _, measure = _costs(40.0)
-    found = settle.settle(
-        tmp_path,
-        budget=30.0,
-        baseline=lambda: 12.0,
-        measure=measure,
-        sleep=clock.sleep,
-        clock=clock,
-        clean_up=lambda: 1000.0,
-        wall=lambda: 1001.0,
+    found, _ = _settle_faked(
+        tmp_path, clock, 40.0, budget=30.0, pause=15.0, clean_up=1000.0, now=1001.0
     )
     # Within the budget: 30 s waited, one try, and no time left for a second.
     assert clock.pauses == [30.0] and found.costs_us == [40.0] and not found.quiet
