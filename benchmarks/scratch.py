@@ -103,15 +103,18 @@ def retire_files(root: Path) -> None:
 def remove_scratch(folder: Path, note_folder: Path | None = None) -> None:
     """Remove a suite's scratch ``folder`` and note when (see :data:`CLEAN_UP_NOTE`)."""
     shutil.rmtree(folder, ignore_errors=True)
-    note = Path(note_folder or tempfile.gettempdir()) / CLEAN_UP_NOTE
     with contextlib.suppress(OSError):
-        note.write_text(f"{time.time():.3f}\n", encoding="ascii")
+        _clean_up_note(note_folder).write_text(f"{time.time():.3f}\n", encoding="ascii")
 
 
 def last_clean_up(note_folder: Path | None = None) -> float | None:
     """When a suite last removed its scratch folder (``time.time()``), if noted."""
-    note = Path(note_folder or tempfile.gettempdir()) / CLEAN_UP_NOTE
     try:
-        return float(note.read_text(encoding="ascii"))
+        return float(_clean_up_note(note_folder).read_text(encoding="ascii"))
     except (OSError, ValueError):
         return None
+
+
+def _clean_up_note(note_folder: Path | None) -> Path:
+    """The :data:`CLEAN_UP_NOTE` file, in ``note_folder`` or the temporary folder."""
+    return Path(note_folder or tempfile.gettempdir()) / CLEAN_UP_NOTE

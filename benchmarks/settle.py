@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from .scratch import last_clean_up
+from .scratch import last_clean_up, memory_folder
 
 __all__ = ["QUIET_FACTOR", "Settled", "creation_cost", "remembered_seconds", "settle"]
 
@@ -123,9 +123,10 @@ def creation_cost(folder: Path, files: int = PROBE_FILES) -> float:
 
 def _memory_cost() -> float | None:
     """:func:`creation_cost` on /dev/shm, the least of three (None without /dev/shm)."""
-    if not Path("/dev/shm").is_dir():
+    shm = memory_folder()
+    if shm is None:
         return None
-    with tempfile.TemporaryDirectory(dir="/dev/shm", prefix="dicomnet-settle-") as memory:
+    with tempfile.TemporaryDirectory(dir=shm, prefix="dicomnet-settle-") as memory:
         return min(creation_cost(Path(memory) / str(number)) for number in range(3))
 
 
