@@ -288,3 +288,23 @@ def paired_median(top: Row | None, bottom: Row | None, key: str) -> tuple[float 
     if not ratios:
         return None, 0
     return statistics.median(ratios), len(ratios)
+
+
+def median_ratio(top: Row | None, bottom: Row | None, key: str) -> tuple[float | None, int]:
+    """The median of ``top``'s ``key`` over all its runs, over the median of ``bottom``'s,
+    and the fewer run count of the two (``None, 0`` when either row has no runs).
+
+    Each row's rate is then the one its middle run reached: no single run decides it,
+    as it decides a best, and unlike :func:`paired_median` a run slowed while the
+    other row's run of its round was not moves the figure by at most one rank.
+    """
+    if top is None or bottom is None or not top.ok or not bottom.ok:
+        return None, 0
+    tops = [run[key] for run in top.values.get("each_run", ()) if key in run]
+    bottoms = [run[key] for run in bottom.values.get("each_run", ()) if key in run]
+    if not tops or not bottoms:
+        return None, 0
+    below = statistics.median(bottoms)
+    if not below:
+        return None, 0
+    return statistics.median(tops) / below, min(len(tops), len(bottoms))

@@ -1,4 +1,5 @@
-"""The best of a row's runs and the median of paired runs' ratios (benchmarks.pair_run)."""
+"""The best of a row's runs, the median of paired runs' ratios and the ratio of the rows'
+median runs (benchmarks.pair_run)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from benchmarks.harness import Row
-from benchmarks.pair_run import best_rows, paired_median
+from benchmarks.pair_run import best_rows, median_ratio, paired_median
 
 
 def _runs(label: str, rates: list[float], order: list[str]) -> Callable[[], Row]:
@@ -78,3 +79,24 @@ def test_rows_of_their_own_run_count_go_on_alone_after_the_others() -> None:
 def test_a_repeat_count_per_row_or_none() -> None:
     with pytest.raises(ValueError, match="2 repeat counts for 1 rows"):
         best_rows([_runs("a", [1.0], [])], repeat=1, retries=0, key="per_second", repeats=[1, 2])
+
+
+def test_median_ratio_takes_each_rows_middle_run() -> None:
+    top, bottom = _best_two([8.0, 9.0, 1.0, 7.0, 6.0], [10.0, 5.0, 2.0, 20.0, 8.0], [])
+    # Medians 7 and 8, whatever the rounds: 0.875. The paired ratios 0.8, 1.8, 0.5, 0.35,
+    # 0.75 have the median 0.75; the bests 9 / 20.
+    assert median_ratio(top, bottom, "per_second") == (pytest.approx(7.0 / 8.0), 5)
+    assert paired_median(top, bottom, "per_second")[0] == pytest.approx(0.75)
+    assert median_ratio(bottom, top, "per_second")[0] == pytest.approx(8.0 / 7.0)
+
+
+def test_median_ratio_without_runs() -> None:
+    measured = Row("a", {"per_second": 3.0, "each_run": [{"per_second": 3.0}]})
+    assert median_ratio(measured, None, "per_second") == (None, 0)
+    assert median_ratio(measured, Row("b", unavailable="no peer"), "per_second") == (None, 0)
+    assert median_ratio(measured, Row("c", {"per_second": 1.0}), "per_second") == (None, 0)
+    zero = Row("d", {"each_run": [{"per_second": 0.0}]})
+    assert median_ratio(measured, zero, "per_second") == (None, 0)
+    assert median_ratio(measured, measured, "other") == (None, 0)
+    uneven = Row("e", {"each_run": [{"per_second": v} for v in (1.0, 2.0, 6.0, 9.0)]})
+    assert median_ratio(uneven, measured, "per_second") == (pytest.approx(4.0 / 3.0), 1)
