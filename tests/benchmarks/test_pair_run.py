@@ -45,14 +45,15 @@ def test_paired_median_pairs_runs_of_the_same_round() -> None:
     assert paired_median(bottom, top, "per_second")[0] == pytest.approx(10.0 / 8.0)
 
 
-def test_paired_median_without_runs() -> None:
+@pytest.mark.parametrize("figure", [paired_median, median_ratio])
+def test_figures_without_runs(figure: Callable[[Row | None, Row | None, str], object]) -> None:
     measured = Row("a", {"per_second": 3.0, "each_run": [{"per_second": 3.0}]})
-    assert paired_median(measured, None, "per_second") == (None, 0)
-    assert paired_median(measured, Row("b", unavailable="no peer"), "per_second") == (None, 0)
-    assert paired_median(measured, Row("c", {"per_second": 1.0}), "per_second") == (None, 0)
+    assert figure(measured, None, "per_second") == (None, 0)
+    assert figure(measured, Row("b", unavailable="no peer"), "per_second") == (None, 0)
+    assert figure(measured, Row("c", {"per_second": 1.0}), "per_second") == (None, 0)
     zero = Row("d", {"each_run": [{"per_second": 0.0}]})
-    assert paired_median(measured, zero, "per_second") == (None, 0)
-    assert paired_median(measured, measured, "other") == (None, 0)
+    assert figure(measured, zero, "per_second") == (None, 0)
+    assert figure(measured, measured, "other") == (None, 0)
 
 
 def test_unequal_run_counts_pair_the_first_ones() -> None:
@@ -90,13 +91,7 @@ def test_median_ratio_takes_each_rows_middle_run() -> None:
     assert median_ratio(bottom, top, "per_second")[0] == pytest.approx(8.0 / 7.0)
 
 
-def test_median_ratio_without_runs() -> None:
+def test_median_ratio_of_uneven_rows() -> None:
     measured = Row("a", {"per_second": 3.0, "each_run": [{"per_second": 3.0}]})
-    assert median_ratio(measured, None, "per_second") == (None, 0)
-    assert median_ratio(measured, Row("b", unavailable="no peer"), "per_second") == (None, 0)
-    assert median_ratio(measured, Row("c", {"per_second": 1.0}), "per_second") == (None, 0)
-    zero = Row("d", {"each_run": [{"per_second": 0.0}]})
-    assert median_ratio(measured, zero, "per_second") == (None, 0)
-    assert median_ratio(measured, measured, "other") == (None, 0)
     uneven = Row("e", {"each_run": [{"per_second": v} for v in (1.0, 2.0, 6.0, 9.0)]})
     assert median_ratio(uneven, measured, "per_second") == (pytest.approx(4.0 / 3.0), 1)
